@@ -1,0 +1,35 @@
+import type { Op, OpParams, OpResults, RequestContext } from './protocol.js';
+
+/**
+ * Answers one console request. Implemented by the broker; called by an ApplianceLink.
+ * Contract: resolve with the op's result, or throw a ServiceError whose `toWire()` is sent to the
+ * console. `signal` aborts when the request's deadline passes or the link shuts down.
+ */
+export interface RequestHandler {
+  handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]>;
+}
+
+export type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'blocked' | 'stopped';
+
+export interface LinkStatus {
+  site: string;
+  state: LinkState;
+  role?: 'active' | 'standby';
+  /** Why the link is not connected (e.g. the missing permission), safe to show on /readyz. */
+  reason?: string;
+  connectedSince?: string;
+}
+
+/**
+ * The port between the broker and a transport that brings console requests (today: the ECM
+ * channel of protocol v1 over WebSocket). One link per site.
+ * Contract: after `start`, every received request is passed to the handler and answered exactly
+ * once; `stop` stops taking requests, waits for in-flight ones up to `graceMs`, fails the rest
+ * explicitly, and closes cleanly.
+ */
+export interface ApplianceLink {
+  readonly site: string;
+  start(handler: RequestHandler): Promise<void>;
+  stop(graceMs: number): Promise<void>;
+  status(): LinkStatus;
+}

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { systemClock } from '../platform/clock.js';
+import { silentLogger } from '../platform/logger.js';
+import { createMetricsRegistry } from '../platform/metrics.js';
+import { Readiness } from '../platform/readiness.js';
+import { configChecks, type CheckResult } from '../wiring.js';
+import { EXIT, write, type Command } from './command.js';
+import { loadOrReport, usage } from './config-commands.js';
+
+export const check: Command = {
+  path: ['check'],
+  summary: 'Verify every configured connection (sites, vault, store) and print what to fix',
+  usage: 'ecm-bridge check --config FILE [--timeout-ms N]',
+  examples: ['ecm-bridge check --config /etc/ecm-bridge/config.yaml'],
+  options: { config: { type: 'string', short: 'c' }, 'timeout-ms': { type: 'string' } },
+  async run(args, io) {
+    const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
+    if (!file) return usage(io, this.usage);
+    const loaded = loadOrReport(file, io);
+    if (!loaded.config) return loaded.exit;
+    const timeoutMs = Number(args.values['timeout-ms'] ?? 15_000);
+    const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: randomUUID() };
+    const color = io.stdout.isTTY === true;
+    const mark = (ok: boolean) => (ok ? (color ? '\x1b[32mOK  \x1b[0m' : 'OK  ') : color ? '\x1b[31mFAIL\x1b[0m' : 'FAIL');
+    let failures = 0;
+    for (const c of configChecks(loaded.config, rt)) {
+      let r: CheckResult;
+      try {
+        r = await c.run(AbortSignal.timeout(timeoutMs));
+      } catch (e) {
+        r = { ok: false, detail: (e as Error).message };
+      }
+      if (!r.ok) failures++;
+      write(io.stdout, `${mark(r.ok)} ${c.component.padEnd(20)} ${c.name.padEnd(28)} ${r.detail}`);
+      if (!r.ok && r.fix) write(io.stdout, `     ${''.padEnd(20)} ${''.padEnd(28)} fix: ${r.fix}`);
+    }
+    write(io.stdout, failures === 0 ? 'all checks passed' : `${failures} check(s) failed`);
+    return failures === 0 ? EXIT.ok : EXIT.failed;
+  },
+};

@@ -1,0 +1,8 @@
+import type { Command } from './command.js';
+import { check } from './check-command.js';
+import { configPrint, configValidate } from './config-commands.js';
+import { docsErrors } from './docs-command.js';
+import { serve } from './serve-command.js';
+
+/** Every CLI command, in the order `--help` lists them. */
+export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, docsErrors];

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { systemClock } from '../platform/clock.js';
+import { ConfigError, loadConfigFile } from '../platform/config/loader.js';
+import { createLogger } from '../platform/logger.js';
+import { createMetricsRegistry } from '../platform/metrics.js';
+import { Readiness } from '../platform/readiness.js';
+import { BridgeService } from '../service.js';
+import { EXIT, type Command } from './command.js';
+import { loadOrReport, usage } from './config-commands.js';
+
+export const serve: Command = {
+  path: ['serve'],
+  summary: 'Run the bridge (ECM channels, broker, reporting worker, ops server)',
+  usage: 'ecm-bridge serve --config FILE [--grace-ms N]',
+  examples: ['ecm-bridge serve --config /etc/ecm-bridge/config.yaml', 'kill -HUP $(pidof ecm-bridge)   # reload the config'],
+  options: { config: { type: 'string', short: 'c' }, 'grace-ms': { type: 'string' } },
+  async run(args, io) {
+    const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
+    if (!file) return usage(io, this.usage);
+    const graceMs = Number(args.values['grace-ms'] ?? 10_000);
+    if (!Number.isInteger(graceMs) || graceMs < 0) return usage(io, this.usage);
+    const loaded = loadOrReport(file, io);
+    if (!loaded.config) return loaded.exit;
+    const log = createLogger({ level: loaded.config.log.level });
+    const rt = { log, metrics: createMetricsRegistry(), readiness: new Readiness(), clock: systemClock, instanceId: randomUUID() };
+    const service = new BridgeService(loaded.config, rt, graceMs);
+    await service.start();
+    log.info({ instanceId: rt.instanceId, config: file }, 'ecm-bridge started');
+    return runUntilSignal(service, file, io.env, log);
+  },
+};
+
+/** Serves until SIGTERM/SIGINT (graceful stop, exit 0); SIGHUP reloads the config file. */
+export function runUntilSignal(service: BridgeService, file: string, env: Record<string, string | undefined>, log: import('pino').Logger): Promise<number> {
+  let reloading = Promise.resolve();
+  const onHup = () => {
+    reloading = reloading.then(async () => {
+      try {
+        await service.reload(loadConfigFile(file, { env }));
+      } catch (e) {
+        if (e instanceof ConfigError) log.error({ file, problems: e.problems }, 'configuration reload rejected; keeping the previous configuration');
+        else log.error({ err: e }, 'configuration reload failed');
+      }
+    });
+  };
+  process.on('SIGHUP', onHup);
+  return new Promise((resolve) => {
+    const onStop = (signal: string) => {
+      log.info({ signal }, 'stopping: no new work, finishing in-flight work');
+      process.off('SIGHUP', onHup);
+      void reloading
+        .then(() => service.stop())
+        .then(() => {
+          log.info('stopped');
+          resolve(EXIT.ok);
+        });
+    };
+    process.once('SIGTERM', () => onStop('SIGTERM'));
+    process.once('SIGINT', () => onStop('SIGINT'));
+  });
+}

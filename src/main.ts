@@ -1,0 +1,63 @@
+/** CLI entry: picks the command from argv, parses its options, maps failures to exit codes. */
+import { parseArgs } from 'node:util';
+import { EXIT, write, type CliIo, type Command } from './cli/command.js';
+import { COMMANDS } from './cli/commands.js';
+import { isServiceError } from './platform/errors.js';
+
+function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return [
+    'ecm-bridge: Linux-native Endpoint Credential Manager and BGSessions reporting for BeyondTrust PRA/RS',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    '',
+    'Examples:',
+    ...COMMANDS.flatMap((c) => c.examples.slice(0, 1).map((e) => `  ${e}`)),
+    '',
+    'Exit codes: 0 ok, 1 failed (a check or validation), 2 usage, 70 internal error, 78 invalid configuration.',
+    'Run `ecm-bridge COMMAND --help` for a command\'s options.',
+  ].join('\n');
+}
+
+function commandHelp(c: Command): string {
+  return [`usage: ${c.usage}`, '', c.summary, '', 'Examples:', ...c.examples.map((e) => `  ${e}`)].join('\n');
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const command = COMMANDS.filter((c) => c.path.every((w, i) => argv[i] === w)).sort((a, b) => b.path.length - a.path.length)[0];
+  if (!command) {
+    const wantsHelp = argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help';
+    write(wantsHelp ? io.stdout : io.stderr, (wantsHelp ? '' : `unknown command: ${argv.join(' ')}\n\n`) + helpText());
+    return wantsHelp ? EXIT.ok : EXIT.usage;
+  }
+  const rest = argv.slice(command.path.length);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    write(io.stdout, commandHelp(command));
+    return EXIT.ok;
+  }
+  let args;
+  try {
+    args = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: true, strict: true });
+  } catch (e) {
+    write(io.stderr, `${(e as Error).message}\n\n${commandHelp(command)}`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(args as never, io);
+  } catch (e) {
+    if (isServiceError(e)) {
+      write(io.stderr, `error [${e.code}]: ${e.message}`);
+      return e.kind === 'config' ? EXIT.config : EXIT.failed;
+    }
+    write(io.stderr, `internal error: ${(e as Error)?.stack ?? String(e)}`);
+    return EXIT.internal;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && /(?:main\.[jt]s|ecm-bridge(?:\.js)?)$/.test(process.argv[1]);
+if (isEntry) {
+  const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  // Let stdout drain before exiting (piped output would otherwise be cut).
+  process.stdout.write('', () => process.exit(code));
+}

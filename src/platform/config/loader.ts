@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ServiceError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+import { withSecretEnv } from './secret-ref.js';
+import { closest } from './suggest.js';
+
+export interface ConfigProblem {
+  /** YAML path, e.g. `sites[0].ecm.clientSecret`. */
+  path: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+export interface LoadOptions {
+  env?: Record<string, string | undefined>;
+  readFile?: (path: string) => string;
+}
+
+type PathPart = string | number;
+
+export function formatPath(path: readonly PathPart[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out === '' ? '(root)' : out;
+}
+
+export function formatProblem(file: string, p: ConfigProblem): string {
+  const where = p.line === undefined ? file : `${file}:${p.line}:${p.column ?? 1}`;
+  return `${where}: ${p.path}: ${p.message}`;
+}
+
+/** The error thrown for any invalid configuration; `problems` lists every one found. */
+export class ConfigError extends ServiceError {
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+      code: 'config.invalid' | 'config.unreadable' = 'config.invalid',
+  ) {
+    super(code, `${file}: ${problems.length} configuration problem(s):\n` + problems.map((p) => '  ' + formatProblem(file, p)).join('\n'), {
+      op: 'config.load',
+      details: { file, problems },
+    });
+  }
+}
+
+export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
+  let text: string;
+  try {
+    text = (options.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(file, [{ path: '(file)', message: `cannot read file (${code})` }], 'config.unreadable');
+  }
+  return parseConfigText(text, file, options);
+}
+
+/** Parses, validates and resolves a configuration; throws ConfigError listing every problem. */
+export function parseConfigText(text: string, file: string, options: LoadOptions = {}): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { path: '(yaml)', line: pos.line, column: pos.col, message: e.message.split('\n')[0] ?? 'invalid YAML' };
+      }),
+      'config.unreadable',
+    );
+  }
+  const locate = (path: readonly PathPart[], key?: string): { line?: number; column?: number } => locatePath(doc, lines, path, key);
+
+  const raw: unknown = doc.toJS() ?? {};
+  const allowLiterals = typeof raw === 'object' && raw !== null && (raw as Record<string, unknown>).allowLiteralSecrets === true;
+  const parsed = withSecretEnv(
+    {
+      env: options.env ?? process.env,
+      allowLiterals,
+      readFile: options.readFile ?? ((p: string) => readFileSync(p, 'utf8')),
+      baseDir: dirname(file),
+    },
+    () => configSchema.safeParse(raw),
+  );
+  if (!parsed.success) {
+    throw new ConfigError(file, parsed.error.issues.flatMap((issue) => describeIssue(issue, locate)));
+  }
+  return parsed.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, locate: (p: readonly PathPart[], key?: string) => { line?: number; column?: number }): ConfigProblem[] {
+  const path = issue.path.filter((p): p is PathPart => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const known = keysAt(configSchema, path);
+    return issue.keys.map((key) => {
+      const hint = closest(key, known);
+      return {
+        path: formatPath([...path, key]),
+        ...locate(path, key),
+        message: `unknown key "${key}"` + (hint ? ` (did you mean "${hint}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : ''),
+      };
+    });
+  }
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = `is required (${issue.expected})`;
+  return [{ path: formatPath(path), ...locate(path), message }];
+}
+
+/** Line and column of a value (or of a key inside a map) in the YAML document, 1-based. */
+function locatePath(doc: Document, lines: LineCounter, path: readonly PathPart[], key?: string): { line?: number; column?: number } {
+  // Walk up the path until a node exists (a missing key is reported at its parent map).
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    const target = n === path.length && key !== undefined && isMap(node) ? node.items.find((it) => isScalar(it.key) && it.key.value === key)?.key : node;
+    const range = (target as { range?: [number, number, number] } | undefined)?.range ?? (n === 0 ? doc.contents?.range : undefined);
+    if (range) {
+      const pos = lines.linePos(range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
+/** Keys accepted by the object schema at `path`, looking through optional/default/array/union wrappers. */
+function keysAt(schema: z.core.$ZodType, path: readonly PathPart[]): string[] {
+  let nodes: z.core.$ZodType[] = [schema];
+  const unwrap = (s: z.core.$ZodType): z.core.$ZodType[] => {
+    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case 'optional': case 'default': case 'nullable': case 'prefault': case 'readonly': case 'catch':
+        return unwrap(def.innerType as z.core.$ZodType);
+      case 'pipe':
+        return unwrap(def.in as z.core.$ZodType);
+      case 'union':
+        return (def.options as z.core.$ZodType[]).flatMap(unwrap);
+      default:
+        return [s];
+    }
+  };
+  for (const part of path) {
+    nodes = nodes.flatMap(unwrap).flatMap((s) => {
+      const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+      if (typeof part === 'number' && def.type === 'array') return [def.element as z.core.$ZodType];
+      if (typeof part === 'string' && def.type === 'object') {
+        const child = (def.shape as Record<string, z.core.$ZodType>)[part];
+        return child ? [child] : [];
+      }
+      if (typeof part === 'string' && def.type === 'record') return [def.valueType as z.core.$ZodType];
+      return [];
+    });
+  }
+  const keys = new Set<string>();
+  for (const s of nodes.flatMap(unwrap)) {
+    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+    if (def.type === 'object') for (const k of Object.keys(def.shape as object)) keys.add(k);
+  }
+  return [...keys];
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { siteSchema } from './sections/sites.js';
+import { vaultSchema } from './sections/vault.js';
+import { brokerSchema, endpointMatchingSchema, userMappingSchema } from './sections/broker.js';
+import { storeSchema } from './sections/store.js';
+import { reportingSchema } from './sections/reporting.js';
+import { httpSchema, logSchema } from './sections/http.js';
+
+/**
+ * The one description of the YAML file. Each section lives in sections/ next to its siblings;
+ * every object is strict, so a misspelt key is an error (with a "did you mean" hint) rather than
+ * a silently ignored setting.
+ */
+export const configSchema = z
+  .object({
+    /** Demo only: accept literal secrets in the YAML. */
+    allowLiteralSecrets: z.boolean().default(false),
+    sites: z.array(siteSchema).default([]),
+    vault: vaultSchema.optional(),
+    userMapping: userMappingSchema.default({ default: 'deny', rules: [] }),
+    endpointMatching: endpointMatchingSchema.default({ aliases: {}, preferSources: ['local', 'domain-linked'], jumpGroups: [] }),
+    broker: brokerSchema.optional(),
+    store: storeSchema.default({ kind: 'embedded', dataDir: './.data/pglite' }),
+    reporting: reportingSchema.default(reportingSchema.parse({})),
+    http: httpSchema.default({ host: '127.0.0.1', port: 9410 }),
+    log: logSchema.default({ level: 'info' }),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.sites.forEach((s, i) => {
+      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${s.name}"` });
+      seen.add(s.name);
+    });
+    if (cfg.sites.some((s) => s.ecm?.enabled) && !cfg.vault) {
+      ctx.addIssue({ code: 'custom', path: ['vault'], message: 'a site has an `ecm` account but no `vault` is configured' });
+    }
+    if (cfg.sites.some((s) => s.ecm?.enabled) && !cfg.broker) {
+      ctx.addIssue({ code: 'custom', path: ['broker'], message: 'a site has an `ecm` account but no `broker` section (credentialIdKey) is configured' });
+    }
+  });
+
+/** The effective configuration every component receives slices of (secrets resolved). */
+export type Config = z.infer<typeof configSchema>;
+export type SiteConfig = Config['sites'][number];
+export type VaultConfig = NonNullable<Config['vault']>;
+export type BrokerConfig = NonNullable<Config['broker']>;
+export type UserMappingConfig = Config['userMapping'];
+export type EndpointMatchingConfig = Config['endpointMatching'];
+export type StoreConfig = Config['store'];
+export type ReportingConfig = Config['reporting'];
+export type HttpConfig = Config['http'];

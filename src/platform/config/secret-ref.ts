@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { Secret } from '../secret.js';
+
+/**
+ * How secrets are written in YAML: `env:NAME`, `file:/path`, or (demo only, with
+ * `allowLiteralSecrets: true`) a literal. The schema resolves them while validating, so a missing
+ * variable is reported together with every other problem of the file.
+ */
+export interface SecretEnv {
+  env: Record<string, string | undefined>;
+  allowLiterals: boolean;
+  readFile: (path: string) => string;
+  /** Relative `file:` references resolve against this directory (the config file's). */
+  baseDir: string;
+}
+
+const defaultEnv: SecretEnv = { env: {}, allowLiterals: false, readFile: (p) => readFileSync(p, 'utf8'), baseDir: '.' };
+let current: SecretEnv = defaultEnv;
+
+/**
+ * Runs a synchronous schema parse with `ctx` as the place secrets resolve from. Parsing is
+ * synchronous, so no other parse can observe this context.
+ */
+export function withSecretEnv<T>(ctx: SecretEnv, parse: () => T): T {
+  const previous = current;
+  current = ctx;
+  try {
+    return parse();
+  } finally {
+    current = previous;
+  }
+}
+
+/** Resolves one reference; returns the problem as text (never containing the value) on failure. */
+export function resolveSecretRef(raw: string, ctx: SecretEnv): Secret | string {
+  if (raw.startsWith('env:')) {
+    const name = raw.slice(4);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `"${raw}" is not a valid environment variable reference`;
+    const v = ctx.env[name];
+    if (v === undefined || v === '') return `environment variable ${name} is not set`;
+    return new Secret(v, raw);
+  }
+  if (raw.startsWith('file:')) {
+    const given = raw.slice(5);
+    const path = isAbsolute(given) ? given : resolve(ctx.baseDir, given);
+    try {
+      // Files written by `echo` end with a newline that is not part of the secret.
+      const v = ctx.readFile(path).replace(/\r?\n$/, '');
+      if (v === '') return `secret file ${given} is empty`;
+      return new Secret(v, raw);
+    } catch (e) {
+      return `secret file ${given} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`;
+    }
+  }
+  if (!ctx.allowLiterals) {
+    return 'literal secrets are not allowed: use env:NAME or file:/path (or allowLiteralSecrets: true for a demo)';
+  }
+  return new Secret(raw, 'literal');
+}
+
+export const secretRef = z
+  .string()
+  .min(1, 'a secret reference must not be empty')
+  .transform((raw, ctx): Secret => {
+    const r = resolveSecretRef(raw, current);
+    if (typeof r === 'string') {
+      ctx.addIssue({ code: 'custom', message: r, input: '[REDACTED]' });
+      return z.NEVER;
+    }
+    return r;
+  });

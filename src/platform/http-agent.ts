@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent } from 'undici';
+import { ServiceError } from './errors.js';
+
+export interface AgentOptions {
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Extra PEM CA bundle trusted on top of the system roots. */
+  caFile?: string;
+  /** Pooled keep-alive connections per origin; 1 with `pipelining: 0` behaves like Connection: close. */
+  connections?: number;
+}
+
+/**
+ * One undici Agent per remote host. TLS verification is always on; the only knob is an extra CA
+ * bundle (simulators use it with their generated certificate).
+ */
+export function createHttpAgent(options: AgentOptions): Agent {
+  let ca: string[] | undefined;
+  if (options.caFile) {
+    try {
+      ca = [...rootCertificates, readFileSync(options.caFile, 'utf8')];
+    } catch (e) {
+      throw new ServiceError('appliance.tls', `cannot read CA bundle ${options.caFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { op: 'http.agent', cause: e });
+    }
+  }
+  return new Agent({
+    connect: { timeout: options.connectTimeoutMs, ...(ca ? { ca } : {}) },
+    headersTimeout: options.requestTimeoutMs,
+    bodyTimeout: options.requestTimeoutMs,
+    connections: options.connections ?? 16,
+    keepAliveTimeout: 10_000,
+  });
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_NOT_YET_VALID',
+]);
+
+/** If `e` (or its cause chain) is a TLS verification failure, a clear sentence saying so. */
+export function describeTlsFailure(e: unknown, host: string): string | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const code = (cur as { code?: string }).code;
+    if (code && TLS_CODES.has(code)) {
+      return `TLS verification of ${host} failed (${code}): the certificate is not trusted; add its CA to caFile`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,64 @@
+import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { REDACTED_TEXT } from './secret.js';
+
+export type { Logger } from 'pino';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * Keys whose values are secrets wherever they appear. pino's redaction is path-based, so each
+ * key is listed at the depths our log objects use (top level and up to three levels down).
+ * This is the second layer: the first is the Secret type; the third is `scrubLine` below.
+ */
+const SECRET_KEYS = [
+  'password', 'pwd', 'passphrase', 'privateKey', 'private_key', 'secret', 'clientSecret', 'client_secret',
+  'apiKey', 'api_key', 'token', 'accessToken', 'access_token', 'refreshToken', 'authorization',
+  'Authorization', 'cookie', 'Cookie', 'set-cookie', 'credential',
+];
+
+export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => {
+  const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
+  const dot = key.startsWith('[') ? '' : '.';
+  return [key, `*${dot}${key}`, `*.*${dot}${key}`, `*.*.*${dot}${key}`];
+});
+
+/**
+ * Last line of defence on the serialised line: secrets that reached a log as free text (an error
+ * message quoting a header, a URL with a token). Patterns are anchored on their syntax, not on
+ * known values, so they also catch secrets this process never saw.
+ */
+const LINE_SCRUBBERS: [RegExp, string][] = [
+  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, REDACTED_TEXT],
+  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(\\n|[^"])*/g, REDACTED_TEXT],
+  [/(PS-Auth\s+)[^"\r\n]*/gi, `$1${REDACTED_TEXT}`],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, `$1 ${REDACTED_TEXT}`],
+  [/\b(key|pwd|password|client_secret|access_token|secret)=([^;&\s"\\]+)/gi, `$1=${REDACTED_TEXT}`],
+];
+
+export function scrubLine(line: string): string {
+  let out = line;
+  for (const [re, replacement] of LINE_SCRUBBERS) out = out.replace(re, replacement);
+  return out;
+}
+
+export interface LoggerConfig {
+  level: LogLevel;
+  name?: string;
+}
+
+export function createLogger(config: LoggerConfig, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level: config.level,
+    base: { name: config.name ?? 'ecm-bridge' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: REDACTED_TEXT },
+    serializers: { err: pino.stdSerializers.errWithCause },
+    formatters: { level: (label) => ({ level: label }) },
+    hooks: { streamWrite: scrubLine },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** A logger that drops everything, for unit tests and library defaults. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
