@@ -1,0 +1,102 @@
+import type { SessionRecord } from '../reporting/session-record.js';
+import type {
+  CredentialEvent, CursorUpdate, Lease, LeaderLock, LockHandle, ReportStore, StateStore, Store, WriteResult,
+} from './store-ports.js';
+
+/**
+ * In-memory implementations of the store ports, for unit tests and as the reference the contract
+ * suite holds the real adapters to. Values are cloned in and out so callers cannot mutate state.
+ */
+export class MemoryStateStore implements StateStore {
+  readonly cursors = new Map<string, string>();
+  readonly leases = new Map<string, Lease>();
+  readonly instances = new Map<string, Date>();
+  readonly events: (CredentialEvent & { id: number })[] = [];
+
+  async getCursor(key: string) { return this.cursors.get(key); }
+  async setCursor(key: string, value: string) { this.cursors.set(key, value); }
+
+  async putLease(lease: Lease) { this.leases.set(lease.leaseId, structuredClone(lease)); }
+  async getLease(leaseId: string) { const l = this.leases.get(leaseId); return l && structuredClone(l); }
+  async takeLease(leaseId: string) {
+    const l = this.leases.get(leaseId);
+    this.leases.delete(leaseId);
+    return l;
+  }
+  async listLeases(filter: { owner?: string; expiresBefore?: Date }) {
+    return [...this.leases.values()]
+      .filter((l) => (filter.owner === undefined || l.owner === filter.owner) && (filter.expiresBefore === undefined || l.expiresAt < filter.expiresBefore))
+      .map((l) => structuredClone(l));
+  }
+
+  async touchInstance(instanceId: string, at: Date) { this.instances.set(instanceId, at); }
+  async staleInstances(before: Date) { return [...this.instances].filter(([, at]) => at < before).map(([id]) => id); }
+
+  async recordCredentialEvent(event: CredentialEvent) {
+    const id = this.events.length + 1;
+    this.events.push({ ...structuredClone(event), id });
+    return id;
+  }
+  async updateCredentialEvent(id: number, patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>) {
+    const e = this.events.find((x) => x.id === id);
+    if (e) Object.assign(e, structuredClone(patch));
+  }
+  async listCredentialEvents(filter: { lsid?: string; limit?: number }) {
+    return this.events.filter((e) => filter.lsid === undefined || e.lsid === filter.lsid).slice(-(filter.limit ?? 1000)).map((e) => structuredClone(e));
+  }
+}
+
+export class MemoryReportStore implements ReportStore {
+  readonly sessions = new Map<string, SessionRecord>();
+
+  constructor(private readonly state: MemoryStateStore) {}
+
+  async writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult> {
+    const result = { inserted: 0, updated: 0 };
+    for (const s of sessions) {
+      const key = `${s.hostName}\u0000${s.lsid}`;
+      if (this.sessions.has(key)) result.updated++;
+      else result.inserted++;
+      this.sessions.set(key, structuredClone(s));
+    }
+    if (cursor) await this.state.setCursor(cursor.key, cursor.value);
+    return result;
+  }
+
+  async readSession(hostName: string, lsid: string) {
+    const s = this.sessions.get(`${hostName}\u0000${lsid}`);
+    return s && structuredClone(s);
+  }
+
+  async tableCounts() {
+    const all = [...this.sessions.values()];
+    return {
+      session: all.length,
+      session_event: all.reduce((n, s) => n + s.events.length, 0),
+      customer: all.reduce((n, s) => n + s.customers.length, 0),
+      representative: all.reduce((n, s) => n + s.representatives.length, 0),
+      custom_attribute: all.reduce((n, s) => n + s.customAttributes.length, 0),
+      team: all.reduce((n, s) => n + s.teams.length, 0),
+    };
+  }
+}
+
+export class MemoryLeaderLock implements LeaderLock {
+  readonly held = new Set<string>();
+
+  async tryAcquire(name: string): Promise<LockHandle | undefined> {
+    if (this.held.has(name)) return undefined;
+    this.held.add(name);
+    return { release: async () => void this.held.delete(name) };
+  }
+}
+
+export class MemoryStore implements Store {
+  readonly state = new MemoryStateStore();
+  readonly reports = new MemoryReportStore(this.state);
+  readonly lock = new MemoryLeaderLock();
+  async migrate() { return 1; }
+  async schemaVersion() { return 1; }
+  async health() { return { ok: true }; }
+  async close() {}
+}
