@@ -10,7 +10,9 @@ import type { Component } from './lifecycle.js';
 export interface UnitSpec {
   key: string;
   slice: unknown;
-  /** Builds the component; `get` returns components of units earlier in the list. */
+  /** Keys of earlier units this one uses; when one of them is replaced, so is this unit. */
+  deps?: string[];
+  /** Builds the component; `get` returns the component of one of `deps`. */
   create(get: <T extends Component>(key: string) => T): Component;
 }
 
@@ -41,15 +43,12 @@ export class UnitSet {
   async apply(specs: UnitSpec[]): Promise<{ started: string[]; replaced: string[]; stopped: string[]; kept: string[] }> {
     const result = { started: [] as string[], replaced: [] as string[], stopped: [] as string[], kept: [] as string[] };
     const wanted = new Set(specs.map((s) => s.key));
-    // A changed unit invalidates the units after it that may depend on it.
-    let changedBefore = false;
+    // A unit is replaced when its slice changed or a unit it depends on is replaced or removed.
     const toReplace = new Set<string>();
     for (const spec of specs) {
       const cur = this.#running.find((u) => u.spec.key === spec.key);
-      if (cur && (changedBefore || !configEqual(cur.spec.slice, spec.slice))) {
-        toReplace.add(spec.key);
-        changedBefore = true;
-      }
+      const depChanged = (spec.deps ?? []).some((d) => toReplace.has(d) || !this.has(d));
+      if (cur && (depChanged || !configEqual(cur.spec.slice, spec.slice))) toReplace.add(spec.key);
     }
     for (const r of [...this.#running].reverse()) {
       if (!wanted.has(r.spec.key) || toReplace.has(r.spec.key)) {
@@ -67,8 +66,8 @@ export class UnitSet {
         continue;
       }
       const component = spec.create((key) => {
-        const dep = next.find((u) => u.spec.key === key);
-        if (!dep) throw new Error(`unit ${spec.key} needs ${key}, which is not configured before it`);
+        const dep = (spec.deps ?? []).includes(key) ? next.find((u) => u.spec.key === key) : undefined;
+        if (!dep) throw new Error(`unit ${spec.key} needs ${key}: declare it in deps and configure it earlier`);
         return dep.component as never;
       });
       await component.start();

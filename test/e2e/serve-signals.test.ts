@@ -1,0 +1,41 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { startCli } from '../helpers/cli.js';
+
+describe('ecm-bridge serve: reload and shutdown', () => {
+  it('rejects a bad file on SIGHUP, applies a good one, and exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecm-serve-'));
+    const cfg = join(dir, 'c.yaml');
+    const base = 'store:\n  kind: embedded\n  dataDir: memory://\nreporting:\n  enabled: false\nhttp:\n  port: 0\n';
+    writeFileSync(cfg, base + 'log:\n  level: info\n');
+    const child = startCli(['serve', '--config', cfg, '--grace-ms', '2000']);
+    try {
+      const listening = await child.waitFor(/"port":(\d+)/);
+      const port = Number(/\d+/.exec(listening)![0]);
+      expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
+
+      writeFileSync(cfg, base + 'log:\n  levle: debug\n');
+      child.kill('SIGHUP');
+      await child.waitFor(/reload rejected/);
+      expect(child.output()).toContain('did you mean');
+      expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
+
+      writeFileSync(cfg, base + 'log:\n  level: debug\n');
+      child.kill('SIGHUP');
+      await child.waitFor(/configuration reloaded/);
+      // The ops server's slice did not change: it kept its listener.
+      expect(child.output()).toMatch(/"kept":\[[^\]]*"ops-server"/);
+      expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
+
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(child.output()).toContain('"msg":"stopped"');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

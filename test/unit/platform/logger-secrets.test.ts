@@ -1,0 +1,71 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ServiceError } from '../../../src/platform/errors.js';
+import { Secret } from '../../../src/platform/secret.js';
+import { captureLogger } from '../../helpers/log-capture.js';
+
+const PASSWORD = 'Pa55w0rd-very-secret';
+const BEARER = 'eyJhbGciOiJSUzI1NiJ9.bearer-token-value.sig';
+const CLIENT_SECRET = 'oauth-client-secret-9f8e7d';
+const API_KEY = 'c479a66f-ps-api-key-0123456789abcdef';
+const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\nAAAAAAAAAAEAAAAzAAAAC3NzaC1lZDI1\n-----END OPENSSH PRIVATE KEY-----';
+const PS_AUTH = `PS-Auth key=${API_KEY}; runas=CORP\\jdoe; pwd=[${PASSWORD}];`;
+const ALL = [PASSWORD, BEARER, CLIENT_SECRET, API_KEY, 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmU'];
+
+function assertClean(text: string) {
+  for (const s of ALL) expect(text, `leaked ${s.slice(0, 8)}...`).not.toContain(s);
+}
+
+describe('Secret', () => {
+  it('renders [REDACTED] in strings, JSON and inspect', () => {
+    const s = new Secret(PASSWORD, 'env:X');
+    expect(`${s}`).toBe('[REDACTED]');
+    expect(String(s)).toBe('[REDACTED]');
+    expect(JSON.stringify({ s })).toBe('{"s":"[REDACTED]"}');
+    expect(inspect({ s })).toContain('Secret([REDACTED])');
+    expect(inspect(s, { showHidden: true, depth: 5 })).not.toContain(PASSWORD);
+    expect(s.reveal()).toBe(PASSWORD);
+    expect(s.equals(new Secret(PASSWORD))).toBe(true);
+    expect(s.equals(new Secret('other'))).toBe(false);
+  });
+});
+
+describe('logger redaction', () => {
+  it('keeps every kind of secret out of every logger path', () => {
+    const { log, text } = captureLogger();
+    // Structured fields at several depths, under the usual key names.
+    log.info({ password: PASSWORD, token: BEARER, client_secret: CLIENT_SECRET, privateKey: PRIVATE_KEY }, 'top level');
+    log.info({ request: { headers: { authorization: `Bearer ${BEARER}` }, body: { clientSecret: CLIENT_SECRET } } }, 'nested');
+    log.info({ vault: { session: { auth: { Authorization: PS_AUTH } } } }, 'deep');
+    log.warn({ credential: { password: PASSWORD, passphrase: PASSWORD } }, 'credential object');
+    // Secret values anywhere.
+    log.info({ anything: new Secret(PASSWORD), list: [new Secret(API_KEY)] }, 'secret objects');
+    // Free text: interpolation, message strings quoting headers, keys, form bodies.
+    log.info('sending %s to vault', PS_AUTH);
+    log.info(`header was Authorization: Bearer ${BEARER}`);
+    log.info(`form body grant_type=client_credentials&client_secret=${CLIENT_SECRET}`);
+    log.info(`key material ${PRIVATE_KEY}`);
+    // Errors: message, cause chain, custom properties.
+    const cause = new Error(`upstream said: ${PS_AUTH}`);
+    const err = new ServiceError('vault.auth_failed', 'sign-in refused', { cause, details: { apiKey: API_KEY } });
+    log.error({ err }, 'vault error');
+    log.error(new Error(`token ${BEARER} rejected`));
+    // Child loggers carry bindings on every line.
+    const child = log.child({ site: 'corp', password: PASSWORD, auth: { token: BEARER } });
+    child.info({ secret: CLIENT_SECRET }, 'from child');
+    const out = text();
+    expect(out.split('\n').filter(Boolean).length).toBe(12);
+    assertClean(out);
+    expect(out).toContain('[REDACTED]');
+  });
+
+  it('still logs the non-secret context', () => {
+    const { log, text } = captureLogger();
+    log.info({ site: 'corp-pra', user: 'CORP\\jdoe', password: PASSWORD }, 'checkout');
+    const line = JSON.parse(text());
+    expect(line.site).toBe('corp-pra');
+    expect(line.user).toBe('CORP\\jdoe');
+    expect(line.password).toBe('[REDACTED]');
+    expect(line.msg).toBe('checkout');
+  });
+});
