@@ -1,6 +1,8 @@
 import type { Config } from './platform/config/schema.js';
+import { Counter, Gauge, metric } from './platform/metrics.js';
 import { UnitSet } from './platform/units.js';
 import { serviceUnits, type Runtime } from './wiring.js';
+import { BRIDGE_VERSION } from './platform/version.js';
 
 /**
  * The long-running bridge: units built from the config, reloadable in place. Only what changed
@@ -29,6 +31,9 @@ export class BridgeService {
   }
 
   async start(): Promise<void> {
+    metric(this.rt.metrics, 'ecm_bridge_build_info', () => new Gauge({
+      name: 'ecm_bridge_build_info', help: 'Always 1; labels carry the version and Node.js runtime', labelNames: ['version', 'node'], registers: [this.rt.metrics],
+    })).set({ version: BRIDGE_VERSION, node: process.versions.node }, 1);
     await this.#units.apply(serviceUnits(this.#config, this.rt));
   }
 
@@ -37,8 +42,20 @@ export class BridgeService {
     this.rt.log.level = next.log.level;
     const result = await this.#units.apply(serviceUnits(next, this.rt));
     this.#config = next;
+    this.reloads.inc({ outcome: 'applied' });
     this.rt.log.info(result, 'configuration reloaded');
     return result;
+  }
+
+  /** Counts a reload that was refused because the new file is invalid. */
+  rejectReload(): void {
+    this.reloads.inc({ outcome: 'rejected' });
+  }
+
+  private get reloads(): Counter<'outcome'> {
+    return metric(this.rt.metrics, 'ecm_bridge_config_reloads_total', () => new Counter({
+      name: 'ecm_bridge_config_reloads_total', help: 'SIGHUP configuration reloads by outcome (applied, rejected)', labelNames: ['outcome'], registers: [this.rt.metrics],
+    }));
   }
 
   async stop(): Promise<void> {

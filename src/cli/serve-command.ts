@@ -38,6 +38,7 @@ export function runUntilSignal(service: BridgeService, file: string, env: Record
       try {
         await service.reload(loadConfigFile(file, { env }));
       } catch (e) {
+        service.rejectReload();
         if (e instanceof ConfigError) log.error({ file, problems: e.problems }, 'configuration reload rejected; keeping the previous configuration');
         else log.error({ err: e }, 'configuration reload failed');
       }

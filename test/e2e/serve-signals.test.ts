@@ -30,6 +30,11 @@ describe('ecm-bridge serve: reload and shutdown', () => {
       expect(child.output()).toMatch(/"kept":\[[^\]]*"ops-server"/);
       expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
 
+      const metrics = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
+      expect(metrics).toContain('ecm_bridge_config_reloads_total{outcome="rejected"} 1');
+      expect(metrics).toContain('ecm_bridge_config_reloads_total{outcome="applied"} 1');
+      expect(metrics).toMatch(/ecm_bridge_build_info\{version="\d+\.\d+\.\d+",node="[^"]+"\} 1/);
+
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
