@@ -1,8 +1,9 @@
 import type { Command } from './command.js';
 import { check } from './check-command.js';
 import { configPrint, configValidate } from './config-commands.js';
+import { dbMigrate, dbPrintSql } from './db-command.js';
 import { docsErrors } from './docs-command.js';
 import { serve } from './serve-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, docsErrors];
+export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, dbMigrate, dbPrintSql, docsErrors];
