@@ -10,6 +10,7 @@ export type SessionCall = (vaultUser: string, call: Omit<PsCall, 'cookie'>) => P
 const PAGE = 1000;
 const lc = (s: string) => s.toLowerCase();
 const unique = <T>(xs: T[]) => [...new Set(xs)];
+const isIp = (s: string) => /^[\d.]+$|:/.test(s);
 
 interface PlatformInfo {
   sessionType: 'RDP' | 'SSH' | null;
@@ -37,12 +38,18 @@ export class PsDiscovery {
     private readonly cache: DiscoveryCache,
   ) {}
 
-  /** Local accounts on systems named like the target (name, DNS name) or at its IPs, plus accounts domain-linked to it. */
+  /**
+   * Local accounts on systems named like the target (its names, and the host part of its FQDNs)
+   * or at its IPs, plus directory accounts domain-linked to it. A system found only through a
+   * derived short name must not contradict the target: if its DNS name is another FQDN
+   * (db01.dmz... for a target db01.corp...), it is a different host and is left out.
+   */
   async listAccounts(vaultUser: string, target: VaultTarget, signal?: AbortSignal): Promise<VaultAccount[]> {
-    const names = unique(target.names.map((n) => lc(n.trim())).filter((n) => n !== ''));
+    const given = unique(target.names.map((n) => lc(n.trim())).filter((n) => n !== ''));
     const ips = unique(target.ips.map((i) => i.trim()).filter((i) => i !== ''));
-    if (names.length === 0 && ips.length === 0) return [];
-    const key = `${vaultUser}\naccounts\n${names.join(',')}\n${ips.join(',')}`;
+    if (given.length === 0 && ips.length === 0) return [];
+    const names = unique([...given, ...given.filter((n) => n.includes('.') && !isIp(n)).map((n) => n.split('.')[0]!)]);
+    const key = `${vaultUser}\naccounts\n${given.join(',')}\n${ips.join(',')}`;
     return this.cache.get(key, async () => {
       const [local, linkedPerName, systemsPerName, platforms, workgroups] = await Promise.all([
         Promise.all([...names.map((n) => this.#accounts(vaultUser, { systemName: n }, signal)), ...ips.map((ip) => this.#accounts(vaultUser, { ipAddress: ip }, signal))]),
@@ -56,19 +63,24 @@ export class PsDiscovery {
       // Systems matched only by IP are not among the named ones: one lookup per such system.
       const unnamed = unique(local.flat().filter((r) => !systems.has(num(pick(r, 'SystemId')) ?? -1)).map((r) => String(pick(r, 'SystemName') ?? '')));
       for (const s of (await Promise.all(unnamed.filter((n) => n !== '').map((n) => this.#systems(vaultUser, { name: n }, signal)))).flat()) systems.set(s.id, s);
-      const workgroupOf = (systemId: number | undefined) => {
-        const id = systemId === undefined ? undefined : systems.get(systemId)?.workgroupId;
-        return id === undefined ? undefined : workgroups.get(id);
+      const isTarget = (s: SystemInfo | undefined, name: string): boolean => {
+        if (given.includes(lc(name)) || !s) return true;
+        if ((s.ip && ips.includes(s.ip)) || given.includes(lc(s.hostname))) return true;
+        return !s.hostname.includes('.');
       };
+      const workgroupOf = (s: SystemInfo | undefined) => (s?.workgroupId === undefined ? undefined : workgroups.get(s.workgroupId));
       const out = new Map<string, VaultAccount>();
       for (const r of local.flat()) {
         const a = toAccount(r, 'local', platforms);
-        const wg = workgroupOf(a.systemId);
+        const s = systems.get(a.systemId);
+        if (!isTarget(s, a.systemName)) continue;
+        const wg = workgroupOf(s);
         out.set(`${a.systemId}/${a.accountId}`, wg ? { ...a, workgroup: wg } : a);
       }
       names.forEach((n, i) => {
         const targetSystem = systemsPerName[i]?.find((s) => lc(s.name) === n);
-        const wg = workgroupOf(targetSystem?.id);
+        if (!isTarget(targetSystem, n)) return;
+        const wg = workgroupOf(targetSystem);
         for (const r of linkedPerName[i] ?? []) {
           const a = toAccount(r, 'domain-linked', platforms);
           const k = `${a.systemId}/${a.accountId}`;
