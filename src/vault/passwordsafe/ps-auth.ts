@@ -91,7 +91,7 @@ export class PsAuthenticator {
   }
 
   async signOut(session: PsSession): Promise<void> {
-    await this.client.call({ op: 'sign_out', method: 'POST', path: 'Auth/Signout', cookie: session.cookie.reveal() });
+    await this.client.call({ op: 'sign_out', method: 'POST', path: 'Auth/Signout', cookie: session.cookie.reveal(), retry: false });
   }
 }
 

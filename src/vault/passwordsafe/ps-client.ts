@@ -18,6 +18,8 @@ export interface PsCall {
   authorization?: string;
   cookie?: string;
   signal?: AbortSignal;
+  /** False for best-effort calls (sign-out) that must not hold up shutdown with backoff. */
+  retry?: boolean;
 }
 
 export interface PsResponse {
@@ -89,7 +91,7 @@ export class PsClient {
       }
       const what = outcome instanceof Error ? ((outcome as NodeJS.ErrnoException).code ?? outcome.name) : `HTTP ${outcome.status}`;
       const asked = outcome instanceof Error ? undefined : retryAfterMs(outcome.headers['retry-after'], this.deps.clock.now());
-      if (attempt >= this.retry.max || (asked !== undefined && asked > this.retry.maxDelayMs)) {
+      if (c.retry === false || attempt >= this.retry.max || (asked !== undefined && asked > this.retry.maxDelayMs)) {
         this.deps.metrics.requests.inc({ op: c.op, outcome: 'unavailable' });
         throw new ServiceError('vault.unavailable', `Password Safe at ${this.host} is unavailable (${what}) after ${attempt + 1} attempt(s)`, {
           op: `vault.${c.op}`,

@@ -115,6 +115,16 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect((await rejection(vault.listAccounts(JDOE, WEB01))).code).toBe('service.shutting_down');
   });
 
+  it('does not hold up shutdown retrying a failed sign-out', async () => {
+    const vault = h.vault();
+    await vault.listAccounts(ASMITH, { names: ['web01'], ips: [] });
+    h.sim.faults.failNext(5, 503, { route: 'POST Auth/Signout' });
+    await vault.close();
+    expect(h.sim.calls('POST Auth/Signout')).toBe(1);
+    expect(h.clock.sleeps).toEqual([]);
+    expect(h.logs.text).toContain('Password Safe sign-out failed');
+  });
+
   it('replaces a session left idle longer than idleSeconds', async () => {
     const vault = h.vault({ sessionPool: { maxSessions: 10, idleSeconds: 60 } });
     await vault.listAccounts(ASMITH, { names: ['web01'], ips: [] });
