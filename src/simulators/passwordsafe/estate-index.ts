@@ -30,6 +30,13 @@ export interface SimAccount extends Omit<SeedAccount, 'id' | 'system' | 'linkedT
 
 const lc = (s: string) => s.toLowerCase();
 
+/** Largest explicit id (a loop: spreading 300,000 ids into Math.max overflows the stack). */
+function maxId(items: { id?: number | undefined }[]): number {
+  let m = 0;
+  for (const i of items) if (i.id !== undefined && i.id > m) m = i.id;
+  return m;
+}
+
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
@@ -67,7 +74,7 @@ export class EstateIndex {
     const platformByName = new Map(seed.platforms.map((p) => [lc(p.name), p]));
     const workgroupByName = new Map(seed.workgroups.map((w) => [lc(w.name), w]));
     const problems: string[] = [];
-    let nextSystemId = Math.max(0, ...seed.systems.map((s) => s.id ?? 0)) + 1;
+    let nextSystemId = maxId(seed.systems) + 1;
     seed.systems.forEach((s, i) => {
       const p = platformByName.get(lc(s.platform));
       const w = workgroupByName.get(lc(s.workgroup));
@@ -80,7 +87,7 @@ export class EstateIndex {
       push(this.systemsByName, lc(sys.name), sys);
       if (sys.ip) push(this.systemsByIp, sys.ip, sys);
     });
-    let nextAccountId = Math.max(0, ...seed.accounts.map((a) => a.id ?? 0)) + 1;
+    let nextAccountId = maxId(seed.accounts) + 1;
     seed.accounts.forEach((a, i) => {
       const sys = this.systemsByName.get(lc(a.system))?.[0];
       if (!sys) return void problems.push(`accounts.${i}.system: unknown system "${a.system}"`);
@@ -97,7 +104,7 @@ export class EstateIndex {
       for (const t of linkedTo) push(this.linkedByTarget, t.id, acc);
     });
     const groupNames = new Set(seed.groups.map((g) => lc(g.name)));
-    let nextUserId = Math.max(0, ...seed.users.map((u) => u.id ?? 0)) + 1;
+    let nextUserId = maxId(seed.users) + 1;
     seed.users.forEach((u, i) => {
       for (const g of u.groups) if (!groupNames.has(lc(g))) problems.push(`users.${i}.groups: unknown group "${g}"`);
       const id = u.id ?? nextUserId++;
