@@ -63,6 +63,9 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect(e.code).toBe('vault.unavailable');
     expect(e.wire).toBe('vault_unavailable');
     expect(h.sim.calls('POST Auth/SignAppin')).toBe(3);
+    expect(vault.lastFailure).toMatch(/unavailable \(HTTP 502\) after 3 attempt/);
+    await vault.listAccounts(JDOE, WEB01);
+    expect(vault.lastFailure).toBeUndefined();
   });
 
   it('honours Retry-After on 429 and refuses to wait longer than maxDelayMs', async () => {
