@@ -64,6 +64,7 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect(e.wire).toBe('vault_unavailable');
     expect(h.sim.calls('POST Auth/SignAppin')).toBe(3);
     expect(vault.lastFailure).toMatch(/unavailable \(HTTP 502\) after 3 attempt/);
+    h.sim.faults.clear();
     await vault.listAccounts(JDOE, WEB01);
     expect(vault.lastFailure).toBeUndefined();
   });
