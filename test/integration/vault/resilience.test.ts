@@ -90,6 +90,24 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect(h.clock.sleeps).toHaveLength(1);
   });
 
+  it('treats a vault slower than requestMs as a transport failure (retried, then unavailable)', async () => {
+    const vault = h.vault({ timeouts: { connectMs: 5000, requestMs: 100 }, retries: { max: 1, baseDelayMs: 100, maxDelayMs: 5000 } });
+    // undici checks its timeouts about once a second, so the delay must clearly exceed that.
+    h.sim.faults.latencyMs = 2500;
+    // A user of its own: the simulator completes the abandoned sign-ins later.
+    const e = await rejection(vault.listAccounts('svc-ecm@corp.example.com', WEB01));
+    expect(e.code).toBe('vault.unavailable');
+    expect(e.details?.last).toBe('UND_ERR_HEADERS_TIMEOUT');
+    expect(h.clock.sleeps).toHaveLength(1);
+  });
+
+  it('refuses a non-positive duration before calling the vault', async () => {
+    const vault = h.vault();
+    const e = await rejection(vault.checkout({ vaultUser: JDOE, account: { systemId: 1, accountId: 102, kind: 'password' }, durationMinutes: 0, reason: 'r' }));
+    expect(e.code).toBe('request.bad');
+    expect(h.sim.calls()).toBe(0);
+  });
+
   it('never retries a business error', async () => {
     const vault = h.vault();
     await rejection(vault.checkout({ vaultUser: ASMITH, account: { systemId: 1, accountId: 101, kind: 'password' }, durationMinutes: 5, reason: 'r' }));
@@ -115,7 +133,7 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     await vault.close();
     expect(h.sim.sessions.signOuts.get(JDOE)).toBe(outJ + 1);
     expect(h.sim.sessions.signOuts.get(ASMITH)).toBe(outA + 1);
-    expect(h.sim.sessions.liveSessions()).toEqual([]);
+    expect(h.sim.sessions.liveSessions().filter((u) => u === JDOE || u === ASMITH)).toEqual([]);
     expect((await rejection(vault.listAccounts(JDOE, WEB01))).code).toBe('service.shutting_down');
   });
 
