@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { siteChecks } from './appliance/site-checks.js';
 import { OpsServer } from './http/ops-server.js';
 import type { Clock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
@@ -41,12 +42,13 @@ export interface Check {
 }
 
 /** Everything `ecm-bridge check` verifies for this configuration, in display order. */
-export function configChecks(config: Config, _rt: Runtime): Check[] {
+export function configChecks(config: Config, rt: Runtime): Check[] {
   return [
     {
       component: 'config',
       name: 'configuration',
       run: async () => ({ ok: true, detail: `${config.sites.length} site(s), vault ${config.vault?.kind ?? 'none'}, store ${config.store.kind}` }),
     },
+    ...siteChecks(config, rt),
   ];
 }

@@ -58,6 +58,7 @@ export class SiteLink implements ApplianceLink, Component {
   readonly site: string;
   readonly #deps: SiteLinkDeps;
   readonly #agent;
+  readonly #wsAgent;
   readonly #channel;
   readonly #targets: SiteTargets;
   readonly #metrics: LinkMetrics;
@@ -75,8 +76,12 @@ export class SiteLink implements ApplianceLink, Component {
     this.#deps = deps;
     this.site = config.name;
     this.name = `site:${config.name}`;
-    this.#agent = createHttpAgent({ connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, caFile: config.caFile });
-    this.#channel = new ChannelDispatcher(this.#agent);
+    const agentOptions = { connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, caFile: config.caFile };
+    this.#agent = createHttpAgent(agentOptions);
+    // The upgrade gets its own agent: sent over a keep-alive connection of the OAuth calls, a
+    // refused upgrade would be retried by undici on a fresh one and count twice at the appliance.
+    this.#wsAgent = createHttpAgent(agentOptions);
+    this.#channel = new ChannelDispatcher(this.#wsAgent);
     this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
     this.#metrics = new LinkMetrics(deps.metrics, config.name);
     this.#requests = new RequestDispatcher(
@@ -105,7 +110,7 @@ export class SiteLink implements ApplianceLink, Component {
     await this.#requests.drain(graceMs);
     this.#session?.close(CLOSE.normal, 'ecm-bridge stopping');
     await this.#loop;
-    await this.#agent.close().catch(() => undefined);
+    await Promise.all([this.#agent.close(), this.#wsAgent.close()]).catch(() => undefined);
     this.#set({ state: 'stopped' });
     this.#deps.readiness.unregister(this.name);
   }
