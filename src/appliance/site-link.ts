@@ -78,8 +78,8 @@ export class SiteLink implements ApplianceLink, Component {
     this.name = `site:${config.name}`;
     const agentOptions = { connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, caFile: config.caFile };
     this.#agent = createHttpAgent(agentOptions);
-    // The upgrade gets its own agent: sent over a keep-alive connection of the OAuth calls, a
-    // refused upgrade would be retried by undici on a fresh one and count twice at the appliance.
+    // The channel gets its own agent: its upgrade never queues behind pooled OAuth/Command API
+    // connections, and those keep-alive sockets are never turned into a channel.
     this.#wsAgent = createHttpAgent(agentOptions);
     this.#channel = new ChannelDispatcher(this.#wsAgent);
     this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
