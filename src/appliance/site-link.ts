@@ -108,7 +108,7 @@ export class SiteLink implements ApplianceLink, Component {
   async stop(graceMs: number): Promise<void> {
     this.#stop.abort();
     await this.#requests.drain(graceMs);
-    this.#session?.close(CLOSE.normal, 'ecm-bridge stopping');
+    this.#session?.close(CLOSE.normal, { cause: 'stopping', reason: 'ecm-bridge stopping' });
     await this.#loop;
     await Promise.all([this.#agent.close(), this.#wsAgent.close()]).catch(() => undefined);
     this.#set({ state: 'stopped' });
@@ -194,7 +194,8 @@ export class SiteLink implements ApplianceLink, Component {
       if (end.error) return this.#failedBeforeUpgrade(end.error);
       return { reason: `cannot reach ${new URL(origin).host}`, cause: 'unavailable', delay: 'backoff' };
     }
-    const why = end.localReason ?? (end.reason || `close code ${end.code}`);
+    const why = end.local?.reason ?? (end.reason || `close code ${end.code}`);
+    if (end.local) return { reason: `channel closed by the ECM: ${why}`, cause: end.local.cause, delay: 'backoff' };
     switch (end.code) {
       case CLOSE.goingAway:
         return { reason: `the appliance went away (${why})`, cause: 'going_away', delay: 'backoff' };
@@ -207,7 +208,7 @@ export class SiteLink implements ApplianceLink, Component {
       case CLOSE.replaced:
         return { reason: 'another channel with this instance id replaced this one', cause: 'replaced', delay: 'backoff' };
       default:
-        return { reason: `channel closed: ${why}`, cause: end.localReason ? 'dead_peer' : `close_${end.code}`, delay: 'backoff' };
+        return { reason: `channel closed: ${why}`, cause: `close_${end.code}`, delay: 'backoff' };
     }
   }
 

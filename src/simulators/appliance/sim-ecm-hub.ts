@@ -58,6 +58,8 @@ export class SimEcmHub {
   #seq = 0;
   #muted = false;
   readonly #heartbeat: NodeJS.Timeout;
+  /** Close codes of ended channels, as seen by the appliance. */
+  readonly closeCodes = new Map<number, number>();
   readonly stats = { welcomed: 0, badFrames: 0, lateResponses: 0, duplicateResponses: 0, unknownResponses: 0, requests: 0, deadPeers: 0 };
 
   constructor(private readonly options: EcmHubOptions) {
@@ -211,6 +213,7 @@ export class SimEcmHub {
   }
 
   #closed(conn: Conn, code: number): void {
+    this.closeCodes.set(code, (this.closeCodes.get(code) ?? 0) + 1);
     if (!this.#conns.delete(conn)) return;
     this.options.log.debug({ clientId: conn.account.clientId, code }, 'ecm channel closed');
     this.#failPending(conn);
