@@ -67,7 +67,14 @@ export const simConsole: Command = {
       const user = str(v.user);
       if (!op || !user) return usage(io, this.usage);
       if (!(OPS as readonly string[]).includes(op)) write(io.stderr, `note: ${op} is not a protocol v1 op (${OPS.join(', ')}); sending it anyway`);
-      const body: ConsoleRequestBody = { op, user: { username: user }, params: paramsFor(op, v) };
+      let params: Record<string, unknown>;
+      try {
+        params = paramsFor(op, v);
+      } catch (e) {
+        write(io.stderr, `error [cli.usage]: ${(e as Error).message}`);
+        return EXIT.usage;
+      }
+      const body: ConsoleRequestBody = { op, user: { username: user }, params };
       if (str(v.group)) body.group = str(v.group);
       if (str(v.endpoint) || str(v.ip)) body.endpoint = { hostname: str(v.endpoint), ip: str(v.ip) };
       if (str(v['jump-item'])) body.jumpItem = { name: str(v['jump-item']), type: (str(v['jump-type']) ?? 'rdp') as JumpItemType, ...(str(v['jump-group']) ? { jumpGroup: { name: str(v['jump-group']) } } : {}) };
