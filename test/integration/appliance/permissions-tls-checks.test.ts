@@ -48,6 +48,15 @@ describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
     await until(() => started?.link.status().state === 'connected', 'connected after the grant');
   });
 
+  it('4403 on an open channel (permission revoked) blocks the link and names the permission', async () => {
+    started = await startLink(sim.url, caFile, new ScriptedHandler());
+    await until(() => started?.link.status().state === 'connected', 'connected');
+    sim.setPermissions(ECM_ACCOUNT.clientId, { ecm: false });
+    await until(() => started?.link.status().state === 'blocked', 'blocked');
+    expect(started.link.status().reason).toContain('lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm)');
+    expect(sim.hub.closeCodes.get(4403)).toBe(1);
+  });
+
   it('refuses an appliance whose certificate is not from the configured CA, saying so clearly', async () => {
     const other = await generateSimTls('someone-else');
     started = await startLink(sim.url, writeCa(other.caPem), new ScriptedHandler());
