@@ -78,14 +78,14 @@ export function siteChecks(config: Config, rt: Runtime): Check[] {
     for (const kind of kinds) {
       const clientId = (site[kind] as NonNullable<SiteConfig['ecm']>).clientId;
       checks.push({
-        component, name: `oauth (${kind} account)`,
+        component, name: `oauth ${kind}`,
         run: (signal) => guarded(probe, kind, async () => {
           await probe.tokens(kind).token(signal);
           return { ok: true, detail: `token issued to ${clientId}` };
         }),
       });
       checks.push({
-        component, name: `permissions (${kind} account)`,
+        component, name: `permissions ${kind}`,
         run: (signal) => guarded(probe, kind, async () => {
           const info = await probe.commands(kind).apiInfo(signal);
           const required = kind === 'ecm'

@@ -54,8 +54,8 @@ describe('CLI: sim console and check against a running simulator', () => {
     const r = await cli(['check', '--config', file, '--timeout-ms', '5000']);
     sim.tokens.setPermissions(ECM_ACCOUNT.clientId, { ecm: true });
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/OK +site:sim +oauth \(ecm account\) +token issued to ecm-client/);
-    expect(r.out).toMatch(/FAIL site:sim +permissions \(ecm account\) +ecm-client lacks Endpoint Credential Manager API: Allow Access \(perm_ecm\)/);
+    expect(r.out).toMatch(/OK +site:sim +oauth ecm +token issued to ecm-client/);
+    expect(r.out).toMatch(/FAIL site:sim +permissions ecm +ecm-client lacks Endpoint Credential Manager API: Allow Access \(perm_ecm\)/);
     expect(r.out).toMatch(/fix: in \/login > Management > API Configuration, grant perm_ecm to ecm-client/);
     expect(r.out).not.toContain(ECM_ACCOUNT.clientSecret);
   });

@@ -90,7 +90,7 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
 
   it('check: green lines for a well-configured site', async () => {
     const r = await runChecks(yaml());
-    expect(Object.keys(r)).toEqual(['oauth (ecm account)', 'permissions (ecm account)', 'oauth (reporting account)', 'permissions (reporting account)', 'check_health']);
+    expect(Object.keys(r)).toEqual(['oauth ecm', 'permissions ecm', 'oauth reporting', 'permissions reporting', 'check_health']);
     expect(Object.values(r).every((x) => x.ok)).toBe(true);
     expect(r['check_health']?.detail).toBe('access.example.com 25.1.2 failover role none');
   });
@@ -99,23 +99,23 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     sim.tokens.setPermissions(ECM_ACCOUNT.clientId, { ecm: false, command: 'deny' });
     sim.tokens.setPermissions(REPORTING_ACCOUNT.clientId, { reporting: false });
     const r = await runChecks(yaml(`    nodes: [${sim.node}]`));
-    expect(r['permissions (ecm account)']).toMatchObject({
+    expect(r['permissions ecm']).toMatchObject({
       ok: false,
       detail: 'ecm-client lacks Endpoint Credential Manager API: Allow Access (perm_ecm); Command API: Read-Only or Full Access (perm_command)',
       fix: expect.stringContaining('grant perm_ecm, perm_command to ecm-client'),
     });
-    expect(r['permissions (reporting account)']).toMatchObject({ ok: false, detail: expect.stringContaining('(perm_reporting)') });
+    expect(r['permissions reporting']).toMatchObject({ ok: false, detail: expect.stringContaining('(perm_reporting)') });
     expect(r['check_health']).toMatchObject({ ok: false, detail: expect.stringContaining('lacks Command API permission'), fix: expect.stringContaining('perm_command') });
     expect(r[`node ${sim.node}`]).toMatchObject({ ok: true });
     sim.tokens.regenerateSecret(ECM_ACCOUNT.clientId);
     const bad = await runChecks(yaml());
-    expect(bad['oauth (ecm account)']).toMatchObject({ ok: false, detail: expect.stringContaining('refused the OAuth client credentials of API account ecm-client (401)'), fix: expect.stringContaining('sites[0].ecm.clientId') });
+    expect(bad['oauth ecm']).toMatchObject({ ok: false, detail: expect.stringContaining('refused the OAuth client credentials of API account ecm-client (401)'), fix: expect.stringContaining('sites[0].ecm.clientId') });
   });
 
   it('check: a wrong CA is a red line telling to fix caFile', async () => {
     const other = await generateSimTls('someone-else');
     caFile = writeCa(other.caPem);
     const r = await runChecks(yaml());
-    expect(r['oauth (ecm account)']).toMatchObject({ ok: false, detail: expect.stringContaining('TLS verification'), fix: expect.stringContaining('sites[0].caFile') });
+    expect(r['oauth ecm']).toMatchObject({ ok: false, detail: expect.stringContaining('TLS verification'), fix: expect.stringContaining('sites[0].caFile') });
   });
 });
