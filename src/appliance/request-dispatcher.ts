@@ -156,7 +156,8 @@ export class RequestDispatcher {
   #answer(job: Job, outcome: unknown): void {
     if (job.answered) return;
     job.answered = true;
-    job.controller.abort(new ServiceError('service.timeout', 'request finished', { op: `ecm.${job.op}` }));
+    // Stops the deadline timer and, when we answered first (timeout, shutdown), the handler too.
+    job.controller.abort(outcome instanceof Error ? outcome : undefined);
     let frame: ResponseFrame;
     let label = 'ok';
     if (outcome instanceof Error) {

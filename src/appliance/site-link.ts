@@ -152,6 +152,7 @@ export class SiteLink implements ApplianceLink, Component {
     try {
       const target = await this.#targets.resolve(this.#stop.signal);
       const token = await target.tokens.token(this.#stop.signal);
+      if (this.#stop.signal.aborted) return { reason: 'stopping', cause: 'stopping', delay: 'now' };
       this.attempts++;
       this.#session = new EcmSession({
         url: `${target.origin.replace(/^http/, 'ws')}/api/ecm/v1`, token, channel: this.#channel, hello: this.#hello(), clock, log, site: this.site,
