@@ -153,6 +153,7 @@ export class EcmSession implements ResponseSink {
   }
 
   #onWelcome(welcome: WelcomeFrame): void {
+    if (this.#welcomed) return; // a repeated welcome must not start a second heartbeat
     if (welcome.protocol !== PROTOCOL_VERSION) return this.close(CLOSE.unsupportedProtocol, { cause: 'protocol', reason: `the appliance speaks protocol ${String(welcome.protocol)}, this ECM ${PROTOCOL_VERSION}` });
     this.#welcomed = true;
     if (typeof welcome.maxRequestMs === 'number' && welcome.maxRequestMs > 0) this.#maxRequestMs = welcome.maxRequestMs;
