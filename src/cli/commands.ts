@@ -4,7 +4,9 @@ import { configPrint, configValidate } from './config-commands.js';
 import { dbMigrate, dbPrintSql } from './db-command.js';
 import { docsErrors } from './docs-command.js';
 import { serve } from './serve-command.js';
+import { simAppliance } from './sim-appliance-command.js';
+import { simConsole } from './sim-console-command.js';
 import { simPasswordSafe } from './sim-passwordsafe-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, dbMigrate, dbPrintSql, docsErrors, simPasswordSafe];
+export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, dbMigrate, dbPrintSql, docsErrors, simAppliance, simPasswordSafe, simConsole];
