@@ -80,9 +80,11 @@ export class PsClient {
         outcome = await this.#once(c);
       } catch (e) {
         outcome = e as Error;
-      } finally {
-        this.deps.metrics.duration.observe({ op: c.op }, (performance.now() - started) / 1000);
       }
+      const seconds = (performance.now() - started) / 1000;
+      this.deps.metrics.duration.observe({ op: c.op }, seconds);
+      // Op, method, path template and status only: never headers, query values or bodies.
+      this.deps.log.debug({ op: c.op, method: c.method, status: outcome instanceof Error ? undefined : outcome.status, ms: Math.round(seconds * 1000) }, 'Password Safe call');
       const retryable = outcome instanceof Error ? this.#isTransport(outcome, c) : RETRYABLE_STATUS.has(outcome.status);
       if (!retryable) {
         if (outcome instanceof Error) throw outcome;
