@@ -39,6 +39,16 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     await vault.checkin(JDOE, out.requestId, 'done');
   });
 
+  it('shares one re-sign-in between concurrent calls that all meet the expired session', async () => {
+    const vault = h.vault({ cache: { discoveryTtlSeconds: 0 } });
+    await vault.listAccounts(ASMITH, WEB01);
+    const before = h.sim.sessions.signIns.get(ASMITH)!;
+    h.sim.expireSessions(ASMITH);
+    const lists = await Promise.all([vault.listAccounts(ASMITH, WEB01), vault.listAccounts(ASMITH, WEB01), vault.searchSystems(ASMITH, 'web', 5)]);
+    expect(lists.map((l) => l.length)).toEqual([1, 1, 1]);
+    expect(h.sim.sessions.signIns.get(ASMITH)).toBe(before + 1);
+  });
+
   it('reuses one pooled session per vault user', async () => {
     const vault = h.vault();
     const before = h.sim.sessions.signIns.get(ASMITH) ?? 0;
