@@ -39,6 +39,16 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     await vault.checkin(JDOE, out.requestId, 'done');
   });
 
+  it('shares one re-sign-in between concurrent calls that all meet the expired session', async () => {
+    const vault = h.vault({ cache: { discoveryTtlSeconds: 0 } });
+    await vault.listAccounts(ASMITH, WEB01);
+    const before = h.sim.sessions.signIns.get(ASMITH)!;
+    h.sim.expireSessions(ASMITH);
+    const lists = await Promise.all([vault.listAccounts(ASMITH, WEB01), vault.listAccounts(ASMITH, WEB01), vault.searchSystems(ASMITH, 'web', 5)]);
+    expect(lists.map((l) => l.length)).toEqual([1, 1, 1]);
+    expect(h.sim.sessions.signIns.get(ASMITH)).toBe(before + 1);
+  });
+
   it('reuses one pooled session per vault user', async () => {
     const vault = h.vault();
     const before = h.sim.sessions.signIns.get(ASMITH) ?? 0;
@@ -175,6 +185,7 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect(h.logs.lines.length).toBeGreaterThan(5);
     for (const hay of haystacks) for (const s of secrets) expect(hay).not.toContain(s);
     expect(h.logs.text).toContain('credential checked out');
+    expect(h.logs.text).toMatch(/"op":"get_credential","method":"GET","status":200/);
     expect(metrics).toMatch(/ecm_bridge_vault_requests_total\{op="create_request",outcome="ok"\} \d+/);
     expect(metrics).toMatch(/ecm_bridge_vault_request_duration_seconds_count\{op="get_credential"\} \d+/);
   });
