@@ -70,7 +70,7 @@ export class EcmSession implements ResponseSink {
         openedAt = o.clock.now();
         this.#sendJson(o.hello);
         o.clock.sleep(o.welcomeTimeoutMs, this.#timers.signal).then(() => {
-          if (!this.#welcomed) this.#terminate({ cause: 'no_welcome', reason: 'no welcome within the handshake timeout' });
+          if (!this.#welcomed) this.terminate({ cause: 'no_welcome', reason: 'no welcome within the handshake timeout' });
         }, () => undefined);
       };
       ws.onmessage = (e) => this.#onMessage(e.data);
@@ -100,7 +100,7 @@ export class EcmSession implements ResponseSink {
       return;
     }
     const socket = this.o.channel.last.socket;
-    if (!socket || socket.destroyed) return this.#terminate(local);
+    if (!socket || socket.destroyed) return this.terminate(local);
     this.o.log.warn({ site: this.o.site, code, reason: local.reason }, 'closing the ECM channel');
     socket.end(closeFrame(code, local.reason));
   }
@@ -113,7 +113,7 @@ export class EcmSession implements ResponseSink {
   }
 
   /** Tears the connection down at once (dead peer: a close handshake would never finish). */
-  #terminate(local: LocalClose): void {
+  terminate(local: LocalClose): void {
     this.#local ??= local;
     this.o.log.warn({ site: this.o.site, reason: local.reason }, 'closing the ECM channel');
     const socket = this.o.channel.last.socket;
@@ -170,7 +170,7 @@ export class EcmSession implements ResponseSink {
       } catch {
         return;
       }
-      if (this.#awaitingPong && ++missed >= MISSED_PONGS) return this.#terminate({ cause: 'dead_peer', reason: `${MISSED_PONGS} missed pongs` });
+      if (this.#awaitingPong && ++missed >= MISSED_PONGS) return this.terminate({ cause: 'dead_peer', reason: `${MISSED_PONGS} missed pongs` });
       if (!this.#awaitingPong) missed = 0;
       this.#awaitingPong = true;
       this.#sendJson({ type: 'ping', t: this.o.clock.now() });
