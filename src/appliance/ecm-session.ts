@@ -4,7 +4,7 @@ import { WebSocket } from 'undici';
 import type { Clock } from '../platform/clock.js';
 import type { Secret } from '../platform/secret.js';
 import type { ChannelDispatcher } from './channel-dispatcher.js';
-import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type ResponseFrame, type WelcomeFrame } from './protocol.js';
+import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from './protocol.js';
 import type { RequestDispatcher, ResponseSink } from './request-dispatcher.js';
 
 export interface SessionOptions {
@@ -84,8 +84,11 @@ export class EcmSession implements ResponseSink {
     });
   }
 
-  send(frame: ResponseFrame): boolean {
-    return this.#sendJson(frame);
+  send(frameJson: string): boolean {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(frameJson);
+    return true;
   }
 
   /**
@@ -106,10 +109,7 @@ export class EcmSession implements ResponseSink {
   }
 
   #sendJson(frame: object): boolean {
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(frame));
-    return true;
+    return this.send(JSON.stringify(frame));
   }
 
   /** Tears the connection down at once (dead peer: a close handshake would never finish). */
