@@ -4,7 +4,7 @@ import { WebSocket } from 'undici';
 import type { Clock } from '../platform/clock.js';
 import type { Secret } from '../platform/secret.js';
 import type { ChannelDispatcher } from './channel-dispatcher.js';
-import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type ResponseFrame, type WelcomeFrame } from './protocol.js';
+import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from './protocol.js';
 import type { RequestDispatcher, ResponseSink } from './request-dispatcher.js';
 
 export interface SessionOptions {
@@ -70,7 +70,7 @@ export class EcmSession implements ResponseSink {
         openedAt = o.clock.now();
         this.#sendJson(o.hello);
         o.clock.sleep(o.welcomeTimeoutMs, this.#timers.signal).then(() => {
-          if (!this.#welcomed) this.#terminate({ cause: 'no_welcome', reason: 'no welcome within the handshake timeout' });
+          if (!this.#welcomed) this.terminate({ cause: 'no_welcome', reason: 'no welcome within the handshake timeout' });
         }, () => undefined);
       };
       ws.onmessage = (e) => this.#onMessage(e.data);
@@ -84,8 +84,11 @@ export class EcmSession implements ResponseSink {
     });
   }
 
-  send(frame: ResponseFrame): boolean {
-    return this.#sendJson(frame);
+  send(frameJson: string): boolean {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(frameJson);
+    return true;
   }
 
   /**
@@ -100,20 +103,17 @@ export class EcmSession implements ResponseSink {
       return;
     }
     const socket = this.o.channel.last.socket;
-    if (!socket || socket.destroyed) return this.#terminate(local);
+    if (!socket || socket.destroyed) return this.terminate(local);
     this.o.log.warn({ site: this.o.site, code, reason: local.reason }, 'closing the ECM channel');
     socket.end(closeFrame(code, local.reason));
   }
 
   #sendJson(frame: object): boolean {
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(frame));
-    return true;
+    return this.send(JSON.stringify(frame));
   }
 
   /** Tears the connection down at once (dead peer: a close handshake would never finish). */
-  #terminate(local: LocalClose): void {
+  terminate(local: LocalClose): void {
     this.#local ??= local;
     this.o.log.warn({ site: this.o.site, reason: local.reason }, 'closing the ECM channel');
     const socket = this.o.channel.last.socket;
@@ -170,7 +170,7 @@ export class EcmSession implements ResponseSink {
       } catch {
         return;
       }
-      if (this.#awaitingPong && ++missed >= MISSED_PONGS) return this.#terminate({ cause: 'dead_peer', reason: `${MISSED_PONGS} missed pongs` });
+      if (this.#awaitingPong && ++missed >= MISSED_PONGS) return this.terminate({ cause: 'dead_peer', reason: `${MISSED_PONGS} missed pongs` });
       if (!this.#awaitingPong) missed = 0;
       this.#awaitingPong = true;
       this.#sendJson({ type: 'ping', t: this.o.clock.now() });

@@ -106,7 +106,16 @@ export function siteChecks(config: Config, rt: Runtime): Check[] {
       checks.push({
         component, name: 'check_health',
         run: (signal) => guarded(probe, healthKind, async () => {
-          const h = await probe.commands(healthKind).checkHealth(signal);
+          let h;
+          try {
+            h = await probe.commands(healthKind).checkHealth(signal);
+          } catch (e) {
+            if (!isServiceError(e, 'appliance.permission_missing')) throw e;
+            // Without Command API permission only the unauthenticated probe is possible.
+            const p = await probeNode(new URL(site.url).origin, probe.agent, site.name, signal);
+            const note = 'failover role unknown: the API account has no Command API permission (perm_command)';
+            return p.healthy ? { ok: true, detail: `${p.detail}; ${note}` } : { ok: false, detail: `${p.detail}; ${note}`, fix: 'check the appliance status page (/appliance)' };
+          }
           const what = `${h.hostname ?? site.url} ${h.version ?? ''} failover role ${h.failoverRole}`.replace(/\s+/g, ' ');
           if (!h.success) return { ok: false, detail: `unhealthy: ${h.errorMessage ?? 'no reason given'} (${what})`, fix: 'check the appliance status page (/appliance)' };
           if (h.failoverRole === 'backup') return { ok: false, detail: `the site URL reaches the backup (${what})`, fix: `point sites[${index}].url at the site hostname, which follows the primary` };

@@ -17,6 +17,7 @@ import { SiteTargets } from './site-targets.js';
 import { transportError } from './token-source.js';
 
 export const BRIDGE_VERSION = '0.1.0';
+const CLOSE_WAIT_MS = 2_000;
 
 export interface SiteLinkDeps {
   log: Logger;
@@ -108,7 +109,16 @@ export class SiteLink implements ApplianceLink, Component {
   async stop(graceMs: number): Promise<void> {
     this.#stop.abort();
     await this.#requests.drain(graceMs);
-    this.#session?.close(CLOSE.normal, { cause: 'stopping', reason: 'ecm-bridge stopping' });
+    const stopping = { cause: 'stopping', reason: 'ecm-bridge stopping' } as const;
+    this.#session?.close(CLOSE.normal, stopping);
+    // A dead peer never completes the close handshake: give it a moment, then drop the socket.
+    const wait = new AbortController();
+    const closedInTime = await Promise.race([
+      (this.#loop ?? Promise.resolve()).then(() => true),
+      this.#deps.clock.sleep(CLOSE_WAIT_MS, wait.signal).then(() => false, () => true),
+    ]);
+    wait.abort();
+    if (!closedInTime) this.#session?.terminate(stopping);
     await this.#loop;
     await Promise.all([this.#agent.close(), this.#wsAgent.close()]).catch(() => undefined);
     this.#set({ state: 'stopped' });

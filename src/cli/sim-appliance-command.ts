@@ -17,10 +17,11 @@ function intOption(raw: unknown, fallback: number): number | undefined {
 export const simAppliance: Command = {
   path: ['sim', 'appliance'],
   summary: 'Run the appliance simulator (OAuth, ECM channel, Command API, console driver) on 127.0.0.1',
-  usage: 'ecm-bridge sim appliance --accounts FILE [--port N] [--product pra|rs] [--ca-out FILE] [--heartbeat-ms N] [--failover]',
+  usage: 'ecm-bridge sim appliance --accounts FILE [--port N] [--ca-out FILE] [--failover] [...]',
   examples: [
     'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --ca-out /tmp/sim-ca.pem',
     'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --failover   # nodes on 8443 and 8444',
+    'more options: --product pra|rs (default pra), --heartbeat-ms N (default 15000), --log-level LEVEL',
   ],
   options: {
     accounts: { type: 'string' }, port: { type: 'string' }, product: { type: 'string' }, 'ca-out': { type: 'string' },

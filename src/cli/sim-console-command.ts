@@ -32,12 +32,14 @@ function paramsFor(op: string, v: Record<string, unknown>): Record<string, unkno
 export const simConsole: Command = {
   path: ['sim', 'console'],
   summary: 'Make the simulated access console send a request over the ECM channel and print the answer',
-  usage: 'ecm-bridge sim console --url URL --ca FILE (--status | --op OP --user NAME [--endpoint HOST] [--ip IP] [--jump-item NAME --jump-type rdp|ssh|...] [--jump-group NAME] [--lsid ID] [--external-key KEY] [--credential-id ID] [--lease-id ID] [--query TEXT] [--limit N] [--purpose login|run-as] [--group NAME] [--deadline-ms N])',
+  usage: 'ecm-bridge sim console --url URL --ca FILE (--op OP --user NAME [request options] | --status)',
   examples: [
     "ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op credentials.list --user 'CORP\\jdoe' --endpoint web01",
     'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op credentials.get --user jdoe --endpoint web01 --credential-id ID',
     'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op jump.search --user jdoe --query web',
     'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --status',
+    'request options: --endpoint HOST --ip IP --jump-item NAME --jump-type rdp|ssh|... --jump-group NAME --lsid ID --external-key KEY',
+    '                 --credential-id ID --lease-id ID --query TEXT --limit N --purpose login|run-as --group NAME --deadline-ms N',
   ],
   options: {
     ...Object.fromEntries(

@@ -105,6 +105,25 @@ describe('requests and frames on the ECM channel', () => {
     expect(await closeOf(open(), (ws) => ws.send(JSON.stringify({ type: 'request' })))).toBe(1002);
   });
 
+  it('the simulator answers timeout itself when the ECM is late, and drops the late answer', async () => {
+    const token = sim.tokens.mint(ECM_ACCOUNT.clientId, ECM_ACCOUNT.clientSecret as string)?.token as string;
+    const ws = new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, { ca: sim.caPem, headers: { authorization: `Bearer ${token}` } });
+    const requests: string[] = [];
+    ws.on('message', (data) => {
+      const f = JSON.parse(String(data)) as { type: string; id: string };
+      if (f.type === 'request') requests.push(f.id);
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'hello', protocol: 1, ecm: { name: 'slow', version: '0', instanceId: 'slow', host: 'h' }, capabilities: [] }));
+    await until(() => sim.hub.connections().length === 1, 'welcomed');
+    const out = await sim.hub.request('Default', 'credentials.list', USER, {}, 100);
+    expect(out).toMatchObject({ answeredBy: 'appliance', applianceReason: 'timeout', error: { code: 'timeout' } });
+    ws.send(JSON.stringify({ type: 'response', id: requests[0], result: { credentials: [] } }));
+    ws.send(JSON.stringify({ type: 'response', id: 'never-sent', result: {} }));
+    await until(() => sim.hub.stats.lateResponses === 1 && sim.hub.stats.unknownResponses === 1, 'late answer counted');
+    ws.close();
+  });
+
   it('drives the console over the simulator HTTP API', async () => {
     await connect();
     const driver = new ConsoleDriver(sim.url, sim.caPem);

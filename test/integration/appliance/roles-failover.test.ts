@@ -76,4 +76,18 @@ describe('ECM roles within a group and health-aware failover', () => {
     expect((await n1.hub.request('Default', 'credentials.list', USER, {})).answeredBy).toBe('ecm');
     expect(n1.tokens.mintCount).toBe(1); // its own token on the new primary
   });
+
+  it('without Command API permission, tries healthy nodes in turn until the primary accepts', async () => {
+    const noCommand = { ...ECM_ACCOUNT, permissions: { ecm: true, reporting: false, command: 'deny' as const } };
+    const pair = new FailoverPair({ accounts: [noCommand], heartbeatMs: 100 });
+    await pair.start();
+    stops.push(() => pair.stop());
+    const [n0, n1] = pair.nodes;
+    const l = await startLink(n0.url, writeCa(pair.caPem), new ScriptedHandler(), { account: noCommand, extra: { nodes: [n1.node, n0.node] } });
+    links.push(l);
+    await until(() => l.link.status().state === 'connected', 'connected');
+    expect(n1.upgrades.get(503)).toBe(1); // the backup refused once
+    expect(n0.hub.connections()).toHaveLength(1);
+    expect(await sample(l.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="http_503"}')).toBe(1);
+  });
 });

@@ -11,8 +11,8 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 class Sink {
   frames: ResponseFrame[] = [];
   open = true;
-  send(frame: ResponseFrame): boolean {
-    if (this.open) this.frames.push(frame);
+  send(frameJson: string): boolean {
+    if (this.open) this.frames.push(JSON.parse(frameJson) as ResponseFrame);
     return this.open;
   }
 }
