@@ -15,8 +15,8 @@ import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame } from './protocol.js';
 import { RequestDispatcher } from './request-dispatcher.js';
 import { SiteTargets } from './site-targets.js';
 import { transportError } from './token-source.js';
+import { BRIDGE_VERSION } from '../platform/version.js';
 
-export const BRIDGE_VERSION = '0.1.0';
 const CLOSE_WAIT_MS = 2_000;
 
 export interface SiteLinkDeps {
