@@ -129,6 +129,7 @@ function present(v: string | undefined): string[] | undefined {
 
 function buildVaultUser(rule: MappingRule, name: ConsoleName, email: string | undefined, groups: Record<string, string>): { vaultUser: string; how: string } | { skip: string } {
   const t = rule.transform;
+  if (name.account === '') return { skip: `"${name.given}" has no account name` };
   let out: string;
   let how: string;
   if (rule.vaultUser !== undefined) {
