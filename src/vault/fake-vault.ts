@@ -37,7 +37,7 @@ export class FakeVault implements VaultPort {
   readonly #systems = new Map<string, VaultSystem[]>();
   readonly #failures = new Map<Method, Error[]>();
   readonly requests = new Map<string, FakeRequest>();
-  readonly calls: { method: Method; vaultUser?: string }[] = [];
+  readonly calls: { method: Method; vaultUser?: string; requestId?: string }[] = [];
   #nextRequest = 1000;
   closed = false;
 
@@ -96,7 +96,7 @@ export class FakeVault implements VaultPort {
   }
 
   async checkin(vaultUser: string, requestId: string, reason: string): Promise<void> {
-    this.#enter('checkin', vaultUser);
+    this.#enter('checkin', vaultUser, requestId);
     const r = this.requests.get(requestId);
     if (r && !r.checkedIn) Object.assign(r, { checkedIn: true, checkinReason: reason });
   }
@@ -118,8 +118,8 @@ export class FakeVault implements VaultPort {
     this.closed = true;
   }
 
-  #enter(method: Method, vaultUser?: string): void {
-    this.calls.push({ method, ...(vaultUser !== undefined && { vaultUser }) });
+  #enter(method: Method, vaultUser?: string, requestId?: string): void {
+    this.calls.push({ method, ...(vaultUser !== undefined && { vaultUser }), ...(requestId !== undefined && { requestId }) });
     const queued = this.#failures.get(method);
     const error = queued?.shift();
     if (error) throw error;
