@@ -5,12 +5,15 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { brokerUnits } from './broker/broker-unit.js';
 import { OpsServer } from './http/ops-server.js';
 import type { Clock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
 import type { Readiness } from './platform/readiness.js';
 import type { UnitSpec } from './platform/units.js';
 import { storeCheck, storeUnit } from './store/store-unit.js';
+import { vaultUnits } from './vault/create-vault.js';
+import { vaultChecks } from './vault/vault-checks.js';
 
 export interface Runtime {
   log: Logger;
@@ -25,6 +28,8 @@ export interface Runtime {
 export function serviceUnits(config: Config, rt: Runtime): UnitSpec[] {
   return [
     storeUnit(config, rt),
+    ...vaultUnits(config, rt),
+    ...brokerUnits(config, rt),
     { key: 'ops-server', slice: config.http, create: () => new OpsServer(config.http, rt) },
   ];
 }
@@ -51,5 +56,6 @@ export function configChecks(config: Config, rt: Runtime): Check[] {
       run: async () => ({ ok: true, detail: `${config.sites.length} site(s), vault ${config.vault?.kind ?? 'none'}, store ${config.store.kind}` }),
     },
     storeCheck(config, rt),
+    ...vaultChecks(config, rt),
   ];
 }

@@ -9,11 +9,11 @@ import { createBroker } from './create-broker.js';
 /**
  * The `broker` unit for serviceUnits: needs the `vault` unit (component exposing `.port`) and the
  * `store` unit (component exposing `.store`) before it. Absent when the config has no `broker`
- * section. Its slice holds every setting the broker reads, so a reload that changes only, say,
+ * or no `vault` section. Its slice holds every setting the broker reads, so a reload that changes only, say,
  * the reporting schedule leaves the broker (and its lease sweeper) running.
  */
-export function brokerUnit(config: Config, rt: Runtime): UnitSpec | undefined {
-  if (!config.broker) return undefined;
+export function brokerUnits(config: Config, rt: Runtime): UnitSpec[] {
+  if (!config.broker || !config.vault) return [];
   const slice = {
     userMapping: config.userMapping,
     endpointMatching: config.endpointMatching,
@@ -25,7 +25,7 @@ export function brokerUnit(config: Config, rt: Runtime): UnitSpec | undefined {
     },
     site: config.sites.find((s) => s.ecm?.enabled)?.name,
   };
-  return {
+  return [{
     key: 'broker',
     slice,
     create: (get) =>
@@ -37,5 +37,5 @@ export function brokerUnit(config: Config, rt: Runtime): UnitSpec | undefined {
         clock: rt.clock,
         instanceId: rt.instanceId,
       }),
-  };
+  }];
 }

@@ -3,6 +3,7 @@ import { check } from './check-command.js';
 import { configPrint, configValidate } from './config-commands.js';
 import { docsErrors } from './docs-command.js';
 import { serve } from './serve-command.js';
+import { simPasswordSafe } from './sim-passwordsafe-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, docsErrors];
+export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, docsErrors, simPasswordSafe];

@@ -26,6 +26,11 @@ export const vaultSchema = z
     url: httpsUrl,
     caFile: z.string().min(1).optional(),
     auth: z.discriminatedUnion('method', [apiKeyAuth, oauthAuth]),
+    /**
+     * Password Safe user the health check (`ecm-bridge check`, readiness) signs in as with an
+     * API-key registration; it needs no grants. Not used with OAuth.
+     */
+    probeUser: z.string().min(1).max(256).optional(),
     releaseDurationMinutes: z.number().int().min(1).max(525_600).default(30),
     reasonTemplate: z.string().max(1000).default('ecm-bridge: {user} session {lsid} ticket {ticket}'),
     accessType: z.enum(['View', 'RDP', 'SSH', 'App']).default('View'),

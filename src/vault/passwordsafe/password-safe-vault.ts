@@ -1,0 +1,197 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../../platform/clock.js';
+import type { VaultConfig } from '../../platform/config/sections/vault.js';
+import { isServiceError, ServiceError } from '../../platform/errors.js';
+import { createHttpAgent } from '../../platform/http-agent.js';
+import { Secret } from '../../platform/secret.js';
+import type { Checkout, CheckoutRequest, VaultAccount, VaultPort, VaultSystem, VaultTarget } from '../vault-port.js';
+import { DiscoveryCache } from './discovery-cache.js';
+import { PsAuthenticator } from './ps-auth.js';
+import { PsClient, type PsCall, type PsResponse } from './ps-client.js';
+import { PsDiscovery } from './ps-discovery.js';
+import { failure, num } from './ps-json.js';
+import { SessionPool } from './session-pool.js';
+import { vaultMetrics } from './vault-metrics.js';
+
+export interface PasswordSafeVaultDeps {
+  log: Logger;
+  metrics: Registry;
+  clock: Clock;
+  /** Tests and benchmarks may pass their own; otherwise one Agent per vault host is created. */
+  dispatcher?: Dispatcher;
+  /** Jitter source for retry backoff (tests make it deterministic). */
+  random?: () => number;
+}
+
+const MAX_REASON = 1000;
+const MAX_DURATION = 525_600;
+const DISCOVERY_CACHE_ENTRIES = 10_000;
+
+/**
+ * VaultPort over the BeyondTrust Password Safe public API v3. Every call runs in a session of
+ * the vault user (API key + runas), so Password Safe's own permissions decide what is offered.
+ * A 401 on a pooled session is answered by one transparent re-sign-in; secrets are read only at
+ * checkout, wrapped in Secret at once, and never cached or logged.
+ */
+export class PasswordSafeVault implements VaultPort {
+  readonly #log: Logger;
+  readonly #agent: Dispatcher;
+  readonly #ownsAgent: boolean;
+  readonly #client: PsClient;
+  readonly #auth: PsAuthenticator;
+  readonly #pool: SessionPool;
+  readonly #discovery: PsDiscovery;
+  #closed = false;
+  #lastFailure: string | undefined;
+
+  constructor(
+    private readonly config: VaultConfig,
+    private readonly deps: PasswordSafeVaultDeps,
+  ) {
+    this.#log = deps.log.child({ component: 'vault' });
+    const metrics = vaultMetrics(deps.metrics);
+    this.#ownsAgent = deps.dispatcher === undefined;
+    this.#agent = deps.dispatcher ?? createHttpAgent({ connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, ...(config.caFile ? { caFile: config.caFile } : {}) });
+    this.#client = new PsClient(config.url, this.#agent, config.retries, { log: this.#log, clock: deps.clock, metrics, ...(deps.random ? { random: deps.random } : {}) });
+    this.#auth = new PsAuthenticator(config.auth, this.#client, deps.clock);
+    this.#pool = new SessionPool({
+      maxSessions: config.sessionPool.maxSessions,
+      idleMs: config.sessionPool.idleSeconds * 1000,
+      clock: deps.clock,
+      log: this.#log,
+      signIn: (identity, signal) => this.#auth.signIn(identity, signal),
+      signOut: (s) => this.#auth.signOut(s),
+      onSizeChange: (n) => metrics.sessions.set(n),
+    });
+    const cache = new DiscoveryCache(config.cache.discoveryTtlSeconds * 1000, DISCOVERY_CACHE_ENTRIES, deps.clock, (hit) => metrics.cache.inc({ result: hit ? 'hit' : 'miss' }));
+    this.#discovery = new PsDiscovery((user, call) => this.#inSession(user, call), cache);
+  }
+
+  /** Why the last call failed for reasons of the vault itself (unreachable, TLS), if it did. */
+  get lastFailure(): string | undefined {
+    return this.#lastFailure;
+  }
+
+  /** Runs a call in the vault user's pooled session; a 401 gets one fresh sign-in and one retry. */
+  async #inSession(vaultUser: string, call: Omit<PsCall, 'cookie'>): Promise<PsResponse> {
+    if (this.#closed) throw new ServiceError('service.shutting_down', 'the vault adapter is shutting down', { op: `vault.${call.op}` });
+    const identity = this.#auth.identity(vaultUser);
+    try {
+      let res: PsResponse | undefined;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const session = await this.#pool.acquire(identity, call.signal);
+        res = await this.#client.call({ ...call, cookie: session.cookie.reveal() });
+        if (res.status !== 401) break;
+        this.#pool.invalidate(session);
+        this.#log.info({ vaultUser: identity, op: call.op }, 'Password Safe session expired; signing in again');
+      }
+      this.#lastFailure = undefined;
+      return res!;
+    } catch (e) {
+      if (isServiceError(e, 'vault.unavailable') || isServiceError(e, 'appliance.tls')) this.#lastFailure = e.message;
+      throw e;
+    }
+  }
+
+  listAccounts(vaultUser: string, target: VaultTarget, signal?: AbortSignal): Promise<VaultAccount[]> {
+    return this.#discovery.listAccounts(vaultUser, target, signal);
+  }
+
+  searchSystems(vaultUser: string, query: string, limit: number, signal?: AbortSignal): Promise<VaultSystem[]> {
+    return this.#discovery.searchSystems(vaultUser, query, Math.max(0, limit), signal);
+  }
+
+  async checkout(req: CheckoutRequest, signal?: AbortSignal): Promise<Checkout> {
+    const { systemId, accountId } = req.account;
+    const durationMinutes = Math.max(1, Math.min(Math.floor(req.durationMinutes), req.account.maximumReleaseMinutes ?? MAX_DURATION, MAX_DURATION));
+    const body = {
+      SystemID: systemId,
+      AccountID: accountId,
+      DurationMinutes: durationMinutes,
+      Reason: req.reason.slice(0, MAX_REASON),
+      AccessType: this.config.accessType,
+      ...(this.config.conflictOption === 'none' ? {} : { ConflictOption: this.config.conflictOption }),
+    };
+    const facts = { vaultUser: req.vaultUser, systemId, accountId, durationMinutes };
+    const what = `release account ${accountId} on system ${systemId}`;
+    const res = await this.#inSession(req.vaultUser, { op: 'create_request', method: 'POST', path: 'Requests', json: body, ...(signal ? { signal } : {}) });
+    if (res.status !== 200 && res.status !== 201) throw failure(res, 'create_request', what, facts);
+    const id = num(res.body);
+    if (id === undefined) throw new ServiceError('vault.protocol', 'Password Safe answered a release request without a request id', { op: 'vault.create_request', details: facts });
+    const requestId = String(id);
+    let secrets: Pick<Checkout, 'password' | 'privateKey' | 'passphrase'>;
+    try {
+      secrets = await this.#readSecrets(req.vaultUser, requestId, req.account.kind, signal);
+    } catch (e) {
+      if (isServiceError(e, 'vault.approval_pending')) {
+        this.#log.info({ ...facts, requestId }, 'release request waits for approval');
+        throw new ServiceError('vault.approval_pending', `release request ${requestId} for this account is waiting for approval in Password Safe; retry once it is approved`, { op: 'vault.checkout', cause: e, details: { ...facts, requestId } });
+      }
+      // A request whose secret we cannot deliver must not stay released.
+      await this.checkin(req.vaultUser, requestId, 'ecm-bridge: credential could not be retrieved').catch((ce: unknown) => this.#log.warn({ ...facts, requestId, err: ce }, 'check-in after failed retrieval failed'));
+      throw e;
+    }
+    this.#log.info({ ...facts, requestId }, 'credential checked out');
+    return { requestId, durationMinutes, expiresAt: new Date(this.deps.clock.now() + durationMinutes * 60_000), ...secrets };
+  }
+
+  async #readSecrets(vaultUser: string, requestId: string, kind: VaultAccount['kind'], signal?: AbortSignal): Promise<Pick<Checkout, 'password' | 'privateKey' | 'passphrase'>> {
+    const read = async (type: 'password' | 'dsskey' | 'passphrase'): Promise<Secret | undefined> => {
+      const res = await this.#inSession(vaultUser, { op: 'get_credential', method: 'GET', path: `Credentials/${requestId}`, query: { type }, ...(signal ? { signal } : {}) });
+      if (res.status === 404) return undefined;
+      if (res.status !== 200) throw failure(res, 'get_credential', 'read the credential', { vaultUser, requestId, type });
+      if (typeof res.body !== 'string') throw new ServiceError('vault.protocol', 'Password Safe returned a credential that is not a JSON string', { op: 'vault.get_credential', details: { requestId, type } });
+      return res.body === '' ? undefined : new Secret(res.body, `passwordsafe:request/${requestId}`);
+    };
+    if (kind === 'ssh-key') {
+      const privateKey = await read('dsskey');
+      if (privateKey) {
+        const passphrase = await read('passphrase');
+        return { privateKey, ...(passphrase ? { passphrase } : {}) };
+      }
+    }
+    const password = await read('password');
+    if (!password) throw new ServiceError('credential.not_found', 'the release request no longer exists in Password Safe (checked in or expired)', { op: 'vault.get_credential', details: { vaultUser, requestId } });
+    return { password };
+  }
+
+  async checkin(vaultUser: string, requestId: string, reason: string, signal?: AbortSignal): Promise<void> {
+    // Password Safe request ids are integers; anything else cannot name a live request.
+    if (!/^\d+$/.test(requestId)) return;
+    const res = await this.#inSession(vaultUser, {
+      op: 'checkin',
+      method: 'PUT',
+      path: `Requests/${requestId}/checkin`,
+      json: { Reason: reason.slice(0, MAX_REASON) },
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status === 404 || res.status === 409) {
+      this.#log.debug({ vaultUser, requestId, status: res.status }, 'request already checked in or expired');
+      return;
+    }
+    if (res.status !== 200 && res.status !== 204) throw failure(res, 'checkin', `check in request ${requestId}`, { vaultUser, requestId });
+    this.#log.info({ vaultUser, requestId }, 'credential checked in');
+  }
+
+  async health(probeUser?: string, signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }> {
+    const user = probeUser ?? this.config.probeUser;
+    if (this.config.auth.method === 'apikey' && !user) return { ok: false, reason: 'no probe user: set vault.probeUser to a Password Safe user the API registration may run as' };
+    try {
+      const res = await this.#inSession(user ?? '', { op: 'health', method: 'GET', path: 'Workgroups', ...(signal ? { signal } : {}) });
+      if (res.status !== 200) throw failure(res, 'health', 'list workgroups');
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: isServiceError(e) ? `${e.code}: ${e.message}` : 'unexpected error (see log)' };
+    }
+  }
+
+  /** Signs every pooled session out, then closes the connections. Further calls fail. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#pool.close();
+    this.#closed = true;
+    if (this.#ownsAgent) await this.#agent.close();
+  }
+}

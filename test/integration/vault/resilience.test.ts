@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { PasswordSafeVault } from '../../../src/vault/passwordsafe/password-safe-vault.js';
+import { ASMITH, DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
+
+async function rejection(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isServiceError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('Password Safe adapter: sessions, retries and failures over real sockets', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => h.close());
+  beforeEach(() => {
+    h.sim.faults.clear();
+    h.sim.resetCalls();
+    h.clock.sleeps.length = 0;
+  });
+
+  it('signs in again once when the session expires mid-flow, without a duplicate request', async () => {
+    const vault = h.vault();
+    const admin = (await vault.listAccounts(JDOE, WEB01)).find((a) => a.accountName === 'helpdesk-local')!;
+    const signInsBefore = h.sim.sessions.signIns.get(JDOE) ?? 0;
+    expect(h.sim.expireSessions(JDOE)).toBeGreaterThan(0);
+    const out = await vault.checkout({ vaultUser: JDOE, account: admin, durationMinutes: 5, reason: 'r' });
+    expect(h.sim.sessions.signIns.get(JDOE)).toBe(signInsBefore + 1);
+    expect(h.sim.calls('POST Requests')).toBe(2); // the 401 and the retry
+    expect(h.sim.requests().filter((r) => r.account.id === admin.accountId && r.status === 'approved')).toHaveLength(1);
+    await vault.checkin(JDOE, out.requestId, 'done');
+  });
+
+  it('reuses one pooled session per vault user', async () => {
+    const vault = h.vault();
+    const before = h.sim.sessions.signIns.get(ASMITH) ?? 0;
+    await Promise.all([vault.listAccounts(ASMITH, WEB01), vault.listAccounts(ASMITH, { names: ['db01'], ips: [] }), vault.searchSystems(ASMITH, 'web', 10)]);
+    expect(h.sim.sessions.signIns.get(ASMITH)).toBe(before + 1);
+  });
+
+  it('retries a 503 burst with jittered backoff and succeeds', async () => {
+    const vault = h.vault({ cache: { discoveryTtlSeconds: 0 } });
+    h.sim.faults.failNext(2, 503, { route: 'GET Workgroups' });
+    const accounts = await vault.listAccounts(JDOE, WEB01);
+    expect(accounts.length).toBeGreaterThan(0);
+    expect(h.sim.calls('GET Workgroups')).toBe(3);
+    // random() = 0.5: half of base * 2^attempt.
+    expect(h.clock.sleeps).toEqual([50, 100]);
+  });
+
+  it('gives up after the configured retries with vault.unavailable', async () => {
+    const vault = h.vault({ retries: { max: 2, baseDelayMs: 100, maxDelayMs: 5000 } });
+    h.sim.faults.failNext(50, 502, { route: 'POST Auth/SignAppin' });
+    const e = await rejection(vault.listAccounts(JDOE, WEB01));
+    expect(e.code).toBe('vault.unavailable');
+    expect(e.wire).toBe('vault_unavailable');
+    expect(h.sim.calls('POST Auth/SignAppin')).toBe(3);
+  });
+
+  it('honours Retry-After on 429 and refuses to wait longer than maxDelayMs', async () => {
+    const vault = h.vault({ cache: { discoveryTtlSeconds: 0 } });
+    h.sim.faults.failNext(1, 429, { route: 'GET Platforms', retryAfterSeconds: 2 });
+    await vault.listAccounts(JDOE, WEB01);
+    expect(h.clock.sleeps).toEqual([2000]);
+    h.sim.faults.failNext(1, 429, { route: 'GET Platforms', retryAfterSeconds: 60 });
+    const e = await rejection(vault.listAccounts(JDOE, WEB01));
+    expect(e.code).toBe('vault.unavailable');
+    expect(e.details?.retryAfterMs).toBe(60_000);
+    expect(h.clock.sleeps).toEqual([2000]);
+  });
+
+  it('retries connection resets', async () => {
+    const vault = h.vault({ cache: { discoveryTtlSeconds: 0 } });
+    await vault.listAccounts(JDOE, WEB01);
+    h.sim.faults.resetNext(1, 'GET Workgroups');
+    await vault.listAccounts(JDOE, WEB01);
+    expect(h.sim.calls('GET Workgroups')).toBe(3);
+    expect(h.clock.sleeps).toHaveLength(1);
+  });
+
+  it('never retries a business error', async () => {
+    const vault = h.vault();
+    await rejection(vault.checkout({ vaultUser: ASMITH, account: { systemId: 1, accountId: 101, kind: 'password' }, durationMinutes: 5, reason: 'r' }));
+    expect(h.sim.calls('POST Requests')).toBe(1);
+    expect(h.clock.sleeps).toEqual([]);
+  });
+
+  it('fails TLS verification without the simulator CA (no retry, clear code)', async () => {
+    const vault = h.vault({ caFile: undefined });
+    const e = await rejection(vault.listAccounts(JDOE, WEB01));
+    expect(e.code).toBe('appliance.tls');
+    expect(e.message).toMatch(/not trusted/);
+    expect(h.clock.sleeps).toEqual([]);
+  });
+
+  it('signs out of every pooled session on close, and on LRU eviction', async () => {
+    const vault = new PasswordSafeVault(h.config({ sessionPool: { maxSessions: 1, idleSeconds: 900 } }), { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), clock: h.clock });
+    h.sim.expireSessions();
+    const outJ = h.sim.sessions.signOuts.get(JDOE) ?? 0;
+    const outA = h.sim.sessions.signOuts.get(ASMITH) ?? 0;
+    await vault.listAccounts(JDOE, { names: ['app02'], ips: [] });
+    await vault.listAccounts(ASMITH, { names: ['app02'], ips: [] }); // evicts jdoe's session
+    await vault.close();
+    expect(h.sim.sessions.signOuts.get(JDOE)).toBe(outJ + 1);
+    expect(h.sim.sessions.signOuts.get(ASMITH)).toBe(outA + 1);
+    expect(h.sim.sessions.liveSessions()).toEqual([]);
+    expect((await rejection(vault.listAccounts(JDOE, WEB01))).code).toBe('service.shutting_down');
+  });
+
+  it('does not hold up shutdown retrying a failed sign-out', async () => {
+    const vault = h.vault();
+    await vault.listAccounts(ASMITH, { names: ['web01'], ips: [] });
+    h.sim.faults.failNext(5, 503, { route: 'POST Auth/Signout' });
+    await vault.close();
+    expect(h.sim.calls('POST Auth/Signout')).toBe(1);
+    expect(h.clock.sleeps).toEqual([]);
+    expect(h.logs.text).toContain('Password Safe sign-out failed');
+  });
+
+  it('replaces a session left idle longer than idleSeconds', async () => {
+    const vault = h.vault({ sessionPool: { maxSessions: 10, idleSeconds: 60 } });
+    await vault.listAccounts(ASMITH, { names: ['web01'], ips: [] });
+    const before = h.sim.sessions.signIns.get(ASMITH)!;
+    h.clock.advance(61_000);
+    await vault.searchSystems(ASMITH, '', 5);
+    expect(h.sim.sessions.signIns.get(ASMITH)).toBe(before + 1);
+  });
+
+  it('keeps secrets out of logs, errors and metrics', async () => {
+    const vault = h.vault({ auth: { method: 'apikey', apiKey: 'env:PS_KEY', runasPassword: 'runas-pwd-literal-123' } });
+    const accounts = await vault.listAccounts(JDOE, { names: ['db01'], ips: [] });
+    const root = accounts.find((a) => a.accountName === 'root')!;
+    const pg = accounts.find((a) => a.accountName === 'postgres')!;
+    h.sim.expireSessions(JDOE);
+    const key = await vault.checkout({ vaultUser: JDOE, account: root, durationMinutes: 5, reason: 'r' });
+    const pw = await vault.checkout({ vaultUser: JDOE, account: pg, durationMinutes: 5, reason: 'r' });
+    await vault.checkin(JDOE, key.requestId, 'done');
+    await vault.checkin(JDOE, pw.requestId, 'done');
+    const failed = await rejection(vault.checkout({ vaultUser: JDOE, account: { ...pg, accountId: 999 }, durationMinutes: 5, reason: 'r' }));
+    const metrics = await h.metrics.metrics();
+    const cookies = h.sim.sessions.liveSessions().length;
+    expect(cookies).toBeGreaterThan(0);
+    const haystacks = [h.logs.text, metrics, JSON.stringify(failed), failed.message, JSON.stringify(failed.details)];
+    const secrets = [DEMO_KEY, 'runas-pwd-literal-123', pw.password!.reveal(), key.privateKey!.reveal().split('\n')[1]!, 'demo-passphrase', 'ASP.NET_SessionId='];
+    expect(h.logs.lines.length).toBeGreaterThan(5);
+    for (const hay of haystacks) for (const s of secrets) expect(hay).not.toContain(s);
+    expect(h.logs.text).toContain('credential checked out');
+    expect(metrics).toMatch(/ecm_bridge_vault_requests_total\{op="create_request",outcome="ok"\} \d+/);
+    expect(metrics).toMatch(/ecm_bridge_vault_request_duration_seconds_count\{op="get_credential"\} \d+/);
+  });
+});

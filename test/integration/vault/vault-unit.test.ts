@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { BridgeService } from '../../../src/service.js';
+import type { VaultComponent } from '../../../src/vault/create-vault.js';
+import { configChecks } from '../../../src/wiring.js';
+import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
+
+describe('vault unit, check and simulator command', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => h.close());
+
+  const yaml = (probe: boolean) => `
+allowLiteralSecrets: true
+vault:
+  kind: passwordsafe
+  url: ${h.sim.url}
+  caFile: ${h.caFile}
+  auth: { method: apikey, apiKey: ${DEMO_KEY} }
+${probe ? '  probeUser: ecm-probe@corp.example.com\n' : ''}http: { host: 127.0.0.1, port: 0 }
+log: { level: silent }
+`;
+  const runtime = () => ({ log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: h.clock, instanceId: randomUUID() });
+
+  it('runs as the `vault` unit: exposes the port, reports readiness, signs out on stop', async () => {
+    const rt = runtime();
+    const service = new BridgeService(parseConfigText(yaml(true), 'test.yaml'), rt, 1000);
+    await service.start();
+    const port = service.unit<VaultComponent>('vault').port;
+    expect((await port.listAccounts(JDOE, WEB01)).length).toBe(3);
+    expect((await rt.readiness.report()).components.vault).toMatchObject({ ready: true });
+    const before = h.sim.sessions.signOuts.get(JDOE) ?? 0;
+    await service.stop();
+    expect(h.sim.sessions.signOuts.get(JDOE)).toBe(before + 1);
+    expect((await rt.readiness.report()).components.vault).toBeUndefined();
+  });
+
+  it('`check` signs in as the probe user and explains what to fix without one', async () => {
+    const ok = configChecks(parseConfigText(yaml(true), 'test.yaml'), runtime()).find((c) => c.component === 'vault')!;
+    expect(await ok.run(AbortSignal.timeout(10_000))).toMatchObject({ ok: true, detail: expect.stringContaining('ecm-probe@corp.example.com') });
+    const missing = configChecks(parseConfigText(yaml(false), 'test.yaml'), runtime()).find((c) => c.component === 'vault')!;
+    const r = await missing.run(AbortSignal.timeout(10_000));
+    expect(r.ok).toBe(false);
+    expect(r.fix).toMatch(/vault\.probeUser/);
+    expect(h.sim.sessions.liveSessions()).not.toContain('ecm-probe@corp.example.com');
+  });
+
+  it('`ecm-bridge sim passwordsafe` serves the demo seed until interrupted', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'sim', 'passwordsafe', '--port', '0', '--http'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: string) => {
+        out += d;
+        const m = /listening: (\S+)[\s\S]*Ctrl-C/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    expect(out).toMatch(/4 systems, 7 accounts, 4 users/);
+    const res = await fetch(`${url}/Auth/SignAppin`, { method: 'POST', headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` } });
+    expect(res.status).toBe(200);
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+});
