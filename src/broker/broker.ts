@@ -148,6 +148,8 @@ export class Broker implements RequestHandler, Component {
       report.accounts = await this.p.vault.listAccounts(mapping.vaultUser, report.target, signal);
       this.p.matcher.narrow(report.accounts, report.target, input.jumpGroup, (line) => report.dropped.push(line));
       report.offered = await this.p.credentials.list(context, { purpose: 'login' }, signal);
+      // Offers are made regardless of policy; a release would be refused: say so.
+      this.p.policy.enforce(context, new Date(this.p.clock.now()));
       const first = report.offered[0];
       if (input.checkout && first) {
         const got = await this.p.credentials.get('test-settings', context, { credentialId: first.id }, signal);

@@ -63,7 +63,7 @@ export class CredentialService {
           kind: a.kind, source: a.source, maximumReleaseMinutes: a.maximumReleaseMinutes, workgroup: a.workgroup,
         },
       }, now),
-      displayName: `${a.domainName ? `${a.domainName}\\` : ''}${a.accountName} (${a.systemName})`,
+      displayName: a.source === 'domain-linked' ? `${a.domainName ? `${a.domainName}\\` : ''}${a.accountName} (domain account)` : `${a.accountName} (${a.systemName})`,
       username: a.accountName,
       ...(a.domainName && { domain: a.domainName }),
       kind: a.kind,

@@ -90,9 +90,8 @@ export class UserMapper {
     ];
     for (const [field, wanted, actual] of checks) {
       if (wanted === undefined) continue;
-      const shown = field === 'domain' ? JSON.stringify(givenDomain(name)) : actual === undefined ? '(absent)' : JSON.stringify(actual[0]);
-      if (actual === undefined) return `${field} ${shown} does not match ${JSON.stringify(wanted)}`;
-      if (!this.#fits(wanted, actual, groups)) return `${field} ${shown} does not match ${JSON.stringify(wanted)}`;
+      const shown = field === 'domain' ? quote(givenDomain(name)) : actual === undefined ? '(absent)' : quote(actual[0] ?? '');
+      if (actual === undefined || !this.#fits(wanted, actual, groups)) return `${field} ${shown} does not match ${quote(wanted)}`;
     }
     return undefined;
   }
@@ -121,6 +120,11 @@ export function refusal(d: Exclude<MappingDecision, { outcome: 'mapped' }>, user
     return new ServiceError('mapping.denied', `Credential injection refused by mapping rule "${d.rule}": ${d.reason}`, { op: 'broker.map', details: { rule: d.rule } });
   }
   return new ServiceError('mapping.unmapped', `No user-mapping rule matches console user "${username}"`, { op: 'broker.map' });
+}
+
+/** Quotes a value for the trace without JSON escaping (backslashes in `CORP\\jdoe` stay single). */
+function quote(v: string): string {
+  return `"${v}"`;
 }
 
 function present(v: string | undefined): string[] | undefined {

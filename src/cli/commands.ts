@@ -4,6 +4,7 @@ import { configPrint, configValidate } from './config-commands.js';
 import { docsErrors } from './docs-command.js';
 import { serve } from './serve-command.js';
 import { simPasswordSafe } from './sim-passwordsafe-command.js';
+import { testSettings } from './test-settings-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, docsErrors, simPasswordSafe];
+export const COMMANDS: Command[] = [serve, check, testSettings, configValidate, configPrint, docsErrors, simPasswordSafe];

@@ -20,7 +20,7 @@ describe('Broker: credentials.list', () => {
     expect(credentials.map((c) => [c.displayName, c.username, c.domain, c.kind, c.source])).toEqual([
       ['Administrator (web01)', 'Administrator', undefined, 'password', 'local'],
       ['root (web01-legacy)', 'root', undefined, 'ssh-key', 'alias'],
-      ['CORP\\svc-web (web01)', 'svc-web', 'CORP', 'password', 'domain-linked'],
+      ['CORP\\svc-web (domain account)', 'svc-web', 'CORP', 'password', 'domain-linked'],
     ]);
     expect(h.vault.calls).toEqual([{ method: 'listAccounts', vaultUser: 'jdoe@corp.example.com' }]);
   });

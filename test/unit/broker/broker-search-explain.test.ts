@@ -55,7 +55,7 @@ describe('Broker.explain (test-settings)', () => {
     expect(r.target).toMatchObject({ names: ['web01', 'web01-legacy'], ips: ['2001:db8::1'] });
     expect(r.accounts?.map((a) => a.accountName)).toEqual(['Administrator', 'svc-web', 'root', 'dmz-admin']);
     expect(r.dropped).toEqual(['dmz-admin on web01: workgroup DMZ not allowed for Jump Group "Web servers"']);
-    expect(r.offered.map((o) => o.displayName)).toEqual(['Administrator (web01)', 'root (web01-legacy)', 'CORP\\svc-web (web01)']);
+    expect(r.offered.map((o) => o.displayName)).toEqual(['Administrator (web01)', 'root (web01-legacy)', 'CORP\\svc-web (domain account)']);
     expect(r.policies).toEqual([]);
     expect(r.error).toBeUndefined();
     expect(h.vault.requests.size).toBe(0);
@@ -73,7 +73,7 @@ describe('Broker.explain (test-settings)', () => {
     const h = brokerHarness();
     const denied = await h.broker.explain({ user: { username: 'ext-bob' }, endpoint: { hostname: 'web01' } });
     expect(denied.error).toEqual({ code: 'mapping.denied', message: 'Credential injection refused by mapping rule "contractors-denied": External accounts cannot receive injected credentials' });
-    const prod = await h.broker.explain({ user: ctx().user, endpoint: { hostname: 'web01' }, jumpGroup: 'Production', checkout: true });
+    const prod = await h.broker.explain({ user: ctx().user, endpoint: { hostname: 'web01' }, jumpGroup: 'Production' });
     expect(prod.policies).toEqual([{ policy: 'production-needs-ticket', ok: false, detail: 'an External Key matching ^CHG-\\d+$ is required' }]);
     expect(prod.error?.code).toBe('policy.denied');
     expect(h.vault.requests.size).toBe(0);
