@@ -108,7 +108,11 @@ export class LeaseKeeper {
     const lease = await state.takeLease(leaseId);
     if (!lease) return false;
     try {
-      await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease));
+      // With ConflictOption "reuse" two sessions can share one vault request: only the last
+      // lease on it checks it in, so the other session's credential stays valid.
+      const sharing = (await state.listLeases({})).filter((l) => l.vaultRequestId === lease.vaultRequestId && l.vaultUser === lease.vaultUser);
+      if (sharing.length === 0) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease));
+      else log.info({ leaseId, vaultRequestId: lease.vaultRequestId, sharedWith: sharing.length }, 'vault request still used by another lease; not checked in yet');
     } catch (e) {
       // Keep the lease so the next sweep tries again; the vault's own expiry is the last resort.
       await state.putLease(lease);

@@ -40,6 +40,8 @@ export class FakeVault implements VaultPort {
   readonly calls: { method: Method; vaultUser?: string; requestId?: string }[] = [];
   #nextRequest = 1000;
   closed = false;
+  /** `reuse`: a second checkout of an account the user still holds returns the open request (Password Safe ConflictOption reuse). */
+  conflictOption: 'reuse' | 'new' = 'new';
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -79,16 +81,19 @@ export class FakeVault implements VaultPort {
       (a) => a.systemId === request.account.systemId && a.accountId === request.account.accountId,
     );
     if (!account) throw new ServiceError('vault.forbidden', 'the vault user may not request this account', { op: 'vault.checkout' });
+    const open = this.openRequests().find((r) => r.vaultUser === request.vaultUser && r.accountId === account.accountId && r.systemId === account.systemId);
+    if (open && this.conflictOption === 'reuse') return { requestId: open.requestId, durationMinutes: open.durationMinutes, expiresAt: open.expiresAt, ...this.#secrets(account) };
     const requestId = String(this.#nextRequest++);
     const expiresAt = new Date(this.clock.now() + request.durationMinutes * 60_000);
     this.requests.set(requestId, {
       requestId, vaultUser: request.vaultUser, systemId: account.systemId, accountId: account.accountId,
       durationMinutes: request.durationMinutes, reason: request.reason, expiresAt, checkedIn: false,
     });
+    return { requestId, durationMinutes: request.durationMinutes, expiresAt, ...this.#secrets(account) };
+  }
+
+  #secrets(account: FakeAccount): Pick<Checkout, 'password' | 'privateKey' | 'passphrase'> {
     return {
-      requestId,
-      durationMinutes: request.durationMinutes,
-      expiresAt,
       ...(account.password !== undefined && { password: new Secret(account.password) }),
       ...(account.privateKey !== undefined && { privateKey: new Secret(account.privateKey) }),
       ...(account.passphrase !== undefined && { passphrase: new Secret(account.passphrase) }),

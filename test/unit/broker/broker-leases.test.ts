@@ -96,3 +96,18 @@ describe('Broker leases', () => {
     await h.broker.stop(1000);
   });
 });
+
+describe('Broker leases sharing one vault request (ConflictOption reuse)', () => {
+  it('checks the request in only when the last lease on it is released', async () => {
+    const h = brokerHarness();
+    h.vault.conflictOption = 'reuse';
+    const first = await checkOut(h, 'session-1');
+    const second = await checkOut(h, 'session-2');
+    expect(h.vault.requests.size).toBe(1);
+    await h.broker.handle('credentials.release', ctx(), { leaseId: first.leaseId }, h.signal);
+    expect(h.vault.openRequests()).toHaveLength(1);
+    expect((await h.state.listCredentialEvents({ lsid: 'session-1' }))[0]?.outcome).toBe('checked_in');
+    await h.broker.handle('credentials.release', ctx(), { leaseId: second.leaseId }, h.signal);
+    expect(h.vault.openRequests()).toEqual([]);
+  });
+});
