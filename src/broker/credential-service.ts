@@ -13,6 +13,13 @@ import type { LeaseKeeper } from './lease-keeper.js';
 import type { ReleasePolicy } from './release-policy.js';
 import type { UserMapper } from './user-mapper.js';
 
+/** What is known about a checkout attempt so far, for its audit row. */
+interface AuditFacts {
+  vaultUser: string | null;
+  systemName: string | null;
+  accountName: string | null;
+}
+
 export interface CredentialServiceDeps {
   config: Config;
   mapper: UserMapper;
@@ -73,7 +80,7 @@ export class CredentialService {
 
   async get(site: string, context: RequestContext, params: GetParams | undefined, signal: AbortSignal): Promise<InjectedCredential> {
     const { state, clock, vault, log } = this.d;
-    const audit = { vaultUser: null as string | null, systemName: null as string | null, accountName: null as string | null };
+    const audit: AuditFacts = { vaultUser: null, systemName: null, accountName: null };
     let checkout;
     let claims;
     try {
@@ -98,9 +105,10 @@ export class CredentialService {
       throw err;
     }
     const leaseId = randomUUID();
+    let auditId: number | undefined;
     try {
       if (signal.aborted) throw new ServiceError('service.timeout', 'The request deadline passed before the credential could be delivered', { op: 'broker.get' });
-      const auditId = await state.recordCredentialEvent({
+      auditId = await state.recordCredentialEvent({
         ...this.#eventBase(site, context, audit), vaultRequestId: checkout.requestId, outcome: 'checked_out', errorCode: null,
         checkoutAt: new Date(clock.now()), checkinAt: null,
       });
@@ -111,13 +119,15 @@ export class CredentialService {
         auditId, createdAt: new Date(clock.now()), expiresAt: checkout.expiresAt,
       });
     } catch (e) {
-      // Nobody will ever release this checkout: give it back now.
-      await vault.checkin(audit.vaultUser, checkout.requestId, 'ecm-bridge: checkout could not be delivered or recorded').then(
-        () => this.d.metrics.checkins.inc({ reason: 'abandoned' }),
-        (ce: unknown) => log.error({ vaultRequestId: checkout.requestId, err: ce }, 'could not check in an undeliverable checkout; the vault expiry will end it'),
-      );
+      // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       const err = toServiceError(e, 'broker.get');
-      this.d.metrics.checkouts.inc({ outcome: 'failed' });
+      await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
+      if (auditId === undefined) await this.#recordFailure(site, context, audit, err, checkout.requestId);
+      else {
+        this.d.metrics.checkouts.inc({ outcome: 'failed' });
+        await state.updateCredentialEvent(auditId, { outcome: 'failed', errorCode: err.code, checkinAt: new Date(clock.now()) })
+          .catch((ue: unknown) => log.error({ err: ue, auditId }, 'could not record a credential event'));
+      }
       throw err;
     }
     this.d.metrics.checkouts.inc({ outcome: 'checked_out' });
@@ -160,18 +170,18 @@ export class CredentialService {
     return target;
   }
 
-  #eventBase(site: string, context: RequestContext, audit: { vaultUser: string | null; systemName: string | null; accountName: string | null }) {
+  #eventBase(site: string, context: RequestContext, audit: AuditFacts) {
     return {
       site, lsid: context.session?.lsid || null, jumpItemId: context.jumpItem?.id ?? null, jumpItemName: context.jumpItem?.name ?? null,
       consoleUser: context.user.username, vaultUser: audit.vaultUser, systemName: audit.systemName, accountName: audit.accountName,
     };
   }
 
-  async #recordFailure(site: string, context: RequestContext, audit: { vaultUser: string | null; systemName: string | null; accountName: string | null }, err: ServiceError): Promise<void> {
+  async #recordFailure(site: string, context: RequestContext, audit: AuditFacts, err: ServiceError, vaultRequestId: string | null = null): Promise<void> {
     const outcome: CredentialOutcome = err.kind === 'permission' ? 'denied' : 'failed';
     this.d.metrics.checkouts.inc({ outcome });
     await this.d.state
-      .recordCredentialEvent({ ...this.#eventBase(site, context, audit), vaultRequestId: null, outcome, errorCode: err.code, checkoutAt: null, checkinAt: null })
+      .recordCredentialEvent({ ...this.#eventBase(site, context, audit), vaultRequestId, outcome, errorCode: err.code, checkoutAt: null, checkinAt: null })
       .catch((e: unknown) => this.d.log.error({ err: e }, 'could not record a credential event'));
   }
 }

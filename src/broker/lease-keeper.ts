@@ -75,6 +75,21 @@ export class LeaseKeeper {
     await this.#closeTaken(leaseId, 'release');
   }
 
+  /**
+   * Checks in a checkout that never became a lease (deadline passed, store failure), unless a
+   * recorded lease shares its vault request. Never throws: the vault's own expiry is the fallback.
+   */
+  async abandon(vaultUser: string, vaultRequestId: string): Promise<void> {
+    const { vault, log, metrics } = this.deps;
+    try {
+      if (await this.#shared(vaultUser, vaultRequestId)) return;
+      await vault.checkin(vaultUser, vaultRequestId, 'ecm-bridge: checkout could not be delivered or recorded');
+      metrics.checkins.inc({ reason: 'abandoned' });
+    } catch (e) {
+      log.error({ vaultRequestId, err: e }, 'could not check in an undeliverable checkout; the vault expiry will end it');
+    }
+  }
+
   /** Leases of one session (release by credential id). */
   async findForSession(lsid: string, accountId: number, consoleUser: string): Promise<Lease[]> {
     const all = await this.deps.state.listLeases({});
@@ -110,9 +125,8 @@ export class LeaseKeeper {
     try {
       // With ConflictOption "reuse" two sessions can share one vault request: only the last
       // lease on it checks it in, so the other session's credential stays valid.
-      const sharing = (await state.listLeases({})).filter((l) => l.vaultRequestId === lease.vaultRequestId && l.vaultUser === lease.vaultUser);
-      if (sharing.length === 0) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease));
-      else log.info({ leaseId, vaultRequestId: lease.vaultRequestId, sharedWith: sharing.length }, 'vault request still used by another lease; not checked in yet');
+      if (!(await this.#shared(lease.vaultUser, lease.vaultRequestId))) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease));
+      else log.info({ leaseId, vaultRequestId: lease.vaultRequestId }, 'vault request still used by another lease; not checked in yet');
     } catch (e) {
       // Keep the lease so the next sweep tries again; the vault's own expiry is the last resort.
       await state.putLease(lease);
@@ -126,6 +140,10 @@ export class LeaseKeeper {
     }
     log.info({ leaseId, vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason }, 'lease checked in');
     return true;
+  }
+
+  async #shared(vaultUser: string, vaultRequestId: string): Promise<boolean> {
+    return (await this.deps.state.listLeases({})).some((l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser);
   }
 
   async #every(seconds: number, name: string, task: () => Promise<unknown>): Promise<void> {

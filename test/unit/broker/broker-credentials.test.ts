@@ -164,6 +164,7 @@ describe('Broker: credentials.get', () => {
     expect(e.code).toBe('service.timeout');
     expect(h.vault.openRequests()).toEqual([]);
     expect(h.state.leases.size).toBe(0);
+    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'failed', errorCode: 'service.timeout', vaultRequestId: '1000' });
 
     const h2 = brokerHarness();
     const id2 = (await h2.broker.handle('credentials.list', ctx(), {}, h2.signal)).credentials[0]!.id;
@@ -172,6 +173,9 @@ describe('Broker: credentials.get', () => {
     expect(e2.code).toBe('store.unavailable');
     expect(h2.vault.requests.size).toBe(1);
     expect(h2.vault.openRequests()).toEqual([]);
+    // The audit row written before the lease failed is closed as failed, not left checked out.
+    expect((await h2.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'failed', errorCode: 'store.unavailable', checkinAt: new Date(T0) });
+    expect(await h2.metrics.metrics()).toContain('ecm_bridge_broker_checkins_total{reason="abandoned"} 1');
   });
 });
 
