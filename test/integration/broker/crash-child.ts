@@ -1,32 +1,39 @@
 /**
  * Child process of lease-crash-recovery.test.ts: opens the file-backed PGlite store, checks one
- * credential out through a real broker, prints the lease, and then idles until it is killed with
- * SIGKILL (no shutdown hook runs, so the lease stays open). Run: node --import tsx crash-child.ts DATA_DIR
+ * credential out of the Password Safe simulator through a real broker and vault adapter, prints
+ * the lease, and idles until it is killed with SIGKILL (no shutdown hook runs, so the lease and
+ * the vault request stay open).
+ *   node --import tsx crash-child.ts DATA_DIR CONFIG_FILE   (secrets in PS_API_KEY, CREDENTIAL_ID_KEY)
  */
 import { createBroker } from '../../../src/broker/create-broker.js';
 import { systemClock } from '../../../src/platform/clock.js';
+import { loadConfigFile } from '../../../src/platform/config/loader.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { openStore } from '../../../src/store/open-store.js';
-import { FakeVault } from '../../../src/vault/fake-vault.js';
-import { brokerConfig, ctx, PASSWORD } from '../../unit/broker/broker-fixture.js';
+import { createVault } from '../../../src/vault/create-vault.js';
 
-const dataDir = process.argv[2];
-if (!dataDir) throw new Error('usage: crash-child.ts DATA_DIR');
+const [dataDir, configFile] = process.argv.slice(2);
+if (!dataDir || !configFile) throw new Error('usage: crash-child.ts DATA_DIR CONFIG_FILE');
+const config = loadConfigFile(configFile, { env: process.env });
 const log = silentLogger();
 const metrics = createMetricsRegistry({ defaultMetrics: false });
 const store = await openStore({ kind: 'embedded', dataDir }, { log, metrics });
 await store.migrate();
-const vault = new FakeVault().grant('jdoe@corp.example.com',
-  { systemId: 10, systemName: 'web01', accountId: 100, accountName: 'Administrator', source: 'local', kind: 'password', workgroup: 'CORP', password: PASSWORD });
+const vault = createVault(config.vault!, { log, metrics, clock: systemClock });
 const instanceId = `child-${process.pid}`;
-const broker = createBroker(brokerConfig(), { vault, state: store.state, log, metrics, clock: systemClock, instanceId });
+const broker = createBroker(config, { vault, state: store.state, log, metrics, clock: systemClock, instanceId });
 await broker.start();
 const signal = new AbortController().signal;
-const c = ctx({ session: { lsid: 'crash-session', externalKey: 'CHG-1' } });
-const [offered] = (await broker.handle('credentials.list', c, {}, signal)).credentials;
+const context = {
+  user: { username: 'CORP\\jdoe', securityProvider: { id: 3, name: 'Corp AD' } },
+  endpoint: { hostname: 'web01', fqdn: 'web01.corp.example.com' },
+  jumpItem: { id: 9001, name: 'web01 RDP' },
+  session: { lsid: 'crash-session', externalKey: 'CHG-1' },
+};
+const [offered] = (await broker.handle('credentials.list', context, {}, signal)).credentials;
 if (!offered) throw new Error('nothing offered');
-const { credential } = await broker.handle('credentials.get', c, { credentialId: offered.id }, signal);
+const { credential } = await broker.handle('credentials.get', context, { credentialId: offered.id }, signal);
 const lease = await store.state.getLease(credential.leaseId);
 process.stdout.write(JSON.stringify({ instanceId, leaseId: credential.leaseId, vaultRequestId: lease?.vaultRequestId }) + '\n');
 // Idle until SIGKILL.
