@@ -14,6 +14,9 @@ import type { LeaseKeeper } from './lease-keeper.js';
 import type { PolicyVerdict, ReleasePolicy } from './release-policy.js';
 import { refusal, type MappingDecision, type UserMapper } from './user-mapper.js';
 
+/** Longer than any directory allows (AD: 256 for a UPN); bounds the work of mapping regexes. */
+const MAX_USERNAME = 512;
+
 export interface BrokerParts {
   defaultSite: string;
   checkinOnShutdown: boolean;
@@ -91,6 +94,9 @@ export class Broker implements RequestHandler, Component {
       if (this.#stopping) throw new ServiceError('service.shutting_down', 'The credential service is restarting; try again', { op: `broker.${op}` });
       if (typeof context?.user?.username !== 'string' || context.user.username.trim() === '') {
         throw new ServiceError('request.bad', 'The request carries no console username', { op: `broker.${op}` });
+      }
+      if (context.user.username.length > MAX_USERNAME) {
+        throw new ServiceError('request.too_large', `The console username is longer than ${MAX_USERNAME} characters`, { op: `broker.${op}` });
       }
       const result = await this.#dispatch(site, op, context, params, signal);
       metrics.requests.inc({ op, outcome: 'ok' });

@@ -37,7 +37,7 @@ export class EndpointMatcher {
     }
     const ips = new Set<string>();
     for (const raw of [endpoint.ip, endpoint.hostname]) {
-      if (!raw) continue;
+      if (typeof raw !== 'string' || raw === '') continue;
       const ip = normaliseIp(raw);
       if (ip !== undefined) ips.add(ip);
       else if (raw === endpoint.ip) notes.push(`ignored ip ${JSON.stringify(raw)}: not an IPv4/IPv6 address`);
@@ -87,8 +87,8 @@ export class EndpointMatcher {
   }
 }
 
-function normaliseName(raw: string | undefined): string | undefined {
-  if (!raw) return undefined;
+function normaliseName(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || raw === '') return undefined;
   let n = raw.trim().toLowerCase().replace(/\.$/, '');
   // A name with a port (`web01:3389`) but not an IPv6 address.
   const port = /^([^:[\]]+):\d{1,5}$/.exec(n);

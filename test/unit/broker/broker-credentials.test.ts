@@ -37,6 +37,10 @@ describe('Broker: credentials.list', () => {
     expect(bad.toWire()).toMatchObject({ code: 'bad_request', message: 'This request needs an endpoint' });
     const purpose = await refusal(h.broker.handle('credentials.list', ctx(), { purpose: 'steal' as never }, h.signal));
     expect(purpose.code).toBe('request.bad');
+    const huge = await refusal(h.broker.handle('credentials.list', ctx({ user: { username: `CORP\\${'a'.repeat(600)}` } }), {}, h.signal));
+    expect(huge.code).toBe('request.too_large');
+    const anonymous = await refusal(h.broker.handle('credentials.list', ctx({ user: { username: ' ' } }), {}, h.signal));
+    expect(anonymous.toWire()).toMatchObject({ code: 'bad_request', message: 'The request carries no console username' });
   });
 
   it('passes vault errors through with their wire code and retry flag', async () => {

@@ -73,3 +73,10 @@ describe('EndpointMatcher.narrow', () => {
     expect(out.find((a) => a.accountId === 1)?.viaAlias).toBe(false);
   });
 });
+
+describe('EndpointMatcher with malformed input from the appliance', () => {
+  it('ignores non-string fields instead of failing', () => {
+    const t = matcher.target({ hostname: 42 as never, fqdn: null as never, ip: { x: 1 } as never });
+    expect(t).toMatchObject({ names: [], ips: [] });
+  });
+});
