@@ -74,9 +74,9 @@ export class Broker implements RequestHandler, Component {
     this.p.log.info({ site: this.p.defaultSite }, 'broker started');
   }
 
-  async stop(_graceMs: number): Promise<void> {
+  async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
-    await this.p.keeper.stop(this.p.checkinOnShutdown);
+    await this.p.keeper.stop(this.p.checkinOnShutdown, graceMs);
   }
 
   handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]> {

@@ -6,6 +6,9 @@ import type { Lease, StateStore } from '../store/store-ports.js';
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 
+/** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
+const SHUTDOWN_PARALLELISM = 8;
+
 export interface LeaseKeeperDeps {
   state: StateStore;
   vault: VaultPort;
@@ -47,13 +50,28 @@ export class LeaseKeeper {
     ];
   }
 
-  /** Stops the loops; with `checkin`, checks in this instance's leases. */
-  async stop(checkin: boolean): Promise<void> {
+  /**
+   * Stops the loops; with `checkin`, checks in this instance's leases, a few at a time, for at
+   * most `graceMs`. Leases left over stay recorded: the sweeper of another instance (stale owner)
+   * or the lease's expiry ends them.
+   */
+  async stop(checkin: boolean, graceMs: number): Promise<void> {
     this.#stop.abort();
     await Promise.all(this.#loops);
     if (!checkin) return;
-    for (const lease of await this.deps.state.listLeases({ owner: this.deps.instanceId })) {
-      await this.#closeTaken(lease.leaseId, 'shutdown').catch(() => undefined);
+    const deadline = new AbortController();
+    const timer = new AbortController();
+    this.deps.clock.sleep(graceMs, timer.signal).then(() => deadline.abort(), () => undefined);
+    try {
+      const leases = await this.deps.state.listLeases({ owner: this.deps.instanceId });
+      for (let i = 0; i < leases.length && !deadline.signal.aborted; i += SHUTDOWN_PARALLELISM) {
+        const batch = leases.slice(i, i + SHUTDOWN_PARALLELISM);
+        await Promise.all(batch.map((l) => this.#closeTaken(l.leaseId, 'shutdown', deadline.signal).catch(() => false)));
+      }
+      const left = (await this.deps.state.listLeases({ owner: this.deps.instanceId })).length;
+      if (left > 0) this.deps.log.warn({ leases: left, graceMs }, 'shutdown grace period over; leases left for expiry or recovery');
+    } finally {
+      timer.abort();
     }
   }
 
@@ -118,14 +136,14 @@ export class LeaseKeeper {
   }
 
   /** Takes the lease (atomically) and checks it in; false when someone else already had it. */
-  async #closeTaken(leaseId: string, reason: CheckinReason): Promise<boolean> {
+  async #closeTaken(leaseId: string, reason: CheckinReason, signal?: AbortSignal): Promise<boolean> {
     const { state, vault, clock, log, metrics, instanceId } = this.deps;
     const lease = await state.takeLease(leaseId);
     if (!lease) return false;
     try {
       // With ConflictOption "reuse" two sessions can share one vault request: only the last
       // lease on it checks it in, so the other session's credential stays valid.
-      if (!(await this.#shared(lease.vaultUser, lease.vaultRequestId))) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease));
+      if (!(await this.#shared(lease.vaultUser, lease.vaultRequestId))) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease), signal);
       else log.info({ leaseId, vaultRequestId: lease.vaultRequestId }, 'vault request still used by another lease; not checked in yet');
     } catch (e) {
       // Keep the lease so the next sweep tries again; the vault's own expiry is the last resort.

@@ -67,6 +67,25 @@ describe('Broker leases', () => {
     expect((refused as ServiceError).code).toBe('service.shutting_down');
   });
 
+  it('bounds the shutdown check-in by the grace period and leaves the rest recorded', async () => {
+    const h = brokerHarness();
+    await h.broker.start();
+    await checkOut(h, 's1');
+    // A vault that hangs until the request is aborted.
+    let called!: () => void;
+    const checkinStarted = new Promise<void>((resolve) => (called = resolve));
+    h.vault.checkin = async (_user: string, _id: string, _reason: string, signal?: AbortSignal) => {
+      called();
+      await new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    };
+    const stopping = h.broker.stop(5_000);
+    await checkinStarted;
+    await h.clock.advance(5_000);
+    await stopping;
+    expect(h.state.leases.size).toBe(1);
+    expect(h.lines.join('')).toContain('shutdown grace period over; leases left for expiry or recovery');
+  });
+
   it('on start, checks in leases of a crashed instance and leaves a live replica\'s alone', async () => {
     const h = brokerHarness({ instanceId: 'instance-new' });
     // Three open vault requests: one of a crashed instance, one of a live replica.
