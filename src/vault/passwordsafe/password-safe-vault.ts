@@ -105,6 +105,9 @@ export class PasswordSafeVault implements VaultPort {
 
   async checkout(req: CheckoutRequest, signal?: AbortSignal): Promise<Checkout> {
     const { systemId, accountId } = req.account;
+    if (!Number.isFinite(req.durationMinutes) || req.durationMinutes < 1) {
+      throw new ServiceError('request.bad', `release duration must be at least 1 minute (got ${req.durationMinutes})`, { op: 'vault.checkout' });
+    }
     const durationMinutes = Math.max(1, Math.min(Math.floor(req.durationMinutes), req.account.maximumReleaseMinutes ?? MAX_DURATION, MAX_DURATION));
     const body = {
       SystemID: systemId,

@@ -80,12 +80,18 @@ export class PsClient {
         outcome = await this.#once(c);
       } catch (e) {
         outcome = e as Error;
-      } finally {
-        this.deps.metrics.duration.observe({ op: c.op }, (performance.now() - started) / 1000);
       }
-      const retryable = outcome instanceof Error ? this.#isTransport(outcome, c) : RETRYABLE_STATUS.has(outcome.status);
-      if (!retryable) {
-        if (outcome instanceof Error) throw outcome;
+      const seconds = (performance.now() - started) / 1000;
+      this.deps.metrics.duration.observe({ op: c.op }, seconds);
+      // Op, method, path template and status only: never headers, query values or bodies.
+      this.deps.log.debug({ op: c.op, method: c.method, status: outcome instanceof Error ? undefined : outcome.status, ms: Math.round(seconds * 1000) }, 'Password Safe call');
+      if (outcome instanceof Error) {
+        const final = this.#nonRetryable(outcome, c);
+        if (final) {
+          this.deps.metrics.requests.inc({ op: c.op, outcome: final.code });
+          throw final;
+        }
+      } else if (!RETRYABLE_STATUS.has(outcome.status)) {
         this.deps.metrics.requests.inc({ op: c.op, outcome: outcome.status < 400 ? 'ok' : `http_${outcome.status}` });
         return outcome;
       }
@@ -110,13 +116,16 @@ export class PsClient {
     }
   }
 
-  /** Transport failures are retryable; TLS failures and aborts are not (they would fail again). */
-  #isTransport(e: Error, c: PsCall): boolean {
-    if (e instanceof ServiceError) return false;
+  /**
+   * The error to end with when a thrown error must not be retried: TLS verification failures
+   * (they would fail again) and aborts. Undefined for transport failures, which are retried.
+   */
+  #nonRetryable(e: Error, c: PsCall): ServiceError | undefined {
+    if (e instanceof ServiceError) return e;
     const tls = describeTlsFailure(e, this.host);
-    if (tls) throw new ServiceError('appliance.tls', tls, { op: `vault.${c.op}`, cause: e });
-    if (c.signal?.aborted) throw aborted(c.op, e);
-    return true;
+    if (tls) return new ServiceError('appliance.tls', tls, { op: `vault.${c.op}`, cause: e });
+    if (c.signal?.aborted) return aborted(c.op, e);
+    return undefined;
   }
 
   async #once(c: PsCall): Promise<PsResponse> {

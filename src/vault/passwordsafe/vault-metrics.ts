@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, metric, type Registry } from '../../platform
 
 /** The adapter's metrics. Labels are op names, outcomes and status codes only: never users or ids. */
 export interface VaultMetrics {
-  /** Calls to Password Safe by op and outcome (`ok`, `http_NNN`, `retried`, `unavailable`). */
+  /** Calls to Password Safe by op and outcome (`ok`, `http_NNN`, `retried`, `unavailable`, or the code of a TLS/abort failure). */
   requests: Counter<'op' | 'outcome'>;
   /** Latency of each attempt, by op. */
   duration: Histogram<'op'>;

@@ -95,6 +95,29 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
     }
   });
 
+  it('works without "System Management: read" (no workgroups, names only)', async () => {
+    const seed: SeedInput = {
+      platforms: [{ id: 7, name: 'Linux', shortName: 'LNX', defaultPort: 22, sessionType: 'SSH' }],
+      workgroups: [{ id: 1, name: 'CORP' }],
+      groups: [{ name: 'Narrow', systemsRead: false, grants: [{ system: 'lnx01' }] }],
+      users: [{ name: 'narrow@corp.example.com', groups: ['Narrow'] }],
+      registrations: [{ kind: 'apikey', name: 'k', key: DEMO_KEY, groups: ['Narrow'] }],
+      systems: [{ name: 'lnx01', dnsName: 'lnx01.corp.example.com', ip: '10.2.0.1', platform: 'Linux', workgroup: 'CORP' }],
+      accounts: [{ system: 'lnx01', name: 'ops', password: 'pw-ops-xxxxxxxx' }],
+    };
+    const local = await startHarness(parseSeed(seed));
+    try {
+      const vault = local.vault();
+      const list = await vault.listAccounts('narrow@corp.example.com', { names: ['lnx01.corp.example.com'], ips: [] });
+      expect(list).toEqual([expect.objectContaining({ systemName: 'lnx01', accountName: 'ops', kind: 'ssh-key' })]);
+      expect(list[0]!.workgroup).toBeUndefined();
+      expect(await vault.searchSystems('narrow@corp.example.com', 'LNX', 5)).toEqual([{ systemId: 1, name: 'lnx01', hostname: 'lnx01', method: 'ssh', port: 22 }]);
+      expect(local.sim.calls('GET ManagedSystems')).toBeGreaterThan(0);
+    } finally {
+      await local.close();
+    }
+  });
+
   it('expires cached discovery after the TTL', async () => {
     const vault = h.vault({ cache: { discoveryTtlSeconds: 30 } });
     await vault.listAccounts(JDOE, WEB01);

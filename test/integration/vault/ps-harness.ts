@@ -2,9 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../../../src/platform/clock.js';
 import { vaultSchema, type VaultConfig } from '../../../src/platform/config/sections/vault.js';
 import { withSecretEnv } from '../../../src/platform/config/secret-ref.js';
+import { createHttpAgent } from '../../../src/platform/http-agent.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry, type Registry } from '../../../src/platform/metrics.js';
 import { demoSeedPath } from '../../../src/simulators/passwordsafe/estate-generator.js';
@@ -67,6 +69,9 @@ export async function startHarness(seed: Seed = loadSeedFile(demoSeedPath)): Pro
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const log = createLogger({ level: 'trace' }, logs);
   const made: PasswordSafeVault[] = [];
+  // One agent (built from caFile like production) shared by the adapters of a file: a TLS
+  // connection with an extra CA is costly to set up, and tests need not pay it per adapter.
+  const shared: Dispatcher = createHttpAgent({ connectTimeoutMs: 5000, requestTimeoutMs: 15_000, caFile });
   const config = (overrides: Record<string, unknown> = {}): VaultConfig =>
     withSecretEnv({ env: { PS_KEY: DEMO_KEY }, allowLiterals: true, readFile: () => '', baseDir: dir }, () =>
       vaultSchema.parse({
@@ -85,13 +90,16 @@ export async function startHarness(seed: Seed = loadSeedFile(demoSeedPath)): Pro
     logs,
     metrics,
     config,
-    vault(overrides) {
-      const v = new PasswordSafeVault(config(overrides), { log, metrics, clock, random: () => 0.5 });
+    vault(overrides = {}) {
+      // Overrides of the transport (CA, timeouts) need the adapter's own agent.
+      const own = 'caFile' in overrides || 'timeouts' in overrides;
+      const v = new PasswordSafeVault(config(overrides), { log, metrics, clock, random: () => 0.5, ...(own ? {} : { dispatcher: shared }) });
       made.push(v);
       return v;
     },
     async close() {
       for (const v of made) await v.close();
+      await shared.close();
       await sim.stop();
     },
   };

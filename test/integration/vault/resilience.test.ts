@@ -39,6 +39,16 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     await vault.checkin(JDOE, out.requestId, 'done');
   });
 
+  it('shares one re-sign-in between concurrent calls that all meet the expired session', async () => {
+    const vault = h.vault({ cache: { discoveryTtlSeconds: 0 } });
+    await vault.listAccounts(ASMITH, WEB01);
+    const before = h.sim.sessions.signIns.get(ASMITH)!;
+    h.sim.expireSessions(ASMITH);
+    const lists = await Promise.all([vault.listAccounts(ASMITH, WEB01), vault.listAccounts(ASMITH, WEB01), vault.searchSystems(ASMITH, 'web', 5)]);
+    expect(lists.map((l) => l.length)).toEqual([1, 1, 1]);
+    expect(h.sim.sessions.signIns.get(ASMITH)).toBe(before + 1);
+  });
+
   it('reuses one pooled session per vault user', async () => {
     const vault = h.vault();
     const before = h.sim.sessions.signIns.get(ASMITH) ?? 0;
@@ -63,6 +73,10 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect(e.code).toBe('vault.unavailable');
     expect(e.wire).toBe('vault_unavailable');
     expect(h.sim.calls('POST Auth/SignAppin')).toBe(3);
+    expect(vault.lastFailure).toMatch(/unavailable \(HTTP 502\) after 3 attempt/);
+    h.sim.faults.clear();
+    await vault.listAccounts(JDOE, WEB01);
+    expect(vault.lastFailure).toBeUndefined();
   });
 
   it('honours Retry-After on 429 and refuses to wait longer than maxDelayMs', async () => {
@@ -84,6 +98,24 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     await vault.listAccounts(JDOE, WEB01);
     expect(h.sim.calls('GET Workgroups')).toBe(3);
     expect(h.clock.sleeps).toHaveLength(1);
+  });
+
+  it('treats a vault slower than requestMs as a transport failure (retried, then unavailable)', async () => {
+    const vault = h.vault({ timeouts: { connectMs: 5000, requestMs: 100 }, retries: { max: 1, baseDelayMs: 100, maxDelayMs: 5000 } });
+    // undici checks its timeouts about once a second, so the delay must clearly exceed that.
+    h.sim.faults.latencyMs = 2500;
+    // A user of its own: the simulator completes the abandoned sign-ins later.
+    const e = await rejection(vault.listAccounts('svc-ecm@corp.example.com', WEB01));
+    expect(e.code).toBe('vault.unavailable');
+    expect(e.details?.last).toBe('UND_ERR_HEADERS_TIMEOUT');
+    expect(h.clock.sleeps).toHaveLength(1);
+  });
+
+  it('refuses a non-positive duration before calling the vault', async () => {
+    const vault = h.vault();
+    const e = await rejection(vault.checkout({ vaultUser: JDOE, account: { systemId: 1, accountId: 102, kind: 'password' }, durationMinutes: 0, reason: 'r' }));
+    expect(e.code).toBe('request.bad');
+    expect(h.sim.calls()).toBe(0);
   });
 
   it('never retries a business error', async () => {
@@ -111,7 +143,7 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     await vault.close();
     expect(h.sim.sessions.signOuts.get(JDOE)).toBe(outJ + 1);
     expect(h.sim.sessions.signOuts.get(ASMITH)).toBe(outA + 1);
-    expect(h.sim.sessions.liveSessions()).toEqual([]);
+    expect(h.sim.sessions.liveSessions().filter((u) => u === JDOE || u === ASMITH)).toEqual([]);
     expect((await rejection(vault.listAccounts(JDOE, WEB01))).code).toBe('service.shutting_down');
   });
 
@@ -153,6 +185,7 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect(h.logs.lines.length).toBeGreaterThan(5);
     for (const hay of haystacks) for (const s of secrets) expect(hay).not.toContain(s);
     expect(h.logs.text).toContain('credential checked out');
+    expect(h.logs.text).toMatch(/"op":"get_credential","method":"GET","status":200/);
     expect(metrics).toMatch(/ecm_bridge_vault_requests_total\{op="create_request",outcome="ok"\} \d+/);
     expect(metrics).toMatch(/ecm_bridge_vault_request_duration_seconds_count\{op="get_credential"\} \d+/);
   });
