@@ -1,10 +1,11 @@
 import type { Command } from './command.js';
 import { check } from './check-command.js';
 import { configPrint, configValidate } from './config-commands.js';
+import { dbMigrate, dbPrintSql } from './db-command.js';
 import { docsErrors } from './docs-command.js';
 import { serve } from './serve-command.js';
 import { simPasswordSafe } from './sim-passwordsafe-command.js';
 import { testSettings } from './test-settings-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, testSettings, configValidate, configPrint, docsErrors, simPasswordSafe];
+export const COMMANDS: Command[] = [serve, check, testSettings, configValidate, configPrint, dbMigrate, dbPrintSql, docsErrors, simPasswordSafe];

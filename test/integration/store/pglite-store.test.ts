@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isServiceError } from '../../../src/platform/errors.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { loadMigrations, loadScripts } from '../../../src/store/migrations.js';
+import { PgliteStore } from '../../../src/store/pglite-store.js';
+import { StoreMetrics } from '../../../src/store/store-metrics.js';
+import { makeSession } from './session-fixture.js';
+
+const RECOMMENDED = [
+  'session__start_time_ndx', 'session__host_name_ndx', 'session__jump_group_name_ndx', 'session__lsid_ndx',
+  'session_event__type_performed_by_type_ndx', 'session_event__session_id_ndx', 'session_event__type_destination_ndx',
+  'session_event__type_performed_by_ndx', 'session_event_data__session_event_id_ndx', 'session_event_data__name_ndx',
+];
+
+const metrics = () => new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite');
+
+async function schemaSnapshot(store: PgliteStore) {
+  const indexes = await store.db.query<{ indexname: string; indexdef: string }>(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname IN ('public', 'ecm_bridge') ORDER BY indexname`);
+  const columns = await store.db.query<{ c: string }>(
+    `SELECT table_schema || '.' || table_name || '.' || column_name || ' ' || data_type AS c FROM information_schema.columns
+     WHERE table_schema IN ('public', 'ecm_bridge') ORDER BY 1`);
+  return { indexes: indexes.rows, columns: columns.rows.map((r) => r.c) };
+}
+
+describe('PGlite store: schema', () => {
+  let store: PgliteStore;
+  beforeAll(async () => {
+    store = await PgliteStore.open('memory://', 0, silentLogger(), metrics());
+    await store.migrate();
+  });
+  afterAll(async () => store?.close());
+
+  it('creates each of the ten recommended indexes exactly once', async () => {
+    const { indexes } = await schemaSnapshot(store);
+    for (const name of RECOMMENDED) expect(indexes.filter((i) => i.indexname === name), name).toHaveLength(1);
+    expect(indexes.find((i) => i.indexname === 'session_event__type_destination_ndx')!.indexdef).toContain('(type, destination)');
+  });
+
+  it('the index script run twice more is a no-op', async () => {
+    const before = await schemaSnapshot(store);
+    const script = loadMigrations('postgres').find((m) => m.name === 'bgsessions_indexes')!.sql;
+    await store.db.exec(script);
+    await store.db.exec(script);
+    expect(await schemaSnapshot(store)).toEqual(before);
+  });
+
+  it('every migration file re-run by hand changes nothing (idempotent DDL)', async () => {
+    const before = await schemaSnapshot(store);
+    for (const m of loadMigrations('postgres')) await store.db.exec(m.sql);
+    expect(await schemaSnapshot(store)).toEqual(before);
+    expect(await store.schemaVersion()).toBe(loadMigrations('postgres').at(-1)!.version);
+  });
+
+  it('the read-only role reads BGSessions and nothing of ecm_bridge', async () => {
+    await store.reports.writeSessions([makeSession('ro-1')], { key: 'ro-cursor', value: '1' });
+    await store.db.exec(loadScripts('postgres').find((s) => s.file === 'readonly-role.sql')!.sql);
+    await store.db.exec('SET ROLE bgsessions_reader');
+    try {
+      const r = await store.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM session WHERE lsid = 'ro-1'`);
+      expect(r.rows[0]!.n).toBe(1);
+      await expect(store.db.query('SELECT * FROM ecm_bridge.report_cursor')).rejects.toThrow(/permission denied/);
+      await expect(store.db.query(`DELETE FROM session WHERE lsid = 'ro-1'`)).rejects.toThrow(/permission denied/);
+    } finally {
+      await store.db.exec('RESET ROLE');
+    }
+  });
+
+  it('reports an unmigrated database as unhealthy with the command that fixes it', async () => {
+    const fresh = await PgliteStore.open('memory://', 0, silentLogger(), metrics());
+    try {
+      expect(await fresh.schemaVersion()).toBe(0);
+      expect(await fresh.health()).toEqual({ ok: false, reason: expect.stringContaining('ecm-bridge db migrate') });
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('PGlite store: one process per data directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ecm-store-lock-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a second opener fails with a message naming the holder; after close the directory opens again', async () => {
+    const dataDir = join(dir, 'db');
+    const first = await PgliteStore.open(dataDir, 0, silentLogger(), metrics());
+    const err = await PgliteStore.open(dataDir, 0, silentLogger(), metrics()).catch((e: unknown) => e);
+    expect(isServiceError(err, 'store.unavailable')).toBe(true);
+    expect((err as Error).message).toContain(`in use by process ${process.pid}`);
+    expect(JSON.parse(readFileSync(`${dataDir}.lock`, 'utf8')).pid).toBe(process.pid);
+    await first.close();
+    const again = await PgliteStore.open(dataDir, 0, silentLogger(), metrics());
+    await again.close();
+  });
+
+  it('takes over a lock file left by a process that no longer exists', async () => {
+    const dataDir = join(dir, 'db');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(`${dataDir}.lock`, JSON.stringify({ pid: Number(dead.stdout), host: (await import('node:os')).hostname() }));
+    const store = await PgliteStore.open(dataDir, 0, silentLogger(), metrics());
+    expect(JSON.parse(readFileSync(`${dataDir}.lock`, 'utf8')).pid).toBe(process.pid);
+    await store.close();
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import type { Config } from '../../../src/platform/config/schema.js';
+import { systemClock } from '../../../src/platform/clock.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { UnitSet } from '../../../src/platform/units.js';
+import { StoreComponent } from '../../../src/store/store-unit.js';
+import { configChecks, serviceUnits } from '../../../src/wiring.js';
+import { makeSession } from './session-fixture.js';
+
+const runtime = () => ({ log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'test' });
+const config = { store: { kind: 'embedded', dataDir: 'memory://' }, http: { host: '127.0.0.1', port: 0 }, sites: [], log: { level: 'silent' } } as unknown as Config;
+
+describe('store unit', () => {
+  it('is the first service unit; started, it has migrated, serves later units and reports ready; stopped, it is gone', async () => {
+    const rt = runtime();
+    const units = serviceUnits(config, rt);
+    expect(units[0]!.key).toBe('store');
+    expect(units[0]!.slice).toBe(config.store);
+    const set = new UnitSet(rt.log, 1000);
+    await set.apply([units[0]!]);
+    const component = set.get<StoreComponent>('store');
+    expect(await component.store.schemaVersion()).toBe(4);
+    await component.store.reports.writeSessions([makeSession('unit-1')]);
+    expect((await rt.readiness.report()).components.store).toEqual({ ready: true, reason: 'embedded store' });
+    await set.stopAll();
+    expect((await rt.readiness.report()).components.store).toBeUndefined();
+    expect(() => component.store).toThrow('store unit used before it started');
+  });
+
+  it('`check` connects and reports the schema version (a fresh in-memory database is not migrated)', async () => {
+    const check = configChecks(config, runtime()).find((c) => c.component === 'store')!;
+    const r = await check.run(AbortSignal.timeout(30_000));
+    expect(r).toEqual({ ok: false, detail: expect.stringContaining('connected, schema version 0'), fix: 'run `ecm-bridge db migrate --config FILE`' });
+  });
+});
