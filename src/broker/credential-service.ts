@@ -58,7 +58,7 @@ export class CredentialService {
     }
     const { vaultUser, target, accounts } = await this.discover(context, signal);
     if (accounts.length === 0) {
-      throw new ServiceError('credential.not_found', `No credential in the vault for ${describe(target)} is available to vault user "${vaultUser}"`, { op: 'broker.list' });
+      throw new ServiceError('credential.not_found', `No credential in the vault for ${describeTarget(target)} is available to vault user "${vaultUser}"`, { op: 'broker.list' });
     }
     const now = this.d.clock.now();
     const bind = { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(target) };
@@ -191,7 +191,7 @@ function jumpGroupOf(context: RequestContext): { jumpGroup?: string } {
   return g ? { jumpGroup: g } : {};
 }
 
-function describe(target: MatchedTarget): string {
+function describeTarget(target: MatchedTarget): string {
   return `endpoint ${[...target.names, ...target.ips].slice(0, 3).join(' / ')}`;
 }
 

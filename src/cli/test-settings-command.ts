@@ -21,11 +21,12 @@ import { loadOrReport, usage } from './config-commands.js';
 export const testSettings: Command = {
   path: ['test-settings'],
   summary: 'Explain user mapping, endpoint matching, offers and policies for one user and endpoint',
-  usage: "ecm-bridge test-settings --config FILE --user 'CORP\\jdoe' --endpoint HOST|FQDN|IP [--jump-group NAME] [--provider NAME] [--checkout] [--json]",
+  // Also: --provider NAME, --provider-kind KIND, --email ADDR, --external-key KEY, --timeout-ms N (docs/broker.md).
+  usage: 'ecm-bridge test-settings --config FILE --user USER --endpoint HOST|IP [--jump-group G] [--checkout] [--json] [...]',
   examples: [
     "ecm-bridge test-settings --config /etc/ecm-bridge/config.yaml --user 'CORP\\jdoe' --endpoint web01",
     "ecm-bridge test-settings --config config/demo.yaml --user 'jdoe@corp.example.com' --endpoint 10.0.4.17:3389 --jump-group 'Web servers' --checkout",
-    "ecm-bridge test-settings --config config/demo.yaml --user 'CORP\\jdoe' --endpoint web01 --jump-group Production --external-key CHG-1234",
+    "ecm-bridge test-settings --config config/demo.yaml --user 'CORP\\jdoe' --provider 'Corp AD' --endpoint web01 --jump-group Production --external-key CHG-1234",
   ],
   options: {
     config: { type: 'string', short: 'c' },
