@@ -6,6 +6,8 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { siteChecks } from './appliance/site-checks.js';
+import { siteUnits } from './appliance/site-units.js';
+import { brokerUnits } from './broker/broker-unit.js';
 import { OpsServer } from './http/ops-server.js';
 import type { Clock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
@@ -29,6 +31,8 @@ export function serviceUnits(config: Config, rt: Runtime): UnitSpec[] {
   return [
     storeUnit(config, rt),
     ...vaultUnits(config, rt),
+    ...brokerUnits(config, rt),
+    ...siteUnits(config, rt, 'broker'),
     { key: 'ops-server', slice: config.http, create: () => new OpsServer(config.http, rt) },
   ];
 }

@@ -7,6 +7,8 @@ import type { Op, OpParams, OpResults, RequestContext } from './protocol.js';
  */
 export interface RequestHandler {
   handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]>;
+  /** A handler serving several sites returns a view that records `site` on what it writes. */
+  forSite?(site: string): RequestHandler;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'blocked' | 'stopped';

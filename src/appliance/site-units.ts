@@ -4,18 +4,19 @@ import type { UnitSpec } from '../platform/units.js';
 import type { Runtime } from '../wiring.js';
 import type { RequestHandler } from './appliance-link.js';
 import { createSiteLink } from './create-site-link.js';
+import { relayHandler } from './request-relay.js';
 
 /**
- * One `site:<name>` unit per site with an enabled ECM account, to append to `serviceUnits`
- * after the unit `handlerKey`, whose component must implement RequestHandler (the broker).
- * A unit's slice is its site plus the handler key, so a reload restarts only changed sites.
+ * One `site:<name>` unit per site with an enabled ECM account. Each link forwards requests to the
+ * unit running under `handlerKey` (the broker) through a relay rather than a dependency, so a
+ * reload restarts only sites whose own settings changed.
  */
 export function siteUnits(config: Config, rt: Runtime, handlerKey: string): UnitSpec[] {
   return config.sites
     .filter((site) => site.ecm?.enabled)
     .map((site) => ({
       key: `site:${site.name}`,
-      slice: { site, handlerKey },
-      create: (get) => createSiteLink(site, { ...rt, handler: get<Component & RequestHandler>(handlerKey) }),
+      slice: site,
+      create: (_get, live) => createSiteLink(site, { ...rt, handler: relayHandler(live<Component & RequestHandler>(handlerKey), site.name) }),
     }));
 }

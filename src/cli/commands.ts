@@ -7,6 +7,7 @@ import { serve } from './serve-command.js';
 import { simAppliance } from './sim-appliance-command.js';
 import { simConsole } from './sim-console-command.js';
 import { simPasswordSafe } from './sim-passwordsafe-command.js';
+import { testSettings } from './test-settings-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, dbMigrate, dbPrintSql, docsErrors, simAppliance, simPasswordSafe, simConsole];
+export const COMMANDS: Command[] = [serve, check, testSettings, configValidate, configPrint, dbMigrate, dbPrintSql, docsErrors, simAppliance, simPasswordSafe, simConsole];

@@ -146,7 +146,7 @@ export const ERROR_CATALOGUE = {
 
   // --- process ---------------------------------------------------------------------------------
   'service.shutting_down': entry('unavailable', 'internal', true,
-    'The bridge is shutting down and no longer takes new work.',
+    'The bridge, or a part of it being replaced by a configuration reload, is stopping and takes no new work.',
     'Nothing: another replica or the restarted process answers.'),
   'service.timeout': entry('timeout', 'timeout', true,
     'An operation did not finish before its deadline.',

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { configEqual } from './config/config-equal.js';
-import type { Component } from './lifecycle.js';
+import type { Component, StopReason } from './lifecycle.js';
 
 /**
  * A piece of the running service derived from one slice of the config. On reload, a unit whose
@@ -12,8 +12,13 @@ export interface UnitSpec {
   slice: unknown;
   /** Keys of earlier units this one uses; when one of them is replaced, so is this unit. */
   deps?: string[];
-  /** Builds the component; `get` returns the component of one of `deps`. */
-  create(get: <T extends Component>(key: string) => T): Component;
+  /**
+   * Builds the component. `get` returns the component of one of `deps`. `live` returns a function
+   * that finds the unit running under a key *at call time*, without making it a dependency: a
+   * channel forwards requests to whichever broker is current, so replacing the broker on reload
+   * does not drop the channel.
+   */
+  create(get: <T extends Component>(key: string) => T, live: <T extends Component>(key: string) => () => T | undefined): Component;
 }
 
 interface Running {
@@ -52,7 +57,7 @@ export class UnitSet {
     }
     for (const r of [...this.#running].reverse()) {
       if (!wanted.has(r.spec.key) || toReplace.has(r.spec.key)) {
-        await this.#stopOne(r);
+        await this.#stopOne(r, wanted.has(r.spec.key) ? 'reload' : 'shutdown');
         if (!wanted.has(r.spec.key)) result.stopped.push(r.spec.key);
       }
     }
@@ -69,7 +74,7 @@ export class UnitSet {
         const dep = (spec.deps ?? []).includes(key) ? next.find((u) => u.spec.key === key) : undefined;
         if (!dep) throw new Error(`unit ${spec.key} needs ${key}: declare it in deps and configure it earlier`);
         return dep.component as never;
-      });
+      }, (key) => () => this.#running.find((u) => u.spec.key === key)?.component as never);
       await component.start();
       next.push({ spec, component });
       (toReplace.has(spec.key) ? result.replaced : result.started).push(spec.key);
@@ -79,15 +84,15 @@ export class UnitSet {
   }
 
   async stopAll(): Promise<void> {
-    for (const r of [...this.#running].reverse()) await this.#stopOne(r);
+    for (const r of [...this.#running].reverse()) await this.#stopOne(r, 'shutdown');
     this.#running = [];
   }
 
-  async #stopOne(r: Running): Promise<void> {
+  async #stopOne(r: Running, reason: StopReason): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), this.graceMs + 1_000)));
     try {
-      const outcome = await Promise.race([r.component.stop(this.graceMs).then(() => 'ok' as const), timeout]);
+      const outcome = await Promise.race([r.component.stop(this.graceMs, reason).then(() => 'ok' as const), timeout]);
       if (outcome === 'timeout') this.log.warn({ unit: r.spec.key, graceMs: this.graceMs }, 'unit did not stop within its grace period');
     } catch (e) {
       this.log.error({ unit: r.spec.key, err: e }, 'unit failed to stop cleanly');

@@ -14,13 +14,15 @@ export function driverType(c: Column): sql.ISqlType | (() => sql.ISqlType) {
 
 /**
  * Binds a value whose column type is implied by its JavaScript type. Explicit because the
- * driver's own guess maps Date to datetime (1/300 s precision) and numbers to int.
+ * driver's own guess maps Date to datetime (1/300 s precision) and numbers to int. Strings are
+ * nvarchar(4000) when they fit, so comparisons with bounded key columns can still seek an index.
  */
 export function bind(request: sql.Request, name: string, value: unknown): sql.Request {
   if (value instanceof Date) return request.input(name, sql.DateTime2(3), value);
   if (typeof value === 'number') return request.input(name, Number.isInteger(value) ? sql.BigInt : sql.Float, value);
   if (typeof value === 'boolean') return request.input(name, sql.Bit, value);
-  return request.input(name, sql.NVarChar(sql.MAX), value ?? null);
+  const text = value === null || value === undefined ? null : String(value);
+  return request.input(name, sql.NVarChar(text !== null && text.length > 4000 ? sql.MAX : 4000), text);
 }
 
 /** Binds every value of `values` as @name. */

@@ -19,6 +19,12 @@ const MIGRATE_LOCK_WAIT_MS = 120_000;
 const MIGRATE_LOCK = 'ecm-bridge:migrate';
 
 function poolConfig(c: MssqlConfig, max: number, idleTimeoutMillis: number): sql.config {
+  let ca: Buffer | undefined;
+  try {
+    ca = c.caFile ? readFileSync(c.caFile) : undefined;
+  } catch (e) {
+    throw new ServiceError('store.unavailable', `cannot read store.caFile ${c.caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { op: 'store.open', cause: e });
+  }
   return {
     server: c.server, port: c.port, database: c.database, user: c.user,
     password: c.password.reveal(),
@@ -29,7 +35,7 @@ function poolConfig(c: MssqlConfig, max: number, idleTimeoutMillis: number): sql
       encrypt: c.encrypt,
       trustServerCertificate: false,
       appName: 'ecm-bridge',
-      ...(c.caFile ? { cryptoCredentialsDetails: { ca: readFileSync(c.caFile) } } : {}),
+      ...(ca ? { cryptoCredentialsDetails: { ca } } : {}),
     },
   };
 }

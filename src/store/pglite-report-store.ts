@@ -4,6 +4,7 @@ import type { SessionRecord } from '../reporting/session-record.js';
 import {
   BGSESSIONS_TABLES, EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Table,
 } from './bgsessions-tables.js';
+import { copyRows } from './pglite-copy.js';
 import { planBatch, sessionFromRows, type Row } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { CursorUpdate, ReportStore, WriteResult } from './store-ports.js';
@@ -15,9 +16,10 @@ const MAX_PARAMS = 30_000;
 
 /**
  * ReportStore on PGlite. A batch is one transaction: sessions are upserted on (host_name, lsid)
- * (an existing session keeps its id), the children of re-read sessions are deleted, then every
- * child table is filled with multi-row INSERTs (one statement per ~30,000 values, not one per
- * row: single-row inserts are what made PGlite slow), and the cursor is set last.
+ * with multi-row INSERT ... ON CONFLICT (an existing session keeps its id), the children of
+ * re-read sessions are deleted, event rows and every child table are loaded with one COPY per
+ * table (the fastest path into Postgres; one statement per row is what made PGlite slow), and
+ * the cursor is set last.
  */
 export class PgliteReportStore implements ReportStore {
   constructor(
@@ -37,18 +39,20 @@ export class PgliteReportStore implements ReportStore {
         if (rewritten.length > 0) await deleteChildren(tx, rewritten);
 
         const eventRows = plans.flatMap((p, i) => p.events.map((e) => [sessionId(i), ...e.row]));
+        await copyRows(tx, SESSION_EVENT, eventRows);
+        // COPY returns nothing: read the new event ids back by (session_id, seq).
         const eventIds = new Map<string, number>();
-        for (const r of await insertRows(tx, SESSION_EVENT, eventRows, 'id, session_id, seq')) {
-          eventIds.set(`${r.session_id}:${r.seq}`, Number(r.id));
-        }
+        const written = await tx.query<{ id: number; session_id: number; seq: number }>(
+          'SELECT id, session_id, seq FROM session_event WHERE session_id = ANY($1::bigint[])', [ids.map((x) => x.id)]);
+        for (const r of written.rows) eventIds.set(`${r.session_id}:${r.seq}`, Number(r.id));
         for (const table of EVENT_CHILD_TABLES) {
-          await insertRows(tx, table, plans.flatMap((p, i) => p.events.flatMap((e) => {
+          await copyRows(tx, table, plans.flatMap((p, i) => p.events.flatMap((e) => {
             const id = eventIds.get(`${sessionId(i)}:${e.seq}`);
             return (e.children.get(table) ?? []).map((row) => [id, ...row]);
           })));
         }
         for (const table of SESSION_CHILD_TABLES) {
-          await insertRows(tx, table, plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row) => [sessionId(i), ...row])));
+          await copyRows(tx, table, plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row) => [sessionId(i), ...row])));
         }
         if (cursor) {
           await tx.query(
@@ -125,15 +129,6 @@ async function deleteChildren(tx: Queryable, sessionIds: number[]): Promise<void
   for (const t of [SESSION_EVENT, ...SESSION_CHILD_TABLES]) {
     await tx.query(`DELETE FROM ${t.name} WHERE session_id = ANY($1::bigint[])`, [sessionIds]);
   }
-}
-
-async function insertRows(tx: Queryable, table: Table, rows: Row[], returning?: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  for (const chunk of chunks(rows, table.columns.length)) {
-    const res = await tx.query<Record<string, unknown>>(insertSql(table, chunk.length) + (returning ? ` RETURNING ${returning}` : ''), chunk.flat());
-    if (returning) out.push(...res.rows);
-  }
-  return out;
 }
 
 function* chunks(rows: Row[], width: number): Generator<Row[]> {

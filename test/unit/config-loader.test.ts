@@ -26,7 +26,7 @@ describe('config loader', () => {
     expect(cfg.sites[0]?.ecm?.clientSecret.reveal()).toBe(readFileSync('config/example-secrets/pra-ecm-client-secret', 'utf8').trim());
     expect(cfg.sites[0]?.ecm?.clientSecret.origin).toBe('file:example-secrets/pra-ecm-client-secret');
     expect(cfg.vault?.auth.method).toBe('apikey');
-    expect(cfg.userMapping.rules).toHaveLength(3);
+    expect(cfg.userMapping.rules).toHaveLength(4);
     expect(cfg.reporting.schedule).toBe('*/5 * * * *');
     expect(JSON.stringify(cfg)).not.toContain(cfg.sites[0]?.ecm?.clientSecret.reveal());
   });

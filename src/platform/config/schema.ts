@@ -17,7 +17,7 @@ export const configSchema = z
     allowLiteralSecrets: z.boolean().default(false),
     sites: z.array(siteSchema).default([]),
     vault: vaultSchema.optional(),
-    userMapping: userMappingSchema.default({ default: 'deny', rules: [] }),
+    userMapping: userMappingSchema.default({ default: 'deny', domains: {}, rules: [] }),
     endpointMatching: endpointMatchingSchema.default({ aliases: {}, preferSources: ['local', 'domain-linked'], jumpGroups: [] }),
     broker: brokerSchema.optional(),
     store: storeSchema.default({ kind: 'embedded', dataDir: './.data/pglite' }),

@@ -14,10 +14,11 @@ import { ECM_ACCOUNT, until, USER, writeCa } from './harness.js';
 /** Stands in for the broker unit: a Component that is also the RequestHandler. */
 class FakeBroker implements Component {
   readonly name = 'broker';
+  constructor(readonly generation = 0) {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   async handle(): Promise<OpResults['credentials.list']> {
-    return { credentials: [] };
+    return { credentials: [{ id: `gen-${this.generation}`, displayName: 'x', username: 'x', kind: 'password', source: 'local' }] };
   }
 }
 
@@ -43,9 +44,9 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'svc' };
     const units = new UnitSet(rt.log, 500);
     cleanups.push(() => units.stopAll());
-    const specs = (max: number): UnitSpec[] => {
+    const specs = (max: number, generation = 0): UnitSpec[] => {
       const config = parseConfigText(yaml(max), 'svc.yaml', { env: {} });
-      return [{ key: 'broker', slice: {}, create: () => new FakeBroker() }, ...siteUnits(config, rt, 'broker')];
+      return [{ key: 'broker', slice: { generation }, create: () => new FakeBroker(generation) }, ...siteUnits(config, rt, 'broker')];
     };
     expect(specs(8).map((s) => s.key)).toEqual(['broker', 'site:a']);
     await units.apply(specs(8));
@@ -55,5 +56,12 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     expect(sim.upgrades.get(101)).toBe(1);
     expect(await units.apply(specs(16))).toMatchObject({ kept: ['broker'], replaced: ['site:a'] });
     await until(() => sim.upgrades.get(101) === 2 && sim.hub.connections().length === 1, 'new link connected');
+    await until(async () => (await rt.readiness.report()).components['site:a']?.ready === true, 'site a ready again');
+
+    // Replacing the broker (e.g. new mapping rules) keeps the channel: the link relays to the new one.
+    expect(await units.apply(specs(16, 1))).toMatchObject({ kept: ['site:a'], replaced: ['broker'] });
+    const answer = await sim.hub.request('Default', 'credentials.list', USER, {});
+    expect(JSON.stringify(answer)).toContain('gen-1');
+    expect(sim.upgrades.get(101)).toBe(2);
   });
 });

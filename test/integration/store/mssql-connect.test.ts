@@ -45,6 +45,12 @@ describe('SQL Server adapter: connection failures', () => {
     expect(logged).not.toContain(PASSWORD);
   });
 
+  it('a missing CA bundle is a clear store.unavailable, not a crash', async () => {
+    const err = await openStore({ ...store(), caFile: '/nonexistent/sql-ca.pem' }, { log, metrics: createMetricsRegistry({ defaultMetrics: false }) }).catch((e: unknown) => e);
+    expect(isServiceError(err, 'store.unavailable')).toBe(true);
+    expect((err as Error).message).toBe('cannot read store.caFile /nonexistent/sql-ca.pem: ENOENT');
+  });
+
   it('`check` reports the failure with a fix and without the password', async () => {
     const rt = { log, metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'test' };
     const result = await storeCheck({ store: store() } as Config, rt).run(AbortSignal.timeout(10_000));

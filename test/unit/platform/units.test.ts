@@ -8,7 +8,7 @@ class Probe implements Component {
   static events: string[] = [];
   constructor(readonly name: string, readonly dep?: Probe) {}
   async start() { Probe.events.push(`start ${this.name}`); }
-  async stop() { Probe.events.push(`stop ${this.name}`); }
+  async stop(_grace: number, reason?: string) { Probe.events.push(`stop ${this.name}${reason === 'reload' ? ' (reload)' : ''}`); }
 }
 
 const specs = (sites: Record<string, unknown>, vault: unknown): UnitSpec[] => [
@@ -44,6 +44,9 @@ describe('UnitSet (config reload)', () => {
     const r = await units.apply(specs({ a: {} }, { url: 'v2' }));
     expect(r.replaced).toEqual(['vault', 'site:a']);
     expect(units.get<Probe>('site:a').dep).toBe(units.get<Probe>('vault'));
-    expect(Probe.events).toEqual(['stop site:a', 'stop vault', 'start vault', 'start site:a']);
+    expect(Probe.events).toEqual(['stop site:a (reload)', 'stop vault (reload)', 'start vault', 'start site:a']);
+    Probe.events = [];
+    await units.stopAll();
+    expect(Probe.events).toEqual(['stop site:a', 'stop vault']);
   });
 });

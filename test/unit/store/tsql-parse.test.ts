@@ -8,13 +8,23 @@ import { CREDENTIAL_EVENT_COLUMNS } from '../../../src/store/state-rows.js';
  * Every T-SQL statement we ship (sql/mssql/*.sql batch by batch, and every statement the mssql
  * adapter sends) goes through node-sql-parser's TransactSQL grammar. That grammar is partial, so
  * the correct T-SQL it rejects is listed here with the reason; the shipped SQL is never
- * rewritten to please the parser. Where an exactly equivalent spelling exists (`[session]` for
- * `session`, an unnamed constraint for a named one), the test parses that spelling instead, so
- * the rest of the statement is still checked. A statement that fails without a matching entry
+ * rewritten to please the parser. The test parses an exactly equivalent spelling where one
+ * exists (`[session]` for `session`, an unnamed constraint for a named one), or else the
+ * statement without just the unsupported clause (a foreign key, an OUTPUT clause), so the rest
+ * of each statement is still checked. A statement that fails without a matching entry
  * fails the test, and so does an entry that no longer explains any failure. The real check of
  * the remaining statements is the SQL Server contract suite (MSSQL_URL).
  */
-const PARSER_GAPS: { pattern: RegExp; reason: string; equivalent?: (sql: string) => string }[] = [
+interface ParserGap {
+  pattern: RegExp;
+  reason: string;
+  /** An exactly equivalent spelling the grammar accepts. */
+  equivalent?: (sql: string) => string;
+  /** The statement without the unsupported clause, so the rest of it is still checked. */
+  without?: (sql: string) => string;
+}
+
+const PARSER_GAPS: ParserGap[] = [
   {
     pattern: /\bCONSTRAINT \w+ (PRIMARY KEY|DEFAULT|REFERENCES|CHECK)\b/,
     reason: 'named constraints (`CONSTRAINT name PRIMARY KEY|DEFAULT|REFERENCES|CHECK`) are not in the grammar',
@@ -25,12 +35,32 @@ const PARSER_GAPS: { pattern: RegExp; reason: string; equivalent?: (sql: string)
     reason: 'the grammar reserves the word `session`; SQL Server does not, and BeyondTrust fixes the table name',
     equivalent: (sql) => sql.replace(/\bdbo\.session\b(?!_)/g, 'dbo.[session]'),
   },
-  { pattern: /\bREFERENCES [\w.[\]]+ \(\w+\)/, reason: 'foreign keys (`REFERENCES t (id)`, in a column or as FOREIGN KEY) are not in the grammar in any form' },
+  {
+    pattern: /\bREFERENCES [\w.[\]]+ \(\w+\)/,
+    reason: 'foreign keys (`REFERENCES t (id)`, in a column or as FOREIGN KEY) are not in the grammar in any form',
+    without: (sql) => sql.replace(/ REFERENCES [\w.[\]]+ \(\w+\)/g, ''),
+  },
   { pattern: /\b(CREATE LOGIN|CREATE USER|DENY SELECT ON SCHEMA::)/, reason: 'security statements (CREATE LOGIN, CREATE USER, DENY ... ON SCHEMA::) are not in the grammar' },
-  { pattern: /\bEXEC @\w+ = /, reason: '`EXEC @status = procedure ...` (capturing a return status) is not in the grammar' },
-  { pattern: /^IF @@ROWCOUNT = 0 INSERT INTO [\w.]+ \(\w+, /m, reason: 'an INSERT with more than one column as the body of IF is not in the grammar (one column parses)' },
-  { pattern: /\bOUTPUT (INSERTED|DELETED)\./, reason: 'the OUTPUT clause is not in the grammar' },
-  { pattern: /\bTOP \(@\w+\)/, reason: '`TOP (@variable)` is not in the grammar (TOP (10) parses)' },
+  {
+    pattern: /\bEXEC @\w+ = /,
+    reason: '`EXEC @status = procedure ...` (capturing a return status) is not in the grammar',
+    without: (sql) => sql.replace(/\bEXEC @\w+ = /, 'EXEC '),
+  },
+  {
+    pattern: /^IF @@ROWCOUNT = 0 INSERT INTO [\w.]+ \(\w+, /m,
+    reason: 'an INSERT with more than one column as the body of IF is not in the grammar (one column parses)',
+    without: (sql) => sql.replace(/^IF @@ROWCOUNT = 0 /m, ''),
+  },
+  {
+    pattern: /\bOUTPUT (INSERTED|DELETED)\./,
+    reason: 'the OUTPUT clause is not in the grammar',
+    without: (sql) => sql.replace(/ OUTPUT (INSERTED|DELETED)\.[\w*]+/, ''),
+  },
+  {
+    pattern: /\bTOP \(@\w+\)/,
+    reason: '`TOP (@variable)` is not in the grammar (TOP (10) parses)',
+    without: (sql) => sql.replace(/\bTOP \(@\w+\)/, 'TOP (1000)'),
+  },
 ];
 
 /** What sqlcmd substitutes for the read-only login script's variables. */
@@ -83,11 +113,11 @@ function parseAll(statements: { label: string; sql: string }[]) {
       continue;
     }
     const matching = PARSER_GAPS.filter((g) => g.pattern.test(s.sql));
-    const rewritten = matching.reduce((sql, g) => g.equivalent?.(sql) ?? sql, s.sql);
+    const rewritten = matching.reduce((sql, g) => (g.equivalent ?? g.without)?.(sql) ?? sql, s.sql);
     const residual = matching.length > 0 ? parses(rewritten) : error;
     for (const g of matching) gaps.push({ label: s.label, reason: g.reason });
-    if (residual === undefined) parsed.push(`${s.label} (equivalent spelling)`);
-    else if (!matching.some((g) => g.equivalent === undefined)) unexplained.push({ label: s.label, error: residual, sql: rewritten });
+    if (residual === undefined) parsed.push(`${s.label} (rewritten for the parser)`);
+    else if (matching.every((g) => g.equivalent ?? g.without)) unexplained.push({ label: s.label, error: residual, sql: rewritten });
   }
   return { parsed, gaps, unexplained };
 }
@@ -109,7 +139,13 @@ describe('T-SQL parses with node-sql-parser (TransactSQL)', () => {
   });
 
   it('keeps the gap list honest: every entry explains at least one rejected statement', () => {
-    const used = new Set([...shipped.gaps, ...adapter.gaps].map((g) => g.reason));
+    const gaps = [...shipped.gaps, ...adapter.gaps];
+    const parsed = [...shipped.parsed, ...adapter.parsed];
+    const rewritten = parsed.filter((l) => l.endsWith(' (rewritten for the parser)')).map((l) => l.replace(' (rewritten for the parser)', ''));
+    const unparsed = [...new Set(gaps.map((g) => g.label))].filter((l) => !rewritten.includes(l));
+    console.info(`[store] T-SQL: ${parsed.length - rewritten.length} statements parsed as written, ${rewritten.length} in an equivalent spelling ` +
+      `or without the unsupported clause, ${unparsed.length} beyond the parser (left to the MSSQL_URL suite): ${unparsed.join('; ')}`);
+    const used = new Set(gaps.map((g) => g.reason));
     expect(PARSER_GAPS.filter((g) => !used.has(g.reason)).map((g) => g.reason)).toEqual([]);
   });
 

@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { GetParams, InjectedCredential, ListParams, OfferedCredential, ReleaseParams, RequestContext } from '../appliance/protocol.js';
+import type { Clock } from '../platform/clock.js';
+import type { Config } from '../platform/config/schema.js';
+import { ServiceError, toServiceError } from '../platform/errors.js';
+import type { CredentialOutcome, StateStore } from '../store/store-ports.js';
+import type { VaultPort } from '../vault/vault-port.js';
+import type { BrokerMetrics } from './broker-metrics.js';
+import { consoleUserKey, endpointKey, type CredentialIdSigner } from './credential-id.js';
+import type { EndpointMatcher, MatchedTarget, OfferableAccount } from './endpoint-matcher.js';
+import type { LeaseKeeper } from './lease-keeper.js';
+import type { ReleasePolicy } from './release-policy.js';
+import type { UserMapper } from './user-mapper.js';
+
+/** What is known about a checkout attempt so far, for its audit row. */
+interface AuditFacts {
+  vaultUser: string | null;
+  systemName: string | null;
+  accountName: string | null;
+}
+
+export interface CredentialServiceDeps {
+  config: Config;
+  mapper: UserMapper;
+  matcher: EndpointMatcher;
+  policy: ReleasePolicy;
+  signer: CredentialIdSigner;
+  keeper: LeaseKeeper;
+  vault: VaultPort;
+  state: StateStore;
+  clock: Clock;
+  log: Logger;
+  metrics: BrokerMetrics;
+  instanceId: string;
+}
+
+/**
+ * credentials.list / get / release: user mapping -> endpoint matching -> (policy) -> vault.
+ * Every `get` leaves one credential_event row (checked out, denied or failed) and, when a secret
+ * was released, a lease; a secret the console can no longer receive (deadline passed, lease not
+ * recordable) is checked straight back in rather than left untracked in the vault.
+ */
+export class CredentialService {
+  constructor(private readonly d: CredentialServiceDeps) {}
+
+  /** The vault user, the normalised endpoint and the offerable accounts, in offer order. */
+  async discover(context: RequestContext, signal?: AbortSignal, why?: (line: string) => void): Promise<{ vaultUser: string; target: MatchedTarget; accounts: OfferableAccount[] }> {
+    const vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
+    const target = this.#target(context);
+    const found = await this.d.vault.listAccounts(vaultUser, target, signal);
+    return { vaultUser, target, accounts: this.d.matcher.narrow(found, target, context.jumpItem?.jumpGroup?.name, why) };
+  }
+
+  async list(context: RequestContext, params: ListParams | undefined, signal?: AbortSignal): Promise<OfferedCredential[]> {
+    if (params?.purpose !== undefined && params.purpose !== 'login' && params.purpose !== 'run-as') {
+      throw new ServiceError('request.bad', 'credentials.list "purpose" must be "login" or "run-as"', { op: 'broker.list' });
+    }
+    const { vaultUser, target, accounts } = await this.discover(context, signal);
+    if (accounts.length === 0) {
+      throw new ServiceError('credential.not_found', `No credential in the vault for ${describeTarget(target)} is available to vault user "${vaultUser}"`, { op: 'broker.list' });
+    }
+    const now = this.d.clock.now();
+    const bind = { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(target) };
+    return accounts.map((a) => ({
+      id: this.d.signer.issue({
+        ...bind,
+        account: {
+          systemId: a.systemId, systemName: a.systemName, accountId: a.accountId, accountName: a.accountName, domainName: a.domainName,
+          kind: a.kind, source: a.source, maximumReleaseMinutes: a.maximumReleaseMinutes, workgroup: a.workgroup,
+        },
+      }, now),
+      displayName: a.source === 'domain-linked' ? `${a.domainName ? `${a.domainName}\\` : ''}${a.accountName} (domain account)` : `${a.accountName} (${a.systemName})`,
+      username: a.accountName,
+      ...(a.domainName && { domain: a.domainName }),
+      kind: a.kind,
+      source: a.viaAlias ? 'alias' : a.source,
+    }));
+  }
+
+  async get(site: string, context: RequestContext, params: GetParams | undefined, signal: AbortSignal): Promise<InjectedCredential> {
+    const { state, clock, vault, log } = this.d;
+    const audit: AuditFacts = { vaultUser: null, systemName: null, accountName: null };
+    let checkout;
+    let claims;
+    try {
+      if (typeof params?.credentialId !== 'string') throw new ServiceError('request.bad', 'credentials.get needs a string "credentialId"', { op: 'broker.get' });
+      audit.vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
+      const target = this.#target(context);
+      claims = this.d.signer.verify(params.credentialId, { consoleUser: consoleUserKey(context.user), vaultUser: audit.vaultUser, endpoint: endpointKey(target) }, clock.now());
+      audit.systemName = claims.account.systemName;
+      audit.accountName = claims.account.accountName;
+      this.d.policy.enforce(context, new Date(clock.now()));
+      const vaultCfg = this.d.config.vault;
+      const duration = Math.min(vaultCfg?.releaseDurationMinutes ?? 30, claims.account.maximumReleaseMinutes ?? Number.POSITIVE_INFINITY);
+      checkout = await vault.checkout({
+        vaultUser: audit.vaultUser,
+        account: claims.account,
+        durationMinutes: duration,
+        reason: fillTemplate(vaultCfg?.reasonTemplate ?? 'ecm-bridge: {user} session {lsid} ticket {ticket}', requestFields(context, audit.vaultUser)),
+      }, signal);
+    } catch (e) {
+      const err = toServiceError(e, 'broker.get');
+      await this.#recordFailure(site, context, audit, err);
+      throw err;
+    }
+    const leaseId = randomUUID();
+    let auditId: number | undefined;
+    try {
+      if (signal.aborted) throw new ServiceError('service.timeout', 'The request deadline passed before the credential could be delivered', { op: 'broker.get' });
+      auditId = await state.recordCredentialEvent({
+        ...this.#eventBase(site, context, audit), vaultRequestId: checkout.requestId, outcome: 'checked_out', errorCode: null,
+        checkoutAt: new Date(clock.now()), checkinAt: null,
+      });
+      await this.d.keeper.record({
+        leaseId, vaultRequestId: checkout.requestId, owner: this.d.instanceId, site, consoleUser: context.user.username,
+        vaultUser: audit.vaultUser, systemId: claims.account.systemId, systemName: claims.account.systemName,
+        accountId: claims.account.accountId, accountName: claims.account.accountName, lsid: context.session?.lsid || null,
+        auditId, createdAt: new Date(clock.now()), expiresAt: checkout.expiresAt,
+      });
+    } catch (e) {
+      // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
+      const err = toServiceError(e, 'broker.get');
+      await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
+      if (auditId === undefined) await this.#recordFailure(site, context, audit, err, checkout.requestId);
+      else {
+        this.d.metrics.checkouts.inc({ outcome: 'failed' });
+        await state.updateCredentialEvent(auditId, { outcome: 'failed', errorCode: err.code, checkinAt: new Date(clock.now()) })
+          .catch((ue: unknown) => log.error({ err: ue, auditId }, 'could not record a credential event'));
+      }
+      throw err;
+    }
+    this.d.metrics.checkouts.inc({ outcome: 'checked_out' });
+    log.info({ leaseId, vaultRequestId: checkout.requestId, vaultUser: audit.vaultUser, system: audit.systemName, account: audit.accountName, lsid: context.session?.lsid }, 'credential checked out');
+    return {
+      id: params.credentialId,
+      username: claims.account.accountName,
+      ...(claims.account.domainName && { domain: claims.account.domainName }),
+      ...(checkout.password && { password: checkout.password.reveal() }),
+      ...(checkout.privateKey && { privateKey: checkout.privateKey.reveal() }),
+      ...(checkout.passphrase && { passphrase: checkout.passphrase.reveal() }),
+      leaseId,
+      expiresAt: checkout.expiresAt.toISOString(),
+    };
+  }
+
+  async release(context: RequestContext, params: ReleaseParams | undefined): Promise<{ released: true }> {
+    if (typeof params?.leaseId === 'string' && params.leaseId !== '') {
+      await this.d.keeper.release(params.leaseId, context.user.username);
+      return { released: true };
+    }
+    if (typeof params?.credentialId !== 'string') throw new ServiceError('request.bad', 'credentials.release needs "leaseId" or "credentialId"', { op: 'broker.release' });
+    const lsid = context.session?.lsid;
+    if (!lsid) throw new ServiceError('request.bad', 'credentials.release by "credentialId" needs the session (lsid)', { op: 'broker.release' });
+    // Expired ids are still good enough to find the session's lease: only the signature and binding matter here.
+    const vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
+    const claims = this.d.signer.verify(params.credentialId, { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(this.#target(context)) }, Number.NEGATIVE_INFINITY);
+    for (const lease of await this.d.keeper.findForSession(lsid, claims.account.accountId, context.user.username)) {
+      await this.d.keeper.release(lease.leaseId, context.user.username);
+    }
+    return { released: true };
+  }
+
+  #target(context: RequestContext): MatchedTarget {
+    if (!context.endpoint) throw new ServiceError('request.bad', 'This request needs an endpoint', { op: 'broker.match' });
+    const target = this.d.matcher.target(context.endpoint);
+    if (target.names.length === 0 && target.ips.length === 0) {
+      throw new ServiceError('request.bad', 'The endpoint has no usable hostname, FQDN or IP address', { op: 'broker.match' });
+    }
+    return target;
+  }
+
+  #eventBase(site: string, context: RequestContext, audit: AuditFacts) {
+    return {
+      site, lsid: context.session?.lsid || null, jumpItemId: context.jumpItem?.id ?? null, jumpItemName: context.jumpItem?.name ?? null,
+      consoleUser: context.user.username, vaultUser: audit.vaultUser, systemName: audit.systemName, accountName: audit.accountName,
+    };
+  }
+
+  async #recordFailure(site: string, context: RequestContext, audit: AuditFacts, err: ServiceError, vaultRequestId: string | null = null): Promise<void> {
+    const outcome: CredentialOutcome = err.kind === 'permission' ? 'denied' : 'failed';
+    this.d.metrics.checkouts.inc({ outcome });
+    await this.d.state
+      .recordCredentialEvent({ ...this.#eventBase(site, context, audit), vaultRequestId, outcome, errorCode: err.code, checkoutAt: null, checkinAt: null })
+      .catch((e: unknown) => this.d.log.error({ err: e }, 'could not record a credential event'));
+  }
+}
+
+function jumpGroupOf(context: RequestContext): { jumpGroup?: string } {
+  const g = context.jumpItem?.jumpGroup?.name;
+  return g ? { jumpGroup: g } : {};
+}
+
+function describeTarget(target: MatchedTarget): string {
+  return `endpoint ${[...target.names, ...target.ips].slice(0, 3).join(' / ')}`;
+}
+
+/** Placeholders of `vault.reasonTemplate`, from the console request. */
+function requestFields(c: RequestContext, vaultUser: string): Record<string, string> {
+  return {
+    user: c.user.username,
+    vaultUser,
+    lsid: c.session?.lsid || '-',
+    ticket: c.session?.externalKey || '-',
+    endpoint: c.endpoint?.fqdn || c.endpoint?.hostname || c.endpoint?.ip || '-',
+    jumpItem: c.jumpItem?.name || '-',
+  };
+}
+
+/** Fills a vault reason/check-in template; unknown placeholders stay visible. */
+export function fillTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, k: string) => values[k] ?? whole);
+}

@@ -1,0 +1,60 @@
+import type { JumpSearchItem, SearchParams } from '../appliance/protocol.js';
+import type { BrokerConfig } from '../platform/config/sections/broker.js';
+import { ServiceError } from '../platform/errors.js';
+import type { VaultPort, VaultSystem } from '../vault/vault-port.js';
+
+export const NO_JUMPOINT_COMMENT = 'Jumpoint for External Jump Items not configured';
+
+/**
+ * External Jump item search: vault RDP/SSH systems the mapped vault user may request. The query
+ * is a plain substring (never a pattern) and its length and the result count are bounded before
+ * the vault is asked. The Network ID is the system's workgroup; where no Jumpoint is configured
+ * for it the item carries the comment consoles show for that case.
+ */
+export class JumpSearch {
+  readonly #jumpoints: Map<string, string>;
+
+  constructor(
+    private readonly config: BrokerConfig['search'],
+    private readonly vault: VaultPort,
+  ) {
+    this.#jumpoints = new Map(Object.entries(config.jumpoints).map(([k, v]) => [k.toLowerCase(), v]));
+  }
+
+  /** Validated query and limit, or `request.bad` / `request.too_large`. */
+  parse(params: Partial<SearchParams> | undefined): { query: string; limit: number } {
+    const query = params?.query;
+    if (typeof query !== 'string') throw new ServiceError('request.bad', 'jump.search needs a string "query"', { op: 'broker.search' });
+    if (query.length > this.config.maxQueryLength) {
+      throw new ServiceError('request.too_large', `The search text is longer than ${this.config.maxQueryLength} characters`, { op: 'broker.search' });
+    }
+    const limit = params?.limit ?? this.config.maxLimit;
+    if (!Number.isInteger(limit) || limit < 1) throw new ServiceError('request.bad', 'jump.search "limit" must be a positive integer', { op: 'broker.search' });
+    return { query: query.trim(), limit: Math.min(limit, this.config.maxLimit) };
+  }
+
+  async search(vaultUser: string, params: Partial<SearchParams> | undefined, signal?: AbortSignal): Promise<JumpSearchItem[]> {
+    const { query, limit } = this.parse(params);
+    const systems = await this.vault.searchSystems(vaultUser, query, limit, signal);
+    const needle = query.toLowerCase();
+    return systems
+      // The vault is asked for a substring already; re-checking keeps the contract whatever the adapter does.
+      .filter((s) => (s.method === 'rdp' || s.method === 'ssh') && [s.name, s.hostname, s.ip ?? ''].some((f) => f.toLowerCase().includes(needle)))
+      .slice(0, limit)
+      .map((s) => this.#item(s));
+  }
+
+  #item(s: VaultSystem): JumpSearchItem {
+    const jumpoint = s.workgroup === undefined ? undefined : this.#jumpoints.get(s.workgroup.toLowerCase());
+    return {
+      id: String(s.systemId),
+      name: s.name,
+      hostname: s.hostname,
+      ...(s.ip !== undefined && { ip: s.ip }),
+      method: s.method,
+      ...(s.port !== undefined && { port: s.port }),
+      ...(s.workgroup !== undefined && { networkId: s.workgroup }),
+      ...(jumpoint === undefined && { comment: NO_JUMPOINT_COMMENT }),
+    };
+  }
+}

@@ -1,0 +1,182 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../platform/clock.js';
+import type { BrokerConfig } from '../platform/config/sections/broker.js';
+import { ServiceError } from '../platform/errors.js';
+import type { Lease, StateStore } from '../store/store-ports.js';
+import type { VaultPort } from '../vault/vault-port.js';
+import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
+
+/** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
+const SHUTDOWN_PARALLELISM = 8;
+
+export interface LeaseKeeperDeps {
+  state: StateStore;
+  vault: VaultPort;
+  log: Logger;
+  clock: Clock;
+  metrics: BrokerMetrics;
+  instanceId: string;
+  /** The check-in reason recorded in the vault for a lease. */
+  checkinReason: (lease: Lease) => string;
+}
+
+/**
+ * Owns the life of checkouts after the secret left: records leases (never the secret), checks
+ * them in on release, at expiry, at shutdown and after a crash. Crash recovery rests on the
+ * instance heartbeat: a starting (or sweeping) instance checks in the leases of every instance
+ * whose heartbeat is older than `staleAfterSeconds`. `takeLease` is atomic, so replicas sharing
+ * a store never check in the same lease twice; a failed check-in puts the lease back for the
+ * next sweep.
+ */
+export class LeaseKeeper {
+  readonly #stop = new AbortController();
+  #loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly config: BrokerConfig['leases'],
+    private readonly deps: LeaseKeeperDeps,
+  ) {}
+
+  async start(): Promise<void> {
+    const { state, clock, instanceId } = this.deps;
+    await state.touchInstance(instanceId, new Date(clock.now()));
+    await this.recoverOrphans();
+    this.#loops = [
+      this.#every(this.config.heartbeatSeconds, 'heartbeat', () => state.touchInstance(instanceId, new Date(clock.now()))),
+      this.#every(this.config.sweepIntervalSeconds, 'sweep', async () => {
+        await this.sweep();
+        await this.recoverOrphans();
+      }),
+    ];
+  }
+
+  /**
+   * Stops the loops; with `checkin`, checks in this instance's leases, a few at a time, for at
+   * most `graceMs`. Leases left over stay recorded: the sweeper of another instance (stale owner)
+   * or the lease's expiry ends them.
+   */
+  async stop(checkin: boolean, graceMs: number): Promise<void> {
+    this.#stop.abort();
+    await Promise.all(this.#loops);
+    if (!checkin) return;
+    const deadline = new AbortController();
+    const timer = new AbortController();
+    this.deps.clock.sleep(graceMs, timer.signal).then(() => deadline.abort(), () => undefined);
+    try {
+      const leases = await this.deps.state.listLeases({ owner: this.deps.instanceId });
+      for (let i = 0; i < leases.length && !deadline.signal.aborted; i += SHUTDOWN_PARALLELISM) {
+        const batch = leases.slice(i, i + SHUTDOWN_PARALLELISM);
+        await Promise.all(batch.map((l) => this.#closeTaken(l.leaseId, 'shutdown', deadline.signal).catch(() => false)));
+      }
+      const left = (await this.deps.state.listLeases({ owner: this.deps.instanceId })).length;
+      if (left > 0) this.deps.log.warn({ leases: left, graceMs }, 'shutdown grace period over; leases left for expiry or recovery');
+    } finally {
+      timer.abort();
+    }
+  }
+
+  async record(lease: Lease): Promise<void> {
+    await this.deps.state.putLease(lease);
+    this.deps.metrics.activeLeases.inc();
+  }
+
+  /**
+   * Checks in a lease on the console's request. Idempotent: a lease already gone is a success.
+   * A lease of another console user is refused without touching it.
+   */
+  async release(leaseId: string, consoleUser: string): Promise<void> {
+    const lease = await this.deps.state.getLease(leaseId);
+    if (!lease) return;
+    if (lease.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) {
+      throw new ServiceError('credential.id_invalid', 'This lease was not issued to you', { op: 'broker.release', details: { leaseId } });
+    }
+    await this.#closeTaken(leaseId, 'release');
+  }
+
+  /**
+   * Checks in a checkout that never became a lease (deadline passed, store failure), unless a
+   * recorded lease shares its vault request. Never throws: the vault's own expiry is the fallback.
+   */
+  async abandon(vaultUser: string, vaultRequestId: string): Promise<void> {
+    const { vault, log, metrics } = this.deps;
+    try {
+      if (await this.#shared(vaultUser, vaultRequestId)) return;
+      await vault.checkin(vaultUser, vaultRequestId, 'ecm-bridge: checkout could not be delivered or recorded');
+      metrics.checkins.inc({ reason: 'abandoned' });
+    } catch (e) {
+      log.error({ vaultRequestId, err: e }, 'could not check in an undeliverable checkout; the vault expiry will end it');
+    }
+  }
+
+  /** Leases of one session (release by credential id). */
+  async findForSession(lsid: string, accountId: number, consoleUser: string): Promise<Lease[]> {
+    const all = await this.deps.state.listLeases({});
+    return all.filter((l) => l.lsid === lsid && l.accountId === accountId && l.consoleUser.toLowerCase() === consoleUser.toLowerCase());
+  }
+
+  /** Checks in every lease past its expiry, whoever made it. Returns how many were checked in. */
+  async sweep(): Promise<number> {
+    const due = await this.deps.state.listLeases({ expiresBefore: new Date(this.deps.clock.now() + 1) });
+    let n = 0;
+    for (const lease of due) if (await this.#closeTaken(lease.leaseId, 'expiry').catch(() => false)) n++;
+    return n;
+  }
+
+  /** Checks in the leases of instances whose heartbeat stopped (crashed). Returns how many. */
+  async recoverOrphans(): Promise<number> {
+    const { state, clock, instanceId, log } = this.deps;
+    const stale = (await state.staleInstances(new Date(clock.now() - this.config.staleAfterSeconds * 1000))).filter((id) => id !== instanceId);
+    let n = 0;
+    for (const owner of stale) {
+      const leases = await state.listLeases({ owner });
+      if (leases.length > 0) log.warn({ owner, leases: leases.length }, 'checking in leases left by a stopped bridge instance');
+      for (const lease of leases) if (await this.#closeTaken(lease.leaseId, 'recovery').catch(() => false)) n++;
+    }
+    return n;
+  }
+
+  /** Takes the lease (atomically) and checks it in; false when someone else already had it. */
+  async #closeTaken(leaseId: string, reason: CheckinReason, signal?: AbortSignal): Promise<boolean> {
+    const { state, vault, clock, log, metrics, instanceId } = this.deps;
+    const lease = await state.takeLease(leaseId);
+    if (!lease) return false;
+    try {
+      // With ConflictOption "reuse" two sessions can share one vault request: only the last
+      // lease on it checks it in, so the other session's credential stays valid.
+      if (!(await this.#shared(lease.vaultUser, lease.vaultRequestId))) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease), signal);
+      else log.info({ leaseId, vaultRequestId: lease.vaultRequestId }, 'vault request still used by another lease; not checked in yet');
+    } catch (e) {
+      // Keep the lease so the next sweep tries again; the vault's own expiry is the last resort.
+      await state.putLease(lease);
+      log.warn({ leaseId, vaultRequestId: lease.vaultRequestId, reason, err: e }, 'check-in failed; will retry');
+      throw e;
+    }
+    if (lease.owner === instanceId) metrics.activeLeases.dec();
+    metrics.checkins.inc({ reason });
+    if (lease.auditId !== null) {
+      await state.updateCredentialEvent(lease.auditId, { outcome: reason === 'expiry' ? 'expired' : 'checked_in', checkinAt: new Date(clock.now()) });
+    }
+    log.info({ leaseId, vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason }, 'lease checked in');
+    return true;
+  }
+
+  async #shared(vaultUser: string, vaultRequestId: string): Promise<boolean> {
+    return (await this.deps.state.listLeases({})).some((l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser);
+  }
+
+  async #every(seconds: number, name: string, task: () => Promise<unknown>): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      try {
+        await this.deps.clock.sleep(seconds * 1000, signal);
+      } catch {
+        return;
+      }
+      try {
+        await task();
+      } catch (e) {
+        this.deps.log.warn({ task: name, err: e }, 'lease maintenance failed; retrying on the next tick');
+      }
+    }
+  }
+}

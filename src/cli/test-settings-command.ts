@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { ConsoleUser, Endpoint } from '../appliance/protocol.js';
+import { createBroker, type ExplainInput } from '../broker/create-broker.js';
+import { normaliseIp } from '../broker/endpoint-matcher.js';
+import { renderExplainReport } from '../broker/explain-render.js';
+import { systemClock } from '../platform/clock.js';
+import { silentLogger } from '../platform/logger.js';
+import { createMetricsRegistry } from '../platform/metrics.js';
+import { MemoryStateStore } from '../store/memory-store.js';
+import { createVault } from '../vault/create-vault.js';
+import { EXIT, write, type Command } from './command.js';
+import { loadOrReport, usage } from './config-commands.js';
+
+/**
+ * The ECM Configurator's "Test Settings", for ecm-bridge: runs the broker's steps for one
+ * console user and endpoint against the real vault (mapping trace, vault user, matched systems,
+ * credentials that would be offered, policy verdicts) without contacting the appliance. With
+ * --checkout it also releases the first offered credential and checks it in at once; the secret
+ * is never printed. Leases live in a scratch in-memory store: nothing outlives the command.
+ */
+export const testSettings: Command = {
+  path: ['test-settings'],
+  summary: 'Explain user mapping, endpoint matching, offers and policies for one user and endpoint',
+  // Also: --provider NAME, --provider-kind KIND, --email ADDR, --external-key KEY, --timeout-ms N (docs/broker.md).
+  usage: 'ecm-bridge test-settings --config FILE --user USER --endpoint HOST|IP [--jump-group G] [--checkout] [--json] [...]',
+  examples: [
+    "ecm-bridge test-settings --config /etc/ecm-bridge/config.yaml --user 'CORP\\jdoe' --endpoint web01",
+    "ecm-bridge test-settings --config config/demo.yaml --user 'jdoe@corp.example.com' --endpoint 10.0.4.17:3389 --jump-group 'Web servers' --checkout",
+    "ecm-bridge test-settings --config config/demo.yaml --user 'CORP\\jdoe' --provider 'Corp AD' --endpoint web01 --jump-group Production --external-key CHG-1234",
+  ],
+  options: {
+    config: { type: 'string', short: 'c' },
+    user: { type: 'string', short: 'u' },
+    endpoint: { type: 'string', short: 'e' },
+    'jump-group': { type: 'string' },
+    provider: { type: 'string' },
+    'provider-kind': { type: 'string' },
+    email: { type: 'string' },
+    'external-key': { type: 'string' },
+    checkout: { type: 'boolean' },
+    json: { type: 'boolean' },
+    'timeout-ms': { type: 'string' },
+  },
+  async run(args, io) {
+    const v = args.values as Record<string, string | boolean | undefined>;
+    const file = (v.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
+    const username = v.user as string | undefined;
+    const endpointArg = v.endpoint as string | undefined;
+    const timeoutMs = Number(v['timeout-ms'] ?? 20_000);
+    if (!file || !username || !endpointArg || !Number.isInteger(timeoutMs) || timeoutMs <= 0) return usage(io, this.usage);
+    const loaded = loadOrReport(file, io);
+    if (!loaded.config) return loaded.exit;
+    const config = loaded.config;
+    if (!config.vault || !config.broker) {
+      write(io.stderr, `${file}: test-settings needs the \`vault\` and \`broker\` sections`);
+      return EXIT.config;
+    }
+
+    const log = silentLogger();
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    const vault = createVault(config.vault, { log, metrics, clock: systemClock });
+    const broker = createBroker(config, { vault, state: new MemoryStateStore(), log, metrics, clock: systemClock, instanceId: `test-settings-${randomUUID()}` });
+    const provider = v.provider ?? v['provider-kind'];
+    const user: ConsoleUser = {
+      username,
+      ...(provider !== undefined && { securityProvider: { ...(v.provider !== undefined && { name: String(v.provider) }), ...(v['provider-kind'] !== undefined && { kind: String(v['provider-kind']) }) } }),
+      ...(v.email !== undefined && { email: String(v.email) }),
+    };
+    const input: ExplainInput = {
+      user,
+      endpoint: endpointFromArg(endpointArg),
+      ...(v['jump-group'] !== undefined && { jumpGroup: String(v['jump-group']) }),
+      ...(v['external-key'] !== undefined && { externalKey: String(v['external-key']) }),
+      checkout: v.checkout === true,
+    };
+    try {
+      const report = await broker.explain(input, AbortSignal.timeout(timeoutMs));
+      io.stdout.write(v.json === true ? JSON.stringify(report, null, 2) + '\n' : renderExplainReport(input, report));
+      return report.error ? EXIT.failed : EXIT.ok;
+    } finally {
+      await vault.close();
+    }
+  },
+};
+
+/** `web01` -> hostname, `web01.corp.example.com` -> FQDN (and its short name), an IP (with port) -> ip. */
+export function endpointFromArg(arg: string): Endpoint {
+  if (normaliseIp(arg) !== undefined) return { ip: arg };
+  if (arg.includes('.')) return { hostname: arg.split('.')[0] ?? arg, fqdn: arg };
+  return { hostname: arg };
+}

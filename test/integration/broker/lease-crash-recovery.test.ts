@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBroker } from '../../../src/broker/create-broker.js';
+import { ManualClock } from '../../../src/platform/clock.js';
+import { loadConfigFile } from '../../../src/platform/config/loader.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { openStore } from '../../../src/store/open-store.js';
+import { createVault } from '../../../src/vault/create-vault.js';
+import { startPsForBroker } from './ps-broker-harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ecm-broker-crash-'));
+const dataDir = join(dir, 'pglite');
+let ps: Awaited<ReturnType<typeof startPsForBroker>>;
+beforeAll(async () => {
+  ps = await startPsForBroker();
+});
+afterAll(async () => {
+  await ps?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs crash-child.ts, waits for its lease line, then kills it with SIGKILL. */
+async function checkOutAndCrash(): Promise<{ instanceId: string; leaseId: string; vaultRequestId: string }> {
+  // `node --import tsx` rather than `npx tsx`: one process, so SIGKILL hits the broker itself
+  // and not a wrapper whose child would live on.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), dataDir, ps.configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...ps.env },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) before checking out: ${stderr}`)));
+  });
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  return JSON.parse(line) as { instanceId: string; leaseId: string; vaultRequestId: string };
+}
+
+describe('lease recovery after kill -9 (real child process, file-backed PGlite, Password Safe simulator)', () => {
+  it('a lease survives the crash and the next start checks it in at the vault', async () => {
+    const crashed = await checkOutAndCrash();
+    const request = ps.sim.requests().find((r) => String(r.id) === crashed.vaultRequestId);
+    expect(request?.status).toBe('approved'); // still released to the dead process
+
+    const log = silentLogger();
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    // Opening takes over the data-directory lock the dead child left behind.
+    const store = await openStore({ kind: 'embedded', dataDir, lockWaitMs: 5_000 }, { log, metrics });
+    const config = loadConfigFile(ps.configFile, { env: ps.env });
+    const vault = createVault(config.vault!, { log, metrics, clock: new ManualClock() });
+    try {
+      await store.migrate();
+      expect(await store.state.getLease(crashed.leaseId)).toMatchObject({
+        owner: crashed.instanceId, vaultRequestId: crashed.vaultRequestId, lsid: 'crash-session', consoleUser: 'CORP\\jdoe', vaultUser: 'jdoe@corp.example.com',
+      });
+
+      // The next start happens after the dead instance's heartbeat went stale (clock injected).
+      const clock = new ManualClock(Date.now() + 5 * 60_000);
+      const broker = createBroker(config, { vault, state: store.state, log, metrics, clock, instanceId: 'successor' });
+      await broker.start();
+      expect(request?.status).toBe('released');
+      expect(await store.state.getLease(crashed.leaseId)).toBeUndefined();
+      const [event] = await store.state.listCredentialEvents({ lsid: 'crash-session' });
+      expect(event).toMatchObject({ outcome: 'checked_in', vaultRequestId: crashed.vaultRequestId, jumpItemId: 9001, checkinAt: new Date(clock.now()) });
+      await broker.stop(1_000);
+    } finally {
+      await vault.close();
+      await store.close();
+    }
+  });
+});
