@@ -71,6 +71,23 @@ describe('PGlite store: schema', () => {
     }
   });
 
+  it('never guesses event ids: if the ids of a COPY are not consecutive, the batch fails whole', async () => {
+    await store.db.exec(`
+      CREATE FUNCTION burn_event_id() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM nextval(pg_get_serial_sequence('session_event', 'id')); RETURN NEW; END $$;
+      CREATE TRIGGER burn_event_id BEFORE INSERT ON session_event FOR EACH ROW EXECUTE FUNCTION burn_event_id();`);
+    try {
+      const before = await store.reports.tableCounts();
+      const err = await store.reports.writeSessions([makeSession('gappy-1'), makeSession('gappy-2')]).catch((e: unknown) => e);
+      expect(isServiceError(err, 'store.write_failed')).toBe(true);
+      expect((err as Error).message).toMatch(/session_event ids \d+\.\.\d+ are not the 6 rows just copied/);
+      expect(await store.reports.tableCounts()).toEqual(before);
+    } finally {
+      await store.db.exec('DROP TRIGGER burn_event_id ON session_event; DROP FUNCTION burn_event_id();');
+    }
+    expect(await store.reports.writeSessions([makeSession('gappy-1')])).toEqual({ inserted: 1, updated: 0 });
+  });
+
   it('reports an unmigrated database as unhealthy with the command that fixes it', async () => {
     const fresh = await PgliteStore.open('memory://', 0, silentLogger(), metrics());
     try {
