@@ -70,27 +70,30 @@ export class PgliteReportStore implements ReportStore {
     }
   }
 
+  /** Reads in one transaction, so a batch committing meanwhile is seen entirely or not at all. */
   async readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined> {
-    const session = (await this.db.query<Record<string, unknown>>('SELECT * FROM session WHERE host_name = $1 AND lsid = $2', [hostName, lsid])).rows[0];
-    if (!session) return undefined;
-    const byEvent = (table: string, order: string) => this.db.query<Record<string, unknown>>(
-      `SELECT c.* FROM ${table} c JOIN session_event e ON e.id = c.session_event_id WHERE e.session_id = $1 ORDER BY c.session_event_id, c.${order}`,
-      [session.id]).then((r) => r.rows);
-    const bySession = (table: string, order: string) => this.db.query<Record<string, unknown>>(
-      `SELECT * FROM ${table} WHERE session_id = $1 ORDER BY ${order}`, [session.id]).then((r) => r.rows);
-    return sessionFromRows({
-      session,
-      events: await bySession('session_event', 'seq'),
-      children: {
-        session_event_file: await byEvent('session_event_file', 'file_index'),
-        session_event_data: await byEvent('session_event_data', 'seq'),
-        system_information: await byEvent('system_information', 'seq'),
-        customer: await bySession('customer', 'gsnumber'),
-        representative: await bySession('representative', 'gsnumber'),
-        team: await bySession('team', 'seq'),
-        custom_attribute: await bySession('custom_attribute', 'seq'),
-        command_shell_recording: await bySession('command_shell_recording', 'seq'),
-      },
+    return this.db.transaction(async (tx) => {
+      const session = (await tx.query<Record<string, unknown>>('SELECT * FROM session WHERE host_name = $1 AND lsid = $2', [hostName, lsid])).rows[0];
+      if (!session) return undefined;
+      const byEvent = (table: string, order: string) => tx.query<Record<string, unknown>>(
+        `SELECT c.* FROM ${table} c JOIN session_event e ON e.id = c.session_event_id WHERE e.session_id = $1 ORDER BY c.session_event_id, c.${order}`,
+        [session.id]).then((r) => r.rows);
+      const bySession = (table: string, order: string) => tx.query<Record<string, unknown>>(
+        `SELECT * FROM ${table} WHERE session_id = $1 ORDER BY ${order}`, [session.id]).then((r) => r.rows);
+      return sessionFromRows({
+        session,
+        events: await bySession('session_event', 'seq'),
+        children: {
+          session_event_file: await byEvent('session_event_file', 'file_index'),
+          session_event_data: await byEvent('session_event_data', 'seq'),
+          system_information: await byEvent('system_information', 'seq'),
+          customer: await bySession('customer', 'gsnumber'),
+          representative: await bySession('representative', 'gsnumber'),
+          team: await bySession('team', 'seq'),
+          custom_attribute: await bySession('custom_attribute', 'seq'),
+          command_shell_recording: await bySession('command_shell_recording', 'seq'),
+        },
+      });
     });
   }
 
