@@ -91,6 +91,21 @@ async function time(work: () => Promise<unknown>): Promise<{ ms: number; cpuMs: 
   return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
 }
 
+/**
+ * Calibration: single-row INSERTs into a plain three-column table, the measurement the project's
+ * sizing note quotes (about 11,000 rows/s on an idle machine of this type). Shows how much of
+ * this machine the run actually got.
+ */
+async function calibrate(): Promise<number> {
+  const db = await PgliteStore.open('memory://', 0, silentLogger(), new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'));
+  await db.db.exec('CREATE TABLE calibration (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a text, b int, c timestamptz)');
+  const t = await time(() => db.db.transaction(async (tx) => {
+    for (let i = 0; i < 5000; i++) await tx.query('INSERT INTO calibration (a, b, c) VALUES ($1, $2, $3)', [`row ${i}`, i, new Date()]);
+  }));
+  await db.close();
+  return (5000 * 1000) / t.cpuMs;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ecm-bench-store-'));
   const open = async (name: string) => {
@@ -106,6 +121,7 @@ async function main(): Promise<void> {
     `${((sessions * EVENTS * 1000) / t.cpuMs / baseCpuRate).toFixed(1)}x`, mem ? mb(mem.heap) : '', mem ? mb(mem.rss) : '',
   ];
 
+  const calibration = await calibrate();
   const baseline = await open('baseline');
   const base = await time(() => naiveWrite(baseline, makeBatch(0, BASELINE_SESSIONS)));
   await baseline.close();
@@ -137,6 +153,9 @@ async function main(): Promise<void> {
   console.log([line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   const second = memory[1] ?? memory[0]!;
   const last = memory.at(-1)!;
+  const allCpuRate = (SESSIONS * BATCHES * EVENTS * 1000) / total.cpuMs;
+  console.log(`calibration: single-row INSERT into a plain table ${Math.round(calibration).toLocaleString('en-US')} rows/CPU-s ` +
+    `(reference machine, idle: ~11,000 rows/s); scaled to it, writeSessions would reach ~${Math.round((allCpuRate * 11_000) / calibration).toLocaleString('en-US')} events/s`);
   console.log(`rows after the run: session ${counts.session}, session_event ${counts.session_event}, session_event_data ${counts.session_event_data}`);
   console.log(`memory after batch 2 -> batch ${BATCHES}: heap ${mb(second.heap)} -> ${mb(last.heap)} MB, rss ${mb(second.rss)} -> ${mb(last.rss)} MB; ` +
     `peak rss of the process ${mb(process.resourceUsage().maxRSS * 1024)} MB`);

@@ -79,6 +79,8 @@ CREATE TABLE dbo.session (
 );
 GO
 
+-- (session_id, seq) is unique by construction (the writer checks it and replaces a session's
+-- events as a whole); no extra unique index, so the event insert stays cheap.
 IF OBJECT_ID(N'dbo.session_event', N'U') IS NULL
 CREATE TABLE dbo.session_event (
   id                    bigint IDENTITY(1,1) NOT NULL CONSTRAINT session_event_pk PRIMARY KEY,
@@ -94,8 +96,7 @@ CREATE TABLE dbo.session_event (
   destination           nvarchar(450) NULL,
   body                  nvarchar(max) NULL,
   filename              nvarchar(max) NULL,
-  filesize              bigint        NULL,
-  CONSTRAINT session_event__session_id_seq_uq UNIQUE (session_id, seq)
+  filesize              bigint        NULL
 );
 GO
 

@@ -1,4 +1,5 @@
 import sql from 'mssql';
+import { ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { BGSESSIONS_TABLES, EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT } from './bgsessions-tables.js';
 import { bind, bulkTable, driverType } from './mssql-params.js';
@@ -91,24 +92,34 @@ export class MssqlReportStore implements ReportStore {
     return { inserted: ids.length - rewritten.length, updated: rewritten.length, events: eventRows.length };
   }
 
+  /** Reads in one serializable transaction, so a batch committing meanwhile is seen entirely or not at all. */
   async readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined> {
-    const session = (await this.pool.request().input('host', sql.NVarChar(255), hostName).input('lsid', sql.NVarChar(64), lsid).query<DbRow>(READ_SESSION_SQL)).recordset[0];
-    if (!session) return undefined;
-    const rows = async (text: string) => (await this.pool.request().input('id', sql.BigInt, session.id).query<DbRow>(text)).recordset;
-    return sessionFromRows({
-      session,
-      events: await rows(readSessionChildrenSql('session_event', 'seq')),
-      children: {
-        session_event_file: await rows(readEventChildrenSql('session_event_file', 'file_index')),
-        session_event_data: await rows(readEventChildrenSql('session_event_data', 'seq')),
-        system_information: await rows(readEventChildrenSql('system_information', 'seq')),
-        customer: await rows(readSessionChildrenSql('customer', 'gsnumber')),
-        representative: await rows(readSessionChildrenSql('representative', 'gsnumber')),
-        team: await rows(readSessionChildrenSql('team', 'seq')),
-        custom_attribute: await rows(readSessionChildrenSql('custom_attribute', 'seq')),
-        command_shell_recording: await rows(readSessionChildrenSql('command_shell_recording', 'seq')),
-      },
-    });
+    const tx = new sql.Transaction(this.pool);
+    await tx.begin(sql.ISOLATION_LEVEL.SERIALIZABLE);
+    try {
+      const session = (await new sql.Request(tx).input('host', sql.NVarChar(255), hostName).input('lsid', sql.NVarChar(64), lsid)
+        .query<DbRow>(READ_SESSION_SQL)).recordset[0];
+      const rows = async (text: string) => (await new sql.Request(tx).input('id', sql.BigInt, session!.id).query<DbRow>(text)).recordset;
+      const record = session && sessionFromRows({
+        session,
+        events: await rows(readSessionChildrenSql('session_event', 'seq')),
+        children: {
+          session_event_file: await rows(readEventChildrenSql('session_event_file', 'file_index')),
+          session_event_data: await rows(readEventChildrenSql('session_event_data', 'seq')),
+          system_information: await rows(readEventChildrenSql('system_information', 'seq')),
+          customer: await rows(readSessionChildrenSql('customer', 'gsnumber')),
+          representative: await rows(readSessionChildrenSql('representative', 'gsnumber')),
+          team: await rows(readSessionChildrenSql('team', 'seq')),
+          custom_attribute: await rows(readSessionChildrenSql('custom_attribute', 'seq')),
+          command_shell_recording: await rows(readSessionChildrenSql('command_shell_recording', 'seq')),
+        },
+      });
+      await tx.commit();
+      return record;
+    } catch (e) {
+      await tx.rollback().catch(() => undefined);
+      throw new ServiceError('store.unavailable', `reading session ${hostName}/${lsid} failed: ${(e as Error).message}`, { op: 'store.readSession', cause: e });
+    }
   }
 
   async tableCounts(): Promise<Record<string, number>> {

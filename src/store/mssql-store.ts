@@ -59,8 +59,12 @@ export class MssqlLeaderLock implements LeaderLock {
   }
 
   async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
-    // One connection that never idles out: closing it would drop the lock.
-    const conn = new sql.ConnectionPool(poolConfig(this.config, 1, 2 ** 31 - 1));
+    // One connection that never idles out (closing it would drop the lock), whose request
+    // timeout outlasts the wait for the lock.
+    const conn = new sql.ConnectionPool({
+      ...poolConfig(this.config, 1, 2 ** 31 - 1),
+      requestTimeout: Math.max(this.config.requestTimeoutMs, waitMs + 15_000),
+    });
     try {
       await conn.connect();
     } catch (e) {

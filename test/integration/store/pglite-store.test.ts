@@ -71,22 +71,30 @@ describe('PGlite store: schema', () => {
     }
   });
 
-  it('reports an unmigrated database as unhealthy with the command that fixes it', async () => {
-    const fresh = await PgliteStore.open('memory://', 0, silentLogger(), metrics());
+  it('never guesses event ids: if the ids of a COPY are not consecutive, the batch fails whole', async () => {
+    await store.db.exec(`
+      CREATE FUNCTION burn_event_id() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM nextval(pg_get_serial_sequence('session_event', 'id')); RETURN NEW; END $$;
+      CREATE TRIGGER burn_event_id BEFORE INSERT ON session_event FOR EACH ROW EXECUTE FUNCTION burn_event_id();`);
     try {
-      expect(await fresh.schemaVersion()).toBe(0);
-      expect(await fresh.health()).toEqual({ ok: false, reason: expect.stringContaining('ecm-bridge db migrate') });
+      const before = await store.reports.tableCounts();
+      const err = await store.reports.writeSessions([makeSession('gappy-1'), makeSession('gappy-2')]).catch((e: unknown) => e);
+      expect(isServiceError(err, 'store.write_failed')).toBe(true);
+      expect((err as Error).message).toMatch(/session_event ids \d+\.\.\d+ are not the 6 rows just copied/);
+      expect(await store.reports.tableCounts()).toEqual(before);
     } finally {
-      await fresh.close();
+      await store.db.exec('DROP TRIGGER burn_event_id ON session_event; DROP FUNCTION burn_event_id();');
     }
+    expect(await store.reports.writeSessions([makeSession('gappy-1')])).toEqual({ inserted: 1, updated: 0 });
   });
+
 });
 
 describe('PGlite store: one process per data directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ecm-store-lock-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a second opener fails with a message naming the holder; after close the directory opens again', async () => {
+  it('a second opener fails with a message naming the holder; after close the directory opens again (unmigrated: unhealthy)', async () => {
     const dataDir = join(dir, 'db');
     const first = await PgliteStore.open(dataDir, 0, silentLogger(), metrics());
     const err = await PgliteStore.open(dataDir, 0, silentLogger(), metrics()).catch((e: unknown) => e);
@@ -95,6 +103,9 @@ describe('PGlite store: one process per data directory', () => {
     expect(JSON.parse(readFileSync(`${dataDir}.lock`, 'utf8')).pid).toBe(process.pid);
     await first.close();
     const again = await PgliteStore.open(dataDir, 0, silentLogger(), metrics());
+    // Never migrated: unhealthy, and the reason says what to run.
+    expect(await again.schemaVersion()).toBe(0);
+    expect(await again.health()).toEqual({ ok: false, reason: expect.stringContaining('ecm-bridge db migrate') });
     await again.close();
   });
 
