@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import type { ReportStore } from '../store/store-ports.js';
+import type { RecordingDirectory } from './recording-directory.js';
+import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
+
+export interface PullRangeDeps {
+  source: ReportSource;
+  reports: ReportStore;
+  log: Logger;
+  recordings?: RecordingDirectory;
+}
+
+export interface PullRangeOptions {
+  site: string;
+  /** StateStore key of the cursor this pull advances (moved with the last batch of each slice). */
+  cursorKey: string;
+  fromMs: number;
+  toMs: number;
+  sliceMs: number;
+  batchSize: number;
+  /** Also read sessions that started in the slice (in progress ones included), not only closed ones. */
+  includeInProgress: boolean;
+  signal?: AbortSignal;
+  /** Called after every committed batch. */
+  onProgress?: (p: PullProgress) => void;
+}
+
+export interface PullProgress {
+  slice: ReportWindow;
+  /** Sessions listed in the current slice, and how many of them are committed. */
+  sliceListed: number;
+  sliceDone: number;
+  /** Totals over the whole range so far. */
+  sessions: number;
+  inserted: number;
+  updated: number;
+  /** The cursor value committed last (ISO), when a slice finished. */
+  cursor?: string;
+}
+
+/** Slice boundaries in whole seconds: the Reporting API selects by unix seconds. */
+function slices(fromMs: number, toMs: number, sliceMs: number): ReportWindow[] {
+  const out: ReportWindow[] = [];
+  const end = Math.floor(toMs / 1000) * 1000;
+  for (let a = Math.floor(fromMs / 1000) * 1000; a < end; a += sliceMs) out.push({ by: 'end', fromMs: a, toMs: Math.min(a + sliceMs, end) });
+  return out;
+}
+
+/**
+ * Pulls [fromMs, toMs) into the report store, slice by slice. Per slice: the listing of sessions
+ * that ended in it (plus, with `includeInProgress`, those that started in it), then the full
+ * sessions by `lsids` in batches of `batchSize`, each batch one transaction; the last batch of a
+ * slice carries the cursor (the slice end), so the cursor moves only when the whole slice is
+ * committed. Memory holds one slice's listing and one batch. Any failure (transport, `<error>`,
+ * bad XML, database) stops the pull with the cursor at the last committed slice; rerunning
+ * re-reads that slice, and idempotent writes (host_name, lsid) make the re-read harmless.
+ */
+export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promise<PullProgress | undefined> {
+  const totals = { sessions: 0, inserted: 0, updated: 0 };
+  let last: PullProgress | undefined;
+  for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
+    o.signal?.throwIfAborted();
+    const label = describeWindow(slice);
+    const listed = new Map<string, boolean>();
+    for (const s of await deps.source.listing(slice, o.signal)) listed.set(s.lsid, s.hasRecording);
+    if (o.includeInProgress) {
+      for (const s of await deps.source.listing({ ...slice, by: 'start' }, o.signal)) listed.set(s.lsid, (listed.get(s.lsid) ?? false) || s.hasRecording);
+    }
+    const lsids = [...listed.keys()];
+    const stored = deps.recordings && [...listed.values()].some(Boolean) ? await deps.recordings.stored(o.site) : undefined;
+    const cursor = { key: o.cursorKey, value: new Date(slice.toMs).toISOString() };
+    let done = 0;
+    for (let k = 0; k < lsids.length || k === 0; k += o.batchSize) {
+      o.signal?.throwIfAborted();
+      const batch = lsids.slice(k, k + o.batchSize);
+      const fetched = await deps.source.sessions(batch, label, o.signal);
+      const sessions = o.includeInProgress ? fetched : fetched.filter((s) => s.endTime !== null);
+      if (deps.recordings && stored) {
+        for (const s of sessions) {
+          if (s.endTime !== null && listed.get(s.lsid) && !stored.has(s.lsid)) await deps.recordings.save(o.site, s.lsid, deps.source, o.signal);
+        }
+      }
+      const isLast = k + o.batchSize >= lsids.length;
+      const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined);
+      done += batch.length;
+      totals.sessions += sessions.length;
+      totals.inserted += r.inserted;
+      totals.updated += r.updated;
+      last = { slice, sliceListed: lsids.length, sliceDone: done, ...totals, ...(isLast ? { cursor: cursor.value } : {}) };
+      o.onProgress?.(last);
+    }
+    deps.log.debug({ site: o.site, window: label, sessions: lsids.length }, 'report slice committed');
+  }
+  return last;
+}
