@@ -120,7 +120,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
     expect(store.reports.sessions.size).toBe(0);
     const failure = lines.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith('reporting: pull failed'));
     expect(failure).toMatchObject({ level: 'error', site: 'corp-pra', code: 'report.xml_invalid' });
-    expect(failure.window).toMatch(/lsids of end_time 2026-\S+\.\.2026-/);
+    expect(failure.window).toBe("100 lsids of end_time 2025-12-31T23:35:00Z..2026-01-01T03:50:00Z"); // cursor - 15 min overlap .. now
     const status = (await readiness.report()).components.reporting!;
     expect(status.ready).toBe(false);
     expect(status.reason).toMatch(/site corp-pra: \[report.xml_invalid\] AccessSession report from site corp-pra \(\d+ lsids of end_time/);
