@@ -10,6 +10,7 @@ import type { Clock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
 import type { Readiness } from './platform/readiness.js';
 import type { UnitSpec } from './platform/units.js';
+import { storeCheck, storeUnit } from './store/store-unit.js';
 
 export interface Runtime {
   log: Logger;
@@ -23,6 +24,7 @@ export interface Runtime {
 /** The units of a running bridge, in start order (dependencies first). */
 export function serviceUnits(config: Config, rt: Runtime): UnitSpec[] {
   return [
+    storeUnit(config, rt),
     { key: 'ops-server', slice: config.http, create: () => new OpsServer(config.http, rt) },
   ];
 }
@@ -41,12 +43,13 @@ export interface Check {
 }
 
 /** Everything `ecm-bridge check` verifies for this configuration, in display order. */
-export function configChecks(config: Config, _rt: Runtime): Check[] {
+export function configChecks(config: Config, rt: Runtime): Check[] {
   return [
     {
       component: 'config',
       name: 'configuration',
       run: async () => ({ ok: true, detail: `${config.sites.length} site(s), vault ${config.vault?.kind ?? 'none'}, store ${config.store.kind}` }),
     },
+    storeCheck(config, rt),
   ];
 }

@@ -1,4 +1,5 @@
 import type { SessionRecord } from '../reporting/session-record.js';
+import { lastOccurrences, planBatch } from './session-rows.js';
 import type {
   CredentialEvent, CursorUpdate, Lease, LeaderLock, LockHandle, ReportStore, StateStore, Store, WriteResult,
 } from './store-ports.js';
@@ -51,9 +52,11 @@ export class MemoryReportStore implements ReportStore {
 
   constructor(private readonly state: MemoryStateStore) {}
 
+  /** Rejects what the real adapters reject (values too long for their column, repeated child keys) before storing anything. */
   async writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult> {
+    planBatch(sessions);
     const result = { inserted: 0, updated: 0 };
-    for (const s of sessions) {
+    for (const s of lastOccurrences(sessions)) {
       const key = `${s.hostName}\u0000${s.lsid}`;
       if (this.sessions.has(key)) result.updated++;
       else result.inserted++;
@@ -68,15 +71,22 @@ export class MemoryReportStore implements ReportStore {
     return s && structuredClone(s);
   }
 
+  /** The row counts the SQL adapters would have, table by table (see session-rows.ts for the mapping). */
   async tableCounts() {
     const all = [...this.sessions.values()];
+    const events = all.flatMap((s) => s.events);
+    const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
     return {
       session: all.length,
-      session_event: all.reduce((n, s) => n + s.events.length, 0),
-      customer: all.reduce((n, s) => n + s.customers.length, 0),
-      representative: all.reduce((n, s) => n + s.representatives.length, 0),
-      custom_attribute: all.reduce((n, s) => n + s.customAttributes.length, 0),
-      team: all.reduce((n, s) => n + s.teams.length, 0),
+      session_event: events.length,
+      session_event_file: sum(events, (e) => Math.max(0, e.files.length - 1)),
+      session_event_data: sum(events, (e) => e.data.length),
+      system_information: sum(events, (e) => e.systemInformation.length),
+      customer: sum(all, (s) => s.customers.length),
+      representative: sum(all, (s) => s.representatives.length),
+      team: sum(all, (s) => s.teams.length),
+      custom_attribute: sum(all, (s) => s.customAttributes.length),
+      command_shell_recording: sum(all, (s) => s.shellRecordings.length),
     };
   }
 }

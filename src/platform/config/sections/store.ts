@@ -6,6 +6,11 @@ const embedded = z
     kind: z.literal('embedded'),
     /** PGlite data directory; `memory://` keeps everything in memory (tests). */
     dataDir: z.string().min(1).default('./.data/pglite'),
+    /**
+     * How long to wait for another process holding the data directory before failing; absent
+     * means 10,000 ms (optional rather than defaulted so the section's own default stays as is).
+     */
+    lockWaitMs: z.number().int().min(0).max(600_000).optional(),
   })
   .strict();
 

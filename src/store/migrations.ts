@@ -1,0 +1,54 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type Dialect = 'mssql' | 'postgres';
+
+/** One numbered file of sql/<dialect>/, e.g. `003_bgsessions_indexes.sql` → version 3. */
+export interface Migration {
+  version: number;
+  name: string;
+  /** The file's text, exactly as a DBA reads it. */
+  sql: string;
+}
+
+/** sql/ at the package root; the same relative path from src/store and from dist/store. */
+export const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+
+const NUMBERED = /^(\d{3})_([a-z0-9_]+)\.sql$/;
+
+/** The migrations of a dialect in version order. Other files there (the read-only login) are hand-run scripts. */
+export function loadMigrations(dialect: Dialect, dir = SQL_DIR): Migration[] {
+  const folder = `${dir}${dialect}/`;
+  return readdirSync(folder)
+    .map((file) => ({ file, m: NUMBERED.exec(file) }))
+    .filter((x): x is { file: string; m: RegExpExecArray } => x.m !== null)
+    .map(({ file, m }) => ({ version: Number(m[1]), name: m[2]!, sql: readFileSync(folder + file, 'utf8') }))
+    .sort((a, b) => a.version - b.version);
+}
+
+/** Hand-run scripts of a dialect (not applied by `db migrate`), e.g. the read-only login. */
+export function loadScripts(dialect: Dialect, dir = SQL_DIR): { file: string; sql: string }[] {
+  const folder = `${dir}${dialect}/`;
+  return readdirSync(folder)
+    .filter((file) => file.endsWith('.sql') && !NUMBERED.test(file))
+    .sort()
+    .map((file) => ({ file, sql: readFileSync(folder + file, 'utf8') }));
+}
+
+/**
+ * Splits a T-SQL script into the batches sqlcmd/SSMS would send: `GO` alone on a line ends a
+ * batch (CREATE SCHEMA, CREATE VIEW and friends must start their own batch).
+ */
+export function splitBatches(script: string): string[] {
+  return script
+    .split(/^\s*GO\s*$/im)
+    .map((b) => b.trim())
+    .filter((b) => b.replace(/--[^\n]*$/gm, '').trim().length > 0);
+}
+
+/** The whole DDL of a dialect as `db print-sql` shows it: migrations in order, then hand-run scripts. */
+export function printableSql(dialect: Dialect, dir = SQL_DIR): string {
+  const parts = loadMigrations(dialect, dir).map((m) => `-- ==== migration ${m.version}: ${m.name} ====\n${m.sql.trimEnd()}\n`);
+  for (const s of loadScripts(dialect, dir)) parts.push(`-- ==== hand-run script: ${s.file} (not applied by db migrate) ====\n${s.sql.trimEnd()}\n`);
+  return parts.join('\n');
+}

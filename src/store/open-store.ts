@@ -1,0 +1,22 @@
+import type { Logger } from 'pino';
+import type { StoreConfig } from '../platform/config/sections/store.js';
+import type { Registry } from '../platform/metrics.js';
+import { ServiceError } from '../platform/errors.js';
+import { PgliteStore } from './pglite-store.js';
+import { StoreMetrics } from './store-metrics.js';
+import type { Store } from './store-ports.js';
+
+export const DEFAULT_LOCK_WAIT_MS = 10_000;
+
+/**
+ * Builds the configured Store adapter and connects it (PGlite: opens the data directory under
+ * its lock file; SQL Server: connects the pool). Does not migrate: callers decide when
+ * (`db migrate`, the store unit at service start).
+ */
+export async function openStore(config: StoreConfig, deps: { log: Logger; metrics: Registry }): Promise<Store> {
+  const log = deps.log.child({ component: 'store', adapter: config.kind === 'embedded' ? 'pglite' : 'mssql' });
+  if (config.kind === 'embedded') {
+    return PgliteStore.open(config.dataDir, config.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, log, new StoreMetrics(deps.metrics, 'pglite'));
+  }
+  throw new ServiceError('store.unavailable', 'the mssql store adapter is not available in this build', { op: 'store.open' });
+}

@@ -1,0 +1,125 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { Logger } from 'pino';
+import { isServiceError, ServiceError } from '../platform/errors.js';
+import { DataDirLock } from './data-dir-lock.js';
+import { loadMigrations, type Migration } from './migrations.js';
+import { PgliteReportStore } from './pglite-report-store.js';
+import { PgliteStateStore } from './pglite-state-store.js';
+import type { StoreMetrics } from './store-metrics.js';
+import type { LeaderLock, LockHandle, Store } from './store-ports.js';
+
+export const MEMORY_DATA_DIR = 'memory://';
+
+/**
+ * Leader lock for the embedded store. PGlite serves one process (the data-directory lock file
+ * guarantees it) over one Postgres session, on which advisory locks are re-entrant and could not
+ * tell two holders apart; so the process-wide set of held names is the whole truth here.
+ */
+class ProcessLeaderLock implements LeaderLock {
+  readonly #held = new Set<string>();
+
+  async tryAcquire(name: string): Promise<LockHandle | undefined> {
+    if (this.#held.has(name)) return undefined;
+    this.#held.add(name);
+    let released = false;
+    return {
+      release: async () => {
+        if (!released) this.#held.delete(name);
+        released = true;
+      },
+    };
+  }
+}
+
+/**
+ * The embedded store: PGlite (Postgres compiled to WebAssembly) in a data directory, or in
+ * memory for tests. Zero setup; the default for the demo. One process per data directory.
+ */
+export class PgliteStore implements Store {
+  readonly reports: PgliteReportStore;
+  readonly state: PgliteStateStore;
+  readonly lock = new ProcessLeaderLock();
+
+  private constructor(
+    /** The PGlite instance, for tooling and tests that need raw SQL; application code uses the ports. */
+    readonly db: PGlite,
+    private readonly dirLock: DataDirLock | undefined,
+    private readonly log: Logger,
+    metrics: StoreMetrics,
+    private readonly migrations: Migration[],
+  ) {
+    this.reports = new PgliteReportStore(db, metrics);
+    this.state = new PgliteStateStore(db, metrics);
+  }
+
+  /** Opens (creating when absent) the data directory; waits up to `lockWaitMs` for another process holding it. */
+  static async open(dataDir: string, lockWaitMs: number, log: Logger, metrics: StoreMetrics): Promise<PgliteStore> {
+    const inMemory = dataDir === MEMORY_DATA_DIR;
+    const dir = inMemory ? dataDir : resolve(dataDir);
+    let dirLock: DataDirLock | undefined;
+    if (!inMemory) {
+      mkdirSync(dirname(dir), { recursive: true });
+      dirLock = await DataDirLock.acquire(dir, lockWaitMs);
+    }
+    try {
+      const db = await PGlite.create(dir);
+      return new PgliteStore(db, dirLock, log, metrics, loadMigrations('postgres'));
+    } catch (e) {
+      dirLock?.release();
+      throw new ServiceError('store.unavailable', `cannot open the embedded database at ${dir}: ${(e as Error).message}`, { op: 'store.open', cause: e });
+    }
+  }
+
+  async migrate(): Promise<number> {
+    const handle = await this.lock.tryAcquire('ecm-bridge:migrate');
+    if (!handle) throw new ServiceError('store.migration_failed', 'a migration is already running in this process', { op: 'store.migrate' });
+    try {
+      const applied = await this.schemaVersion();
+      for (const m of this.migrations.filter((x) => x.version > applied)) {
+        try {
+          await this.db.transaction(async (tx) => {
+            await tx.exec(m.sql);
+            await tx.query('INSERT INTO ecm_bridge.schema_version (version, name) VALUES ($1, $2)', [m.version, m.name]);
+          });
+        } catch (e) {
+          throw new ServiceError('store.migration_failed', `migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { op: 'store.migrate', cause: e });
+        }
+        this.log.info({ version: m.version, migration: m.name }, 'applied schema migration');
+      }
+      return await this.schemaVersion();
+    } finally {
+      await handle.release();
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    try {
+      const exists = await this.db.query<{ t: string | null }>(`SELECT to_regclass('ecm_bridge.schema_version')::text AS t`);
+      if (!exists.rows[0]?.t) return 0;
+      const r = await this.db.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM ecm_bridge.schema_version');
+      return r.rows[0]!.v;
+    } catch (e) {
+      throw isServiceError(e) ? e : new ServiceError('store.unavailable', `cannot read the schema version: ${(e as Error).message}`, { op: 'store.schemaVersion', cause: e });
+    }
+  }
+
+  async health(): Promise<{ ok: boolean; reason?: string }> {
+    try {
+      const version = await this.schemaVersion();
+      const latest = this.migrations.at(-1)?.version ?? 0;
+      return version >= latest ? { ok: true } : { ok: false, reason: `schema version ${version}, expected ${latest}: run \`ecm-bridge db migrate\`` };
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (!this.db.closed) await this.db.close();
+    } finally {
+      this.dirLock?.release();
+    }
+  }
+}

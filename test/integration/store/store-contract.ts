@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isServiceError } from '../../../src/platform/errors.js';
+import type { Lease, Store } from '../../../src/store/store-ports.js';
+import { makeEvent, makeSession } from './session-fixture.js';
+
+/** A custom_attribute value on which `injectFailure` makes the database itself fail the insert. */
+export const FAIL_VALUE = '__fail_this_insert__';
+
+export interface ContractTarget {
+  /** Opens a store (it may hold rows of earlier runs: every test uses its own keys). */
+  open(): Promise<Store>;
+  /** session.id by lsid, straight from the database; absent for the fake, which has no ids. */
+  sessionIds?(store: Store, lsids: string[]): Promise<Map<string, number>>;
+  /** Installs a database-side failure (a trigger) on inserting a custom_attribute with FAIL_VALUE. */
+  injectFailure?(store: Store): Promise<void>;
+}
+
+let unique = 0;
+/** Keys unique to this run, so a shared SQL Server database can be reused between runs. */
+const key = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${++unique}`;
+
+function lease(id: string, owner: string, expiresAt: Date): Lease {
+  return {
+    leaseId: id, vaultRequestId: `req-${id}`, owner, site: 'corp-pra', consoleUser: 'zoë', vaultUser: 'CORP\\zoe',
+    systemId: 12, systemName: 'srv-01', accountId: 34, accountName: 'Administrator', lsid: null, auditId: 9,
+    createdAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)), expiresAt,
+  };
+}
+
+/** The behaviour every Store adapter must show, run against each of them. */
+export function describeStoreContract(name: string, target: ContractTarget): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await target.open();
+      await store.migrate();
+    });
+    afterAll(async () => store?.close());
+
+    it('migrates to a version, reports it, and a second migrate changes nothing', async () => {
+      const v = await store.schemaVersion();
+      expect(v).toBeGreaterThan(0);
+      expect(await store.migrate()).toBe(v);
+      expect(await store.health()).toEqual({ ok: true });
+    });
+
+    it('round-trips a full session: Unicode, every child table, a 100 KB body', async () => {
+      const big = 'Ω≈ç√∫ 😀 '.repeat(12_800); // > 100 KB of UTF-16, with astral characters
+      const s = makeSession(key('rt'), { events: [makeEvent(0, new Date(Date.UTC(2026, 0, 1))), makeEvent(1, new Date(Date.UTC(2026, 0, 1)), big), makeEvent(2, new Date(Date.UTC(2026, 0, 1)))] });
+      expect(await store.reports.writeSessions([s])).toEqual({ inserted: 1, updated: 0 });
+      const back = await store.reports.readSession(s.hostName, s.lsid);
+      expect(back).toEqual(s);
+      expect(back!.events[1]!.body!.length).toBe(big.length);
+    });
+
+    it('is idempotent: the same batch twice gives the same rows', async () => {
+      const batch = [makeSession(key('idem')), makeSession(key('idem'))];
+      const before = await store.reports.tableCounts();
+      expect(await store.reports.writeSessions(batch)).toEqual({ inserted: 2, updated: 0 });
+      const once = await store.reports.tableCounts();
+      expect(await store.reports.writeSessions(batch)).toEqual({ inserted: 0, updated: 2 });
+      expect(await store.reports.tableCounts()).toEqual(once);
+      expect(once.session! - before.session!).toBe(2);
+      expect(once.session_event! - before.session_event!).toBe(6);
+    });
+
+    it('keeps the last occurrence when a batch lists a session twice', async () => {
+      const lsid = key('dup');
+      const r = await store.reports.writeSessions([makeSession(lsid, { externalKey: 'old' }), makeSession(lsid, { externalKey: 'new' })]);
+      expect(r).toEqual({ inserted: 1, updated: 0 });
+      expect((await store.reports.readSession('access.example.com', lsid))!.externalKey).toBe('new');
+    });
+
+    it('updates a session that moved from in progress to ended: children replaced, ids kept', async () => {
+      const [a, b] = [key('prog'), key('other')];
+      const running = makeSession(a, { endTime: null, duration: null, chatViewUrl: null }, 2);
+      await store.reports.writeSessions([running, makeSession(b)]);
+      const idsBefore = await target.sessionIds?.(store, [a, b]);
+      const before = await store.reports.tableCounts();
+
+      const ended = makeSession(a, { customAttributes: [{ codeName: 'ticket', displayName: 'Ticket', value: 'INC-2' }] }, 5);
+      expect(await store.reports.writeSessions([ended])).toEqual({ inserted: 0, updated: 1 });
+      expect(await store.reports.readSession(ended.hostName, a)).toEqual(ended);
+      const after = await store.reports.tableCounts();
+      expect(after.session).toBe(before.session);
+      expect(after.session_event! - before.session_event!).toBe(3);
+      expect(after.custom_attribute! - before.custom_attribute!).toBe(-1);
+      expect((await store.reports.readSession(ended.hostName, b))).toEqual(makeSession(b));
+      if (target.sessionIds) expect(await target.sessionIds(store, [a, b])).toEqual(idsBefore);
+    });
+
+    it('keeps sessions of different sites apart (host_name is part of the key)', async () => {
+      const lsid = key('site');
+      await store.reports.writeSessions([makeSession(lsid), makeSession(lsid, { hostName: 'rs.example.com', type: 'support' })]);
+      expect((await store.reports.readSession('rs.example.com', lsid))!.hostName).toBe('rs.example.com');
+      expect((await store.reports.readSession('access.example.com', lsid))!.hostName).toBe('access.example.com');
+      expect(await store.reports.readSession('nowhere.example.com', lsid)).toBeUndefined();
+    });
+
+    it('moves the cursor with the batch, in the same transaction', async () => {
+      const cursorKey = key('cursor');
+      await store.reports.writeSessions([makeSession(key('cur'))], { key: cursorKey, value: '1763800000' });
+      expect(await store.state.getCursor(cursorKey)).toBe('1763800000');
+      await store.state.setCursor(cursorKey, '1763900000');
+      expect(await store.state.getCursor(cursorKey)).toBe('1763900000');
+      expect(await store.state.getCursor(key('absent'))).toBeUndefined();
+    });
+
+    it('rejects a value that would not fit its column, naming it, and writes nothing of the batch', async () => {
+      const [ok, bad, cursorKey] = [key('fits'), key('long'), key('cursor')];
+      const before = await store.reports.tableCounts();
+      const err = await store.reports.writeSessions([
+        makeSession(ok), makeSession(bad, { jumpGroup: { id: 1, type: 'shared', name: 'x'.repeat(451) } }),
+      ], { key: cursorKey, value: 'moved' }).catch((e: unknown) => e);
+      expect(isServiceError(err, 'store.write_failed')).toBe(true);
+      expect((err as Error).message).toContain('session.jump_group_name is 451 characters, longer than its 450');
+      expect(await store.reports.tableCounts()).toEqual(before);
+      expect(await store.state.getCursor(cursorKey)).toBeUndefined();
+    });
+
+    it.runIf(target.injectFailure !== undefined)('atomicity: a database failure mid-batch leaves no partial session and no cursor move', async () => {
+      await target.injectFailure!(store);
+      const [kept, fresh, failing, cursorKey] = [key('kept'), key('fresh'), key('failing'), key('cursor')];
+      const original = makeSession(kept);
+      await store.reports.writeSessions([original], { key: cursorKey, value: 'before' });
+      const before = await store.reports.tableCounts();
+      const err = await store.reports.writeSessions([
+        makeSession(kept, { endTime: null }, 7), makeSession(fresh),
+        makeSession(failing, { customAttributes: [{ codeName: 'x', displayName: 'X', value: FAIL_VALUE }] }),
+      ], { key: cursorKey, value: 'after' }).catch((e: unknown) => e);
+      expect(isServiceError(err, 'store.write_failed')).toBe(true);
+      expect(await store.reports.tableCounts()).toEqual(before);
+      expect(await store.reports.readSession(original.hostName, kept)).toEqual(original);
+      expect(await store.reports.readSession(original.hostName, fresh)).toBeUndefined();
+      expect(await store.state.getCursor(cursorKey)).toBe('before');
+    });
+
+    it('leases: put, get, list by owner and expiry, take exactly once', async () => {
+      const [l1, l2, owner] = [key('lease'), key('lease'), key('owner')];
+      await store.state.putLease(lease(l1, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))));
+      await store.state.putLease(lease(l2, owner, new Date(Date.UTC(2026, 10, 22, 13, 0, 0))));
+      expect(await store.state.getLease(l1)).toEqual(lease(l1, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))));
+      expect((await store.state.listLeases({ owner })).map((l) => l.leaseId)).toEqual([l1, l2]);
+      expect((await store.state.listLeases({ owner, expiresBefore: new Date(Date.UTC(2026, 10, 22, 12, 0, 0)) })).map((l) => l.leaseId)).toEqual([l1]);
+      const takes = await Promise.all([store.state.takeLease(l1), store.state.takeLease(l1), store.state.takeLease(l1)]);
+      expect(takes.filter((t) => t !== undefined).map((t) => t!.leaseId)).toEqual([l1]);
+      expect(await store.state.getLease(l1)).toBeUndefined();
+      expect(await store.state.takeLease(l1)).toBeUndefined();
+    });
+
+    it('instances: a replica not touched since the cut-off is stale', async () => {
+      const [live, dead] = [key('live'), key('dead')];
+      await store.state.touchInstance(dead, new Date(Date.UTC(2020, 0, 1)));
+      await store.state.touchInstance(live, new Date(Date.UTC(2020, 0, 1)));
+      await store.state.touchInstance(live, new Date(Date.UTC(2020, 0, 3)));
+      const stale = await store.state.staleInstances(new Date(Date.UTC(2020, 0, 2)));
+      expect(stale).toContain(dead);
+      expect(stale).not.toContain(live);
+    });
+
+    it('audit: records credential events, patches them, lists by lsid with a limit', async () => {
+      const lsid = key('audit').slice(0, 60);
+      const base = {
+        site: 'corp-pra', lsid, jumpItemId: 5, jumpItemName: 'srv-01 (RDP)', consoleUser: 'zoë', vaultUser: 'CORP\\zoe',
+        vaultRequestId: null, systemName: 'srv-01', accountName: 'Administrator', outcome: 'checked_out' as const,
+        errorCode: null, checkoutAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)), checkinAt: null,
+      };
+      const id1 = await store.state.recordCredentialEvent(base);
+      const id2 = await store.state.recordCredentialEvent({ ...base, outcome: 'denied', errorCode: 'policy.denied', checkoutAt: null });
+      expect(id2).toBeGreaterThan(id1);
+      await store.state.updateCredentialEvent(id1, { outcome: 'checked_in', checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)), vaultRequestId: '771' });
+      const rows = await store.state.listCredentialEvents({ lsid });
+      expect(rows).toEqual([
+        { ...base, id: id1, outcome: 'checked_in', checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)), vaultRequestId: '771' },
+        { ...base, id: id2, outcome: 'denied', errorCode: 'policy.denied', checkoutAt: null },
+      ]);
+      expect((await store.state.listCredentialEvents({ lsid, limit: 1 })).map((r) => r.id)).toEqual([id2]);
+    });
+
+    it('leader lock: one holder at a time, free again after release', async () => {
+      const name = key('job');
+      const first = await store.lock.tryAcquire(name);
+      expect(first).toBeDefined();
+      expect(await store.lock.tryAcquire(name)).toBeUndefined();
+      await first!.release();
+      const again = await store.lock.tryAcquire(name);
+      expect(again).toBeDefined();
+      await again!.release();
+    });
+  });
+}
