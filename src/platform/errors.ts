@@ -124,6 +124,10 @@ export const ERROR_CATALOGUE = {
     'The ECM channel closed while a request was in flight; the request was failed explicitly.',
     'Nothing: the channel reconnects with backoff and the console may retry.'),
 
+  'channel.overloaded': entry('unavailable', 'internal', true,
+    'More console requests arrived than the ECM channel may handle and queue at once; the newest were refused.',
+    'Raise `sites[].ecm.maxConcurrentRequests` if the vault can take it, or add vault capacity.'),
+
   // --- reporting -------------------------------------------------------------------------------
   'report.xml_invalid': entry('input', 'internal', false,
     'A report from the Reporting API is not well-formed or misses required fields; the batch was not written.',

@@ -1,0 +1,193 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../platform/clock.js';
+import { ServiceError, toServiceError } from '../platform/errors.js';
+import type { RequestHandler } from './appliance-link.js';
+import type { LinkMetrics } from './link-metrics.js';
+import { MAX_FRAME_BYTES, OPS, type Op, type RequestContext, type ResponseFrame } from './protocol.js';
+
+/** Where the answer to a request goes: the channel it arrived on. */
+export interface ResponseSink {
+  /** Sends one frame; false when the channel is gone. */
+  send(frame: ResponseFrame): boolean;
+}
+
+interface Job {
+  id: string;
+  op: Op;
+  context: RequestContext;
+  params: Record<string, unknown>;
+  sink: ResponseSink;
+  controller: AbortController;
+  startedAt: number;
+  answered: boolean;
+}
+
+export interface RequestDispatcherOptions {
+  site: string;
+  maxConcurrent: number;
+  /** Waiting requests beyond the running ones; more are refused with `channel.overloaded`. */
+  maxQueued: number;
+  clock: Clock;
+  log: Logger;
+  metrics: LinkMetrics;
+}
+
+/**
+ * Runs console requests against the RequestHandler: validates the frame, enforces the
+ * concurrency limit and each request's deadline (the handler's AbortSignal fires a little before
+ * the appliance's own deadline, and the ECM answers `timeout` itself), and guarantees exactly one
+ * response per request id. Requests outlive a channel only to be aborted: when their channel
+ * closes they are failed (the appliance already answered them), never answered twice.
+ */
+export class RequestDispatcher {
+  readonly #running = new Set<Job>();
+  readonly #queue: Job[] = [];
+  #draining = false;
+  readonly #idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly o: RequestDispatcherOptions,
+    private readonly handler: () => RequestHandler,
+  ) {}
+
+  get inFlight(): number {
+    return this.#running.size + this.#queue.length;
+  }
+
+  /** Takes one `request` frame (already JSON-parsed) from `sink`'s channel. */
+  accept(frame: Record<string, unknown>, sink: ResponseSink, defaultDeadlineMs: number): void {
+    const id = typeof frame.id === 'string' && frame.id !== '' ? frame.id : undefined;
+    if (!id) {
+      this.o.log.warn({ site: this.o.site }, 'request frame without an id dropped (cannot be answered)');
+      this.o.metrics.request('unknown', 'dropped', 0);
+      return;
+    }
+    const op = OPS.includes(frame.op as Op) ? (frame.op as Op) : undefined;
+    const job: Job = {
+      id, op: op ?? ('unknown' as Op), context: frame.context as RequestContext, params: (frame.params ?? {}) as Record<string, unknown>,
+      sink, controller: new AbortController(), startedAt: this.o.clock.now(), answered: false,
+    };
+    const problem = !op ? `unknown op "${String(frame.op)}"` : validate(frame);
+    if (problem) return this.#answer(job, new ServiceError('request.bad', problem, { op: 'ecm.request', details: { requestId: id } }));
+    if (this.#draining) return this.#answer(job, new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', { op: 'ecm.request' }));
+    const deadlineMs = typeof frame.deadlineMs === 'number' && frame.deadlineMs > 0 ? frame.deadlineMs : defaultDeadlineMs;
+    // Answer ourselves shortly before the appliance gives up, so the console sees why.
+    const localMs = Math.max(1, deadlineMs - Math.min(250, deadlineMs * 0.1));
+    this.o.clock.sleep(localMs, job.controller.signal).then(
+      () => this.#answer(job, new ServiceError('service.timeout', `the request did not finish within ${deadlineMs} ms`, { op: `ecm.${job.op}` })),
+      () => undefined,
+    );
+    if (this.#running.size < this.o.maxConcurrent) return this.#run(job);
+    if (this.#queue.length >= this.o.maxQueued) {
+      return this.#answer(job, new ServiceError('channel.overloaded', 'the credential manager is busy; retry in a moment', { op: 'ecm.request' }));
+    }
+    this.#queue.push(job);
+    this.o.metrics.inflight(this.inFlight);
+  }
+
+  /** The channel `sink` closed: its unanswered requests are aborted and counted, not answered. */
+  channelClosed(sink: ResponseSink): void {
+    for (const job of [...this.#running, ...this.#queue]) {
+      if (job.sink !== sink || job.answered) continue;
+      job.answered = true;
+      job.controller.abort(new ServiceError('channel.closed', 'the ECM channel closed before the answer was sent', { op: `ecm.${job.op}` }));
+      this.o.metrics.request(job.op, 'channel_closed', this.#elapsed(job));
+      this.o.log.warn({ site: this.o.site, requestId: job.id, op: job.op }, 'channel closed before the request was answered; the appliance fails it');
+    }
+    this.#prune();
+    this.#notifyIdle();
+  }
+
+  /**
+   * Stops taking requests, waits up to `graceMs` for running ones, then fails the rest
+   * explicitly with `service.shutting_down`.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#draining = true;
+    if (this.#unanswered() > 0) {
+      const timer = new AbortController();
+      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      await Promise.race([idle, this.o.clock.sleep(graceMs, timer.signal).catch(() => undefined)]);
+      timer.abort();
+    }
+    for (const job of [...this.#running, ...this.#queue]) {
+      this.#answer(job, new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', { op: `ecm.${job.op}` }));
+    }
+    this.#queue.length = 0;
+  }
+
+  #unanswered(): number {
+    let n = 0;
+    for (const job of this.#running) if (!job.answered) n++;
+    for (const job of this.#queue) if (!job.answered) n++;
+    return n;
+  }
+
+  #notifyIdle(): void {
+    if (this.#idleWaiters.length === 0 || this.#unanswered() > 0) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  #run(job: Job): void {
+    this.#running.add(job);
+    this.o.metrics.inflight(this.inFlight);
+    const handler = this.handler();
+    Promise.resolve()
+      .then(() => handler.handle(job.op, job.context, job.params as never, job.controller.signal))
+      .then((result) => this.#answer(job, result), (e) => this.#answer(job, e))
+      .finally(() => {
+        this.#running.delete(job);
+        this.#pump();
+      });
+  }
+
+  #pump(): void {
+    this.#prune();
+    while (this.#running.size < this.o.maxConcurrent && this.#queue.length > 0) this.#run(this.#queue.shift() as Job);
+    this.o.metrics.inflight(this.inFlight);
+  }
+
+  /** Drops queued jobs that were already answered (deadline, channel closed). */
+  #prune(): void {
+    for (let i = this.#queue.length - 1; i >= 0; i--) if (this.#queue[i]?.answered) this.#queue.splice(i, 1);
+  }
+
+  /** Sends the one response of `job`: a result object, or an error (anything thrown). */
+  #answer(job: Job, outcome: unknown): void {
+    if (job.answered) return;
+    job.answered = true;
+    job.controller.abort(new ServiceError('service.timeout', 'request finished', { op: `ecm.${job.op}` }));
+    let frame: ResponseFrame;
+    let label = 'ok';
+    if (outcome instanceof Error) {
+      const err = toServiceError(outcome, `ecm.${job.op}`);
+      if (err.code === 'internal') this.o.log.error({ site: this.o.site, requestId: job.id, op: job.op, err: outcome }, 'request handler failed');
+      frame = { type: 'response', id: job.id, error: err.toWire() };
+      label = err.wire;
+    } else {
+      frame = { type: 'response', id: job.id, result: outcome as never };
+      if (Buffer.byteLength(JSON.stringify(frame)) > MAX_FRAME_BYTES) {
+        const err = new ServiceError('request.too_large', 'the answer is larger than the 1 MiB frame limit; narrow the request', { op: `ecm.${job.op}` });
+        frame = { type: 'response', id: job.id, error: err.toWire() };
+        label = err.wire;
+      }
+    }
+    const delivered = job.sink.send(frame);
+    this.o.metrics.request(job.op, delivered ? label : 'channel_closed', this.#elapsed(job));
+    this.o.log.debug({ site: this.o.site, requestId: job.id, op: job.op, outcome: label, delivered }, 'request answered');
+    this.#notifyIdle();
+  }
+
+  #elapsed(job: Job): number {
+    return Math.max(0, this.o.clock.now() - job.startedAt) / 1000;
+  }
+}
+
+/** A safe sentence naming what is wrong with a request frame, or undefined when it is usable. */
+function validate(frame: Record<string, unknown>): string | undefined {
+  const ctx = frame.context as RequestContext | undefined;
+  if (!ctx || typeof ctx !== 'object') return 'request.context is missing';
+  if (!ctx.user || typeof ctx.user !== 'object' || typeof ctx.user.username !== 'string') return 'request.context.user.username is missing';
+  if (frame.params !== undefined && (typeof frame.params !== 'object' || frame.params === null || Array.isArray(frame.params))) return 'request.params must be an object';
+  return undefined;
+}

@@ -1,0 +1,218 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { backoffDelay, type Clock } from '../platform/clock.js';
+import type { SiteConfig } from '../platform/config/schema.js';
+import { ServiceError } from '../platform/errors.js';
+import { createHttpAgent } from '../platform/http-agent.js';
+import type { Component } from '../platform/lifecycle.js';
+import type { Readiness } from '../platform/readiness.js';
+import type { ApplianceLink, LinkState, LinkStatus, RequestHandler } from './appliance-link.js';
+import { ChannelDispatcher } from './channel-dispatcher.js';
+import { EcmSession, type SessionEnd } from './ecm-session.js';
+import { LinkMetrics } from './link-metrics.js';
+import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame } from './protocol.js';
+import { RequestDispatcher } from './request-dispatcher.js';
+import { SiteTargets } from './site-targets.js';
+import { transportError } from './token-source.js';
+
+export const BRIDGE_VERSION = '0.1.0';
+
+export interface SiteLinkDeps {
+  log: Logger;
+  metrics: Registry;
+  readiness: Readiness;
+  clock: Clock;
+  instanceId: string;
+  /** Used when `start()` is called without one (the service's unit start). */
+  handler?: RequestHandler;
+  /** Jitter source (tests pin it). */
+  random?: () => number;
+  backoff?: { baseMs: number; capMs: number; healthyResetMs: number };
+  welcomeTimeoutMs?: number;
+}
+
+/** What to do after a session ended. */
+interface Verdict {
+  reason: string;
+  /** Label for the reconnect metric. */
+  cause: string;
+  delay: 'now' | 'backoff' | 'cap';
+  blocked?: boolean;
+  /** The channel had opened (a later 401 gets its own re-mint). */
+  opened?: boolean;
+  /** Retry-After of a 429/503, as a floor for the delay. */
+  retryAfterMs?: number;
+}
+
+/**
+ * The ECM channel of one site (ApplianceLink over protocol v1): resolves the primary node,
+ * obtains the token, keeps one channel open and reconnects with jittered exponential backoff
+ * (1 s to 60 s, reset after 60 s healthy). 401 re-mints once; 4403/403 (missing permission) backs
+ * off to the cap and reports the permission on /readyz; 1001 re-resolves the primary. A token
+ * refresh never drops a healthy channel (the token only matters at the upgrade), so the ECM keeps
+ * its seniority in its group.
+ */
+export class SiteLink implements ApplianceLink, Component {
+  readonly name: string;
+  readonly site: string;
+  readonly #deps: SiteLinkDeps;
+  readonly #agent;
+  readonly #channel;
+  readonly #targets: SiteTargets;
+  readonly #metrics: LinkMetrics;
+  readonly #requests: RequestDispatcher;
+  readonly #stop = new AbortController();
+  #handler: RequestHandler | undefined;
+  #session: EcmSession | undefined;
+  #loop: Promise<void> | undefined;
+  #status: LinkStatus;
+  /** Upgrade attempts made (tests and the blocked reason). */
+  attempts = 0;
+
+  constructor(private readonly config: SiteConfig, deps: SiteLinkDeps) {
+    if (!config.ecm) throw new ServiceError('config.invalid', `site ${config.name} has no ecm account`, { op: 'appliance.link' });
+    this.#deps = deps;
+    this.site = config.name;
+    this.name = `site:${config.name}`;
+    this.#agent = createHttpAgent({ connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, caFile: config.caFile });
+    this.#channel = new ChannelDispatcher(this.#agent);
+    this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
+    this.#metrics = new LinkMetrics(deps.metrics, config.name);
+    this.#requests = new RequestDispatcher(
+      { site: config.name, maxConcurrent: config.ecm.maxConcurrentRequests, maxQueued: config.ecm.maxConcurrentRequests * 4, clock: deps.clock, log: deps.log, metrics: this.#metrics },
+      () => this.#handler as RequestHandler,
+    );
+    this.#status = { site: config.name, state: 'idle' };
+    this.#metrics.state('idle');
+  }
+
+  async start(handler?: RequestHandler): Promise<void> {
+    this.#handler = handler ?? this.#deps.handler;
+    if (!this.#handler) throw new ServiceError('internal', `site link ${this.site} started without a request handler`, { op: 'appliance.link' });
+    this.#deps.readiness.register(this.name, () => {
+      const s = this.#status;
+      return s.state === 'connected'
+        ? { ready: true, reason: `connected (${s.role ?? 'standby'})`, details: { role: s.role, connectedSince: s.connectedSince } }
+        : { ready: false, reason: s.reason ?? s.state, details: { state: s.state, attempts: this.attempts } };
+    });
+    this.#loop ??= this.#run();
+  }
+
+  /** Stops taking requests, answers or fails in-flight ones, closes with 1000. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stop.abort();
+    await this.#requests.drain(graceMs);
+    this.#session?.close(CLOSE.normal, 'ecm-bridge stopping');
+    await this.#loop;
+    await this.#agent.close().catch(() => undefined);
+    this.#set({ state: 'stopped' });
+    this.#deps.readiness.unregister(this.name);
+  }
+
+  status(): LinkStatus {
+    return { ...this.#status };
+  }
+
+  async #run(): Promise<void> {
+    const { clock, log } = this.#deps;
+    const b = this.#deps.backoff ?? { baseMs: 1_000, capMs: 60_000, healthyResetMs: 60_000 };
+    let failures = 0;
+    let remintedAfter401 = false;
+    let verdict: Verdict | undefined;
+    while (!this.#stop.signal.aborted) {
+      if (verdict) this.#metrics.reconnect(verdict.cause);
+      this.#set({ state: 'connecting', reason: verdict?.reason });
+      verdict = await this.#attempt(b.healthyResetMs, () => (failures = 0));
+      if (this.#stop.signal.aborted) break;
+      if (verdict.cause === 'unauthorized') {
+        // One immediate re-mint; a second 401 in a row backs off.
+        verdict = { ...verdict, delay: remintedAfter401 ? 'backoff' : 'now' };
+        remintedAfter401 = true;
+      } else if (verdict.opened) {
+        remintedAfter401 = false;
+      }
+      let delay = verdict.delay === 'now' ? 0 : verdict.delay === 'cap' ? b.capMs : backoffDelay(failures++, b.baseMs, b.capMs, this.#deps.random);
+      delay = Math.min(b.capMs, Math.max(delay, verdict.retryAfterMs ?? 0));
+      this.#set({ state: verdict.blocked ? 'blocked' : 'backoff', reason: verdict.reason });
+      const level = verdict.blocked ? 'error' : 'warn';
+      log[level]({ site: this.site, reason: verdict.reason, retryInMs: delay, attempts: this.attempts }, 'ECM channel not connected');
+      if (delay > 0) await clock.sleep(delay, this.#stop.signal).catch(() => undefined);
+    }
+  }
+
+  /** One resolution + token + channel, until it ends; never throws. */
+  async #attempt(healthyResetMs: number, resetFailures: () => void): Promise<Verdict> {
+    const { clock, log } = this.#deps;
+    try {
+      const target = await this.#targets.resolve(this.#stop.signal);
+      const token = await target.tokens.token(this.#stop.signal);
+      this.attempts++;
+      this.#session = new EcmSession({
+        url: `${target.origin.replace(/^http/, 'ws')}/api/ecm/v1`, token, channel: this.#channel, hello: this.#hello(), clock, log, site: this.site,
+        welcomeTimeoutMs: this.#deps.welcomeTimeoutMs ?? 10_000, requests: this.#requests,
+        onWelcome: (w) => {
+          this.#set({ state: 'connected', role: w.role, connectedSince: new Date(clock.now()).toISOString() });
+          log.info({ site: this.site, origin: target.origin, group: w.group, role: w.role, appliance: w.site?.hostname }, 'ECM channel connected');
+        },
+        onRole: (role) => {
+          this.#set({ ...this.#status, role });
+          log.info({ site: this.site, role }, 'ECM role changed');
+        },
+      });
+      const end = await this.#session.run();
+      this.#session = undefined;
+      if (end.opened && end.welcomed && end.closedAt - end.openedAt >= healthyResetMs) resetFailures();
+      const verdict = this.#judge(end, target.origin);
+      if (verdict.cause === 'unauthorized') target.tokens.invalidate(token);
+      return { ...verdict, opened: end.opened };
+    } catch (e) {
+      return this.#failedBeforeUpgrade(e);
+    }
+  }
+
+  #failedBeforeUpgrade(e: unknown): Verdict {
+    const err = transportError(e, this.config.url, this.site, 'appliance.link');
+    if (err.code === 'appliance.auth_failed') return { reason: err.message, cause: 'oauth_refused', delay: 'cap', blocked: true };
+    if (err.code === 'appliance.tls') return { reason: err.message, cause: 'tls', delay: 'backoff' };
+    const retryAfterMs = err.details?.retryAfterMs;
+    return { reason: err.message, cause: 'unavailable', delay: 'backoff', ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}) };
+  }
+
+  #judge(end: SessionEnd, origin: string): Verdict {
+    const ecm = this.config.ecm as NonNullable<SiteConfig['ecm']>;
+    const noPerm = `API account ${ecm.clientId} lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm); an administrator must grant it in /login > Management > API Configuration`;
+    if (!end.opened) {
+      if (end.status === 401) return { reason: 'the appliance rejected the token (401)', cause: 'unauthorized', delay: 'now' };
+      if (end.status === 403) return { reason: noPerm, cause: 'forbidden', delay: 'cap', blocked: true };
+      if (end.status !== undefined) return { reason: `the appliance refused the channel (${end.status})`, cause: `http_${end.status}`, delay: 'backoff' };
+      if (end.error) return this.#failedBeforeUpgrade(end.error);
+      return { reason: `cannot reach ${new URL(origin).host}`, cause: 'unavailable', delay: 'backoff' };
+    }
+    const why = end.localReason ?? (end.reason || `close code ${end.code}`);
+    switch (end.code) {
+      case CLOSE.goingAway:
+        return { reason: `the appliance went away (${why})`, cause: 'going_away', delay: 'backoff' };
+      case CLOSE.tokenExpired:
+        return { reason: 'the appliance revoked the token (4401)', cause: 'unauthorized', delay: 'now' };
+      case CLOSE.notPermitted:
+        return { reason: noPerm, cause: 'forbidden', delay: 'cap', blocked: true };
+      case CLOSE.unsupportedProtocol:
+        return { reason: `the appliance does not speak ECM protocol ${PROTOCOL_VERSION}: ${why}`, cause: 'protocol', delay: 'cap', blocked: true };
+      case CLOSE.replaced:
+        return { reason: 'another channel with this instance id replaced this one', cause: 'replaced', delay: 'backoff' };
+      default:
+        return { reason: `channel closed: ${why}`, cause: end.localReason ? 'dead_peer' : `close_${end.code}`, delay: 'backoff' };
+    }
+  }
+
+  #hello(): HelloFrame {
+    return { type: 'hello', protocol: PROTOCOL_VERSION, ecm: { name: 'ecm-bridge', version: BRIDGE_VERSION, instanceId: this.#deps.instanceId, host: hostname() }, capabilities: [...OPS] };
+  }
+
+  #set(status: Omit<LinkStatus, 'site'>): void {
+    const state: LinkState = status.state;
+    this.#status = { site: this.site, ...status, ...(state === 'connected' ? {} : { role: undefined, connectedSince: undefined }) };
+    this.#metrics.state(state, this.#status.role);
+  }
+}

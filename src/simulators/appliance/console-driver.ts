@@ -1,0 +1,64 @@
+import { Agent, request } from 'undici';
+import type { Op } from '../../appliance/protocol.js';
+import { ServiceError } from '../../platform/errors.js';
+import type { ConsoleRequestBody } from './sim-console-routes.js';
+import type { ConsoleOutcome } from './sim-ecm-hub.js';
+
+/**
+ * Client of a simulator's console driver (`/sim/console/request`): makes the simulated access
+ * console ask the connected ECM for credentials or Jump items. Used by the CLI
+ * (`ecm-bridge sim console`), the demo, tests and benchmarks.
+ */
+export class ConsoleDriver {
+  readonly #agent: Agent;
+
+  constructor(
+    private readonly baseUrl: string,
+    caPem: string,
+  ) {
+    this.#agent = new Agent({ connect: { ca: [caPem] }, connections: 64 });
+  }
+
+  async send(body: ConsoleRequestBody): Promise<ConsoleOutcome> {
+    return (await this.#post('/sim/console/request', body)) as unknown as ConsoleOutcome;
+  }
+
+  list(base: Omit<ConsoleRequestBody, 'op' | 'params'>, purpose: 'login' | 'run-as' = 'login'): Promise<ConsoleOutcome> {
+    return this.send({ ...base, op: 'credentials.list', params: { purpose } });
+  }
+
+  get(base: Omit<ConsoleRequestBody, 'op' | 'params'>, credentialId: string): Promise<ConsoleOutcome> {
+    return this.send({ ...base, op: 'credentials.get', params: { credentialId } });
+  }
+
+  release(base: Omit<ConsoleRequestBody, 'op' | 'params'>, leaseId: string): Promise<ConsoleOutcome> {
+    return this.send({ ...base, op: 'credentials.release', params: { leaseId } });
+  }
+
+  search(base: Omit<ConsoleRequestBody, 'op' | 'params'>, query: string, limit = 50): Promise<ConsoleOutcome> {
+    return this.send({ ...base, op: 'jump.search' satisfies Op, params: { query, limit } });
+  }
+
+  /** Simulator status: channels with their roles, counters. */
+  async status(): Promise<Record<string, unknown>> {
+    const res = await request(`${this.baseUrl}/sim/status`, { dispatcher: this.#agent });
+    return (await res.body.json()) as Record<string, unknown>;
+  }
+
+  async control(action: 'restart' | 'drop' | 'role' | 'regenerate-secret', body: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    return this.#post(`/sim/control/${action}`, body);
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  async #post(path: string, body: unknown): Promise<Record<string, unknown>> {
+    const res = await request(`${this.baseUrl}${path}`, {
+      method: 'POST', dispatcher: this.#agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const json = (await res.body.json()) as Record<string, unknown>;
+    if (res.statusCode !== 200) throw new ServiceError('cli.usage', `simulator refused ${path}: ${String(json.message ?? res.statusCode)}`, { op: 'sim.console' });
+    return json;
+  }
+}

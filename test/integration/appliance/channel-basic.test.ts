@@ -1,0 +1,43 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSiteLink } from '../../../src/appliance/create-site-link.js';
+import { ManualClock, systemClock } from '../../../src/platform/clock.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
+import { capturedLogger, ECM_ACCOUNT, ScriptedHandler, siteConfig, until, USER, writeCa } from './harness.js';
+
+describe('ECM channel against the appliance simulator', () => {
+  let sim: ApplianceSimulator;
+  let caFile: string;
+  beforeEach(async () => {
+    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: 2000 });
+    await sim.start();
+    caFile = writeCa(sim.caPem);
+  });
+  afterEach(async () => sim.stop());
+
+  it('connects, says hello, answers a request, and logs no secret', async () => {
+    const { log, lines } = capturedLogger();
+    const readiness = new Readiness();
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    const handler = new ScriptedHandler();
+    const link = createSiteLink(siteConfig(sim.url, caFile), { log, metrics, readiness, clock: systemClock, instanceId: 'replica-a' });
+    await link.start(handler);
+    await until(() => link.status().state === 'connected', 'connected');
+    expect(link.status().role).toBe('active');
+    expect(sim.hub.connections()).toEqual([{ instanceId: 'replica-a', group: 'Default', role: 'active', clientId: 'ecm-client' }]);
+    const out = await sim.hub.request('Default', 'credentials.get', USER, { credentialId: 'c1' });
+    expect(out).toMatchObject({ answeredBy: 'ecm', ecmInstanceId: 'replica-a', result: { credential: { password: 'S3cr3t-P@ss' } } });
+    expect(handler.calls[0]).toMatchObject({ op: 'credentials.get', context: { user: { username: 'CORP\\jdoe' } } });
+    expect((await readiness.report()).components['site:sim']).toMatchObject({ ready: true });
+    const text = await metrics.metrics();
+    expect(text).toContain('ecm_bridge_channel_requests_total{site="sim",op="credentials.get",outcome="ok"} 1');
+    expect(text).toContain('ecm_bridge_channel_state{site="sim",state="connected"} 1');
+    await link.stop(1000);
+    expect(link.status().state).toBe('stopped');
+    const all = lines.join('');
+    expect(all).not.toContain('S3cr3t-P@ss');
+    expect(all).not.toContain(ECM_ACCOUNT.clientSecret as string);
+    for (const t of [sim.tokens]) expect(t.mintCount).toBe(1);
+  });
+});

@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { RequestHandler } from '../../../src/appliance/appliance-link.js';
+import type { Op, OpParams, OpResults, RequestContext } from '../../../src/appliance/protocol.js';
+import { siteSchema, type SiteConfig } from '../../../src/platform/config/sections/sites.js';
+import { createLogger, type Logger } from '../../../src/platform/logger.js';
+import { withSecretEnv } from '../../../src/platform/config/secret-ref.js';
+import type { SimAccountInput } from '../../../src/simulators/appliance/sim-accounts.js';
+
+export const ECM_ACCOUNT: SimAccountInput = { clientId: 'ecm-client', clientSecret: 'ecm-secret-value-123', permissions: { ecm: true, reporting: false, command: 'read_only' } };
+export const REPORTING_ACCOUNT: SimAccountInput = { clientId: 'rep-client', clientSecret: 'rep-secret-value-456', permissions: { ecm: false, reporting: true, command: 'deny' } };
+
+export function writeCa(pem: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ecm-sim-ca-'));
+  const file = join(dir, 'ca.pem');
+  writeFileSync(file, pem);
+  return file;
+}
+
+export function siteConfig(url: string, caFile: string | undefined, extra: Partial<Record<string, unknown>> = {}, account = ECM_ACCOUNT): SiteConfig {
+  const env = { env: { SIM_SECRET: account.clientSecret as string }, allowLiterals: false, readFile: () => '', baseDir: '.' };
+  return withSecretEnv(env, () => siteSchema.parse({
+    name: 'sim', url, ...(caFile ? { caFile } : {}),
+    ecm: { clientId: account.clientId, clientSecret: 'env:SIM_SECRET', maxConcurrentRequests: 4 },
+    timeouts: { connectMs: 2000, requestMs: 3000 },
+    ...extra,
+  }));
+}
+
+/** A RequestHandler that answers from a function, counting calls. */
+export class ScriptedHandler implements RequestHandler {
+  calls: { op: Op; context: RequestContext; params: unknown }[] = [];
+  constructor(private readonly answer: (op: Op, params: unknown, signal: AbortSignal) => Promise<unknown> = async (op) => defaultResult(op)) {}
+  async handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]> {
+    this.calls.push({ op, context, params });
+    return (await this.answer(op, params, signal)) as OpResults[O];
+  }
+}
+
+export function defaultResult(op: Op): unknown {
+  switch (op) {
+    case 'credentials.list':
+      return { credentials: [{ id: 'c1', displayName: 'Administrator on web01', username: 'Administrator', kind: 'password', source: 'local' }] };
+    case 'credentials.get':
+      return { credential: { id: 'c1', username: 'Administrator', password: 'S3cr3t-P@ss', leaseId: 'l1', expiresAt: '2026-01-01T00:30:00Z' } };
+    case 'credentials.release':
+      return { released: true };
+    case 'jump.search':
+      return { items: [] };
+  }
+}
+
+/** A logger whose JSON lines are kept, to assert that no secret ever reaches a log. */
+export function capturedLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  return { log: createLogger({ level: 'debug' }, stream), lines };
+}
+
+/** Polls `cond` until it holds (real sockets need real time to deliver). */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const USER = { user: { username: 'CORP\\jdoe', displayName: 'Jane Doe' }, endpoint: { hostname: 'web01', ip: '10.0.4.17:3389' } };
