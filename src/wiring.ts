@@ -10,6 +10,7 @@ import type { Clock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
 import type { Readiness } from './platform/readiness.js';
 import type { UnitSpec } from './platform/units.js';
+import { reportingUnit } from './reporting/reporting-unit.js';
 import { storeCheck, storeUnit } from './store/store-unit.js';
 
 export interface Runtime {
@@ -25,6 +26,7 @@ export interface Runtime {
 export function serviceUnits(config: Config, rt: Runtime): UnitSpec[] {
   return [
     storeUnit(config, rt),
+    reportingUnit(config, rt),
     { key: 'ops-server', slice: config.http, create: () => new OpsServer(config.http, rt) },
   ];
 }

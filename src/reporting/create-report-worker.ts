@@ -58,6 +58,8 @@ export class ReportWorker implements Component {
   readonly #sites: SiteConfig[];
   readonly #state = new Map<string, SiteState>();
   readonly #agents = new Map<string, Agent>();
+  /** One token provider per site for the worker's life: providers cache their token. */
+  readonly #tokens = new Map<string, AccessTokenProvider>();
   readonly #metrics: ReportMetrics;
   #task: ScheduledTask | undefined;
   #running: Promise<Record<string, RunOutcome>> | undefined;
@@ -179,8 +181,13 @@ export class ReportWorker implements Component {
       agent = createHttpAgent({ connectTimeoutMs: site.timeouts.connectMs, requestTimeoutMs: site.timeouts.requestMs, ...(site.caFile ? { caFile: site.caFile } : {}), connections: 1 });
       this.#agents.set(site.name, agent);
     }
+    let tokens = this.#tokens.get(site.name);
+    if (!tokens) {
+      tokens = this.deps.tokens(site);
+      this.#tokens.set(site.name, tokens);
+    }
     return new ReportClient({
-      site: { name: site.name, url: site.url, product: site.product }, tokens: this.deps.tokens(site), dispatcher: agent,
+      site: { name: site.name, url: site.url, product: site.product }, tokens, dispatcher: agent,
       clock: this.deps.clock, retries: this.config.reporting.retries, log: this.deps.log, metrics: this.deps.metrics,
     });
   }

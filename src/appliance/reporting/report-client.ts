@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { AccessTokenProvider } from '../access-token.js';
 import { backoffDelay, type Clock } from '../../platform/clock.js';
-import { ServiceError } from '../../platform/errors.js';
+import { isServiceError, ServiceError } from '../../platform/errors.js';
 import { describeTlsFailure } from '../../platform/http-agent.js';
 import { Counter, metric, type Registry } from '../../platform/metrics.js';
 import { describeWindow, type ReportSource, type ReportWindow } from '../../reporting/report-source.js';
@@ -120,7 +120,14 @@ export class ReportClient implements ReportSource {
   }
 
   async #once(params: Record<string, string>, ctx: ReportContext, signal?: AbortSignal): Promise<Dispatcher.ResponseData | 'unauthorized'> {
-    const token = await this.o.tokens.token(signal);
+    let token;
+    try {
+      token = await this.o.tokens.token(signal);
+    } catch (e) {
+      // A mint that failed for a transient reason (appliance down, 5xx) is retried like the call.
+      if (isServiceError(e) && e.retryable && !signal?.aborted) throw new Retryable(`token: ${e.message}`, undefined, e);
+      throw e;
+    }
     let res: Dispatcher.ResponseData;
     try {
       res = await request(new URL('/api/reporting', this.o.site.url), {

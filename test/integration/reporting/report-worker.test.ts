@@ -67,7 +67,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
   });
 
   it('updates in-progress sessions when they close, without duplicating them', async () => {
-    const s = await setup(300, { now: Date.UTC(2026, 0, 1, 4) });
+    const s = await setup(300, { at: Date.UTC(2026, 0, 1, 4) });
     const store = new MemoryStore();
     const { w } = worker(s, store);
     await w.runNow();

@@ -61,9 +61,9 @@ export interface Scenario {
 }
 
 /** A generator of `count` sessions one minute apart from T0, served at the clock's "now". */
-export async function scenario(count: number, options: Partial<ReportingSimulatorOptions> & { product?: 'pra' | 'rs'; now?: number } = {}): Promise<Scenario> {
-  const { product = 'pra', now, ...simOptions } = options;
-  const clock = new ManualClock(now ?? T0 + count * 60_000 + 30 * 60_000);
+export async function scenario(count: number, options: Partial<Omit<ReportingSimulatorOptions, 'now' | 'generator'>> & { product?: 'pra' | 'rs'; at?: number } = {}): Promise<Scenario> {
+  const { product = 'pra', at, ...simOptions } = options;
+  const clock = new ManualClock(at ?? T0 + count * 60_000 + 30 * 60_000);
   const generator = new SessionGenerator({ seed: 42, count, hostName: HOST, product, firstStartMs: T0, spacingMs: 60_000 });
   const sim = new ReportingSimulator({ ...simOptions, generator, now: () => clock.now() });
   const server = await startReportingServer(sim, 'good-token');

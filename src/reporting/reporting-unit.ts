@@ -1,0 +1,37 @@
+import type { AccessTokenProvider } from '../appliance/access-token.js';
+import { OAuthTokenSource } from '../appliance/token-source.js';
+import type { Config, SiteConfig } from '../platform/config/schema.js';
+import { ServiceError } from '../platform/errors.js';
+import { createHttpAgent } from '../platform/http-agent.js';
+import type { UnitSpec } from '../platform/units.js';
+import type { StoreComponent } from '../store/store-unit.js';
+import type { Runtime } from '../wiring.js';
+import { createReportWorker, reportingSites } from './create-report-worker.js';
+
+/**
+ * The OAuth token source of a site's reporting API account (a separate account from the ECM
+ * one, so report pulls never consume the channel's tokens).
+ */
+export function reportingTokens(rt: Pick<Runtime, 'clock' | 'log'>): (site: SiteConfig) => AccessTokenProvider {
+  return (site) => {
+    if (!site.reporting) throw new ServiceError('config.invalid', `site ${site.name} has no reporting API account`, { op: 'reporting.tokens' });
+    return new OAuthTokenSource({
+      baseUrl: site.url.replace(/\/+$/, ''),
+      clientId: site.reporting.clientId,
+      clientSecret: site.reporting.clientSecret,
+      dispatcher: createHttpAgent({ connectTimeoutMs: site.timeouts.connectMs, requestTimeoutMs: site.timeouts.requestMs, ...(site.caFile ? { caFile: site.caFile } : {}), connections: 1 }),
+      clock: rt.clock,
+      log: rt.log,
+      site: site.name,
+    });
+  };
+}
+
+/** The `reporting` unit for serviceUnits; needs the `store` unit before it. */
+export function reportingUnit(config: Config, rt: Runtime): UnitSpec {
+  return {
+    key: 'reporting',
+    slice: { reporting: config.reporting, sites: reportingSites(config) },
+    create: (get) => createReportWorker(config, { ...rt, store: get<StoreComponent>('store').store, tokens: reportingTokens(rt) }),
+  };
+}
