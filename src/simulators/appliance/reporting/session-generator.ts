@@ -135,6 +135,11 @@ export class SessionGenerator {
     }
   }
 
+  /** Every session started by `nowMs`, as served at `nowMs`: exactly what a complete pull must have stored. */
+  *records(nowMs: number): Generator<SessionRecord> {
+    for (let i = 0; i < this.count && this.startMs(i) <= nowMs; i++) yield this.session(i, nowMs).record;
+  }
+
   hasRecording(i: number): boolean {
     return seededRandom(this.options.seed, i, 2)() < 0.4;
   }
