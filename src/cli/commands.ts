@@ -2,7 +2,9 @@ import type { Command } from './command.js';
 import { check } from './check-command.js';
 import { configPrint, configValidate } from './config-commands.js';
 import { docsErrors } from './docs-command.js';
+import { reportBackfill } from './report-backfill.js';
+import { reportParse } from './report-parse.js';
 import { serve } from './serve-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, docsErrors];
+export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, reportBackfill, reportParse, docsErrors];

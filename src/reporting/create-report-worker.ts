@@ -1,19 +1,18 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Agent } from 'undici';
 import type { AccessTokenProvider } from '../appliance/access-token.js';
-import { REPORT_NAMES, ReportClient } from '../appliance/reporting/report-client.js';
+import { REPORT_NAMES, type ReportClient } from '../appliance/reporting/report-client.js';
 import type { Clock } from '../platform/clock.js';
 import type { Config, SiteConfig } from '../platform/config/schema.js';
 import { isServiceError } from '../platform/errors.js';
-import { createHttpAgent } from '../platform/http-agent.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { ComponentStatus, Readiness } from '../platform/readiness.js';
 import type { Store } from '../store/store-ports.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
 import { reportMetrics, type ReportMetrics } from './report-metrics.js';
+import { createSiteReportSource, type SiteReportSource } from './site-report-source.js';
 
 export interface ReportWorkerDeps {
   store: Store;
@@ -57,9 +56,7 @@ export class ReportWorker implements Component {
   readonly name = 'reporting';
   readonly #sites: SiteConfig[];
   readonly #state = new Map<string, SiteState>();
-  readonly #agents = new Map<string, Agent>();
-  /** One token provider per site for the worker's life: providers cache their token. */
-  readonly #tokens = new Map<string, AccessTokenProvider>();
+  readonly #clients = new Map<string, SiteReportSource>();
   readonly #metrics: ReportMetrics;
   #task: ScheduledTask | undefined;
   #running: Promise<Record<string, RunOutcome>> | undefined;
@@ -93,8 +90,8 @@ export class ReportWorker implements Component {
       await Promise.race([this.#running, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
       clearTimeout(timer);
     }
-    for (const a of this.#agents.values()) await a.close().catch(() => undefined);
-    this.#agents.clear();
+    for (const c of this.#clients.values()) await c.close().catch(() => undefined);
+    this.#clients.clear();
     this.deps.readiness.unregister('reporting');
   }
 
@@ -175,21 +172,14 @@ export class ReportWorker implements Component {
     }
   }
 
+  /** One client per site for the worker's life: its token provider caches the token between runs. */
   #client(site: SiteConfig): ReportClient {
-    let agent = this.#agents.get(site.name);
-    if (!agent) {
-      agent = createHttpAgent({ connectTimeoutMs: site.timeouts.connectMs, requestTimeoutMs: site.timeouts.requestMs, ...(site.caFile ? { caFile: site.caFile } : {}), connections: 1 });
-      this.#agents.set(site.name, agent);
+    let client = this.#clients.get(site.name);
+    if (!client) {
+      client = createSiteReportSource(site, this.config.reporting, { ...this.deps, tokens: this.deps.tokens(site) });
+      this.#clients.set(site.name, client);
     }
-    let tokens = this.#tokens.get(site.name);
-    if (!tokens) {
-      tokens = this.deps.tokens(site);
-      this.#tokens.set(site.name, tokens);
-    }
-    return new ReportClient({
-      site: { name: site.name, url: site.url, product: site.product }, tokens, dispatcher: agent,
-      clock: this.deps.clock, retries: this.config.reporting.retries, log: this.deps.log, metrics: this.deps.metrics,
-    });
+    return client.source;
   }
 
   #lags(): Map<string, number> {

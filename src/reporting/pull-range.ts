@@ -30,7 +30,8 @@ export interface PullProgress {
   /** Sessions listed in the current slice, and how many of them are committed. */
   sliceListed: number;
   sliceDone: number;
-  /** Totals over the whole range so far. */
+  /** Totals over the whole range so far: listed sessions handled, sessions written. */
+  processed: number;
   sessions: number;
   inserted: number;
   updated: number;
@@ -39,11 +40,21 @@ export interface PullProgress {
 }
 
 /** Slice boundaries in whole seconds: the Reporting API selects by unix seconds. */
-function slices(fromMs: number, toMs: number, sliceMs: number): ReportWindow[] {
+export function slices(fromMs: number, toMs: number, sliceMs: number): ReportWindow[] {
   const out: ReportWindow[] = [];
   const end = Math.floor(toMs / 1000) * 1000;
   for (let a = Math.floor(fromMs / 1000) * 1000; a < end; a += sliceMs) out.push({ by: 'end', fromMs: a, toMs: Math.min(a + sliceMs, end) });
   return out;
+}
+
+/** The lsids a slice covers (closed in it; with in-progress, also started in it) → has a recording. */
+async function listSlice(source: ReportSource, slice: ReportWindow, includeInProgress: boolean, signal?: AbortSignal): Promise<Map<string, boolean>> {
+  const listed = new Map<string, boolean>();
+  for (const s of await source.listing(slice, signal)) listed.set(s.lsid, s.hasRecording);
+  if (includeInProgress) {
+    for (const s of await source.listing({ ...slice, by: 'start' }, signal)) listed.set(s.lsid, (listed.get(s.lsid) ?? false) || s.hasRecording);
+  }
+  return listed;
 }
 
 /**
@@ -56,16 +67,12 @@ function slices(fromMs: number, toMs: number, sliceMs: number): ReportWindow[] {
  * re-reads that slice, and idempotent writes (host_name, lsid) make the re-read harmless.
  */
 export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promise<PullProgress | undefined> {
-  const totals = { sessions: 0, inserted: 0, updated: 0 };
+  const totals = { processed: 0, sessions: 0, inserted: 0, updated: 0 };
   let last: PullProgress | undefined;
   for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
     o.signal?.throwIfAborted();
     const label = describeWindow(slice);
-    const listed = new Map<string, boolean>();
-    for (const s of await deps.source.listing(slice, o.signal)) listed.set(s.lsid, s.hasRecording);
-    if (o.includeInProgress) {
-      for (const s of await deps.source.listing({ ...slice, by: 'start' }, o.signal)) listed.set(s.lsid, (listed.get(s.lsid) ?? false) || s.hasRecording);
-    }
+    const listed = await listSlice(deps.source, slice, o.includeInProgress, o.signal);
     const lsids = [...listed.keys()];
     const stored = deps.recordings && [...listed.values()].some(Boolean) ? await deps.recordings.stored(o.site) : undefined;
     const cursor = { key: o.cursorKey, value: new Date(slice.toMs).toISOString() };
@@ -83,6 +90,7 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
       const isLast = k + o.batchSize >= lsids.length;
       const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined);
       done += batch.length;
+      totals.processed += batch.length;
       totals.sessions += sessions.length;
       totals.inserted += r.inserted;
       totals.updated += r.updated;
@@ -92,4 +100,14 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
     deps.log.debug({ site: o.site, window: label, sessions: lsids.length }, 'report slice committed');
   }
   return last;
+}
+
+/**
+ * How many sessions a pull of [fromMs, toMs) will fetch (listings only, one slice at a time):
+ * the "total" of a backfill's progress.
+ */
+export async function countRange(source: ReportSource, o: Pick<PullRangeOptions, 'fromMs' | 'toMs' | 'sliceMs' | 'includeInProgress' | 'signal'>): Promise<number> {
+  let total = 0;
+  for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) total += (await listSlice(source, slice, o.includeInProgress, o.signal)).size;
+  return total;
 }

@@ -22,14 +22,14 @@ export type ParsedReport =
 function invalid(ctx: ReportContext, reason: string, extra: Record<string, unknown> = {}): ServiceError {
   return new ServiceError('report.xml_invalid', `${ctx.report} report from site ${ctx.site} (${ctx.window}) is invalid: ${reason}`, {
     op: 'report.parse',
-    details: { site: ctx.site, report: ctx.report, window: ctx.window, ...extra },
+    details: { site: ctx.site, report: ctx.report, window: ctx.window, reason, ...extra },
   });
 }
 
 function apiError(ctx: ReportContext, message: string): ServiceError {
   return new ServiceError('appliance.api_error', `${ctx.report} report from site ${ctx.site} (${ctx.window}) answered an error: ${message.trim() || '(empty)'}`, {
     op: 'report.fetch',
-    details: { site: ctx.site, report: ctx.report, window: ctx.window },
+    details: { site: ctx.site, report: ctx.report, window: ctx.window, reason: `the report is an <error>: ${message.trim() || '(empty)'}` },
   });
 }
 
