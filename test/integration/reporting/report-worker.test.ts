@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reportCursorKey, createReportWorker, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
@@ -153,5 +156,24 @@ describe('reporting worker against the simulator (real sockets)', () => {
     expect(a).toBe(b);
     await a;
     expect(s.sim.stats.byReport.AccessSessionListing).toBe(2 * Math.ceil((s.clock.now() - (s.clock.now() - 7 * 24 * 3_600_000)) / (360 * 60_000)));
+  });
+
+  it('with recordings enabled, downloads each closed session\'s recording once, to DIR/<site>/<lsid>.<ext>', async () => {
+    const s = await setup(120);
+    const dir = mkdtempSync(join(tmpdir(), 'recordings-'));
+    const store = new MemoryStore();
+    const { w } = worker(s, store, { recordings: { enabled: true, directory: dir } });
+    await w.runNow();
+    const now = s.clock.now();
+    const recorded = [...Array(120).keys()].filter((i) => s.generator.hasRecording(i) && s.generator.endMs(i) <= now);
+    expect(recorded.length).toBeGreaterThan(10);
+    expect(readdirSync(join(dir, 'corp-pra')).sort()).toEqual(recorded.map((i) => `${s.generator.lsidOf(i)}.flv`).sort());
+    for (const i of recorded.slice(0, 5)) expect(readFileSync(join(dir, 'corp-pra', `${s.generator.lsidOf(i)}.flv`))).toEqual(s.generator.recording(i));
+    const downloads = s.sim.stats.byReport.AccessSessionRecording;
+    expect(downloads).toBe(recorded.length);
+    await s.clock.advance(60_000);
+    await w.runNow();
+    // The overlap re-reads recorded sessions; their files exist, so nothing is fetched again.
+    expect(s.sim.stats.byReport.AccessSessionRecording).toBe(downloads);
   });
 });
