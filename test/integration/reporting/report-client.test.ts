@@ -110,7 +110,7 @@ describe('ReportClient over a real socket', () => {
   it('downloads a recording as a stream with its extension; a session without one is an api_error', async () => {
     const { s, client } = await setup();
     const now = s.clock.now();
-    const i = [...Array(50).keys()].find((k) => s.generator.hasRecording(k) && s.generator.endMs(k) <= now)!;
+    const i = [...Array(50).keys()].find((k) => s.generator.hasRecording(k) && s.generator.isClosed(k, now))!;
     const rec = await client.recording(s.generator.lsidOf(i));
     expect(rec.extension).toBe('flv');
     expect(Buffer.from(await rec.body.toArray().then((c) => Buffer.concat(c)))).toEqual(s.generator.recording(i));

@@ -10,7 +10,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import type { Logger } from 'pino';
-import { capturedLogger, ListTokens, scenario, siteConfig, T0, type Scenario } from './reporting-fixture.js';
+import { capturedLogger, HOST, ListTokens, scenario, siteConfig, T0, type Scenario } from './reporting-fixture.js';
 
 let open: Scenario[] = [];
 afterEach(async () => {
@@ -86,7 +86,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
     let w1: ReportWorker | undefined;
     let stopped: Promise<void> | undefined;
     let sessionCalls = 0;
-    const s = await setup(800, {
+    const s = await setup(500, {
       fault: (r) => {
         if (r.report === 'AccessSession' && ++sessionCalls === 6) stopped = w1!.stop(5000);
         return undefined;
@@ -102,7 +102,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const cursorAfterKill = await store.state.getCursor(key);
     expect(cursorAfterKill).toBeDefined();
     expect(Date.parse(cursorAfterKill!)).toBeLessThan(s.clock.now() - 3_600_000);
-    expect(store.reports.sessions.size).toBeLessThan(800);
+    expect(store.reports.sessions.size).toBeLessThan(500);
     const { w: w2 } = worker(s, store, { sliceMinutes: 120 });
     expect(await w2.runNow()).toEqual({ 'corp-pra': 'ok' });
     await assertStoreMatches(s, store);
@@ -155,7 +155,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const [a, b] = [w.runNow(), w.runNow()];
     expect(a).toBe(b);
     await a;
-    expect(s.sim.stats.byReport.AccessSessionListing).toBe(2 * Math.ceil((s.clock.now() - (s.clock.now() - 7 * 24 * 3_600_000)) / (360 * 60_000)));
+    expect(s.sim.stats.byReport.AccessSessionListing).toBe(2 * (24 / 6)); // one run: two listings per 6-hour slice of the 24-hour lookback
   });
 
   it('with recordings enabled, downloads each closed session\'s recording once, to DIR/<site>/<lsid>.<ext>', async () => {
@@ -165,7 +165,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const { w } = worker(s, store, { recordings: { enabled: true, directory: dir } });
     await w.runNow();
     const now = s.clock.now();
-    const recorded = [...Array(120).keys()].filter((i) => s.generator.hasRecording(i) && s.generator.endMs(i) <= now);
+    const recorded = [...Array(120).keys()].filter((i) => s.generator.hasRecording(i) && s.generator.isClosed(i, now));
     expect(recorded.length).toBeGreaterThan(10);
     expect(readdirSync(join(dir, 'corp-pra')).sort()).toEqual(recorded.map((i) => `${s.generator.lsidOf(i)}.flv`).sort());
     for (const i of recorded.slice(0, 5)) expect(readFileSync(join(dir, 'corp-pra', `${s.generator.lsidOf(i)}.flv`))).toEqual(s.generator.recording(i));
@@ -175,5 +175,23 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w.runNow();
     // The overlap re-reads recorded sessions; their files exist, so nothing is fetched again.
     expect(s.sim.stats.byReport.AccessSessionRecording).toBe(downloads);
+  });
+
+  it('overlap re-reads catch sessions whose end is recorded late; with no overlap they are missed', async () => {
+    const missing: Record<number, number> = {};
+    for (const overlapMinutes of [15, 0]) {
+      const s = await setup(240, { lateClose: { every: 5, delayMs: 10 * 60_000 }, at: T0 + 60 * 60_000 });
+      const store = new MemoryStore();
+      const { w } = worker(s, store, { overlapMinutes, includeInProgress: false, sliceMinutes: 60, initialLookbackHours: 2 });
+      for (; s.clock.now() <= T0 + 300 * 60_000; await s.clock.advance(5 * 60_000)) expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+      const due = [...Array(240).keys()].filter((i) => s.generator.closedAtMs(i) <= s.clock.now() - 30 * 60_000);
+      const absent = due.filter((i) => !store.reports.sessions.has(`${HOST}\u0000${s.generator.lsidOf(i)}`));
+      missing[overlapMinutes] = absent.length;
+      for (const i of due.filter((k) => !absent.includes(k)).slice(0, 40)) {
+        expect(await store.reports.readSession(HOST, s.generator.lsidOf(i))).toEqual(s.generator.session(i, s.clock.now()).record);
+      }
+    }
+    expect(missing[15]).toBe(0);
+    expect(missing[0]).toBeGreaterThan(0);
   });
 });

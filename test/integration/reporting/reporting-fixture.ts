@@ -7,7 +7,7 @@ import type { Config } from '../../../src/platform/config/schema.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { Secret } from '../../../src/platform/secret.js';
 import { ReportingSimulator, type ReportingSimulatorOptions } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
-import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
+import { SessionGenerator, type SessionGeneratorOptions } from '../../../src/simulators/appliance/reporting/session-generator.js';
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const HOST = '127.0.0.1';
@@ -61,10 +61,10 @@ export interface Scenario {
 }
 
 /** A generator of `count` sessions one minute apart from T0, served at the clock's "now". */
-export async function scenario(count: number, options: Partial<Omit<ReportingSimulatorOptions, 'now' | 'generator'>> & { product?: 'pra' | 'rs'; at?: number } = {}): Promise<Scenario> {
-  const { product = 'pra', at, ...simOptions } = options;
+export async function scenario(count: number, options: Partial<Omit<ReportingSimulatorOptions, 'now' | 'generator'>> & { product?: 'pra' | 'rs'; at?: number; lateClose?: SessionGeneratorOptions['lateClose'] } = {}): Promise<Scenario> {
+  const { product = 'pra', at, lateClose, ...simOptions } = options;
   const clock = new ManualClock(at ?? T0 + count * 60_000 + 30 * 60_000);
-  const generator = new SessionGenerator({ seed: 42, count, hostName: HOST, product, firstStartMs: T0, spacingMs: 60_000 });
+  const generator = new SessionGenerator({ seed: 42, count, hostName: HOST, product, firstStartMs: T0, spacingMs: 60_000, ...(lateClose ? { lateClose } : {}) });
   const sim = new ReportingSimulator({ ...simOptions, generator, now: () => clock.now() });
   const server = await startReportingServer(sim, 'good-token');
   return { clock, generator, sim, url: server.url, close: server.close };
@@ -79,7 +79,7 @@ export function siteConfig(url: string, reporting: Record<string, unknown> = {},
     `    url: ${url}`,
     `    product: ${product}`,
     '    reporting: { clientId: reporter, clientSecret: s3cret-reporting }',
-    `reporting: ${JSON.stringify({ initialLookbackHours: 24 * 7, overlapMinutes: 15, sliceMinutes: 360, batchSize: 100, ...reporting })}`,
+    `reporting: ${JSON.stringify({ initialLookbackHours: 24, overlapMinutes: 15, sliceMinutes: 360, batchSize: 100, ...reporting })}`,
   ].join('\n');
   return parseConfigText(yaml, 'test.yaml', { env: {} });
 }

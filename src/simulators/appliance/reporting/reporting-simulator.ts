@@ -67,7 +67,7 @@ export class ReportingSimulator {
     let buffer = w.head(root);
     const g = this.options.generator;
     for (const i of selection) {
-      if (root === 'session_summary_list') buffer += w.summary(g.lsidOf(i), g.hasRecording(i) && g.endMs(i) <= now);
+      if (root === 'session_summary_list') buffer += w.summary(g.lsidOf(i), g.hasRecording(i) && g.isClosed(i, now));
       else buffer += w.session(g.session(i, now), g.options.product);
       this.stats.sessionsServed++;
       if (buffer.length >= CHUNK) {
@@ -125,7 +125,7 @@ export class ReportingSimulator {
   #recording(res: ServerResponse, p: URLSearchParams, w: ReportXmlWriter, close: boolean): void {
     const g = this.options.generator;
     const i = g.indexOf(p.get('lsid') ?? '');
-    if (i === undefined || !g.hasRecording(i) || g.endMs(i) > this.options.now()) return this.#xml(res, 200, w.error('No recording for this session'), close);
+    if (i === undefined || !g.hasRecording(i) || !g.isClosed(i, this.options.now())) return this.#xml(res, 200, w.error('No recording for this session'), close);
     const data = g.recording(i);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length, 'content-disposition': `attachment; filename="${g.lsidOf(i)}.flv"`, ...(close ? { connection: 'close' } : {}) });
     res.end(data);

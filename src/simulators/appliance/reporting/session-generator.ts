@@ -32,6 +32,12 @@ export interface SessionGeneratorOptions {
   firstStartMs: number;
   /** Average gap between session starts. */
   spacingMs: number;
+  /**
+   * Late closing, as appliances do when a session's end is recorded after the fact: every
+   * `every`-th session still looks in progress for `delayMs` after its end time, then appears
+   * closed with its real (earlier) end time. Only an overlapping re-read catches it.
+   */
+  lateClose?: { every: number; delayMs: number };
 }
 
 /** No session lasts longer than this: bounds the scan for "sessions ending in a window". */
@@ -109,6 +115,17 @@ export class SessionGenerator {
     return secondsDate(this.startMs(i) + durationMs).getTime();
   }
 
+  /** When session i shows as closed (its end, or later for a late-closing session). */
+  closedAtMs(i: number): number {
+    const late = this.options.lateClose;
+    return this.endMs(i) + (late && i % late.every === 0 ? late.delayMs : 0);
+  }
+
+  /** Whether session i shows as closed at `nowMs`. */
+  isClosed(i: number, nowMs: number): boolean {
+    return this.closedAtMs(i) <= nowMs;
+  }
+
   /** Index range [from, to) of sessions that may start in [fromMs, toMs). */
   #indexRange(fromMs: number, toMs: number): [number, number] {
     const { firstStartMs, spacingMs } = this.options;
@@ -131,7 +148,7 @@ export class SessionGenerator {
     const [a, b] = this.#indexRange(fromMs - MAX_DURATION_MS, toMs);
     for (let i = a; i < b; i++) {
       const e = this.endMs(i);
-      if (e >= fromMs && e < toMs && e <= nowMs) yield i;
+      if (e >= fromMs && e < toMs && this.isClosed(i, nowMs)) yield i;
     }
   }
 
@@ -159,12 +176,13 @@ export class SessionGenerator {
     const lsid = this.lsidOf(i);
     const start = this.startMs(i);
     const plannedEnd = this.endMs(i);
-    const closed = plannedEnd <= nowMs;
+    const closed = this.isClosed(i, nowMs);
     const origin = `https://${hostName}`;
     const recorded = this.hasRecording(i);
     const reps = this.#reps(r, i);
     const customers = this.#customers(r);
-    const events = this.#events(r, i, start, plannedEnd, closed ? plannedEnd : nowMs, reps, customers);
+    // A late-closing session has had all its events but the end, until it shows as closed.
+    const events = this.#events(r, i, start, plannedEnd, closed ? plannedEnd : Math.min(nowMs, plannedEnd - 1), reps, customers);
     const jumpGroup = pick(r, JUMP_GROUPS);
     const jumpoint = r() < 0.8 ? pick(r, JUMPOINTS) : null;
     const nAttrs = Math.floor(r() * 3);
@@ -175,7 +193,8 @@ export class SessionGenerator {
       hostName,
       lsid,
       type: 'support',
-      lseq: 1000 + Math.floor(i / 3) * 3 + ((i * 7) % 3),
+      // Like the appliance's: neither unique nor in session order.
+      lseq: 1000 + Math.floor(i / 3) * 2 - (i % 3 === 2 ? 1 : 0),
       startTime: secondsDate(start),
       endTime: closed ? new Date(plannedEnd) : null,
       duration: closed ? formatDuration(plannedEnd - secondsDate(start).getTime()) : null,
