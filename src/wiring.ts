@@ -10,7 +10,7 @@ import type { Clock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
 import type { Readiness } from './platform/readiness.js';
 import type { UnitSpec } from './platform/units.js';
-import { reportingUnit } from './reporting/reporting-unit.js';
+import { reportingChecks, reportingUnit } from './reporting/reporting-unit.js';
 import { storeCheck, storeUnit } from './store/store-unit.js';
 
 export interface Runtime {
@@ -53,5 +53,6 @@ export function configChecks(config: Config, rt: Runtime): Check[] {
       run: async () => ({ ok: true, detail: `${config.sites.length} site(s), vault ${config.vault?.kind ?? 'none'}, store ${config.store.kind}` }),
     },
     storeCheck(config, rt),
+    ...reportingChecks(config, rt),
   ];
 }

@@ -1,12 +1,13 @@
 import type { AccessTokenProvider } from '../appliance/access-token.js';
 import { OAuthTokenSource } from '../appliance/token-source.js';
 import type { Config, SiteConfig } from '../platform/config/schema.js';
-import { ServiceError } from '../platform/errors.js';
+import { isServiceError, ServiceError } from '../platform/errors.js';
 import { createHttpAgent } from '../platform/http-agent.js';
 import type { UnitSpec } from '../platform/units.js';
 import type { StoreComponent } from '../store/store-unit.js';
-import type { Runtime } from '../wiring.js';
+import type { Check, Runtime } from '../wiring.js';
 import { createReportWorker, reportingSites } from './create-report-worker.js';
+import { createSiteReportSource } from './site-report-source.js';
 
 /**
  * The OAuth token source of a site's reporting API account (a separate account from the ECM
@@ -34,4 +35,32 @@ export function reportingUnit(config: Config, rt: Runtime): UnitSpec {
     slice: { reporting: config.reporting, sites: reportingSites(config) },
     create: (get) => createReportWorker(config, { ...rt, store: get<StoreComponent>('store').store, tokens: reportingTokens(rt) }),
   };
+}
+
+/**
+ * `ecm-bridge check`: per reporting site, one listing of the last minute with the configured
+ * account, proving the token, the reporting permission and the XML all work.
+ */
+export function reportingChecks(config: Config, rt: Runtime): Check[] {
+  if (!config.reporting.enabled) return [];
+  return reportingSites(config).map((site) => ({
+    component: 'reporting',
+    name: `site ${site.name} Reporting API`,
+    async run(signal: AbortSignal) {
+      const client = createSiteReportSource(site, { ...config.reporting, retries: { ...config.reporting.retries, max: 0 } }, { ...rt, tokens: reportingTokens(rt)(site) });
+      try {
+        const now = rt.clock.now();
+        const listed = await client.source.listing({ by: 'end', fromMs: now - 60_000, toMs: now }, signal);
+        return { ok: true, detail: `listing works (${listed.length} session(s) closed in the last minute)` };
+      } catch (e) {
+        return {
+          ok: false,
+          detail: isServiceError(e) ? `[${e.code}] ${e.message}` : 'the Reporting API call failed',
+          fix: 'check sites[].reporting clientId/secret, that the API account has the reporting permission, and the network path to the site',
+        };
+      } finally {
+        await client.close();
+      }
+    },
+  }));
 }

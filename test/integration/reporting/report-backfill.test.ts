@@ -6,6 +6,10 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReportClient } from '../../../src/appliance/reporting/report-client.js';
 import { runCli } from '../../../src/main.js';
+import { systemClock } from '../../../src/platform/clock.js';
+import { loadConfigFile } from '../../../src/platform/config/loader.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { reportingChecks } from '../../../src/reporting/reporting-unit.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { backfillCursorKey, runBackfill } from '../../../src/reporting/backfill.js';
@@ -86,6 +90,17 @@ describe('report backfill', () => {
       expect(err).toContain('no site "nope" with an enabled reporting account');
       expect(await runCli(['report', 'backfill', '--config', configFile, '--site', 'corp-pra', '--from', 'yesterday', '--to', '2025-01-02'], io)).toBe(1);
       expect(err).toContain('--from must be a date (2026-01-31) or an ISO-8601 time, got "yesterday"');
+    });
+
+    it('`check` lists the reporting API per site: OK with the right account, auth_failed with a wrong secret', async () => {
+      const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'test' };
+      const good = reportingChecks(loadConfigFile(configFile, { env: { REP_SECRET: REPORTING_ACCOUNT.clientSecret as string } }), rt);
+      expect(good.map((c) => c.name)).toEqual(['site corp-pra Reporting API']);
+      expect(await good[0]!.run(AbortSignal.timeout(10_000))).toMatchObject({ ok: true, detail: expect.stringMatching(/^listing works \(\d+ session\(s\) closed in the last minute\)$/) });
+      const bad = reportingChecks(loadConfigFile(configFile, { env: { REP_SECRET: 'wrong-secret' } }), rt);
+      const r = await bad[0]!.run(AbortSignal.timeout(10_000));
+      expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/^\[appliance\.auth_failed\]/) });
+      expect(r.detail).not.toContain('wrong-secret');
     });
   });
 });
