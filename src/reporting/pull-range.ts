@@ -69,11 +69,17 @@ async function listSlice(source: ReportSource, slice: ReportWindow, includeInPro
 export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promise<PullProgress | undefined> {
   const totals = { processed: 0, sessions: 0, inserted: 0, updated: 0 };
   let last: PullProgress | undefined;
+  // Sessions already written closed (final) whose end lies in a later slice of this pull: that
+  // slice's listing names them again, and fetching them twice would be wasted work. Holds only
+  // sessions spanning a slice boundary.
+  const final = new Map<string, number>();
   for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
     o.signal?.throwIfAborted();
     const label = describeWindow(slice);
     const listed = await listSlice(deps.source, slice, o.includeInProgress, o.signal);
-    const lsids = [...listed.keys()];
+    const lsids = [...listed.keys()].filter((l) => !final.has(l));
+    totals.processed += listed.size - lsids.length;
+    for (const [lsid, endMs] of final) if (endMs < slice.toMs) final.delete(lsid);
     const stored = deps.recordings && [...listed.values()].some(Boolean) ? await deps.recordings.stored(o.site) : undefined;
     const cursor = { key: o.cursorKey, value: new Date(slice.toMs).toISOString() };
     let done = 0;
@@ -89,6 +95,7 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
       }
       const isLast = k + o.batchSize >= lsids.length;
       const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined);
+      for (const s of sessions) if (s.endTime !== null && s.endTime.getTime() >= slice.toMs && s.endTime.getTime() < o.toMs) final.set(s.lsid, s.endTime.getTime());
       done += batch.length;
       totals.processed += batch.length;
       totals.sessions += sessions.length;

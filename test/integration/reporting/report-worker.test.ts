@@ -58,6 +58,8 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w.start();
     expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
     await assertStoreMatches(s, store);
+    // Each session fetched once, even those listed by two slices (started in one, ended in the next).
+    expect(s.sim.stats.sessionsServed).toBe(600);
     expect(s.sim.stats.withoutConnectionClose).toBe(0);
     const cursor = await store.state.getCursor(reportCursorKey(config.sites[0]!));
     expect(Date.parse(cursor!)).toBe(Math.floor(s.clock.now() / 1000) * 1000);

@@ -36,6 +36,7 @@ const CHUNK = 64 * 1024;
  * Records what clients did (`stats`) so tests can assert the one-request-per-connection rule.
  */
 export class ReportingSimulator {
+  /** `sessionsServed` counts full sessions (not listing entries). */
   readonly stats = { requests: 0, withoutConnectionClose: 0, faults: 0, sessionsServed: 0, byReport: {} as Record<string, number> };
 
   constructor(private readonly options: ReportingSimulatorOptions) {}
@@ -67,9 +68,12 @@ export class ReportingSimulator {
     let buffer = w.head(root);
     const g = this.options.generator;
     for (const i of selection) {
-      if (root === 'session_summary_list') buffer += w.summary(g.lsidOf(i), g.hasRecording(i) && g.isClosed(i, now));
-      else buffer += w.session(g.session(i, now), g.options.product);
-      this.stats.sessionsServed++;
+      if (root === 'session_summary_list') {
+        buffer += w.summary(g.lsidOf(i), g.hasRecording(i) && g.isClosed(i, now));
+      } else {
+        buffer += w.session(g.session(i, now), g.options.product);
+        this.stats.sessionsServed++;
+      }
       if (buffer.length >= CHUNK) {
         if (!res.write(buffer)) await new Promise((r) => res.once('drain', r));
         buffer = '';
