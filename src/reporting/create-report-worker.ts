@@ -5,7 +5,7 @@ import type { AccessTokenProvider } from '../appliance/access-token.js';
 import { REPORT_NAMES, type ReportClient } from '../appliance/reporting/report-client.js';
 import type { Clock } from '../platform/clock.js';
 import type { Config, SiteConfig } from '../platform/config/schema.js';
-import { isServiceError } from '../platform/errors.js';
+import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { ComponentStatus, Readiness } from '../platform/readiness.js';
 import type { Store } from '../store/store-ports.js';
@@ -84,7 +84,7 @@ export class ReportWorker implements Component {
   async stop(graceMs: number): Promise<void> {
     await this.#task?.destroy();
     this.#task = undefined;
-    this.#abort.abort(new Error('reporting worker stopping'));
+    this.#abort.abort(new ServiceError('service.shutting_down', 'reporting worker stopping', { op: 'reporting.stop' }));
     if (this.#running) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.#running, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
