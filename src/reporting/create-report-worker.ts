@@ -77,7 +77,7 @@ export class ReportWorker implements Component {
       const cursor = await this.deps.store.state.getCursor(reportCursorKey(site)).catch(() => undefined);
       this.#state.set(site.name, cursor ? { cursorMs: Date.parse(cursor) } : {});
     }
-    this.#task = cron.createTask(this.config.reporting.schedule, () => void this.runNow(), { name: 'reporting' });
+    this.#task = cron.createTask(this.config.reporting.schedule, () => this.runNow().catch((e: unknown) => this.deps.log.error({ err: e }, 'reporting: run failed')), { name: 'reporting' });
     await this.#task.start();
   }
 
@@ -104,7 +104,13 @@ export class ReportWorker implements Component {
   async #run(): Promise<Record<string, RunOutcome>> {
     const outcomes: Record<string, RunOutcome> = {};
     if (this.#sites.length === 0) return outcomes;
-    const lock = await this.deps.store.lock.tryAcquire(REPORTING_LOCK);
+    let lock;
+    try {
+      lock = await this.deps.store.lock.tryAcquire(REPORTING_LOCK);
+    } catch (e) {
+      for (const s of this.#sites) outcomes[s.name] = this.#failed(s, e, undefined);
+      return outcomes;
+    }
     this.#standby = lock === undefined;
     if (!lock) {
       for (const s of this.#sites) {
@@ -132,12 +138,12 @@ export class ReportWorker implements Component {
     this.#state.set(site.name, st);
     st.lastRunAt = new Date(now).toISOString();
     const key = reportCursorKey(site);
-    const stored = await this.deps.store.state.getCursor(key);
-    const cursorMs = stored === undefined ? undefined : Date.parse(stored);
-    if (stored !== undefined && Number.isNaN(cursorMs)) this.deps.log.warn({ site: site.name, cursor: stored }, 'reporting: unreadable cursor ignored; starting from the initial lookback');
-    const fromMs = cursorMs !== undefined && !Number.isNaN(cursorMs) ? cursorMs - r.overlapMinutes * 60_000 : now - r.initialLookbackHours * 3_600_000;
     let counted = { inserted: 0, updated: 0 };
     try {
+      const stored = await this.deps.store.state.getCursor(key);
+      const cursorMs = stored === undefined ? undefined : Date.parse(stored);
+      if (stored !== undefined && Number.isNaN(cursorMs)) this.deps.log.warn({ site: site.name, cursor: stored }, 'reporting: unreadable cursor ignored; starting from the initial lookback');
+      const fromMs = cursorMs !== undefined && !Number.isNaN(cursorMs) ? cursorMs - r.overlapMinutes * 60_000 : now - r.initialLookbackHours * 3_600_000;
       const progress = await pullRange(
         { source: this.#client(site), reports: this.deps.store.reports, log: this.deps.log, ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}) },
         {
@@ -163,13 +169,19 @@ export class ReportWorker implements Component {
         this.deps.log.info({ site: site.name }, 'reporting: pull interrupted by shutdown; committed slices are kept');
         return 'stopped';
       }
-      const code = isServiceError(e) ? e.code : 'internal';
-      const message = isServiceError(e) ? e.message : 'internal error';
-      st.lastError = { code, message };
-      this.#metrics.runs.inc({ site: site.name, outcome: 'failed' });
-      this.deps.log.error({ site: site.name, window: isServiceError(e) ? e.details?.window : undefined, err: e, code }, 'reporting: pull failed; the cursor stays at the last committed slice');
-      return 'failed';
+      return this.#failed(site, e, st);
     }
+  }
+
+  #failed(site: SiteConfig, e: unknown, state: SiteState | undefined): RunOutcome {
+    const st = state ?? this.#state.get(site.name) ?? {};
+    this.#state.set(site.name, st);
+    const code = isServiceError(e) ? e.code : 'internal';
+    const message = isServiceError(e) ? e.message : 'internal error';
+    st.lastError = { code, message };
+    this.#metrics.runs.inc({ site: site.name, outcome: 'failed' });
+    this.deps.log.error({ site: site.name, window: isServiceError(e) ? e.details?.window : undefined, err: e, code }, 'reporting: pull failed; the cursor stays at the last committed slice');
+    return 'failed';
   }
 
   /** One client per site for the worker's life: its token provider caches the token between runs. */

@@ -10,6 +10,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import type { Logger } from 'pino';
+import { ServiceError } from '../../../src/platform/errors.js';
 import { capturedLogger, HOST, ListTokens, scenario, siteConfig, T0, type Scenario } from './reporting-fixture.js';
 
 let open: Scenario[] = [];
@@ -195,5 +196,18 @@ describe('reporting worker against the simulator (real sockets)', () => {
     }
     expect(missing[15]).toBe(0);
     expect(missing[0]).toBeGreaterThan(0);
+  });
+
+  it('a database that is down fails the run (status, log), never an unhandled rejection', async () => {
+    const s = await setup(20);
+    const store = new MemoryStore();
+    store.lock.tryAcquire = async () => {
+      throw new ServiceError('store.unavailable', 'database unreachable (ECONNREFUSED)');
+    };
+    const { w, readiness } = worker(s, store);
+    await w.start();
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+    expect((await readiness.report()).components.reporting).toMatchObject({ ready: false, reason: 'site corp-pra: [store.unavailable] database unreachable (ECONNREFUSED)' });
+    await w.stop(1000);
   });
 });
