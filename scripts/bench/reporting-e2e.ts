@@ -4,7 +4,11 @@
  * window at the same density. The second run shows that memory does not grow with the window:
  * the worker holds one slice's listing and one batch at a time.
  *
- *   npx tsx scripts/bench/reporting-e2e.ts [--sessions 10000] [--factor 10] [--batch 100] [--slice-minutes 60]
+ *   npx tsx scripts/bench/reporting-e2e.ts [--sessions 10000] [--factor 10] [--batch 100] [--slice-minutes 60] [--store pglite|discard]
+ *
+ * `--store discard` replaces PGlite by a store that counts and drops the sessions (cursors and
+ * lock in memory): it isolates the bridge's own memory and speed (client, parser, worker) from
+ * the database's, whose page cache grows with the data written.
  *
  * The simulator runs in this process; each pull runs in a child process (worker + PGlite), so
  * its peak RSS (getrusage maxrss) is the pipeline's alone; "over idle" subtracts the RSS of the
@@ -27,7 +31,10 @@ import { reportingTokens } from '../../src/reporting/reporting-unit.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ReportingSimulator } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../src/simulators/appliance/reporting/session-generator.js';
+import type { SessionRecord } from '../../src/reporting/session-record.js';
+import { MemoryLeaderLock, MemoryStateStore } from '../../src/store/memory-store.js';
 import { openStore } from '../../src/store/open-store.js';
+import type { CursorUpdate, ReportStore, Store } from '../../src/store/store-ports.js';
 
 const ACCOUNT = { clientId: 'bench-reporter', clientSecret: 'bench-reporting-secret-1', permissions: { reporting: true } };
 const SPACING_MS = 60_000;
@@ -42,8 +49,28 @@ interface ChildResult {
   rows: number;
 }
 
-/** Child: one pull of the whole window into a fresh on-disk PGlite, measured. */
-async function child(args: { url: string; caFile: string; windowHours: number; batch: number; sliceMinutes: number }): Promise<void> {
+/** A Store that keeps cursors and the lock but drops sessions: the pipeline without a database. */
+class DiscardStore implements Store {
+  readonly state = new MemoryStateStore();
+  readonly lock = new MemoryLeaderLock();
+  #written = 0;
+  readonly reports: ReportStore = {
+    writeSessions: async (sessions: readonly SessionRecord[], cursor?: CursorUpdate) => {
+      this.#written += sessions.length;
+      if (cursor) await this.state.setCursor(cursor.key, cursor.value);
+      return { inserted: sessions.length, updated: 0 };
+    },
+    readSession: async () => undefined,
+    tableCounts: async () => ({ session: this.#written }),
+  };
+  async migrate() { return 0; }
+  async schemaVersion() { return 0; }
+  async health() { return { ok: true }; }
+  async close() {}
+}
+
+/** Child: one pull of the whole window into a fresh store (on-disk PGlite, or discard), measured. */
+async function child(args: { url: string; caFile: string; windowHours: number; batch: number; sliceMinutes: number; store: string }): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'reporting-bench-db-'));
   const config = parseConfigText([
     'sites:',
@@ -56,7 +83,7 @@ async function child(args: { url: string; caFile: string; windowHours: number; b
     `reporting: { initialLookbackHours: ${args.windowHours}, overlapMinutes: 0, sliceMinutes: ${args.sliceMinutes}, batchSize: ${args.batch} }`,
   ].join('\n'), 'bench.yaml', { env: { SECRET: ACCOUNT.clientSecret } });
   const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock };
-  const store = await openStore(config.store, rt);
+  const store: Store = args.store === 'discard' ? new DiscardStore() : await openStore(config.store, rt);
   await store.migrate();
   const idleRss = process.memoryUsage().rss;
   let peakHeap = 0;
@@ -94,7 +121,7 @@ function runChild(args: object): Promise<ChildResult> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     sessions: { type: 'string', default: '10000' }, factor: { type: 'string', default: '10' }, batch: { type: 'string', default: '100' },
-    'slice-minutes': { type: 'string', default: '60' }, child: { type: 'string' },
+    'slice-minutes': { type: 'string', default: '60' }, store: { type: 'string', default: 'pglite' }, child: { type: 'string' },
   } });
   if (values.child) return child(JSON.parse(values.child));
   const base = Number(values.sessions);
@@ -110,13 +137,13 @@ async function main(): Promise<void> {
     const appliance = new ApplianceSimulator({ accounts: [ACCOUNT], reporting: reporting.handle });
     await appliance.start();
     const windowHours = Math.ceil((now - firstStartMs) / 3_600_000) + 1;
-    const r = await runChild({ url: appliance.url, caFile: writeCa(appliance.caPem), windowHours, batch: Number(values.batch), sliceMinutes: Number(values['slice-minutes']) });
+    const r = await runChild({ url: appliance.url, caFile: writeCa(appliance.caPem), windowHours, batch: Number(values.batch), sliceMinutes: Number(values['slice-minutes']), store: values.store });
     await appliance.stop();
     rows.push([`${count} sessions`, windowHours, reporting.stats.requests, r]);
   }
   const [baseline] = rows;
   const pad = (s: string | number, n: number) => String(s).padStart(n);
-  console.log(`reporting-e2e: simulator (HTTPS, OAuth) → worker → PGlite (disk); batch ${values.batch}, slice ${values['slice-minutes']} min; ${cpus().length} cores, Node ${process.version}`);
+  console.log(`reporting-e2e: simulator (HTTPS, OAuth) → worker → ${values.store === 'discard' ? 'discarding store' : 'PGlite (disk)'}; batch ${values.batch}, slice ${values['slice-minutes']} min; ${cpus().length} cores, Node ${process.version}`);
   console.log(`${'run'.padEnd(16)}${pad('window h', 9)}${pad('requests', 9)}${pad('sessions', 9)}${pad('rows', 9)}${pad('seconds', 9)}${pad('sess/s', 8)}${pad('x base', 7)}${pad('maxRSS MiB', 11)}${pad('x base', 7)}${pad('over idle', 10)}${pad('x base', 7)}${pad('peak heap MiB', 14)}${pad('x base', 7)}`);
   for (const [name, hours, requests, r] of rows) {
     const rate = r.sessions / r.seconds;
