@@ -13,6 +13,7 @@ import type { Clock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
 import type { Readiness } from './platform/readiness.js';
 import type { UnitSpec } from './platform/units.js';
+import { reportingChecks, reportingUnit } from './reporting/reporting-unit.js';
 import { storeCheck, storeUnit } from './store/store-unit.js';
 import { vaultUnits } from './vault/create-vault.js';
 import { vaultChecks } from './vault/vault-checks.js';
@@ -33,6 +34,7 @@ export function serviceUnits(config: Config, rt: Runtime): UnitSpec[] {
     ...vaultUnits(config, rt),
     ...brokerUnits(config, rt),
     ...siteUnits(config, rt, 'broker'),
+    reportingUnit(config, rt),
     { key: 'ops-server', slice: config.http, create: () => new OpsServer(config.http, rt) },
   ];
 }
@@ -61,5 +63,6 @@ export function configChecks(config: Config, rt: Runtime): Check[] {
     storeCheck(config, rt),
     ...vaultChecks(config, rt),
     ...siteChecks(config, rt),
+    ...reportingChecks(config, rt),
   ];
 }

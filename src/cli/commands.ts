@@ -3,6 +3,8 @@ import { check } from './check-command.js';
 import { configPrint, configValidate } from './config-commands.js';
 import { dbMigrate, dbPrintSql } from './db-command.js';
 import { docsErrors } from './docs-command.js';
+import { reportBackfill } from './report-backfill.js';
+import { reportParse } from './report-parse.js';
 import { serve } from './serve-command.js';
 import { simAppliance } from './sim-appliance-command.js';
 import { simConsole } from './sim-console-command.js';
@@ -10,4 +12,7 @@ import { simPasswordSafe } from './sim-passwordsafe-command.js';
 import { testSettings } from './test-settings-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, testSettings, configValidate, configPrint, dbMigrate, dbPrintSql, docsErrors, simAppliance, simPasswordSafe, simConsole];
+export const COMMANDS: Command[] = [
+  serve, check, testSettings, configValidate, configPrint, dbMigrate, dbPrintSql, reportBackfill, reportParse,
+  docsErrors, simAppliance, simPasswordSafe, simConsole,
+];

@@ -1,0 +1,64 @@
+import type { Logger } from 'pino';
+import type { ReportStore, StateStore } from '../store/store-ports.js';
+import { countRange, pullRange } from './pull-range.js';
+import type { RecordingDirectory } from './recording-directory.js';
+import type { ReportSource } from './report-source.js';
+
+export interface BackfillDeps {
+  source: ReportSource;
+  reports: ReportStore;
+  state: StateStore;
+  log: Logger;
+  recordings?: RecordingDirectory;
+}
+
+export interface BackfillOptions {
+  site: string;
+  /** The site's worker cursor key; the backfill keeps its own cursor beside it. */
+  cursorKey: string;
+  fromMs: number;
+  toMs: number;
+  sliceMs: number;
+  batchSize: number;
+  includeInProgress: boolean;
+  signal?: AbortSignal;
+  onStart?: (s: { total: number; resumedFromMs: number | undefined }) => void;
+  onProgress?: (p: { done: number; total: number; inserted: number; updated: number; cursor?: string }) => void;
+}
+
+export interface BackfillResult {
+  total: number;
+  done: number;
+  inserted: number;
+  updated: number;
+  resumedFromMs: number | undefined;
+}
+
+/** The cursor of one backfill range: rerunning the same range resumes where it stopped. */
+export function backfillCursorKey(cursorKey: string, fromMs: number, toMs: number): string {
+  return `${cursorKey}/backfill/${new Date(fromMs).toISOString()}..${new Date(toMs).toISOString()}`;
+}
+
+/**
+ * Loads [fromMs, toMs) of a site's history, resumably: the range's own cursor (never the worker's)
+ * moves with each committed slice, so an interrupted backfill rerun with the same range continues
+ * after the last committed slice. Counts the work first (listings only) for progress.
+ */
+export async function runBackfill(deps: BackfillDeps, o: BackfillOptions): Promise<BackfillResult> {
+  const key = backfillCursorKey(o.cursorKey, o.fromMs, o.toMs);
+  const stored = await deps.state.getCursor(key);
+  const resumedFromMs = stored === undefined ? undefined : Date.parse(stored);
+  const fromMs = resumedFromMs !== undefined && !Number.isNaN(resumedFromMs) ? resumedFromMs : o.fromMs;
+  const range = { fromMs, toMs: o.toMs, sliceMs: o.sliceMs, includeInProgress: o.includeInProgress, ...(o.signal ? { signal: o.signal } : {}) };
+  const total = fromMs < o.toMs ? await countRange(deps.source, range) : 0;
+  o.onStart?.({ total, resumedFromMs: fromMs === o.fromMs ? undefined : fromMs });
+  deps.log.info({ site: o.site, from: new Date(fromMs).toISOString(), to: new Date(o.toMs).toISOString(), total }, 'backfill starting');
+  const last = await pullRange(
+    { source: deps.source, reports: deps.reports, log: deps.log, ...(deps.recordings ? { recordings: deps.recordings } : {}) },
+    {
+      ...range, site: o.site, cursorKey: key, batchSize: o.batchSize,
+      onProgress: (p) => o.onProgress?.({ done: p.processed, total: Math.max(total, p.processed), inserted: p.inserted, updated: p.updated, ...(p.cursor ? { cursor: p.cursor } : {}) }),
+    },
+  );
+  return { total, done: last?.processed ?? 0, inserted: last?.inserted ?? 0, updated: last?.updated ?? 0, resumedFromMs: fromMs === o.fromMs ? undefined : fromMs };
+}

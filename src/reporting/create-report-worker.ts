@@ -1,0 +1,221 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { AccessTokenProvider } from '../appliance/access-token.js';
+import { REPORT_NAMES, type ReportClient } from '../appliance/reporting/report-client.js';
+import type { Clock } from '../platform/clock.js';
+import type { Config, SiteConfig } from '../platform/config/schema.js';
+import { isServiceError, ServiceError } from '../platform/errors.js';
+import type { Component } from '../platform/lifecycle.js';
+import type { ComponentStatus, Readiness } from '../platform/readiness.js';
+import type { Store } from '../store/store-ports.js';
+import { pullRange } from './pull-range.js';
+import { RecordingDirectory } from './recording-directory.js';
+import { reportMetrics, type ReportMetrics } from './report-metrics.js';
+import { createSiteReportSource, type SiteReportSource } from './site-report-source.js';
+
+export interface ReportWorkerDeps {
+  store: Store;
+  tokens: (site: SiteConfig) => AccessTokenProvider;
+  log: Logger;
+  metrics: Registry;
+  readiness: Readiness;
+  clock: Clock;
+}
+
+/** The StateStore key of a site's cursor: one per site and report type. */
+export function reportCursorKey(site: SiteConfig): string {
+  return `reporting/${site.name}/${REPORT_NAMES[site.product].sessions}`;
+}
+
+/** Whether a site has a reporting account the worker should pull with. */
+export function reportingSites(config: Config): SiteConfig[] {
+  return config.sites.filter((s) => s.reporting?.enabled);
+}
+
+export const REPORTING_LOCK = 'ecm-bridge.reporting';
+
+interface SiteState {
+  cursorMs?: number;
+  lastRunAt?: string;
+  lastSuccessAt?: string;
+  lastError?: { code: string; message: string };
+  lastSessions?: number;
+}
+
+export type RunOutcome = 'ok' | 'failed' | 'standby' | 'stopped' | 'disabled';
+
+/**
+ * The reporting worker: on the cron schedule (node-cron only triggers), one replica (the holder
+ * of the database leader lock) pulls each site's sessions since its cursor minus the overlap, up
+ * to now, through pullRange. Runs never overlap (single flight); stop() aborts a run in flight,
+ * whose committed slices stay committed. Status and lag per site on /readyz (`reporting`) and
+ * /metrics.
+ */
+export class ReportWorker implements Component {
+  readonly name = 'reporting';
+  readonly #sites: SiteConfig[];
+  readonly #state = new Map<string, SiteState>();
+  readonly #clients = new Map<string, SiteReportSource>();
+  readonly #metrics: ReportMetrics;
+  #task: ScheduledTask | undefined;
+  #running: Promise<Record<string, RunOutcome>> | undefined;
+  #abort = new AbortController();
+  #standby = false;
+
+  constructor(private readonly config: Config, private readonly deps: ReportWorkerDeps) {
+    this.#sites = config.reporting.enabled ? reportingSites(config) : [];
+    this.#metrics = reportMetrics(deps.metrics, () => this.#lags());
+  }
+
+  async start(): Promise<void> {
+    this.#abort = new AbortController();
+    this.deps.readiness.register('reporting', () => this.status());
+    if (this.#sites.length === 0) return;
+    for (const site of this.#sites) {
+      // Only for lag reporting before the first run: a store that is down now is retried by the run.
+      const cursor = await this.deps.store.state.getCursor(reportCursorKey(site)).catch(() => undefined);
+      this.#state.set(site.name, cursor ? { cursorMs: Date.parse(cursor) } : {});
+    }
+    this.#task = cron.createTask(this.config.reporting.schedule, () => this.runNow().catch((e: unknown) => this.deps.log.error({ err: e }, 'reporting: run failed')), { name: 'reporting' });
+    await this.#task.start();
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    await this.#task?.destroy();
+    this.#task = undefined;
+    this.#abort.abort(new ServiceError('service.shutting_down', 'reporting worker stopping', { op: 'reporting.stop' }));
+    if (this.#running) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#running, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    for (const c of this.#clients.values()) await c.close().catch(() => undefined);
+    this.#clients.clear();
+    this.deps.readiness.unregister('reporting');
+  }
+
+  /** Runs one pull of every site now (the cron callback); a run in flight is joined, not repeated. */
+  runNow(): Promise<Record<string, RunOutcome>> {
+    this.#running ??= this.#run().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #run(): Promise<Record<string, RunOutcome>> {
+    const outcomes: Record<string, RunOutcome> = {};
+    if (this.#sites.length === 0) return outcomes;
+    let lock;
+    try {
+      lock = await this.deps.store.lock.tryAcquire(REPORTING_LOCK);
+    } catch (e) {
+      for (const s of this.#sites) outcomes[s.name] = this.#failed(s, e, undefined);
+      return outcomes;
+    }
+    this.#standby = lock === undefined;
+    if (!lock) {
+      for (const s of this.#sites) {
+        outcomes[s.name] = 'standby';
+        this.#metrics.runs.inc({ site: s.name, outcome: 'standby' });
+      }
+      this.deps.log.debug('reporting: another replica holds the leader lock; standing by');
+      return outcomes;
+    }
+    try {
+      for (const site of this.#sites) {
+        if (this.#abort.signal.aborted) break;
+        outcomes[site.name] = await this.#pullSite(site);
+      }
+    } finally {
+      await lock.release();
+    }
+    return outcomes;
+  }
+
+  async #pullSite(site: SiteConfig): Promise<RunOutcome> {
+    const r = this.config.reporting;
+    const now = this.deps.clock.now();
+    const st = this.#state.get(site.name) ?? {};
+    this.#state.set(site.name, st);
+    st.lastRunAt = new Date(now).toISOString();
+    const key = reportCursorKey(site);
+    let counted = { inserted: 0, updated: 0 };
+    try {
+      const stored = await this.deps.store.state.getCursor(key);
+      const cursorMs = stored === undefined ? undefined : Date.parse(stored);
+      if (stored !== undefined && Number.isNaN(cursorMs)) this.deps.log.warn({ site: site.name, cursor: stored }, 'reporting: unreadable cursor ignored; starting from the initial lookback');
+      const fromMs = cursorMs !== undefined && !Number.isNaN(cursorMs) ? cursorMs - r.overlapMinutes * 60_000 : now - r.initialLookbackHours * 3_600_000;
+      const progress = await pullRange(
+        { source: this.#client(site), reports: this.deps.store.reports, log: this.deps.log, ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}) },
+        {
+          site: site.name, cursorKey: key, fromMs, toMs: now, sliceMs: r.sliceMinutes * 60_000, batchSize: r.batchSize,
+          includeInProgress: r.includeInProgress, signal: this.#abort.signal,
+          onProgress: (p) => {
+            if (p.cursor) st.cursorMs = Date.parse(p.cursor);
+            this.#metrics.sessions.inc({ site: site.name, result: 'inserted' }, p.inserted - counted.inserted);
+            this.#metrics.sessions.inc({ site: site.name, result: 'updated' }, p.updated - counted.updated);
+            counted = { inserted: p.inserted, updated: p.updated };
+          },
+        },
+      );
+      delete st.lastError;
+      st.lastSuccessAt = new Date(this.deps.clock.now()).toISOString();
+      st.lastSessions = progress?.sessions ?? 0;
+      this.#metrics.runs.inc({ site: site.name, outcome: 'ok' });
+      this.#metrics.lastSuccess.set({ site: site.name }, this.deps.clock.now() / 1000);
+      this.deps.log.info({ site: site.name, sessions: st.lastSessions, inserted: progress?.inserted ?? 0, updated: progress?.updated ?? 0, cursor: progress?.cursor }, 'reporting: pull complete');
+      return 'ok';
+    } catch (e) {
+      if (this.#abort.signal.aborted) {
+        this.deps.log.info({ site: site.name }, 'reporting: pull interrupted by shutdown; committed slices are kept');
+        return 'stopped';
+      }
+      return this.#failed(site, e, st);
+    }
+  }
+
+  #failed(site: SiteConfig, e: unknown, state: SiteState | undefined): RunOutcome {
+    const st = state ?? this.#state.get(site.name) ?? {};
+    this.#state.set(site.name, st);
+    const code = isServiceError(e) ? e.code : 'internal';
+    const message = isServiceError(e) ? e.message : 'internal error';
+    st.lastError = { code, message };
+    this.#metrics.runs.inc({ site: site.name, outcome: 'failed' });
+    this.deps.log.error({ site: site.name, window: isServiceError(e) ? e.details?.window : undefined, err: e, code }, 'reporting: pull failed; the cursor stays at the last committed slice');
+    return 'failed';
+  }
+
+  /** One client per site for the worker's life: its token provider caches the token between runs. */
+  #client(site: SiteConfig): ReportClient {
+    let client = this.#clients.get(site.name);
+    if (!client) {
+      client = createSiteReportSource(site, this.config.reporting, { ...this.deps, tokens: this.deps.tokens(site) });
+      this.#clients.set(site.name, client);
+    }
+    return client.source;
+  }
+
+  #lags(): Map<string, number> {
+    const now = this.deps.clock.now();
+    const out = new Map<string, number>();
+    for (const [site, st] of this.#state) if (st.cursorMs !== undefined) out.set(site, Math.max(0, Math.round((now - st.cursorMs) / 1000)));
+    return out;
+  }
+
+  /** The /readyz entry: not ready while a site's last pull failed. */
+  status(): ComponentStatus {
+    if (this.#sites.length === 0) return { ready: true, reason: this.config.reporting.enabled ? 'no site has a reporting account' : 'disabled' };
+    const lags = this.#lags();
+    const sites = Object.fromEntries([...this.#state].map(([name, st]) => [name, {
+      cursor: st.cursorMs === undefined ? null : new Date(st.cursorMs).toISOString(), lagSeconds: lags.get(name) ?? null,
+      lastRunAt: st.lastRunAt ?? null, lastSuccessAt: st.lastSuccessAt ?? null, lastSessions: st.lastSessions ?? null, lastError: st.lastError ?? null,
+    }]));
+    const failing = [...this.#state].filter(([, st]) => st.lastError);
+    if (failing.length > 0) return { ready: false, reason: failing.map(([n, st]) => `site ${n}: [${st.lastError!.code}] ${st.lastError!.message}`).join('; '), details: { sites } };
+    return { ready: true, reason: this.#standby ? 'standby: another replica holds the reporting lock' : 'ok', details: { sites } };
+  }
+}
+
+/** Builds the reporting unit's component (see ReportWorker). */
+export function createReportWorker(config: Config, deps: ReportWorkerDeps): ReportWorker {
+  return new ReportWorker(config, deps);
+}

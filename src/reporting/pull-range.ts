@@ -1,0 +1,120 @@
+import type { Logger } from 'pino';
+import type { ReportStore } from '../store/store-ports.js';
+import type { RecordingDirectory } from './recording-directory.js';
+import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
+
+export interface PullRangeDeps {
+  source: ReportSource;
+  reports: ReportStore;
+  log: Logger;
+  recordings?: RecordingDirectory;
+}
+
+export interface PullRangeOptions {
+  site: string;
+  /** StateStore key of the cursor this pull advances (moved with the last batch of each slice). */
+  cursorKey: string;
+  fromMs: number;
+  toMs: number;
+  sliceMs: number;
+  batchSize: number;
+  /** Also read sessions that started in the slice (in progress ones included), not only closed ones. */
+  includeInProgress: boolean;
+  signal?: AbortSignal;
+  /** Called after every committed batch. */
+  onProgress?: (p: PullProgress) => void;
+}
+
+export interface PullProgress {
+  slice: ReportWindow;
+  /** Sessions listed in the current slice, and how many of them are committed. */
+  sliceListed: number;
+  sliceDone: number;
+  /** Totals over the whole range so far: listed sessions handled, sessions written. */
+  processed: number;
+  sessions: number;
+  inserted: number;
+  updated: number;
+  /** The cursor value committed last (ISO), when a slice finished. */
+  cursor?: string;
+}
+
+/** Slice boundaries in whole seconds: the Reporting API selects by unix seconds. */
+export function slices(fromMs: number, toMs: number, sliceMs: number): ReportWindow[] {
+  const out: ReportWindow[] = [];
+  const end = Math.floor(toMs / 1000) * 1000;
+  for (let a = Math.floor(fromMs / 1000) * 1000; a < end; a += sliceMs) out.push({ by: 'end', fromMs: a, toMs: Math.min(a + sliceMs, end) });
+  return out;
+}
+
+/** The lsids a slice covers (closed in it; with in-progress, also started in it) → has a recording. */
+async function listSlice(source: ReportSource, slice: ReportWindow, includeInProgress: boolean, signal?: AbortSignal): Promise<Map<string, boolean>> {
+  const listed = new Map<string, boolean>();
+  for (const s of await source.listing(slice, signal)) listed.set(s.lsid, s.hasRecording);
+  if (includeInProgress) {
+    for (const s of await source.listing({ ...slice, by: 'start' }, signal)) listed.set(s.lsid, (listed.get(s.lsid) ?? false) || s.hasRecording);
+  }
+  return listed;
+}
+
+/**
+ * Pulls [fromMs, toMs) into the report store, slice by slice. Per slice: the listing of sessions
+ * that ended in it (plus, with `includeInProgress`, those that started in it), then the full
+ * sessions by `lsids` in batches of `batchSize`, each batch one transaction; the last batch of a
+ * slice carries the cursor (the slice end), so the cursor moves only when the whole slice is
+ * committed. Memory holds one slice's listing and one batch. Any failure (transport, `<error>`,
+ * bad XML, database) stops the pull with the cursor at the last committed slice; rerunning
+ * re-reads that slice, and idempotent writes (host_name, lsid) make the re-read harmless.
+ */
+export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promise<PullProgress | undefined> {
+  const totals = { processed: 0, sessions: 0, inserted: 0, updated: 0 };
+  let last: PullProgress | undefined;
+  // Sessions already written closed (final) whose end lies in a later slice of this pull: that
+  // slice's listing names them again, and fetching them twice would be wasted work. Holds only
+  // sessions spanning a slice boundary.
+  const final = new Map<string, number>();
+  for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
+    o.signal?.throwIfAborted();
+    const label = describeWindow(slice);
+    const listed = await listSlice(deps.source, slice, o.includeInProgress, o.signal);
+    const lsids = [...listed.keys()].filter((l) => !final.has(l));
+    totals.processed += listed.size - lsids.length;
+    for (const [lsid, endMs] of final) if (endMs < slice.toMs) final.delete(lsid);
+    const stored = deps.recordings && [...listed.values()].some(Boolean) ? await deps.recordings.stored(o.site) : undefined;
+    const cursor = { key: o.cursorKey, value: new Date(slice.toMs).toISOString() };
+    let done = 0;
+    for (let k = 0; k < lsids.length || k === 0; k += o.batchSize) {
+      o.signal?.throwIfAborted();
+      const batch = lsids.slice(k, k + o.batchSize);
+      const fetched = await deps.source.sessions(batch, label, o.signal);
+      const sessions = o.includeInProgress ? fetched : fetched.filter((s) => s.endTime !== null);
+      if (deps.recordings && stored) {
+        for (const s of sessions) {
+          if (s.endTime !== null && listed.get(s.lsid) && !stored.has(s.lsid)) await deps.recordings.save(o.site, s.lsid, deps.source, o.signal);
+        }
+      }
+      const isLast = k + o.batchSize >= lsids.length;
+      const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined);
+      for (const s of sessions) if (s.endTime !== null && s.endTime.getTime() >= slice.toMs && s.endTime.getTime() < o.toMs) final.set(s.lsid, s.endTime.getTime());
+      done += batch.length;
+      totals.processed += batch.length;
+      totals.sessions += sessions.length;
+      totals.inserted += r.inserted;
+      totals.updated += r.updated;
+      last = { slice, sliceListed: lsids.length, sliceDone: done, ...totals, ...(isLast ? { cursor: cursor.value } : {}) };
+      o.onProgress?.(last);
+    }
+    deps.log.debug({ site: o.site, window: label, sessions: lsids.length }, 'report slice committed');
+  }
+  return last;
+}
+
+/**
+ * How many sessions a pull of [fromMs, toMs) will fetch (listings only, one slice at a time):
+ * the "total" of a backfill's progress.
+ */
+export async function countRange(source: ReportSource, o: Pick<PullRangeOptions, 'fromMs' | 'toMs' | 'sliceMs' | 'includeInProgress' | 'signal'>): Promise<number> {
+  let total = 0;
+  for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) total += (await listSlice(source, slice, o.includeInProgress, o.signal)).size;
+  return total;
+}

@@ -1,0 +1,50 @@
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ServiceError } from '../platform/errors.js';
+import type { ReportSource } from './report-source.js';
+
+/**
+ * Keeps session recordings as files, like the Integration Client: `DIR/<site>/<lsid>.<ext>`.
+ * A recording already on disk is never fetched again; a download goes to a `.part` file renamed
+ * on completion, so a crash never leaves a truncated file under the final name.
+ */
+export class RecordingDirectory {
+  constructor(private readonly directory: string) {}
+
+  /** Lsids whose recording is already stored for `site`. */
+  async stored(site: string): Promise<Set<string>> {
+    try {
+      const names = await readdir(join(this.directory, site));
+      return new Set(names.filter((n) => !n.endsWith('.part')).map((n) => n.replace(/\.[^.]*$/, '')));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+      throw this.#error(site, e);
+    }
+  }
+
+  /** Downloads one recording; returns the bytes written. */
+  async save(site: string, lsid: string, source: ReportSource, signal?: AbortSignal): Promise<number> {
+    const dir = join(this.directory, site);
+    const part = join(dir, `${lsid}.part`);
+    try {
+      await mkdir(dir, { recursive: true });
+      const { body, extension } = await source.recording(lsid, signal);
+      const out = createWriteStream(part);
+      await pipeline(body, out, ...(signal ? [{ signal }] : []));
+      await rename(part, join(dir, `${lsid}.${extension}`));
+      return out.bytesWritten;
+    } catch (e) {
+      await rm(part, { force: true });
+      if (e instanceof ServiceError || signal?.aborted) throw e;
+      throw this.#error(site, e);
+    }
+  }
+
+  #error(site: string, e: unknown): ServiceError {
+    return new ServiceError('store.write_failed', `cannot write recordings of site ${site} under ${this.directory} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+      op: 'report.recording', cause: e, details: { site, directory: this.directory },
+    });
+  }
+}

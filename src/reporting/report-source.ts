@@ -1,0 +1,29 @@
+import type { Readable } from 'node:stream';
+import type { SessionRecord, SessionSummary } from './session-record.js';
+
+/** A time selection of the Reporting API: sessions that started (`start`) or ended (`end`) in [fromMs, toMs). */
+export interface ReportWindow {
+  by: 'start' | 'end';
+  fromMs: number;
+  toMs: number;
+}
+
+/** `end_time 2026-01-01T00:00:00Z..2026-01-01T01:00:00Z`: how windows are named in logs and errors. */
+export function describeWindow(w: ReportWindow): string {
+  const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  return `${w.by}_time ${iso(w.fromMs)}..${iso(w.toMs)}`;
+}
+
+/**
+ * Where the worker reads sessions from: one site's Reporting API. Implemented by ReportClient.
+ * Contract: `listing` returns the whole listing of a window (the worker keeps windows small);
+ * `sessions` returns the full sessions of the given lsids (unknown lsids are simply absent);
+ * every failure is a ServiceError naming the report and `context`.
+ */
+export interface ReportSource {
+  listing(window: ReportWindow, signal?: AbortSignal): Promise<SessionSummary[]>;
+  /** `context` names the window the lsids came from, for errors. */
+  sessions(lsids: readonly string[], context: string, signal?: AbortSignal): Promise<SessionRecord[]>;
+  /** The recording of a closed session, as a byte stream, and its file extension. */
+  recording(lsid: string, signal?: AbortSignal): Promise<{ body: Readable; extension: string }>;
+}

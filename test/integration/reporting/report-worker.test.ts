@@ -1,0 +1,213 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { reportCursorKey, createReportWorker, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
+import type { SessionRecord } from '../../../src/reporting/session-record.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import type { Store } from '../../../src/store/store-ports.js';
+import type { Logger } from 'pino';
+import { ServiceError } from '../../../src/platform/errors.js';
+import { capturedLogger, HOST, ListTokens, scenario, siteConfig, T0, type Scenario } from './reporting-fixture.js';
+
+let open: Scenario[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((s) => s.close()));
+  open = [];
+});
+
+async function setup(count: number, opts: Parameters<typeof scenario>[1] = {}) {
+  const s = await scenario(count, opts);
+  open.push(s);
+  return s;
+}
+
+function worker(s: Scenario, store: Store, reporting: Record<string, unknown> = {}, log: Logger = silentLogger()) {
+  const config = siteConfig(s.url, reporting);
+  const readiness = new Readiness();
+  const metrics = createMetricsRegistry({ defaultMetrics: false });
+  const w = createReportWorker(config, { store, tokens: () => new ListTokens(['good-token']), log, metrics, readiness, clock: s.clock });
+  return { w, config, readiness, metrics };
+}
+
+/** Every session the simulator has by its "now", as the generator made it. */
+function expected(s: Scenario): SessionRecord[] {
+  const out: SessionRecord[] = [];
+  for (let i = 0; i < s.generator.count && s.generator.startMs(i) <= s.clock.now(); i++) out.push(s.generator.session(i, s.clock.now()).record);
+  return out;
+}
+
+async function assertStoreMatches(s: Scenario, store: Store) {
+  const want = expected(s);
+  const counts = await store.reports.tableCounts();
+  expect(counts.session).toBe(want.length);
+  expect(counts.session_event).toBe(want.reduce((n, r) => n + r.events.length, 0));
+  expect(counts.customer).toBe(want.reduce((n, r) => n + r.customers.length, 0));
+  expect(counts.representative).toBe(want.reduce((n, r) => n + r.representatives.length, 0));
+  expect(counts.custom_attribute).toBe(want.reduce((n, r) => n + r.customAttributes.length, 0));
+  for (const r of want) expect(await store.reports.readSession(r.hostName, r.lsid)).toEqual(r);
+}
+
+describe('reporting worker against the simulator (real sockets)', () => {
+  it('pulls every session exactly, one request per connection, and reports lag and status', async () => {
+    const s = await setup(600);
+    const store = new MemoryStore();
+    const { w, readiness, metrics, config } = worker(s, store);
+    await w.start();
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    await assertStoreMatches(s, store);
+    // Each session fetched once, even those listed by two slices (started in one, ended in the next).
+    expect(s.sim.stats.sessionsServed).toBe(600);
+    expect(s.sim.stats.withoutConnectionClose).toBe(0);
+    const cursor = await store.state.getCursor(reportCursorKey(config.sites[0]!));
+    expect(Date.parse(cursor!)).toBe(Math.floor(s.clock.now() / 1000) * 1000);
+    const ready = await readiness.report();
+    expect(ready.components.reporting).toMatchObject({ ready: true, details: { sites: { 'corp-pra': { lagSeconds: 0, lastError: null } } } });
+    await s.clock.advance(120_000);
+    expect(await metrics.metrics()).toMatch(/ecm_bridge_reporting_lag_seconds\{site="corp-pra"\} 120/);
+    expect(await metrics.metrics()).toMatch(/ecm_bridge_reporting_sessions_total\{site="corp-pra",result="inserted"\} 600/);
+    await w.stop(1000);
+  });
+
+  it('updates in-progress sessions when they close, without duplicating them', async () => {
+    const s = await setup(300, { at: Date.UTC(2026, 0, 1, 4) });
+    const store = new MemoryStore();
+    const { w } = worker(s, store);
+    await w.runNow();
+    const open1 = [...store.reports.sessions.values()].filter((r) => r.endTime === null);
+    expect(open1.length).toBeGreaterThan(5);
+    await s.clock.advance(6 * 3_600_000);
+    await w.runNow();
+    await assertStoreMatches(s, store);
+    for (const r of open1) expect((await store.reports.readSession(r.hostName, r.lsid))?.endTime).not.toBeNull();
+  });
+
+  it('a run stopped mid-way keeps committed slices; the next worker finishes with no gaps and no duplicates', async () => {
+    let w1: ReportWorker | undefined;
+    let stopped: Promise<void> | undefined;
+    let sessionCalls = 0;
+    const s = await setup(500, {
+      fault: (r) => {
+        if (r.report === 'AccessSession' && ++sessionCalls === 6) stopped = w1!.stop(5000);
+        return undefined;
+      },
+    });
+    const store = new MemoryStore();
+    const first = worker(s, store, { sliceMinutes: 120 });
+    w1 = first.w;
+    await w1.start();
+    expect(await w1.runNow()).toEqual({ 'corp-pra': 'stopped' });
+    await stopped;
+    const key = reportCursorKey(first.config.sites[0]!);
+    const cursorAfterKill = await store.state.getCursor(key);
+    expect(cursorAfterKill).toBeDefined();
+    expect(Date.parse(cursorAfterKill!)).toBeLessThan(s.clock.now() - 3_600_000);
+    expect(store.reports.sessions.size).toBeLessThan(500);
+    const { w: w2 } = worker(s, store, { sliceMinutes: 120 });
+    expect(await w2.runNow()).toEqual({ 'corp-pra': 'ok' });
+    await assertStoreMatches(s, store);
+  });
+
+  it('malformed XML fails the run with site and window in the log, and the cursor does not move', async () => {
+    let broken = true;
+    const s = await setup(200, { fault: (r) => (broken && r.report === 'AccessSession' ? 'malformed' : undefined) });
+    const store = new MemoryStore();
+    const { log, lines } = capturedLogger();
+    const { w, readiness, config } = worker(s, store, {}, log);
+    // The first slice after the cursor (minus the overlap) holds sessions: its batch is the one that breaks.
+    await store.state.setCursor(reportCursorKey(config.sites[0]!), new Date(T0 - 10 * 60_000).toISOString());
+    const before = await store.state.getCursor(reportCursorKey(config.sites[0]!));
+    await w.start();
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+    expect(await store.state.getCursor(reportCursorKey(config.sites[0]!))).toBe(before);
+    expect(store.reports.sessions.size).toBe(0);
+    const failure = lines.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith('reporting: pull failed'));
+    expect(failure).toMatchObject({ level: 'error', site: 'corp-pra', code: 'report.xml_invalid' });
+    expect(failure.window).toBe("100 lsids of end_time 2025-12-31T23:35:00Z..2026-01-01T03:50:00Z"); // cursor - 15 min overlap .. now
+    const status = (await readiness.report()).components.reporting!;
+    expect(status.ready).toBe(false);
+    expect(status.reason).toMatch(/site corp-pra: \[report.xml_invalid\] AccessSession report from site corp-pra \(\d+ lsids of end_time/);
+    broken = false;
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    expect((await readiness.report()).components.reporting!.ready).toBe(true);
+    await assertStoreMatches(s, store);
+    await w.stop(1000);
+  });
+
+  it('stands by while another replica holds the leader lock', async () => {
+    const s = await setup(50);
+    const store = new MemoryStore();
+    const held = await store.lock.tryAcquire('ecm-bridge.reporting');
+    const { w, readiness } = worker(s, store);
+    await w.start();
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'standby' });
+    expect(s.sim.stats.requests).toBe(0);
+    expect((await readiness.report()).components.reporting).toMatchObject({ ready: true, reason: expect.stringMatching(/standby/) });
+    await held!.release();
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    await w.stop(1000);
+  });
+
+  it('single flight: a second trigger during a run joins it instead of starting another', async () => {
+    const s = await setup(100);
+    const store = new MemoryStore();
+    const { w } = worker(s, store);
+    const [a, b] = [w.runNow(), w.runNow()];
+    expect(a).toBe(b);
+    await a;
+    expect(s.sim.stats.byReport.AccessSessionListing).toBe(2 * (24 / 6)); // one run: two listings per 6-hour slice of the 24-hour lookback
+  });
+
+  it('with recordings enabled, downloads each closed session\'s recording once, to DIR/<site>/<lsid>.<ext>', async () => {
+    const s = await setup(120);
+    const dir = mkdtempSync(join(tmpdir(), 'recordings-'));
+    const store = new MemoryStore();
+    const { w } = worker(s, store, { recordings: { enabled: true, directory: dir } });
+    await w.runNow();
+    const now = s.clock.now();
+    const recorded = [...Array(120).keys()].filter((i) => s.generator.hasRecording(i) && s.generator.isClosed(i, now));
+    expect(recorded.length).toBeGreaterThan(10);
+    expect(readdirSync(join(dir, 'corp-pra')).sort()).toEqual(recorded.map((i) => `${s.generator.lsidOf(i)}.flv`).sort());
+    for (const i of recorded.slice(0, 5)) expect(readFileSync(join(dir, 'corp-pra', `${s.generator.lsidOf(i)}.flv`))).toEqual(s.generator.recording(i));
+    const downloads = s.sim.stats.byReport.AccessSessionRecording;
+    expect(downloads).toBe(recorded.length);
+    await s.clock.advance(60_000);
+    await w.runNow();
+    // The overlap re-reads recorded sessions; their files exist, so nothing is fetched again.
+    expect(s.sim.stats.byReport.AccessSessionRecording).toBe(downloads);
+  });
+
+  it('overlap re-reads catch sessions whose end is recorded late; with no overlap they are missed', async () => {
+    const missing: Record<number, number> = {};
+    for (const overlapMinutes of [15, 0]) {
+      const s = await setup(240, { lateClose: { every: 5, delayMs: 10 * 60_000 }, at: T0 + 60 * 60_000 });
+      const store = new MemoryStore();
+      const { w } = worker(s, store, { overlapMinutes, includeInProgress: false, sliceMinutes: 60, initialLookbackHours: 2 });
+      for (; s.clock.now() <= T0 + 300 * 60_000; await s.clock.advance(5 * 60_000)) expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+      const due = [...Array(240).keys()].filter((i) => s.generator.closedAtMs(i) <= s.clock.now() - 30 * 60_000);
+      const absent = due.filter((i) => !store.reports.sessions.has(`${HOST}\u0000${s.generator.lsidOf(i)}`));
+      missing[overlapMinutes] = absent.length;
+      for (const i of due.filter((k) => !absent.includes(k)).slice(0, 40)) {
+        expect(await store.reports.readSession(HOST, s.generator.lsidOf(i))).toEqual(s.generator.session(i, s.clock.now()).record);
+      }
+    }
+    expect(missing[15]).toBe(0);
+    expect(missing[0]).toBeGreaterThan(0);
+  });
+
+  it('a database that is down fails the run (status, log), never an unhandled rejection', async () => {
+    const s = await setup(20);
+    const store = new MemoryStore();
+    store.lock.tryAcquire = async () => {
+      throw new ServiceError('store.unavailable', 'database unreachable (ECONNREFUSED)');
+    };
+    const { w, readiness } = worker(s, store);
+    await w.start();
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+    expect((await readiness.report()).components.reporting).toMatchObject({ ready: false, reason: 'site corp-pra: [store.unavailable] database unreachable (ECONNREFUSED)' });
+    await w.stop(1000);
+  });
+});
