@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/platform/config/loader.js';
 import type { Config } from '../../../src/platform/config/schema.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { silentLogger } from '../../../src/platform/logger.js';
@@ -10,7 +11,7 @@ import { configChecks, serviceUnits } from '../../../src/wiring.js';
 import { makeSession } from './session-fixture.js';
 
 const runtime = () => ({ log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'test' });
-const config = { store: { kind: 'embedded', dataDir: 'memory://' }, http: { host: '127.0.0.1', port: 0 }, sites: [], log: { level: 'silent' } } as unknown as Config;
+const config: Config = parseConfigText('store: { kind: embedded, dataDir: "memory://" }\nhttp: { port: 0 }\nlog: { level: silent }\n', 'store-unit.yaml');
 
 describe('store unit', () => {
   it('is the first service unit; started, it has migrated, serves later units and reports ready; stopped, it is gone', async () => {
