@@ -90,3 +90,13 @@ describe('config loader', () => {
     expect(cfg.log.level).toBe('info');
   });
 });
+
+describe('config paths', () => {
+  it('resolves relative paths written in the file against the file directory', () => {
+    const cfg = parseConfigText('store: { kind: embedded, dataDir: data/pg }\nsites:\n  - { name: a, url: "https://a.example.com", caFile: ca/site.pem }\n', '/etc/ecm-bridge/bridge.yaml');
+    expect(cfg.store.kind === 'embedded' && cfg.store.dataDir).toBe('/etc/ecm-bridge/data/pg');
+    expect(cfg.sites[0]?.caFile).toBe('/etc/ecm-bridge/ca/site.pem');
+    const mem = parseConfigText('store: { kind: embedded, dataDir: "memory://" }\n', '/etc/x.yaml');
+    expect(mem.store.kind === 'embedded' && mem.store.dataDir).toBe('memory://');
+  });
+});

@@ -60,6 +60,17 @@ export function resolveSecretRef(raw: string, ctx: SecretEnv): Secret | string {
   return new Secret(raw, 'literal');
 }
 
+/**
+ * A file or directory path. Relative paths written in the file resolve against the config
+ * file's directory (like `file:` secrets), so a config works whatever the working directory;
+ * `memory://` passes through. Defaults of the schema are not paths written in the file and stay
+ * relative to the working directory.
+ */
+export const configPath = z
+  .string()
+  .min(1)
+  .transform((p) => (isAbsolute(p) || p.startsWith('memory://') ? p : resolve(current.baseDir, p)));
+
 export const secretRef = z
   .string()
   .min(1, 'a secret reference must not be empty')

@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
+import { configPath } from '../secret-ref.js';
 import { retries } from './common.js';
 
 export const cronExpression = z
@@ -26,7 +27,7 @@ export const reportingSchema = z
     recordings: z
       .object({
         enabled: z.boolean().default(false),
-        directory: z.string().min(1).default('./.data/recordings'),
+        directory: configPath.default('./.data/recordings'),
       })
       .strict()
       .default({ enabled: false, directory: './.data/recordings' }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretRef } from '../secret-ref.js';
+import { configPath, secretRef } from '../secret-ref.js';
 import { hostname, httpsUrl, timeouts } from './common.js';
 
 const apiAccount = z
@@ -18,7 +18,7 @@ export const siteSchema = z
     /** Node hostnames of a failover pair / Atlas primary candidates, for health-aware failover. */
     nodes: z.array(hostname).default([]),
     /** Extra PEM CA bundle trusted for this site (in addition to the system roots). */
-    caFile: z.string().min(1).optional(),
+    caFile: configPath.optional(),
     ecm: apiAccount
       .extend({
         enabled: z.boolean().default(true),

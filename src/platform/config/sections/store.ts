@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { secretRef } from '../secret-ref.js';
+import { configPath, secretRef } from '../secret-ref.js';
 
 const embedded = z
   .object({
     kind: z.literal('embedded'),
     /** PGlite data directory; `memory://` keeps everything in memory (tests). */
-    dataDir: z.string().min(1).default('./.data/pglite'),
+    dataDir: configPath.default('./.data/pglite'),
     /**
      * How long to wait for another process holding the data directory before failing; absent
      * means 10,000 ms (optional rather than defaulted so the section's own default stays as is).
@@ -24,7 +24,7 @@ const mssql = z
     password: secretRef,
     encrypt: z.boolean().default(true),
     /** Extra PEM CA bundle for the SQL Server certificate. */
-    caFile: z.string().min(1).optional(),
+    caFile: configPath.optional(),
     pool: z
       .object({ max: z.number().int().min(1).max(200).default(10), idleTimeoutMs: z.number().int().positive().default(30_000) })
       .strict()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretRef } from '../secret-ref.js';
+import { configPath, secretRef } from '../secret-ref.js';
 import { httpsUrl, retries, timeouts } from './common.js';
 
 const apiKeyAuth = z
@@ -24,7 +24,7 @@ export const vaultSchema = z
     kind: z.literal('passwordsafe'),
     /** Base URL of the v3 API, e.g. https://vault.example.com/BeyondTrust/api/public/v3 */
     url: httpsUrl,
-    caFile: z.string().min(1).optional(),
+    caFile: configPath.optional(),
     auth: z.discriminatedUnion('method', [apiKeyAuth, oauthAuth]),
     /**
      * Password Safe user the health check (`ecm-bridge check`, readiness) signs in as with an
