@@ -46,7 +46,7 @@ async function inProcess(argv: string[]) {
 const open = (dataDir: string) => PgliteStore.open(dataDir, 0, silentLogger(), new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'));
 
 describe('ecm-bridge db migrate', () => {
-  it('run by two processes at once: one migrates, the other waits for it and finds the schema current', async () => {
+  it('run by two processes at once: one migrates, the other waits and finds the schema current; a holder makes a third fail clearly', async () => {
     const { file, dataDir } = config('concurrent', '  lockWaitMs: 120000\n');
     await (await open(dataDir)).close(); // create the cluster up front: initdb is slow and not what is tested
     const [a, b] = await Promise.all([cli(['db', 'migrate', '--config', file]), cli(['db', 'migrate', '--config', file])]);
@@ -59,25 +59,18 @@ describe('ecm-bridge db migrate', () => {
       const versions = await store.db.query<{ version: number }>('SELECT version FROM ecm_bridge.schema_version ORDER BY version');
       expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
       expect(await store.health()).toEqual({ ok: true });
+
+      // While this process holds the directory, a third migrate fails clearly (lock file names this process).
+      const held = config('concurrent', '  lockWaitMs: 0\n');
+      const r = await inProcess(['db', 'migrate', '--config', held.file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`error [store.unavailable]: the embedded database ${dataDir} is in use by process ${process.pid}`);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace for console users
+      expect(await store.migrate()).toBe(4); // the holder's database is untouched and usable
     } finally {
       await store.close();
     }
   }, 120_000);
-
-  it('fails with a clear message, not a corrupted directory, while another process holds the database', async () => {
-    const { file, dataDir } = config('held', '  lockWaitMs: 0\n');
-    const holder = await open(dataDir);
-    try {
-      // The lock file names this process as the holder, so the CLI run in-process sees a live owner.
-      const r = await inProcess(['db', 'migrate', '--config', file]);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`error [store.unavailable]: the embedded database ${dataDir} is in use by process ${process.pid}`);
-      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace for console users
-      expect(await holder.migrate()).toBe(4); // the holder's database is untouched and usable
-    } finally {
-      await holder.close();
-    }
-  });
 });
 
 describe('ecm-bridge db print-sql', () => {

@@ -24,6 +24,10 @@ describe('store unit', () => {
     const component = set.get<StoreComponent>('store');
     expect(await component.store.schemaVersion()).toBe(4);
     await component.store.reports.writeSessions([makeSession('unit-1')]);
+    await component.store.reports.writeSessions([makeSession('unit-1')]);
+    const written = await rt.metrics.getSingleMetric('ecm_bridge_store_sessions_written_total')!.get();
+    expect(written.values.map((v) => [v.labels.result, v.value])).toEqual([['inserted', 1], ['updated', 1]]);
+    expect((await rt.metrics.getSingleMetric('ecm_bridge_store_events_written_total')!.get()).values[0]!.value).toBe(6);
     expect((await rt.readiness.report()).components.store).toEqual({ ready: true, reason: 'embedded store' });
     await set.stopAll();
     expect((await rt.readiness.report()).components.store).toBeUndefined();
