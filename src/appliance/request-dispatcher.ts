@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
@@ -67,6 +68,8 @@ export class RequestDispatcher {
       id, op: op ?? ('unknown' as Op), context: frame.context as RequestContext, params: (frame.params ?? {}) as Record<string, unknown>,
       sink, controller: new AbortController(), startedAt: this.o.clock.now(), answered: false,
     };
+    // One console request fans out into parallel vault calls, each listening on this signal.
+    setMaxListeners(64, job.controller.signal);
     const problem = !op ? `unknown op "${String(frame.op)}"` : validate(frame);
     if (problem) return this.#answer(job, new ServiceError('request.bad', problem, { op: 'ecm.request', details: { requestId: id } }));
     if (this.#draining) return this.#answer(job, new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', { op: 'ecm.request' }));

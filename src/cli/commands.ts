@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { check } from './check-command.js';
 import { configPrint, configValidate } from './config-commands.js';
 import { dbMigrate, dbPrintSql } from './db-command.js';
+import { demo } from './demo-command.js';
 import { docsErrors } from './docs-command.js';
 import { reportBackfill } from './report-backfill.js';
 import { reportParse } from './report-parse.js';
@@ -13,6 +14,6 @@ import { testSettings } from './test-settings-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
 export const COMMANDS: Command[] = [
-  serve, check, testSettings, configValidate, configPrint, dbMigrate, dbPrintSql, reportBackfill, reportParse,
+  demo, serve, check, testSettings, configValidate, configPrint, dbMigrate, dbPrintSql, reportBackfill, reportParse,
   docsErrors, simAppliance, simPasswordSafe, simConsole,
 ];
