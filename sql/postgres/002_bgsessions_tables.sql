@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS session (
   CONSTRAINT session__host_name_lsid_uq UNIQUE (host_name, lsid)
 );
 
+-- (session_id, seq) is unique by construction (the writer checks it and replaces a session's
+-- events as a whole); no extra unique index, so the event insert stays cheap.
 CREATE TABLE IF NOT EXISTS session_event (
   id                    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   session_id            bigint       NOT NULL REFERENCES session (id),
@@ -49,8 +51,7 @@ CREATE TABLE IF NOT EXISTS session_event (
   destination           varchar(450) NULL,
   body                  text         NULL,
   filename              text         NULL,
-  filesize              bigint       NULL,
-  CONSTRAINT session_event__session_id_seq_uq UNIQUE (session_id, seq)
+  filesize              bigint       NULL
 );
 
 CREATE TABLE IF NOT EXISTS session_event_file (

@@ -1,10 +1,11 @@
 import type { Command } from './command.js';
 import { check } from './check-command.js';
 import { configPrint, configValidate } from './config-commands.js';
+import { dbMigrate, dbPrintSql } from './db-command.js';
 import { docsErrors } from './docs-command.js';
 import { reportBackfill } from './report-backfill.js';
 import { reportParse } from './report-parse.js';
 import { serve } from './serve-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, reportBackfill, reportParse, docsErrors];
+export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, dbMigrate, dbPrintSql, reportBackfill, reportParse, docsErrors];

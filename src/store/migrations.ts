@@ -52,3 +52,14 @@ export function printableSql(dialect: Dialect, dir = SQL_DIR): string {
   for (const s of loadScripts(dialect, dir)) parts.push(`-- ==== hand-run script: ${s.file} (not applied by db migrate) ====\n${s.sql.trimEnd()}\n`);
   return parts.join('\n');
 }
+
+/** Store.health for both adapters: reachable, and the schema is at the newest migration. */
+export async function schemaHealth(version: () => Promise<number>, migrations: readonly Migration[]): Promise<{ ok: boolean; reason?: string }> {
+  try {
+    const current = await version();
+    const latest = migrations.at(-1)?.version ?? 0;
+    return current >= latest ? { ok: true } : { ok: false, reason: `schema version ${current}, expected ${latest}: run \`ecm-bridge db migrate\`` };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+}

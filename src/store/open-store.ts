@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
+import type { Clock } from '../platform/clock.js';
 import type { StoreConfig } from '../platform/config/sections/store.js';
 import type { Registry } from '../platform/metrics.js';
-import { ServiceError } from '../platform/errors.js';
+import { MssqlStore } from './mssql-store.js';
 import { PgliteStore } from './pglite-store.js';
 import { StoreMetrics } from './store-metrics.js';
 import type { Store } from './store-ports.js';
@@ -13,10 +14,10 @@ export const DEFAULT_LOCK_WAIT_MS = 10_000;
  * its lock file; SQL Server: connects the pool). Does not migrate: callers decide when
  * (`db migrate`, the store unit at service start).
  */
-export async function openStore(config: StoreConfig, deps: { log: Logger; metrics: Registry }): Promise<Store> {
+export async function openStore(config: StoreConfig, deps: { log: Logger; metrics: Registry; clock?: Clock }): Promise<Store> {
   const log = deps.log.child({ component: 'store', adapter: config.kind === 'embedded' ? 'pglite' : 'mssql' });
   if (config.kind === 'embedded') {
     return PgliteStore.open(config.dataDir, config.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, log, new StoreMetrics(deps.metrics, 'pglite'));
   }
-  throw new ServiceError('store.unavailable', 'the mssql store adapter is not available in this build', { op: 'store.open' });
+  return MssqlStore.open(config, log, new StoreMetrics(deps.metrics, 'mssql'), deps.clock);
 }

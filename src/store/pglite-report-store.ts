@@ -4,6 +4,7 @@ import type { SessionRecord } from '../reporting/session-record.js';
 import {
   BGSESSIONS_TABLES, EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Table,
 } from './bgsessions-tables.js';
+import { copyRows } from './pglite-copy.js';
 import { planBatch, sessionFromRows, type Row } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { CursorUpdate, ReportStore, WriteResult } from './store-ports.js';
@@ -15,9 +16,10 @@ const MAX_PARAMS = 30_000;
 
 /**
  * ReportStore on PGlite. A batch is one transaction: sessions are upserted on (host_name, lsid)
- * (an existing session keeps its id), the children of re-read sessions are deleted, then every
- * child table is filled with multi-row INSERTs (one statement per ~30,000 values, not one per
- * row: single-row inserts are what made PGlite slow), and the cursor is set last.
+ * with multi-row INSERT ... ON CONFLICT (an existing session keeps its id), the children of
+ * re-read sessions are deleted, event rows and every child table are loaded with one COPY per
+ * table (the fastest path into Postgres; one statement per row is what made PGlite slow), and
+ * the cursor is set last.
  */
 export class PgliteReportStore implements ReportStore {
   constructor(
@@ -37,18 +39,16 @@ export class PgliteReportStore implements ReportStore {
         if (rewritten.length > 0) await deleteChildren(tx, rewritten);
 
         const eventRows = plans.flatMap((p, i) => p.events.map((e) => [sessionId(i), ...e.row]));
-        const eventIds = new Map<string, number>();
-        for (const r of await insertRows(tx, SESSION_EVENT, eventRows, 'id, session_id, seq')) {
-          eventIds.set(`${r.session_id}:${r.seq}`, Number(r.id));
-        }
+        await copyRows(tx, SESSION_EVENT, eventRows);
+        const eventIds = await copiedEventIds(tx, eventRows);
         for (const table of EVENT_CHILD_TABLES) {
-          await insertRows(tx, table, plans.flatMap((p, i) => p.events.flatMap((e) => {
+          await copyRows(tx, table, plans.flatMap((p, i) => p.events.flatMap((e) => {
             const id = eventIds.get(`${sessionId(i)}:${e.seq}`);
             return (e.children.get(table) ?? []).map((row) => [id, ...row]);
           })));
         }
         for (const table of SESSION_CHILD_TABLES) {
-          await insertRows(tx, table, plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row) => [sessionId(i), ...row])));
+          await copyRows(tx, table, plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row) => [sessionId(i), ...row])));
         }
         if (cursor) {
           await tx.query(
@@ -70,27 +70,30 @@ export class PgliteReportStore implements ReportStore {
     }
   }
 
+  /** Reads in one transaction, so a batch committing meanwhile is seen entirely or not at all. */
   async readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined> {
-    const session = (await this.db.query<Record<string, unknown>>('SELECT * FROM session WHERE host_name = $1 AND lsid = $2', [hostName, lsid])).rows[0];
-    if (!session) return undefined;
-    const byEvent = (table: string, order: string) => this.db.query<Record<string, unknown>>(
-      `SELECT c.* FROM ${table} c JOIN session_event e ON e.id = c.session_event_id WHERE e.session_id = $1 ORDER BY c.session_event_id, c.${order}`,
-      [session.id]).then((r) => r.rows);
-    const bySession = (table: string, order: string) => this.db.query<Record<string, unknown>>(
-      `SELECT * FROM ${table} WHERE session_id = $1 ORDER BY ${order}`, [session.id]).then((r) => r.rows);
-    return sessionFromRows({
-      session,
-      events: await bySession('session_event', 'seq'),
-      children: {
-        session_event_file: await byEvent('session_event_file', 'file_index'),
-        session_event_data: await byEvent('session_event_data', 'seq'),
-        system_information: await byEvent('system_information', 'seq'),
-        customer: await bySession('customer', 'gsnumber'),
-        representative: await bySession('representative', 'gsnumber'),
-        team: await bySession('team', 'seq'),
-        custom_attribute: await bySession('custom_attribute', 'seq'),
-        command_shell_recording: await bySession('command_shell_recording', 'seq'),
-      },
+    return this.db.transaction(async (tx) => {
+      const session = (await tx.query<Record<string, unknown>>('SELECT * FROM session WHERE host_name = $1 AND lsid = $2', [hostName, lsid])).rows[0];
+      if (!session) return undefined;
+      const byEvent = (table: string, order: string) => tx.query<Record<string, unknown>>(
+        `SELECT c.* FROM ${table} c JOIN session_event e ON e.id = c.session_event_id WHERE e.session_id = $1 ORDER BY c.session_event_id, c.${order}`,
+        [session.id]).then((r) => r.rows);
+      const bySession = (table: string, order: string) => tx.query<Record<string, unknown>>(
+        `SELECT * FROM ${table} WHERE session_id = $1 ORDER BY ${order}`, [session.id]).then((r) => r.rows);
+      return sessionFromRows({
+        session,
+        events: await bySession('session_event', 'seq'),
+        children: {
+          session_event_file: await byEvent('session_event_file', 'file_index'),
+          session_event_data: await byEvent('session_event_data', 'seq'),
+          system_information: await byEvent('system_information', 'seq'),
+          customer: await bySession('customer', 'gsnumber'),
+          representative: await bySession('representative', 'gsnumber'),
+          team: await bySession('team', 'seq'),
+          custom_attribute: await bySession('custom_attribute', 'seq'),
+          command_shell_recording: await bySession('command_shell_recording', 'seq'),
+        },
+      });
     });
   }
 
@@ -101,6 +104,29 @@ export class PgliteReportStore implements ReportStore {
     }
     return counts;
   }
+}
+
+/**
+ * The ids COPY gave the event rows, keyed by session_id:seq, without reading 50,000 rows back.
+ * PGlite has one connection and this transaction holds it, so the identity values of a COPY are
+ * consecutive, in row order, ending at currval. That is checked (first and last row, count in
+ * the range); if it ever did not hold, the batch fails rather than attach children to guesses.
+ */
+async function copiedEventIds(tx: Queryable, rows: Row[]): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  if (rows.length === 0) return ids;
+  const last = Number((await tx.query<{ id: string }>(`SELECT currval(pg_get_serial_sequence('session_event', 'id'))::text AS id`)).rows[0]!.id);
+  const first = last - rows.length + 1;
+  const check = (await tx.query<{ n: number; ok: boolean }>(
+    `SELECT count(*)::int AS n,
+       bool_and((id = $1 AND session_id = $3 AND seq = $4) OR (id = $2 AND session_id = $5 AND seq = $6) OR id NOT IN ($1, $2)) AS ok
+     FROM session_event WHERE id BETWEEN $1 AND $2`,
+    [first, last, rows[0]![0], rows[0]![1], rows.at(-1)![0], rows.at(-1)![1]])).rows[0]!;
+  if (check.n === rows.length && check.ok) {
+    rows.forEach((r, i) => ids.set(`${r[0]}:${r[1]}`, first + i));
+    return ids;
+  }
+  throw new ServiceError('store.write_failed', `session_event ids ${first}..${last} are not the ${rows.length} rows just copied`, { op: 'store.writeSessions' });
 }
 
 /** Upserts session rows; returns each one's id and whether it was new, keyed by host_name NUL lsid. */
@@ -125,15 +151,6 @@ async function deleteChildren(tx: Queryable, sessionIds: number[]): Promise<void
   for (const t of [SESSION_EVENT, ...SESSION_CHILD_TABLES]) {
     await tx.query(`DELETE FROM ${t.name} WHERE session_id = ANY($1::bigint[])`, [sessionIds]);
   }
-}
-
-async function insertRows(tx: Queryable, table: Table, rows: Row[], returning?: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  for (const chunk of chunks(rows, table.columns.length)) {
-    const res = await tx.query<Record<string, unknown>>(insertSql(table, chunk.length) + (returning ? ` RETURNING ${returning}` : ''), chunk.flat());
-    if (returning) out.push(...res.rows);
-  }
-  return out;
 }
 
 function* chunks(rows: Row[], width: number): Generator<Row[]> {

@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { DataDirLock } from './data-dir-lock.js';
-import { loadMigrations, type Migration } from './migrations.js';
+import { loadMigrations, schemaHealth, type Migration } from './migrations.js';
 import { PgliteReportStore } from './pglite-report-store.js';
 import { PgliteStateStore } from './pglite-state-store.js';
 import type { StoreMetrics } from './store-metrics.js';
@@ -105,14 +105,8 @@ export class PgliteStore implements Store {
     }
   }
 
-  async health(): Promise<{ ok: boolean; reason?: string }> {
-    try {
-      const version = await this.schemaVersion();
-      const latest = this.migrations.at(-1)?.version ?? 0;
-      return version >= latest ? { ok: true } : { ok: false, reason: `schema version ${version}, expected ${latest}: run \`ecm-bridge db migrate\`` };
-    } catch (e) {
-      return { ok: false, reason: (e as Error).message };
-    }
+  health(): Promise<{ ok: boolean; reason?: string }> {
+    return schemaHealth(() => this.schemaVersion(), this.migrations);
   }
 
   async close(): Promise<void> {

@@ -26,14 +26,14 @@ export function makeSession(lsid: string, overrides: Partial<SessionRecord> = {}
   };
 }
 
-export function makeEvent(seq: number, start: Date, body: string | null = `event ${seq} – ok ✓`): SessionEvent {
+export function makeEvent(seq: number, start: Date, body: string | null = `event ${seq} – "ok", done\nline 2, ✓ '\\N'`): SessionEvent {
   return {
     seq, time: new Date(start.getTime() + seq * 1000), type: seq === 0 ? 'Session Start' : 'File Transfer',
     performedBy: { type: 'representative', gsnumber: 1, name: 'Zoë Ødegård' },
     destination: seq === 0 ? null : { type: 'customer', gsnumber: 2, name: 'srv-01' },
     body,
     files: seq === 0 ? [] : seq % 2 === 0 ? [{ filename: 'a.txt', filesize: 10 }, { filename: 'ß.bin', filesize: null }] : [{ filename: 'one.log', filesize: 2048 }],
-    data: [{ name: 'protocol', value: 'RDP' }, { name: 'comment', value: 'naïve café' }],
+    data: [{ name: 'protocol', value: 'RDP' }, { name: 'comment', value: 'naïve café, "quoted"' }, { name: 'empty', value: '' }],
     systemInformation: seq === 0 ? [{ category: 'OS', field: 'Name', value: 'Windows', row: null }, { category: 'Disks', field: 'Size', value: '100 GB', row: 1 }] : [],
   };
 }

@@ -1,0 +1,142 @@
+import sql from 'mssql';
+import { ServiceError } from '../platform/errors.js';
+import type { SessionRecord } from '../reporting/session-record.js';
+import { BGSESSIONS_TABLES, EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT } from './bgsessions-tables.js';
+import { bind, bulkTable, driverType } from './mssql-params.js';
+import { withRetry, type RetryPolicy } from './mssql-retry.js';
+import {
+  countSql, deleteChildrenSql, eventIdsSql, IDS_PER_STATEMENT, READ_SESSION_SQL, readEventChildrenSql, readSessionChildrenSql,
+  SESSIONS_PER_UPSERT, UPSERT_CURSOR_SQL, upsertSessionsSql,
+} from './mssql-sql.js';
+import { planBatch, sessionFromRows, type Row } from './session-rows.js';
+import type { StoreMetrics } from './store-metrics.js';
+import type { CursorUpdate, ReportStore, WriteResult } from './store-ports.js';
+
+type DbRow = Record<string, unknown>;
+
+/**
+ * ReportStore on SQL Server. One transaction per batch (retried whole on deadlock or transient
+ * failure): sessions upserted in chunks through a table variable under UPDLOCK+HOLDLOCK (ids of
+ * existing sessions kept), children of re-read sessions deleted, event rows and every child
+ * table bulk-loaded (TDS bulk copy, in the transaction), then the cursor.
+ */
+export class MssqlReportStore implements ReportStore {
+  constructor(
+    private readonly pool: sql.ConnectionPool,
+    private readonly metrics: StoreMetrics,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  async writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult> {
+    const started = process.hrtime.bigint();
+    const plans = planBatch(sessions);
+    try {
+      const result = await withRetry('store.writeSessions', this.retry, 'store.write_failed', async () => {
+        const tx = new sql.Transaction(this.pool);
+        await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+        try {
+          const r = await this.#write(tx, plans, cursor);
+          await tx.commit();
+          return r;
+        } catch (e) {
+          await tx.rollback().catch(() => undefined); // already rolled back by the server (e.g. deadlock victim)
+          throw e;
+        }
+      });
+      this.metrics.written(result, result.events, Number(process.hrtime.bigint() - started) / 1e9);
+      return { inserted: result.inserted, updated: result.updated };
+    } catch (e) {
+      this.metrics.failed('writeSessions', (e as { code?: string }).code ?? 'internal');
+      throw e;
+    }
+  }
+
+  async #write(tx: sql.Transaction, plans: ReturnType<typeof planBatch>, cursor?: CursorUpdate) {
+    const ids: number[] = [];
+    const rewritten: number[] = [];
+    for (let from = 0; from < plans.length; from += SESSIONS_PER_UPSERT) {
+      const chunk = plans.slice(from, from + SESSIONS_PER_UPSERT);
+      const req = new sql.Request(tx);
+      chunk.forEach((p, r) => p.session.forEach((v, c) => req.input(`r${r}c${c}`, driverType(SESSION.columns[c]!), v)));
+      const res = await req.query(upsertSessionsSql(chunk.length));
+      const sets = res.recordsets as unknown as DbRow[][];
+      const existed = new Set(sets[0]!.map((x) => Number(x.ord)));
+      for (const x of sets[1]!) {
+        const id = Number(x.id);
+        ids[from + Number(x.ord)] = id;
+        if (existed.has(Number(x.ord))) rewritten.push(id);
+      }
+    }
+    for (const part of slices(rewritten, IDS_PER_STATEMENT)) await idsRequest(tx, part).query(deleteChildrenSql(part.length));
+
+    const eventRows = plans.flatMap((p, i) => p.events.map((e) => [ids[i], ...e.row]));
+    if (eventRows.length > 0) await new sql.Request(tx).bulk(bulkTable(SESSION_EVENT, eventRows), { keepNulls: true, checkConstraints: true, fireTriggers: true });
+    const eventIds = new Map<string, number>();
+    for (const part of slices(ids, IDS_PER_STATEMENT)) {
+      const res = await idsRequest(tx, part).query<DbRow>(eventIdsSql(part.length));
+      for (const r of res.recordset) eventIds.set(`${r.session_id}:${r.seq}`, Number(r.id));
+    }
+    for (const table of EVENT_CHILD_TABLES) {
+      const rows = plans.flatMap((p, i) => p.events.flatMap((e) => (e.children.get(table) ?? []).map((row): Row => [eventIds.get(`${ids[i]}:${e.seq}`), ...row])));
+      if (rows.length > 0) await new sql.Request(tx).bulk(bulkTable(table, rows), { keepNulls: true, checkConstraints: true, fireTriggers: true });
+    }
+    for (const table of SESSION_CHILD_TABLES) {
+      const rows = plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row): Row => [ids[i], ...row]));
+      if (rows.length > 0) await new sql.Request(tx).bulk(bulkTable(table, rows), { keepNulls: true, checkConstraints: true, fireTriggers: true });
+    }
+    if (cursor) {
+      const req = new sql.Request(tx);
+      bind(bind(req, 'cursor_key', cursor.key), 'value', cursor.value);
+      await req.query(UPSERT_CURSOR_SQL);
+    }
+    return { inserted: ids.length - rewritten.length, updated: rewritten.length, events: eventRows.length };
+  }
+
+  /** Reads in one serializable transaction, so a batch committing meanwhile is seen entirely or not at all. */
+  async readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined> {
+    const tx = new sql.Transaction(this.pool);
+    await tx.begin(sql.ISOLATION_LEVEL.SERIALIZABLE);
+    try {
+      const session = (await new sql.Request(tx).input('host', sql.NVarChar(255), hostName).input('lsid', sql.NVarChar(64), lsid)
+        .query<DbRow>(READ_SESSION_SQL)).recordset[0];
+      const rows = async (text: string) => (await new sql.Request(tx).input('id', sql.BigInt, session!.id).query<DbRow>(text)).recordset;
+      const record = session && sessionFromRows({
+        session,
+        events: await rows(readSessionChildrenSql('session_event', 'seq')),
+        children: {
+          session_event_file: await rows(readEventChildrenSql('session_event_file', 'file_index')),
+          session_event_data: await rows(readEventChildrenSql('session_event_data', 'seq')),
+          system_information: await rows(readEventChildrenSql('system_information', 'seq')),
+          customer: await rows(readSessionChildrenSql('customer', 'gsnumber')),
+          representative: await rows(readSessionChildrenSql('representative', 'gsnumber')),
+          team: await rows(readSessionChildrenSql('team', 'seq')),
+          custom_attribute: await rows(readSessionChildrenSql('custom_attribute', 'seq')),
+          command_shell_recording: await rows(readSessionChildrenSql('command_shell_recording', 'seq')),
+        },
+      });
+      await tx.commit();
+      return record;
+    } catch (e) {
+      await tx.rollback().catch(() => undefined);
+      throw new ServiceError('store.unavailable', `reading session ${hostName}/${lsid} failed: ${(e as Error).message}`, { op: 'store.readSession', cause: e });
+    }
+  }
+
+  async tableCounts(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const t of BGSESSIONS_TABLES) counts[t.name] = Number((await this.pool.request().query<{ n: number }>(countSql(t.name))).recordset[0]!.n);
+    return counts;
+  }
+}
+
+function idsRequest(tx: sql.Transaction, ids: number[]): sql.Request {
+  const req = new sql.Request(tx);
+  ids.forEach((id, i) => req.input(`id${i}`, sql.BigInt, id));
+  return req;
+}
+
+function slices<T>(xs: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,127 @@
+/**
+ * Every T-SQL statement the mssql adapter sends, as named constants or builders of
+ * parameterised text (values always travel as parameters; builders only vary the number of
+ * placeholders). Kept apart so the unit tests parse them with a T-SQL parser.
+ * Dialect rules (shared/specs/bgsessions.md): no MERGE, no prepared statements; upserts are
+ * UPDATE/SELECT under UPDLOCK+HOLDLOCK then INSERT, inside the caller's transaction.
+ */
+import { LEASE_COLUMNS } from './state-rows.js';
+import { EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Column } from './bgsessions-tables.js';
+
+/** The declared T-SQL type of a column (as in sql/mssql/002_bgsessions_tables.sql). */
+export function mssqlType(c: Column): string {
+  switch (c.kind) {
+    case 'text': return `nvarchar(${c.max ?? 'max'})`;
+    case 'int': return 'int';
+    case 'bigint': return 'bigint';
+    case 'time': return 'datetime2(3)';
+    case 'bool': return 'bit';
+  }
+}
+
+export const SCHEMA_VERSION_SQL =
+  `IF OBJECT_ID(N'ecm_bridge.schema_version', N'U') IS NULL SELECT 0 AS v
+ELSE SELECT COALESCE(MAX(version), 0) AS v FROM ecm_bridge.schema_version`;
+
+export const RECORD_MIGRATION_SQL = 'INSERT INTO ecm_bridge.schema_version (version, name) VALUES (@version, @name)';
+
+/** Session-owned application lock: held by the connection until released or disconnected. */
+export const GET_APPLOCK_SQL =
+  `DECLARE @result int;
+EXEC @result = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = @timeoutMs;
+SELECT @result AS result`;
+
+export const RELEASE_APPLOCK_SQL = `EXEC sp_releaseapplock @Resource = @resource, @LockOwner = 'Session'`;
+
+/** Session columns per upsert statement: SQL Server takes at most 2,100 parameters. */
+export const SESSIONS_PER_UPSERT = Math.floor(2_000 / SESSION.columns.length);
+/** Ids per IN list. */
+export const IDS_PER_STATEMENT = 1_000;
+
+const sessionCols = SESSION.columns.map((c) => c.name);
+const keyMatch = 's.host_name = i.host_name AND s.lsid = i.lsid';
+
+/**
+ * Upserts `n` session rows given as @r{row}c{column}. Result sets: the `ord` of rows that existed
+ * (locked first, so a concurrent writer of the same key waits), then `ord, id` of every row.
+ */
+export function upsertSessionsSql(n: number): string {
+  const tuples = Array.from({ length: n }, (_, r) => `(${r}, ${sessionCols.map((_c, c) => `@r${r}c${c}`).join(', ')})`);
+  const updates = sessionCols.filter((c) => c !== 'host_name' && c !== 'lsid').map((c) => `s.${c} = i.${c}`).join(', ');
+  return `DECLARE @in TABLE (ord int NOT NULL PRIMARY KEY, ${SESSION.columns.map((c) => `${c.name} ${mssqlType(c)}`).join(', ')});
+INSERT INTO @in (ord, ${sessionCols.join(', ')}) VALUES ${tuples.join(', ')};
+SELECT i.ord FROM @in AS i JOIN dbo.session AS s WITH (UPDLOCK, HOLDLOCK) ON ${keyMatch};
+UPDATE s SET ${updates} FROM dbo.session AS s WITH (UPDLOCK, HOLDLOCK) JOIN @in AS i ON ${keyMatch};
+INSERT INTO dbo.session (${sessionCols.join(', ')}) SELECT ${sessionCols.map((c) => `i.${c}`).join(', ')} FROM @in AS i
+  WHERE NOT EXISTS (SELECT 1 FROM dbo.session AS s WITH (UPDLOCK, HOLDLOCK) WHERE ${keyMatch});
+SELECT i.ord, s.id FROM @in AS i JOIN dbo.session AS s ON ${keyMatch}`;
+}
+
+const idList = (n: number) => Array.from({ length: n }, (_, i) => `@id${i}`).join(', ');
+
+/** Deletes every child row of the sessions @id0..@id{n-1} (grandchildren first). */
+export function deleteChildrenSql(n: number): string {
+  const ids = idList(n);
+  return [
+    ...EVENT_CHILD_TABLES.map((t) => `DELETE c FROM dbo.${t.name} AS c JOIN dbo.session_event AS e ON e.id = c.session_event_id WHERE e.session_id IN (${ids});`),
+    ...[SESSION_EVENT, ...SESSION_CHILD_TABLES].map((t) => `DELETE FROM dbo.${t.name} WHERE session_id IN (${ids});`),
+  ].join('\n');
+}
+
+/** Event ids of the sessions @id0..@id{n-1}, to attach event children after a bulk insert. */
+export function eventIdsSql(n: number): string {
+  return `SELECT id, session_id, seq FROM dbo.session_event WHERE session_id IN (${idList(n)})`;
+}
+
+export const READ_SESSION_SQL = 'SELECT * FROM dbo.session WHERE host_name = @host AND lsid = @lsid';
+
+export function readSessionChildrenSql(table: string, order: string): string {
+  return `SELECT * FROM dbo.${table} WHERE session_id = @id ORDER BY ${order}`;
+}
+
+export function readEventChildrenSql(table: string, order: string): string {
+  return `SELECT c.* FROM dbo.${table} AS c JOIN dbo.session_event AS e ON e.id = c.session_event_id
+WHERE e.session_id = @id ORDER BY c.session_event_id, c.${order}`;
+}
+
+export function countSql(table: string): string {
+  return `SELECT COUNT(*) AS n FROM dbo.${table}`;
+}
+
+/**
+ * Upsert of one row keyed by `key` (`stampColumn`, when given, is set to the server's UTC now).
+ * Run it inside a transaction so the HOLDLOCK taken by the UPDATE lasts until the INSERT.
+ */
+export function upsertRowSql(table: string, key: string, columns: readonly string[], stampColumn?: string): string {
+  const sets = columns.filter((c) => c !== key).map((c) => `${c} = @${c}`);
+  const cols = [...columns];
+  const vals = columns.map((c) => `@${c}`);
+  if (stampColumn) {
+    sets.push(`${stampColumn} = SYSUTCDATETIME()`);
+    cols.push(stampColumn);
+    vals.push('SYSUTCDATETIME()');
+  }
+  return `UPDATE ${table} WITH (UPDLOCK, HOLDLOCK) SET ${sets.join(', ')} WHERE ${key} = @${key};
+IF @@ROWCOUNT = 0 INSERT INTO ${table} (${cols.join(', ')}) VALUES (${vals.join(', ')})`;
+}
+
+export const UPSERT_CURSOR_SQL = upsertRowSql('ecm_bridge.report_cursor', 'cursor_key', ['cursor_key', 'value'], 'updated_at');
+export const GET_CURSOR_SQL = 'SELECT value FROM ecm_bridge.report_cursor WHERE cursor_key = @key';
+export const UPSERT_LEASE_SQL = upsertRowSql('ecm_bridge.lease', 'lease_id', LEASE_COLUMNS);
+export const GET_LEASE_SQL = 'SELECT * FROM ecm_bridge.lease WHERE lease_id = @lease_id';
+/** One statement: of two concurrent takers only the one whose DELETE removed the row gets it back. */
+export const TAKE_LEASE_SQL = 'DELETE FROM ecm_bridge.lease OUTPUT DELETED.* WHERE lease_id = @lease_id';
+export const LIST_LEASES_SQL = `SELECT * FROM ecm_bridge.lease
+WHERE (@owner IS NULL OR owner = @owner) AND (@before IS NULL OR expires_at < @before) ORDER BY expires_at, lease_id`;
+export const UPSERT_INSTANCE_SQL = upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at']);
+export const STALE_INSTANCES_SQL = 'SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < @before ORDER BY instance_id';
+export const LIST_CREDENTIAL_EVENTS_SQL = `SELECT * FROM (SELECT TOP (@limit) * FROM ecm_bridge.credential_event
+WHERE (@lsid IS NULL OR lsid = @lsid) ORDER BY id DESC) AS newest ORDER BY id`;
+
+export function insertCredentialEventSql(columns: readonly string[]): string {
+  return `INSERT INTO ecm_bridge.credential_event (${columns.join(', ')}) OUTPUT INSERTED.id VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
+}
+
+export function updateCredentialEventSql(columns: readonly string[]): string {
+  return `UPDATE ecm_bridge.credential_event SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
+}

@@ -1,0 +1,110 @@
+import sql from 'mssql';
+import { bindAll } from './mssql-params.js';
+import { withRetry, type RetryPolicy } from './mssql-retry.js';
+import {
+  GET_CURSOR_SQL, GET_LEASE_SQL, insertCredentialEventSql, LIST_CREDENTIAL_EVENTS_SQL, LIST_LEASES_SQL, STALE_INSTANCES_SQL,
+  TAKE_LEASE_SQL, updateCredentialEventSql, UPSERT_CURSOR_SQL, UPSERT_INSTANCE_SQL, UPSERT_LEASE_SQL,
+} from './mssql-sql.js';
+import {
+  CREDENTIAL_EVENT_COLUMNS, credentialEventFromRow, credentialEventPatch, credentialEventValues, LEASE_COLUMNS, leaseFromRow, leaseValues,
+} from './state-rows.js';
+import type { StoreMetrics } from './store-metrics.js';
+import type { CredentialEvent, Lease, StateStore } from './store-ports.js';
+
+type DbRow = Record<string, unknown>;
+const named = (columns: readonly string[], values: unknown[]) => Object.fromEntries(columns.map((c, i) => [c, values[i]]));
+
+/**
+ * StateStore on SQL Server (schema ecm_bridge), shared by replicas. Single statements are atomic
+ * on their own; upserts (UPDATE under UPDLOCK+HOLDLOCK, INSERT when no row) run in a transaction.
+ */
+export class MssqlStateStore implements StateStore {
+  constructor(
+    private readonly pool: sql.ConnectionPool,
+    private readonly metrics: StoreMetrics,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  async getCursor(key: string): Promise<string | undefined> {
+    const rows = await this.#query<{ value: string }>('getCursor', GET_CURSOR_SQL, { key });
+    return rows[0]?.value;
+  }
+
+  async setCursor(key: string, value: string): Promise<void> {
+    await this.#query('setCursor', UPSERT_CURSOR_SQL, { cursor_key: key, value }, true);
+  }
+
+  async putLease(lease: Lease): Promise<void> {
+    await this.#query('putLease', UPSERT_LEASE_SQL, named(LEASE_COLUMNS, leaseValues(lease)), true);
+  }
+
+  async getLease(leaseId: string): Promise<Lease | undefined> {
+    const rows = await this.#query<DbRow>('getLease', GET_LEASE_SQL, { lease_id: leaseId });
+    return rows[0] && leaseFromRow(rows[0]);
+  }
+
+  async takeLease(leaseId: string): Promise<Lease | undefined> {
+    const rows = await this.#query<DbRow>('takeLease', TAKE_LEASE_SQL, { lease_id: leaseId });
+    return rows[0] && leaseFromRow(rows[0]);
+  }
+
+  async listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]> {
+    const rows = await this.#run('listLeases', () => this.pool.request()
+      .input('owner', sql.NVarChar(128), filter.owner ?? null).input('before', sql.DateTime2(3), filter.expiresBefore ?? null)
+      .query<DbRow>(LIST_LEASES_SQL));
+    return rows.map(leaseFromRow);
+  }
+
+  async touchInstance(instanceId: string, at: Date): Promise<void> {
+    await this.#query('touchInstance', UPSERT_INSTANCE_SQL, { instance_id: instanceId, last_seen_at: at }, true);
+  }
+
+  async staleInstances(before: Date): Promise<string[]> {
+    return (await this.#query<{ instance_id: string }>('staleInstances', STALE_INSTANCES_SQL, { before })).map((r) => r.instance_id);
+  }
+
+  async recordCredentialEvent(event: CredentialEvent): Promise<number> {
+    const values = named(CREDENTIAL_EVENT_COLUMNS, credentialEventValues(event));
+    const rows = await this.#query<{ id: string | number }>('recordCredentialEvent', insertCredentialEventSql(CREDENTIAL_EVENT_COLUMNS), values);
+    return Number(rows[0]!.id);
+  }
+
+  async updateCredentialEvent(id: number, patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>): Promise<void> {
+    const pairs = credentialEventPatch(patch);
+    if (pairs.length === 0) return;
+    await this.#query('updateCredentialEvent', updateCredentialEventSql(pairs.map(([c]) => c)), { id, ...Object.fromEntries(pairs) });
+  }
+
+  async listCredentialEvents(filter: { lsid?: string; limit?: number }): Promise<(CredentialEvent & { id: number })[]> {
+    const rows = await this.#run('listCredentialEvents', () => this.pool.request()
+      .input('lsid', sql.NVarChar(64), filter.lsid ?? null).input('limit', sql.Int, filter.limit ?? 1000)
+      .query<DbRow>(LIST_CREDENTIAL_EVENTS_SQL));
+    return rows.map(credentialEventFromRow);
+  }
+
+  /** One parameterised statement; in a transaction when `transactional` (read-then-insert upserts). */
+  async #query<T>(op: string, text: string, values: Record<string, unknown>, transactional = false): Promise<T[]> {
+    return this.#run(op, async () => {
+      if (!transactional) return bindAll(this.pool.request(), values).query<T>(text);
+      const tx = new sql.Transaction(this.pool);
+      await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+      try {
+        const res = await bindAll(new sql.Request(tx), values).query<T>(text);
+        await tx.commit();
+        return res;
+      } catch (e) {
+        await tx.rollback().catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async #run<T>(op: string, work: () => Promise<sql.IResult<T>>): Promise<T[]> {
+    try {
+      return (await withRetry(`store.${op}`, this.retry, 'store.write_failed', work)).recordset ?? [];
+    } catch (e) {
+      this.metrics.failed(op, (e as { code?: string }).code ?? 'internal');
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../src/main.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { PgliteStore } from '../../../src/store/pglite-store.js';
+import { StoreMetrics } from '../../../src/store/store-metrics.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ecm-db-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function config(name: string, extra = ''): { file: string; dataDir: string } {
+  const dataDir = join(dir, name);
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `store:\n  kind: embedded\n  dataDir: ${dataDir}\n${extra}log:\n  level: warn\n`);
+  return { file, dataDir };
+}
+
+/** Runs the real CLI in a child process (the only way to have two PGlite openers). */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function inProcess(argv: string[]) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d: Buffer) => (stdout += d.toString()));
+  err.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await runCli(argv, { stdout: out, stderr: err, env: {} });
+  return { code, stdout, stderr };
+}
+
+const open = (dataDir: string) => PgliteStore.open(dataDir, 0, silentLogger(), new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'));
+
+describe('ecm-bridge db migrate', () => {
+  it('run by two processes at once: one migrates, the other waits and finds the schema current; a holder makes a third fail clearly', async () => {
+    const { file, dataDir } = config('concurrent', '  lockWaitMs: 120000\n');
+    await (await open(dataDir)).close(); // create the cluster up front: initdb is slow and not what is tested
+    const [a, b] = await Promise.all([cli(['db', 'migrate', '--config', file]), cli(['db', 'migrate', '--config', file])]);
+    expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
+    const outputs = [a.stdout, b.stdout].sort();
+    expect(outputs[0]).toContain('schema version 0 -> 4 (4 migration(s) applied)');
+    expect(outputs[1]).toContain('schema version 4, up to date');
+    const store = await open(dataDir);
+    try {
+      const versions = await store.db.query<{ version: number }>('SELECT version FROM ecm_bridge.schema_version ORDER BY version');
+      expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      expect(await store.health()).toEqual({ ok: true });
+
+      // While this process holds the directory, a third migrate fails clearly (lock file names this process).
+      const held = config('concurrent', '  lockWaitMs: 0\n');
+      const r = await inProcess(['db', 'migrate', '--config', held.file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`error [store.unavailable]: the embedded database ${dataDir} is in use by process ${process.pid}`);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace for console users
+      expect(await store.migrate()).toBe(4); // the holder's database is untouched and usable
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+});
+
+describe('ecm-bridge db print-sql', () => {
+  it('prints every migration and the read-only login script for SQL Server, each recommended index once', async () => {
+    const r = await inProcess(['db', 'print-sql', '--dialect', 'mssql']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^-- ecm-bridge schema, dialect mssql, version 4/);
+    expect(r.stdout).toContain('CREATE TABLE dbo.session (');
+    expect(r.stdout).toContain('ALTER ROLE db_datareader ADD MEMBER');
+    for (const name of ['session__lsid_ndx', 'session_event__type_destination_ndx', 'session_event_data__name_ndx']) {
+      expect(r.stdout.match(new RegExp(`CREATE INDEX ${name} `, 'g'))).toHaveLength(1);
+    }
+    expect(r.stdout).not.toMatch(/\bMERGE\b/);
+  });
+
+  it('prints the postgres model and refuses an unknown dialect with usage', async () => {
+    expect((await inProcess(['db', 'print-sql', '--dialect', 'postgres'])).stdout).toContain('CREATE TABLE IF NOT EXISTS session (');
+    const bad = await inProcess(['db', 'print-sql', '--dialect', 'oracle']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--dialect must be mssql or postgres (got "oracle")');
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { Config } from '../../../src/platform/config/schema.js';
+import { systemClock } from '../../../src/platform/clock.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { UnitSet } from '../../../src/platform/units.js';
+import { StoreComponent } from '../../../src/store/store-unit.js';
+import { configChecks, serviceUnits } from '../../../src/wiring.js';
+import { makeSession } from './session-fixture.js';
+
+const runtime = () => ({ log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'test' });
+const config = { store: { kind: 'embedded', dataDir: 'memory://' }, http: { host: '127.0.0.1', port: 0 }, sites: [], log: { level: 'silent' } } as unknown as Config;
+
+describe('store unit', () => {
+  it('is the first service unit; started, it has migrated, serves later units and reports ready; stopped, it is gone', async () => {
+    const rt = runtime();
+    const units = serviceUnits(config, rt);
+    expect(units[0]!.key).toBe('store');
+    expect(units[0]!.slice).toBe(config.store);
+    const set = new UnitSet(rt.log, 1000);
+    await set.apply([units[0]!]);
+    const component = set.get<StoreComponent>('store');
+    expect(await component.store.schemaVersion()).toBe(4);
+    await component.store.reports.writeSessions([makeSession('unit-1')]);
+    await component.store.reports.writeSessions([makeSession('unit-1')]);
+    const written = await rt.metrics.getSingleMetric('ecm_bridge_store_sessions_written_total')!.get();
+    expect(written.values.map((v) => [v.labels.result, v.value])).toEqual([['inserted', 1], ['updated', 1]]);
+    expect((await rt.metrics.getSingleMetric('ecm_bridge_store_events_written_total')!.get()).values[0]!.value).toBe(6);
+    expect((await rt.readiness.report()).components.store).toEqual({ ready: true, reason: 'embedded store' });
+    await set.stopAll();
+    expect((await rt.readiness.report()).components.store).toBeUndefined();
+    expect(() => component.store).toThrow('store unit used before it started');
+  });
+
+  it('adds a store check to `ecm-bridge check` (its run is tested in mssql-connect.test.ts)', () => {
+    const store = configChecks(config, runtime()).filter((c) => c.component === 'store');
+    expect(store.map((c) => c.name)).toEqual(['embedded database']);
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { isServiceError } from '../../../src/platform/errors.js';
+import { isTransient, withRetry } from '../../../src/store/mssql-retry.js';
+
+const sqlError = (number: number) => Object.assign(new Error(`SQL error ${number}`), { number });
+const policy = () => {
+  const slept: number[] = [];
+  return { slept, policy: { attempts: 4, baseDelayMs: 100, clock: { sleep: async (ms: number) => void slept.push(ms) } } };
+};
+
+describe('SQL Server retries', () => {
+  it('classifies deadlocks, lock timeouts and lost connections as transient, key and type errors not', () => {
+    expect(isTransient(sqlError(1205))).toBe(true);
+    expect(isTransient(sqlError(1222))).toBe(true);
+    expect(isTransient(Object.assign(new Error('x'), { code: 'ESOCKET' }))).toBe(true);
+    expect(isTransient({ originalError: { number: 40613 } })).toBe(true);
+    expect(isTransient(sqlError(2627))).toBe(false);
+    expect(isTransient(sqlError(8152))).toBe(false);
+    expect(isTransient(new Error('plain'))).toBe(false);
+  });
+
+  it('retries a deadlocked transaction with exponential backoff, then succeeds', async () => {
+    const { slept, policy: p } = policy();
+    let calls = 0;
+    const result = await withRetry('op', p, 'store.write_failed', async () => {
+      calls++;
+      if (calls < 3) throw sqlError(1205);
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(calls).toBe(3);
+    expect(slept).toEqual([100, 200]);
+  });
+
+  it('does not retry a key violation: store.write_failed at once', async () => {
+    const { slept, policy: p } = policy();
+    let calls = 0;
+    const err = await withRetry('store.writeSessions', p, 'store.write_failed', async () => {
+      calls++;
+      throw sqlError(2627);
+    }).catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(slept).toEqual([]);
+    expect(isServiceError(err, 'store.write_failed')).toBe(true);
+    expect((err as Error).message).toBe('store.writeSessions failed: SQL error 2627; the transaction was rolled back');
+  });
+
+  it('gives up after the last attempt of a transient failure as store.unavailable', async () => {
+    const { slept, policy: p } = policy();
+    const err = await withRetry('op', p, 'store.write_failed', async () => {
+      throw Object.assign(new Error('connection lost'), { code: 'ECONNRESET' });
+    }).catch((e: unknown) => e);
+    expect(isServiceError(err, 'store.unavailable')).toBe(true);
+    expect(slept).toEqual([100, 200, 400]);
+  });
+});
