@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { siteChecks } from './appliance/site-checks.js';
 import { OpsServer } from './http/ops-server.js';
 import type { Clock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
@@ -54,5 +55,6 @@ export function configChecks(config: Config, rt: Runtime): Check[] {
     },
     storeCheck(config, rt),
     ...reportingChecks(config, rt),
+    ...siteChecks(config, rt),
   ];
 }

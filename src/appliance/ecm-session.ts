@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WebSocket } from 'undici';
 import type { Clock } from '../platform/clock.js';
 import type { Secret } from '../platform/secret.js';
 import type { ChannelDispatcher } from './channel-dispatcher.js';
-import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type ResponseFrame, type WelcomeFrame } from './protocol.js';
+import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from './protocol.js';
 import type { RequestDispatcher, ResponseSink } from './request-dispatcher.js';
 
 export interface SessionOptions {
@@ -24,9 +25,23 @@ export interface SessionOptions {
 /** How a session ended: refused before the upgrade, or closed after it. */
 export type SessionEnd =
   | { opened: false; status?: number; error?: Error }
-  | { opened: true; welcomed: boolean; code: number; reason: string; openedAt: number; closedAt: number; localReason?: string };
+  | { opened: true; welcomed: boolean; code: number; reason: string; openedAt: number; closedAt: number; local?: LocalClose };
+
+/** Why this side ended the channel (metric label and log text). */
+export interface LocalClose {
+  cause: 'bad_frame' | 'frame_too_big' | 'dead_peer' | 'no_welcome' | 'protocol' | 'stopping';
+  reason: string;
+}
 
 const HEARTBEAT_MIN_MS = 50;
+
+/** A masked (client-to-server) WebSocket close frame; `reason` is cut to fit a control frame. */
+function closeFrame(code: number, reason: string): Buffer {
+  const payload = Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from(reason, 'utf8').subarray(0, 123)]);
+  const mask = randomBytes(4);
+  const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
+  return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, masked]);
+}
 const MISSED_PONGS = 3;
 
 /**
@@ -38,7 +53,7 @@ export class EcmSession implements ResponseSink {
   #ws: WebSocket | undefined;
   #welcomed = false;
   #awaitingPong = false;
-  #localReason: string | undefined;
+  #local: LocalClose | undefined;
   #maxRequestMs = 10_000;
   readonly #timers = new AbortController();
 
@@ -55,7 +70,7 @@ export class EcmSession implements ResponseSink {
         openedAt = o.clock.now();
         this.#sendJson(o.hello);
         o.clock.sleep(o.welcomeTimeoutMs, this.#timers.signal).then(() => {
-          if (!this.#welcomed) this.#terminate('no welcome within the handshake timeout');
+          if (!this.#welcomed) this.terminate({ cause: 'no_welcome', reason: 'no welcome within the handshake timeout' });
         }, () => undefined);
       };
       ws.onmessage = (e) => this.#onMessage(e.data);
@@ -64,36 +79,43 @@ export class EcmSession implements ResponseSink {
         this.#timers.abort();
         o.requests.channelClosed(this);
         if (openedAt === undefined) return resolve({ opened: false, status: o.channel.last.status, error: o.channel.last.error });
-        resolve({ opened: true, welcomed: this.#welcomed, code: e.code, reason: e.reason, openedAt, closedAt: o.clock.now(), localReason: this.#localReason });
+        resolve({ opened: true, welcomed: this.#welcomed, code: e.code, reason: e.reason, openedAt, closedAt: o.clock.now(), local: this.#local });
       };
     });
   }
 
-  send(frame: ResponseFrame): boolean {
-    return this.#sendJson(frame);
-  }
-
-  /** Closes the channel cleanly (stop: 1000). */
-  close(code: number, reason: string): void {
-    this.#localReason ??= reason;
-    try {
-      this.#ws?.close(code, reason);
-    } catch {
-      this.#terminate(reason);
-    }
-  }
-
-  #sendJson(frame: object): boolean {
+  send(frameJson: string): boolean {
     const ws = this.#ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(frame));
+    ws.send(frameJson);
     return true;
   }
 
+  /**
+   * Closes the channel with a close frame carrying `code`. The WebSocket API only lets a client
+   * send 1000 or 3000-4999, but the protocol needs 1007/1009/4400 too: those frames are written
+   * on the upgraded socket directly, which is then ended.
+   */
+  close(code: number, local: LocalClose): void {
+    this.#local ??= local;
+    if (code === CLOSE.normal || (code >= 3000 && code <= 4999)) {
+      this.#ws?.close(code, local.reason);
+      return;
+    }
+    const socket = this.o.channel.last.socket;
+    if (!socket || socket.destroyed) return this.terminate(local);
+    this.o.log.warn({ site: this.o.site, code, reason: local.reason }, 'closing the ECM channel');
+    socket.end(closeFrame(code, local.reason));
+  }
+
+  #sendJson(frame: object): boolean {
+    return this.send(JSON.stringify(frame));
+  }
+
   /** Tears the connection down at once (dead peer: a close handshake would never finish). */
-  #terminate(reason: string): void {
-    this.#localReason ??= reason;
-    this.o.log.warn({ site: this.o.site, reason }, 'closing the ECM channel');
+  terminate(local: LocalClose): void {
+    this.#local ??= local;
+    this.o.log.warn({ site: this.o.site, reason: local.reason }, 'closing the ECM channel');
     const socket = this.o.channel.last.socket;
     if (socket && !socket.destroyed) socket.destroy();
     else this.#ws?.close();
@@ -103,12 +125,12 @@ export class EcmSession implements ResponseSink {
     let frame: Record<string, unknown>;
     try {
       if (typeof data !== 'string') throw new Error('binary frame');
-      if (Buffer.byteLength(data) > MAX_FRAME_BYTES) return this.close(CLOSE.tooBig, 'frame larger than 1 MiB');
+      if (Buffer.byteLength(data) > MAX_FRAME_BYTES) return this.close(CLOSE.tooBig, { cause: 'frame_too_big', reason: 'frame larger than 1 MiB' });
       frame = JSON.parse(data) as Record<string, unknown>;
       if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) throw new Error('not an object');
     } catch {
       this.o.log.warn({ site: this.o.site }, 'the appliance sent a frame that is not a JSON object; closing with 1007');
-      return this.close(CLOSE.badFrame, 'frame is not a JSON object');
+      return this.close(CLOSE.badFrame, { cause: 'bad_frame', reason: 'frame is not a JSON object' });
     }
     switch (frame.type) {
       case 'welcome':
@@ -131,7 +153,8 @@ export class EcmSession implements ResponseSink {
   }
 
   #onWelcome(welcome: WelcomeFrame): void {
-    if (welcome.protocol !== PROTOCOL_VERSION) return this.close(CLOSE.unsupportedProtocol, `this ECM speaks protocol ${PROTOCOL_VERSION}`);
+    if (this.#welcomed) return; // a repeated welcome must not start a second heartbeat
+    if (welcome.protocol !== PROTOCOL_VERSION) return this.close(CLOSE.unsupportedProtocol, { cause: 'protocol', reason: `the appliance speaks protocol ${String(welcome.protocol)}, this ECM ${PROTOCOL_VERSION}` });
     this.#welcomed = true;
     if (typeof welcome.maxRequestMs === 'number' && welcome.maxRequestMs > 0) this.#maxRequestMs = welcome.maxRequestMs;
     this.o.onWelcome(welcome);
@@ -147,7 +170,7 @@ export class EcmSession implements ResponseSink {
       } catch {
         return;
       }
-      if (this.#awaitingPong && ++missed >= MISSED_PONGS) return this.#terminate(`${MISSED_PONGS} missed pongs`);
+      if (this.#awaitingPong && ++missed >= MISSED_PONGS) return this.terminate({ cause: 'dead_peer', reason: `${MISSED_PONGS} missed pongs` });
       if (!this.#awaitingPong) missed = 0;
       this.#awaitingPong = true;
       this.#sendJson({ type: 'ping', t: this.o.clock.now() });

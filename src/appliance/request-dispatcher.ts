@@ -3,12 +3,12 @@ import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { RequestHandler } from './appliance-link.js';
 import type { LinkMetrics } from './link-metrics.js';
-import { MAX_FRAME_BYTES, OPS, type Op, type RequestContext, type ResponseFrame } from './protocol.js';
+import { MAX_FRAME_BYTES, OPS, type Op, type OpResults, type RequestContext, type ResponseFrame } from './protocol.js';
 
 /** Where the answer to a request goes: the channel it arrived on. */
 export interface ResponseSink {
-  /** Sends one frame; false when the channel is gone. */
-  send(frame: ResponseFrame): boolean;
+  /** Sends one serialised response frame; false when the channel is gone. */
+  send(frameJson: string): boolean;
 }
 
 interface Job {
@@ -156,23 +156,25 @@ export class RequestDispatcher {
   #answer(job: Job, outcome: unknown): void {
     if (job.answered) return;
     job.answered = true;
-    job.controller.abort(new ServiceError('service.timeout', 'request finished', { op: `ecm.${job.op}` }));
-    let frame: ResponseFrame;
+    // Stops the deadline timer and, when we answered first (timeout, shutdown), the handler too.
+    job.controller.abort(outcome instanceof Error ? outcome : undefined);
+    let text: string;
     let label = 'ok';
     if (outcome instanceof Error) {
       const err = toServiceError(outcome, `ecm.${job.op}`);
       if (err.code === 'internal') this.o.log.error({ site: this.o.site, requestId: job.id, op: job.op, err: outcome }, 'request handler failed');
-      frame = { type: 'response', id: job.id, error: err.toWire() };
+      text = errorFrame(job.id, err);
       label = err.wire;
     } else {
-      frame = { type: 'response', id: job.id, result: outcome as never };
-      if (Buffer.byteLength(JSON.stringify(frame)) > MAX_FRAME_BYTES) {
+      text = JSON.stringify({ type: 'response', id: job.id, result: outcome as OpResults[Op] } satisfies ResponseFrame);
+      // Serialised once: the length check and the send share the text.
+      if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
         const err = new ServiceError('request.too_large', 'the answer is larger than the 1 MiB frame limit; narrow the request', { op: `ecm.${job.op}` });
-        frame = { type: 'response', id: job.id, error: err.toWire() };
+        text = errorFrame(job.id, err);
         label = err.wire;
       }
     }
-    const delivered = job.sink.send(frame);
+    const delivered = job.sink.send(text);
     this.o.metrics.request(job.op, delivered ? label : 'channel_closed', this.#elapsed(job));
     this.o.log.debug({ site: this.o.site, requestId: job.id, op: job.op, outcome: label, delivered }, 'request answered');
     this.#notifyIdle();
@@ -181,6 +183,10 @@ export class RequestDispatcher {
   #elapsed(job: Job): number {
     return Math.max(0, this.o.clock.now() - job.startedAt) / 1000;
   }
+}
+
+function errorFrame(id: string, err: ServiceError): string {
+  return JSON.stringify({ type: 'response', id, error: err.toWire() } satisfies ResponseFrame);
 }
 
 /** A safe sentence naming what is wrong with a request frame, or undefined when it is usable. */

@@ -17,6 +17,7 @@ import { SiteTargets } from './site-targets.js';
 import { transportError } from './token-source.js';
 
 export const BRIDGE_VERSION = '0.1.0';
+const CLOSE_WAIT_MS = 2_000;
 
 export interface SiteLinkDeps {
   log: Logger;
@@ -58,6 +59,7 @@ export class SiteLink implements ApplianceLink, Component {
   readonly site: string;
   readonly #deps: SiteLinkDeps;
   readonly #agent;
+  readonly #wsAgent;
   readonly #channel;
   readonly #targets: SiteTargets;
   readonly #metrics: LinkMetrics;
@@ -75,8 +77,12 @@ export class SiteLink implements ApplianceLink, Component {
     this.#deps = deps;
     this.site = config.name;
     this.name = `site:${config.name}`;
-    this.#agent = createHttpAgent({ connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, caFile: config.caFile });
-    this.#channel = new ChannelDispatcher(this.#agent);
+    const agentOptions = { connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, caFile: config.caFile };
+    this.#agent = createHttpAgent(agentOptions);
+    // The channel gets its own agent: its upgrade never queues behind pooled OAuth/Command API
+    // connections, and those keep-alive sockets are never turned into a channel.
+    this.#wsAgent = createHttpAgent(agentOptions);
+    this.#channel = new ChannelDispatcher(this.#wsAgent);
     this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
     this.#metrics = new LinkMetrics(deps.metrics, config.name);
     this.#requests = new RequestDispatcher(
@@ -103,9 +109,18 @@ export class SiteLink implements ApplianceLink, Component {
   async stop(graceMs: number): Promise<void> {
     this.#stop.abort();
     await this.#requests.drain(graceMs);
-    this.#session?.close(CLOSE.normal, 'ecm-bridge stopping');
+    const stopping = { cause: 'stopping', reason: 'ecm-bridge stopping' } as const;
+    this.#session?.close(CLOSE.normal, stopping);
+    // A dead peer never completes the close handshake: give it a moment, then drop the socket.
+    const wait = new AbortController();
+    const closedInTime = await Promise.race([
+      (this.#loop ?? Promise.resolve()).then(() => true),
+      this.#deps.clock.sleep(CLOSE_WAIT_MS, wait.signal).then(() => false, () => true),
+    ]);
+    wait.abort();
+    if (!closedInTime) this.#session?.terminate(stopping);
     await this.#loop;
-    await this.#agent.close().catch(() => undefined);
+    await Promise.all([this.#agent.close(), this.#wsAgent.close()]).catch(() => undefined);
     this.#set({ state: 'stopped' });
     this.#deps.readiness.unregister(this.name);
   }
@@ -147,6 +162,7 @@ export class SiteLink implements ApplianceLink, Component {
     try {
       const target = await this.#targets.resolve(this.#stop.signal);
       const token = await target.tokens.token(this.#stop.signal);
+      if (this.#stop.signal.aborted) return { reason: 'stopping', cause: 'stopping', delay: 'now' };
       this.attempts++;
       this.#session = new EcmSession({
         url: `${target.origin.replace(/^http/, 'ws')}/api/ecm/v1`, token, channel: this.#channel, hello: this.#hello(), clock, log, site: this.site,
@@ -189,7 +205,8 @@ export class SiteLink implements ApplianceLink, Component {
       if (end.error) return this.#failedBeforeUpgrade(end.error);
       return { reason: `cannot reach ${new URL(origin).host}`, cause: 'unavailable', delay: 'backoff' };
     }
-    const why = end.localReason ?? (end.reason || `close code ${end.code}`);
+    const why = end.local?.reason ?? (end.reason || `close code ${end.code}`);
+    if (end.local) return { reason: `channel closed by the ECM: ${why}`, cause: end.local.cause, delay: 'backoff' };
     switch (end.code) {
       case CLOSE.goingAway:
         return { reason: `the appliance went away (${why})`, cause: 'going_away', delay: 'backoff' };
@@ -202,7 +219,7 @@ export class SiteLink implements ApplianceLink, Component {
       case CLOSE.replaced:
         return { reason: 'another channel with this instance id replaced this one', cause: 'replaced', delay: 'backoff' };
       default:
-        return { reason: `channel closed: ${why}`, cause: end.localReason ? 'dead_peer' : `close_${end.code}`, delay: 'backoff' };
+        return { reason: `channel closed: ${why}`, cause: `close_${end.code}`, delay: 'backoff' };
     }
   }
 

@@ -62,8 +62,13 @@ export class SiteTargets {
         if (health.failoverRole !== 'backup' && health.success) return { origin, tokens: this.tokensFor(origin) };
         findings.push(`${node} is ${health.success ? health.failoverRole : 'unhealthy'}`);
       } catch (e) {
-        if (!isServiceError(e, 'appliance.permission_missing')) throw e;
-        findings.push(`${node} is healthy (role unknown: no Command API permission)`);
+        // Bad credentials or an untrusted certificate hold for every node: report them as such.
+        if (isServiceError(e, 'appliance.auth_failed') || isServiceError(e, 'appliance.tls')) throw e;
+        if (isServiceError(e, 'appliance.permission_missing')) findings.push(`${node} is healthy (role unknown: no Command API permission)`);
+        else {
+          healthy.pop(); // answered the probe but not the Command API: not a candidate
+          findings.push(`${node}: ${(e as Error).message}`);
+        }
       }
     }
     if (healthy.length > 0) {

@@ -6,6 +6,8 @@ import { docsErrors } from './docs-command.js';
 import { reportBackfill } from './report-backfill.js';
 import { reportParse } from './report-parse.js';
 import { serve } from './serve-command.js';
+import { simAppliance } from './sim-appliance-command.js';
+import { simConsole } from './sim-console-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, dbMigrate, dbPrintSql, reportBackfill, reportParse, docsErrors];
+export const COMMANDS: Command[] = [serve, check, configValidate, configPrint, dbMigrate, dbPrintSql, reportBackfill, reportParse, docsErrors, simAppliance, simConsole];

@@ -137,6 +137,15 @@ export class ApplianceSimulator {
     if (role === 'backup') this.hub.closeAll(1001, 'failover: this node is now the backup');
   }
 
+  /**
+   * An administrator edits an API account's permissions. Revoking ECM access closes that
+   * account's open channels with 4403 (the token is otherwise only checked at the upgrade).
+   */
+  setPermissions(clientId: string, permissions: Partial<SimAccount['permissions']>): void {
+    this.tokens.setPermissions(clientId, permissions);
+    if (permissions.ecm === false) this.hub.closeAccount(clientId, 4403, 'Endpoint Credential Manager API access was revoked');
+  }
+
   /** An appliance restart: channels closed with 1001, every API answers 503 for `downMs`. */
   async restart(downMs: number): Promise<void> {
     this.#down = true;

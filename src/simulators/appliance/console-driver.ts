@@ -1,4 +1,5 @@
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
+import { transportError } from '../../appliance/token-source.js';
 import type { Op } from '../../appliance/protocol.js';
 import { ServiceError } from '../../platform/errors.js';
 import type { ConsoleRequestBody } from './sim-console-routes.js';
@@ -41,8 +42,12 @@ export class ConsoleDriver {
 
   /** Simulator status: channels with their roles, counters. */
   async status(): Promise<Record<string, unknown>> {
-    const res = await request(`${this.baseUrl}/sim/status`, { dispatcher: this.#agent });
-    return (await res.body.json()) as Record<string, unknown>;
+    try {
+      const res = await request(`${this.baseUrl}/sim/status`, { dispatcher: this.#agent });
+      return (await res.body.json()) as Record<string, unknown>;
+    } catch (e) {
+      throw transportError(e, this.baseUrl, 'simulator', 'sim.console');
+    }
   }
 
   async control(action: 'restart' | 'drop' | 'role' | 'regenerate-secret', body: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
@@ -54,10 +59,16 @@ export class ConsoleDriver {
   }
 
   async #post(path: string, body: unknown): Promise<Record<string, unknown>> {
-    const res = await request(`${this.baseUrl}${path}`, {
-      method: 'POST', dispatcher: this.#agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
-    const json = (await res.body.json()) as Record<string, unknown>;
+    let res: Dispatcher.ResponseData;
+    let json: Record<string, unknown>;
+    try {
+      res = await request(`${this.baseUrl}${path}`, {
+        method: 'POST', dispatcher: this.#agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      json = (await res.body.json()) as Record<string, unknown>;
+    } catch (e) {
+      throw transportError(e, this.baseUrl, 'simulator', 'sim.console');
+    }
     if (res.statusCode !== 200) throw new ServiceError('cli.usage', `simulator refused ${path}: ${String(json.message ?? res.statusCode)}`, { op: 'sim.console' });
     return json;
   }

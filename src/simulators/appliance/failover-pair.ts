@@ -9,10 +9,11 @@ import { generateSimTls } from './sim-tls.js';
 export class FailoverPair {
   readonly nodes: [ApplianceSimulator, ApplianceSimulator];
 
-  constructor(options: Omit<ApplianceSimulatorOptions, 'failoverRole' | 'tls'>) {
+  /** `ports`: listening ports of the two nodes (0 = any free port). */
+  constructor(options: Omit<ApplianceSimulatorOptions, 'failoverRole' | 'tls' | 'port'>, ports: [number, number] = [0, 0]) {
     this.nodes = [
-      new ApplianceSimulator({ ...options, failoverRole: 'primary' }),
-      new ApplianceSimulator({ ...options, failoverRole: 'backup' }),
+      new ApplianceSimulator({ ...options, port: ports[0], failoverRole: 'primary' }),
+      new ApplianceSimulator({ ...options, port: ports[1], failoverRole: 'backup' }),
     ];
   }
 

@@ -56,7 +56,10 @@ export class SimEcmHub {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   readonly #conns = new Set<Conn>();
   #seq = 0;
+  #muted = false;
   readonly #heartbeat: NodeJS.Timeout;
+  /** Close codes of ended channels, as seen by the appliance. */
+  readonly closeCodes = new Map<number, number>();
   readonly stats = { welcomed: 0, badFrames: 0, lateResponses: 0, duplicateResponses: 0, unknownResponses: 0, requests: 0, deadPeers: 0 };
 
   constructor(private readonly options: EcmHubOptions) {
@@ -107,6 +110,19 @@ export class SimEcmHub {
     for (const c of this.#conns) if (c.account.clientId === clientId) c.ws.close(code, reason);
   }
 
+  /** Test hook: sends raw text (malformed or oversized frames) to the channel of `instanceId`. */
+  sendRaw(instanceId: string, data: string): void {
+    for (const c of this.#conns) if (c.hello?.ecm.instanceId === instanceId) c.ws.send(data);
+  }
+
+  /**
+   * A half-dead network: while muted the appliance neither pings nor answers pings, so the ECM
+   * must notice through its missed pongs.
+   */
+  mute(muted: boolean): void {
+    this.#muted = muted;
+  }
+
   stop(): void {
     clearInterval(this.#heartbeat);
     this.dropAll();
@@ -140,7 +156,7 @@ export class SimEcmHub {
     if (!conn.hello) return this.#onHello(conn, frame);
     switch (frame.type) {
       case 'ping':
-        conn.ws.send(JSON.stringify({ type: 'pong', t: frame.t }));
+        if (!this.#muted) conn.ws.send(JSON.stringify({ type: 'pong', t: frame.t }));
         return;
       case 'pong':
         conn.awaitingPong = false;
@@ -197,6 +213,7 @@ export class SimEcmHub {
   }
 
   #closed(conn: Conn, code: number): void {
+    this.closeCodes.set(code, (this.closeCodes.get(code) ?? 0) + 1);
     if (!this.#conns.delete(conn)) return;
     this.options.log.debug({ clientId: conn.account.clientId, code }, 'ecm channel closed');
     this.#failPending(conn);
@@ -223,6 +240,7 @@ export class SimEcmHub {
   }
 
   #tick(): void {
+    if (this.#muted) return;
     const t = Date.now();
     for (const c of this.#conns) {
       if (!c.hello) continue;

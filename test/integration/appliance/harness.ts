@@ -2,7 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { Registry } from 'prom-client';
 import type { RequestHandler } from '../../../src/appliance/appliance-link.js';
+import { SiteLink } from '../../../src/appliance/site-link.js';
+import { systemClock, type Clock } from '../../../src/platform/clock.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
 import type { Op, OpParams, OpResults, RequestContext } from '../../../src/appliance/protocol.js';
 import { siteSchema, type SiteConfig } from '../../../src/platform/config/sections/sites.js';
 import { createLogger, type Logger } from '../../../src/platform/logger.js';
@@ -69,3 +74,33 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
 }
 
 export const USER = { user: { username: 'CORP\\jdoe', displayName: 'Jane Doe' }, endpoint: { hostname: 'web01', ip: '10.0.4.17:3389' } };
+
+export interface StartedLink {
+  link: SiteLink;
+  readiness: Readiness;
+  metrics: Registry;
+  lines: string[];
+}
+
+/** A site link to `url` with short backoff (tests must not wait for real 1-60 s delays). */
+export async function startLink(
+  url: string, caFile: string | undefined, handler: RequestHandler,
+  opts: { instanceId?: string; clock?: Clock; extra?: Partial<Record<string, unknown>>; account?: SimAccountInput; backoff?: { baseMs: number; capMs: number; healthyResetMs: number } } = {},
+): Promise<StartedLink> {
+  const { log, lines } = capturedLogger();
+  const readiness = new Readiness();
+  const metrics = createMetricsRegistry({ defaultMetrics: false });
+  const link = new SiteLink(siteConfig(url, caFile, opts.extra, opts.account), {
+    log, metrics, readiness, clock: opts.clock ?? systemClock, instanceId: opts.instanceId ?? 'replica-a',
+    backoff: opts.backoff ?? { baseMs: 20, capMs: 200, healthyResetMs: 60_000 }, random: () => 0.5,
+  });
+  await link.start(handler);
+  return { link, readiness, metrics, lines };
+}
+
+/** The value of one sample in Prometheus text output (0 when absent). */
+export async function sample(metrics: Registry, line: string): Promise<number> {
+  const text = await metrics.metrics();
+  const found = text.split('\n').find((l) => l.startsWith(line + ' '));
+  return found ? Number(found.slice(line.length + 1)) : 0;
+}

@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock, systemClock } from '../../../src/platform/clock.js';
+import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
+import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
+import { configChecks } from '../../../src/wiring.js';
+import { ECM_ACCOUNT, REPORTING_ACCOUNT, ScriptedHandler, startLink, until, writeCa, type StartedLink } from './harness.js';
+
+const NO_ECM = { clientId: 'no-ecm', clientSecret: 'no-ecm-secret-789', permissions: { ecm: false, reporting: false, command: 'deny' as const } };
+
+describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
+  let sim: ApplianceSimulator;
+  let caFile: string;
+  let started: StartedLink | undefined;
+  beforeEach(async () => {
+    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT, REPORTING_ACCOUNT, NO_ECM], heartbeatMs: 100 });
+    await sim.start();
+    caFile = writeCa(sim.caPem);
+  });
+  afterEach(async () => {
+    await started?.link.stop(100);
+    started = undefined;
+    await sim.stop();
+  });
+
+  it('403: reports the missing permission on /readyz and retries only once per cap (no storm)', async () => {
+    const clock = new ManualClock();
+    started = await startLink(sim.url, caFile, new ScriptedHandler(), { clock, account: NO_ECM, backoff: { baseMs: 1000, capMs: 60_000, healthyResetMs: 60_000 } });
+    await until(() => started?.link.status().state === 'blocked', 'blocked');
+    const ready = (await started.readiness.report()).components['site:sim'];
+    expect(ready?.ready).toBe(false);
+    expect(ready?.reason).toContain('API account no-ecm lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm)');
+    expect(sim.upgrades.get(403)).toBe(1);
+    await clock.advance(59_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sim.upgrades.get(403)).toBe(1);
+    await clock.advance(1_000);
+    await until(() => sim.upgrades.get(403) === 2, 'second attempt after the cap');
+    await until(() => started?.link.status().state === 'blocked', 'blocked again');
+    expect(sim.tokens.mintCount).toBe(1); // the token is reused, not re-minted
+    expect(started.lines.join('')).toMatch(/"level":"error".*perm_ecm/);
+    // The admin grants the permission: the next attempt connects.
+    sim.tokens.setPermissions('no-ecm', { ecm: true });
+    await clock.advance(60_000);
+    await until(() => started?.link.status().state === 'connected', 'connected after the grant');
+  });
+
+  it('4403 on an open channel (permission revoked) blocks the link and names the permission', async () => {
+    started = await startLink(sim.url, caFile, new ScriptedHandler());
+    await until(() => started?.link.status().state === 'connected', 'connected');
+    sim.setPermissions(ECM_ACCOUNT.clientId, { ecm: false });
+    await until(() => started?.link.status().state === 'blocked', 'blocked');
+    expect(started.link.status().reason).toContain('lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm)');
+    expect(sim.hub.closeCodes.get(4403)).toBe(1);
+  });
+
+  it('refuses an appliance whose certificate is not from the configured CA, saying so clearly', async () => {
+    const other = await generateSimTls('someone-else');
+    started = await startLink(sim.url, writeCa(other.caPem), new ScriptedHandler());
+    await until(() => (started?.link.status().reason ?? '').includes('TLS'), 'TLS failure reported');
+    expect(started.link.status().state).toBe('backoff');
+    expect(started.link.status().reason).toMatch(/^site sim: TLS verification of 127\.0\.0\.1:\d+ failed \(DEPTH_ZERO_SELF_SIGNED_CERT\): the certificate is not trusted; add its CA to caFile$/);
+    expect(sim.tokens.mintCount).toBe(0);
+    expect(sim.upgrades.size).toBe(0);
+  });
+
+  const yaml = (extra = '') => `
+allowLiteralSecrets: true
+sites:
+  - name: sim
+    url: ${sim.url}
+    caFile: ${caFile}
+    ecm: { clientId: ${ECM_ACCOUNT.clientId}, clientSecret: ${ECM_ACCOUNT.clientSecret} }
+    reporting: { clientId: ${REPORTING_ACCOUNT.clientId}, clientSecret: ${REPORTING_ACCOUNT.clientSecret} }
+${extra}
+vault: { kind: passwordsafe, url: https://vault.example.com/BeyondTrust/api/public/v3, auth: { method: apikey, apiKey: k } }
+broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
+`;
+
+  async function runChecks(text: string) {
+    const config = parseConfigText(text, 'test.yaml', { env: {} });
+    const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'check' };
+    const out: Record<string, { ok: boolean; detail: string; fix?: string }> = {};
+    for (const c of configChecks(config, rt)) if (c.component === 'site:sim') out[c.name] = await c.run(AbortSignal.timeout(5000));
+    return out;
+  }
+
+  it('check: green lines for a well-configured site', async () => {
+    const r = await runChecks(yaml());
+    expect(Object.keys(r)).toEqual(['oauth ecm', 'permissions ecm', 'oauth reporting', 'permissions reporting', 'check_health']);
+    expect(Object.values(r).every((x) => x.ok)).toBe(true);
+    expect(r['check_health']?.detail).toBe('access.example.com 25.1.2 failover role none');
+  });
+
+  it('check: names each missing permission and bad credentials, with a fix line', async () => {
+    sim.tokens.setPermissions(ECM_ACCOUNT.clientId, { ecm: false, command: 'deny' });
+    sim.tokens.setPermissions(REPORTING_ACCOUNT.clientId, { reporting: false });
+    const r = await runChecks(yaml(`    nodes: [${sim.node}]`));
+    expect(r['permissions ecm']).toMatchObject({
+      ok: false,
+      detail: 'ecm-client lacks Endpoint Credential Manager API: Allow Access (perm_ecm); Command API: Read-Only or Full Access (perm_command)',
+      fix: expect.stringContaining('grant perm_ecm, perm_command to ecm-client'),
+    });
+    expect(r['permissions reporting']).toMatchObject({ ok: false, detail: expect.stringContaining('(perm_reporting)') });
+    expect(r['check_health']).toMatchObject({ ok: true, detail: expect.stringMatching(/answered 200; failover role unknown: the API account has no Command API permission \(perm_command\)$/) });
+    expect(r[`node ${sim.node}`]).toMatchObject({ ok: true });
+    sim.tokens.regenerateSecret(ECM_ACCOUNT.clientId);
+    const bad = await runChecks(yaml());
+    expect(bad['oauth ecm']).toMatchObject({ ok: false, detail: expect.stringContaining('refused the OAuth client credentials of API account ecm-client (401)'), fix: expect.stringContaining('sites[0].ecm.clientId') });
+  });
+
+  it('check: a wrong CA is a red line telling to fix caFile', async () => {
+    const other = await generateSimTls('someone-else');
+    caFile = writeCa(other.caPem);
+    const r = await runChecks(yaml());
+    expect(r['oauth ecm']).toMatchObject({ ok: false, detail: expect.stringContaining('TLS verification'), fix: expect.stringContaining('sites[0].caFile') });
+  });
+});

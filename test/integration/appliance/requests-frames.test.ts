@@ -1,0 +1,142 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket as WsClient } from 'ws';
+import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
+import { ConsoleDriver } from '../../../src/simulators/appliance/console-driver.js';
+import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, USER, writeCa, type StartedLink } from './harness.js';
+
+describe('requests and frames on the ECM channel', () => {
+  let sim: ApplianceSimulator;
+  let caFile: string;
+  let started: StartedLink | undefined;
+  beforeEach(async () => {
+    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: 2000 });
+    await sim.start();
+    caFile = writeCa(sim.caPem);
+  });
+  afterEach(async () => {
+    await started?.link.stop(200);
+    started = undefined;
+    await sim.stop();
+  });
+
+  const connect = async (handler = new ScriptedHandler()) => {
+    started = await startLink(sim.url, caFile, handler);
+    await until(() => started?.link.status().state === 'connected', 'connected');
+    return started;
+  };
+
+  it('answers an unknown op and a request without a user with bad_request', async () => {
+    const handler = new ScriptedHandler();
+    await connect(handler);
+    const unknown = await sim.hub.request('Default', 'credentials.frobnicate', USER, {});
+    expect(unknown).toMatchObject({ answeredBy: 'ecm', error: { code: 'bad_request', message: 'unknown op "credentials.frobnicate"', retryable: false } });
+    const noUser = await sim.hub.request('Default', 'credentials.list', {} as never, {});
+    expect(noUser.error).toMatchObject({ code: 'bad_request', message: 'request.context.user.username is missing' });
+    expect(handler.calls).toHaveLength(0);
+  });
+
+  it('answers timeout itself at the deadline, aborts the handler, and never answers twice', async () => {
+    let abortedReason: unknown;
+    const handler = new ScriptedHandler((_op, _p, signal) => new Promise((resolve) => {
+      signal.addEventListener('abort', () => (abortedReason = signal.reason));
+      setTimeout(() => resolve({ credentials: [] }), 600); // ignores the abort and finishes late
+    }));
+    await connect(handler);
+    const out = await sim.hub.request('Default', 'credentials.list', USER, {}, 300);
+    expect(out).toMatchObject({ answeredBy: 'ecm', error: { code: 'timeout', retryable: true } });
+    expect(abortedReason).toMatchObject({ code: 'service.timeout' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sim.hub.stats).toMatchObject({ duplicateResponses: 0, lateResponses: 0, unknownResponses: 0 });
+  });
+
+  it('runs at most maxConcurrentRequests at once and answers every request', async () => {
+    let running = 0;
+    let peak = 0;
+    const handler = new ScriptedHandler(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 30));
+      running--;
+      return { credentials: [] };
+    });
+    await connect(handler);
+    const outs = await Promise.all(Array.from({ length: 12 }, () => sim.hub.request('Default', 'credentials.list', USER, {})));
+    expect(outs.every((o) => o.answeredBy === 'ecm' && o.result !== undefined)).toBe(true);
+    expect(peak).toBe(4);
+  });
+
+  it('fails in-flight requests explicitly on stop and closes with 1000', async () => {
+    const handler = new ScriptedHandler(() => new Promise(() => undefined));
+    const s = await connect(handler);
+    const pending = sim.hub.request('Default', 'credentials.get', USER, { credentialId: 'x' });
+    await until(() => handler.calls.length === 1, 'in flight');
+    await s.link.stop(100);
+    started = undefined;
+    expect(await pending).toMatchObject({ answeredBy: 'ecm', error: { code: 'internal', message: 'the credential manager is shutting down; retry in a moment', retryable: true } });
+    expect(sim.hub.connections()).toHaveLength(0);
+  });
+
+  it('closes with 1007 on a frame that is not JSON and with 1009 above 1 MiB, then reconnects', async () => {
+    const s = await connect();
+    sim.hub.sendRaw('replica-a', '{not json');
+    await until(() => sim.upgrades.get(101) === 2 && s.link.status().state === 'connected', 'reconnected after 1007');
+    expect(await sample(s.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="bad_frame"}')).toBe(1);
+    expect(sim.hub.closeCodes.get(1007)).toBe(1);
+    sim.hub.sendRaw('replica-a', JSON.stringify({ type: 'future-thing', pad: 'x'.repeat(1024 * 1024) }));
+    await until(() => sim.upgrades.get(101) === 3 && s.link.status().state === 'connected', 'reconnected after 1009');
+    expect(sim.hub.closeCodes.get(1009)).toBe(1); // undici's frame limit sent 1009 to the appliance
+    // Unknown frame types below the limit are ignored without a reconnect.
+    sim.hub.sendRaw('replica-a', JSON.stringify({ type: 'future-thing' }));
+    expect((await sim.hub.request('Default', 'jump.search', USER, { query: 'web' })).answeredBy).toBe('ecm');
+    expect(sim.upgrades.get(101)).toBe(3);
+  });
+
+  it('the simulator enforces the protocol on the ECM side too (raw client)', async () => {
+    const token = sim.tokens.mint(ECM_ACCOUNT.clientId, ECM_ACCOUNT.clientSecret as string)?.token as string;
+    const open = () => new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, { ca: sim.caPem, headers: { authorization: `Bearer ${token}` } });
+    const closeOf = (ws: WsClient, send: (ws: WsClient) => void) => new Promise<number>((resolve) => {
+      ws.on('open', () => send(ws));
+      ws.on('close', (code) => resolve(code));
+      ws.on('error', () => undefined);
+    });
+    expect(await closeOf(open(), (ws) => ws.send('nope'))).toBe(1007);
+    expect(await closeOf(open(), (ws) => ws.send(JSON.stringify({ type: 'hello', protocol: 2, ecm: { instanceId: 'x' } })))).toBe(4400);
+    expect(await closeOf(open(), (ws) => ws.send('x'.repeat(1024 * 1024 + 1)))).toBe(1009);
+    expect(await closeOf(open(), (ws) => ws.send(JSON.stringify({ type: 'request' })))).toBe(1002);
+  });
+
+  it('the simulator answers timeout itself when the ECM is late, and drops the late answer', async () => {
+    const token = sim.tokens.mint(ECM_ACCOUNT.clientId, ECM_ACCOUNT.clientSecret as string)?.token as string;
+    const ws = new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, { ca: sim.caPem, headers: { authorization: `Bearer ${token}` } });
+    const requests: string[] = [];
+    ws.on('message', (data) => {
+      const f = JSON.parse(String(data)) as { type: string; id: string };
+      if (f.type === 'request') requests.push(f.id);
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'hello', protocol: 1, ecm: { name: 'slow', version: '0', instanceId: 'slow', host: 'h' }, capabilities: [] }));
+    await until(() => sim.hub.connections().length === 1, 'welcomed');
+    const out = await sim.hub.request('Default', 'credentials.list', USER, {}, 100);
+    expect(out).toMatchObject({ answeredBy: 'appliance', applianceReason: 'timeout', error: { code: 'timeout' } });
+    ws.send(JSON.stringify({ type: 'response', id: requests[0], result: { credentials: [] } }));
+    ws.send(JSON.stringify({ type: 'response', id: 'never-sent', result: {} }));
+    await until(() => sim.hub.stats.lateResponses === 1 && sim.hub.stats.unknownResponses === 1, 'late answer counted');
+    ws.close();
+  });
+
+  it('drives the console over the simulator HTTP API', async () => {
+    await connect();
+    const driver = new ConsoleDriver(sim.url, sim.caPem);
+    try {
+      const base = { user: { username: 'CORP\\jdoe' }, endpoint: { hostname: 'web01' } };
+      expect(await driver.list(base)).toMatchObject({ answeredBy: 'ecm', result: { credentials: [{ id: 'c1' }] } });
+      expect(await driver.get(base, 'c1')).toMatchObject({ result: { credential: { leaseId: 'l1' } } });
+      expect(await driver.release(base, 'l1')).toMatchObject({ result: { released: true } });
+      expect(await driver.search(base, 'web')).toMatchObject({ result: { items: [] } });
+      expect(await driver.status()).toMatchObject({ connections: [{ instanceId: 'replica-a', role: 'active' }] });
+      await expect(driver.send({ op: '', user: { username: 'x' } })).rejects.toThrow(/op is required/);
+    } finally {
+      await driver.close();
+    }
+  });
+});

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import type { RequestHandler } from '../../../src/appliance/appliance-link.js';
+import { LinkMetrics } from '../../../src/appliance/link-metrics.js';
+import type { ResponseFrame } from '../../../src/appliance/protocol.js';
+import { RequestDispatcher } from '../../../src/appliance/request-dispatcher.js';
+import { ManualClock } from '../../../src/platform/clock.js';
+import { ServiceError } from '../../../src/platform/errors.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+
+class Sink {
+  frames: ResponseFrame[] = [];
+  open = true;
+  send(frameJson: string): boolean {
+    if (this.open) this.frames.push(JSON.parse(frameJson) as ResponseFrame);
+    return this.open;
+  }
+}
+
+const request = (id: string, extra: Record<string, unknown> = {}) => ({ type: 'request', id, op: 'credentials.list', deadlineMs: 1000, context: { user: { username: 'u' } }, params: {}, ...extra });
+const flush = () => new Promise((r) => setImmediate(r));
+
+function setup(handler: RequestHandler, maxConcurrent = 2, maxQueued = 1) {
+  const clock = new ManualClock();
+  const metrics = createMetricsRegistry({ defaultMetrics: false });
+  const d = new RequestDispatcher({ site: 's', maxConcurrent, maxQueued, clock, log: silentLogger(), metrics: new LinkMetrics(metrics, 's') }, () => handler);
+  return { clock, d, metrics };
+}
+
+/** A handler whose calls stay pending until resolved by hand. */
+function gated() {
+  const pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void; signal: AbortSignal }[] = [];
+  const handler: RequestHandler = { handle: (_op, _c, _p, signal) => new Promise((resolve, reject) => pending.push({ resolve: resolve as never, reject, signal })) };
+  return { handler, pending };
+}
+
+describe('RequestDispatcher', () => {
+  it('queues beyond the limit, refuses beyond the queue with channel.overloaded, answers the rest', async () => {
+    const { handler, pending } = gated();
+    const { d } = setup(handler);
+    const sink = new Sink();
+    for (const id of ['a', 'b', 'c', 'd']) d.accept(request(id), sink, 1000);
+    await flush();
+    expect(pending).toHaveLength(2);
+    expect(sink.frames).toEqual([{ type: 'response', id: 'd', error: { code: 'internal', message: 'the credential manager is busy; retry in a moment', retryable: true } }]);
+    pending[0]?.resolve({ credentials: [] });
+    await flush();
+    expect(pending).toHaveLength(3); // c started
+    pending[1]?.reject(new ServiceError('mapping.unmapped', 'no rule matched CORP\\u'));
+    pending[2]?.resolve({ credentials: [] });
+    await flush();
+    expect(sink.frames.map((f) => f.id).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(sink.frames.find((f) => f.id === 'b')).toMatchObject({ error: { code: 'unmapped_user', message: 'no rule matched CORP\\u' } });
+  });
+
+  it('answers timeout just before the deadline, aborts the handler, and drops the late result', async () => {
+    const { handler, pending } = gated();
+    const { d, clock } = setup(handler);
+    const sink = new Sink();
+    d.accept(request('a', { deadlineMs: 2000 }), sink, 10_000);
+    await flush();
+    await clock.advance(1799); // margin: min(250 ms, 10 %) = 200 ms
+    expect(sink.frames).toHaveLength(0);
+    await clock.advance(1);
+    expect(sink.frames).toEqual([{ type: 'response', id: 'a', error: { code: 'timeout', message: 'the request did not finish within 2000 ms', retryable: true } }]);
+    expect(pending[0]?.signal.aborted).toBe(true);
+    pending[0]?.resolve({ credentials: [] });
+    await flush();
+    expect(sink.frames).toHaveLength(1);
+  });
+
+  it('hides unexpected errors behind "internal error" and refuses oversized answers', async () => {
+    const big = { credentials: [{ id: 'x'.repeat(1024 * 1024) }] };
+    let n = 0;
+    const { d } = setup({ handle: async () => (n++ === 0 ? Promise.reject(new Error('db password=hunter2 leaked')) : big) as never });
+    const sink = new Sink();
+    d.accept(request('a'), sink, 1000);
+    d.accept(request('b'), sink, 1000);
+    await flush();
+    await flush();
+    expect(sink.frames.find((f) => f.id === 'a')).toMatchObject({ error: { code: 'internal', message: 'internal error' } });
+    expect(sink.frames.find((f) => f.id === 'b')).toMatchObject({ error: { code: 'bad_request', message: expect.stringContaining('1 MiB') } });
+  });
+
+  it('drain waits for running requests, then fails the rest with shutting_down', async () => {
+    const { handler, pending } = gated();
+    const { d, clock } = setup(handler);
+    const sink = new Sink();
+    d.accept(request('a'), sink, 1000);
+    d.accept(request('b'), sink, 1000);
+    await flush();
+    const drained = d.drain(500);
+    d.accept(request('late'), sink, 1000);
+    expect(sink.frames).toEqual([expect.objectContaining({ id: 'late', error: expect.objectContaining({ message: 'the credential manager is shutting down; retry in a moment' }) })]);
+    pending[0]?.resolve({ credentials: [] });
+    await flush();
+    await clock.advance(500);
+    await drained;
+    expect(sink.frames.find((f) => f.id === 'a')).toMatchObject({ result: { credentials: [] } });
+    expect(sink.frames.find((f) => f.id === 'b')).toMatchObject({ error: { retryable: true } });
+    expect(pending[1]?.signal.aborted).toBe(true);
+  });
+
+  it('a closed channel aborts its requests without answering them', async () => {
+    const { handler, pending } = gated();
+    const { d, metrics } = setup(handler);
+    const sink = new Sink();
+    d.accept(request('a'), sink, 1000);
+    await flush();
+    sink.open = false;
+    d.channelClosed(sink);
+    expect(pending[0]?.signal.reason).toMatchObject({ code: 'channel.closed' });
+    pending[0]?.resolve({ credentials: [] });
+    await flush();
+    expect(sink.frames).toHaveLength(0);
+    expect(await metrics.metrics()).toContain('ecm_bridge_channel_requests_total{site="s",op="credentials.list",outcome="channel_closed"} 1');
+  });
+
+  it('drops a request without id (cannot be answered) and refuses a non-object params', async () => {
+    const { handler, pending } = gated();
+    const { d } = setup(handler);
+    const sink = new Sink();
+    d.accept(request(''), sink, 1000);
+    d.accept(request('p', { params: [1] }), sink, 1000);
+    await flush();
+    expect(pending).toHaveLength(0);
+    expect(sink.frames).toEqual([{ type: 'response', id: 'p', error: { code: 'bad_request', message: 'request.params must be an object', retryable: false } }]);
+  });
+});
