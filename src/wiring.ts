@@ -54,7 +54,7 @@ export function configChecks(config: Config, rt: Runtime): Check[] {
       run: async () => ({ ok: true, detail: `${config.sites.length} site(s), vault ${config.vault?.kind ?? 'none'}, store ${config.store.kind}` }),
     },
     storeCheck(config, rt),
-    ...reportingChecks(config, rt),
     ...siteChecks(config, rt),
+    ...reportingChecks(config, rt),
   ];
 }
