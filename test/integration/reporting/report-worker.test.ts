@@ -25,8 +25,8 @@ async function setup(count: number, opts: Parameters<typeof scenario>[1] = {}) {
   return s;
 }
 
-function worker(s: Scenario, store: Store, reporting: Record<string, unknown> = {}, log: Logger = silentLogger()) {
-  const config = siteConfig(s.url, reporting);
+function worker(s: Scenario, store: Store, reporting: Record<string, unknown> = {}, log: Logger = silentLogger(), product: 'pra' | 'rs' = 'pra') {
+  const config = siteConfig(s.url, reporting, product);
   const readiness = new Readiness();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const w = createReportWorker(config, { store, tokens: () => new ListTokens(['good-token']), log, metrics, readiness, clock: s.clock });
@@ -209,5 +209,16 @@ describe('reporting worker against the simulator (real sockets)', () => {
     expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
     expect((await readiness.report()).components.reporting).toMatchObject({ ready: false, reason: 'site corp-pra: [store.unavailable] database unreachable (ECONNREFUSED)' });
     await w.stop(1000);
+  });
+
+  it('an RS site pulls the Support* reports, with public sites and teams, under its own cursor key', async () => {
+    const s = await setup(150, { product: 'rs' });
+    const store = new MemoryStore();
+    const { w, config } = worker(s, store, {}, silentLogger(), 'rs');
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    await assertStoreMatches(s, store);
+    expect(Object.keys(s.sim.stats.byReport).sort()).toEqual(['SupportSession', 'SupportSessionListing']);
+    expect(reportCursorKey(config.sites[0]!)).toBe('reporting/corp-pra/SupportSession');
+    expect([...store.reports.sessions.values()].some((r) => r.teams.length > 0 && r.publicSiteName === 'Support Portal')).toBe(true);
   });
 });
