@@ -46,7 +46,7 @@ export const reportBackfill: Command = {
     const log = createLogger({ level: 'warn' });
     const rt = { log, metrics: createMetricsRegistry({ defaultMetrics: false }), clock: systemClock, instanceId: randomUUID() };
     const store = await openStore(config.store, rt);
-    const client = createSiteReportSource(site, config.reporting, { ...rt, tokens: reportingTokens(rt)(site) });
+    const client = createSiteReportSource(site, config.reporting, { ...rt, tokens: reportingTokens(rt) });
     const progress = new ReportProgress(io.stdout, `backfill ${site.name}`);
     const abort = new AbortController();
     const onSignal = () => abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));

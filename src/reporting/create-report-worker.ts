@@ -12,11 +12,11 @@ import type { Store } from '../store/store-ports.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
 import { reportMetrics, type ReportMetrics } from './report-metrics.js';
-import { createSiteReportSource, type SiteReportSource } from './site-report-source.js';
+import { createSiteReportSource, type SiteReportSource, type SiteTokens } from './site-report-source.js';
 
 export interface ReportWorkerDeps {
   store: Store;
-  tokens: (site: SiteConfig) => AccessTokenProvider;
+  tokens: SiteTokens;
   log: Logger;
   metrics: Registry;
   readiness: Readiness;
@@ -188,7 +188,7 @@ export class ReportWorker implements Component {
   #client(site: SiteConfig): ReportClient {
     let client = this.#clients.get(site.name);
     if (!client) {
-      client = createSiteReportSource(site, this.config.reporting, { ...this.deps, tokens: this.deps.tokens(site) });
+      client = createSiteReportSource(site, this.config.reporting, this.deps);
       this.#clients.set(site.name, client);
     }
     return client.source;

@@ -1,26 +1,24 @@
-import type { AccessTokenProvider } from '../appliance/access-token.js';
 import { OAuthTokenSource } from '../appliance/token-source.js';
 import type { Config, SiteConfig } from '../platform/config/schema.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
-import { createHttpAgent } from '../platform/http-agent.js';
 import type { UnitSpec } from '../platform/units.js';
 import type { StoreComponent } from '../store/store-unit.js';
 import type { Check, Runtime } from '../wiring.js';
 import { createReportWorker, reportingSites } from './create-report-worker.js';
-import { createSiteReportSource } from './site-report-source.js';
+import { createSiteReportSource, type SiteTokens } from './site-report-source.js';
 
 /**
  * The OAuth token source of a site's reporting API account (a separate account from the ECM
- * one, so report pulls never consume the channel's tokens).
+ * one, so report pulls never consume the channel's tokens), on the report source's agent.
  */
-export function reportingTokens(rt: Pick<Runtime, 'clock' | 'log'>): (site: SiteConfig) => AccessTokenProvider {
-  return (site) => {
+export function reportingTokens(rt: Pick<Runtime, 'clock' | 'log'>): SiteTokens {
+  return (site, dispatcher) => {
     if (!site.reporting) throw new ServiceError('config.invalid', `site ${site.name} has no reporting API account`, { op: 'reporting.tokens' });
     return new OAuthTokenSource({
       baseUrl: site.url.replace(/\/+$/, ''),
       clientId: site.reporting.clientId,
       clientSecret: site.reporting.clientSecret,
-      dispatcher: createHttpAgent({ connectTimeoutMs: site.timeouts.connectMs, requestTimeoutMs: site.timeouts.requestMs, ...(site.caFile ? { caFile: site.caFile } : {}), connections: 1 }),
+      dispatcher,
       clock: rt.clock,
       log: rt.log,
       site: site.name,
@@ -48,7 +46,7 @@ export function reportingChecks(config: Config, rt: Runtime): Check[] {
     component: 'reporting',
     name: `site ${site.name} Reporting API`,
     async run(signal: AbortSignal) {
-      const client = createSiteReportSource(site, { ...config.reporting, retries: { ...config.reporting.retries, max: 0 } }, { ...rt, tokens: reportingTokens(rt)(site) });
+      const client = createSiteReportSource(site, { ...config.reporting, retries: { ...config.reporting.retries, max: 0 } }, { ...rt, tokens: reportingTokens(rt) });
       try {
         const now = rt.clock.now();
         const listed = await client.source.listing({ by: 'end', fromMs: now - 60_000, toMs: now }, signal);
