@@ -115,7 +115,6 @@ async function main(): Promise<void> {
   };
   console.log(`PGlite ${args.memory ? 'memory://' : 'data directory'}; batches of ${SESSIONS} sessions x ${EVENTS} events; node ${process.version}; gc ${gc ? 'exposed' : 'not exposed (run with --expose-gc)'}`);
   const rows: string[][] = [];
-  const events = SESSIONS * EVENTS;
   const row = (run: string, batch: string, t: { ms: number; cpuMs: number }, sessions: number, baseCpuRate: number, mem?: { heap: number; rss: number }) => [
     run, batch, t.ms.toFixed(0), rate(sessions, t.ms), rate(sessions * EVENTS, t.ms), rate(sessions * EVENTS, t.cpuMs),
     `${((sessions * EVENTS * 1000) / t.cpuMs / baseCpuRate).toFixed(1)}x`, mem ? mb(mem.heap) : '', mem ? mb(mem.rss) : '',

@@ -1,7 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AccessTokenProvider } from '../appliance/access-token.js';
 import { REPORT_NAMES, type ReportClient } from '../appliance/reporting/report-client.js';
 import type { Clock } from '../platform/clock.js';
 import type { Config, SiteConfig } from '../platform/config/schema.js';

@@ -1,5 +1,5 @@
 import { OAuthTokenSource } from '../appliance/token-source.js';
-import type { Config, SiteConfig } from '../platform/config/schema.js';
+import type { Config } from '../platform/config/schema.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { UnitSpec } from '../platform/units.js';
 import type { StoreComponent } from '../store/store-unit.js';

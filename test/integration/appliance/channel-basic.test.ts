@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSiteLink } from '../../../src/appliance/create-site-link.js';
-import { ManualClock, systemClock } from '../../../src/platform/clock.js';
+import { systemClock } from '../../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
