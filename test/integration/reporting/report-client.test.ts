@@ -77,7 +77,7 @@ describe('ReportClient over a real socket', () => {
   });
 
   it('malformed XML is report.xml_invalid with the position, not retried', async () => {
-    const { s, client } = await setup(['malformed']);
+    const { client } = await setup(['malformed']);
     const e = await failure(client.sessions(['00'], 'w'));
     expect(e.code).toBe('report.xml_invalid');
     expect(e.message).toMatch(/AccessSession report from site corp-pra \(1 lsids of w\) is invalid: .* at line \d+, column \d+/);
