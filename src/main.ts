@@ -5,12 +5,11 @@ import { COMMANDS } from './cli/commands.js';
 import { isServiceError } from './platform/errors.js';
 
 function helpText(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
   return [
     'ecm-bridge: Linux-native Endpoint Credential Manager and BGSessions reporting for BeyondTrust PRA/RS',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.flatMap((c) => [`  ${c.usage}`, `      ${c.summary}`]),
     '',
     'Examples:',
     ...COMMANDS.flatMap((c) => c.examples.slice(0, 1).map((e) => `  ${e}`)),
