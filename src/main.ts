@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { EXIT, write, type CliIo, type Command } from './cli/command.js';
 import { COMMANDS } from './cli/commands.js';
 import { isServiceError } from './platform/errors.js';
+import { scrubLine } from './platform/logger.js';
 
 function helpText(): string {
   return [
@@ -49,7 +50,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       write(io.stderr, `error [${e.code}]: ${e.message}`);
       return e.kind === 'config' ? EXIT.config : EXIT.failed;
     }
-    write(io.stderr, `internal error: ${(e as Error)?.stack ?? String(e)}`);
+    // The one place free text reaches the terminal outside pino: scrub it the same way.
+    write(io.stderr, scrubLine(`internal error: ${(e as Error)?.stack ?? String(e)}`));
     return EXIT.internal;
   }
 }

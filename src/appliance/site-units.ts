@@ -16,7 +16,9 @@ export function siteUnits(config: Config, rt: Runtime, handlerKey: string): Unit
     .filter((site) => site.ecm?.enabled)
     .map((site) => ({
       key: `site:${site.name}`,
-      slice: site,
+      // Everything the channel reads, but not the reporting account: rotating that must not
+      // reconnect the channel (and lose its seniority in the ECM group).
+      slice: { ...site, reporting: undefined },
       create: (_get, live) => createSiteLink(site, { ...rt, handler: relayHandler(live<Component & RequestHandler>(handlerKey), site.name) }),
     }));
 }

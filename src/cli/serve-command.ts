@@ -24,7 +24,13 @@ export const serve: Command = {
     const log = createLogger({ level: loaded.config.log.level });
     const rt = { log, metrics: createMetricsRegistry(), readiness: new Readiness(), clock: systemClock, instanceId: randomUUID() };
     const service = new BridgeService(loaded.config, rt, graceMs);
-    await service.start();
+    try {
+      await service.start();
+    } catch (e) {
+      // Stop what did start (ops server, channels...) so the process can exit with the error.
+      await service.stop();
+      throw e;
+    }
     log.info({ instanceId: rt.instanceId, config: file }, 'ecm-bridge started');
     return runUntilSignal(service, file, io.env, log);
   },

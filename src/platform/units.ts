@@ -61,10 +61,15 @@ export class UnitSet {
         if (!wanted.has(r.spec.key)) result.stopped.push(r.spec.key);
       }
     }
-    this.#running = this.#running.filter((r) => wanted.has(r.spec.key) && !toReplace.has(r.spec.key));
+    const kept = this.#running.filter((r) => wanted.has(r.spec.key) && !toReplace.has(r.spec.key));
     const next: Running[] = [];
+    // #running always lists every live component (started so far, plus kept ones not yet
+    // revisited), so a failed start leaves nothing untracked and `live` sees a unit as soon as
+    // it has started.
+    const track = () => (this.#running = [...next, ...kept.filter((k) => !next.includes(k))]);
+    track();
     for (const spec of specs) {
-      const cur = this.#running.find((u) => u.spec.key === spec.key);
+      const cur = kept.find((u) => u.spec.key === spec.key);
       if (cur) {
         next.push(cur);
         result.kept.push(spec.key);
@@ -77,9 +82,10 @@ export class UnitSet {
       }, (key) => () => this.#running.find((u) => u.spec.key === key)?.component as never);
       await component.start();
       next.push({ spec, component });
+      track();
       (toReplace.has(spec.key) ? result.replaced : result.started).push(spec.key);
     }
-    this.#running = next;
+    track();
     return result;
   }
 

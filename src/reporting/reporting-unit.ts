@@ -30,7 +30,8 @@ export function reportingTokens(rt: Pick<Runtime, 'clock' | 'log'>): SiteTokens 
 export function reportingUnit(config: Config, rt: Runtime): UnitSpec {
   return {
     key: 'reporting',
-    slice: { reporting: config.reporting, sites: reportingSites(config) },
+    // Sites without their ECM account: rotating that secret must not restart report pulls.
+    slice: { reporting: config.reporting, sites: reportingSites(config).map((s) => ({ ...s, ecm: undefined })) },
     deps: ['store'],
     create: (get) => createReportWorker(config, { ...rt, store: get<StoreComponent>('store').store, tokens: reportingTokens(rt) }),
   };

@@ -44,12 +44,13 @@ export class MssqlStateStore implements StateStore {
   }
 
   async takeLease(leaseId: string): Promise<Lease | undefined> {
-    const rows = await this.#query<DbRow>('takeLease', TAKE_LEASE_SQL, { lease_id: leaseId });
+    // Not idempotent (DELETE ... OUTPUT): after a lost connection the row may already be gone.
+    const rows = await this.#query<DbRow>('takeLease', TAKE_LEASE_SQL, { lease_id: leaseId }, false, false);
     return rows[0] && leaseFromRow(rows[0]);
   }
 
   async listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]> {
-    const rows = await this.#run('listLeases', () => this.pool.request()
+    const rows = await this.#run('listLeases', true, () => this.pool.request()
       .input('owner', sql.NVarChar(128), filter.owner ?? null).input('before', sql.DateTime2(3), filter.expiresBefore ?? null)
       .query<DbRow>(LIST_LEASES_SQL));
     return rows.map(leaseFromRow);
@@ -65,7 +66,8 @@ export class MssqlStateStore implements StateStore {
 
   async recordCredentialEvent(event: CredentialEvent): Promise<number> {
     const values = named(CREDENTIAL_EVENT_COLUMNS, credentialEventValues(event));
-    const rows = await this.#query<{ id: string | number }>('recordCredentialEvent', insertCredentialEventSql(CREDENTIAL_EVENT_COLUMNS), values);
+    // Not idempotent (INSERT ... OUTPUT): a blind retry could write the audit row twice.
+    const rows = await this.#query<{ id: string | number }>('recordCredentialEvent', insertCredentialEventSql(CREDENTIAL_EVENT_COLUMNS), values, false, false);
     return Number(rows[0]!.id);
   }
 
@@ -76,15 +78,18 @@ export class MssqlStateStore implements StateStore {
   }
 
   async listCredentialEvents(filter: { lsid?: string; limit?: number }): Promise<(CredentialEvent & { id: number })[]> {
-    const rows = await this.#run('listCredentialEvents', () => this.pool.request()
+    const rows = await this.#run('listCredentialEvents', true, () => this.pool.request()
       .input('lsid', sql.NVarChar(64), filter.lsid ?? null).input('limit', sql.Int, filter.limit ?? 1000)
       .query<DbRow>(LIST_CREDENTIAL_EVENTS_SQL));
     return rows.map(credentialEventFromRow);
   }
 
-  /** One parameterised statement; in a transaction when `transactional` (read-then-insert upserts). */
-  async #query<T>(op: string, text: string, values: Record<string, unknown>, transactional = false): Promise<T[]> {
-    return this.#run(op, async () => {
+  /**
+   * One parameterised statement; in a transaction when `transactional` (read-then-insert
+   * upserts). `idempotent: false` retries only failures the server rolled back.
+   */
+  async #query<T>(op: string, text: string, values: Record<string, unknown>, transactional = false, idempotent = true): Promise<T[]> {
+    return this.#run(op, idempotent, async () => {
       if (!transactional) return bindAll(this.pool.request(), values).query<T>(text);
       const tx = new sql.Transaction(this.pool);
       await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
@@ -99,9 +104,9 @@ export class MssqlStateStore implements StateStore {
     });
   }
 
-  async #run<T>(op: string, work: () => Promise<sql.IResult<T>>): Promise<T[]> {
+  async #run<T>(op: string, idempotent: boolean, work: () => Promise<sql.IResult<T>>): Promise<T[]> {
     try {
-      return (await withRetry(`store.${op}`, this.retry, 'store.write_failed', work)).recordset ?? [];
+      return (await withRetry(`store.${op}`, this.retry, 'store.write_failed', work, idempotent)).recordset ?? [];
     } catch (e) {
       this.metrics.failed(op, (e as { code?: string }).code ?? 'internal');
       throw e;

@@ -49,4 +49,31 @@ describe('UnitSet (config reload)', () => {
     await units.stopAll();
     expect(Probe.events).toEqual(['stop site:a', 'stop vault']);
   });
+
+  it('keeps tracking what started when a later unit fails to start, so stopAll stops it', async () => {
+    Probe.events = [];
+    const units = new UnitSet(captureLogger().log, 1000);
+    const failing: UnitSpec = { key: 'broken', slice: {}, create: () => ({ name: 'broken', start: async () => { throw new Error('db down'); }, stop: async () => {} }) };
+    await expect(units.apply([...specs({ a: {} }, { url: 'v' }), failing])).rejects.toThrow('db down');
+    expect(units.has('vault') && units.has('site:a')).toBe(true);
+    Probe.events = [];
+    await units.stopAll();
+    expect(Probe.events).toEqual(['stop site:a', 'stop vault']);
+  });
+
+  it('lets a unit find another running unit at call time without depending on it', async () => {
+    const units = new UnitSet(captureLogger().log, 1000);
+    let lookup: (() => Component | undefined) | undefined;
+    await units.apply([
+      { key: 'user', slice: {}, create: (_get, live) => ((lookup = live('target')), new Probe('user')) },
+      { key: 'target', slice: { v: 1 }, create: () => new Probe('target-1') },
+    ]);
+    expect((lookup!() as Probe).name).toBe('target-1');
+    await units.apply([
+      { key: 'user', slice: {}, create: () => new Probe('user-2') },
+      { key: 'target', slice: { v: 2 }, create: () => new Probe('target-2') },
+    ]);
+    expect(units.get<Probe>('user').name).toBe('user');
+    expect((lookup!() as Probe).name).toBe('target-2');
+  });
 });

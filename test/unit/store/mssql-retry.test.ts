@@ -19,6 +19,23 @@ describe('SQL Server retries', () => {
     expect(isTransient(new Error('plain'))).toBe(false);
   });
 
+  it('never retries non-idempotent work after a lost connection (it may have committed), only after a rollback', async () => {
+    const lost = Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+    expect(isTransient(lost, false)).toBe(false);
+    expect(isTransient(sqlError(10054), false)).toBe(false);
+    expect(isTransient(sqlError(1205), false)).toBe(true);
+    const { slept, policy: p } = policy();
+    let calls = 0;
+    const err = await withRetry('store.takeLease', p, 'store.write_failed', async () => {
+      calls++;
+      throw lost;
+    }, false).catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(slept).toEqual([]);
+    expect(isServiceError(err) && err.code).toBe('store.unavailable');
+    expect((err as Error).message).toContain('not repeated');
+  });
+
   it('retries a deadlocked transaction with exponential backoff, then succeeds', async () => {
     const { slept, policy: p } = policy();
     let calls = 0;
