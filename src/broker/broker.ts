@@ -84,6 +84,11 @@ export class Broker implements RequestHandler, Component {
     return this.#handle(this.p.defaultSite, op, context, params, signal);
   }
 
+  /** A `credentials.get` answer could not reach the console: check its lease in now. */
+  undeliverable(leaseId: string): Promise<void> {
+    return this.p.credentials.undeliverable(leaseId);
+  }
+
   forSite(site: string): RequestHandler {
     return { handle: (op, context, params, signal) => this.#handle(site, op, context, params, signal) };
   }

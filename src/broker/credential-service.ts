@@ -106,8 +106,9 @@ export class CredentialService {
     }
     const leaseId = randomUUID();
     let auditId: number | undefined;
+    let leased = false;
     try {
-      if (signal.aborted) throw new ServiceError('service.timeout', 'The request deadline passed before the credential could be delivered', { op: 'broker.get' });
+      if (signal.aborted) throw abortError(signal);
       auditId = await state.recordCredentialEvent({
         ...this.#eventBase(site, context, audit), vaultRequestId: checkout.requestId, outcome: 'checked_out', errorCode: null,
         checkoutAt: new Date(clock.now()), checkinAt: null,
@@ -118,10 +119,19 @@ export class CredentialService {
         accountId: claims.account.accountId, accountName: claims.account.accountName, lsid: context.session?.lsid || null,
         auditId, createdAt: new Date(clock.now()), expiresAt: checkout.expiresAt,
       });
+      leased = true;
+      // The request may have been cancelled while the audit row and lease were written: the
+      // caller will drop the answer, so nobody would ever release this lease.
+      if (signal.aborted) throw abortError(signal);
     } catch (e) {
       // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       const err = toServiceError(e, 'broker.get');
-      await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
+      if (leased) {
+        await this.d.keeper.release(leaseId, context.user.username)
+          .catch((re: unknown) => log.error({ err: re, leaseId }, 'could not check in an undelivered lease; the sweeper or the vault expiry will end it'));
+      } else {
+        await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
+      }
       if (auditId === undefined) await this.#recordFailure(site, context, audit, err, checkout.requestId);
       else {
         this.d.metrics.checkouts.inc({ outcome: 'failed' });
@@ -142,6 +152,26 @@ export class CredentialService {
       leaseId,
       expiresAt: checkout.expiresAt.toISOString(),
     };
+  }
+
+  /**
+   * Checks in the lease of a `credentials.get` answer that could not be delivered to the console
+   * (the channel closed or the send failed), and marks its audit row failed. Idempotent (a lease
+   * already gone is fine) and never throws: a failed check-in leaves the lease to the sweeper.
+   */
+  async undeliverable(leaseId: string): Promise<void> {
+    const { state, keeper, log, clock } = this.d;
+    try {
+      const lease = await state.getLease(leaseId);
+      if (!lease) return;
+      await keeper.release(leaseId, lease.consoleUser);
+      if (lease.auditId !== null) {
+        await state.updateCredentialEvent(lease.auditId, { outcome: 'failed', errorCode: 'channel.closed', checkinAt: new Date(clock.now()) });
+      }
+      log.warn({ leaseId, vaultRequestId: lease.vaultRequestId }, 'credential could not be delivered to the console; checked in');
+    } catch (e) {
+      log.error({ leaseId, err: e }, 'could not check in an undelivered lease; the sweeper or the vault expiry will end it');
+    }
   }
 
   async release(context: RequestContext, params: ReleaseParams | undefined): Promise<{ released: true }> {
@@ -184,6 +214,13 @@ export class CredentialService {
       .recordCredentialEvent({ ...this.#eventBase(site, context, audit), vaultRequestId, outcome, errorCode: err.code, checkoutAt: null, checkinAt: null })
       .catch((e: unknown) => this.d.log.error({ err: e }, 'could not record a credential event'));
   }
+}
+
+/** The abort reason when it is a service error, otherwise a timeout that carries it as cause. */
+function abortError(signal: AbortSignal): ServiceError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof ServiceError) return reason;
+  return new ServiceError('service.timeout', 'The request deadline passed before the credential could be delivered', { op: 'broker.get', ...(reason === undefined ? {} : { cause: reason }) });
 }
 
 function jumpGroupOf(context: RequestContext): { jumpGroup?: string } {

@@ -9,7 +9,7 @@ import { Secret } from '../../platform/secret.js';
 import type { Checkout, CheckoutRequest, VaultAccount, VaultPort, VaultSystem, VaultTarget } from '../vault-port.js';
 import { DiscoveryCache } from './discovery-cache.js';
 import { PsAuthenticator } from './ps-auth.js';
-import { PsClient, type PsCall, type PsResponse } from './ps-client.js';
+import { isAmbiguousFailure, PsClient, type PsCall, type PsResponse } from './ps-client.js';
 import { PsDiscovery } from './ps-discovery.js';
 import { failure, num } from './ps-json.js';
 import { SessionPool } from './session-pool.js';
@@ -119,11 +119,17 @@ export class PasswordSafeVault implements VaultPort {
     };
     const facts = { vaultUser: req.vaultUser, systemId, accountId, durationMinutes };
     const what = `release account ${accountId} on system ${systemId}`;
-    const res = await this.#inSession(req.vaultUser, { op: 'create_request', method: 'POST', path: 'Requests', json: body, ...(signal ? { signal } : {}) });
-    if (res.status !== 200 && res.status !== 201) throw failure(res, 'create_request', what, facts);
-    const id = num(res.body);
-    if (id === undefined) throw new ServiceError('vault.protocol', 'Password Safe answered a release request without a request id', { op: 'vault.create_request', details: facts });
-    const requestId = String(id);
+    let requestId: string;
+    try {
+      const res = await this.#inSession(req.vaultUser, { op: 'create_request', method: 'POST', path: 'Requests', json: body, idempotent: false, ...(signal ? { signal } : {}) });
+      if (res.status !== 200 && res.status !== 201) throw failure(res, 'create_request', what, facts);
+      const id = num(res.body);
+      if (id === undefined) throw new ServiceError('vault.protocol', 'Password Safe answered a release request without a request id', { op: 'vault.create_request', details: facts });
+      requestId = String(id);
+    } catch (e) {
+      if (!isAmbiguousFailure(e)) throw e;
+      requestId = await this.#recoverRequest(req.vaultUser, systemId, accountId, durationMinutes, e, signal);
+    }
     let secrets: Pick<Checkout, 'password' | 'privateKey' | 'passphrase'>;
     try {
       secrets = await this.#readSecrets(req.vaultUser, requestId, req.account.kind, signal);
@@ -138,6 +144,48 @@ export class PasswordSafeVault implements VaultPort {
     }
     this.#log.info({ ...facts, requestId }, 'credential checked out');
     return { requestId, durationMinutes, expiresAt: new Date(this.deps.clock.now() + durationMinutes * 60_000), ...secrets };
+  }
+
+  /**
+   * `POST Requests` is not idempotent: sent twice it makes a second request (or, with
+   * ConflictOption none, a 409), and when its answer is lost the request id is unknown. So the
+   * client retries it only when the server certainly did not act on it (see `PsCall.idempotent`);
+   * after an ambiguous failure we ask Password Safe instead: the vault user's active requests
+   * (`GET Requests?status=active`) for this system and account. Password Safe keeps at most one
+   * live request per user and account (none → 409, reuse → the same id, renew → replaces it),
+   * so a match is the request our POST made (or, with reuse, the one it would have returned).
+   * To avoid adopting an older request of the user (made in the console, say), we also require
+   * its release window to be the duration we asked for; dates are compared with each other only,
+   * never with our clock, so clock skew does not matter. A match is used when the caller still
+   * waits, and checked in when it gave up; no match (not sent, still pending approval, or the
+   * lookup itself failed) ends in `vault.unavailable`. We never resend the POST blindly.
+   */
+  async #recoverRequest(vaultUser: string, systemId: number, accountId: number, durationMinutes: number, cause: ServiceError, signal?: AbortSignal): Promise<string> {
+    const facts = { vaultUser, systemId, accountId, durationMinutes };
+    this.#log.warn({ ...facts, err: cause }, 'release request failed after it may have reached Password Safe; looking for it');
+    let found: string | undefined;
+    try {
+      // Without the caller's signal: when it was cancelled, we still must find (and end) the request.
+      const res = await this.#inSession(vaultUser, { op: 'find_request', method: 'GET', path: 'Requests', query: { status: 'active' } });
+      if (res.status !== 200) throw failure(res, 'find_request', 'list the open release requests', facts);
+      const rows = Array.isArray(res.body) ? (res.body as Record<string, unknown>[]) : [];
+      const ids = rows
+        .filter((r) => num(r.SystemID) === systemId && num(r.AccountID) === accountId && releasedFor(r) === durationMinutes)
+        .map((r) => num(r.RequestID))
+        .filter((id): id is number => id !== undefined);
+      if (ids.length > 0) found = String(Math.max(...ids));
+    } catch (e) {
+      this.#log.warn({ ...facts, err: e }, 'could not list open release requests after an ambiguous failure');
+    }
+    if (found === undefined) {
+      throw new ServiceError('vault.unavailable', `${cause.message}; no release request was found for it`, { op: 'vault.create_request', cause, details: { ...cause.details, ...facts } });
+    }
+    if (signal?.aborted) {
+      await this.checkin(vaultUser, found, 'ecm-bridge: checkout cancelled before its answer arrived').catch((ce: unknown) => this.#log.warn({ ...facts, requestId: found, err: ce }, 'check-in of a recovered request failed'));
+      throw cause;
+    }
+    this.#log.info({ ...facts, requestId: found }, 'recovered the release request whose answer was lost');
+    return found;
   }
 
   async #readSecrets(vaultUser: string, requestId: string, kind: VaultAccount['kind'], signal?: AbortSignal): Promise<Pick<Checkout, 'password' | 'privateKey' | 'passphrase'>> {
@@ -197,4 +245,16 @@ export class PasswordSafeVault implements VaultPort {
     this.#closed = true;
     if (this.#ownsAgent) await this.#agent.close();
   }
+}
+
+/** Minutes between a listed request's release and expiry dates; undefined when unreadable. */
+function releasedFor(row: Record<string, unknown>): number | undefined {
+  const from = typeof row.RequestReleaseDate === 'string' ? Date.parse(withZone(row.RequestReleaseDate)) : NaN;
+  const to = typeof row.ExpiresDate === 'string' ? Date.parse(withZone(row.ExpiresDate)) : NaN;
+  return Number.isNaN(from) || Number.isNaN(to) ? undefined : Math.round((to - from) / 60_000);
+}
+
+/** Password Safe dates may lack a zone; both ends of a window are read the same way. */
+function withZone(d: string): string {
+  return /(Z|[+-]\d\d:?\d\d)$/.test(d) ? d : `${d}Z`;
 }

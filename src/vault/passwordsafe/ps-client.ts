@@ -20,6 +20,12 @@ export interface PsCall {
   signal?: AbortSignal;
   /** False for best-effort calls (sign-out) that must not hold up shutdown with backoff. */
   retry?: boolean;
+  /**
+   * False for calls that must not run twice (`POST Requests`): only failures that certainly
+   * happened before the server saw the call (connect refused/timeout, DNS) and 429/503 answers
+   * are retried; any other failure ends at once with an error that `isAmbiguousFailure` knows.
+   */
+  idempotent?: boolean;
 }
 
 export interface PsResponse {
@@ -36,6 +42,28 @@ export interface RetryPolicy {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Answers that say the server refused a call without acting on it (safe to resend anything). */
+const REFUSED_STATUS = new Set([429, 503]);
+/** Transport failures that happen before a single byte of the request reached the server. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** True when `e` (or its cause chain) is a failure that certainly happened before sending. */
+export function failedBeforeSending(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * True when a non-idempotent call failed in a way that leaves open whether the server acted on
+ * it (connection lost after sending, headers/body timeout, a 5xx other than 503, cancelled in
+ * flight): the caller must find out from the server instead of sending it again.
+ */
+export function isAmbiguousFailure(e: unknown): e is ServiceError {
+  return e instanceof ServiceError && e.details?.ambiguous === true;
+}
 
 /** Seconds or an HTTP date → milliseconds from now; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | string[] | undefined, now: number): number | undefined {
@@ -48,7 +76,8 @@ export function retryAfterMs(value: string | string[] | undefined, now: number):
 
 /**
  * The HTTP edge of the Password Safe adapter: one undici dispatcher, JSON in and out, and the
- * retry rule. Only transport errors, 5xx, 408 and 429 are retried, at most `retries.max` times,
+ * retry rule. Only transport errors, 5xx, 408 and 429 are retried (for a non-idempotent call,
+ * see `PsCall.idempotent`, only failures before sending and 429/503), at most `retries.max` times,
  * with full-jitter backoff on the injected clock; a Retry-After longer than `maxDelayMs` ends the
  * attempts (waiting less than the server asked would only add load). Every other answer is
  * returned to the caller, which maps business errors. Bodies are never logged: some are secrets.
@@ -96,6 +125,14 @@ export class PsClient {
         return outcome;
       }
       const what = outcome instanceof Error ? ((outcome as NodeJS.ErrnoException).code ?? outcome.name) : `HTTP ${outcome.status}`;
+      if (c.idempotent === false && (outcome instanceof Error ? !failedBeforeSending(outcome) : !REFUSED_STATUS.has(outcome.status))) {
+        this.deps.metrics.requests.inc({ op: c.op, outcome: 'unavailable' });
+        throw new ServiceError('vault.unavailable', `Password Safe at ${this.host} failed (${what}) after it may have received the call`, {
+          op: `vault.${c.op}`,
+          ...(outcome instanceof Error ? { cause: outcome } : {}),
+          details: { host: this.host, attempts: attempt + 1, last: what, ambiguous: true },
+        });
+      }
       const asked = outcome instanceof Error ? undefined : retryAfterMs(outcome.headers['retry-after'], this.deps.clock.now());
       if (c.retry === false || attempt >= this.retry.max || (asked !== undefined && asked > this.retry.maxDelayMs)) {
         this.deps.metrics.requests.inc({ op: c.op, outcome: 'unavailable' });
@@ -124,7 +161,11 @@ export class PsClient {
     if (e instanceof ServiceError) return e;
     const tls = describeTlsFailure(e, this.host);
     if (tls) return new ServiceError('appliance.tls', tls, { op: `vault.${c.op}`, cause: e });
-    if (c.signal?.aborted) return aborted(c.op, e);
+    if (c.signal?.aborted) {
+      const err = aborted(c.op, e);
+      // Cancelled in flight: a non-idempotent call may have been acted on all the same.
+      return c.idempotent === false ? new ServiceError(err.code, err.message, { op: err.op, cause: e, details: { ambiguous: true } }) : err;
+    }
     return undefined;
   }
 

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { CredentialService } from '../../../src/broker/credential-service.js';
+import { ServiceError } from '../../../src/platform/errors.js';
+import { brokerHarness, ctx } from './broker-fixture.js';
+
+/** The broker's credential service (the broker forwards `undeliverable` to it). */
+const credentials = (h: ReturnType<typeof brokerHarness>) => (h.broker as unknown as { p: { credentials: CredentialService } }).p.credentials;
+
+async function credentialId(h: ReturnType<typeof brokerHarness>, c = ctx()) {
+  return (await h.broker.handle('credentials.list', c, {}, h.signal)).credentials[0]!.id;
+}
+
+describe('Broker: checkouts the console never receives', () => {
+  it('checks the lease in when the request is cancelled while the lease is recorded', async () => {
+    const h = brokerHarness();
+    const c = ctx();
+    const id = await credentialId(h, c);
+    const ac = new AbortController();
+    const put = h.state.putLease.bind(h.state);
+    h.state.putLease = async (lease) => {
+      await put(lease);
+      ac.abort(new ServiceError('service.timeout', 'deadline passed'));
+    };
+    const e = await h.broker.handle('credentials.get', c, { credentialId: id }, ac.signal).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ServiceError);
+    expect((e as ServiceError).code).toBe('service.timeout');
+    expect(h.vault.openRequests()).toEqual([]);
+    expect(h.state.leases.size).toBe(0);
+    const events = await h.state.listCredentialEvents({});
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ outcome: 'failed', errorCode: 'service.timeout' });
+    expect(events[0]!.checkinAt).not.toBeNull();
+  });
+
+  it('throws a plain abort reason as a service timeout', async () => {
+    const h = brokerHarness();
+    const c = ctx();
+    const id = await credentialId(h, c);
+    const ac = new AbortController();
+    const put = h.state.putLease.bind(h.state);
+    h.state.putLease = async (lease) => {
+      await put(lease);
+      ac.abort();
+    };
+    const e = await h.broker.handle('credentials.get', c, { credentialId: id }, ac.signal).catch((x: unknown) => x);
+    expect((e as ServiceError).code).toBe('service.timeout');
+    expect(h.vault.openRequests()).toEqual([]);
+    expect(h.state.leases.size).toBe(0);
+  });
+
+  it('undeliverable(leaseId) checks in a delivered-but-lost credential and marks the audit row failed', async () => {
+    const h = brokerHarness();
+    const c = ctx();
+    const got = (await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal)).credential;
+    expect(h.vault.openRequests()).toHaveLength(1);
+    await credentials(h).undeliverable(got.leaseId);
+    expect(h.vault.openRequests()).toEqual([]);
+    expect(h.state.leases.size).toBe(0);
+    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'failed', errorCode: 'channel.closed' });
+    // Idempotent: an unknown or already checked-in lease is fine.
+    await credentials(h).undeliverable(got.leaseId);
+    await credentials(h).undeliverable('no-such-lease');
+  });
+
+  it('undeliverable(leaseId) never throws; a failed check-in leaves the lease for the sweeper', async () => {
+    const h = brokerHarness();
+    const c = ctx();
+    const got = (await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal)).credential;
+    h.vault.failNext('checkin', new ServiceError('vault.unavailable', 'vault down'));
+    await expect(credentials(h).undeliverable(got.leaseId)).resolves.toBeUndefined();
+    expect(h.state.leases.size).toBe(1);
+    expect(h.vault.openRequests()).toHaveLength(1);
+  });
+});
