@@ -32,8 +32,9 @@ export const reportBackfill: Command = {
     const siteName = args.values.site as string | undefined;
     if (!file || !siteName || args.values.from === undefined || args.values.to === undefined) return usage(io, this.usage);
     const fromMs = parseDate('from', args.values.from as string);
-    const toMs = Math.min(parseDate('to', args.values.to as string), Date.now());
-    if (fromMs >= toMs) throw new ServiceError('cli.usage', '--from must be before --to (and before now)', { op: 'report.backfill' });
+    // The requested --to names the resumable range (its cursor key); runBackfill pulls only up to now.
+    const toMs = parseDate('to', args.values.to as string);
+    if (fromMs >= Math.min(toMs, Date.now())) throw new ServiceError('cli.usage', '--from must be before --to (and before now)', { op: 'report.backfill' });
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const config = loaded.config;

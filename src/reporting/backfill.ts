@@ -17,7 +17,10 @@ export interface BackfillOptions {
   /** The site's worker cursor key; the backfill keeps its own cursor beside it. */
   cursorKey: string;
   fromMs: number;
+  /** The requested end (`--to`), possibly in the future: it names the range's cursor. */
   toMs: number;
+  /** The pull stops at min(toMs, nowMs) (default: the current time); the cursor key never depends on it. */
+  nowMs?: number;
   sliceMs: number;
   batchSize: number;
   includeInProgress: boolean;
@@ -45,14 +48,17 @@ export function backfillCursorKey(cursorKey: string, fromMs: number, toMs: numbe
  * after the last committed slice. Counts the work first (listings only) for progress.
  */
 export async function runBackfill(deps: BackfillDeps, o: BackfillOptions): Promise<BackfillResult> {
+  // Keyed by the requested range, not the clamped one: a rerun of the same command with a --to
+  // still in the future resumes this cursor instead of starting a new one each time.
   const key = backfillCursorKey(o.cursorKey, o.fromMs, o.toMs);
+  const toMs = Math.min(o.toMs, o.nowMs ?? Date.now());
   const stored = await deps.state.getCursor(key);
   const resumedFromMs = stored === undefined ? undefined : Date.parse(stored);
   const fromMs = resumedFromMs !== undefined && !Number.isNaN(resumedFromMs) ? resumedFromMs : o.fromMs;
-  const range = { fromMs, toMs: o.toMs, sliceMs: o.sliceMs, includeInProgress: o.includeInProgress, ...(o.signal ? { signal: o.signal } : {}) };
-  const total = fromMs < o.toMs ? await countRange(deps.source, range) : 0;
+  const range = { fromMs, toMs, sliceMs: o.sliceMs, includeInProgress: o.includeInProgress, ...(o.signal ? { signal: o.signal } : {}) };
+  const total = fromMs < toMs ? await countRange(deps.source, range) : 0;
   o.onStart?.({ total, resumedFromMs: fromMs === o.fromMs ? undefined : fromMs });
-  deps.log.info({ site: o.site, from: new Date(fromMs).toISOString(), to: new Date(o.toMs).toISOString(), total }, 'backfill starting');
+  deps.log.info({ site: o.site, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), total }, 'backfill starting');
   const last = await pullRange(
     { source: deps.source, reports: deps.reports, log: deps.log, ...(deps.recordings ? { recordings: deps.recordings } : {}) },
     {

@@ -10,7 +10,7 @@ import type { ComponentStatus, Readiness } from '../platform/readiness.js';
 import type { Store } from '../store/store-ports.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
-import { reportMetrics, type ReportMetrics } from './report-metrics.js';
+import { reportMetrics, type LagSource, type ReportMetrics } from './report-metrics.js';
 import { createSiteReportSource, type SiteReportSource, type SiteTokens } from './site-report-source.js';
 
 export interface ReportWorkerDeps {
@@ -57,6 +57,7 @@ export class ReportWorker implements Component {
   readonly #state = new Map<string, SiteState>();
   readonly #clients = new Map<string, SiteReportSource>();
   readonly #metrics: ReportMetrics;
+  readonly #lagSource: LagSource = () => this.#lags();
   #task: ScheduledTask | undefined;
   #running: Promise<Record<string, RunOutcome>> | undefined;
   #abort = new AbortController();
@@ -64,12 +65,14 @@ export class ReportWorker implements Component {
 
   constructor(private readonly config: Config, private readonly deps: ReportWorkerDeps) {
     this.#sites = config.reporting.enabled ? reportingSites(config) : [];
-    this.#metrics = reportMetrics(deps.metrics, () => this.#lags());
+    this.#metrics = reportMetrics(deps.metrics);
   }
 
   async start(): Promise<void> {
     this.#abort = new AbortController();
     this.deps.readiness.register('reporting', () => this.status());
+    // The lag gauge survives reloads (one per registry): point it at this worker until stop().
+    this.#metrics.attachLag(this.#lagSource);
     if (this.#sites.length === 0) return;
     for (const site of this.#sites) {
       // Only for lag reporting before the first run: a store that is down now is retried by the run.
@@ -84,13 +87,18 @@ export class ReportWorker implements Component {
     await this.#task?.destroy();
     this.#task = undefined;
     this.#abort.abort(new ServiceError('service.shutting_down', 'reporting worker stopping', { op: 'reporting.stop' }));
-    if (this.#running) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.#running, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-      clearTimeout(timer);
+    const running = this.#running;
+    if (running && !(await settlesWithin(running, graceMs))) {
+      // The run is aborted and stops at its next batch boundary, but a batch write in flight must
+      // finish before the caller closes the store: wait for it, bounded by a second grace period.
+      this.deps.log.warn({ graceMs }, 'reporting: run still in flight after the grace period; waiting for its current batch');
+      if (!(await settlesWithin(running, graceMs))) {
+        this.deps.log.error({ waitedMs: 2 * graceMs }, 'reporting: run still in flight after twice the grace period; stopping without it');
+      }
     }
     for (const c of this.#clients.values()) await c.close().catch(() => undefined);
     this.#clients.clear();
+    this.#metrics.detachLag(this.#lagSource);
     this.deps.readiness.unregister('reporting');
   }
 
@@ -211,6 +219,16 @@ export class ReportWorker implements Component {
     const failing = [...this.#state].filter(([, st]) => st.lastError);
     if (failing.length > 0) return { ready: false, reason: failing.map(([n, st]) => `site ${n}: [${st.lastError!.code}] ${st.lastError!.message}`).join('; '), details: { sites } };
     return { ready: true, reason: this.#standby ? 'standby: another replica holds the reporting lock' : 'ok', details: { sites } };
+  }
+}
+
+/** Whether `p` settles (either way) within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ServiceError } from '../platform/errors.js';
 import type { ReportSource } from './report-source.js';
@@ -27,19 +27,35 @@ export class RecordingDirectory {
   /** Downloads one recording; returns the bytes written. */
   async save(site: string, lsid: string, source: ReportSource, signal?: AbortSignal): Promise<number> {
     const dir = join(this.directory, site);
-    const part = join(dir, `${lsid}.part`);
+    const part = this.#inside(dir, `${lsid}.part`, site, lsid);
     try {
       await mkdir(dir, { recursive: true });
       const { body, extension } = await source.recording(lsid, signal);
       const out = createWriteStream(part);
       await pipeline(body, out, ...(signal ? [{ signal }] : []));
-      await rename(part, join(dir, `${lsid}.${extension}`));
+      await rename(part, this.#inside(dir, `${lsid}.${extension}`, site, lsid));
       return out.bytesWritten;
     } catch (e) {
       await rm(part, { force: true });
       if (e instanceof ServiceError || signal?.aborted) throw e;
       throw this.#error(site, e);
     }
+  }
+
+  /**
+   * `dir/name`, refused unless it is a file directly inside `dir`, itself inside the recordings
+   * directory (lsids are validated by the report parser; this is defence in depth).
+   */
+  #inside(dir: string, name: string, site: string, lsid: string): string {
+    const root = resolve(this.directory);
+    const target = resolve(dir, name);
+    const fromRoot = relative(root, target);
+    if (resolve(target, '..') !== resolve(dir) || fromRoot === '' || fromRoot.startsWith('..') || isAbsolute(fromRoot)) {
+      throw new ServiceError('report.xml_invalid', `refusing to write a recording of site ${site} outside ${this.directory}: session id ${JSON.stringify(lsid.slice(0, 16))}${lsid.length > 16 ? '...' : ''} is not a file name`, {
+        op: 'report.recording', details: { site, directory: this.directory },
+      });
+    }
+    return target;
   }
 
   #error(site: string, e: unknown): ServiceError {

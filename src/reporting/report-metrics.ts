@@ -1,14 +1,39 @@
 import { Counter, Gauge, metric, type Registry } from '../platform/metrics.js';
 
+/** Per-site lag in seconds, as the running worker computes it. */
+export type LagSource = () => Map<string, number>;
+
+/**
+ * The lag gauge of a registry outlives the worker that registered it (a reload builds a new
+ * worker on the same registry and `metric()` hands back the registered gauge), so its collect()
+ * reads whichever worker is current rather than closing over the first one.
+ */
+interface LagHolder { current: LagSource | undefined }
+const lagHolders = new WeakMap<Registry, LagHolder>();
+
+function lagHolder(registry: Registry): LagHolder {
+  let h = lagHolders.get(registry);
+  if (!h) {
+    h = { current: undefined };
+    lagHolders.set(registry, h);
+  }
+  return h;
+}
+
 /** The reporting worker's Prometheus metrics (labels: site names and outcomes only). */
 export interface ReportMetrics {
   sessions: Counter<'site' | 'result'>;
   runs: Counter<'site' | 'outcome'>;
   lag: Gauge<'site'>;
   lastSuccess: Gauge<'site'>;
+  /** Makes `source` the one the lag gauge reports (the worker's start()). */
+  attachLag(source: LagSource): void;
+  /** Stops reporting `source` if it is still the current one (the worker's stop()). */
+  detachLag(source: LagSource): void;
 }
 
-export function reportMetrics(registry: Registry, lagSeconds: () => Map<string, number>): ReportMetrics {
+export function reportMetrics(registry: Registry): ReportMetrics {
+  const holder = lagHolder(registry);
   return {
     sessions: metric(registry, 'ecm_bridge_reporting_sessions_total', () => new Counter({
       name: 'ecm_bridge_reporting_sessions_total', help: 'Sessions written to BGSessions, by site and result (inserted, updated)',
@@ -22,12 +47,21 @@ export function reportMetrics(registry: Registry, lagSeconds: () => Map<string, 
       name: 'ecm_bridge_reporting_lag_seconds', help: 'Now minus the committed report cursor, by site',
       labelNames: ['site'] as const, registers: [registry],
       collect() {
-        for (const [site, lag] of lagSeconds()) this.set({ site }, lag);
+        // Reset first: a site gone from the current worker (or no worker at all) is not reported.
+        this.reset();
+        const source = holder.current;
+        if (source) for (const [site, lag] of source()) this.set({ site }, lag);
       },
     })),
     lastSuccess: metric(registry, 'ecm_bridge_reporting_last_success_timestamp_seconds', () => new Gauge({
       name: 'ecm_bridge_reporting_last_success_timestamp_seconds', help: 'Unix time of the last successful pull, by site',
       labelNames: ['site'] as const, registers: [registry],
     })),
+    attachLag(source) {
+      holder.current = source;
+    },
+    detachLag(source) {
+      if (holder.current === source) holder.current = undefined;
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { ServiceError } from '../../platform/errors.js';
 import type { SessionRecord, SessionSummary } from '../../reporting/session-record.js';
-import { mapSession, SessionFieldError } from './session-element.js';
+import { lsidProblem, mapSession, SessionFieldError } from './session-element.js';
 import { attr, child, children, parseXmlDocument, text, type XmlNode } from './xml-node.js';
 
 /** Where a report came from: named in every error so an operator can find the pull. */
@@ -54,18 +54,23 @@ export function parseReport(xml: string, ctx: ReportContext): ParsedReport {
 }
 
 function sessions(root: XmlNode, ctx: ReportContext): SessionRecord[] {
-  try {
-    return children(root, 'session').map((s) => mapSession(s, ctx.hostName));
-  } catch (e) {
-    if (e instanceof SessionFieldError) throw invalid(ctx, e.message, { lsid: e.lsid, field: e.field });
-    throw e;
-  }
+  return children(root, 'session').map((s, i) => {
+    try {
+      return mapSession(s, ctx.hostName);
+    } catch (e) {
+      // Without a (valid) lsid the session is named by its position: a refused lsid is never echoed whole.
+      if (e instanceof SessionFieldError) throw invalid(ctx, e.lsid === undefined ? `${e.message} (session #${i})` : e.message, { session: i, lsid: e.lsid, field: e.field });
+      throw e;
+    }
+  });
 }
 
 function summaries(root: XmlNode, ctx: ReportContext): SessionSummary[] {
   return children(root, 'session_summary').map((s, i) => {
     const lsid = attr(s, 'lsid');
     if (!lsid) throw invalid(ctx, `session_summary #${i} has no lsid attribute`);
+    const problem = lsidProblem(lsid);
+    if (problem) throw invalid(ctx, `session_summary #${i}: lsid attribute ${problem}`, { session: i, field: 'lsid' });
     return { lsid, hasRecording: attr(s, 'has_recording')?.trim() === '1' };
   });
 }

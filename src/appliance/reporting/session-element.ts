@@ -13,6 +13,20 @@ export class SessionFieldError extends Error {
   }
 }
 
+/**
+ * What a session id (lsid) may be: appliance lsids are 32 hex digits; the pattern is wider
+ * (letters, digits, `_`, `-`, up to 64) but never a path separator or dot, since lsids name
+ * recording files (`DIR/<site>/<lsid>.<ext>`) and go back into report requests.
+ */
+export const LSID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Undefined for a valid lsid, else why not: a short, quoted preview, never the whole value. */
+export function lsidProblem(value: string): string | undefined {
+  if (LSID_PATTERN.test(value)) return undefined;
+  const preview = JSON.stringify(value.slice(0, 16)) + (value.length > 16 ? `... (${value.length} characters)` : '');
+  return `is not a session id (${preview}; expected 1-64 of A-Z, a-z, 0-9, _ and -)`;
+}
+
 /** Unix seconds (real appliances) or ISO-8601 (documentation mocks) to a Date; undefined when empty. */
 export function parseTimestamp(value: string | undefined): Date | undefined {
   const v = value?.trim();
@@ -116,6 +130,8 @@ function named<T>(node: XmlNode | undefined, make: (n: XmlNode, name: string) =>
 export function mapSession(node: XmlNode, hostName: string): SessionRecord {
   const lsid = attr(node, 'lsid');
   if (!lsid) throw new SessionFieldError(undefined, 'lsid', 'attribute is missing');
+  const problem = lsidProblem(lsid);
+  if (problem) throw new SessionFieldError(undefined, 'lsid', `attribute ${problem}`);
   const startTime = timeOf(child(node, 'start_time'));
   if (!startTime) throw new SessionFieldError(lsid, 'start_time', 'is missing or unreadable');
   const publicSite = child(node, 'public_site');

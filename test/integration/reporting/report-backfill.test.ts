@@ -52,6 +52,35 @@ describe('report backfill', () => {
     await s.close();
   });
 
+  it('a --to still in the future: the cursor is keyed by the requested end, so a later rerun resumes (only up to now)', async () => {
+    let failAt = 3;
+    let sessionCalls = 0;
+    const s = await scenario(400, { fault: (r) => (r.report === 'AccessSession' && ++sessionCalls === failAt ? 'error' : undefined) });
+    const agent = new Agent();
+    const store = new MemoryStore();
+    const client = new ReportClient({
+      site: { name: 'corp-pra', url: s.url, product: 'pra' }, tokens: new ListTokens(['good-token']), dispatcher: agent,
+      clock: instantClock(s.clock), retries: { max: 0, baseDelayMs: 1, maxDelayMs: 1 }, log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }),
+    });
+    const deps = { source: client, reports: store.reports, state: store.state, log: silentLogger() };
+    // Requested --to is far past both "nows" below: each run pulls only up to its own now.
+    const range = { site: 'corp-pra', cursorKey: 'reporting/corp-pra/AccessSession', fromMs: T0, toMs: T0 + 10_000 * 60_000, sliceMs: 60 * 60_000, batchSize: 25, includeInProgress: false };
+    await expect(runBackfill(deps, { ...range, nowMs: T0 + 200 * 60_000 })).rejects.toMatchObject({ code: 'appliance.api_error' });
+    const key = backfillCursorKey(range.cursorKey, range.fromMs, range.toMs);
+    expect(await store.state.getCursor(key)).toBe(new Date(T0 + 60 * 60_000).toISOString());
+    failAt = -1;
+    const nowMs = T0 + 300 * 60_000;
+    let start: { total: number; resumedFromMs: number | undefined } | undefined;
+    await runBackfill(deps, { ...range, nowMs, onStart: (x) => (start = x) });
+    expect(start?.resumedFromMs).toBe(T0 + 60 * 60_000);
+    expect(await store.state.getCursor(key)).toBe(new Date(nowMs).toISOString());
+    const want = [...s.generator.records(nowMs)].filter((r) => r.endTime !== null && r.endTime.getTime() < nowMs);
+    expect(want.length).toBeGreaterThan(0);
+    expect([...store.reports.sessions.values()].map((r) => r.lsid).sort()).toEqual(want.map((r) => r.lsid).sort());
+    await agent.close();
+    await s.close();
+  });
+
   describe('the CLI through the appliance simulator (HTTPS, OAuth) into PGlite', () => {
     const generator = new SessionGenerator({ seed: 9, count: 300, hostName: '127.0.0.1', product: 'pra', firstStartMs: Date.UTC(2025, 0, 1), spacingMs: 60_000 });
     const reporting = new ReportingSimulator({ generator, now: () => Date.now() });

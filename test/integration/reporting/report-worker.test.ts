@@ -72,6 +72,89 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w.stop(1000);
   });
 
+  it('after a reload the lag gauge reports only the current worker, not the stopped one', async () => {
+    const s = await setup(60);
+    const config = siteConfig(s.url);
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    const make = (store: Store) => createReportWorker(config, { store, tokens: () => new ListTokens(['good-token']), log: silentLogger(), metrics, readiness: new Readiness(), clock: s.clock });
+    const lagLines = async () => (await metrics.metrics()).split('\n').filter((l) => l.startsWith('ecm_bridge_reporting_lag_seconds{'));
+    const w1 = make(new MemoryStore());
+    await w1.start();
+    expect(await w1.runNow()).toEqual({ 'corp-pra': 'ok' });
+    await s.clock.advance(600_000);
+    expect(await lagLines()).toEqual(['ecm_bridge_reporting_lag_seconds{site="corp-pra"} 600']);
+    await w1.stop(1000);
+    // The stopped worker's frozen cursor is gone from the gauge.
+    expect(await lagLines()).toEqual([]);
+    // The replacement has no cursor yet (empty store): nothing to report, not w1's value.
+    const w2 = make(new MemoryStore());
+    await w2.start();
+    expect(await lagLines()).toEqual([]);
+    expect(await w2.runNow()).toEqual({ 'corp-pra': 'ok' });
+    await s.clock.advance(30_000);
+    expect(await lagLines()).toEqual(['ecm_bridge_reporting_lag_seconds{site="corp-pra"} 30']);
+    await w2.stop(1000);
+  });
+
+  describe('stop() with a batch write in flight', () => {
+    /** A store whose writeSessions blocks on a gate; `finished` counts writes that returned. */
+    function blockingStore() {
+      const store = new MemoryStore();
+      const write = store.reports.writeSessions.bind(store.reports);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const writing = new Promise<void>((r) => (entered = r));
+      const state = { finished: 0 };
+      store.reports.writeSessions = async (...args: Parameters<typeof write>) => {
+        entered();
+        await gate;
+        const r = await write(...args);
+        state.finished++;
+        return r;
+      };
+      return { store, release, writing, state };
+    }
+
+    it('waits past the grace period for the aborted run to finish its batch before returning', async () => {
+      const s = await setup(60);
+      const b = blockingStore();
+      const { log, lines } = capturedLogger('info');
+      const { w } = worker(s, b.store, {}, log);
+      await w.start();
+      const run = w.runNow();
+      await b.writing;
+      setTimeout(b.release, 300);
+      const t0 = Date.now();
+      await w.stop(200);
+      // Before the fix stop() returned at 200 ms with the write still blocked (the store closed under it).
+      expect(b.state.finished).toBeGreaterThan(0);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      expect(lines.join('')).toMatch(/run still in flight after the grace period/);
+      expect(lines.join('')).not.toMatch(/twice the grace period/);
+      expect(await run).toEqual({ 'corp-pra': 'stopped' });
+    });
+
+    it('bounds the second wait too and logs when the run is still writing', async () => {
+      const s = await setup(60);
+      const b = blockingStore();
+      const { log, lines } = capturedLogger('info');
+      const { w } = worker(s, b.store, {}, log);
+      await w.start();
+      const run = w.runNow();
+      await b.writing;
+      const t0 = Date.now();
+      await w.stop(100);
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(190);
+      expect(took).toBeLessThan(2000);
+      expect(b.state.finished).toBe(0);
+      expect(lines.join('')).toMatch(/run still in flight after twice the grace period/);
+      b.release();
+      await run;
+    });
+  });
+
   it('updates in-progress sessions when they close, without duplicating them', async () => {
     const s = await setup(300, { at: Date.UTC(2026, 0, 1, 4) });
     const store = new MemoryStore();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseReport, parseSessionList } from '../../../src/appliance/reporting/report-xml-parser.js';
 import { splitAddress } from '../../../src/appliance/reporting/session-element.js';
+import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
 
 const ctx = { site: 'corp-pra', hostName: 'access.example.com', report: 'AccessSession', window: 'end_time 2026-01-01T00:00:00Z..2026-01-01T06:00:00Z' };
@@ -78,6 +79,31 @@ describe('report XML parser', () => {
     const e = thrown(() => parseReport('<session_list><session lsid="abc"><start_time>yesterday</start_time></session></session_list>', ctx));
     expect(e.code).toBe('report.xml_invalid');
     expect(e.details).toMatchObject({ lsid: 'abc', field: 'start_time' });
+  });
+
+  it('an lsid that is not a plain session id (path characters, too long) fails the report, named by position not echoed whole', () => {
+    const hostile = '../../../../etc/cron.d/' + 'x'.repeat(500);
+    for (const lsid of ['../../etc/passwd', 'a/b', 'a.b', 'a b', '', 'x'.repeat(65), hostile]) {
+      const xml = `<session_list><session lsid="ok-1"><start_time timestamp="1"/></session><session lsid="${lsid}"><start_time timestamp="1"/></session></session_list>`;
+      const e = thrown(() => parseReport(xml, ctx));
+      expect(e.code).toBe('report.xml_invalid');
+      expect(e.details).toMatchObject({ session: 1, field: 'lsid' });
+      expect(e.message).toMatch(lsid === '' ? /lsid attribute is missing \(session #1\)/ : /lsid attribute is not a session id .*\(session #1\)$/);
+      expect(e.message.length).toBeLessThan(300);
+      expect(JSON.stringify(e.details)).not.toContain('x'.repeat(20));
+    }
+    const listing = `<session_summary_list><session_summary lsid="ok" has_recording="1"/><session_summary lsid="${hostile}" has_recording="1"/></session_summary_list>`;
+    const l = thrown(() => parseReport(listing, ctx));
+    expect(l.code).toBe('report.xml_invalid');
+    expect(l.message).toMatch(/session_summary #1: lsid attribute is not a session id \("\.\.\/\.\.\/\.\.\/\.\.\/etc\/"\.\.\. \(523 characters\)/);
+    expect(l.details).toMatchObject({ session: 1, field: 'lsid' });
+  });
+
+  it('lsids of real appliances, the simulator and the spec examples are accepted', () => {
+    for (const lsid of ['c0b7a4e6d2f34b9a8e1f0a2b3c4d5e6f', '00000000000000000000000000000002', new SessionGenerator({ seed: 1, count: 3, hostName: 'h', product: 'pra', firstStartMs: 0, spacingMs: 1 }).lsidOf(2), 'a1', 'x_y-Z', 'x'.repeat(64)]) {
+      const [s] = parseSessionList(`<session_list><session lsid="${lsid}"><start_time timestamp="1"/></session></session_list>`, ctx);
+      expect(s!.lsid).toBe(lsid);
+    }
   });
 
   it('an unexpected root element is named', () => {

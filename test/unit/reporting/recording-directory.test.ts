@@ -1,0 +1,44 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { RecordingDirectory } from '../../../src/reporting/recording-directory.js';
+import type { ReportSource } from '../../../src/reporting/report-source.js';
+
+function source(extension = 'flv'): ReportSource & { fetched: string[] } {
+  const fetched: string[] = [];
+  return {
+    fetched,
+    listing: async () => [],
+    sessions: async () => [],
+    recording: async (lsid: string) => {
+      fetched.push(lsid);
+      return { body: Readable.from([Buffer.from('video')]), extension };
+    },
+  };
+}
+
+describe('recording directory', () => {
+  it('writes DIR/<site>/<lsid>.<ext> for a plain lsid', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'recdir-'));
+    const dir = new RecordingDirectory(join(base, 'rec'));
+    expect(await dir.save('corp-pra', 'c0b7a4e6d2f34b9a8e1f0a2b3c4d5e6f', source())).toBe(5);
+    expect(readFileSync(join(base, 'rec', 'corp-pra', 'c0b7a4e6d2f34b9a8e1f0a2b3c4d5e6f.flv'), 'utf8')).toBe('video');
+  });
+
+  it('refuses an lsid or extension that would leave the directory, before fetching or writing anything', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'recdir-'));
+    const dir = new RecordingDirectory(join(base, 'rec'));
+    for (const lsid of ['../../escaped', '../other-site/x', 'a/b', '/etc/passwd']) {
+      const src = source();
+      await expect(dir.save('corp-pra', lsid, src)).rejects.toMatchObject({ code: 'report.xml_invalid', message: expect.stringMatching(/refusing to write a recording of site corp-pra outside/) });
+      expect(src.fetched).toEqual([]);
+    }
+    // A hostile extension (from the appliance's answer) is refused too, and the .part is removed.
+    await expect(dir.save('corp-pra', 'abc', source('flv/../../../escaped'))).rejects.toMatchObject({ code: 'report.xml_invalid' });
+    expect(readdirSync(base)).toEqual(['rec']);
+    expect(readdirSync(join(base, 'rec', 'corp-pra'))).toEqual([]);
+    expect(existsSync(join(base, 'escaped'))).toBe(false);
+  });
+});
