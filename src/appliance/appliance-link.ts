@@ -9,6 +9,11 @@ export interface RequestHandler {
   handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]>;
   /** A handler serving several sites returns a view that records `site` on what it writes. */
   forSite?(site: string): RequestHandler;
+  /**
+   * The `credentials.get` answer carrying `leaseId` could not be delivered (deadline passed,
+   * channel closed): check the credential back in now. Never throws.
+   */
+  undeliverable?(leaseId: string): Promise<void>;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'blocked' | 'stopped';

@@ -35,9 +35,26 @@ export interface LocalClose {
 
 const HEARTBEAT_MIN_MS = 50;
 
+/** Longest close reason a control frame can carry (125 bytes minus the 2-byte code). */
+const MAX_REASON_BYTES = 123;
+
+/** `reason` cut to at most 123 UTF-8 bytes on a character boundary (undici throws beyond that). */
+export function fitCloseReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_REASON_BYTES) return reason;
+  let out = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > MAX_REASON_BYTES) break;
+    out += ch;
+    bytes += n;
+  }
+  return out;
+}
+
 /** A masked (client-to-server) WebSocket close frame; `reason` is cut to fit a control frame. */
 function closeFrame(code: number, reason: string): Buffer {
-  const payload = Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from(reason, 'utf8').subarray(0, 123)]);
+  const payload = Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from(fitCloseReason(reason), 'utf8')]);
   const mask = randomBytes(4);
   const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
   return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, masked]);
@@ -99,7 +116,7 @@ export class EcmSession implements ResponseSink {
   close(code: number, local: LocalClose): void {
     this.#local ??= local;
     if (code === CLOSE.normal || (code >= 3000 && code <= 4999)) {
-      this.#ws?.close(code, local.reason);
+      this.#ws?.close(code, fitCloseReason(local.reason));
       return;
     }
     const socket = this.o.channel.last.socket;
@@ -122,6 +139,16 @@ export class EcmSession implements ResponseSink {
   }
 
   #onMessage(data: unknown): void {
+    try {
+      this.#handleMessage(data);
+    } catch (e) {
+      // Nothing a peer sends may escape the event handler (it would be an uncaught exception).
+      this.o.log.error({ site: this.o.site, err: e }, 'unexpected failure handling an ECM frame; ending the channel');
+      this.terminate({ cause: 'bad_frame', reason: 'unexpected failure handling a frame' });
+    }
+  }
+
+  #handleMessage(data: unknown): void {
     let frame: Record<string, unknown>;
     try {
       if (typeof data !== 'string') throw new Error('binary frame');

@@ -31,6 +31,13 @@ export interface RequestDispatcherOptions {
   clock: Clock;
   log: Logger;
   metrics: LinkMetrics;
+  /**
+   * Called with a successful handler result that could not be delivered: the request was already
+   * answered (local deadline, channel closed, shutdown) or its response could not be sent. Lets
+   * the owner undo side effects of the result (e.g. check a credential lease back in). Must not
+   * throw; errors are logged and ignored.
+   */
+  undeliverable?: (op: Op, result: unknown) => void;
 }
 
 /**
@@ -71,8 +78,14 @@ export class RequestDispatcher {
     // One console request fans out into parallel vault calls, each listening on this signal.
     setMaxListeners(64, job.controller.signal);
     const problem = !op ? `unknown op "${String(frame.op)}"` : validate(frame);
-    if (problem) return this.#answer(job, new ServiceError('request.bad', problem, { op: 'ecm.request', details: { requestId: id } }));
-    if (this.#draining) return this.#answer(job, new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', { op: 'ecm.request' }));
+    if (problem) {
+      this.#answer(job, new ServiceError('request.bad', problem, { op: 'ecm.request', details: { requestId: id } }));
+      return;
+    }
+    if (this.#draining) {
+      this.#answer(job, new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', { op: 'ecm.request' }));
+      return;
+    }
     const deadlineMs = typeof frame.deadlineMs === 'number' && frame.deadlineMs > 0 ? frame.deadlineMs : defaultDeadlineMs;
     // Answer ourselves shortly before the appliance gives up, so the console sees why.
     const localMs = Math.max(1, deadlineMs - Math.min(250, deadlineMs * 0.1));
@@ -81,8 +94,11 @@ export class RequestDispatcher {
       () => undefined,
     );
     if (this.#running.size < this.o.maxConcurrent) return this.#run(job);
+    // Jobs answered while queued (deadline, channel closed) must not count against the limit.
+    this.#prune();
     if (this.#queue.length >= this.o.maxQueued) {
-      return this.#answer(job, new ServiceError('channel.overloaded', 'the credential manager is busy; retry in a moment', { op: 'ecm.request' }));
+      this.#answer(job, new ServiceError('channel.overloaded', 'the credential manager is busy; retry in a moment', { op: 'ecm.request' }));
+      return;
     }
     this.#queue.push(job);
     this.o.metrics.inflight(this.inFlight);
@@ -137,7 +153,9 @@ export class RequestDispatcher {
     const handler = this.handler();
     Promise.resolve()
       .then(() => handler.handle(job.op, job.context, job.params as never, job.controller.signal))
-      .then((result) => this.#answer(job, result), (e) => this.#answer(job, e))
+      .then((result) => {
+        if (!this.#answer(job, result)) this.#undeliverable(job, result);
+      }, (e) => this.#answer(job, e))
       .finally(() => {
         this.#running.delete(job);
         this.#pump();
@@ -155,9 +173,22 @@ export class RequestDispatcher {
     for (let i = this.#queue.length - 1; i >= 0; i--) if (this.#queue[i]?.answered) this.#queue.splice(i, 1);
   }
 
-  /** Sends the one response of `job`: a result object, or an error (anything thrown). */
-  #answer(job: Job, outcome: unknown): void {
-    if (job.answered) return;
+  /** Hands a successful result that never reached the appliance to the `undeliverable` hook. */
+  #undeliverable(job: Job, result: unknown): void {
+    if (!this.o.undeliverable || result instanceof Error) return;
+    try {
+      this.o.undeliverable(job.op, result);
+    } catch (e) {
+      this.o.log.error({ site: this.o.site, requestId: job.id, op: job.op, err: e }, 'undeliverable-result hook failed');
+    }
+  }
+
+  /**
+   * Sends the one response of `job`: a result object, or an error (anything thrown). True when
+   * this call delivered a successful result frame to the channel.
+   */
+  #answer(job: Job, outcome: unknown): boolean {
+    if (job.answered) return false;
     job.answered = true;
     // Stops the deadline timer and, when we answered first (timeout, shutdown), the handler too.
     job.controller.abort(outcome instanceof Error ? outcome : undefined);
@@ -177,10 +208,16 @@ export class RequestDispatcher {
         label = err.wire;
       }
     }
-    const delivered = job.sink.send(text);
+    let delivered = false;
+    try {
+      delivered = job.sink.send(text);
+    } catch (e) {
+      this.o.log.warn({ site: this.o.site, requestId: job.id, op: job.op, err: e }, 'sending the response failed');
+    }
     this.o.metrics.request(job.op, delivered ? label : 'channel_closed', this.#elapsed(job));
     this.o.log.debug({ site: this.o.site, requestId: job.id, op: job.op, outcome: label, delivered }, 'request answered');
     this.#notifyIdle();
+    return delivered && label === 'ok';
   }
 
   #elapsed(job: Job): number {

@@ -16,5 +16,6 @@ export function relayHandler(current: () => RequestHandler | undefined, site: st
       }
       return (target.forSite?.(site) ?? target).handle(op, context, params, signal);
     },
+    undeliverable: async (leaseId) => current()?.undeliverable?.(leaseId),
   };
 }

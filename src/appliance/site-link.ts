@@ -11,7 +11,7 @@ import type { ApplianceLink, LinkState, LinkStatus, RequestHandler } from './app
 import { ChannelDispatcher } from './channel-dispatcher.js';
 import { EcmSession, type SessionEnd } from './ecm-session.js';
 import { LinkMetrics } from './link-metrics.js';
-import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame } from './protocol.js';
+import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from './protocol.js';
 import { RequestDispatcher } from './request-dispatcher.js';
 import { SiteTargets } from './site-targets.js';
 import { transportError } from './token-source.js';
@@ -86,7 +86,14 @@ export class SiteLink implements ApplianceLink, Component {
     this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
     this.#metrics = new LinkMetrics(deps.metrics, config.name);
     this.#requests = new RequestDispatcher(
-      { site: config.name, maxConcurrent: config.ecm.maxConcurrentRequests, maxQueued: config.ecm.maxConcurrentRequests * 4, clock: deps.clock, log: deps.log, metrics: this.#metrics },
+      {
+        site: config.name, maxConcurrent: config.ecm.maxConcurrentRequests, maxQueued: config.ecm.maxConcurrentRequests * 4, clock: deps.clock, log: deps.log, metrics: this.#metrics,
+        // A checked-out credential that never reached the console must not stay released.
+        undeliverable: (op, result) => {
+          const leaseId = op === 'credentials.get' ? (result as OpResults['credentials.get'] | undefined)?.credential?.leaseId : undefined;
+          if (leaseId) void this.#handler?.undeliverable?.(leaseId);
+        },
+      },
       () => this.#handler as RequestHandler,
     );
     this.#status = { site: config.name, state: 'idle' };

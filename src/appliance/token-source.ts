@@ -47,10 +47,16 @@ export class OAuthTokenSource implements AccessTokenProvider {
     // Single-flight: every caller waits on the same mint; one caller's abort does not cancel it.
     this.#inflight ??= this.#mint().finally(() => (this.#inflight = undefined));
     if (!signal) return this.#inflight;
-    return Promise.race([this.#inflight, new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    })]);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    // The listener goes when the race settles: long-lived signals must not collect one per call.
+    return Promise.race([this.#inflight, aborted]).finally(() => {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    });
   }
 
   invalidate(rejected: Secret): void {

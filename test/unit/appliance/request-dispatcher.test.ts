@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestHandler } from '../../../src/appliance/appliance-link.js';
 import { LinkMetrics } from '../../../src/appliance/link-metrics.js';
-import type { ResponseFrame } from '../../../src/appliance/protocol.js';
+import type { Op, ResponseFrame } from '../../../src/appliance/protocol.js';
 import { RequestDispatcher } from '../../../src/appliance/request-dispatcher.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { ServiceError } from '../../../src/platform/errors.js';
@@ -20,10 +20,10 @@ class Sink {
 const request = (id: string, extra: Record<string, unknown> = {}) => ({ type: 'request', id, op: 'credentials.list', deadlineMs: 1000, context: { user: { username: 'u' } }, params: {}, ...extra });
 const flush = () => new Promise((r) => setImmediate(r));
 
-function setup(handler: RequestHandler, maxConcurrent = 2, maxQueued = 1) {
+function setup(handler: RequestHandler, maxConcurrent = 2, maxQueued = 1, undeliverable?: (op: Op, result: unknown) => void) {
   const clock = new ManualClock();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const d = new RequestDispatcher({ site: 's', maxConcurrent, maxQueued, clock, log: silentLogger(), metrics: new LinkMetrics(metrics, 's') }, () => handler);
+  const d = new RequestDispatcher({ site: 's', maxConcurrent, maxQueued, clock, log: silentLogger(), metrics: new LinkMetrics(metrics, 's'), undeliverable }, () => handler);
   return { clock, d, metrics };
 }
 
@@ -125,5 +125,84 @@ describe('RequestDispatcher', () => {
     await flush();
     expect(pending).toHaveLength(0);
     expect(sink.frames).toEqual([{ type: 'response', id: 'p', error: { code: 'bad_request', message: 'request.params must be an object', retryable: false } }]);
+  });
+
+  it('does not count queued requests already answered by their deadline against maxQueued', async () => {
+    const { handler, pending } = gated();
+    const { d, clock } = setup(handler, 1, 1);
+    const sink = new Sink();
+    d.accept(request('a', { deadlineMs: 10_000 }), sink, 10_000);
+    d.accept(request('b', { deadlineMs: 1000 }), sink, 10_000); // queued behind a
+    await flush();
+    await clock.advance(900); // b times out while still queued
+    expect(sink.frames).toEqual([expect.objectContaining({ id: 'b', error: expect.objectContaining({ code: 'timeout' }) })]);
+    d.accept(request('c', { deadlineMs: 10_000 }), sink, 10_000);
+    await flush();
+    expect(sink.frames.map((f) => f.id)).toEqual(['b']); // c queued, not refused as overloaded
+    pending[0]?.resolve({ credentials: [] });
+    await flush();
+    await flush();
+    expect(pending).toHaveLength(2); // c ran; b never did
+    pending[1]?.resolve({ credentials: [] });
+    await flush();
+    expect(sink.frames.map((f) => f.id)).toEqual(['b', 'a', 'c']);
+  });
+
+  it('hands successful results it could not deliver to the undeliverable hook', async () => {
+    const { handler, pending } = gated();
+    const dropped: { op: Op; result: unknown }[] = [];
+    const { d, clock } = setup(handler, 4, 1, (op, result) => dropped.push({ op, result }));
+    const get = (id: string, deadlineMs = 1000) => request(id, { op: 'credentials.get', params: { credentialId: 'c1' }, deadlineMs });
+    const result = (lease: string) => ({ credential: { id: 'c1', username: 'u', password: 'p', leaseId: lease, expiresAt: '2026-01-01T00:30:00Z' } });
+    const sink = new Sink();
+    d.accept(get('late'), sink, 1000);
+    d.accept(get('ok'), sink, 1000);
+    await flush();
+    // 1. answered with timeout first, the handler finishes afterwards
+    await clock.advance(900);
+    expect(sink.frames.map((f) => f.id)).toEqual(['late', 'ok']);
+    pending[0]?.resolve(result('l-late'));
+    // a failed handler is not a result: nothing to hand back
+    pending[1]?.reject(new Error('boom'));
+    await flush();
+    expect(dropped).toEqual([{ op: 'credentials.get', result: result('l-late') }]);
+    // 2. the channel closed while the handler ran
+    d.accept(get('closed', 10_000), sink, 1000);
+    await flush();
+    sink.open = false;
+    d.channelClosed(sink);
+    pending[2]?.resolve(result('l-closed'));
+    await flush();
+    // 3. sending the response failed (channel gone without channelClosed yet)
+    const sink2 = new Sink();
+    d.accept(get('unsent', 10_000), sink2, 1000);
+    await flush();
+    sink2.open = false;
+    pending[3]?.resolve(result('l-unsent'));
+    await flush();
+    // 4. a delivered result is not handed back
+    const sink3 = new Sink();
+    d.accept(get('delivered', 10_000), sink3, 1000);
+    await flush();
+    pending[4]?.resolve(result('l-delivered'));
+    await flush();
+    expect(sink3.frames).toEqual([{ type: 'response', id: 'delivered', result: result('l-delivered') }]);
+    expect(dropped.map((x) => (x.result as ReturnType<typeof result>).credential.leaseId)).toEqual(['l-late', 'l-closed', 'l-unsent']);
+  });
+
+  it('a throwing undeliverable hook does not break the dispatcher', async () => {
+    const { handler, pending } = gated();
+    const { d, clock } = setup(handler, 1, 1, () => {
+      throw new Error('hook failed');
+    });
+    const sink = new Sink();
+    d.accept(request('a'), sink, 1000);
+    await flush();
+    await clock.advance(900);
+    pending[0]?.resolve({ credentials: [] });
+    await flush();
+    d.accept(request('b'), sink, 1000);
+    await flush();
+    expect(pending).toHaveLength(2);
   });
 });

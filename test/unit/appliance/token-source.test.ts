@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { Writable } from 'node:stream';
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -97,5 +98,33 @@ describe('OAuthTokenSource', () => {
     expect(all).not.toContain(t.reveal());
     expect(all).not.toContain('client-secret-value');
     expect(String(t)).toBe('[REDACTED]');
+  });
+
+  it('does not leave an abort listener on the caller\'s signal per mint', async () => {
+    tokenReplies(20);
+    const signal = new AbortController().signal;
+    const before = getEventListeners(signal, 'abort').length;
+    for (let i = 0; i < 20; i++) {
+      const t = await source.token(signal);
+      source.invalidate(t); // forces a fresh mint on the next call
+    }
+    expect(minted).toBe(20);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(before);
+    // the listener also goes when the mint fails
+    agent.get(ORIGIN).intercept({ path: '/oauth2/token', method: 'POST' }).reply(401, '{}');
+    await expect(source.token(signal)).rejects.toMatchObject({ code: 'appliance.auth_failed' });
+    expect(getEventListeners(signal, 'abort')).toHaveLength(before);
+  });
+
+  it('still rejects with the abort reason when the caller gives up', async () => {
+    agent.get(ORIGIN).intercept({ path: '/oauth2/token', method: 'POST' }).reply(200, JSON.stringify({ access_token: 'tok-x', expires_in: 3600 })).delay(200);
+    const ac = new AbortController();
+    const p = source.token(ac.signal);
+    ac.abort(new Error('caller gave up'));
+    await expect(p).rejects.toThrow('caller gave up');
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    const already = new AbortController();
+    already.abort(new Error('already'));
+    await expect(source.token(already.signal)).rejects.toThrow('already');
   });
 });
