@@ -1,21 +1,10 @@
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { Clock } from '../platform/clock.js';
 import type { SiteConfig } from '../platform/config/schema.js';
 import type { Component } from '../platform/lifecycle.js';
-import type { Readiness } from '../platform/readiness.js';
-import type { ApplianceLink, RequestHandler } from './appliance-link.js';
-import { SiteLink } from './site-link.js';
+import type { ApplianceLink } from './appliance-link.js';
+import { SiteLink, type SiteLinkDeps } from './site-link.js';
 
-export interface SiteLinkFactoryDeps {
-  log: Logger;
-  metrics: Registry;
-  readiness: Readiness;
-  clock: Clock;
-  instanceId: string;
-  /** Handler used when the link is started as a service unit (`start()` without arguments). */
-  handler?: RequestHandler;
-}
+/** What the factory needs: the link's dependencies without the test-only knobs (jitter, backoff). */
+export type SiteLinkFactoryDeps = Omit<SiteLinkDeps, 'random' | 'backoff'>;
 
 /**
  * The ApplianceLink of one site over the ECM channel (protocol v1). It registers its readiness
