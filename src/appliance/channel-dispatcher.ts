@@ -18,8 +18,15 @@ type Handler = Dispatcher.DispatchHandler & Record<string, unknown>;
  * Wraps the site's undici Agent for the ECM channel. undici's WebSocket reports every failed
  * handshake as the same generic error, but the bridge must tell 401 (re-mint) from 403 (missing
  * permission, do not hammer) and name TLS failures; this interceptor records the upgrade's status,
- * transport error and socket. It also caps incoming frames at 1 MiB (the peer gets 1009).
+ * transport error and socket. It also gives undici a hard cap on incoming frames.
+ *
+ * The protocol's 1 MiB limit itself is enforced by EcmSession, which answers 1009 with a close
+ * frame written and flushed on the socket. undici's own cap sits above it (4 MiB) only as a
+ * memory bound: when undici enforces it, it destroys the socket right after queueing its close
+ * frame, and on Node 22+ that frame is lost (the peer sees 1006).
  */
+const UNDICI_FRAME_CAP = 4 * MAX_FRAME_BYTES;
+
 export class ChannelDispatcher {
   last: UpgradeRecord = {};
   readonly dispatcher: Dispatcher;
@@ -27,7 +34,7 @@ export class ChannelDispatcher {
   constructor(agent: Agent) {
     const composed = agent.compose((dispatch) => (opts, handler) => dispatch(opts, this.#wrap(handler as Handler)));
     this.dispatcher = new Proxy(composed, {
-      get: (target, key) => (key === 'webSocketOptions' ? { maxFragments: 1024, maxPayloadSize: MAX_FRAME_BYTES } : Reflect.get(target, key)),
+      get: (target, key) => (key === 'webSocketOptions' ? { maxFragments: 1024, maxPayloadSize: UNDICI_FRAME_CAP } : Reflect.get(target, key)),
     });
   }
 

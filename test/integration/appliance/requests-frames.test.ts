@@ -86,7 +86,7 @@ describe('requests and frames on the ECM channel', () => {
     expect(sim.hub.closeCodes.get(1007)).toBe(1);
     sim.hub.sendRaw('replica-a', JSON.stringify({ type: 'future-thing', pad: 'x'.repeat(1024 * 1024) }));
     await until(() => sim.upgrades.get(101) === 3 && s.link.status().state === 'connected' && sim.hub.closeCodes.has(1009), 'reconnected after 1009');
-    expect(sim.hub.closeCodes.get(1009)).toBe(1); // undici's frame limit sent 1009 to the appliance
+    expect(sim.hub.closeCodes.get(1009)).toBe(1); // the session's 1 MiB limit sent 1009 to the appliance
     // Unknown frame types below the limit are ignored without a reconnect.
     sim.hub.sendRaw('replica-a', JSON.stringify({ type: 'future-thing' }));
     expect((await sim.hub.request('Default', 'jump.search', USER, { query: 'web' })).answeredBy).toBe('ecm');
