@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
 import { ReportClient } from '../../../src/appliance/reporting/report-client.js';
-import { isServiceError, ServiceError } from '../../../src/platform/errors.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import type { ReportFault } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { capturedLogger, instantClock, ListTokens, scenario, type Scenario } from './reporting-fixture.js';
+import { rejection as failure } from '../../helpers/rejection.js';
 
 let open: Scenario[] = [];
 const agents: Agent[] = [];
@@ -30,16 +30,6 @@ async function setup(faults: (ReportFault | undefined)[] = [], tokens = new List
 }
 
 const window = (s: Scenario) => ({ by: 'end' as const, fromMs: s.clock.now() - 3_600_000, toMs: s.clock.now() });
-
-async function failure(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isServiceError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ServiceError');
-}
 
 describe('ReportClient over a real socket', () => {
   it('lists a window and fetches sessions by lsids, each call on its own connection', async () => {

@@ -1,25 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isServiceError } from '../../../src/platform/errors.js';
 import type { VaultAccount } from '../../../src/vault/vault-port.js';
 import { ASMITH, DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
+import { rejection } from '../../helpers/rejection.js';
 
 const account = (accounts: VaultAccount[], system: string, name: string) => {
   const a = accounts.find((x) => x.systemName === system && x.accountName === name);
   if (!a) throw new Error(`${system}/${name} not offered`);
   return a;
 };
-
-async function rejection(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (e) {
-    if (isServiceError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Password Safe adapter: release requests against the simulator', () => {
   let h: Harness;

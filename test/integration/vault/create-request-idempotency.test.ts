@@ -1,21 +1,11 @@
 import type { Dispatcher } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpAgent } from '../../../src/platform/http-agent.js';
-import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { PasswordSafeVault } from '../../../src/vault/passwordsafe/password-safe-vault.js';
 import { JDOE, LogCapture, startHarness, type Harness } from './ps-harness.js';
-
-async function rejection(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isServiceError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../../helpers/rejection.js';
 
 /**
  * A dispatcher that lets the next `POST Requests` reach the simulator (which creates the request)

@@ -1,19 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { PasswordSafeVault } from '../../../src/vault/passwordsafe/password-safe-vault.js';
 import { ASMITH, DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
-
-async function rejection(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isServiceError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../../helpers/rejection.js';
 
 describe('Password Safe adapter: sessions, retries and failures over real sockets', () => {
   let h: Harness;
