@@ -9,20 +9,35 @@ const walk = (dir) =>
   });
 
 const rules = [
-  { files: walk('src').filter((f) => !f.startsWith('src/cli/') && f !== 'src/main.ts'), re: /console\.(log|debug|info)\(/, why: 'use the injected pino logger' },
+  {
+    files: walk('src').filter((f) => !f.startsWith('src/cli/') && f !== 'src/main.ts'),
+    re: /console\.(log|debug|info)\(/,
+    why: 'use the injected pino logger',
+  },
   { files: walk('src'), re: /export default /, why: 'named exports only' },
-  { files: walk('src'), re: /rejectUnauthorized:\s*false/, why: 'TLS verification is always on (simulators excepted, see src/simulators)' , skip: (f) => f.startsWith('src/simulators/') },
+  {
+    files: walk('src'),
+    re: /rejectUnauthorized:\s*false/,
+    why: 'TLS verification is always on (simulators excepted, see src/simulators)',
+    skip: (f) => f.startsWith('src/simulators/'),
+  },
   { files: walk('test'), re: /\b(it|test|describe)\.only\(/, why: '.only left in a test' },
-  { files: walk('test'), re: /\b(it|test|describe)\.skip\(/, why: 'unconditional skip: use skipIf with a printed reason' },
+  {
+    files: walk('test'),
+    re: /\b(it|test|describe)\.skip\(/,
+    why: 'unconditional skip: use skipIf with a printed reason',
+  },
 ];
 
 const problems = [];
 for (const rule of rules) {
   for (const f of rule.files) {
     if (rule.skip?.(f)) continue;
-    readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
-      if (rule.re.test(line)) problems.push(`${f}:${i + 1}: ${rule.why}: ${line.trim()}`);
-    });
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (rule.re.test(line)) problems.push(`${f}:${i + 1}: ${rule.why}: ${line.trim()}`);
+      });
   }
 }
 if (problems.length) {

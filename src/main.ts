@@ -16,7 +16,7 @@ function helpText(): string {
     ...COMMANDS.flatMap((c) => c.examples.slice(0, 1).map((e) => `  ${e}`)),
     '',
     'Exit codes: 0 ok, 1 failed (a check or validation), 2 usage, 70 internal error, 78 invalid configuration.',
-    'Run `ecm-bridge COMMAND --help` for a command\'s options.',
+    "Run `ecm-bridge COMMAND --help` for a command's options.",
   ].join('\n');
 }
 
@@ -25,7 +25,9 @@ function commandHelp(c: Command): string {
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const command = COMMANDS.filter((c) => c.path.every((w, i) => argv[i] === w)).sort((a, b) => b.path.length - a.path.length)[0];
+  const command = COMMANDS.filter((c) => c.path.every((w, i) => argv[i] === w)).sort(
+    (a, b) => b.path.length - a.path.length,
+  )[0];
   if (!command) {
     const wantsHelp = argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help';
     write(wantsHelp ? io.stdout : io.stderr, (wantsHelp ? '' : `unknown command: ${argv.join(' ')}\n\n`) + helpText());
@@ -58,7 +60,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 const isEntry = process.argv[1] !== undefined && /(?:main\.[jt]s|ecm-bridge(?:\.js)?)$/.test(process.argv[1]);
 if (isEntry) {
-  const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  const code = await runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  });
   // Let stdout drain before exiting (piped output would otherwise be cut).
   process.stdout.write('', () => process.exit(code));
 }

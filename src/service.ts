@@ -31,9 +31,17 @@ export class BridgeService {
   }
 
   async start(): Promise<void> {
-    metric(this.rt.metrics, 'ecm_bridge_build_info', () => new Gauge({
-      name: 'ecm_bridge_build_info', help: 'Always 1; labels carry the version and Node.js runtime', labelNames: ['version', 'node'], registers: [this.rt.metrics],
-    })).set({ version: BRIDGE_VERSION, node: process.versions.node }, 1);
+    metric(
+      this.rt.metrics,
+      'ecm_bridge_build_info',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_build_info',
+          help: 'Always 1; labels carry the version and Node.js runtime',
+          labelNames: ['version', 'node'],
+          registers: [this.rt.metrics],
+        }),
+    ).set({ version: BRIDGE_VERSION, node: process.versions.node }, 1);
     await this.#units.apply(serviceUnits(this.#config, this.rt));
   }
 
@@ -53,9 +61,17 @@ export class BridgeService {
   }
 
   private get reloads(): Counter<'outcome'> {
-    return metric(this.rt.metrics, 'ecm_bridge_config_reloads_total', () => new Counter({
-      name: 'ecm_bridge_config_reloads_total', help: 'SIGHUP configuration reloads by outcome (applied, rejected)', labelNames: ['outcome'], registers: [this.rt.metrics],
-    }));
+    return metric(
+      this.rt.metrics,
+      'ecm_bridge_config_reloads_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_config_reloads_total',
+          help: 'SIGHUP configuration reloads by outcome (applied, rejected)',
+          labelNames: ['outcome'],
+          registers: [this.rt.metrics],
+        }),
+    );
   }
 
   async stop(): Promise<void> {

@@ -58,7 +58,10 @@ export function configChecks(config: Config, rt: Runtime): Check[] {
     {
       component: 'config',
       name: 'configuration',
-      run: async () => ({ ok: true, detail: `${config.sites.length} site(s), vault ${config.vault?.kind ?? 'none'}, store ${config.store.kind}` }),
+      run: async () => ({
+        ok: true,
+        detail: `${config.sites.length} site(s), vault ${config.vault?.kind ?? 'none'}, store ${config.store.kind}`,
+      }),
     },
     storeCheck(config, rt),
     ...vaultChecks(config, rt),

@@ -27,22 +27,32 @@ const perms = { ecm: true, reporting: false, command: 'read_only' as const };
 const rawAccount = { clientId: 'raw', clientSecret: 'raw-secret-value', permissions: perms, ecmGroup: 'Raw' };
 const linkAccount = { clientId: 'bench', clientSecret: 'bench-secret-value', permissions: perms, ecmGroup: 'Default' };
 const context = { user: { username: 'CORP\\jdoe' }, endpoint: { hostname: 'web01', ip: '10.0.4.17:3389' } };
-const result = { credentials: [{ id: 'c1', displayName: 'Administrator on web01', username: 'Administrator', kind: 'password', source: 'local' }] };
+const result = {
+  credentials: [
+    { id: 'c1', displayName: 'Administrator on web01', username: 'Administrator', kind: 'password', source: 'local' },
+  ],
+};
 
-interface Row { rps: number; p50: number; p99: number }
+interface Row {
+  rps: number;
+  p50: number;
+  p99: number;
+}
 
 async function measure(sim: ApplianceSimulator, group: string, concurrency: number): Promise<Row> {
   const lat: number[] = [];
   let next = 0;
   const start = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < N) {
-      const t = performance.now();
-      const out = await sim.hub.request(group, 'credentials.list', context, { purpose: 'login' });
-      if (out.answeredBy !== 'ecm') throw new Error(`not answered by the ECM: ${JSON.stringify(out)}`);
-      lat.push(performance.now() - t);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < N) {
+        const t = performance.now();
+        const out = await sim.hub.request(group, 'credentials.list', context, { purpose: 'login' });
+        if (out.answeredBy !== 'ecm') throw new Error(`not answered by the ECM: ${JSON.stringify(out)}`);
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
   const secs = (performance.now() - start) / 1000;
   lat.sort((a, b) => a - b);
   return { rps: N / secs, p50: lat[Math.floor(lat.length * 0.5)] ?? 0, p99: lat[Math.floor(lat.length * 0.99)] ?? 0 };
@@ -61,9 +71,19 @@ writeFileSync(caFile, sim.caPem);
 
 // (a) baseline: a bare ws ECM answering inline, in its own ECM group.
 const token = sim.tokens.mint(rawAccount.clientId, rawAccount.clientSecret)?.token as string;
-const raw = new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, { ca: sim.caPem, headers: { authorization: `Bearer ${token}` } });
+const raw = new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, {
+  ca: sim.caPem,
+  headers: { authorization: `Bearer ${token}` },
+});
 await new Promise((r) => raw.once('open', r));
-raw.send(JSON.stringify({ type: 'hello', protocol: 1, ecm: { name: 'raw', version: '0', instanceId: 'raw', host: 'bench' }, capabilities: [] }));
+raw.send(
+  JSON.stringify({
+    type: 'hello',
+    protocol: 1,
+    ecm: { name: 'raw', version: '0', instanceId: 'raw', host: 'bench' },
+    capabilities: [],
+  }),
+);
 raw.on('message', (data) => {
   const f = JSON.parse(String(data)) as { type: string; id: string; t?: number };
   if (f.type === 'request') raw.send(JSON.stringify({ type: 'response', id: f.id, result }));
@@ -71,10 +91,24 @@ raw.on('message', (data) => {
 });
 
 // (b) the bridge's SiteLink in group Default.
-const site = withSecretEnv({ env: { S: linkAccount.clientSecret }, allowLiterals: false, readFile: () => '', baseDir: '.' }, () =>
-  siteSchema.parse({ name: 'bench', url: sim.url, caFile, ecm: { clientId: linkAccount.clientId, clientSecret: 'env:S', maxConcurrentRequests: 64 } }));
+const site = withSecretEnv(
+  { env: { S: linkAccount.clientSecret }, allowLiterals: false, readFile: () => '', baseDir: '.' },
+  () =>
+    siteSchema.parse({
+      name: 'bench',
+      url: sim.url,
+      caFile,
+      ecm: { clientId: linkAccount.clientId, clientSecret: 'env:S', maxConcurrentRequests: 64 },
+    }),
+);
 const handler: RequestHandler = { handle: async () => result as never };
-const link = new SiteLink(site, { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'bench' });
+const link = new SiteLink(site, {
+  log: silentLogger(),
+  metrics: createMetricsRegistry({ defaultMetrics: false }),
+  readiness: new Readiness(),
+  clock: systemClock,
+  instanceId: 'bench',
+});
 await link.start(handler);
 await until(() => sim.hub.connections().length === 2 && link.status().state === 'connected');
 
@@ -89,13 +123,19 @@ for (const c of CONCURRENCY) {
   }
   const b = best(base);
   const l = best(mine);
-  rows.push(`| ${c} | ${b.rps.toFixed(0)} | ${l.rps.toFixed(0)} | ${(l.rps / b.rps).toFixed(2)} | ${b.p50.toFixed(2)} / ${b.p99.toFixed(2)} | ${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} |`);
+  rows.push(
+    `| ${c} | ${b.rps.toFixed(0)} | ${l.rps.toFixed(0)} | ${(l.rps / b.rps).toFixed(2)} | ${b.p50.toFixed(2)} / ${b.p99.toFixed(2)} | ${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} |`,
+  );
 }
 raw.close();
 await link.stop(1000);
 await sim.stop();
 
-console.log(`ECM channel round trip, ${N} credentials.list requests per round, best of ${ROUNDS} alternating rounds, ${cpus().length} cores, Node ${process.version}`);
-console.log('| concurrency | baseline req/s (bare ws) | SiteLink req/s | ratio | baseline p50/p99 ms | SiteLink p50/p99 ms |');
+console.log(
+  `ECM channel round trip, ${N} credentials.list requests per round, best of ${ROUNDS} alternating rounds, ${cpus().length} cores, Node ${process.version}`,
+);
+console.log(
+  '| concurrency | baseline req/s (bare ws) | SiteLink req/s | ratio | baseline p50/p99 ms | SiteLink p50/p99 ms |',
+);
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);

@@ -25,7 +25,12 @@ import { FakeVault } from '../../src/vault/fake-vault.js';
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' } } });
 const seconds = Number(values.seconds);
 
-interface Row { name: string; ops: number; perSec: number; usPerOp: number }
+interface Row {
+  name: string;
+  ops: number;
+  perSec: number;
+  usPerOp: number;
+}
 
 async function measure(name: string, op: (k: number) => unknown): Promise<Row> {
   let ops = 0;
@@ -46,10 +51,12 @@ function mapper(n: number): UserMapper {
     match: { username: `regex:^DOM${i}\\\\(?<u>.+)$` },
     vaultUser: `{u}@dom${i}.example.com`,
   }));
-  return new UserMapper(userMappingSchema.parse({
-    domains: { CORP: 'corp.example.com' },
-    rules: [...filler, { name: 'corp', match: { domain: 'CORP' }, transform: { domain: 'to-upn', case: 'lower' } }],
-  }));
+  return new UserMapper(
+    userMappingSchema.parse({
+      domains: { CORP: 'corp.example.com' },
+      rules: [...filler, { name: 'corp', match: { domain: 'CORP' }, transform: { domain: 'to-upn', case: 'lower' } }],
+    }),
+  );
 }
 
 const user = { username: 'CORP\\JDoe', securityProvider: { id: 3, name: 'Corp AD', kind: 'ldap' } };
@@ -64,42 +71,90 @@ for (const n of [20, 100, 500]) {
 }
 
 const signer = new CredentialIdSigner(new Secret('k'.repeat(32)), 300_000);
-const bind = { consoleUser: consoleUserKey(user), vaultUser: 'jdoe@corp.example.com', endpoint: endpointKey({ names: ['web01', 'web01.corp.example.com'], ips: ['10.0.4.17'] }) };
-const account = { systemId: 1, systemName: 'web01', accountId: 101, accountName: 'Administrator', kind: 'password' as const, source: 'local' as const };
+const bind = {
+  consoleUser: consoleUserKey(user),
+  vaultUser: 'jdoe@corp.example.com',
+  endpoint: endpointKey({ names: ['web01', 'web01.corp.example.com'], ips: ['10.0.4.17'] }),
+};
+const account = {
+  systemId: 1,
+  systemName: 'web01',
+  accountId: 101,
+  accountName: 'Administrator',
+  kind: 'password' as const,
+  source: 'local' as const,
+};
 const id = signer.issue({ ...bind, account }, 0);
 rows.push([await measure('credential id: issue', (k) => signer.issue({ ...bind, account }, k)), base]);
 rows.push([await measure('credential id: verify', () => signer.verify(id, bind, 1)), base]);
 
 // Whole requests: broker over the in-memory vault and store versus the bare vault calls.
 const clock = new ManualClock(Date.UTC(2026, 0, 7, 10));
-const vault = new FakeVault(clock).grant('jdoe@corp.example.com',
-  ...Array.from({ length: 5 }, (_, i) => ({ systemId: 1, systemName: 'web01', accountId: 100 + i, accountName: `acct${i}`, source: 'local' as const, kind: 'password' as const, workgroup: 'CORP', password: 'pw' })));
-const config = parseConfigText(`
+const vault = new FakeVault(clock).grant(
+  'jdoe@corp.example.com',
+  ...Array.from({ length: 5 }, (_, i) => ({
+    systemId: 1,
+    systemName: 'web01',
+    accountId: 100 + i,
+    accountName: `acct${i}`,
+    source: 'local' as const,
+    kind: 'password' as const,
+    workgroup: 'CORP',
+    password: 'pw',
+  })),
+);
+const config = parseConfigText(
+  `
 allowLiteralSecrets: true
 vault: { kind: passwordsafe, url: https://vault.test/x, auth: { method: apikey, apiKey: k } }
 userMapping:
   domains: { CORP: corp.example.com }
   rules: [{ name: corp, match: { domain: CORP }, transform: { domain: to-upn, case: lower } }]
 broker: { credentialIdKey: bench-credential-id-key-0123456789abcdef }
-`, 'bench.yaml', { env: {} });
-const broker = createBroker(config, { vault, state: new MemoryStateStore(), log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), clock, instanceId: 'bench' });
+`,
+  'bench.yaml',
+  { env: {} },
+);
+const broker = createBroker(config, {
+  vault,
+  state: new MemoryStateStore(),
+  log: silentLogger(),
+  metrics: createMetricsRegistry({ defaultMetrics: false }),
+  clock,
+  instanceId: 'bench',
+});
 const signal = new AbortController().signal;
-const ctx: RequestContext = { user, endpoint: { hostname: 'web01', fqdn: 'web01.corp.example.com', ip: '10.0.4.17:3389' }, jumpItem: { id: 1, name: 'web01', jumpGroup: { name: 'Servers' } }, session: { lsid: 'l' } };
+const ctx: RequestContext = {
+  user,
+  endpoint: { hostname: 'web01', fqdn: 'web01.corp.example.com', ip: '10.0.4.17:3389' },
+  jumpItem: { id: 1, name: 'web01', jumpGroup: { name: 'Servers' } },
+  session: { lsid: 'l' },
+};
 const target = { names: ['web01', 'web01.corp.example.com'], ips: ['10.0.4.17'] };
-const listBase = await measure('vault.listAccounts alone (no broker)', () => vault.listAccounts('jdoe@corp.example.com', target));
+const listBase = await measure('vault.listAccounts alone (no broker)', () =>
+  vault.listAccounts('jdoe@corp.example.com', target),
+);
 rows.push([listBase, undefined]);
-rows.push([await measure('broker credentials.list (map, match, sign 5 ids)', () => broker.handle('credentials.list', ctx, {}, signal)), listBase]);
+rows.push([
+  await measure('broker credentials.list (map, match, sign 5 ids)', () =>
+    broker.handle('credentials.list', ctx, {}, signal),
+  ),
+  listBase,
+]);
 const cycleBase = await measure('vault list + checkout + checkin alone', async () => {
   const [a] = await vault.listAccounts('jdoe@corp.example.com', target);
   const c = await vault.checkout({ vaultUser: 'jdoe@corp.example.com', account: a!, durationMinutes: 30, reason: 'r' });
   await vault.checkin('jdoe@corp.example.com', c.requestId, 'r');
 });
 rows.push([cycleBase, undefined]);
-rows.push([await measure('broker list + get + release (lease, audit row)', async () => {
-  const [offer] = (await broker.handle('credentials.list', ctx, {}, signal)).credentials;
-  const { credential } = await broker.handle('credentials.get', ctx, { credentialId: offer!.id }, signal);
-  await broker.handle('credentials.release', ctx, { leaseId: credential.leaseId }, signal);
-}), cycleBase]);
+rows.push([
+  await measure('broker list + get + release (lease, audit row)', async () => {
+    const [offer] = (await broker.handle('credentials.list', ctx, {}, signal)).credentials;
+    const { credential } = await broker.handle('credentials.get', ctx, { credentialId: offer!.id }, signal);
+    await broker.handle('credentials.release', ctx, { leaseId: credential.leaseId }, signal);
+  }),
+  cycleBase,
+]);
 
 const cpu = (await import('node:os')).cpus();
 console.log('broker overhead benchmark (in-memory vault and store: broker work only)');
@@ -108,5 +163,7 @@ console.log('');
 console.log('| case | ops | ops/s | µs/op | ops/s vs baseline |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const [r, b] of rows) {
-  console.log(`| ${r.name} | ${r.ops} | ${r.perSec.toFixed(0)} | ${r.usPerOp.toFixed(1)} | ${b ? `${(r.perSec / b.perSec).toFixed(2)}x` : 'baseline'} |`);
+  console.log(
+    `| ${r.name} | ${r.ops} | ${r.perSec.toFixed(0)} | ${r.usPerOp.toFixed(1)} | ${b ? `${(r.perSec / b.perSec).toFixed(2)}x` : 'baseline'} |`,
+  );
 }

@@ -36,7 +36,11 @@ import { MemoryLeaderLock, MemoryStateStore } from '../../src/store/memory-store
 import { openStore } from '../../src/store/open-store.js';
 import type { CursorUpdate, ReportStore, Store } from '../../src/store/store-ports.js';
 
-const ACCOUNT = { clientId: 'bench-reporter', clientSecret: 'bench-reporting-secret-1', permissions: { reporting: true } };
+const ACCOUNT = {
+  clientId: 'bench-reporter',
+  clientSecret: 'bench-reporting-secret-1',
+  permissions: { reporting: true },
+};
 const SPACING_MS = 60_000;
 
 interface ChildResult {
@@ -63,26 +67,48 @@ class DiscardStore implements Store {
     readSession: async () => undefined,
     tableCounts: async () => ({ session: this.#written }),
   };
-  async migrate() { return 0; }
-  async schemaVersion() { return 0; }
-  async health() { return { ok: true }; }
+  async migrate() {
+    return 0;
+  }
+  async schemaVersion() {
+    return 0;
+  }
+  async health() {
+    return { ok: true };
+  }
   async close() {}
 }
 
 /** Child: one pull of the whole window into a fresh store (on-disk PGlite, or discard), measured. */
-async function child(args: { url: string; caFile: string; windowHours: number; batch: number; sliceMinutes: number; store: string }): Promise<void> {
+async function child(args: {
+  url: string;
+  caFile: string;
+  windowHours: number;
+  batch: number;
+  sliceMinutes: number;
+  store: string;
+}): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'reporting-bench-db-'));
-  const config = parseConfigText([
-    'sites:',
-    '  - name: bench',
-    `    url: ${args.url}`,
-    `    caFile: ${args.caFile}`,
-    `    reporting: { clientId: ${ACCOUNT.clientId}, clientSecret: env:SECRET }`,
-    '    timeouts: { connectMs: 5000, requestMs: 120000 }',
-    `store: { kind: embedded, dataDir: ${JSON.stringify(dataDir)} }`,
-    `reporting: { initialLookbackHours: ${args.windowHours}, overlapMinutes: 0, sliceMinutes: ${args.sliceMinutes}, batchSize: ${args.batch} }`,
-  ].join('\n'), 'bench.yaml', { env: { SECRET: ACCOUNT.clientSecret } });
-  const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock };
+  const config = parseConfigText(
+    [
+      'sites:',
+      '  - name: bench',
+      `    url: ${args.url}`,
+      `    caFile: ${args.caFile}`,
+      `    reporting: { clientId: ${ACCOUNT.clientId}, clientSecret: env:SECRET }`,
+      '    timeouts: { connectMs: 5000, requestMs: 120000 }',
+      `store: { kind: embedded, dataDir: ${JSON.stringify(dataDir)} }`,
+      `reporting: { initialLookbackHours: ${args.windowHours}, overlapMinutes: 0, sliceMinutes: ${args.sliceMinutes}, batchSize: ${args.batch} }`,
+    ].join('\n'),
+    'bench.yaml',
+    { env: { SECRET: ACCOUNT.clientSecret } },
+  );
+  const rt = {
+    log: silentLogger(),
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    readiness: new Readiness(),
+    clock: systemClock,
+  };
   const store: Store = args.store === 'discard' ? new DiscardStore() : await openStore(config.store, rt);
   await store.migrate();
   const idleRss = process.memoryUsage().rss;
@@ -93,21 +119,30 @@ async function child(args: { url: string; caFile: string; windowHours: number; b
   const outcome = await worker.runNow();
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
-  if (outcome.bench !== 'ok') throw new Error(`pull failed: ${JSON.stringify((await rt.readiness.report()).components)}`);
+  if (outcome.bench !== 'ok')
+    throw new Error(`pull failed: ${JSON.stringify((await rt.readiness.report()).components)}`);
   const counts = await store.reports.tableCounts();
   await worker.stop(1000);
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
   const result: ChildResult = {
-    sessions: counts.session ?? 0, seconds, rows: Object.values(counts).reduce((a, b) => a + b, 0),
-    maxRssMiB: process.resourceUsage().maxRSS / 1024, idleRssMiB: idleRss / 1024 / 1024, peakHeapMiB: peakHeap / 1024 / 1024,
+    sessions: counts.session ?? 0,
+    seconds,
+    rows: Object.values(counts).reduce((a, b) => a + b, 0),
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    idleRssMiB: idleRss / 1024 / 1024,
+    peakHeapMiB: peakHeap / 1024 / 1024,
   };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
 function runChild(args: object): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(args)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     p.once('exit', (code) => {
@@ -119,10 +154,16 @@ function runChild(args: object): Promise<ChildResult> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: {
-    sessions: { type: 'string', default: '10000' }, factor: { type: 'string', default: '10' }, batch: { type: 'string', default: '100' },
-    'slice-minutes': { type: 'string', default: '60' }, store: { type: 'string', default: 'pglite' }, child: { type: 'string' },
-  } });
+  const { values } = parseArgs({
+    options: {
+      sessions: { type: 'string', default: '10000' },
+      factor: { type: 'string', default: '10' },
+      batch: { type: 'string', default: '100' },
+      'slice-minutes': { type: 'string', default: '60' },
+      store: { type: 'string', default: 'pglite' },
+      child: { type: 'string' },
+    },
+  });
   if (values.child) return child(JSON.parse(values.child));
   const base = Number(values.sessions);
   const factor = Number(values.factor);
@@ -132,23 +173,43 @@ async function main(): Promise<void> {
   for (const count of [base, base * factor]) {
     // Same density (one session a minute): 10× the sessions is 10× the window.
     const firstStartMs = now - count * SPACING_MS - 4 * 3_600_000;
-    const generator = new SessionGenerator({ seed: 1, count, hostName: '127.0.0.1', product: 'pra', firstStartMs, spacingMs: SPACING_MS });
+    const generator = new SessionGenerator({
+      seed: 1,
+      count,
+      hostName: '127.0.0.1',
+      product: 'pra',
+      firstStartMs,
+      spacingMs: SPACING_MS,
+    });
     const reporting = new ReportingSimulator({ generator, now: () => Date.now(), namespaces: 'real' });
     const appliance = new ApplianceSimulator({ accounts: [ACCOUNT], reporting: reporting.handle });
     await appliance.start();
     const windowHours = Math.ceil((now - firstStartMs) / 3_600_000) + 1;
-    const r = await runChild({ url: appliance.url, caFile: writeCa(appliance.caPem), windowHours, batch: Number(values.batch), sliceMinutes: Number(values['slice-minutes']), store: values.store });
+    const r = await runChild({
+      url: appliance.url,
+      caFile: writeCa(appliance.caPem),
+      windowHours,
+      batch: Number(values.batch),
+      sliceMinutes: Number(values['slice-minutes']),
+      store: values.store,
+    });
     await appliance.stop();
     rows.push([`${count} sessions`, windowHours, reporting.stats.requests, r]);
   }
   const [baseline] = rows;
   const pad = (s: string | number, n: number) => String(s).padStart(n);
-  console.log(`reporting-e2e: simulator (HTTPS, OAuth) → worker → ${values.store === 'discard' ? 'discarding store' : 'PGlite (disk)'}; batch ${values.batch}, slice ${values['slice-minutes']} min; ${cpus().length} cores, Node ${process.version}`);
-  console.log(`${'run'.padEnd(16)}${pad('window h', 9)}${pad('requests', 9)}${pad('sessions', 9)}${pad('rows', 9)}${pad('seconds', 9)}${pad('sess/s', 8)}${pad('x base', 7)}${pad('maxRSS MiB', 11)}${pad('x base', 7)}${pad('over idle', 10)}${pad('x base', 7)}${pad('peak heap MiB', 14)}${pad('x base', 7)}`);
+  console.log(
+    `reporting-e2e: simulator (HTTPS, OAuth) → worker → ${values.store === 'discard' ? 'discarding store' : 'PGlite (disk)'}; batch ${values.batch}, slice ${values['slice-minutes']} min; ${cpus().length} cores, Node ${process.version}`,
+  );
+  console.log(
+    `${'run'.padEnd(16)}${pad('window h', 9)}${pad('requests', 9)}${pad('sessions', 9)}${pad('rows', 9)}${pad('seconds', 9)}${pad('sess/s', 8)}${pad('x base', 7)}${pad('maxRSS MiB', 11)}${pad('x base', 7)}${pad('over idle', 10)}${pad('x base', 7)}${pad('peak heap MiB', 14)}${pad('x base', 7)}`,
+  );
   for (const [name, hours, requests, r] of rows) {
     const rate = r.sessions / r.seconds;
     const b = baseline![3];
-    console.log(`${name.padEnd(16)}${pad(hours, 9)}${pad(requests, 9)}${pad(r.sessions, 9)}${pad(r.rows, 9)}${pad(r.seconds.toFixed(1), 9)}${pad(rate.toFixed(0), 8)}${pad((rate / (b.sessions / b.seconds)).toFixed(2), 7)}${pad(r.maxRssMiB.toFixed(0), 11)}${pad((r.maxRssMiB / b.maxRssMiB).toFixed(2), 7)}${pad((r.maxRssMiB - r.idleRssMiB).toFixed(0), 10)}${pad(((r.maxRssMiB - r.idleRssMiB) / (b.maxRssMiB - b.idleRssMiB)).toFixed(2), 7)}${pad(r.peakHeapMiB.toFixed(0), 14)}${pad((r.peakHeapMiB / b.peakHeapMiB).toFixed(2), 7)}`);
+    console.log(
+      `${name.padEnd(16)}${pad(hours, 9)}${pad(requests, 9)}${pad(r.sessions, 9)}${pad(r.rows, 9)}${pad(r.seconds.toFixed(1), 9)}${pad(rate.toFixed(0), 8)}${pad((rate / (b.sessions / b.seconds)).toFixed(2), 7)}${pad(r.maxRssMiB.toFixed(0), 11)}${pad((r.maxRssMiB / b.maxRssMiB).toFixed(2), 7)}${pad((r.maxRssMiB - r.idleRssMiB).toFixed(0), 10)}${pad(((r.maxRssMiB - r.idleRssMiB) / (b.maxRssMiB - b.idleRssMiB)).toFixed(2), 7)}${pad(r.peakHeapMiB.toFixed(0), 14)}${pad((r.peakHeapMiB / b.peakHeapMiB).toFixed(2), 7)}`,
+    );
   }
 }
 

@@ -20,15 +20,24 @@ import { parseArgs } from 'node:util';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import type { SessionRecord } from '../../src/reporting/session-record.js';
-import { EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Table } from '../../src/store/bgsessions-tables.js';
+import {
+  EVENT_CHILD_TABLES,
+  SESSION,
+  SESSION_CHILD_TABLES,
+  SESSION_EVENT,
+  type Table,
+} from '../../src/store/bgsessions-tables.js';
 import { PgliteStore } from '../../src/store/pglite-store.js';
 import { planBatch } from '../../src/store/session-rows.js';
 import { StoreMetrics } from '../../src/store/store-metrics.js';
 
 const { values: args } = parseArgs({
   options: {
-    batches: { type: 'string', default: '8' }, sessions: { type: 'string', default: '1000' }, events: { type: 'string', default: '50' },
-    'baseline-sessions': { type: 'string', default: '200' }, memory: { type: 'boolean', default: false },
+    batches: { type: 'string', default: '8' },
+    sessions: { type: 'string', default: '1000' },
+    events: { type: 'string', default: '50' },
+    'baseline-sessions': { type: 'string', default: '200' },
+    memory: { type: 'boolean', default: false },
   },
 });
 const BATCHES = Number(args.batches);
@@ -39,41 +48,91 @@ const BASELINE_SESSIONS = Number(args['baseline-sessions']);
 function makeBatch(batch: number, sessions = SESSIONS): SessionRecord[] {
   const start = Date.UTC(2026, 10, 1) + batch * 86_400_000;
   return Array.from({ length: sessions }, (_, i): SessionRecord => ({
-    hostName: 'access.example.com', lsid: `b${batch}-s${i}-${'0'.repeat(20)}`, type: 'support', lseq: i,
-    startTime: new Date(start + i * 1000), endTime: new Date(start + i * 1000 + 600_000), duration: '00:10:00',
-    externalKey: `CHG-${i}`, publicSiteId: 1, publicSiteName: 'Default',
-    jumpGroup: { id: 7, type: 'shared', name: 'Servers – Zürich' }, jumpoint: { id: 3, name: 'jp-01' },
-    primaryCustomer: { gsnumber: 2, name: `srv-${i}` }, primaryRep: { gsnumber: 1, id: 11, name: 'Zoë Ødegård' },
-    fileTransferCount: 1, fileMoveCount: 0, fileDeleteCount: 0,
-    chatViewUrl: `https://access.example.com/session_download.ns?lsid=${i}`, chatDownloadUrl: null, recordingViewUrl: null, recordingDownloadUrl: null,
+    hostName: 'access.example.com',
+    lsid: `b${batch}-s${i}-${'0'.repeat(20)}`,
+    type: 'support',
+    lseq: i,
+    startTime: new Date(start + i * 1000),
+    endTime: new Date(start + i * 1000 + 600_000),
+    duration: '00:10:00',
+    externalKey: `CHG-${i}`,
+    publicSiteId: 1,
+    publicSiteName: 'Default',
+    jumpGroup: { id: 7, type: 'shared', name: 'Servers – Zürich' },
+    jumpoint: { id: 3, name: 'jp-01' },
+    primaryCustomer: { gsnumber: 2, name: `srv-${i}` },
+    primaryRep: { gsnumber: 1, id: 11, name: 'Zoë Ødegård' },
+    fileTransferCount: 1,
+    fileMoveCount: 0,
+    fileDeleteCount: 0,
+    chatViewUrl: `https://access.example.com/session_download.ns?lsid=${i}`,
+    chatDownloadUrl: null,
+    recordingViewUrl: null,
+    recordingDownloadUrl: null,
     customAttributes: [{ codeName: 'ticket', displayName: 'Ticket', value: `INC-${i}` }],
     teams: [],
-    customers: [{ gsnumber: 2, username: 'admin', publicIp: '203.0.113.9', publicPort: 50000, privateIp: '10.0.0.9', hostname: `srv-${i}`, os: 'Windows Server 2022' }],
-    representatives: [{
-      gsnumber: 1, id: 11, username: 'zoe', displayName: 'Zoë Ødegård', publicDisplayName: 'Zoë', privateDisplayName: null,
-      publicIp: '198.51.100.7', publicPort: 61606, privateIp: '10.0.0.5', hostname: 'ws-zoe', os: 'Ubuntu 24.04', sessionOwner: true, secondsInvolved: 600, invited: false,
-    }],
+    customers: [
+      {
+        gsnumber: 2,
+        username: 'admin',
+        publicIp: '203.0.113.9',
+        publicPort: 50000,
+        privateIp: '10.0.0.9',
+        hostname: `srv-${i}`,
+        os: 'Windows Server 2022',
+      },
+    ],
+    representatives: [
+      {
+        gsnumber: 1,
+        id: 11,
+        username: 'zoe',
+        displayName: 'Zoë Ødegård',
+        publicDisplayName: 'Zoë',
+        privateDisplayName: null,
+        publicIp: '198.51.100.7',
+        publicPort: 61606,
+        privateIp: '10.0.0.5',
+        hostname: 'ws-zoe',
+        os: 'Ubuntu 24.04',
+        sessionOwner: true,
+        secondsInvolved: 600,
+        invited: false,
+      },
+    ],
     shellRecordings: [],
     events: Array.from({ length: EVENTS }, (_e, seq) => ({
-      seq, time: new Date(start + i * 1000 + seq * 10_000), type: seq === 0 ? 'Session Start' : 'Command Shell Session Input',
-      performedBy: { type: 'representative', gsnumber: 1, name: 'Zoë Ødegård' }, destination: { type: 'customer', gsnumber: 2, name: `srv-${i}` },
+      seq,
+      time: new Date(start + i * 1000 + seq * 10_000),
+      type: seq === 0 ? 'Session Start' : 'Command Shell Session Input',
+      performedBy: { type: 'representative', gsnumber: 1, name: 'Zoë Ødegård' },
+      destination: { type: 'customer', gsnumber: 2, name: `srv-${i}` },
       body: `Get-Service -Name wuauserv | Restart-Service -Force  # step ${seq} of the maintenance run ✓`,
-      files: [], data: [{ name: 'protocol', value: 'ssh' }, { name: 'shell', value: 'pwsh' }], systemInformation: [],
+      files: [],
+      data: [
+        { name: 'protocol', value: 'ssh' },
+        { name: 'shell', value: 'pwsh' },
+      ],
+      systemInformation: [],
     })),
   }));
 }
 
 /** The baseline: the same rows, one INSERT ... RETURNING per row, in one transaction. */
 async function naiveWrite(store: PgliteStore, sessions: SessionRecord[]): Promise<void> {
-  const insert = (t: Table) => `INSERT INTO ${t.name} (${t.columns.map((c) => c.name).join(', ')}) VALUES (${t.columns.map((_c, i) => `$${i + 1}`).join(', ')})`;
+  const insert = (t: Table) =>
+    `INSERT INTO ${t.name} (${t.columns.map((c) => c.name).join(', ')}) VALUES (${t.columns.map((_c, i) => `$${i + 1}`).join(', ')})`;
   await store.db.transaction(async (tx) => {
     for (const p of planBatch(sessions)) {
       const sid = (await tx.query<{ id: number }>(`${insert(SESSION)} RETURNING id`, p.session)).rows[0]!.id;
       for (const e of p.events) {
-        const eid = (await tx.query<{ id: number }>(`${insert(SESSION_EVENT)} RETURNING id`, [sid, ...e.row])).rows[0]!.id;
-        for (const t of EVENT_CHILD_TABLES) for (const r of e.children.get(t) ?? []) await tx.query(insert(t), [eid, ...r]);
+        const eid = (await tx.query<{ id: number }>(`${insert(SESSION_EVENT)} RETURNING id`, [sid, ...e.row])).rows[0]!
+          .id;
+        for (const t of EVENT_CHILD_TABLES)
+          for (const r of e.children.get(t) ?? []) await tx.query(insert(t), [eid, ...r]);
       }
-      for (const t of SESSION_CHILD_TABLES) for (const r of p.children.get(t) ?? []) await tx.query(insert(t), [sid, ...r]);
+      for (const t of SESSION_CHILD_TABLES)
+        for (const r of p.children.get(t) ?? []) await tx.query(insert(t), [sid, ...r]);
     }
   });
 }
@@ -97,11 +156,21 @@ async function time(work: () => Promise<unknown>): Promise<{ ms: number; cpuMs: 
  * this machine the run actually got.
  */
 async function calibrate(): Promise<number> {
-  const db = await PgliteStore.open('memory://', 0, silentLogger(), new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'));
-  await db.db.exec('CREATE TABLE calibration (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a text, b int, c timestamptz)');
-  const t = await time(() => db.db.transaction(async (tx) => {
-    for (let i = 0; i < 5000; i++) await tx.query('INSERT INTO calibration (a, b, c) VALUES ($1, $2, $3)', [`row ${i}`, i, new Date()]);
-  }));
+  const db = await PgliteStore.open(
+    'memory://',
+    0,
+    silentLogger(),
+    new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'),
+  );
+  await db.db.exec(
+    'CREATE TABLE calibration (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a text, b int, c timestamptz)',
+  );
+  const t = await time(() =>
+    db.db.transaction(async (tx) => {
+      for (let i = 0; i < 5000; i++)
+        await tx.query('INSERT INTO calibration (a, b, c) VALUES ($1, $2, $3)', [`row ${i}`, i, new Date()]);
+    }),
+  );
   await db.close();
   return (5000 * 1000) / t.cpuMs;
 }
@@ -109,15 +178,36 @@ async function calibrate(): Promise<number> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ecm-bench-store-'));
   const open = async (name: string) => {
-    const s = await PgliteStore.open(args.memory ? 'memory://' : join(dir, name), 0, silentLogger(), new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'));
+    const s = await PgliteStore.open(
+      args.memory ? 'memory://' : join(dir, name),
+      0,
+      silentLogger(),
+      new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'),
+    );
     await s.migrate();
     return s;
   };
-  console.log(`PGlite ${args.memory ? 'memory://' : 'data directory'}; batches of ${SESSIONS} sessions x ${EVENTS} events; node ${process.version}; gc ${gc ? 'exposed' : 'not exposed (run with --expose-gc)'}`);
+  console.log(
+    `PGlite ${args.memory ? 'memory://' : 'data directory'}; batches of ${SESSIONS} sessions x ${EVENTS} events; node ${process.version}; gc ${gc ? 'exposed' : 'not exposed (run with --expose-gc)'}`,
+  );
   const rows: string[][] = [];
-  const row = (run: string, batch: string, t: { ms: number; cpuMs: number }, sessions: number, baseCpuRate: number, mem?: { heap: number; rss: number }) => [
-    run, batch, t.ms.toFixed(0), rate(sessions, t.ms), rate(sessions * EVENTS, t.ms), rate(sessions * EVENTS, t.cpuMs),
-    `${((sessions * EVENTS * 1000) / t.cpuMs / baseCpuRate).toFixed(1)}x`, mem ? mb(mem.heap) : '', mem ? mb(mem.rss) : '',
+  const row = (
+    run: string,
+    batch: string,
+    t: { ms: number; cpuMs: number },
+    sessions: number,
+    baseCpuRate: number,
+    mem?: { heap: number; rss: number },
+  ) => [
+    run,
+    batch,
+    t.ms.toFixed(0),
+    rate(sessions, t.ms),
+    rate(sessions * EVENTS, t.ms),
+    rate(sessions * EVENTS, t.cpuMs),
+    `${((sessions * EVENTS * 1000) / t.cpuMs / baseCpuRate).toFixed(1)}x`,
+    mem ? mb(mem.heap) : '',
+    mem ? mb(mem.rss) : '',
   ];
 
   const calibration = await calibrate();
@@ -125,7 +215,9 @@ async function main(): Promise<void> {
   const base = await time(() => naiveWrite(baseline, makeBatch(0, BASELINE_SESSIONS)));
   await baseline.close();
   const baseCpuRate = (BASELINE_SESSIONS * EVENTS * 1000) / base.cpuMs;
-  rows.push(row(`baseline: one INSERT per row (${BASELINE_SESSIONS} sessions)`, '1', base, BASELINE_SESSIONS, baseCpuRate));
+  rows.push(
+    row(`baseline: one INSERT per row (${BASELINE_SESSIONS} sessions)`, '1', base, BASELINE_SESSIONS, baseCpuRate),
+  );
 
   const store = await open('store');
   const memory: { rss: number; heap: number }[] = [];
@@ -137,7 +229,9 @@ async function main(): Promise<void> {
     gc?.();
     const m = process.memoryUsage();
     memory.push({ rss: m.rss, heap: m.heapUsed });
-    rows.push(row('writeSessions, new sessions', String(b + 1), t, SESSIONS, baseCpuRate, { heap: m.heapUsed, rss: m.rss }));
+    rows.push(
+      row('writeSessions, new sessions', String(b + 1), t, SESSIONS, baseCpuRate, { heap: m.heapUsed, rss: m.rss }),
+    );
   }
   rows.push(row(`writeSessions, all ${BATCHES} batches`, 'all', total, SESSIONS * BATCHES, baseCpuRate));
   const rewrite = await time(() => store.reports.writeSessions(makeBatch(BATCHES - 1)));
@@ -146,18 +240,34 @@ async function main(): Promise<void> {
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 
-  const head = ['run', 'batch', 'ms', 'sessions/s', 'events/s', 'events/CPU-s', 'vs baseline (CPU)', 'heap MB', 'rss MB'];
+  const head = [
+    'run',
+    'batch',
+    'ms',
+    'sessions/s',
+    'events/s',
+    'events/CPU-s',
+    'vs baseline (CPU)',
+    'heap MB',
+    'rss MB',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log([line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   const second = memory[1] ?? memory[0]!;
   const last = memory.at(-1)!;
   const allCpuRate = (SESSIONS * BATCHES * EVENTS * 1000) / total.cpuMs;
-  console.log(`calibration: single-row INSERT into a plain table ${Math.round(calibration).toLocaleString('en-US')} rows/CPU-s ` +
-    `(reference machine, idle: ~11,000 rows/s); scaled to it, writeSessions would reach ~${Math.round((allCpuRate * 11_000) / calibration).toLocaleString('en-US')} events/s`);
-  console.log(`rows after the run: session ${counts.session}, session_event ${counts.session_event}, session_event_data ${counts.session_event_data}`);
-  console.log(`memory after batch 2 -> batch ${BATCHES}: heap ${mb(second.heap)} -> ${mb(last.heap)} MB, rss ${mb(second.rss)} -> ${mb(last.rss)} MB; ` +
-    `peak rss of the process ${mb(process.resourceUsage().maxRSS * 1024)} MB`);
+  console.log(
+    `calibration: single-row INSERT into a plain table ${Math.round(calibration).toLocaleString('en-US')} rows/CPU-s ` +
+      `(reference machine, idle: ~11,000 rows/s); scaled to it, writeSessions would reach ~${Math.round((allCpuRate * 11_000) / calibration).toLocaleString('en-US')} events/s`,
+  );
+  console.log(
+    `rows after the run: session ${counts.session}, session_event ${counts.session_event}, session_event_data ${counts.session_event_data}`,
+  );
+  console.log(
+    `memory after batch 2 -> batch ${BATCHES}: heap ${mb(second.heap)} -> ${mb(last.heap)} MB, rss ${mb(second.rss)} -> ${mb(last.rss)} MB; ` +
+      `peak rss of the process ${mb(process.resourceUsage().maxRSS * 1024)} MB`,
+  );
 }
 
 await main();

@@ -34,7 +34,10 @@ export class ChannelDispatcher {
   constructor(agent: Agent) {
     const composed = agent.compose((dispatch) => (opts, handler) => dispatch(opts, this.#wrap(handler as Handler)));
     this.dispatcher = new Proxy(composed, {
-      get: (target, key) => (key === 'webSocketOptions' ? { maxFragments: 1024, maxPayloadSize: UNDICI_FRAME_CAP } : Reflect.get(target, key)),
+      get: (target, key) =>
+        key === 'webSocketOptions'
+          ? { maxFragments: 1024, maxPayloadSize: UNDICI_FRAME_CAP }
+          : Reflect.get(target, key),
     });
   }
 
@@ -54,11 +57,20 @@ export class ChannelDispatcher {
           case 'onHeaders':
             return (status: number, ...rest: unknown[]) => (rec({ status }), fn.call(target, status, ...rest));
           case 'onResponseStart':
-            return (c: unknown, status: number, ...rest: unknown[]) => (rec({ status }), fn.call(target, c, status, ...rest));
+            return (c: unknown, status: number, ...rest: unknown[]) => (
+              rec({ status }),
+              fn.call(target, c, status, ...rest)
+            );
           case 'onUpgrade':
-            return (status: number, headers: unknown, socket: Duplex) => (rec({ socket }), fn.call(target, status, headers, socket));
+            return (status: number, headers: unknown, socket: Duplex) => (
+              rec({ socket }),
+              fn.call(target, status, headers, socket)
+            );
           case 'onRequestUpgrade':
-            return (c: unknown, status: number, headers: unknown, socket: Duplex) => (rec({ socket }), fn.call(target, c, status, headers, socket));
+            return (c: unknown, status: number, headers: unknown, socket: Duplex) => (
+              rec({ socket }),
+              fn.call(target, c, status, headers, socket)
+            );
           case 'onError':
             return (e: Error) => (rec({ error: e }), fn.call(target, e));
           case 'onResponseError':

@@ -25,10 +25,17 @@ export interface ApiInfo {
   permissions: Record<string, string>;
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', removeNSPrefix: true, parseTagValue: false, trimValues: true });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: true,
+});
 
 type Node = Record<string, unknown>;
-const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : v && typeof v === 'object' ? ((v as Node)['#text'] as string | undefined) : undefined);
+const text = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : v && typeof v === 'object' ? ((v as Node)['#text'] as string | undefined) : undefined;
 const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** The document's root element (whatever its name and namespace); throws on `<error>` documents. */
@@ -37,13 +44,22 @@ function root(xml: string, what: string): Node {
   try {
     doc = parser.parse(xml) as Node;
   } catch (e) {
-    throw new ServiceError('appliance.protocol', `${what}: the answer is not XML`, { op: 'appliance.command', cause: e });
+    throw new ServiceError('appliance.protocol', `${what}: the answer is not XML`, {
+      op: 'appliance.command',
+      cause: e,
+    });
   }
   const name = Object.keys(doc).find((k) => k !== '?xml');
   const el = name === undefined ? undefined : doc[name];
-  if (name === undefined) throw new ServiceError('appliance.protocol', `${what}: empty XML document`, { op: 'appliance.command' });
+  if (name === undefined)
+    throw new ServiceError('appliance.protocol', `${what}: empty XML document`, { op: 'appliance.command' });
   const err = name === 'error' ? el : (el as Node | undefined)?.error;
-  if (err !== undefined) throw new ServiceError('appliance.api_error', `${what}: the appliance answered an error: ${text(err) ?? '(no text)'}`, { op: 'appliance.command' });
+  if (err !== undefined)
+    throw new ServiceError(
+      'appliance.api_error',
+      `${what}: the appliance answered an error: ${text(err) ?? '(no text)'}`,
+      { op: 'appliance.command' },
+    );
   return (el && typeof el === 'object' ? el : {}) as Node;
 }
 
@@ -117,7 +133,9 @@ export class CommandApiClient {
       let res: Dispatcher.ResponseData;
       try {
         res = await request(`${this.o.baseUrl}/api/command?action=${action}`, {
-          dispatcher: this.o.dispatcher, signal, headers: { authorization: `Bearer ${token.reveal()}`, accept: 'application/xml' },
+          dispatcher: this.o.dispatcher,
+          signal,
+          headers: { authorization: `Bearer ${token.reveal()}`, accept: 'application/xml' },
         });
       } catch (e) {
         throw transportError(e, this.o.baseUrl, this.o.site, `appliance.${action}`);
@@ -127,14 +145,32 @@ export class CommandApiClient {
         this.o.tokens.invalidate(token);
         continue;
       }
-      if (res.statusCode === 401) throw new ServiceError('appliance.auth_failed', `site ${this.o.site}: ${action} refused a freshly minted token (401)`, { op: `appliance.${action}` });
+      if (res.statusCode === 401)
+        throw new ServiceError(
+          'appliance.auth_failed',
+          `site ${this.o.site}: ${action} refused a freshly minted token (401)`,
+          { op: `appliance.${action}` },
+        );
       if (res.statusCode === 403) {
-        throw new ServiceError('appliance.permission_missing', `site ${this.o.site}: the API account lacks Command API permission (perm_command) needed for ${action}`, { op: `appliance.${action}`, details: { permission: 'perm_command' } });
+        throw new ServiceError(
+          'appliance.permission_missing',
+          `site ${this.o.site}: the API account lacks Command API permission (perm_command) needed for ${action}`,
+          { op: `appliance.${action}`, details: { permission: 'perm_command' } },
+        );
       }
-      if (res.statusCode >= 500 || res.statusCode === 429) throw unavailable(this.o.site, `appliance.${action}`, res.statusCode, res.headers['retry-after'], this.o.clock.now());
+      if (res.statusCode >= 500 || res.statusCode === 429)
+        throw unavailable(
+          this.o.site,
+          `appliance.${action}`,
+          res.statusCode,
+          res.headers['retry-after'],
+          this.o.clock.now(),
+        );
       if (res.statusCode !== 200) {
         root(body, action); // surfaces an <error> text when there is one
-        throw new ServiceError('appliance.api_error', `site ${this.o.site}: ${action} answered ${res.statusCode}`, { op: `appliance.${action}` });
+        throw new ServiceError('appliance.api_error', `site ${this.o.site}: ${action} answered ${res.statusCode}`, {
+          op: `appliance.${action}`,
+        });
       }
       return body;
     }
@@ -142,7 +178,12 @@ export class CommandApiClient {
 }
 
 /** Unauthenticated `GET /check_health` of one node: 200 healthy, anything else not. */
-export async function probeNode(origin: string, dispatcher: Dispatcher, site: string, signal?: AbortSignal): Promise<{ healthy: boolean; detail: string }> {
+export async function probeNode(
+  origin: string,
+  dispatcher: Dispatcher,
+  site: string,
+  signal?: AbortSignal,
+): Promise<{ healthy: boolean; detail: string }> {
   try {
     const res = await request(`${origin}/check_health`, { dispatcher, signal });
     await res.body.dump();

@@ -25,7 +25,15 @@ export interface SessionOptions {
 /** How a session ended: refused before the upgrade, or closed after it. */
 export type SessionEnd =
   | { opened: false; status?: number; error?: Error }
-  | { opened: true; welcomed: boolean; code: number; reason: string; openedAt: number; closedAt: number; local?: LocalClose };
+  | {
+      opened: true;
+      welcomed: boolean;
+      code: number;
+      reason: string;
+      openedAt: number;
+      closedAt: number;
+      local?: LocalClose;
+    };
 
 /** Why this side ended the channel (metric label and log text). */
 export interface LocalClose {
@@ -81,22 +89,38 @@ export class EcmSession implements ResponseSink {
     o.channel.reset();
     return new Promise((resolve) => {
       let openedAt: number | undefined;
-      const ws = new WebSocket(o.url, { dispatcher: o.channel.dispatcher, headers: { authorization: `Bearer ${o.token.reveal()}` } });
+      const ws = new WebSocket(o.url, {
+        dispatcher: o.channel.dispatcher,
+        headers: { authorization: `Bearer ${o.token.reveal()}` },
+      });
       this.#ws = ws;
       ws.onopen = () => {
         openedAt = o.clock.now();
         this.#sendJson(o.hello);
-        o.clock.sleep(o.welcomeTimeoutMs, this.#timers.signal).then(() => {
-          if (!this.#welcomed) this.terminate({ cause: 'no_welcome', reason: 'no welcome within the handshake timeout' });
-        }, () => undefined);
+        o.clock.sleep(o.welcomeTimeoutMs, this.#timers.signal).then(
+          () => {
+            if (!this.#welcomed)
+              this.terminate({ cause: 'no_welcome', reason: 'no welcome within the handshake timeout' });
+          },
+          () => undefined,
+        );
       };
       ws.onmessage = (e) => this.#onMessage(e.data);
       ws.onerror = () => undefined; // the close event that follows carries the outcome
       ws.onclose = (e) => {
         this.#timers.abort();
         o.requests.channelClosed(this);
-        if (openedAt === undefined) return resolve({ opened: false, status: o.channel.last.status, error: o.channel.last.error });
-        resolve({ opened: true, welcomed: this.#welcomed, code: e.code, reason: e.reason, openedAt, closedAt: o.clock.now(), local: this.#local });
+        if (openedAt === undefined)
+          return resolve({ opened: false, status: o.channel.last.status, error: o.channel.last.error });
+        resolve({
+          opened: true,
+          welcomed: this.#welcomed,
+          code: e.code,
+          reason: e.reason,
+          openedAt,
+          closedAt: o.clock.now(),
+          local: this.#local,
+        });
       };
     });
   }
@@ -152,7 +176,8 @@ export class EcmSession implements ResponseSink {
     let frame: Record<string, unknown>;
     try {
       if (typeof data !== 'string') throw new Error('binary frame');
-      if (Buffer.byteLength(data) > MAX_FRAME_BYTES) return this.close(CLOSE.tooBig, { cause: 'frame_too_big', reason: 'frame larger than 1 MiB' });
+      if (Buffer.byteLength(data) > MAX_FRAME_BYTES)
+        return this.close(CLOSE.tooBig, { cause: 'frame_too_big', reason: 'frame larger than 1 MiB' });
       frame = JSON.parse(data) as Record<string, unknown>;
       if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) throw new Error('not an object');
     } catch {
@@ -181,11 +206,16 @@ export class EcmSession implements ResponseSink {
 
   #onWelcome(welcome: WelcomeFrame): void {
     if (this.#welcomed) return; // a repeated welcome must not start a second heartbeat
-    if (welcome.protocol !== PROTOCOL_VERSION) return this.close(CLOSE.unsupportedProtocol, { cause: 'protocol', reason: `the appliance speaks protocol ${String(welcome.protocol)}, this ECM ${PROTOCOL_VERSION}` });
+    if (welcome.protocol !== PROTOCOL_VERSION)
+      return this.close(CLOSE.unsupportedProtocol, {
+        cause: 'protocol',
+        reason: `the appliance speaks protocol ${String(welcome.protocol)}, this ECM ${PROTOCOL_VERSION}`,
+      });
     this.#welcomed = true;
     if (typeof welcome.maxRequestMs === 'number' && welcome.maxRequestMs > 0) this.#maxRequestMs = welcome.maxRequestMs;
     this.o.onWelcome(welcome);
-    const seconds = typeof welcome.heartbeatSeconds === 'number' && welcome.heartbeatSeconds > 0 ? welcome.heartbeatSeconds : 15;
+    const seconds =
+      typeof welcome.heartbeatSeconds === 'number' && welcome.heartbeatSeconds > 0 ? welcome.heartbeatSeconds : 15;
     void this.#heartbeat(Math.max(HEARTBEAT_MIN_MS, seconds * 1000));
   }
 
@@ -197,7 +227,8 @@ export class EcmSession implements ResponseSink {
       } catch {
         return;
       }
-      if (this.#awaitingPong && ++missed >= MISSED_PONGS) return this.terminate({ cause: 'dead_peer', reason: `${MISSED_PONGS} missed pongs` });
+      if (this.#awaitingPong && ++missed >= MISSED_PONGS)
+        return this.terminate({ cause: 'dead_peer', reason: `${MISSED_PONGS} missed pongs` });
       if (!this.#awaitingPong) missed = 0;
       this.#awaitingPong = true;
       this.#sendJson({ type: 'ping', t: this.o.clock.now() });

@@ -15,27 +15,78 @@ export class LinkMetrics {
   readonly #latency: Histogram<'site' | 'op'>;
   readonly #inflight: Gauge<'site'>;
 
-  constructor(registry: Registry, private readonly site: string) {
+  constructor(
+    registry: Registry,
+    private readonly site: string,
+  ) {
     const registers = [registry];
-    this.#state = metric(registry, 'ecm_bridge_channel_state', () => new Gauge({
-      name: 'ecm_bridge_channel_state', help: 'ECM channel state per site (1 for the current state)', labelNames: ['site', 'state'], registers,
-    }));
-    this.#role = metric(registry, 'ecm_bridge_channel_active', () => new Gauge({
-      name: 'ecm_bridge_channel_active', help: '1 when this ECM is the active one of its group on the site, 0 when standby or not connected', labelNames: ['site'], registers,
-    }));
-    this.#reconnects = metric(registry, 'ecm_bridge_channel_reconnects_total', () => new Counter({
-      name: 'ecm_bridge_channel_reconnects_total', help: 'ECM channel connection attempts after the first, by reason of the previous end', labelNames: ['site', 'reason'], registers,
-    }));
-    this.#requests = metric(registry, 'ecm_bridge_channel_requests_total', () => new Counter({
-      name: 'ecm_bridge_channel_requests_total', help: 'Console requests answered, by op and outcome (ok or wire error code)', labelNames: ['site', 'op', 'outcome'], registers,
-    }));
-    this.#latency = metric(registry, 'ecm_bridge_channel_request_duration_seconds', () => new Histogram({
-      name: 'ecm_bridge_channel_request_duration_seconds', help: 'Time from request frame to response frame', labelNames: ['site', 'op'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
-    }));
-    this.#inflight = metric(registry, 'ecm_bridge_channel_requests_in_flight', () => new Gauge({
-      name: 'ecm_bridge_channel_requests_in_flight', help: 'Console requests being handled or queued', labelNames: ['site'], registers,
-    }));
+    this.#state = metric(
+      registry,
+      'ecm_bridge_channel_state',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_channel_state',
+          help: 'ECM channel state per site (1 for the current state)',
+          labelNames: ['site', 'state'],
+          registers,
+        }),
+    );
+    this.#role = metric(
+      registry,
+      'ecm_bridge_channel_active',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_channel_active',
+          help: '1 when this ECM is the active one of its group on the site, 0 when standby or not connected',
+          labelNames: ['site'],
+          registers,
+        }),
+    );
+    this.#reconnects = metric(
+      registry,
+      'ecm_bridge_channel_reconnects_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_channel_reconnects_total',
+          help: 'ECM channel connection attempts after the first, by reason of the previous end',
+          labelNames: ['site', 'reason'],
+          registers,
+        }),
+    );
+    this.#requests = metric(
+      registry,
+      'ecm_bridge_channel_requests_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_channel_requests_total',
+          help: 'Console requests answered, by op and outcome (ok or wire error code)',
+          labelNames: ['site', 'op', 'outcome'],
+          registers,
+        }),
+    );
+    this.#latency = metric(
+      registry,
+      'ecm_bridge_channel_request_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'ecm_bridge_channel_request_duration_seconds',
+          help: 'Time from request frame to response frame',
+          labelNames: ['site', 'op'],
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers,
+        }),
+    );
+    this.#inflight = metric(
+      registry,
+      'ecm_bridge_channel_requests_in_flight',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_channel_requests_in_flight',
+          help: 'Console requests being handled or queued',
+          labelNames: ['site'],
+          registers,
+        }),
+    );
   }
 
   state(state: LinkState, role?: 'active' | 'standby'): void {

@@ -69,10 +69,20 @@ export interface RequestContext {
 
 // --- operation params and results --------------------------------------------------------------
 
-export interface ListParams { purpose?: 'login' | 'run-as' }
-export interface GetParams { credentialId: string }
-export interface ReleaseParams { leaseId?: string; credentialId?: string }
-export interface SearchParams { query: string; limit?: number }
+export interface ListParams {
+  purpose?: 'login' | 'run-as';
+}
+export interface GetParams {
+  credentialId: string;
+}
+export interface ReleaseParams {
+  leaseId?: string;
+  credentialId?: string;
+}
+export interface SearchParams {
+  query: string;
+  limit?: number;
+}
 
 export type CredentialKind = 'password' | 'ssh-key';
 export type CredentialSource = 'local' | 'domain-linked' | 'alias';
@@ -144,9 +154,18 @@ export interface WelcomeFrame {
   maxRequestMs: number;
 }
 
-export interface RoleFrame { type: 'role'; role: 'active' | 'standby' }
-export interface PingFrame { type: 'ping'; t: number }
-export interface PongFrame { type: 'pong'; t: number }
+export interface RoleFrame {
+  type: 'role';
+  role: 'active' | 'standby';
+}
+export interface PingFrame {
+  type: 'ping';
+  t: number;
+}
+export interface PongFrame {
+  type: 'pong';
+  t: number;
+}
 
 export interface RequestFrame<O extends Op = Op> {
   type: 'request';
@@ -157,10 +176,13 @@ export interface RequestFrame<O extends Op = Op> {
   params: OpParams[O];
 }
 
-export interface WireError { code: WireCode; message: string; retryable: boolean }
+export interface WireError {
+  code: WireCode;
+  message: string;
+  retryable: boolean;
+}
 
 export type ResponseFrame =
-  | { type: 'response'; id: string; result: OpResults[Op] }
-  | { type: 'response'; id: string; error: WireError };
+  { type: 'response'; id: string; result: OpResults[Op] } | { type: 'response'; id: string; error: WireError };
 
 export type Frame = HelloFrame | WelcomeFrame | RoleFrame | PingFrame | PongFrame | RequestFrame | ResponseFrame;

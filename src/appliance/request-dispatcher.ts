@@ -72,8 +72,14 @@ export class RequestDispatcher {
     }
     const op = OPS.includes(frame.op as Op) ? (frame.op as Op) : undefined;
     const job: Job = {
-      id, op: op ?? ('unknown' as Op), context: frame.context as RequestContext, params: (frame.params ?? {}) as Record<string, unknown>,
-      sink, controller: new AbortController(), startedAt: this.o.clock.now(), answered: false,
+      id,
+      op: op ?? ('unknown' as Op),
+      context: frame.context as RequestContext,
+      params: (frame.params ?? {}) as Record<string, unknown>,
+      sink,
+      controller: new AbortController(),
+      startedAt: this.o.clock.now(),
+      answered: false,
     };
     // One console request fans out into parallel vault calls, each listening on this signal.
     setMaxListeners(64, job.controller.signal);
@@ -83,21 +89,38 @@ export class RequestDispatcher {
       return;
     }
     if (this.#draining) {
-      this.#answer(job, new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', { op: 'ecm.request' }));
+      this.#answer(
+        job,
+        new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', {
+          op: 'ecm.request',
+        }),
+      );
       return;
     }
-    const deadlineMs = typeof frame.deadlineMs === 'number' && frame.deadlineMs > 0 ? frame.deadlineMs : defaultDeadlineMs;
+    const deadlineMs =
+      typeof frame.deadlineMs === 'number' && frame.deadlineMs > 0 ? frame.deadlineMs : defaultDeadlineMs;
     // Answer ourselves shortly before the appliance gives up, so the console sees why.
     const localMs = Math.max(1, deadlineMs - Math.min(250, deadlineMs * 0.1));
     this.o.clock.sleep(localMs, job.controller.signal).then(
-      () => this.#answer(job, new ServiceError('service.timeout', `the request did not finish within ${deadlineMs} ms`, { op: `ecm.${job.op}` })),
+      () =>
+        this.#answer(
+          job,
+          new ServiceError('service.timeout', `the request did not finish within ${deadlineMs} ms`, {
+            op: `ecm.${job.op}`,
+          }),
+        ),
       () => undefined,
     );
     if (this.#running.size < this.o.maxConcurrent) return this.#run(job);
     // Jobs answered while queued (deadline, channel closed) must not count against the limit.
     this.#prune();
     if (this.#queue.length >= this.o.maxQueued) {
-      this.#answer(job, new ServiceError('channel.overloaded', 'the credential manager is busy; retry in a moment', { op: 'ecm.request' }));
+      this.#answer(
+        job,
+        new ServiceError('channel.overloaded', 'the credential manager is busy; retry in a moment', {
+          op: 'ecm.request',
+        }),
+      );
       return;
     }
     this.#queue.push(job);
@@ -109,9 +132,16 @@ export class RequestDispatcher {
     for (const job of [...this.#running, ...this.#queue]) {
       if (job.sink !== sink || job.answered) continue;
       job.answered = true;
-      job.controller.abort(new ServiceError('channel.closed', 'the ECM channel closed before the answer was sent', { op: `ecm.${job.op}` }));
+      job.controller.abort(
+        new ServiceError('channel.closed', 'the ECM channel closed before the answer was sent', {
+          op: `ecm.${job.op}`,
+        }),
+      );
       this.o.metrics.request(job.op, 'channel_closed', this.#elapsed(job));
-      this.o.log.warn({ site: this.o.site, requestId: job.id, op: job.op }, 'channel closed before the request was answered; the appliance fails it');
+      this.o.log.warn(
+        { site: this.o.site, requestId: job.id, op: job.op },
+        'channel closed before the request was answered; the appliance fails it',
+      );
     }
     this.#prune();
     this.#notifyIdle();
@@ -130,7 +160,12 @@ export class RequestDispatcher {
       timer.abort();
     }
     for (const job of [...this.#running, ...this.#queue]) {
-      this.#answer(job, new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', { op: `ecm.${job.op}` }));
+      this.#answer(
+        job,
+        new ServiceError('service.shutting_down', 'the credential manager is shutting down; retry in a moment', {
+          op: `ecm.${job.op}`,
+        }),
+      );
     }
     this.#queue.length = 0;
   }
@@ -153,9 +188,12 @@ export class RequestDispatcher {
     const handler = this.handler();
     Promise.resolve()
       .then(() => handler.handle(job.op, job.context, job.params as never, job.controller.signal))
-      .then((result) => {
-        if (!this.#answer(job, result)) this.#undeliverable(job, result);
-      }, (e) => this.#answer(job, e))
+      .then(
+        (result) => {
+          if (!this.#answer(job, result)) this.#undeliverable(job, result);
+        },
+        (e) => this.#answer(job, e),
+      )
       .finally(() => {
         this.#running.delete(job);
         this.#pump();
@@ -179,7 +217,10 @@ export class RequestDispatcher {
     try {
       this.o.undeliverable(job.op, result);
     } catch (e) {
-      this.o.log.error({ site: this.o.site, requestId: job.id, op: job.op, err: e }, 'undeliverable-result hook failed');
+      this.o.log.error(
+        { site: this.o.site, requestId: job.id, op: job.op, err: e },
+        'undeliverable-result hook failed',
+      );
     }
   }
 
@@ -196,14 +237,19 @@ export class RequestDispatcher {
     let label = 'ok';
     if (outcome instanceof Error) {
       const err = toServiceError(outcome, `ecm.${job.op}`);
-      if (err.code === 'internal') this.o.log.error({ site: this.o.site, requestId: job.id, op: job.op, err: outcome }, 'request handler failed');
+      if (err.code === 'internal')
+        this.o.log.error({ site: this.o.site, requestId: job.id, op: job.op, err: outcome }, 'request handler failed');
       text = errorFrame(job.id, err);
       label = err.wire;
     } else {
       text = JSON.stringify({ type: 'response', id: job.id, result: outcome as OpResults[Op] } satisfies ResponseFrame);
       // Serialised once: the length check and the send share the text.
       if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
-        const err = new ServiceError('request.too_large', 'the answer is larger than the 1 MiB frame limit; narrow the request', { op: `ecm.${job.op}` });
+        const err = new ServiceError(
+          'request.too_large',
+          'the answer is larger than the 1 MiB frame limit; narrow the request',
+          { op: `ecm.${job.op}` },
+        );
         text = errorFrame(job.id, err);
         label = err.wire;
       }
@@ -215,7 +261,10 @@ export class RequestDispatcher {
       this.o.log.warn({ site: this.o.site, requestId: job.id, op: job.op, err: e }, 'sending the response failed');
     }
     this.o.metrics.request(job.op, delivered ? label : 'channel_closed', this.#elapsed(job));
-    this.o.log.debug({ site: this.o.site, requestId: job.id, op: job.op, outcome: label, delivered }, 'request answered');
+    this.o.log.debug(
+      { site: this.o.site, requestId: job.id, op: job.op, outcome: label, delivered },
+      'request answered',
+    );
     this.#notifyIdle();
     return delivered && label === 'ok';
   }
@@ -233,7 +282,12 @@ function errorFrame(id: string, err: ServiceError): string {
 function validate(frame: Record<string, unknown>): string | undefined {
   const ctx = frame.context as RequestContext | undefined;
   if (!ctx || typeof ctx !== 'object') return 'request.context is missing';
-  if (!ctx.user || typeof ctx.user !== 'object' || typeof ctx.user.username !== 'string') return 'request.context.user.username is missing';
-  if (frame.params !== undefined && (typeof frame.params !== 'object' || frame.params === null || Array.isArray(frame.params))) return 'request.params must be an object';
+  if (!ctx.user || typeof ctx.user !== 'object' || typeof ctx.user.username !== 'string')
+    return 'request.context.user.username is missing';
+  if (
+    frame.params !== undefined &&
+    (typeof frame.params !== 'object' || frame.params === null || Array.isArray(frame.params))
+  )
+    return 'request.params must be an object';
   return undefined;
 }

@@ -12,7 +12,11 @@ export function relayHandler(current: () => RequestHandler | undefined, site: st
     handle(op, context, params, signal) {
       const target = current();
       if (!target) {
-        return Promise.reject(new ServiceError('service.shutting_down', 'the credential service is restarting; retry in a moment', { op: `ecm.${op}` }));
+        return Promise.reject(
+          new ServiceError('service.shutting_down', 'the credential service is restarting; retry in a moment', {
+            op: `ecm.${op}`,
+          }),
+        );
       }
       return (target.forSite?.(site) ?? target).handle(op, context, params, signal);
     },

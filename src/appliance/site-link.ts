@@ -72,12 +72,20 @@ export class SiteLink implements ApplianceLink, Component {
   /** Upgrade attempts made (tests and the blocked reason). */
   attempts = 0;
 
-  constructor(private readonly config: SiteConfig, deps: SiteLinkDeps) {
-    if (!config.ecm) throw new ServiceError('config.invalid', `site ${config.name} has no ecm account`, { op: 'appliance.link' });
+  constructor(
+    private readonly config: SiteConfig,
+    deps: SiteLinkDeps,
+  ) {
+    if (!config.ecm)
+      throw new ServiceError('config.invalid', `site ${config.name} has no ecm account`, { op: 'appliance.link' });
     this.#deps = deps;
     this.site = config.name;
     this.name = `site:${config.name}`;
-    const agentOptions = { connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, caFile: config.caFile };
+    const agentOptions = {
+      connectTimeoutMs: config.timeouts.connectMs,
+      requestTimeoutMs: config.timeouts.requestMs,
+      caFile: config.caFile,
+    };
     this.#agent = createHttpAgent(agentOptions);
     // The channel gets its own agent: its upgrade never queues behind pooled OAuth/Command API
     // connections, and those keep-alive sockets are never turned into a channel.
@@ -87,10 +95,18 @@ export class SiteLink implements ApplianceLink, Component {
     this.#metrics = new LinkMetrics(deps.metrics, config.name);
     this.#requests = new RequestDispatcher(
       {
-        site: config.name, maxConcurrent: config.ecm.maxConcurrentRequests, maxQueued: config.ecm.maxConcurrentRequests * 4, clock: deps.clock, log: deps.log, metrics: this.#metrics,
+        site: config.name,
+        maxConcurrent: config.ecm.maxConcurrentRequests,
+        maxQueued: config.ecm.maxConcurrentRequests * 4,
+        clock: deps.clock,
+        log: deps.log,
+        metrics: this.#metrics,
         // A checked-out credential that never reached the console must not stay released.
         undeliverable: (op, result) => {
-          const leaseId = op === 'credentials.get' ? (result as OpResults['credentials.get'] | undefined)?.credential?.leaseId : undefined;
+          const leaseId =
+            op === 'credentials.get'
+              ? (result as OpResults['credentials.get'] | undefined)?.credential?.leaseId
+              : undefined;
           if (leaseId) void this.#handler?.undeliverable?.(leaseId);
         },
       },
@@ -102,11 +118,18 @@ export class SiteLink implements ApplianceLink, Component {
 
   async start(handler?: RequestHandler): Promise<void> {
     this.#handler = handler ?? this.#deps.handler;
-    if (!this.#handler) throw new ServiceError('internal', `site link ${this.site} started without a request handler`, { op: 'appliance.link' });
+    if (!this.#handler)
+      throw new ServiceError('internal', `site link ${this.site} started without a request handler`, {
+        op: 'appliance.link',
+      });
     this.#deps.readiness.register(this.name, () => {
       const s = this.#status;
       return s.state === 'connected'
-        ? { ready: true, reason: `connected (${s.role ?? 'standby'})`, details: { role: s.role, connectedSince: s.connectedSince } }
+        ? {
+            ready: true,
+            reason: `connected (${s.role ?? 'standby'})`,
+            details: { role: s.role, connectedSince: s.connectedSince },
+          }
         : { ready: false, reason: s.reason ?? s.state, details: { state: s.state, attempts: this.attempts } };
     });
     this.#loop ??= this.#run();
@@ -122,7 +145,10 @@ export class SiteLink implements ApplianceLink, Component {
     const wait = new AbortController();
     const closedInTime = await Promise.race([
       (this.#loop ?? Promise.resolve()).then(() => true),
-      this.#deps.clock.sleep(CLOSE_WAIT_MS, wait.signal).then(() => false, () => true),
+      this.#deps.clock.sleep(CLOSE_WAIT_MS, wait.signal).then(
+        () => false,
+        () => true,
+      ),
     ]);
     wait.abort();
     if (!closedInTime) this.#session?.terminate(stopping);
@@ -154,11 +180,19 @@ export class SiteLink implements ApplianceLink, Component {
       } else if (verdict.opened) {
         remintedAfter401 = false;
       }
-      let delay = verdict.delay === 'now' ? 0 : verdict.delay === 'cap' ? b.capMs : backoffDelay(failures++, b.baseMs, b.capMs, this.#deps.random);
+      let delay =
+        verdict.delay === 'now'
+          ? 0
+          : verdict.delay === 'cap'
+            ? b.capMs
+            : backoffDelay(failures++, b.baseMs, b.capMs, this.#deps.random);
       delay = Math.min(b.capMs, Math.max(delay, verdict.retryAfterMs ?? 0));
       this.#set({ state: verdict.blocked ? 'blocked' : 'backoff', reason: verdict.reason });
       const level = verdict.blocked ? 'error' : 'warn';
-      log[level]({ site: this.site, reason: verdict.reason, retryInMs: delay, attempts: this.attempts }, 'ECM channel not connected');
+      log[level](
+        { site: this.site, reason: verdict.reason, retryInMs: delay, attempts: this.attempts },
+        'ECM channel not connected',
+      );
       if (delay > 0) await clock.sleep(delay, this.#stop.signal).catch(() => undefined);
     }
   }
@@ -172,11 +206,21 @@ export class SiteLink implements ApplianceLink, Component {
       if (this.#stop.signal.aborted) return { reason: 'stopping', cause: 'stopping', delay: 'now' };
       this.attempts++;
       this.#session = new EcmSession({
-        url: `${target.origin.replace(/^http/, 'ws')}/api/ecm/v1`, token, channel: this.#channel, hello: this.#hello(), clock, log, site: this.site,
-        welcomeTimeoutMs: this.#deps.welcomeTimeoutMs ?? 10_000, requests: this.#requests,
+        url: `${target.origin.replace(/^http/, 'ws')}/api/ecm/v1`,
+        token,
+        channel: this.#channel,
+        hello: this.#hello(),
+        clock,
+        log,
+        site: this.site,
+        welcomeTimeoutMs: this.#deps.welcomeTimeoutMs ?? 10_000,
+        requests: this.#requests,
         onWelcome: (w) => {
           this.#set({ state: 'connected', role: w.role, connectedSince: new Date(clock.now()).toISOString() });
-          log.info({ site: this.site, origin: target.origin, group: w.group, role: w.role, appliance: w.site?.hostname }, 'ECM channel connected');
+          log.info(
+            { site: this.site, origin: target.origin, group: w.group, role: w.role, appliance: w.site?.hostname },
+            'ECM channel connected',
+          );
         },
         onRole: (role) => {
           this.#set({ ...this.#status, role });
@@ -196,19 +240,31 @@ export class SiteLink implements ApplianceLink, Component {
 
   #failedBeforeUpgrade(e: unknown): Verdict {
     const err = transportError(e, this.config.url, this.site, 'appliance.link');
-    if (err.code === 'appliance.auth_failed') return { reason: err.message, cause: 'oauth_refused', delay: 'cap', blocked: true };
+    if (err.code === 'appliance.auth_failed')
+      return { reason: err.message, cause: 'oauth_refused', delay: 'cap', blocked: true };
     if (err.code === 'appliance.tls') return { reason: err.message, cause: 'tls', delay: 'backoff' };
     const retryAfterMs = err.details?.retryAfterMs;
-    return { reason: err.message, cause: 'unavailable', delay: 'backoff', ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}) };
+    return {
+      reason: err.message,
+      cause: 'unavailable',
+      delay: 'backoff',
+      ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
+    };
   }
 
   #judge(end: SessionEnd, origin: string): Verdict {
     const ecm = this.config.ecm as NonNullable<SiteConfig['ecm']>;
     const noPerm = `API account ${ecm.clientId} lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm); an administrator must grant it in /login > Management > API Configuration`;
     if (!end.opened) {
-      if (end.status === 401) return { reason: 'the appliance rejected the token (401)', cause: 'unauthorized', delay: 'now' };
+      if (end.status === 401)
+        return { reason: 'the appliance rejected the token (401)', cause: 'unauthorized', delay: 'now' };
       if (end.status === 403) return { reason: noPerm, cause: 'forbidden', delay: 'cap', blocked: true };
-      if (end.status !== undefined) return { reason: `the appliance refused the channel (${end.status})`, cause: `http_${end.status}`, delay: 'backoff' };
+      if (end.status !== undefined)
+        return {
+          reason: `the appliance refused the channel (${end.status})`,
+          cause: `http_${end.status}`,
+          delay: 'backoff',
+        };
       if (end.error) return this.#failedBeforeUpgrade(end.error);
       return { reason: `cannot reach ${new URL(origin).host}`, cause: 'unavailable', delay: 'backoff' };
     }
@@ -222,21 +278,39 @@ export class SiteLink implements ApplianceLink, Component {
       case CLOSE.notPermitted:
         return { reason: noPerm, cause: 'forbidden', delay: 'cap', blocked: true };
       case CLOSE.unsupportedProtocol:
-        return { reason: `the appliance does not speak ECM protocol ${PROTOCOL_VERSION}: ${why}`, cause: 'protocol', delay: 'cap', blocked: true };
+        return {
+          reason: `the appliance does not speak ECM protocol ${PROTOCOL_VERSION}: ${why}`,
+          cause: 'protocol',
+          delay: 'cap',
+          blocked: true,
+        };
       case CLOSE.replaced:
-        return { reason: 'another channel with this instance id replaced this one', cause: 'replaced', delay: 'backoff' };
+        return {
+          reason: 'another channel with this instance id replaced this one',
+          cause: 'replaced',
+          delay: 'backoff',
+        };
       default:
         return { reason: `channel closed: ${why}`, cause: `close_${end.code}`, delay: 'backoff' };
     }
   }
 
   #hello(): HelloFrame {
-    return { type: 'hello', protocol: PROTOCOL_VERSION, ecm: { name: 'ecm-bridge', version: BRIDGE_VERSION, instanceId: this.#deps.instanceId, host: hostname() }, capabilities: [...OPS] };
+    return {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      ecm: { name: 'ecm-bridge', version: BRIDGE_VERSION, instanceId: this.#deps.instanceId, host: hostname() },
+      capabilities: [...OPS],
+    };
   }
 
   #set(status: Omit<LinkStatus, 'site'>): void {
     const state: LinkState = status.state;
-    this.#status = { site: this.site, ...status, ...(state === 'connected' ? {} : { role: undefined, connectedSince: undefined }) };
+    this.#status = {
+      site: this.site,
+      ...status,
+      ...(state === 'connected' ? {} : { role: undefined, connectedSince: undefined }),
+    };
     this.#metrics.state(state, this.#status.role);
   }
 }

@@ -36,8 +36,17 @@ export class SiteTargets {
     let t = this.#tokens.get(origin);
     if (!t) {
       const ecm = this.site.ecm;
-      if (!ecm) throw new ServiceError('config.invalid', `site ${this.site.name} has no ecm account`, { op: 'appliance.link' });
-      t = new OAuthTokenSource({ baseUrl: origin, clientId: ecm.clientId, clientSecret: ecm.clientSecret, dispatcher: this.agent, clock: this.clock, log: this.log, site: this.site.name });
+      if (!ecm)
+        throw new ServiceError('config.invalid', `site ${this.site.name} has no ecm account`, { op: 'appliance.link' });
+      t = new OAuthTokenSource({
+        baseUrl: origin,
+        clientId: ecm.clientId,
+        clientSecret: ecm.clientSecret,
+        dispatcher: this.agent,
+        clock: this.clock,
+        log: this.log,
+        site: this.site.name,
+      });
       this.#tokens.set(origin, t);
     }
     return t;
@@ -58,13 +67,20 @@ export class SiteTargets {
       }
       healthy.push(i);
       try {
-        const health = await new CommandApiClient({ baseUrl: origin, site: this.site.name, tokens: this.tokensFor(origin), dispatcher: this.agent, clock: this.clock }).checkHealth(signal);
+        const health = await new CommandApiClient({
+          baseUrl: origin,
+          site: this.site.name,
+          tokens: this.tokensFor(origin),
+          dispatcher: this.agent,
+          clock: this.clock,
+        }).checkHealth(signal);
         if (health.failoverRole !== 'backup' && health.success) return { origin, tokens: this.tokensFor(origin) };
         findings.push(`${node} is ${health.success ? health.failoverRole : 'unhealthy'}`);
       } catch (e) {
         // Bad credentials or an untrusted certificate hold for every node: report them as such.
         if (isServiceError(e, 'appliance.auth_failed') || isServiceError(e, 'appliance.tls')) throw e;
-        if (isServiceError(e, 'appliance.permission_missing')) findings.push(`${node} is healthy (role unknown: no Command API permission)`);
+        if (isServiceError(e, 'appliance.permission_missing'))
+          findings.push(`${node} is healthy (role unknown: no Command API permission)`);
         else {
           healthy.pop(); // answered the probe but not the Command API: not a candidate
           findings.push(`${node}: ${(e as Error).message}`);
@@ -78,6 +94,10 @@ export class SiteTargets {
       const origin = `${scheme}//${this.site.nodes[next]}`;
       return { origin, tokens: this.tokensFor(origin) };
     }
-    throw new ServiceError('appliance.unavailable', `site ${this.site.name}: no primary node found (${findings.join('; ')})`, { op: 'appliance.failover', details: { site: this.site.name } });
+    throw new ServiceError(
+      'appliance.unavailable',
+      `site ${this.site.name}: no primary node found (${findings.join('; ')})`,
+      { op: 'appliance.failover', details: { site: this.site.name } },
+    );
   }
 }

@@ -19,6 +19,7 @@ export function siteUnits(config: Config, rt: Runtime, handlerKey: string): Unit
       // Everything the channel reads, but not the reporting account: rotating that must not
       // reconnect the channel (and lose its seniority in the ECM group).
       slice: { ...site, reporting: undefined },
-      create: (_get, live) => createSiteLink(site, { ...rt, handler: relayHandler(live<Component & RequestHandler>(handlerKey), site.name) }),
+      create: (_get, live) =>
+        createSiteLink(site, { ...rt, handler: relayHandler(live<Component & RequestHandler>(handlerKey), site.name) }),
     }));
 }

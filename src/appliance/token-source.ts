@@ -76,7 +76,11 @@ export class OAuthTokenSource implements AccessTokenProvider {
       res = await request(url, {
         method: 'POST',
         dispatcher: this.o.dispatcher,
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          authorization: `Basic ${basic}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: 'grant_type=client_credentials',
       });
     } catch (e) {
@@ -84,11 +88,17 @@ export class OAuthTokenSource implements AccessTokenProvider {
     }
     const text = await res.body.text();
     if (res.statusCode === 400 || res.statusCode === 401) {
-      throw new ServiceError('appliance.auth_failed', `site ${this.o.site}: the appliance refused the OAuth client credentials of API account ${this.o.clientId} (${res.statusCode})`, {
-        op: 'appliance.oauth', details: { site: this.o.site, status: res.statusCode },
-      });
+      throw new ServiceError(
+        'appliance.auth_failed',
+        `site ${this.o.site}: the appliance refused the OAuth client credentials of API account ${this.o.clientId} (${res.statusCode})`,
+        {
+          op: 'appliance.oauth',
+          details: { site: this.o.site, status: res.statusCode },
+        },
+      );
     }
-    if (res.statusCode !== 200) throw unavailable(this.o.site, 'appliance.oauth', res.statusCode, res.headers['retry-after'], this.o.clock.now());
+    if (res.statusCode !== 200)
+      throw unavailable(this.o.site, 'appliance.oauth', res.statusCode, res.headers['retry-after'], this.o.clock.now());
     let json: { access_token?: unknown; expires_in?: unknown };
     try {
       json = JSON.parse(text) as typeof json;
@@ -96,7 +106,11 @@ export class OAuthTokenSource implements AccessTokenProvider {
       json = {};
     }
     if (typeof json.access_token !== 'string' || json.access_token === '') {
-      throw new ServiceError('appliance.protocol', `site ${this.o.site}: /oauth2/token answered 200 without an access_token`, { op: 'appliance.oauth' });
+      throw new ServiceError(
+        'appliance.protocol',
+        `site ${this.o.site}: /oauth2/token answered 200 without an access_token`,
+        { op: 'appliance.oauth' },
+      );
     }
     const lifetimeMs = (typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : 3600) * 1000;
     const margin = Math.min(this.o.refreshMarginMs ?? 300_000, lifetimeMs / 2);
@@ -104,7 +118,10 @@ export class OAuthTokenSource implements AccessTokenProvider {
     const token = new Secret(json.access_token, `oauth:${this.o.site}`);
     this.#cached = { token, refreshAt: now + lifetimeMs - margin, expiresAt: now + lifetimeMs };
     this.minted++;
-    this.o.log.debug({ site: this.o.site, clientId: this.o.clientId, expiresInSeconds: lifetimeMs / 1000 }, 'minted OAuth token');
+    this.o.log.debug(
+      { site: this.o.site, clientId: this.o.clientId, expiresInSeconds: lifetimeMs / 1000 },
+      'minted OAuth token',
+    );
     return token;
   }
 }
@@ -116,18 +133,33 @@ export function transportError(e: unknown, baseUrl: string, site: string, op: st
   const tls = describeTlsFailure(e, host);
   if (tls) return new ServiceError('appliance.tls', `site ${site}: ${tls}`, { op, cause: e, details: { site } });
   const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code ?? 'error';
-  return new ServiceError('appliance.unavailable', `site ${site}: cannot reach ${host} (${code})`, { op, cause: e, details: { site } });
+  return new ServiceError('appliance.unavailable', `site ${site}: cannot reach ${host} (${code})`, {
+    op,
+    cause: e,
+    details: { site },
+  });
 }
 
 /** A 5xx/429 answer; `details.retryAfterMs` carries Retry-After when given. */
-export function unavailable(site: string, op: string, status: number, retryAfter: string | string[] | undefined, now: number): ServiceError {
+export function unavailable(
+  site: string,
+  op: string,
+  status: number,
+  retryAfter: string | string[] | undefined,
+  now: number,
+): ServiceError {
   const raw = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   let retryAfterMs: number | undefined;
   if (raw !== undefined) {
     const seconds = Number(raw);
     retryAfterMs = Number.isFinite(seconds) ? seconds * 1000 : Math.max(0, Date.parse(raw) - now);
   }
-  return new ServiceError('appliance.unavailable', `site ${site}: the appliance answered ${status}${status === 429 ? ' (rate limited)' : ''}`, {
-    op, details: { site, status, ...(retryAfterMs === undefined || Number.isNaN(retryAfterMs) ? {} : { retryAfterMs }) },
-  });
+  return new ServiceError(
+    'appliance.unavailable',
+    `site ${site}: the appliance answered ${status}${status === 429 ? ' (rate limited)' : ''}`,
+    {
+      op,
+      details: { site, status, ...(retryAfterMs === undefined || Number.isNaN(retryAfterMs) ? {} : { retryAfterMs }) },
+    },
+  );
 }

@@ -15,35 +15,60 @@ export class BrokerMetrics {
   readonly activeLeases: Gauge;
 
   constructor(registry: Registry) {
-    this.requests = metric(registry, 'ecm_bridge_broker_requests_total', () => new Counter({
-      name: 'ecm_bridge_broker_requests_total',
-      help: 'Console requests answered by the broker, by op and outcome (ok or the error code)',
-      labelNames: ['op', 'outcome'] as const,
-      registers: [registry],
-    }));
-    this.duration = metric(registry, 'ecm_bridge_broker_request_seconds', () => new Histogram({
-      name: 'ecm_bridge_broker_request_seconds',
-      help: 'Time to answer a console request, by op',
-      labelNames: ['op'] as const,
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }));
-    this.checkouts = metric(registry, 'ecm_bridge_broker_checkouts_total', () => new Counter({
-      name: 'ecm_bridge_broker_checkouts_total',
-      help: 'Credential checkouts, by outcome (checked_out, denied, failed)',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-    }));
-    this.checkins = metric(registry, 'ecm_bridge_broker_checkins_total', () => new Counter({
-      name: 'ecm_bridge_broker_checkins_total',
-      help: 'Leases checked in, by reason (release, expiry, shutdown, recovery, abandoned)',
-      labelNames: ['reason'] as const,
-      registers: [registry],
-    }));
-    this.activeLeases = metric(registry, 'ecm_bridge_broker_active_leases', () => new Gauge({
-      name: 'ecm_bridge_broker_active_leases',
-      help: 'Leases held by this instance and not yet checked in',
-      registers: [registry],
-    }));
+    this.requests = metric(
+      registry,
+      'ecm_bridge_broker_requests_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_broker_requests_total',
+          help: 'Console requests answered by the broker, by op and outcome (ok or the error code)',
+          labelNames: ['op', 'outcome'] as const,
+          registers: [registry],
+        }),
+    );
+    this.duration = metric(
+      registry,
+      'ecm_bridge_broker_request_seconds',
+      () =>
+        new Histogram({
+          name: 'ecm_bridge_broker_request_seconds',
+          help: 'Time to answer a console request, by op',
+          labelNames: ['op'] as const,
+          buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: [registry],
+        }),
+    );
+    this.checkouts = metric(
+      registry,
+      'ecm_bridge_broker_checkouts_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_broker_checkouts_total',
+          help: 'Credential checkouts, by outcome (checked_out, denied, failed)',
+          labelNames: ['outcome'] as const,
+          registers: [registry],
+        }),
+    );
+    this.checkins = metric(
+      registry,
+      'ecm_bridge_broker_checkins_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_broker_checkins_total',
+          help: 'Leases checked in, by reason (release, expiry, shutdown, recovery, abandoned)',
+          labelNames: ['reason'] as const,
+          registers: [registry],
+        }),
+    );
+    this.activeLeases = metric(
+      registry,
+      'ecm_bridge_broker_active_leases',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_broker_active_leases',
+          help: 'Leases held by this instance and not yet checked in',
+          registers: [registry],
+        }),
+    );
   }
 }

@@ -25,18 +25,20 @@ export function brokerUnits(config: Config, rt: Runtime): UnitSpec[] {
     },
     site: config.sites.find((s) => s.ecm?.enabled)?.name,
   };
-  return [{
-    key: 'broker',
-    slice,
-    deps: ['vault', 'store'],
-    create: (get) =>
-      createBroker(config, {
-        vault: get<Component & { port: VaultPort }>('vault').port,
-        state: get<Component & { store: Store }>('store').store.state,
-        log: rt.log,
-        metrics: rt.metrics,
-        clock: rt.clock,
-        instanceId: rt.instanceId,
-      }),
-  }];
+  return [
+    {
+      key: 'broker',
+      slice,
+      deps: ['vault', 'store'],
+      create: (get) =>
+        createBroker(config, {
+          vault: get<Component & { port: VaultPort }>('vault').port,
+          state: get<Component & { store: Store }>('store').store.state,
+          log: rt.log,
+          metrics: rt.metrics,
+          clock: rt.clock,
+          instanceId: rt.instanceId,
+        }),
+    },
+  ];
 }

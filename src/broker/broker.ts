@@ -1,6 +1,18 @@
 import type { Logger } from 'pino';
 import type { RequestHandler } from '../appliance/appliance-link.js';
-import type { ConsoleUser, Endpoint, GetParams, ListParams, OfferedCredential, Op, OpParams, OpResults, ReleaseParams, RequestContext, SearchParams } from '../appliance/protocol.js';
+import type {
+  ConsoleUser,
+  Endpoint,
+  GetParams,
+  ListParams,
+  OfferedCredential,
+  Op,
+  OpParams,
+  OpResults,
+  ReleaseParams,
+  RequestContext,
+  SearchParams,
+} from '../appliance/protocol.js';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { Component, StopReason } from '../platform/lifecycle.js';
@@ -80,7 +92,12 @@ export class Broker implements RequestHandler, Component {
     await this.p.keeper.stop(this.p.checkinOnShutdown && reason === 'shutdown', graceMs);
   }
 
-  handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]> {
+  handle<O extends Op>(
+    op: O,
+    context: RequestContext,
+    params: OpParams[O],
+    signal: AbortSignal,
+  ): Promise<OpResults[O]> {
     return this.#handle(this.p.defaultSite, op, context, params, signal);
   }
 
@@ -93,16 +110,27 @@ export class Broker implements RequestHandler, Component {
     return { handle: (op, context, params, signal) => this.#handle(site, op, context, params, signal) };
   }
 
-  async #handle<O extends Op>(site: string, op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]> {
+  async #handle<O extends Op>(
+    site: string,
+    op: O,
+    context: RequestContext,
+    params: OpParams[O],
+    signal: AbortSignal,
+  ): Promise<OpResults[O]> {
     const { metrics, log } = this.p;
     const stopTimer = metrics.duration.startTimer({ op });
     try {
-      if (this.#stopping) throw new ServiceError('service.shutting_down', 'The credential service is restarting; try again', { op: `broker.${op}` });
+      if (this.#stopping)
+        throw new ServiceError('service.shutting_down', 'The credential service is restarting; try again', {
+          op: `broker.${op}`,
+        });
       if (typeof context?.user?.username !== 'string' || context.user.username.trim() === '') {
         throw new ServiceError('request.bad', 'The request carries no console username', { op: `broker.${op}` });
       }
       if (context.user.username.length > MAX_USERNAME) {
-        throw new ServiceError('request.too_large', `The console username is longer than ${MAX_USERNAME} characters`, { op: `broker.${op}` });
+        throw new ServiceError('request.too_large', `The console username is longer than ${MAX_USERNAME} characters`, {
+          op: `broker.${op}`,
+        });
       }
       const result = await this.#dispatch(site, op, context, params, signal);
       metrics.requests.inc({ op, outcome: 'ok' });
@@ -110,15 +138,25 @@ export class Broker implements RequestHandler, Component {
     } catch (e) {
       const err = toServiceError(e, `broker.${op}`);
       metrics.requests.inc({ op, outcome: err.code });
-      const level = err.kind === 'internal' ? 'error' : err.kind === 'permission' || err.kind === 'input' ? 'info' : 'warn';
-      log[level]({ op, site, user: context?.user?.username, lsid: context?.session?.lsid, code: err.code, err }, 'console request refused');
+      const level =
+        err.kind === 'internal' ? 'error' : err.kind === 'permission' || err.kind === 'input' ? 'info' : 'warn';
+      log[level](
+        { op, site, user: context?.user?.username, lsid: context?.session?.lsid, code: err.code, err },
+        'console request refused',
+      );
       throw err;
     } finally {
       stopTimer();
     }
   }
 
-  async #dispatch<O extends Op>(site: string, op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]> {
+  async #dispatch<O extends Op>(
+    site: string,
+    op: O,
+    context: RequestContext,
+    params: OpParams[O],
+    signal: AbortSignal,
+  ): Promise<OpResults[O]> {
     const c = this.p.credentials;
     switch (op) {
       case 'credentials.list':
@@ -147,10 +185,18 @@ export class Broker implements RequestHandler, Component {
       user: input.user,
       endpoint: input.endpoint,
       ...(input.jumpGroup && { jumpItem: { jumpGroup: { name: input.jumpGroup } } }),
-      session: { lsid: `test-settings-${this.p.clock.now()}`, ...(input.externalKey && { externalKey: input.externalKey }) },
+      session: {
+        lsid: `test-settings-${this.p.clock.now()}`,
+        ...(input.externalKey && { externalKey: input.externalKey }),
+      },
     };
     const mapping = this.p.mapper.decide({ user: input.user, ...(input.jumpGroup && { jumpGroup: input.jumpGroup }) });
-    const report: ExplainReport = { mapping, dropped: [], offered: [], policies: this.p.policy.evaluate(context, new Date(this.p.clock.now())) };
+    const report: ExplainReport = {
+      mapping,
+      dropped: [],
+      offered: [],
+      policies: this.p.policy.evaluate(context, new Date(this.p.clock.now())),
+    };
     try {
       if (mapping.outcome !== 'mapped') {
         const err = refusal(mapping, input.user.username);

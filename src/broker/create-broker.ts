@@ -31,7 +31,12 @@ export type { ExplainInput, ExplainReport } from './broker.js';
 /** Builds the broker from the `userMapping`, `endpointMatching`, `broker` and `vault` sections. */
 export function createBroker(config: Config, deps: BrokerDeps): Broker {
   const b = config.broker;
-  if (!b) throw new ServiceError('config.invalid', 'the `broker` section (with credentialIdKey) is required for the credential broker', { op: 'broker.create' });
+  if (!b)
+    throw new ServiceError(
+      'config.invalid',
+      'the `broker` section (with credentialIdKey) is required for the credential broker',
+      { op: 'broker.create' },
+    );
   const log = deps.log.child({ component: 'broker' });
   const metrics = new BrokerMetrics(deps.metrics);
   const mapper = new UserMapper(config.userMapping);
@@ -39,19 +44,42 @@ export function createBroker(config: Config, deps: BrokerDeps): Broker {
   const policy = new ReleasePolicy(b.policies);
   const checkinTemplate = config.vault?.checkinReason ?? 'ecm-bridge: released by {user} session {lsid}';
   const keeper = new LeaseKeeper(b.leases, {
-    state: deps.state, vault: deps.vault, log, clock: deps.clock, metrics, instanceId: deps.instanceId,
-    checkinReason: (lease) => fillTemplate(checkinTemplate, { user: lease.consoleUser, vaultUser: lease.vaultUser, lsid: lease.lsid ?? '-' }),
+    state: deps.state,
+    vault: deps.vault,
+    log,
+    clock: deps.clock,
+    metrics,
+    instanceId: deps.instanceId,
+    checkinReason: (lease) =>
+      fillTemplate(checkinTemplate, { user: lease.consoleUser, vaultUser: lease.vaultUser, lsid: lease.lsid ?? '-' }),
   });
   const credentials = new CredentialService({
-    config, mapper, matcher, policy, keeper, metrics, log,
+    config,
+    mapper,
+    matcher,
+    policy,
+    keeper,
+    metrics,
+    log,
     signer: new CredentialIdSigner(b.credentialIdKey, b.credentialIdTtlSeconds * 1000),
-    vault: deps.vault, state: deps.state, clock: deps.clock, instanceId: deps.instanceId,
+    vault: deps.vault,
+    state: deps.state,
+    clock: deps.clock,
+    instanceId: deps.instanceId,
   });
   return new Broker({
     defaultSite: config.sites.find((s) => s.ecm?.enabled)?.name ?? 'default',
     checkinOnShutdown: b.checkinOnShutdown,
-    mapper, matcher, policy, credentials, keeper, metrics, log,
+    mapper,
+    matcher,
+    policy,
+    credentials,
+    keeper,
+    metrics,
+    log,
     search: new JumpSearch(b.search, deps.vault),
-    vault: deps.vault, state: deps.state, clock: deps.clock,
+    vault: deps.vault,
+    state: deps.state,
+    clock: deps.clock,
   });
 }

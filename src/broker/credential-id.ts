@@ -9,7 +9,18 @@ export interface CredentialClaims {
   consoleUser: string;
   vaultUser: string;
   endpoint: string;
-  account: Pick<VaultAccount, 'systemId' | 'systemName' | 'accountId' | 'accountName' | 'domainName' | 'kind' | 'source' | 'maximumReleaseMinutes' | 'workgroup'>;
+  account: Pick<
+    VaultAccount,
+    | 'systemId'
+    | 'systemName'
+    | 'accountId'
+    | 'accountName'
+    | 'domainName'
+    | 'kind'
+    | 'source'
+    | 'maximumReleaseMinutes'
+    | 'workgroup'
+  >;
   /** Expiry, epoch milliseconds. */
   expiresAt: number;
 }
@@ -34,7 +45,11 @@ export class CredentialIdSigner {
   }
 
   /** The claims of a genuine, unexpired id issued for `expected`; otherwise `credential.id_invalid`. */
-  verify(id: unknown, expected: { consoleUser: string; vaultUser: string; endpoint: string }, now: number): CredentialClaims {
+  verify(
+    id: unknown,
+    expected: { consoleUser: string; vaultUser: string; endpoint: string },
+    now: number,
+  ): CredentialClaims {
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return reject('malformed');
     const [body, mac, extra] = id.split('.');
     if (!body || !mac || extra !== undefined) return reject('malformed');
@@ -48,7 +63,8 @@ export class CredentialIdSigner {
       return reject('malformed');
     }
     if (!(claims.expiresAt > now)) return reject('expired');
-    if (claims.consoleUser !== expected.consoleUser || claims.vaultUser !== expected.vaultUser) return reject('issued to another user');
+    if (claims.consoleUser !== expected.consoleUser || claims.vaultUser !== expected.vaultUser)
+      return reject('issued to another user');
     if (claims.endpoint !== expected.endpoint) return reject('issued for another endpoint');
     return claims;
   }
@@ -59,10 +75,14 @@ export class CredentialIdSigner {
 }
 
 function reject(reason: string): never {
-  throw new ServiceError('credential.id_invalid', 'This credential is no longer valid for you on this endpoint; reopen the credential list', {
-    op: 'broker.credential_id',
-    details: { reason },
-  });
+  throw new ServiceError(
+    'credential.id_invalid',
+    'This credential is no longer valid for you on this endpoint; reopen the credential list',
+    {
+      op: 'broker.credential_id',
+      details: { reason },
+    },
+  );
 }
 
 /** The identity a credential id is bound to: username plus security provider (ids differ per provider). */

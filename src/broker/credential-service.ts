@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { GetParams, InjectedCredential, ListParams, OfferedCredential, ReleaseParams, RequestContext } from '../appliance/protocol.js';
+import type {
+  GetParams,
+  InjectedCredential,
+  ListParams,
+  OfferedCredential,
+  ReleaseParams,
+  RequestContext,
+} from '../appliance/protocol.js';
 import type { Clock } from '../platform/clock.js';
 import type { Config } from '../platform/config/schema.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
@@ -45,32 +52,63 @@ export class CredentialService {
   constructor(private readonly d: CredentialServiceDeps) {}
 
   /** The vault user, the normalised endpoint and the offerable accounts, in offer order. */
-  async discover(context: RequestContext, signal?: AbortSignal, why?: (line: string) => void): Promise<{ vaultUser: string; target: MatchedTarget; accounts: OfferableAccount[] }> {
+  async discover(
+    context: RequestContext,
+    signal?: AbortSignal,
+    why?: (line: string) => void,
+  ): Promise<{ vaultUser: string; target: MatchedTarget; accounts: OfferableAccount[] }> {
     const vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
     const target = this.#target(context);
     const found = await this.d.vault.listAccounts(vaultUser, target, signal);
-    return { vaultUser, target, accounts: this.d.matcher.narrow(found, target, context.jumpItem?.jumpGroup?.name, why) };
+    return {
+      vaultUser,
+      target,
+      accounts: this.d.matcher.narrow(found, target, context.jumpItem?.jumpGroup?.name, why),
+    };
   }
 
-  async list(context: RequestContext, params: ListParams | undefined, signal?: AbortSignal): Promise<OfferedCredential[]> {
+  async list(
+    context: RequestContext,
+    params: ListParams | undefined,
+    signal?: AbortSignal,
+  ): Promise<OfferedCredential[]> {
     if (params?.purpose !== undefined && params.purpose !== 'login' && params.purpose !== 'run-as') {
-      throw new ServiceError('request.bad', 'credentials.list "purpose" must be "login" or "run-as"', { op: 'broker.list' });
+      throw new ServiceError('request.bad', 'credentials.list "purpose" must be "login" or "run-as"', {
+        op: 'broker.list',
+      });
     }
     const { vaultUser, target, accounts } = await this.discover(context, signal);
     if (accounts.length === 0) {
-      throw new ServiceError('credential.not_found', `No credential in the vault for ${describeTarget(target)} is available to vault user "${vaultUser}"`, { op: 'broker.list' });
+      throw new ServiceError(
+        'credential.not_found',
+        `No credential in the vault for ${describeTarget(target)} is available to vault user "${vaultUser}"`,
+        { op: 'broker.list' },
+      );
     }
     const now = this.d.clock.now();
     const bind = { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(target) };
     return accounts.map((a) => ({
-      id: this.d.signer.issue({
-        ...bind,
-        account: {
-          systemId: a.systemId, systemName: a.systemName, accountId: a.accountId, accountName: a.accountName, domainName: a.domainName,
-          kind: a.kind, source: a.source, maximumReleaseMinutes: a.maximumReleaseMinutes, workgroup: a.workgroup,
+      id: this.d.signer.issue(
+        {
+          ...bind,
+          account: {
+            systemId: a.systemId,
+            systemName: a.systemName,
+            accountId: a.accountId,
+            accountName: a.accountName,
+            domainName: a.domainName,
+            kind: a.kind,
+            source: a.source,
+            maximumReleaseMinutes: a.maximumReleaseMinutes,
+            workgroup: a.workgroup,
+          },
         },
-      }, now),
-      displayName: a.source === 'domain-linked' ? `${a.domainName ? `${a.domainName}\\` : ''}${a.accountName} (domain account)` : `${a.accountName} (${a.systemName})`,
+        now,
+      ),
+      displayName:
+        a.source === 'domain-linked'
+          ? `${a.domainName ? `${a.domainName}\\` : ''}${a.accountName} (domain account)`
+          : `${a.accountName} (${a.systemName})`,
       username: a.accountName,
       ...(a.domainName && { domain: a.domainName }),
       kind: a.kind,
@@ -78,27 +116,46 @@ export class CredentialService {
     }));
   }
 
-  async get(site: string, context: RequestContext, params: GetParams | undefined, signal: AbortSignal): Promise<InjectedCredential> {
+  async get(
+    site: string,
+    context: RequestContext,
+    params: GetParams | undefined,
+    signal: AbortSignal,
+  ): Promise<InjectedCredential> {
     const { state, clock, vault, log } = this.d;
     const audit: AuditFacts = { vaultUser: null, systemName: null, accountName: null };
     let checkout;
     let claims;
     try {
-      if (typeof params?.credentialId !== 'string') throw new ServiceError('request.bad', 'credentials.get needs a string "credentialId"', { op: 'broker.get' });
+      if (typeof params?.credentialId !== 'string')
+        throw new ServiceError('request.bad', 'credentials.get needs a string "credentialId"', { op: 'broker.get' });
       audit.vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
       const target = this.#target(context);
-      claims = this.d.signer.verify(params.credentialId, { consoleUser: consoleUserKey(context.user), vaultUser: audit.vaultUser, endpoint: endpointKey(target) }, clock.now());
+      claims = this.d.signer.verify(
+        params.credentialId,
+        { consoleUser: consoleUserKey(context.user), vaultUser: audit.vaultUser, endpoint: endpointKey(target) },
+        clock.now(),
+      );
       audit.systemName = claims.account.systemName;
       audit.accountName = claims.account.accountName;
       this.d.policy.enforce(context, new Date(clock.now()));
       const vaultCfg = this.d.config.vault;
-      const duration = Math.min(vaultCfg?.releaseDurationMinutes ?? 30, claims.account.maximumReleaseMinutes ?? Number.POSITIVE_INFINITY);
-      checkout = await vault.checkout({
-        vaultUser: audit.vaultUser,
-        account: claims.account,
-        durationMinutes: duration,
-        reason: fillTemplate(vaultCfg?.reasonTemplate ?? 'ecm-bridge: {user} session {lsid} ticket {ticket}', requestFields(context, audit.vaultUser)),
-      }, signal);
+      const duration = Math.min(
+        vaultCfg?.releaseDurationMinutes ?? 30,
+        claims.account.maximumReleaseMinutes ?? Number.POSITIVE_INFINITY,
+      );
+      checkout = await vault.checkout(
+        {
+          vaultUser: audit.vaultUser,
+          account: claims.account,
+          durationMinutes: duration,
+          reason: fillTemplate(
+            vaultCfg?.reasonTemplate ?? 'ecm-bridge: {user} session {lsid} ticket {ticket}',
+            requestFields(context, audit.vaultUser),
+          ),
+        },
+        signal,
+      );
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
       await this.#recordFailure(site, context, audit, err);
@@ -110,14 +167,28 @@ export class CredentialService {
     try {
       if (signal.aborted) throw abortError(signal);
       auditId = await state.recordCredentialEvent({
-        ...this.#eventBase(site, context, audit), vaultRequestId: checkout.requestId, outcome: 'checked_out', errorCode: null,
-        checkoutAt: new Date(clock.now()), checkinAt: null,
+        ...this.#eventBase(site, context, audit),
+        vaultRequestId: checkout.requestId,
+        outcome: 'checked_out',
+        errorCode: null,
+        checkoutAt: new Date(clock.now()),
+        checkinAt: null,
       });
       await this.d.keeper.record({
-        leaseId, vaultRequestId: checkout.requestId, owner: this.d.instanceId, site, consoleUser: context.user.username,
-        vaultUser: audit.vaultUser, systemId: claims.account.systemId, systemName: claims.account.systemName,
-        accountId: claims.account.accountId, accountName: claims.account.accountName, lsid: context.session?.lsid || null,
-        auditId, createdAt: new Date(clock.now()), expiresAt: checkout.expiresAt,
+        leaseId,
+        vaultRequestId: checkout.requestId,
+        owner: this.d.instanceId,
+        site,
+        consoleUser: context.user.username,
+        vaultUser: audit.vaultUser,
+        systemId: claims.account.systemId,
+        systemName: claims.account.systemName,
+        accountId: claims.account.accountId,
+        accountName: claims.account.accountName,
+        lsid: context.session?.lsid || null,
+        auditId,
+        createdAt: new Date(clock.now()),
+        expiresAt: checkout.expiresAt,
       });
       leased = true;
       // The request may have been cancelled while the audit row and lease were written: the
@@ -127,21 +198,38 @@ export class CredentialService {
       // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       const err = toServiceError(e, 'broker.get');
       if (leased) {
-        await this.d.keeper.release(leaseId, context.user.username)
-          .catch((re: unknown) => log.error({ err: re, leaseId }, 'could not check in an undelivered lease; the sweeper or the vault expiry will end it'));
+        await this.d.keeper
+          .release(leaseId, context.user.username)
+          .catch((re: unknown) =>
+            log.error(
+              { err: re, leaseId },
+              'could not check in an undelivered lease; the sweeper or the vault expiry will end it',
+            ),
+          );
       } else {
         await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
       }
       if (auditId === undefined) await this.#recordFailure(site, context, audit, err, checkout.requestId);
       else {
         this.d.metrics.checkouts.inc({ outcome: 'failed' });
-        await state.updateCredentialEvent(auditId, { outcome: 'failed', errorCode: err.code, checkinAt: new Date(clock.now()) })
+        await state
+          .updateCredentialEvent(auditId, { outcome: 'failed', errorCode: err.code, checkinAt: new Date(clock.now()) })
           .catch((ue: unknown) => log.error({ err: ue, auditId }, 'could not record a credential event'));
       }
       throw err;
     }
     this.d.metrics.checkouts.inc({ outcome: 'checked_out' });
-    log.info({ leaseId, vaultRequestId: checkout.requestId, vaultUser: audit.vaultUser, system: audit.systemName, account: audit.accountName, lsid: context.session?.lsid }, 'credential checked out');
+    log.info(
+      {
+        leaseId,
+        vaultRequestId: checkout.requestId,
+        vaultUser: audit.vaultUser,
+        system: audit.systemName,
+        account: audit.accountName,
+        lsid: context.session?.lsid,
+      },
+      'credential checked out',
+    );
     return {
       id: params.credentialId,
       username: claims.account.accountName,
@@ -166,11 +254,21 @@ export class CredentialService {
       if (!lease) return;
       await keeper.release(leaseId, lease.consoleUser);
       if (lease.auditId !== null) {
-        await state.updateCredentialEvent(lease.auditId, { outcome: 'failed', errorCode: 'channel.closed', checkinAt: new Date(clock.now()) });
+        await state.updateCredentialEvent(lease.auditId, {
+          outcome: 'failed',
+          errorCode: 'channel.closed',
+          checkinAt: new Date(clock.now()),
+        });
       }
-      log.warn({ leaseId, vaultRequestId: lease.vaultRequestId }, 'credential could not be delivered to the console; checked in');
+      log.warn(
+        { leaseId, vaultRequestId: lease.vaultRequestId },
+        'credential could not be delivered to the console; checked in',
+      );
     } catch (e) {
-      log.error({ leaseId, err: e }, 'could not check in an undelivered lease; the sweeper or the vault expiry will end it');
+      log.error(
+        { leaseId, err: e },
+        'could not check in an undelivered lease; the sweeper or the vault expiry will end it',
+      );
     }
   }
 
@@ -179,12 +277,22 @@ export class CredentialService {
       await this.d.keeper.release(params.leaseId, context.user.username);
       return { released: true };
     }
-    if (typeof params?.credentialId !== 'string') throw new ServiceError('request.bad', 'credentials.release needs "leaseId" or "credentialId"', { op: 'broker.release' });
+    if (typeof params?.credentialId !== 'string')
+      throw new ServiceError('request.bad', 'credentials.release needs "leaseId" or "credentialId"', {
+        op: 'broker.release',
+      });
     const lsid = context.session?.lsid;
-    if (!lsid) throw new ServiceError('request.bad', 'credentials.release by "credentialId" needs the session (lsid)', { op: 'broker.release' });
+    if (!lsid)
+      throw new ServiceError('request.bad', 'credentials.release by "credentialId" needs the session (lsid)', {
+        op: 'broker.release',
+      });
     // Expired ids are still good enough to find the session's lease: only the signature and binding matter here.
     const vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
-    const claims = this.d.signer.verify(params.credentialId, { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(this.#target(context)) }, Number.NEGATIVE_INFINITY);
+    const claims = this.d.signer.verify(
+      params.credentialId,
+      { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(this.#target(context)) },
+      Number.NEGATIVE_INFINITY,
+    );
     for (const lease of await this.d.keeper.findForSession(lsid, claims.account.accountId, context.user.username)) {
       await this.d.keeper.release(lease.leaseId, context.user.username);
     }
@@ -192,26 +300,48 @@ export class CredentialService {
   }
 
   #target(context: RequestContext): MatchedTarget {
-    if (!context.endpoint) throw new ServiceError('request.bad', 'This request needs an endpoint', { op: 'broker.match' });
+    if (!context.endpoint)
+      throw new ServiceError('request.bad', 'This request needs an endpoint', { op: 'broker.match' });
     const target = this.d.matcher.target(context.endpoint);
     if (target.names.length === 0 && target.ips.length === 0) {
-      throw new ServiceError('request.bad', 'The endpoint has no usable hostname, FQDN or IP address', { op: 'broker.match' });
+      throw new ServiceError('request.bad', 'The endpoint has no usable hostname, FQDN or IP address', {
+        op: 'broker.match',
+      });
     }
     return target;
   }
 
   #eventBase(site: string, context: RequestContext, audit: AuditFacts) {
     return {
-      site, lsid: context.session?.lsid || null, jumpItemId: context.jumpItem?.id ?? null, jumpItemName: context.jumpItem?.name ?? null,
-      consoleUser: context.user.username, vaultUser: audit.vaultUser, systemName: audit.systemName, accountName: audit.accountName,
+      site,
+      lsid: context.session?.lsid || null,
+      jumpItemId: context.jumpItem?.id ?? null,
+      jumpItemName: context.jumpItem?.name ?? null,
+      consoleUser: context.user.username,
+      vaultUser: audit.vaultUser,
+      systemName: audit.systemName,
+      accountName: audit.accountName,
     };
   }
 
-  async #recordFailure(site: string, context: RequestContext, audit: AuditFacts, err: ServiceError, vaultRequestId: string | null = null): Promise<void> {
+  async #recordFailure(
+    site: string,
+    context: RequestContext,
+    audit: AuditFacts,
+    err: ServiceError,
+    vaultRequestId: string | null = null,
+  ): Promise<void> {
     const outcome: CredentialOutcome = err.kind === 'permission' ? 'denied' : 'failed';
     this.d.metrics.checkouts.inc({ outcome });
     await this.d.state
-      .recordCredentialEvent({ ...this.#eventBase(site, context, audit), vaultRequestId, outcome, errorCode: err.code, checkoutAt: null, checkinAt: null })
+      .recordCredentialEvent({
+        ...this.#eventBase(site, context, audit),
+        vaultRequestId,
+        outcome,
+        errorCode: err.code,
+        checkoutAt: null,
+        checkinAt: null,
+      })
       .catch((e: unknown) => this.d.log.error({ err: e }, 'could not record a credential event'));
   }
 }
@@ -220,7 +350,10 @@ export class CredentialService {
 function abortError(signal: AbortSignal): ServiceError {
   const reason: unknown = signal.reason;
   if (reason instanceof ServiceError) return reason;
-  return new ServiceError('service.timeout', 'The request deadline passed before the credential could be delivered', { op: 'broker.get', ...(reason === undefined ? {} : { cause: reason }) });
+  return new ServiceError('service.timeout', 'The request deadline passed before the credential could be delivered', {
+    op: 'broker.get',
+    ...(reason === undefined ? {} : { cause: reason }),
+  });
 }
 
 function jumpGroupOf(context: RequestContext): { jumpGroup?: string } {

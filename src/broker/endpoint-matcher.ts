@@ -60,12 +60,22 @@ export class EndpointMatcher {
    * Applies the Jump Group's restrictions (workgroups, sources) and the source preference order;
    * `why` receives one line per account dropped.
    */
-  narrow(accounts: VaultAccount[], target: MatchedTarget, jumpGroup: string | undefined, why: (line: string) => void = () => {}): OfferableAccount[] {
-    const rule = jumpGroup === undefined ? undefined : this.config.jumpGroups.find((g) => g.jumpGroup.toLowerCase() === jumpGroup.toLowerCase());
+  narrow(
+    accounts: VaultAccount[],
+    target: MatchedTarget,
+    jumpGroup: string | undefined,
+    why: (line: string) => void = () => {},
+  ): OfferableAccount[] {
+    const rule =
+      jumpGroup === undefined
+        ? undefined
+        : this.config.jumpGroups.find((g) => g.jumpGroup.toLowerCase() === jumpGroup.toLowerCase());
     const workgroups = rule?.workgroups?.map((w) => w.toLowerCase());
     const kept = accounts.filter((a) => {
       if (workgroups && !workgroups.includes((a.workgroup ?? '').toLowerCase())) {
-        why(`${a.accountName} on ${a.systemName}: workgroup ${a.workgroup ?? '(none)'} not allowed for Jump Group "${rule?.jumpGroup}"`);
+        why(
+          `${a.accountName} on ${a.systemName}: workgroup ${a.workgroup ?? '(none)'} not allowed for Jump Group "${rule?.jumpGroup}"`,
+        );
         return false;
       }
       if (rule?.sources && !rule.sources.includes(a.source)) {

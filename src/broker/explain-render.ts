@@ -8,13 +8,19 @@ import type { ExplainInput, ExplainReport } from './broker.js';
 export function renderExplainReport(input: ExplainInput, r: ExplainReport): string {
   const out: string[] = [];
   const where = [input.endpoint.hostname, input.endpoint.fqdn, input.endpoint.ip].filter(Boolean).join(' / ');
-  out.push(`Console user ${input.user.username}${input.user.securityProvider?.name ? ` (${input.user.securityProvider.name})` : ''} on endpoint ${where}`
-    + `${input.jumpGroup ? `, Jump Group "${input.jumpGroup}"` : ''}${input.externalKey ? `, External Key "${input.externalKey}"` : ''}`);
+  out.push(
+    `Console user ${input.user.username}${input.user.securityProvider?.name ? ` (${input.user.securityProvider.name})` : ''} on endpoint ${where}` +
+      `${input.jumpGroup ? `, Jump Group "${input.jumpGroup}"` : ''}${input.externalKey ? `, External Key "${input.externalKey}"` : ''}`,
+  );
 
   out.push('', 'User mapping (first matching rule wins)');
   const width = Math.max(...r.mapping.trace.map((t) => t.rule.length));
-  for (const t of r.mapping.trace) out.push(`  ${t.verdict === 'matched' ? '*' : ' '} ${t.rule.padEnd(width)}  ${t.verdict.padEnd(8)}  ${t.detail}`);
-  if (r.mapping.outcome === 'mapped') out.push(`  => vault user "${r.mapping.vaultUser}"${r.mapping.rule ? ` (rule ${r.mapping.rule})` : ' (default passthrough)'}`);
+  for (const t of r.mapping.trace)
+    out.push(`  ${t.verdict === 'matched' ? '*' : ' '} ${t.rule.padEnd(width)}  ${t.verdict.padEnd(8)}  ${t.detail}`);
+  if (r.mapping.outcome === 'mapped')
+    out.push(
+      `  => vault user "${r.mapping.vaultUser}"${r.mapping.rule ? ` (rule ${r.mapping.rule})` : ' (default passthrough)'}`,
+    );
   else if (r.mapping.outcome === 'denied') out.push(`  => denied by rule ${r.mapping.rule}: ${r.mapping.reason}`);
   else out.push('  => no vault user (userMapping.default is deny)');
 
@@ -29,9 +35,12 @@ export function renderExplainReport(input: ExplainInput, r: ExplainReport): stri
   if (r.accounts && r.mapping.outcome === 'mapped') {
     out.push('', `Vault accounts visible to ${r.mapping.vaultUser} on this endpoint (${r.accounts.length})`);
     for (const a of r.accounts) {
-      out.push(`  ${`${a.systemName} / ${a.domainName ? `${a.domainName}\\` : ''}${a.accountName}`.padEnd(36)} ${a.source.padEnd(13)} ${a.kind.padEnd(8)} workgroup ${a.workgroup ?? '-'}`);
+      out.push(
+        `  ${`${a.systemName} / ${a.domainName ? `${a.domainName}\\` : ''}${a.accountName}`.padEnd(36)} ${a.source.padEnd(13)} ${a.kind.padEnd(8)} workgroup ${a.workgroup ?? '-'}`,
+      );
     }
-    if (r.accounts.length === 0) out.push('  (none: check the system names/IPs in the vault and that the accounts are API-enabled for this user)');
+    if (r.accounts.length === 0)
+      out.push('  (none: check the system names/IPs in the vault and that the accounts are API-enabled for this user)');
   }
   if (r.dropped.length > 0) {
     out.push('', 'Dropped by endpointMatching.jumpGroups');
@@ -50,9 +59,16 @@ export function renderExplainReport(input: ExplainInput, r: ExplainReport): stri
     const c = r.checkout;
     out.push('', 'Checkout (--checkout)');
     out.push(`  ${c.credential}: vault request ${c.vaultRequestId}, expires ${c.expiresAt}`);
-    out.push(`  received: ${c.received.join(', ') || 'nothing'} (not shown); checked in again: ${c.checkedIn ? 'yes' : 'NO'}`);
+    out.push(
+      `  received: ${c.received.join(', ') || 'nothing'} (not shown); checked in again: ${c.checkedIn ? 'yes' : 'NO'}`,
+    );
   }
 
-  out.push('', r.error ? `Result: REFUSED [${r.error.code}] ${r.error.message}` : `Result: OK${input.checkout ? '' : ' (nothing was checked out; add --checkout to try a release)'}`);
+  out.push(
+    '',
+    r.error
+      ? `Result: REFUSED [${r.error.code}] ${r.error.message}`
+      : `Result: OK${input.checkout ? '' : ' (nothing was checked out; add --checkout to try a release)'}`,
+  );
   return out.join('\n') + '\n';
 }

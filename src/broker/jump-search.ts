@@ -24,24 +24,40 @@ export class JumpSearch {
   /** Validated query and limit, or `request.bad` / `request.too_large`. */
   parse(params: Partial<SearchParams> | undefined): { query: string; limit: number } {
     const query = params?.query;
-    if (typeof query !== 'string') throw new ServiceError('request.bad', 'jump.search needs a string "query"', { op: 'broker.search' });
+    if (typeof query !== 'string')
+      throw new ServiceError('request.bad', 'jump.search needs a string "query"', { op: 'broker.search' });
     if (query.length > this.config.maxQueryLength) {
-      throw new ServiceError('request.too_large', `The search text is longer than ${this.config.maxQueryLength} characters`, { op: 'broker.search' });
+      throw new ServiceError(
+        'request.too_large',
+        `The search text is longer than ${this.config.maxQueryLength} characters`,
+        { op: 'broker.search' },
+      );
     }
     const limit = params?.limit ?? this.config.maxLimit;
-    if (!Number.isInteger(limit) || limit < 1) throw new ServiceError('request.bad', 'jump.search "limit" must be a positive integer', { op: 'broker.search' });
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new ServiceError('request.bad', 'jump.search "limit" must be a positive integer', { op: 'broker.search' });
     return { query: query.trim(), limit: Math.min(limit, this.config.maxLimit) };
   }
 
-  async search(vaultUser: string, params: Partial<SearchParams> | undefined, signal?: AbortSignal): Promise<JumpSearchItem[]> {
+  async search(
+    vaultUser: string,
+    params: Partial<SearchParams> | undefined,
+    signal?: AbortSignal,
+  ): Promise<JumpSearchItem[]> {
     const { query, limit } = this.parse(params);
     const systems = await this.vault.searchSystems(vaultUser, query, limit, signal);
     const needle = query.toLowerCase();
-    return systems
-      // The vault is asked for a substring already; re-checking keeps the contract whatever the adapter does.
-      .filter((s) => (s.method === 'rdp' || s.method === 'ssh') && [s.name, s.hostname, s.ip ?? ''].some((f) => f.toLowerCase().includes(needle)))
-      .slice(0, limit)
-      .map((s) => this.#item(s));
+    return (
+      systems
+        // The vault is asked for a substring already; re-checking keeps the contract whatever the adapter does.
+        .filter(
+          (s) =>
+            (s.method === 'rdp' || s.method === 'ssh') &&
+            [s.name, s.hostname, s.ip ?? ''].some((f) => f.toLowerCase().includes(needle)),
+        )
+        .slice(0, limit)
+        .map((s) => this.#item(s))
+    );
   }
 
   #item(s: VaultSystem): JumpSearchItem {

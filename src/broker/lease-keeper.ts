@@ -42,7 +42,9 @@ export class LeaseKeeper {
     await state.touchInstance(instanceId, new Date(clock.now()));
     await this.recoverOrphans();
     this.#loops = [
-      this.#every(this.config.heartbeatSeconds, 'heartbeat', () => state.touchInstance(instanceId, new Date(clock.now()))),
+      this.#every(this.config.heartbeatSeconds, 'heartbeat', () =>
+        state.touchInstance(instanceId, new Date(clock.now())),
+      ),
       this.#every(this.config.sweepIntervalSeconds, 'sweep', async () => {
         await this.sweep();
         await this.recoverOrphans();
@@ -61,15 +63,21 @@ export class LeaseKeeper {
     if (!checkin) return;
     const deadline = new AbortController();
     const timer = new AbortController();
-    this.deps.clock.sleep(graceMs, timer.signal).then(() => deadline.abort(), () => undefined);
+    this.deps.clock.sleep(graceMs, timer.signal).then(
+      () => deadline.abort(),
+      () => undefined,
+    );
     try {
       const leases = await this.deps.state.listLeases({ owner: this.deps.instanceId });
       for (let i = 0; i < leases.length && !deadline.signal.aborted; i += SHUTDOWN_PARALLELISM) {
         const batch = leases.slice(i, i + SHUTDOWN_PARALLELISM);
-        await Promise.all(batch.map((l) => this.#closeTaken(l.leaseId, 'shutdown', deadline.signal).catch(() => false)));
+        await Promise.all(
+          batch.map((l) => this.#closeTaken(l.leaseId, 'shutdown', deadline.signal).catch(() => false)),
+        );
       }
       const left = (await this.deps.state.listLeases({ owner: this.deps.instanceId })).length;
-      if (left > 0) this.deps.log.warn({ leases: left, graceMs }, 'shutdown grace period over; leases left for expiry or recovery');
+      if (left > 0)
+        this.deps.log.warn({ leases: left, graceMs }, 'shutdown grace period over; leases left for expiry or recovery');
     } finally {
       timer.abort();
     }
@@ -88,7 +96,10 @@ export class LeaseKeeper {
     const lease = await this.deps.state.getLease(leaseId);
     if (!lease) return;
     if (lease.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) {
-      throw new ServiceError('credential.id_invalid', 'This lease was not issued to you', { op: 'broker.release', details: { leaseId } });
+      throw new ServiceError('credential.id_invalid', 'This lease was not issued to you', {
+        op: 'broker.release',
+        details: { leaseId },
+      });
     }
     await this.#closeTaken(leaseId, 'release');
   }
@@ -104,14 +115,19 @@ export class LeaseKeeper {
       await vault.checkin(vaultUser, vaultRequestId, 'ecm-bridge: checkout could not be delivered or recorded');
       metrics.checkins.inc({ reason: 'abandoned' });
     } catch (e) {
-      log.error({ vaultRequestId, err: e }, 'could not check in an undeliverable checkout; the vault expiry will end it');
+      log.error(
+        { vaultRequestId, err: e },
+        'could not check in an undeliverable checkout; the vault expiry will end it',
+      );
     }
   }
 
   /** Leases of one session (release by credential id). */
   async findForSession(lsid: string, accountId: number, consoleUser: string): Promise<Lease[]> {
     const all = await this.deps.state.listLeases({});
-    return all.filter((l) => l.lsid === lsid && l.accountId === accountId && l.consoleUser.toLowerCase() === consoleUser.toLowerCase());
+    return all.filter(
+      (l) => l.lsid === lsid && l.accountId === accountId && l.consoleUser.toLowerCase() === consoleUser.toLowerCase(),
+    );
   }
 
   /** Checks in every lease past its expiry, whoever made it. Returns how many were checked in. */
@@ -125,11 +141,14 @@ export class LeaseKeeper {
   /** Checks in the leases of instances whose heartbeat stopped (crashed). Returns how many. */
   async recoverOrphans(): Promise<number> {
     const { state, clock, instanceId, log } = this.deps;
-    const stale = (await state.staleInstances(new Date(clock.now() - this.config.staleAfterSeconds * 1000))).filter((id) => id !== instanceId);
+    const stale = (await state.staleInstances(new Date(clock.now() - this.config.staleAfterSeconds * 1000))).filter(
+      (id) => id !== instanceId,
+    );
     let n = 0;
     for (const owner of stale) {
       const leases = await state.listLeases({ owner });
-      if (leases.length > 0) log.warn({ owner, leases: leases.length }, 'checking in leases left by a stopped bridge instance');
+      if (leases.length > 0)
+        log.warn({ owner, leases: leases.length }, 'checking in leases left by a stopped bridge instance');
       for (const lease of leases) if (await this.#closeTaken(lease.leaseId, 'recovery').catch(() => false)) n++;
     }
     return n;
@@ -143,8 +162,13 @@ export class LeaseKeeper {
     try {
       // With ConflictOption "reuse" two sessions can share one vault request: only the last
       // lease on it checks it in, so the other session's credential stays valid.
-      if (!(await this.#shared(lease.vaultUser, lease.vaultRequestId))) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease), signal);
-      else log.info({ leaseId, vaultRequestId: lease.vaultRequestId }, 'vault request still used by another lease; not checked in yet');
+      if (!(await this.#shared(lease.vaultUser, lease.vaultRequestId)))
+        await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease), signal);
+      else
+        log.info(
+          { leaseId, vaultRequestId: lease.vaultRequestId },
+          'vault request still used by another lease; not checked in yet',
+        );
     } catch (e) {
       // Keep the lease so the next sweep tries again; the vault's own expiry is the last resort.
       await state.putLease(lease);
@@ -154,14 +178,19 @@ export class LeaseKeeper {
     if (lease.owner === instanceId) metrics.activeLeases.dec();
     metrics.checkins.inc({ reason });
     if (lease.auditId !== null) {
-      await state.updateCredentialEvent(lease.auditId, { outcome: reason === 'expiry' ? 'expired' : 'checked_in', checkinAt: new Date(clock.now()) });
+      await state.updateCredentialEvent(lease.auditId, {
+        outcome: reason === 'expiry' ? 'expired' : 'checked_in',
+        checkinAt: new Date(clock.now()),
+      });
     }
     log.info({ leaseId, vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason }, 'lease checked in');
     return true;
   }
 
   async #shared(vaultUser: string, vaultRequestId: string): Promise<boolean> {
-    return (await this.deps.state.listLeases({})).some((l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser);
+    return (await this.deps.state.listLeases({})).some(
+      (l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser,
+    );
   }
 
   async #every(seconds: number, name: string, task: () => Promise<unknown>): Promise<void> {

@@ -20,14 +20,20 @@ export class ReleasePolicy {
   readonly #ticket: Map<string, RegExp>;
 
   constructor(private readonly policies: PolicyConfig[]) {
-    this.#ticket = new Map(policies.flatMap((p) => (p.requireExternalKey ? [[p.name, new RegExp(p.requireExternalKey, 'u')] as const] : [])));
+    this.#ticket = new Map(
+      policies.flatMap((p) => (p.requireExternalKey ? [[p.name, new RegExp(p.requireExternalKey, 'u')] as const] : [])),
+    );
   }
 
   /** One verdict per policy that applies to the request's Jump Group. */
   evaluate(context: RequestContext, now: Date): PolicyVerdict[] {
     const group = context.jumpItem?.jumpGroup?.name;
     return this.policies
-      .filter((p) => p.jumpGroups.length === 0 || (group !== undefined && p.jumpGroups.some((g) => g.toLowerCase() === group.toLowerCase())))
+      .filter(
+        (p) =>
+          p.jumpGroups.length === 0 ||
+          (group !== undefined && p.jumpGroups.some((g) => g.toLowerCase() === group.toLowerCase())),
+      )
       .map((p) => {
         const failure = this.#firstFailure(p, context, now);
         return { policy: p.name, ok: failure === undefined, detail: failure ?? 'all conditions met' };
@@ -79,7 +85,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function localTime(now: Date, timeZone: string): { day: (typeof DAYS)[number]; minutes: number } {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(now).map((x) => [x.type, x.value]));

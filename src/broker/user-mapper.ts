@@ -35,7 +35,8 @@ export class UserMapper {
     this.#compiled = new Map();
     for (const rule of config.rules) {
       for (const v of Object.values(rule.match)) {
-        if (typeof v === 'string' && v.startsWith(REGEX_PREFIX)) this.#compiled.set(v, new RegExp(v.slice(REGEX_PREFIX.length), 'iu'));
+        if (typeof v === 'string' && v.startsWith(REGEX_PREFIX))
+          this.#compiled.set(v, new RegExp(v.slice(REGEX_PREFIX.length), 'iu'));
       }
     }
   }
@@ -77,7 +78,12 @@ export class UserMapper {
     throw refusal(d, input.user.username);
   }
 
-  #firstMismatch(rule: MappingRule, input: MappingInput, name: ConsoleName, groups: Record<string, string>): string | undefined {
+  #firstMismatch(
+    rule: MappingRule,
+    input: MappingInput,
+    name: ConsoleName,
+    groups: Record<string, string>,
+  ): string | undefined {
     const m = rule.match;
     const user = input.user;
     const checks: [string, string | undefined, string[] | undefined][] = [
@@ -90,8 +96,10 @@ export class UserMapper {
     ];
     for (const [field, wanted, actual] of checks) {
       if (wanted === undefined) continue;
-      const shown = field === 'domain' ? quote(givenDomain(name)) : actual === undefined ? '(absent)' : quote(actual[0] ?? '');
-      if (actual === undefined || !this.#fits(wanted, actual, groups)) return `${field} ${shown} does not match ${quote(wanted)}`;
+      const shown =
+        field === 'domain' ? quote(givenDomain(name)) : actual === undefined ? '(absent)' : quote(actual[0] ?? '');
+      if (actual === undefined || !this.#fits(wanted, actual, groups))
+        return `${field} ${shown} does not match ${quote(wanted)}`;
     }
     return undefined;
   }
@@ -117,9 +125,14 @@ export class UserMapper {
 /** The error a console user receives for a decision that yields no vault user. */
 export function refusal(d: Exclude<MappingDecision, { outcome: 'mapped' }>, username: string): ServiceError {
   if (d.outcome === 'denied') {
-    return new ServiceError('mapping.denied', `Credential injection refused by mapping rule "${d.rule}": ${d.reason}`, { op: 'broker.map', details: { rule: d.rule } });
+    return new ServiceError('mapping.denied', `Credential injection refused by mapping rule "${d.rule}": ${d.reason}`, {
+      op: 'broker.map',
+      details: { rule: d.rule },
+    });
   }
-  return new ServiceError('mapping.unmapped', `No user-mapping rule matches console user "${username}"`, { op: 'broker.map' });
+  return new ServiceError('mapping.unmapped', `No user-mapping rule matches console user "${username}"`, {
+    op: 'broker.map',
+  });
 }
 
 /** Quotes a value for the trace without JSON escaping (backslashes in `CORP\\jdoe` stay single). */
@@ -131,7 +144,12 @@ function present(v: string | undefined): string[] | undefined {
   return v === undefined || v === '' ? undefined : [v];
 }
 
-function buildVaultUser(rule: MappingRule, name: ConsoleName, email: string | undefined, groups: Record<string, string>): { vaultUser: string; how: string } | { skip: string } {
+function buildVaultUser(
+  rule: MappingRule,
+  name: ConsoleName,
+  email: string | undefined,
+  groups: Record<string, string>,
+): { vaultUser: string; how: string } | { skip: string } {
   const t = rule.transform;
   if (name.account === '') return { skip: `"${name.given}" has no account name` };
   let out: string;
@@ -148,7 +166,8 @@ function buildVaultUser(rule: MappingRule, name: ConsoleName, email: string | un
       ...groups,
     };
     const missing = [...rule.vaultUser.matchAll(/\{([^{}]*)\}/g)].map((x) => x[1] ?? '').find((k) => !fields[k]);
-    if (missing !== undefined) return { skip: `template ${rule.vaultUser} needs {${missing}}, which is empty for "${name.given}"` };
+    if (missing !== undefined)
+      return { skip: `template ${rule.vaultUser} needs {${missing}}, which is empty for "${name.given}"` };
     out = rule.vaultUser.replace(/\{([^{}]*)\}/g, (_, k: string) => fields[k] ?? '');
     how = `template ${rule.vaultUser}`;
   } else {
@@ -162,13 +181,19 @@ function buildVaultUser(rule: MappingRule, name: ConsoleName, email: string | un
         break;
       case 'to-upn': {
         const suffix = t?.upnSuffix ?? name.dnsDomain;
-        if (!suffix) return { skip: `to-upn: "${name.given}" has ${name.netbios ? `domain ${name.netbios}, which userMapping.domains does not map` : 'no domain'} and the rule sets no upnSuffix` };
+        if (!suffix)
+          return {
+            skip: `to-upn: "${name.given}" has ${name.netbios ? `domain ${name.netbios}, which userMapping.domains does not map` : 'no domain'} and the rule sets no upnSuffix`,
+          };
         out = `${name.account}@${suffix}`;
         break;
       }
       case 'to-netbios': {
         const netbios = t?.netbiosDomain ?? name.netbios;
-        if (!netbios) return { skip: `to-netbios: "${name.given}" has ${name.dnsDomain ? `domain ${name.dnsDomain}, which userMapping.domains does not map` : 'no domain'} and the rule sets no netbiosDomain` };
+        if (!netbios)
+          return {
+            skip: `to-netbios: "${name.given}" has ${name.dnsDomain ? `domain ${name.dnsDomain}, which userMapping.domains does not map` : 'no domain'} and the rule sets no netbiosDomain`,
+          };
         out = `${netbios}\\${name.account}`;
         break;
       }

@@ -19,9 +19,16 @@ export const check: Command = {
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const timeoutMs = Number(args.values['timeout-ms'] ?? 15_000);
-    const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: randomUUID() };
+    const rt = {
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      readiness: new Readiness(),
+      clock: systemClock,
+      instanceId: randomUUID(),
+    };
     const color = io.stdout.isTTY === true;
-    const mark = (ok: boolean) => (ok ? (color ? '\x1b[32mOK  \x1b[0m' : 'OK  ') : color ? '\x1b[31mFAIL\x1b[0m' : 'FAIL');
+    const mark = (ok: boolean) =>
+      ok ? (color ? '\x1b[32mOK  \x1b[0m' : 'OK  ') : color ? '\x1b[31mFAIL\x1b[0m' : 'FAIL';
     let failures = 0;
     for (const c of configChecks(loaded.config, rt)) {
       let r: CheckResult;

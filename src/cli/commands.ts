@@ -14,6 +14,18 @@ import { testSettings } from './test-settings-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
 export const COMMANDS: Command[] = [
-  demo, serve, check, testSettings, configValidate, configPrint, dbMigrate, dbPrintSql, reportBackfill, reportParse,
-  docsErrors, simAppliance, simPasswordSafe, simConsole,
+  demo,
+  serve,
+  check,
+  testSettings,
+  configValidate,
+  configPrint,
+  dbMigrate,
+  dbPrintSql,
+  reportBackfill,
+  reportParse,
+  docsErrors,
+  simAppliance,
+  simPasswordSafe,
+  simConsole,
 ];

@@ -18,16 +18,23 @@ export const dbMigrate: Command = {
     if (!loaded.config) return loaded.exit;
     // Migration progress goes to stderr as log lines; stdout carries the one-line result.
     const log = createLogger({ level: loaded.config.log.level }, io.stderr);
-    const store = await openStore(loaded.config.store, { log, metrics: createMetricsRegistry({ defaultMetrics: false }) });
+    const store = await openStore(loaded.config.store, {
+      log,
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+    });
     try {
       const before = await store.schemaVersion();
       const after = await store.migrate();
-      const where = loaded.config.store.kind === 'mssql'
-        ? `SQL Server ${loaded.config.store.server}/${loaded.config.store.database}`
-        : `embedded database ${loaded.config.store.dataDir}`;
-      write(io.stdout, after === before
-        ? `${where}: schema version ${after}, up to date`
-        : `${where}: schema version ${before} -> ${after} (${after - before} migration(s) applied)`);
+      const where =
+        loaded.config.store.kind === 'mssql'
+          ? `SQL Server ${loaded.config.store.server}/${loaded.config.store.database}`
+          : `embedded database ${loaded.config.store.dataDir}`;
+      write(
+        io.stdout,
+        after === before
+          ? `${where}: schema version ${after}, up to date`
+          : `${where}: schema version ${before} -> ${after} (${after - before} migration(s) applied)`,
+      );
       return EXIT.ok;
     } finally {
       await store.close();

@@ -57,16 +57,29 @@ async function until(check: () => Promise<boolean>, what: string, ms = 30_000): 
 /** The console scenario: what an access-console user would do, printed step by step. */
 async function consoleTour(driver: ConsoleDriver, io: CliIo): Promise<void> {
   const jane: Omit<ConsoleRequestBody, 'op' | 'params'> = {
-    user: { id: 42, username: 'CORP\\jdoe', displayName: 'Jane Doe', securityProvider: { id: 3, name: 'Corp AD', kind: 'ldap' } },
+    user: {
+      id: 42,
+      username: 'CORP\\jdoe',
+      displayName: 'Jane Doe',
+      securityProvider: { id: 3, name: 'Corp AD', kind: 'ldap' },
+    },
     endpoint: { hostname: 'web01', fqdn: 'web01.corp.example.com', ip: '10.0.4.17:3389', os: 'Windows Server 2022' },
-    jumpItem: { id: 9001, name: 'web01 RDP', type: 'rdp', networkId: 'CORP', jumpGroup: { id: 7, name: 'Web servers', type: 'shared' } },
+    jumpItem: {
+      id: 9001,
+      name: 'web01 RDP',
+      type: 'rdp',
+      networkId: 'CORP',
+      jumpGroup: { id: 7, name: 'Web servers', type: 'shared' },
+    },
     session: { lsid: `demo-${randomUUID().slice(0, 8)}`, externalKey: 'CHG-1234' },
   };
   const show = (label: string, value: unknown) => write(io.stdout, `  ${label.padEnd(22)} ${value}`);
 
   write(io.stdout, '\n1. CORP\\jdoe opens web01 (RDP) in the access console: credentials.list');
   const listed = await driver.list(jane);
-  const creds = (listed.result as { credentials?: { id: string; displayName: string; source: string; kind: string }[] } | undefined)?.credentials ?? [];
+  const creds =
+    (listed.result as { credentials?: { id: string; displayName: string; source: string; kind: string }[] } | undefined)
+      ?.credentials ?? [];
   if (listed.error) show('refused:', `${listed.error.code}: ${listed.error.message}`);
   for (const c of creds) show(`- ${c.displayName}`, `${c.source}, ${c.kind}`);
   const first = creds[0];
@@ -74,10 +87,19 @@ async function consoleTour(driver: ConsoleDriver, io: CliIo): Promise<void> {
 
   write(io.stdout, `\n2. She picks "${first.displayName}": credentials.get (checkout from Password Safe, injected)`);
   const got = await driver.get(jane, first.id);
-  const cred = (got.result as { credential?: { username: string; password?: string; privateKey?: string; leaseId: string; expiresAt: string } } | undefined)?.credential;
+  const cred = (
+    got.result as
+      | {
+          credential?: { username: string; password?: string; privateKey?: string; leaseId: string; expiresAt: string };
+        }
+      | undefined
+  )?.credential;
   if (!cred) throw new Error(`demo: checkout failed: ${got.error?.code} ${got.error?.message}`);
   show('username:', cred.username);
-  show('secret:', `${'•'.repeat(8)} (${(cred.password ?? cred.privateKey ?? '').length} characters, injected, never shown)`);
+  show(
+    'secret:',
+    `${'•'.repeat(8)} (${(cred.password ?? cred.privateKey ?? '').length} characters, injected, never shown)`,
+  );
   show('lease:', `${cred.leaseId} until ${cred.expiresAt}`);
 
   write(io.stdout, '\n3. The session ends: credentials.release (checked in; Password Safe rotates the password)');
@@ -85,24 +107,40 @@ async function consoleTour(driver: ConsoleDriver, io: CliIo): Promise<void> {
   show('answer:', JSON.stringify(released.result ?? released.error));
 
   write(io.stdout, '\n4. A contractor tries the same: the mapping rule refuses with its reason');
-  const denied = await driver.list({ ...jane, user: { username: 'CORP\\ext-bob', securityProvider: { name: 'Corp AD' } } });
+  const denied = await driver.list({
+    ...jane,
+    user: { username: 'CORP\\ext-bob', securityProvider: { name: 'Corp AD' } },
+  });
   show('answer:', denied.error ? `${denied.error.code}: ${denied.error.message}` : JSON.stringify(denied.result));
 
   write(io.stdout, '\n5. External Jump item search for "0" (vault-managed RDP and SSH systems Jane may use)');
   const found = await driver.search(jane, '0', 10);
-  for (const item of (found.result as { items?: { name: string; method: string; networkId?: string; comment?: string }[] } | undefined)?.items ?? []) {
-    show(`- ${item.name}`, `${item.method}, network ${item.networkId ?? '-'}${item.comment ? ` (${item.comment})` : ''}`);
+  for (const item of (
+    found.result as { items?: { name: string; method: string; networkId?: string; comment?: string }[] } | undefined
+  )?.items ?? []) {
+    show(
+      `- ${item.name}`,
+      `${item.method}, network ${item.networkId ?? '-'}${item.comment ? ` (${item.comment})` : ''}`,
+    );
   }
 }
 
 export const demo: Command = {
   path: ['demo'],
   summary: 'Run the demo: Password Safe and appliance simulators, the bridge, the embedded store, a console tour',
-  usage: 'ecm-bridge demo [--once] [--data-dir DIR] [--sessions N] [--vault-port N] [--appliance-port N] [--http-port N]',
-  examples: ['ecm-bridge demo            # keeps running; Ctrl-C stops it', 'ecm-bridge demo --once     # tour, one report pull, then exit'],
+  usage:
+    'ecm-bridge demo [--once] [--data-dir DIR] [--sessions N] [--vault-port N] [--appliance-port N] [--http-port N]',
+  examples: [
+    'ecm-bridge demo            # keeps running; Ctrl-C stops it',
+    'ecm-bridge demo --once     # tour, one report pull, then exit',
+  ],
   options: {
-    once: { type: 'boolean' }, 'data-dir': { type: 'string' }, sessions: { type: 'string' },
-    'vault-port': { type: 'string' }, 'appliance-port': { type: 'string' }, 'http-port': { type: 'string' },
+    once: { type: 'boolean' },
+    'data-dir': { type: 'string' },
+    sessions: { type: 'string' },
+    'vault-port': { type: 'string' },
+    'appliance-port': { type: 'string' },
+    'http-port': { type: 'string' },
   },
   async run(args, io) {
     const num = (name: string, fallback: number) => {
@@ -125,21 +163,43 @@ export const demo: Command = {
     writeFileSync(join(o.dataDir, 'passwordsafe-ca.pem'), vault.caPem);
     const now = Date.now();
     const reports = new ReportingSimulator({
-      generator: new SessionGenerator({ seed: 7, count: o.sessions, hostName: '127.0.0.1', product: 'pra', firstStartMs: now - 20 * 3_600_000, spacingMs: Math.floor((20 * 3_600_000) / Math.max(o.sessions, 1)) }),
+      generator: new SessionGenerator({
+        seed: 7,
+        count: o.sessions,
+        hostName: '127.0.0.1',
+        product: 'pra',
+        firstStartMs: now - 20 * 3_600_000,
+        spacingMs: Math.floor((20 * 3_600_000) / Math.max(o.sessions, 1)),
+      }),
       now: Date.now,
     });
-    const appliance = new ApplianceSimulator({ accounts: loadAccountsFile(repoFile('config/demo/appliance-accounts.yaml')), port: o.appliancePort, hostname: '127.0.0.1', reporting: reports.handle, log });
+    const appliance = new ApplianceSimulator({
+      accounts: loadAccountsFile(repoFile('config/demo/appliance-accounts.yaml')),
+      port: o.appliancePort,
+      hostname: '127.0.0.1',
+      reporting: reports.handle,
+      log,
+    });
     await appliance.start();
     writeFileSync(join(o.dataDir, 'appliance-ca.pem'), appliance.caPem);
     const configFile = writeDemoConfig(o, appliance.url, vault.url);
 
     write(io.stdout, 'ecm-bridge demo');
     write(io.stdout, `  Password Safe simulator  ${vault.url}`);
-    write(io.stdout, `  appliance simulator      ${appliance.url}  (${o.sessions} generated sessions in the last 20 h)`);
+    write(
+      io.stdout,
+      `  appliance simulator      ${appliance.url}  (${o.sessions} generated sessions in the last 20 h)`,
+    );
     write(io.stdout, `  bridge config            ${configFile}`);
 
     const config = loadConfigFile(configFile, { env: io.env });
-    const rt = { log, metrics: createMetricsRegistry(), readiness: new Readiness(), clock: systemClock, instanceId: randomUUID() };
+    const rt = {
+      log,
+      metrics: createMetricsRegistry(),
+      readiness: new Readiness(),
+      clock: systemClock,
+      instanceId: randomUUID(),
+    };
     const service = new BridgeService(config, rt, 5_000);
     const driver = new ConsoleDriver(appliance.url, appliance.caPem);
     const stopAll = async () => {
@@ -151,19 +211,29 @@ export const demo: Command = {
     try {
       await service.start();
       await until(async () => (await rt.readiness.report()).components['site:demo']?.ready === true, 'the ECM channel');
-      write(io.stdout, `  ops server               http://127.0.0.1:${service.unit<{ address: { port: number } }>('ops-server').address.port}/readyz`);
+      write(
+        io.stdout,
+        `  ops server               http://127.0.0.1:${service.unit<{ address: { port: number } }>('ops-server').address.port}/readyz`,
+      );
       await consoleTour(driver, io);
 
       write(io.stdout, '\n6. The audit trail (ecm_bridge.credential_event; never the secret)');
       const store = service.unit<StoreComponent>('store').store;
       for (const e of await store.state.listCredentialEvents({ limit: 5 })) {
-        write(io.stdout, `  ${e.outcome.padEnd(12)} lsid ${e.lsid} ${e.consoleUser} -> ${e.vaultUser} ${e.systemName}/${e.accountName} request ${e.vaultRequestId}`);
+        write(
+          io.stdout,
+          `  ${e.outcome.padEnd(12)} lsid ${e.lsid} ${e.consoleUser} -> ${e.vaultUser} ${e.systemName}/${e.accountName} request ${e.vaultRequestId}`,
+        );
       }
 
-      write(io.stdout, '\n7. The reporting worker copies session reports into BGSessions (one pull now; then every minute)');
+      write(
+        io.stdout,
+        '\n7. The reporting worker copies session reports into BGSessions (one pull now; then every minute)',
+      );
       const outcome = await service.unit<ReportWorker>('reporting').runNow();
       write(io.stdout, `  run: ${JSON.stringify(outcome)}`);
-      for (const [table, rows] of Object.entries(await store.reports.tableCounts())) write(io.stdout, `  ${table.padEnd(22)} ${rows} rows`);
+      for (const [table, rows] of Object.entries(await store.reports.tableCounts()))
+        write(io.stdout, `  ${table.padEnd(22)} ${rows} rows`);
     } catch (e) {
       await stopAll();
       throw e;
@@ -174,14 +244,17 @@ export const demo: Command = {
       write(io.stdout, '\ndemo finished');
       return EXIT.ok;
     }
-    write(io.stdout, [
-      '',
-      'The demo keeps running (Ctrl-C stops it). Try, in another terminal:',
-      `  npx ecm-bridge test-settings --config ${configFile} --user 'CORP\\jdoe' --endpoint web01`,
-      `  npx ecm-bridge sim console --url ${appliance.url} --ca ${join(o.dataDir, 'appliance-ca.pem')} --op credentials.list --user 'CORP\\asmith' --endpoint web01`,
-      `  npx ecm-bridge check --config ${configFile}`,
-      `  curl -s http://127.0.0.1:${o.httpPort || '<port>'}/metrics | grep ecm_bridge_`,
-    ].join('\n'));
+    write(
+      io.stdout,
+      [
+        '',
+        'The demo keeps running (Ctrl-C stops it). Try, in another terminal:',
+        `  npx ecm-bridge test-settings --config ${configFile} --user 'CORP\\jdoe' --endpoint web01`,
+        `  npx ecm-bridge sim console --url ${appliance.url} --ca ${join(o.dataDir, 'appliance-ca.pem')} --op credentials.list --user 'CORP\\asmith' --endpoint web01`,
+        `  npx ecm-bridge check --config ${configFile}`,
+        `  curl -s http://127.0.0.1:${o.httpPort || '<port>'}/metrics | grep ecm_bridge_`,
+      ].join('\n'),
+    );
     const code = await runUntilSignal(service, configFile, io.env, log);
     await driver.close();
     await appliance.stop();

@@ -16,51 +16,95 @@ import { ReportProgress } from './report-progress.js';
 /** `2026-01-31` (midnight UTC) or a full ISO-8601 time. */
 function parseDate(name: string, value: string | undefined): number {
   const v = value?.trim() ?? '';
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : Number.NaN;
-  if (Number.isNaN(ms)) throw new ServiceError('cli.usage', `--${name} must be a date (2026-01-31) or an ISO-8601 time, got "${value ?? ''}"`, { op: 'report.backfill' });
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(v)
+    ? Date.parse(`${v}T00:00:00Z`)
+    : /^\d{4}-\d{2}-\d{2}T/.test(v)
+      ? Date.parse(v)
+      : Number.NaN;
+  if (Number.isNaN(ms))
+    throw new ServiceError(
+      'cli.usage',
+      `--${name} must be a date (2026-01-31) or an ISO-8601 time, got "${value ?? ''}"`,
+      { op: 'report.backfill' },
+    );
   return ms;
 }
 
 export const reportBackfill: Command = {
   path: ['report', 'backfill'],
-  summary: 'Load a site\'s sessions of a past period into BGSessions (resumable: rerun the same command to continue)',
+  summary: "Load a site's sessions of a past period into BGSessions (resumable: rerun the same command to continue)",
   usage: 'ecm-bridge report backfill --config FILE --site NAME --from DATE --to DATE',
-  examples: ['ecm-bridge report backfill --config /etc/ecm-bridge/config.yaml --site corp-pra --from 2025-01-01 --to 2026-01-01'],
-  options: { config: { type: 'string', short: 'c' }, site: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+  examples: [
+    'ecm-bridge report backfill --config /etc/ecm-bridge/config.yaml --site corp-pra --from 2025-01-01 --to 2026-01-01',
+  ],
+  options: {
+    config: { type: 'string', short: 'c' },
+    site: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+  },
   async run(args, io) {
     const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
     const siteName = args.values.site as string | undefined;
-    if (!file || !siteName || args.values.from === undefined || args.values.to === undefined) return usage(io, this.usage);
+    if (!file || !siteName || args.values.from === undefined || args.values.to === undefined)
+      return usage(io, this.usage);
     const fromMs = parseDate('from', args.values.from as string);
     // The requested --to names the resumable range (its cursor key); runBackfill pulls only up to now.
     const toMs = parseDate('to', args.values.to as string);
-    if (fromMs >= Math.min(toMs, Date.now())) throw new ServiceError('cli.usage', '--from must be before --to (and before now)', { op: 'report.backfill' });
+    if (fromMs >= Math.min(toMs, Date.now()))
+      throw new ServiceError('cli.usage', '--from must be before --to (and before now)', { op: 'report.backfill' });
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const config = loaded.config;
     const site = reportingSites(config).find((s) => s.name === siteName);
     if (!site) {
       const names = reportingSites(config).map((s) => s.name);
-      throw new ServiceError('cli.usage', `no site "${siteName}" with an enabled reporting account in ${file}${names.length ? ` (sites: ${names.join(', ')})` : ''}`, { op: 'report.backfill' });
+      throw new ServiceError(
+        'cli.usage',
+        `no site "${siteName}" with an enabled reporting account in ${file}${names.length ? ` (sites: ${names.join(', ')})` : ''}`,
+        { op: 'report.backfill' },
+      );
     }
     // Progress goes to the terminal; the log (warnings and errors only) to stderr.
     const log = createLogger({ level: 'warn' });
-    const rt = { log, metrics: createMetricsRegistry({ defaultMetrics: false }), clock: systemClock, instanceId: randomUUID() };
+    const rt = {
+      log,
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      clock: systemClock,
+      instanceId: randomUUID(),
+    };
     const store = await openStore(config.store, rt);
     const client = createSiteReportSource(site, config.reporting, { ...rt, tokens: reportingTokens(rt) });
     const progress = new ReportProgress(io.stdout, `backfill ${site.name}`);
     const abort = new AbortController();
-    const onSignal = () => abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));
+    const onSignal = () =>
+      abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));
     process.once('SIGINT', onSignal);
     try {
       await store.migrate();
       const r = config.reporting;
       const result = await runBackfill(
-        { source: client.source, reports: store.reports, state: store.state, log, ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}) },
         {
-          site: site.name, cursorKey: reportCursorKey(site), fromMs, toMs, sliceMs: r.sliceMinutes * 60_000, batchSize: r.batchSize,
-          includeInProgress: r.includeInProgress, signal: abort.signal,
-          onStart: (s) => progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString()),
+          source: client.source,
+          reports: store.reports,
+          state: store.state,
+          log,
+          ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
+        },
+        {
+          site: site.name,
+          cursorKey: reportCursorKey(site),
+          fromMs,
+          toMs,
+          sliceMs: r.sliceMinutes * 60_000,
+          batchSize: r.batchSize,
+          includeInProgress: r.includeInProgress,
+          signal: abort.signal,
+          onStart: (s) =>
+            progress.start(
+              s.total,
+              s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString(),
+            ),
           onProgress: (p) => progress.update(p.done, p.total, p.cursor),
         },
       );

@@ -14,9 +14,16 @@ function jsonSession(s: SessionRecord, host: string | undefined): Record<string,
 function line(s: SessionRecord): string {
   const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : 'in progress');
   return [
-    s.lsid, `${iso(s.startTime)} .. ${iso(s.endTime)}`, s.duration ?? '-', `rep ${s.primaryRep?.name ?? '-'}`,
-    `endpoint ${s.primaryCustomer?.name ?? '-'}`, `${s.events.length} events`, s.externalKey ? `ticket ${s.externalKey}` : '',
-  ].filter(Boolean).join('  ');
+    s.lsid,
+    `${iso(s.startTime)} .. ${iso(s.endTime)}`,
+    s.duration ?? '-',
+    `rep ${s.primaryRep?.name ?? '-'}`,
+    `endpoint ${s.primaryCustomer?.name ?? '-'}`,
+    `${s.events.length} events`,
+    s.externalKey ? `ticket ${s.externalKey}` : '',
+  ]
+    .filter(Boolean)
+    .join('  ');
 }
 
 export const reportParse: Command = {
@@ -33,7 +40,9 @@ export const reportParse: Command = {
     try {
       xml = await readFile(file, 'utf8');
     } catch (e) {
-      throw new ServiceError('cli.usage', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { op: 'report.parse' });
+      throw new ServiceError('cli.usage', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+        op: 'report.parse',
+      });
     }
     let parsed;
     try {
@@ -45,17 +54,26 @@ export const reportParse: Command = {
       return EXIT.failed;
     }
     if (args.values.json) {
-      const doc = parsed.kind === 'listing' ? { summaries: parsed.summaries } : { sessions: parsed.sessions.map((s) => jsonSession(s, host)) };
+      const doc =
+        parsed.kind === 'listing'
+          ? { summaries: parsed.summaries }
+          : { sessions: parsed.sessions.map((s) => jsonSession(s, host)) };
       write(io.stdout, JSON.stringify(doc, null, 2));
       return EXIT.ok;
     }
     if (parsed.kind === 'listing') {
       for (const s of parsed.summaries) write(io.stdout, `${s.lsid}  ${s.hasRecording ? 'recorded' : 'no recording'}`);
-      write(io.stdout, `${parsed.summaries.length} session(s) listed, ${parsed.summaries.filter((s) => s.hasRecording).length} with a recording`);
+      write(
+        io.stdout,
+        `${parsed.summaries.length} session(s) listed, ${parsed.summaries.filter((s) => s.hasRecording).length} with a recording`,
+      );
       return EXIT.ok;
     }
     for (const s of parsed.sessions) write(io.stdout, line(s));
-    write(io.stdout, `${parsed.sessions.length} session(s), ${parsed.sessions.filter((s) => s.endTime === null).length} in progress, ${parsed.sessions.reduce((n, s) => n + s.events.length, 0)} events`);
+    write(
+      io.stdout,
+      `${parsed.sessions.length} session(s), ${parsed.sessions.filter((s) => s.endTime === null).length} in progress, ${parsed.sessions.reduce((n, s) => n + s.events.length, 0)} events`,
+    );
     return EXIT.ok;
   },
 };

@@ -18,12 +18,18 @@ export class ReportProgress {
   readonly #started = Date.now();
   #lastLine = 0;
 
-  constructor(private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, private readonly label: string) {
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+    private readonly label: string,
+  ) {
     this.#tty = out.isTTY === true;
   }
 
   start(total: number, resumedFrom: string | undefined): void {
-    write(this.out, `${this.label}: ${total} session(s) to load${resumedFrom ? ` (resuming after ${resumedFrom})` : ''}`);
+    write(
+      this.out,
+      `${this.label}: ${total} session(s) to load${resumedFrom ? ` (resuming after ${resumedFrom})` : ''}`,
+    );
   }
 
   update(done: number, total: number, sliceCommitted: string | undefined): void {
@@ -35,7 +41,9 @@ export class ReportProgress {
     if (this.#tty) {
       const width = Math.max(10, Math.min(40, (this.out.columns ?? 80) - stats.length - 10));
       const filled = Math.round((width * pct) / 100);
-      this.out.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${stats}\x1b[K`);
+      this.out.write(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${stats}\x1b[K`,
+      );
       return;
     }
     const now = Date.now();

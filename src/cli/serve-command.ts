@@ -12,7 +12,10 @@ export const serve: Command = {
   path: ['serve'],
   summary: 'Run the bridge (ECM channels, broker, reporting worker, ops server)',
   usage: 'ecm-bridge serve --config FILE [--grace-ms N]',
-  examples: ['ecm-bridge serve --config /etc/ecm-bridge/config.yaml', 'kill -HUP $(pidof ecm-bridge)   # reload the config'],
+  examples: [
+    'ecm-bridge serve --config /etc/ecm-bridge/config.yaml',
+    'kill -HUP $(pidof ecm-bridge)   # reload the config',
+  ],
   options: { config: { type: 'string', short: 'c' }, 'grace-ms': { type: 'string' } },
   async run(args, io) {
     const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
@@ -22,7 +25,13 @@ export const serve: Command = {
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const log = createLogger({ level: loaded.config.log.level });
-    const rt = { log, metrics: createMetricsRegistry(), readiness: new Readiness(), clock: systemClock, instanceId: randomUUID() };
+    const rt = {
+      log,
+      metrics: createMetricsRegistry(),
+      readiness: new Readiness(),
+      clock: systemClock,
+      instanceId: randomUUID(),
+    };
     const service = new BridgeService(loaded.config, rt, graceMs);
     try {
       await service.start();
@@ -37,7 +46,12 @@ export const serve: Command = {
 };
 
 /** Serves until SIGTERM/SIGINT (graceful stop, exit 0); SIGHUP reloads the config file. */
-export function runUntilSignal(service: BridgeService, file: string, env: Record<string, string | undefined>, log: import('pino').Logger): Promise<number> {
+export function runUntilSignal(
+  service: BridgeService,
+  file: string,
+  env: Record<string, string | undefined>,
+  log: import('pino').Logger,
+): Promise<number> {
   let reloading = Promise.resolve();
   const onHup = () => {
     reloading = reloading.then(async () => {
@@ -45,7 +59,11 @@ export function runUntilSignal(service: BridgeService, file: string, env: Record
         await service.reload(loadConfigFile(file, { env }));
       } catch (e) {
         service.rejectReload();
-        if (e instanceof ConfigError) log.error({ file, problems: e.problems }, 'configuration reload rejected; keeping the previous configuration');
+        if (e instanceof ConfigError)
+          log.error(
+            { file, problems: e.problems },
+            'configuration reload rejected; keeping the previous configuration',
+          );
         else log.error({ err: e }, 'configuration reload failed');
       }
     });

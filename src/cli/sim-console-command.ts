@@ -43,8 +43,26 @@ export const simConsole: Command = {
   ],
   options: {
     ...Object.fromEntries(
-      ['url', 'ca', 'op', 'user', 'endpoint', 'ip', 'jump-item', 'jump-type', 'jump-group', 'lsid', 'external-key', 'credential-id', 'lease-id', 'query', 'limit', 'purpose', 'group', 'deadline-ms']
-        .map((k) => [k, { type: 'string' as const }]),
+      [
+        'url',
+        'ca',
+        'op',
+        'user',
+        'endpoint',
+        'ip',
+        'jump-item',
+        'jump-type',
+        'jump-group',
+        'lsid',
+        'external-key',
+        'credential-id',
+        'lease-id',
+        'query',
+        'limit',
+        'purpose',
+        'group',
+        'deadline-ms',
+      ].map((k) => [k, { type: 'string' as const }]),
     ),
     status: { type: 'boolean' },
   },
@@ -57,7 +75,9 @@ export const simConsole: Command = {
     try {
       caPem = readFileSync(ca, 'utf8');
     } catch (e) {
-      throw new ServiceError('cli.usage', `cannot read --ca ${ca} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { op: 'sim.console' });
+      throw new ServiceError('cli.usage', `cannot read --ca ${ca} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+        op: 'sim.console',
+      });
     }
     const driver = new ConsoleDriver(url.replace(/\/$/, ''), caPem);
     try {
@@ -68,7 +88,8 @@ export const simConsole: Command = {
       const op = str(v.op);
       const user = str(v.user);
       if (!op || !user) return usage(io, this.usage);
-      if (!(OPS as readonly string[]).includes(op)) write(io.stderr, `note: ${op} is not a protocol v1 op (${OPS.join(', ')}); sending it anyway`);
+      if (!(OPS as readonly string[]).includes(op))
+        write(io.stderr, `note: ${op} is not a protocol v1 op (${OPS.join(', ')}); sending it anyway`);
       let params: Record<string, unknown>;
       try {
         params = paramsFor(op, v);
@@ -79,8 +100,14 @@ export const simConsole: Command = {
       const body: ConsoleRequestBody = { op, user: { username: user }, params };
       if (str(v.group)) body.group = str(v.group);
       if (str(v.endpoint) || str(v.ip)) body.endpoint = { hostname: str(v.endpoint), ip: str(v.ip) };
-      if (str(v['jump-item'])) body.jumpItem = { name: str(v['jump-item']), type: (str(v['jump-type']) ?? 'rdp') as JumpItemType, ...(str(v['jump-group']) ? { jumpGroup: { name: str(v['jump-group']) } } : {}) };
-      if (str(v.lsid) || str(v['external-key'])) body.session = { lsid: str(v.lsid), externalKey: str(v['external-key']) };
+      if (str(v['jump-item']))
+        body.jumpItem = {
+          name: str(v['jump-item']),
+          type: (str(v['jump-type']) ?? 'rdp') as JumpItemType,
+          ...(str(v['jump-group']) ? { jumpGroup: { name: str(v['jump-group']) } } : {}),
+        };
+      if (str(v.lsid) || str(v['external-key']))
+        body.session = { lsid: str(v.lsid), externalKey: str(v['external-key']) };
       if (str(v['deadline-ms'])) body.deadlineMs = Number(v['deadline-ms']);
       const outcome = await driver.send(body);
       write(io.stdout, JSON.stringify(outcome, null, 2));

@@ -27,12 +27,17 @@ export const simPasswordSafe: Command = {
     const size = generate === undefined ? undefined : /^(\d+),(\d+)$/.exec(generate);
     if (generate !== undefined && !size) return usage(io, this.usage);
     const seedFile = (args.values.seed as string | undefined) ?? (size ? undefined : demoSeedPath);
-    const seed = size ? generateEstate({ systems: Number(size[1]), accounts: Number(size[2]) }) : loadSeedFile(seedFile!);
+    const seed = size
+      ? generateEstate({ systems: Number(size[1]), accounts: Number(size[2]) })
+      : loadSeedFile(seedFile!);
     const sim = await PasswordSafeSimulator.start({ seed, port, tls: args.values.http !== true });
     const caOut = args.values['ca-out'] as string | undefined;
     if (caOut) writeFileSync(caOut, sim.caPem, { mode: 0o644 });
     write(io.stdout, `Password Safe simulator listening: ${sim.url}`);
-    write(io.stdout, `  estate: ${sim.estate.systems.length} systems, ${sim.estate.accounts.length} accounts, ${sim.estate.users.length} users (${seedFile ?? `generated ${generate}`})`);
+    write(
+      io.stdout,
+      `  estate: ${sim.estate.systems.length} systems, ${sim.estate.accounts.length} accounts, ${sim.estate.users.length} users (${seedFile ?? `generated ${generate}`})`,
+    );
     if (caOut) write(io.stdout, `  CA certificate written to ${caOut} (use it as vault.caFile)`);
     write(io.stdout, 'Press Ctrl-C to stop.');
     await new Promise<void>((resolve) => {

@@ -22,7 +22,8 @@ export const testSettings: Command = {
   path: ['test-settings'],
   summary: 'Explain user mapping, endpoint matching, offers and policies for one user and endpoint',
   // Also: --provider NAME, --provider-kind KIND, --email ADDR, --external-key KEY, --timeout-ms N (docs/broker.md).
-  usage: 'ecm-bridge test-settings --config FILE --user USER --endpoint HOST|IP [--jump-group G] [--checkout] [--json] [...]',
+  usage:
+    'ecm-bridge test-settings --config FILE --user USER --endpoint HOST|IP [--jump-group G] [--checkout] [--json] [...]',
   examples: [
     "ecm-bridge test-settings --config /etc/ecm-bridge/config.yaml --user 'CORP\\jdoe' --endpoint web01",
     "ecm-bridge test-settings --config config/demo.yaml --user 'jdoe@corp.example.com' --endpoint 10.0.4.17:3389 --jump-group 'Web servers' --checkout",
@@ -47,7 +48,8 @@ export const testSettings: Command = {
     const username = v.user as string | undefined;
     const endpointArg = v.endpoint as string | undefined;
     const timeoutMs = Number(v['timeout-ms'] ?? 20_000);
-    if (!file || !username || !endpointArg || !Number.isInteger(timeoutMs) || timeoutMs <= 0) return usage(io, this.usage);
+    if (!file || !username || !endpointArg || !Number.isInteger(timeoutMs) || timeoutMs <= 0)
+      return usage(io, this.usage);
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const config = loaded.config;
@@ -59,11 +61,23 @@ export const testSettings: Command = {
     const log = silentLogger();
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     const vault = createVault(config.vault, { log, metrics, clock: systemClock });
-    const broker = createBroker(config, { vault, state: new MemoryStateStore(), log, metrics, clock: systemClock, instanceId: `test-settings-${randomUUID()}` });
+    const broker = createBroker(config, {
+      vault,
+      state: new MemoryStateStore(),
+      log,
+      metrics,
+      clock: systemClock,
+      instanceId: `test-settings-${randomUUID()}`,
+    });
     const provider = v.provider ?? v['provider-kind'];
     const user: ConsoleUser = {
       username,
-      ...(provider !== undefined && { securityProvider: { ...(v.provider !== undefined && { name: String(v.provider) }), ...(v['provider-kind'] !== undefined && { kind: String(v['provider-kind']) }) } }),
+      ...(provider !== undefined && {
+        securityProvider: {
+          ...(v.provider !== undefined && { name: String(v.provider) }),
+          ...(v['provider-kind'] !== undefined && { kind: String(v['provider-kind']) }),
+        },
+      }),
       ...(v.email !== undefined && { email: String(v.email) }),
     };
     const input: ExplainInput = {

@@ -21,15 +21,7 @@ export type WireCode =
   | 'internal';
 
 export type ErrorKind =
-  | 'config'
-  | 'input'
-  | 'auth'
-  | 'permission'
-  | 'not_found'
-  | 'conflict'
-  | 'unavailable'
-  | 'timeout'
-  | 'internal';
+  'config' | 'input' | 'auth' | 'permission' | 'not_found' | 'conflict' | 'unavailable' | 'timeout' | 'internal';
 
 interface CatalogueEntry {
   kind: ErrorKind;
@@ -45,115 +37,243 @@ function entry(kind: ErrorKind, wire: WireCode, retryable: boolean, meaning: str
 
 export const ERROR_CATALOGUE = {
   // --- configuration -------------------------------------------------------------------------
-  'config.invalid': entry('config', 'internal', false,
+  'config.invalid': entry(
+    'config',
+    'internal',
+    false,
     'The YAML configuration failed validation (unknown key, wrong type, bad cron expression, unresolvable `env:`/`file:` secret, literal secret).',
-    'Run `ecm-bridge config validate FILE`; fix every listed path:line:column (export missing variables, create secret files).'),
-  'config.unreadable': entry('config', 'internal', false,
+    'Run `ecm-bridge config validate FILE`; fix every listed path:line:column (export missing variables, create secret files).',
+  ),
+  'config.unreadable': entry(
+    'config',
+    'internal',
+    false,
     'The configuration file could not be read or is not valid YAML.',
-    'Check the path, permissions and YAML syntax at the reported line.'),
-  'cli.usage': entry('input', 'bad_request', false,
+    'Check the path, permissions and YAML syntax at the reported line.',
+  ),
+  'cli.usage': entry(
+    'input',
+    'bad_request',
+    false,
     'A command-line argument is missing or malformed.',
-    'Run `ecm-bridge --help` or `ecm-bridge COMMAND --help`.'),
+    'Run `ecm-bridge --help` or `ecm-bridge COMMAND --help`.',
+  ),
 
   // --- requests from access consoles ---------------------------------------------------------
-  'request.bad': entry('input', 'bad_request', false,
+  'request.bad': entry(
+    'input',
+    'bad_request',
+    false,
     'A request from the appliance had malformed or missing parameters.',
-    'Usually an appliance/bridge version mismatch; check the bridge log for the request id.'),
-  'request.too_large': entry('input', 'bad_request', false,
+    'Usually an appliance/bridge version mismatch; check the bridge log for the request id.',
+  ),
+  'request.too_large': entry(
+    'input',
+    'bad_request',
+    false,
     'An input (frame, search query, report, payload) exceeded its configured size limit.',
-    'Nothing to do for a one-off; raise the limit only if legitimate inputs hit it.'),
-  'mapping.unmapped': entry('permission', 'unmapped_user', false,
+    'Nothing to do for a one-off; raise the limit only if legitimate inputs hit it.',
+  ),
+  'mapping.unmapped': entry(
+    'permission',
+    'unmapped_user',
+    false,
     'No user-mapping rule matched the console user and the default is `deny`.',
-    'Add a rule (test it with `ecm-bridge test-settings --user ...`) or set `userMapping.default: passthrough`.'),
-  'mapping.denied': entry('permission', 'forbidden', false,
+    'Add a rule (test it with `ecm-bridge test-settings --user ...`) or set `userMapping.default: passthrough`.',
+  ),
+  'mapping.denied': entry(
+    'permission',
+    'forbidden',
+    false,
     'A `deny` user-mapping rule matched the console user.',
-    'Intended by the rule named in the message; change the rule if it is wrong.'),
-  'policy.denied': entry('permission', 'forbidden', false,
+    'Intended by the rule named in the message; change the rule if it is wrong.',
+  ),
+  'policy.denied': entry(
+    'permission',
+    'forbidden',
+    false,
     'A release policy (ticket pattern, time window, user group) refused the checkout.',
-    'The message names the rule; the console user must satisfy it (e.g. enter a ticket in External Key).'),
-  'credential.id_invalid': entry('permission', 'forbidden', false,
+    'The message names the rule; the console user must satisfy it (e.g. enter a ticket in External Key).',
+  ),
+  'credential.id_invalid': entry(
+    'permission',
+    'forbidden',
+    false,
     'A credential id was forged, expired, or issued to another user or endpoint.',
-    'Ask the console user to reopen the credential list; repeated cases may indicate tampering.'),
-  'credential.not_found': entry('not_found', 'not_found', false,
+    'Ask the console user to reopen the credential list; repeated cases may indicate tampering.',
+  ),
+  'credential.not_found': entry(
+    'not_found',
+    'not_found',
+    false,
     'No vault account matches the endpoint, or the lease/credential no longer exists.',
-    'Check endpoint matching with `ecm-bridge test-settings`; check the account is API-enabled in the vault.'),
+    'Check endpoint matching with `ecm-bridge test-settings`; check the account is API-enabled in the vault.',
+  ),
 
   // --- vault -----------------------------------------------------------------------------------
-  'vault.unavailable': entry('unavailable', 'vault_unavailable', true,
+  'vault.unavailable': entry(
+    'unavailable',
+    'vault_unavailable',
+    true,
     'The vault could not be reached or answered 5xx/429 after bounded retries.',
-    'Check vault health and network path; the bridge retries on the next request.'),
-  'vault.auth_failed': entry('auth', 'vault_error', false,
+    'Check vault health and network path; the bridge retries on the next request.',
+  ),
+  'vault.auth_failed': entry(
+    'auth',
+    'vault_error',
+    false,
     'The vault refused sign-in (bad API key, unknown run-as user, source address not allowed, OAuth client invalid).',
-    'Check the API registration, its user groups and allowed source addresses, and the mapped vault user.'),
-  'vault.forbidden': entry('permission', 'forbidden', false,
+    'Check the API registration, its user groups and allowed source addresses, and the mapped vault user.',
+  ),
+  'vault.forbidden': entry(
+    'permission',
+    'forbidden',
+    false,
     'The vault user lacks permission for the account or system (Password Safe 403 4031/4033).',
-    'Grant the vault user\'s group access to the managed account, or fix the user mapping.'),
-  'vault.approval_pending': entry('permission', 'approval_pending', true,
+    "Grant the vault user's group access to the managed account, or fix the user mapping.",
+  ),
+  'vault.approval_pending': entry(
+    'permission',
+    'approval_pending',
+    true,
     'The release request exists but waits for approval (Password Safe 403 4034).',
-    'An approver must approve the request in Password Safe; the console user can retry afterwards.'),
-  'vault.conflict': entry('conflict', 'conflict', false,
+    'An approver must approve the request in Password Safe; the console user can retry afterwards.',
+  ),
+  'vault.conflict': entry(
+    'conflict',
+    'conflict',
+    false,
     'The vault user already holds a request for the account and the conflict option forbids reuse (409).',
-    'Set `vault.conflictOption` to `reuse` or `renew`, or check in the existing request.'),
-  'vault.rejected': entry('input', 'vault_error', false,
+    'Set `vault.conflictOption` to `reuse` or `renew`, or check in the existing request.',
+  ),
+  'vault.rejected': entry(
+    'input',
+    'vault_error',
+    false,
     'The vault rejected a request as invalid (4xx other than auth/permission), e.g. a duration above the maximum.',
-    'Read the vault message in the bridge log; adjust the release duration or account settings.'),
-  'vault.protocol': entry('internal', 'vault_error', false,
+    'Read the vault message in the bridge log; adjust the release duration or account settings.',
+  ),
+  'vault.protocol': entry(
+    'internal',
+    'vault_error',
+    false,
     'The vault answered something the adapter could not interpret.',
-    'Check the vault version against docs/compatibility; report it with the bridge log.'),
+    'Check the vault version against docs/compatibility; report it with the bridge log.',
+  ),
 
   // --- appliance -------------------------------------------------------------------------------
-  'appliance.auth_failed': entry('auth', 'internal', false,
+  'appliance.auth_failed': entry(
+    'auth',
+    'internal',
+    false,
     'The appliance refused the OAuth client credentials (401 on /oauth2/token).',
-    'Check the API account client id/secret; regenerating the secret invalidates the old one.'),
-  'appliance.permission_missing': entry('permission', 'internal', false,
+    'Check the API account client id/secret; regenerating the secret invalidates the old one.',
+  ),
+  'appliance.permission_missing': entry(
+    'permission',
+    'internal',
+    false,
     'The API account lacks a permission (ECM access, reporting, command API).',
-    'In /login > Management > API Configuration, grant the permission named in the message.'),
-  'appliance.unavailable': entry('unavailable', 'internal', true,
+    'In /login > Management > API Configuration, grant the permission named in the message.',
+  ),
+  'appliance.unavailable': entry(
+    'unavailable',
+    'internal',
+    true,
     'The appliance could not be reached, is not primary, or answered 5xx/429.',
-    'Check network/DNS to the site and the appliance health; the bridge backs off and retries.'),
-  'appliance.tls': entry('config', 'internal', false,
+    'Check network/DNS to the site and the appliance health; the bridge backs off and retries.',
+  ),
+  'appliance.tls': entry(
+    'config',
+    'internal',
+    false,
     'TLS verification of the appliance or vault failed (unknown CA, hostname mismatch, expired certificate).',
-    'Add the issuing CA to the site or vault `caFile`; there is no switch to disable verification.'),
-  'appliance.protocol': entry('internal', 'internal', false,
+    'Add the issuing CA to the site or vault `caFile`; there is no switch to disable verification.',
+  ),
+  'appliance.protocol': entry(
+    'internal',
+    'internal',
+    false,
     'The appliance sent a frame or response that breaks the protocol (bad JSON, unsupported version).',
-    'Check that the appliance and bridge protocol versions match; see the close code in the log.'),
-  'appliance.api_error': entry('internal', 'internal', false,
+    'Check that the appliance and bridge protocol versions match; see the close code in the log.',
+  ),
+  'appliance.api_error': entry(
+    'internal',
+    'internal',
+    false,
     'A Command or Reporting API call answered an <error> document or a non-200 status.',
-    'Read the appliance message in the log (it names the report and window).'),
-  'channel.closed': entry('unavailable', 'internal', true,
+    'Read the appliance message in the log (it names the report and window).',
+  ),
+  'channel.closed': entry(
+    'unavailable',
+    'internal',
+    true,
     'The ECM channel closed while a request was in flight; the request was failed explicitly.',
-    'Nothing: the channel reconnects with backoff and the console may retry.'),
+    'Nothing: the channel reconnects with backoff and the console may retry.',
+  ),
 
-  'channel.overloaded': entry('unavailable', 'internal', true,
+  'channel.overloaded': entry(
+    'unavailable',
+    'internal',
+    true,
     'More console requests arrived than the ECM channel may handle and queue at once; the newest were refused.',
-    'Raise `sites[].ecm.maxConcurrentRequests` if the vault can take it, or add vault capacity.'),
+    'Raise `sites[].ecm.maxConcurrentRequests` if the vault can take it, or add vault capacity.',
+  ),
 
   // --- reporting -------------------------------------------------------------------------------
-  'report.xml_invalid': entry('input', 'internal', false,
+  'report.xml_invalid': entry(
+    'input',
+    'internal',
+    false,
     'A report from the Reporting API is not well-formed or misses required fields; the batch was not written.',
-    'The cursor did not move; inspect the saved report with `ecm-bridge report parse FILE`.'),
+    'The cursor did not move; inspect the saved report with `ecm-bridge report parse FILE`.',
+  ),
 
   // --- store -----------------------------------------------------------------------------------
-  'store.unavailable': entry('unavailable', 'internal', true,
+  'store.unavailable': entry(
+    'unavailable',
+    'internal',
+    true,
     'The database could not be reached or a transient error persisted after retries.',
-    'Check the database server, credentials and network; the worker retries on its next run.'),
-  'store.migration_failed': entry('internal', 'internal', false,
+    'Check the database server, credentials and network; the worker retries on its next run.',
+  ),
+  'store.migration_failed': entry(
+    'internal',
+    'internal',
+    false,
     'A schema migration failed; the database stays at the previous version.',
-    'Run `ecm-bridge db migrate` by hand and read the error; review with `db print-sql`.'),
-  'store.write_failed': entry('internal', 'internal', false,
+    'Run `ecm-bridge db migrate` by hand and read the error; review with `db print-sql`.',
+  ),
+  'store.write_failed': entry(
+    'internal',
+    'internal',
+    false,
     'A write was rejected by the database (constraint, type, size); the transaction was rolled back.',
-    'Report it with the log line; no partial data was written.'),
+    'Report it with the log line; no partial data was written.',
+  ),
 
   // --- process ---------------------------------------------------------------------------------
-  'service.shutting_down': entry('unavailable', 'internal', true,
+  'service.shutting_down': entry(
+    'unavailable',
+    'internal',
+    true,
     'The bridge, or a part of it being replaced by a configuration reload, is stopping and takes no new work.',
-    'Nothing: another replica or the restarted process answers.'),
-  'service.timeout': entry('timeout', 'timeout', true,
+    'Nothing: another replica or the restarted process answers.',
+  ),
+  'service.timeout': entry(
+    'timeout',
+    'timeout',
+    true,
     'An operation did not finish before its deadline.',
-    'Check the latency of the vault/appliance/database named in the log.'),
-  'internal': entry('internal', 'internal', false,
+    'Check the latency of the vault/appliance/database named in the log.',
+  ),
+  internal: entry(
+    'internal',
+    'internal',
+    false,
     'An unexpected error; the details are in the bridge log, never shown to console users.',
-    'Report it with the log line (it carries the request id).'),
+    'Report it with the log line (it carries the request id).',
+  ),
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -216,7 +336,9 @@ export function renderErrorCatalogue(): string {
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const [code, e] of Object.entries(ERROR_CATALOGUE) as [string, CatalogueEntry][]) {
-    lines.push(`| \`${code}\` | ${e.kind} | \`${e.wire}\` | ${e.retryable ? 'yes' : 'no'} | ${e.meaning} | ${e.action} |`);
+    lines.push(
+      `| \`${code}\` | ${e.kind} | \`${e.wire}\` | ${e.retryable ? 'yes' : 'no'} | ${e.meaning} | ${e.action} |`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -24,7 +24,11 @@ export function createHttpAgent(options: AgentOptions): Agent {
     try {
       secureContext = createSecureContext({ ca: [...rootCertificates, readFileSync(options.caFile, 'utf8')] });
     } catch (e) {
-      throw new ServiceError('appliance.tls', `cannot read CA bundle ${options.caFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { op: 'http.agent', cause: e });
+      throw new ServiceError(
+        'appliance.tls',
+        `cannot read CA bundle ${options.caFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        { op: 'http.agent', cause: e },
+      );
     }
   }
   return new Agent({
@@ -37,8 +41,13 @@ export function createHttpAgent(options: AgentOptions): Agent {
 }
 
 const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_NOT_YET_VALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_NOT_YET_VALID',
 ]);
 
 /** If `e` (or its cause chain) is a TLS verification failure, a clear sentence saying so. */

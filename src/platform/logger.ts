@@ -10,9 +10,26 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
  * This is the second layer: the first is the Secret type; the third is `scrubLine` below.
  */
 const SECRET_KEYS = [
-  'password', 'pwd', 'passphrase', 'privateKey', 'private_key', 'secret', 'clientSecret', 'client_secret',
-  'apiKey', 'api_key', 'token', 'accessToken', 'access_token', 'refreshToken', 'authorization',
-  'Authorization', 'cookie', 'Cookie', 'set-cookie', 'credential',
+  'password',
+  'pwd',
+  'passphrase',
+  'privateKey',
+  'private_key',
+  'secret',
+  'clientSecret',
+  'client_secret',
+  'apiKey',
+  'api_key',
+  'token',
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'Cookie',
+  'set-cookie',
+  'credential',
 ];
 
 export const REDACT_PATHS: string[] = SECRET_KEYS.flatMap((k) => {

@@ -18,7 +18,10 @@ export interface UnitSpec {
    * channel forwards requests to whichever broker is current, so replacing the broker on reload
    * does not drop the channel.
    */
-  create(get: <T extends Component>(key: string) => T, live: <T extends Component>(key: string) => () => T | undefined): Component;
+  create(
+    get: <T extends Component>(key: string) => T,
+    live: <T extends Component>(key: string) => () => T | undefined,
+  ): Component;
 }
 
 interface Running {
@@ -45,7 +48,9 @@ export class UnitSet {
   }
 
   /** Brings the running units in line with `specs`; returns the keys started, replaced, stopped. */
-  async apply(specs: UnitSpec[]): Promise<{ started: string[]; replaced: string[]; stopped: string[]; kept: string[] }> {
+  async apply(
+    specs: UnitSpec[],
+  ): Promise<{ started: string[]; replaced: string[]; stopped: string[]; kept: string[] }> {
     const result = { started: [] as string[], replaced: [] as string[], stopped: [] as string[], kept: [] as string[] };
     const wanted = new Set(specs.map((s) => s.key));
     // A unit is replaced when its slice changed or a unit it depends on is replaced or removed.
@@ -75,11 +80,14 @@ export class UnitSet {
         result.kept.push(spec.key);
         continue;
       }
-      const component = spec.create((key) => {
-        const dep = (spec.deps ?? []).includes(key) ? next.find((u) => u.spec.key === key) : undefined;
-        if (!dep) throw new Error(`unit ${spec.key} needs ${key}: declare it in deps and configure it earlier`);
-        return dep.component as never;
-      }, (key) => () => this.#running.find((u) => u.spec.key === key)?.component as never);
+      const component = spec.create(
+        (key) => {
+          const dep = (spec.deps ?? []).includes(key) ? next.find((u) => u.spec.key === key) : undefined;
+          if (!dep) throw new Error(`unit ${spec.key} needs ${key}: declare it in deps and configure it earlier`);
+          return dep.component as never;
+        },
+        (key) => () => this.#running.find((u) => u.spec.key === key)?.component as never,
+      );
       await component.start();
       next.push({ spec, component });
       track();
@@ -99,7 +107,8 @@ export class UnitSet {
     const timeout = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), this.graceMs + 1_000)));
     try {
       const outcome = await Promise.race([r.component.stop(this.graceMs, reason).then(() => 'ok' as const), timeout]);
-      if (outcome === 'timeout') this.log.warn({ unit: r.spec.key, graceMs: this.graceMs }, 'unit did not stop within its grace period');
+      if (outcome === 'timeout')
+        this.log.warn({ unit: r.spec.key, graceMs: this.graceMs }, 'unit did not stop within its grace period');
     } catch (e) {
       this.log.error({ unit: r.spec.key, err: e }, 'unit failed to stop cleanly');
     } finally {

@@ -55,16 +55,46 @@ export async function runBackfill(deps: BackfillDeps, o: BackfillOptions): Promi
   const stored = await deps.state.getCursor(key);
   const resumedFromMs = stored === undefined ? undefined : Date.parse(stored);
   const fromMs = resumedFromMs !== undefined && !Number.isNaN(resumedFromMs) ? resumedFromMs : o.fromMs;
-  const range = { fromMs, toMs, sliceMs: o.sliceMs, includeInProgress: o.includeInProgress, ...(o.signal ? { signal: o.signal } : {}) };
+  const range = {
+    fromMs,
+    toMs,
+    sliceMs: o.sliceMs,
+    includeInProgress: o.includeInProgress,
+    ...(o.signal ? { signal: o.signal } : {}),
+  };
   const total = fromMs < toMs ? await countRange(deps.source, range) : 0;
   o.onStart?.({ total, resumedFromMs: fromMs === o.fromMs ? undefined : fromMs });
-  deps.log.info({ site: o.site, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), total }, 'backfill starting');
+  deps.log.info(
+    { site: o.site, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), total },
+    'backfill starting',
+  );
   const last = await pullRange(
-    { source: deps.source, reports: deps.reports, log: deps.log, ...(deps.recordings ? { recordings: deps.recordings } : {}) },
     {
-      ...range, site: o.site, cursorKey: key, batchSize: o.batchSize,
-      onProgress: (p) => o.onProgress?.({ done: p.processed, total: Math.max(total, p.processed), inserted: p.inserted, updated: p.updated, ...(p.cursor ? { cursor: p.cursor } : {}) }),
+      source: deps.source,
+      reports: deps.reports,
+      log: deps.log,
+      ...(deps.recordings ? { recordings: deps.recordings } : {}),
+    },
+    {
+      ...range,
+      site: o.site,
+      cursorKey: key,
+      batchSize: o.batchSize,
+      onProgress: (p) =>
+        o.onProgress?.({
+          done: p.processed,
+          total: Math.max(total, p.processed),
+          inserted: p.inserted,
+          updated: p.updated,
+          ...(p.cursor ? { cursor: p.cursor } : {}),
+        }),
     },
   );
-  return { total, done: last?.processed ?? 0, inserted: last?.inserted ?? 0, updated: last?.updated ?? 0, resumedFromMs: fromMs === o.fromMs ? undefined : fromMs };
+  return {
+    total,
+    done: last?.processed ?? 0,
+    inserted: last?.inserted ?? 0,
+    updated: last?.updated ?? 0,
+    resumedFromMs: fromMs === o.fromMs ? undefined : fromMs,
+  };
 }

@@ -63,7 +63,10 @@ export class ReportWorker implements Component {
   #abort = new AbortController();
   #standby = false;
 
-  constructor(private readonly config: Config, private readonly deps: ReportWorkerDeps) {
+  constructor(
+    private readonly config: Config,
+    private readonly deps: ReportWorkerDeps,
+  ) {
     this.#sites = config.reporting.enabled ? reportingSites(config) : [];
     this.#metrics = reportMetrics(deps.metrics);
   }
@@ -79,7 +82,11 @@ export class ReportWorker implements Component {
       const cursor = await this.deps.store.state.getCursor(reportCursorKey(site)).catch(() => undefined);
       this.#state.set(site.name, cursor ? { cursorMs: Date.parse(cursor) } : {});
     }
-    this.#task = cron.createTask(this.config.reporting.schedule, () => this.runNow().catch((e: unknown) => this.deps.log.error({ err: e }, 'reporting: run failed')), { name: 'reporting' });
+    this.#task = cron.createTask(
+      this.config.reporting.schedule,
+      () => this.runNow().catch((e: unknown) => this.deps.log.error({ err: e }, 'reporting: run failed')),
+      { name: 'reporting' },
+    );
     await this.#task.start();
   }
 
@@ -91,9 +98,15 @@ export class ReportWorker implements Component {
     if (running && !(await settlesWithin(running, graceMs))) {
       // The run is aborted and stops at its next batch boundary, but a batch write in flight must
       // finish before the caller closes the store: wait for it, bounded by a second grace period.
-      this.deps.log.warn({ graceMs }, 'reporting: run still in flight after the grace period; waiting for its current batch');
+      this.deps.log.warn(
+        { graceMs },
+        'reporting: run still in flight after the grace period; waiting for its current batch',
+      );
       if (!(await settlesWithin(running, graceMs))) {
-        this.deps.log.error({ waitedMs: 2 * graceMs }, 'reporting: run still in flight after twice the grace period; stopping without it');
+        this.deps.log.error(
+          { waitedMs: 2 * graceMs },
+          'reporting: run still in flight after twice the grace period; stopping without it',
+        );
       }
     }
     for (const c of this.#clients.values()) await c.close().catch(() => undefined);
@@ -149,13 +162,31 @@ export class ReportWorker implements Component {
     try {
       const stored = await this.deps.store.state.getCursor(key);
       const cursorMs = stored === undefined ? undefined : Date.parse(stored);
-      if (stored !== undefined && Number.isNaN(cursorMs)) this.deps.log.warn({ site: site.name, cursor: stored }, 'reporting: unreadable cursor ignored; starting from the initial lookback');
-      const fromMs = cursorMs !== undefined && !Number.isNaN(cursorMs) ? cursorMs - r.overlapMinutes * 60_000 : now - r.initialLookbackHours * 3_600_000;
+      if (stored !== undefined && Number.isNaN(cursorMs))
+        this.deps.log.warn(
+          { site: site.name, cursor: stored },
+          'reporting: unreadable cursor ignored; starting from the initial lookback',
+        );
+      const fromMs =
+        cursorMs !== undefined && !Number.isNaN(cursorMs)
+          ? cursorMs - r.overlapMinutes * 60_000
+          : now - r.initialLookbackHours * 3_600_000;
       const progress = await pullRange(
-        { source: this.#client(site), reports: this.deps.store.reports, log: this.deps.log, ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}) },
         {
-          site: site.name, cursorKey: key, fromMs, toMs: now, sliceMs: r.sliceMinutes * 60_000, batchSize: r.batchSize,
-          includeInProgress: r.includeInProgress, signal: this.#abort.signal,
+          source: this.#client(site),
+          reports: this.deps.store.reports,
+          log: this.deps.log,
+          ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
+        },
+        {
+          site: site.name,
+          cursorKey: key,
+          fromMs,
+          toMs: now,
+          sliceMs: r.sliceMinutes * 60_000,
+          batchSize: r.batchSize,
+          includeInProgress: r.includeInProgress,
+          signal: this.#abort.signal,
           onProgress: (p) => {
             if (p.cursor) st.cursorMs = Date.parse(p.cursor);
             this.#metrics.sessions.inc({ site: site.name, result: 'inserted' }, p.inserted - counted.inserted);
@@ -169,7 +200,16 @@ export class ReportWorker implements Component {
       st.lastSessions = progress?.sessions ?? 0;
       this.#metrics.runs.inc({ site: site.name, outcome: 'ok' });
       this.#metrics.lastSuccess.set({ site: site.name }, this.deps.clock.now() / 1000);
-      this.deps.log.info({ site: site.name, sessions: st.lastSessions, inserted: progress?.inserted ?? 0, updated: progress?.updated ?? 0, cursor: progress?.cursor }, 'reporting: pull complete');
+      this.deps.log.info(
+        {
+          site: site.name,
+          sessions: st.lastSessions,
+          inserted: progress?.inserted ?? 0,
+          updated: progress?.updated ?? 0,
+          cursor: progress?.cursor,
+        },
+        'reporting: pull complete',
+      );
       return 'ok';
     } catch (e) {
       if (this.#abort.signal.aborted) {
@@ -187,7 +227,10 @@ export class ReportWorker implements Component {
     const message = isServiceError(e) ? e.message : 'internal error';
     st.lastError = { code, message };
     this.#metrics.runs.inc({ site: site.name, outcome: 'failed' });
-    this.deps.log.error({ site: site.name, window: isServiceError(e) ? e.details?.window : undefined, err: e, code }, 'reporting: pull failed; the cursor stays at the last committed slice');
+    this.deps.log.error(
+      { site: site.name, window: isServiceError(e) ? e.details?.window : undefined, err: e, code },
+      'reporting: pull failed; the cursor stays at the last committed slice',
+    );
     return 'failed';
   }
 
@@ -204,21 +247,41 @@ export class ReportWorker implements Component {
   #lags(): Map<string, number> {
     const now = this.deps.clock.now();
     const out = new Map<string, number>();
-    for (const [site, st] of this.#state) if (st.cursorMs !== undefined) out.set(site, Math.max(0, Math.round((now - st.cursorMs) / 1000)));
+    for (const [site, st] of this.#state)
+      if (st.cursorMs !== undefined) out.set(site, Math.max(0, Math.round((now - st.cursorMs) / 1000)));
     return out;
   }
 
   /** The /readyz entry: not ready while a site's last pull failed. */
   status(): ComponentStatus {
-    if (this.#sites.length === 0) return { ready: true, reason: this.config.reporting.enabled ? 'no site has a reporting account' : 'disabled' };
+    if (this.#sites.length === 0)
+      return { ready: true, reason: this.config.reporting.enabled ? 'no site has a reporting account' : 'disabled' };
     const lags = this.#lags();
-    const sites = Object.fromEntries([...this.#state].map(([name, st]) => [name, {
-      cursor: st.cursorMs === undefined ? null : new Date(st.cursorMs).toISOString(), lagSeconds: lags.get(name) ?? null,
-      lastRunAt: st.lastRunAt ?? null, lastSuccessAt: st.lastSuccessAt ?? null, lastSessions: st.lastSessions ?? null, lastError: st.lastError ?? null,
-    }]));
+    const sites = Object.fromEntries(
+      [...this.#state].map(([name, st]) => [
+        name,
+        {
+          cursor: st.cursorMs === undefined ? null : new Date(st.cursorMs).toISOString(),
+          lagSeconds: lags.get(name) ?? null,
+          lastRunAt: st.lastRunAt ?? null,
+          lastSuccessAt: st.lastSuccessAt ?? null,
+          lastSessions: st.lastSessions ?? null,
+          lastError: st.lastError ?? null,
+        },
+      ]),
+    );
     const failing = [...this.#state].filter(([, st]) => st.lastError);
-    if (failing.length > 0) return { ready: false, reason: failing.map(([n, st]) => `site ${n}: [${st.lastError!.code}] ${st.lastError!.message}`).join('; '), details: { sites } };
-    return { ready: true, reason: this.#standby ? 'standby: another replica holds the reporting lock' : 'ok', details: { sites } };
+    if (failing.length > 0)
+      return {
+        ready: false,
+        reason: failing.map(([n, st]) => `site ${n}: [${st.lastError!.code}] ${st.lastError!.message}`).join('; '),
+        details: { sites },
+      };
+    return {
+      ready: true,
+      reason: this.#standby ? 'standby: another replica holds the reporting lock' : 'ok',
+      details: { sites },
+    };
   }
 }
 
@@ -226,7 +289,13 @@ export class ReportWorker implements Component {
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

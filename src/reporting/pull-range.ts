@@ -43,16 +43,23 @@ export interface PullProgress {
 export function slices(fromMs: number, toMs: number, sliceMs: number): ReportWindow[] {
   const out: ReportWindow[] = [];
   const end = Math.floor(toMs / 1000) * 1000;
-  for (let a = Math.floor(fromMs / 1000) * 1000; a < end; a += sliceMs) out.push({ by: 'end', fromMs: a, toMs: Math.min(a + sliceMs, end) });
+  for (let a = Math.floor(fromMs / 1000) * 1000; a < end; a += sliceMs)
+    out.push({ by: 'end', fromMs: a, toMs: Math.min(a + sliceMs, end) });
   return out;
 }
 
 /** The lsids a slice covers (closed in it; with in-progress, also started in it) → has a recording. */
-async function listSlice(source: ReportSource, slice: ReportWindow, includeInProgress: boolean, signal?: AbortSignal): Promise<Map<string, boolean>> {
+async function listSlice(
+  source: ReportSource,
+  slice: ReportWindow,
+  includeInProgress: boolean,
+  signal?: AbortSignal,
+): Promise<Map<string, boolean>> {
   const listed = new Map<string, boolean>();
   for (const s of await source.listing(slice, signal)) listed.set(s.lsid, s.hasRecording);
   if (includeInProgress) {
-    for (const s of await source.listing({ ...slice, by: 'start' }, signal)) listed.set(s.lsid, (listed.get(s.lsid) ?? false) || s.hasRecording);
+    for (const s of await source.listing({ ...slice, by: 'start' }, signal))
+      listed.set(s.lsid, (listed.get(s.lsid) ?? false) || s.hasRecording);
   }
   return listed;
 }
@@ -80,7 +87,8 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
     const lsids = [...listed.keys()].filter((l) => !final.has(l));
     totals.processed += listed.size - lsids.length;
     for (const [lsid, endMs] of final) if (endMs < slice.toMs) final.delete(lsid);
-    const stored = deps.recordings && [...listed.values()].some(Boolean) ? await deps.recordings.stored(o.site) : undefined;
+    const stored =
+      deps.recordings && [...listed.values()].some(Boolean) ? await deps.recordings.stored(o.site) : undefined;
     const cursor = { key: o.cursorKey, value: new Date(slice.toMs).toISOString() };
     let done = 0;
     for (let k = 0; k < lsids.length || k === 0; k += o.batchSize) {
@@ -90,18 +98,27 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
       const sessions = o.includeInProgress ? fetched : fetched.filter((s) => s.endTime !== null);
       if (deps.recordings && stored) {
         for (const s of sessions) {
-          if (s.endTime !== null && listed.get(s.lsid) && !stored.has(s.lsid)) await deps.recordings.save(o.site, s.lsid, deps.source, o.signal);
+          if (s.endTime !== null && listed.get(s.lsid) && !stored.has(s.lsid))
+            await deps.recordings.save(o.site, s.lsid, deps.source, o.signal);
         }
       }
       const isLast = k + o.batchSize >= lsids.length;
       const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined);
-      for (const s of sessions) if (s.endTime !== null && s.endTime.getTime() >= slice.toMs && s.endTime.getTime() < o.toMs) final.set(s.lsid, s.endTime.getTime());
+      for (const s of sessions)
+        if (s.endTime !== null && s.endTime.getTime() >= slice.toMs && s.endTime.getTime() < o.toMs)
+          final.set(s.lsid, s.endTime.getTime());
       done += batch.length;
       totals.processed += batch.length;
       totals.sessions += sessions.length;
       totals.inserted += r.inserted;
       totals.updated += r.updated;
-      last = { slice, sliceListed: lsids.length, sliceDone: done, ...totals, ...(isLast ? { cursor: cursor.value } : {}) };
+      last = {
+        slice,
+        sliceListed: lsids.length,
+        sliceDone: done,
+        ...totals,
+        ...(isLast ? { cursor: cursor.value } : {}),
+      };
       o.onProgress?.(last);
     }
     deps.log.debug({ site: o.site, window: label, sessions: lsids.length }, 'report slice committed');
@@ -113,8 +130,12 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
  * How many sessions a pull of [fromMs, toMs) will fetch (listings only, one slice at a time):
  * the "total" of a backfill's progress.
  */
-export async function countRange(source: ReportSource, o: Pick<PullRangeOptions, 'fromMs' | 'toMs' | 'sliceMs' | 'includeInProgress' | 'signal'>): Promise<number> {
+export async function countRange(
+  source: ReportSource,
+  o: Pick<PullRangeOptions, 'fromMs' | 'toMs' | 'sliceMs' | 'includeInProgress' | 'signal'>,
+): Promise<number> {
   let total = 0;
-  for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) total += (await listSlice(source, slice, o.includeInProgress, o.signal)).size;
+  for (const slice of slices(o.fromMs, o.toMs, o.sliceMs))
+    total += (await listSlice(source, slice, o.includeInProgress, o.signal)).size;
   return total;
 }

@@ -50,17 +50,33 @@ export class RecordingDirectory {
     const root = resolve(this.directory);
     const target = resolve(dir, name);
     const fromRoot = relative(root, target);
-    if (resolve(target, '..') !== resolve(dir) || fromRoot === '' || fromRoot.startsWith('..') || isAbsolute(fromRoot)) {
-      throw new ServiceError('report.xml_invalid', `refusing to write a recording of site ${site} outside ${this.directory}: session id ${JSON.stringify(lsid.slice(0, 16))}${lsid.length > 16 ? '...' : ''} is not a file name`, {
-        op: 'report.recording', details: { site, directory: this.directory },
-      });
+    if (
+      resolve(target, '..') !== resolve(dir) ||
+      fromRoot === '' ||
+      fromRoot.startsWith('..') ||
+      isAbsolute(fromRoot)
+    ) {
+      throw new ServiceError(
+        'report.xml_invalid',
+        `refusing to write a recording of site ${site} outside ${this.directory}: session id ${JSON.stringify(lsid.slice(0, 16))}${lsid.length > 16 ? '...' : ''} is not a file name`,
+        {
+          op: 'report.recording',
+          details: { site, directory: this.directory },
+        },
+      );
     }
     return target;
   }
 
   #error(site: string, e: unknown): ServiceError {
-    return new ServiceError('store.write_failed', `cannot write recordings of site ${site} under ${this.directory} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
-      op: 'report.recording', cause: e, details: { site, directory: this.directory },
-    });
+    return new ServiceError(
+      'store.write_failed',
+      `cannot write recordings of site ${site} under ${this.directory} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        op: 'report.recording',
+        cause: e,
+        details: { site, directory: this.directory },
+      },
+    );
   }
 }

@@ -8,7 +8,9 @@ export type LagSource = () => Map<string, number>;
  * worker on the same registry and `metric()` hands back the registered gauge), so its collect()
  * reads whichever worker is current rather than closing over the first one.
  */
-interface LagHolder { current: LagSource | undefined }
+interface LagHolder {
+  current: LagSource | undefined;
+}
 const lagHolders = new WeakMap<Registry, LagHolder>();
 
 function lagHolder(registry: Registry): LagHolder {
@@ -35,28 +37,56 @@ export interface ReportMetrics {
 export function reportMetrics(registry: Registry): ReportMetrics {
   const holder = lagHolder(registry);
   return {
-    sessions: metric(registry, 'ecm_bridge_reporting_sessions_total', () => new Counter({
-      name: 'ecm_bridge_reporting_sessions_total', help: 'Sessions written to BGSessions, by site and result (inserted, updated)',
-      labelNames: ['site', 'result'] as const, registers: [registry],
-    })),
-    runs: metric(registry, 'ecm_bridge_reporting_runs_total', () => new Counter({
-      name: 'ecm_bridge_reporting_runs_total', help: 'Report pulls by site and outcome (ok, failed, standby)',
-      labelNames: ['site', 'outcome'] as const, registers: [registry],
-    })),
-    lag: metric(registry, 'ecm_bridge_reporting_lag_seconds', () => new Gauge({
-      name: 'ecm_bridge_reporting_lag_seconds', help: 'Now minus the committed report cursor, by site',
-      labelNames: ['site'] as const, registers: [registry],
-      collect() {
-        // Reset first: a site gone from the current worker (or no worker at all) is not reported.
-        this.reset();
-        const source = holder.current;
-        if (source) for (const [site, lag] of source()) this.set({ site }, lag);
-      },
-    })),
-    lastSuccess: metric(registry, 'ecm_bridge_reporting_last_success_timestamp_seconds', () => new Gauge({
-      name: 'ecm_bridge_reporting_last_success_timestamp_seconds', help: 'Unix time of the last successful pull, by site',
-      labelNames: ['site'] as const, registers: [registry],
-    })),
+    sessions: metric(
+      registry,
+      'ecm_bridge_reporting_sessions_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_reporting_sessions_total',
+          help: 'Sessions written to BGSessions, by site and result (inserted, updated)',
+          labelNames: ['site', 'result'] as const,
+          registers: [registry],
+        }),
+    ),
+    runs: metric(
+      registry,
+      'ecm_bridge_reporting_runs_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_reporting_runs_total',
+          help: 'Report pulls by site and outcome (ok, failed, standby)',
+          labelNames: ['site', 'outcome'] as const,
+          registers: [registry],
+        }),
+    ),
+    lag: metric(
+      registry,
+      'ecm_bridge_reporting_lag_seconds',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_reporting_lag_seconds',
+          help: 'Now minus the committed report cursor, by site',
+          labelNames: ['site'] as const,
+          registers: [registry],
+          collect() {
+            // Reset first: a site gone from the current worker (or no worker at all) is not reported.
+            this.reset();
+            const source = holder.current;
+            if (source) for (const [site, lag] of source()) this.set({ site }, lag);
+          },
+        }),
+    ),
+    lastSuccess: metric(
+      registry,
+      'ecm_bridge_reporting_last_success_timestamp_seconds',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_reporting_last_success_timestamp_seconds',
+          help: 'Unix time of the last successful pull, by site',
+          labelNames: ['site'] as const,
+          registers: [registry],
+        }),
+    ),
     attachLag(source) {
       holder.current = source;
     },

@@ -13,7 +13,10 @@ import { createSiteReportSource, type SiteTokens } from './site-report-source.js
  */
 export function reportingTokens(rt: Pick<Runtime, 'clock' | 'log'>): SiteTokens {
   return (site, dispatcher) => {
-    if (!site.reporting) throw new ServiceError('config.invalid', `site ${site.name} has no reporting API account`, { op: 'reporting.tokens' });
+    if (!site.reporting)
+      throw new ServiceError('config.invalid', `site ${site.name} has no reporting API account`, {
+        op: 'reporting.tokens',
+      });
     return new OAuthTokenSource({
       baseUrl: site.url.replace(/\/+$/, ''),
       clientId: site.reporting.clientId,
@@ -33,7 +36,8 @@ export function reportingUnit(config: Config, rt: Runtime): UnitSpec {
     // Sites without their ECM account: rotating that secret must not restart report pulls.
     slice: { reporting: config.reporting, sites: reportingSites(config).map((s) => ({ ...s, ecm: undefined })) },
     deps: ['store'],
-    create: (get) => createReportWorker(config, { ...rt, store: get<StoreComponent>('store').store, tokens: reportingTokens(rt) }),
+    create: (get) =>
+      createReportWorker(config, { ...rt, store: get<StoreComponent>('store').store, tokens: reportingTokens(rt) }),
   };
 }
 
@@ -47,7 +51,11 @@ export function reportingChecks(config: Config, rt: Runtime): Check[] {
     component: 'reporting',
     name: `site ${site.name} Reporting API`,
     async run(signal: AbortSignal) {
-      const client = createSiteReportSource(site, { ...config.reporting, retries: { ...config.reporting.retries, max: 0 } }, { ...rt, tokens: reportingTokens(rt) });
+      const client = createSiteReportSource(
+        site,
+        { ...config.reporting, retries: { ...config.reporting.retries, max: 0 } },
+        { ...rt, tokens: reportingTokens(rt) },
+      );
       try {
         const now = rt.clock.now();
         const listed = await client.source.listing({ by: 'end', fromMs: now - 60_000, toMs: now }, signal);

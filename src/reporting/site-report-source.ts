@@ -21,13 +21,25 @@ export interface SiteReportSource {
  * connection: every call sends `Connection: close` anyway), shared with the token provider
  * `tokens` builds, so `close()` releases every socket the site's reporting used.
  */
-export function createSiteReportSource(site: SiteConfig, reporting: ReportingConfig, deps: { tokens: SiteTokens; clock: Clock; log: Logger; metrics: Registry }): SiteReportSource {
+export function createSiteReportSource(
+  site: SiteConfig,
+  reporting: ReportingConfig,
+  deps: { tokens: SiteTokens; clock: Clock; log: Logger; metrics: Registry },
+): SiteReportSource {
   const agent = createHttpAgent({
-    connectTimeoutMs: site.timeouts.connectMs, requestTimeoutMs: site.timeouts.requestMs, connections: 1, ...(site.caFile ? { caFile: site.caFile } : {}),
+    connectTimeoutMs: site.timeouts.connectMs,
+    requestTimeoutMs: site.timeouts.requestMs,
+    connections: 1,
+    ...(site.caFile ? { caFile: site.caFile } : {}),
   });
   const source = new ReportClient({
-    site: { name: site.name, url: site.url, product: site.product }, tokens: deps.tokens(site, agent), dispatcher: agent,
-    clock: deps.clock, retries: reporting.retries, log: deps.log, metrics: deps.metrics,
+    site: { name: site.name, url: site.url, product: site.product },
+    tokens: deps.tokens(site, agent),
+    dispatcher: agent,
+    clock: deps.clock,
+    retries: reporting.retries,
+    log: deps.log,
+    metrics: deps.metrics,
   });
   return { source, close: () => agent.close() };
 }

@@ -32,23 +32,52 @@ const int = (name: string, nullable = true) => col(name, 'int', nullable);
 export const SESSION: Table = {
   name: 'session',
   columns: [
-    reqText('lsid', 64), reqText('type', 64), big('lseq'), col('start_time', 'time', false), col('end_time', 'time', true),
-    text('duration', 32), int('file_transfers', false), int('file_moves', false), int('file_deletes', false),
-    reqText('host_name', 255), text('external_key'), int('public_site_id', false), reqText('public_site_name', 255),
-    big('jump_group_id'), text('jump_group_type', 32), text('jump_group_name', 450), big('jumpoint_id'), text('jumpoint_name', 450),
-    big('primary_customer_gsnumber'), text('primary_customer_name'), big('primary_rep_gsnumber'), big('primary_rep_id'),
-    text('primary_rep_name'), text('session_chat_view_url'), text('session_chat_download_url'),
-    text('session_recording_view_url'), text('session_recording_download_url'),
+    reqText('lsid', 64),
+    reqText('type', 64),
+    big('lseq'),
+    col('start_time', 'time', false),
+    col('end_time', 'time', true),
+    text('duration', 32),
+    int('file_transfers', false),
+    int('file_moves', false),
+    int('file_deletes', false),
+    reqText('host_name', 255),
+    text('external_key'),
+    int('public_site_id', false),
+    reqText('public_site_name', 255),
+    big('jump_group_id'),
+    text('jump_group_type', 32),
+    text('jump_group_name', 450),
+    big('jumpoint_id'),
+    text('jumpoint_name', 450),
+    big('primary_customer_gsnumber'),
+    text('primary_customer_name'),
+    big('primary_rep_gsnumber'),
+    big('primary_rep_id'),
+    text('primary_rep_name'),
+    text('session_chat_view_url'),
+    text('session_chat_download_url'),
+    text('session_recording_view_url'),
+    text('session_recording_download_url'),
   ],
 };
 
 export const SESSION_EVENT: Table = {
   name: 'session_event',
   columns: [
-    big('session_id', false), int('seq', false), col('event_time', 'time', false), reqText('type', 255),
-    text('performed_by_type', 32), big('performed_by_gsnumber'), text('performed_by', 450),
-    text('destination_type', 32), big('destination_gsnumber'), text('destination', 450),
-    text('body'), text('filename'), big('filesize'),
+    big('session_id', false),
+    int('seq', false),
+    col('event_time', 'time', false),
+    reqText('type', 255),
+    text('performed_by_type', 32),
+    big('performed_by_gsnumber'),
+    text('performed_by', 450),
+    text('destination_type', 32),
+    big('destination_gsnumber'),
+    text('destination', 450),
+    text('body'),
+    text('filename'),
+    big('filesize'),
   ],
 };
 
@@ -64,24 +93,48 @@ export const SESSION_EVENT_DATA: Table = {
 
 export const SYSTEM_INFORMATION: Table = {
   name: 'system_information',
-  columns: [big('session_event_id', false), int('seq', false), reqText('category', 450), reqText('field', 450), reqText('value'), int('row_index')],
+  columns: [
+    big('session_event_id', false),
+    int('seq', false),
+    reqText('category', 450),
+    reqText('field', 450),
+    reqText('value'),
+    int('row_index'),
+  ],
 };
 
 export const CUSTOMER: Table = {
   name: 'customer',
   columns: [
-    big('session_id', false), big('gsnumber', false), text('username'), text('public_ip', 64), int('public_port'),
-    text('private_ip', 64), text('hostname', 255), text('os'),
+    big('session_id', false),
+    big('gsnumber', false),
+    text('username'),
+    text('public_ip', 64),
+    int('public_port'),
+    text('private_ip', 64),
+    text('hostname', 255),
+    text('os'),
   ],
 };
 
 export const REPRESENTATIVE: Table = {
   name: 'representative',
   columns: [
-    big('session_id', false), big('gsnumber', false), big('id'), text('username'), text('display_name'),
-    text('public_display_name'), text('private_display_name'), text('public_ip', 64), int('public_port'),
-    text('private_ip', 64), text('hostname', 255), text('os'), col('session_owner', 'bool', false),
-    int('seconds_involved'), col('invited', 'bool', false),
+    big('session_id', false),
+    big('gsnumber', false),
+    big('id'),
+    text('username'),
+    text('display_name'),
+    text('public_display_name'),
+    text('private_display_name'),
+    text('public_ip', 64),
+    int('public_port'),
+    text('private_ip', 64),
+    text('hostname', 255),
+    text('os'),
+    col('session_owner', 'bool', false),
+    int('seconds_involved'),
+    col('invited', 'bool', false),
   ],
 };
 
@@ -92,7 +145,13 @@ export const TEAM: Table = {
 
 export const CUSTOM_ATTRIBUTE: Table = {
   name: 'custom_attribute',
-  columns: [big('session_id', false), int('seq', false), reqText('code_name', 450), reqText('display_name'), reqText('value')],
+  columns: [
+    big('session_id', false),
+    int('seq', false),
+    reqText('code_name', 450),
+    reqText('display_name'),
+    reqText('value'),
+  ],
 };
 
 export const COMMAND_SHELL_RECORDING: Table = {
@@ -101,9 +160,20 @@ export const COMMAND_SHELL_RECORDING: Table = {
 };
 
 /** Children keyed by session_id, in insert order. */
-export const SESSION_CHILD_TABLES = [CUSTOMER, REPRESENTATIVE, TEAM, CUSTOM_ATTRIBUTE, COMMAND_SHELL_RECORDING] as const;
+export const SESSION_CHILD_TABLES = [
+  CUSTOMER,
+  REPRESENTATIVE,
+  TEAM,
+  CUSTOM_ATTRIBUTE,
+  COMMAND_SHELL_RECORDING,
+] as const;
 /** Children keyed by session_event_id, in insert order. */
 export const EVENT_CHILD_TABLES = [SESSION_EVENT_FILE, SESSION_EVENT_DATA, SYSTEM_INFORMATION] as const;
 
 /** Every BGSessions table, parents first (insert order); reverse it to delete. */
-export const BGSESSIONS_TABLES: readonly Table[] = [SESSION, SESSION_EVENT, ...EVENT_CHILD_TABLES, ...SESSION_CHILD_TABLES];
+export const BGSESSIONS_TABLES: readonly Table[] = [
+  SESSION,
+  SESSION_EVENT,
+  ...EVENT_CHILD_TABLES,
+  ...SESSION_CHILD_TABLES,
+];

@@ -26,10 +26,12 @@ export class DataDirLock {
       }
       if (Date.now() >= deadline) {
         const who = owner ? `process ${owner.pid} on ${owner.host}` : 'another process';
-        throw new ServiceError('store.unavailable',
+        throw new ServiceError(
+          'store.unavailable',
           `the embedded database ${dataDir} is in use by ${who} (lock file ${path}); ` +
-          'stop that process (only one process may open a PGlite data directory) or point store.dataDir elsewhere',
-          { op: 'store.open', details: { dataDir, lockFile: path } });
+            'stop that process (only one process may open a PGlite data directory) or point store.dataDir elsewhere',
+          { op: 'store.open', details: { dataDir, lockFile: path } },
+        );
       }
       await sleep(pollMs);
     }
@@ -48,14 +50,20 @@ function tryCreate(path: string): boolean {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new ServiceError('store.unavailable', `cannot create the lock file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { op: 'store.open', cause: e });
+    throw new ServiceError(
+      'store.unavailable',
+      `cannot create the lock file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      { op: 'store.open', cause: e },
+    );
   }
 }
 
 function readOwner(path: string): { pid: number; host: string } | undefined {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown };
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? { pid: parsed.pid, host: parsed.host } : undefined;
+    return typeof parsed.pid === 'number' && typeof parsed.host === 'string'
+      ? { pid: parsed.pid, host: parsed.host }
+      : undefined;
   } catch {
     // Gone in the meantime, or caught between create and write: treat as live and retry.
     return undefined;

@@ -1,7 +1,15 @@
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
 import type {
-  CredentialEvent, CursorUpdate, Lease, LeaderLock, LockHandle, ReportStore, StateStore, Store, WriteResult,
+  CredentialEvent,
+  CursorUpdate,
+  Lease,
+  LeaderLock,
+  LockHandle,
+  ReportStore,
+  StateStore,
+  Store,
+  WriteResult,
 } from './store-ports.js';
 
 /**
@@ -14,11 +22,20 @@ export class MemoryStateStore implements StateStore {
   readonly instances = new Map<string, Date>();
   readonly events: (CredentialEvent & { id: number })[] = [];
 
-  async getCursor(key: string) { return this.cursors.get(key); }
-  async setCursor(key: string, value: string) { this.cursors.set(key, value); }
+  async getCursor(key: string) {
+    return this.cursors.get(key);
+  }
+  async setCursor(key: string, value: string) {
+    this.cursors.set(key, value);
+  }
 
-  async putLease(lease: Lease) { this.leases.set(lease.leaseId, structuredClone(lease)); }
-  async getLease(leaseId: string) { const l = this.leases.get(leaseId); return l && structuredClone(l); }
+  async putLease(lease: Lease) {
+    this.leases.set(lease.leaseId, structuredClone(lease));
+  }
+  async getLease(leaseId: string) {
+    const l = this.leases.get(leaseId);
+    return l && structuredClone(l);
+  }
   async takeLease(leaseId: string) {
     const l = this.leases.get(leaseId);
     this.leases.delete(leaseId);
@@ -26,24 +43,38 @@ export class MemoryStateStore implements StateStore {
   }
   async listLeases(filter: { owner?: string; expiresBefore?: Date }) {
     return [...this.leases.values()]
-      .filter((l) => (filter.owner === undefined || l.owner === filter.owner) && (filter.expiresBefore === undefined || l.expiresAt < filter.expiresBefore))
+      .filter(
+        (l) =>
+          (filter.owner === undefined || l.owner === filter.owner) &&
+          (filter.expiresBefore === undefined || l.expiresAt < filter.expiresBefore),
+      )
       .map((l) => structuredClone(l));
   }
 
-  async touchInstance(instanceId: string, at: Date) { this.instances.set(instanceId, at); }
-  async staleInstances(before: Date) { return [...this.instances].filter(([, at]) => at < before).map(([id]) => id); }
+  async touchInstance(instanceId: string, at: Date) {
+    this.instances.set(instanceId, at);
+  }
+  async staleInstances(before: Date) {
+    return [...this.instances].filter(([, at]) => at < before).map(([id]) => id);
+  }
 
   async recordCredentialEvent(event: CredentialEvent) {
     const id = this.events.length + 1;
     this.events.push({ ...structuredClone(event), id });
     return id;
   }
-  async updateCredentialEvent(id: number, patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>) {
+  async updateCredentialEvent(
+    id: number,
+    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
+  ) {
     const e = this.events.find((x) => x.id === id);
     if (e) Object.assign(e, structuredClone(patch));
   }
   async listCredentialEvents(filter: { lsid?: string; limit?: number }) {
-    return this.events.filter((e) => filter.lsid === undefined || e.lsid === filter.lsid).slice(-(filter.limit ?? 1000)).map((e) => structuredClone(e));
+    return this.events
+      .filter((e) => filter.lsid === undefined || e.lsid === filter.lsid)
+      .slice(-(filter.limit ?? 1000))
+      .map((e) => structuredClone(e));
   }
 }
 
@@ -105,8 +136,14 @@ export class MemoryStore implements Store {
   readonly state = new MemoryStateStore();
   readonly reports = new MemoryReportStore(this.state);
   readonly lock = new MemoryLeaderLock();
-  async migrate() { return 1; }
-  async schemaVersion() { return 1; }
-  async health() { return { ok: true }; }
+  async migrate() {
+    return 1;
+  }
+  async schemaVersion() {
+    return 1;
+  }
+  async health() {
+    return { ok: true };
+  }
   async close() {}
 }

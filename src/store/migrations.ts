@@ -48,17 +48,25 @@ export function splitBatches(script: string): string[] {
 
 /** The whole DDL of a dialect as `db print-sql` shows it: migrations in order, then hand-run scripts. */
 export function printableSql(dialect: Dialect, dir = SQL_DIR): string {
-  const parts = loadMigrations(dialect, dir).map((m) => `-- ==== migration ${m.version}: ${m.name} ====\n${m.sql.trimEnd()}\n`);
-  for (const s of loadScripts(dialect, dir)) parts.push(`-- ==== hand-run script: ${s.file} (not applied by db migrate) ====\n${s.sql.trimEnd()}\n`);
+  const parts = loadMigrations(dialect, dir).map(
+    (m) => `-- ==== migration ${m.version}: ${m.name} ====\n${m.sql.trimEnd()}\n`,
+  );
+  for (const s of loadScripts(dialect, dir))
+    parts.push(`-- ==== hand-run script: ${s.file} (not applied by db migrate) ====\n${s.sql.trimEnd()}\n`);
   return parts.join('\n');
 }
 
 /** Store.health for both adapters: reachable, and the schema is at the newest migration. */
-export async function schemaHealth(version: () => Promise<number>, migrations: readonly Migration[]): Promise<{ ok: boolean; reason?: string }> {
+export async function schemaHealth(
+  version: () => Promise<number>,
+  migrations: readonly Migration[],
+): Promise<{ ok: boolean; reason?: string }> {
   try {
     const current = await version();
     const latest = migrations.at(-1)?.version ?? 0;
-    return current >= latest ? { ok: true } : { ok: false, reason: `schema version ${current}, expected ${latest}: run \`ecm-bridge db migrate\`` };
+    return current >= latest
+      ? { ok: true }
+      : { ok: false, reason: `schema version ${current}, expected ${latest}: run \`ecm-bridge db migrate\`` };
   } catch (e) {
     return { ok: false, reason: (e as Error).message };
   }

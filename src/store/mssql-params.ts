@@ -4,11 +4,16 @@ import type { Column, Table } from './bgsessions-tables.js';
 /** The mssql driver type of a BGSessions column (matches mssqlType in mssql-sql.ts). */
 export function driverType(c: Column): sql.ISqlType | (() => sql.ISqlType) {
   switch (c.kind) {
-    case 'text': return sql.NVarChar(c.max ?? sql.MAX);
-    case 'int': return sql.Int;
-    case 'bigint': return sql.BigInt;
-    case 'time': return sql.DateTime2(3);
-    case 'bool': return sql.Bit;
+    case 'text':
+      return sql.NVarChar(c.max ?? sql.MAX);
+    case 'int':
+      return sql.Int;
+    case 'bigint':
+      return sql.BigInt;
+    case 'time':
+      return sql.DateTime2(3);
+    case 'bool':
+      return sql.Bit;
   }
 }
 

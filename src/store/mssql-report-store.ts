@@ -1,12 +1,26 @@
 import sql from 'mssql';
 import { ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
-import { BGSESSIONS_TABLES, EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT } from './bgsessions-tables.js';
+import {
+  BGSESSIONS_TABLES,
+  EVENT_CHILD_TABLES,
+  SESSION,
+  SESSION_CHILD_TABLES,
+  SESSION_EVENT,
+} from './bgsessions-tables.js';
 import { bind, bulkTable, driverType } from './mssql-params.js';
 import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
-  countSql, deleteChildrenSql, eventIdsSql, IDS_PER_STATEMENT, READ_SESSION_SQL, readEventChildrenSql, readSessionChildrenSql,
-  SESSIONS_PER_UPSERT, UPSERT_CURSOR_SQL, upsertSessionsSql,
+  countSql,
+  deleteChildrenSql,
+  eventIdsSql,
+  IDS_PER_STATEMENT,
+  READ_SESSION_SQL,
+  readEventChildrenSql,
+  readSessionChildrenSql,
+  SESSIONS_PER_UPSERT,
+  UPSERT_CURSOR_SQL,
+  upsertSessionsSql,
 } from './mssql-sql.js';
 import { planBatch, sessionFromRows, type Row } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
@@ -67,22 +81,42 @@ export class MssqlReportStore implements ReportStore {
         if (existed.has(Number(x.ord))) rewritten.push(id);
       }
     }
-    for (const part of slices(rewritten, IDS_PER_STATEMENT)) await idsRequest(tx, part).query(deleteChildrenSql(part.length));
+    for (const part of slices(rewritten, IDS_PER_STATEMENT))
+      await idsRequest(tx, part).query(deleteChildrenSql(part.length));
 
     const eventRows = plans.flatMap((p, i) => p.events.map((e) => [ids[i], ...e.row]));
-    if (eventRows.length > 0) await new sql.Request(tx).bulk(bulkTable(SESSION_EVENT, eventRows), { keepNulls: true, checkConstraints: true, fireTriggers: true });
+    if (eventRows.length > 0)
+      await new sql.Request(tx).bulk(bulkTable(SESSION_EVENT, eventRows), {
+        keepNulls: true,
+        checkConstraints: true,
+        fireTriggers: true,
+      });
     const eventIds = new Map<string, number>();
     for (const part of slices(ids, IDS_PER_STATEMENT)) {
       const res = await idsRequest(tx, part).query<DbRow>(eventIdsSql(part.length));
       for (const r of res.recordset) eventIds.set(`${r.session_id}:${r.seq}`, Number(r.id));
     }
     for (const table of EVENT_CHILD_TABLES) {
-      const rows = plans.flatMap((p, i) => p.events.flatMap((e) => (e.children.get(table) ?? []).map((row): Row => [eventIds.get(`${ids[i]}:${e.seq}`), ...row])));
-      if (rows.length > 0) await new sql.Request(tx).bulk(bulkTable(table, rows), { keepNulls: true, checkConstraints: true, fireTriggers: true });
+      const rows = plans.flatMap((p, i) =>
+        p.events.flatMap((e) =>
+          (e.children.get(table) ?? []).map((row): Row => [eventIds.get(`${ids[i]}:${e.seq}`), ...row]),
+        ),
+      );
+      if (rows.length > 0)
+        await new sql.Request(tx).bulk(bulkTable(table, rows), {
+          keepNulls: true,
+          checkConstraints: true,
+          fireTriggers: true,
+        });
     }
     for (const table of SESSION_CHILD_TABLES) {
       const rows = plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row): Row => [ids[i], ...row]));
-      if (rows.length > 0) await new sql.Request(tx).bulk(bulkTable(table, rows), { keepNulls: true, checkConstraints: true, fireTriggers: true });
+      if (rows.length > 0)
+        await new sql.Request(tx).bulk(bulkTable(table, rows), {
+          keepNulls: true,
+          checkConstraints: true,
+          fireTriggers: true,
+        });
     }
     if (cursor) {
       const req = new sql.Request(tx);
@@ -97,34 +131,46 @@ export class MssqlReportStore implements ReportStore {
     const tx = new sql.Transaction(this.pool);
     await tx.begin(sql.ISOLATION_LEVEL.SERIALIZABLE);
     try {
-      const session = (await new sql.Request(tx).input('host', sql.NVarChar(255), hostName).input('lsid', sql.NVarChar(64), lsid)
-        .query<DbRow>(READ_SESSION_SQL)).recordset[0];
-      const rows = async (text: string) => (await new sql.Request(tx).input('id', sql.BigInt, session!.id).query<DbRow>(text)).recordset;
-      const record = session && sessionFromRows({
-        session,
-        events: await rows(readSessionChildrenSql('session_event', 'seq')),
-        children: {
-          session_event_file: await rows(readEventChildrenSql('session_event_file', 'file_index')),
-          session_event_data: await rows(readEventChildrenSql('session_event_data', 'seq')),
-          system_information: await rows(readEventChildrenSql('system_information', 'seq')),
-          customer: await rows(readSessionChildrenSql('customer', 'gsnumber')),
-          representative: await rows(readSessionChildrenSql('representative', 'gsnumber')),
-          team: await rows(readSessionChildrenSql('team', 'seq')),
-          custom_attribute: await rows(readSessionChildrenSql('custom_attribute', 'seq')),
-          command_shell_recording: await rows(readSessionChildrenSql('command_shell_recording', 'seq')),
-        },
-      });
+      const session = (
+        await new sql.Request(tx)
+          .input('host', sql.NVarChar(255), hostName)
+          .input('lsid', sql.NVarChar(64), lsid)
+          .query<DbRow>(READ_SESSION_SQL)
+      ).recordset[0];
+      const rows = async (text: string) =>
+        (await new sql.Request(tx).input('id', sql.BigInt, session!.id).query<DbRow>(text)).recordset;
+      const record =
+        session &&
+        sessionFromRows({
+          session,
+          events: await rows(readSessionChildrenSql('session_event', 'seq')),
+          children: {
+            session_event_file: await rows(readEventChildrenSql('session_event_file', 'file_index')),
+            session_event_data: await rows(readEventChildrenSql('session_event_data', 'seq')),
+            system_information: await rows(readEventChildrenSql('system_information', 'seq')),
+            customer: await rows(readSessionChildrenSql('customer', 'gsnumber')),
+            representative: await rows(readSessionChildrenSql('representative', 'gsnumber')),
+            team: await rows(readSessionChildrenSql('team', 'seq')),
+            custom_attribute: await rows(readSessionChildrenSql('custom_attribute', 'seq')),
+            command_shell_recording: await rows(readSessionChildrenSql('command_shell_recording', 'seq')),
+          },
+        });
       await tx.commit();
       return record;
     } catch (e) {
       await tx.rollback().catch(() => undefined);
-      throw new ServiceError('store.unavailable', `reading session ${hostName}/${lsid} failed: ${(e as Error).message}`, { op: 'store.readSession', cause: e });
+      throw new ServiceError(
+        'store.unavailable',
+        `reading session ${hostName}/${lsid} failed: ${(e as Error).message}`,
+        { op: 'store.readSession', cause: e },
+      );
     }
   }
 
   async tableCounts(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
-    for (const t of BGSESSIONS_TABLES) counts[t.name] = Number((await this.pool.request().query<{ n: number }>(countSql(t.name))).recordset[0]!.n);
+    for (const t of BGSESSIONS_TABLES)
+      counts[t.name] = Number((await this.pool.request().query<{ n: number }>(countSql(t.name))).recordset[0]!.n);
     return counts;
   }
 }

@@ -28,7 +28,10 @@ export function isTransient(e: unknown, idempotent = true): boolean {
   const code = d?.code ?? d?.originalError?.code;
   if (typeof number === 'number' && ROLLED_BACK_NUMBERS.has(number)) return true;
   if (!idempotent) return false;
-  return (typeof number === 'number' && CONNECTION_LOST_NUMBERS.has(number)) || (typeof code === 'string' && CONNECTION_LOST_CODES.has(code));
+  return (
+    (typeof number === 'number' && CONNECTION_LOST_NUMBERS.has(number)) ||
+    (typeof code === 'string' && CONNECTION_LOST_CODES.has(code))
+  );
 }
 
 export interface RetryPolicy {
@@ -42,7 +45,13 @@ export interface RetryPolicy {
  * non-transient failure, or the last transient one, becomes a ServiceError: `store.unavailable`
  * when the database was unreachable or kept failing transiently, `failCode` otherwise.
  */
-export async function withRetry<T>(op: string, policy: RetryPolicy, failCode: ErrorCode, work: () => Promise<T>, idempotent = true): Promise<T> {
+export async function withRetry<T>(
+  op: string,
+  policy: RetryPolicy,
+  failCode: ErrorCode,
+  work: () => Promise<T>,
+  idempotent = true,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
@@ -55,10 +64,18 @@ export async function withRetry<T>(op: string, policy: RetryPolicy, failCode: Er
       if (isServiceError(e)) throw e;
       const what = (e as Error | undefined)?.message ?? String(e);
       if (!transient && isTransient(e, true)) {
-        throw new ServiceError('store.unavailable', `${op}: the connection was lost; whether the statement was applied is unknown, so it was not repeated: ${what}`, { op, cause: e });
+        throw new ServiceError(
+          'store.unavailable',
+          `${op}: the connection was lost; whether the statement was applied is unknown, so it was not repeated: ${what}`,
+          { op, cause: e },
+        );
       }
       throw transient
-        ? new ServiceError('store.unavailable', `${op}: the database kept failing after ${attempt} attempt(s): ${what}`, { op, cause: e })
+        ? new ServiceError(
+            'store.unavailable',
+            `${op}: the database kept failing after ${attempt} attempt(s): ${what}`,
+            { op, cause: e },
+          )
         : new ServiceError(failCode, `${op} failed: ${what}; the transaction was rolled back`, { op, cause: e });
     }
   }

@@ -11,23 +11,26 @@ import { EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type 
 /** The declared T-SQL type of a column (as in sql/mssql/002_bgsessions_tables.sql). */
 export function mssqlType(c: Column): string {
   switch (c.kind) {
-    case 'text': return `nvarchar(${c.max ?? 'max'})`;
-    case 'int': return 'int';
-    case 'bigint': return 'bigint';
-    case 'time': return 'datetime2(3)';
-    case 'bool': return 'bit';
+    case 'text':
+      return `nvarchar(${c.max ?? 'max'})`;
+    case 'int':
+      return 'int';
+    case 'bigint':
+      return 'bigint';
+    case 'time':
+      return 'datetime2(3)';
+    case 'bool':
+      return 'bit';
   }
 }
 
-export const SCHEMA_VERSION_SQL =
-  `IF OBJECT_ID(N'ecm_bridge.schema_version', N'U') IS NULL SELECT 0 AS v
+export const SCHEMA_VERSION_SQL = `IF OBJECT_ID(N'ecm_bridge.schema_version', N'U') IS NULL SELECT 0 AS v
 ELSE SELECT COALESCE(MAX(version), 0) AS v FROM ecm_bridge.schema_version`;
 
 export const RECORD_MIGRATION_SQL = 'INSERT INTO ecm_bridge.schema_version (version, name) VALUES (@version, @name)';
 
 /** Session-owned application lock: held by the connection until released or disconnected. */
-export const GET_APPLOCK_SQL =
-  `DECLARE @result int;
+export const GET_APPLOCK_SQL = `DECLARE @result int;
 EXEC @result = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = @timeoutMs;
 SELECT @result AS result`;
 
@@ -47,7 +50,10 @@ const keyMatch = 's.host_name = i.host_name AND s.lsid = i.lsid';
  */
 export function upsertSessionsSql(n: number): string {
   const tuples = Array.from({ length: n }, (_, r) => `(${r}, ${sessionCols.map((_c, c) => `@r${r}c${c}`).join(', ')})`);
-  const updates = sessionCols.filter((c) => c !== 'host_name' && c !== 'lsid').map((c) => `s.${c} = i.${c}`).join(', ');
+  const updates = sessionCols
+    .filter((c) => c !== 'host_name' && c !== 'lsid')
+    .map((c) => `s.${c} = i.${c}`)
+    .join(', ');
   return `DECLARE @in TABLE (ord int NOT NULL PRIMARY KEY, ${SESSION.columns.map((c) => `${c.name} ${mssqlType(c)}`).join(', ')});
 INSERT INTO @in (ord, ${sessionCols.join(', ')}) VALUES ${tuples.join(', ')};
 SELECT i.ord FROM @in AS i JOIN dbo.session AS s WITH (UPDLOCK, HOLDLOCK) ON ${keyMatch};
@@ -63,7 +69,10 @@ const idList = (n: number) => Array.from({ length: n }, (_, i) => `@id${i}`).joi
 export function deleteChildrenSql(n: number): string {
   const ids = idList(n);
   return [
-    ...EVENT_CHILD_TABLES.map((t) => `DELETE c FROM dbo.${t.name} AS c JOIN dbo.session_event AS e ON e.id = c.session_event_id WHERE e.session_id IN (${ids});`),
+    ...EVENT_CHILD_TABLES.map(
+      (t) =>
+        `DELETE c FROM dbo.${t.name} AS c JOIN dbo.session_event AS e ON e.id = c.session_event_id WHERE e.session_id IN (${ids});`,
+    ),
     ...[SESSION_EVENT, ...SESSION_CHILD_TABLES].map((t) => `DELETE FROM dbo.${t.name} WHERE session_id IN (${ids});`),
   ].join('\n');
 }
@@ -105,7 +114,12 @@ export function upsertRowSql(table: string, key: string, columns: readonly strin
 IF @@ROWCOUNT = 0 INSERT INTO ${table} (${cols.join(', ')}) VALUES (${vals.join(', ')})`;
 }
 
-export const UPSERT_CURSOR_SQL = upsertRowSql('ecm_bridge.report_cursor', 'cursor_key', ['cursor_key', 'value'], 'updated_at');
+export const UPSERT_CURSOR_SQL = upsertRowSql(
+  'ecm_bridge.report_cursor',
+  'cursor_key',
+  ['cursor_key', 'value'],
+  'updated_at',
+);
 export const GET_CURSOR_SQL = 'SELECT value FROM ecm_bridge.report_cursor WHERE cursor_key = @key';
 export const UPSERT_LEASE_SQL = upsertRowSql('ecm_bridge.lease', 'lease_id', LEASE_COLUMNS);
 export const GET_LEASE_SQL = 'SELECT * FROM ecm_bridge.lease WHERE lease_id = @lease_id';
@@ -114,7 +128,8 @@ export const TAKE_LEASE_SQL = 'DELETE FROM ecm_bridge.lease OUTPUT DELETED.* WHE
 export const LIST_LEASES_SQL = `SELECT * FROM ecm_bridge.lease
 WHERE (@owner IS NULL OR owner = @owner) AND (@before IS NULL OR expires_at < @before) ORDER BY expires_at, lease_id`;
 export const UPSERT_INSTANCE_SQL = upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at']);
-export const STALE_INSTANCES_SQL = 'SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < @before ORDER BY instance_id';
+export const STALE_INSTANCES_SQL =
+  'SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < @before ORDER BY instance_id';
 export const LIST_CREDENTIAL_EVENTS_SQL = `SELECT * FROM (SELECT TOP (@limit) * FROM ecm_bridge.credential_event
 WHERE (@lsid IS NULL OR lsid = @lsid) ORDER BY id DESC) AS newest ORDER BY id`;
 

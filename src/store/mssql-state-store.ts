@@ -2,17 +2,33 @@ import sql from 'mssql';
 import { bindAll } from './mssql-params.js';
 import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
-  GET_CURSOR_SQL, GET_LEASE_SQL, insertCredentialEventSql, LIST_CREDENTIAL_EVENTS_SQL, LIST_LEASES_SQL, STALE_INSTANCES_SQL,
-  TAKE_LEASE_SQL, updateCredentialEventSql, UPSERT_CURSOR_SQL, UPSERT_INSTANCE_SQL, UPSERT_LEASE_SQL,
+  GET_CURSOR_SQL,
+  GET_LEASE_SQL,
+  insertCredentialEventSql,
+  LIST_CREDENTIAL_EVENTS_SQL,
+  LIST_LEASES_SQL,
+  STALE_INSTANCES_SQL,
+  TAKE_LEASE_SQL,
+  updateCredentialEventSql,
+  UPSERT_CURSOR_SQL,
+  UPSERT_INSTANCE_SQL,
+  UPSERT_LEASE_SQL,
 } from './mssql-sql.js';
 import {
-  CREDENTIAL_EVENT_COLUMNS, credentialEventFromRow, credentialEventPatch, credentialEventValues, LEASE_COLUMNS, leaseFromRow, leaseValues,
+  CREDENTIAL_EVENT_COLUMNS,
+  credentialEventFromRow,
+  credentialEventPatch,
+  credentialEventValues,
+  LEASE_COLUMNS,
+  leaseFromRow,
+  leaseValues,
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { CredentialEvent, Lease, StateStore } from './store-ports.js';
 
 type DbRow = Record<string, unknown>;
-const named = (columns: readonly string[], values: unknown[]) => Object.fromEntries(columns.map((c, i) => [c, values[i]]));
+const named = (columns: readonly string[], values: unknown[]) =>
+  Object.fromEntries(columns.map((c, i) => [c, values[i]]));
 
 /**
  * StateStore on SQL Server (schema ecm_bridge), shared by replicas. Single statements are atomic
@@ -50,9 +66,13 @@ export class MssqlStateStore implements StateStore {
   }
 
   async listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]> {
-    const rows = await this.#run('listLeases', true, () => this.pool.request()
-      .input('owner', sql.NVarChar(128), filter.owner ?? null).input('before', sql.DateTime2(3), filter.expiresBefore ?? null)
-      .query<DbRow>(LIST_LEASES_SQL));
+    const rows = await this.#run('listLeases', true, () =>
+      this.pool
+        .request()
+        .input('owner', sql.NVarChar(128), filter.owner ?? null)
+        .input('before', sql.DateTime2(3), filter.expiresBefore ?? null)
+        .query<DbRow>(LIST_LEASES_SQL),
+    );
     return rows.map(leaseFromRow);
   }
 
@@ -61,26 +81,44 @@ export class MssqlStateStore implements StateStore {
   }
 
   async staleInstances(before: Date): Promise<string[]> {
-    return (await this.#query<{ instance_id: string }>('staleInstances', STALE_INSTANCES_SQL, { before })).map((r) => r.instance_id);
+    return (await this.#query<{ instance_id: string }>('staleInstances', STALE_INSTANCES_SQL, { before })).map(
+      (r) => r.instance_id,
+    );
   }
 
   async recordCredentialEvent(event: CredentialEvent): Promise<number> {
     const values = named(CREDENTIAL_EVENT_COLUMNS, credentialEventValues(event));
     // Not idempotent (INSERT ... OUTPUT): a blind retry could write the audit row twice.
-    const rows = await this.#query<{ id: string | number }>('recordCredentialEvent', insertCredentialEventSql(CREDENTIAL_EVENT_COLUMNS), values, false, false);
+    const rows = await this.#query<{ id: string | number }>(
+      'recordCredentialEvent',
+      insertCredentialEventSql(CREDENTIAL_EVENT_COLUMNS),
+      values,
+      false,
+      false,
+    );
     return Number(rows[0]!.id);
   }
 
-  async updateCredentialEvent(id: number, patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>): Promise<void> {
+  async updateCredentialEvent(
+    id: number,
+    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
+  ): Promise<void> {
     const pairs = credentialEventPatch(patch);
     if (pairs.length === 0) return;
-    await this.#query('updateCredentialEvent', updateCredentialEventSql(pairs.map(([c]) => c)), { id, ...Object.fromEntries(pairs) });
+    await this.#query('updateCredentialEvent', updateCredentialEventSql(pairs.map(([c]) => c)), {
+      id,
+      ...Object.fromEntries(pairs),
+    });
   }
 
   async listCredentialEvents(filter: { lsid?: string; limit?: number }): Promise<(CredentialEvent & { id: number })[]> {
-    const rows = await this.#run('listCredentialEvents', true, () => this.pool.request()
-      .input('lsid', sql.NVarChar(64), filter.lsid ?? null).input('limit', sql.Int, filter.limit ?? 1000)
-      .query<DbRow>(LIST_CREDENTIAL_EVENTS_SQL));
+    const rows = await this.#run('listCredentialEvents', true, () =>
+      this.pool
+        .request()
+        .input('lsid', sql.NVarChar(64), filter.lsid ?? null)
+        .input('limit', sql.Int, filter.limit ?? 1000)
+        .query<DbRow>(LIST_CREDENTIAL_EVENTS_SQL),
+    );
     return rows.map(credentialEventFromRow);
   }
 
@@ -88,7 +126,13 @@ export class MssqlStateStore implements StateStore {
    * One parameterised statement; in a transaction when `transactional` (read-then-insert
    * upserts). `idempotent: false` retries only failures the server rolled back.
    */
-  async #query<T>(op: string, text: string, values: Record<string, unknown>, transactional = false, idempotent = true): Promise<T[]> {
+  async #query<T>(
+    op: string,
+    text: string,
+    values: Record<string, unknown>,
+    transactional = false,
+    idempotent = true,
+  ): Promise<T[]> {
     return this.#run(op, idempotent, async () => {
       if (!transactional) return bindAll(this.pool.request(), values).query<T>(text);
       const tx = new sql.Transaction(this.pool);

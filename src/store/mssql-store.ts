@@ -23,10 +23,17 @@ function poolConfig(c: MssqlConfig, max: number, idleTimeoutMillis: number): sql
   try {
     ca = c.caFile ? readFileSync(c.caFile) : undefined;
   } catch (e) {
-    throw new ServiceError('store.unavailable', `cannot read store.caFile ${c.caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { op: 'store.open', cause: e });
+    throw new ServiceError(
+      'store.unavailable',
+      `cannot read store.caFile ${c.caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      { op: 'store.open', cause: e },
+    );
   }
   return {
-    server: c.server, port: c.port, database: c.database, user: c.user,
+    server: c.server,
+    port: c.port,
+    database: c.database,
+    user: c.user,
     password: c.password.reveal(),
     pool: { max, min: 0, idleTimeoutMillis },
     requestTimeout: c.requestTimeoutMs,
@@ -43,7 +50,11 @@ function poolConfig(c: MssqlConfig, max: number, idleTimeoutMillis: number): sql
 /** Names the server and account, never the password, for any failure to connect. */
 function connectError(c: MssqlConfig, e: unknown): ServiceError {
   const reason = (e as Error | undefined)?.message ?? 'connection failed';
-  return new ServiceError('store.unavailable', `cannot connect to SQL Server ${c.server}:${c.port} database ${c.database} as ${c.user}: ${reason}`, { op: 'store.open', cause: e });
+  return new ServiceError(
+    'store.unavailable',
+    `cannot connect to SQL Server ${c.server}:${c.port} database ${c.database} as ${c.user}: ${reason}`,
+    { op: 'store.open', cause: e },
+  );
 }
 
 /**
@@ -71,7 +82,10 @@ export class MssqlLeaderLock implements LeaderLock {
       throw connectError(this.config, e);
     }
     try {
-      const res = await conn.request().input('resource', sql.NVarChar(255), name).input('timeoutMs', sql.Int, waitMs)
+      const res = await conn
+        .request()
+        .input('resource', sql.NVarChar(255), name)
+        .input('timeoutMs', sql.Int, waitMs)
         .query<{ result: number }>(GET_APPLOCK_SQL);
       if (res.recordset[0]!.result < 0) {
         await conn.close();
@@ -79,7 +93,10 @@ export class MssqlLeaderLock implements LeaderLock {
       }
     } catch (e) {
       await conn.close();
-      throw new ServiceError('store.unavailable', `cannot take the database lock ${name}: ${(e as Error).message}`, { op: 'store.lock', cause: e });
+      throw new ServiceError('store.unavailable', `cannot take the database lock ${name}: ${(e as Error).message}`, {
+        op: 'store.lock',
+        cause: e,
+      });
     }
     let released = false;
     return {
@@ -119,7 +136,12 @@ export class MssqlStore implements Store {
     this.lock = new MssqlLeaderLock(config);
   }
 
-  static async open(config: MssqlConfig, log: Logger, metrics: StoreMetrics, clock: Clock = systemClock): Promise<MssqlStore> {
+  static async open(
+    config: MssqlConfig,
+    log: Logger,
+    metrics: StoreMetrics,
+    clock: Clock = systemClock,
+  ): Promise<MssqlStore> {
     const pool = new sql.ConnectionPool(poolConfig(config, config.pool.max, config.pool.idleTimeoutMs));
     pool.on('error', (e: unknown) => log.warn({ err: e }, 'SQL Server pool error'));
     try {
@@ -127,13 +149,21 @@ export class MssqlStore implements Store {
     } catch (e) {
       throw connectError(config, e);
     }
-    return new MssqlStore(pool, config, log, loadMigrations('mssql'), metrics, { attempts: 4, baseDelayMs: 200, clock });
+    return new MssqlStore(pool, config, log, loadMigrations('mssql'), metrics, {
+      attempts: 4,
+      baseDelayMs: 200,
+      clock,
+    });
   }
 
   async migrate(): Promise<number> {
     const handle = await this.lock.acquire(MIGRATE_LOCK, MIGRATE_LOCK_WAIT_MS);
     if (!handle) {
-      throw new ServiceError('store.migration_failed', `another process held the migration lock for more than ${MIGRATE_LOCK_WAIT_MS / 1000} s`, { op: 'store.migrate' });
+      throw new ServiceError(
+        'store.migration_failed',
+        `another process held the migration lock for more than ${MIGRATE_LOCK_WAIT_MS / 1000} s`,
+        { op: 'store.migrate' },
+      );
     }
     try {
       const applied = await this.schemaVersion();
@@ -153,11 +183,18 @@ export class MssqlStore implements Store {
     try {
       await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
       for (const batch of splitBatches(m.sql)) await new sql.Request(tx).query(batch);
-      await new sql.Request(tx).input('version', sql.Int, m.version).input('name', sql.NVarChar(200), m.name).query(RECORD_MIGRATION_SQL);
+      await new sql.Request(tx)
+        .input('version', sql.Int, m.version)
+        .input('name', sql.NVarChar(200), m.name)
+        .query(RECORD_MIGRATION_SQL);
       await tx.commit();
     } catch (e) {
       await tx.rollback().catch(() => undefined);
-      throw new ServiceError('store.migration_failed', `migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { op: 'store.migrate', cause: e });
+      throw new ServiceError(
+        'store.migration_failed',
+        `migration ${m.version} (${m.name}) failed: ${(e as Error).message}`,
+        { op: 'store.migrate', cause: e },
+      );
     }
   }
 

@@ -14,10 +14,18 @@ export const DEFAULT_LOCK_WAIT_MS = 10_000;
  * its lock file; SQL Server: connects the pool). Does not migrate: callers decide when
  * (`db migrate`, the store unit at service start).
  */
-export async function openStore(config: StoreConfig, deps: { log: Logger; metrics: Registry; clock?: Clock }): Promise<Store> {
+export async function openStore(
+  config: StoreConfig,
+  deps: { log: Logger; metrics: Registry; clock?: Clock },
+): Promise<Store> {
   const log = deps.log.child({ component: 'store', adapter: config.kind === 'embedded' ? 'pglite' : 'mssql' });
   if (config.kind === 'embedded') {
-    return PgliteStore.open(config.dataDir, config.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, log, new StoreMetrics(deps.metrics, 'pglite'));
+    return PgliteStore.open(
+      config.dataDir,
+      config.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+      log,
+      new StoreMetrics(deps.metrics, 'pglite'),
+    );
   }
   return MssqlStore.open(config, log, new StoreMetrics(deps.metrics, 'mssql'), deps.clock);
 }

@@ -12,15 +12,23 @@ export async function copyRows(tx: Pick<Transaction, 'query'>, table: Table, row
   const encoders = table.columns.map(encoder);
   const lines = rows.map((row) => row.map((v, i) => (v === null || v === undefined ? '' : encoders[i]!(v))).join(','));
   const csv = new Blob([lines.join('\n'), '\n']);
-  await tx.query(`COPY ${table.name} (${table.columns.map((c) => c.name).join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: csv });
+  await tx.query(
+    `COPY ${table.name} (${table.columns.map((c) => c.name).join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`,
+    [],
+    { blob: csv },
+  );
 }
 
 function encoder(c: Column): (v: unknown) => string {
   switch (c.kind) {
-    case 'text': return (v) => `"${String(v).replaceAll('"', '""')}"`;
-    case 'time': return (v) => (v as Date).toISOString();
-    case 'bool': return (v) => (v ? 't' : 'f');
+    case 'text':
+      return (v) => `"${String(v).replaceAll('"', '""')}"`;
+    case 'time':
+      return (v) => (v as Date).toISOString();
+    case 'bool':
+      return (v) => (v ? 't' : 'f');
     case 'int':
-    case 'bigint': return (v) => String(v);
+    case 'bigint':
+      return (v) => String(v);
   }
 }

@@ -2,7 +2,12 @@ import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import {
-  BGSESSIONS_TABLES, EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Table,
+  BGSESSIONS_TABLES,
+  EVENT_CHILD_TABLES,
+  SESSION,
+  SESSION_CHILD_TABLES,
+  SESSION_EVENT,
+  type Table,
 } from './bgsessions-tables.js';
 import { copyRows } from './pglite-copy.js';
 import { planBatch, sessionFromRows, type Row } from './session-rows.js';
@@ -32,7 +37,10 @@ export class PgliteReportStore implements ReportStore {
     const plans = planBatch(sessions);
     try {
       const result = await this.db.transaction(async (tx) => {
-        const byKey = await upsertSessions(tx, plans.map((p) => p.session));
+        const byKey = await upsertSessions(
+          tx,
+          plans.map((p) => p.session),
+        );
         const ids = plans.map((p) => byKey.get(`${p.hostName}\u0000${p.lsid}`)!);
         const sessionId = (i: number) => ids[i]!.id;
         const rewritten = ids.filter((x) => !x.inserted).map((x) => x.id);
@@ -42,13 +50,23 @@ export class PgliteReportStore implements ReportStore {
         await copyRows(tx, SESSION_EVENT, eventRows);
         const eventIds = await copiedEventIds(tx, eventRows);
         for (const table of EVENT_CHILD_TABLES) {
-          await copyRows(tx, table, plans.flatMap((p, i) => p.events.flatMap((e) => {
-            const id = eventIds.get(`${sessionId(i)}:${e.seq}`);
-            return (e.children.get(table) ?? []).map((row) => [id, ...row]);
-          })));
+          await copyRows(
+            tx,
+            table,
+            plans.flatMap((p, i) =>
+              p.events.flatMap((e) => {
+                const id = eventIds.get(`${sessionId(i)}:${e.seq}`);
+                return (e.children.get(table) ?? []).map((row) => [id, ...row]);
+              }),
+            ),
+          );
         }
         for (const table of SESSION_CHILD_TABLES) {
-          await copyRows(tx, table, plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row) => [sessionId(i), ...row])));
+          await copyRows(
+            tx,
+            table,
+            plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row) => [sessionId(i), ...row])),
+          );
         }
         if (cursor) {
           await tx.query(
@@ -62,9 +80,13 @@ export class PgliteReportStore implements ReportStore {
       this.metrics.written(result, result.events, Number(process.hrtime.bigint() - started) / 1e9);
       return { inserted: result.inserted, updated: result.updated };
     } catch (e) {
-      const err = isServiceError(e) ? e : new ServiceError('store.write_failed',
-        `writing ${plans.length} session(s) failed (${(e as Error).message}); the transaction was rolled back and the cursor did not move`,
-        { op: 'store.writeSessions', cause: e });
+      const err = isServiceError(e)
+        ? e
+        : new ServiceError(
+            'store.write_failed',
+            `writing ${plans.length} session(s) failed (${(e as Error).message}); the transaction was rolled back and the cursor did not move`,
+            { op: 'store.writeSessions', cause: e },
+          );
       this.metrics.failed('writeSessions', err.code);
       throw err;
     }
@@ -73,13 +95,26 @@ export class PgliteReportStore implements ReportStore {
   /** Reads in one transaction, so a batch committing meanwhile is seen entirely or not at all. */
   async readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined> {
     return this.db.transaction(async (tx) => {
-      const session = (await tx.query<Record<string, unknown>>('SELECT * FROM session WHERE host_name = $1 AND lsid = $2', [hostName, lsid])).rows[0];
+      const session = (
+        await tx.query<Record<string, unknown>>('SELECT * FROM session WHERE host_name = $1 AND lsid = $2', [
+          hostName,
+          lsid,
+        ])
+      ).rows[0];
       if (!session) return undefined;
-      const byEvent = (table: string, order: string) => tx.query<Record<string, unknown>>(
-        `SELECT c.* FROM ${table} c JOIN session_event e ON e.id = c.session_event_id WHERE e.session_id = $1 ORDER BY c.session_event_id, c.${order}`,
-        [session.id]).then((r) => r.rows);
-      const bySession = (table: string, order: string) => tx.query<Record<string, unknown>>(
-        `SELECT * FROM ${table} WHERE session_id = $1 ORDER BY ${order}`, [session.id]).then((r) => r.rows);
+      const byEvent = (table: string, order: string) =>
+        tx
+          .query<Record<string, unknown>>(
+            `SELECT c.* FROM ${table} c JOIN session_event e ON e.id = c.session_event_id WHERE e.session_id = $1 ORDER BY c.session_event_id, c.${order}`,
+            [session.id],
+          )
+          .then((r) => r.rows);
+      const bySession = (table: string, order: string) =>
+        tx
+          .query<Record<string, unknown>>(`SELECT * FROM ${table} WHERE session_id = $1 ORDER BY ${order}`, [
+            session.id,
+          ])
+          .then((r) => r.rows);
       return sessionFromRows({
         session,
         events: await bySession('session_event', 'seq'),
@@ -115,30 +150,44 @@ export class PgliteReportStore implements ReportStore {
 async function copiedEventIds(tx: Queryable, rows: Row[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   if (rows.length === 0) return ids;
-  const last = Number((await tx.query<{ id: string }>(`SELECT currval(pg_get_serial_sequence('session_event', 'id'))::text AS id`)).rows[0]!.id);
+  const last = Number(
+    (await tx.query<{ id: string }>(`SELECT currval(pg_get_serial_sequence('session_event', 'id'))::text AS id`))
+      .rows[0]!.id,
+  );
   const first = last - rows.length + 1;
-  const check = (await tx.query<{ n: number; ok: boolean }>(
-    `SELECT count(*)::int AS n,
+  const check = (
+    await tx.query<{ n: number; ok: boolean }>(
+      `SELECT count(*)::int AS n,
        bool_and((id = $1 AND session_id = $3 AND seq = $4) OR (id = $2 AND session_id = $5 AND seq = $6) OR id NOT IN ($1, $2)) AS ok
      FROM session_event WHERE id BETWEEN $1 AND $2`,
-    [first, last, rows[0]![0], rows[0]![1], rows.at(-1)![0], rows.at(-1)![1]])).rows[0]!;
+      [first, last, rows[0]![0], rows[0]![1], rows.at(-1)![0], rows.at(-1)![1]],
+    )
+  ).rows[0]!;
   if (check.n === rows.length && check.ok) {
     rows.forEach((r, i) => ids.set(`${r[0]}:${r[1]}`, first + i));
     return ids;
   }
-  throw new ServiceError('store.write_failed', `session_event ids ${first}..${last} are not the ${rows.length} rows just copied`, { op: 'store.writeSessions' });
+  throw new ServiceError(
+    'store.write_failed',
+    `session_event ids ${first}..${last} are not the ${rows.length} rows just copied`,
+    { op: 'store.writeSessions' },
+  );
 }
 
 /** Upserts session rows; returns each one's id and whether it was new, keyed by host_name NUL lsid. */
 async function upsertSessions(tx: Queryable, rows: Row[]): Promise<Map<string, { id: number; inserted: boolean }>> {
   const keys = new Set(['host_name', 'lsid']);
-  const set = SESSION.columns.filter((c) => !keys.has(c.name)).map((c) => `${c.name} = EXCLUDED.${c.name}`).join(', ');
+  const set = SESSION.columns
+    .filter((c) => !keys.has(c.name))
+    .map((c) => `${c.name} = EXCLUDED.${c.name}`)
+    .join(', ');
   const out = new Map<string, { id: number; inserted: boolean }>();
   for (const chunk of chunks(rows, SESSION.columns.length)) {
     // xmax = 0 only on a freshly inserted tuple: tells inserts from updates without a second query.
     const res = await tx.query<{ id: number; host_name: string; lsid: string; inserted: boolean }>(
       `${insertSql(SESSION, chunk.length)} ON CONFLICT (host_name, lsid) DO UPDATE SET ${set} RETURNING id, host_name, lsid, (xmax = 0) AS inserted`,
-      chunk.flat());
+      chunk.flat(),
+    );
     for (const r of res.rows) out.set(`${r.host_name}\u0000${r.lsid}`, { id: Number(r.id), inserted: r.inserted });
   }
   return out;
@@ -146,7 +195,10 @@ async function upsertSessions(tx: Queryable, rows: Row[]): Promise<Map<string, {
 
 async function deleteChildren(tx: Queryable, sessionIds: number[]): Promise<void> {
   for (const t of EVENT_CHILD_TABLES) {
-    await tx.query(`DELETE FROM ${t.name} WHERE session_event_id IN (SELECT id FROM session_event WHERE session_id = ANY($1::bigint[]))`, [sessionIds]);
+    await tx.query(
+      `DELETE FROM ${t.name} WHERE session_event_id IN (SELECT id FROM session_event WHERE session_id = ANY($1::bigint[]))`,
+      [sessionIds],
+    );
   }
   for (const t of [SESSION_EVENT, ...SESSION_CHILD_TABLES]) {
     await tx.query(`DELETE FROM ${t.name} WHERE session_id = ANY($1::bigint[])`, [sessionIds]);
@@ -166,7 +218,10 @@ function insertSql(table: Table, n: number): string {
   let sql = sqlCache.get(key);
   if (!sql) {
     const w = table.columns.length;
-    const tuples = Array.from({ length: n }, (_, r) => `(${table.columns.map((_c, c) => `$${r * w + c + 1}`).join(', ')})`);
+    const tuples = Array.from(
+      { length: n },
+      (_, r) => `(${table.columns.map((_c, c) => `$${r * w + c + 1}`).join(', ')})`,
+    );
     sql = `INSERT INTO ${table.name} (${table.columns.map((c) => c.name).join(', ')}) VALUES ${tuples.join(', ')}`;
     if (sqlCache.size > 200) sqlCache.clear();
     sqlCache.set(key, sql);

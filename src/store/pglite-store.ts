@@ -68,23 +68,37 @@ export class PgliteStore implements Store {
       return new PgliteStore(db, dirLock, log, metrics, loadMigrations('postgres'));
     } catch (e) {
       dirLock?.release();
-      throw new ServiceError('store.unavailable', `cannot open the embedded database at ${dir}: ${(e as Error).message}`, { op: 'store.open', cause: e });
+      throw new ServiceError(
+        'store.unavailable',
+        `cannot open the embedded database at ${dir}: ${(e as Error).message}`,
+        { op: 'store.open', cause: e },
+      );
     }
   }
 
   async migrate(): Promise<number> {
     const handle = await this.lock.tryAcquire('ecm-bridge:migrate');
-    if (!handle) throw new ServiceError('store.migration_failed', 'a migration is already running in this process', { op: 'store.migrate' });
+    if (!handle)
+      throw new ServiceError('store.migration_failed', 'a migration is already running in this process', {
+        op: 'store.migrate',
+      });
     try {
       const applied = await this.schemaVersion();
       for (const m of this.migrations.filter((x) => x.version > applied)) {
         try {
           await this.db.transaction(async (tx) => {
             await tx.exec(m.sql);
-            await tx.query('INSERT INTO ecm_bridge.schema_version (version, name) VALUES ($1, $2)', [m.version, m.name]);
+            await tx.query('INSERT INTO ecm_bridge.schema_version (version, name) VALUES ($1, $2)', [
+              m.version,
+              m.name,
+            ]);
           });
         } catch (e) {
-          throw new ServiceError('store.migration_failed', `migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { op: 'store.migrate', cause: e });
+          throw new ServiceError(
+            'store.migration_failed',
+            `migration ${m.version} (${m.name}) failed: ${(e as Error).message}`,
+            { op: 'store.migrate', cause: e },
+          );
         }
         this.log.info({ version: m.version, migration: m.name }, 'applied schema migration');
       }
@@ -96,12 +110,21 @@ export class PgliteStore implements Store {
 
   async schemaVersion(): Promise<number> {
     try {
-      const exists = await this.db.query<{ t: string | null }>(`SELECT to_regclass('ecm_bridge.schema_version')::text AS t`);
+      const exists = await this.db.query<{ t: string | null }>(
+        `SELECT to_regclass('ecm_bridge.schema_version')::text AS t`,
+      );
       if (!exists.rows[0]?.t) return 0;
-      const r = await this.db.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM ecm_bridge.schema_version');
+      const r = await this.db.query<{ v: number }>(
+        'SELECT COALESCE(MAX(version), 0)::int AS v FROM ecm_bridge.schema_version',
+      );
       return r.rows[0]!.v;
     } catch (e) {
-      throw isServiceError(e) ? e : new ServiceError('store.unavailable', `cannot read the schema version: ${(e as Error).message}`, { op: 'store.schemaVersion', cause: e });
+      throw isServiceError(e)
+        ? e
+        : new ServiceError('store.unavailable', `cannot read the schema version: ${(e as Error).message}`, {
+            op: 'store.schemaVersion',
+            cause: e,
+          });
     }
   }
 

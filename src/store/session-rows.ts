@@ -1,8 +1,17 @@
 import { ServiceError } from '../platform/errors.js';
 import type { EventParty, SessionEvent, SessionRecord } from '../reporting/session-record.js';
 import {
-  COMMAND_SHELL_RECORDING, CUSTOM_ATTRIBUTE, CUSTOMER, REPRESENTATIVE, SESSION, SESSION_EVENT, SESSION_EVENT_DATA,
-  SESSION_EVENT_FILE, SYSTEM_INFORMATION, TEAM, type Table,
+  COMMAND_SHELL_RECORDING,
+  CUSTOM_ATTRIBUTE,
+  CUSTOMER,
+  REPRESENTATIVE,
+  SESSION,
+  SESSION_EVENT,
+  SESSION_EVENT_DATA,
+  SESSION_EVENT_FILE,
+  SYSTEM_INFORMATION,
+  TEAM,
+  type Table,
 } from './bgsessions-tables.js';
 
 /** A row without its leading parent id (session_id or session_event_id), in the table's column order. */
@@ -45,43 +54,128 @@ export function lastOccurrences(sessions: readonly SessionRecord[]): SessionReco
 function planSession(s: SessionRecord): SessionPlan {
   const where = `session ${s.hostName}/${s.lsid}`;
   const checked = (table: Table, row: Row, offset: number) => checkRow(table, row, offset, where);
-  const session = checked(SESSION, [
-    s.lsid, s.type, s.lseq, s.startTime, s.endTime, s.duration, s.fileTransferCount, s.fileMoveCount, s.fileDeleteCount,
-    s.hostName, s.externalKey, s.publicSiteId, s.publicSiteName,
-    s.jumpGroup?.id ?? null, s.jumpGroup?.type ?? null, s.jumpGroup?.name ?? null, s.jumpoint?.id ?? null, s.jumpoint?.name ?? null,
-    s.primaryCustomer?.gsnumber ?? null, s.primaryCustomer?.name ?? null,
-    s.primaryRep?.gsnumber ?? null, s.primaryRep?.id ?? null, s.primaryRep?.name ?? null,
-    s.chatViewUrl, s.chatDownloadUrl, s.recordingViewUrl, s.recordingDownloadUrl,
-  ], 0);
-  unique(s.events.map((e) => e.seq), `${where}: event seq`);
-  unique(s.customers.map((c) => c.gsnumber), `${where}: customer gsnumber`);
-  unique(s.representatives.map((r) => r.gsnumber), `${where}: representative gsnumber`);
+  const session = checked(
+    SESSION,
+    [
+      s.lsid,
+      s.type,
+      s.lseq,
+      s.startTime,
+      s.endTime,
+      s.duration,
+      s.fileTransferCount,
+      s.fileMoveCount,
+      s.fileDeleteCount,
+      s.hostName,
+      s.externalKey,
+      s.publicSiteId,
+      s.publicSiteName,
+      s.jumpGroup?.id ?? null,
+      s.jumpGroup?.type ?? null,
+      s.jumpGroup?.name ?? null,
+      s.jumpoint?.id ?? null,
+      s.jumpoint?.name ?? null,
+      s.primaryCustomer?.gsnumber ?? null,
+      s.primaryCustomer?.name ?? null,
+      s.primaryRep?.gsnumber ?? null,
+      s.primaryRep?.id ?? null,
+      s.primaryRep?.name ?? null,
+      s.chatViewUrl,
+      s.chatDownloadUrl,
+      s.recordingViewUrl,
+      s.recordingDownloadUrl,
+    ],
+    0,
+  );
+  unique(
+    s.events.map((e) => e.seq),
+    `${where}: event seq`,
+  );
+  unique(
+    s.customers.map((c) => c.gsnumber),
+    `${where}: customer gsnumber`,
+  );
+  unique(
+    s.representatives.map((r) => r.gsnumber),
+    `${where}: representative gsnumber`,
+  );
   const children = new Map<Table, Row[]>([
-    [CUSTOMER, s.customers.map((c) => checked(CUSTOMER, [c.gsnumber, c.username, c.publicIp, c.publicPort, c.privateIp, c.hostname, c.os], 1))],
-    [REPRESENTATIVE, s.representatives.map((r) => checked(REPRESENTATIVE, [
-      r.gsnumber, r.id, r.username, r.displayName, r.publicDisplayName, r.privateDisplayName, r.publicIp, r.publicPort,
-      r.privateIp, r.hostname, r.os, r.sessionOwner, r.secondsInvolved, r.invited,
-    ], 1))],
+    [
+      CUSTOMER,
+      s.customers.map((c) =>
+        checked(CUSTOMER, [c.gsnumber, c.username, c.publicIp, c.publicPort, c.privateIp, c.hostname, c.os], 1),
+      ),
+    ],
+    [
+      REPRESENTATIVE,
+      s.representatives.map((r) =>
+        checked(
+          REPRESENTATIVE,
+          [
+            r.gsnumber,
+            r.id,
+            r.username,
+            r.displayName,
+            r.publicDisplayName,
+            r.privateDisplayName,
+            r.publicIp,
+            r.publicPort,
+            r.privateIp,
+            r.hostname,
+            r.os,
+            r.sessionOwner,
+            r.secondsInvolved,
+            r.invited,
+          ],
+          1,
+        ),
+      ),
+    ],
     [TEAM, s.teams.map((t, i) => checked(TEAM, [i, t.id, t.name], 1))],
-    [CUSTOM_ATTRIBUTE, s.customAttributes.map((a, i) => checked(CUSTOM_ATTRIBUTE, [i, a.codeName, a.displayName, a.value], 1))],
-    [COMMAND_SHELL_RECORDING, s.shellRecordings.map((r, i) => checked(COMMAND_SHELL_RECORDING, [i, r.instance, r.downloadUrl, r.viewUrl], 1))],
+    [
+      CUSTOM_ATTRIBUTE,
+      s.customAttributes.map((a, i) => checked(CUSTOM_ATTRIBUTE, [i, a.codeName, a.displayName, a.value], 1)),
+    ],
+    [
+      COMMAND_SHELL_RECORDING,
+      s.shellRecordings.map((r, i) => checked(COMMAND_SHELL_RECORDING, [i, r.instance, r.downloadUrl, r.viewUrl], 1)),
+    ],
   ]);
   const events = s.events.map((e): EventPlan => {
     // The first file goes on the event row (the common single-file case, as the report has it);
     // further files of a files/file list go to session_event_file with their position.
     const first = e.files[0];
-    const row = checked(SESSION_EVENT, [
-      e.seq, e.time, e.type, e.performedBy?.type ?? null, e.performedBy?.gsnumber ?? null, e.performedBy?.name ?? null,
-      e.destination?.type ?? null, e.destination?.gsnumber ?? null, e.destination?.name ?? null,
-      e.body, first?.filename ?? null, first?.filesize ?? null,
-    ], 1);
+    const row = checked(
+      SESSION_EVENT,
+      [
+        e.seq,
+        e.time,
+        e.type,
+        e.performedBy?.type ?? null,
+        e.performedBy?.gsnumber ?? null,
+        e.performedBy?.name ?? null,
+        e.destination?.type ?? null,
+        e.destination?.gsnumber ?? null,
+        e.destination?.name ?? null,
+        e.body,
+        first?.filename ?? null,
+        first?.filesize ?? null,
+      ],
+      1,
+    );
     return {
       row,
       seq: e.seq,
       children: new Map<Table, Row[]>([
-        [SESSION_EVENT_FILE, e.files.slice(1).map((f, i) => checked(SESSION_EVENT_FILE, [i + 1, f.filename, f.filesize], 1))],
+        [
+          SESSION_EVENT_FILE,
+          e.files.slice(1).map((f, i) => checked(SESSION_EVENT_FILE, [i + 1, f.filename, f.filesize], 1)),
+        ],
         [SESSION_EVENT_DATA, e.data.map((d, i) => checked(SESSION_EVENT_DATA, [i, d.name, d.value], 1))],
-        [SYSTEM_INFORMATION, e.systemInformation.map((x, i) => checked(SYSTEM_INFORMATION, [i, x.category, x.field, x.value, x.row], 1))],
+        [
+          SYSTEM_INFORMATION,
+          e.systemInformation.map((x, i) => checked(SYSTEM_INFORMATION, [i, x.category, x.field, x.value, x.row], 1)),
+        ],
       ]),
     };
   });
@@ -95,15 +189,23 @@ function checkRow(table: Table, row: Row, offset: number, where: string): Row {
       if (!column.nullable) throw writeError(`${where}: ${table.name}.${column.name} is required but missing`);
       row[i] = null;
     } else if (column.kind === 'text' && column.max !== undefined && (value as string).length > column.max) {
-      throw writeError(`${where}: ${table.name}.${column.name} is ${(value as string).length} characters, longer than its ${column.max}`);
-    } else if ((column.kind === 'int' && !isInt32(value)) || (column.kind === 'bigint' && !Number.isSafeInteger(value))) {
-      throw writeError(`${where}: ${table.name}.${column.name} is ${String(value)}, not an integer its ${column.kind} column can hold`);
+      throw writeError(
+        `${where}: ${table.name}.${column.name} is ${(value as string).length} characters, longer than its ${column.max}`,
+      );
+    } else if (
+      (column.kind === 'int' && !isInt32(value)) ||
+      (column.kind === 'bigint' && !Number.isSafeInteger(value))
+    ) {
+      throw writeError(
+        `${where}: ${table.name}.${column.name} is ${String(value)}, not an integer its ${column.kind} column can hold`,
+      );
     }
   });
   return row;
 }
 
-const isInt32 = (v: unknown) => Number.isInteger(v) && (v as number) >= -2_147_483_648 && (v as number) <= 2_147_483_647;
+const isInt32 = (v: unknown) =>
+  Number.isInteger(v) && (v as number) >= -2_147_483_648 && (v as number) <= 2_147_483_647;
 
 function unique(keys: number[], what: string): void {
   const seen = new Set<number>();
@@ -114,7 +216,9 @@ function unique(keys: number[], what: string): void {
 }
 
 function writeError(message: string): ServiceError {
-  return new ServiceError('store.write_failed', `${message}; nothing of this batch was written`, { op: 'store.writeSessions' });
+  return new ServiceError('store.write_failed', `${message}; nothing of this batch was written`, {
+    op: 'store.writeSessions',
+  });
 }
 
 type DbRow = Record<string, unknown>;
@@ -137,44 +241,96 @@ export interface SessionRows {
 
 /** The inverse of planSession: rebuilds the SessionRecord from its rows. */
 export function sessionFromRows({ session: r, events, children }: SessionRows): SessionRecord {
-  const ofEvent = (table: string, id: unknown) => (children[table] ?? []).filter((c) => String(c.session_event_id) === String(id));
+  const ofEvent = (table: string, id: unknown) =>
+    (children[table] ?? []).filter((c) => String(c.session_event_id) === String(id));
   const rows = (table: string) => children[table] ?? [];
   return {
-    hostName: String(r.host_name), lsid: String(r.lsid), type: String(r.type), lseq: num(r.lseq),
-    startTime: r.start_time as Date, endTime: (r.end_time as Date | null) ?? null, duration: str(r.duration),
-    externalKey: str(r.external_key), publicSiteId: Number(r.public_site_id), publicSiteName: String(r.public_site_name),
-    jumpGroup: r.jump_group_name === null ? null : { id: num(r.jump_group_id), type: str(r.jump_group_type), name: String(r.jump_group_name) },
+    hostName: String(r.host_name),
+    lsid: String(r.lsid),
+    type: String(r.type),
+    lseq: num(r.lseq),
+    startTime: r.start_time as Date,
+    endTime: (r.end_time as Date | null) ?? null,
+    duration: str(r.duration),
+    externalKey: str(r.external_key),
+    publicSiteId: Number(r.public_site_id),
+    publicSiteName: String(r.public_site_name),
+    jumpGroup:
+      r.jump_group_name === null
+        ? null
+        : { id: num(r.jump_group_id), type: str(r.jump_group_type), name: String(r.jump_group_name) },
     jumpoint: r.jumpoint_name === null ? null : { id: num(r.jumpoint_id), name: String(r.jumpoint_name) },
-    primaryCustomer: r.primary_customer_name === null ? null : { gsnumber: num(r.primary_customer_gsnumber), name: String(r.primary_customer_name) },
-    primaryRep: r.primary_rep_name === null ? null : { gsnumber: num(r.primary_rep_gsnumber), id: num(r.primary_rep_id), name: String(r.primary_rep_name) },
-    fileTransferCount: Number(r.file_transfers), fileMoveCount: Number(r.file_moves), fileDeleteCount: Number(r.file_deletes),
-    chatViewUrl: str(r.session_chat_view_url), chatDownloadUrl: str(r.session_chat_download_url),
-    recordingViewUrl: str(r.session_recording_view_url), recordingDownloadUrl: str(r.session_recording_download_url),
-    customAttributes: rows('custom_attribute').map((a) => ({ codeName: String(a.code_name), displayName: String(a.display_name), value: String(a.value) })),
+    primaryCustomer:
+      r.primary_customer_name === null
+        ? null
+        : { gsnumber: num(r.primary_customer_gsnumber), name: String(r.primary_customer_name) },
+    primaryRep:
+      r.primary_rep_name === null
+        ? null
+        : { gsnumber: num(r.primary_rep_gsnumber), id: num(r.primary_rep_id), name: String(r.primary_rep_name) },
+    fileTransferCount: Number(r.file_transfers),
+    fileMoveCount: Number(r.file_moves),
+    fileDeleteCount: Number(r.file_deletes),
+    chatViewUrl: str(r.session_chat_view_url),
+    chatDownloadUrl: str(r.session_chat_download_url),
+    recordingViewUrl: str(r.session_recording_view_url),
+    recordingDownloadUrl: str(r.session_recording_download_url),
+    customAttributes: rows('custom_attribute').map((a) => ({
+      codeName: String(a.code_name),
+      displayName: String(a.display_name),
+      value: String(a.value),
+    })),
     teams: rows('team').map((t) => ({ id: num(t.id), name: String(t.name) })),
     customers: rows('customer').map((c) => ({
-      gsnumber: Number(c.gsnumber), username: str(c.username), publicIp: str(c.public_ip), publicPort: num(c.public_port),
-      privateIp: str(c.private_ip), hostname: str(c.hostname), os: str(c.os),
+      gsnumber: Number(c.gsnumber),
+      username: str(c.username),
+      publicIp: str(c.public_ip),
+      publicPort: num(c.public_port),
+      privateIp: str(c.private_ip),
+      hostname: str(c.hostname),
+      os: str(c.os),
     })),
     representatives: rows('representative').map((p) => ({
-      gsnumber: Number(p.gsnumber), id: num(p.id), username: str(p.username), displayName: str(p.display_name),
-      publicDisplayName: str(p.public_display_name), privateDisplayName: str(p.private_display_name),
-      publicIp: str(p.public_ip), publicPort: num(p.public_port), privateIp: str(p.private_ip), hostname: str(p.hostname),
-      os: str(p.os), sessionOwner: Boolean(p.session_owner), secondsInvolved: num(p.seconds_involved), invited: Boolean(p.invited),
+      gsnumber: Number(p.gsnumber),
+      id: num(p.id),
+      username: str(p.username),
+      displayName: str(p.display_name),
+      publicDisplayName: str(p.public_display_name),
+      privateDisplayName: str(p.private_display_name),
+      publicIp: str(p.public_ip),
+      publicPort: num(p.public_port),
+      privateIp: str(p.private_ip),
+      hostname: str(p.hostname),
+      os: str(p.os),
+      sessionOwner: Boolean(p.session_owner),
+      secondsInvolved: num(p.seconds_involved),
+      invited: Boolean(p.invited),
     })),
-    shellRecordings: rows('command_shell_recording').map((c) => ({ instance: num(c.instance), downloadUrl: str(c.download_url), viewUrl: str(c.view_url) })),
+    shellRecordings: rows('command_shell_recording').map((c) => ({
+      instance: num(c.instance),
+      downloadUrl: str(c.download_url),
+      viewUrl: str(c.view_url),
+    })),
     events: events.map((e): SessionEvent => ({
-      seq: Number(e.seq), time: e.event_time as Date, type: String(e.type),
+      seq: Number(e.seq),
+      time: e.event_time as Date,
+      type: String(e.type),
       performedBy: party(e.performed_by_type, e.performed_by_gsnumber, e.performed_by),
       destination: party(e.destination_type, e.destination_gsnumber, e.destination),
       body: str(e.body),
       files: [
         ...(e.filename === null ? [] : [{ filename: String(e.filename), filesize: num(e.filesize) }]),
-        ...ofEvent('session_event_file', e.id).map((f) => ({ filename: String(f.filename), filesize: num(f.filesize) })),
+        ...ofEvent('session_event_file', e.id).map((f) => ({
+          filename: String(f.filename),
+          filesize: num(f.filesize),
+        })),
       ],
       data: ofEvent('session_event_data', e.id).map((d) => ({ name: String(d.name), value: String(d.value) })),
       systemInformation: ofEvent('system_information', e.id).map((x) => ({
-        category: String(x.category), field: String(x.field), value: String(x.value), row: num(x.row_index),
+        category: String(x.category),
+        field: String(x.field),
+        value: String(x.value),
+        row: num(x.row_index),
       })),
     })),
   };

@@ -9,50 +9,125 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 export const LEASE_COLUMNS = [
-  'lease_id', 'vault_request_id', 'owner', 'site', 'console_user', 'vault_user', 'system_id', 'system_name',
-  'account_id', 'account_name', 'lsid', 'audit_id', 'created_at', 'expires_at',
+  'lease_id',
+  'vault_request_id',
+  'owner',
+  'site',
+  'console_user',
+  'vault_user',
+  'system_id',
+  'system_name',
+  'account_id',
+  'account_name',
+  'lsid',
+  'audit_id',
+  'created_at',
+  'expires_at',
 ] as const;
 
 export function leaseValues(l: Lease): unknown[] {
-  return [l.leaseId, l.vaultRequestId, l.owner, l.site, l.consoleUser, l.vaultUser, l.systemId, l.systemName,
-    l.accountId, l.accountName, l.lsid, l.auditId, l.createdAt, l.expiresAt];
+  return [
+    l.leaseId,
+    l.vaultRequestId,
+    l.owner,
+    l.site,
+    l.consoleUser,
+    l.vaultUser,
+    l.systemId,
+    l.systemName,
+    l.accountId,
+    l.accountName,
+    l.lsid,
+    l.auditId,
+    l.createdAt,
+    l.expiresAt,
+  ];
 }
 
 export function leaseFromRow(r: DbRow): Lease {
   return {
-    leaseId: String(r.lease_id), vaultRequestId: String(r.vault_request_id), owner: String(r.owner), site: String(r.site),
-    consoleUser: String(r.console_user), vaultUser: String(r.vault_user), systemId: Number(r.system_id),
-    systemName: String(r.system_name), accountId: Number(r.account_id), accountName: String(r.account_name),
-    lsid: str(r.lsid), auditId: num(r.audit_id), createdAt: r.created_at as Date, expiresAt: r.expires_at as Date,
+    leaseId: String(r.lease_id),
+    vaultRequestId: String(r.vault_request_id),
+    owner: String(r.owner),
+    site: String(r.site),
+    consoleUser: String(r.console_user),
+    vaultUser: String(r.vault_user),
+    systemId: Number(r.system_id),
+    systemName: String(r.system_name),
+    accountId: Number(r.account_id),
+    accountName: String(r.account_name),
+    lsid: str(r.lsid),
+    auditId: num(r.audit_id),
+    createdAt: r.created_at as Date,
+    expiresAt: r.expires_at as Date,
   };
 }
 
 export const CREDENTIAL_EVENT_COLUMNS = [
-  'site', 'lsid', 'jump_item_id', 'jump_item_name', 'console_user', 'vault_user', 'vault_request_id', 'system_name',
-  'account_name', 'outcome', 'error_code', 'checkout_at', 'checkin_at',
+  'site',
+  'lsid',
+  'jump_item_id',
+  'jump_item_name',
+  'console_user',
+  'vault_user',
+  'vault_request_id',
+  'system_name',
+  'account_name',
+  'outcome',
+  'error_code',
+  'checkout_at',
+  'checkin_at',
 ] as const;
 
 export function credentialEventValues(e: CredentialEvent): unknown[] {
-  return [e.site, e.lsid, e.jumpItemId, e.jumpItemName, e.consoleUser, e.vaultUser, e.vaultRequestId, e.systemName,
-    e.accountName, e.outcome, e.errorCode, e.checkoutAt, e.checkinAt];
+  return [
+    e.site,
+    e.lsid,
+    e.jumpItemId,
+    e.jumpItemName,
+    e.consoleUser,
+    e.vaultUser,
+    e.vaultRequestId,
+    e.systemName,
+    e.accountName,
+    e.outcome,
+    e.errorCode,
+    e.checkoutAt,
+    e.checkinAt,
+  ];
 }
 
 export function credentialEventFromRow(r: DbRow): CredentialEvent & { id: number } {
   return {
-    id: Number(r.id), site: String(r.site), lsid: str(r.lsid), jumpItemId: num(r.jump_item_id), jumpItemName: str(r.jump_item_name),
-    consoleUser: String(r.console_user), vaultUser: str(r.vault_user), vaultRequestId: str(r.vault_request_id),
-    systemName: str(r.system_name), accountName: str(r.account_name), outcome: String(r.outcome) as CredentialOutcome,
-    errorCode: str(r.error_code), checkoutAt: (r.checkout_at as Date | null) ?? null, checkinAt: (r.checkin_at as Date | null) ?? null,
+    id: Number(r.id),
+    site: String(r.site),
+    lsid: str(r.lsid),
+    jumpItemId: num(r.jump_item_id),
+    jumpItemName: str(r.jump_item_name),
+    consoleUser: String(r.console_user),
+    vaultUser: str(r.vault_user),
+    vaultRequestId: str(r.vault_request_id),
+    systemName: str(r.system_name),
+    accountName: str(r.account_name),
+    outcome: String(r.outcome) as CredentialOutcome,
+    errorCode: str(r.error_code),
+    checkoutAt: (r.checkout_at as Date | null) ?? null,
+    checkinAt: (r.checkin_at as Date | null) ?? null,
   };
 }
 
 /** The patchable credential_event fields and their columns: the only names an UPDATE may set. */
 export const CREDENTIAL_EVENT_PATCH_COLUMNS = {
-  outcome: 'outcome', checkinAt: 'checkin_at', errorCode: 'error_code', vaultRequestId: 'vault_request_id',
+  outcome: 'outcome',
+  checkinAt: 'checkin_at',
+  errorCode: 'error_code',
+  vaultRequestId: 'vault_request_id',
 } as const;
 
 /** The patch's defined fields as [column, value] pairs, in a fixed order. */
-export function credentialEventPatch(patch: Partial<Record<keyof typeof CREDENTIAL_EVENT_PATCH_COLUMNS, unknown>>): [string, unknown][] {
+export function credentialEventPatch(
+  patch: Partial<Record<keyof typeof CREDENTIAL_EVENT_PATCH_COLUMNS, unknown>>,
+): [string, unknown][] {
   return (Object.keys(CREDENTIAL_EVENT_PATCH_COLUMNS) as (keyof typeof CREDENTIAL_EVENT_PATCH_COLUMNS)[])
     .filter((k) => patch[k] !== undefined)
     .map((k) => [CREDENTIAL_EVENT_PATCH_COLUMNS[k], patch[k]]);

@@ -86,7 +86,10 @@ export interface StateStore {
   staleInstances(before: Date): Promise<string[]>;
 
   recordCredentialEvent(event: CredentialEvent): Promise<number>;
-  updateCredentialEvent(id: number, patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>): Promise<void>;
+  updateCredentialEvent(
+    id: number,
+    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
+  ): Promise<void>;
   listCredentialEvents(filter: { lsid?: string; limit?: number }): Promise<(CredentialEvent & { id: number })[]>;
 }
 

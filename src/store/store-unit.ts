@@ -38,7 +38,9 @@ export class StoreComponent implements Component {
     this.#store = store;
     this.rt.readiness.register('store', async () => {
       const h = await store.health();
-      return h.ok ? { ready: true, reason: `${this.config.kind} store` } : { ready: false, reason: h.reason ?? 'store unhealthy' };
+      return h.ok
+        ? { ready: true, reason: `${this.config.kind} store` }
+        : { ready: false, reason: h.reason ?? 'store unhealthy' };
     });
   }
 
@@ -68,14 +70,19 @@ export function storeCheck(config: Config, rt: Runtime): Check {
         const health = await store.health();
         return health.ok
           ? { ok: true, detail: `connected, schema version ${version}` }
-          : { ok: false, detail: `connected, schema version ${version}: ${health.reason ?? 'unhealthy'}`, fix: 'run `ecm-bridge db migrate --config FILE`' };
+          : {
+              ok: false,
+              detail: `connected, schema version ${version}: ${health.reason ?? 'unhealthy'}`,
+              fix: 'run `ecm-bridge db migrate --config FILE`',
+            };
       } catch (e) {
         return {
           ok: false,
           detail: isServiceError(e) ? `[${e.code}] ${e.message}` : 'cannot open the store',
-          fix: config.store.kind === 'mssql'
-            ? 'check store.server/port/database/user/password, the network path to SQL Server and its TLS certificate (store.caFile)'
-            : 'check that store.dataDir is writable and not held by another process',
+          fix:
+            config.store.kind === 'mssql'
+              ? 'check store.server/port/database/user/password, the network path to SQL Server and its TLS certificate (store.caFile)'
+              : 'check that store.dataDir is writable and not held by another process',
         };
       } finally {
         await store?.close();

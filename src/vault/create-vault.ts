@@ -10,7 +10,10 @@ import { PasswordSafeVault } from './passwordsafe/password-safe-vault.js';
 import type { VaultPort } from './vault-port.js';
 
 /** Builds the configured vault adapter (Password Safe is the only kind so far). */
-export function createVault(config: VaultConfig, deps: { log: Logger; metrics: Registry; clock: Clock }): VaultPort & { close(): Promise<void> } {
+export function createVault(
+  config: VaultConfig,
+  deps: { log: Logger; metrics: Registry; clock: Clock },
+): VaultPort & { close(): Promise<void> } {
   return new PasswordSafeVault(config, deps);
 }
 
@@ -35,11 +38,17 @@ export class VaultComponent implements Component {
   }
 
   async start(): Promise<void> {
-    const vault = new PasswordSafeVault(this.config, { log: this.rt.log, metrics: this.rt.metrics, clock: this.rt.clock });
+    const vault = new PasswordSafeVault(this.config, {
+      log: this.rt.log,
+      metrics: this.rt.metrics,
+      clock: this.rt.clock,
+    });
     this.#vault = vault;
     this.rt.readiness.register('vault', () => {
       const failure = vault.lastFailure;
-      return failure ? { ready: false, reason: failure } : { ready: true, reason: `passwordsafe ${new URL(this.config.url).host}` };
+      return failure
+        ? { ready: false, reason: failure }
+        : { ready: true, reason: `passwordsafe ${new URL(this.config.url).host}` };
     });
   }
 

@@ -71,7 +71,11 @@ export class FakeVault implements VaultPort {
   async listAccounts(vaultUser: string, target: VaultTarget): Promise<VaultAccount[]> {
     this.#enter('listAccounts', vaultUser);
     return (this.#accounts.get(vaultUser.toLowerCase()) ?? [])
-      .filter((a) => [a.systemName.toLowerCase(), ...(a.names ?? [])].some((n) => target.names.includes(n)) || (a.ips ?? []).some((ip) => target.ips.includes(ip)))
+      .filter(
+        (a) =>
+          [a.systemName.toLowerCase(), ...(a.names ?? [])].some((n) => target.names.includes(n)) ||
+          (a.ips ?? []).some((ip) => target.ips.includes(ip)),
+      )
       .map(({ names: _n, ips: _i, password: _p, privateKey: _k, passphrase: _pp, ...account }) => account);
   }
 
@@ -80,14 +84,31 @@ export class FakeVault implements VaultPort {
     const account = (this.#accounts.get(request.vaultUser.toLowerCase()) ?? []).find(
       (a) => a.systemId === request.account.systemId && a.accountId === request.account.accountId,
     );
-    if (!account) throw new ServiceError('vault.forbidden', 'the vault user may not request this account', { op: 'vault.checkout' });
-    const open = this.openRequests().find((r) => r.vaultUser === request.vaultUser && r.accountId === account.accountId && r.systemId === account.systemId);
-    if (open && this.conflictOption === 'reuse') return { requestId: open.requestId, durationMinutes: open.durationMinutes, expiresAt: open.expiresAt, ...this.#secrets(account) };
+    if (!account)
+      throw new ServiceError('vault.forbidden', 'the vault user may not request this account', {
+        op: 'vault.checkout',
+      });
+    const open = this.openRequests().find(
+      (r) => r.vaultUser === request.vaultUser && r.accountId === account.accountId && r.systemId === account.systemId,
+    );
+    if (open && this.conflictOption === 'reuse')
+      return {
+        requestId: open.requestId,
+        durationMinutes: open.durationMinutes,
+        expiresAt: open.expiresAt,
+        ...this.#secrets(account),
+      };
     const requestId = String(this.#nextRequest++);
     const expiresAt = new Date(this.clock.now() + request.durationMinutes * 60_000);
     this.requests.set(requestId, {
-      requestId, vaultUser: request.vaultUser, systemId: account.systemId, accountId: account.accountId,
-      durationMinutes: request.durationMinutes, reason: request.reason, expiresAt, checkedIn: false,
+      requestId,
+      vaultUser: request.vaultUser,
+      systemId: account.systemId,
+      accountId: account.accountId,
+      durationMinutes: request.durationMinutes,
+      reason: request.reason,
+      expiresAt,
+      checkedIn: false,
     });
     return { requestId, durationMinutes: request.durationMinutes, expiresAt, ...this.#secrets(account) };
   }
@@ -124,7 +145,11 @@ export class FakeVault implements VaultPort {
   }
 
   #enter(method: Method, vaultUser?: string, requestId?: string): void {
-    this.calls.push({ method, ...(vaultUser !== undefined && { vaultUser }), ...(requestId !== undefined && { requestId }) });
+    this.calls.push({
+      method,
+      ...(vaultUser !== undefined && { vaultUser }),
+      ...(requestId !== undefined && { requestId }),
+    });
     const queued = this.#failures.get(method);
     const error = queued?.shift();
     if (error) throw error;

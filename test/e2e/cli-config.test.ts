@@ -19,7 +19,23 @@ describe('ecm-bridge config validate|print', () => {
   });
 
   it('names an unknown key, a wrong type, a missing env var and a bad cron, with path and line', async () => {
-    const bad = file('bad.yaml', ['log:', '  levl: debug', 'http:', '  port: "x"', 'store:', '  kind: mssql', '  server: db', '  user: u', '  password: env:ECM_TEST_MISSING_VAR', 'reporting:', '  schedule: "61 * * * *"', ''].join('\n'));
+    const bad = file(
+      'bad.yaml',
+      [
+        'log:',
+        '  levl: debug',
+        'http:',
+        '  port: "x"',
+        'store:',
+        '  kind: mssql',
+        '  server: db',
+        '  user: u',
+        '  password: env:ECM_TEST_MISSING_VAR',
+        'reporting:',
+        '  schedule: "61 * * * *"',
+        '',
+      ].join('\n'),
+    );
     const r = await runCli(['config', 'validate', bad], { ECM_TEST_MISSING_VAR: '' });
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/bad\.yaml:2:3: log\.levl: unknown key "levl" \(did you mean "level"\?\)/);

@@ -7,7 +7,20 @@ import { runCli } from '../helpers/cli.js';
 describe('ecm-bridge demo --once', () => {
   it('runs simulators, bridge and embedded store end to end without showing a secret', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecm-demo-'));
-    const r = await runCli(['demo', '--once', '--sessions', '60', '--data-dir', dir, '--vault-port', '0', '--appliance-port', '0', '--http-port', '0']);
+    const r = await runCli([
+      'demo',
+      '--once',
+      '--sessions',
+      '60',
+      '--data-dir',
+      dir,
+      '--vault-port',
+      '0',
+      '--appliance-port',
+      '0',
+      '--http-port',
+      '0',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/- Administrator \(web01\)\s+local, password/);
     expect(r.stdout).toMatch(/secret:\s+•+ \(16 characters, injected, never shown\)/);

@@ -8,16 +8,35 @@ import { startCli } from '../helpers/cli.js';
 describe('ecm-bridge sim appliance', () => {
   it('serves OAuth and a Reporting API with the requested number of sessions, and stops on SIGTERM', async () => {
     const ca = join(mkdtempSync(join(tmpdir(), 'sim-cli-')), 'ca.pem');
-    const child = startCli(['sim', 'appliance', '--accounts', 'config/demo/appliance-accounts.yaml', '--port', '0', '--reporting-sessions', '25', '--ca-out', ca]);
+    const child = startCli([
+      'sim',
+      'appliance',
+      '--accounts',
+      'config/demo/appliance-accounts.yaml',
+      '--port',
+      '0',
+      '--reporting-sessions',
+      '25',
+      '--ca-out',
+      ca,
+    ]);
     try {
       const url = (await child.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+/)).replace(/^listening on /, '');
       const agent = new Agent({ connect: { ca: readFileSync(ca, 'utf8') } });
       const basic = Buffer.from('demo-reporting-client:demo-reporting-secret-0123456789').toString('base64');
-      const tok = await request(`${url}/oauth2/token`, { method: 'POST', dispatcher: agent, headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+      const tok = await request(`${url}/oauth2/token`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
       expect(tok.statusCode).toBe(200);
       const { access_token: token } = (await tok.body.json()) as { access_token: string };
       const since = Math.floor(Date.now() / 1000) - 31 * 86_400;
-      const res = await request(`${url}/api/reporting?generate_report=AccessSessionListing&start_time=${since}&duration=0`, { dispatcher: agent, headers: { authorization: `Bearer ${token}`, connection: 'close' } });
+      const res = await request(
+        `${url}/api/reporting?generate_report=AccessSessionListing&start_time=${since}&duration=0`,
+        { dispatcher: agent, headers: { authorization: `Bearer ${token}`, connection: 'close' } },
+      );
       expect(res.statusCode).toBe(200);
       expect(((await res.body.text()).match(/<session_summary /g) ?? []).length).toBe(25);
       await agent.close();

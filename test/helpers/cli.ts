@@ -3,7 +3,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 /** Runs the CLI from source (tsx), so tests never depend on a stale dist/. */
 export const CLI = ['--import', 'tsx', 'src/main.ts'];
 
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
@@ -16,8 +19,16 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Starts a long-running CLI command and collects its output lines. */
-export function startCli(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams & { output: () => string; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
-  const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env } }) as ChildProcessWithoutNullStreams & { output: () => string; waitFor: (re: RegExp, ms?: number) => Promise<string> };
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcessWithoutNullStreams & { output: () => string; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
+  const child = spawn(process.execPath, [...CLI, ...args], {
+    env: { ...process.env, ...env },
+  }) as ChildProcessWithoutNullStreams & {
+    output: () => string;
+    waitFor: (re: RegExp, ms?: number) => Promise<string>;
+  };
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

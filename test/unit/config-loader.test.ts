@@ -23,7 +23,9 @@ describe('config loader', () => {
     const cfg = loadConfigFile('config/ecm-bridge.example.yaml', { env: {} });
     expect(cfg.sites[0]?.name).toBe('corp-pra');
     expect(cfg.sites[0]?.ecm?.clientSecret).toBeInstanceOf(Secret);
-    expect(cfg.sites[0]?.ecm?.clientSecret.reveal()).toBe(readFileSync('config/example-secrets/pra-ecm-client-secret', 'utf8').trim());
+    expect(cfg.sites[0]?.ecm?.clientSecret.reveal()).toBe(
+      readFileSync('config/example-secrets/pra-ecm-client-secret', 'utf8').trim(),
+    );
     expect(cfg.sites[0]?.ecm?.clientSecret.origin).toBe('file:example-secrets/pra-ecm-client-secret');
     expect(cfg.vault?.auth.method).toBe('apikey');
     expect(cfg.userMapping.rules).toHaveLength(4);
@@ -74,7 +76,9 @@ describe('config loader', () => {
   });
 
   it('reads file: secrets and strips one trailing newline', () => {
-    const cfg = parseConfigText('http:\n  auth:\n    token: file:/run/secrets/pra_reporting_secret\n', 'x.yaml', { readFile });
+    const cfg = parseConfigText('http:\n  auth:\n    token: file:/run/secrets/pra_reporting_secret\n', 'x.yaml', {
+      readFile,
+    });
     expect(cfg.http.auth?.token.reveal()).toBe('reporting-secret');
   });
 
@@ -93,7 +97,10 @@ describe('config loader', () => {
 
 describe('config paths', () => {
   it('resolves relative paths written in the file against the file directory', () => {
-    const cfg = parseConfigText('store: { kind: embedded, dataDir: data/pg }\nsites:\n  - { name: a, url: "https://a.example.com", caFile: ca/site.pem }\n', '/etc/ecm-bridge/bridge.yaml');
+    const cfg = parseConfigText(
+      'store: { kind: embedded, dataDir: data/pg }\nsites:\n  - { name: a, url: "https://a.example.com", caFile: ca/site.pem }\n',
+      '/etc/ecm-bridge/bridge.yaml',
+    );
     expect(cfg.store.kind === 'embedded' && cfg.store.dataDir).toBe('/etc/ecm-bridge/data/pg');
     expect(cfg.sites[0]?.caFile).toBe('/etc/ecm-bridge/ca/site.pem');
     const mem = parseConfigText('store: { kind: embedded, dataDir: "memory://" }\n', '/etc/x.yaml');

@@ -8,14 +8,24 @@ import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
 import { reportingUnit } from '../../src/reporting/reporting-unit.js';
 
-const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 't' };
-const config = (ecmSecret: string, reportingSecret: string) => parseConfigText(`
+const rt = {
+  log: silentLogger(),
+  metrics: createMetricsRegistry({ defaultMetrics: false }),
+  readiness: new Readiness(),
+  clock: systemClock,
+  instanceId: 't',
+};
+const config = (ecmSecret: string, reportingSecret: string) =>
+  parseConfigText(
+    `
 allowLiteralSecrets: true
 sites:
   - { name: a, url: "https://a.example.com", ecm: { clientId: e, clientSecret: ${ecmSecret} }, reporting: { clientId: r, clientSecret: ${reportingSecret} } }
 vault: { kind: passwordsafe, url: "https://v.example.com/BeyondTrust/api/public/v3", auth: { method: apikey, apiKey: k } }
 broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
-`, 'slices.yaml');
+`,
+    'slices.yaml',
+  );
 
 describe('reload slices', () => {
   it('rotating the reporting secret leaves the ECM channel unit unchanged, and the reverse', () => {

@@ -28,7 +28,11 @@ export const REPORT_NAMES = {
 } as const;
 
 class Retryable extends Error {
-  constructor(readonly reason: string, readonly retryAfterMs?: number, cause?: unknown) {
+  constructor(
+    readonly reason: string,
+    readonly retryAfterMs?: number,
+    cause?: unknown,
+  ) {
     super(reason, { cause });
   }
 }
@@ -48,10 +52,17 @@ export class ReportClient implements ReportSource {
   constructor(private readonly o: ReportClientOptions) {
     this.#names = REPORT_NAMES[o.site.product];
     this.#hostName = new URL(o.site.url).hostname;
-    this.#requests = metric(o.metrics, 'ecm_bridge_reporting_api_requests_total', () => new Counter({
-      name: 'ecm_bridge_reporting_api_requests_total', help: 'Reporting API calls by site, report and outcome (ok, retried, failed)',
-      labelNames: ['site', 'report', 'outcome'] as const, registers: [o.metrics],
-    }));
+    this.#requests = metric(
+      o.metrics,
+      'ecm_bridge_reporting_api_requests_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_reporting_api_requests_total',
+          help: 'Reporting API calls by site, report and outcome (ok, retried, failed)',
+          labelNames: ['site', 'report', 'outcome'] as const,
+          registers: [o.metrics],
+        }),
+    );
   }
 
   #ctx(report: string, window: string): ReportContext {
@@ -60,7 +71,11 @@ export class ReportClient implements ReportSource {
 
   async listing(window: ReportWindow, signal?: AbortSignal): Promise<SessionSummary[]> {
     const ctx = this.#ctx(this.#names.listing, describeWindow(window));
-    const params = { generate_report: ctx.report, [`${window.by}_time`]: String(Math.floor(window.fromMs / 1000)), duration: String(Math.max(1, Math.ceil((window.toMs - window.fromMs) / 1000))) };
+    const params = {
+      generate_report: ctx.report,
+      [`${window.by}_time`]: String(Math.floor(window.fromMs / 1000)),
+      duration: String(Math.max(1, Math.ceil((window.toMs - window.fromMs) / 1000))),
+    };
     const res = await this.#call(params, ctx, signal);
     return parseSessionListing(await res.body.text(), ctx);
   }
@@ -79,21 +94,34 @@ export class ReportClient implements ReportSource {
     if (type.includes('xml')) {
       // An <error> document instead of the file: parseReport throws it as appliance.api_error.
       parseReport(await res.body.text(), ctx);
-      throw new ServiceError('appliance.api_error', `${ctx.report} for ${ctx.window} on site ${ctx.site} returned XML instead of a recording`, { op: 'report.recording', details: { site: ctx.site, lsid } });
+      throw new ServiceError(
+        'appliance.api_error',
+        `${ctx.report} for ${ctx.window} on site ${ctx.site} returned XML instead of a recording`,
+        { op: 'report.recording', details: { site: ctx.site, lsid } },
+      );
     }
     const name = /filename="?[^";]*\.([A-Za-z0-9]{1,8})"?/.exec(String(res.headers['content-disposition'] ?? ''));
     return { body: res.body, extension: name?.[1]?.toLowerCase() ?? 'bin' };
   }
 
   /** One logical call: retries, one re-mint on 401; resolves with a 200 response whose body is unread. */
-  async #call(params: Record<string, string>, ctx: ReportContext, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+  async #call(
+    params: Record<string, string>,
+    ctx: ReportContext,
+    signal?: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
     const { max, baseDelayMs, maxDelayMs } = this.o.retries;
     let reminted = false;
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.#once(params, ctx, signal);
         if (res === 'unauthorized') {
-          if (reminted) throw new ServiceError('appliance.auth_failed', `site ${ctx.site} rejected a freshly minted token for the Reporting API`, { op: 'report.fetch', details: { site: ctx.site, report: ctx.report } });
+          if (reminted)
+            throw new ServiceError(
+              'appliance.auth_failed',
+              `site ${ctx.site} rejected a freshly minted token for the Reporting API`,
+              { op: 'report.fetch', details: { site: ctx.site, report: ctx.report } },
+            );
           reminted = true;
           attempt--;
           continue;
@@ -107,25 +135,49 @@ export class ReportClient implements ReportSource {
         }
         if (attempt >= max) {
           this.#requests.inc({ site: ctx.site, report: ctx.report, outcome: 'failed' });
-          throw new ServiceError('appliance.unavailable', `${ctx.report} (${ctx.window}) on site ${ctx.site} failed after ${attempt + 1} attempts: ${e.reason}`, {
-            op: 'report.fetch', cause: e.cause, details: { site: ctx.site, report: ctx.report, window: ctx.window },
-          });
+          throw new ServiceError(
+            'appliance.unavailable',
+            `${ctx.report} (${ctx.window}) on site ${ctx.site} failed after ${attempt + 1} attempts: ${e.reason}`,
+            {
+              op: 'report.fetch',
+              cause: e.cause,
+              details: { site: ctx.site, report: ctx.report, window: ctx.window },
+            },
+          );
         }
-        const delay = e.retryAfterMs !== undefined ? Math.min(e.retryAfterMs, maxDelayMs) : backoffDelay(attempt, baseDelayMs, maxDelayMs, this.o.random);
+        const delay =
+          e.retryAfterMs !== undefined
+            ? Math.min(e.retryAfterMs, maxDelayMs)
+            : backoffDelay(attempt, baseDelayMs, maxDelayMs, this.o.random);
         this.#requests.inc({ site: ctx.site, report: ctx.report, outcome: 'retried' });
-        this.o.log.warn({ site: ctx.site, report: ctx.report, window: ctx.window, attempt: attempt + 1, delayMs: delay, reason: e.reason }, 'Reporting API call failed; retrying');
+        this.o.log.warn(
+          {
+            site: ctx.site,
+            report: ctx.report,
+            window: ctx.window,
+            attempt: attempt + 1,
+            delayMs: delay,
+            reason: e.reason,
+          },
+          'Reporting API call failed; retrying',
+        );
         await this.o.clock.sleep(delay, signal);
       }
     }
   }
 
-  async #once(params: Record<string, string>, ctx: ReportContext, signal?: AbortSignal): Promise<Dispatcher.ResponseData | 'unauthorized'> {
+  async #once(
+    params: Record<string, string>,
+    ctx: ReportContext,
+    signal?: AbortSignal,
+  ): Promise<Dispatcher.ResponseData | 'unauthorized'> {
     let token;
     try {
       token = await this.o.tokens.token(signal);
     } catch (e) {
       // A mint that failed for a transient reason (appliance down, 5xx) is retried like the call.
-      if (isServiceError(e) && e.retryable && !signal?.aborted) throw new Retryable(`token: ${e.message}`, undefined, e);
+      if (isServiceError(e) && e.retryable && !signal?.aborted)
+        throw new Retryable(`token: ${e.message}`, undefined, e);
       throw e;
     }
     let res: Dispatcher.ResponseData;
@@ -144,7 +196,8 @@ export class ReportClient implements ReportSource {
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       const tls = describeTlsFailure(e, new URL(this.o.site.url).host);
-      if (tls) throw new ServiceError('appliance.tls', tls, { op: 'report.fetch', cause: e, details: { site: ctx.site } });
+      if (tls)
+        throw new ServiceError('appliance.tls', tls, { op: 'report.fetch', cause: e, details: { site: ctx.site } });
       throw new Retryable(`transport error (${(e as { code?: string }).code ?? (e as Error).name})`, undefined, e);
     }
     const status = res.statusCode;
@@ -160,10 +213,19 @@ export class ReportClient implements ReportSource {
     }
     if (status === 403) {
       const perm = this.o.site.product === 'rs' ? 'perm_reporting_support' : 'perm_reporting';
-      throw new ServiceError('appliance.permission_missing', `site ${ctx.site}: the reporting API account lacks ${perm} (HTTP 403 on ${ctx.report})`, { op: 'report.fetch', details: { site: ctx.site, report: ctx.report } });
+      throw new ServiceError(
+        'appliance.permission_missing',
+        `site ${ctx.site}: the reporting API account lacks ${perm} (HTTP 403 on ${ctx.report})`,
+        { op: 'report.fetch', details: { site: ctx.site, report: ctx.report } },
+      );
     }
-    throw new ServiceError('appliance.api_error', `${ctx.report} (${ctx.window}) on site ${ctx.site} answered HTTP ${status}: ${text.replace(/\s+/g, ' ').trim()}`, {
-      op: 'report.fetch', details: { site: ctx.site, report: ctx.report, window: ctx.window, status },
-    });
+    throw new ServiceError(
+      'appliance.api_error',
+      `${ctx.report} (${ctx.window}) on site ${ctx.site} answered HTTP ${status}: ${text.replace(/\s+/g, ' ').trim()}`,
+      {
+        op: 'report.fetch',
+        details: { site: ctx.site, report: ctx.report, window: ctx.window, status },
+      },
+    );
   }
 }

@@ -16,21 +16,33 @@ export interface ReportContext {
 }
 
 export type ParsedReport =
-  | { kind: 'sessions'; sessions: SessionRecord[] }
-  | { kind: 'listing'; summaries: SessionSummary[] };
+  { kind: 'sessions'; sessions: SessionRecord[] } | { kind: 'listing'; summaries: SessionSummary[] };
 
 function invalid(ctx: ReportContext, reason: string, extra: Record<string, unknown> = {}): ServiceError {
-  return new ServiceError('report.xml_invalid', `${ctx.report} report from site ${ctx.site} (${ctx.window}) is invalid: ${reason}`, {
-    op: 'report.parse',
-    details: { site: ctx.site, report: ctx.report, window: ctx.window, reason, ...extra },
-  });
+  return new ServiceError(
+    'report.xml_invalid',
+    `${ctx.report} report from site ${ctx.site} (${ctx.window}) is invalid: ${reason}`,
+    {
+      op: 'report.parse',
+      details: { site: ctx.site, report: ctx.report, window: ctx.window, reason, ...extra },
+    },
+  );
 }
 
 function apiError(ctx: ReportContext, message: string): ServiceError {
-  return new ServiceError('appliance.api_error', `${ctx.report} report from site ${ctx.site} (${ctx.window}) answered an error: ${message.trim() || '(empty)'}`, {
-    op: 'report.fetch',
-    details: { site: ctx.site, report: ctx.report, window: ctx.window, reason: `the report is an <error>: ${message.trim() || '(empty)'}` },
-  });
+  return new ServiceError(
+    'appliance.api_error',
+    `${ctx.report} report from site ${ctx.site} (${ctx.window}) answered an error: ${message.trim() || '(empty)'}`,
+    {
+      op: 'report.fetch',
+      details: {
+        site: ctx.site,
+        report: ctx.report,
+        window: ctx.window,
+        reason: `the report is an <error>: ${message.trim() || '(empty)'}`,
+      },
+    },
+  );
 }
 
 /**
@@ -42,7 +54,10 @@ function apiError(ctx: ReportContext, message: string): ServiceError {
 export function parseReport(xml: string, ctx: ReportContext): ParsedReport {
   const doc = parseXmlDocument(xml);
   if ('error' in doc) {
-    throw invalid(ctx, `${doc.error.message} at line ${doc.error.line}, column ${doc.error.col}`, { line: doc.error.line, col: doc.error.col });
+    throw invalid(ctx, `${doc.error.message} at line ${doc.error.line}, column ${doc.error.col}`, {
+      line: doc.error.line,
+      col: doc.error.col,
+    });
   }
   const { root, name } = doc;
   if (name === 'error') throw apiError(ctx, text(root) ?? '');
@@ -59,7 +74,12 @@ function sessions(root: XmlNode, ctx: ReportContext): SessionRecord[] {
       return mapSession(s, ctx.hostName);
     } catch (e) {
       // Without a (valid) lsid the session is named by its position: a refused lsid is never echoed whole.
-      if (e instanceof SessionFieldError) throw invalid(ctx, e.lsid === undefined ? `${e.message} (session #${i})` : e.message, { session: i, lsid: e.lsid, field: e.field });
+      if (e instanceof SessionFieldError)
+        throw invalid(ctx, e.lsid === undefined ? `${e.message} (session #${i})` : e.message, {
+          session: i,
+          lsid: e.lsid,
+          field: e.field,
+        });
       throw e;
     }
   });

@@ -1,5 +1,9 @@
 import type {
-  EventParty, SessionCustomer, SessionEvent, SessionRecord, SessionRepresentative,
+  EventParty,
+  SessionCustomer,
+  SessionEvent,
+  SessionRecord,
+  SessionRepresentative,
 } from '../../reporting/session-record.js';
 import { attr, child, children, childText, int, known, nonEmpty, text, type XmlNode } from './xml-node.js';
 
@@ -8,7 +12,11 @@ import { attr, child, children, childText, int, known, nonEmpty, text, type XmlN
  * it into `report.xml_invalid` naming the site, the window and the session.
  */
 export class SessionFieldError extends Error {
-  constructor(readonly lsid: string | undefined, readonly field: string, detail: string) {
+  constructor(
+    readonly lsid: string | undefined,
+    readonly field: string,
+    detail: string,
+  ) {
     super(`session ${lsid ?? '(no lsid)'}: ${field} ${detail}`);
   }
 }
@@ -93,9 +101,11 @@ function systemInformation(node: XmlNode | undefined): SessionEvent['systemInfor
   const out: SessionEvent['systemInformation'] = [];
   for (const category of children(node, 'category')) {
     const name = attr(category, 'name') ?? '';
-    for (const f of children(category, 'field')) out.push({ category: name, field: attr(f, 'name') ?? '', value: text(f) ?? '', row: null });
+    for (const f of children(category, 'field'))
+      out.push({ category: name, field: attr(f, 'name') ?? '', value: text(f) ?? '', row: null });
     children(child(category, 'data'), 'row').forEach((row, i) => {
-      for (const f of children(row, 'field')) out.push({ category: name, field: attr(f, 'name') ?? '', value: text(f) ?? '', row: i });
+      for (const f of children(row, 'field'))
+        out.push({ category: name, field: attr(f, 'name') ?? '', value: text(f) ?? '', row: i });
     });
   }
   return out;
@@ -108,16 +118,23 @@ function event(node: XmlNode, seq: number, lsid: string): SessionEvent {
   const files: SessionEvent['files'] = [];
   const filename = childText(node, 'filename');
   if (filename !== undefined) files.push({ filename, filesize: int(childText(node, 'filesize')) });
-  for (const f of children(child(node, 'files'), 'file')) files.push({ filename: childText(f, 'filename') ?? '', filesize: int(childText(f, 'filesize')) });
+  for (const f of children(child(node, 'files'), 'file'))
+    files.push({ filename: childText(f, 'filename') ?? '', filesize: int(childText(f, 'filesize')) });
   return {
     seq,
     time,
     type: attr(node, 'event_type') ?? '',
     performedBy: party(child(node, 'performed_by')),
     destination: party(child(node, 'destination')),
-    body: encoded !== undefined ? Buffer.from(encoded.trim(), 'base64').toString('utf8') : (childText(node, 'body') ?? null),
+    body:
+      encoded !== undefined
+        ? Buffer.from(encoded.trim(), 'base64').toString('utf8')
+        : (childText(node, 'body') ?? null),
     files,
-    data: children(child(node, 'data'), 'value').map((v) => ({ name: attr(v, 'name') ?? '', value: attr(v, 'value') ?? text(v) ?? '' })),
+    data: children(child(node, 'data'), 'value').map((v) => ({
+      name: attr(v, 'name') ?? '',
+      value: attr(v, 'value') ?? text(v) ?? '',
+    })),
     systemInformation: systemInformation(child(node, 'system_information')),
   };
 }
@@ -147,10 +164,21 @@ export function mapSession(node: XmlNode, hostName: string): SessionRecord {
     externalKey: nonEmpty(childText(node, 'external_key')),
     publicSiteId: int(attr(publicSite, 'id')) ?? 1,
     publicSiteName: siteName ?? 'Default',
-    jumpGroup: named(child(node, 'jump_group'), (n, name) => ({ id: int(attr(n, 'id')), type: known(attr(n, 'type')), name })),
+    jumpGroup: named(child(node, 'jump_group'), (n, name) => ({
+      id: int(attr(n, 'id')),
+      type: known(attr(n, 'type')),
+      name,
+    })),
     jumpoint: named(child(node, 'jumpoint'), (n, name) => ({ id: int(attr(n, 'id')), name })),
-    primaryCustomer: named(child(node, 'primary_customer'), (n, name) => ({ gsnumber: int(attr(n, 'gsnumber')), name })),
-    primaryRep: named(child(node, 'primary_rep'), (n, name) => ({ gsnumber: int(attr(n, 'gsnumber')), id: int(attr(n, 'id')), name })),
+    primaryCustomer: named(child(node, 'primary_customer'), (n, name) => ({
+      gsnumber: int(attr(n, 'gsnumber')),
+      name,
+    })),
+    primaryRep: named(child(node, 'primary_rep'), (n, name) => ({
+      gsnumber: int(attr(n, 'gsnumber')),
+      id: int(attr(n, 'id')),
+      name,
+    })),
     fileTransferCount: int(childText(node, 'file_transfer_count')) ?? 0,
     fileMoveCount: int(childText(node, 'file_move_count')) ?? 0,
     fileDeleteCount: int(childText(node, 'file_delete_count')) ?? 0,
@@ -159,13 +187,17 @@ export function mapSession(node: XmlNode, hostName: string): SessionRecord {
     recordingViewUrl: known(childText(node, 'session_recording_view_url')),
     recordingDownloadUrl: known(childText(node, 'session_recording_download_url')),
     customAttributes: children(child(node, 'custom_attributes'), 'custom_attribute').map((a) => ({
-      codeName: attr(a, 'code_name') ?? '', displayName: attr(a, 'display_name') ?? '', value: text(a) ?? '',
+      codeName: attr(a, 'code_name') ?? '',
+      displayName: attr(a, 'display_name') ?? '',
+      value: text(a) ?? '',
     })),
     teams: children(child(node, 'team_list'), 'team').map((t) => ({ id: int(attr(t, 'id')), name: text(t) ?? '' })),
     customers: children(child(node, 'customer_list'), 'customer').map(customer),
     representatives: children(child(node, 'rep_list'), 'representative').map(representative),
     shellRecordings: children(child(node, 'command_shell_recordings'), 'command_shell_recording').map((r) => ({
-      instance: int(attr(r, 'instance')), downloadUrl: known(childText(r, 'download_url')), viewUrl: known(childText(r, 'view_url')),
+      instance: int(attr(r, 'instance')),
+      downloadUrl: known(childText(r, 'download_url')),
+      viewUrl: known(childText(r, 'view_url')),
     })),
     events: children(child(node, 'session_details'), 'event').map((e, i) => event(e, i, lsid)),
   };

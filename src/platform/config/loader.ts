@@ -38,12 +38,17 @@ export class ConfigError extends ServiceError {
   constructor(
     readonly file: string,
     readonly problems: ConfigProblem[],
-      code: 'config.invalid' | 'config.unreadable' = 'config.invalid',
+    code: 'config.invalid' | 'config.unreadable' = 'config.invalid',
   ) {
-    super(code, `${file}: ${problems.length} configuration problem(s):\n` + problems.map((p) => '  ' + formatProblem(file, p)).join('\n'), {
-      op: 'config.load',
-      details: { file, problems },
-    });
+    super(
+      code,
+      `${file}: ${problems.length} configuration problem(s):\n` +
+        problems.map((p) => '  ' + formatProblem(file, p)).join('\n'),
+      {
+        op: 'config.load',
+        details: { file, problems },
+      },
+    );
   }
 }
 
@@ -72,10 +77,12 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
       'config.unreadable',
     );
   }
-  const locate = (path: readonly PathPart[], key?: string): { line?: number; column?: number } => locatePath(doc, lines, path, key);
+  const locate = (path: readonly PathPart[], key?: string): { line?: number; column?: number } =>
+    locatePath(doc, lines, path, key);
 
   const raw: unknown = doc.toJS() ?? {};
-  const allowLiterals = typeof raw === 'object' && raw !== null && (raw as Record<string, unknown>).allowLiteralSecrets === true;
+  const allowLiterals =
+    typeof raw === 'object' && raw !== null && (raw as Record<string, unknown>).allowLiteralSecrets === true;
   const parsed = withSecretEnv(
     {
       env: options.env ?? process.env,
@@ -86,12 +93,18 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
     () => configSchema.safeParse(raw),
   );
   if (!parsed.success) {
-    throw new ConfigError(file, parsed.error.issues.flatMap((issue) => describeIssue(issue, locate)));
+    throw new ConfigError(
+      file,
+      parsed.error.issues.flatMap((issue) => describeIssue(issue, locate)),
+    );
   }
   return parsed.data;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, locate: (p: readonly PathPart[], key?: string) => { line?: number; column?: number }): ConfigProblem[] {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  locate: (p: readonly PathPart[], key?: string) => { line?: number; column?: number },
+): ConfigProblem[] {
   const path = issue.path.filter((p): p is PathPart => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
     const known = keysAt(configSchema, path);
@@ -100,7 +113,9 @@ function describeIssue(issue: z.core.$ZodIssue, locate: (p: readonly PathPart[],
       return {
         path: formatPath([...path, key]),
         ...locate(path, key),
-        message: `unknown key "${key}"` + (hint ? ` (did you mean "${hint}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : ''),
+        message:
+          `unknown key "${key}"` +
+          (hint ? ` (did you mean "${hint}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : ''),
       };
     });
   }
@@ -110,12 +125,22 @@ function describeIssue(issue: z.core.$ZodIssue, locate: (p: readonly PathPart[],
 }
 
 /** Line and column of a value (or of a key inside a map) in the YAML document, 1-based. */
-function locatePath(doc: Document, lines: LineCounter, path: readonly PathPart[], key?: string): { line?: number; column?: number } {
+function locatePath(
+  doc: Document,
+  lines: LineCounter,
+  path: readonly PathPart[],
+  key?: string,
+): { line?: number; column?: number } {
   // Walk up the path until a node exists (a missing key is reported at its parent map).
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    const target = n === path.length && key !== undefined && isMap(node) ? node.items.find((it) => isScalar(it.key) && it.key.value === key)?.key : node;
-    const range = (target as { range?: [number, number, number] } | undefined)?.range ?? (n === 0 ? doc.contents?.range : undefined);
+    const target =
+      n === path.length && key !== undefined && isMap(node)
+        ? node.items.find((it) => isScalar(it.key) && it.key.value === key)?.key
+        : node;
+    const range =
+      (target as { range?: [number, number, number] } | undefined)?.range ??
+      (n === 0 ? doc.contents?.range : undefined);
     if (range) {
       const pos = lines.linePos(range[0]);
       return { line: pos.line, column: pos.col };
@@ -130,7 +155,12 @@ function keysAt(schema: z.core.$ZodType, path: readonly PathPart[]): string[] {
   const unwrap = (s: z.core.$ZodType): z.core.$ZodType[] => {
     const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
     switch (def.type) {
-      case 'optional': case 'default': case 'nullable': case 'prefault': case 'readonly': case 'catch':
+      case 'optional':
+      case 'default':
+      case 'nullable':
+      case 'prefault':
+      case 'readonly':
+      case 'catch':
         return unwrap(def.innerType as z.core.$ZodType);
       case 'pipe':
         return unwrap(def.in as z.core.$ZodType);

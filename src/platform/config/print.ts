@@ -7,7 +7,8 @@ export function renderEffectiveConfig(config: Config): string {
   const redact = (v: unknown): unknown => {
     if (v instanceof Secret) return v.origin === 'literal' ? '[REDACTED literal]' : `[REDACTED from ${v.origin}]`;
     if (Array.isArray(v)) return v.map(redact);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x)]));
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x)]));
     return v;
   };
   return stringify(redact(config), { lineWidth: 0 });

@@ -18,7 +18,11 @@ export const configSchema = z
     sites: z.array(siteSchema).default([]),
     vault: vaultSchema.optional(),
     userMapping: userMappingSchema.default({ default: 'deny', domains: {}, rules: [] }),
-    endpointMatching: endpointMatchingSchema.default({ aliases: {}, preferSources: ['local', 'domain-linked'], jumpGroups: [] }),
+    endpointMatching: endpointMatchingSchema.default({
+      aliases: {},
+      preferSources: ['local', 'domain-linked'],
+      jumpGroups: [],
+    }),
     broker: brokerSchema.optional(),
     store: storeSchema.default({ kind: 'embedded', dataDir: './.data/pglite' }),
     reporting: reportingSchema.default(reportingSchema.parse({})),
@@ -29,14 +33,23 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.sites.forEach((s, i) => {
-      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${s.name}"` });
+      if (seen.has(s.name))
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${s.name}"` });
       seen.add(s.name);
     });
     if (cfg.sites.some((s) => s.ecm?.enabled) && !cfg.vault) {
-      ctx.addIssue({ code: 'custom', path: ['vault'], message: 'a site has an `ecm` account but no `vault` is configured' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vault'],
+        message: 'a site has an `ecm` account but no `vault` is configured',
+      });
     }
     if (cfg.sites.some((s) => s.ecm?.enabled) && !cfg.broker) {
-      ctx.addIssue({ code: 'custom', path: ['broker'], message: 'a site has an `ecm` account but no `broker` section (credentialIdKey) is configured' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['broker'],
+        message: 'a site has an `ecm` account but no `broker` section (credentialIdKey) is configured',
+      });
     }
   });
 

@@ -75,9 +75,18 @@ export class ApplianceSimulator {
     this.product = options.product ?? 'pra';
     this.applianceId = options.applianceId ?? randomUUID();
     this.hostname = options.hostname ?? 'access.example.com';
-    this.tokens = new SimTokenStore(parseAccounts({ accounts: options.accounts }), this.#now, options.tokenTtlSeconds ?? 3600);
+    this.tokens = new SimTokenStore(
+      parseAccounts({ accounts: options.accounts }),
+      this.#now,
+      options.tokenTtlSeconds ?? 3600,
+    );
     this.hub = new SimEcmHub({
-      site: { hostname: this.hostname, applianceId: this.applianceId, product: this.product, version: options.version ?? '25.1.2' },
+      site: {
+        hostname: this.hostname,
+        applianceId: this.applianceId,
+        product: this.product,
+        version: options.version ?? '25.1.2',
+      },
       heartbeatMs: options.heartbeatMs ?? 15_000,
       maxRequestMs: options.maxRequestMs ?? 10_000,
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
@@ -88,7 +97,10 @@ export class ApplianceSimulator {
   /** Listens; `tls` lets a failover pair share one certificate. */
   async start(tls = this.options.tls): Promise<void> {
     this.#tls = tls ?? (await generateSimTls(this.hostname));
-    const server = createServer({ key: this.#tls.key, cert: this.#tls.cert }, (req, res) => void this.#onRequest(req, res));
+    const server = createServer(
+      { key: this.#tls.key, cert: this.#tls.cert },
+      (req, res) => void this.#onRequest(req, res),
+    );
     server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
     server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
@@ -143,7 +155,8 @@ export class ApplianceSimulator {
    */
   setPermissions(clientId: string, permissions: Partial<SimAccount['permissions']>): void {
     this.tokens.setPermissions(clientId, permissions);
-    if (permissions.ecm === false) this.hub.closeAccount(clientId, 4403, 'Endpoint Credential Manager API access was revoked');
+    if (permissions.ecm === false)
+      this.hub.closeAccount(clientId, 4403, 'Endpoint Credential Manager API access was revoked');
   }
 
   /** An appliance restart: channels closed with 1001, every API answers 503 for `downMs`. */
@@ -170,15 +183,18 @@ export class ApplianceSimulator {
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const reject = (status: number, body: string, contentType = 'application/json') => {
       this.upgrades.set(status, (this.upgrades.get(status) ?? 0) + 1);
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
-        `Content-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
+          `Content-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     };
     if (new URL(req.url ?? '/', 'https://x').pathname !== '/api/ecm/v1') return reject(404, '{"message":"not found"}');
     if (this.#down) return reject(503, '{"message":"appliance restarting"}');
     if (this.#role === 'backup') return reject(503, '{"message":"this appliance is the failover backup"}');
     const auth = this.tokens.check(req.headers.authorization);
     if (!auth.ok) return reject(401, '{"message":"Access token is invalid"}');
-    if (!auth.account.permissions.ecm) return reject(403, '{"message":"Endpoint Credential Manager API access is not allowed for this API account"}');
+    if (!auth.account.permissions.ecm)
+      return reject(403, '{"message":"Endpoint Credential Manager API access is not allowed for this API account"}');
     this.upgrades.set(101, (this.upgrades.get(101) ?? 0) + 1);
     this.hub.accept(req, socket, head, auth.account);
   }
@@ -188,7 +204,8 @@ export class ApplianceSimulator {
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', 'https://x');
       if (url.pathname.startsWith('/sim/')) return await handleSimRoute(this, url, req, res, body);
-      if (url.pathname === '/check_health' && req.method === 'GET') return send(res, this.#down ? 500 : 200, this.#down ? 'DOWN\n' : 'OK\n', 'text/plain');
+      if (url.pathname === '/check_health' && req.method === 'GET')
+        return send(res, this.#down ? 500 : 200, this.#down ? 'DOWN\n' : 'OK\n', 'text/plain');
       if (this.#down) return send(res, 503, '{"message":"appliance restarting"}');
       if (url.pathname === '/oauth2/token' && req.method === 'POST') return this.#token(req, res, body);
       if (url.pathname === '/api/command') return this.#command(req, res, url, body);
@@ -196,7 +213,8 @@ export class ApplianceSimulator {
       send(res, 404, '{"message":"not found"}');
     } catch (e) {
       this.#log.warn({ err: e, url: req.url }, 'simulator request failed');
-      if (!res.headersSent) send(res, (e as { status?: number }).status ?? 500, `{"message":${JSON.stringify((e as Error).message)}}`);
+      if (!res.headersSent)
+        send(res, (e as { status?: number }).status ?? 500, `{"message":${JSON.stringify((e as Error).message)}}`);
     }
   }
 
@@ -222,21 +240,46 @@ export class ApplianceSimulator {
     const account = this.#authorize(req, res);
     if (!account) return;
     const action = url.searchParams.get('action') ?? new URLSearchParams(body.toString('utf8')).get('action');
-    if (action === 'get_api_info') return send(res, 200, apiInfoXml(account, this.product, this.#now()), 'application/xml');
-    if (action !== 'check_health') return send(res, 400, xmlError(`unknown action: ${action ?? '(none)'}`), 'application/xml');
-    if (account.permissions.command === 'deny') return send(res, 403, xmlError('This API account does not have permission to use the command API'), 'application/xml');
-    send(res, 200, checkHealthXml({
-      applianceId: this.applianceId, hostname: this.hostname, version: this.options.version ?? '25.1.2', healthy: true,
-      failoverRole: this.#role, ...(this.#role === 'none' ? {} : { lastSyncAt: this.#now() - 60_000 }),
-    }), 'application/xml');
+    if (action === 'get_api_info')
+      return send(res, 200, apiInfoXml(account, this.product, this.#now()), 'application/xml');
+    if (action !== 'check_health')
+      return send(res, 400, xmlError(`unknown action: ${action ?? '(none)'}`), 'application/xml');
+    if (account.permissions.command === 'deny')
+      return send(
+        res,
+        403,
+        xmlError('This API account does not have permission to use the command API'),
+        'application/xml',
+      );
+    send(
+      res,
+      200,
+      checkHealthXml({
+        applianceId: this.applianceId,
+        hostname: this.hostname,
+        version: this.options.version ?? '25.1.2',
+        healthy: true,
+        failoverRole: this.#role,
+        ...(this.#role === 'none' ? {} : { lastSyncAt: this.#now() - 60_000 }),
+      }),
+      'application/xml',
+    );
   }
 
   async #reporting(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const account = this.#authorize(req, res);
     if (!account) return;
-    if (!account.permissions.reporting) return send(res, 403, xmlError('This API account does not have permission to use the reporting API'), 'application/xml');
-    if (this.#role === 'backup') return send(res, 503, xmlError('this appliance is the failover backup'), 'application/xml');
-    if (!this.options.reporting) return send(res, 501, xmlError('the Reporting API is not mounted on this simulator'), 'application/xml');
+    if (!account.permissions.reporting)
+      return send(
+        res,
+        403,
+        xmlError('This API account does not have permission to use the reporting API'),
+        'application/xml',
+      );
+    if (this.#role === 'backup')
+      return send(res, 503, xmlError('this appliance is the failover backup'), 'application/xml');
+    if (!this.options.reporting)
+      return send(res, 501, xmlError('the Reporting API is not mounted on this simulator'), 'application/xml');
     await this.options.reporting(req, res, body);
   }
 }

@@ -24,7 +24,10 @@ export class ConsoleDriver {
     return (await this.#post('/sim/console/request', body)) as unknown as ConsoleOutcome;
   }
 
-  list(base: Omit<ConsoleRequestBody, 'op' | 'params'>, purpose: 'login' | 'run-as' = 'login'): Promise<ConsoleOutcome> {
+  list(
+    base: Omit<ConsoleRequestBody, 'op' | 'params'>,
+    purpose: 'login' | 'run-as' = 'login',
+  ): Promise<ConsoleOutcome> {
     return this.send({ ...base, op: 'credentials.list', params: { purpose } });
   }
 
@@ -50,7 +53,10 @@ export class ConsoleDriver {
     }
   }
 
-  async control(action: 'restart' | 'drop' | 'role' | 'regenerate-secret', body: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  async control(
+    action: 'restart' | 'drop' | 'role' | 'regenerate-secret',
+    body: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>> {
     return this.#post(`/sim/control/${action}`, body);
   }
 
@@ -63,13 +69,19 @@ export class ConsoleDriver {
     let json: Record<string, unknown>;
     try {
       res = await request(`${this.baseUrl}${path}`, {
-        method: 'POST', dispatcher: this.#agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+        method: 'POST',
+        dispatcher: this.#agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
       });
       json = (await res.body.json()) as Record<string, unknown>;
     } catch (e) {
       throw transportError(e, this.baseUrl, 'simulator', 'sim.console');
     }
-    if (res.statusCode !== 200) throw new ServiceError('cli.usage', `simulator refused ${path}: ${String(json.message ?? res.statusCode)}`, { op: 'sim.console' });
+    if (res.statusCode !== 200)
+      throw new ServiceError('cli.usage', `simulator refused ${path}: ${String(json.message ?? res.statusCode)}`, {
+        op: 'sim.console',
+      });
     return json;
   }
 }

@@ -10,7 +10,10 @@ export class FailoverPair {
   readonly nodes: [ApplianceSimulator, ApplianceSimulator];
 
   /** `ports`: listening ports of the two nodes (0 = any free port). */
-  constructor(options: Omit<ApplianceSimulatorOptions, 'failoverRole' | 'tls' | 'port'>, ports: [number, number] = [0, 0]) {
+  constructor(
+    options: Omit<ApplianceSimulatorOptions, 'failoverRole' | 'tls' | 'port'>,
+    ports: [number, number] = [0, 0],
+  ) {
     this.nodes = [
       new ApplianceSimulator({ ...options, port: ports[0], failoverRole: 'primary' }),
       new ApplianceSimulator({ ...options, port: ports[1], failoverRole: 'backup' }),

@@ -36,7 +36,8 @@ export function parseAccounts(input: unknown, source = 'accounts'): SimAccount[]
   }
   const seen = new Set<string>();
   for (const a of parsed.data.accounts) {
-    if (seen.has(a.clientId)) throw new ServiceError('config.invalid', `${source}: duplicate clientId "${a.clientId}"`, { op: 'sim.accounts' });
+    if (seen.has(a.clientId))
+      throw new ServiceError('config.invalid', `${source}: duplicate clientId "${a.clientId}"`, { op: 'sim.accounts' });
     seen.add(a.clientId);
   }
   return parsed.data.accounts;
@@ -51,13 +52,21 @@ export function loadAccountsFile(file: string): SimAccount[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ServiceError('config.unreadable', `cannot read accounts file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { op: 'sim.accounts' });
+    throw new ServiceError(
+      'config.unreadable',
+      `cannot read accounts file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      { op: 'sim.accounts' },
+    );
   }
   let doc: unknown;
   try {
     doc = parse(text);
   } catch (e) {
-    throw new ServiceError('config.unreadable', `accounts file ${file} is not valid YAML/JSON: ${(e as Error).message}`, { op: 'sim.accounts' });
+    throw new ServiceError(
+      'config.unreadable',
+      `accounts file ${file} is not valid YAML/JSON: ${(e as Error).message}`,
+      { op: 'sim.accounts' },
+    );
   }
   return parseAccounts(doc, file);
 }

@@ -22,9 +22,10 @@ export function xmlError(message: string): string {
 
 /** The Command API's `check_health` document, with the elements appliance-api.md lists. */
 export function checkHealthXml(f: HealthFacts): string {
-  const sync = f.failoverRole === 'none' || f.lastSyncAt === undefined
-    ? ''
-    : `  <last_data_sync_time ts="${Math.floor(f.lastSyncAt / 1000)}">${new Date(f.lastSyncAt).toISOString()}</last_data_sync_time>\n  <last_data_sync_status>Success</last_data_sync_status>\n`;
+  const sync =
+    f.failoverRole === 'none' || f.lastSyncAt === undefined
+      ? ''
+      : `  <last_data_sync_time ts="${Math.floor(f.lastSyncAt / 1000)}">${new Date(f.lastSyncAt).toISOString()}</last_data_sync_time>\n  <last_data_sync_status>Success</last_data_sync_status>\n`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<appliance_health xmlns="${NS}">`,

@@ -25,12 +25,26 @@ const badRequest = (res: ServerResponse, message: string) => send(res, 400, JSON
  * - `GET /sim/status` shows channels, roles and counters;
  * - `POST /sim/control/{restart,drop,role,regenerate-secret}` drive failures.
  */
-export async function handleSimRoute(sim: ApplianceSimulator, url: URL, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+export async function handleSimRoute(
+  sim: ApplianceSimulator,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+): Promise<void> {
   if (url.pathname === '/sim/status' && req.method === 'GET') {
-    return send(res, 200, JSON.stringify({
-      role: sim.role, down: sim.down, connections: sim.hub.connections(), stats: sim.hub.stats,
-      upgrades: Object.fromEntries(sim.upgrades), mintedTokens: sim.tokens.mintCount,
-    }));
+    return send(
+      res,
+      200,
+      JSON.stringify({
+        role: sim.role,
+        down: sim.down,
+        connections: sim.hub.connections(),
+        stats: sim.hub.stats,
+        upgrades: Object.fromEntries(sim.upgrades),
+        mintedTokens: sim.tokens.mintCount,
+      }),
+    );
   }
   if (req.method !== 'POST') return send(res, 405, '{"message":"POST expected"}');
   let input: Record<string, unknown>;
@@ -50,11 +64,13 @@ export async function handleSimRoute(sim: ApplianceSimulator, url: URL, req: Inc
       res.once('finish', () => sim.dropNetwork());
       return;
     case '/sim/control/role':
-      if (input.role !== 'primary' && input.role !== 'backup' && input.role !== 'none') return badRequest(res, 'role must be primary, backup or none');
+      if (input.role !== 'primary' && input.role !== 'backup' && input.role !== 'none')
+        return badRequest(res, 'role must be primary, backup or none');
       sim.setRole(input.role);
       return send(res, 200, JSON.stringify({ role: sim.role }));
     case '/sim/control/regenerate-secret': {
-      if (typeof input.clientId !== 'string' || !sim.tokens.account(input.clientId)) return badRequest(res, 'clientId must name an API account');
+      if (typeof input.clientId !== 'string' || !sim.tokens.account(input.clientId))
+        return badRequest(res, 'clientId must name an API account');
       return send(res, 200, JSON.stringify({ clientSecret: sim.tokens.regenerateSecret(input.clientId) }));
     }
     default:
@@ -62,10 +78,15 @@ export async function handleSimRoute(sim: ApplianceSimulator, url: URL, req: Inc
   }
 }
 
-async function consoleRequest(sim: ApplianceSimulator, res: ServerResponse, input: Record<string, unknown>): Promise<void> {
+async function consoleRequest(
+  sim: ApplianceSimulator,
+  res: ServerResponse,
+  input: Record<string, unknown>,
+): Promise<void> {
   const b = input as unknown as ConsoleRequestBody;
   if (typeof b.op !== 'string' || b.op === '') return badRequest(res, `op is required (${OPS.join(', ')})`);
-  if (typeof b.user !== 'object' || b.user === null || typeof b.user.username !== 'string') return badRequest(res, 'user.username is required');
+  if (typeof b.user !== 'object' || b.user === null || typeof b.user.username !== 'string')
+    return badRequest(res, 'user.username is required');
   const context: RequestContext = { user: b.user };
   if (b.endpoint) context.endpoint = b.endpoint;
   if (b.jumpItem) context.jumpItem = b.jumpItem;

@@ -3,7 +3,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type Op, type RequestContext, type WelcomeFrame, type WireError } from '../../appliance/protocol.js';
+import {
+  CLOSE,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type HelloFrame,
+  type Op,
+  type RequestContext,
+  type WelcomeFrame,
+  type WireError,
+} from '../../appliance/protocol.js';
 import type { SimAccount } from './sim-accounts.js';
 
 /** What the simulated console got back for one request. */
@@ -60,7 +69,15 @@ export class SimEcmHub {
   readonly #heartbeat: NodeJS.Timeout;
   /** Close codes of ended channels, as seen by the appliance. */
   readonly closeCodes = new Map<number, number>();
-  readonly stats = { welcomed: 0, badFrames: 0, lateResponses: 0, duplicateResponses: 0, unknownResponses: 0, requests: 0, deadPeers: 0 };
+  readonly stats = {
+    welcomed: 0,
+    badFrames: 0,
+    lateResponses: 0,
+    duplicateResponses: 0,
+    unknownResponses: 0,
+    requests: 0,
+    deadPeers: 0,
+  };
 
   constructor(private readonly options: EcmHubOptions) {
     this.#heartbeat = setInterval(() => this.#tick(), options.heartbeatMs);
@@ -73,18 +90,34 @@ export class SimEcmHub {
   }
 
   /** Sends one console request to the group's active ECM and resolves with whatever answers it. */
-  request(group: string, op: Op | string, context: RequestContext, params: unknown, deadlineMs = this.options.maxRequestMs): Promise<ConsoleOutcome> {
+  request(
+    group: string,
+    op: Op | string,
+    context: RequestContext,
+    params: unknown,
+    deadlineMs = this.options.maxRequestMs,
+  ): Promise<ConsoleOutcome> {
     const id = randomUUID();
     this.stats.requests++;
     const conn = this.#active(group);
     if (!conn) {
-      return Promise.resolve({ id, answeredBy: 'appliance', applianceReason: 'no_ecm', error: { code: 'internal', message: `no ECM connected for group ${group}`, retryable: true } });
+      return Promise.resolve({
+        id,
+        answeredBy: 'appliance',
+        applianceReason: 'no_ecm',
+        error: { code: 'internal', message: `no ECM connected for group ${group}`, retryable: true },
+      });
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         conn.pending.delete(id);
         this.#finish(conn, id, 'expired');
-        resolve({ id, answeredBy: 'appliance', applianceReason: 'timeout', error: { code: 'timeout', message: 'the credential manager did not answer in time', retryable: true } });
+        resolve({
+          id,
+          answeredBy: 'appliance',
+          applianceReason: 'timeout',
+          error: { code: 'timeout', message: 'the credential manager did not answer in time', retryable: true },
+        });
       }, deadlineMs);
       conn.pending.set(id, { resolve, timer });
       conn.ws.send(JSON.stringify({ type: 'request', id, op, deadlineMs, context, params }));
@@ -92,7 +125,12 @@ export class SimEcmHub {
   }
 
   connections(): { instanceId?: string; group: string; role?: string; clientId: string }[] {
-    return this.#ordered().map((c) => ({ instanceId: c.hello?.ecm.instanceId, group: c.account.ecmGroup, role: c.role, clientId: c.account.clientId }));
+    return this.#ordered().map((c) => ({
+      instanceId: c.hello?.ecm.instanceId,
+      group: c.account.ecmGroup,
+      role: c.role,
+      clientId: c.account.clientId,
+    }));
   }
 
   /** Closes every channel with `code` (1001 for a restart or failover). */
@@ -130,7 +168,15 @@ export class SimEcmHub {
   }
 
   #open(ws: WebSocket, account: SimAccount): void {
-    const conn: Conn = { ws, account, seq: ++this.#seq, awaitingPong: false, missedPongs: 0, pending: new Map(), finished: new Map() };
+    const conn: Conn = {
+      ws,
+      account,
+      seq: ++this.#seq,
+      awaitingPong: false,
+      missedPongs: 0,
+      pending: new Map(),
+      finished: new Map(),
+    };
     this.#conns.add(conn);
     const helloTimer = setTimeout(() => ws.close(1002, 'hello not received in time'), this.options.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
@@ -171,11 +217,18 @@ export class SimEcmHub {
 
   #onHello(conn: Conn, frame: Record<string, unknown>): void {
     if (frame.type !== 'hello') return conn.ws.close(1002, 'first frame must be hello');
-    if (frame.protocol !== PROTOCOL_VERSION) return conn.ws.close(CLOSE.unsupportedProtocol, `unsupported protocol ${String(frame.protocol)}; this appliance speaks ${PROTOCOL_VERSION}`);
+    if (frame.protocol !== PROTOCOL_VERSION)
+      return conn.ws.close(
+        CLOSE.unsupportedProtocol,
+        `unsupported protocol ${String(frame.protocol)}; this appliance speaks ${PROTOCOL_VERSION}`,
+      );
     const hello = frame as unknown as HelloFrame;
-    if (typeof hello.ecm?.instanceId !== 'string' || hello.ecm.instanceId === '') return conn.ws.close(1002, 'hello.ecm.instanceId is required');
+    if (typeof hello.ecm?.instanceId !== 'string' || hello.ecm.instanceId === '')
+      return conn.ws.close(1002, 'hello.ecm.instanceId is required');
     const group = conn.account.ecmGroup;
-    const previous = [...this.#conns].find((c) => c !== conn && c.hello?.ecm.instanceId === hello.ecm.instanceId && c.account.ecmGroup === group);
+    const previous = [...this.#conns].find(
+      (c) => c !== conn && c.hello?.ecm.instanceId === hello.ecm.instanceId && c.account.ecmGroup === group,
+    );
     if (previous) {
       // The same process reconnected: it keeps its seniority, the old channel is closed.
       conn.seq = previous.seq;
@@ -187,8 +240,13 @@ export class SimEcmHub {
     conn.role = this.#active(group) === conn ? 'active' : 'standby';
     this.stats.welcomed++;
     const welcome: WelcomeFrame = {
-      type: 'welcome', protocol: PROTOCOL_VERSION, site: this.options.site, group, role: conn.role,
-      heartbeatSeconds: this.options.heartbeatMs / 1000, maxRequestMs: this.options.maxRequestMs,
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      site: this.options.site,
+      group,
+      role: conn.role,
+      heartbeatSeconds: this.options.heartbeatMs / 1000,
+      maxRequestMs: this.options.maxRequestMs,
     };
     conn.ws.send(JSON.stringify(welcome));
   }
@@ -229,7 +287,12 @@ export class SimEcmHub {
   #failPending(conn: Conn): void {
     for (const [id, p] of conn.pending) {
       clearTimeout(p.timer);
-      p.resolve({ id, answeredBy: 'appliance', applianceReason: 'channel_closed', error: { code: 'internal', message: 'the credential manager disconnected before answering', retryable: true } });
+      p.resolve({
+        id,
+        answeredBy: 'appliance',
+        applianceReason: 'channel_closed',
+        error: { code: 'internal', message: 'the credential manager disconnected before answering', retryable: true },
+      });
     }
     conn.pending.clear();
   }

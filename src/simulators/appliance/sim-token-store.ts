@@ -65,7 +65,8 @@ export class SimTokenStore {
   }
 
   liveTokens(clientId: string): number {
-    return (this.#byAccount.get(clientId) ?? []).filter((t) => (this.#tokens.get(t)?.expiresAt ?? 0) > this.now()).length;
+    return (this.#byAccount.get(clientId) ?? []).filter((t) => (this.#tokens.get(t)?.expiresAt ?? 0) > this.now())
+      .length;
   }
 
   /** New secret for the account; every token it holds dies at once. */

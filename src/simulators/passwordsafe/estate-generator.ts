@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import type { Seed } from './seed.js';
 
 /** The demo fixture (resolves from both src/ and dist/, which sit at the same depth). */
-export const demoSeedPath = fileURLToPath(new URL('../../../src/simulators/passwordsafe/fixtures/demo-seed.yaml', import.meta.url));
+export const demoSeedPath = fileURLToPath(
+  new URL('../../../src/simulators/passwordsafe/fixtures/demo-seed.yaml', import.meta.url),
+);
 
 export interface EstateSize {
   systems: number;
@@ -33,16 +35,28 @@ export function generateEstate(size: EstateSize): Seed {
       { id: 2, name: 'Linux', shortName: 'LNX', defaultPort: 22, sessionType: 'SSH' },
     ],
     workgroups: Array.from({ length: wgCount }, (_, i) => ({ id: i + 1, name: wgName(i) })),
-    groups: Array.from({ length: wgCount }, (_, i) => ({ name: `Ops ${wgName(i)}`, systemsRead: true, grants: [{ workgroup: wgName(i) }] })),
+    groups: Array.from({ length: wgCount }, (_, i) => ({
+      name: `Ops ${wgName(i)}`,
+      systemsRead: true,
+      grants: [{ workgroup: wgName(i) }],
+    })),
     users: [],
     registrations: [],
     systems: [],
     accounts: [],
   };
   for (let w = 0; w < wgCount; w++) {
-    for (let n = 1; n <= usersPer; n++) seed.users.push({ name: `u${w + 1}-${n}@corp.example.com`, groups: [`Ops ${wgName(w)}`] });
+    for (let n = 1; n <= usersPer; n++)
+      seed.users.push({ name: `u${w + 1}-${n}@corp.example.com`, groups: [`Ops ${wgName(w)}`] });
   }
-  seed.registrations.push({ kind: 'apikey', name: 'bench', key: BENCH_API_KEY, groups: seed.groups.map((g) => g.name), requirePassword: false, allowedAddresses: [] });
+  seed.registrations.push({
+    kind: 'apikey',
+    name: 'bench',
+    key: BENCH_API_KEY,
+    groups: seed.groups.map((g) => g.name),
+    requirePassword: false,
+    allowedAddresses: [],
+  });
   for (let i = 1; i <= size.systems; i++) {
     const name = `srv${String(i).padStart(6, '0')}`;
     seed.systems.push({

@@ -121,7 +121,9 @@ export class EstateIndex {
       this.userByName.set(lc(u.name), simUser);
     });
     if (problems.length > 0) {
-      throw new ServiceError('config.invalid', `invalid Password Safe seed:\n  ${problems.join('\n  ')}`, { op: 'sim.seed' });
+      throw new ServiceError('config.invalid', `invalid Password Safe seed:\n  ${problems.join('\n  ')}`, {
+        op: 'sim.seed',
+      });
     }
   }
 

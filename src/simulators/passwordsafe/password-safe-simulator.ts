@@ -79,7 +79,14 @@ export class PasswordSafeSimulator {
         algorithm: 'sha256',
         extensions: [
           { name: 'basicConstraints', cA: true },
-          { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, ...(host !== '127.0.0.1' && host !== 'localhost' ? [{ type: 2 as const, value: host }] : [])] },
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 2, value: 'localhost' },
+              { type: 7, ip: '127.0.0.1' },
+              ...(host !== '127.0.0.1' && host !== 'localhost' ? [{ type: 2 as const, value: host }] : []),
+            ],
+          },
         ],
       });
       this.#caPem = pems.cert;
@@ -125,7 +132,10 @@ export class PasswordSafeSimulator {
   }
 
   account(systemName: string, accountName: string): SimAccount {
-    const a = this.estate.accounts.find((x) => x.system.name.toLowerCase() === systemName.toLowerCase() && x.name.toLowerCase() === accountName.toLowerCase());
+    const a = this.estate.accounts.find(
+      (x) =>
+        x.system.name.toLowerCase() === systemName.toLowerCase() && x.name.toLowerCase() === accountName.toLowerCase(),
+    );
     if (!a) throw new Error(`no account ${systemName}/${accountName}`);
     return a;
   }
@@ -173,8 +183,13 @@ export class PasswordSafeSimulator {
     const fault = this.faults.decide(route.name);
     if (fault.kind === 'reset') return void req.socket.destroy();
     if (fault.kind === 'status') {
-      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
-      return send(res, { status: fault.status, body: fault.status === 429 ? 'Too many requests' : 'Service unavailable', headers });
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+      return send(res, {
+        status: fault.status,
+        body: fault.status === 429 ? 'Too many requests' : 'Service unavailable',
+        headers,
+      });
     }
     try {
       send(res, this.#dispatch(route.name, route.params, call));
@@ -204,7 +219,10 @@ export class PasswordSafeSimulator {
         return { status: 200 };
       case 'GET ManagedAccounts': {
         const user = session().user;
-        return { status: 200, body: managedAccounts(this.estate, user, call.query, this.#requests.recentAccounts(user)) };
+        return {
+          status: 200,
+          body: managedAccounts(this.estate, user, call.query, this.#requests.recentAccounts(user)),
+        };
       }
       case 'GET ManagedSystems':
         return { status: 200, body: managedSystems(this.estate, session().user, call.query) };
@@ -222,7 +240,10 @@ export class PasswordSafeSimulator {
         this.#requests.checkin(session().user, params[0]!, call.body.trim() === '' ? {} : json());
         return { status: 204 };
       case 'GET Credentials':
-        return { status: 200, body: this.#requests.credential(session().user, params[0]!, call.query.get('type') ?? 'password') };
+        return {
+          status: 200,
+          body: this.#requests.credential(session().user, params[0]!, call.query.get('type') ?? 'password'),
+        };
       default:
         return { status: 404, body: 'Not found' };
     }

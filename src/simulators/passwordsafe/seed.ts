@@ -141,7 +141,9 @@ export function parseSeed(raw: unknown, source = 'seed'): Seed {
   const r = seedSchema.safeParse(raw);
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ServiceError('config.invalid', `${source}: invalid Password Safe seed:\n  ${problems.join('\n  ')}`, { op: 'sim.seed' });
+    throw new ServiceError('config.invalid', `${source}: invalid Password Safe seed:\n  ${problems.join('\n  ')}`, {
+      op: 'sim.seed',
+    });
   }
   return r.data;
 }
@@ -152,13 +154,21 @@ export function loadSeedFile(path: string): Seed {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ServiceError('config.unreadable', `cannot read seed file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { op: 'sim.seed', cause: e });
+    throw new ServiceError(
+      'config.unreadable',
+      `cannot read seed file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      { op: 'sim.seed', cause: e },
+    );
   }
   let raw: unknown;
   try {
     raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ServiceError('config.unreadable', `seed file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`, { op: 'sim.seed', cause: e });
+    throw new ServiceError(
+      'config.unreadable',
+      `seed file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`,
+      { op: 'sim.seed', cause: e },
+    );
   }
   return parseSeed(raw, path);
 }

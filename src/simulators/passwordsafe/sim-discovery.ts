@@ -71,7 +71,10 @@ function candidates(estate: EstateIndex, user: SimUser, q: URLSearchParams, link
   const id = q.get('systemid');
   if (name !== null) systems = estate.systemsByName.get(lc(name)) ?? [];
   if (ip !== null) systems = (systems ?? estate.systemsByIp.get(ip) ?? []).filter((s) => s.ip === ip);
-  if (id !== null) systems = (systems ?? [estate.systemById.get(Number(id))].filter((s) => s !== undefined)).filter((s) => s.id === Number(id));
+  if (id !== null)
+    systems = (systems ?? [estate.systemById.get(Number(id))].filter((s) => s !== undefined)).filter(
+      (s) => s.id === Number(id),
+    );
   if (systems === undefined) {
     const granted = [...estate.grantedAccounts(user)].map((i) => estate.accountById.get(i)!);
     return linked ? granted.filter((a) => a.linkedTo.length > 0) : granted;
@@ -110,7 +113,8 @@ export function managedAccounts(estate: EstateIndex, user: SimUser, q: URLSearch
 
 /** `GET ManagedSystems`: without `limit` an array, with `limit` `{TotalCount, Data}`. */
 export function managedSystems(estate: EstateIndex, user: SimUser, q: URLSearchParams): unknown {
-  if (!estate.maySeeSystems(user)) throw new SimHttpError(403, '"4031 - User does not have permission to view managed systems"');
+  if (!estate.maySeeSystems(user))
+    throw new SimHttpError(403, '"4031 - User does not have permission to view managed systems"');
   const name = q.get('name');
   const list = name === null ? estate.systems : (estate.systemsByName.get(lc(name)) ?? []);
   if (!q.has('limit')) return list.map(renderSystem);
@@ -130,5 +134,9 @@ export function platforms(estate: EstateIndex): unknown {
 }
 
 export function workgroups(estate: EstateIndex): unknown {
-  return estate.workgroups.map((w) => ({ OrganizationID: '00000000-0000-0000-0000-000000000000', ID: w.id, Name: w.name }));
+  return estate.workgroups.map((w) => ({
+    OrganizationID: '00000000-0000-0000-0000-000000000000',
+    ID: w.id,
+    Name: w.name,
+  }));
 }

@@ -1,8 +1,6 @@
 /** What the simulator does instead of (or before) answering one request. */
 export type FaultDecision =
-  | { kind: 'none' }
-  | { kind: 'status'; status: number; retryAfterSeconds?: number }
-  | { kind: 'reset' };
+  { kind: 'none' } | { kind: 'status'; status: number; retryAfterSeconds?: number } | { kind: 'reset' };
 
 interface Scripted {
   remaining: number;
@@ -44,7 +42,11 @@ export class SimFaults {
     this.#scripted.push({
       remaining: count,
       ...(options.route ? { route: options.route } : {}),
-      decision: { kind: 'status', status, ...(options.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: options.retryAfterSeconds }) },
+      decision: {
+        kind: 'status',
+        status,
+        ...(options.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: options.retryAfterSeconds }),
+      },
     });
   }
 
@@ -60,7 +62,9 @@ export class SimFaults {
   }
 
   decide(route: string): FaultDecision {
-    const s = this.#scripted.find((f) => f.remaining > 0 && (f.route === undefined || f.route.toLowerCase() === route.toLowerCase()));
+    const s = this.#scripted.find(
+      (f) => f.remaining > 0 && (f.route === undefined || f.route.toLowerCase() === route.toLowerCase()),
+    );
     if (s) {
       s.remaining--;
       this.#scripted = this.#scripted.filter((f) => f.remaining > 0);
@@ -69,7 +73,8 @@ export class SimFaults {
     const r = this.#random();
     if (r < this.rates.reset) return { kind: 'reset' };
     if (r < this.rates.reset + this.rates.error5xx) return { kind: 'status', status: 503 };
-    if (r < this.rates.reset + this.rates.error5xx + this.rates.rate429) return { kind: 'status', status: 429, retryAfterSeconds: 1 };
+    if (r < this.rates.reset + this.rates.error5xx + this.rates.rate429)
+      return { kind: 'status', status: 429, retryAfterSeconds: 1 };
     return { kind: 'none' };
   }
 }

@@ -49,7 +49,8 @@ export class SimRequests {
   create(user: SimUser, body: Record<string, unknown>): number {
     const systemId = field(body, 'SystemID');
     const accountId = field(body, 'AccountID');
-    if (typeof systemId !== 'number' || typeof accountId !== 'number') throw new SimHttpError(400, '"SystemID and AccountID are required"');
+    if (typeof systemId !== 'number' || typeof accountId !== 'number')
+      throw new SimHttpError(400, '"SystemID and AccountID are required"');
     const duration = field(body, 'DurationMinutes') ?? 120;
     if (typeof duration !== 'number' || !Number.isInteger(duration) || duration < 1 || duration > 525_600) {
       throw new SimHttpError(400, '"DurationMinutes must be between 1 and 525600"');
@@ -62,11 +63,17 @@ export class SimRequests {
     }
     const account = this.estate.accountById.get(accountId);
     if (!account || account.system.id !== systemId) throw new SimHttpError(404, '"Managed account not found"');
-    if (!this.estate.requestable(user, account)) throw new SimHttpError(403, '"4031 - User does not have permission to request the account"');
+    if (!this.estate.requestable(user, account))
+      throw new SimHttpError(403, '"4031 - User does not have permission to request the account"');
     if (duration > account.maxReleaseMinutes) {
-      throw new SimHttpError(400, `"DurationMinutes exceeds the maximum release duration (${account.maxReleaseMinutes})"`);
+      throw new SimHttpError(
+        400,
+        `"DurationMinutes exceeds the maximum release duration (${account.maxReleaseMinutes})"`,
+      );
     }
-    const existing = [...this.#requests.values()].find((r) => r.user.id === user.id && r.account.id === account.id && live(this.#refresh(r)));
+    const existing = [...this.#requests.values()].find(
+      (r) => r.user.id === user.id && r.account.id === account.id && live(this.#refresh(r)),
+    );
     if (existing) {
       const option = String(conflict ?? '').toLowerCase();
       if (option === 'reuse') return existing.id;
@@ -132,7 +139,11 @@ export class SimRequests {
     return [...this.#requests.values()]
       .filter((r) => r.user.id === user.id)
       .map((r) => this.#refresh(r))
-      .filter((r) => want === 'all' || (want === 'active' ? r.status === 'approved' : want === 'pending' ? r.status === 'pending' : false))
+      .filter(
+        (r) =>
+          want === 'all' ||
+          (want === 'active' ? r.status === 'approved' : want === 'pending' ? r.status === 'pending' : false),
+      )
       .map((r) => ({
         RequestID: r.id,
         SystemID: r.account.system.id,

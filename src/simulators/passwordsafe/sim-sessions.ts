@@ -57,13 +57,18 @@ export class SimSessions {
 
   /** `POST Auth/connect/token` (client credentials). */
   issueToken(form: URLSearchParams): { access_token: string; expires_in: number; token_type: 'Bearer'; scope: string } {
-    if (form.get('grant_type') !== 'client_credentials') throw new SimHttpError(400, '{"error":"unsupported_grant_type"}');
+    if (form.get('grant_type') !== 'client_credentials')
+      throw new SimHttpError(400, '{"error":"unsupported_grant_type"}');
     const reg = this.estate.registrations.find(
       (r) => r.kind === 'oauth' && r.clientId === form.get('client_id') && r.clientSecret === form.get('client_secret'),
     );
     if (!reg || reg.kind !== 'oauth') throw new SimHttpError(400, '{"error":"invalid_client"}');
     const token = randomBytes(24).toString('base64url');
-    this.#tokens.set(token, { registration: reg.name, user: reg.user, expiresAt: this.now() + reg.tokenLifetimeSeconds * 1000 });
+    this.#tokens.set(token, {
+      registration: reg.name,
+      user: reg.user,
+      expiresAt: this.now() + reg.tokenLifetimeSeconds * 1000,
+    });
     return { access_token: token, expires_in: reg.tokenLifetimeSeconds, token_type: 'Bearer', scope: 'publicapi' };
   }
 
@@ -90,7 +95,8 @@ export class SimSessions {
     if (!auth?.key || !auth.runas) throw unauthorized;
     const reg = this.estate.registrations.find((r) => r.kind === 'apikey' && r.key === auth.key);
     if (!reg || reg.kind !== 'apikey') throw unauthorized;
-    if (reg.allowedAddresses.length > 0 && !reg.allowedAddresses.includes(remote.replace(/^::ffff:/, ''))) throw unauthorized;
+    if (reg.allowedAddresses.length > 0 && !reg.allowedAddresses.includes(remote.replace(/^::ffff:/, '')))
+      throw unauthorized;
     const user = this.estate.findUser(auth.runas);
     if (!user || !reg.groups.some((g) => user.groups.includes(g.toLowerCase()))) throw unauthorized;
     if (reg.requirePassword && (auth.pwd === undefined || auth.pwd !== user.password)) throw unauthorized;

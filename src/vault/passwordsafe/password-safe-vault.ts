@@ -53,8 +53,19 @@ export class PasswordSafeVault implements VaultPort {
     this.#log = deps.log.child({ component: 'vault' });
     const metrics = vaultMetrics(deps.metrics);
     this.#ownsAgent = deps.dispatcher === undefined;
-    this.#agent = deps.dispatcher ?? createHttpAgent({ connectTimeoutMs: config.timeouts.connectMs, requestTimeoutMs: config.timeouts.requestMs, ...(config.caFile ? { caFile: config.caFile } : {}) });
-    this.#client = new PsClient(config.url, this.#agent, config.retries, { log: this.#log, clock: deps.clock, metrics, ...(deps.random ? { random: deps.random } : {}) });
+    this.#agent =
+      deps.dispatcher ??
+      createHttpAgent({
+        connectTimeoutMs: config.timeouts.connectMs,
+        requestTimeoutMs: config.timeouts.requestMs,
+        ...(config.caFile ? { caFile: config.caFile } : {}),
+      });
+    this.#client = new PsClient(config.url, this.#agent, config.retries, {
+      log: this.#log,
+      clock: deps.clock,
+      metrics,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
     this.#auth = new PsAuthenticator(config.auth, this.#client, deps.clock);
     this.#pool = new SessionPool({
       maxSessions: config.sessionPool.maxSessions,
@@ -65,7 +76,12 @@ export class PasswordSafeVault implements VaultPort {
       signOut: (s) => this.#auth.signOut(s),
       onSizeChange: (n) => metrics.sessions.set(n),
     });
-    const cache = new DiscoveryCache(config.cache.discoveryTtlSeconds * 1000, DISCOVERY_CACHE_ENTRIES, deps.clock, (hit) => metrics.cache.inc({ result: hit ? 'hit' : 'miss' }));
+    const cache = new DiscoveryCache(
+      config.cache.discoveryTtlSeconds * 1000,
+      DISCOVERY_CACHE_ENTRIES,
+      deps.clock,
+      (hit) => metrics.cache.inc({ result: hit ? 'hit' : 'miss' }),
+    );
     this.#discovery = new PsDiscovery((user, call) => this.#inSession(user, call), cache);
   }
 
@@ -76,7 +92,8 @@ export class PasswordSafeVault implements VaultPort {
 
   /** Runs a call in the vault user's pooled session; a 401 gets one fresh sign-in and one retry. */
   async #inSession(vaultUser: string, call: Omit<PsCall, 'cookie'>): Promise<PsResponse> {
-    if (this.#closed) throw new ServiceError('service.shutting_down', 'the vault adapter is shutting down', { op: `vault.${call.op}` });
+    if (this.#closed)
+      throw new ServiceError('service.shutting_down', 'the vault adapter is shutting down', { op: `vault.${call.op}` });
     const identity = this.#auth.identity(vaultUser);
     try {
       let res: PsResponse | undefined;
@@ -106,9 +123,14 @@ export class PasswordSafeVault implements VaultPort {
   async checkout(req: CheckoutRequest, signal?: AbortSignal): Promise<Checkout> {
     const { systemId, accountId } = req.account;
     if (!Number.isFinite(req.durationMinutes) || req.durationMinutes < 1) {
-      throw new ServiceError('request.bad', `release duration must be at least 1 minute (got ${req.durationMinutes})`, { op: 'vault.checkout' });
+      throw new ServiceError('request.bad', `release duration must be at least 1 minute (got ${req.durationMinutes})`, {
+        op: 'vault.checkout',
+      });
     }
-    const durationMinutes = Math.max(1, Math.min(Math.floor(req.durationMinutes), req.account.maximumReleaseMinutes ?? MAX_DURATION, MAX_DURATION));
+    const durationMinutes = Math.max(
+      1,
+      Math.min(Math.floor(req.durationMinutes), req.account.maximumReleaseMinutes ?? MAX_DURATION, MAX_DURATION),
+    );
     const body = {
       SystemID: systemId,
       AccountID: accountId,
@@ -121,10 +143,21 @@ export class PasswordSafeVault implements VaultPort {
     const what = `release account ${accountId} on system ${systemId}`;
     let requestId: string;
     try {
-      const res = await this.#inSession(req.vaultUser, { op: 'create_request', method: 'POST', path: 'Requests', json: body, idempotent: false, ...(signal ? { signal } : {}) });
+      const res = await this.#inSession(req.vaultUser, {
+        op: 'create_request',
+        method: 'POST',
+        path: 'Requests',
+        json: body,
+        idempotent: false,
+        ...(signal ? { signal } : {}),
+      });
       if (res.status !== 200 && res.status !== 201) throw failure(res, 'create_request', what, facts);
       const id = num(res.body);
-      if (id === undefined) throw new ServiceError('vault.protocol', 'Password Safe answered a release request without a request id', { op: 'vault.create_request', details: facts });
+      if (id === undefined)
+        throw new ServiceError('vault.protocol', 'Password Safe answered a release request without a request id', {
+          op: 'vault.create_request',
+          details: facts,
+        });
       requestId = String(id);
     } catch (e) {
       if (!isAmbiguousFailure(e)) throw e;
@@ -136,14 +169,25 @@ export class PasswordSafeVault implements VaultPort {
     } catch (e) {
       if (isServiceError(e, 'vault.approval_pending')) {
         this.#log.info({ ...facts, requestId }, 'release request waits for approval');
-        throw new ServiceError('vault.approval_pending', `release request ${requestId} for this account is waiting for approval in Password Safe; retry once it is approved`, { op: 'vault.checkout', cause: e, details: { ...facts, requestId } });
+        throw new ServiceError(
+          'vault.approval_pending',
+          `release request ${requestId} for this account is waiting for approval in Password Safe; retry once it is approved`,
+          { op: 'vault.checkout', cause: e, details: { ...facts, requestId } },
+        );
       }
       // A request whose secret we cannot deliver must not stay released.
-      await this.checkin(req.vaultUser, requestId, 'ecm-bridge: credential could not be retrieved').catch((ce: unknown) => this.#log.warn({ ...facts, requestId, err: ce }, 'check-in after failed retrieval failed'));
+      await this.checkin(req.vaultUser, requestId, 'ecm-bridge: credential could not be retrieved').catch(
+        (ce: unknown) => this.#log.warn({ ...facts, requestId, err: ce }, 'check-in after failed retrieval failed'),
+      );
       throw e;
     }
     this.#log.info({ ...facts, requestId }, 'credential checked out');
-    return { requestId, durationMinutes, expiresAt: new Date(this.deps.clock.now() + durationMinutes * 60_000), ...secrets };
+    return {
+      requestId,
+      durationMinutes,
+      expiresAt: new Date(this.deps.clock.now() + durationMinutes * 60_000),
+      ...secrets,
+    };
   }
 
   /**
@@ -160,17 +204,34 @@ export class PasswordSafeVault implements VaultPort {
    * waits, and checked in when it gave up; no match (not sent, still pending approval, or the
    * lookup itself failed) ends in `vault.unavailable`. We never resend the POST blindly.
    */
-  async #recoverRequest(vaultUser: string, systemId: number, accountId: number, durationMinutes: number, cause: ServiceError, signal?: AbortSignal): Promise<string> {
+  async #recoverRequest(
+    vaultUser: string,
+    systemId: number,
+    accountId: number,
+    durationMinutes: number,
+    cause: ServiceError,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const facts = { vaultUser, systemId, accountId, durationMinutes };
-    this.#log.warn({ ...facts, err: cause }, 'release request failed after it may have reached Password Safe; looking for it');
+    this.#log.warn(
+      { ...facts, err: cause },
+      'release request failed after it may have reached Password Safe; looking for it',
+    );
     let found: string | undefined;
     try {
       // Without the caller's signal: when it was cancelled, we still must find (and end) the request.
-      const res = await this.#inSession(vaultUser, { op: 'find_request', method: 'GET', path: 'Requests', query: { status: 'active' } });
+      const res = await this.#inSession(vaultUser, {
+        op: 'find_request',
+        method: 'GET',
+        path: 'Requests',
+        query: { status: 'active' },
+      });
       if (res.status !== 200) throw failure(res, 'find_request', 'list the open release requests', facts);
       const rows = Array.isArray(res.body) ? (res.body as Record<string, unknown>[]) : [];
       const ids = rows
-        .filter((r) => num(r.SystemID) === systemId && num(r.AccountID) === accountId && releasedFor(r) === durationMinutes)
+        .filter(
+          (r) => num(r.SystemID) === systemId && num(r.AccountID) === accountId && releasedFor(r) === durationMinutes,
+        )
         .map((r) => num(r.RequestID))
         .filter((id): id is number => id !== undefined);
       if (ids.length > 0) found = String(Math.max(...ids));
@@ -178,22 +239,45 @@ export class PasswordSafeVault implements VaultPort {
       this.#log.warn({ ...facts, err: e }, 'could not list open release requests after an ambiguous failure');
     }
     if (found === undefined) {
-      throw new ServiceError('vault.unavailable', `${cause.message}; no release request was found for it`, { op: 'vault.create_request', cause, details: { ...cause.details, ...facts } });
+      throw new ServiceError('vault.unavailable', `${cause.message}; no release request was found for it`, {
+        op: 'vault.create_request',
+        cause,
+        details: { ...cause.details, ...facts },
+      });
     }
     if (signal?.aborted) {
-      await this.checkin(vaultUser, found, 'ecm-bridge: checkout cancelled before its answer arrived').catch((ce: unknown) => this.#log.warn({ ...facts, requestId: found, err: ce }, 'check-in of a recovered request failed'));
+      await this.checkin(vaultUser, found, 'ecm-bridge: checkout cancelled before its answer arrived').catch(
+        (ce: unknown) =>
+          this.#log.warn({ ...facts, requestId: found, err: ce }, 'check-in of a recovered request failed'),
+      );
       throw cause;
     }
     this.#log.info({ ...facts, requestId: found }, 'recovered the release request whose answer was lost');
     return found;
   }
 
-  async #readSecrets(vaultUser: string, requestId: string, kind: VaultAccount['kind'], signal?: AbortSignal): Promise<Pick<Checkout, 'password' | 'privateKey' | 'passphrase'>> {
+  async #readSecrets(
+    vaultUser: string,
+    requestId: string,
+    kind: VaultAccount['kind'],
+    signal?: AbortSignal,
+  ): Promise<Pick<Checkout, 'password' | 'privateKey' | 'passphrase'>> {
     const read = async (type: 'password' | 'dsskey' | 'passphrase'): Promise<Secret | undefined> => {
-      const res = await this.#inSession(vaultUser, { op: 'get_credential', method: 'GET', path: `Credentials/${requestId}`, query: { type }, ...(signal ? { signal } : {}) });
+      const res = await this.#inSession(vaultUser, {
+        op: 'get_credential',
+        method: 'GET',
+        path: `Credentials/${requestId}`,
+        query: { type },
+        ...(signal ? { signal } : {}),
+      });
       if (res.status === 404) return undefined;
-      if (res.status !== 200) throw failure(res, 'get_credential', 'read the credential', { vaultUser, requestId, type });
-      if (typeof res.body !== 'string') throw new ServiceError('vault.protocol', 'Password Safe returned a credential that is not a JSON string', { op: 'vault.get_credential', details: { requestId, type } });
+      if (res.status !== 200)
+        throw failure(res, 'get_credential', 'read the credential', { vaultUser, requestId, type });
+      if (typeof res.body !== 'string')
+        throw new ServiceError('vault.protocol', 'Password Safe returned a credential that is not a JSON string', {
+          op: 'vault.get_credential',
+          details: { requestId, type },
+        });
       return res.body === '' ? undefined : new Secret(res.body, `passwordsafe:request/${requestId}`);
     };
     if (kind === 'ssh-key') {
@@ -204,7 +288,12 @@ export class PasswordSafeVault implements VaultPort {
       }
     }
     const password = await read('password');
-    if (!password) throw new ServiceError('credential.not_found', 'the release request no longer exists in Password Safe (checked in or expired)', { op: 'vault.get_credential', details: { vaultUser, requestId } });
+    if (!password)
+      throw new ServiceError(
+        'credential.not_found',
+        'the release request no longer exists in Password Safe (checked in or expired)',
+        { op: 'vault.get_credential', details: { vaultUser, requestId } },
+      );
     return { password };
   }
 
@@ -222,15 +311,25 @@ export class PasswordSafeVault implements VaultPort {
       this.#log.debug({ vaultUser, requestId, status: res.status }, 'request already checked in or expired');
       return;
     }
-    if (res.status !== 200 && res.status !== 204) throw failure(res, 'checkin', `check in request ${requestId}`, { vaultUser, requestId });
+    if (res.status !== 200 && res.status !== 204)
+      throw failure(res, 'checkin', `check in request ${requestId}`, { vaultUser, requestId });
     this.#log.info({ vaultUser, requestId }, 'credential checked in');
   }
 
   async health(probeUser?: string, signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }> {
     const user = probeUser ?? this.config.probeUser;
-    if (this.config.auth.method === 'apikey' && !user) return { ok: false, reason: 'no probe user: set vault.probeUser to a Password Safe user the API registration may run as' };
+    if (this.config.auth.method === 'apikey' && !user)
+      return {
+        ok: false,
+        reason: 'no probe user: set vault.probeUser to a Password Safe user the API registration may run as',
+      };
     try {
-      const res = await this.#inSession(user ?? '', { op: 'health', method: 'GET', path: 'Workgroups', ...(signal ? { signal } : {}) });
+      const res = await this.#inSession(user ?? '', {
+        op: 'health',
+        method: 'GET',
+        path: 'Workgroups',
+        ...(signal ? { signal } : {}),
+      });
       if (res.status !== 200) throw failure(res, 'health', 'list workgroups');
       return { ok: true };
     } catch (e) {

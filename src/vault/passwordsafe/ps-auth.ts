@@ -37,28 +37,56 @@ export class PsAuthenticator {
       res = await this.#signAppin(identity, signal);
     }
     if (res.status === 401) {
-      throw new ServiceError('vault.auth_failed', this.auth.method === 'oauth'
-        ? 'Password Safe refused the OAuth sign-in (check the client registration and its user)'
-        : `Password Safe refused sign-in as vault user "${identity}" (unknown user, not in a group of the API registration, wrong key, or source address not allowed)`,
-      { op: 'vault.sign_in', details: { vaultUser: identity, status: 401 } });
+      throw new ServiceError(
+        'vault.auth_failed',
+        this.auth.method === 'oauth'
+          ? 'Password Safe refused the OAuth sign-in (check the client registration and its user)'
+          : `Password Safe refused sign-in as vault user "${identity}" (unknown user, not in a group of the API registration, wrong key, or source address not allowed)`,
+        { op: 'vault.sign_in', details: { vaultUser: identity, status: 401 } },
+      );
     }
-    if (res.status === 403) throw new ServiceError('vault.auth_failed', 'Password Safe refused sign-in: licence invalid (403)', { op: 'vault.sign_in', details: { status: 403 } });
-    if (res.status === 410) throw new ServiceError('vault.protocol', 'Password Safe has API version 3 disabled (410)', { op: 'vault.sign_in', details: { status: 410 } });
-    if (res.status !== 200) throw new ServiceError('vault.protocol', `Password Safe answered sign-in with HTTP ${res.status}`, { op: 'vault.sign_in', details: { status: res.status } });
+    if (res.status === 403)
+      throw new ServiceError('vault.auth_failed', 'Password Safe refused sign-in: licence invalid (403)', {
+        op: 'vault.sign_in',
+        details: { status: 403 },
+      });
+    if (res.status === 410)
+      throw new ServiceError('vault.protocol', 'Password Safe has API version 3 disabled (410)', {
+        op: 'vault.sign_in',
+        details: { status: 410 },
+      });
+    if (res.status !== 200)
+      throw new ServiceError('vault.protocol', `Password Safe answered sign-in with HTTP ${res.status}`, {
+        op: 'vault.sign_in',
+        details: { status: res.status },
+      });
     const cookie = sessionCookie(res.headers['set-cookie']);
     const userId = num(pick(res.body, 'UserId'));
-    if (!cookie || userId === undefined) throw new ServiceError('vault.protocol', 'Password Safe sign-in gave no session cookie or user id', { op: 'vault.sign_in' });
+    if (!cookie || userId === undefined)
+      throw new ServiceError('vault.protocol', 'Password Safe sign-in gave no session cookie or user id', {
+        op: 'vault.sign_in',
+      });
     return { identity, cookie, userId, lastUsed: this.clock.now() };
   }
 
   async #signAppin(identity: string, signal?: AbortSignal): Promise<PsResponse> {
-    const authorization = this.auth.method === 'oauth' ? `Bearer ${(await this.#bearer(signal)).reveal()}` : this.#psAuth(identity);
-    return this.client.call({ op: 'sign_in', method: 'POST', path: 'Auth/SignAppin', authorization, ...(signal ? { signal } : {}) });
+    const authorization =
+      this.auth.method === 'oauth' ? `Bearer ${(await this.#bearer(signal)).reveal()}` : this.#psAuth(identity);
+    return this.client.call({
+      op: 'sign_in',
+      method: 'POST',
+      path: 'Auth/SignAppin',
+      authorization,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   #psAuth(runas: string): string {
     if (this.auth.method !== 'apikey') throw new Error('unreachable');
-    if (/[;\r\n]/.test(runas)) throw new ServiceError('vault.auth_failed', 'the vault user name contains a character PS-Auth cannot carry', { op: 'vault.sign_in' });
+    if (/[;\r\n]/.test(runas))
+      throw new ServiceError('vault.auth_failed', 'the vault user name contains a character PS-Auth cannot carry', {
+        op: 'vault.sign_in',
+      });
     const pwd = this.auth.runasPassword ? ` pwd=[${this.auth.runasPassword.reveal()}];` : '';
     return `PS-Auth key=${this.auth.apiKey.reveal()}; runas=${runas};${pwd}`;
   }
@@ -75,23 +103,44 @@ export class PsAuthenticator {
       op: 'token',
       method: 'POST',
       path: 'Auth/connect/token',
-      form: { grant_type: 'client_credentials', client_id: this.auth.clientId, client_secret: this.auth.clientSecret.reveal() },
+      form: {
+        grant_type: 'client_credentials',
+        client_id: this.auth.clientId,
+        client_secret: this.auth.clientSecret.reveal(),
+      },
       ...(signal ? { signal } : {}),
     });
     if (res.status === 400 || res.status === 401) {
-      throw new ServiceError('vault.auth_failed', `Password Safe refused OAuth client "${this.auth.clientId}"`, { op: 'vault.token', details: { status: res.status } });
+      throw new ServiceError('vault.auth_failed', `Password Safe refused OAuth client "${this.auth.clientId}"`, {
+        op: 'vault.token',
+        details: { status: res.status },
+      });
     }
     const token = pick(res.body, 'access_token');
     const lifetime = num(pick(res.body, 'expires_in')) ?? 3600;
-    if (res.status !== 200 || typeof token !== 'string') throw new ServiceError('vault.protocol', `Password Safe token endpoint answered HTTP ${res.status} without a token`, { op: 'vault.token' });
+    if (res.status !== 200 || typeof token !== 'string')
+      throw new ServiceError(
+        'vault.protocol',
+        `Password Safe token endpoint answered HTTP ${res.status} without a token`,
+        { op: 'vault.token' },
+      );
     // Refresh a minute early (or at half-life for short tokens) so a call never carries a dying token.
     const margin = Math.min(60, lifetime / 2) * 1000;
-    this.#token = { value: new Secret(token, 'passwordsafe:oauth'), expiresAt: this.clock.now() + lifetime * 1000 - margin };
+    this.#token = {
+      value: new Secret(token, 'passwordsafe:oauth'),
+      expiresAt: this.clock.now() + lifetime * 1000 - margin,
+    };
     return this.#token.value;
   }
 
   async signOut(session: PsSession): Promise<void> {
-    await this.client.call({ op: 'sign_out', method: 'POST', path: 'Auth/Signout', cookie: session.cookie.reveal(), retry: false });
+    await this.client.call({
+      op: 'sign_out',
+      method: 'POST',
+      path: 'Auth/Signout',
+      cookie: session.cookie.reveal(),
+      retry: false,
+    });
   }
 }
 

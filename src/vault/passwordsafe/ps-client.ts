@@ -45,7 +45,14 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** Answers that say the server refused a call without acting on it (safe to resend anything). */
 const REFUSED_STATUS = new Set([429, 503]);
 /** Transport failures that happen before a single byte of the request reached the server. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** True when `e` (or its cause chain) is a failure that certainly happened before sending. */
 export function failedBeforeSending(e: unknown): boolean {
@@ -113,7 +120,15 @@ export class PsClient {
       const seconds = (performance.now() - started) / 1000;
       this.deps.metrics.duration.observe({ op: c.op }, seconds);
       // Op, method, path template and status only: never headers, query values or bodies.
-      this.deps.log.debug({ op: c.op, method: c.method, status: outcome instanceof Error ? undefined : outcome.status, ms: Math.round(seconds * 1000) }, 'Password Safe call');
+      this.deps.log.debug(
+        {
+          op: c.op,
+          method: c.method,
+          status: outcome instanceof Error ? undefined : outcome.status,
+          ms: Math.round(seconds * 1000),
+        },
+        'Password Safe call',
+      );
       if (outcome instanceof Error) {
         const final = this.#nonRetryable(outcome, c);
         if (final) {
@@ -124,27 +139,51 @@ export class PsClient {
         this.deps.metrics.requests.inc({ op: c.op, outcome: outcome.status < 400 ? 'ok' : `http_${outcome.status}` });
         return outcome;
       }
-      const what = outcome instanceof Error ? ((outcome as NodeJS.ErrnoException).code ?? outcome.name) : `HTTP ${outcome.status}`;
-      if (c.idempotent === false && (outcome instanceof Error ? !failedBeforeSending(outcome) : !REFUSED_STATUS.has(outcome.status))) {
+      const what =
+        outcome instanceof Error ? ((outcome as NodeJS.ErrnoException).code ?? outcome.name) : `HTTP ${outcome.status}`;
+      if (
+        c.idempotent === false &&
+        (outcome instanceof Error ? !failedBeforeSending(outcome) : !REFUSED_STATUS.has(outcome.status))
+      ) {
         this.deps.metrics.requests.inc({ op: c.op, outcome: 'unavailable' });
-        throw new ServiceError('vault.unavailable', `Password Safe at ${this.host} failed (${what}) after it may have received the call`, {
-          op: `vault.${c.op}`,
-          ...(outcome instanceof Error ? { cause: outcome } : {}),
-          details: { host: this.host, attempts: attempt + 1, last: what, ambiguous: true },
-        });
+        throw new ServiceError(
+          'vault.unavailable',
+          `Password Safe at ${this.host} failed (${what}) after it may have received the call`,
+          {
+            op: `vault.${c.op}`,
+            ...(outcome instanceof Error ? { cause: outcome } : {}),
+            details: { host: this.host, attempts: attempt + 1, last: what, ambiguous: true },
+          },
+        );
       }
-      const asked = outcome instanceof Error ? undefined : retryAfterMs(outcome.headers['retry-after'], this.deps.clock.now());
+      const asked =
+        outcome instanceof Error ? undefined : retryAfterMs(outcome.headers['retry-after'], this.deps.clock.now());
       if (c.retry === false || attempt >= this.retry.max || (asked !== undefined && asked > this.retry.maxDelayMs)) {
         this.deps.metrics.requests.inc({ op: c.op, outcome: 'unavailable' });
-        throw new ServiceError('vault.unavailable', `Password Safe at ${this.host} is unavailable (${what}) after ${attempt + 1} attempt(s)`, {
-          op: `vault.${c.op}`,
-          ...(outcome instanceof Error ? { cause: outcome } : {}),
-          details: { host: this.host, attempts: attempt + 1, last: what, ...(asked === undefined ? {} : { retryAfterMs: asked }) },
-        });
+        throw new ServiceError(
+          'vault.unavailable',
+          `Password Safe at ${this.host} is unavailable (${what}) after ${attempt + 1} attempt(s)`,
+          {
+            op: `vault.${c.op}`,
+            ...(outcome instanceof Error ? { cause: outcome } : {}),
+            details: {
+              host: this.host,
+              attempts: attempt + 1,
+              last: what,
+              ...(asked === undefined ? {} : { retryAfterMs: asked }),
+            },
+          },
+        );
       }
       this.deps.metrics.requests.inc({ op: c.op, outcome: 'retried' });
-      const wait = Math.max(asked ?? 0, backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.deps.random));
-      this.deps.log.warn({ op: c.op, attempt: attempt + 1, last: what, waitMs: wait }, 'Password Safe call failed; retrying');
+      const wait = Math.max(
+        asked ?? 0,
+        backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.deps.random),
+      );
+      this.deps.log.warn(
+        { op: c.op, attempt: attempt + 1, last: what, waitMs: wait },
+        'Password Safe call failed; retrying',
+      );
       try {
         await this.deps.clock.sleep(wait, c.signal);
       } catch (e) {
@@ -164,7 +203,9 @@ export class PsClient {
     if (c.signal?.aborted) {
       const err = aborted(c.op, e);
       // Cancelled in flight: a non-idempotent call may have been acted on all the same.
-      return c.idempotent === false ? new ServiceError(err.code, err.message, { op: err.op, cause: e, details: { ambiguous: true } }) : err;
+      return c.idempotent === false
+        ? new ServiceError(err.code, err.message, { op: err.op, cause: e, details: { ambiguous: true } })
+        : err;
     }
     return undefined;
   }
@@ -183,7 +224,9 @@ export class PsClient {
     }
     if (c.authorization !== undefined) headers.authorization = c.authorization;
     if (c.cookie !== undefined) headers.cookie = c.cookie;
-    const qs = c.query ? '?' + new URLSearchParams(Object.entries(c.query).map(([k, v]): [string, string] => [k, String(v)])).toString() : '';
+    const qs = c.query
+      ? '?' + new URLSearchParams(Object.entries(c.query).map(([k, v]): [string, string] => [k, String(v)])).toString()
+      : '';
     const res = await this.dispatcher.request({
       origin: this.#origin,
       path: `${this.#prefix}/${c.path}${qs}`,
@@ -206,5 +249,8 @@ export class PsClient {
 }
 
 function aborted(op: string, cause: unknown): ServiceError {
-  return new ServiceError('service.timeout', `Password Safe call ${op} was cancelled before it finished`, { op: `vault.${op}`, cause });
+  return new ServiceError('service.timeout', `Password Safe call ${op} was cancelled before it finished`, {
+    op: `vault.${op}`,
+    cause,
+  });
 }

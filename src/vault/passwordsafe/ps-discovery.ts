@@ -52,7 +52,10 @@ export class PsDiscovery {
     const key = `${vaultUser}\naccounts\n${given.join(',')}\n${ips.join(',')}`;
     return this.cache.get(key, async () => {
       const [local, linkedPerName, systemsPerName, platforms, workgroups] = await Promise.all([
-        Promise.all([...names.map((n) => this.#accounts(vaultUser, { systemName: n }, signal)), ...ips.map((ip) => this.#accounts(vaultUser, { ipAddress: ip }, signal))]),
+        Promise.all([
+          ...names.map((n) => this.#accounts(vaultUser, { systemName: n }, signal)),
+          ...ips.map((ip) => this.#accounts(vaultUser, { ipAddress: ip }, signal)),
+        ]),
         Promise.all(names.map((n) => this.#accounts(vaultUser, { type: 'domainlinked', systemName: n }, signal))),
         Promise.all(names.map((n) => this.#systems(vaultUser, { name: n }, signal))),
         this.#platforms(vaultUser, signal),
@@ -61,14 +64,23 @@ export class PsDiscovery {
       const systems = new Map<number, SystemInfo>();
       for (const s of systemsPerName.flat()) systems.set(s.id, s);
       // Systems matched only by IP are not among the named ones: one lookup per such system.
-      const unnamed = unique(local.flat().filter((r) => !systems.has(num(pick(r, 'SystemId')) ?? -1)).map((r) => String(pick(r, 'SystemName') ?? '')));
-      for (const s of (await Promise.all(unnamed.filter((n) => n !== '').map((n) => this.#systems(vaultUser, { name: n }, signal)))).flat()) systems.set(s.id, s);
+      const unnamed = unique(
+        local
+          .flat()
+          .filter((r) => !systems.has(num(pick(r, 'SystemId')) ?? -1))
+          .map((r) => String(pick(r, 'SystemName') ?? '')),
+      );
+      for (const s of (
+        await Promise.all(unnamed.filter((n) => n !== '').map((n) => this.#systems(vaultUser, { name: n }, signal)))
+      ).flat())
+        systems.set(s.id, s);
       const isTarget = (s: SystemInfo | undefined, name: string): boolean => {
         if (given.includes(lc(name)) || !s) return true;
         if ((s.ip && ips.includes(s.ip)) || given.includes(lc(s.hostname))) return true;
         return !s.hostname.includes('.');
       };
-      const workgroupOf = (s: SystemInfo | undefined) => (s?.workgroupId === undefined ? undefined : workgroups.get(s.workgroupId));
+      const workgroupOf = (s: SystemInfo | undefined) =>
+        s?.workgroupId === undefined ? undefined : workgroups.get(s.workgroupId);
       const out = new Map<string, VaultAccount>();
       for (const r of local.flat()) {
         const a = toAccount(r, 'local', platforms);
@@ -87,7 +99,12 @@ export class PsDiscovery {
           if (!out.has(k)) out.set(k, wg ? { ...a, workgroup: wg } : a);
         }
       });
-      return [...out.values()].sort((a, b) => (a.source === b.source ? 0 : a.source === 'local' ? -1 : 1) || a.systemName.localeCompare(b.systemName) || a.accountName.localeCompare(b.accountName));
+      return [...out.values()].sort(
+        (a, b) =>
+          (a.source === b.source ? 0 : a.source === 'local' ? -1 : 1) ||
+          a.systemName.localeCompare(b.systemName) ||
+          a.accountName.localeCompare(b.accountName),
+      );
     });
   }
 
@@ -118,7 +135,10 @@ export class PsDiscovery {
       const name = String(pick(r, 'SystemName') ?? id);
       // Without "System Management: read" the account list is all there is: no host, IP or workgroup.
       const pid = num(pick(r, 'PlatformID'));
-      requestable.set(id, catalogue?.get(id) ?? { id, name, hostname: name, ...(pid === undefined ? {} : { platformId: pid }) });
+      requestable.set(
+        id,
+        catalogue?.get(id) ?? { id, name, hostname: name, ...(pid === undefined ? {} : { platformId: pid }) },
+      );
     }
     const out: VaultSystem[] = [];
     for (const s of requestable.values()) {
@@ -142,7 +162,13 @@ export class PsDiscovery {
   async #accounts(vaultUser: string, query: Record<string, string | number>, signal?: AbortSignal): Promise<unknown[]> {
     const out: unknown[] = [];
     for (let offset = 0; ; offset += PAGE) {
-      const res = await this.call(vaultUser, { op: 'list_accounts', method: 'GET', path: 'ManagedAccounts', query: { ...query, limit: PAGE, offset }, ...(signal ? { signal } : {}) });
+      const res = await this.call(vaultUser, {
+        op: 'list_accounts',
+        method: 'GET',
+        path: 'ManagedAccounts',
+        query: { ...query, limit: PAGE, offset },
+        ...(signal ? { signal } : {}),
+      });
       // Some Password Safe versions answer "no match" with 404 instead of [].
       if (res.status === 404) return out;
       if (res.status !== 200) throw failure(res, 'list_accounts', 'list managed accounts', { vaultUser });
@@ -154,7 +180,13 @@ export class PsDiscovery {
 
   /** Managed systems by exact name; [] when the user may not read systems (403). */
   async #systems(vaultUser: string, query: { name: string }, signal?: AbortSignal): Promise<SystemInfo[]> {
-    const res = await this.call(vaultUser, { op: 'list_systems', method: 'GET', path: 'ManagedSystems', query, ...(signal ? { signal } : {}) });
+    const res = await this.call(vaultUser, {
+      op: 'list_systems',
+      method: 'GET',
+      path: 'ManagedSystems',
+      query,
+      ...(signal ? { signal } : {}),
+    });
     if (res.status === 403 || res.status === 404) return [];
     if (res.status !== 200) throw failure(res, 'list_systems', 'list managed systems', { vaultUser });
     return rows(res.body).map(toSystem);
@@ -164,7 +196,13 @@ export class PsDiscovery {
   async #allSystems(vaultUser: string, signal?: AbortSignal): Promise<Map<number, SystemInfo> | undefined> {
     const out = new Map<number, SystemInfo>();
     for (let offset = 0; ; offset += PAGE) {
-      const res = await this.call(vaultUser, { op: 'list_systems', method: 'GET', path: 'ManagedSystems', query: { limit: PAGE, offset }, ...(signal ? { signal } : {}) });
+      const res = await this.call(vaultUser, {
+        op: 'list_systems',
+        method: 'GET',
+        path: 'ManagedSystems',
+        query: { limit: PAGE, offset },
+        ...(signal ? { signal } : {}),
+      });
       if (res.status === 403) return undefined;
       if (res.status !== 200) throw failure(res, 'list_systems', 'list managed systems', { vaultUser });
       const page = rows(res.body);
@@ -176,14 +214,23 @@ export class PsDiscovery {
 
   #platforms(vaultUser: string, signal?: AbortSignal): Promise<Map<number, PlatformInfo>> {
     return this.cache.get(`${vaultUser}\nplatforms`, async () => {
-      const res = await this.call(vaultUser, { op: 'platforms', method: 'GET', path: 'Platforms', ...(signal ? { signal } : {}) });
+      const res = await this.call(vaultUser, {
+        op: 'platforms',
+        method: 'GET',
+        path: 'Platforms',
+        ...(signal ? { signal } : {}),
+      });
       if (res.status !== 200) throw failure(res, 'platforms', 'list platforms', { vaultUser });
       const m = new Map<number, PlatformInfo>();
       for (const p of rows(res.body)) {
         const id = num(pick(p, 'PlatformID'));
         const t = str(pick(p, 'DefaultSessionType'))?.toUpperCase();
         const port = num(pick(p, 'DefaultPort'));
-        if (id !== undefined) m.set(id, { sessionType: t === 'RDP' || t === 'SSH' ? t : null, ...(port === undefined ? {} : { defaultPort: port }) });
+        if (id !== undefined)
+          m.set(id, {
+            sessionType: t === 'RDP' || t === 'SSH' ? t : null,
+            ...(port === undefined ? {} : { defaultPort: port }),
+          });
       }
       return m;
     });
@@ -191,7 +238,12 @@ export class PsDiscovery {
 
   #workgroups(vaultUser: string, signal?: AbortSignal): Promise<Map<number, string>> {
     return this.cache.get(`${vaultUser}\nworkgroups`, async () => {
-      const res = await this.call(vaultUser, { op: 'workgroups', method: 'GET', path: 'Workgroups', ...(signal ? { signal } : {}) });
+      const res = await this.call(vaultUser, {
+        op: 'workgroups',
+        method: 'GET',
+        path: 'Workgroups',
+        ...(signal ? { signal } : {}),
+      });
       if (res.status !== 200) throw failure(res, 'workgroups', 'list workgroups', { vaultUser });
       const m = new Map<number, string>();
       for (const w of rows(res.body)) {
@@ -208,7 +260,9 @@ function toAccount(r: unknown, source: VaultAccount['source'], platforms: Map<nu
   const systemId = num(pick(r, 'SystemId'));
   const accountId = num(pick(r, 'AccountId'));
   if (systemId === undefined || accountId === undefined) {
-    throw new ServiceError('vault.protocol', 'Password Safe listed a managed account without SystemId/AccountId', { op: 'vault.list_accounts' });
+    throw new ServiceError('vault.protocol', 'Password Safe listed a managed account without SystemId/AccountId', {
+      op: 'vault.list_accounts',
+    });
   }
   const platformId = num(pick(r, 'PlatformID'));
   const domain = str(pick(r, 'DomainName'));
@@ -231,7 +285,10 @@ function toAccount(r: unknown, source: VaultAccount['source'], platforms: Map<nu
 
 function toSystem(r: unknown): SystemInfo {
   const id = num(pick(r, 'ManagedSystemID'));
-  if (id === undefined) throw new ServiceError('vault.protocol', 'Password Safe listed a managed system without ManagedSystemID', { op: 'vault.list_systems' });
+  if (id === undefined)
+    throw new ServiceError('vault.protocol', 'Password Safe listed a managed system without ManagedSystemID', {
+      op: 'vault.list_systems',
+    });
   const name = String(pick(r, 'SystemName') ?? id);
   const ip = str(pick(r, 'IPAddress'));
   const platformId = num(pick(r, 'PlatformID'));

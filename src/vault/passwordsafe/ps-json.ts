@@ -47,21 +47,47 @@ export function vaultMessage(res: PsResponse): string {
  * forbidden), 404 → not found, 409 → conflict, other 4xx → rejected, anything else → protocol.
  * 401 is handled before this (re-sign-in) and 5xx/408/429 by the client's retries.
  */
-export function failure(res: PsResponse, op: string, what: string, details: Record<string, unknown> = {}): ServiceError {
+export function failure(
+  res: PsResponse,
+  op: string,
+  what: string,
+  details: Record<string, unknown> = {},
+): ServiceError {
   const code = psCode(res.body);
-  const d = { ...details, status: res.status, ...(code === undefined ? {} : { vaultCode: code }), vaultMessage: vaultMessage(res) };
+  const d = {
+    ...details,
+    status: res.status,
+    ...(code === undefined ? {} : { vaultCode: code }),
+    vaultMessage: vaultMessage(res),
+  };
   const o = { op: `vault.${op}`, details: d };
   switch (res.status) {
     case 401:
-      return new ServiceError('vault.auth_failed', `Password Safe rejected the session twice while trying to ${what}`, o);
+      return new ServiceError(
+        'vault.auth_failed',
+        `Password Safe rejected the session twice while trying to ${what}`,
+        o,
+      );
     case 403:
       return code === 4034
-        ? new ServiceError('vault.approval_pending', `the release request to ${what} is waiting for approval in Password Safe`, o)
-        : new ServiceError('vault.forbidden', `Password Safe does not allow the vault user to ${what}${code ? ` (code ${code})` : ''}`, o);
+        ? new ServiceError(
+            'vault.approval_pending',
+            `the release request to ${what} is waiting for approval in Password Safe`,
+            o,
+          )
+        : new ServiceError(
+            'vault.forbidden',
+            `Password Safe does not allow the vault user to ${what}${code ? ` (code ${code})` : ''}`,
+            o,
+          );
     case 404:
       return new ServiceError('credential.not_found', `Password Safe found nothing to ${what}`, o);
     case 409:
-      return new ServiceError('vault.conflict', `the vault user already holds a release request; cannot ${what} (conflict option "none")`, o);
+      return new ServiceError(
+        'vault.conflict',
+        `the vault user already holds a release request; cannot ${what} (conflict option "none")`,
+        o,
+      );
     default:
       return res.status >= 400 && res.status < 500
         ? new ServiceError('vault.rejected', `Password Safe rejected the request to ${what} (HTTP ${res.status})`, o)

@@ -41,7 +41,8 @@ export class SessionPool {
   }
 
   async acquire(identity: string, signal?: AbortSignal): Promise<PsSession> {
-    if (this.#closed) throw new ServiceError('service.shutting_down', 'the vault adapter is shutting down', { op: 'vault.session' });
+    if (this.#closed)
+      throw new ServiceError('service.shutting_down', 'the vault adapter is shutting down', { op: 'vault.session' });
     const now = this.o.clock.now();
     const s = this.#sessions.get(identity);
     if (s && now - s.lastUsed <= this.o.idleMs) {
@@ -58,7 +59,9 @@ export class SessionPool {
       .then((fresh) => {
         if (this.#closed) {
           this.#signOut(fresh);
-          throw new ServiceError('service.shutting_down', 'the vault adapter is shutting down', { op: 'vault.session' });
+          throw new ServiceError('service.shutting_down', 'the vault adapter is shutting down', {
+            op: 'vault.session',
+          });
         }
         this.#sessions.set(identity, fresh);
         this.#evictOverflow();
@@ -78,7 +81,10 @@ export class SessionPool {
   #evictOverflow(): void {
     while (this.#sessions.size > this.o.maxSessions) {
       const oldest = this.#sessions.values().next().value as PsSession;
-      this.o.log.debug({ vaultUser: oldest.identity }, 'vault session pool full: signing out the least recently used session');
+      this.o.log.debug(
+        { vaultUser: oldest.identity },
+        'vault session pool full: signing out the least recently used session',
+      );
       this.#drop(oldest, true);
     }
   }

@@ -14,29 +14,49 @@ export interface VaultMetrics {
 
 export function vaultMetrics(registry: Registry): VaultMetrics {
   return {
-    requests: metric(registry, 'ecm_bridge_vault_requests_total', () => new Counter({
-      name: 'ecm_bridge_vault_requests_total',
-      help: 'Password Safe API calls by operation and outcome',
-      labelNames: ['op', 'outcome'] as const,
-      registers: [registry],
-    })),
-    duration: metric(registry, 'ecm_bridge_vault_request_duration_seconds', () => new Histogram({
-      name: 'ecm_bridge_vault_request_duration_seconds',
-      help: 'Latency of Password Safe API call attempts',
-      labelNames: ['op'] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    })),
-    sessions: metric(registry, 'ecm_bridge_vault_sessions', () => new Gauge({
-      name: 'ecm_bridge_vault_sessions',
-      help: 'Signed-in Password Safe sessions held in the pool',
-      registers: [registry],
-    })),
-    cache: metric(registry, 'ecm_bridge_vault_discovery_cache_total', () => new Counter({
-      name: 'ecm_bridge_vault_discovery_cache_total',
-      help: 'Discovery cache lookups (account and system lists; never secrets)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    })),
+    requests: metric(
+      registry,
+      'ecm_bridge_vault_requests_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_vault_requests_total',
+          help: 'Password Safe API calls by operation and outcome',
+          labelNames: ['op', 'outcome'] as const,
+          registers: [registry],
+        }),
+    ),
+    duration: metric(
+      registry,
+      'ecm_bridge_vault_request_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'ecm_bridge_vault_request_duration_seconds',
+          help: 'Latency of Password Safe API call attempts',
+          labelNames: ['op'] as const,
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: [registry],
+        }),
+    ),
+    sessions: metric(
+      registry,
+      'ecm_bridge_vault_sessions',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_vault_sessions',
+          help: 'Signed-in Password Safe sessions held in the pool',
+          registers: [registry],
+        }),
+    ),
+    cache: metric(
+      registry,
+      'ecm_bridge_vault_discovery_cache_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_vault_discovery_cache_total',
+          help: 'Discovery cache lookups (account and system lists; never secrets)',
+          labelNames: ['result'] as const,
+          registers: [registry],
+        }),
+    ),
   };
 }

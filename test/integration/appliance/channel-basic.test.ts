@@ -21,13 +21,25 @@ describe('ECM channel against the appliance simulator', () => {
     const readiness = new Readiness();
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     const handler = new ScriptedHandler();
-    const link = createSiteLink(siteConfig(sim.url, caFile), { log, metrics, readiness, clock: systemClock, instanceId: 'replica-a' });
+    const link = createSiteLink(siteConfig(sim.url, caFile), {
+      log,
+      metrics,
+      readiness,
+      clock: systemClock,
+      instanceId: 'replica-a',
+    });
     await link.start(handler);
     await until(() => link.status().state === 'connected', 'connected');
     expect(link.status().role).toBe('active');
-    expect(sim.hub.connections()).toEqual([{ instanceId: 'replica-a', group: 'Default', role: 'active', clientId: 'ecm-client' }]);
+    expect(sim.hub.connections()).toEqual([
+      { instanceId: 'replica-a', group: 'Default', role: 'active', clientId: 'ecm-client' },
+    ]);
     const out = await sim.hub.request('Default', 'credentials.get', USER, { credentialId: 'c1' });
-    expect(out).toMatchObject({ answeredBy: 'ecm', ecmInstanceId: 'replica-a', result: { credential: { password: 'S3cr3t-P@ss' } } });
+    expect(out).toMatchObject({
+      answeredBy: 'ecm',
+      ecmInstanceId: 'replica-a',
+      result: { credential: { password: 'S3cr3t-P@ss' } },
+    });
     expect(handler.calls[0]).toMatchObject({ op: 'credentials.get', context: { user: { username: 'CORP\\jdoe' } } });
     expect((await readiness.report()).components['site:sim']).toMatchObject({ ready: true });
     const text = await metrics.metrics();

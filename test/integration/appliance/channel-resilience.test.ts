@@ -21,7 +21,12 @@ describe('ECM channel resilience', () => {
   const clock = new SkewedClock();
   beforeEach(async () => {
     clock.offset = 0;
-    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: 3000, now: () => clock.now() });
+    sim = new ApplianceSimulator({
+      accounts: [ECM_ACCOUNT],
+      heartbeatMs: 100,
+      maxRequestMs: 3000,
+      now: () => clock.now(),
+    });
     await sim.start();
     caFile = writeCa(sim.caPem);
   });
@@ -42,7 +47,9 @@ describe('ECM channel resilience', () => {
     expect(started.link.status().state).toBe('connected');
     expect(sim.upgrades.get(101)).toBe(1);
     expect(sim.tokens.mintCount).toBe(1);
-    expect(await sample(started.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="going_away"}')).toBe(0);
+    expect(await sample(started.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="going_away"}')).toBe(
+      0,
+    );
     // A restart needs a new upgrade: the expired token is not even tried.
     await sim.restart(50);
     await until(() => sim.upgrades.get(101) === 2, 'reconnected');
@@ -68,11 +75,14 @@ describe('ECM channel resilience', () => {
   it('survives an appliance restart: the in-flight request is failed explicitly, later ones answered', async () => {
     let release: () => void = () => undefined;
     const aborted: unknown[] = [];
-    const handler = new ScriptedHandler((op, _p, signal) => new Promise((resolve) => {
-      signal.addEventListener('abort', () => aborted.push(signal.reason));
-      if (op === 'credentials.get') release = () => resolve({ credential: {} });
-      else resolve({ credentials: [] });
-    }));
+    const handler = new ScriptedHandler(
+      (op, _p, signal) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => aborted.push(signal.reason));
+          if (op === 'credentials.get') release = () => resolve({ credential: {} });
+          else resolve({ credentials: [] });
+        }),
+    );
     started = await startLink(sim.url, caFile, handler, { clock });
     await until(() => started?.link.status().state === 'connected', 'connected');
     const inflight = sim.hub.request('Default', 'credentials.get', USER, { credentialId: 'c1' });
@@ -87,8 +97,15 @@ describe('ECM channel resilience', () => {
     await until(() => started?.link.status().state === 'connected', 'reconnected');
     expect((await sim.hub.request('Default', 'credentials.list', USER, {})).answeredBy).toBe('ecm');
     expect(sim.hub.stats.duplicateResponses + sim.hub.stats.unknownResponses).toBe(0);
-    expect(await sample(started.metrics, 'ecm_bridge_channel_requests_total{site="sim",op="credentials.get",outcome="channel_closed"}')).toBe(1);
-    expect(await sample(started.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="going_away"}')).toBe(1);
+    expect(
+      await sample(
+        started.metrics,
+        'ecm_bridge_channel_requests_total{site="sim",op="credentials.get",outcome="channel_closed"}',
+      ),
+    ).toBe(1);
+    expect(await sample(started.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="going_away"}')).toBe(
+      1,
+    );
   });
 
   it('notices a silent peer through three missed pongs and reconnects', async () => {

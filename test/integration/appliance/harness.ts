@@ -14,8 +14,16 @@ import { createLogger, type Logger } from '../../../src/platform/logger.js';
 import { withSecretEnv } from '../../../src/platform/config/secret-ref.js';
 import type { SimAccountInput } from '../../../src/simulators/appliance/sim-accounts.js';
 
-export const ECM_ACCOUNT: SimAccountInput = { clientId: 'ecm-client', clientSecret: 'ecm-secret-value-123', permissions: { ecm: true, reporting: false, command: 'read_only' } };
-export const REPORTING_ACCOUNT: SimAccountInput = { clientId: 'rep-client', clientSecret: 'rep-secret-value-456', permissions: { ecm: false, reporting: true, command: 'deny' } };
+export const ECM_ACCOUNT: SimAccountInput = {
+  clientId: 'ecm-client',
+  clientSecret: 'ecm-secret-value-123',
+  permissions: { ecm: true, reporting: false, command: 'read_only' },
+};
+export const REPORTING_ACCOUNT: SimAccountInput = {
+  clientId: 'rep-client',
+  clientSecret: 'rep-secret-value-456',
+  permissions: { ecm: false, reporting: true, command: 'deny' },
+};
 
 export function writeCa(pem: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ecm-sim-ca-'));
@@ -24,21 +32,43 @@ export function writeCa(pem: string): string {
   return file;
 }
 
-export function siteConfig(url: string, caFile: string | undefined, extra: Partial<Record<string, unknown>> = {}, account = ECM_ACCOUNT): SiteConfig {
-  const env = { env: { SIM_SECRET: account.clientSecret as string }, allowLiterals: false, readFile: () => '', baseDir: '.' };
-  return withSecretEnv(env, () => siteSchema.parse({
-    name: 'sim', url, ...(caFile ? { caFile } : {}),
-    ecm: { clientId: account.clientId, clientSecret: 'env:SIM_SECRET', maxConcurrentRequests: 4 },
-    timeouts: { connectMs: 2000, requestMs: 3000 },
-    ...extra,
-  }));
+export function siteConfig(
+  url: string,
+  caFile: string | undefined,
+  extra: Partial<Record<string, unknown>> = {},
+  account = ECM_ACCOUNT,
+): SiteConfig {
+  const env = {
+    env: { SIM_SECRET: account.clientSecret as string },
+    allowLiterals: false,
+    readFile: () => '',
+    baseDir: '.',
+  };
+  return withSecretEnv(env, () =>
+    siteSchema.parse({
+      name: 'sim',
+      url,
+      ...(caFile ? { caFile } : {}),
+      ecm: { clientId: account.clientId, clientSecret: 'env:SIM_SECRET', maxConcurrentRequests: 4 },
+      timeouts: { connectMs: 2000, requestMs: 3000 },
+      ...extra,
+    }),
+  );
 }
 
 /** A RequestHandler that answers from a function, counting calls. */
 export class ScriptedHandler implements RequestHandler {
   calls: { op: Op; context: RequestContext; params: unknown }[] = [];
-  constructor(private readonly answer: (op: Op, params: unknown, signal: AbortSignal) => Promise<unknown> = async (op) => defaultResult(op)) {}
-  async handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]> {
+  constructor(
+    private readonly answer: (op: Op, params: unknown, signal: AbortSignal) => Promise<unknown> = async (op) =>
+      defaultResult(op),
+  ) {}
+  async handle<O extends Op>(
+    op: O,
+    context: RequestContext,
+    params: OpParams[O],
+    signal: AbortSignal,
+  ): Promise<OpResults[O]> {
     this.calls.push({ op, context, params });
     return (await this.answer(op, params, signal)) as OpResults[O];
   }
@@ -47,9 +77,27 @@ export class ScriptedHandler implements RequestHandler {
 export function defaultResult(op: Op): unknown {
   switch (op) {
     case 'credentials.list':
-      return { credentials: [{ id: 'c1', displayName: 'Administrator on web01', username: 'Administrator', kind: 'password', source: 'local' }] };
+      return {
+        credentials: [
+          {
+            id: 'c1',
+            displayName: 'Administrator on web01',
+            username: 'Administrator',
+            kind: 'password',
+            source: 'local',
+          },
+        ],
+      };
     case 'credentials.get':
-      return { credential: { id: 'c1', username: 'Administrator', password: 'S3cr3t-P@ss', leaseId: 'l1', expiresAt: '2026-01-01T00:30:00Z' } };
+      return {
+        credential: {
+          id: 'c1',
+          username: 'Administrator',
+          password: 'S3cr3t-P@ss',
+          leaseId: 'l1',
+          expiresAt: '2026-01-01T00:30:00Z',
+        },
+      };
     case 'credentials.release':
       return { released: true };
     case 'jump.search':
@@ -60,7 +108,12 @@ export function defaultResult(op: Op): unknown {
 /** A logger whose JSON lines are kept, to assert that no secret ever reaches a log. */
 export function capturedLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { log: createLogger({ level: 'debug' }, stream), lines };
 }
 
@@ -73,7 +126,10 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
   }
 }
 
-export const USER = { user: { username: 'CORP\\jdoe', displayName: 'Jane Doe' }, endpoint: { hostname: 'web01', ip: '10.0.4.17:3389' } };
+export const USER = {
+  user: { username: 'CORP\\jdoe', displayName: 'Jane Doe' },
+  endpoint: { hostname: 'web01', ip: '10.0.4.17:3389' },
+};
 
 export interface StartedLink {
   link: SiteLink;
@@ -84,15 +140,28 @@ export interface StartedLink {
 
 /** A site link to `url` with short backoff (tests must not wait for real 1-60 s delays). */
 export async function startLink(
-  url: string, caFile: string | undefined, handler: RequestHandler,
-  opts: { instanceId?: string; clock?: Clock; extra?: Partial<Record<string, unknown>>; account?: SimAccountInput; backoff?: { baseMs: number; capMs: number; healthyResetMs: number } } = {},
+  url: string,
+  caFile: string | undefined,
+  handler: RequestHandler,
+  opts: {
+    instanceId?: string;
+    clock?: Clock;
+    extra?: Partial<Record<string, unknown>>;
+    account?: SimAccountInput;
+    backoff?: { baseMs: number; capMs: number; healthyResetMs: number };
+  } = {},
 ): Promise<StartedLink> {
   const { log, lines } = capturedLogger();
   const readiness = new Readiness();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const link = new SiteLink(siteConfig(url, caFile, opts.extra, opts.account), {
-    log, metrics, readiness, clock: opts.clock ?? systemClock, instanceId: opts.instanceId ?? 'replica-a',
-    backoff: opts.backoff ?? { baseMs: 20, capMs: 200, healthyResetMs: 60_000 }, random: () => 0.5,
+    log,
+    metrics,
+    readiness,
+    clock: opts.clock ?? systemClock,
+    instanceId: opts.instanceId ?? 'replica-a',
+    backoff: opts.backoff ?? { baseMs: 20, capMs: 200, healthyResetMs: 60_000 },
+    random: () => 0.5,
   });
   await link.start(handler);
   return { link, readiness, metrics, lines };

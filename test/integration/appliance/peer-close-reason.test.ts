@@ -43,7 +43,9 @@ describe('close reasons built from peer values', () => {
     const s = started;
     await until(() => (sim.hub.closeCodes.get(4400) ?? 0) >= 2, 'two sessions closed with 4400');
     expect(s.link.status().state).not.toBe('connected');
-    expect(await sample(s.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="protocol"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      await sample(s.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="protocol"}'),
+    ).toBeGreaterThanOrEqual(1);
     expect(uncaught).toEqual([]);
     // Still alive: once the appliance speaks the protocol again, the link connects and serves.
     WsSocket.prototype.send = originalSend;

@@ -7,9 +7,21 @@ import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
 import { configChecks } from '../../../src/wiring.js';
-import { ECM_ACCOUNT, REPORTING_ACCOUNT, ScriptedHandler, startLink, until, writeCa, type StartedLink } from './harness.js';
+import {
+  ECM_ACCOUNT,
+  REPORTING_ACCOUNT,
+  ScriptedHandler,
+  startLink,
+  until,
+  writeCa,
+  type StartedLink,
+} from './harness.js';
 
-const NO_ECM = { clientId: 'no-ecm', clientSecret: 'no-ecm-secret-789', permissions: { ecm: false, reporting: false, command: 'deny' as const } };
+const NO_ECM = {
+  clientId: 'no-ecm',
+  clientSecret: 'no-ecm-secret-789',
+  permissions: { ecm: false, reporting: false, command: 'deny' as const },
+};
 
 describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
   let sim: ApplianceSimulator;
@@ -28,11 +40,17 @@ describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
 
   it('403: reports the missing permission on /readyz and retries only once per cap (no storm)', async () => {
     const clock = new ManualClock();
-    started = await startLink(sim.url, caFile, new ScriptedHandler(), { clock, account: NO_ECM, backoff: { baseMs: 1000, capMs: 60_000, healthyResetMs: 60_000 } });
+    started = await startLink(sim.url, caFile, new ScriptedHandler(), {
+      clock,
+      account: NO_ECM,
+      backoff: { baseMs: 1000, capMs: 60_000, healthyResetMs: 60_000 },
+    });
     await until(() => started?.link.status().state === 'blocked', 'blocked');
     const ready = (await started.readiness.report()).components['site:sim'];
     expect(ready?.ready).toBe(false);
-    expect(ready?.reason).toContain('API account no-ecm lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm)');
+    expect(ready?.reason).toContain(
+      'API account no-ecm lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm)',
+    );
     expect(sim.upgrades.get(403)).toBe(1);
     await clock.advance(59_000);
     await new Promise((r) => setTimeout(r, 100));
@@ -62,7 +80,9 @@ describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
     started = await startLink(sim.url, writeCa(other.caPem), new ScriptedHandler());
     await until(() => (started?.link.status().reason ?? '').includes('TLS'), 'TLS failure reported');
     expect(started.link.status().state).toBe('backoff');
-    expect(started.link.status().reason).toMatch(/^site sim: TLS verification of 127\.0\.0\.1:\d+ failed \(DEPTH_ZERO_SELF_SIGNED_CERT\): the certificate is not trusted; add its CA to caFile$/);
+    expect(started.link.status().reason).toMatch(
+      /^site sim: TLS verification of 127\.0\.0\.1:\d+ failed \(DEPTH_ZERO_SELF_SIGNED_CERT\): the certificate is not trusted; add its CA to caFile$/,
+    );
     expect(sim.tokens.mintCount).toBe(0);
     expect(sim.upgrades.size).toBe(0);
   });
@@ -82,15 +102,28 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
 
   async function runChecks(text: string) {
     const config = parseConfigText(text, 'test.yaml', { env: {} });
-    const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'check' };
+    const rt = {
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      readiness: new Readiness(),
+      clock: systemClock,
+      instanceId: 'check',
+    };
     const out: Record<string, { ok: boolean; detail: string; fix?: string }> = {};
-    for (const c of configChecks(config, rt)) if (c.component === 'site:sim') out[c.name] = await c.run(AbortSignal.timeout(5000));
+    for (const c of configChecks(config, rt))
+      if (c.component === 'site:sim') out[c.name] = await c.run(AbortSignal.timeout(5000));
     return out;
   }
 
   it('check: green lines for a well-configured site', async () => {
     const r = await runChecks(yaml());
-    expect(Object.keys(r)).toEqual(['oauth ecm', 'permissions ecm', 'oauth reporting', 'permissions reporting', 'check_health']);
+    expect(Object.keys(r)).toEqual([
+      'oauth ecm',
+      'permissions ecm',
+      'oauth reporting',
+      'permissions reporting',
+      'check_health',
+    ]);
     expect(Object.values(r).every((x) => x.ok)).toBe(true);
     expect(r['check_health']?.detail).toBe('access.example.com 25.1.2 failover role none');
   });
@@ -101,21 +134,38 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     const r = await runChecks(yaml(`    nodes: [${sim.node}]`));
     expect(r['permissions ecm']).toMatchObject({
       ok: false,
-      detail: 'ecm-client lacks Endpoint Credential Manager API: Allow Access (perm_ecm); Command API: Read-Only or Full Access (perm_command)',
+      detail:
+        'ecm-client lacks Endpoint Credential Manager API: Allow Access (perm_ecm); Command API: Read-Only or Full Access (perm_command)',
       fix: expect.stringContaining('grant perm_ecm, perm_command to ecm-client'),
     });
-    expect(r['permissions reporting']).toMatchObject({ ok: false, detail: expect.stringContaining('(perm_reporting)') });
-    expect(r['check_health']).toMatchObject({ ok: true, detail: expect.stringMatching(/answered 200; failover role unknown: the API account has no Command API permission \(perm_command\)$/) });
+    expect(r['permissions reporting']).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('(perm_reporting)'),
+    });
+    expect(r['check_health']).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(
+        /answered 200; failover role unknown: the API account has no Command API permission \(perm_command\)$/,
+      ),
+    });
     expect(r[`node ${sim.node}`]).toMatchObject({ ok: true });
     sim.tokens.regenerateSecret(ECM_ACCOUNT.clientId);
     const bad = await runChecks(yaml());
-    expect(bad['oauth ecm']).toMatchObject({ ok: false, detail: expect.stringContaining('refused the OAuth client credentials of API account ecm-client (401)'), fix: expect.stringContaining('sites[0].ecm.clientId') });
+    expect(bad['oauth ecm']).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('refused the OAuth client credentials of API account ecm-client (401)'),
+      fix: expect.stringContaining('sites[0].ecm.clientId'),
+    });
   });
 
   it('check: a wrong CA is a red line telling to fix caFile', async () => {
     const other = await generateSimTls('someone-else');
     caFile = writeCa(other.caPem);
     const r = await runChecks(yaml());
-    expect(r['oauth ecm']).toMatchObject({ ok: false, detail: expect.stringContaining('TLS verification'), fix: expect.stringContaining('sites[0].caFile') });
+    expect(r['oauth ecm']).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('TLS verification'),
+      fix: expect.stringContaining('sites[0].caFile'),
+    });
   });
 });

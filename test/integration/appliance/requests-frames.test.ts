@@ -29,7 +29,10 @@ describe('requests and frames on the ECM channel', () => {
     const handler = new ScriptedHandler();
     await connect(handler);
     const unknown = await sim.hub.request('Default', 'credentials.frobnicate', USER, {});
-    expect(unknown).toMatchObject({ answeredBy: 'ecm', error: { code: 'bad_request', message: 'unknown op "credentials.frobnicate"', retryable: false } });
+    expect(unknown).toMatchObject({
+      answeredBy: 'ecm',
+      error: { code: 'bad_request', message: 'unknown op "credentials.frobnicate"', retryable: false },
+    });
     const noUser = await sim.hub.request('Default', 'credentials.list', {} as never, {});
     expect(noUser.error).toMatchObject({ code: 'bad_request', message: 'request.context.user.username is missing' });
     expect(handler.calls).toHaveLength(0);
@@ -37,10 +40,13 @@ describe('requests and frames on the ECM channel', () => {
 
   it('answers timeout itself at the deadline, aborts the handler, and never answers twice', async () => {
     let abortedReason: unknown;
-    const handler = new ScriptedHandler((_op, _p, signal) => new Promise((resolve) => {
-      signal.addEventListener('abort', () => (abortedReason = signal.reason));
-      setTimeout(() => resolve({ credentials: [] }), 600); // ignores the abort and finishes late
-    }));
+    const handler = new ScriptedHandler(
+      (_op, _p, signal) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => (abortedReason = signal.reason));
+          setTimeout(() => resolve({ credentials: [] }), 600); // ignores the abort and finishes late
+        }),
+    );
     await connect(handler);
     const out = await sim.hub.request('Default', 'credentials.list', USER, {}, 300);
     expect(out).toMatchObject({ answeredBy: 'ecm', error: { code: 'timeout', retryable: true } });
@@ -60,7 +66,9 @@ describe('requests and frames on the ECM channel', () => {
       return { credentials: [] };
     });
     await connect(handler);
-    const outs = await Promise.all(Array.from({ length: 12 }, () => sim.hub.request('Default', 'credentials.list', USER, {})));
+    const outs = await Promise.all(
+      Array.from({ length: 12 }, () => sim.hub.request('Default', 'credentials.list', USER, {})),
+    );
     expect(outs.every((o) => o.answeredBy === 'ecm' && o.result !== undefined)).toBe(true);
     expect(peak).toBe(4);
   });
@@ -72,7 +80,14 @@ describe('requests and frames on the ECM channel', () => {
     await until(() => handler.calls.length === 1, 'in flight');
     await s.link.stop(100);
     started = undefined;
-    expect(await pending).toMatchObject({ answeredBy: 'ecm', error: { code: 'internal', message: 'the credential manager is shutting down; retry in a moment', retryable: true } });
+    expect(await pending).toMatchObject({
+      answeredBy: 'ecm',
+      error: {
+        code: 'internal',
+        message: 'the credential manager is shutting down; retry in a moment',
+        retryable: true,
+      },
+    });
     expect(sim.hub.connections()).toHaveLength(0);
   });
 
@@ -81,11 +96,17 @@ describe('requests and frames on the ECM channel', () => {
     sim.hub.sendRaw('replica-a', '{not json');
     // The appliance records the close code when its side of the socket closes, which may be
     // after the link has already reconnected: wait for both.
-    await until(() => sim.upgrades.get(101) === 2 && s.link.status().state === 'connected' && sim.hub.closeCodes.get(1007) === 1, 'reconnected after 1007');
+    await until(
+      () => sim.upgrades.get(101) === 2 && s.link.status().state === 'connected' && sim.hub.closeCodes.get(1007) === 1,
+      'reconnected after 1007',
+    );
     expect(await sample(s.metrics, 'ecm_bridge_channel_reconnects_total{site="sim",reason="bad_frame"}')).toBe(1);
     expect(sim.hub.closeCodes.get(1007)).toBe(1);
     sim.hub.sendRaw('replica-a', JSON.stringify({ type: 'future-thing', pad: 'x'.repeat(1024 * 1024) }));
-    await until(() => sim.upgrades.get(101) === 3 && s.link.status().state === 'connected' && sim.hub.closeCodes.has(1009), 'reconnected after 1009');
+    await until(
+      () => sim.upgrades.get(101) === 3 && s.link.status().state === 'connected' && sim.hub.closeCodes.has(1009),
+      'reconnected after 1009',
+    );
     expect(sim.hub.closeCodes.get(1009)).toBe(1); // the session's 1 MiB limit sent 1009 to the appliance
     // Unknown frame types below the limit are ignored without a reconnect.
     sim.hub.sendRaw('replica-a', JSON.stringify({ type: 'future-thing' }));
@@ -95,28 +116,45 @@ describe('requests and frames on the ECM channel', () => {
 
   it('the simulator enforces the protocol on the ECM side too (raw client)', async () => {
     const token = sim.tokens.mint(ECM_ACCOUNT.clientId, ECM_ACCOUNT.clientSecret as string)?.token as string;
-    const open = () => new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, { ca: sim.caPem, headers: { authorization: `Bearer ${token}` } });
-    const closeOf = (ws: WsClient, send: (ws: WsClient) => void) => new Promise<number>((resolve) => {
-      ws.on('open', () => send(ws));
-      ws.on('close', (code) => resolve(code));
-      ws.on('error', () => undefined);
-    });
+    const open = () =>
+      new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, {
+        ca: sim.caPem,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const closeOf = (ws: WsClient, send: (ws: WsClient) => void) =>
+      new Promise<number>((resolve) => {
+        ws.on('open', () => send(ws));
+        ws.on('close', (code) => resolve(code));
+        ws.on('error', () => undefined);
+      });
     expect(await closeOf(open(), (ws) => ws.send('nope'))).toBe(1007);
-    expect(await closeOf(open(), (ws) => ws.send(JSON.stringify({ type: 'hello', protocol: 2, ecm: { instanceId: 'x' } })))).toBe(4400);
+    expect(
+      await closeOf(open(), (ws) => ws.send(JSON.stringify({ type: 'hello', protocol: 2, ecm: { instanceId: 'x' } }))),
+    ).toBe(4400);
     expect(await closeOf(open(), (ws) => ws.send('x'.repeat(1024 * 1024 + 1)))).toBe(1009);
     expect(await closeOf(open(), (ws) => ws.send(JSON.stringify({ type: 'request' })))).toBe(1002);
   });
 
   it('the simulator answers timeout itself when the ECM is late, and drops the late answer', async () => {
     const token = sim.tokens.mint(ECM_ACCOUNT.clientId, ECM_ACCOUNT.clientSecret as string)?.token as string;
-    const ws = new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, { ca: sim.caPem, headers: { authorization: `Bearer ${token}` } });
+    const ws = new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, {
+      ca: sim.caPem,
+      headers: { authorization: `Bearer ${token}` },
+    });
     const requests: string[] = [];
     ws.on('message', (data) => {
       const f = JSON.parse(String(data)) as { type: string; id: string };
       if (f.type === 'request') requests.push(f.id);
     });
     await new Promise((r) => ws.once('open', r));
-    ws.send(JSON.stringify({ type: 'hello', protocol: 1, ecm: { name: 'slow', version: '0', instanceId: 'slow', host: 'h' }, capabilities: [] }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        protocol: 1,
+        ecm: { name: 'slow', version: '0', instanceId: 'slow', host: 'h' },
+        capabilities: [],
+      }),
+    );
     await until(() => sim.hub.connections().length === 1, 'welcomed');
     const out = await sim.hub.request('Default', 'credentials.list', USER, {}, 100);
     expect(out).toMatchObject({ answeredBy: 'appliance', applianceReason: 'timeout', error: { code: 'timeout' } });

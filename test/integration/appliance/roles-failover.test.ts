@@ -26,8 +26,12 @@ describe('ECM roles within a group and health-aware failover', () => {
     await until(() => b.link.status().state === 'connected', 'B connected');
     expect(a.link.status().role).toBe('active');
     expect(b.link.status().role).toBe('standby');
-    expect((await b.readiness.report()).components['site:sim']).toMatchObject({ ready: true, reason: 'connected (standby)' });
-    for (let i = 0; i < 5; i++) expect((await sim.hub.request('Default', 'credentials.list', USER, {})).ecmInstanceId).toBe('replica-a');
+    expect((await b.readiness.report()).components['site:sim']).toMatchObject({
+      ready: true,
+      reason: 'connected (standby)',
+    });
+    for (let i = 0; i < 5; i++)
+      expect((await sim.hub.request('Default', 'credentials.list', USER, {})).ecmInstanceId).toBe('replica-a');
     expect(handlerB.calls).toHaveLength(0);
     await a.link.stop(200);
     links.splice(links.indexOf(a), 1);
@@ -71,7 +75,10 @@ describe('ECM roles within a group and health-aware failover', () => {
     expect(n1.hub.connections()).toHaveLength(0);
     expect(n1.upgrades.size).toBe(0); // the backup was probed, never asked for a channel
     pair.swap();
-    await until(() => n1.hub.connections().length === 1 && l.link.status().state === 'connected', 'moved to the new primary');
+    await until(
+      () => n1.hub.connections().length === 1 && l.link.status().state === 'connected',
+      'moved to the new primary',
+    );
     expect(n0.hub.connections()).toHaveLength(0);
     expect((await n1.hub.request('Default', 'credentials.list', USER, {})).answeredBy).toBe('ecm');
     expect(n1.tokens.mintCount).toBe(1); // its own token on the new primary
@@ -83,7 +90,10 @@ describe('ECM roles within a group and health-aware failover', () => {
     await pair.start();
     stops.push(() => pair.stop());
     const [n0, n1] = pair.nodes;
-    const l = await startLink(n0.url, writeCa(pair.caPem), new ScriptedHandler(), { account: noCommand, extra: { nodes: [n1.node, n0.node] } });
+    const l = await startLink(n0.url, writeCa(pair.caPem), new ScriptedHandler(), {
+      account: noCommand,
+      extra: { nodes: [n1.node, n0.node] },
+    });
     links.push(l);
     await until(() => l.link.status().state === 'connected', 'connected');
     expect(n1.upgrades.get(503)).toBe(1); // the backup refused once

@@ -26,8 +26,13 @@ describe('simulator: the Reporting API mount point', () => {
   const tokenOf = (a: typeof ECM_ACCOUNT) => sim.tokens.mint(a.clientId, a.clientSecret as string)?.token as string;
   const post = async (token?: string) => {
     const res = await request(`${sim.url}/api/reporting`, {
-      method: 'POST', dispatcher: agent, body: 'generate_report=AccessSessionListing&duration=0',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      method: 'POST',
+      dispatcher: agent,
+      body: 'generate_report=AccessSessionListing&duration=0',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
     });
     return { status: res.statusCode, text: await res.body.text() };
   };
@@ -36,7 +41,9 @@ describe('simulator: the Reporting API mount point', () => {
     expect(await post()).toEqual({ status: 401, text: '{"message":"Access token is invalid"}' });
     const denied = await post(tokenOf(ECM_ACCOUNT));
     expect(denied.status).toBe(403);
-    expect(denied.text).toContain('<error xmlns="https://www.beyondtrust.com/namespaces/API/command">This API account does not have permission to use the reporting API</error>');
+    expect(denied.text).toContain(
+      '<error xmlns="https://www.beyondtrust.com/namespaces/API/command">This API account does not have permission to use the reporting API</error>',
+    );
     expect(seen).toHaveLength(0);
   });
 

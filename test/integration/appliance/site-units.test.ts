@@ -18,7 +18,11 @@ class FakeBroker implements Component {
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   async handle(): Promise<OpResults['credentials.list']> {
-    return { credentials: [{ id: `gen-${this.generation}`, displayName: 'x', username: 'x', kind: 'password', source: 'local' }] };
+    return {
+      credentials: [
+        { id: `gen-${this.generation}`, displayName: 'x', username: 'x', kind: 'password', source: 'local' },
+      ],
+    };
   }
 }
 
@@ -41,12 +45,21 @@ sites:
 vault: { kind: passwordsafe, url: "https://vault.example.com/BeyondTrust/api/public/v3", auth: { method: apikey, apiKey: k } }
 broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
 `;
-    const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'svc' };
+    const rt = {
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      readiness: new Readiness(),
+      clock: systemClock,
+      instanceId: 'svc',
+    };
     const units = new UnitSet(rt.log, 500);
     cleanups.push(() => units.stopAll());
     const specs = (max: number, generation = 0): UnitSpec[] => {
       const config = parseConfigText(yaml(max), 'svc.yaml', { env: {} });
-      return [{ key: 'broker', slice: { generation }, create: () => new FakeBroker(generation) }, ...siteUnits(config, rt, 'broker')];
+      return [
+        { key: 'broker', slice: { generation }, create: () => new FakeBroker(generation) },
+        ...siteUnits(config, rt, 'broker'),
+      ];
     };
     expect(specs(8).map((s) => s.key)).toEqual(['broker', 'site:a']);
     await units.apply(specs(8));

@@ -1,12 +1,24 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
-import { defaultResult, ECM_ACCOUNT, ScriptedHandler, startLink, until, USER, writeCa, type StartedLink } from './harness.js';
+import {
+  defaultResult,
+  ECM_ACCOUNT,
+  ScriptedHandler,
+  startLink,
+  until,
+  USER,
+  writeCa,
+  type StartedLink,
+} from './harness.js';
 
 /** A handler that answers credentials.get only after the deadline, and records check-ins. */
 class LateHandler extends ScriptedHandler {
   readonly checkedIn: string[] = [];
   constructor() {
-    super((op) => new Promise((resolve) => setTimeout(() => resolve(defaultResult(op)), op === 'credentials.get' ? 600 : 0)));
+    super(
+      (op) =>
+        new Promise((resolve) => setTimeout(() => resolve(defaultResult(op)), op === 'credentials.get' ? 600 : 0)),
+    );
   }
   async undeliverable(leaseId: string): Promise<void> {
     this.checkedIn.push(leaseId);

@@ -13,7 +13,12 @@ import { createVault } from '../../../src/vault/create-vault.js';
 import { startPsForBroker } from './ps-broker-harness.js';
 
 const ctx = (over: Partial<RequestContext> = {}): RequestContext => ({
-  user: { id: 42, username: 'CORP\\jdoe', displayName: 'Jane Doe', securityProvider: { id: 3, name: 'Corp AD', kind: 'ldap' } },
+  user: {
+    id: 42,
+    username: 'CORP\\jdoe',
+    displayName: 'Jane Doe',
+    securityProvider: { id: 3, name: 'Corp AD', kind: 'ldap' },
+  },
   endpoint: { hostname: 'WEB01', fqdn: 'web01.corp.example.com', ip: '10.0.4.17:3389' },
   jumpItem: { id: 9001, name: 'web01 RDP', type: 'rdp', networkId: 'CORP', jumpGroup: { id: 7, name: 'Servers' } },
   session: { lsid: 'e2e-lsid-1', externalKey: 'CHG-1234' },
@@ -33,7 +38,15 @@ describe('broker over the real Password Safe adapter and simulator', () => {
   beforeAll(async () => {
     ps = await startPsForBroker();
     const config = loadConfigFile(ps.configFile, { env: ps.env });
-    const log = createLogger({ level: 'trace' }, new Writable({ write(c, _e, done) { lines.push(String(c)); done(); } }));
+    const log = createLogger(
+      { level: 'trace' },
+      new Writable({
+        write(c, _e, done) {
+          lines.push(String(c));
+          done();
+        },
+      }),
+    );
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     vault = createVault(config.vault!, { log, metrics, clock: systemClock });
     broker = createBroker(config, { vault, state, log, metrics, clock: systemClock, instanceId: 'e2e' });
@@ -48,21 +61,40 @@ describe('broker over the real Password Safe adapter and simulator', () => {
   it('list -> get -> release: the vault request is released and one audit row tells the whole story', async () => {
     const password = ps.sim.currentPassword('web01', 'Administrator');
     const { credentials } = await broker.handle('credentials.list', ctx(), { purpose: 'login' }, signal);
-    expect(credentials.map((c) => c.displayName)).toEqual(['Administrator (web01)', 'helpdesk-local (web01)', 'CORP\\svc-web (domain account)']);
+    expect(credentials.map((c) => c.displayName)).toEqual([
+      'Administrator (web01)',
+      'helpdesk-local (web01)',
+      'CORP\\svc-web (domain account)',
+    ]);
     const { credential } = await broker.handle('credentials.get', ctx(), { credentialId: credentials[0]!.id }, signal);
     expect(credential).toMatchObject({ username: 'Administrator', password });
     const req = ps.sim.requests().find((r) => r.status === 'approved')!;
     expect(req.reason).toBe('ecm-bridge: CORP\\jdoe session e2e-lsid-1 ticket CHG-1234');
 
-    expect(await broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, signal)).toEqual({ released: true });
+    expect(await broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, signal)).toEqual({
+      released: true,
+    });
     expect(req.status).toBe('released');
-    expect(await broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, signal)).toEqual({ released: true });
+    expect(await broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, signal)).toEqual({
+      released: true,
+    });
 
     const [event] = await state.listCredentialEvents({ lsid: 'e2e-lsid-1' });
     expect(event).toEqual({
-      id: expect.any(Number), site: 'default', lsid: 'e2e-lsid-1', jumpItemId: 9001, jumpItemName: 'web01 RDP', consoleUser: 'CORP\\jdoe',
-      vaultUser: 'jdoe@corp.example.com', vaultRequestId: String(req.id), systemName: 'web01', accountName: 'Administrator',
-      outcome: 'checked_in', errorCode: null, checkoutAt: expect.any(Date), checkinAt: expect.any(Date),
+      id: expect.any(Number),
+      site: 'default',
+      lsid: 'e2e-lsid-1',
+      jumpItemId: 9001,
+      jumpItemName: 'web01 RDP',
+      consoleUser: 'CORP\\jdoe',
+      vaultUser: 'jdoe@corp.example.com',
+      vaultRequestId: String(req.id),
+      systemName: 'web01',
+      accountName: 'Administrator',
+      outcome: 'checked_in',
+      errorCode: null,
+      checkoutAt: expect.any(Date),
+      checkinAt: expect.any(Date),
     });
     expect(event!.checkinAt!.getTime()).toBeGreaterThanOrEqual(event!.checkoutAt!.getTime());
     expect(JSON.stringify(event)).not.toContain(password);
@@ -74,19 +106,28 @@ describe('broker over the real Password Safe adapter and simulator', () => {
 
   it('an approval-pending account answers approval_pending and is audited', async () => {
     const c = ctx({ endpoint: { hostname: 'app02', fqdn: 'app02.dmz.example.com' }, session: { lsid: 'e2e-lsid-2' } });
-    const admin = (await broker.handle('credentials.list', c, {}, signal)).credentials.find((x) => x.username === 'Administrator')!;
-    const e = await broker.handle('credentials.get', c, { credentialId: admin.id }, signal).catch((x: ServiceError) => x);
+    const admin = (await broker.handle('credentials.list', c, {}, signal)).credentials.find(
+      (x) => x.username === 'Administrator',
+    )!;
+    const e = await broker
+      .handle('credentials.get', c, { credentialId: admin.id }, signal)
+      .catch((x: ServiceError) => x);
     expect((e as ServiceError).toWire()).toMatchObject({ code: 'approval_pending', retryable: true });
-    expect((await state.listCredentialEvents({ lsid: 'e2e-lsid-2' }))[0]).toMatchObject({ outcome: 'denied', errorCode: 'vault.approval_pending' });
+    expect((await state.listCredentialEvents({ lsid: 'e2e-lsid-2' }))[0]).toMatchObject({
+      outcome: 'denied',
+      errorCode: 'vault.approval_pending',
+    });
   });
 
   it('jump.search returns RDP and SSH systems with network id and the Jumpoint comment', async () => {
     const { items } = await broker.handle('jump.search', ctx(), { query: '0', limit: 10 }, signal);
-    expect(items.map((i) => [i.name, i.method, i.networkId, i.comment])).toEqual(expect.arrayContaining([
-      ['web01', 'rdp', 'CORP', undefined],
-      ['db01', 'ssh', 'CORP', undefined],
-      ['app02', 'rdp', 'DMZ', NO_JUMPOINT_COMMENT],
-    ]));
+    expect(items.map((i) => [i.name, i.method, i.networkId, i.comment])).toEqual(
+      expect.arrayContaining([
+        ['web01', 'rdp', 'CORP', undefined],
+        ['db01', 'ssh', 'CORP', undefined],
+        ['app02', 'rdp', 'DMZ', NO_JUMPOINT_COMMENT],
+      ]),
+    );
     expect(items.find((i) => i.name === 'corp.example.com')).toBeUndefined();
   });
 });

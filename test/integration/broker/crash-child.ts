@@ -35,6 +35,8 @@ const [offered] = (await broker.handle('credentials.list', context, {}, signal))
 if (!offered) throw new Error('nothing offered');
 const { credential } = await broker.handle('credentials.get', context, { credentialId: offered.id }, signal);
 const lease = await store.state.getLease(credential.leaseId);
-process.stdout.write(JSON.stringify({ instanceId, leaseId: credential.leaseId, vaultRequestId: lease?.vaultRequestId }) + '\n');
+process.stdout.write(
+  JSON.stringify({ instanceId, leaseId: credential.leaseId, vaultRequestId: lease?.vaultRequestId }) + '\n',
+);
 // Idle until SIGKILL.
 setInterval(() => undefined, 60_000);

@@ -28,10 +28,14 @@ afterAll(async () => {
 async function checkOutAndCrash(): Promise<{ instanceId: string; leaseId: string; vaultRequestId: string }> {
   // `node --import tsx` rather than `npx tsx`: one process, so SIGKILL hits the broker itself
   // and not a wrapper whose child would live on.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), dataDir, ps.configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...ps.env },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), dataDir, ps.configFile],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...ps.env },
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
@@ -59,7 +63,11 @@ describe('lease recovery after kill -9 (real child process, file-backed PGlite, 
     try {
       await store.migrate();
       expect(await store.state.getLease(crashed.leaseId)).toMatchObject({
-        owner: crashed.instanceId, vaultRequestId: crashed.vaultRequestId, lsid: 'crash-session', consoleUser: 'CORP\\jdoe', vaultUser: 'jdoe@corp.example.com',
+        owner: crashed.instanceId,
+        vaultRequestId: crashed.vaultRequestId,
+        lsid: 'crash-session',
+        consoleUser: 'CORP\\jdoe',
+        vaultUser: 'jdoe@corp.example.com',
       });
 
       // The next start happens after the dead instance's heartbeat went stale (clock injected).
@@ -69,7 +77,12 @@ describe('lease recovery after kill -9 (real child process, file-backed PGlite, 
       expect(request?.status).toBe('released');
       expect(await store.state.getLease(crashed.leaseId)).toBeUndefined();
       const [event] = await store.state.listCredentialEvents({ lsid: 'crash-session' });
-      expect(event).toMatchObject({ outcome: 'checked_in', vaultRequestId: crashed.vaultRequestId, jumpItemId: 9001, checkinAt: new Date(clock.now()) });
+      expect(event).toMatchObject({
+        outcome: 'checked_in',
+        vaultRequestId: crashed.vaultRequestId,
+        jumpItemId: 9001,
+        checkinAt: new Date(clock.now()),
+      });
       await broker.stop(1_000);
     } finally {
       await vault.close();

@@ -37,13 +37,16 @@ export async function startPsForBroker() {
   const dir = mkdtempSync(join(tmpdir(), 'ecm-broker-ps-'));
   writeFileSync(join(dir, 'ca.pem'), sim.caPem);
   const configFile = join(dir, 'config.yaml');
-  writeFileSync(configFile, `
+  writeFileSync(
+    configFile,
+    `
 vault:
   kind: passwordsafe
   url: ${sim.url}
   caFile: ${join(dir, 'ca.pem')}
   auth: { method: apikey, apiKey: env:PS_API_KEY }
-${BROKER_SECTIONS}`);
+${BROKER_SECTIONS}`,
+  );
   return {
     sim,
     configFile,

@@ -4,7 +4,10 @@ import { startPsForBroker } from './ps-broker-harness.js';
 
 function capture() {
   let text = '';
-  return { stream: { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream, text: () => text };
+  return {
+    stream: { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream,
+    text: () => text,
+  };
 }
 
 describe('ecm-bridge test-settings against the Password Safe simulator', () => {
@@ -17,7 +20,11 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
   async function run(...args: string[]) {
     const out = capture();
     const err = capture();
-    const code = await runCli(['test-settings', '--config', ps.configFile, ...args], { stdout: out.stream, stderr: err.stream, env: ps.env });
+    const code = await runCli(['test-settings', '--config', ps.configFile, ...args], {
+      stdout: out.stream,
+      stderr: err.stream,
+      env: ps.env,
+    });
     return { code, out: out.text(), err: err.text() };
   }
 
@@ -26,7 +33,9 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('contractors-denied  no-match  username "CORP\\jdoe" does not match');
-    expect(r.out).toContain('* corp-to-upn         matched   vault user "jdoe@corp.example.com" (domain to-upn, case lower)');
+    expect(r.out).toContain(
+      '* corp-to-upn         matched   vault user "jdoe@corp.example.com" (domain to-upn, case lower)',
+    );
     expect(r.out).toContain('names: web01, web01.corp.example.com');
     expect(r.out).toMatch(/1\. Administrator \(web01\) +local +password/);
     expect(r.out).toMatch(/3\. CORP\\svc-web \(domain account\) +domain-linked +password/);
@@ -37,7 +46,15 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
 
   it('--checkout releases the first credential and checks it in at once, never printing it', async () => {
     const password = ps.sim.currentPassword('web01', 'Administrator');
-    const r = await run('--user', 'jdoe@corp.example.com', '--endpoint', '10.0.4.17:3389', '--jump-group', 'Web servers', '--checkout');
+    const r = await run(
+      '--user',
+      'jdoe@corp.example.com',
+      '--endpoint',
+      '10.0.4.17:3389',
+      '--jump-group',
+      'Web servers',
+      '--checkout',
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Administrator \(web01\): vault request \d+, expires /);
     expect(r.out).toContain('received: password (not shown); checked in again: yes');
@@ -50,13 +67,24 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
   it('names the refusing rule or policy and exits 1', async () => {
     const denied = await run('--user', 'CORP\\ext-bob', '--endpoint', 'web01');
     expect(denied.code).toBe(1);
-    expect(denied.out).toContain('Result: REFUSED [mapping.denied] Credential injection refused by mapping rule "contractors-denied"');
+    expect(denied.out).toContain(
+      'Result: REFUSED [mapping.denied] Credential injection refused by mapping rule "contractors-denied"',
+    );
     const prod = await run('--user', 'CORP\\jdoe', '--endpoint', 'web01', '--jump-group', 'Production', '--json');
     expect(prod.code).toBe(1);
     const report = JSON.parse(prod.out) as { error: { code: string }; offered: unknown[] };
     expect(report.error.code).toBe('policy.denied');
     expect(report.offered).toHaveLength(3);
-    const ok = await run('--user', 'CORP\\jdoe', '--endpoint', 'web01', '--jump-group', 'Production', '--external-key', 'CHG-77');
+    const ok = await run(
+      '--user',
+      'CORP\\jdoe',
+      '--endpoint',
+      'web01',
+      '--jump-group',
+      'Production',
+      '--external-key',
+      'CHG-77',
+    );
     expect(ok.code).toBe(0);
   });
 

@@ -13,7 +13,10 @@ async function start(token?: string) {
   const readiness = new Readiness();
   const metrics = createMetricsRegistry();
   new Counter({ name: 'ecm_bridge_test_total', help: 'test counter', registers: [metrics] }).inc(3);
-  server = new OpsServer({ host: '127.0.0.1', port: 0, ...(token ? { auth: { token: new Secret(token) } } : {}) }, { log: captureLogger().log, metrics, readiness });
+  server = new OpsServer(
+    { host: '127.0.0.1', port: 0, ...(token ? { auth: { token: new Secret(token) } } : {}) },
+    { log: captureLogger().log, metrics, readiness },
+  );
   await server.start();
   const base = `http://127.0.0.1:${server.address.port}`;
   return { readiness, base };
@@ -23,7 +26,9 @@ describe('ops server over a real listen', () => {
   it('answers /healthz, /readyz per component and /metrics in Prometheus text', async () => {
     const { readiness, base } = await start();
     let storeReady = false;
-    readiness.register('store', () => (storeReady ? { ready: true } : { ready: false, reason: 'connecting to database' }));
+    readiness.register('store', () =>
+      storeReady ? { ready: true } : { ready: false, reason: 'connecting to database' },
+    );
     readiness.register('site:corp', () => ({ ready: true, reason: 'connected (active)' }));
 
     const health = await request(`${base}/healthz`);
@@ -54,7 +59,9 @@ describe('ops server over a real listen', () => {
     });
     const res = await request(`${base}/readyz`);
     expect(res.statusCode).toBe(503);
-    expect(((await res.body.json()) as { components: Record<string, { reason: string }> }).components.vault?.reason).toContain('boom');
+    expect(
+      ((await res.body.json()) as { components: Record<string, { reason: string }> }).components.vault?.reason,
+    ).toContain('boom');
   });
 
   it('requires the bearer token on every route but /healthz when auth is configured', async () => {
@@ -64,6 +71,8 @@ describe('ops server over a real listen', () => {
     expect(denied.statusCode).toBe(401);
     expect(await denied.body.text()).not.toContain('ops-token');
     expect((await request(`${base}/readyz`, { headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
-    expect((await request(`${base}/metrics`, { headers: { authorization: 'Bearer ops-token-123456' } })).statusCode).toBe(200);
+    expect(
+      (await request(`${base}/metrics`, { headers: { authorization: 'Bearer ops-token-123456' } })).statusCode,
+    ).toBe(200);
   });
 });

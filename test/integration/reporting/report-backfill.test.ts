@@ -24,15 +24,30 @@ describe('report backfill', () => {
   it('an interrupted backfill resumes after its last committed slice and ends complete', async () => {
     let failAt = 3;
     let sessionCalls = 0;
-    const s = await scenario(400, { fault: (r) => (r.report === 'AccessSession' && ++sessionCalls === failAt ? 'error' : undefined) });
+    const s = await scenario(400, {
+      fault: (r) => (r.report === 'AccessSession' && ++sessionCalls === failAt ? 'error' : undefined),
+    });
     const agent = new Agent();
     const store = new MemoryStore();
     const client = new ReportClient({
-      site: { name: 'corp-pra', url: s.url, product: 'pra' }, tokens: new ListTokens(['good-token']), dispatcher: agent,
-      clock: instantClock(s.clock), retries: { max: 0, baseDelayMs: 1, maxDelayMs: 1 }, log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }),
+      site: { name: 'corp-pra', url: s.url, product: 'pra' },
+      tokens: new ListTokens(['good-token']),
+      dispatcher: agent,
+      clock: instantClock(s.clock),
+      retries: { max: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
     });
     const deps = { source: client, reports: store.reports, state: store.state, log: silentLogger() };
-    const range = { site: 'corp-pra', cursorKey: 'reporting/corp-pra/AccessSession', fromMs: T0, toMs: T0 + 400 * 60_000, sliceMs: 60 * 60_000, batchSize: 25, includeInProgress: false };
+    const range = {
+      site: 'corp-pra',
+      cursorKey: 'reporting/corp-pra/AccessSession',
+      fromMs: T0,
+      toMs: T0 + 400 * 60_000,
+      sliceMs: 60 * 60_000,
+      batchSize: 25,
+      includeInProgress: false,
+    };
     await expect(runBackfill(deps, range)).rejects.toMatchObject({ code: 'appliance.api_error' });
     const key = backfillCursorKey(range.cursorKey, range.fromMs, range.toMs);
     const stoppedAt = await store.state.getCursor(key);
@@ -41,11 +56,17 @@ describe('report backfill', () => {
     failAt = -1;
     const progress: number[] = [];
     let start: { total: number; resumedFromMs: number | undefined } | undefined;
-    const result = await runBackfill(deps, { ...range, onStart: (x) => (start = x), onProgress: (p) => progress.push(p.done) });
+    const result = await runBackfill(deps, {
+      ...range,
+      onStart: (x) => (start = x),
+      onProgress: (p) => progress.push(p.done),
+    });
     expect(start?.resumedFromMs).toBe(T0 + 60 * 60_000);
     expect(result.total).toBe(progress.at(-1));
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
-    const want = [...s.generator.records(range.toMs)].filter((r) => r.endTime !== null && r.endTime.getTime() < range.toMs);
+    const want = [...s.generator.records(range.toMs)].filter(
+      (r) => r.endTime !== null && r.endTime.getTime() < range.toMs,
+    );
     // Everything that closed in the range is there, and nothing else: no gaps, no extras.
     expect([...store.reports.sessions.values()].map((r) => r.lsid).sort()).toEqual(want.map((r) => r.lsid).sort());
     await agent.close();
@@ -55,17 +76,34 @@ describe('report backfill', () => {
   it('a --to still in the future: the cursor is keyed by the requested end, so a later rerun resumes (only up to now)', async () => {
     let failAt = 3;
     let sessionCalls = 0;
-    const s = await scenario(400, { fault: (r) => (r.report === 'AccessSession' && ++sessionCalls === failAt ? 'error' : undefined) });
+    const s = await scenario(400, {
+      fault: (r) => (r.report === 'AccessSession' && ++sessionCalls === failAt ? 'error' : undefined),
+    });
     const agent = new Agent();
     const store = new MemoryStore();
     const client = new ReportClient({
-      site: { name: 'corp-pra', url: s.url, product: 'pra' }, tokens: new ListTokens(['good-token']), dispatcher: agent,
-      clock: instantClock(s.clock), retries: { max: 0, baseDelayMs: 1, maxDelayMs: 1 }, log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }),
+      site: { name: 'corp-pra', url: s.url, product: 'pra' },
+      tokens: new ListTokens(['good-token']),
+      dispatcher: agent,
+      clock: instantClock(s.clock),
+      retries: { max: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
     });
     const deps = { source: client, reports: store.reports, state: store.state, log: silentLogger() };
     // Requested --to is far past both "nows" below: each run pulls only up to its own now.
-    const range = { site: 'corp-pra', cursorKey: 'reporting/corp-pra/AccessSession', fromMs: T0, toMs: T0 + 10_000 * 60_000, sliceMs: 60 * 60_000, batchSize: 25, includeInProgress: false };
-    await expect(runBackfill(deps, { ...range, nowMs: T0 + 200 * 60_000 })).rejects.toMatchObject({ code: 'appliance.api_error' });
+    const range = {
+      site: 'corp-pra',
+      cursorKey: 'reporting/corp-pra/AccessSession',
+      fromMs: T0,
+      toMs: T0 + 10_000 * 60_000,
+      sliceMs: 60 * 60_000,
+      batchSize: 25,
+      includeInProgress: false,
+    };
+    await expect(runBackfill(deps, { ...range, nowMs: T0 + 200 * 60_000 })).rejects.toMatchObject({
+      code: 'appliance.api_error',
+    });
     const key = backfillCursorKey(range.cursorKey, range.fromMs, range.toMs);
     expect(await store.state.getCursor(key)).toBe(new Date(T0 + 60 * 60_000).toISOString());
     failAt = -1;
@@ -82,7 +120,14 @@ describe('report backfill', () => {
   });
 
   describe('the CLI through the appliance simulator (HTTPS, OAuth) into PGlite', () => {
-    const generator = new SessionGenerator({ seed: 9, count: 300, hostName: '127.0.0.1', product: 'pra', firstStartMs: Date.UTC(2025, 0, 1), spacingMs: 60_000 });
+    const generator = new SessionGenerator({
+      seed: 9,
+      count: 300,
+      hostName: '127.0.0.1',
+      product: 'pra',
+      firstStartMs: Date.UTC(2025, 0, 1),
+      spacingMs: 60_000,
+    });
     const reporting = new ReportingSimulator({ generator, now: () => Date.now() });
     const appliance = new ApplianceSimulator({ accounts: [REPORTING_ACCOUNT], reporting: reporting.handle });
     let configFile = '';
@@ -90,42 +135,121 @@ describe('report backfill', () => {
       await appliance.start();
       const dir = mkdtempSync(join(tmpdir(), 'backfill-cli-'));
       configFile = join(dir, 'config.yaml');
-      writeFileSync(configFile, [
-        'sites:',
-        '  - name: corp-pra',
-        `    url: ${appliance.url}`,
-        `    caFile: ${writeCa(appliance.caPem)}`,
-        '    reporting: { clientId: rep-client, clientSecret: env:REP_SECRET }',
-        'store: { kind: embedded, dataDir: "memory://" }',
-        'reporting: { sliceMinutes: 120, batchSize: 50 }',
-      ].join('\n'));
+      writeFileSync(
+        configFile,
+        [
+          'sites:',
+          '  - name: corp-pra',
+          `    url: ${appliance.url}`,
+          `    caFile: ${writeCa(appliance.caPem)}`,
+          '    reporting: { clientId: rep-client, clientSecret: env:REP_SECRET }',
+          'store: { kind: embedded, dataDir: "memory://" }',
+          'reporting: { sliceMinutes: 120, batchSize: 50 }',
+        ].join('\n'),
+      );
     });
     afterAll(() => appliance.stop());
 
     it('prints plain progress lines off a terminal and a summary; wrong site and dates are usage errors', async () => {
       let out = '';
       let err = '';
-      const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
-      const io = { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { REP_SECRET: REPORTING_ACCOUNT.clientSecret as string } };
-      const code = await runCli(['report', 'backfill', '--config', configFile, '--site', 'corp-pra', '--from', '2025-01-01', '--to', '2025-01-01T06:00:00Z'], io);
+      const sink = (f: (s: string) => void) =>
+        new Writable({
+          write(c, _e, cb) {
+            f(String(c));
+            cb();
+          },
+        });
+      const io = {
+        stdout: sink((s) => (out += s)),
+        stderr: sink((s) => (err += s)),
+        env: { REP_SECRET: REPORTING_ACCOUNT.clientSecret as string },
+      };
+      const code = await runCli(
+        [
+          'report',
+          'backfill',
+          '--config',
+          configFile,
+          '--site',
+          'corp-pra',
+          '--from',
+          '2025-01-01',
+          '--to',
+          '2025-01-01T06:00:00Z',
+        ],
+        io,
+      );
       expect(err).toBe('');
       expect(code).toBe(0);
       const lines = out.trim().split('\n');
       expect(lines[0]).toMatch(/^backfill corp-pra: 3\d\d session\(s\) to load$/);
-      expect(lines.filter((l) => /^backfill corp-pra: \d+\/3\d\d sessions {2}\d+\/s {2}ETA [\d:-]+ \(\d+%\), committed up to 2025-01-01T0[2468]:00:00.000Z$/.test(l))).toHaveLength(3);
-      expect(lines.at(-1)).toMatch(/^backfill corp-pra: 3\d\d session\(s\) loaded \(3\d\d new, \d+ updated\) in \d\d:\d\d$/);
+      expect(
+        lines.filter((l) =>
+          /^backfill corp-pra: \d+\/3\d\d sessions {2}\d+\/s {2}ETA [\d:-]+ \(\d+%\), committed up to 2025-01-01T0[2468]:00:00.000Z$/.test(
+            l,
+          ),
+        ),
+      ).toHaveLength(3);
+      expect(lines.at(-1)).toMatch(
+        /^backfill corp-pra: 3\d\d session\(s\) loaded \(3\d\d new, \d+ updated\) in \d\d:\d\d$/,
+      );
       expect(out + err).not.toContain(REPORTING_ACCOUNT.clientSecret as string);
-      expect(await runCli(['report', 'backfill', '--config', configFile, '--site', 'nope', '--from', '2025-01-01', '--to', '2025-01-02'], io)).toBe(1);
+      expect(
+        await runCli(
+          [
+            'report',
+            'backfill',
+            '--config',
+            configFile,
+            '--site',
+            'nope',
+            '--from',
+            '2025-01-01',
+            '--to',
+            '2025-01-02',
+          ],
+          io,
+        ),
+      ).toBe(1);
       expect(err).toContain('no site "nope" with an enabled reporting account');
-      expect(await runCli(['report', 'backfill', '--config', configFile, '--site', 'corp-pra', '--from', 'yesterday', '--to', '2025-01-02'], io)).toBe(1);
+      expect(
+        await runCli(
+          [
+            'report',
+            'backfill',
+            '--config',
+            configFile,
+            '--site',
+            'corp-pra',
+            '--from',
+            'yesterday',
+            '--to',
+            '2025-01-02',
+          ],
+          io,
+        ),
+      ).toBe(1);
       expect(err).toContain('--from must be a date (2026-01-31) or an ISO-8601 time, got "yesterday"');
     });
 
     it('`check` lists the reporting API per site: OK with the right account, auth_failed with a wrong secret', async () => {
-      const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'test' };
-      const good = reportingChecks(loadConfigFile(configFile, { env: { REP_SECRET: REPORTING_ACCOUNT.clientSecret as string } }), rt);
+      const rt = {
+        log: silentLogger(),
+        metrics: createMetricsRegistry({ defaultMetrics: false }),
+        readiness: new Readiness(),
+        clock: systemClock,
+        instanceId: 'test',
+      };
+      const good = reportingChecks(
+        loadConfigFile(configFile, { env: { REP_SECRET: REPORTING_ACCOUNT.clientSecret as string } }),
+        rt,
+      );
       expect(good.map((c) => c.name)).toEqual(['site corp-pra Reporting API']);
-      expect(await good[0]!.run(AbortSignal.timeout(10_000))).toMatchObject({ ok: true, detail: expect.stringMatching(/^listing works \(\d+ session\(s\) closed in the last minute\)$/) });
+      expect(await good[0]!.run(AbortSignal.timeout(10_000))).toMatchObject({
+        ok: true,
+        detail: expect.stringMatching(/^listing works \(\d+ session\(s\) closed in the last minute\)$/),
+      });
       const bad = reportingChecks(loadConfigFile(configFile, { env: { REP_SECRET: 'wrong-secret' } }), rt);
       const r = await bad[0]!.run(AbortSignal.timeout(10_000));
       expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/^\[appliance\.auth_failed\]/) });

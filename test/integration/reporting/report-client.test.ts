@@ -23,8 +23,14 @@ async function setup(faults: (ReportFault | undefined)[] = [], tokens = new List
   agents.push(dispatcher);
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const client = new ReportClient({
-    site: { name: 'corp-pra', url: s.url, product: 'pra' }, tokens, dispatcher, clock, log, metrics,
-    retries: { max: 3, baseDelayMs: 100, maxDelayMs: 2000 }, random: () => 0.5,
+    site: { name: 'corp-pra', url: s.url, product: 'pra' },
+    tokens,
+    dispatcher,
+    clock,
+    log,
+    metrics,
+    retries: { max: 3, baseDelayMs: 100, maxDelayMs: 2000 },
+    random: () => 0.5,
   });
   return { s, client, clock, lines, tokens, metrics };
 }
@@ -36,7 +42,10 @@ describe('ReportClient over a real socket', () => {
     const { s, client } = await setup();
     const listing = await client.listing(window(s));
     expect(listing.length).toBeGreaterThan(10);
-    const sessions = await client.sessions(listing.map((l) => l.lsid), 'test');
+    const sessions = await client.sessions(
+      listing.map((l) => l.lsid),
+      'test',
+    );
     expect(sessions.map((x) => x.lsid)).toEqual(listing.map((l) => l.lsid));
     expect(sessions[0]).toEqual(s.generator.session(s.generator.indexOf(sessions[0]!.lsid)!, s.clock.now()).record);
     expect(s.sim.stats.withoutConnectionClose).toBe(0);
@@ -55,14 +64,18 @@ describe('ReportClient over a real socket', () => {
     const { s, client } = await setup(['status500', 'status500', 'status500', 'status500']);
     const e = await failure(client.listing(window(s)));
     expect(e.code).toBe('appliance.unavailable');
-    expect(e.message).toMatch(/^AccessSessionListing \(end_time 2026-\S+\.\.2026-\S+\) on site corp-pra failed after 4 attempts: HTTP 500$/);
+    expect(e.message).toMatch(
+      /^AccessSessionListing \(end_time 2026-\S+\.\.2026-\S+\) on site corp-pra failed after 4 attempts: HTTP 500$/,
+    );
   });
 
   it('turns an <error> answer into appliance.api_error naming the report and the window', async () => {
     const { s, client } = await setup(['error']);
     const e = await failure(client.sessions(['00'], 'end_time 2026-01-01T00:00:00Z..2026-01-01T01:00:00Z'));
     expect(e.code).toBe('appliance.api_error');
-    expect(e.message).toBe('AccessSession report from site corp-pra (1 lsids of end_time 2026-01-01T00:00:00Z..2026-01-01T01:00:00Z) answered an error: Report generation failed: database busy');
+    expect(e.message).toBe(
+      'AccessSession report from site corp-pra (1 lsids of end_time 2026-01-01T00:00:00Z..2026-01-01T01:00:00Z) answered an error: Report generation failed: database busy',
+    );
     expect(s.sim.stats.requests).toBe(1);
   });
 
@@ -70,7 +83,9 @@ describe('ReportClient over a real socket', () => {
     const { client } = await setup(['malformed']);
     const e = await failure(client.sessions(['00'], 'w'));
     expect(e.code).toBe('report.xml_invalid');
-    expect(e.message).toMatch(/AccessSession report from site corp-pra \(1 lsids of w\) is invalid: .* at line \d+, column \d+/);
+    expect(e.message).toMatch(
+      /AccessSession report from site corp-pra \(1 lsids of w\) is invalid: .* at line \d+, column \d+/,
+    );
     expect(e.details).toMatchObject({ site: 'corp-pra', window: '1 lsids of w' });
   });
 

@@ -25,18 +25,32 @@ async function setup(count: number, opts: Parameters<typeof scenario>[1] = {}) {
   return s;
 }
 
-function worker(s: Scenario, store: Store, reporting: Record<string, unknown> = {}, log: Logger = silentLogger(), product: 'pra' | 'rs' = 'pra') {
+function worker(
+  s: Scenario,
+  store: Store,
+  reporting: Record<string, unknown> = {},
+  log: Logger = silentLogger(),
+  product: 'pra' | 'rs' = 'pra',
+) {
   const config = siteConfig(s.url, reporting, product);
   const readiness = new Readiness();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const w = createReportWorker(config, { store, tokens: () => new ListTokens(['good-token']), log, metrics, readiness, clock: s.clock });
+  const w = createReportWorker(config, {
+    store,
+    tokens: () => new ListTokens(['good-token']),
+    log,
+    metrics,
+    readiness,
+    clock: s.clock,
+  });
   return { w, config, readiness, metrics };
 }
 
 /** Every session the simulator has by its "now", as the generator made it. */
 function expected(s: Scenario): SessionRecord[] {
   const out: SessionRecord[] = [];
-  for (let i = 0; i < s.generator.count && s.generator.startMs(i) <= s.clock.now(); i++) out.push(s.generator.session(i, s.clock.now()).record);
+  for (let i = 0; i < s.generator.count && s.generator.startMs(i) <= s.clock.now(); i++)
+    out.push(s.generator.session(i, s.clock.now()).record);
   return out;
 }
 
@@ -65,10 +79,15 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const cursor = await store.state.getCursor(reportCursorKey(config.sites[0]!));
     expect(Date.parse(cursor!)).toBe(Math.floor(s.clock.now() / 1000) * 1000);
     const ready = await readiness.report();
-    expect(ready.components.reporting).toMatchObject({ ready: true, details: { sites: { 'corp-pra': { lagSeconds: 0, lastError: null } } } });
+    expect(ready.components.reporting).toMatchObject({
+      ready: true,
+      details: { sites: { 'corp-pra': { lagSeconds: 0, lastError: null } } },
+    });
     await s.clock.advance(120_000);
     expect(await metrics.metrics()).toMatch(/ecm_bridge_reporting_lag_seconds\{site="corp-pra"\} 120/);
-    expect(await metrics.metrics()).toMatch(/ecm_bridge_reporting_sessions_total\{site="corp-pra",result="inserted"\} 600/);
+    expect(await metrics.metrics()).toMatch(
+      /ecm_bridge_reporting_sessions_total\{site="corp-pra",result="inserted"\} 600/,
+    );
     await w.stop(1000);
   });
 
@@ -76,8 +95,17 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const s = await setup(60);
     const config = siteConfig(s.url);
     const metrics = createMetricsRegistry({ defaultMetrics: false });
-    const make = (store: Store) => createReportWorker(config, { store, tokens: () => new ListTokens(['good-token']), log: silentLogger(), metrics, readiness: new Readiness(), clock: s.clock });
-    const lagLines = async () => (await metrics.metrics()).split('\n').filter((l) => l.startsWith('ecm_bridge_reporting_lag_seconds{'));
+    const make = (store: Store) =>
+      createReportWorker(config, {
+        store,
+        tokens: () => new ListTokens(['good-token']),
+        log: silentLogger(),
+        metrics,
+        readiness: new Readiness(),
+        clock: s.clock,
+      });
+    const lagLines = async () =>
+      (await metrics.metrics()).split('\n').filter((l) => l.startsWith('ecm_bridge_reporting_lag_seconds{'));
     const w1 = make(new MemoryStore());
     await w1.start();
     expect(await w1.runNow()).toEqual({ 'corp-pra': 'ok' });
@@ -209,10 +237,12 @@ describe('reporting worker against the simulator (real sockets)', () => {
     expect(store.reports.sessions.size).toBe(0);
     const failure = lines.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith('reporting: pull failed'));
     expect(failure).toMatchObject({ level: 'error', site: 'corp-pra', code: 'report.xml_invalid' });
-    expect(failure.window).toBe("100 lsids of end_time 2025-12-31T23:35:00Z..2026-01-01T03:50:00Z"); // cursor - 15 min overlap .. now
+    expect(failure.window).toBe('100 lsids of end_time 2025-12-31T23:35:00Z..2026-01-01T03:50:00Z'); // cursor - 15 min overlap .. now
     const status = (await readiness.report()).components.reporting!;
     expect(status.ready).toBe(false);
-    expect(status.reason).toMatch(/site corp-pra: \[report.xml_invalid\] AccessSession report from site corp-pra \(\d+ lsids of end_time/);
+    expect(status.reason).toMatch(
+      /site corp-pra: \[report.xml_invalid\] AccessSession report from site corp-pra \(\d+ lsids of end_time/,
+    );
     broken = false;
     expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
     expect((await readiness.report()).components.reporting!.ready).toBe(true);
@@ -228,7 +258,10 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w.start();
     expect(await w.runNow()).toEqual({ 'corp-pra': 'standby' });
     expect(s.sim.stats.requests).toBe(0);
-    expect((await readiness.report()).components.reporting).toMatchObject({ ready: true, reason: expect.stringMatching(/standby/) });
+    expect((await readiness.report()).components.reporting).toMatchObject({
+      ready: true,
+      reason: expect.stringMatching(/standby/),
+    });
     await held!.release();
     expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
     await w.stop(1000);
@@ -244,7 +277,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
     expect(s.sim.stats.byReport.AccessSessionListing).toBe(2 * (24 / 6)); // one run: two listings per 6-hour slice of the 24-hour lookback
   });
 
-  it('with recordings enabled, downloads each closed session\'s recording once, to DIR/<site>/<lsid>.<ext>', async () => {
+  it("with recordings enabled, downloads each closed session's recording once, to DIR/<site>/<lsid>.<ext>", async () => {
     const s = await setup(120);
     const dir = mkdtempSync(join(tmpdir(), 'recordings-'));
     const store = new MemoryStore();
@@ -253,8 +286,11 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const now = s.clock.now();
     const recorded = [...Array(120).keys()].filter((i) => s.generator.hasRecording(i) && s.generator.isClosed(i, now));
     expect(recorded.length).toBeGreaterThan(10);
-    expect(readdirSync(join(dir, 'corp-pra')).sort()).toEqual(recorded.map((i) => `${s.generator.lsidOf(i)}.flv`).sort());
-    for (const i of recorded.slice(0, 5)) expect(readFileSync(join(dir, 'corp-pra', `${s.generator.lsidOf(i)}.flv`))).toEqual(s.generator.recording(i));
+    expect(readdirSync(join(dir, 'corp-pra')).sort()).toEqual(
+      recorded.map((i) => `${s.generator.lsidOf(i)}.flv`).sort(),
+    );
+    for (const i of recorded.slice(0, 5))
+      expect(readFileSync(join(dir, 'corp-pra', `${s.generator.lsidOf(i)}.flv`))).toEqual(s.generator.recording(i));
     const downloads = s.sim.stats.byReport.AccessSessionRecording;
     expect(downloads).toBe(recorded.length);
     await s.clock.advance(60_000);
@@ -268,13 +304,21 @@ describe('reporting worker against the simulator (real sockets)', () => {
     for (const overlapMinutes of [15, 0]) {
       const s = await setup(240, { lateClose: { every: 5, delayMs: 10 * 60_000 }, at: T0 + 60 * 60_000 });
       const store = new MemoryStore();
-      const { w } = worker(s, store, { overlapMinutes, includeInProgress: false, sliceMinutes: 60, initialLookbackHours: 2 });
-      for (; s.clock.now() <= T0 + 300 * 60_000; await s.clock.advance(5 * 60_000)) expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+      const { w } = worker(s, store, {
+        overlapMinutes,
+        includeInProgress: false,
+        sliceMinutes: 60,
+        initialLookbackHours: 2,
+      });
+      for (; s.clock.now() <= T0 + 300 * 60_000; await s.clock.advance(5 * 60_000))
+        expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
       const due = [...Array(240).keys()].filter((i) => s.generator.closedAtMs(i) <= s.clock.now() - 30 * 60_000);
       const absent = due.filter((i) => !store.reports.sessions.has(`${HOST}\u0000${s.generator.lsidOf(i)}`));
       missing[overlapMinutes] = absent.length;
       for (const i of due.filter((k) => !absent.includes(k)).slice(0, 40)) {
-        expect(await store.reports.readSession(HOST, s.generator.lsidOf(i))).toEqual(s.generator.session(i, s.clock.now()).record);
+        expect(await store.reports.readSession(HOST, s.generator.lsidOf(i))).toEqual(
+          s.generator.session(i, s.clock.now()).record,
+        );
       }
     }
     expect(missing[15]).toBe(0);
@@ -290,7 +334,10 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const { w, readiness } = worker(s, store);
     await w.start();
     expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
-    expect((await readiness.report()).components.reporting).toMatchObject({ ready: false, reason: 'site corp-pra: [store.unavailable] database unreachable (ECONNREFUSED)' });
+    expect((await readiness.report()).components.reporting).toMatchObject({
+      ready: false,
+      reason: 'site corp-pra: [store.unavailable] database unreachable (ECONNREFUSED)',
+    });
     await w.stop(1000);
   });
 
@@ -302,6 +349,8 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await assertStoreMatches(s, store);
     expect(Object.keys(s.sim.stats.byReport).sort()).toEqual(['SupportSession', 'SupportSessionListing']);
     expect(reportCursorKey(config.sites[0]!)).toBe('reporting/corp-pra/SupportSession');
-    expect([...store.reports.sessions.values()].some((r) => r.teams.length > 0 && r.publicSiteName === 'Support Portal')).toBe(true);
+    expect(
+      [...store.reports.sessions.values()].some((r) => r.teams.length > 0 && r.publicSiteName === 'Support Portal'),
+    ).toBe(true);
   });
 });

@@ -7,7 +7,10 @@ import { parseConfigText } from '../../../src/platform/config/loader.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
-import { ReportingSimulator, type ReportRequest } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
+import {
+  ReportingSimulator,
+  type ReportRequest,
+} from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { openStore } from '../../../src/store/open-store.js';
@@ -21,7 +24,14 @@ import { capturedLogger, T0 } from './reporting-fixture.js';
  */
 describe('reporting end to end: simulator → worker → PGlite', () => {
   const clock = new ManualClock(T0 + 2000 * 60_000 + 20 * 60_000);
-  const generator = new SessionGenerator({ seed: 2026, count: 2000, hostName: '127.0.0.1', product: 'pra', firstStartMs: T0, spacingMs: 60_000 });
+  const generator = new SessionGenerator({
+    seed: 2026,
+    count: 2000,
+    hostName: '127.0.0.1',
+    product: 'pra',
+    firstStartMs: T0,
+    spacingMs: 60_000,
+  });
   let fault: ((r: ReportRequest) => void) | undefined;
   const reporting = new ReportingSimulator({ generator, now: () => clock.now(), fault: (r) => void fault?.(r) });
   const bearers = new Set<string>();
@@ -44,7 +54,10 @@ describe('reporting end to end: simulator → worker → PGlite', () => {
 
   let store: Store;
   beforeAll(async () => {
-    store = await openStore({ kind: 'embedded', dataDir: 'memory://' }, { log, metrics: createMetricsRegistry({ defaultMetrics: false }) });
+    store = await openStore(
+      { kind: 'embedded', dataDir: 'memory://' },
+      { log, metrics: createMetricsRegistry({ defaultMetrics: false }) },
+    );
     await store.migrate();
   });
   afterAll(() => store.close());
@@ -55,14 +68,18 @@ describe('reporting end to end: simulator → worker → PGlite', () => {
    * session, so their rows never mix.
    */
   function config(host: string, lookbackHours: number) {
-    return parseConfigText([
-      'sites:',
-      `  - name: site-${host}`,
-      `    url: https://${host}:${appliance.port}`,
-      `    caFile: ${caFile}`,
-      '    reporting: { clientId: rep-client, clientSecret: env:REPORTING_SECRET }',
-      `reporting: { initialLookbackHours: ${lookbackHours}, overlapMinutes: 15, sliceMinutes: 240, batchSize: 100 }`,
-    ].join('\n'), 'e2e.yaml', { env: { REPORTING_SECRET: REPORTING_ACCOUNT.clientSecret } });
+    return parseConfigText(
+      [
+        'sites:',
+        `  - name: site-${host}`,
+        `    url: https://${host}:${appliance.port}`,
+        `    caFile: ${caFile}`,
+        '    reporting: { clientId: rep-client, clientSecret: env:REPORTING_SECRET }',
+        `reporting: { initialLookbackHours: ${lookbackHours}, overlapMinutes: 15, sliceMinutes: 240, batchSize: 100 }`,
+      ].join('\n'),
+      'e2e.yaml',
+      { env: { REPORTING_SECRET: REPORTING_ACCOUNT.clientSecret } },
+    );
   }
 
   function newWorker(host: string, lookbackHours: number): ReportWorker {
@@ -71,16 +88,23 @@ describe('reporting end to end: simulator → worker → PGlite', () => {
   }
 
   /** Every BGSessions table grew by exactly the generator's rows (mapped by the reference store); spot-checked values. */
-  async function expectExactly(host: string, sinceMs: number, before: Record<string, number>, spot: (r: SessionRecord, k: number) => boolean) {
+  async function expectExactly(
+    host: string,
+    sinceMs: number,
+    before: Record<string, number>,
+    spot: (r: SessionRecord, k: number) => boolean,
+  ) {
     const reference = new MemoryStore();
     // A pull from `sinceMs` covers sessions that ended or started since then.
-    const pulled = (r: SessionRecord) => r.startTime.getTime() >= sinceMs || (r.endTime !== null && r.endTime.getTime() >= sinceMs);
+    const pulled = (r: SessionRecord) =>
+      r.startTime.getTime() >= sinceMs || (r.endTime !== null && r.endTime.getTime() >= sinceMs);
     const records = [...generator.records(clock.now())].filter(pulled).map((r) => ({ ...r, hostName: host }));
     await reference.reports.writeSessions(records);
     const after = await store.reports.tableCounts();
     const grown = Object.fromEntries(Object.entries(after).map(([t, n]) => [t, n - (before[t] ?? 0)]));
     expect(grown).toEqual(await reference.reports.tableCounts());
-    for (const [k, r] of records.entries()) if (spot(r, k)) expect(await store.reports.readSession(r.hostName, r.lsid)).toEqual(r);
+    for (const [k, r] of records.entries())
+      if (spot(r, k)) expect(await store.reports.readSession(r.hostName, r.lsid)).toEqual(r);
     return records;
   }
 
@@ -88,12 +112,22 @@ describe('reporting end to end: simulator → worker → PGlite', () => {
     const host = '127.0.0.1';
     const w = newWorker(host, 72);
     expect(await w.runNow()).toEqual({ [`site-${host}`]: 'ok' });
-    const records = await expectExactly(host, 0, {}, (r, k) => k % 40 === 0 || (k % 4 === 0 && r.endTime === null) || (k % 3 === 0 && r.events.some((e) => e.body?.includes('\u0007'))));
+    const records = await expectExactly(
+      host,
+      0,
+      {},
+      (r, k) =>
+        k % 40 === 0 ||
+        (k % 4 === 0 && r.endTime === null) ||
+        (k % 3 === 0 && r.events.some((e) => e.body?.includes('\u0007'))),
+    );
     expect(records).toHaveLength(2000);
     expect(records.filter((r) => r.endTime === null).length).toBeGreaterThan(0);
     expect(reporting.stats.withoutConnectionClose).toBe(0);
     const decoded = records.find((r) => r.events.some((e) => e.body?.includes('\u001b[31m')))!;
-    expect((await store.reports.readSession(decoded.hostName, decoded.lsid))!.events.map((e) => e.body)).toContain('bell\u0007 and escape \u001b[31mred\u001b[0m');
+    expect((await store.reports.readSession(decoded.hostName, decoded.lsid))!.events.map((e) => e.body)).toContain(
+      'bell\u0007 and escape \u001b[31mred\u001b[0m',
+    );
     const text = lines.join('');
     expect(text).not.toContain(REPORTING_ACCOUNT.clientSecret as string);
     expect(bearers.size).toBe(1);
@@ -123,13 +157,17 @@ describe('reporting end to end: simulator → worker → PGlite', () => {
     expect(await w2.runNow()).toEqual({ [`site-${host}`]: 'ok' });
     await expectExactly(host, since, before, (_r, k) => k % 50 === 0);
 
-    const openBefore = [...generator.records(clock.now())].filter((r) => r.endTime === null && r.startTime.getTime() >= since);
+    const openBefore = [...generator.records(clock.now())].filter(
+      (r) => r.endTime === null && r.startTime.getTime() >= since,
+    );
     expect(openBefore.length).toBeGreaterThan(0);
     await clock.advance(4 * 3_600_000);
     expect(await w2.runNow()).toEqual({ [`site-${host}`]: 'ok' });
     const closed = new Set(openBefore.map((o) => o.lsid));
     await expectExactly(host, since, before, (r) => closed.has(r.lsid));
     for (const o of openBefore) expect((await store.reports.readSession(host, o.lsid))!.endTime).not.toBeNull();
-    expect(Date.parse((await store.state.getCursor(reportCursorKey(config(host, 12).sites[0]!)))!)).toBe(Math.floor(clock.now() / 1000) * 1000);
+    expect(Date.parse((await store.state.getCursor(reportCursorKey(config(host, 12).sites[0]!)))!)).toBe(
+      Math.floor(clock.now() / 1000) * 1000,
+    );
   });
 });

@@ -6,8 +6,14 @@ import { parseConfigText } from '../../../src/platform/config/loader.js';
 import type { Config } from '../../../src/platform/config/schema.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { Secret } from '../../../src/platform/secret.js';
-import { ReportingSimulator, type ReportingSimulatorOptions } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
-import { SessionGenerator, type SessionGeneratorOptions } from '../../../src/simulators/appliance/reporting/session-generator.js';
+import {
+  ReportingSimulator,
+  type ReportingSimulatorOptions,
+} from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
+import {
+  SessionGenerator,
+  type SessionGeneratorOptions,
+} from '../../../src/simulators/appliance/reporting/session-generator.js';
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const HOST = '127.0.0.1';
@@ -30,13 +36,18 @@ export class ListTokens implements AccessTokenProvider {
 }
 
 /** The reporting simulator on a plain HTTP server, behind a bearer check like the appliance's. */
-export async function startReportingServer(sim: ReportingSimulator, validToken: string): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function startReportingServer(
+  sim: ReportingSimulator,
+  validToken: string,
+): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (new URL(req.url ?? '/', 'http://x').pathname !== '/api/reporting') return void res.writeHead(404).end();
     if (req.headers.authorization !== `Bearer ${validToken}`) {
-      return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Access token is invalid"}');
+      return void res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end('{"message":"Access token is invalid"}');
     }
     await sim.handle(req, res, Buffer.concat(chunks));
   });
@@ -45,10 +56,11 @@ export async function startReportingServer(sim: ReportingSimulator, validToken: 
   return {
     url: `http://${HOST}:${port}`,
     server,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -61,17 +73,36 @@ export interface Scenario {
 }
 
 /** A generator of `count` sessions one minute apart from T0, served at the clock's "now". */
-export async function scenario(count: number, options: Partial<Omit<ReportingSimulatorOptions, 'now' | 'generator'>> & { product?: 'pra' | 'rs'; at?: number; lateClose?: SessionGeneratorOptions['lateClose'] } = {}): Promise<Scenario> {
+export async function scenario(
+  count: number,
+  options: Partial<Omit<ReportingSimulatorOptions, 'now' | 'generator'>> & {
+    product?: 'pra' | 'rs';
+    at?: number;
+    lateClose?: SessionGeneratorOptions['lateClose'];
+  } = {},
+): Promise<Scenario> {
   const { product = 'pra', at, lateClose, ...simOptions } = options;
   const clock = new ManualClock(at ?? T0 + count * 60_000 + 30 * 60_000);
-  const generator = new SessionGenerator({ seed: 42, count, hostName: HOST, product, firstStartMs: T0, spacingMs: 60_000, ...(lateClose ? { lateClose } : {}) });
+  const generator = new SessionGenerator({
+    seed: 42,
+    count,
+    hostName: HOST,
+    product,
+    firstStartMs: T0,
+    spacingMs: 60_000,
+    ...(lateClose ? { lateClose } : {}),
+  });
   const sim = new ReportingSimulator({ ...simOptions, generator, now: () => clock.now() });
   const server = await startReportingServer(sim, 'good-token');
   return { clock, generator, sim, url: server.url, close: server.close };
 }
 
 /** A config with one site pointing at `url`; `reporting` overrides are merged into the YAML. */
-export function siteConfig(url: string, reporting: Record<string, unknown> = {}, product: 'pra' | 'rs' = 'pra'): Config {
+export function siteConfig(
+  url: string,
+  reporting: Record<string, unknown> = {},
+  product: 'pra' | 'rs' = 'pra',
+): Config {
   const yaml = [
     'allowLiteralSecrets: true',
     'sites:',
@@ -92,6 +123,11 @@ export function instantClock(base: ManualClock, delays: number[] = []): Clock & 
 /** A pino logger writing into an array of lines, for assertions on log content. */
 export function capturedLogger(level: 'debug' | 'info' = 'debug') {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { log: createLogger({ level }, stream as never), lines };
 }

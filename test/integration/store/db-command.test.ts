@@ -23,7 +23,9 @@ function config(name: string, extra = ''): { file: string; dataDir: string } {
 /** Runs the real CLI in a child process (the only way to have two PGlite openers). */
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -43,20 +45,31 @@ async function inProcess(argv: string[]) {
   return { code, stdout, stderr };
 }
 
-const open = (dataDir: string) => PgliteStore.open(dataDir, 0, silentLogger(), new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'));
+const open = (dataDir: string) =>
+  PgliteStore.open(
+    dataDir,
+    0,
+    silentLogger(),
+    new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite'),
+  );
 
 describe('ecm-bridge db migrate', () => {
   it('run by two processes at once: one migrates, the other waits and finds the schema current; a holder makes a third fail clearly', async () => {
     const { file, dataDir } = config('concurrent', '  lockWaitMs: 120000\n');
     await (await open(dataDir)).close(); // create the cluster up front: initdb is slow and not what is tested
-    const [a, b] = await Promise.all([cli(['db', 'migrate', '--config', file]), cli(['db', 'migrate', '--config', file])]);
+    const [a, b] = await Promise.all([
+      cli(['db', 'migrate', '--config', file]),
+      cli(['db', 'migrate', '--config', file]),
+    ]);
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
     const outputs = [a.stdout, b.stdout].sort();
     expect(outputs[0]).toContain('schema version 0 -> 4 (4 migration(s) applied)');
     expect(outputs[1]).toContain('schema version 4, up to date');
     const store = await open(dataDir);
     try {
-      const versions = await store.db.query<{ version: number }>('SELECT version FROM ecm_bridge.schema_version ORDER BY version');
+      const versions = await store.db.query<{ version: number }>(
+        'SELECT version FROM ecm_bridge.schema_version ORDER BY version',
+      );
       expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
       expect(await store.health()).toEqual({ ok: true });
 
@@ -64,7 +77,9 @@ describe('ecm-bridge db migrate', () => {
       const held = config('concurrent', '  lockWaitMs: 0\n');
       const r = await inProcess(['db', 'migrate', '--config', held.file]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`error [store.unavailable]: the embedded database ${dataDir} is in use by process ${process.pid}`);
+      expect(r.stderr).toContain(
+        `error [store.unavailable]: the embedded database ${dataDir} is in use by process ${process.pid}`,
+      );
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace for console users
       expect(await store.migrate()).toBe(4); // the holder's database is untouched and usable
     } finally {
@@ -87,7 +102,9 @@ describe('ecm-bridge db print-sql', () => {
   });
 
   it('prints the postgres model and refuses an unknown dialect with usage', async () => {
-    expect((await inProcess(['db', 'print-sql', '--dialect', 'postgres'])).stdout).toContain('CREATE TABLE IF NOT EXISTS session (');
+    expect((await inProcess(['db', 'print-sql', '--dialect', 'postgres'])).stdout).toContain(
+      'CREATE TABLE IF NOT EXISTS session (',
+    );
     const bad = await inProcess(['db', 'print-sql', '--dialect', 'oracle']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--dialect must be mssql or postgres (got "oracle")');

@@ -21,10 +21,25 @@ describe('SQL Server adapter: connection failures', () => {
   let server: Server;
   let port = 0;
   let logged = '';
-  const log = createLogger({ level: 'trace' }, new Writable({ write(chunk, _enc, cb) { logged += chunk.toString(); cb(); } }));
+  const log = createLogger(
+    { level: 'trace' },
+    new Writable({
+      write(chunk, _enc, cb) {
+        logged += chunk.toString();
+        cb();
+      },
+    }),
+  );
   const store = () => ({
-    kind: 'mssql' as const, server: '127.0.0.1', port, database: 'BGSessions', user: 'ecm_bridge',
-    password: new Secret(PASSWORD, 'env:BGSESSIONS_PASSWORD'), encrypt: false, pool: { max: 2, idleTimeoutMs: 1000 }, requestTimeoutMs: 2000,
+    kind: 'mssql' as const,
+    server: '127.0.0.1',
+    port,
+    database: 'BGSessions',
+    user: 'ecm_bridge',
+    password: new Secret(PASSWORD, 'env:BGSESSIONS_PASSWORD'),
+    encrypt: false,
+    pool: { max: 2, idleTimeoutMs: 1000 },
+    requestTimeoutMs: 2000,
   });
 
   beforeAll(async () => {
@@ -35,9 +50,13 @@ describe('SQL Server adapter: connection failures', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('openStore fails with store.unavailable naming server, database and user, never the password', async () => {
-    const err = await openStore(store(), { log, metrics: createMetricsRegistry({ defaultMetrics: false }) }).catch((e: unknown) => e);
+    const err = await openStore(store(), { log, metrics: createMetricsRegistry({ defaultMetrics: false }) }).catch(
+      (e: unknown) => e,
+    );
     expect(isServiceError(err, 'store.unavailable')).toBe(true);
-    expect((err as Error).message).toContain(`cannot connect to SQL Server 127.0.0.1:${port} database BGSessions as ecm_bridge`);
+    expect((err as Error).message).toContain(
+      `cannot connect to SQL Server 127.0.0.1:${port} database BGSessions as ecm_bridge`,
+    );
     expect(JSON.stringify(err)).not.toContain(PASSWORD);
     expect((err as Error).message).not.toContain(PASSWORD);
     log.error({ err }, 'store open failed'); // what serve would log
@@ -46,13 +65,22 @@ describe('SQL Server adapter: connection failures', () => {
   });
 
   it('a missing CA bundle is a clear store.unavailable, not a crash', async () => {
-    const err = await openStore({ ...store(), caFile: '/nonexistent/sql-ca.pem' }, { log, metrics: createMetricsRegistry({ defaultMetrics: false }) }).catch((e: unknown) => e);
+    const err = await openStore(
+      { ...store(), caFile: '/nonexistent/sql-ca.pem' },
+      { log, metrics: createMetricsRegistry({ defaultMetrics: false }) },
+    ).catch((e: unknown) => e);
     expect(isServiceError(err, 'store.unavailable')).toBe(true);
     expect((err as Error).message).toBe('cannot read store.caFile /nonexistent/sql-ca.pem: ENOENT');
   });
 
   it('`check` reports the failure with a fix and without the password', async () => {
-    const rt = { log, metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'test' };
+    const rt = {
+      log,
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      readiness: new Readiness(),
+      clock: systemClock,
+      instanceId: 'test',
+    };
     const result = await storeCheck({ store: store() } as Config, rt).run(AbortSignal.timeout(10_000));
     expect(result.ok).toBe(false);
     expect(result.detail).toContain('[store.unavailable] cannot connect to SQL Server');

@@ -5,9 +5,16 @@ import type { PgliteStore } from '../../../src/store/pglite-store.js';
 import { describeStoreContract, FAIL_VALUE } from './store-contract.js';
 
 describeStoreContract('PGlite (memory://)', {
-  open: () => openStore({ kind: 'embedded', dataDir: 'memory://' }, { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }) }),
+  open: () =>
+    openStore(
+      { kind: 'embedded', dataDir: 'memory://' },
+      { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }) },
+    ),
   async sessionIds(store, lsids) {
-    const r = await (store as PgliteStore).db.query<{ lsid: string; id: number }>('SELECT lsid, id FROM session WHERE lsid = ANY($1::varchar[])', [lsids]);
+    const r = await (store as PgliteStore).db.query<{ lsid: string; id: number }>(
+      'SELECT lsid, id FROM session WHERE lsid = ANY($1::varchar[])',
+      [lsids],
+    );
     return new Map(r.rows.map((x) => [x.lsid, x.id]));
   },
   async injectFailure(store) {

@@ -12,19 +12,28 @@ import { StoreMetrics } from '../../../src/store/store-metrics.js';
 import { makeSession } from './session-fixture.js';
 
 const RECOMMENDED = [
-  'session__start_time_ndx', 'session__host_name_ndx', 'session__jump_group_name_ndx', 'session__lsid_ndx',
-  'session_event__type_performed_by_type_ndx', 'session_event__session_id_ndx', 'session_event__type_destination_ndx',
-  'session_event__type_performed_by_ndx', 'session_event_data__session_event_id_ndx', 'session_event_data__name_ndx',
+  'session__start_time_ndx',
+  'session__host_name_ndx',
+  'session__jump_group_name_ndx',
+  'session__lsid_ndx',
+  'session_event__type_performed_by_type_ndx',
+  'session_event__session_id_ndx',
+  'session_event__type_destination_ndx',
+  'session_event__type_performed_by_ndx',
+  'session_event_data__session_event_id_ndx',
+  'session_event_data__name_ndx',
 ];
 
 const metrics = () => new StoreMetrics(createMetricsRegistry({ defaultMetrics: false }), 'pglite');
 
 async function schemaSnapshot(store: PgliteStore) {
   const indexes = await store.db.query<{ indexname: string; indexdef: string }>(
-    `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname IN ('public', 'ecm_bridge') ORDER BY indexname`);
+    `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname IN ('public', 'ecm_bridge') ORDER BY indexname`,
+  );
   const columns = await store.db.query<{ c: string }>(
     `SELECT table_schema || '.' || table_name || '.' || column_name || ' ' || data_type AS c FROM information_schema.columns
-     WHERE table_schema IN ('public', 'ecm_bridge') ORDER BY 1`);
+     WHERE table_schema IN ('public', 'ecm_bridge') ORDER BY 1`,
+  );
   return { indexes: indexes.rows, columns: columns.rows.map((r) => r.c) };
 }
 
@@ -38,8 +47,14 @@ describe('PGlite store: schema', () => {
 
   it('creates each of the ten recommended indexes exactly once', async () => {
     const { indexes } = await schemaSnapshot(store);
-    for (const name of RECOMMENDED) expect(indexes.filter((i) => i.indexname === name), name).toHaveLength(1);
-    expect(indexes.find((i) => i.indexname === 'session_event__type_destination_ndx')!.indexdef).toContain('(type, destination)');
+    for (const name of RECOMMENDED)
+      expect(
+        indexes.filter((i) => i.indexname === name),
+        name,
+      ).toHaveLength(1);
+    expect(indexes.find((i) => i.indexname === 'session_event__type_destination_ndx')!.indexdef).toContain(
+      '(type, destination)',
+    );
   });
 
   it('the index script run twice more is a no-op', async () => {
@@ -78,7 +93,9 @@ describe('PGlite store: schema', () => {
       CREATE TRIGGER burn_event_id BEFORE INSERT ON session_event FOR EACH ROW EXECUTE FUNCTION burn_event_id();`);
     try {
       const before = await store.reports.tableCounts();
-      const err = await store.reports.writeSessions([makeSession('gappy-1'), makeSession('gappy-2')]).catch((e: unknown) => e);
+      const err = await store.reports
+        .writeSessions([makeSession('gappy-1'), makeSession('gappy-2')])
+        .catch((e: unknown) => e);
       expect(isServiceError(err, 'store.write_failed')).toBe(true);
       expect((err as Error).message).toMatch(/session_event ids \d+\.\.\d+ are not the 6 rows just copied/);
       expect(await store.reports.tableCounts()).toEqual(before);
@@ -87,7 +104,6 @@ describe('PGlite store: schema', () => {
     }
     expect(await store.reports.writeSessions([makeSession('gappy-1')])).toEqual({ inserted: 1, updated: 0 });
   });
-
 });
 
 describe('PGlite store: one process per data directory', () => {

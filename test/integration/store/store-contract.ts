@@ -21,9 +21,20 @@ const key = (label: string) => `${label}-${process.pid}-${Date.now().toString(36
 
 function lease(id: string, owner: string, expiresAt: Date): Lease {
   return {
-    leaseId: id, vaultRequestId: `req-${id}`, owner, site: 'corp-pra', consoleUser: 'zoë', vaultUser: 'CORP\\zoe',
-    systemId: 12, systemName: 'srv-01', accountId: 34, accountName: 'Administrator', lsid: null, auditId: 9,
-    createdAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)), expiresAt,
+    leaseId: id,
+    vaultRequestId: `req-${id}`,
+    owner,
+    site: 'corp-pra',
+    consoleUser: 'zoë',
+    vaultUser: 'CORP\\zoe',
+    systemId: 12,
+    systemName: 'srv-01',
+    accountId: 34,
+    accountName: 'Administrator',
+    lsid: null,
+    auditId: 9,
+    createdAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)),
+    expiresAt,
   };
 }
 
@@ -46,7 +57,13 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
 
     it('round-trips a full session: Unicode, every child table, a 100 KB body', async () => {
       const big = 'Ω≈ç√∫ 😀 '.repeat(12_800); // > 100 KB of UTF-16, with astral characters
-      const s = makeSession(key('rt'), { events: [makeEvent(0, new Date(Date.UTC(2026, 0, 1))), makeEvent(1, new Date(Date.UTC(2026, 0, 1)), big), makeEvent(2, new Date(Date.UTC(2026, 0, 1)))] });
+      const s = makeSession(key('rt'), {
+        events: [
+          makeEvent(0, new Date(Date.UTC(2026, 0, 1))),
+          makeEvent(1, new Date(Date.UTC(2026, 0, 1)), big),
+          makeEvent(2, new Date(Date.UTC(2026, 0, 1))),
+        ],
+      });
       expect(await store.reports.writeSessions([s])).toEqual({ inserted: 1, updated: 0 });
       const back = await store.reports.readSession(s.hostName, s.lsid);
       expect(back).toEqual(s);
@@ -66,7 +83,10 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
 
     it('keeps the last occurrence when a batch lists a session twice', async () => {
       const lsid = key('dup');
-      const r = await store.reports.writeSessions([makeSession(lsid, { externalKey: 'old' }), makeSession(lsid, { externalKey: 'new' })]);
+      const r = await store.reports.writeSessions([
+        makeSession(lsid, { externalKey: 'old' }),
+        makeSession(lsid, { externalKey: 'new' }),
+      ]);
       expect(r).toEqual({ inserted: 1, updated: 0 });
       expect((await store.reports.readSession('access.example.com', lsid))!.externalKey).toBe('new');
     });
@@ -78,20 +98,27 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const idsBefore = await target.sessionIds?.(store, [a, b]);
       const before = await store.reports.tableCounts();
 
-      const ended = makeSession(a, { customAttributes: [{ codeName: 'ticket', displayName: 'Ticket', value: 'INC-2' }] }, 5);
+      const ended = makeSession(
+        a,
+        { customAttributes: [{ codeName: 'ticket', displayName: 'Ticket', value: 'INC-2' }] },
+        5,
+      );
       expect(await store.reports.writeSessions([ended])).toEqual({ inserted: 0, updated: 1 });
       expect(await store.reports.readSession(ended.hostName, a)).toEqual(ended);
       const after = await store.reports.tableCounts();
       expect(after.session).toBe(before.session);
       expect(after.session_event! - before.session_event!).toBe(3);
       expect(after.custom_attribute! - before.custom_attribute!).toBe(-1);
-      expect((await store.reports.readSession(ended.hostName, b))).toEqual(makeSession(b));
+      expect(await store.reports.readSession(ended.hostName, b)).toEqual(makeSession(b));
       if (target.sessionIds) expect(await target.sessionIds(store, [a, b])).toEqual(idsBefore);
     });
 
     it('keeps sessions of different sites apart (host_name is part of the key)', async () => {
       const lsid = key('site');
-      await store.reports.writeSessions([makeSession(lsid), makeSession(lsid, { hostName: 'rs.example.com', type: 'support' })]);
+      await store.reports.writeSessions([
+        makeSession(lsid),
+        makeSession(lsid, { hostName: 'rs.example.com', type: 'support' }),
+      ]);
       expect((await store.reports.readSession('rs.example.com', lsid))!.hostName).toBe('rs.example.com');
       expect((await store.reports.readSession('access.example.com', lsid))!.hostName).toBe('access.example.com');
       expect(await store.reports.readSession('nowhere.example.com', lsid)).toBeUndefined();
@@ -109,9 +136,12 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
     it('rejects a value that would not fit its column, naming it, and writes nothing of the batch', async () => {
       const [ok, bad, cursorKey] = [key('fits'), key('long'), key('cursor')];
       const before = await store.reports.tableCounts();
-      const err = await store.reports.writeSessions([
-        makeSession(ok), makeSession(bad, { jumpGroup: { id: 1, type: 'shared', name: 'x'.repeat(451) } }),
-      ], { key: cursorKey, value: 'moved' }).catch((e: unknown) => e);
+      const err = await store.reports
+        .writeSessions(
+          [makeSession(ok), makeSession(bad, { jumpGroup: { id: 1, type: 'shared', name: 'x'.repeat(451) } })],
+          { key: cursorKey, value: 'moved' },
+        )
+        .catch((e: unknown) => e);
       expect(isServiceError(err, 'store.write_failed')).toBe(true);
       expect((err as Error).message).toContain('session.jump_group_name is 451 characters, longer than its 450');
       expect(await store.reports.tableCounts()).toEqual(before);
@@ -120,22 +150,29 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
 
     // Only targets with a database to fail (the fake has none) define this test.
     const injectFailure = target.injectFailure;
-    if (injectFailure) it('atomicity: a database failure mid-batch leaves no partial session and no cursor move', async () => {
-      await injectFailure(store);
-      const [kept, fresh, failing, cursorKey] = [key('kept'), key('fresh'), key('failing'), key('cursor')];
-      const original = makeSession(kept);
-      await store.reports.writeSessions([original], { key: cursorKey, value: 'before' });
-      const before = await store.reports.tableCounts();
-      const err = await store.reports.writeSessions([
-        makeSession(kept, { endTime: null }, 7), makeSession(fresh),
-        makeSession(failing, { customAttributes: [{ codeName: 'x', displayName: 'X', value: FAIL_VALUE }] }),
-      ], { key: cursorKey, value: 'after' }).catch((e: unknown) => e);
-      expect(isServiceError(err, 'store.write_failed')).toBe(true);
-      expect(await store.reports.tableCounts()).toEqual(before);
-      expect(await store.reports.readSession(original.hostName, kept)).toEqual(original);
-      expect(await store.reports.readSession(original.hostName, fresh)).toBeUndefined();
-      expect(await store.state.getCursor(cursorKey)).toBe('before');
-    });
+    if (injectFailure)
+      it('atomicity: a database failure mid-batch leaves no partial session and no cursor move', async () => {
+        await injectFailure(store);
+        const [kept, fresh, failing, cursorKey] = [key('kept'), key('fresh'), key('failing'), key('cursor')];
+        const original = makeSession(kept);
+        await store.reports.writeSessions([original], { key: cursorKey, value: 'before' });
+        const before = await store.reports.tableCounts();
+        const err = await store.reports
+          .writeSessions(
+            [
+              makeSession(kept, { endTime: null }, 7),
+              makeSession(fresh),
+              makeSession(failing, { customAttributes: [{ codeName: 'x', displayName: 'X', value: FAIL_VALUE }] }),
+            ],
+            { key: cursorKey, value: 'after' },
+          )
+          .catch((e: unknown) => e);
+        expect(isServiceError(err, 'store.write_failed')).toBe(true);
+        expect(await store.reports.tableCounts()).toEqual(before);
+        expect(await store.reports.readSession(original.hostName, kept)).toEqual(original);
+        expect(await store.reports.readSession(original.hostName, fresh)).toBeUndefined();
+        expect(await store.state.getCursor(cursorKey)).toBe('before');
+      });
 
     it('leases: put, get, list by owner and expiry, take exactly once', async () => {
       const [l1, l2, owner] = [key('lease'), key('lease'), key('owner')];
@@ -143,8 +180,16 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       await store.state.putLease(lease(l2, owner, new Date(Date.UTC(2026, 10, 22, 13, 0, 0))));
       expect(await store.state.getLease(l1)).toEqual(lease(l1, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))));
       expect((await store.state.listLeases({ owner })).map((l) => l.leaseId)).toEqual([l1, l2]);
-      expect((await store.state.listLeases({ owner, expiresBefore: new Date(Date.UTC(2026, 10, 22, 12, 0, 0)) })).map((l) => l.leaseId)).toEqual([l1]);
-      const takes = await Promise.all([store.state.takeLease(l1), store.state.takeLease(l1), store.state.takeLease(l1)]);
+      expect(
+        (await store.state.listLeases({ owner, expiresBefore: new Date(Date.UTC(2026, 10, 22, 12, 0, 0)) })).map(
+          (l) => l.leaseId,
+        ),
+      ).toEqual([l1]);
+      const takes = await Promise.all([
+        store.state.takeLease(l1),
+        store.state.takeLease(l1),
+        store.state.takeLease(l1),
+      ]);
       expect(takes.filter((t) => t !== undefined).map((t) => t!.leaseId)).toEqual([l1]);
       expect(await store.state.getLease(l1)).toBeUndefined();
       expect(await store.state.takeLease(l1)).toBeUndefined();
@@ -163,17 +208,42 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
     it('audit: records credential events, patches them, lists by lsid with a limit', async () => {
       const lsid = key('audit').slice(0, 60);
       const base = {
-        site: 'corp-pra', lsid, jumpItemId: 5, jumpItemName: 'srv-01 (RDP)', consoleUser: 'zoë', vaultUser: 'CORP\\zoe',
-        vaultRequestId: null, systemName: 'srv-01', accountName: 'Administrator', outcome: 'checked_out' as const,
-        errorCode: null, checkoutAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)), checkinAt: null,
+        site: 'corp-pra',
+        lsid,
+        jumpItemId: 5,
+        jumpItemName: 'srv-01 (RDP)',
+        consoleUser: 'zoë',
+        vaultUser: 'CORP\\zoe',
+        vaultRequestId: null,
+        systemName: 'srv-01',
+        accountName: 'Administrator',
+        outcome: 'checked_out' as const,
+        errorCode: null,
+        checkoutAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)),
+        checkinAt: null,
       };
       const id1 = await store.state.recordCredentialEvent(base);
-      const id2 = await store.state.recordCredentialEvent({ ...base, outcome: 'denied', errorCode: 'policy.denied', checkoutAt: null });
+      const id2 = await store.state.recordCredentialEvent({
+        ...base,
+        outcome: 'denied',
+        errorCode: 'policy.denied',
+        checkoutAt: null,
+      });
       expect(id2).toBeGreaterThan(id1);
-      await store.state.updateCredentialEvent(id1, { outcome: 'checked_in', checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)), vaultRequestId: '771' });
+      await store.state.updateCredentialEvent(id1, {
+        outcome: 'checked_in',
+        checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
+        vaultRequestId: '771',
+      });
       const rows = await store.state.listCredentialEvents({ lsid });
       expect(rows).toEqual([
-        { ...base, id: id1, outcome: 'checked_in', checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)), vaultRequestId: '771' },
+        {
+          ...base,
+          id: id1,
+          outcome: 'checked_in',
+          checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
+          vaultRequestId: '771',
+        },
         { ...base, id: id2, outcome: 'denied', errorCode: 'policy.denied', checkoutAt: null },
       ]);
       expect((await store.state.listCredentialEvents({ lsid, limit: 1 })).map((r) => r.id)).toEqual([id2]);

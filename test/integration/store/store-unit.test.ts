@@ -10,8 +10,17 @@ import { StoreComponent } from '../../../src/store/store-unit.js';
 import { configChecks, serviceUnits } from '../../../src/wiring.js';
 import { makeSession } from './session-fixture.js';
 
-const runtime = () => ({ log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: systemClock, instanceId: 'test' });
-const config: Config = parseConfigText('store: { kind: embedded, dataDir: "memory://" }\nhttp: { port: 0 }\nlog: { level: silent }\n', 'store-unit.yaml');
+const runtime = () => ({
+  log: silentLogger(),
+  metrics: createMetricsRegistry({ defaultMetrics: false }),
+  readiness: new Readiness(),
+  clock: systemClock,
+  instanceId: 'test',
+});
+const config: Config = parseConfigText(
+  'store: { kind: embedded, dataDir: "memory://" }\nhttp: { port: 0 }\nlog: { level: silent }\n',
+  'store-unit.yaml',
+);
 
 describe('store unit', () => {
   it('is the first service unit; started, it has migrated, serves later units and reports ready; stopped, it is gone', async () => {
@@ -26,7 +35,10 @@ describe('store unit', () => {
     await component.store.reports.writeSessions([makeSession('unit-1')]);
     await component.store.reports.writeSessions([makeSession('unit-1')]);
     const written = await rt.metrics.getSingleMetric('ecm_bridge_store_sessions_written_total')!.get();
-    expect(written.values.map((v) => [v.labels.result, v.value])).toEqual([['inserted', 1], ['updated', 1]]);
+    expect(written.values.map((v) => [v.labels.result, v.value])).toEqual([
+      ['inserted', 1],
+      ['updated', 1],
+    ]);
     expect((await rt.metrics.getSingleMetric('ecm_bridge_store_events_written_total')!.get()).values[0]!.value).toBe(6);
     expect((await rt.readiness.report()).components.store).toEqual({ ready: true, reason: 'embedded store' });
     await set.stopAll();

@@ -23,14 +23,30 @@ describe('Password Safe adapter: release requests against the simulator', () => 
     const vault = h.vault();
     const accounts = await vault.listAccounts(JDOE, WEB01);
     const admin = account(accounts, 'web01', 'Administrator');
-    expect(admin).toMatchObject({ systemId: 1, accountId: 101, source: 'local', kind: 'password', workgroup: 'CORP', maximumReleaseMinutes: 240 });
-    const out = await vault.checkout({ vaultUser: JDOE, account: admin, durationMinutes: 30, reason: 'ecm-bridge: jdoe session s-1 ticket CHG-1' });
+    expect(admin).toMatchObject({
+      systemId: 1,
+      accountId: 101,
+      source: 'local',
+      kind: 'password',
+      workgroup: 'CORP',
+      maximumReleaseMinutes: 240,
+    });
+    const out = await vault.checkout({
+      vaultUser: JDOE,
+      account: admin,
+      durationMinutes: 30,
+      reason: 'ecm-bridge: jdoe session s-1 ticket CHG-1',
+    });
     expect(out.password?.reveal()).toBe(h.sim.currentPassword('web01', 'Administrator'));
     expect(String(out.password)).toBe('[REDACTED]');
     expect(out.durationMinutes).toBe(30);
     expect(out.expiresAt.getTime()).toBe(h.clock.now() + 30 * 60_000);
     const req = h.sim.requests().find((r) => String(r.id) === out.requestId)!;
-    expect(req).toMatchObject({ status: 'approved', reason: 'ecm-bridge: jdoe session s-1 ticket CHG-1', accessType: 'View' });
+    expect(req).toMatchObject({
+      status: 'approved',
+      reason: 'ecm-bridge: jdoe session s-1 ticket CHG-1',
+      accessType: 'View',
+    });
     await vault.checkin(JDOE, out.requestId, 'released by jdoe');
     expect(req).toMatchObject({ status: 'released', checkinReason: 'released by jdoe' });
   });
@@ -54,7 +70,11 @@ describe('Password Safe adapter: release requests against the simulator', () => 
 
     // Read the old request's credential directly, as any client would: 404.
     const dispatcher = new Agent({ connect: { ca: readFileSync(h.caFile, 'utf8') } });
-    const signIn = await request(`${h.sim.url}/Auth/SignAppin`, { method: 'POST', dispatcher, headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` } });
+    const signIn = await request(`${h.sim.url}/Auth/SignAppin`, {
+      method: 'POST',
+      dispatcher,
+      headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` },
+    });
     await signIn.body.text();
     const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
     const read = await request(`${h.sim.url}/Credentials/${first.requestId}`, { dispatcher, headers: { cookie } });
@@ -127,7 +147,14 @@ describe('Password Safe adapter: release requests against the simulator', () => 
     const vault = h.vault();
     const names = (await vault.listAccounts(JDOE, WEB01)).map((a) => a.accountName);
     expect(names).not.toContain('backup-operator');
-    const e = await rejection(vault.checkout({ vaultUser: JDOE, account: { systemId: 1, accountId: 103, kind: 'password' }, durationMinutes: 5, reason: 'r' }));
+    const e = await rejection(
+      vault.checkout({
+        vaultUser: JDOE,
+        account: { systemId: 1, accountId: 103, kind: 'password' },
+        durationMinutes: 5,
+        reason: 'r',
+      }),
+    );
     expect(e.code).toBe('vault.forbidden');
     expect(h.sim.requests().some((r) => r.account.id === 103)).toBe(false);
   });

@@ -29,7 +29,15 @@ class LoseAnswer {
 }
 
 const ADMIN = { systemId: 1, accountId: 101, kind: 'password' as const };
-const live = (h: Harness) => h.sim.requests().filter((r) => r.user.name.toLowerCase() === JDOE && r.account.id === ADMIN.accountId && (r.status === 'approved' || r.status === 'pending'));
+const live = (h: Harness) =>
+  h.sim
+    .requests()
+    .filter(
+      (r) =>
+        r.user.name.toLowerCase() === JDOE &&
+        r.account.id === ADMIN.accountId &&
+        (r.status === 'approved' || r.status === 'pending'),
+    );
 
 describe('Password Safe adapter: POST Requests is never blindly resent', () => {
   let h: Harness;
@@ -39,7 +47,10 @@ describe('Password Safe adapter: POST Requests is never blindly resent', () => {
     h = await startHarness();
     lose = new LoseAnswer(createHttpAgent({ connectTimeoutMs: 5000, requestTimeoutMs: 15_000, caFile: h.caFile }));
     vault = new PasswordSafeVault(h.config(), {
-      log: createLogger({ level: 'trace' }, new LogCapture()), metrics: createMetricsRegistry({ defaultMetrics: false }), clock: h.clock, random: () => 0.5,
+      log: createLogger({ level: 'trace' }, new LogCapture()),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      clock: h.clock,
+      random: () => 0.5,
       dispatcher: lose as unknown as Dispatcher,
     });
   });
@@ -80,7 +91,9 @@ describe('Password Safe adapter: POST Requests is never blindly resent', () => {
       }
     };
     try {
-      const e = await rejection(vault.checkout({ vaultUser: JDOE, account: ADMIN, durationMinutes: 15, reason: 'r' }, ac.signal));
+      const e = await rejection(
+        vault.checkout({ vaultUser: JDOE, account: ADMIN, durationMinutes: 15, reason: 'r' }, ac.signal),
+      );
       expect(e.details?.ambiguous).toBe(true);
     } finally {
       lose.request = original;

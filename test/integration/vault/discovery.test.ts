@@ -26,7 +26,10 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
     expect(byIp.map((a) => a.accountName)).toEqual(['Administrator', 'helpdesk-local']);
     expect(byIp[0]!.workgroup).toBe('CORP');
     const byFqdn = await vault.listAccounts(JDOE, { names: ['APP02.dmz.example.com'], ips: [] });
-    expect(byFqdn.map((a) => `${a.systemName}/${a.accountName}/${a.workgroup}`)).toEqual(['app02/Administrator/DMZ', 'corp.example.com/svc-web/DMZ']);
+    expect(byFqdn.map((a) => `${a.systemName}/${a.accountName}/${a.workgroup}`)).toEqual([
+      'app02/Administrator/DMZ',
+      'corp.example.com/svc-web/DMZ',
+    ]);
   });
 
   it('shows each vault user only what their groups grant', async () => {
@@ -43,7 +46,15 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
   it('searches RDP and SSH systems by plain substring, with workgroup as network id', async () => {
     const vault = h.vault();
     expect(await vault.searchSystems(JDOE, 'WEB', 10)).toEqual([
-      { systemId: 1, name: 'web01', hostname: 'web01.corp.example.com', ip: '10.0.4.17', method: 'rdp', port: 3389, workgroup: 'CORP' },
+      {
+        systemId: 1,
+        name: 'web01',
+        hostname: 'web01.corp.example.com',
+        ip: '10.0.4.17',
+        method: 'rdp',
+        port: 3389,
+        workgroup: 'CORP',
+      },
     ]);
     expect((await vault.searchSystems(JDOE, '10.0.5', 10)).map((s) => [s.name, s.method])).toEqual([['db01', 'ssh']]);
     expect((await vault.searchSystems(JDOE, '', 10)).map((s) => s.name)).toEqual(['app02', 'db01', 'web01']);
@@ -61,7 +72,13 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
       registrations: [{ kind: 'apikey', name: 'k', key: DEMO_KEY, groups: ['All'] }],
       systems: [
         { name: 'big01', dnsName: 'big01.corp.example.com', ip: '10.1.0.1', platform: 'Windows', workgroup: 'CORP' },
-        { name: 'small01', dnsName: 'small01.corp.example.com', ip: '10.1.0.2', platform: 'Windows', workgroup: 'CORP' },
+        {
+          name: 'small01',
+          dnsName: 'small01.corp.example.com',
+          ip: '10.1.0.2',
+          platform: 'Windows',
+          workgroup: 'CORP',
+        },
       ],
       accounts: [
         ...Array.from({ length: 40 }, (_, i) => ({ system: 'big01', name: `svc${i}`, password: `pw-${i}-xxxxxxxx` })),
@@ -74,7 +91,10 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
       await vault.listAccounts('ops@corp.example.com', { names: ['warmup'], ips: [] }); // sign-in
       const count = async (name: string, ip: string) => {
         local.sim.resetCalls();
-        const list = await vault.listAccounts('ops@corp.example.com', { names: [name, `${name}.corp.example.com`], ips: [ip] });
+        const list = await vault.listAccounts('ops@corp.example.com', {
+          names: [name, `${name}.corp.example.com`],
+          ips: [ip],
+        });
         return { accounts: list.length, calls: local.sim.calls() };
       };
       const big = await count('big01', '10.1.0.1');
@@ -102,7 +122,9 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
       groups: [{ name: 'Narrow', systemsRead: false, grants: [{ system: 'lnx01' }] }],
       users: [{ name: 'narrow@corp.example.com', groups: ['Narrow'] }],
       registrations: [{ kind: 'apikey', name: 'k', key: DEMO_KEY, groups: ['Narrow'] }],
-      systems: [{ name: 'lnx01', dnsName: 'lnx01.corp.example.com', ip: '10.2.0.1', platform: 'Linux', workgroup: 'CORP' }],
+      systems: [
+        { name: 'lnx01', dnsName: 'lnx01.corp.example.com', ip: '10.2.0.1', platform: 'Linux', workgroup: 'CORP' },
+      ],
       accounts: [{ system: 'lnx01', name: 'ops', password: 'pw-ops-xxxxxxxx' }],
     };
     const local = await startHarness(parseSeed(seed));
@@ -111,7 +133,9 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
       const list = await vault.listAccounts('narrow@corp.example.com', { names: ['lnx01.corp.example.com'], ips: [] });
       expect(list).toEqual([expect.objectContaining({ systemName: 'lnx01', accountName: 'ops', kind: 'ssh-key' })]);
       expect(list[0]!.workgroup).toBeUndefined();
-      expect(await vault.searchSystems('narrow@corp.example.com', 'LNX', 5)).toEqual([{ systemId: 1, name: 'lnx01', hostname: 'lnx01', method: 'ssh', port: 22 }]);
+      expect(await vault.searchSystems('narrow@corp.example.com', 'LNX', 5)).toEqual([
+        { systemId: 1, name: 'lnx01', hostname: 'lnx01', method: 'ssh', port: 22 },
+      ]);
       expect(local.sim.calls('GET ManagedSystems')).toBeGreaterThan(0);
     } finally {
       await local.close();
@@ -130,13 +154,19 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
   });
 
   it('signs in through an OAuth registration as the application user', async () => {
-    const vault = h.vault({ auth: { method: 'oauth', clientId: 'ecm-bridge-oauth', clientSecret: 'demo-oauth-client-secret' } });
-    expect((await vault.listAccounts('whoever@corp.example.com', WEB01)).map((a) => a.accountName)).toEqual(['helpdesk-local']);
+    const vault = h.vault({
+      auth: { method: 'oauth', clientId: 'ecm-bridge-oauth', clientSecret: 'demo-oauth-client-secret' },
+    });
+    expect((await vault.listAccounts('whoever@corp.example.com', WEB01)).map((a) => a.accountName)).toEqual([
+      'helpdesk-local',
+    ]);
     await vault.listAccounts('someone-else@corp.example.com', { names: ['app02'], ips: [] });
     expect(h.sim.calls('POST Auth/connect/token')).toBe(1);
     expect(h.sim.calls('POST Auth/SignAppin')).toBe(1);
     expect(await vault.health()).toEqual({ ok: true });
-    const bad = h.vault({ auth: { method: 'oauth', clientId: 'ecm-bridge-oauth', clientSecret: 'wrong-secret-value' } });
+    const bad = h.vault({
+      auth: { method: 'oauth', clientId: 'ecm-bridge-oauth', clientSecret: 'wrong-secret-value' },
+    });
     await expect(bad.listAccounts(JDOE, WEB01)).rejects.toMatchObject({ code: 'vault.auth_failed' });
   });
 

@@ -93,7 +93,13 @@ export async function startHarness(seed: Seed = loadSeedFile(demoSeedPath)): Pro
     vault(overrides = {}) {
       // Overrides of the transport (CA, timeouts) need the adapter's own agent.
       const own = 'caFile' in overrides || 'timeouts' in overrides;
-      const v = new PasswordSafeVault(config(overrides), { log, metrics, clock, random: () => 0.5, ...(own ? {} : { dispatcher: shared }) });
+      const v = new PasswordSafeVault(config(overrides), {
+        log,
+        metrics,
+        clock,
+        random: () => 0.5,
+        ...(own ? {} : { dispatcher: shared }),
+      });
       made.push(v);
       return v;
     },

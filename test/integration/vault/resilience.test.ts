@@ -34,7 +34,11 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     await vault.listAccounts(ASMITH, WEB01);
     const before = h.sim.sessions.signIns.get(ASMITH)!;
     h.sim.expireSessions(ASMITH);
-    const lists = await Promise.all([vault.listAccounts(ASMITH, WEB01), vault.listAccounts(ASMITH, WEB01), vault.searchSystems(ASMITH, 'web', 5)]);
+    const lists = await Promise.all([
+      vault.listAccounts(ASMITH, WEB01),
+      vault.listAccounts(ASMITH, WEB01),
+      vault.searchSystems(ASMITH, 'web', 5),
+    ]);
     expect(lists.map((l) => l.length)).toEqual([1, 1, 1]);
     expect(h.sim.sessions.signIns.get(ASMITH)).toBe(before + 1);
   });
@@ -42,7 +46,11 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
   it('reuses one pooled session per vault user', async () => {
     const vault = h.vault();
     const before = h.sim.sessions.signIns.get(ASMITH) ?? 0;
-    await Promise.all([vault.listAccounts(ASMITH, WEB01), vault.listAccounts(ASMITH, { names: ['db01'], ips: [] }), vault.searchSystems(ASMITH, 'web', 10)]);
+    await Promise.all([
+      vault.listAccounts(ASMITH, WEB01),
+      vault.listAccounts(ASMITH, { names: ['db01'], ips: [] }),
+      vault.searchSystems(ASMITH, 'web', 10),
+    ]);
     expect(h.sim.sessions.signIns.get(ASMITH)).toBe(before + 1);
   });
 
@@ -91,7 +99,10 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
   });
 
   it('treats a vault slower than requestMs as a transport failure (retried, then unavailable)', async () => {
-    const vault = h.vault({ timeouts: { connectMs: 5000, requestMs: 100 }, retries: { max: 1, baseDelayMs: 100, maxDelayMs: 5000 } });
+    const vault = h.vault({
+      timeouts: { connectMs: 5000, requestMs: 100 },
+      retries: { max: 1, baseDelayMs: 100, maxDelayMs: 5000 },
+    });
     // undici checks its timeouts about once a second, so the delay must clearly exceed that.
     h.sim.faults.latencyMs = 2500;
     // A user of its own: the simulator completes the abandoned sign-ins later.
@@ -103,14 +114,28 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
 
   it('refuses a non-positive duration before calling the vault', async () => {
     const vault = h.vault();
-    const e = await rejection(vault.checkout({ vaultUser: JDOE, account: { systemId: 1, accountId: 102, kind: 'password' }, durationMinutes: 0, reason: 'r' }));
+    const e = await rejection(
+      vault.checkout({
+        vaultUser: JDOE,
+        account: { systemId: 1, accountId: 102, kind: 'password' },
+        durationMinutes: 0,
+        reason: 'r',
+      }),
+    );
     expect(e.code).toBe('request.bad');
     expect(h.sim.calls()).toBe(0);
   });
 
   it('never retries a business error', async () => {
     const vault = h.vault();
-    await rejection(vault.checkout({ vaultUser: ASMITH, account: { systemId: 1, accountId: 101, kind: 'password' }, durationMinutes: 5, reason: 'r' }));
+    await rejection(
+      vault.checkout({
+        vaultUser: ASMITH,
+        account: { systemId: 1, accountId: 101, kind: 'password' },
+        durationMinutes: 5,
+        reason: 'r',
+      }),
+    );
     expect(h.sim.calls('POST Requests')).toBe(1);
     expect(h.clock.sleeps).toEqual([]);
   });
@@ -124,7 +149,11 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
   });
 
   it('signs out of every pooled session on close, and on LRU eviction', async () => {
-    const vault = new PasswordSafeVault(h.config({ sessionPool: { maxSessions: 1, idleSeconds: 900 } }), { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), clock: h.clock });
+    const vault = new PasswordSafeVault(h.config({ sessionPool: { maxSessions: 1, idleSeconds: 900 } }), {
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      clock: h.clock,
+    });
     h.sim.expireSessions();
     const outJ = h.sim.sessions.signOuts.get(JDOE) ?? 0;
     const outA = h.sim.sessions.signOuts.get(ASMITH) ?? 0;
@@ -166,12 +195,21 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     const pw = await vault.checkout({ vaultUser: JDOE, account: pg, durationMinutes: 5, reason: 'r' });
     await vault.checkin(JDOE, key.requestId, 'done');
     await vault.checkin(JDOE, pw.requestId, 'done');
-    const failed = await rejection(vault.checkout({ vaultUser: JDOE, account: { ...pg, accountId: 999 }, durationMinutes: 5, reason: 'r' }));
+    const failed = await rejection(
+      vault.checkout({ vaultUser: JDOE, account: { ...pg, accountId: 999 }, durationMinutes: 5, reason: 'r' }),
+    );
     const metrics = await h.metrics.metrics();
     const cookies = h.sim.sessions.liveSessions().length;
     expect(cookies).toBeGreaterThan(0);
     const haystacks = [h.logs.text, metrics, JSON.stringify(failed), failed.message, JSON.stringify(failed.details)];
-    const secrets = [DEMO_KEY, 'runas-pwd-literal-123', pw.password!.reveal(), key.privateKey!.reveal().split('\n')[1]!, 'demo-passphrase', 'ASP.NET_SessionId='];
+    const secrets = [
+      DEMO_KEY,
+      'runas-pwd-literal-123',
+      pw.password!.reveal(),
+      key.privateKey!.reveal().split('\n')[1]!,
+      'demo-passphrase',
+      'ASP.NET_SessionId=',
+    ];
     expect(h.logs.lines.length).toBeGreaterThan(5);
     for (const hay of haystacks) for (const s of secrets) expect(hay).not.toContain(s);
     expect(h.logs.text).toContain('credential checked out');

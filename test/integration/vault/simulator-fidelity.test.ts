@@ -14,9 +14,19 @@ describe('Password Safe simulator fidelity (raw HTTPS)', () => {
   let now = Date.UTC(2026, 10, 22, 9);
   const base = () => sim.url;
   const call = async (method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}) => {
-    const res = await request(`${base()}${path}`, { method: method as 'GET', dispatcher, headers: opts.headers ?? {}, ...(opts.body === undefined ? {} : { body: opts.body }) });
+    const res = await request(`${base()}${path}`, {
+      method: method as 'GET',
+      dispatcher,
+      headers: opts.headers ?? {},
+      ...(opts.body === undefined ? {} : { body: opts.body }),
+    });
     const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, text, json: text ? (JSON.parse(text) as unknown) : undefined };
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      text,
+      json: text ? (JSON.parse(text) as unknown) : undefined,
+    };
   };
   const signIn = async (authorization: string) => {
     const r = await call('POST', '/Auth/SignAppin', { headers: { authorization } });
@@ -33,7 +43,11 @@ describe('Password Safe simulator fidelity (raw HTTPS)', () => {
   });
 
   it('parses PS-Auth leniently and refuses bad keys and unknown users with 401', async () => {
-    for (const h of [`PS-Auth key=${KEY}; runas=${JDOE};`, `PS-Auth key=${KEY};runas=${JDOE}`, `ps-auth   KEY=${KEY} ;  RunAs=${JDOE} ;`]) {
+    for (const h of [
+      `PS-Auth key=${KEY}; runas=${JDOE};`,
+      `PS-Auth key=${KEY};runas=${JDOE}`,
+      `ps-auth   KEY=${KEY} ;  RunAs=${JDOE} ;`,
+    ]) {
       expect((await signIn(h)).status).toBe(200);
     }
     expect((await signIn(`PS-Auth key=wrong-key-000000; runas=${JDOE};`)).status).toBe(401);
@@ -53,36 +67,66 @@ describe('Password Safe simulator fidelity (raw HTTPS)', () => {
 
   it('answers one object for systemName+accountName, arrays otherwise, 404 when the pair does not exist', async () => {
     const { cookie } = await signIn(`PS-Auth key=${KEY}; runas=${JDOE};`);
-    const one = await call('GET', '/ManagedAccounts?systemName=web01&accountName=administrator', { headers: { cookie } });
-    expect(one.json).toMatchObject({ SystemId: 1, AccountId: 101, AccountName: 'Administrator', MaximumReleaseDuration: 240 });
-    expect((await call('GET', '/ManagedAccounts?systemName=web01&accountName=nobody', { headers: { cookie } })).status).toBe(404);
+    const one = await call('GET', '/ManagedAccounts?systemName=web01&accountName=administrator', {
+      headers: { cookie },
+    });
+    expect(one.json).toMatchObject({
+      SystemId: 1,
+      AccountId: 101,
+      AccountName: 'Administrator',
+      MaximumReleaseDuration: 240,
+    });
+    expect(
+      (await call('GET', '/ManagedAccounts?systemName=web01&accountName=nobody', { headers: { cookie } })).status,
+    ).toBe(404);
     expect((await call('GET', '/ManagedAccounts?systemName=nowhere', { headers: { cookie } })).json).toEqual([]);
     expect(Array.isArray((await call('GET', '/ManagedSystems', { headers: { cookie } })).json)).toBe(true);
-    expect((await call('GET', '/ManagedSystems?limit=2&offset=1', { headers: { cookie } })).json).toMatchObject({ TotalCount: 4, Data: [{ ManagedSystemID: 2 }, { ManagedSystemID: 3 }] });
-    expect((await call('GET', '/Platforms', { headers: { cookie } })).json).toContainEqual(expect.objectContaining({ PlatformID: 2, DefaultSessionType: 'SSH' }));
+    expect((await call('GET', '/ManagedSystems?limit=2&offset=1', { headers: { cookie } })).json).toMatchObject({
+      TotalCount: 4,
+      Data: [{ ManagedSystemID: 2 }, { ManagedSystemID: 3 }],
+    });
+    expect((await call('GET', '/Platforms', { headers: { cookie } })).json).toContainEqual(
+      expect.objectContaining({ PlatformID: 2, DefaultSessionType: 'SSH' }),
+    );
   });
 
   it('creates requests (201 + bare integer), 409 without a conflict option, JSON-string credentials, 204 check-in, 404 afterwards', async () => {
     const { cookie } = await signIn(`PS-Auth key=${KEY}; runas=${JDOE};`);
     const json = { cookie, 'content-type': 'application/json' };
-    const created = await call('POST', '/Requests', { headers: json, body: JSON.stringify({ systemid: 2, accountId: 202, durationminutes: 10 }) });
+    const created = await call('POST', '/Requests', {
+      headers: json,
+      body: JSON.stringify({ systemid: 2, accountId: 202, durationminutes: 10 }),
+    });
     expect(created.status).toBe(201);
     expect(created.text).toMatch(/^\d+$/);
-    const again = await call('POST', '/Requests', { headers: json, body: JSON.stringify({ SystemID: 2, AccountID: 202, DurationMinutes: 10 }) });
+    const again = await call('POST', '/Requests', {
+      headers: json,
+      body: JSON.stringify({ SystemID: 2, AccountID: 202, DurationMinutes: 10 }),
+    });
     expect(again.status).toBe(409);
     expect(String(again.json)).toMatch(/^4091/);
     const cred = await call('GET', `/Credentials/${created.text}?type=password`, { headers: { cookie } });
     expect(cred.text).toBe(JSON.stringify(sim.currentPassword('db01', 'postgres')));
-    expect((await call('PUT', `/Requests/${created.text}/checkin`, { headers: json, body: '{"reason":"done"}' })).status).toBe(204);
+    expect(
+      (await call('PUT', `/Requests/${created.text}/checkin`, { headers: json, body: '{"reason":"done"}' })).status,
+    ).toBe(204);
     expect((await call('GET', `/Credentials/${created.text}`, { headers: { cookie } })).status).toBe(404);
-    const tooLong = await call('POST', '/Requests', { headers: json, body: JSON.stringify({ SystemID: 1, AccountID: 101, DurationMinutes: 241 }) });
+    const tooLong = await call('POST', '/Requests', {
+      headers: json,
+      body: JSON.stringify({ SystemID: 1, AccountID: 101, DurationMinutes: 241 }),
+    });
     expect(tooLong.status).toBe(400);
   });
 
   it('expires idle sessions and request durations on its clock', async () => {
     const { cookie } = await signIn(`PS-Auth key=${KEY}; runas=${JDOE};`);
     const json = { cookie, 'content-type': 'application/json' };
-    const id = (await call('POST', '/Requests', { headers: json, body: JSON.stringify({ SystemID: 1, AccountID: 102, DurationMinutes: 5 }) })).text;
+    const id = (
+      await call('POST', '/Requests', {
+        headers: json,
+        body: JSON.stringify({ SystemID: 1, AccountID: 102, DurationMinutes: 5 }),
+      })
+    ).text;
     now += 6 * 60_000;
     expect((await call('GET', `/Credentials/${id}`, { headers: { cookie } })).status).toBe(404);
     now += 21 * 60_000;
@@ -102,7 +146,8 @@ describe('Password Safe simulator fidelity (raw HTTPS)', () => {
     });
     const strict = await PasswordSafeSimulator.start({ seed, tls: false });
     try {
-      const post = async (authorization: string) => (await request(`${strict.url}/Auth/SignAppin`, { method: 'POST', headers: { authorization } })).statusCode;
+      const post = async (authorization: string) =>
+        (await request(`${strict.url}/Auth/SignAppin`, { method: 'POST', headers: { authorization } })).statusCode;
       expect(await post('PS-Auth key=key-needs-password; runas=u1;')).toBe(401);
       expect(await post('PS-Auth key=key-needs-password; runas=u1; pwd=[user-pw;with]chars];')).toBe(200);
       expect(await post('PS-Auth key=key-from-elsewhere; runas=u1;')).toBe(401);

@@ -28,7 +28,13 @@ vault:
 ${probe ? '  probeUser: ecm-probe@corp.example.com\n' : ''}http: { host: 127.0.0.1, port: 0 }
 log: { level: silent }
 `;
-  const runtime = () => ({ log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: h.clock, instanceId: randomUUID() });
+  const runtime = () => ({
+    log: silentLogger(),
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    readiness: new Readiness(),
+    clock: h.clock,
+    instanceId: randomUUID(),
+  });
 
   it('runs as the `vault` unit: exposes the port, reports readiness, signs out on stop', async () => {
     const rt = runtime();
@@ -45,8 +51,13 @@ log: { level: silent }
 
   it('`check` signs in as the probe user and explains what to fix without one', async () => {
     const ok = configChecks(parseConfigText(yaml(true), 'test.yaml'), runtime()).find((c) => c.component === 'vault')!;
-    expect(await ok.run(AbortSignal.timeout(10_000))).toMatchObject({ ok: true, detail: expect.stringContaining('ecm-probe@corp.example.com') });
-    const missing = configChecks(parseConfigText(yaml(false), 'test.yaml'), runtime()).find((c) => c.component === 'vault')!;
+    expect(await ok.run(AbortSignal.timeout(10_000))).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining('ecm-probe@corp.example.com'),
+    });
+    const missing = configChecks(parseConfigText(yaml(false), 'test.yaml'), runtime()).find(
+      (c) => c.component === 'vault',
+    )!;
     const r = await missing.run(AbortSignal.timeout(10_000));
     expect(r.ok).toBe(false);
     expect(r.fix).toMatch(/vault\.probeUser/);
@@ -54,7 +65,11 @@ log: { level: silent }
   });
 
   it('`ecm-bridge sim passwordsafe` serves the demo seed until interrupted', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'sim', 'passwordsafe', '--port', '0', '--http'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', 'sim', 'passwordsafe', '--port', '0', '--http'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.setEncoding('utf8');
     const url = await new Promise<string>((resolve, reject) => {
@@ -66,7 +81,10 @@ log: { level: silent }
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
     });
     expect(out).toMatch(/4 systems, 7 accounts, 4 users/);
-    const res = await fetch(`${url}/Auth/SignAppin`, { method: 'POST', headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` } });
+    const res = await fetch(`${url}/Auth/SignAppin`, {
+      method: 'POST',
+      headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` },
+    });
     expect(res.status).toBe(200);
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');

@@ -14,14 +14,25 @@ describe('Command API XML parsing', () => {
   <ns1:last_data_sync_status>Success</ns1:last_data_sync_status>
 </ns1:check_health>`;
     expect(parseCheckHealth(xml)).toEqual({
-      applianceId: 'a1b2', hostname: 'pra.example.com', version: '24.3.1', success: true, errorMessage: undefined,
-      failoverRole: 'backup', lastDataSyncAt: 1767225600000, lastDataSyncStatus: 'Success',
+      applianceId: 'a1b2',
+      hostname: 'pra.example.com',
+      version: '24.3.1',
+      success: true,
+      errorMessage: undefined,
+      failoverRole: 'backup',
+      lastDataSyncAt: 1767225600000,
+      lastDataSyncStatus: 'Success',
     });
   });
 
   it('treats a missing failover_role as none and success 0 as unhealthy', () => {
     const h = parseCheckHealth('<health><success>0</success><error_message>disk full</error_message></health>');
-    expect(h).toMatchObject({ success: false, errorMessage: 'disk full', failoverRole: 'none', lastDataSyncAt: undefined });
+    expect(h).toMatchObject({
+      success: false,
+      errorMessage: 'disk full',
+      failoverRole: 'none',
+      lastDataSyncAt: undefined,
+    });
   });
 
   it('turns an <error> document (root or child) into appliance.api_error with its text', () => {
@@ -45,9 +56,13 @@ describe('Command API XML parsing', () => {
       <permission><name>perm_ecm</name><value>1</value></permission>
       <permission><name>perm_command</name><value>read_only</value></permission></permissions></api_info>`);
     expect(children).toEqual({ apiVersion: '1.25.1', permissions: { perm_ecm: '1', perm_command: 'read_only' } });
-    const attrs = parseApiInfo('<api_info><permissions><permission name="perm_reporting" value="0"/></permissions></api_info>');
+    const attrs = parseApiInfo(
+      '<api_info><permissions><permission name="perm_reporting" value="0"/></permissions></api_info>',
+    );
     expect(attrs.permissions).toEqual({ perm_reporting: '0' });
-    const direct = parseApiInfo('<x:api_info xmlns:x="urn:a"><x:permissions><x:perm_backup>1</x:perm_backup></x:permissions></x:api_info>');
+    const direct = parseApiInfo(
+      '<x:api_info xmlns:x="urn:a"><x:permissions><x:perm_backup>1</x:perm_backup></x:permissions></x:api_info>',
+    );
     expect(direct.permissions).toEqual({ perm_backup: '1' });
   });
 });

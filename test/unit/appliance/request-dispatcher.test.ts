@@ -17,20 +17,47 @@ class Sink {
   }
 }
 
-const request = (id: string, extra: Record<string, unknown> = {}) => ({ type: 'request', id, op: 'credentials.list', deadlineMs: 1000, context: { user: { username: 'u' } }, params: {}, ...extra });
+const request = (id: string, extra: Record<string, unknown> = {}) => ({
+  type: 'request',
+  id,
+  op: 'credentials.list',
+  deadlineMs: 1000,
+  context: { user: { username: 'u' } },
+  params: {},
+  ...extra,
+});
 const flush = () => new Promise((r) => setImmediate(r));
 
-function setup(handler: RequestHandler, maxConcurrent = 2, maxQueued = 1, undeliverable?: (op: Op, result: unknown) => void) {
+function setup(
+  handler: RequestHandler,
+  maxConcurrent = 2,
+  maxQueued = 1,
+  undeliverable?: (op: Op, result: unknown) => void,
+) {
   const clock = new ManualClock();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const d = new RequestDispatcher({ site: 's', maxConcurrent, maxQueued, clock, log: silentLogger(), metrics: new LinkMetrics(metrics, 's'), undeliverable }, () => handler);
+  const d = new RequestDispatcher(
+    {
+      site: 's',
+      maxConcurrent,
+      maxQueued,
+      clock,
+      log: silentLogger(),
+      metrics: new LinkMetrics(metrics, 's'),
+      undeliverable,
+    },
+    () => handler,
+  );
   return { clock, d, metrics };
 }
 
 /** A handler whose calls stay pending until resolved by hand. */
 function gated() {
   const pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void; signal: AbortSignal }[] = [];
-  const handler: RequestHandler = { handle: (_op, _c, _p, signal) => new Promise((resolve, reject) => pending.push({ resolve: resolve as never, reject, signal })) };
+  const handler: RequestHandler = {
+    handle: (_op, _c, _p, signal) =>
+      new Promise((resolve, reject) => pending.push({ resolve: resolve as never, reject, signal })),
+  };
   return { handler, pending };
 }
 
@@ -42,7 +69,13 @@ describe('RequestDispatcher', () => {
     for (const id of ['a', 'b', 'c', 'd']) d.accept(request(id), sink, 1000);
     await flush();
     expect(pending).toHaveLength(2);
-    expect(sink.frames).toEqual([{ type: 'response', id: 'd', error: { code: 'internal', message: 'the credential manager is busy; retry in a moment', retryable: true } }]);
+    expect(sink.frames).toEqual([
+      {
+        type: 'response',
+        id: 'd',
+        error: { code: 'internal', message: 'the credential manager is busy; retry in a moment', retryable: true },
+      },
+    ]);
     pending[0]?.resolve({ credentials: [] });
     await flush();
     expect(pending).toHaveLength(3); // c started
@@ -50,7 +83,9 @@ describe('RequestDispatcher', () => {
     pending[2]?.resolve({ credentials: [] });
     await flush();
     expect(sink.frames.map((f) => f.id).sort()).toEqual(['a', 'b', 'c', 'd']);
-    expect(sink.frames.find((f) => f.id === 'b')).toMatchObject({ error: { code: 'unmapped_user', message: 'no rule matched CORP\\u' } });
+    expect(sink.frames.find((f) => f.id === 'b')).toMatchObject({
+      error: { code: 'unmapped_user', message: 'no rule matched CORP\\u' },
+    });
   });
 
   it('answers timeout just before the deadline, aborts the handler, and drops the late result', async () => {
@@ -62,7 +97,13 @@ describe('RequestDispatcher', () => {
     await clock.advance(1799); // margin: min(250 ms, 10 %) = 200 ms
     expect(sink.frames).toHaveLength(0);
     await clock.advance(1);
-    expect(sink.frames).toEqual([{ type: 'response', id: 'a', error: { code: 'timeout', message: 'the request did not finish within 2000 ms', retryable: true } }]);
+    expect(sink.frames).toEqual([
+      {
+        type: 'response',
+        id: 'a',
+        error: { code: 'timeout', message: 'the request did not finish within 2000 ms', retryable: true },
+      },
+    ]);
     expect(pending[0]?.signal.aborted).toBe(true);
     pending[0]?.resolve({ credentials: [] });
     await flush();
@@ -72,14 +113,20 @@ describe('RequestDispatcher', () => {
   it('hides unexpected errors behind "internal error" and refuses oversized answers', async () => {
     const big = { credentials: [{ id: 'x'.repeat(1024 * 1024) }] };
     let n = 0;
-    const { d } = setup({ handle: async () => (n++ === 0 ? Promise.reject(new Error('db password=hunter2 leaked')) : big) as never });
+    const { d } = setup({
+      handle: async () => (n++ === 0 ? Promise.reject(new Error('db password=hunter2 leaked')) : big) as never,
+    });
     const sink = new Sink();
     d.accept(request('a'), sink, 1000);
     d.accept(request('b'), sink, 1000);
     await flush();
     await flush();
-    expect(sink.frames.find((f) => f.id === 'a')).toMatchObject({ error: { code: 'internal', message: 'internal error' } });
-    expect(sink.frames.find((f) => f.id === 'b')).toMatchObject({ error: { code: 'bad_request', message: expect.stringContaining('1 MiB') } });
+    expect(sink.frames.find((f) => f.id === 'a')).toMatchObject({
+      error: { code: 'internal', message: 'internal error' },
+    });
+    expect(sink.frames.find((f) => f.id === 'b')).toMatchObject({
+      error: { code: 'bad_request', message: expect.stringContaining('1 MiB') },
+    });
   });
 
   it('drain waits for running requests, then fails the rest with shutting_down', async () => {
@@ -91,7 +138,12 @@ describe('RequestDispatcher', () => {
     await flush();
     const drained = d.drain(500);
     d.accept(request('late'), sink, 1000);
-    expect(sink.frames).toEqual([expect.objectContaining({ id: 'late', error: expect.objectContaining({ message: 'the credential manager is shutting down; retry in a moment' }) })]);
+    expect(sink.frames).toEqual([
+      expect.objectContaining({
+        id: 'late',
+        error: expect.objectContaining({ message: 'the credential manager is shutting down; retry in a moment' }),
+      }),
+    ]);
     pending[0]?.resolve({ credentials: [] });
     await flush();
     await clock.advance(500);
@@ -113,7 +165,9 @@ describe('RequestDispatcher', () => {
     pending[0]?.resolve({ credentials: [] });
     await flush();
     expect(sink.frames).toHaveLength(0);
-    expect(await metrics.metrics()).toContain('ecm_bridge_channel_requests_total{site="s",op="credentials.list",outcome="channel_closed"} 1');
+    expect(await metrics.metrics()).toContain(
+      'ecm_bridge_channel_requests_total{site="s",op="credentials.list",outcome="channel_closed"} 1',
+    );
   });
 
   it('drops a request without id (cannot be answered) and refuses a non-object params', async () => {
@@ -124,7 +178,13 @@ describe('RequestDispatcher', () => {
     d.accept(request('p', { params: [1] }), sink, 1000);
     await flush();
     expect(pending).toHaveLength(0);
-    expect(sink.frames).toEqual([{ type: 'response', id: 'p', error: { code: 'bad_request', message: 'request.params must be an object', retryable: false } }]);
+    expect(sink.frames).toEqual([
+      {
+        type: 'response',
+        id: 'p',
+        error: { code: 'bad_request', message: 'request.params must be an object', retryable: false },
+      },
+    ]);
   });
 
   it('does not count queued requests already answered by their deadline against maxQueued', async () => {
@@ -135,7 +195,9 @@ describe('RequestDispatcher', () => {
     d.accept(request('b', { deadlineMs: 1000 }), sink, 10_000); // queued behind a
     await flush();
     await clock.advance(900); // b times out while still queued
-    expect(sink.frames).toEqual([expect.objectContaining({ id: 'b', error: expect.objectContaining({ code: 'timeout' }) })]);
+    expect(sink.frames).toEqual([
+      expect.objectContaining({ id: 'b', error: expect.objectContaining({ code: 'timeout' }) }),
+    ]);
     d.accept(request('c', { deadlineMs: 10_000 }), sink, 10_000);
     await flush();
     expect(sink.frames.map((f) => f.id)).toEqual(['b']); // c queued, not refused as overloaded
@@ -152,8 +214,11 @@ describe('RequestDispatcher', () => {
     const { handler, pending } = gated();
     const dropped: { op: Op; result: unknown }[] = [];
     const { d, clock } = setup(handler, 4, 1, (op, result) => dropped.push({ op, result }));
-    const get = (id: string, deadlineMs = 1000) => request(id, { op: 'credentials.get', params: { credentialId: 'c1' }, deadlineMs });
-    const result = (lease: string) => ({ credential: { id: 'c1', username: 'u', password: 'p', leaseId: lease, expiresAt: '2026-01-01T00:30:00Z' } });
+    const get = (id: string, deadlineMs = 1000) =>
+      request(id, { op: 'credentials.get', params: { credentialId: 'c1' }, deadlineMs });
+    const result = (lease: string) => ({
+      credential: { id: 'c1', username: 'u', password: 'p', leaseId: lease, expiresAt: '2026-01-01T00:30:00Z' },
+    });
     const sink = new Sink();
     d.accept(get('late'), sink, 1000);
     d.accept(get('ok'), sink, 1000);
@@ -187,7 +252,11 @@ describe('RequestDispatcher', () => {
     pending[4]?.resolve(result('l-delivered'));
     await flush();
     expect(sink3.frames).toEqual([{ type: 'response', id: 'delivered', result: result('l-delivered') }]);
-    expect(dropped.map((x) => (x.result as ReturnType<typeof result>).credential.leaseId)).toEqual(['l-late', 'l-closed', 'l-unsent']);
+    expect(dropped.map((x) => (x.result as ReturnType<typeof result>).credential.leaseId)).toEqual([
+      'l-late',
+      'l-closed',
+      'l-unsent',
+    ]);
   });
 
   it('a throwing undeliverable hook does not break the dispatcher', async () => {

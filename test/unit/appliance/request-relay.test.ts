@@ -13,12 +13,19 @@ describe('relayHandler', () => {
     };
     let current: RequestHandler | undefined = broker;
     const relay = relayHandler(() => current, 'corp');
-    await relay.handle('credentials.release', { user: { username: 'u' } }, { leaseId: 'l1' }, new AbortController().signal);
+    await relay.handle(
+      'credentials.release',
+      { user: { username: 'u' } },
+      { leaseId: 'l1' },
+      new AbortController().signal,
+    );
     await relay.undeliverable?.('l9');
     expect(seen).toEqual(['handle@corp', 'checkin l9']);
 
     current = undefined;
-    const err = await relay.handle('credentials.list', { user: { username: 'u' } }, {}, new AbortController().signal).catch((e: ServiceError) => e);
+    const err = await relay
+      .handle('credentials.list', { user: { username: 'u' } }, {}, new AbortController().signal)
+      .catch((e: ServiceError) => e);
     expect((err as ServiceError).code).toBe('service.shutting_down');
     await expect(relay.undeliverable?.('l10')).resolves.toBeUndefined();
   });

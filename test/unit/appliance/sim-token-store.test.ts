@@ -39,11 +39,32 @@ describe('simulator OAuth state', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sim-accounts-'));
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'accounts:\n  - clientId: x\n    clientSecret: y\n');
-    expect(loadAccountsFile(good)).toEqual([{ clientId: 'x', clientSecret: 'y', permissions: { ecm: false, reporting: false, command: 'deny' }, ecmGroup: 'Default' }]);
+    expect(loadAccountsFile(good)).toEqual([
+      {
+        clientId: 'x',
+        clientSecret: 'y',
+        permissions: { ecm: false, reporting: false, command: 'deny' },
+        ecmGroup: 'Default',
+      },
+    ]);
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ accounts: [{ clientId: 'x', clientSecret: 'y', permissions: { command: 'all' } }, { clientId: 'x' }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        accounts: [{ clientId: 'x', clientSecret: 'y', permissions: { command: 'all' } }, { clientId: 'x' }],
+      }),
+    );
     expect(() => loadAccountsFile(bad)).toThrow(/accounts\.0\.permissions\.command: .*accounts\.1\.clientSecret/);
-    expect(() => loadAccountsFile(join(dir, 'missing.yaml'))).toThrow(/cannot read accounts file .*missing\.yaml \(ENOENT\)/);
-    expect(() => parseAccounts({ accounts: [{ clientId: 'x', clientSecret: 'y' }, { clientId: 'x', clientSecret: 'z' }] })).toThrow('duplicate clientId "x"');
+    expect(() => loadAccountsFile(join(dir, 'missing.yaml'))).toThrow(
+      /cannot read accounts file .*missing\.yaml \(ENOENT\)/,
+    );
+    expect(() =>
+      parseAccounts({
+        accounts: [
+          { clientId: 'x', clientSecret: 'y' },
+          { clientId: 'x', clientSecret: 'z' },
+        ],
+      }),
+    ).toThrow('duplicate clientId "x"');
   });
 });

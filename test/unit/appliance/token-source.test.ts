@@ -23,18 +23,43 @@ describe('OAuthTokenSource', () => {
     clock = new ManualClock();
     lines = [];
     minted = 0;
-    const log = createLogger({ level: 'trace' }, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
-    source = new OAuthTokenSource({ baseUrl: ORIGIN, clientId: 'cid', clientSecret: new Secret('client-secret-value'), dispatcher: agent, clock, log, site: 'corp' });
+    const log = createLogger(
+      { level: 'trace' },
+      new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    );
+    source = new OAuthTokenSource({
+      baseUrl: ORIGIN,
+      clientId: 'cid',
+      clientSecret: new Secret('client-secret-value'),
+      dispatcher: agent,
+      clock,
+      log,
+      site: 'corp',
+    });
   });
   afterEach(() => agent.close());
 
   const tokenReplies = (times = 10, expiresIn = 3600) =>
-    agent.get(ORIGIN).intercept({ path: '/oauth2/token', method: 'POST' }).reply((req) => {
-      expect(req.headers).toMatchObject({ authorization: `Basic ${Buffer.from('cid:client-secret-value').toString('base64')}` });
-      expect(req.body).toBe('grant_type=client_credentials');
-      minted++;
-      return { statusCode: 200, data: JSON.stringify({ access_token: `tok-${minted}-abcdefgh`, token_type: 'Bearer', expires_in: expiresIn }) };
-    }).times(times);
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/oauth2/token', method: 'POST' })
+      .reply((req) => {
+        expect(req.headers).toMatchObject({
+          authorization: `Basic ${Buffer.from('cid:client-secret-value').toString('base64')}`,
+        });
+        expect(req.body).toBe('grant_type=client_credentials');
+        minted++;
+        return {
+          statusCode: 200,
+          data: JSON.stringify({ access_token: `tok-${minted}-abcdefgh`, token_type: 'Bearer', expires_in: expiresIn }),
+        };
+      })
+      .times(times);
 
   it('mints once for concurrent callers and reuses the token until 5 minutes before expiry', async () => {
     tokenReplies();
@@ -72,8 +97,14 @@ describe('OAuthTokenSource', () => {
 
   it('maps 401 to appliance.auth_failed naming the account, 429 to unavailable with Retry-After', async () => {
     agent.get(ORIGIN).intercept({ path: '/oauth2/token', method: 'POST' }).reply(401, '{"error":"invalid_client"}');
-    await expect(source.token()).rejects.toMatchObject({ code: 'appliance.auth_failed', message: 'site corp: the appliance refused the OAuth client credentials of API account cid (401)' });
-    agent.get(ORIGIN).intercept({ path: '/oauth2/token', method: 'POST' }).reply(429, 'slow down', { headers: { 'retry-after': '7' } });
+    await expect(source.token()).rejects.toMatchObject({
+      code: 'appliance.auth_failed',
+      message: 'site corp: the appliance refused the OAuth client credentials of API account cid (401)',
+    });
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/oauth2/token', method: 'POST' })
+      .reply(429, 'slow down', { headers: { 'retry-after': '7' } });
     const e = await source.token().catch((x: unknown) => x);
     expect(isServiceError(e, 'appliance.unavailable')).toBe(true);
     expect((e as { details: unknown }).details).toMatchObject({ status: 429, retryAfterMs: 7000 });
@@ -100,7 +131,7 @@ describe('OAuthTokenSource', () => {
     expect(String(t)).toBe('[REDACTED]');
   });
 
-  it('does not leave an abort listener on the caller\'s signal per mint', async () => {
+  it("does not leave an abort listener on the caller's signal per mint", async () => {
     tokenReplies(20);
     const signal = new AbortController().signal;
     const before = getEventListeners(signal, 'abort').length;
@@ -117,7 +148,11 @@ describe('OAuthTokenSource', () => {
   });
 
   it('still rejects with the abort reason when the caller gives up', async () => {
-    agent.get(ORIGIN).intercept({ path: '/oauth2/token', method: 'POST' }).reply(200, JSON.stringify({ access_token: 'tok-x', expires_in: 3600 })).delay(200);
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/oauth2/token', method: 'POST' })
+      .reply(200, JSON.stringify({ access_token: 'tok-x', expires_in: 3600 }))
+      .delay(200);
     const ac = new AbortController();
     const p = source.token(ac.signal);
     ac.abort(new Error('caller gave up'));

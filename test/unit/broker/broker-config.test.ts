@@ -13,7 +13,7 @@ import { MemoryStore } from '../../../src/store/memory-store.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
 import { brokerConfig, ctx, T0 } from './broker-fixture.js';
 
-describe('the example configuration\'s broker sections', () => {
+describe("the example configuration's broker sections", () => {
   const cfg = loadConfigFile('config/ecm-bridge.example.yaml', { env: {} });
 
   it('maps the documented cases (different and missing domain parts, contractors, templates)', () => {
@@ -28,7 +28,10 @@ describe('the example configuration\'s broker sections', () => {
     expect(map('jdoe')).toBe('jdoe@corp.example.com');
     expect(map('CORP\\ext-bob')).toBe('denied');
     expect(map('OTHER\\jdoe')).toBe('unmapped');
-    expect(m.decide({ user: { username: 'john.smith@partner.example' } })).toMatchObject({ vaultUser: 'jsmith@corp.example.com', rule: 'templated' });
+    expect(m.decide({ user: { username: 'john.smith@partner.example' } })).toMatchObject({
+      vaultUser: 'jsmith@corp.example.com',
+      rule: 'templated',
+    });
   });
 
   it('parses the policies, leases and search settings', () => {
@@ -45,22 +48,40 @@ describe('brokerUnits', () => {
     const clock = new ManualClock(T0);
     const store = new MemoryStore();
     const vault = new FakeVault(clock);
-    const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock, instanceId: 'unit-test' };
+    const rt = {
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      readiness: new Readiness(),
+      clock,
+      instanceId: 'unit-test',
+    };
     const config = brokerConfig();
     const units = new UnitSet(rt.log, 1000);
     await units.apply([
       { key: 'store', slice: 1, create: () => ({ name: 'store', store, start: async () => {}, stop: async () => {} }) },
-      { key: 'vault', slice: 1, create: () => ({ name: 'vault', port: vault, start: async () => {}, stop: async () => {} }) },
+      {
+        key: 'vault',
+        slice: 1,
+        create: () => ({ name: 'vault', port: vault, start: async () => {}, stop: async () => {} }),
+      },
       ...brokerUnits(config, rt),
     ]);
     const broker = units.get<Broker>('broker');
     expect(store.state.instances.get('unit-test')).toEqual(new Date(T0));
-    await expect(broker.handle('credentials.list', ctx({ user: { username: 'nobody' } }), {}, new AbortController().signal)).rejects.toThrow(/No user-mapping rule/);
+    await expect(
+      broker.handle('credentials.list', ctx({ user: { username: 'nobody' } }), {}, new AbortController().signal),
+    ).rejects.toThrow(/No user-mapping rule/);
     await units.stopAll();
   });
 
   it('is absent without a broker or vault section', () => {
-    const rt = { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock: new ManualClock(), instanceId: 'x' };
+    const rt = {
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      readiness: new Readiness(),
+      clock: new ManualClock(),
+      instanceId: 'x',
+    };
     expect(brokerUnits({ ...brokerConfig(), broker: undefined }, rt)).toEqual([]);
     expect(brokerUnits({ ...brokerConfig(), vault: undefined }, rt)).toEqual([]);
   });

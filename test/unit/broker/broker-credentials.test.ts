@@ -13,7 +13,7 @@ async function refusal(p: Promise<unknown>): Promise<ServiceError> {
 }
 
 describe('Broker: credentials.list', () => {
-  it('offers the mapped vault user\'s accounts for the endpoint, restricted and ordered', async () => {
+  it("offers the mapped vault user's accounts for the endpoint, restricted and ordered", async () => {
     const h = brokerHarness();
     const { credentials } = await h.broker.handle('credentials.list', ctx(), {}, h.signal);
     // dmz-admin is dropped (Web servers allows workgroup CORP only); local before domain-linked.
@@ -27,27 +27,51 @@ describe('Broker: credentials.list', () => {
 
   it('answers unmapped_user, forbidden (naming the deny rule) and not_found', async () => {
     const h = brokerHarness();
-    const unmapped = await refusal(h.broker.handle('credentials.list', ctx({ user: { username: 'OTHER\\jdoe' } }), {}, h.signal));
-    expect(unmapped.toWire()).toEqual({ code: 'unmapped_user', message: 'No user-mapping rule matches console user "OTHER\\jdoe"', retryable: false });
-    const denied = await refusal(h.broker.handle('credentials.list', ctx({ user: { username: 'CORP\\ext-bob' } }), {}, h.signal));
-    expect(denied.toWire()).toMatchObject({ code: 'forbidden', message: expect.stringContaining('mapping rule "contractors-denied"') });
-    const none = await refusal(h.broker.handle('credentials.list', ctx({ endpoint: { hostname: 'nothing-here' } }), {}, h.signal));
+    const unmapped = await refusal(
+      h.broker.handle('credentials.list', ctx({ user: { username: 'OTHER\\jdoe' } }), {}, h.signal),
+    );
+    expect(unmapped.toWire()).toEqual({
+      code: 'unmapped_user',
+      message: 'No user-mapping rule matches console user "OTHER\\jdoe"',
+      retryable: false,
+    });
+    const denied = await refusal(
+      h.broker.handle('credentials.list', ctx({ user: { username: 'CORP\\ext-bob' } }), {}, h.signal),
+    );
+    expect(denied.toWire()).toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('mapping rule "contractors-denied"'),
+    });
+    const none = await refusal(
+      h.broker.handle('credentials.list', ctx({ endpoint: { hostname: 'nothing-here' } }), {}, h.signal),
+    );
     expect(none.toWire().code).toBe('not_found');
     const bad = await refusal(h.broker.handle('credentials.list', ctx({ endpoint: undefined }), {}, h.signal));
     expect(bad.toWire()).toMatchObject({ code: 'bad_request', message: 'This request needs an endpoint' });
     const purpose = await refusal(h.broker.handle('credentials.list', ctx(), { purpose: 'steal' as never }, h.signal));
     expect(purpose.code).toBe('request.bad');
-    const huge = await refusal(h.broker.handle('credentials.list', ctx({ user: { username: `CORP\\${'a'.repeat(600)}` } }), {}, h.signal));
+    const huge = await refusal(
+      h.broker.handle('credentials.list', ctx({ user: { username: `CORP\\${'a'.repeat(600)}` } }), {}, h.signal),
+    );
     expect(huge.code).toBe('request.too_large');
-    const anonymous = await refusal(h.broker.handle('credentials.list', ctx({ user: { username: ' ' } }), {}, h.signal));
-    expect(anonymous.toWire()).toMatchObject({ code: 'bad_request', message: 'The request carries no console username' });
+    const anonymous = await refusal(
+      h.broker.handle('credentials.list', ctx({ user: { username: ' ' } }), {}, h.signal),
+    );
+    expect(anonymous.toWire()).toMatchObject({
+      code: 'bad_request',
+      message: 'The request carries no console username',
+    });
   });
 
   it('passes vault errors through with their wire code and retry flag', async () => {
     const h = brokerHarness();
     h.vault.failNext('listAccounts', new ServiceError('vault.unavailable', 'The vault could not be reached'));
     const e = await refusal(h.broker.handle('credentials.list', ctx(), {}, h.signal));
-    expect(e.toWire()).toEqual({ code: 'vault_unavailable', message: 'The vault could not be reached', retryable: true });
+    expect(e.toWire()).toEqual({
+      code: 'vault_unavailable',
+      message: 'The vault could not be reached',
+      retryable: true,
+    });
   });
 });
 
@@ -57,23 +81,55 @@ describe('Broker: credentials.get', () => {
     await h.broker.start();
     const offered = (await h.broker.handle('credentials.list', ctx(), {}, h.signal)).credentials;
     const { credential } = await h.broker.handle('credentials.get', ctx(), { credentialId: offered[0]!.id }, h.signal);
-    expect(credential).toMatchObject({ id: offered[0]!.id, username: 'Administrator', password: PASSWORD, expiresAt: new Date(T0 + 30 * 60_000).toISOString() });
+    expect(credential).toMatchObject({
+      id: offered[0]!.id,
+      username: 'Administrator',
+      password: PASSWORD,
+      expiresAt: new Date(T0 + 30 * 60_000).toISOString(),
+    });
 
     const [request] = h.vault.openRequests();
-    expect(request).toMatchObject({ vaultUser: 'jdoe@corp.example.com', systemId: 10, accountId: 100, durationMinutes: 30 });
+    expect(request).toMatchObject({
+      vaultUser: 'jdoe@corp.example.com',
+      systemId: 10,
+      accountId: 100,
+      durationMinutes: 30,
+    });
     expect(request?.reason).toBe('ecm-bridge: CORP\\jdoe session c0ffee01 ticket CHG-1234');
 
     const lease = await h.state.getLease(credential.leaseId);
     expect(lease).toEqual({
-      leaseId: credential.leaseId, vaultRequestId: request?.requestId, owner: 'instance-a', site: 'default', consoleUser: 'CORP\\jdoe',
-      vaultUser: 'jdoe@corp.example.com', systemId: 10, systemName: 'web01', accountId: 100, accountName: 'Administrator',
-      lsid: 'c0ffee01', auditId: 1, createdAt: new Date(T0), expiresAt: new Date(T0 + 30 * 60_000),
+      leaseId: credential.leaseId,
+      vaultRequestId: request?.requestId,
+      owner: 'instance-a',
+      site: 'default',
+      consoleUser: 'CORP\\jdoe',
+      vaultUser: 'jdoe@corp.example.com',
+      systemId: 10,
+      systemName: 'web01',
+      accountId: 100,
+      accountName: 'Administrator',
+      lsid: 'c0ffee01',
+      auditId: 1,
+      createdAt: new Date(T0),
+      expiresAt: new Date(T0 + 30 * 60_000),
     });
     const [event] = await h.state.listCredentialEvents({ lsid: 'c0ffee01' });
     expect(event).toEqual({
-      id: 1, site: 'default', lsid: 'c0ffee01', jumpItemId: 9001, jumpItemName: 'web01 RDP', consoleUser: 'CORP\\jdoe',
-      vaultUser: 'jdoe@corp.example.com', vaultRequestId: request?.requestId, systemName: 'web01', accountName: 'Administrator',
-      outcome: 'checked_out', errorCode: null, checkoutAt: new Date(T0), checkinAt: null,
+      id: 1,
+      site: 'default',
+      lsid: 'c0ffee01',
+      jumpItemId: 9001,
+      jumpItemName: 'web01 RDP',
+      consoleUser: 'CORP\\jdoe',
+      vaultUser: 'jdoe@corp.example.com',
+      vaultRequestId: request?.requestId,
+      systemName: 'web01',
+      accountName: 'Administrator',
+      outcome: 'checked_out',
+      errorCode: null,
+      checkoutAt: new Date(T0),
+      checkinAt: null,
     });
 
     await h.broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, h.signal);
@@ -135,13 +191,26 @@ describe('Broker: credentials.get', () => {
 
   it('enforces release policy before the vault is asked; the refusal names the rule', async () => {
     const h = brokerHarness();
-    const prod = (key?: string) => ctx({ jumpItem: { id: 1, name: 'web01 prod', jumpGroup: { name: 'Production' } }, session: { lsid: 'p1', ...(key && { externalKey: key }) } });
+    const prod = (key?: string) =>
+      ctx({
+        jumpItem: { id: 1, name: 'web01 prod', jumpGroup: { name: 'Production' } },
+        session: { lsid: 'p1', ...(key && { externalKey: key }) },
+      });
     const id = (await h.broker.handle('credentials.list', prod(), {}, h.signal)).credentials[0]!.id;
     const e = await refusal(h.broker.handle('credentials.get', prod(), { credentialId: id }, h.signal));
-    expect(e.toWire()).toEqual({ code: 'forbidden', message: 'Release refused by policy "production-needs-ticket": an External Key matching ^CHG-\\d+$ is required', retryable: false });
+    expect(e.toWire()).toEqual({
+      code: 'forbidden',
+      message: 'Release refused by policy "production-needs-ticket": an External Key matching ^CHG-\\d+$ is required',
+      retryable: false,
+    });
     expect(e.code).toBe('policy.denied');
     expect(h.vault.requests.size).toBe(0);
-    expect((await h.state.listCredentialEvents({ lsid: 'p1' }))[0]).toMatchObject({ outcome: 'denied', errorCode: 'policy.denied', systemName: 'web01', accountName: 'Administrator' });
+    expect((await h.state.listCredentialEvents({ lsid: 'p1' }))[0]).toMatchObject({
+      outcome: 'denied',
+      errorCode: 'policy.denied',
+      systemName: 'web01',
+      accountName: 'Administrator',
+    });
     const ok = await h.broker.handle('credentials.get', prod('CHG-42'), { credentialId: id }, h.signal);
     expect(ok.credential.password).toBe(PASSWORD);
   });
@@ -151,40 +220,61 @@ describe('Broker: credentials.get', () => {
     const id = (await h.broker.handle('credentials.list', ctx(), {}, h.signal)).credentials[0]!.id;
     h.vault.failNext('checkout', new ServiceError('vault.approval_pending', 'The release request waits for approval'));
     const e = await refusal(h.broker.handle('credentials.get', ctx(), { credentialId: id }, h.signal));
-    expect(e.toWire()).toEqual({ code: 'approval_pending', message: 'The release request waits for approval', retryable: true });
-    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'denied', errorCode: 'vault.approval_pending', vaultUser: 'jdoe@corp.example.com' });
+    expect(e.toWire()).toEqual({
+      code: 'approval_pending',
+      message: 'The release request waits for approval',
+      retryable: true,
+    });
+    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'denied',
+      errorCode: 'vault.approval_pending',
+      vaultUser: 'jdoe@corp.example.com',
+    });
   });
 
   it('checks a checkout straight back in when the deadline passed or the lease cannot be stored', async () => {
     const h = brokerHarness();
     const id = (await h.broker.handle('credentials.list', ctx(), {}, h.signal)).credentials[0]!.id;
     const late = new AbortController();
-    h.vault.checkout = ((orig) => async (...args: Parameters<typeof orig>) => {
-      const r = await orig(...args);
-      late.abort();
-      return r;
-    })(h.vault.checkout.bind(h.vault));
+    h.vault.checkout = (
+      (orig) =>
+      async (...args: Parameters<typeof orig>) => {
+        const r = await orig(...args);
+        late.abort();
+        return r;
+      }
+    )(h.vault.checkout.bind(h.vault));
     const e = await refusal(h.broker.handle('credentials.get', ctx(), { credentialId: id }, late.signal));
     expect(e.code).toBe('service.timeout');
     expect(h.vault.openRequests()).toEqual([]);
     expect(h.state.leases.size).toBe(0);
-    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'failed', errorCode: 'service.timeout', vaultRequestId: '1000' });
+    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'service.timeout',
+      vaultRequestId: '1000',
+    });
 
     const h2 = brokerHarness();
     const id2 = (await h2.broker.handle('credentials.list', ctx(), {}, h2.signal)).credentials[0]!.id;
-    h2.state.putLease = async () => { throw new ServiceError('store.unavailable', 'database down'); };
+    h2.state.putLease = async () => {
+      throw new ServiceError('store.unavailable', 'database down');
+    };
     const e2 = await refusal(h2.broker.handle('credentials.get', ctx(), { credentialId: id2 }, h2.signal));
     expect(e2.code).toBe('store.unavailable');
     expect(h2.vault.requests.size).toBe(1);
     expect(h2.vault.openRequests()).toEqual([]);
     // The audit row written before the lease failed is closed as failed, not left checked out.
-    expect((await h2.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'failed', errorCode: 'store.unavailable', checkinAt: new Date(T0) });
+    expect((await h2.state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'store.unavailable',
+      checkinAt: new Date(T0),
+    });
     expect(await h2.metrics.metrics()).toContain('ecm_bridge_broker_checkins_total{reason="abandoned"} 1');
   });
 });
 
 describe('Broker: credentials.release', () => {
-  it('is idempotent and refuses another user\'s lease', async () => {
+  it("is idempotent and refuses another user's lease", async () => {
     const h = brokerHarness();
     await h.broker.start();
     const id = (await h.broker.handle('credentials.list', ctx(), {}, h.signal)).credentials[0]!.id;
@@ -194,9 +284,15 @@ describe('Broker: credentials.release', () => {
     expect(e.toWire().code).toBe('forbidden');
     expect(h.vault.openRequests()).toHaveLength(1);
 
-    expect(await h.broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, h.signal)).toEqual({ released: true });
-    expect(await h.broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, h.signal)).toEqual({ released: true });
-    expect(await h.broker.handle('credentials.release', ctx(), { leaseId: 'never-existed' }, h.signal)).toEqual({ released: true });
+    expect(await h.broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, h.signal)).toEqual({
+      released: true,
+    });
+    expect(await h.broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, h.signal)).toEqual({
+      released: true,
+    });
+    expect(await h.broker.handle('credentials.release', ctx(), { leaseId: 'never-existed' }, h.signal)).toEqual({
+      released: true,
+    });
     expect(h.vault.calls.filter((c) => c.method === 'checkin')).toHaveLength(1);
     expect(h.vault.openRequests()).toEqual([]);
     await h.broker.stop(1000);
@@ -207,9 +303,13 @@ describe('Broker: credentials.release', () => {
     const id = (await h.broker.handle('credentials.list', ctx(), {}, h.signal)).credentials[0]!.id;
     await h.broker.handle('credentials.get', ctx(), { credentialId: id }, h.signal);
     await h.clock.advance(600_000);
-    expect(await h.broker.handle('credentials.release', ctx(), { credentialId: id }, h.signal)).toEqual({ released: true });
+    expect(await h.broker.handle('credentials.release', ctx(), { credentialId: id }, h.signal)).toEqual({
+      released: true,
+    });
     expect(h.vault.openRequests()).toEqual([]);
-    const noSession = await refusal(h.broker.handle('credentials.release', ctx({ session: {} }), { credentialId: id }, h.signal));
+    const noSession = await refusal(
+      h.broker.handle('credentials.release', ctx({ session: {} }), { credentialId: id }, h.signal),
+    );
     expect(noSession.code).toBe('request.bad');
     const forged = await refusal(h.broker.handle('credentials.release', ctx(), { credentialId: 'x.y' }, h.signal));
     expect(forged.toWire().code).toBe('forbidden');

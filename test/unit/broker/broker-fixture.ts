@@ -9,7 +9,8 @@ import { MemoryStateStore } from '../../../src/store/memory-store.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
 
 export const PASSWORD = 'S3cr3t-Pa55word!x';
-export const SSH_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
+export const SSH_KEY =
+  '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----';
 export const T0 = Date.UTC(2026, 0, 7, 10, 0); // a Wednesday, 11:00 in Berlin
 
 export const BROKER_YAML = `
@@ -57,23 +58,102 @@ export const ctx = (over: Partial<RequestContext> = {}): RequestContext => ({
 });
 
 /** A broker over the fake vault and the memory store, with a manual clock and captured logs. */
-export function brokerHarness(options: { tweak?: (yaml: string) => string; instanceId?: string; state?: MemoryStateStore; clock?: ManualClock } = {}) {
+export function brokerHarness(
+  options: {
+    tweak?: (yaml: string) => string;
+    instanceId?: string;
+    state?: MemoryStateStore;
+    clock?: ManualClock;
+  } = {},
+) {
   const clock = options.clock ?? new ManualClock(T0);
   const vault = new FakeVault(clock)
-    .grant('jdoe@corp.example.com',
-      { systemId: 10, systemName: 'web01', accountId: 100, accountName: 'Administrator', source: 'local', kind: 'password', workgroup: 'CORP', password: PASSWORD, maximumReleaseMinutes: 120 },
-      { systemId: 10, systemName: 'web01', accountId: 101, accountName: 'svc-web', domainName: 'CORP', source: 'domain-linked', kind: 'password', workgroup: 'CORP', password: PASSWORD, ips: ['10.0.4.17'] },
-      { systemId: 11, systemName: 'web01-legacy', accountId: 110, accountName: 'root', source: 'local', kind: 'ssh-key', workgroup: 'CORP', privateKey: SSH_KEY, passphrase: 'pp-secret-phrase' },
-      { systemId: 12, systemName: 'web01', accountId: 120, accountName: 'dmz-admin', source: 'local', kind: 'password', workgroup: 'DMZ', password: PASSWORD },
-      { systemId: 20, systemName: 'db01', accountId: 200, accountName: 'sa', source: 'local', kind: 'password', workgroup: 'CORP', password: PASSWORD, maximumReleaseMinutes: 10 })
-    .grant('mallory@corp.example.com',
-      { systemId: 10, systemName: 'web01', accountId: 100, accountName: 'Administrator', source: 'local', kind: 'password', workgroup: 'CORP', password: PASSWORD });
+    .grant(
+      'jdoe@corp.example.com',
+      {
+        systemId: 10,
+        systemName: 'web01',
+        accountId: 100,
+        accountName: 'Administrator',
+        source: 'local',
+        kind: 'password',
+        workgroup: 'CORP',
+        password: PASSWORD,
+        maximumReleaseMinutes: 120,
+      },
+      {
+        systemId: 10,
+        systemName: 'web01',
+        accountId: 101,
+        accountName: 'svc-web',
+        domainName: 'CORP',
+        source: 'domain-linked',
+        kind: 'password',
+        workgroup: 'CORP',
+        password: PASSWORD,
+        ips: ['10.0.4.17'],
+      },
+      {
+        systemId: 11,
+        systemName: 'web01-legacy',
+        accountId: 110,
+        accountName: 'root',
+        source: 'local',
+        kind: 'ssh-key',
+        workgroup: 'CORP',
+        privateKey: SSH_KEY,
+        passphrase: 'pp-secret-phrase',
+      },
+      {
+        systemId: 12,
+        systemName: 'web01',
+        accountId: 120,
+        accountName: 'dmz-admin',
+        source: 'local',
+        kind: 'password',
+        workgroup: 'DMZ',
+        password: PASSWORD,
+      },
+      {
+        systemId: 20,
+        systemName: 'db01',
+        accountId: 200,
+        accountName: 'sa',
+        source: 'local',
+        kind: 'password',
+        workgroup: 'CORP',
+        password: PASSWORD,
+        maximumReleaseMinutes: 10,
+      },
+    )
+    .grant('mallory@corp.example.com', {
+      systemId: 10,
+      systemName: 'web01',
+      accountId: 100,
+      accountName: 'Administrator',
+      source: 'local',
+      kind: 'password',
+      workgroup: 'CORP',
+      password: PASSWORD,
+    });
   const state = options.state ?? new MemoryStateStore();
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   const log = createLogger({ level: 'debug' }, sink);
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const config = brokerConfig(options.tweak);
-  const broker = createBroker(config, { vault, state, log, metrics, clock, instanceId: options.instanceId ?? 'instance-a' });
+  const broker = createBroker(config, {
+    vault,
+    state,
+    log,
+    metrics,
+    clock,
+    instanceId: options.instanceId ?? 'instance-a',
+  });
   return { broker, vault, state, clock, lines, metrics, config, signal: new AbortController().signal };
 }

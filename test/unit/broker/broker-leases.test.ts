@@ -10,9 +10,20 @@ async function checkOut(h: ReturnType<typeof brokerHarness>, lsid = 'c0ffee01') 
 }
 
 const orphan = (owner: string, vaultRequestId: string, expiresAt: Date): Lease => ({
-  leaseId: `lease-${vaultRequestId}`, vaultRequestId, owner, site: 'default', consoleUser: 'CORP\\jdoe', vaultUser: 'jdoe@corp.example.com',
-  systemId: 10, systemName: 'web01', accountId: 100, accountName: 'Administrator', lsid: 'old-session', auditId: null,
-  createdAt: new Date(T0 - 600_000), expiresAt,
+  leaseId: `lease-${vaultRequestId}`,
+  vaultRequestId,
+  owner,
+  site: 'default',
+  consoleUser: 'CORP\\jdoe',
+  vaultUser: 'jdoe@corp.example.com',
+  systemId: 10,
+  systemName: 'web01',
+  accountId: 100,
+  accountName: 'Administrator',
+  lsid: 'old-session',
+  auditId: null,
+  createdAt: new Date(T0 - 600_000),
+  expiresAt,
 });
 
 describe('Broker leases', () => {
@@ -25,7 +36,9 @@ describe('Broker leases', () => {
     await h.clock.advance(60_000); // 30 min: the lease expired, the next tick sweeps it
     await h.clock.advance(30_000);
     await vi.waitFor(() => expect(h.vault.openRequests()).toEqual([]));
-    await vi.waitFor(async () => expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'expired' }));
+    await vi.waitFor(async () =>
+      expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'expired' }),
+    );
     expect(h.state.leases.size).toBe(0);
     await h.broker.stop(1000);
   });
@@ -54,7 +67,10 @@ describe('Broker leases', () => {
     expect(h.vault.openRequests()).toEqual([]);
     expect((await h.state.listCredentialEvents({})).map((e) => e.outcome)).toEqual(['checked_in', 'checked_in']);
 
-    const keep = brokerHarness({ instanceId: 'keeper', tweak: (y) => y.replace('credentialIdTtlSeconds: 300', 'credentialIdTtlSeconds: 300\n  checkinOnShutdown: false') });
+    const keep = brokerHarness({
+      instanceId: 'keeper',
+      tweak: (y) => y.replace('credentialIdTtlSeconds: 300', 'credentialIdTtlSeconds: 300\n  checkinOnShutdown: false'),
+    });
     const b = keep.broker;
     await b.start();
     const c = ctx();
@@ -95,14 +111,35 @@ describe('Broker leases', () => {
     expect(h.lines.join('')).toContain('shutdown grace period over; leases left for expiry or recovery');
   });
 
-  it('on start, checks in leases of a crashed instance and leaves a live replica\'s alone', async () => {
+  it("on start, checks in leases of a crashed instance and leaves a live replica's alone", async () => {
     const h = brokerHarness({ instanceId: 'instance-new' });
     // Three open vault requests: one of a crashed instance, one of a live replica.
-    const crashed = await h.vault.checkout({ vaultUser: 'jdoe@corp.example.com', account: { systemId: 10, accountId: 100, kind: 'password' }, durationMinutes: 60, reason: 'x' });
-    const live = await h.vault.checkout({ vaultUser: 'jdoe@corp.example.com', account: { systemId: 10, accountId: 100, kind: 'password' }, durationMinutes: 60, reason: 'x' });
+    const crashed = await h.vault.checkout({
+      vaultUser: 'jdoe@corp.example.com',
+      account: { systemId: 10, accountId: 100, kind: 'password' },
+      durationMinutes: 60,
+      reason: 'x',
+    });
+    const live = await h.vault.checkout({
+      vaultUser: 'jdoe@corp.example.com',
+      account: { systemId: 10, accountId: 100, kind: 'password' },
+      durationMinutes: 60,
+      reason: 'x',
+    });
     const auditId = await h.state.recordCredentialEvent({
-      site: 'default', lsid: 'old-session', jumpItemId: 1, jumpItemName: 'web01 RDP', consoleUser: 'CORP\\jdoe', vaultUser: 'jdoe@corp.example.com',
-      vaultRequestId: crashed.requestId, systemName: 'web01', accountName: 'Administrator', outcome: 'checked_out', errorCode: null, checkoutAt: new Date(T0 - 600_000), checkinAt: null,
+      site: 'default',
+      lsid: 'old-session',
+      jumpItemId: 1,
+      jumpItemName: 'web01 RDP',
+      consoleUser: 'CORP\\jdoe',
+      vaultUser: 'jdoe@corp.example.com',
+      vaultRequestId: crashed.requestId,
+      systemName: 'web01',
+      accountName: 'Administrator',
+      outcome: 'checked_out',
+      errorCode: null,
+      checkoutAt: new Date(T0 - 600_000),
+      checkinAt: null,
     });
     await h.state.putLease({ ...orphan('instance-dead', crashed.requestId, new Date(T0 + 3_000_000)), auditId });
     await h.state.putLease(orphan('instance-live', live.requestId, new Date(T0 + 3_000_000)));
@@ -112,7 +149,10 @@ describe('Broker leases', () => {
     await h.broker.start();
     expect(h.vault.requests.get(crashed.requestId)?.checkedIn).toBe(true);
     expect(h.vault.requests.get(live.requestId)?.checkedIn).toBe(false);
-    expect((await h.state.listCredentialEvents({ lsid: 'old-session' }))[0]).toMatchObject({ outcome: 'checked_in', checkinAt: new Date(T0) });
+    expect((await h.state.listCredentialEvents({ lsid: 'old-session' }))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinAt: new Date(T0),
+    });
     expect(h.lines.join('')).toContain('checking in leases left by a stopped bridge instance');
     expect(await h.metrics.metrics()).toContain('ecm_bridge_broker_checkins_total{reason="recovery"} 1');
 

@@ -5,11 +5,27 @@ import { brokerHarness, ctx, PASSWORD } from './broker-fixture.js';
 
 function withSystems() {
   const h = brokerHarness();
-  h.vault.grantSystems('jdoe@corp.example.com',
-    { systemId: 10, name: 'web01', hostname: 'web01.corp.example.com', ip: '10.0.4.17', method: 'rdp', port: 3389, workgroup: 'CORP' },
+  h.vault.grantSystems(
+    'jdoe@corp.example.com',
+    {
+      systemId: 10,
+      name: 'web01',
+      hostname: 'web01.corp.example.com',
+      ip: '10.0.4.17',
+      method: 'rdp',
+      port: 3389,
+      workgroup: 'CORP',
+    },
     { systemId: 13, name: 'web02', hostname: 'web02.dmz.example.com', method: 'ssh', port: 22, workgroup: 'DMZ' },
     { systemId: 14, name: 'web03', hostname: 'web03', method: 'ssh' },
-    ...Array.from({ length: 8 }, (_, i) => ({ systemId: 100 + i, name: `lab-web-${i}`, hostname: `lab${i}`, method: 'rdp' as const, workgroup: 'CORP' })));
+    ...Array.from({ length: 8 }, (_, i) => ({
+      systemId: 100 + i,
+      name: `lab-web-${i}`,
+      hostname: `lab${i}`,
+      method: 'rdp' as const,
+      workgroup: 'CORP',
+    })),
+  );
   return h;
 }
 
@@ -18,8 +34,24 @@ describe('Broker: jump.search', () => {
     const h = withSystems();
     const { items } = await h.broker.handle('jump.search', ctx(), { query: 'WEB0', limit: 10 }, h.signal);
     expect(items).toEqual([
-      { id: '10', name: 'web01', hostname: 'web01.corp.example.com', ip: '10.0.4.17', method: 'rdp', port: 3389, networkId: 'CORP' },
-      { id: '13', name: 'web02', hostname: 'web02.dmz.example.com', method: 'ssh', port: 22, networkId: 'DMZ', comment: NO_JUMPOINT_COMMENT },
+      {
+        id: '10',
+        name: 'web01',
+        hostname: 'web01.corp.example.com',
+        ip: '10.0.4.17',
+        method: 'rdp',
+        port: 3389,
+        networkId: 'CORP',
+      },
+      {
+        id: '13',
+        name: 'web02',
+        hostname: 'web02.dmz.example.com',
+        method: 'ssh',
+        port: 22,
+        networkId: 'DMZ',
+        comment: NO_JUMPOINT_COMMENT,
+      },
       { id: '14', name: 'web03', hostname: 'web03', method: 'ssh', comment: NO_JUMPOINT_COMMENT },
     ]);
     expect(h.vault.calls.at(-1)).toEqual({ method: 'searchSystems', vaultUser: 'jdoe@corp.example.com' });
@@ -30,9 +62,17 @@ describe('Broker: jump.search', () => {
     expect((await h.broker.handle('jump.search', ctx(), { query: 'lab', limit: 50 }, h.signal)).items).toHaveLength(5);
     expect((await h.broker.handle('jump.search', ctx(), { query: 'lab' }, h.signal)).items).toHaveLength(5);
     expect((await h.broker.handle('jump.search', ctx(), { query: 'web.*' }, h.signal)).items).toEqual([]);
-    const long = await h.broker.handle('jump.search', ctx(), { query: 'x'.repeat(17) }, h.signal).catch((e: ServiceError) => e);
-    expect((long as ServiceError).toWire()).toEqual({ code: 'bad_request', message: 'The search text is longer than 16 characters', retryable: false });
-    const bad = await h.broker.handle('jump.search', ctx(), { query: 'a', limit: 0 }, h.signal).catch((e: ServiceError) => e);
+    const long = await h.broker
+      .handle('jump.search', ctx(), { query: 'x'.repeat(17) }, h.signal)
+      .catch((e: ServiceError) => e);
+    expect((long as ServiceError).toWire()).toEqual({
+      code: 'bad_request',
+      message: 'The search text is longer than 16 characters',
+      retryable: false,
+    });
+    const bad = await h.broker
+      .handle('jump.search', ctx(), { query: 'a', limit: 0 }, h.signal)
+      .catch((e: ServiceError) => e);
     expect((bad as ServiceError).code).toBe('request.bad');
     const none = await h.broker.handle('jump.search', ctx(), {} as never, h.signal).catch((e: ServiceError) => e);
     expect((none as ServiceError).message).toBe('jump.search needs a string "query"');
@@ -41,7 +81,9 @@ describe('Broker: jump.search', () => {
 
   it('refuses an unmapped or denied console user before asking the vault', async () => {
     const h = withSystems();
-    const e = await h.broker.handle('jump.search', ctx({ user: { username: 'CORP\\ext-x' } }), { query: 'web' }, h.signal).catch((x: ServiceError) => x);
+    const e = await h.broker
+      .handle('jump.search', ctx({ user: { username: 'CORP\\ext-x' } }), { query: 'web' }, h.signal)
+      .catch((x: ServiceError) => x);
     expect((e as ServiceError).toWire().code).toBe('forbidden');
     expect(h.vault.calls).toEqual([]);
   });
@@ -50,12 +92,20 @@ describe('Broker: jump.search', () => {
 describe('Broker.explain (test-settings)', () => {
   it('reports trace, target, vault accounts, dropped accounts, offers and policies', async () => {
     const h = brokerHarness();
-    const r = await h.broker.explain({ user: ctx().user, endpoint: { hostname: 'WEB01', ip: '[2001:db8::1]:3389' }, jumpGroup: 'Web servers' });
+    const r = await h.broker.explain({
+      user: ctx().user,
+      endpoint: { hostname: 'WEB01', ip: '[2001:db8::1]:3389' },
+      jumpGroup: 'Web servers',
+    });
     expect(r.mapping).toMatchObject({ outcome: 'mapped', vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' });
     expect(r.target).toMatchObject({ names: ['web01', 'web01-legacy'], ips: ['2001:db8::1'] });
     expect(r.accounts?.map((a) => a.accountName)).toEqual(['Administrator', 'svc-web', 'root', 'dmz-admin']);
     expect(r.dropped).toEqual(['dmz-admin on web01: workgroup DMZ not allowed for Jump Group "Web servers"']);
-    expect(r.offered.map((o) => o.displayName)).toEqual(['Administrator (web01)', 'root (web01-legacy)', 'CORP\\svc-web (domain account)']);
+    expect(r.offered.map((o) => o.displayName)).toEqual([
+      'Administrator (web01)',
+      'root (web01-legacy)',
+      'CORP\\svc-web (domain account)',
+    ]);
     expect(r.policies).toEqual([]);
     expect(r.error).toBeUndefined();
     expect(h.vault.requests.size).toBe(0);
@@ -64,7 +114,12 @@ describe('Broker.explain (test-settings)', () => {
   it('with checkout: checks out the first credential and checks it straight in, never exposing the secret', async () => {
     const h = brokerHarness();
     const r = await h.broker.explain({ user: ctx().user, endpoint: { hostname: 'web01' }, checkout: true });
-    expect(r.checkout).toMatchObject({ credential: 'Administrator (web01)', vaultRequestId: '1000', received: ['password'], checkedIn: true });
+    expect(r.checkout).toMatchObject({
+      credential: 'Administrator (web01)',
+      vaultRequestId: '1000',
+      received: ['password'],
+      checkedIn: true,
+    });
     expect(h.vault.requests.get('1000')?.checkedIn).toBe(true);
     expect(JSON.stringify(r)).not.toContain(PASSWORD);
   });
@@ -72,9 +127,15 @@ describe('Broker.explain (test-settings)', () => {
   it('explains refusals instead of throwing: deny rule, policy verdicts, no accounts', async () => {
     const h = brokerHarness();
     const denied = await h.broker.explain({ user: { username: 'ext-bob' }, endpoint: { hostname: 'web01' } });
-    expect(denied.error).toEqual({ code: 'mapping.denied', message: 'Credential injection refused by mapping rule "contractors-denied": External accounts cannot receive injected credentials' });
+    expect(denied.error).toEqual({
+      code: 'mapping.denied',
+      message:
+        'Credential injection refused by mapping rule "contractors-denied": External accounts cannot receive injected credentials',
+    });
     const prod = await h.broker.explain({ user: ctx().user, endpoint: { hostname: 'web01' }, jumpGroup: 'Production' });
-    expect(prod.policies).toEqual([{ policy: 'production-needs-ticket', ok: false, detail: 'an External Key matching ^CHG-\\d+$ is required' }]);
+    expect(prod.policies).toEqual([
+      { policy: 'production-needs-ticket', ok: false, detail: 'an External Key matching ^CHG-\\d+$ is required' },
+    ]);
     expect(prod.error?.code).toBe('policy.denied');
     expect(h.vault.requests.size).toBe(0);
     const nothing = await h.broker.explain({ user: ctx().user, endpoint: { hostname: 'ghost' } });

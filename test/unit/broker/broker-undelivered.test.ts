@@ -4,7 +4,8 @@ import { ServiceError } from '../../../src/platform/errors.js';
 import { brokerHarness, ctx } from './broker-fixture.js';
 
 /** The broker's credential service (the broker forwards `undeliverable` to it). */
-const credentials = (h: ReturnType<typeof brokerHarness>) => (h.broker as unknown as { p: { credentials: CredentialService } }).p.credentials;
+const credentials = (h: ReturnType<typeof brokerHarness>) =>
+  (h.broker as unknown as { p: { credentials: CredentialService } }).p.credentials;
 
 async function credentialId(h: ReturnType<typeof brokerHarness>, c = ctx()) {
   return (await h.broker.handle('credentials.list', c, {}, h.signal)).credentials[0]!.id;
@@ -51,12 +52,16 @@ describe('Broker: checkouts the console never receives', () => {
   it('undeliverable(leaseId) checks in a delivered-but-lost credential and marks the audit row failed', async () => {
     const h = brokerHarness();
     const c = ctx();
-    const got = (await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal)).credential;
+    const got = (await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal))
+      .credential;
     expect(h.vault.openRequests()).toHaveLength(1);
     await credentials(h).undeliverable(got.leaseId);
     expect(h.vault.openRequests()).toEqual([]);
     expect(h.state.leases.size).toBe(0);
-    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'failed', errorCode: 'channel.closed' });
+    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'channel.closed',
+    });
     // Idempotent: an unknown or already checked-in lease is fine.
     await credentials(h).undeliverable(got.leaseId);
     await credentials(h).undeliverable('no-such-lease');
@@ -65,7 +70,8 @@ describe('Broker: checkouts the console never receives', () => {
   it('undeliverable(leaseId) never throws; a failed check-in leaves the lease for the sweeper', async () => {
     const h = brokerHarness();
     const c = ctx();
-    const got = (await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal)).credential;
+    const got = (await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal))
+      .credential;
     h.vault.failNext('checkin', new ServiceError('vault.unavailable', 'vault down'));
     await expect(credentials(h).undeliverable(got.leaseId)).resolves.toBeUndefined();
     expect(h.state.leases.size).toBe(1);

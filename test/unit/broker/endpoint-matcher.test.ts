@@ -3,14 +3,16 @@ import { EndpointMatcher, normaliseIp } from '../../../src/broker/endpoint-match
 import { endpointMatchingSchema } from '../../../src/platform/config/sections/broker.js';
 import type { VaultAccount } from '../../../src/vault/vault-port.js';
 
-const matcher = new EndpointMatcher(endpointMatchingSchema.parse({
-  aliases: { WEB01: ['web01-legacy'], '10.0.9.9': ['db-vip'] },
-  preferSources: ['domain-linked', 'local'],
-  jumpGroups: [
-    { jumpGroup: 'Web servers', workgroups: ['CORP'], sources: ['local'] },
-    { jumpGroup: 'Mixed', preferSources: ['local', 'domain-linked'] },
-  ],
-}));
+const matcher = new EndpointMatcher(
+  endpointMatchingSchema.parse({
+    aliases: { WEB01: ['web01-legacy'], '10.0.9.9': ['db-vip'] },
+    preferSources: ['domain-linked', 'local'],
+    jumpGroups: [
+      { jumpGroup: 'Web servers', workgroups: ['CORP'], sources: ['local'] },
+      { jumpGroup: 'Mixed', preferSources: ['local', 'domain-linked'] },
+    ],
+  }),
+);
 
 describe('EndpointMatcher.target', () => {
   it.each([
@@ -21,7 +23,12 @@ describe('EndpointMatcher.target', () => {
     ['IPv4-mapped IPv6', { ip: '::ffff:10.0.4.17' }, [], ['10.0.4.17']],
     ['IPv6 link-local with zone', { ip: 'fe80::1%eth0' }, [], ['fe80::1']],
     ['FQDN gives its short name', { fqdn: 'Web02.Corp.Example.com' }, ['web02.corp.example.com', 'web02'], []],
-    ['short hostname and FQDN, trailing dot', { hostname: 'WEB02', fqdn: 'web02.corp.example.com.' }, ['web02', 'web02.corp.example.com'], []],
+    [
+      'short hostname and FQDN, trailing dot',
+      { hostname: 'WEB02', fqdn: 'web02.corp.example.com.' },
+      ['web02', 'web02.corp.example.com'],
+      [],
+    ],
     ['hostname with a port', { hostname: 'web03:22' }, ['web03'], []],
     ['an IP reported as hostname counts as IP', { hostname: '10.0.4.18' }, [], ['10.0.4.18']],
     ['alias by name (case-insensitive key)', { hostname: 'web01' }, ['web01', 'web01-legacy'], []],
@@ -45,12 +52,28 @@ describe('EndpointMatcher.target', () => {
   });
 });
 
-const acct = (accountId: number, source: VaultAccount['source'], workgroup: string, systemName = 'web01'): VaultAccount => ({
-  systemId: 1, systemName, accountId, accountName: `a${accountId}`, source, kind: 'password', workgroup,
+const acct = (
+  accountId: number,
+  source: VaultAccount['source'],
+  workgroup: string,
+  systemName = 'web01',
+): VaultAccount => ({
+  systemId: 1,
+  systemName,
+  accountId,
+  accountName: `a${accountId}`,
+  source,
+  kind: 'password',
+  workgroup,
 });
 
 describe('EndpointMatcher.narrow', () => {
-  const accounts = [acct(1, 'local', 'CORP'), acct(2, 'domain-linked', 'CORP'), acct(3, 'local', 'DMZ'), acct(4, 'local', 'corp', 'web01-legacy')];
+  const accounts = [
+    acct(1, 'local', 'CORP'),
+    acct(2, 'domain-linked', 'CORP'),
+    acct(3, 'local', 'DMZ'),
+    acct(4, 'local', 'corp', 'web01-legacy'),
+  ];
   const target = matcher.target({ hostname: 'web01' });
 
   it('orders by the preferred sources, keeping vault order within a source', () => {
@@ -66,7 +89,7 @@ describe('EndpointMatcher.narrow', () => {
     ]);
   });
 
-  it('uses a Jump Group\'s own preference order and flags accounts found through an alias', () => {
+  it("uses a Jump Group's own preference order and flags accounts found through an alias", () => {
     const out = matcher.narrow(accounts, target, 'Mixed');
     expect(out.map((a) => a.accountId)).toEqual([1, 3, 4, 2]);
     expect(out.find((a) => a.accountId === 4)?.viaAlias).toBe(true);

@@ -21,7 +21,9 @@ policies:
 `;
 
 function parsePolicies(yaml: string) {
-  return withSecretEnv({ env: {}, allowLiterals: true, readFile: () => '', baseDir: '.' }, () => brokerSchema.parse(parse(yaml))).policies;
+  return withSecretEnv({ env: {}, allowLiterals: true, readFile: () => '', baseDir: '.' }, () =>
+    brokerSchema.parse(parse(yaml)),
+  ).policies;
 }
 
 const policy = new ReleasePolicy(parsePolicies(POLICIES));
@@ -43,7 +45,10 @@ describe('ReleasePolicy', () => {
   });
 
   it('refuses a missing or malformed ticket, naming the policy (policy.denied)', () => {
-    for (const [key, why] of [[undefined, 'an External Key matching ^(CHG|INC)-\\d+$ is required'], ['see me', 'the External Key does not match ^(CHG|INC)-\\d+$']] as const) {
+    for (const [key, why] of [
+      [undefined, 'an External Key matching ^(CHG|INC)-\\d+$ is required'],
+      ['see me', 'the External Key does not match ^(CHG|INC)-\\d+$'],
+    ] as const) {
       try {
         policy.enforce(ctx('Production', key), WED_11_BERLIN);
         expect.unreachable();
@@ -54,17 +59,21 @@ describe('ReleasePolicy', () => {
     }
   });
 
-  it('evaluates time windows in the window\'s own time zone', () => {
+  it("evaluates time windows in the window's own time zone", () => {
     // 18:30 UTC on a Wednesday is 19:30 in Berlin: outside 07:00-19:00 although inside it in UTC.
     const late = new Date(Date.UTC(2026, 0, 7, 18, 30));
     expect(() => policy.enforce(ctx('Production', 'INC-7'), late)).toThrow(
       'Release refused by policy "production-office-hours": outside the allowed time windows (mon,tue,wed,thu,fri 07:00-19:00 Europe/Berlin)',
     );
     // Summer time: 2026-07-08 17:30 UTC is 19:30 CEST (outside); 16:30 UTC is 18:30 (inside).
-    expect(() => policy.enforce(ctx('Production', 'INC-7'), new Date(Date.UTC(2026, 6, 8, 17, 30)))).toThrow(/office-hours/);
+    expect(() => policy.enforce(ctx('Production', 'INC-7'), new Date(Date.UTC(2026, 6, 8, 17, 30)))).toThrow(
+      /office-hours/,
+    );
     expect(() => policy.enforce(ctx('Production', 'INC-7'), new Date(Date.UTC(2026, 6, 8, 16, 30)))).not.toThrow();
     // Saturday.
-    expect(() => policy.enforce(ctx('Production', 'INC-7'), new Date(Date.UTC(2026, 0, 10, 10, 0)))).toThrow(/office-hours/);
+    expect(() => policy.enforce(ctx('Production', 'INC-7'), new Date(Date.UTC(2026, 0, 10, 10, 0)))).toThrow(
+      /office-hours/,
+    );
   });
 
   it('applies group-less policies everywhere and group policies only to their group (case-insensitive)', () => {
@@ -76,18 +85,22 @@ describe('ReleasePolicy', () => {
   });
 
   it('schema rejects an unknown time zone, an inverted window and a bad ticket pattern', () => {
-    const r = brokerSchema.safeParse(parse(`
+    const r = brokerSchema.safeParse(
+      parse(`
 credentialIdKey: k
 policies:
   - name: p
     requireExternalKey: "(["
     timeWindows: [{ days: [mon], from: "19:00", to: "07:00", timezone: Mars/Olympus }]
-`));
+`),
+    );
     const messages = r.error?.issues.map((i) => i.message) ?? [];
-    expect(messages).toEqual(expect.arrayContaining([
-      expect.stringContaining('invalid regular expression'),
-      '`to` must be after `from` (split a window that crosses midnight in two)',
-      'unknown time zone "Mars/Olympus"',
-    ]));
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('invalid regular expression'),
+        '`to` must be after `from` (split a window that crosses midnight in two)',
+        'unknown time zone "Mars/Olympus"',
+      ]),
+    );
   });
 });

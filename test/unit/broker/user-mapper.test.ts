@@ -59,36 +59,134 @@ interface Case {
   passthrough?: boolean;
 }
 
-const u = (username: string, extra: Partial<ConsoleUser> = {}): ConsoleUser => ({ username, securityProvider: ad, ...extra });
+const u = (username: string, extra: Partial<ConsoleUser> = {}): ConsoleUser => ({
+  username,
+  securityProvider: ad,
+  ...extra,
+});
 
 const CASES: Case[] = [
-  { name: 'NetBIOS login to UPN', user: u('CORP\\jdoe'), expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' } },
-  { name: 'NetBIOS login, mixed case', user: u('corp\\JDoe'), expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' } },
-  { name: 'UPN login matches domain CORP through the table', user: u('jdoe@corp.example.com'), expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' } },
-  { name: 'UPN login upper case', user: u('JDOE@CORP.EXAMPLE.COM'), expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' } },
-  { name: 'missing domain: bare name gets the corp suffix', user: u('jdoe'), expect: { vaultUser: 'jdoe@corp.example.com', rule: 'bare-names-are-corp' } },
-  { name: 'missing domain: leading backslash only', user: u('\\JDoe'), expect: { vaultUser: 'jdoe@corp.example.com', rule: 'bare-names-are-corp' } },
-  { name: 'second domain, NetBIOS', user: u('EMEA\\mrossi'), expect: { vaultUser: 'mrossi@emea.corp.example.com', rule: 'emea-to-upn' } },
-  { name: 'second domain, UPN', user: u('mrossi@emea.corp.example.com'), expect: { vaultUser: 'mrossi@emea.corp.example.com', rule: 'emea-to-upn' } },
+  {
+    name: 'NetBIOS login to UPN',
+    user: u('CORP\\jdoe'),
+    expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' },
+  },
+  {
+    name: 'NetBIOS login, mixed case',
+    user: u('corp\\JDoe'),
+    expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' },
+  },
+  {
+    name: 'UPN login matches domain CORP through the table',
+    user: u('jdoe@corp.example.com'),
+    expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' },
+  },
+  {
+    name: 'UPN login upper case',
+    user: u('JDOE@CORP.EXAMPLE.COM'),
+    expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' },
+  },
+  {
+    name: 'missing domain: bare name gets the corp suffix',
+    user: u('jdoe'),
+    expect: { vaultUser: 'jdoe@corp.example.com', rule: 'bare-names-are-corp' },
+  },
+  {
+    name: 'missing domain: leading backslash only',
+    user: u('\\JDoe'),
+    expect: { vaultUser: 'jdoe@corp.example.com', rule: 'bare-names-are-corp' },
+  },
+  {
+    name: 'second domain, NetBIOS',
+    user: u('EMEA\\mrossi'),
+    expect: { vaultUser: 'mrossi@emea.corp.example.com', rule: 'emea-to-upn' },
+  },
+  {
+    name: 'second domain, UPN',
+    user: u('mrossi@emea.corp.example.com'),
+    expect: { vaultUser: 'mrossi@emea.corp.example.com', rule: 'emea-to-upn' },
+  },
   { name: 'different domain part (unknown NetBIOS) is not mapped', user: u('OTHER\\jdoe'), expect: 'unmapped' },
   { name: 'different domain part (unknown DNS) is not mapped', user: u('jdoe@other.example'), expect: 'unmapped' },
-  { name: 'different domain part with passthrough', user: u('OTHER\\jdoe'), passthrough: true, expect: { vaultUser: 'OTHER\\jdoe', rule: null } },
+  {
+    name: 'different domain part with passthrough',
+    user: u('OTHER\\jdoe'),
+    passthrough: true,
+    expect: { vaultUser: 'OTHER\\jdoe', rule: null },
+  },
   { name: 'contractor (NetBIOS) denied', user: u('CORP\\ext-bob'), expect: { denied: 'contractors-denied' } },
   { name: 'contractor (bare) denied', user: u('ext-bob'), expect: { denied: 'contractors-denied' } },
   { name: 'contractor (UPN) denied', user: u('EXT-bob@corp.example.com'), expect: { denied: 'contractors-denied' } },
-  { name: 'deny wins over passthrough', user: u('ext-bob'), passthrough: true, expect: { denied: 'contractors-denied' } },
-  { name: 'radius provider kind, template {user}', user: u('CORP\\root-ops', { securityProvider: { name: 'RADIUS', kind: 'radius' } }), expect: { vaultUser: 'radius-root-ops', rule: 'radius-admins' } },
-  { name: 'jump group narrows: NetBIOS upper case', user: u('corp\\jdoe'), jumpGroup: 'Web servers', expect: { vaultUser: 'CORP\\JDOE', rule: 'web-group-netbios' } },
-  { name: 'jump group match is case-insensitive', user: u('CORP\\jdoe'), jumpGroup: 'WEB SERVERS', expect: { vaultUser: 'CORP\\JDOE', rule: 'web-group-netbios' } },
-  { name: 'jump group: UPN login converted to NetBIOS', user: u('jdoe@corp.example.com'), jumpGroup: 'Web servers', expect: { vaultUser: 'CORP\\JDOE', rule: 'web-group-netbios' } },
-  { name: 'other jump group falls through to UPN', user: u('CORP\\jdoe'), jumpGroup: 'Databases', expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' } },
-  { name: 'email regex, domain stripped', user: u('LAB\\Tom', { email: 'tom@lab.example' }), expect: { vaultUser: 'tom', rule: 'lab-by-email' } },
-  { name: 'partner template with named groups', user: u('john.smith@partner.example', { securityProvider: { name: 'Partner', kind: 'saml' } }), expect: { vaultUser: 'jsmith@corp.example.com', rule: 'partner-template' } },
-  { name: 'legacy domain unknown to the table: to-upn skipped, strip applies', user: u('LEGACY\\bob', { securityProvider: { name: 'Legacy AD', kind: 'ldap' } }), expect: { vaultUser: 'bob', rule: 'legacy-strip' } },
-  { name: 'provider name match is case-insensitive', user: u('LEGACY\\bob', { securityProvider: { name: 'legacy ad' } }), expect: { vaultUser: 'bob', rule: 'legacy-strip' } },
-  { name: 'template needing {upn} skipped for a bare name', user: u('alice', { securityProvider: { name: 'Partner SAML', kind: 'saml' } }), expect: { vaultUser: 'alice@corp.example.com', rule: 'bare-names-are-corp' } },
-  { name: 'template {upn} used when the name has a domain', user: u('alice@corp.example.com', { securityProvider: { name: 'Partner SAML', kind: 'saml' } }), expect: { vaultUser: 'alice@corp.example.com', rule: 'corp-to-upn' } },
-  { name: 'no security provider at all', user: { username: 'CORP\\svc' }, expect: { vaultUser: 'svc@corp.example.com', rule: 'corp-to-upn' } },
+  {
+    name: 'deny wins over passthrough',
+    user: u('ext-bob'),
+    passthrough: true,
+    expect: { denied: 'contractors-denied' },
+  },
+  {
+    name: 'radius provider kind, template {user}',
+    user: u('CORP\\root-ops', { securityProvider: { name: 'RADIUS', kind: 'radius' } }),
+    expect: { vaultUser: 'radius-root-ops', rule: 'radius-admins' },
+  },
+  {
+    name: 'jump group narrows: NetBIOS upper case',
+    user: u('corp\\jdoe'),
+    jumpGroup: 'Web servers',
+    expect: { vaultUser: 'CORP\\JDOE', rule: 'web-group-netbios' },
+  },
+  {
+    name: 'jump group match is case-insensitive',
+    user: u('CORP\\jdoe'),
+    jumpGroup: 'WEB SERVERS',
+    expect: { vaultUser: 'CORP\\JDOE', rule: 'web-group-netbios' },
+  },
+  {
+    name: 'jump group: UPN login converted to NetBIOS',
+    user: u('jdoe@corp.example.com'),
+    jumpGroup: 'Web servers',
+    expect: { vaultUser: 'CORP\\JDOE', rule: 'web-group-netbios' },
+  },
+  {
+    name: 'other jump group falls through to UPN',
+    user: u('CORP\\jdoe'),
+    jumpGroup: 'Databases',
+    expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' },
+  },
+  {
+    name: 'email regex, domain stripped',
+    user: u('LAB\\Tom', { email: 'tom@lab.example' }),
+    expect: { vaultUser: 'tom', rule: 'lab-by-email' },
+  },
+  {
+    name: 'partner template with named groups',
+    user: u('john.smith@partner.example', { securityProvider: { name: 'Partner', kind: 'saml' } }),
+    expect: { vaultUser: 'jsmith@corp.example.com', rule: 'partner-template' },
+  },
+  {
+    name: 'legacy domain unknown to the table: to-upn skipped, strip applies',
+    user: u('LEGACY\\bob', { securityProvider: { name: 'Legacy AD', kind: 'ldap' } }),
+    expect: { vaultUser: 'bob', rule: 'legacy-strip' },
+  },
+  {
+    name: 'provider name match is case-insensitive',
+    user: u('LEGACY\\bob', { securityProvider: { name: 'legacy ad' } }),
+    expect: { vaultUser: 'bob', rule: 'legacy-strip' },
+  },
+  {
+    name: 'template needing {upn} skipped for a bare name',
+    user: u('alice', { securityProvider: { name: 'Partner SAML', kind: 'saml' } }),
+    expect: { vaultUser: 'alice@corp.example.com', rule: 'bare-names-are-corp' },
+  },
+  {
+    name: 'template {upn} used when the name has a domain',
+    user: u('alice@corp.example.com', { securityProvider: { name: 'Partner SAML', kind: 'saml' } }),
+    expect: { vaultUser: 'alice@corp.example.com', rule: 'corp-to-upn' },
+  },
+  {
+    name: 'no security provider at all',
+    user: { username: 'CORP\\svc' },
+    expect: { vaultUser: 'svc@corp.example.com', rule: 'corp-to-upn' },
+  },
   { name: 'domain without account', user: u('CORP\\'), expect: 'unmapped' },
   { name: 'empty username with passthrough stays unmapped', user: u(''), passthrough: true, expect: 'unmapped' },
 ];
@@ -97,11 +195,18 @@ describe('UserMapper (table)', () => {
   const strict = mapper();
   const lenient = mapper('default: passthrough\n');
   it.each(CASES)('$name', (c) => {
-    const d = (c.passthrough ? lenient : strict).decide({ user: c.user, ...(c.jumpGroup && { jumpGroup: c.jumpGroup }) });
+    const d = (c.passthrough ? lenient : strict).decide({
+      user: c.user,
+      ...(c.jumpGroup && { jumpGroup: c.jumpGroup }),
+    });
     if (c.expect === 'unmapped') {
       expect(d.outcome).toBe('unmapped');
     } else if ('denied' in c.expect) {
-      expect(d).toMatchObject({ outcome: 'denied', rule: c.expect.denied, reason: 'External accounts cannot receive injected credentials' });
+      expect(d).toMatchObject({
+        outcome: 'denied',
+        rule: c.expect.denied,
+        reason: 'External accounts cannot receive injected credentials',
+      });
     } else {
       expect(d).toMatchObject({ outcome: 'mapped', ...c.expect });
     }
@@ -119,8 +224,18 @@ describe('UserMapper explanations and errors', () => {
     const corp = d.trace.find((t) => t.rule === 'corp-to-upn');
     expect(corp).toEqual({ rule: 'corp-to-upn', verdict: 'no-match', detail: 'domain "OTHER" does not match "CORP"' });
     expect(d.trace.map((t) => t.rule)).toEqual([
-      'contractors-denied', 'radius-admins', 'web-group-netbios', 'lab-by-email', 'corp-to-upn', 'emea-to-upn', 'partner-template',
-      'legacy-upn', 'legacy-strip', 'saml-upn-template', 'bare-names-are-corp', '(default)',
+      'contractors-denied',
+      'radius-admins',
+      'web-group-netbios',
+      'lab-by-email',
+      'corp-to-upn',
+      'emea-to-upn',
+      'partner-template',
+      'legacy-upn',
+      'legacy-strip',
+      'saml-upn-template',
+      'bare-names-are-corp',
+      '(default)',
     ]);
   });
 
@@ -156,11 +271,17 @@ describe('userMapping schema', () => {
   };
 
   it('rejects an unknown template placeholder, naming the allowed ones', () => {
-    expect(bad('rules: [{ name: a, vaultUser: "{usr}@x" }]')[0]).toMatch(/^rules.0.vaultUser: unknown placeholder \{usr\} \(expected one of \{user\}/);
+    expect(bad('rules: [{ name: a, vaultUser: "{usr}@x" }]')[0]).toMatch(
+      /^rules.0.vaultUser: unknown placeholder \{usr\} \(expected one of \{user\}/,
+    );
   });
 
   it('accepts named groups of the rule as placeholders', () => {
-    expect(userMappingSchema.safeParse(parse('rules: [{ name: a, match: { username: "regex:^(?<x>.+)$" }, vaultUser: "{x}" }]')).success).toBe(true);
+    expect(
+      userMappingSchema.safeParse(
+        parse('rules: [{ name: a, match: { username: "regex:^(?<x>.+)$" }, vaultUser: "{x}" }]'),
+      ).success,
+    ).toBe(true);
   });
 
   it('rejects an invalid regex, a deny rule that also maps, and duplicate names', () => {

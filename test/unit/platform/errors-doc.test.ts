@@ -15,8 +15,14 @@ describe('error catalogue', () => {
   });
 
   it('gives the console only the wire code and the safe message', () => {
-    const err = new ServiceError('policy.denied', 'policy "prod-ticket" requires a ticket', { cause: new Error('inner detail') });
-    expect(err.toWire()).toEqual({ code: 'forbidden', message: 'policy "prod-ticket" requires a ticket', retryable: false });
+    const err = new ServiceError('policy.denied', 'policy "prod-ticket" requires a ticket', {
+      cause: new Error('inner detail'),
+    });
+    expect(err.toWire()).toEqual({
+      code: 'forbidden',
+      message: 'policy "prod-ticket" requires a ticket',
+      retryable: false,
+    });
     expect(JSON.stringify(err.toWire())).not.toContain('inner detail');
   });
 });

@@ -8,7 +8,8 @@ const PASSWORD = 'Pa55w0rd-very-secret';
 const BEARER = 'eyJhbGciOiJSUzI1NiJ9.bearer-token-value.sig';
 const CLIENT_SECRET = 'oauth-client-secret-9f8e7d';
 const API_KEY = 'c479a66f-ps-api-key-0123456789abcdef';
-const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\nAAAAAAAAAAEAAAAzAAAAC3NzaC1lZDI1\n-----END OPENSSH PRIVATE KEY-----';
+const PRIVATE_KEY =
+  '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\nAAAAAAAAAAEAAAAzAAAAC3NzaC1lZDI1\n-----END OPENSSH PRIVATE KEY-----';
 const PS_AUTH = `PS-Auth key=${API_KEY}; runas=CORP\\jdoe; pwd=[${PASSWORD}];`;
 const ALL = [PASSWORD, BEARER, CLIENT_SECRET, API_KEY, 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmU'];
 
@@ -35,7 +36,10 @@ describe('logger redaction', () => {
     const { log, text } = captureLogger();
     // Structured fields at several depths, under the usual key names.
     log.info({ password: PASSWORD, token: BEARER, client_secret: CLIENT_SECRET, privateKey: PRIVATE_KEY }, 'top level');
-    log.info({ request: { headers: { authorization: `Bearer ${BEARER}` }, body: { clientSecret: CLIENT_SECRET } } }, 'nested');
+    log.info(
+      { request: { headers: { authorization: `Bearer ${BEARER}` }, body: { clientSecret: CLIENT_SECRET } } },
+      'nested',
+    );
     log.info({ vault: { session: { auth: { Authorization: PS_AUTH } } } }, 'deep');
     log.warn({ credential: { password: PASSWORD, passphrase: PASSWORD } }, 'credential object');
     // Secret values anywhere.

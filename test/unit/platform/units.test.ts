@@ -6,32 +6,50 @@ import { captureLogger } from '../../helpers/log-capture.js';
 
 class Probe implements Component {
   static events: string[] = [];
-  constructor(readonly name: string, readonly dep?: Probe) {}
-  async start() { Probe.events.push(`start ${this.name}`); }
-  async stop(_grace: number, reason?: string) { Probe.events.push(`stop ${this.name}${reason === 'reload' ? ' (reload)' : ''}`); }
+  constructor(
+    readonly name: string,
+    readonly dep?: Probe,
+  ) {}
+  async start() {
+    Probe.events.push(`start ${this.name}`);
+  }
+  async stop(_grace: number, reason?: string) {
+    Probe.events.push(`stop ${this.name}${reason === 'reload' ? ' (reload)' : ''}`);
+  }
 }
 
 const specs = (sites: Record<string, unknown>, vault: unknown): UnitSpec[] => [
   { key: 'vault', slice: vault, create: () => new Probe('vault') },
-  ...Object.entries(sites).map(([name, slice]) => ({ key: `site:${name}`, slice, deps: ['vault'], create: (get: <T extends Component>(k: string) => T) => new Probe(`site:${name}`, get<Probe>('vault')) })),
+  ...Object.entries(sites).map(([name, slice]) => ({
+    key: `site:${name}`,
+    slice,
+    deps: ['vault'],
+    create: (get: <T extends Component>(k: string) => T) => new Probe(`site:${name}`, get<Probe>('vault')),
+  })),
 ];
 
 describe('UnitSet (config reload)', () => {
   it('keeps unchanged units running, replaces changed ones, stops removed ones', async () => {
     Probe.events = [];
     const units = new UnitSet(captureLogger().log, 1000);
-    await units.apply(specs({ a: { url: 'https://a', secret: new Secret('s1') }, b: { url: 'https://b' } }, { url: 'v' }));
+    await units.apply(
+      specs({ a: { url: 'https://a', secret: new Secret('s1') }, b: { url: 'https://b' } }, { url: 'v' }),
+    );
     expect(Probe.events).toEqual(['start vault', 'start site:a', 'start site:b']);
     const aBefore = units.get<Probe>('site:a');
 
     Probe.events = [];
-    const r = await units.apply(specs({ a: { url: 'https://a', secret: new Secret('s1') }, c: { url: 'https://c' } }, { url: 'v' }));
+    const r = await units.apply(
+      specs({ a: { url: 'https://a', secret: new Secret('s1') }, c: { url: 'https://c' } }, { url: 'v' }),
+    );
     expect(r).toEqual({ started: ['site:c'], replaced: [], stopped: ['site:b'], kept: ['vault', 'site:a'] });
     expect(units.get<Probe>('site:a')).toBe(aBefore);
     expect(Probe.events).toEqual(['stop site:b', 'start site:c']);
 
     Probe.events = [];
-    const r2 = await units.apply(specs({ a: { url: 'https://a', secret: new Secret('s2') }, c: { url: 'https://c' } }, { url: 'v' }));
+    const r2 = await units.apply(
+      specs({ a: { url: 'https://a', secret: new Secret('s2') }, c: { url: 'https://c' } }, { url: 'v' }),
+    );
     expect(r2.replaced).toEqual(['site:a']);
     expect(r2.kept).toEqual(['vault', 'site:c']);
   });
@@ -53,7 +71,17 @@ describe('UnitSet (config reload)', () => {
   it('keeps tracking what started when a later unit fails to start, so stopAll stops it', async () => {
     Probe.events = [];
     const units = new UnitSet(captureLogger().log, 1000);
-    const failing: UnitSpec = { key: 'broken', slice: {}, create: () => ({ name: 'broken', start: async () => { throw new Error('db down'); }, stop: async () => {} }) };
+    const failing: UnitSpec = {
+      key: 'broken',
+      slice: {},
+      create: () => ({
+        name: 'broken',
+        start: async () => {
+          throw new Error('db down');
+        },
+        stop: async () => {},
+      }),
+    };
     await expect(units.apply([...specs({ a: {} }, { url: 'v' }), failing])).rejects.toThrow('db down');
     expect(units.has('vault') && units.has('site:a')).toBe(true);
     Probe.events = [];

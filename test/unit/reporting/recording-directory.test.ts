@@ -32,11 +32,16 @@ describe('recording directory', () => {
     const dir = new RecordingDirectory(join(base, 'rec'));
     for (const lsid of ['../../escaped', '../other-site/x', 'a/b', '/etc/passwd']) {
       const src = source();
-      await expect(dir.save('corp-pra', lsid, src)).rejects.toMatchObject({ code: 'report.xml_invalid', message: expect.stringMatching(/refusing to write a recording of site corp-pra outside/) });
+      await expect(dir.save('corp-pra', lsid, src)).rejects.toMatchObject({
+        code: 'report.xml_invalid',
+        message: expect.stringMatching(/refusing to write a recording of site corp-pra outside/),
+      });
       expect(src.fetched).toEqual([]);
     }
     // A hostile extension (from the appliance's answer) is refused too, and the .part is removed.
-    await expect(dir.save('corp-pra', 'abc', source('flv/../../../escaped'))).rejects.toMatchObject({ code: 'report.xml_invalid' });
+    await expect(dir.save('corp-pra', 'abc', source('flv/../../../escaped'))).rejects.toMatchObject({
+      code: 'report.xml_invalid',
+    });
     expect(readdirSync(base)).toEqual(['rec']);
     expect(readdirSync(join(base, 'rec', 'corp-pra'))).toEqual([]);
     expect(existsSync(join(base, 'escaped'))).toBe(false);

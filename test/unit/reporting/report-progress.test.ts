@@ -4,7 +4,15 @@ import { ReportProgress } from '../../../src/cli/report-progress.js';
 
 function stream(tty: boolean) {
   let text = '';
-  const s = Object.assign(new Writable({ write(c, _e, cb) { text += String(c); cb(); } }), { isTTY: tty, columns: 100 });
+  const s = Object.assign(
+    new Writable({
+      write(c, _e, cb) {
+        text += String(c);
+        cb();
+      },
+    }),
+    { isTTY: tty, columns: 100 },
+  );
   return { s, text: () => text };
 }
 
@@ -34,8 +42,12 @@ describe('backfill progress', () => {
     expect(out.text()).not.toContain('\r');
     expect(lines[0]).toBe('backfill corp-pra: 300 session(s) to load (resuming after 2026-01-01T01:00:00.000Z)');
     expect(lines.slice(1)).toEqual([
-      expect.stringMatching(/^backfill corp-pra: 100\/300 sessions {2}\d+\/s {2}ETA [\d:-]+ \(33%\), committed up to 2026-01-01T02:00:00.000Z$/),
-      expect.stringMatching(/^backfill corp-pra: 200\/300 sessions .* \(66%\), committed up to 2026-01-01T03:00:00.000Z$/),
+      expect.stringMatching(
+        /^backfill corp-pra: 100\/300 sessions {2}\d+\/s {2}ETA [\d:-]+ \(33%\), committed up to 2026-01-01T02:00:00.000Z$/,
+      ),
+      expect.stringMatching(
+        /^backfill corp-pra: 200\/300 sessions .* \(66%\), committed up to 2026-01-01T03:00:00.000Z$/,
+      ),
     ]);
   });
 });

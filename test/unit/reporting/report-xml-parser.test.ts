@@ -5,7 +5,12 @@ import { splitAddress } from '../../../src/appliance/reporting/session-element.j
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
 
-const ctx = { site: 'corp-pra', hostName: 'access.example.com', report: 'AccessSession', window: 'end_time 2026-01-01T00:00:00Z..2026-01-01T06:00:00Z' };
+const ctx = {
+  site: 'corp-pra',
+  hostName: 'access.example.com',
+  report: 'AccessSession',
+  window: 'end_time 2026-01-01T00:00:00Z..2026-01-01T06:00:00Z',
+};
 const sample = readFileSync('test/fixtures/reporting/access-session-real.xml', 'utf8');
 
 function thrown(f: () => unknown): ServiceError {
@@ -22,17 +27,44 @@ describe('report XML parser', () => {
   it('reads a real-style AccessSession report: one-element lists, quirks, both timestamp forms', () => {
     const [s, open] = parseSessionList(sample, ctx);
     expect(s).toMatchObject({
-      hostName: 'access.example.com', lsid: 'c0b7a4e6d2f34b9a8e1f0a2b3c4d5e6f', type: 'support', lseq: 96,
-      startTime: new Date('2026-01-01T10:00:00Z'), endTime: new Date('2026-01-01T10:15:30Z'), duration: '00:15:30',
-      externalKey: 'INC-4711', publicSiteId: 1, publicSiteName: 'Default',
-      jumpGroup: { id: 3, type: 'shared', name: 'Servers' }, jumpoint: { id: 2, name: 'DC Jumpoint' },
-      primaryCustomer: { gsnumber: 1, name: 'web01' }, primaryRep: { gsnumber: 2, id: 7, name: 'Zoë Müller' },
+      hostName: 'access.example.com',
+      lsid: 'c0b7a4e6d2f34b9a8e1f0a2b3c4d5e6f',
+      type: 'support',
+      lseq: 96,
+      startTime: new Date('2026-01-01T10:00:00Z'),
+      endTime: new Date('2026-01-01T10:15:30Z'),
+      duration: '00:15:30',
+      externalKey: 'INC-4711',
+      publicSiteId: 1,
+      publicSiteName: 'Default',
+      jumpGroup: { id: 3, type: 'shared', name: 'Servers' },
+      jumpoint: { id: 2, name: 'DC Jumpoint' },
+      primaryCustomer: { gsnumber: 1, name: 'web01' },
+      primaryRep: { gsnumber: 2, id: 7, name: 'Zoë Müller' },
       chatViewUrl: 'https://access.example.com/session_download/chat?lsid=c0b7&view=1',
       customAttributes: [{ codeName: 'ticket', displayName: 'Ticket', value: 'INC-4711 & more' }],
-      shellRecordings: [{ instance: 1, downloadUrl: 'https://traffic-1.example.com/shell?lsid=c0b7&instance=1', viewUrl: null }],
-      customers: [{ gsnumber: 1, username: 'Administrator', publicIp: '4.231.237.19', publicPort: 61606, privateIp: null, hostname: 'web01', os: null }],
+      shellRecordings: [
+        { instance: 1, downloadUrl: 'https://traffic-1.example.com/shell?lsid=c0b7&instance=1', viewUrl: null },
+      ],
+      customers: [
+        {
+          gsnumber: 1,
+          username: 'Administrator',
+          publicIp: '4.231.237.19',
+          publicPort: 61606,
+          privateIp: null,
+          hostname: 'web01',
+          os: null,
+        },
+      ],
     });
-    expect(s!.representatives[0]).toMatchObject({ publicIp: '2a01:db8::5', publicPort: 56722, sessionOwner: true, invited: false, secondsInvolved: 930 });
+    expect(s!.representatives[0]).toMatchObject({
+      publicIp: '2a01:db8::5',
+      publicPort: 56722,
+      sessionOwner: true,
+      invited: false,
+      secondsInvolved: 930,
+    });
     expect(s!.events.map((e) => [e.seq, e.type, e.time.toISOString()])).toEqual([
       [0, 'Session Start', '2026-01-01T10:00:00.000Z'],
       [1, 'Chat Message', '2026-01-01T10:05:00.000Z'],
@@ -48,11 +80,22 @@ describe('report XML parser', () => {
       { category: 'Processes', field: 'Name', value: 'sshd', row: 0 },
       { category: 'Processes', field: 'PID', value: '12', row: 0 },
     ]);
-    expect(open).toMatchObject({ endTime: null, duration: null, events: [], customers: [], representatives: [], jumpGroup: null, externalKey: null });
+    expect(open).toMatchObject({
+      endTime: null,
+      duration: null,
+      events: [],
+      customers: [],
+      representatives: [],
+      jumpGroup: null,
+      externalKey: null,
+    });
   });
 
   it('is namespace-agnostic: the docs namespace and prefixed elements read the same', () => {
-    const docs = sample.replace('http://www.beyondtrust.com/sra/namespaces/API/reporting', 'https://www.beyondtrust.com/namespaces/API/reporting');
+    const docs = sample.replace(
+      'http://www.beyondtrust.com/sra/namespaces/API/reporting',
+      'https://www.beyondtrust.com/namespaces/API/reporting',
+    );
     const prefixed = sample.replace('xmlns=', 'xmlns:r=').replace(/<(\/?)([a-z_]+)([\s>/])/g, '<$1r:$2$3');
     expect(prefixed).toContain('<r:session lsid=');
     expect(parseSessionList(docs, ctx)).toEqual(parseSessionList(sample, ctx));
@@ -60,23 +103,35 @@ describe('report XML parser', () => {
   });
 
   it('an <error> root or an <error> inside session_list is appliance.api_error naming report and window', () => {
-    for (const xml of ['<error>Invalid time range</error>', '<session_list xmlns="x"><error>Invalid time range</error></session_list>']) {
+    for (const xml of [
+      '<error>Invalid time range</error>',
+      '<session_list xmlns="x"><error>Invalid time range</error></session_list>',
+    ]) {
       const e = thrown(() => parseReport(xml, ctx));
       expect(e.code).toBe('appliance.api_error');
-      expect(e.message).toBe(`AccessSession report from site corp-pra (${ctx.window}) answered an error: Invalid time range`);
+      expect(e.message).toBe(
+        `AccessSession report from site corp-pra (${ctx.window}) answered an error: Invalid time range`,
+      );
     }
   });
 
   it('broken XML is report.xml_invalid with site, window and position', () => {
     const e = thrown(() => parseReport(sample.slice(0, 2000), ctx));
     expect(e.code).toBe('report.xml_invalid');
-    expect(e.message).toMatch(/^AccessSession report from site corp-pra \(end_time .*\) is invalid: .* at line \d+, column \d+$/);
+    expect(e.message).toMatch(
+      /^AccessSession report from site corp-pra \(end_time .*\) is invalid: .* at line \d+, column \d+$/,
+    );
     expect(e.details).toMatchObject({ site: 'corp-pra', window: ctx.window });
   });
 
   it('a session without lsid or start time fails the whole report, naming the session', () => {
-    expect(thrown(() => parseReport('<session_list><session><start_time timestamp="1"/></session></session_list>', ctx)).message).toMatch(/session \(no lsid\): lsid attribute is missing/);
-    const e = thrown(() => parseReport('<session_list><session lsid="abc"><start_time>yesterday</start_time></session></session_list>', ctx));
+    expect(
+      thrown(() => parseReport('<session_list><session><start_time timestamp="1"/></session></session_list>', ctx))
+        .message,
+    ).toMatch(/session \(no lsid\): lsid attribute is missing/);
+    const e = thrown(() =>
+      parseReport('<session_list><session lsid="abc"><start_time>yesterday</start_time></session></session_list>', ctx),
+    );
     expect(e.code).toBe('report.xml_invalid');
     expect(e.details).toMatchObject({ lsid: 'abc', field: 'start_time' });
   });
@@ -88,20 +143,38 @@ describe('report XML parser', () => {
       const e = thrown(() => parseReport(xml, ctx));
       expect(e.code).toBe('report.xml_invalid');
       expect(e.details).toMatchObject({ session: 1, field: 'lsid' });
-      expect(e.message).toMatch(lsid === '' ? /lsid attribute is missing \(session #1\)/ : /lsid attribute is not a session id .*\(session #1\)$/);
+      expect(e.message).toMatch(
+        lsid === ''
+          ? /lsid attribute is missing \(session #1\)/
+          : /lsid attribute is not a session id .*\(session #1\)$/,
+      );
       expect(e.message.length).toBeLessThan(300);
       expect(JSON.stringify(e.details)).not.toContain('x'.repeat(20));
     }
     const listing = `<session_summary_list><session_summary lsid="ok" has_recording="1"/><session_summary lsid="${hostile}" has_recording="1"/></session_summary_list>`;
     const l = thrown(() => parseReport(listing, ctx));
     expect(l.code).toBe('report.xml_invalid');
-    expect(l.message).toMatch(/session_summary #1: lsid attribute is not a session id \("\.\.\/\.\.\/\.\.\/\.\.\/etc\/"\.\.\. \(523 characters\)/);
+    expect(l.message).toMatch(
+      /session_summary #1: lsid attribute is not a session id \("\.\.\/\.\.\/\.\.\/\.\.\/etc\/"\.\.\. \(523 characters\)/,
+    );
     expect(l.details).toMatchObject({ session: 1, field: 'lsid' });
   });
 
   it('lsids of real appliances, the simulator and the spec examples are accepted', () => {
-    for (const lsid of ['c0b7a4e6d2f34b9a8e1f0a2b3c4d5e6f', '00000000000000000000000000000002', new SessionGenerator({ seed: 1, count: 3, hostName: 'h', product: 'pra', firstStartMs: 0, spacingMs: 1 }).lsidOf(2), 'a1', 'x_y-Z', 'x'.repeat(64)]) {
-      const [s] = parseSessionList(`<session_list><session lsid="${lsid}"><start_time timestamp="1"/></session></session_list>`, ctx);
+    for (const lsid of [
+      'c0b7a4e6d2f34b9a8e1f0a2b3c4d5e6f',
+      '00000000000000000000000000000002',
+      new SessionGenerator({ seed: 1, count: 3, hostName: 'h', product: 'pra', firstStartMs: 0, spacingMs: 1 }).lsidOf(
+        2,
+      ),
+      'a1',
+      'x_y-Z',
+      'x'.repeat(64),
+    ]) {
+      const [s] = parseSessionList(
+        `<session_list><session lsid="${lsid}"><start_time timestamp="1"/></session></session_list>`,
+        ctx,
+      );
       expect(s!.lsid).toBe(lsid);
     }
   });

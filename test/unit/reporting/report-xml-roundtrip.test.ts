@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseReport, parseSessionList, parseSessionListing } from '../../../src/appliance/reporting/report-xml-parser.js';
+import {
+  parseReport,
+  parseSessionList,
+  parseSessionListing,
+} from '../../../src/appliance/reporting/report-xml-parser.js';
 import { ReportXmlWriter, type NamespaceStyle } from '../../../src/simulators/appliance/reporting/report-xml-writer.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 
@@ -7,12 +11,23 @@ const ctx = { site: 'corp-pra', hostName: 'access.example.com', report: 'AccessS
 const T0 = Date.UTC(2026, 0, 1);
 
 function generator(product: 'pra' | 'rs', count = 300) {
-  return new SessionGenerator({ seed: 7, count, hostName: 'access.example.com', product, firstStartMs: T0, spacingMs: 60_000 });
+  return new SessionGenerator({
+    seed: 7,
+    count,
+    hostName: 'access.example.com',
+    product,
+    firstStartMs: T0,
+    spacingMs: 60_000,
+  });
 }
 
 function render(g: SessionGenerator, indexes: number[], now: number, style: NamespaceStyle): string {
   const w = new ReportXmlWriter(style);
-  return w.head('session_list') + indexes.map((i) => w.session(g.session(i, now), g.options.product)).join('') + w.tail('session_list');
+  return (
+    w.head('session_list') +
+    indexes.map((i) => w.session(g.session(i, now), g.options.product)).join('') +
+    w.tail('session_list')
+  );
 }
 
 describe('report XML: generator → writer → parser', () => {
@@ -32,7 +47,12 @@ describe('report XML: generator → writer → parser', () => {
     const g = generator('pra');
     const now = T0 + 150 * 60_000;
     const all = [...Array(150).keys()].map((i) => g.session(i, now));
-    const xml = render(g, all.map((s) => s.index), now, 'real');
+    const xml = render(
+      g,
+      all.map((s) => s.index),
+      now,
+      'real',
+    );
     expect(xml).toContain('<encoded_body>');
     expect(xml).toMatch(/<public_ip>\[2a01:db8::[0-9a-f]+\]:\d+<\/public_ip>/);
     expect(xml).toMatch(/<public_ip>4\.231\.\d+\.\d+:\d+<\/public_ip>/);
@@ -43,13 +63,24 @@ describe('report XML: generator → writer → parser', () => {
     const parsed = parseSessionList(xml, ctx);
     expect(parsed.some((s) => s.endTime === null)).toBe(true);
     expect(parsed.flatMap((s) => s.events).some((e) => e.body?.includes('\u001b[31m'))).toBe(true);
-    expect(parsed.flatMap((s) => s.representatives).some((r) => r.publicIp?.startsWith('2a01:db8::') && r.publicPort !== null)).toBe(true);
+    expect(
+      parsed
+        .flatMap((s) => s.representatives)
+        .some((r) => r.publicIp?.startsWith('2a01:db8::') && r.publicPort !== null),
+    ).toBe(true);
   });
 
   it('reads listings and tells them from session lists', () => {
     const w = new ReportXmlWriter('docs');
-    const xml = w.head('session_summary_list') + w.summary('abc', true) + w.summary('def', false) + w.tail('session_summary_list');
-    expect(parseSessionListing(xml, ctx)).toEqual([{ lsid: 'abc', hasRecording: true }, { lsid: 'def', hasRecording: false }]);
+    const xml =
+      w.head('session_summary_list') +
+      w.summary('abc', true) +
+      w.summary('def', false) +
+      w.tail('session_summary_list');
+    expect(parseSessionListing(xml, ctx)).toEqual([
+      { lsid: 'abc', hasRecording: true },
+      { lsid: 'def', hasRecording: false },
+    ]);
     expect(parseReport(xml, ctx).kind).toBe('listing');
     expect(() => parseSessionList(xml, ctx)).toThrow(/expected a session_list/);
   });

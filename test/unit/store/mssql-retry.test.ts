@@ -5,7 +5,10 @@ import { isTransient, withRetry } from '../../../src/store/mssql-retry.js';
 const sqlError = (number: number) => Object.assign(new Error(`SQL error ${number}`), { number });
 const policy = () => {
   const slept: number[] = [];
-  return { slept, policy: { attempts: 4, baseDelayMs: 100, clock: { sleep: async (ms: number) => void slept.push(ms) } } };
+  return {
+    slept,
+    policy: { attempts: 4, baseDelayMs: 100, clock: { sleep: async (ms: number) => void slept.push(ms) } },
+  };
 };
 
 describe('SQL Server retries', () => {
@@ -26,10 +29,16 @@ describe('SQL Server retries', () => {
     expect(isTransient(sqlError(1205), false)).toBe(true);
     const { slept, policy: p } = policy();
     let calls = 0;
-    const err = await withRetry('store.takeLease', p, 'store.write_failed', async () => {
-      calls++;
-      throw lost;
-    }, false).catch((e: unknown) => e);
+    const err = await withRetry(
+      'store.takeLease',
+      p,
+      'store.write_failed',
+      async () => {
+        calls++;
+        throw lost;
+      },
+      false,
+    ).catch((e: unknown) => e);
     expect(calls).toBe(1);
     expect(slept).toEqual([]);
     expect(isServiceError(err) && err.code).toBe('store.unavailable');

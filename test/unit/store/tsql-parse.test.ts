@@ -40,7 +40,10 @@ const PARSER_GAPS: ParserGap[] = [
     reason: 'foreign keys (`REFERENCES t (id)`, in a column or as FOREIGN KEY) are not in the grammar in any form',
     without: (sql) => sql.replace(/ REFERENCES [\w.[\]]+ \(\w+\)/g, ''),
   },
-  { pattern: /\b(CREATE LOGIN|CREATE USER|DENY SELECT ON SCHEMA::)/, reason: 'security statements (CREATE LOGIN, CREATE USER, DENY ... ON SCHEMA::) are not in the grammar' },
+  {
+    pattern: /\b(CREATE LOGIN|CREATE USER|DENY SELECT ON SCHEMA::)/,
+    reason: 'security statements (CREATE LOGIN, CREATE USER, DENY ... ON SCHEMA::) are not in the grammar',
+  },
   {
     pattern: /\bEXEC @\w+ = /,
     reason: '`EXEC @status = procedure ...` (capturing a return status) is not in the grammar',
@@ -64,11 +67,16 @@ const PARSER_GAPS: ParserGap[] = [
 ];
 
 /** What sqlcmd substitutes for the read-only login script's variables. */
-const SQLCMD_VARS: Record<string, string> = { Database: 'BGSessions', ReaderLogin: 'beyondinsight_reader', ReaderPassword: 'Example-Only-1' };
+const SQLCMD_VARS: Record<string, string> = {
+  Database: 'BGSessions',
+  ReaderLogin: 'beyondinsight_reader',
+  ReaderPassword: 'Example-Only-1',
+};
 
 function shippedStatements(): { label: string; sql: string }[] {
   const out: { label: string; sql: string }[] = [];
-  for (const m of loadMigrations('mssql')) splitBatches(m.sql).forEach((b, i) => out.push({ label: `${m.version} ${m.name} batch ${i}`, sql: b }));
+  for (const m of loadMigrations('mssql'))
+    splitBatches(m.sql).forEach((b, i) => out.push({ label: `${m.version} ${m.name} batch ${i}`, sql: b }));
   for (const s of loadScripts('mssql')) {
     const text = s.sql.replace(/\$\((\w+)\)/g, (_, name: string) => SQLCMD_VARS[name] ?? `$(${name})`);
     splitBatches(text).forEach((b, i) => out.push({ label: `${s.file} batch ${i}`, sql: b }));
@@ -78,17 +86,34 @@ function shippedStatements(): { label: string; sql: string }[] {
 
 function adapterStatements(): { label: string; sql: string }[] {
   const texts: Record<string, string> = {
-    SCHEMA_VERSION_SQL: q.SCHEMA_VERSION_SQL, RECORD_MIGRATION_SQL: q.RECORD_MIGRATION_SQL, GET_APPLOCK_SQL: q.GET_APPLOCK_SQL,
-    RELEASE_APPLOCK_SQL: q.RELEASE_APPLOCK_SQL, 'upsertSessionsSql(3)': q.upsertSessionsSql(3), 'deleteChildrenSql(2)': q.deleteChildrenSql(2),
-    'eventIdsSql(2)': q.eventIdsSql(2), READ_SESSION_SQL: q.READ_SESSION_SQL, readSessionChildrenSql: q.readSessionChildrenSql('customer', 'gsnumber'),
-    readEventChildrenSql: q.readEventChildrenSql('session_event_data', 'seq'), 'countSql(session)': q.countSql('session'),
-    'countSql(session_event)': q.countSql('session_event'), UPSERT_CURSOR_SQL: q.UPSERT_CURSOR_SQL, GET_CURSOR_SQL: q.GET_CURSOR_SQL,
-    UPSERT_LEASE_SQL: q.UPSERT_LEASE_SQL, GET_LEASE_SQL: q.GET_LEASE_SQL, TAKE_LEASE_SQL: q.TAKE_LEASE_SQL, LIST_LEASES_SQL: q.LIST_LEASES_SQL,
-    UPSERT_INSTANCE_SQL: q.UPSERT_INSTANCE_SQL, STALE_INSTANCES_SQL: q.STALE_INSTANCES_SQL, LIST_CREDENTIAL_EVENTS_SQL: q.LIST_CREDENTIAL_EVENTS_SQL,
-    insertCredentialEventSql: q.insertCredentialEventSql(CREDENTIAL_EVENT_COLUMNS), updateCredentialEventSql: q.updateCredentialEventSql(['outcome', 'checkin_at']),
+    SCHEMA_VERSION_SQL: q.SCHEMA_VERSION_SQL,
+    RECORD_MIGRATION_SQL: q.RECORD_MIGRATION_SQL,
+    GET_APPLOCK_SQL: q.GET_APPLOCK_SQL,
+    RELEASE_APPLOCK_SQL: q.RELEASE_APPLOCK_SQL,
+    'upsertSessionsSql(3)': q.upsertSessionsSql(3),
+    'deleteChildrenSql(2)': q.deleteChildrenSql(2),
+    'eventIdsSql(2)': q.eventIdsSql(2),
+    READ_SESSION_SQL: q.READ_SESSION_SQL,
+    readSessionChildrenSql: q.readSessionChildrenSql('customer', 'gsnumber'),
+    readEventChildrenSql: q.readEventChildrenSql('session_event_data', 'seq'),
+    'countSql(session)': q.countSql('session'),
+    'countSql(session_event)': q.countSql('session_event'),
+    UPSERT_CURSOR_SQL: q.UPSERT_CURSOR_SQL,
+    GET_CURSOR_SQL: q.GET_CURSOR_SQL,
+    UPSERT_LEASE_SQL: q.UPSERT_LEASE_SQL,
+    GET_LEASE_SQL: q.GET_LEASE_SQL,
+    TAKE_LEASE_SQL: q.TAKE_LEASE_SQL,
+    LIST_LEASES_SQL: q.LIST_LEASES_SQL,
+    UPSERT_INSTANCE_SQL: q.UPSERT_INSTANCE_SQL,
+    STALE_INSTANCES_SQL: q.STALE_INSTANCES_SQL,
+    LIST_CREDENTIAL_EVENTS_SQL: q.LIST_CREDENTIAL_EVENTS_SQL,
+    insertCredentialEventSql: q.insertCredentialEventSql(CREDENTIAL_EVENT_COLUMNS),
+    updateCredentialEventSql: q.updateCredentialEventSql(['outcome', 'checkin_at']),
   };
   // The adapter's multi-statement texts end each statement with ";\n".
-  return Object.entries(texts).flatMap(([name, text]) => text.split(/;\n/).map((sql, i) => ({ label: `${name} statement ${i}`, sql })));
+  return Object.entries(texts).flatMap(([name, text]) =>
+    text.split(/;\n/).map((sql, i) => ({ label: `${name} statement ${i}`, sql })),
+  );
 }
 
 function parseAll(statements: { label: string; sql: string }[]) {
@@ -117,7 +142,8 @@ function parseAll(statements: { label: string; sql: string }[]) {
     const residual = matching.length > 0 ? parses(rewritten) : error;
     for (const g of matching) gaps.push({ label: s.label, reason: g.reason });
     if (residual === undefined) parsed.push(`${s.label} (rewritten for the parser)`);
-    else if (matching.every((g) => g.equivalent ?? g.without)) unexplained.push({ label: s.label, error: residual, sql: rewritten });
+    else if (matching.every((g) => g.equivalent ?? g.without))
+      unexplained.push({ label: s.label, error: residual, sql: rewritten });
   }
   return { parsed, gaps, unexplained };
 }
@@ -141,16 +167,22 @@ describe('T-SQL parses with node-sql-parser (TransactSQL)', () => {
   it('keeps the gap list honest: every entry explains at least one rejected statement', () => {
     const gaps = [...shipped.gaps, ...adapter.gaps];
     const parsed = [...shipped.parsed, ...adapter.parsed];
-    const rewritten = parsed.filter((l) => l.endsWith(' (rewritten for the parser)')).map((l) => l.replace(' (rewritten for the parser)', ''));
+    const rewritten = parsed
+      .filter((l) => l.endsWith(' (rewritten for the parser)'))
+      .map((l) => l.replace(' (rewritten for the parser)', ''));
     const unparsed = [...new Set(gaps.map((g) => g.label))].filter((l) => !rewritten.includes(l));
-    console.info(`[store] T-SQL: ${parsed.length - rewritten.length} statements parsed as written, ${rewritten.length} in an equivalent spelling ` +
-      `or without the unsupported clause, ${unparsed.length} beyond the parser (left to the MSSQL_URL suite): ${unparsed.join('; ')}`);
+    console.info(
+      `[store] T-SQL: ${parsed.length - rewritten.length} statements parsed as written, ${rewritten.length} in an equivalent spelling ` +
+        `or without the unsupported clause, ${unparsed.length} beyond the parser (left to the MSSQL_URL suite): ${unparsed.join('; ')}`,
+    );
     const used = new Set(gaps.map((g) => g.reason));
     expect(PARSER_GAPS.filter((g) => !used.has(g.reason)).map((g) => g.reason)).toEqual([]);
   });
 
   it('rejects broken T-SQL (the parser is really checking)', () => {
-    const broken = parseAll([{ label: 'broken', sql: 'CREATE INDEX session_event__x ON dbo.session_event (type,, destination)' }]);
+    const broken = parseAll([
+      { label: 'broken', sql: 'CREATE INDEX session_event__x ON dbo.session_event (type,, destination)' },
+    ]);
     expect(broken.unexplained).toHaveLength(1);
   });
 });

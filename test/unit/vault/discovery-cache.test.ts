@@ -21,7 +21,11 @@ describe('DiscoveryCache', () => {
     let loads = 0;
     const [a, b] = await Promise.all([cache.get('k', async () => ++loads), cache.get('k', async () => ++loads)]);
     expect([a, b, loads]).toEqual([1, 1, 1]);
-    await expect(cache.get('bad', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      cache.get('bad', async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await cache.get('bad', async () => 'ok')).toBe('ok');
   });
 

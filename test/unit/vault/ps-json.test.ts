@@ -36,7 +36,11 @@ describe('Password Safe JSON and error mapping', () => {
 
   it('parses PS-Auth in the shapes real clients send', () => {
     expect(parsePsAuth('PS-Auth key=abc; runas=CORP\\jdoe;')).toEqual({ key: 'abc', runas: 'CORP\\jdoe' });
-    expect(parsePsAuth('PS-Auth key=abc;runas=jdoe; pwd=[p;w]d];')).toEqual({ key: 'abc', runas: 'jdoe', pwd: 'p;w]d' });
+    expect(parsePsAuth('PS-Auth key=abc;runas=jdoe; pwd=[p;w]d];')).toEqual({
+      key: 'abc',
+      runas: 'jdoe',
+      pwd: 'p;w]d',
+    });
     expect(parsePsAuth('Bearer xyz')).toBeUndefined();
   });
 });

@@ -19,8 +19,12 @@ describe('Password Safe simulator seeds', () => {
       systems: [{ name: 's', platform: 'Solaris', workgroup: 'CORP' }],
       accounts: [{ system: 'missing', name: 'a', password: 'x' }],
     });
-    expect(() => new EstateIndex(seed, 0)).toThrow(/systems\.0\.platform: unknown platform "Solaris"[\s\S]*accounts\.0\.system: unknown system "missing"[\s\S]*users\.0\.groups: unknown group "Nope"/);
-    expect(() => parseSeed({ systems: [{ name: 's' }] }, 'x.yaml')).toThrow(/x\.yaml: invalid Password Safe seed:[\s\S]*systems\.0\.platform/);
+    expect(() => new EstateIndex(seed, 0)).toThrow(
+      /systems\.0\.platform: unknown platform "Solaris"[\s\S]*accounts\.0\.system: unknown system "missing"[\s\S]*users\.0\.groups: unknown group "Nope"/,
+    );
+    expect(() => parseSeed({ systems: [{ name: 's' }] }, 'x.yaml')).toThrow(
+      /x\.yaml: invalid Password Safe seed:[\s\S]*systems\.0\.platform/,
+    );
   });
 
   it('generates a large regular estate with grants by workgroup', () => {

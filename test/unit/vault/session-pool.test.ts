@@ -18,7 +18,12 @@ function pool(max = 2, idleMs = 60_000) {
     async signIn(identity) {
       signIns.push(identity);
       if (gate.hold) await new Promise<void>((r) => (release = r));
-      return { identity, cookie: new Secret(`c-${identity}-${signIns.length}`), userId: 1, lastUsed: clock.now() } satisfies PsSession;
+      return {
+        identity,
+        cookie: new Secret(`c-${identity}-${signIns.length}`),
+        userId: 1,
+        lastUsed: clock.now(),
+      } satisfies PsSession;
     },
     async signOut(s) {
       signOuts.push(s.identity);
@@ -75,9 +80,14 @@ describe('SessionPool', () => {
   it('logs rather than throws when a sign-out fails', async () => {
     const clock = new ManualClock();
     const p = new SessionPool({
-      maxSessions: 1, idleMs: 1000, clock, log: silentLogger(),
+      maxSessions: 1,
+      idleMs: 1000,
+      clock,
+      log: silentLogger(),
       signIn: async (identity) => ({ identity, cookie: new Secret('c'), userId: 1, lastUsed: 0 }),
-      signOut: async () => { throw new Error('network down'); },
+      signOut: async () => {
+        throw new Error('network down');
+      },
     });
     await p.acquire('u1');
     await expect(p.close()).resolves.toBeUndefined();

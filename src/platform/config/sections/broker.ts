@@ -55,14 +55,24 @@ const ruleSchema = z
   .strict()
   .superRefine((rule, ctx) => {
     if (rule.deny !== undefined && (rule.vaultUser !== undefined || rule.transform !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['deny'], message: 'a deny rule cannot also map (remove vaultUser/transform)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deny'],
+        message: 'a deny rule cannot also map (remove vaultUser/transform)',
+      });
     }
     if (rule.vaultUser !== undefined && rule.transform?.domain !== undefined && rule.transform.domain !== 'keep') {
-      ctx.addIssue({ code: 'custom', path: ['transform', 'domain'], message: 'use either vaultUser (a template) or transform.domain, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transform', 'domain'],
+        message: 'use either vaultUser (a template) or transform.domain, not both',
+      });
     }
     if (rule.vaultUser === undefined) return;
     const groups = Object.values(rule.match).flatMap((v) =>
-      typeof v === 'string' && v.startsWith(REGEX_PREFIX) ? [...v.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1] ?? '') : [],
+      typeof v === 'string' && v.startsWith(REGEX_PREFIX)
+        ? [...v.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1] ?? '')
+        : [],
     );
     for (const [, name] of rule.vaultUser.matchAll(/\{([^{}]*)\}/g)) {
       if (name !== undefined && !TEMPLATE_FIELDS.includes(name) && !groups.includes(name)) {
@@ -87,7 +97,8 @@ export const userMappingSchema = z
   .superRefine((m, ctx) => {
     const seen = new Set<string>();
     m.rules.forEach((r, i) => {
-      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
+      if (seen.has(r.name))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
       seen.add(r.name);
     });
   });
@@ -127,7 +138,12 @@ const timeWindow = z
   })
   .strict()
   .superRefine((w, ctx) => {
-    if (w.from >= w.to) ctx.addIssue({ code: 'custom', path: ['to'], message: '`to` must be after `from` (split a window that crosses midnight in two)' });
+    if (w.from >= w.to)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: '`to` must be after `from` (split a window that crosses midnight in two)',
+      });
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: w.timezone });
     } catch {
@@ -141,13 +157,17 @@ const policySchema = z
     /** Jump Group names the policy applies to; empty = every group (and requests without one). */
     jumpGroups: z.array(z.string().min(1)).default([]),
     /** Regular expression `session.externalKey` must match (e.g. a change ticket). */
-    requireExternalKey: z.string().min(1).superRefine((v, ctx) => {
-      try {
-        new RegExp(v, 'u');
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(e as Error).message}` });
-      }
-    }).optional(),
+    requireExternalKey: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        try {
+          new RegExp(v, 'u');
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(e as Error).message}` });
+        }
+      })
+      .optional(),
     /** Release only inside one of these windows. */
     timeWindows: z.array(timeWindow).min(1).optional(),
     /** Security provider names (user groups) whose users may receive credentials. */
@@ -172,7 +192,10 @@ export const brokerSchema = z
       })
       .strict()
       .default({ sweepIntervalSeconds: 30, heartbeatSeconds: 15, staleAfterSeconds: 90 })
-      .refine((l) => l.staleAfterSeconds > 2 * l.heartbeatSeconds, { message: 'staleAfterSeconds must exceed twice heartbeatSeconds', path: ['staleAfterSeconds'] }),
+      .refine((l) => l.staleAfterSeconds > 2 * l.heartbeatSeconds, {
+        message: 'staleAfterSeconds must exceed twice heartbeatSeconds',
+        path: ['staleAfterSeconds'],
+      }),
     policies: z.array(policySchema).default([]),
     search: z
       .object({

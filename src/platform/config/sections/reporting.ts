@@ -12,7 +12,12 @@ export const reportingSchema = z
     enabled: z.boolean().default(true),
     schedule: cronExpression.default('*/5 * * * *'),
     /** First run with no cursor starts this far back. */
-    initialLookbackHours: z.number().int().min(1).max(24 * 3650).default(24),
+    initialLookbackHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3650)
+      .default(24),
     /** Re-read this much before the cursor so late-closing sessions are never missed. */
     overlapMinutes: z.number().int().min(0).max(1440).default(15),
     /**

@@ -26,7 +26,10 @@ const mssql = z
     /** Extra PEM CA bundle for the SQL Server certificate. */
     caFile: configPath.optional(),
     pool: z
-      .object({ max: z.number().int().min(1).max(200).default(10), idleTimeoutMs: z.number().int().positive().default(30_000) })
+      .object({
+        max: z.number().int().min(1).max(200).default(10),
+        idleTimeoutMs: z.number().int().positive().default(30_000),
+      })
       .strict()
       .default({ max: 10, idleTimeoutMs: 30_000 }),
     requestTimeoutMs: z.number().int().positive().default(30_000),

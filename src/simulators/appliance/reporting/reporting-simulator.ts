@@ -37,7 +37,13 @@ const CHUNK = 64 * 1024;
  */
 export class ReportingSimulator {
   /** `sessionsServed` counts full sessions (not listing entries). */
-  readonly stats = { requests: 0, withoutConnectionClose: 0, faults: 0, sessionsServed: 0, byReport: {} as Record<string, number> };
+  readonly stats = {
+    requests: 0,
+    withoutConnectionClose: 0,
+    faults: 0,
+    sessionsServed: 0,
+    byReport: {} as Record<string, number>,
+  };
 
   constructor(private readonly options: ReportingSimulatorOptions) {}
 
@@ -49,7 +55,8 @@ export class ReportingSimulator {
     const style = this.#style(seq);
     const w = new ReportXmlWriter(style);
     const params = this.#params(req, body);
-    if (!params) return this.#xml(res, 200, w.error('POST requests must be application/x-www-form-urlencoded'), closeAsked);
+    if (!params)
+      return this.#xml(res, 200, w.error('POST requests must be application/x-www-form-urlencoded'), closeAsked);
     const report = params.get('generate_report') ?? '';
     this.stats.byReport[report] = (this.stats.byReport[report] ?? 0) + 1;
     const fault = this.options.fault?.({ seq, report, params });
@@ -60,7 +67,8 @@ export class ReportingSimulator {
     const names = REPORTS[this.options.generator.options.product];
     const now = this.options.now();
     if (report === names.recording) return this.#recording(res, params, w, closeAsked);
-    if (report !== names.listing && report !== names.sessions) return this.#xml(res, 200, w.error(`Invalid report type: ${report || '(none)'}`), closeAsked);
+    if (report !== names.listing && report !== names.sessions)
+      return this.#xml(res, 200, w.error(`Invalid report type: ${report || '(none)'}`), closeAsked);
     const selection = this.#select(params, now);
     if (typeof selection === 'string') return this.#xml(res, 200, w.error(selection), closeAsked);
     res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8', ...(closeAsked ? { connection: 'close' } : {}) });
@@ -100,7 +108,10 @@ export class ReportingSimulator {
     const g = this.options.generator;
     const lsids = p.get('lsids') ?? p.get('lsid');
     if (lsids !== null) {
-      return lsids.split(',').map((l) => g.indexOf(l.trim())).filter((i): i is number => i !== undefined && g.startMs(i) <= now);
+      return lsids
+        .split(',')
+        .map((l) => g.indexOf(l.trim()))
+        .filter((i): i is number => i !== undefined && g.startMs(i) <= now);
     }
     const duration = p.get('duration');
     const span = (unitMs: number, from: number) => {
@@ -121,7 +132,8 @@ export class ReportingSimulator {
       } else if (time !== null || date !== null) {
         return `Invalid ${kind}_time/${kind}_date`;
       }
-      if (from !== undefined && to !== undefined) return kind === 'start' ? g.startedIn(from, to, now) : g.endedIn(from, to, now);
+      if (from !== undefined && to !== undefined)
+        return kind === 'start' ? g.startedIn(from, to, now) : g.endedIn(from, to, now);
     }
     return 'One of start_time, start_date, end_time, end_date, lsid or lsids is required';
   }
@@ -129,17 +141,34 @@ export class ReportingSimulator {
   #recording(res: ServerResponse, p: URLSearchParams, w: ReportXmlWriter, close: boolean): void {
     const g = this.options.generator;
     const i = g.indexOf(p.get('lsid') ?? '');
-    if (i === undefined || !g.hasRecording(i) || !g.isClosed(i, this.options.now())) return this.#xml(res, 200, w.error('No recording for this session'), close);
+    if (i === undefined || !g.hasRecording(i) || !g.isClosed(i, this.options.now()))
+      return this.#xml(res, 200, w.error('No recording for this session'), close);
     const data = g.recording(i);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length, 'content-disposition': `attachment; filename="${g.lsidOf(i)}.flv"`, ...(close ? { connection: 'close' } : {}) });
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': data.length,
+      'content-disposition': `attachment; filename="${g.lsidOf(i)}.flv"`,
+      ...(close ? { connection: 'close' } : {}),
+    });
     res.end(data);
   }
 
   #fault(res: ServerResponse, fault: ReportFault, w: ReportXmlWriter, close: boolean): void {
-    if (fault === 'status500') return void res.writeHead(500, { 'content-type': 'text/plain', ...(close ? { connection: 'close' } : {}) }).end('Internal Server Error');
-    if (fault === 'status429') return void res.writeHead(429, { 'retry-after': '1', ...(close ? { connection: 'close' } : {}) }).end('Too Many Requests');
+    if (fault === 'status500')
+      return void res
+        .writeHead(500, { 'content-type': 'text/plain', ...(close ? { connection: 'close' } : {}) })
+        .end('Internal Server Error');
+    if (fault === 'status429')
+      return void res
+        .writeHead(429, { 'retry-after': '1', ...(close ? { connection: 'close' } : {}) })
+        .end('Too Many Requests');
     if (fault === 'error') return this.#xml(res, 200, w.error('Report generation failed: database busy'), close);
-    this.#xml(res, 200, w.head('session_list') + '  <session lsid="broken"><start_time timestamp="1">\n' + w.tail('session_list'), close);
+    this.#xml(
+      res,
+      200,
+      w.head('session_list') + '  <session lsid="broken"><start_time timestamp="1">\n' + w.tail('session_list'),
+      close,
+    );
   }
 
   #xml(res: ServerResponse, status: number, body: string, close: boolean): void {

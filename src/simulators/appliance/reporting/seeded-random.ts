@@ -2,7 +2,11 @@
 export type Random = () => number;
 
 export function seededRandom(seed: number, index: number, stream: number): Random {
-  let a = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35) ^ Math.imul(stream + 1, 0x27d4eb2f)) >>> 0;
+  let a =
+    (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^
+      Math.imul(index + 1, 0xc2b2ae35) ^
+      Math.imul(stream + 1, 0x27d4eb2f)) >>>
+    0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type {
-  SessionCustomer, SessionEvent, SessionRecord, SessionRepresentative,
+  SessionCustomer,
+  SessionEvent,
+  SessionRecord,
+  SessionRepresentative,
 } from '../../../reporting/session-record.js';
 import { pick, seededRandom, type Random } from './seeded-random.js';
 
@@ -51,13 +54,44 @@ const REPS = [
   { id: 15, username: 'sam.obrien', display: "Sam O'Brien & <Ops>" },
   { id: 16, username: 'amelie', display: 'Amélie Dubois 🛠' },
 ];
-const ENDPOINTS = ['web-01.corp.example', 'db-02.corp.example', 'straße-03.corp.example', 'fileserver', 'WIN-7Q2K9', 'jump-ü-04'];
-const JUMP_GROUPS = [{ id: 1, type: 'shared', name: 'Production servers' }, { id: 2, type: 'shared', name: 'Datenbanken' }, { id: 7, type: 'personal', name: 'Zoë Müller' }];
-const JUMPOINTS = [{ id: 3, name: 'DC-East Jumpoint' }, { id: 4, name: 'Jumpoint Zürich' }];
-const CHAT = ['Hello, starting maintenance now', 'Bitte Neustart bestätigen', '重启完成', 'Готово', 'ticket & <ref> "quoted"', '  padded message  ', 'bell\u0007 and escape \u001b[31mred\u001b[0m', 'smile 😀'];
+const ENDPOINTS = [
+  'web-01.corp.example',
+  'db-02.corp.example',
+  'straße-03.corp.example',
+  'fileserver',
+  'WIN-7Q2K9',
+  'jump-ü-04',
+];
+const JUMP_GROUPS = [
+  { id: 1, type: 'shared', name: 'Production servers' },
+  { id: 2, type: 'shared', name: 'Datenbanken' },
+  { id: 7, type: 'personal', name: 'Zoë Müller' },
+];
+const JUMPOINTS = [
+  { id: 3, name: 'DC-East Jumpoint' },
+  { id: 4, name: 'Jumpoint Zürich' },
+];
+const CHAT = [
+  'Hello, starting maintenance now',
+  'Bitte Neustart bestätigen',
+  '重启完成',
+  'Готово',
+  'ticket & <ref> "quoted"',
+  '  padded message  ',
+  'bell\u0007 and escape \u001b[31mred\u001b[0m',
+  'smile 😀',
+];
 const FILES = ['backup.tar.gz', 'rapport été.pdf', 'config.yaml', 'logs/2026-01-01.log'];
-const ATTRS = [{ codeName: 'ticket', displayName: 'Ticket' }, { codeName: 'cost_center', displayName: 'Kostenstelle' }, { codeName: 'note', displayName: 'Remarque' }];
-const TEAMS = [{ id: 21, name: 'Service Desk' }, { id: 22, name: 'Réseau' }, { id: 23, name: 'Database team' }];
+const ATTRS = [
+  { codeName: 'ticket', displayName: 'Ticket' },
+  { codeName: 'cost_center', displayName: 'Kostenstelle' },
+  { codeName: 'note', displayName: 'Remarque' },
+];
+const TEAMS = [
+  { id: 21, name: 'Service Desk' },
+  { id: 22, name: 'Réseau' },
+  { id: 23, name: 'Database team' },
+];
 
 function pad(n: number): string {
   return String(n).padStart(2, '0');
@@ -111,7 +145,9 @@ export class SessionGenerator {
   endMs(i: number): number {
     const r = seededRandom(this.options.seed, i, 1);
     const long = r() < 0.1;
-    const durationMs = long ? 3_600_000 + Math.floor(r() * (MAX_DURATION_MS - 3_600_000)) : 30_000 + Math.floor(r() * 1_770_000);
+    const durationMs = long
+      ? 3_600_000 + Math.floor(r() * (MAX_DURATION_MS - 3_600_000))
+      : 30_000 + Math.floor(r() * 1_770_000);
     return secondsDate(this.startMs(i) + durationMs).getTime();
   }
 
@@ -182,11 +218,22 @@ export class SessionGenerator {
     const reps = this.#reps(r, i);
     const customers = this.#customers(r);
     // A late-closing session has had all its events but the end, until it shows as closed.
-    const events = this.#events(r, i, start, plannedEnd, closed ? plannedEnd : Math.min(nowMs, plannedEnd - 1), reps, customers);
+    const events = this.#events(
+      r,
+      i,
+      start,
+      plannedEnd,
+      closed ? plannedEnd : Math.min(nowMs, plannedEnd - 1),
+      reps,
+      customers,
+    );
     const jumpGroup = pick(r, JUMP_GROUPS);
     const jumpoint = r() < 0.8 ? pick(r, JUMPOINTS) : null;
     const nAttrs = Math.floor(r() * 3);
-    const customAttributes = ATTRS.slice(0, nAttrs).map((a, k) => ({ ...a, value: k === 0 ? `INC-${100000 + i}` : `Wert ${i} · ${pick(r, ['α', 'β', '☃', 'x'])}` }));
+    const customAttributes = ATTRS.slice(0, nAttrs).map((a, k) => ({
+      ...a,
+      value: k === 0 ? `INC-${100000 + i}` : `Wert ${i} · ${pick(r, ['α', 'β', '☃', 'x'])}`,
+    }));
     const shellCount = r() < 0.3 ? 1 + Math.floor(r() * 2) : 0;
     const fileEvents = events.filter((e) => e.files.length > 0).length;
     const record: SessionRecord = {
@@ -219,7 +266,10 @@ export class SessionGenerator {
       shellRecordings: Array.from({ length: shellCount }, (_, k) => ({
         instance: k + 1,
         downloadUrl: `https://traffic-${1 + (i % 2)}.${hostName}/shell_recording?lsid=${lsid}&instance=${k + 1}`,
-        viewUrl: k === 0 ? `https://traffic-${1 + (i % 2)}.${hostName}/shell_recording?lsid=${lsid}&instance=${k + 1}&view=1` : null,
+        viewUrl:
+          k === 0
+            ? `https://traffic-${1 + (i % 2)}.${hostName}/shell_recording?lsid=${lsid}&instance=${k + 1}&view=1`
+            : null,
       })),
       events,
     };
@@ -254,51 +304,120 @@ export class SessionGenerator {
 
   #customers(r: Random): SessionCustomer[] {
     const host = pick(r, ENDPOINTS);
-    return [{
-      gsnumber: 1,
-      username: r() < 0.5 ? 'Administrator' : 'root',
-      publicIp: r() < 0.5 ? `192.0.2.${Math.floor(r() * 250)}` : null,
-      publicPort: null,
-      privateIp: r() < 0.6 ? `172.16.${Math.floor(r() * 250)}.${Math.floor(r() * 250)}` : null,
-      hostname: host,
-      os: r() < 0.7 ? pick(r, ['Windows Server 2022', 'Red Hat Enterprise Linux 9']) : null,
-    }];
+    return [
+      {
+        gsnumber: 1,
+        username: r() < 0.5 ? 'Administrator' : 'root',
+        publicIp: r() < 0.5 ? `192.0.2.${Math.floor(r() * 250)}` : null,
+        publicPort: null,
+        privateIp: r() < 0.6 ? `172.16.${Math.floor(r() * 250)}.${Math.floor(r() * 250)}` : null,
+        hostname: host,
+        os: r() < 0.7 ? pick(r, ['Windows Server 2022', 'Red Hat Enterprise Linux 9']) : null,
+      },
+    ];
   }
 
   /** Events spread over the planned duration; only those up to `untilMs` have happened. */
-  #events(r: Random, i: number, start: number, plannedEnd: number, untilMs: number, reps: SessionRepresentative[], customers: SessionCustomer[]): SessionEvent[] {
+  #events(
+    r: Random,
+    i: number,
+    start: number,
+    plannedEnd: number,
+    untilMs: number,
+    reps: SessionRepresentative[],
+    customers: SessionCustomer[],
+  ): SessionEvent[] {
     const owner = reps[0]!;
     const cust = customers[0]!;
-    const repParty = (rep: SessionRepresentative) => ({ type: 'representative', gsnumber: rep.gsnumber, name: rep.displayName ?? '' });
+    const repParty = (rep: SessionRepresentative) => ({
+      type: 'representative',
+      gsnumber: rep.gsnumber,
+      name: rep.displayName ?? '',
+    });
     const custParty = { type: 'customer', gsnumber: cust.gsnumber, name: cust.hostname ?? '' };
     const system = { type: 'system', gsnumber: null, name: 'System' };
     const planned: Omit<SessionEvent, 'seq' | 'time'>[] = [
-      { type: 'Session Start', performedBy: system, destination: null, body: null, files: [], data: [], systemInformation: [] },
-      ...reps.map((rep) => ({ type: 'Conference Member Added', performedBy: system, destination: repParty(rep), body: null, files: [], data: [{ name: 'jump_method', value: 'Jump Client' }], systemInformation: [] })),
+      {
+        type: 'Session Start',
+        performedBy: system,
+        destination: null,
+        body: null,
+        files: [],
+        data: [],
+        systemInformation: [],
+      },
+      ...reps.map((rep) => ({
+        type: 'Conference Member Added',
+        performedBy: system,
+        destination: repParty(rep),
+        body: null,
+        files: [],
+        data: [{ name: 'jump_method', value: 'Jump Client' }],
+        systemInformation: [],
+      })),
     ];
-    if (r() < 0.5) planned.push({ type: 'System Information Retrieved', performedBy: repParty(owner), destination: null, body: null, files: [], data: [], systemInformation: [
-      { category: 'Overview', field: 'Computer Name', value: cust.hostname ?? '', row: null },
-      { category: 'Overview', field: 'Uptime', value: `${i % 90} days`, row: null },
-      { category: 'Processes', field: 'Name', value: 'sshd', row: 0 },
-      { category: 'Processes', field: 'PID', value: String(100 + (i % 900)), row: 0 },
-      { category: 'Processes', field: 'Name', value: 'explorer.exe', row: 1 },
-      { category: 'Processes', field: 'PID', value: String(2000 + (i % 900)), row: 1 },
-    ] });
+    if (r() < 0.5)
+      planned.push({
+        type: 'System Information Retrieved',
+        performedBy: repParty(owner),
+        destination: null,
+        body: null,
+        files: [],
+        data: [],
+        systemInformation: [
+          { category: 'Overview', field: 'Computer Name', value: cust.hostname ?? '', row: null },
+          { category: 'Overview', field: 'Uptime', value: `${i % 90} days`, row: null },
+          { category: 'Processes', field: 'Name', value: 'sshd', row: 0 },
+          { category: 'Processes', field: 'PID', value: String(100 + (i % 900)), row: 0 },
+          { category: 'Processes', field: 'Name', value: 'explorer.exe', row: 1 },
+          { category: 'Processes', field: 'PID', value: String(2000 + (i % 900)), row: 1 },
+        ],
+      });
     const chats = Math.floor(r() * 4);
     for (let k = 0; k < chats; k++) {
       const fromRep = r() < 0.6;
-      planned.push({ type: 'Chat Message', performedBy: fromRep ? repParty(owner) : custParty, destination: fromRep ? custParty : repParty(owner), body: pick(r, CHAT), files: [], data: [], systemInformation: [] });
+      planned.push({
+        type: 'Chat Message',
+        performedBy: fromRep ? repParty(owner) : custParty,
+        destination: fromRep ? custParty : repParty(owner),
+        body: pick(r, CHAT),
+        files: [],
+        data: [],
+        systemInformation: [],
+      });
     }
     if (r() < 0.4) {
       const many = r() < 0.5;
-      const files = many ? FILES.slice(0, 2).map((f, k) => ({ filename: f, filesize: 1000 * (k + 1) + (i % 100) })) : [{ filename: pick(r, FILES), filesize: r() < 0.9 ? 4096 + (i % 1000) : null }];
-      planned.push({ type: many ? 'Files Uploaded' : 'File Download', performedBy: repParty(owner), destination: custParty, body: null, files, data: [], systemInformation: [] });
+      const files = many
+        ? FILES.slice(0, 2).map((f, k) => ({ filename: f, filesize: 1000 * (k + 1) + (i % 100) }))
+        : [{ filename: pick(r, FILES), filesize: r() < 0.9 ? 4096 + (i % 1000) : null }];
+      planned.push({
+        type: many ? 'Files Uploaded' : 'File Download',
+        performedBy: repParty(owner),
+        destination: custParty,
+        body: null,
+        files,
+        data: [],
+        systemInformation: [],
+      });
     }
-    planned.push({ type: 'Session End', performedBy: system, destination: null, body: null, files: [], data: [{ name: 'reason', value: 'Representative closed the session' }], systemInformation: [] });
+    planned.push({
+      type: 'Session End',
+      performedBy: system,
+      destination: null,
+      body: null,
+      files: [],
+      data: [{ name: 'reason', value: 'Representative closed the session' }],
+      systemInformation: [],
+    });
     const span = plannedEnd - start;
     const last = planned.length - 1;
     return planned
-      .map((e, k) => ({ ...e, seq: k, time: secondsDate(k === last ? plannedEnd : start + Math.floor((span * k) / (last + 1))) }))
+      .map((e, k) => ({
+        ...e,
+        seq: k,
+        time: secondsDate(k === last ? plannedEnd : start + Math.floor((span * k) / (last + 1))),
+      }))
       .filter((e) => e.time.getTime() <= untilMs);
   }
 }
