@@ -3,7 +3,7 @@ import {
   parseReport,
   parseSessionList,
   parseSessionListing,
-} from '../../../src/appliance/reporting/report-xml-parser.js';
+} from '../../../src/reporting/report-xml-parser.js';
 import { ReportXmlWriter, type NamespaceStyle } from '../../../src/simulators/appliance/reporting/report-xml-writer.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 
