@@ -1,5 +1,5 @@
 import type { VaultConfig } from '../vault/vault-config.js';
-import type { Check } from './checks.js';
+import type { Check } from './check.js';
 import type { Runtime } from './runtime.js';
 import { createVault } from './vault-unit.js';
 

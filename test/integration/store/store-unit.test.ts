@@ -7,7 +7,6 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { UnitSet } from '../../../src/platform/units.js';
-import { StoreComponent } from '../../../src/app/store-unit.js';
 import { configChecks } from '../../../src/app/checks.js';
 import { serviceUnits } from '../../../src/app/service-units.js';
 import { makeSession } from './session-fixture.js';
