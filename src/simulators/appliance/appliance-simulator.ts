@@ -285,7 +285,6 @@ export class ApplianceSimulator {
   }
 }
 
-
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -92,11 +92,7 @@ export async function handleSimRoute(
   }
 }
 
-async function consoleRequest(
-  sim: SimControls,
-  res: ServerResponse,
-  input: Record<string, unknown>,
-): Promise<void> {
+async function consoleRequest(sim: SimControls, res: ServerResponse, input: Record<string, unknown>): Promise<void> {
   const b = input as unknown as ConsoleRequestBody;
   if (typeof b.op !== 'string' || b.op === '') return badRequest(res, `op is required (${OPS.join(', ')})`);
   if (typeof b.user !== 'object' || b.user === null || typeof b.user.username !== 'string')
