@@ -69,6 +69,8 @@ export class SiteLink implements ApplianceLink, Component {
   #session: EcmSession | undefined;
   #loop: Promise<void> | undefined;
   #status: LinkStatus;
+  /** A failover anomaly of the last resolution (two primaries), named on /readyz. */
+  #warning: string | undefined;
   /** Upgrade attempts made (tests and the blocked reason). */
   attempts = 0;
 
@@ -91,7 +93,7 @@ export class SiteLink implements ApplianceLink, Component {
     // connections, and those keep-alive sockets are never turned into a channel.
     this.#wsAgent = createHttpAgent(agentOptions);
     this.#channel = new ChannelDispatcher(this.#wsAgent);
-    this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
+    this.#targets = new SiteTargets(config, config.ecm, this.#agent, deps.clock, deps.log, deps.metrics);
     this.#metrics = new LinkMetrics(deps.metrics, config.name);
     this.#requests = new RequestDispatcher(
       {
@@ -127,7 +129,7 @@ export class SiteLink implements ApplianceLink, Component {
       return s.state === 'connected'
         ? {
             ready: true,
-            reason: `connected (${s.role ?? 'standby'})`,
+            reason: `connected (${s.role ?? 'standby'})${this.#warning ? `; ${this.#warning}` : ''}`,
             details: { role: s.role, connectedSince: s.connectedSince },
           }
         : { ready: false, reason: s.reason ?? s.state, details: { state: s.state, attempts: this.attempts } };
@@ -202,6 +204,7 @@ export class SiteLink implements ApplianceLink, Component {
     const { clock, log } = this.#deps;
     try {
       const target = await this.#targets.resolve(this.#stop.signal);
+      this.#warning = target.warning;
       const token = await target.tokens.token(this.#stop.signal);
       if (this.#stop.signal.aborted) return { reason: 'stopping', cause: 'stopping', delay: 'now' };
       this.attempts++;

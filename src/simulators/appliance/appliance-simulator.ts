@@ -33,6 +33,8 @@ export interface ApplianceSimulatorOptions {
   /** Time source for token expiry (tests move it; channels use real timers). */
   now?: () => number;
   failoverRole?: FailoverRole;
+  /** `last_data_sync_time` of check_health (a failover pair's sync); default one minute ago. */
+  lastSyncAt?: () => number;
   /** A failover pair shares one certificate; a lone simulator generates its own. */
   tls?: SimTls;
   log?: Logger;
@@ -261,7 +263,7 @@ export class ApplianceSimulator {
         version: this.options.version ?? '25.1.2',
         healthy: true,
         failoverRole: this.#role,
-        ...(this.#role === 'none' ? {} : { lastSyncAt: this.#now() - 60_000 }),
+        ...(this.#role === 'none' ? {} : { lastSyncAt: this.options.lastSyncAt?.() ?? this.#now() - 60_000 }),
       }),
       'application/xml',
     );

@@ -19,6 +19,8 @@ export interface ReportingSimulatorOptions {
   /** Response namespace; `rotate` cycles real, docs, prefixed per response. Default rotate. */
   namespaces?: NamespaceStyle | 'rotate';
   fault?: (request: ReportRequest) => ReportFault | undefined;
+  /** Which sessions this node holds (a failover node before a data sync); default all. */
+  visible?: (index: number) => boolean;
 }
 
 const REPORTS = {
@@ -76,6 +78,7 @@ export class ReportingSimulator {
     let buffer = w.head(root);
     const g = this.options.generator;
     for (const i of selection) {
+      if (this.options.visible && !this.options.visible(i)) continue;
       if (root === 'session_summary_list') {
         buffer += w.summary(g.lsidOf(i), g.hasRecording(i) && g.isClosed(i, now));
       } else {
@@ -141,7 +144,12 @@ export class ReportingSimulator {
   #recording(res: ServerResponse, p: URLSearchParams, w: ReportXmlWriter, close: boolean): void {
     const g = this.options.generator;
     const i = g.indexOf(p.get('lsid') ?? '');
-    if (i === undefined || !g.hasRecording(i) || !g.isClosed(i, this.options.now()))
+    if (
+      i === undefined ||
+      !g.hasRecording(i) ||
+      !g.isClosed(i, this.options.now()) ||
+      (this.options.visible && !this.options.visible(i))
+    )
       return this.#xml(res, 200, w.error('No recording for this session'), close);
     const data = g.recording(i);
     res.writeHead(200, {
