@@ -48,6 +48,7 @@ class SiteProbe {
       connectTimeoutMs: site.timeouts.connectMs,
       requestTimeoutMs: site.timeouts.requestMs,
       caFile: site.caFile,
+      verifyName: new URL(site.url).hostname,
     });
   }
 

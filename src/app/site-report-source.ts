@@ -20,6 +20,7 @@ export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>
       connectTimeoutMs: site.timeouts.connectMs,
       requestTimeoutMs: site.timeouts.requestMs,
       connections: 1,
+      verifyName: new URL(site.url).hostname,
       ...(site.caFile ? { caFile: site.caFile } : {}),
     });
     const targets = new SiteTargets(site, account, agent, rt.clock, rt.log, rt.metrics);

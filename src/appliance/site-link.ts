@@ -87,6 +87,7 @@ export class SiteLink implements ApplianceLink, Component {
       connectTimeoutMs: config.timeouts.connectMs,
       requestTimeoutMs: config.timeouts.requestMs,
       caFile: config.caFile,
+      verifyName: new URL(config.url).hostname,
     };
     this.#agent = createHttpAgent(agentOptions);
     // The channel gets its own agent: its upgrade never queues behind pooled OAuth/Command API

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { Agent } from 'undici';
+import { Agent, Client, Pool, type Dispatcher } from 'undici';
 import { ServiceError } from './errors.js';
 
 export interface AgentOptions {
@@ -10,7 +11,16 @@ export interface AgentOptions {
   caFile?: string;
   /** Pooled keep-alive connections per origin; 1 with `pipelining: 0` behaves like Connection: close. */
   connections?: number;
+  /**
+   * The name a certificate must carry when an origin is given by IP address (a failover node
+   * listed by IP serves the site's certificate): sent as SNI and verified. Never used to skip
+   * verification; ignored for origins given by name, and when itself an IP address.
+   */
+  verifyName?: string;
 }
+
+/** Whether `host` (a URL hostname, IPv6 in brackets) is an IP address. */
+const isAddress = (host: string) => isIP(host.replace(/^\[|\]$/g, '')) !== 0;
 
 /**
  * One undici Agent per remote host. TLS verification is always on; the only knob is an extra CA
@@ -31,8 +41,17 @@ export function createHttpAgent(options: AgentOptions): Agent {
       );
     }
   }
+  const verifyName = options.verifyName && !isAddress(options.verifyName) ? options.verifyName : undefined;
   return new Agent({
     connect: { timeout: options.connectTimeoutMs, ...(secureContext ? { secureContext } : {}) },
+    // One pool per origin, as undici's default factory makes, with the verification name set for
+    // origins given by IP (undici sends no SNI for them and would verify the address).
+    factory: (origin, opts) => {
+      const connect = (opts as { connect?: object }).connect;
+      const byIp = verifyName !== undefined && isAddress(new URL(String(origin)).hostname);
+      const o = { ...opts, ...(byIp ? { connect: { ...connect, servername: verifyName } } : {}) } as Pool.Options;
+      return (o.connections === 1 ? new Client(origin, o) : new Pool(origin, o)) as Dispatcher;
+    },
     headersTimeout: options.requestTimeoutMs,
     bodyTimeout: options.requestTimeoutMs,
     connections: options.connections ?? 16,
