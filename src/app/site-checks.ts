@@ -49,6 +49,7 @@ class SiteProbe {
       requestTimeoutMs: site.timeouts.requestMs,
       caFile: site.caFile,
       verifyName: new URL(site.url).hostname,
+      ...(site.proxy ? { proxy: site.proxy } : {}),
     });
   }
 

@@ -21,6 +21,7 @@ export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>
       requestTimeoutMs: site.timeouts.requestMs,
       connections: 1,
       verifyName: new URL(site.url).hostname,
+      ...(site.proxy ? { proxy: site.proxy } : {}),
       ...(site.caFile ? { caFile: site.caFile } : {}),
     });
     const targets = new SiteTargets(site, account, agent, rt.clock, rt.log, rt.metrics);

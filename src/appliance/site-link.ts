@@ -88,6 +88,7 @@ export class SiteLink implements ApplianceLink, Component {
       requestTimeoutMs: config.timeouts.requestMs,
       caFile: config.caFile,
       verifyName: new URL(config.url).hostname,
+      ...(config.proxy ? { proxy: config.proxy } : {}),
     };
     this.#agent = createHttpAgent(agentOptions);
     // The channel gets its own agent: its upgrade never queues behind pooled OAuth/Command API

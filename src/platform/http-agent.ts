@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { Agent, Client, Pool, type Dispatcher } from 'undici';
+import { Agent, Client, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { bypassesProxy, type ProxyConfig } from './config/proxy-field.js';
 import { ServiceError } from './errors.js';
 
 export interface AgentOptions {
@@ -17,6 +18,8 @@ export interface AgentOptions {
    * verification; ignored for origins given by name, and when itself an IP address.
    */
   verifyName?: string;
+  /** Tunnel through this HTTP proxy (CONNECT), except for origins on its `noProxy` list. */
+  proxy?: ProxyConfig;
 }
 
 /** Whether `host` (a URL hostname, IPv6 in brackets) is an IP address. */
@@ -45,11 +48,27 @@ export function createHttpAgent(options: AgentOptions): Agent {
   return new Agent({
     connect: { timeout: options.connectTimeoutMs, ...(secureContext ? { secureContext } : {}) },
     // One pool per origin, as undici's default factory makes, with the verification name set for
-    // origins given by IP (undici sends no SNI for them and would verify the address).
+    // origins given by IP (undici sends no SNI for them and would verify the address), or a
+    // tunnel through the proxy with the same TLS settings towards the origin.
     factory: (origin, opts) => {
-      const connect = (opts as { connect?: object }).connect;
-      const byIp = verifyName !== undefined && isAddress(new URL(String(origin)).hostname);
-      const o = { ...opts, ...(byIp ? { connect: { ...connect, servername: verifyName } } : {}) } as Pool.Options;
+      const url = new URL(String(origin));
+      const connect = { ...(opts as { connect?: object }).connect };
+      const tls =
+        verifyName !== undefined && isAddress(url.hostname) ? { ...connect, servername: verifyName } : connect;
+      const proxy = options.proxy;
+      if (proxy && !bypassesProxy(url, proxy.noProxy)) {
+        const { connect: _direct, ...rest } = opts as Pool.Options;
+        return new ProxyAgent({
+          ...rest,
+          uri: proxy.url,
+          ...(proxy.username && proxy.password
+            ? { token: `Basic ${Buffer.from(`${proxy.username}:${proxy.password.reveal()}`).toString('base64')}` }
+            : {}),
+          requestTls: tls,
+          proxyTls: { timeout: options.connectTimeoutMs },
+        }) as Dispatcher;
+      }
+      const o = { ...opts, connect: tls } as Pool.Options;
       return (o.connections === 1 ? new Client(origin, o) : new Pool(origin, o)) as Dispatcher;
     },
     headersTimeout: options.requestTimeoutMs,
