@@ -47,7 +47,7 @@ export class VaultComponent implements Component {
     this.rt.readiness.register('vault', () => {
       const failure = vault.lastFailure;
       return failure
-        ? { ready: false, reason: failure }
+        ? { ready: false, reason: failure.message, details: { code: failure.code } }
         : { ready: true, reason: `passwordsafe ${new URL(this.config.url).host}` };
     });
   }
