@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import type { Clock } from '../platform/clock.js';
 import type { Secret } from '../platform/secret.js';
-import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from './protocol.js';
+import {
+  CLOSE,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type HelloFrame,
+  type WelcomeFrame,
+} from '../protocol/ecm-protocol.js';
 import type { RequestDispatcher, ResponseSink } from './request-dispatcher.js';
 
 export interface SessionOptions {

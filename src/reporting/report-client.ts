@@ -1,17 +1,17 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
-import type { AccessTokenProvider } from '../access-token.js';
-import type { Clock } from '../../platform/clock.js';
-import { isServiceError, ServiceError } from '../../platform/errors.js';
-import { withBearer, type BearerTokenSource } from '../../platform/http/bearer.js';
-import { TransientFailure, withRetries, type RetryPolicy } from '../../platform/http/retry.js';
-import { parseRetryAfter } from '../../platform/http/retry-after.js';
-import { RETRYABLE_STATUS, transientCode } from '../../platform/http/transport-errors.js';
-import { transportError } from '../token-source.js';
-import { Counter, metric, type Registry } from '../../platform/metrics.js';
-import { describeWindow, type ReportSource, type ReportWindow } from '../../reporting/report-source.js';
-import type { SessionRecord, SessionSummary } from '../../reporting/session-record.js';
+import type { AccessTokenProvider } from '../appliance/access-token.js';
+import { transportError } from '../appliance/token-source.js';
+import type { Clock } from '../platform/clock.js';
+import { isServiceError, ServiceError } from '../platform/errors.js';
+import { withBearer, type BearerTokenSource } from '../platform/http/bearer.js';
+import { TransientFailure, withRetries, type RetryPolicy } from '../platform/http/retry.js';
+import { parseRetryAfter } from '../platform/http/retry-after.js';
+import { RETRYABLE_STATUS, transientCode } from '../platform/http/transport-errors.js';
+import { Counter, metric, type Registry } from '../platform/metrics.js';
+import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
+import type { SessionRecord, SessionSummary } from './session-record.js';
 import { parseReport, parseSessionList, parseSessionListing, type ReportContext } from './report-xml-parser.js';
 
 export interface ReportClientOptions {

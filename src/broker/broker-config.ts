@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretRef } from '../secret-ref.js';
+import { secretRef } from '../platform/config/secret-ref.js';
 
 /**
  * Config of the credential broker: user mapping, endpoint matching, release policies, credential
