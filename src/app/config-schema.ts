@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { loadYamlConfig, parseYamlConfig, type LoadOptions } from '../platform/config/loader.js';
 import { siteSchema } from '../appliance/site-config.js';
 import { vaultSchema } from '../vault/vault-config.js';
 import { brokerSchema, endpointMatchingSchema, userMappingSchema } from '../broker/broker-config.js';
@@ -63,3 +64,13 @@ export type EndpointMatchingConfig = Config['endpointMatching'];
 export type StoreConfig = Config['store'];
 export type ReportingConfig = Config['reporting'];
 export type HttpConfig = Config['http'];
+
+/** Reads, validates and resolves the bridge's YAML file; throws ConfigError listing every problem. */
+export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
+  return loadYamlConfig(configSchema, file, options);
+}
+
+/** As loadConfigFile, from text already read (tests, `config validate` on stdin). */
+export function parseConfigText(text: string, file: string, options: LoadOptions = {}): Config {
+  return parseYamlConfig(configSchema, text, file, options);
+}
