@@ -1,9 +1,11 @@
 import type { BrokerSettings } from '../broker/broker-config.js';
 import { createBroker } from '../broker/create-broker.js';
-import { unit, type UnitSpec } from '../platform/units.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import type { Broker } from '../broker/broker.js';
 import type { Config } from './config-schema.js';
 import type { Runtime } from './runtime.js';
-import { UNITS } from './unit-keys.js';
+import { STORE_UNIT } from './store-unit.js';
+import { VAULT_UNIT } from './vault-unit.js';
 
 /** The broker's slice of the whole configuration (its settings come from several sections). */
 export function brokerSettings(config: Config): BrokerSettings | undefined {
@@ -21,6 +23,8 @@ export function brokerSettings(config: Config): BrokerSettings | undefined {
   };
 }
 
+export const BROKER_UNIT = unitKey<Broker>('broker');
+
 /**
  * The `broker` unit: needs the vault and store units before it. Absent when the config has no
  * `broker` or no `vault` section. A reload that changes only, say, the reporting schedule leaves
@@ -31,13 +35,13 @@ export function brokerUnits(config: Config, rt: Runtime): UnitSpec[] {
   if (!settings) return [];
   return [
     unit({
-      key: UNITS.broker,
+      key: BROKER_UNIT,
       slice: settings,
-      deps: [UNITS.vault, UNITS.store],
+      deps: [VAULT_UNIT, STORE_UNIT],
       create: (slice, units) =>
         createBroker(slice, {
-          vault: units.get(UNITS.vault).port,
-          state: units.get(UNITS.store).store.state,
+          vault: units.get(VAULT_UNIT).port,
+          state: units.get(STORE_UNIT).store.state,
           log: rt.log,
           metrics: rt.metrics,
           clock: rt.clock,

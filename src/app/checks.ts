@@ -1,22 +1,10 @@
+import type { Check } from './check.js';
 import type { Config } from './config-schema.js';
 import type { Runtime } from './runtime.js';
 import { reportingChecks } from './reporting-unit.js';
 import { siteChecks } from './site-checks.js';
 import { storeCheck } from './store-unit.js';
 import { vaultChecks } from './vault-checks.js';
-
-export interface CheckResult {
-  ok: boolean;
-  detail: string;
-  /** What to do when not ok. */
-  fix?: string;
-}
-
-export interface Check {
-  component: string;
-  name: string;
-  run(signal: AbortSignal): Promise<CheckResult>;
-}
 
 /** Everything `ecm-bridge check` verifies for this configuration, in display order. */
 export function configChecks(config: Config, rt: Runtime): Check[] {

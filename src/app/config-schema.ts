@@ -5,7 +5,8 @@ import { vaultSchema } from '../vault/vault-config.js';
 import { brokerSchema, endpointMatchingSchema, userMappingSchema } from '../broker/broker-config.js';
 import { storeSchema } from '../store/store-config.js';
 import { reportingSchema } from '../reporting/reporting-config.js';
-import { httpSchema, logSchema } from '../http/http-config.js';
+import { httpSchema } from '../http/http-config.js';
+import { logSchema } from '../platform/config/log-config.js';
 
 /**
  * The one description of the YAML file. Each section lives in sections/ next to its siblings;

@@ -1,5 +1,5 @@
 import { isServiceError } from '../platform/errors.js';
-import { unit, type UnitSpec } from '../platform/units.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import {
   createReportWorker,
   reportingSites,
@@ -7,11 +7,11 @@ import {
   type ReportWorkerSettings,
 } from '../reporting/create-report-worker.js';
 import type { ReportingStore } from '../reporting/report-store-port.js';
-import type { Check } from './checks.js';
+import type { Check } from './check.js';
 import type { Config } from './config-schema.js';
 import type { Runtime } from './runtime.js';
 import { siteReportSources } from './site-report-source.js';
-import { UNITS } from './unit-keys.js';
+import { STORE_UNIT } from './store-unit.js';
 
 /** The worker's slice: sites without their ECM account, so rotating that secret never restarts report pulls. */
 export function reportWorkerSettings(config: Config): ReportWorkerSettings {
@@ -23,13 +23,15 @@ export function buildReportWorker(settings: ReportWorkerSettings, rt: Runtime, s
   return createReportWorker(settings, { ...rt, store, sources: siteReportSources(rt) });
 }
 
+export const REPORTING_UNIT = unitKey<ReportWorker>('reporting');
+
 /** The `reporting` unit; needs the `store` unit before it. */
 export function reportingUnit(config: Config, rt: Runtime): UnitSpec {
   return unit({
-    key: UNITS.reporting,
+    key: REPORTING_UNIT,
     slice: reportWorkerSettings(config),
-    deps: [UNITS.store],
-    create: (slice, units) => buildReportWorker(slice, rt, units.get(UNITS.store).store),
+    deps: [STORE_UNIT],
+    create: (slice, units) => buildReportWorker(slice, rt, units.get(STORE_UNIT).store),
   });
 }
 

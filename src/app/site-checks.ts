@@ -2,7 +2,7 @@ import type { Agent } from 'undici';
 import type { SiteConfig } from '../appliance/site-config.js';
 import { isServiceError, toServiceError } from '../platform/errors.js';
 import { createHttpAgent } from '../platform/http-agent.js';
-import type { Check, CheckResult } from './checks.js';
+import type { Check, CheckResult } from './check.js';
 import type { Runtime } from './runtime.js';
 import { CommandApiClient, probeNode } from '../appliance/command-api.js';
 import { OAuthTokenSource } from '../appliance/token-source.js';

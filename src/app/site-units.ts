@@ -1,9 +1,12 @@
 import { brokerHandler } from '../appliance/broker-mapper.js';
 import type { SiteConfig, SiteLinkSettings } from '../appliance/site-config.js';
 import { SiteLink } from '../appliance/site-link.js';
-import { unit, type UnitSpec } from '../platform/units.js';
+import type { Component } from '../platform/lifecycle.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import type { Runtime } from './runtime.js';
-import { UNITS } from './unit-keys.js';
+import { BROKER_UNIT } from './broker-unit.js';
+
+export const siteUnitKey = (name: string) => unitKey<SiteLink & Component>(`site:${name}`);
 
 /**
  * One `site:<name>` unit per site with an enabled ECM account. Each link reaches the broker
@@ -15,10 +18,10 @@ export function siteUnits(sites: readonly SiteConfig[], rt: Runtime): UnitSpec[]
     .filter((site) => site.ecm?.enabled)
     .map(({ reporting: _reporting, ...settings }) =>
       unit({
-        key: UNITS.site(settings.name),
+        key: siteUnitKey(settings.name),
         slice: settings satisfies SiteLinkSettings,
         create: (slice, units) =>
-          new SiteLink(slice, { ...rt, handler: brokerHandler(units.live(UNITS.broker), slice.name) }),
+          new SiteLink(slice, { ...rt, handler: brokerHandler(units.live(BROKER_UNIT), slice.name) }),
       }),
     );
 }

@@ -1,10 +1,9 @@
 import { isServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
-import { unit, type UnitSpec } from '../platform/units.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import type { StoreConfig } from '../store/store-config.js';
-import type { Check } from './checks.js';
+import type { Check } from './check.js';
 import type { Runtime } from './runtime.js';
-import { UNITS } from './unit-keys.js';
 import { openStore } from './open-store.js';
 import type { Store } from '../store/store-ports.js';
 
@@ -54,9 +53,11 @@ export class StoreComponent implements Component {
   }
 }
 
+export const STORE_UNIT = unitKey<StoreComponent>('store');
+
 /** The `store` unit for serviceUnits (first: every other unit may depend on it). */
 export function storeUnit(config: StoreConfig, rt: Runtime): UnitSpec {
-  return unit({ key: UNITS.store, slice: config, create: (slice) => new StoreComponent(slice, rt) });
+  return unit({ key: STORE_UNIT, slice: config, create: (slice) => new StoreComponent(slice, rt) });
 }
 
 /** `ecm-bridge check`: connects with the configured settings and compares the schema version. */

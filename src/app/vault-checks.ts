@@ -1,6 +1,6 @@
 import type { ServiceError } from '../platform/errors.js';
 import type { VaultConfig } from '../vault/vault-config.js';
-import type { Check } from './checks.js';
+import type { Check } from './check.js';
 import type { Runtime } from './runtime.js';
 import { createVault } from './vault-unit.js';
 

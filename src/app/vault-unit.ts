@@ -4,9 +4,8 @@ import type { Clock } from '../platform/clock.js';
 import type { ServiceError } from '../platform/errors.js';
 import type { VaultConfig } from '../vault/vault-config.js';
 import type { Component } from '../platform/lifecycle.js';
-import { unit, type UnitSpec } from '../platform/units.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import type { Runtime } from './runtime.js';
-import { UNITS } from './unit-keys.js';
 import { PasswordSafeVault } from '../vault/passwordsafe/password-safe-vault.js';
 import type { VaultPort } from '../vault/vault-port.js';
 
@@ -57,7 +56,9 @@ export class VaultComponent implements Component {
   }
 }
 
+export const VAULT_UNIT = unitKey<VaultComponent>('vault');
+
 /** The `vault` unit for serviceUnits, when a vault is configured. */
 export function vaultUnits(config: VaultConfig | undefined, rt: Runtime): UnitSpec[] {
-  return config ? [unit({ key: UNITS.vault, slice: config, create: (slice) => new VaultComponent(slice, rt) })] : [];
+  return config ? [unit({ key: VAULT_UNIT, slice: config, create: (slice) => new VaultComponent(slice, rt) })] : [];
 }

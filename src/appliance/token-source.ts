@@ -3,7 +3,7 @@ import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError } from '../platform/errors.js';
 import { parseRetryAfter } from '../platform/http/retry-after.js';
-import { describeTlsFailure, errorCode, localArgumentCode } from '../platform/http/transport-errors.js';
+import { transportServiceError } from '../platform/http/transport-errors.js';
 import { Secret } from '../platform/secret.js';
 import type { AccessTokenProvider } from './access-token.js';
 
@@ -141,20 +141,12 @@ export class OAuthTokenSource implements AccessTokenProvider {
  * `appliance.unavailable`.
  */
 export function transportError(e: unknown, baseUrl: string, site: string, op: string): ServiceError {
-  if (e instanceof ServiceError) return e;
-  const host = new URL(baseUrl).host;
-  const tls = describeTlsFailure(e, host);
-  if (tls) return new ServiceError('appliance.tls', `site ${site}: ${tls}`, { op, cause: e, details: { site } });
-  const local = localArgumentCode(e);
-  if (local)
-    return new ServiceError(
-      'appliance.protocol',
-      `site ${site}: cannot send ${op} to ${host}: ${(e as Error).message} (${local})`,
-      { op, cause: e, details: { site, code: local } },
-    );
-  return new ServiceError('appliance.unavailable', `site ${site}: cannot reach ${host} (${errorCode(e)})`, {
+  return transportServiceError(e, new URL(baseUrl).host, {
+    tls: 'appliance.tls',
+    invalid: 'appliance.protocol',
+    unavailable: 'appliance.unavailable',
+    prefix: `site ${site}: `,
     op,
-    cause: e,
     details: { site },
   });
 }

@@ -1,7 +1,8 @@
 import { createRuntime } from '../app/runtime.js';
 import { silentLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
-import { configChecks, type CheckResult } from '../app/checks.js';
+import type { CheckResult } from '../app/check.js';
+import { configChecks } from '../app/checks.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 

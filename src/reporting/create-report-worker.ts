@@ -1,10 +1,10 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { REPORT_NAMES, type ReportClient } from './report-client.js';
+import { REPORT_NAMES } from './report-client.js';
 import type { ReportingConfig } from './reporting-config.js';
 import type { ReportingStore } from './report-store-port.js';
-import type { ReportingSite, ReportSourceFactory, SiteReportSource } from './report-source.js';
+import type { ReportingSite, ReportSource, ReportSourceFactory, SiteReportSource } from './report-source.js';
 import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
@@ -242,7 +242,7 @@ export class ReportWorker implements Component {
   }
 
   /** One client per site for the worker's life: its token provider caches the token between runs. */
-  #client(site: ReportingSite): ReportClient {
+  #client(site: ReportingSite): ReportSource {
     let client = this.#clients.get(site.name);
     if (!client) {
       client = this.deps.sources(site, this.config.reporting);

@@ -2,13 +2,12 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { AccessTokenProvider } from '../appliance/access-token.js';
-import { transportError } from '../appliance/token-source.js';
 import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { withBearer, type BearerTokenSource } from '../platform/http/bearer.js';
 import { TransientFailure, withRetries, type RetryPolicy } from '../platform/http/retry.js';
 import { parseRetryAfter } from '../platform/http/retry-after.js';
-import { RETRYABLE_STATUS, transientCode } from '../platform/http/transport-errors.js';
+import { RETRYABLE_STATUS, transientCode, transportServiceError } from '../platform/http/transport-errors.js';
 import { Counter, metric, type Registry } from '../platform/metrics.js';
 import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
 import type { SessionRecord, SessionSummary } from './session-record.js';
@@ -163,7 +162,14 @@ export class ReportClient implements ReportSource {
         if (signal?.aborted) throw signal.reason;
         const code = transientCode(e);
         if (code) throw new TransientFailure(`transport error (${code})`, { cause: e });
-        throw transportError(e, this.o.site.url, ctx.site, 'report.fetch');
+        throw transportServiceError(e, new URL(this.o.site.url).host, {
+          tls: 'appliance.tls',
+          invalid: 'appliance.protocol',
+          unavailable: 'appliance.unavailable',
+          prefix: `site ${ctx.site}: `,
+          op: 'report.fetch',
+          details: { site: ctx.site },
+        });
       }
       if (res.statusCode === 401) await res.body.dump();
       return res;

@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import type { SiteConfig } from '../appliance/site-config.js';
-import type { ReportClient } from './report-client.js';
 import type { ReportingConfig } from './reporting-config.js';
 import type { SessionRecord, SessionSummary } from './session-record.js';
 
@@ -36,7 +35,7 @@ export type ReportingSite = Omit<SiteConfig, 'ecm'>;
 
 /** A site's Reporting API client and the means to release its connections. */
 export interface SiteReportSource {
-  source: ReportClient;
+  source: ReportSource;
   /** Closes the site's HTTP agent. */
   close(): Promise<void>;
 }

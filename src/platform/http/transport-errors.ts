@@ -1,3 +1,5 @@
+import { ServiceError, type ErrorCode } from '../errors.js';
+
 /**
  * What a failed HTTP exchange tells about itself. Node and undici report transport failures as
  * errors with a `code`, sometimes wrapped (`cause`); these helpers read that chain so every
@@ -92,4 +94,39 @@ export function describeTlsFailure(e: unknown, host: string): string | undefined
   return code
     ? `TLS verification of ${host} failed (${code}): the certificate is not trusted; add its CA to caFile`
     : undefined;
+}
+
+/** Which codes a client reports a thrown transport error with, and how its messages start. */
+export interface TransportErrorCodes {
+  tls: ErrorCode;
+  /** The request could not be built here (nothing was sent). */
+  invalid: ErrorCode;
+  unavailable: ErrorCode;
+  /** Message prefix naming the remote's owner, e.g. `site corp: `. */
+  prefix: string;
+  op: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * A thrown transport error as a ServiceError in the client's own codes: a TLS verification
+ * failure (with the sentence naming caFile), a request that could not be built here, or an
+ * unreachable remote. A ServiceError passes through unchanged.
+ */
+export function transportServiceError(e: unknown, host: string, c: TransportErrorCodes): ServiceError {
+  if (e instanceof ServiceError) return e;
+  const base = { op: c.op, cause: e, ...(c.details ? { details: c.details } : {}) };
+  const tls = describeTlsFailure(e, host);
+  if (tls) return new ServiceError(c.tls, `${c.prefix}${tls}`, base);
+  const local = localArgumentCode(e);
+  if (local)
+    return new ServiceError(
+      c.invalid,
+      `${c.prefix}cannot send ${c.op} to ${host}: ${(e as Error).message} (${local})`,
+      {
+        ...base,
+        details: { ...c.details, code: local },
+      },
+    );
+  return new ServiceError(c.unavailable, `${c.prefix}cannot reach ${host} (${errorCode(e)})`, base);
 }
