@@ -3,24 +3,26 @@
  * credential out of the Password Safe simulator through a real broker and vault adapter, prints
  * the lease, and idles until it is killed with SIGKILL (no shutdown hook runs, so the lease and
  * the vault request stay open).
- *   node --import tsx crash-child.ts DATA_DIR CONFIG_FILE   (secrets in PS_API_KEY, CREDENTIAL_ID_KEY)
+ *   node crash-child.mjs DATA_DIR CONFIG_FILE   (secrets in PS_API_KEY, CREDENTIAL_ID_KEY)
+ * Plain JavaScript on the built dist/ (as the installed service runs): no TypeScript loader in the
+ * child, so it starts in about a second instead of transpiling the source tree first.
  */
-import { createBroker } from '../../../src/broker/create-broker.js';
-import { systemClock } from '../../../src/platform/clock.js';
-import { loadConfigFile } from '../../../src/platform/config/loader.js';
-import { silentLogger } from '../../../src/platform/logger.js';
-import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { openStore } from '../../../src/store/open-store.js';
-import { createVault } from '../../../src/vault/create-vault.js';
+import { createBroker } from '../../../dist/broker/create-broker.js';
+import { systemClock } from '../../../dist/platform/clock.js';
+import { loadConfigFile } from '../../../dist/platform/config/loader.js';
+import { silentLogger } from '../../../dist/platform/logger.js';
+import { createMetricsRegistry } from '../../../dist/platform/metrics.js';
+import { openStore } from '../../../dist/store/open-store.js';
+import { createVault } from '../../../dist/vault/create-vault.js';
 
 const [dataDir, configFile] = process.argv.slice(2);
-if (!dataDir || !configFile) throw new Error('usage: crash-child.ts DATA_DIR CONFIG_FILE');
+if (!dataDir || !configFile) throw new Error('usage: crash-child.mjs DATA_DIR CONFIG_FILE');
 const config = loadConfigFile(configFile, { env: process.env });
 const log = silentLogger();
 const metrics = createMetricsRegistry({ defaultMetrics: false });
 const store = await openStore({ kind: 'embedded', dataDir }, { log, metrics });
 await store.migrate();
-const vault = createVault(config.vault!, { log, metrics, clock: systemClock });
+const vault = createVault(config.vault, { log, metrics, clock: systemClock });
 const instanceId = `child-${process.pid}`;
 const broker = createBroker(config, { vault, state: store.state, log, metrics, clock: systemClock, instanceId });
 await broker.start();
