@@ -8,7 +8,8 @@ import { loadMigrations, schemaHealth, type Migration } from './migrations.js';
 import { PgliteReportStore } from './pglite-report-store.js';
 import { PgliteStateStore } from './pglite-state-store.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { LeaderLock, LockHandle, Store } from './store-ports.js';
+import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
+import type { Store } from './store-ports.js';
 
 export const MEMORY_DATA_DIR = 'memory://';
 

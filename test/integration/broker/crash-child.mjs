@@ -7,13 +7,15 @@
  * Plain JavaScript on the built dist/ (as the installed service runs): no TypeScript loader in the
  * child, so it starts in about a second instead of transpiling the source tree first.
  */
+import { brokerHandler } from '../../../dist/appliance/broker-mapper.js';
+import { brokerSettings } from '../../../dist/app/broker-unit.js';
+import { loadConfigFile } from '../../../dist/app/config-schema.js';
+import { openStore } from '../../../dist/app/open-store.js';
+import { createVault } from '../../../dist/app/vault-unit.js';
 import { createBroker } from '../../../dist/broker/create-broker.js';
 import { systemClock } from '../../../dist/platform/clock.js';
-import { loadConfigFile } from '../../../dist/platform/config/loader.js';
 import { silentLogger } from '../../../dist/platform/logger.js';
 import { createMetricsRegistry } from '../../../dist/platform/metrics.js';
-import { openStore } from '../../../dist/store/open-store.js';
-import { createVault } from '../../../dist/vault/create-vault.js';
 
 const [dataDir, configFile] = process.argv.slice(2);
 if (!dataDir || !configFile) throw new Error('usage: crash-child.mjs DATA_DIR CONFIG_FILE');
@@ -24,8 +26,17 @@ const store = await openStore({ kind: 'embedded', dataDir }, { log, metrics });
 await store.migrate();
 const vault = createVault(config.vault, { log, metrics, clock: systemClock });
 const instanceId = `child-${process.pid}`;
-const broker = createBroker(config, { vault, state: store.state, log, metrics, clock: systemClock, instanceId });
+const broker = createBroker(brokerSettings(config), {
+  vault,
+  state: store.state,
+  log,
+  metrics,
+  clock: systemClock,
+  instanceId,
+});
 await broker.start();
+// Requests go through the wire mapper, as the ECM channel delivers them.
+const wire = brokerHandler(() => broker, 'default');
 const signal = new AbortController().signal;
 const context = {
   user: { username: 'CORP\\jdoe', securityProvider: { id: 3, name: 'Corp AD' } },
@@ -33,9 +44,9 @@ const context = {
   jumpItem: { id: 9001, name: 'web01 RDP' },
   session: { lsid: 'crash-session', externalKey: 'CHG-1' },
 };
-const [offered] = (await broker.handle('credentials.list', context, {}, signal)).credentials;
+const [offered] = (await wire.handle('credentials.list', context, {}, signal)).credentials;
 if (!offered) throw new Error('nothing offered');
-const { credential } = await broker.handle('credentials.get', context, { credentialId: offered.id }, signal);
+const { credential } = await wire.handle('credentials.get', context, { credentialId: offered.id }, signal);
 const lease = await store.state.getLease(credential.leaseId);
 process.stdout.write(
   JSON.stringify({ instanceId, leaseId: credential.leaseId, vaultRequestId: lease?.vaultRequestId }) + '\n',

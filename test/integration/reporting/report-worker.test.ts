@@ -12,7 +12,16 @@ import type { Store } from '../../../src/store/store-ports.js';
 import type { Logger } from 'pino';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { until } from '../../helpers/until.js';
-import { capturedLogger, HOST, ListTokens, scenario, siteConfig, T0, type Scenario } from './reporting-fixture.js';
+import { reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import {
+  capturedLogger,
+  HOST,
+  listTokenSources,
+  scenario,
+  siteConfig,
+  T0,
+  type Scenario,
+} from './reporting-fixture.js';
 
 let open: Scenario[] = [];
 afterEach(async () => {
@@ -36,9 +45,9 @@ function worker(
   const config = siteConfig(s.url, reporting, product);
   const readiness = new Readiness();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const w = createReportWorker(config, {
+  const w = createReportWorker(reportWorkerSettings(config), {
     store,
-    tokens: () => new ListTokens(['good-token']),
+    sources: listTokenSources({ clock: s.clock, log, metrics }),
     log,
     metrics,
     readiness,
@@ -97,9 +106,9 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const config = siteConfig(s.url);
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     const make = (store: Store) =>
-      createReportWorker(config, {
+      createReportWorker(reportWorkerSettings(config), {
         store,
-        tokens: () => new ListTokens(['good-token']),
+        sources: listTokenSources({ clock: s.clock, log: silentLogger(), metrics }),
         log: silentLogger(),
         metrics,
         readiness: new Readiness(),
