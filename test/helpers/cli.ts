@@ -82,7 +82,7 @@ export function startBuiltCli(args: string[], env: Record<string, string> = {}):
   child.stderr.on('data', (d) => (out += d));
   child.on('close', (code, signal) => (exited = `exited (${code ?? signal})`));
   child.output = () => out;
-  child.waitFor = (re, ms = 60_000) =>
+  child.waitFor = (re, ms = 240_000) =>
     new Promise((resolve, reject) => {
       const done = (fn: () => void) => {
         clearTimeout(timer);
