@@ -28,6 +28,8 @@ export function teardown(): void {
   const after = newEntries();
   if (!before || !after) return;
   const added = [...after].filter((e) => !before!.has(e));
-  if (added.length > 0)
-    throw new Error(`tests wrote inside the repository (use a directory under os.tmpdir()): ${added.join(', ')}`);
+  if (added.length === 0) return;
+  // Vitest only logs a teardown error; the exit status is what CI and `npm test` callers see.
+  process.exitCode = 1;
+  throw new Error(`tests wrote inside the repository (use a directory under os.tmpdir()): ${added.join(', ')}`);
 }
