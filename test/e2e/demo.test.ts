@@ -33,5 +33,5 @@ describe('ecm-bridge demo --once', () => {
     // The injected password (from the demo estate) appears nowhere, nor in the logs.
     expect(r.stdout + r.stderr).not.toContain('Web01-Adm!n-2026');
     rmSync(dir, { recursive: true, force: true });
-  }, 120_000);
+  });
 });

@@ -42,6 +42,12 @@ describe('a credential that cannot be delivered', () => {
     await until(() => started?.link.status().state === 'connected', 'connected');
     const outcome = await sim.hub.request('Default', 'credentials.get', USER, { credentialId: 'c1' }, 300);
     expect(outcome.error?.code).toBe('timeout');
+    // The link's own deadline (shortly before the appliance's) has passed once its timeout answer
+    // is in: either it was the answer, or it came after the appliance's and was counted late.
+    await until(
+      () => outcome.answeredBy === 'ecm' || sim!.hub.stats.lateResponses === 1,
+      'the link gave up on the request',
+    );
     answerLate(); // the answer comes after the deadline the appliance already enforced
     await until(() => handler.checkedIn.length === 1, 'undeliverable check-in');
     expect(handler.checkedIn).toEqual(['l1']);

@@ -32,7 +32,8 @@ const open = (dataDir: string) =>
 
 describe('ecm-bridge db migrate', () => {
   it('run by two processes at once: one migrates, the other waits and finds the schema current; a holder makes a third fail clearly', async () => {
-    const { file, dataDir } = config('concurrent', '  lockWaitMs: 120000\n');
+    // The waiter's bound covers the other process's whole migration on a crowded machine.
+    const { file, dataDir } = config('concurrent', '  lockWaitMs: 240000\n');
     await (await open(dataDir)).close(); // create the cluster up front: initdb is slow and not what is tested
     const [a, b] = await Promise.all([
       cli(['db', 'migrate', '--config', file]),
@@ -62,7 +63,7 @@ describe('ecm-bridge db migrate', () => {
     } finally {
       await store.close();
     }
-  }, 120_000);
+  });
 });
 
 describe('ecm-bridge db print-sql', () => {
