@@ -11,7 +11,7 @@ export const RULES = {
   'src/protocol/': [],
   'src/platform/': ['src/protocol/'],
   'src/vault/': [...PLATFORM],
-  'src/broker/': [...PLATFORM, 'src/vault/vault-port.ts'],
+  'src/broker/': ['src/platform/', 'src/vault/vault-port.ts'],
   'src/appliance/': [...PLATFORM, 'src/broker/broker-port.ts'],
   'src/reporting/': [...PLATFORM, 'src/appliance/access-token.ts', 'src/appliance/site-config.ts'],
   'src/store/': [
