@@ -43,7 +43,8 @@ describe('ECM channel resilience', () => {
     const later = await sim.hub.request('Default', 'credentials.list', USER, {});
     expect(later.answeredBy).toBe('ecm');
     // Several heartbeats later the channel is still the same one.
-    await new Promise((r) => setTimeout(r, 350));
+    const pongs = sim.hub.stats.pongs;
+    await until(() => sim.hub.stats.pongs >= pongs + 3, 'three heartbeats answered');
     expect(started.link.status().state).toBe('connected');
     expect(sim.upgrades.get(101)).toBe(1);
     expect(sim.tokens.mintCount).toBe(1);
