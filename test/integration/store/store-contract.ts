@@ -11,7 +11,11 @@ export interface ContractTarget {
   open(): Promise<Store>;
   /** session.id by lsid, straight from the database; absent for the fake, which has no ids. */
   sessionIds?(store: Store, lsids: string[]): Promise<Map<string, number>>;
-  /** Installs a database-side failure (a trigger) on inserting a custom_attribute with FAIL_VALUE. */
+  /**
+   * Installs a database-side failure on inserting a custom_attribute with FAIL_VALUE (a trigger,
+   * or on SQL Server a CHECK constraint: the T-SQL engine of the CI does not fire triggers on bulk
+   * insert, and a constraint fails the same statement on both).
+   */
   injectFailure?(store: Store): Promise<void>;
 }
 
