@@ -1,7 +1,9 @@
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
 import type {
+  CheckinRecord,
   CredentialEvent,
+  CredentialEventPatch,
   CursorUpdate,
   Lease,
   LeaderLock,
@@ -20,7 +22,7 @@ export class MemoryStateStore implements StateStore {
   readonly cursors = new Map<string, string>();
   readonly leases = new Map<string, Lease>();
   readonly instances = new Map<string, Date>();
-  readonly events: (CredentialEvent & { id: number })[] = [];
+  readonly events: (CredentialEvent & CheckinRecord & { id: number })[] = [];
 
   async getCursor(key: string) {
     return this.cursors.get(key);
@@ -60,13 +62,10 @@ export class MemoryStateStore implements StateStore {
 
   async recordCredentialEvent(event: CredentialEvent) {
     const id = this.events.length + 1;
-    this.events.push({ ...structuredClone(event), id });
+    this.events.push({ ...structuredClone(event), checkinBy: null, checkinReason: null, id });
     return id;
   }
-  async updateCredentialEvent(
-    id: number,
-    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
-  ) {
+  async updateCredentialEvent(id: number, patch: CredentialEventPatch) {
     const e = this.events.find((x) => x.id === id);
     if (e) Object.assign(e, structuredClone(patch));
   }

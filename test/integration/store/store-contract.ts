@@ -209,7 +209,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(stale).not.toContain(live);
     });
 
-    it('audit: records credential events, patches them, lists by lsid with a limit', async () => {
+    it('audit: records credential events, patches them (who checked in and why), lists by lsid with a limit', async () => {
       const lsid = key('audit').slice(0, 60);
       const base = {
         site: 'corp-pra',
@@ -238,6 +238,8 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         outcome: 'checked_in',
         checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
         vaultRequestId: '771',
+        checkinBy: 'replica-b',
+        checkinReason: 'recovery',
       });
       const rows = await store.state.listCredentialEvents({ lsid });
       expect(rows).toEqual([
@@ -247,8 +249,18 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
           outcome: 'checked_in',
           checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
           vaultRequestId: '771',
+          checkinBy: 'replica-b',
+          checkinReason: 'recovery',
         },
-        { ...base, id: id2, outcome: 'denied', errorCode: 'policy.denied', checkoutAt: null },
+        {
+          ...base,
+          id: id2,
+          outcome: 'denied',
+          errorCode: 'policy.denied',
+          checkoutAt: null,
+          checkinBy: null,
+          checkinReason: null,
+        },
       ]);
       expect((await store.state.listCredentialEvents({ lsid, limit: 1 })).map((r) => r.id)).toEqual([id2]);
     });

@@ -21,7 +21,7 @@ describe('SQL Server retries', () => {
     expect(isTransient(new Error('plain'))).toBe(false);
   });
 
-  it('classifies the T-SQL engine\'s generic number by its message: lock timeout and serialization failure only', () => {
+  it("classifies the T-SQL engine's generic number by its message: lock timeout and serialization failure only", () => {
     const engine = (message: string) => Object.assign(new Error(message), { number: 33557097 });
     expect(isTransient(engine('canceling statement due to lock timeout'), false)).toBe(true);
     expect(
