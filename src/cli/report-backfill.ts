@@ -4,7 +4,8 @@ import { ServiceError } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import { runBackfill } from '../reporting/backfill.js';
-import { reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
+import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
+import { acquireWhenFree } from '../reporting/leader-lock-wait.js';
 import { RecordingDirectory } from '../reporting/recording-directory.js';
 import { reportingTokens } from '../reporting/reporting-unit.js';
 import { createSiteReportSource } from '../reporting/site-report-source.js';
@@ -80,8 +81,14 @@ export const reportBackfill: Command = {
     const onSignal = () =>
       abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));
     process.once('SIGINT', onSignal);
+    let lock: { release(): Promise<void> } | undefined;
     try {
       await store.migrate();
+      // The reporting leader lock, as the replicas' workers take it: while the backfill writes, no
+      // worker pulls (they stand by), so the two never write the same sessions at once.
+      lock = await acquireWhenFree(store.lock, REPORTING_LOCK, rt.clock, abort.signal, () =>
+        write(io.stdout, 'waiting for the reporting leader lock (a replica is pulling reports)'),
+      );
       const r = config.reporting;
       const result = await runBackfill(
         {
@@ -116,6 +123,7 @@ export const reportBackfill: Command = {
       throw e;
     } finally {
       process.off('SIGINT', onSignal);
+      await lock?.release();
       await client.close();
       await store.close();
     }

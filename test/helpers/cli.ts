@@ -18,12 +18,16 @@ export function runCli(
   });
 }
 
-/** Starts a long-running CLI command and collects its output lines. */
+/** The built CLI (dist/, as installed): for tests of real processes as operators run them. */
+export const BUILT_CLI = ['bin/ecm-bridge.js'];
+
+/** Starts a long-running CLI command (from source, or `entry` BUILT_CLI) and collects its output lines. */
 export function startCli(
   args: string[],
   env: Record<string, string> = {},
+  entry: string[] = CLI,
 ): ChildProcessWithoutNullStreams & { output: () => string; waitFor: (re: RegExp, ms?: number) => Promise<string> } {
-  const child = spawn(process.execPath, [...CLI, ...args], {
+  const child = spawn(process.execPath, [...entry, ...args], {
     env: { ...process.env, ...env },
   }) as ChildProcessWithoutNullStreams & {
     output: () => string;
