@@ -1,23 +1,23 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
-import type { Config } from '../platform/config/schema.js';
-import { ServiceError } from '../platform/errors.js';
 import type { Registry } from '../platform/metrics.js';
-import type { StateStore } from '../store/store-ports.js';
 import type { VaultPort } from '../vault/vault-port.js';
 import { Broker } from './broker.js';
+import type { BrokerSettings } from './broker-config.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import { CredentialIdSigner } from './credential-id.js';
 import { CredentialService, fillTemplate } from './credential-service.js';
 import { EndpointMatcher } from './endpoint-matcher.js';
 import { JumpSearch } from './jump-search.js';
+import type { LeaseStore } from './lease-store-port.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { ReleasePolicy } from './release-policy.js';
 import { UserMapper } from './user-mapper.js';
 
+/** The ports and process facilities the broker runs on; the composition root supplies them. */
 export interface BrokerDeps {
   vault: VaultPort;
-  state: StateStore;
+  state: LeaseStore;
   log: Logger;
   metrics: Registry;
   clock: Clock;
@@ -25,24 +25,14 @@ export interface BrokerDeps {
   instanceId: string;
 }
 
-export { Broker };
-export type { ExplainInput, ExplainReport } from './broker.js';
-
-/** Builds the broker from the `userMapping`, `endpointMatching`, `broker` and `vault` sections. */
-export function createBroker(config: Config, deps: BrokerDeps): Broker {
-  const b = config.broker;
-  if (!b)
-    throw new ServiceError(
-      'config.invalid',
-      'the `broker` section (with credentialIdKey) is required for the credential broker',
-      { op: 'broker.create' },
-    );
+/** Builds the broker from its settings slice and its ports. */
+export function createBroker(settings: BrokerSettings, deps: BrokerDeps): Broker {
+  const b = settings.broker;
   const log = deps.log.child({ component: 'broker' });
   const metrics = new BrokerMetrics(deps.metrics);
-  const mapper = new UserMapper(config.userMapping);
-  const matcher = new EndpointMatcher(config.endpointMatching);
+  const mapper = new UserMapper(settings.userMapping);
+  const matcher = new EndpointMatcher(settings.endpointMatching);
   const policy = new ReleasePolicy(b.policies);
-  const checkinTemplate = config.vault?.checkinReason ?? 'ecm-bridge: released by {user} session {lsid}';
   const keeper = new LeaseKeeper(b.leases, {
     state: deps.state,
     vault: deps.vault,
@@ -51,10 +41,14 @@ export function createBroker(config: Config, deps: BrokerDeps): Broker {
     metrics,
     instanceId: deps.instanceId,
     checkinReason: (lease) =>
-      fillTemplate(checkinTemplate, { user: lease.consoleUser, vaultUser: lease.vaultUser, lsid: lease.lsid ?? '-' }),
+      fillTemplate(settings.release.checkinReason, {
+        user: lease.consoleUser,
+        vaultUser: lease.vaultUser,
+        lsid: lease.lsid ?? '-',
+      }),
   });
   const credentials = new CredentialService({
-    config,
+    release: settings.release,
     mapper,
     matcher,
     policy,
@@ -68,7 +62,7 @@ export function createBroker(config: Config, deps: BrokerDeps): Broker {
     instanceId: deps.instanceId,
   });
   return new Broker({
-    defaultSite: config.sites.find((s) => s.ecm?.enabled)?.name ?? 'default',
+    defaultSite: settings.defaultSite,
     checkinOnShutdown: b.checkinOnShutdown,
     mapper,
     matcher,

@@ -1,5 +1,5 @@
 import type { Clock } from '../platform/clock.js';
-import type { LeaderLock, LockHandle } from '../store/store-ports.js';
+import type { LeaderLock, LockHandle } from './report-store-port.js';
 
 /** How often a waiting process tries the lock again: a replica's pull holds it for one run. */
 const RETRY_MS = 1_000;

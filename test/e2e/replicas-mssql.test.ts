@@ -19,7 +19,7 @@ import type { ConsoleOutcome } from '../../src/simulators/appliance/sim-ecm-hub.
 import { demoSeedPath, PasswordSafeSimulator } from '../../src/simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../../src/simulators/passwordsafe/seed.js';
 import type { MssqlStore } from '../../src/store/mssql-store.js';
-import { openStore } from '../../src/store/open-store.js';
+import { openStore } from '../../src/app/open-store.js';
 import { BUILT_CLI, startCli } from '../helpers/cli.js';
 import { configFromUrl, mssqlUrl, reportSkipped } from '../helpers/mssql-url.js';
 

@@ -1,5 +1,5 @@
 import type sql from 'mssql';
-import type { StoreConfig } from '../../src/platform/config/sections/store.js';
+import type { StoreConfig } from '../../src/store/store-config.js';
 import { Secret } from '../../src/platform/secret.js';
 
 export type MssqlConfig = Extract<StoreConfig, { kind: 'mssql' }>;

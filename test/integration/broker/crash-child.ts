@@ -5,13 +5,15 @@
  * the vault request stay open).
  *   node --import tsx crash-child.ts DATA_DIR CONFIG_FILE   (secrets in PS_API_KEY, CREDENTIAL_ID_KEY)
  */
+import { brokerSettings } from '../../../src/app/broker-unit.js';
 import { createBroker } from '../../../src/broker/create-broker.js';
+import { wireBroker } from '../../unit/broker/broker-fixture.js';
 import { systemClock } from '../../../src/platform/clock.js';
-import { loadConfigFile } from '../../../src/platform/config/loader.js';
+import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { openStore } from '../../../src/store/open-store.js';
-import { createVault } from '../../../src/vault/create-vault.js';
+import { openStore } from '../../../src/app/open-store.js';
+import { createVault } from '../../../src/app/vault-unit.js';
 
 const [dataDir, configFile] = process.argv.slice(2);
 if (!dataDir || !configFile) throw new Error('usage: crash-child.ts DATA_DIR CONFIG_FILE');
@@ -22,7 +24,9 @@ const store = await openStore({ kind: 'embedded', dataDir }, { log, metrics });
 await store.migrate();
 const vault = createVault(config.vault!, { log, metrics, clock: systemClock });
 const instanceId = `child-${process.pid}`;
-const broker = createBroker(config, { vault, state: store.state, log, metrics, clock: systemClock, instanceId });
+const broker = wireBroker(
+  createBroker(brokerSettings(config)!, { vault, state: store.state, log, metrics, clock: systemClock, instanceId }),
+);
 await broker.start();
 const signal = new AbortController().signal;
 const context = {

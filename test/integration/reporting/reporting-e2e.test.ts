@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReportWorker, reportCursorKey, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
-import { reportingTokens } from '../../../src/reporting/reporting-unit.js';
+import { reportCursorKey, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import { ManualClock } from '../../../src/platform/clock.js';
-import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
@@ -13,7 +13,7 @@ import {
 } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
-import { openStore } from '../../../src/store/open-store.js';
+import { openStore } from '../../../src/app/open-store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import { REPORTING_ACCOUNT, writeCa } from '../appliance/harness.js';
 import { capturedLogger, T0 } from './reporting-fixture.js';
@@ -84,7 +84,7 @@ describe('reporting end to end: simulator → worker → PGlite', () => {
 
   function newWorker(host: string, lookbackHours: number): ReportWorker {
     const rt = { log, metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock };
-    return createReportWorker(config(host, lookbackHours), { ...rt, store, tokens: reportingTokens(rt) });
+    return buildReportWorker(reportWorkerSettings(config(host, lookbackHours)), { ...rt, instanceId: 'e2e' }, store);
   }
 
   /** Every BGSessions table grew by exactly the generator's rows (mapped by the reference store); spot-checked values. */

@@ -5,9 +5,9 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { loadMigrations, splitBatches } from '../../../src/store/migrations.js';
 import { MssqlStore } from '../../../src/store/mssql-store.js';
-import { openStore } from '../../../src/store/open-store.js';
+import { openStore } from '../../../src/app/open-store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
-import type { Lease } from '../../../src/store/store-ports.js';
+import type { Lease } from '../../../src/broker/lease-store-port.js';
 import {
   configFromUrl,
   engineNote,

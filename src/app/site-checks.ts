@@ -1,0 +1,204 @@
+import type { Agent } from 'undici';
+import type { SiteConfig } from '../appliance/site-config.js';
+import { isServiceError, toServiceError } from '../platform/errors.js';
+import { createHttpAgent } from '../platform/http-agent.js';
+import type { Check, CheckResult } from './check.js';
+import type { Runtime } from './runtime.js';
+import { CommandApiClient, probeNode } from '../appliance/command-api.js';
+import { OAuthTokenSource } from '../appliance/token-source.js';
+
+type AccountKind = 'ecm' | 'reporting';
+
+const PERMISSION_LABEL: Record<string, string> = {
+  perm_ecm: 'Endpoint Credential Manager API: Allow Access (perm_ecm)',
+  perm_reporting: 'Reporting API: Allow Access to Access Session Reports and Recordings (perm_reporting)',
+  perm_reporting_support:
+    'Reporting API: Allow Access to Support Session Reports and Recordings (perm_reporting_support)',
+  perm_command: 'Command API: Read-Only or Full Access (perm_command)',
+};
+
+/** The fix line for a failed call, by error code. */
+function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind): string {
+  const err = toServiceError(e);
+  switch (err.code) {
+    case 'appliance.tls':
+      return `add the CA that issued ${new URL(site.url).host}'s certificate to sites[${index}].caFile`;
+    case 'appliance.auth_failed':
+      return `check sites[${index}].${kind ?? 'ecm'}.clientId and clientSecret against /login > Management > API Configuration (regenerating the secret invalidates the old one)`;
+    case 'appliance.permission_missing':
+      return `grant ${PERMISSION_LABEL.perm_command} to the API account in /login > Management > API Configuration`;
+    case 'appliance.unavailable':
+      return `check DNS, firewall and proxy from this host to ${new URL(site.url).host}, and the appliance's health`;
+    default:
+      return 'read the message above; run with log.level debug for details';
+  }
+}
+
+/** One site's shared clients for its checks (one agent, one token per account). */
+class SiteProbe {
+  readonly agent: Agent;
+  readonly #tokens = new Map<AccountKind, OAuthTokenSource>();
+
+  constructor(
+    readonly site: SiteConfig,
+    readonly index: number,
+    private readonly rt: Runtime,
+  ) {
+    this.agent = createHttpAgent({
+      connectTimeoutMs: site.timeouts.connectMs,
+      requestTimeoutMs: site.timeouts.requestMs,
+      caFile: site.caFile,
+    });
+  }
+
+  tokens(kind: AccountKind): OAuthTokenSource {
+    const account = this.site[kind] as NonNullable<SiteConfig['ecm']>;
+    let t = this.#tokens.get(kind);
+    if (!t) {
+      t = new OAuthTokenSource({
+        baseUrl: new URL(this.site.url).origin,
+        clientId: account.clientId,
+        clientSecret: account.clientSecret,
+        dispatcher: this.agent,
+        clock: this.rt.clock,
+        log: this.rt.log,
+        site: this.site.name,
+      });
+      this.#tokens.set(kind, t);
+    }
+    return t;
+  }
+
+  commands(kind: AccountKind): CommandApiClient {
+    return new CommandApiClient({
+      baseUrl: new URL(this.site.url).origin,
+      site: this.site.name,
+      tokens: this.tokens(kind),
+      dispatcher: this.agent,
+      clock: this.rt.clock,
+    });
+  }
+}
+
+async function guarded(
+  probe: SiteProbe,
+  kind: AccountKind | undefined,
+  fn: () => Promise<CheckResult>,
+): Promise<CheckResult> {
+  try {
+    return await fn();
+  } catch (e) {
+    const err = toServiceError(e);
+    return {
+      ok: false,
+      detail: isServiceError(e) ? err.message : `unexpected error: ${(e as Error).message}`,
+      fix: fixFor(e, probe.site, probe.index, kind),
+    };
+  }
+}
+
+/**
+ * `ecm-bridge check` lines for every site: OAuth of each configured API account, its
+ * `get_api_info` permissions (naming each missing one), `check_health`, and each failover node.
+ */
+export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
+  return sites.flatMap((site, index) => {
+    const probe = new SiteProbe(site, index, rt);
+    const component = `site:${site.name}`;
+    const checks: Check[] = [];
+    const kinds = (['ecm', 'reporting'] as const).filter((k) => site[k]?.enabled);
+    for (const kind of kinds) {
+      const clientId = (site[kind] as NonNullable<SiteConfig['ecm']>).clientId;
+      checks.push({
+        component,
+        name: `oauth ${kind}`,
+        run: (signal) =>
+          guarded(probe, kind, async () => {
+            await probe.tokens(kind).token(signal);
+            return { ok: true, detail: `token issued to ${clientId}` };
+          }),
+      });
+      checks.push({
+        component,
+        name: `permissions ${kind}`,
+        run: (signal) =>
+          guarded(probe, kind, async () => {
+            const info = await probe.commands(kind).apiInfo(signal);
+            const required =
+              kind === 'ecm'
+                ? ['perm_ecm', ...(site.nodes.length > 0 ? ['perm_command'] : [])]
+                : [site.product === 'rs' ? 'perm_reporting_support' : 'perm_reporting'];
+            const missing = required.filter((p) => !granted(info.permissions[p]));
+            if (missing.length === 0) return { ok: true, detail: `${clientId} has ${required.join(', ')}` };
+            return {
+              ok: false,
+              detail: `${clientId} lacks ${missing.map((p) => PERMISSION_LABEL[p] ?? p).join('; ')}`,
+              fix: `in /login > Management > API Configuration, grant ${missing.join(', ')} to ${clientId}${missing.includes('perm_command') ? ' (read-only Command API is needed for health-aware failover)' : ''}`,
+            };
+          }),
+      });
+    }
+    const healthKind = kinds[0];
+    if (healthKind) {
+      checks.push({
+        component,
+        name: 'check_health',
+        run: (signal) =>
+          guarded(probe, healthKind, async () => {
+            let h;
+            try {
+              h = await probe.commands(healthKind).checkHealth(signal);
+            } catch (e) {
+              if (!isServiceError(e, 'appliance.permission_missing')) throw e;
+              // Without Command API permission only the unauthenticated probe is possible.
+              const p = await probeNode(new URL(site.url).origin, probe.agent, site.name, signal);
+              const note = 'failover role unknown: the API account has no Command API permission (perm_command)';
+              return p.healthy
+                ? { ok: true, detail: `${p.detail}; ${note}` }
+                : { ok: false, detail: `${p.detail}; ${note}`, fix: 'check the appliance status page (/appliance)' };
+            }
+            const what = `${h.hostname ?? site.url} ${h.version ?? ''} failover role ${h.failoverRole}`.replace(
+              /\s+/g,
+              ' ',
+            );
+            if (!h.success)
+              return {
+                ok: false,
+                detail: `unhealthy: ${h.errorMessage ?? 'no reason given'} (${what})`,
+                fix: 'check the appliance status page (/appliance)',
+              };
+            if (h.failoverRole === 'backup')
+              return {
+                ok: false,
+                detail: `the site URL reaches the backup (${what})`,
+                fix: `point sites[${index}].url at the site hostname, which follows the primary`,
+              };
+            return { ok: true, detail: what };
+          }),
+      });
+    }
+    for (const node of site.nodes) {
+      checks.push({
+        component,
+        name: `node ${node}`,
+        run: (signal) =>
+          guarded(probe, undefined, async () => {
+            const r = await probeNode(`${new URL(site.url).protocol}//${node}`, probe.agent, site.name, signal);
+            return r.healthy
+              ? { ok: true, detail: r.detail }
+              : {
+                  ok: false,
+                  detail: r.detail,
+                  fix: `check that ${node} is up, or remove it from sites[${index}].nodes`,
+                };
+          }),
+      });
+    }
+    return checks;
+  });
+}
+
+/** `1`, `full` and `read_only` grant; `0`, `deny` and absent do not. */
+function granted(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value !== 'deny';
+}

@@ -1,0 +1,95 @@
+import { isServiceError } from '../platform/errors.js';
+import type { Component } from '../platform/lifecycle.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import type { StoreConfig } from '../store/store-config.js';
+import type { Check } from './check.js';
+import type { Runtime } from './runtime.js';
+import { openStore } from './open-store.js';
+import type { Store } from '../store/store-ports.js';
+
+/**
+ * The store as a service unit: opens the configured database at start, applies pending
+ * migrations (safe with several replicas starting at once), exposes the Store to later units
+ * as `.store`, and reports its health on /readyz.
+ */
+export class StoreComponent implements Component {
+  readonly name = 'store';
+  #store: Store | undefined;
+
+  constructor(
+    private readonly config: StoreConfig,
+    private readonly rt: Runtime,
+  ) {}
+
+  /** The open store; only valid between start() and stop() (units after this one are created after its start). */
+  get store(): Store {
+    if (!this.#store) throw new Error('store unit used before it started');
+    return this.#store;
+  }
+
+  async start(): Promise<void> {
+    const store = await openStore(this.config, { log: this.rt.log, metrics: this.rt.metrics });
+    try {
+      const version = await store.migrate();
+      this.rt.log.info({ component: 'store', kind: this.config.kind, schemaVersion: version }, 'store ready');
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    this.#store = store;
+    this.rt.readiness.register('store', async () => {
+      const h = await store.health();
+      return h.ok
+        ? { ready: true, reason: `${this.config.kind} store` }
+        : { ready: false, reason: h.reason ?? 'store unhealthy' };
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.rt.readiness.unregister('store');
+    const store = this.#store;
+    this.#store = undefined;
+    await store?.close();
+  }
+}
+
+export const STORE_UNIT = unitKey<StoreComponent>('store');
+
+/** The `store` unit for serviceUnits (first: every other unit may depend on it). */
+export function storeUnit(config: StoreConfig, rt: Runtime): UnitSpec {
+  return unit({ key: STORE_UNIT, slice: config, create: (slice) => new StoreComponent(slice, rt) });
+}
+
+/** `ecm-bridge check`: connects with the configured settings and compares the schema version. */
+export function storeCheck(config: StoreConfig, rt: Runtime): Check {
+  return {
+    component: 'store',
+    name: `${config.kind} database`,
+    async run() {
+      let store: Store | undefined;
+      try {
+        store = await openStore(config, { log: rt.log, metrics: rt.metrics });
+        const version = await store.schemaVersion();
+        const health = await store.health();
+        return health.ok
+          ? { ok: true, detail: `connected, schema version ${version}` }
+          : {
+              ok: false,
+              detail: `connected, schema version ${version}: ${health.reason ?? 'unhealthy'}`,
+              fix: 'run `ecm-bridge db migrate --config FILE`',
+            };
+      } catch (e) {
+        return {
+          ok: false,
+          detail: isServiceError(e) ? `[${e.code}] ${e.message}` : 'cannot open the store',
+          fix:
+            config.kind === 'mssql'
+              ? 'check store.server/port/database/user/password, the network path to SQL Server and its TLS certificate (store.caFile)'
+              : 'check that store.dataDir is writable and not held by another process',
+        };
+      } finally {
+        await store?.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import type { VaultConfig } from '../vault/vault-config.js';
+import type { Check } from './check.js';
+import type { Runtime } from './runtime.js';
+import { createVault } from './vault-unit.js';
+
+/**
+ * `ecm-bridge check` for the vault: signs in (as `vault.probeUser` with an API key, as the
+ * application user with OAuth), makes one lookup, and signs out again.
+ */
+export function vaultChecks(vc: VaultConfig | undefined, rt: Runtime): Check[] {
+  if (!vc) return [];
+  return [
+    {
+      component: 'vault',
+      name: `passwordsafe ${new URL(vc.url).host}`,
+      async run(signal) {
+        const vault = createVault(vc, { log: rt.log, metrics: rt.metrics, clock: rt.clock });
+        try {
+          const h = await vault.health(undefined, signal);
+          const who =
+            vc.auth.method === 'oauth' ? `OAuth client ${vc.auth.clientId}` : `runas ${vc.probeUser ?? '(none)'}`;
+          return h.ok
+            ? { ok: true, detail: `signed in (${who}) and listed workgroups` }
+            : { ok: false, detail: h.reason ?? 'vault unhealthy', fix: fixFor(h.reason ?? '', vc.auth.method) };
+        } finally {
+          await vault.close();
+        }
+      },
+    },
+  ];
+}
+
+function fixFor(reason: string, method: 'apikey' | 'oauth'): string {
+  if (reason.includes('probe user'))
+    return 'set vault.probeUser to a Password Safe user in a group of the API registration (no grants needed)';
+  if (reason.startsWith('vault.auth_failed')) {
+    return method === 'oauth'
+      ? 'check vault.auth.clientId/clientSecret and that the OAuth registration is enabled'
+      : "check vault.auth.apiKey, that vault.probeUser is in a group of the API registration, and the registration's allowed source addresses";
+  }
+  if (reason.startsWith('appliance.tls')) return 'add the CA that issued the Password Safe certificate to vault.caFile';
+  return 'check vault.url, DNS and the network path to Password Safe';
+}

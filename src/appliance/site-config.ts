@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { configPath, secretRef } from '../platform/config/secret-ref.js';
+import { hostname, httpsUrl, timeouts } from '../platform/config/common-fields.js';
+
+const apiAccount = z
+  .object({
+    clientId: z.string().min(1),
+    clientSecret: secretRef,
+  })
+  .strict();
+
+/** One BeyondTrust PRA or RS site (a failover pair or Atlas cluster counts as one site). */
+export const siteSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" and "-" only'),
+    url: httpsUrl,
+    product: z.enum(['pra', 'rs']).default('pra'),
+    /** Node hostnames of a failover pair / Atlas primary candidates, for health-aware failover. */
+    nodes: z.array(hostname).default([]),
+    /** Extra PEM CA bundle trusted for this site (in addition to the system roots). */
+    caFile: configPath.optional(),
+    ecm: apiAccount
+      .extend({
+        enabled: z.boolean().default(true),
+        maxConcurrentRequests: z.number().int().min(1).max(1024).default(32),
+      })
+      .strict()
+      .optional(),
+    reporting: apiAccount
+      .extend({
+        enabled: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    timeouts,
+  })
+  .strict();
+
+export type SiteConfig = z.infer<typeof siteSchema>;
+
+/**
+ * What the ECM channel of a site reads: everything but the reporting account (rotating that must
+ * not reconnect the channel and lose its seniority in the ECM group).
+ */
+export type SiteLinkSettings = Omit<SiteConfig, 'reporting'>;

@@ -1,0 +1,74 @@
+/** A checkout the bridge must check in later. Never holds the secret. */
+export interface Lease {
+  leaseId: string;
+  vaultRequestId: string;
+  /** The bridge process that made it (for orphan recovery after a crash). */
+  owner: string;
+  site: string;
+  consoleUser: string;
+  vaultUser: string;
+  systemId: number;
+  systemName: string;
+  accountId: number;
+  accountName: string;
+  lsid: string | null;
+  /** The credential_event row this lease belongs to. */
+  auditId: number | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type CredentialOutcome = 'checked_out' | 'checked_in' | 'denied' | 'failed' | 'expired';
+
+/** One row of ecm_bridge.credential_event: correlates a checkout with its PRA session. */
+export interface CredentialEvent {
+  site: string;
+  lsid: string | null;
+  jumpItemId: number | null;
+  jumpItemName: string | null;
+  consoleUser: string;
+  vaultUser: string | null;
+  vaultRequestId: string | null;
+  systemName: string | null;
+  accountName: string | null;
+  outcome: CredentialOutcome;
+  /** ServiceError code when the outcome is denied/failed. */
+  errorCode: string | null;
+  checkoutAt: Date | null;
+  checkinAt: Date | null;
+}
+
+/** Who checked a lease in (a bridge instance id) and why (release, expiry, shutdown, recovery). */
+export interface CheckinRecord {
+  checkinBy: string | null;
+  checkinReason: string | null;
+}
+
+/** The fields of a credential event that change after it is recorded. */
+export type CredentialEventPatch = Partial<
+  Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'> & CheckinRecord
+>;
+
+/**
+ * The broker's own state: leases, credential audit, and liveness of bridge instances (so a
+ * starting replica can tell a crashed owner's leases from a live replica's).
+ */
+export interface LeaseStore {
+  putLease(lease: Lease): Promise<void>;
+  getLease(leaseId: string): Promise<Lease | undefined>;
+  /** Removes and returns the lease; undefined when already gone. Atomic: two callers never both get it. */
+  takeLease(leaseId: string): Promise<Lease | undefined>;
+  listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]>;
+
+  /** Records that `instanceId` is alive at `at`. */
+  touchInstance(instanceId: string, at: Date): Promise<void>;
+  /** Instances whose last touch is older than `before`. */
+  staleInstances(before: Date): Promise<string[]>;
+
+  recordCredentialEvent(event: CredentialEvent): Promise<number>;
+  updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void>;
+  listCredentialEvents(filter: {
+    lsid?: string;
+    limit?: number;
+  }): Promise<(CredentialEvent & CheckinRecord & { id: number })[]>;
+}

@@ -1,0 +1,201 @@
+/**
+ * Types of the ECM channel, protocol version 1 (docs/protocol.md, shared/specs/ecm-protocol.md).
+ * A leaf module: shared by the bridge's channel client and the appliance simulator, so the two
+ * ends cannot drift apart. The broker never sees these types; src/appliance/broker-mapper.ts
+ * converts them to the broker's own.
+ */
+
+/** What the ECM channel answers a console with (spec, "Error codes"). */
+export type WireCode =
+  | 'bad_request'
+  | 'forbidden'
+  | 'not_found'
+  | 'unmapped_user'
+  | 'vault_unavailable'
+  | 'vault_error'
+  | 'approval_pending'
+  | 'conflict'
+  | 'timeout'
+  | 'internal';
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+export const OPS = ['credentials.list', 'credentials.get', 'credentials.release', 'jump.search'] as const;
+export type Op = (typeof OPS)[number];
+
+export const CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  badFrame: 1007,
+  tooBig: 1009,
+  unsupportedProtocol: 4400,
+  tokenExpired: 4401,
+  notPermitted: 4403,
+  replaced: 4409,
+} as const;
+
+export interface SecurityProvider {
+  id?: number;
+  name?: string;
+  kind?: string;
+}
+
+export interface ConsoleUser {
+  id?: number;
+  username: string;
+  displayName?: string;
+  securityProvider?: SecurityProvider;
+  email?: string;
+}
+
+export interface Endpoint {
+  hostname?: string;
+  fqdn?: string;
+  /** May carry a port: "10.0.4.17:3389", "[2001:db8::1]:22". */
+  ip?: string;
+  publicIp?: string;
+  os?: string;
+}
+
+export type JumpItemType = 'jump-client' | 'rdp' | 'ssh' | 'vnc' | 'web' | 'protocol-tunnel' | 'shell';
+
+export interface JumpItem {
+  id?: number;
+  name?: string;
+  type?: JumpItemType;
+  networkId?: string;
+  jumpGroup?: { id?: number; name?: string; type?: 'shared' | 'personal' };
+}
+
+export interface SessionInfo {
+  lsid?: string;
+  externalKey?: string;
+}
+
+export interface RequestContext {
+  user: ConsoleUser;
+  endpoint?: Endpoint;
+  jumpItem?: JumpItem;
+  session?: SessionInfo;
+}
+
+// --- operation params and results --------------------------------------------------------------
+
+export interface ListParams {
+  purpose?: 'login' | 'run-as';
+}
+export interface GetParams {
+  credentialId: string;
+}
+export interface ReleaseParams {
+  leaseId?: string;
+  credentialId?: string;
+}
+export interface SearchParams {
+  query: string;
+  limit?: number;
+}
+
+export type CredentialKind = 'password' | 'ssh-key';
+export type CredentialSource = 'local' | 'domain-linked' | 'alias';
+
+export interface OfferedCredential {
+  id: string;
+  displayName: string;
+  username: string;
+  domain?: string;
+  kind: CredentialKind;
+  source: CredentialSource;
+}
+
+export interface InjectedCredential {
+  id: string;
+  username: string;
+  domain?: string;
+  password?: string;
+  privateKey?: string;
+  passphrase?: string;
+  leaseId: string;
+  /** ISO-8601 UTC. */
+  expiresAt: string;
+}
+
+export interface JumpSearchItem {
+  id: string;
+  name: string;
+  hostname: string;
+  ip?: string;
+  method: 'rdp' | 'ssh';
+  port?: number;
+  networkId?: string;
+  comment?: string;
+  status?: string;
+  lastAccessed?: string;
+}
+
+export interface OpParams {
+  'credentials.list': ListParams;
+  'credentials.get': GetParams;
+  'credentials.release': ReleaseParams;
+  'jump.search': SearchParams;
+}
+
+export interface OpResults {
+  'credentials.list': { credentials: OfferedCredential[] };
+  'credentials.get': { credential: InjectedCredential };
+  'credentials.release': { released: true };
+  'jump.search': { items: JumpSearchItem[] };
+}
+
+// --- frames ------------------------------------------------------------------------------------
+
+export interface HelloFrame {
+  type: 'hello';
+  protocol: number;
+  ecm: { name: string; version: string; instanceId: string; host: string };
+  capabilities: Op[];
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  protocol: number;
+  site: { hostname: string; applianceId: string; product: 'pra' | 'rs'; version: string };
+  group: string;
+  role: 'active' | 'standby';
+  heartbeatSeconds: number;
+  maxRequestMs: number;
+}
+
+export interface RoleFrame {
+  type: 'role';
+  role: 'active' | 'standby';
+}
+export interface PingFrame {
+  type: 'ping';
+  t: number;
+}
+export interface PongFrame {
+  type: 'pong';
+  t: number;
+}
+
+export interface RequestFrame<O extends Op = Op> {
+  type: 'request';
+  id: string;
+  op: O;
+  deadlineMs: number;
+  context: RequestContext;
+  params: OpParams[O];
+}
+
+export interface WireError {
+  code: WireCode;
+  message: string;
+  retryable: boolean;
+}
+
+export type ResponseFrame =
+  { type: 'response'; id: string; result: OpResults[Op] } | { type: 'response'; id: string; error: WireError };
+
+export type Frame = HelloFrame | WelcomeFrame | RoleFrame | PingFrame | PongFrame | RequestFrame | ResponseFrame;

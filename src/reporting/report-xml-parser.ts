@@ -1,0 +1,110 @@
+import { ServiceError } from '../platform/errors.js';
+import type { SessionRecord, SessionSummary } from './session-record.js';
+import { lsidProblem, mapSession, SessionFieldError } from './session-element.js';
+import { attr, child, children, parseXmlDocument, text, type XmlNode } from './xml-node.js';
+
+/** Where a report came from: named in every error so an operator can find the pull. */
+export interface ReportContext {
+  /** Configured site name. */
+  site: string;
+  /** Site hostname, stored as `host_name` (with lsid, the idempotency key). */
+  hostName: string;
+  /** `generate_report` value, e.g. AccessSession. */
+  report: string;
+  /** Human-readable selection, e.g. `end_time 2026-01-01T00:00:00Z..2026-01-01T01:00:00Z`. */
+  window: string;
+}
+
+export type ParsedReport =
+  { kind: 'sessions'; sessions: SessionRecord[] } | { kind: 'listing'; summaries: SessionSummary[] };
+
+function invalid(ctx: ReportContext, reason: string, extra: Record<string, unknown> = {}): ServiceError {
+  return new ServiceError(
+    'report.xml_invalid',
+    `${ctx.report} report from site ${ctx.site} (${ctx.window}) is invalid: ${reason}`,
+    {
+      op: 'report.parse',
+      details: { site: ctx.site, report: ctx.report, window: ctx.window, reason, ...extra },
+    },
+  );
+}
+
+function apiError(ctx: ReportContext, message: string): ServiceError {
+  return new ServiceError(
+    'appliance.api_error',
+    `${ctx.report} report from site ${ctx.site} (${ctx.window}) answered an error: ${message.trim() || '(empty)'}`,
+    {
+      op: 'report.fetch',
+      details: {
+        site: ctx.site,
+        report: ctx.report,
+        window: ctx.window,
+        reason: `the report is an <error>: ${message.trim() || '(empty)'}`,
+      },
+    },
+  );
+}
+
+/**
+ * Parses any saved or fetched report: a session list (AccessSession / SupportSession) or a
+ * listing (*SessionListing). An `<error>` document (as root, or inside the list) becomes
+ * `appliance.api_error`; anything not well-formed or missing required fields becomes
+ * `report.xml_invalid`. Never returns a partial result: one bad session fails the whole report.
+ */
+export function parseReport(xml: string, ctx: ReportContext): ParsedReport {
+  const doc = parseXmlDocument(xml);
+  if ('error' in doc) {
+    throw invalid(ctx, `${doc.error.message} at line ${doc.error.line}, column ${doc.error.col}`, {
+      line: doc.error.line,
+      col: doc.error.col,
+    });
+  }
+  const { root, name } = doc;
+  if (name === 'error') throw apiError(ctx, text(root) ?? '');
+  const nested = child(root, 'error');
+  if (nested !== undefined) throw apiError(ctx, text(nested) ?? '');
+  if (name === 'session_summary_list') return { kind: 'listing', summaries: summaries(root, ctx) };
+  if (name === 'session_list') return { kind: 'sessions', sessions: sessions(root, ctx) };
+  throw invalid(ctx, `unexpected root element <${name}> (expected session_list or session_summary_list)`);
+}
+
+function sessions(root: XmlNode, ctx: ReportContext): SessionRecord[] {
+  return children(root, 'session').map((s, i) => {
+    try {
+      return mapSession(s, ctx.hostName);
+    } catch (e) {
+      // Without a (valid) lsid the session is named by its position: a refused lsid is never echoed whole.
+      if (e instanceof SessionFieldError)
+        throw invalid(ctx, e.lsid === undefined ? `${e.message} (session #${i})` : e.message, {
+          session: i,
+          lsid: e.lsid,
+          field: e.field,
+        });
+      throw e;
+    }
+  });
+}
+
+function summaries(root: XmlNode, ctx: ReportContext): SessionSummary[] {
+  return children(root, 'session_summary').map((s, i) => {
+    const lsid = attr(s, 'lsid');
+    if (!lsid) throw invalid(ctx, `session_summary #${i} has no lsid attribute`);
+    const problem = lsidProblem(lsid);
+    if (problem) throw invalid(ctx, `session_summary #${i}: lsid attribute ${problem}`, { session: i, field: 'lsid' });
+    return { lsid, hasRecording: attr(s, 'has_recording')?.trim() === '1' };
+  });
+}
+
+/** A session list report (full sessions); a listing here is a protocol error. */
+export function parseSessionList(xml: string, ctx: ReportContext): SessionRecord[] {
+  const r = parseReport(xml, ctx);
+  if (r.kind !== 'sessions') throw invalid(ctx, 'expected a session_list, got a session_summary_list');
+  return r.sessions;
+}
+
+/** A *SessionListing report. */
+export function parseSessionListing(xml: string, ctx: ReportContext): SessionSummary[] {
+  const r = parseReport(xml, ctx);
+  if (r.kind !== 'listing') throw invalid(ctx, 'expected a session_summary_list, got a session_list');
+  return r.summaries;
+}

@@ -1,0 +1,42 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import { configPath } from '../platform/config/secret-ref.js';
+import { retries } from '../platform/config/common-fields.js';
+
+export const cronExpression = z
+  .string()
+  .refine((v) => cron.validate(v), { message: 'is not a valid cron expression (5 or 6 fields)' });
+
+export const reportingSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    schedule: cronExpression.default('*/5 * * * *'),
+    /** First run with no cursor starts this far back. */
+    initialLookbackHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3650)
+      .default(24),
+    /** Re-read this much before the cursor so late-closing sessions are never missed. */
+    overlapMinutes: z.number().int().min(0).max(1440).default(15),
+    /**
+     * A pull window is walked in slices of this length (one listing per slice): the listing held
+     * in memory is bounded by a slice, whatever the window, and the cursor advances per slice.
+     */
+    sliceMinutes: z.number().int().min(1).max(1440).default(60),
+    batchSize: z.number().int().min(1).max(1000).default(100),
+    includeInProgress: z.boolean().default(true),
+    /** Retries of one Reporting API call on transport errors, 5xx and 429. */
+    retries,
+    recordings: z
+      .object({
+        enabled: z.boolean().default(false),
+        directory: configPath.default('./.data/recordings'),
+      })
+      .strict()
+      .default({ enabled: false, directory: './.data/recordings' }),
+  })
+  .strict();
+
+export type ReportingConfig = z.infer<typeof reportingSchema>;

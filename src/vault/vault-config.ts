@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { configPath, secretRef } from '../platform/config/secret-ref.js';
+import { httpsUrl, retries, timeouts } from '../platform/config/common-fields.js';
+
+const apiKeyAuth = z
+  .object({
+    method: z.literal('apikey'),
+    apiKey: secretRef,
+    /** `pwd=[...]` of PS-Auth, only when the API registration requires the user's password. */
+    runasPassword: secretRef.optional(),
+  })
+  .strict();
+
+const oauthAuth = z
+  .object({
+    method: z.literal('oauth'),
+    clientId: z.string().min(1),
+    clientSecret: secretRef,
+  })
+  .strict();
+
+export const vaultSchema = z
+  .object({
+    kind: z.literal('passwordsafe'),
+    /** Base URL of the v3 API, e.g. https://vault.example.com/BeyondTrust/api/public/v3 */
+    url: httpsUrl,
+    caFile: configPath.optional(),
+    auth: z.discriminatedUnion('method', [apiKeyAuth, oauthAuth]),
+    /**
+     * Password Safe user the health check (`ecm-bridge check`, readiness) signs in as with an
+     * API-key registration; it needs no grants. Not used with OAuth.
+     */
+    probeUser: z.string().min(1).max(256).optional(),
+    releaseDurationMinutes: z.number().int().min(1).max(525_600).default(30),
+    reasonTemplate: z.string().max(1000).default('ecm-bridge: {user} session {lsid} ticket {ticket}'),
+    accessType: z.enum(['View', 'RDP', 'SSH', 'App']).default('View'),
+    conflictOption: z.enum(['reuse', 'renew', 'none']).default('reuse'),
+    checkinReason: z.string().max(1000).default('ecm-bridge: released by {user} session {lsid}'),
+    timeouts,
+    retries,
+    cache: z
+      .object({ discoveryTtlSeconds: z.number().int().min(0).max(3600).default(30) })
+      .strict()
+      .default({ discoveryTtlSeconds: 30 }),
+    sessionPool: z
+      .object({
+        maxSessions: z.number().int().min(1).max(10_000).default(200),
+        idleSeconds: z.number().int().min(10).max(3600).default(900),
+      })
+      .strict()
+      .default({ maxSessions: 200, idleSeconds: 900 }),
+  })
+  .strict();
+
+export type VaultConfig = z.infer<typeof vaultSchema>;
