@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sql from 'mssql';
@@ -20,7 +20,7 @@ import { demoSeedPath, PasswordSafeSimulator } from '../../src/simulators/passwo
 import { loadSeedFile } from '../../src/simulators/passwordsafe/seed.js';
 import type { MssqlStore } from '../../src/store/mssql-store.js';
 import { openStore } from '../../src/app/open-store.js';
-import { BUILT_CLI, startCli } from '../helpers/cli.js';
+import { startBuiltCli, type RunningCli } from '../helpers/cli.js';
 import { configFromUrl, mssqlUrl, reportSkipped } from '../helpers/mssql-url.js';
 
 /**
@@ -31,7 +31,6 @@ import { configFromUrl, mssqlUrl, reportSkipped } from '../helpers/mssql-url.js'
  */
 reportSkipped('replica suite');
 
-const DIST_MAIN = join(import.meta.dirname, '../../dist/main.js');
 const ACCOUNTS = join(import.meta.dirname, '../../config/demo/appliance-accounts.yaml');
 /**
  * Lease and heartbeat settings short enough for a test: an instance silent 10 s is presumed dead.
@@ -43,7 +42,7 @@ const LEASES = { sweepIntervalSeconds: 1, heartbeatSeconds: 1, staleAfterSeconds
 const SESSIONS = 120;
 const CHECKOUTS = 3;
 
-type Replica = ReturnType<typeof startCli> & { instanceId: string; httpPort: number };
+type Replica = RunningCli & { instanceId: string; httpPort: number };
 
 /** Polls `cond` every 100 ms until it holds. */
 async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
@@ -74,7 +73,6 @@ describe.skipIf(!mssqlUrl)('replicas: serve processes sharing one SQL Server sto
   const figures: Record<string, string | number>[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(DIST_MAIN)) throw new Error('dist/main.js is missing: run `npm run build` (npm ci does it)');
     db = (await openStore(configFromUrl(mssqlUrl!), {
       log: silentLogger(),
       metrics: createMetricsRegistry({ defaultMetrics: false }),
@@ -165,7 +163,7 @@ log: { level: info }
 
     /** Starts one replica and waits until its ECM channel is up. */
     async function startReplica(): Promise<Replica> {
-      const child = startCli(['serve', '--config', configFile], env, BUILT_CLI);
+      const child = startBuiltCli(['serve', '--config', configFile], env);
       replicas.push(child as Replica);
       const line = await child.waitFor(/"instanceId":"[^"]+","config":[^\n]*"msg":"ecm-bridge started"/, 60_000);
       const r = Object.assign(child, {
@@ -284,7 +282,7 @@ log: { level: info }
         // `report backfill` beside the running replicas takes the same leader lock: while this
         // test holds it, the backfill waits; released, it runs to the end.
         const hold = await acquireWhenFree(db.lock, REPORTING_LOCK, systemClock, AbortSignal.timeout(30_000), () => {});
-        const bf = startCli(
+        const bf = startBuiltCli(
           [
             'report',
             'backfill',
@@ -298,7 +296,6 @@ log: { level: info }
             new Date(Date.now()).toISOString(),
           ],
           env,
-          BUILT_CLI,
         );
         await bf.waitFor(/waiting for the reporting leader lock/);
         const done = new Promise<number | null>((resolve) => bf.once('exit', (code) => resolve(code)));
