@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/platform/config/loader.js';
 import { silentLogger } from '../../../src/platform/logger.js';
@@ -64,10 +68,11 @@ log: { level: silent }
     expect(h.sim.sessions.liveSessions()).not.toContain('ecm-probe@corp.example.com');
   });
 
-  it('`ecm-bridge sim passwordsafe` serves the demo seed until interrupted', async () => {
+  it('`ecm-bridge sim passwordsafe` serves the demo seed over HTTPS until interrupted', async () => {
+    const caOut = join(mkdtempSync(join(tmpdir(), 'ps-ca-')), 'ca.pem');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/main.ts', 'sim', 'passwordsafe', '--port', '0', '--http'],
+      ['--import', 'tsx', 'src/main.ts', 'sim', 'passwordsafe', '--port', '0', '--ca-out', caOut],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -81,11 +86,16 @@ log: { level: silent }
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
     });
     expect(out).toMatch(/4 systems, 7 accounts, 4 users/);
-    const res = await fetch(`${url}/Auth/SignAppin`, {
+    expect(url).toMatch(/^https:\/\//);
+    const dispatcher = new Agent({ connect: { ca: [readFileSync(caOut, 'utf8')] } });
+    const res = await request(`${url}/Auth/SignAppin`, {
       method: 'POST',
       headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` },
+      dispatcher,
     });
-    expect(res.status).toBe(200);
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    await dispatcher.close();
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
