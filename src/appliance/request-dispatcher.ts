@@ -4,6 +4,7 @@ import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { RequestHandler } from './appliance-link.js';
 import type { LinkMetrics } from './link-metrics.js';
+import { describeOp, requestBoundsProblem } from './request-bounds.js';
 import { MAX_FRAME_BYTES, OPS, type Op, type OpResults, type RequestContext, type ResponseFrame } from './protocol.js';
 
 /** Where the answer to a request goes: the channel it arrived on. */
@@ -83,9 +84,14 @@ export class RequestDispatcher {
     };
     // One console request fans out into parallel vault calls, each listening on this signal.
     setMaxListeners(64, job.controller.signal);
-    const problem = !op ? `unknown op "${String(frame.op)}"` : validate(frame);
+    const problem = !op ? `unknown op ${describeOp(frame.op)}` : validate(frame);
     if (problem) {
       this.#answer(job, new ServiceError('request.bad', problem, { op: 'ecm.request', details: { requestId: id } }));
+      return;
+    }
+    const outOfBounds = requestBoundsProblem(frame);
+    if (outOfBounds) {
+      this.#answer(job, outOfBounds);
       return;
     }
     if (this.#draining) {

@@ -307,9 +307,14 @@ export class ServiceError extends Error {
     this.details = options.details;
   }
 
-  /** The error object sent over the ECM channel: code and safe message only. */
+  /**
+   * The error object sent over the ECM channel: code and safe message only. Store errors quote
+   * the database's own text (column types, constraint names) for the operator's log; a console
+   * user gets the catalogue's sentence instead.
+   */
   toWire(): { code: WireCode; message: string; retryable: boolean } {
-    return { code: this.wire, message: this.message, retryable: this.retryable };
+    const message = this.code.startsWith('store.') ? ERROR_CATALOGUE[this.code].meaning : this.message;
+    return { code: this.wire, message, retryable: this.retryable };
   }
 }
 

@@ -8,7 +8,6 @@ import {
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   type HelloFrame,
-  type Op,
   type RequestContext,
   type WelcomeFrame,
   type WireError,
@@ -89,10 +88,13 @@ export class SimEcmHub {
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, account));
   }
 
-  /** Sends one console request to the group's active ECM and resolves with whatever answers it. */
+  /**
+   * Sends one console request to the group's active ECM and resolves with whatever answers it.
+   * `op` is whatever the test wants on the wire (hostile values included), not only an `Op`.
+   */
   request(
     group: string,
-    op: Op | string,
+    op: unknown,
     context: RequestContext,
     params: unknown,
     deadlineMs = this.options.maxRequestMs,
