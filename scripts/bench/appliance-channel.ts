@@ -14,7 +14,7 @@ import type { RequestHandler } from '../../src/appliance/appliance-link.js';
 import { SiteLink } from '../../src/appliance/site-link.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
-import { siteSchema } from '../../src/platform/config/sections/sites.js';
+import { siteSchema } from '../../src/appliance/site-config.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';

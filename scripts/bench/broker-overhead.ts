@@ -9,13 +9,13 @@
  * and the bare vault calls without the broker.
  */
 import { parseArgs } from 'node:util';
-import type { RequestContext } from '../../src/appliance/protocol.js';
+import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
 import { consoleUserKey, CredentialIdSigner, endpointKey } from '../../src/broker/credential-id.js';
-import { createBroker } from '../../src/broker/create-broker.js';
+import { createBroker } from '../../src/app/create-broker.js';
 import { UserMapper } from '../../src/broker/user-mapper.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { parseConfigText } from '../../src/platform/config/loader.js';
-import { userMappingSchema } from '../../src/platform/config/sections/broker.js';
+import { userMappingSchema } from '../../src/broker/broker-config.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Secret } from '../../src/platform/secret.js';

@@ -27,13 +27,13 @@ import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
 import { createReportWorker } from '../../src/reporting/create-report-worker.js';
-import { reportingTokens } from '../../src/reporting/reporting-unit.js';
+import { reportingTokens } from '../../src/app/reporting-unit.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ReportingSimulator } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../src/simulators/appliance/reporting/session-generator.js';
 import type { SessionRecord } from '../../src/reporting/session-record.js';
 import { MemoryLeaderLock, MemoryStateStore } from '../../src/store/memory-store.js';
-import { openStore } from '../../src/store/open-store.js';
+import { openStore } from '../../src/app/open-store.js';
 import type { CursorUpdate, ReportStore, Store } from '../../src/store/store-ports.js';
 
 const ACCOUNT = {

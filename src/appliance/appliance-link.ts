@@ -1,4 +1,4 @@
-import type { Op, OpParams, OpResults, RequestContext } from './protocol.js';
+import type { Op, OpParams, OpResults, RequestContext } from '../protocol/ecm-protocol.js';
 
 /**
  * Answers one console request. Implemented by the broker; called by an ApplianceLink.

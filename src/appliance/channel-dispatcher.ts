@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Agent, Dispatcher } from 'undici';
-import { MAX_FRAME_BYTES } from './protocol.js';
+import { MAX_FRAME_BYTES } from '../protocol/ecm-protocol.js';
 
 /** What the last WebSocket upgrade attempt through a ChannelDispatcher saw. */
 export interface UpgradeRecord {

@@ -4,7 +4,13 @@ import { WebSocket } from 'undici';
 import type { Clock } from '../platform/clock.js';
 import type { Secret } from '../platform/secret.js';
 import type { ChannelDispatcher } from './channel-dispatcher.js';
-import { CLOSE, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from './protocol.js';
+import {
+  CLOSE,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type HelloFrame,
+  type WelcomeFrame,
+} from '../protocol/ecm-protocol.js';
 import type { RequestDispatcher, ResponseSink } from './request-dispatcher.js';
 
 export interface SessionOptions {

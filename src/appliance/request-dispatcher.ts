@@ -5,7 +5,14 @@ import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { RequestHandler } from './appliance-link.js';
 import type { LinkMetrics } from './link-metrics.js';
 import { describeOp, requestBoundsProblem } from './request-bounds.js';
-import { MAX_FRAME_BYTES, OPS, type Op, type OpResults, type RequestContext, type ResponseFrame } from './protocol.js';
+import {
+  MAX_FRAME_BYTES,
+  OPS,
+  type Op,
+  type OpResults,
+  type RequestContext,
+  type ResponseFrame,
+} from '../protocol/ecm-protocol.js';
 
 /** Where the answer to a request goes: the channel it arrived on. */
 export interface ResponseSink {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { backoffDelay, type Clock } from '../platform/clock.js';
-import type { SiteConfig } from '../platform/config/schema.js';
+import type { SiteConfig } from '../app/config-schema.js';
 import { ServiceError } from '../platform/errors.js';
 import { createHttpAgent } from '../platform/http-agent.js';
 import type { Component } from '../platform/lifecycle.js';
@@ -11,7 +11,7 @@ import type { ApplianceLink, LinkState, LinkStatus, RequestHandler } from './app
 import { ChannelDispatcher } from './channel-dispatcher.js';
 import { EcmSession, type SessionEnd } from './ecm-session.js';
 import { LinkMetrics } from './link-metrics.js';
-import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from './protocol.js';
+import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from '../protocol/ecm-protocol.js';
 import { RequestDispatcher } from './request-dispatcher.js';
 import { SiteTargets } from './site-targets.js';
 import { transportError } from './token-source.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import type { Clock } from '../platform/clock.js';
-import type { SiteConfig } from '../platform/config/schema.js';
+import type { SiteConfig } from '../app/config-schema.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { CommandApiClient, probeNode } from './command-api.js';
 import { OAuthTokenSource } from './token-source.js';

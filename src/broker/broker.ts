@@ -12,7 +12,7 @@ import type {
   ReleaseParams,
   RequestContext,
   SearchParams,
-} from '../appliance/protocol.js';
+} from '../protocol/ecm-protocol.js';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { Component, StopReason } from '../platform/lifecycle.js';

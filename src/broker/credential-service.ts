@@ -7,9 +7,9 @@ import type {
   OfferedCredential,
   ReleaseParams,
   RequestContext,
-} from '../appliance/protocol.js';
+} from '../protocol/ecm-protocol.js';
 import type { Clock } from '../platform/clock.js';
-import type { Config } from '../platform/config/schema.js';
+import type { Config } from '../app/config-schema.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { CredentialOutcome, StateStore } from '../store/store-ports.js';
 import type { VaultPort } from '../vault/vault-port.js';

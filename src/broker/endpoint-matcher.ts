@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import type { Endpoint } from '../appliance/protocol.js';
-import type { EndpointMatchingConfig } from '../platform/config/sections/broker.js';
+import type { Endpoint } from '../protocol/ecm-protocol.js';
+import type { EndpointMatchingConfig } from './broker-config.js';
 import type { AccountSource, VaultAccount, VaultTarget } from '../vault/vault-port.js';
 
 /** The endpoint normalised for the vault, with what was dropped and why (for test-settings). */

@@ -1,5 +1,5 @@
-import type { JumpSearchItem, SearchParams } from '../appliance/protocol.js';
-import type { BrokerConfig } from '../platform/config/sections/broker.js';
+import type { JumpSearchItem, SearchParams } from '../protocol/ecm-protocol.js';
+import type { BrokerConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
 import type { VaultPort, VaultSystem } from '../vault/vault-port.js';
 

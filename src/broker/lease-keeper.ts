@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
-import type { BrokerConfig } from '../platform/config/sections/broker.js';
+import type { BrokerConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
 import type { Lease, StateStore } from '../store/store-ports.js';
 import type { VaultPort } from '../vault/vault-port.js';

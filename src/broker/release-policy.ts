@@ -1,5 +1,5 @@
-import type { RequestContext } from '../appliance/protocol.js';
-import type { PolicyConfig } from '../platform/config/sections/broker.js';
+import type { RequestContext } from '../protocol/ecm-protocol.js';
+import type { PolicyConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
 
 export interface PolicyVerdict {

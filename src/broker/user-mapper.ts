@@ -1,5 +1,5 @@
-import type { ConsoleUser } from '../appliance/protocol.js';
-import { REGEX_PREFIX, type MappingRule, type UserMappingConfig } from '../platform/config/sections/broker.js';
+import type { ConsoleUser } from '../protocol/ecm-protocol.js';
+import { REGEX_PREFIX, type MappingRule, type UserMappingConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
 import { domainSpellings, givenDomain, parseConsoleName, type ConsoleName } from './console-name.js';
 

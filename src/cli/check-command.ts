@@ -3,7 +3,7 @@ import { systemClock } from '../platform/clock.js';
 import { silentLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import { Readiness } from '../platform/readiness.js';
-import { configChecks, type CheckResult } from '../wiring.js';
+import { configChecks, type CheckResult } from '../app/service-units.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 

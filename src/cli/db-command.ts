@@ -1,7 +1,7 @@
 import { createLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import { loadMigrations, printableSql, type Dialect } from '../store/migrations.js';
-import { openStore } from '../store/open-store.js';
+import { openStore } from '../app/open-store.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 

@@ -9,7 +9,7 @@ import { createLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import { Readiness } from '../platform/readiness.js';
 import type { ReportWorker } from '../reporting/create-report-worker.js';
-import { BridgeService } from '../service.js';
+import { BridgeService } from '../app/bridge-service.js';
 import { ApplianceSimulator } from '../simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../simulators/appliance/console-driver.js';
 import { ReportingSimulator } from '../simulators/appliance/reporting/reporting-simulator.js';
@@ -17,7 +17,7 @@ import { SessionGenerator } from '../simulators/appliance/reporting/session-gene
 import { loadAccountsFile } from '../simulators/appliance/sim-accounts.js';
 import { demoSeedPath, PasswordSafeSimulator } from '../simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../simulators/passwordsafe/seed.js';
-import type { StoreComponent } from '../store/store-unit.js';
+import type { StoreComponent } from '../app/store-unit.js';
 import { EXIT, write, type CliIo, type Command } from './command.js';
 import { usage } from './config-commands.js';
 import { runUntilSignal } from './serve-command.js';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { decodeReport, parseReport } from '../appliance/reporting/report-xml-parser.js';
+import { decodeReport, parseReport } from '../reporting/report-xml-parser.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { EXIT, write, type Command } from './command.js';

@@ -4,7 +4,7 @@ import { ConfigError, loadConfigFile } from '../platform/config/loader.js';
 import { createLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import { Readiness } from '../platform/readiness.js';
-import { BridgeService } from '../service.js';
+import { BridgeService } from '../app/bridge-service.js';
 import { EXIT, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { OPS, type JumpItemType } from '../appliance/protocol.js';
+import { OPS, type JumpItemType } from '../protocol/ecm-protocol.js';
 import { ServiceError } from '../platform/errors.js';
 import { ConsoleDriver } from '../simulators/appliance/console-driver.js';
 import type { ConsoleRequestBody } from '../simulators/appliance/sim-console-routes.js';

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { ConsoleUser, Endpoint } from '../appliance/protocol.js';
-import { createBroker, type ExplainInput } from '../broker/create-broker.js';
+import type { ConsoleUser, Endpoint } from '../protocol/ecm-protocol.js';
+import { createBroker, type ExplainInput } from '../app/create-broker.js';
 import { normaliseIp } from '../broker/endpoint-matcher.js';
 import { renderExplainReport } from '../broker/explain-render.js';
 import { systemClock } from '../platform/clock.js';
 import { silentLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import { MemoryStateStore } from '../store/memory-store.js';
-import { createVault } from '../vault/create-vault.js';
+import { createVault } from '../app/vault-unit.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 

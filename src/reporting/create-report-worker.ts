@@ -1,9 +1,9 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { REPORT_NAMES, type ReportClient } from '../appliance/reporting/report-client.js';
+import { REPORT_NAMES, type ReportClient } from './report-client.js';
 import type { Clock } from '../platform/clock.js';
-import type { Config, SiteConfig } from '../platform/config/schema.js';
+import type { Config, SiteConfig } from '../app/config-schema.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { ComponentStatus, Readiness } from '../platform/readiness.js';
@@ -11,7 +11,7 @@ import type { Store } from '../store/store-ports.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
 import { reportMetrics, type LagSource, type ReportMetrics } from './report-metrics.js';
-import { createSiteReportSource, type SiteReportSource, type SiteTokens } from './site-report-source.js';
+import { createSiteReportSource, type SiteReportSource, type SiteTokens } from '../app/site-report-source.js';
 
 export interface ReportWorkerDeps {
   store: Store;

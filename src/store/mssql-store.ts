@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import sql from 'mssql';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../platform/clock.js';
-import type { StoreConfig } from '../platform/config/sections/store.js';
+import type { StoreConfig } from './store-config.js';
 import { ServiceError } from '../platform/errors.js';
 import { loadMigrations, schemaHealth, splitBatches, type Migration } from './migrations.js';
 import { MssqlReportStore } from './mssql-report-store.js';

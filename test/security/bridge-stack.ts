@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import type { RequestContext } from '../../src/appliance/protocol.js';
-import { createBroker, type Broker } from '../../src/broker/create-broker.js';
+import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
+import { createBroker, type Broker } from '../../src/app/create-broker.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { loadConfigFile } from '../../src/platform/config/loader.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -10,7 +10,7 @@ import { ConsoleDriver } from '../../src/simulators/appliance/console-driver.js'
 import type { ConsoleRequestBody } from '../../src/simulators/appliance/sim-console-routes.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
 import type { StateStore } from '../../src/store/store-ports.js';
-import { createVault } from '../../src/vault/create-vault.js';
+import { createVault } from '../../src/app/vault-unit.js';
 import { ECM_ACCOUNT, startLink, until, writeCa, type StartedLink } from '../integration/appliance/harness.js';
 import { startPsForBroker } from '../integration/broker/ps-broker-harness.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestContext } from '../../src/appliance/protocol.js';
+import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
 import { startBridgeStack, type BridgeStack } from './bridge-stack.js';
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { decodeReport, parseReport } from '../../src/appliance/reporting/report-xml-parser.js';
+import { decodeReport, parseReport } from '../../src/reporting/report-xml-parser.js';
 import { isServiceError, type ServiceError } from '../../src/platform/errors.js';
 import { runCli } from '../../src/main.js';
 

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ServiceError } from '../errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, type Config } from '../../app/config-schema.js';
 import { withSecretEnv } from './secret-ref.js';
 import { closest } from './suggest.js';
 

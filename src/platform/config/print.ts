@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { Secret } from '../secret.js';
-import type { Config } from './schema.js';
+import type { Config } from '../../app/config-schema.js';
 
 /** The effective configuration as YAML, each secret shown as `[REDACTED from env:NAME]`. */
 export function renderEffectiveConfig(config: Config): string {

@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { transportError } from '../../appliance/token-source.js';
-import type { Op } from '../../appliance/protocol.js';
+import type { Op } from '../../protocol/ecm-protocol.js';
 import { ServiceError } from '../../platform/errors.js';
 import type { ConsoleRequestBody } from './sim-console-routes.js';
 import type { ConsoleOutcome } from './sim-ecm-hub.js';

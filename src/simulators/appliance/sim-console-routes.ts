@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OPS, type RequestContext } from '../../appliance/protocol.js';
+import { OPS, type RequestContext } from '../../protocol/ecm-protocol.js';
 import type { ApplianceSimulator } from './appliance-simulator.js';
 import { send } from './appliance-simulator.js';
 

@@ -11,7 +11,7 @@ import {
   type RequestContext,
   type WelcomeFrame,
   type WireError,
-} from '../../appliance/protocol.js';
+} from '../../protocol/ecm-protocol.js';
 import type { SimAccount } from './sim-accounts.js';
 
 /** What the simulated console got back for one request. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../platform/clock.js';
-import type { VaultConfig } from '../../platform/config/sections/vault.js';
+import type { VaultConfig } from '../vault-config.js';
 import { isServiceError, ServiceError } from '../../platform/errors.js';
 import { createHttpAgent } from '../../platform/http-agent.js';
 import { Secret } from '../../platform/secret.js';

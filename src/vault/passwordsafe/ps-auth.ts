@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
-import type { VaultConfig } from '../../platform/config/sections/vault.js';
+import type { VaultConfig } from '../vault-config.js';
 import { ServiceError } from '../../platform/errors.js';
 import { Secret } from '../../platform/secret.js';
 import type { PsClient, PsResponse } from './ps-client.js';

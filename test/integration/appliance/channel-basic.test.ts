@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSiteLink } from '../../../src/appliance/create-site-link.js';
+import { createSiteLink } from '../../../src/app/create-site-link.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';

@@ -6,7 +6,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
-import { configChecks } from '../../../src/wiring.js';
+import { configChecks } from '../../../src/app/service-units.js';
 import {
   ECM_ACCOUNT,
   REPORTING_ACCOUNT,

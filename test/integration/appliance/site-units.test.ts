@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OpResults } from '../../../src/appliance/protocol.js';
-import { siteUnits } from '../../../src/appliance/site-units.js';
+import type { OpResults } from '../../../src/protocol/ecm-protocol.js';
+import { siteUnits } from '../../../src/app/site-units.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/platform/config/loader.js';
 import type { Component } from '../../../src/platform/lifecycle.js';

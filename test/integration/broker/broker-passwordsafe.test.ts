@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestContext } from '../../../src/appliance/protocol.js';
-import { createBroker, type Broker } from '../../../src/broker/create-broker.js';
+import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
+import { createBroker, type Broker } from '../../../src/app/create-broker.js';
 import { NO_JUMPOINT_COMMENT } from '../../../src/broker/jump-search.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { loadConfigFile } from '../../../src/platform/config/loader.js';
@@ -9,7 +9,7 @@ import { ServiceError } from '../../../src/platform/errors.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { MemoryStateStore } from '../../../src/store/memory-store.js';
-import { createVault } from '../../../src/vault/create-vault.js';
+import { createVault } from '../../../src/app/vault-unit.js';
 import { startPsForBroker } from './ps-broker-harness.js';
 
 const ctx = (over: Partial<RequestContext> = {}): RequestContext => ({

@@ -5,13 +5,13 @@
  * the vault request stay open).
  *   node --import tsx crash-child.ts DATA_DIR CONFIG_FILE   (secrets in PS_API_KEY, CREDENTIAL_ID_KEY)
  */
-import { createBroker } from '../../../src/broker/create-broker.js';
+import { createBroker } from '../../../src/app/create-broker.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { loadConfigFile } from '../../../src/platform/config/loader.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { openStore } from '../../../src/store/open-store.js';
-import { createVault } from '../../../src/vault/create-vault.js';
+import { openStore } from '../../../src/app/open-store.js';
+import { createVault } from '../../../src/app/vault-unit.js';
 
 const [dataDir, configFile] = process.argv.slice(2);
 if (!dataDir || !configFile) throw new Error('usage: crash-child.ts DATA_DIR CONFIG_FILE');

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBroker } from '../../../src/broker/create-broker.js';
+import { createBroker } from '../../../src/app/create-broker.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { loadConfigFile } from '../../../src/platform/config/loader.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { openStore } from '../../../src/store/open-store.js';
-import { createVault } from '../../../src/vault/create-vault.js';
+import { openStore } from '../../../src/app/open-store.js';
+import { createVault } from '../../../src/app/vault-unit.js';
 import { startPsForBroker } from './ps-broker-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ecm-broker-crash-'));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
-import { ReportClient } from '../../../src/appliance/reporting/report-client.js';
+import { ReportClient } from '../../../src/reporting/report-client.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import type { ReportFault } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { capturedLogger, instantClock, ListTokens, scenario, type Scenario } from './reporting-fixture.js';

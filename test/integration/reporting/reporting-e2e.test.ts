@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReportWorker, reportCursorKey, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
-import { reportingTokens } from '../../../src/reporting/reporting-unit.js';
+import { reportingTokens } from '../../../src/app/reporting-unit.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/platform/config/loader.js';
@@ -13,7 +13,7 @@ import {
 } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
-import { openStore } from '../../../src/store/open-store.js';
+import { openStore } from '../../../src/app/open-store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import { REPORTING_ACCOUNT, writeCa } from '../appliance/harness.js';
 import { capturedLogger, T0 } from './reporting-fixture.js';

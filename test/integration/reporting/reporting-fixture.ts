@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { AccessTokenProvider } from '../../../src/appliance/access-token.js';
 import { ManualClock, type Clock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/platform/config/loader.js';
-import type { Config } from '../../../src/platform/config/schema.js';
+import type { Config } from '../../../src/app/config-schema.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { Secret } from '../../../src/platform/secret.js';
 import {

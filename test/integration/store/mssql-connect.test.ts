@@ -1,15 +1,15 @@
 import { createServer, type Server } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/platform/config/schema.js';
+import type { Config } from '../../../src/app/config-schema.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { isServiceError } from '../../../src/platform/errors.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { Secret } from '../../../src/platform/secret.js';
-import { openStore } from '../../../src/store/open-store.js';
-import { storeCheck } from '../../../src/store/store-unit.js';
+import { openStore } from '../../../src/app/open-store.js';
+import { storeCheck } from '../../../src/app/store-unit.js';
 
 const PASSWORD = 'Sup3r-Secret-Db-Pw!';
 

@@ -1,12 +1,12 @@
 import sql from 'mssql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoreConfig } from '../../../src/platform/config/sections/store.js';
+import type { StoreConfig } from '../../../src/store/store-config.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Secret } from '../../../src/platform/secret.js';
 import { loadMigrations, splitBatches } from '../../../src/store/migrations.js';
 import type { MssqlStore } from '../../../src/store/mssql-store.js';
-import { openStore } from '../../../src/store/open-store.js';
+import { openStore } from '../../../src/app/open-store.js';
 import { describeStoreContract, FAIL_VALUE } from './store-contract.js';
 
 /**

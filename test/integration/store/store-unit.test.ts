@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/platform/config/loader.js';
-import type { Config } from '../../../src/platform/config/schema.js';
+import type { Config } from '../../../src/app/config-schema.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { UnitSet } from '../../../src/platform/units.js';
-import { StoreComponent } from '../../../src/store/store-unit.js';
-import { configChecks, serviceUnits } from '../../../src/wiring.js';
+import { StoreComponent } from '../../../src/app/store-unit.js';
+import { configChecks, serviceUnits } from '../../../src/app/service-units.js';
 import { makeSession } from './session-fixture.js';
 
 const runtime = () => ({

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../../src/platform/clock.js';
-import { vaultSchema, type VaultConfig } from '../../../src/platform/config/sections/vault.js';
+import { vaultSchema, type VaultConfig } from '../../../src/vault/vault-config.js';
 import { withSecretEnv } from '../../../src/platform/config/secret-ref.js';
 import { createHttpAgent } from '../../../src/platform/http-agent.js';
 import { createLogger } from '../../../src/platform/logger.js';

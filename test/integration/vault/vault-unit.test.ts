@@ -10,9 +10,9 @@ import { parseConfigText } from '../../../src/platform/config/loader.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
-import { BridgeService } from '../../../src/service.js';
-import type { VaultComponent } from '../../../src/vault/create-vault.js';
-import { configChecks } from '../../../src/wiring.js';
+import { BridgeService } from '../../../src/app/bridge-service.js';
+import type { VaultComponent } from '../../../src/app/vault-unit.js';
+import { configChecks } from '../../../src/app/service-units.js';
 import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 
 describe('vault unit, check and simulator command', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestHandler } from '../../../src/appliance/appliance-link.js';
 import { LinkMetrics } from '../../../src/appliance/link-metrics.js';
-import type { Op, ResponseFrame } from '../../../src/appliance/protocol.js';
+import type { Op, ResponseFrame } from '../../../src/protocol/ecm-protocol.js';
 import { RequestDispatcher } from '../../../src/appliance/request-dispatcher.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { ServiceError } from '../../../src/platform/errors.js';

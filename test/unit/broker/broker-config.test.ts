@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { brokerUnits } from '../../../src/broker/broker-unit.js';
-import type { Broker } from '../../../src/broker/create-broker.js';
+import { brokerUnits } from '../../../src/app/broker-unit.js';
+import type { Broker } from '../../../src/app/create-broker.js';
 import { ReleasePolicy } from '../../../src/broker/release-policy.js';
 import { UserMapper } from '../../../src/broker/user-mapper.js';
 import { ManualClock } from '../../../src/platform/clock.js';

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import type { RequestContext } from '../../../src/appliance/protocol.js';
-import { createBroker } from '../../../src/broker/create-broker.js';
+import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
+import { createBroker } from '../../../src/app/create-broker.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/platform/config/loader.js';
 import { createLogger } from '../../../src/platform/logger.js';

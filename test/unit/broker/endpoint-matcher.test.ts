@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EndpointMatcher, normaliseIp } from '../../../src/broker/endpoint-matcher.js';
-import { endpointMatchingSchema } from '../../../src/platform/config/sections/broker.js';
+import { endpointMatchingSchema } from '../../../src/broker/broker-config.js';
 import type { VaultAccount } from '../../../src/vault/vault-port.js';
 
 const matcher = new EndpointMatcher(

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { RequestContext } from '../../../src/appliance/protocol.js';
+import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
 import { ReleasePolicy } from '../../../src/broker/release-policy.js';
-import { brokerSchema } from '../../../src/platform/config/sections/broker.js';
+import { brokerSchema } from '../../../src/broker/broker-config.js';
 import { withSecretEnv } from '../../../src/platform/config/secret-ref.js';
 import { isServiceError } from '../../../src/platform/errors.js';
 

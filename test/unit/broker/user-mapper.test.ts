@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { ConsoleUser } from '../../../src/appliance/protocol.js';
-import { userMappingSchema } from '../../../src/platform/config/sections/broker.js';
+import type { ConsoleUser } from '../../../src/protocol/ecm-protocol.js';
+import { userMappingSchema } from '../../../src/broker/broker-config.js';
 import { isServiceError } from '../../../src/platform/errors.js';
 import { UserMapper } from '../../../src/broker/user-mapper.js';
 

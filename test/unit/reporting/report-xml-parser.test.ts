@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseReport, parseSessionList } from '../../../src/appliance/reporting/report-xml-parser.js';
-import { splitAddress } from '../../../src/appliance/reporting/session-element.js';
+import { parseReport, parseSessionList } from '../../../src/reporting/report-xml-parser.js';
+import { splitAddress } from '../../../src/reporting/session-element.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
 

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  parseReport,
-  parseSessionList,
-  parseSessionListing,
-} from '../../../src/appliance/reporting/report-xml-parser.js';
+import { parseReport, parseSessionList, parseSessionListing } from '../../../src/reporting/report-xml-parser.js';
 import { ReportXmlWriter, type NamespaceStyle } from '../../../src/simulators/appliance/reporting/report-xml-writer.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 

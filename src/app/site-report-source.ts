@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { AccessTokenProvider } from '../appliance/access-token.js';
-import { ReportClient } from '../appliance/reporting/report-client.js';
+import { ReportClient } from '../reporting/report-client.js';
 import type { Clock } from '../platform/clock.js';
-import type { ReportingConfig, SiteConfig } from '../platform/config/schema.js';
+import type { ReportingConfig, SiteConfig } from './config-schema.js';
 import { createHttpAgent } from '../platform/http-agent.js';
 
 /** Builds the token provider of a site's reporting account, on the given dispatcher. */

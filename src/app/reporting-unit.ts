@@ -1,10 +1,10 @@
 import { OAuthTokenSource } from '../appliance/token-source.js';
-import type { Config } from '../platform/config/schema.js';
+import type { Config } from './config-schema.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { UnitSpec } from '../platform/units.js';
-import type { StoreComponent } from '../store/store-unit.js';
-import type { Check, Runtime } from '../wiring.js';
-import { createReportWorker, reportingSites } from './create-report-worker.js';
+import type { StoreComponent } from './store-unit.js';
+import type { Check, Runtime } from './service-units.js';
+import { createReportWorker, reportingSites } from '../reporting/create-report-worker.js';
 import { createSiteReportSource, type SiteTokens } from './site-report-source.js';
 
 /**

@@ -4,7 +4,7 @@ import type {
   SessionEvent,
   SessionRecord,
   SessionRepresentative,
-} from '../../reporting/session-record.js';
+} from './session-record.js';
 import { parseReportTime, TimestampError } from './report-time.js';
 import { attr, child, children, childText, int, known, nonEmpty, text, type XmlNode } from './xml-node.js';
 

@@ -1,10 +1,10 @@
-import type { Config } from '../platform/config/schema.js';
+import type { Config } from './config-schema.js';
 import { isServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { UnitSpec } from '../platform/units.js';
-import type { Check, Runtime } from '../wiring.js';
+import type { Check, Runtime } from './service-units.js';
 import { openStore } from './open-store.js';
-import type { Store } from './store-ports.js';
+import type { Store } from '../store/store-ports.js';
 
 /**
  * The store as a service unit: opens the configured database at start, applies pending

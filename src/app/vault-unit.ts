@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../platform/clock.js';
-import type { Config } from '../platform/config/schema.js';
-import type { VaultConfig } from '../platform/config/sections/vault.js';
+import type { Config } from './config-schema.js';
+import type { VaultConfig } from '../vault/vault-config.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { UnitSpec } from '../platform/units.js';
-import type { Runtime } from '../wiring.js';
-import { PasswordSafeVault } from './passwordsafe/password-safe-vault.js';
-import type { VaultPort } from './vault-port.js';
+import type { Runtime } from './service-units.js';
+import { PasswordSafeVault } from '../vault/passwordsafe/password-safe-vault.js';
+import type { VaultPort } from '../vault/vault-port.js';
 
 /** Builds the configured vault adapter (Password Safe is the only kind so far). */
 export function createVault(

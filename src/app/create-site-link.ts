@@ -1,7 +1,7 @@
-import type { SiteConfig } from '../platform/config/schema.js';
+import type { SiteConfig } from './config-schema.js';
 import type { Component } from '../platform/lifecycle.js';
-import type { ApplianceLink } from './appliance-link.js';
-import { SiteLink, type SiteLinkDeps } from './site-link.js';
+import type { ApplianceLink } from '../appliance/appliance-link.js';
+import { SiteLink, type SiteLinkDeps } from '../appliance/site-link.js';
 
 /** What the factory needs: the link's dependencies without the test-only knobs (jitter, backoff). */
 export type SiteLinkFactoryDeps = Omit<SiteLinkDeps, 'random' | 'backoff'>;

@@ -1,6 +1,6 @@
-import type { Config } from '../platform/config/schema.js';
-import type { Check, Runtime } from '../wiring.js';
-import { createVault } from './create-vault.js';
+import type { Config } from './config-schema.js';
+import type { Check, Runtime } from './service-units.js';
+import { createVault } from './vault-unit.js';
 
 /**
  * `ecm-bridge check` for the vault: signs in (as `vault.probeUser` with an API key, as the

@@ -1,10 +1,10 @@
 import type { Agent } from 'undici';
-import type { Config, SiteConfig } from '../platform/config/schema.js';
+import type { Config, SiteConfig } from './config-schema.js';
 import { isServiceError, toServiceError } from '../platform/errors.js';
 import { createHttpAgent } from '../platform/http-agent.js';
-import type { Check, CheckResult, Runtime } from '../wiring.js';
-import { CommandApiClient, probeNode } from './command-api.js';
-import { OAuthTokenSource } from './token-source.js';
+import type { Check, CheckResult, Runtime } from './service-units.js';
+import { CommandApiClient, probeNode } from '../appliance/command-api.js';
+import { OAuthTokenSource } from '../appliance/token-source.js';
 
 type AccountKind = 'ecm' | 'reporting';
 

@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
-import type { AccessTokenProvider } from '../access-token.js';
-import { backoffDelay, type Clock } from '../../platform/clock.js';
-import { isServiceError, ServiceError } from '../../platform/errors.js';
-import { describeTlsFailure } from '../../platform/http-agent.js';
-import { Counter, metric, type Registry } from '../../platform/metrics.js';
-import { describeWindow, type ReportSource, type ReportWindow } from '../../reporting/report-source.js';
-import type { SessionRecord, SessionSummary } from '../../reporting/session-record.js';
+import type { AccessTokenProvider } from '../appliance/access-token.js';
+import { backoffDelay, type Clock } from '../platform/clock.js';
+import { isServiceError, ServiceError } from '../platform/errors.js';
+import { describeTlsFailure } from '../platform/http-agent.js';
+import { Counter, metric, type Registry } from '../platform/metrics.js';
+import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
+import type { SessionRecord, SessionSummary } from './session-record.js';
 import {
   decodeReport,
   parseReport,

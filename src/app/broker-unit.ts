@@ -1,9 +1,9 @@
-import type { Config } from '../platform/config/schema.js';
+import type { Config } from './config-schema.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { UnitSpec } from '../platform/units.js';
 import type { Store } from '../store/store-ports.js';
 import type { VaultPort } from '../vault/vault-port.js';
-import type { Runtime } from '../wiring.js';
+import type { Runtime } from './service-units.js';
 import { createBroker } from './create-broker.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configPath, secretRef } from '../secret-ref.js';
+import { configPath, secretRef } from '../platform/config/secret-ref.js';
 
 const embedded = z
   .object({

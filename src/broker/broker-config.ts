@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { regexProblem } from '../regex-safety.js';
-import { secretRef } from '../secret-ref.js';
+import { regexProblem } from '../platform/config/regex-safety.js';
+import { secretRef } from '../platform/config/secret-ref.js';
 
 /**
  * Config of the credential broker: user mapping, endpoint matching, release policies, credential

@@ -1,5 +1,5 @@
-import { ServiceError } from '../../platform/errors.js';
-import type { SessionRecord, SessionSummary } from '../../reporting/session-record.js';
+import { ServiceError } from '../platform/errors.js';
+import type { SessionRecord, SessionSummary } from './session-record.js';
 import { lsidProblem, mapSession, SessionFieldError } from './session-element.js';
 import { attr, child, children, parseXmlDocument, text, type XmlNode } from './xml-node.js';
 

@@ -1,8 +1,8 @@
-import type { Config } from './platform/config/schema.js';
-import { Counter, Gauge, metric } from './platform/metrics.js';
-import { UnitSet } from './platform/units.js';
-import { serviceUnits, type Runtime } from './wiring.js';
-import { BRIDGE_VERSION } from './platform/version.js';
+import type { Config } from './config-schema.js';
+import { Counter, Gauge, metric } from '../platform/metrics.js';
+import { UnitSet } from '../platform/units.js';
+import { serviceUnits, type Runtime } from './service-units.js';
+import { BRIDGE_VERSION } from '../platform/version.js';
 
 /**
  * The long-running bridge: units built from the config, reloadable in place. Only what changed

@@ -1,19 +1,19 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
-import type { Config } from '../platform/config/schema.js';
+import type { Config } from './config-schema.js';
 import { ServiceError } from '../platform/errors.js';
 import type { Registry } from '../platform/metrics.js';
 import type { StateStore } from '../store/store-ports.js';
 import type { VaultPort } from '../vault/vault-port.js';
-import { Broker } from './broker.js';
-import { BrokerMetrics } from './broker-metrics.js';
-import { CredentialIdSigner } from './credential-id.js';
-import { CredentialService, fillTemplate } from './credential-service.js';
-import { EndpointMatcher } from './endpoint-matcher.js';
-import { JumpSearch } from './jump-search.js';
-import { LeaseKeeper } from './lease-keeper.js';
-import { ReleasePolicy } from './release-policy.js';
-import { UserMapper } from './user-mapper.js';
+import { Broker } from '../broker/broker.js';
+import { BrokerMetrics } from '../broker/broker-metrics.js';
+import { CredentialIdSigner } from '../broker/credential-id.js';
+import { CredentialService, fillTemplate } from '../broker/credential-service.js';
+import { EndpointMatcher } from '../broker/endpoint-matcher.js';
+import { JumpSearch } from '../broker/jump-search.js';
+import { LeaseKeeper } from '../broker/lease-keeper.js';
+import { ReleasePolicy } from '../broker/release-policy.js';
+import { UserMapper } from '../broker/user-mapper.js';
 
 export interface BrokerDeps {
   vault: VaultPort;
@@ -26,7 +26,7 @@ export interface BrokerDeps {
 }
 
 export { Broker };
-export type { ExplainInput, ExplainReport } from './broker.js';
+export type { ExplainInput, ExplainReport } from '../broker/broker.js';
 
 /** Builds the broker from the `userMapping`, `endpointMatching`, `broker` and `vault` sections. */
 export function createBroker(config: Config, deps: BrokerDeps): Broker {

@@ -5,18 +5,18 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { siteChecks } from './appliance/site-checks.js';
-import { siteUnits } from './appliance/site-units.js';
-import { brokerUnits } from './broker/broker-unit.js';
-import { OpsServer } from './http/ops-server.js';
-import type { Clock } from './platform/clock.js';
-import type { Config } from './platform/config/schema.js';
-import type { Readiness } from './platform/readiness.js';
-import type { UnitSpec } from './platform/units.js';
-import { reportingChecks, reportingUnit } from './reporting/reporting-unit.js';
-import { storeCheck, storeUnit } from './store/store-unit.js';
-import { vaultUnits } from './vault/create-vault.js';
-import { vaultChecks } from './vault/vault-checks.js';
+import { siteChecks } from './site-checks.js';
+import { siteUnits } from './site-units.js';
+import { brokerUnits } from './broker-unit.js';
+import { OpsServer } from '../http/ops-server.js';
+import type { Clock } from '../platform/clock.js';
+import type { Config } from './config-schema.js';
+import type { Readiness } from '../platform/readiness.js';
+import type { UnitSpec } from '../platform/units.js';
+import { reportingChecks, reportingUnit } from './reporting-unit.js';
+import { storeCheck, storeUnit } from './store-unit.js';
+import { vaultUnits } from './vault-unit.js';
+import { vaultChecks } from './vault-checks.js';
 
 export interface Runtime {
   log: Logger;

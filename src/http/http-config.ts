@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretRef } from '../secret-ref.js';
+import { secretRef } from '../platform/config/secret-ref.js';
 
 export const httpSchema = z
   .object({

@@ -1,10 +1,10 @@
-import type { Config } from '../platform/config/schema.js';
+import type { Config } from './config-schema.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { UnitSpec } from '../platform/units.js';
-import type { Runtime } from '../wiring.js';
-import type { RequestHandler } from './appliance-link.js';
+import type { Runtime } from './service-units.js';
+import type { RequestHandler } from '../appliance/appliance-link.js';
 import { createSiteLink } from './create-site-link.js';
-import { relayHandler } from './request-relay.js';
+import { relayHandler } from '../appliance/request-relay.js';
 
 /**
  * One `site:<name>` unit per site with an enabled ECM account. Each link forwards requests to the

@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { configPath } from '../secret-ref.js';
-import { retries } from './common.js';
+import { configPath } from '../platform/config/secret-ref.js';
+import { retries } from '../platform/config/common-fields.js';
 
 export const cronExpression = z
   .string()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { configPath, secretRef } from '../secret-ref.js';
-import { httpsUrl, retries, timeouts } from './common.js';
+import { configPath, secretRef } from '../platform/config/secret-ref.js';
+import { httpsUrl, retries, timeouts } from '../platform/config/common-fields.js';
 
 const apiKeyAuth = z
   .object({

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { siteSchema } from './sections/sites.js';
-import { vaultSchema } from './sections/vault.js';
-import { brokerSchema, endpointMatchingSchema, userMappingSchema } from './sections/broker.js';
-import { storeSchema } from './sections/store.js';
-import { reportingSchema } from './sections/reporting.js';
-import { httpSchema, logSchema } from './sections/http.js';
+import { siteSchema } from '../appliance/site-config.js';
+import { vaultSchema } from '../vault/vault-config.js';
+import { brokerSchema, endpointMatchingSchema, userMappingSchema } from '../broker/broker-config.js';
+import { storeSchema } from '../store/store-config.js';
+import { reportingSchema } from '../reporting/reporting-config.js';
+import { httpSchema, logSchema } from '../http/http-config.js';
 
 /**
  * The one description of the YAML file. Each section lives in sections/ next to its siblings;

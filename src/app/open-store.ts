@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
-import type { StoreConfig } from '../platform/config/sections/store.js';
+import type { StoreConfig } from '../store/store-config.js';
 import type { Registry } from '../platform/metrics.js';
-import { MssqlStore } from './mssql-store.js';
-import { PgliteStore } from './pglite-store.js';
-import { StoreMetrics } from './store-metrics.js';
-import type { Store } from './store-ports.js';
+import { MssqlStore } from '../store/mssql-store.js';
+import { PgliteStore } from '../store/pglite-store.js';
+import { StoreMetrics } from '../store/store-metrics.js';
+import type { Store } from '../store/store-ports.js';
 
 export const DEFAULT_LOCK_WAIT_MS = 10_000;
 
