@@ -229,6 +229,14 @@ export const ERROR_CATALOGUE = {
     'The cursor did not move; inspect the saved report with `ecm-bridge report parse FILE`.',
   ),
 
+  'report.incomplete': entry(
+    'unavailable',
+    'internal',
+    true,
+    'A full-session report left out sessions its listing named, and a new listing still names them; the batch was not written.',
+    'Nothing at first: the cursor did not move and the next run asks again. If it persists, compare the listing and the lsids report for the sessions named in the log.',
+  ),
+
   // --- store -----------------------------------------------------------------------------------
   'store.unavailable': entry(
     'unavailable',
