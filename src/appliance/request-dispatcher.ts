@@ -14,6 +14,9 @@ import {
   type ResponseFrame,
 } from '../protocol/ecm-protocol.js';
 
+/** The longest deadline a request may ask for (one day); beyond it the value is capped. */
+const MAX_DEADLINE_MS = 86_400_000;
+
 /** Where the answer to a request goes: the channel it arrived on. */
 export interface ResponseSink {
   /** Sends one serialised response frame; false when the channel is gone. */
@@ -110,8 +113,11 @@ export class RequestDispatcher {
       );
       return;
     }
-    const deadlineMs =
-      typeof frame.deadlineMs === 'number' && frame.deadlineMs > 0 ? frame.deadlineMs : defaultDeadlineMs;
+    // Capped: timers take at most 2^31-1 ms, and a longer value would fire at once.
+    const deadlineMs = Math.min(
+      MAX_DEADLINE_MS,
+      typeof frame.deadlineMs === 'number' && frame.deadlineMs > 0 ? frame.deadlineMs : defaultDeadlineMs,
+    );
     // Answer ourselves shortly before the appliance gives up, so the console sees why.
     const localMs = Math.max(1, deadlineMs - Math.min(250, deadlineMs * 0.1));
     this.o.clock.sleep(localMs, job.controller.signal).then(

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent } from 'undici';
+import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from './bounded-file.js';
 import { ServiceError } from './errors.js';
 
 export interface AgentOptions {
@@ -22,7 +22,12 @@ export function createHttpAgent(options: AgentOptions): Agent {
   let secureContext: SecureContext | undefined;
   if (options.caFile) {
     try {
-      secureContext = createSecureContext({ ca: [...rootCertificates, readFileSync(options.caFile, 'utf8')] });
+      const pem = readBoundedFile(options.caFile, MAX_CONFIG_FILE_BYTES);
+      // createSecureContext silently ignores text that holds no certificate: a wrong file would
+      // only show up as "not trusted" at the first connection.
+      if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+        throw Object.assign(new Error('no PEM certificate'), { code: 'no PEM certificate in it' });
+      secureContext = createSecureContext({ ca: [...rootCertificates, pem] });
     } catch (e) {
       throw new ServiceError(
         'appliance.tls',
@@ -50,13 +55,21 @@ const TLS_CODES = new Set([
   'CERT_NOT_YET_VALID',
 ]);
 
+const UNTRUSTED = 'the certificate is not trusted; add its CA to caFile';
+/** What to do, by failure: only an unknown issuer is fixed by caFile. */
+const TLS_ADVICE: Record<string, string> = {
+  CERT_HAS_EXPIRED: 'the certificate has expired; renew it on the server (caFile cannot fix this)',
+  CERT_NOT_YET_VALID: "the certificate is not valid yet; check the server's and this host's clocks",
+  ERR_TLS_CERT_ALTNAME_INVALID:
+    'the certificate does not name this host; use a URL with a name the certificate lists (caFile cannot fix this)',
+};
+
 /** If `e` (or its cause chain) is a TLS verification failure, a clear sentence saying so. */
 export function describeTlsFailure(e: unknown, host: string): string | undefined {
   for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
     const code = (cur as { code?: string }).code;
-    if (code && TLS_CODES.has(code)) {
-      return `TLS verification of ${host} failed (${code}): the certificate is not trusted; add its CA to caFile`;
-    }
+    if (code && TLS_CODES.has(code))
+      return `TLS verification of ${host} failed (${code}): ${TLS_ADVICE[code] ?? UNTRUSTED}`;
   }
   return undefined;
 }
