@@ -1,6 +1,7 @@
 // Project rules that the type checker cannot see. Exits non-zero listing each violation.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkDependencies, readSources } from './dependency-rules.mjs';
 
 const walk = (dir) =>
   readdirSync(dir).flatMap((n) => {
@@ -40,6 +41,7 @@ for (const rule of rules) {
       });
   }
 }
+problems.push(...checkDependencies(readSources('.')));
 if (problems.length) {
   console.error(problems.join('\n'));
   process.exit(1);

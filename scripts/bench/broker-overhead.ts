@@ -11,10 +11,12 @@
 import { parseArgs } from 'node:util';
 import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
 import { consoleUserKey, CredentialIdSigner, endpointKey } from '../../src/broker/credential-id.js';
-import { createBroker } from '../../src/app/create-broker.js';
+import { brokerSettings } from '../../src/app/broker-unit.js';
+import { brokerHandler } from '../../src/appliance/broker-mapper.js';
+import { createBroker } from '../../src/broker/create-broker.js';
 import { UserMapper } from '../../src/broker/user-mapper.js';
 import { ManualClock } from '../../src/platform/clock.js';
-import { parseConfigText } from '../../src/platform/config/loader.js';
+import { parseConfigText } from '../../src/app/config-schema.js';
 import { userMappingSchema } from '../../src/broker/broker-config.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
@@ -115,7 +117,8 @@ broker: { credentialIdKey: bench-credential-id-key-0123456789abcdef }
   'bench.yaml',
   { env: {} },
 );
-const broker = createBroker(config, {
+// Measured as the ECM channel calls it: through the wire mapper (validation, conversion, reveal).
+const domainBroker = createBroker(brokerSettings(config)!, {
   vault,
   state: new MemoryStateStore(),
   log: silentLogger(),
@@ -123,6 +126,7 @@ const broker = createBroker(config, {
   clock,
   instanceId: 'bench',
 });
+const broker = brokerHandler(() => domainBroker, 'bench');
 const signal = new AbortController().signal;
 const ctx: RequestContext = {
   user,

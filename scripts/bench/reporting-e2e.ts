@@ -22,19 +22,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../src/platform/clock.js';
-import { parseConfigText } from '../../src/platform/config/loader.js';
+import { parseConfigText } from '../../src/app/config-schema.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
-import { createReportWorker } from '../../src/reporting/create-report-worker.js';
-import { reportingTokens } from '../../src/app/reporting-unit.js';
+import { buildReportWorker, reportWorkerSettings } from '../../src/app/reporting-unit.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ReportingSimulator } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../src/simulators/appliance/reporting/session-generator.js';
 import type { SessionRecord } from '../../src/reporting/session-record.js';
 import { MemoryLeaderLock, MemoryStateStore } from '../../src/store/memory-store.js';
 import { openStore } from '../../src/app/open-store.js';
-import type { CursorUpdate, ReportStore, Store } from '../../src/store/store-ports.js';
+import type { CursorUpdate, ReportStore } from '../../src/reporting/report-store-port.js';
+import type { Store } from '../../src/store/store-ports.js';
 
 const ACCOUNT = {
   clientId: 'bench-reporter',
@@ -114,7 +114,7 @@ async function child(args: {
   const idleRss = process.memoryUsage().rss;
   let peakHeap = 0;
   const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
-  const worker = createReportWorker(config, { ...rt, store, tokens: reportingTokens(rt) });
+  const worker = buildReportWorker(reportWorkerSettings(config), { ...rt, instanceId: 'bench' }, store);
   const t0 = performance.now();
   const outcome = await worker.runNow();
   const seconds = (performance.now() - t0) / 1000;

@@ -1,12 +1,15 @@
-import type { Config } from './config-schema.js';
+import type { Component } from '../platform/lifecycle.js';
 import { Counter, Gauge, metric } from '../platform/metrics.js';
-import { UnitSet } from '../platform/units.js';
-import { serviceUnits, type Runtime } from './service-units.js';
+import { UnitSet, type ApplyResult, type UnitKey } from '../platform/units.js';
 import { BRIDGE_VERSION } from '../platform/version.js';
+import type { Config } from './config-schema.js';
+import type { Runtime } from './runtime.js';
+import { serviceUnits } from './service-units.js';
 
 /**
  * The long-running bridge: units built from the config, reloadable in place. Only what changed
- * between two configs is restarted.
+ * between two configs is restarted; a reload whose new units fail to start restores the previous
+ * ones and says so on /readyz (`config`), so a bad SIGHUP never leaves the service half-stopped.
  */
 export class BridgeService {
   readonly #units: UnitSet;
@@ -18,16 +21,16 @@ export class BridgeService {
     graceMs: number,
   ) {
     this.#config = config;
-    this.#units = new UnitSet(rt.log, graceMs);
+    this.#units = new UnitSet(rt.log, graceMs, rt.readiness);
   }
 
   get config(): Config {
     return this.#config;
   }
 
-  /** A running unit's component, by key (tests and admin routes). */
-  unit<T>(key: string): T {
-    return this.#units.get(key as never) as T;
+  /** A running unit's component (tests and admin routes). */
+  unit<C extends Component>(key: UnitKey<C>): C {
+    return this.#units.get(key);
   }
 
   async start(): Promise<void> {
@@ -42,17 +45,33 @@ export class BridgeService {
           registers: [this.rt.metrics],
         }),
     ).set({ version: BRIDGE_VERSION, node: process.versions.node }, 1);
+    void this.reloads; // every outcome's series exists from the start
     await this.#units.apply(serviceUnits(this.#config, this.rt));
   }
 
-  /** Applies a new, already validated config. */
-  async reload(next: Config): Promise<{ started: string[]; replaced: string[]; stopped: string[]; kept: string[] }> {
+  /**
+   * Applies a new, already validated config. When a unit of it fails to start, the previous
+   * configuration's units are restored, /readyz names the failure, and the error is rethrown.
+   */
+  async reload(next: Config): Promise<ApplyResult> {
+    const previousLevel = this.rt.log.level;
     this.rt.log.level = next.log.level;
-    const result = await this.#units.apply(serviceUnits(next, this.rt));
-    this.#config = next;
-    this.reloads.inc({ outcome: 'applied' });
-    this.rt.log.info(result, 'configuration reloaded');
-    return result;
+    try {
+      const result = await this.#units.apply(serviceUnits(next, this.rt));
+      this.#config = next;
+      this.rt.readiness.unregister('config');
+      this.reloads.inc({ outcome: 'applied' });
+      this.rt.log.info(result, 'configuration reloaded');
+      return result;
+    } catch (e) {
+      this.rt.log.level = previousLevel;
+      this.reloads.inc({ outcome: 'failed' });
+      const at = new Date(this.rt.clock.now()).toISOString();
+      const reason = `the reload of ${at} failed and was rolled back: ${(e as Error)?.message ?? String(e)}`;
+      // The previous configuration serves on; readiness reflects the units themselves.
+      this.rt.readiness.register('config', () => ({ ready: true, reason }));
+      throw e;
+    }
   }
 
   /** Counts a reload that was refused because the new file is invalid. */
@@ -61,17 +80,16 @@ export class BridgeService {
   }
 
   private get reloads(): Counter<'outcome'> {
-    return metric(
-      this.rt.metrics,
-      'ecm_bridge_config_reloads_total',
-      () =>
-        new Counter({
-          name: 'ecm_bridge_config_reloads_total',
-          help: 'SIGHUP configuration reloads by outcome (applied, rejected)',
-          labelNames: ['outcome'],
-          registers: [this.rt.metrics],
-        }),
-    );
+    return metric(this.rt.metrics, 'ecm_bridge_config_reloads_total', () => {
+      const c = new Counter({
+        name: 'ecm_bridge_config_reloads_total',
+        help: 'SIGHUP configuration reloads by outcome (applied; rejected: invalid file; failed: rolled back)',
+        labelNames: ['outcome'],
+        registers: [this.rt.metrics],
+      });
+      for (const outcome of ['applied', 'rejected', 'failed']) c.inc({ outcome }, 0);
+      return c;
+    });
   }
 
   async stop(): Promise<void> {

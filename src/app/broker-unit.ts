@@ -1,44 +1,52 @@
+import type { BrokerSettings } from '../broker/broker-config.js';
+import { createBroker } from '../broker/create-broker.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import type { Broker } from '../broker/broker.js';
 import type { Config } from './config-schema.js';
-import type { Component } from '../platform/lifecycle.js';
-import type { UnitSpec } from '../platform/units.js';
-import type { Store } from '../store/store-ports.js';
-import type { VaultPort } from '../vault/vault-port.js';
-import type { Runtime } from './service-units.js';
-import { createBroker } from './create-broker.js';
+import type { Runtime } from './runtime.js';
+import { STORE_UNIT } from './store-unit.js';
+import { VAULT_UNIT } from './vault-unit.js';
 
-/**
- * The `broker` unit for serviceUnits: needs the `vault` unit (component exposing `.port`) and the
- * `store` unit (component exposing `.store`) before it. Absent when the config has no `broker`
- * or no `vault` section. Its slice holds every setting the broker reads, so a reload that changes only, say,
- * the reporting schedule leaves the broker (and its lease sweeper) running.
- */
-export function brokerUnits(config: Config, rt: Runtime): UnitSpec[] {
-  if (!config.broker || !config.vault) return [];
-  const slice = {
+/** The broker's slice of the whole configuration (its settings come from several sections). */
+export function brokerSettings(config: Config): BrokerSettings | undefined {
+  if (!config.broker || !config.vault) return undefined;
+  return {
+    broker: config.broker,
     userMapping: config.userMapping,
     endpointMatching: config.endpointMatching,
-    broker: config.broker,
     release: {
-      minutes: config.vault?.releaseDurationMinutes,
-      reason: config.vault?.reasonTemplate,
-      checkin: config.vault?.checkinReason,
+      durationMinutes: config.vault.releaseDurationMinutes,
+      reasonTemplate: config.vault.reasonTemplate,
+      checkinReason: config.vault.checkinReason,
     },
-    site: config.sites.find((s) => s.ecm?.enabled)?.name,
+    defaultSite: config.sites.find((s) => s.ecm?.enabled)?.name ?? 'default',
   };
+}
+
+export const BROKER_UNIT = unitKey<Broker>('broker');
+
+/**
+ * The `broker` unit: needs the vault and store units before it. Absent when the config has no
+ * `broker` or no `vault` section. A reload that changes only, say, the reporting schedule leaves
+ * the broker (and its lease sweeper) running.
+ */
+export function brokerUnits(config: Config, rt: Runtime): UnitSpec[] {
+  const settings = brokerSettings(config);
+  if (!settings) return [];
   return [
-    {
-      key: 'broker',
-      slice,
-      deps: ['vault', 'store'],
-      create: (get) =>
-        createBroker(config, {
-          vault: get<Component & { port: VaultPort }>('vault').port,
-          state: get<Component & { store: Store }>('store').store.state,
+    unit({
+      key: BROKER_UNIT,
+      slice: settings,
+      deps: [VAULT_UNIT, STORE_UNIT],
+      create: (slice, units) =>
+        createBroker(slice, {
+          vault: units.get(VAULT_UNIT).port,
+          state: units.get(STORE_UNIT).store.state,
           log: rt.log,
           metrics: rt.metrics,
           clock: rt.clock,
           instanceId: rt.instanceId,
         }),
-    },
+    }),
   ];
 }

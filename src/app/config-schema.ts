@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { loadYamlConfig, parseYamlConfig, type LoadOptions } from '../platform/config/loader.js';
 import { siteSchema } from '../appliance/site-config.js';
 import { vaultSchema } from '../vault/vault-config.js';
 import { brokerSchema, endpointMatchingSchema, userMappingSchema } from '../broker/broker-config.js';
 import { storeSchema } from '../store/store-config.js';
 import { reportingSchema } from '../reporting/reporting-config.js';
-import { httpSchema, logSchema } from '../http/http-config.js';
+import { httpSchema } from '../http/http-config.js';
+import { logSchema } from '../platform/config/log-config.js';
 
 /**
  * The one description of the YAML file. Each section lives in sections/ next to its siblings;
@@ -63,3 +65,13 @@ export type EndpointMatchingConfig = Config['endpointMatching'];
 export type StoreConfig = Config['store'];
 export type ReportingConfig = Config['reporting'];
 export type HttpConfig = Config['http'];
+
+/** Reads, validates and resolves the bridge's YAML file; throws ConfigError listing every problem. */
+export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
+  return loadYamlConfig(configSchema, file, options);
+}
+
+/** As loadConfigFile, from text already read (tests, `config validate` on stdin). */
+export function parseConfigText(text: string, file: string, options: LoadOptions = {}): Config {
+  return parseYamlConfig(configSchema, text, file, options);
+}

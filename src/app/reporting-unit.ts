@@ -1,44 +1,38 @@
-import { OAuthTokenSource } from '../appliance/token-source.js';
+import { isServiceError } from '../platform/errors.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import {
+  createReportWorker,
+  reportingSites,
+  type ReportWorker,
+  type ReportWorkerSettings,
+} from '../reporting/create-report-worker.js';
+import type { ReportingStore } from '../reporting/report-store-port.js';
+import type { Check } from './check.js';
 import type { Config } from './config-schema.js';
-import { isServiceError, ServiceError } from '../platform/errors.js';
-import type { UnitSpec } from '../platform/units.js';
-import type { StoreComponent } from './store-unit.js';
-import type { Check, Runtime } from './service-units.js';
-import { createReportWorker, reportingSites } from '../reporting/create-report-worker.js';
-import { createSiteReportSource, type SiteTokens } from './site-report-source.js';
+import type { Runtime } from './runtime.js';
+import { siteReportSources } from './site-report-source.js';
+import { STORE_UNIT } from './store-unit.js';
 
-/**
- * The OAuth token source of a site's reporting API account (a separate account from the ECM
- * one, so report pulls never consume the channel's tokens), on the report source's agent.
- */
-export function reportingTokens(rt: Pick<Runtime, 'clock' | 'log'>): SiteTokens {
-  return (site, dispatcher) => {
-    if (!site.reporting)
-      throw new ServiceError('config.invalid', `site ${site.name} has no reporting API account`, {
-        op: 'reporting.tokens',
-      });
-    return new OAuthTokenSource({
-      baseUrl: site.url.replace(/\/+$/, ''),
-      clientId: site.reporting.clientId,
-      clientSecret: site.reporting.clientSecret,
-      dispatcher,
-      clock: rt.clock,
-      log: rt.log,
-      site: site.name,
-    });
-  };
+/** The worker's slice: sites without their ECM account, so rotating that secret never restarts report pulls. */
+export function reportWorkerSettings(config: Config): ReportWorkerSettings {
+  return { reporting: config.reporting, sites: reportingSites(config.sites) };
 }
 
-/** The `reporting` unit for serviceUnits; needs the `store` unit before it. */
+/** A report worker on `store` with the real Reporting API clients (serve, tests, benchmarks). */
+export function buildReportWorker(settings: ReportWorkerSettings, rt: Runtime, store: ReportingStore): ReportWorker {
+  return createReportWorker(settings, { ...rt, store, sources: siteReportSources(rt) });
+}
+
+export const REPORTING_UNIT = unitKey<ReportWorker>('reporting');
+
+/** The `reporting` unit; needs the `store` unit before it. */
 export function reportingUnit(config: Config, rt: Runtime): UnitSpec {
-  return {
-    key: 'reporting',
-    // Sites without their ECM account: rotating that secret must not restart report pulls.
-    slice: { reporting: config.reporting, sites: reportingSites(config).map((s) => ({ ...s, ecm: undefined })) },
-    deps: ['store'],
-    create: (get) =>
-      createReportWorker(config, { ...rt, store: get<StoreComponent>('store').store, tokens: reportingTokens(rt) }),
-  };
+  return unit({
+    key: REPORTING_UNIT,
+    slice: reportWorkerSettings(config),
+    deps: [STORE_UNIT],
+    create: (slice, units) => buildReportWorker(slice, rt, units.get(STORE_UNIT).store),
+  });
 }
 
 /**
@@ -47,15 +41,13 @@ export function reportingUnit(config: Config, rt: Runtime): UnitSpec {
  */
 export function reportingChecks(config: Config, rt: Runtime): Check[] {
   if (!config.reporting.enabled) return [];
-  return reportingSites(config).map((site) => ({
+  const sources = siteReportSources(rt);
+  const once = { ...config.reporting, retries: { ...config.reporting.retries, max: 0 } };
+  return reportingSites(config.sites).map((site) => ({
     component: 'reporting',
     name: `site ${site.name} Reporting API`,
     async run(signal: AbortSignal) {
-      const client = createSiteReportSource(
-        site,
-        { ...config.reporting, retries: { ...config.reporting.retries, max: 0 } },
-        { ...rt, tokens: reportingTokens(rt) },
-      );
+      const client = sources(site, once);
       try {
         const now = rt.clock.now();
         const listed = await client.source.listing({ by: 'end', fromMs: now - 60_000, toMs: now }, signal);

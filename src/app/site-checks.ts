@@ -1,8 +1,9 @@
 import type { Agent } from 'undici';
-import type { Config, SiteConfig } from './config-schema.js';
+import type { SiteConfig } from '../appliance/site-config.js';
 import { isServiceError, toServiceError } from '../platform/errors.js';
 import { createHttpAgent } from '../platform/http-agent.js';
-import type { Check, CheckResult, Runtime } from './service-units.js';
+import type { Check, CheckResult } from './check.js';
+import type { Runtime } from './runtime.js';
 import { CommandApiClient, probeNode } from '../appliance/command-api.js';
 import { OAuthTokenSource } from '../appliance/token-source.js';
 
@@ -100,8 +101,8 @@ async function guarded(
  * `ecm-bridge check` lines for every site: OAuth of each configured API account, its
  * `get_api_info` permissions (naming each missing one), `check_health`, and each failover node.
  */
-export function siteChecks(config: Config, rt: Runtime): Check[] {
-  return config.sites.flatMap((site, index) => {
+export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
+  return sites.flatMap((site, index) => {
     const probe = new SiteProbe(site, index, rt);
     const component = `site:${site.name}`;
     const checks: Check[] = [];

@@ -1,45 +1,43 @@
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { Dispatcher } from 'undici';
-import type { AccessTokenProvider } from '../appliance/access-token.js';
-import { ReportClient } from '../reporting/report-client.js';
-import type { Clock } from '../platform/clock.js';
-import type { ReportingConfig, SiteConfig } from './config-schema.js';
+import { OAuthTokenSource } from '../appliance/token-source.js';
 import { createHttpAgent } from '../platform/http-agent.js';
-
-/** Builds the token provider of a site's reporting account, on the given dispatcher. */
-export type SiteTokens = (site: SiteConfig, dispatcher: Dispatcher) => AccessTokenProvider;
-
-export interface SiteReportSource {
-  source: ReportClient;
-  /** Closes the site's HTTP agent. */
-  close(): Promise<void>;
-}
+import { ReportClient } from '../reporting/report-client.js';
+import type { ReportSourceFactory } from '../reporting/report-source.js';
+import type { Runtime } from './runtime.js';
 
 /**
- * The Reporting API client of one site: its own undici Agent (site timeouts and CA, one
- * connection: every call sends `Connection: close` anyway), shared with the token provider
- * `tokens` builds, so `close()` releases every socket the site's reporting used.
+ * The Reporting API client of each site: its own undici Agent (site timeouts and CA, one
+ * connection: every call sends `Connection: close` anyway), shared with the OAuth token source of
+ * the site's reporting account (a separate account from the ECM one, so report pulls never
+ * consume the channel's tokens). `close()` releases every socket the site's reporting used.
  */
-export function createSiteReportSource(
-  site: SiteConfig,
-  reporting: ReportingConfig,
-  deps: { tokens: SiteTokens; clock: Clock; log: Logger; metrics: Registry },
-): SiteReportSource {
-  const agent = createHttpAgent({
-    connectTimeoutMs: site.timeouts.connectMs,
-    requestTimeoutMs: site.timeouts.requestMs,
-    connections: 1,
-    ...(site.caFile ? { caFile: site.caFile } : {}),
-  });
-  const source = new ReportClient({
-    site: { name: site.name, url: site.url, product: site.product },
-    tokens: deps.tokens(site, agent),
-    dispatcher: agent,
-    clock: deps.clock,
-    retries: reporting.retries,
-    log: deps.log,
-    metrics: deps.metrics,
-  });
-  return { source, close: () => agent.close() };
+export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>): ReportSourceFactory {
+  return (site, reporting) => {
+    const account = site.reporting;
+    if (!account) throw new Error(`site ${site.name} has no reporting API account`);
+    const agent = createHttpAgent({
+      connectTimeoutMs: site.timeouts.connectMs,
+      requestTimeoutMs: site.timeouts.requestMs,
+      connections: 1,
+      ...(site.caFile ? { caFile: site.caFile } : {}),
+    });
+    const tokens = new OAuthTokenSource({
+      baseUrl: site.url.replace(/\/+$/, ''),
+      clientId: account.clientId,
+      clientSecret: account.clientSecret,
+      dispatcher: agent,
+      clock: rt.clock,
+      log: rt.log,
+      site: site.name,
+    });
+    const source = new ReportClient({
+      site: { name: site.name, url: site.url, product: site.product },
+      tokens,
+      dispatcher: agent,
+      clock: rt.clock,
+      retries: reporting.retries,
+      log: rt.log,
+      metrics: rt.metrics,
+    });
+    return { source, close: () => agent.close() };
+  };
 }

@@ -1,25 +1,27 @@
-import type { Config } from './config-schema.js';
+import { brokerHandler } from '../appliance/broker-mapper.js';
+import type { SiteConfig, SiteLinkSettings } from '../appliance/site-config.js';
+import { SiteLink } from '../appliance/site-link.js';
 import type { Component } from '../platform/lifecycle.js';
-import type { UnitSpec } from '../platform/units.js';
-import type { Runtime } from './service-units.js';
-import type { RequestHandler } from '../appliance/appliance-link.js';
-import { createSiteLink } from './create-site-link.js';
-import { relayHandler } from '../appliance/request-relay.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import type { Runtime } from './runtime.js';
+import { BROKER_UNIT } from './broker-unit.js';
+
+export const siteUnitKey = (name: string) => unitKey<SiteLink & Component>(`site:${name}`);
 
 /**
- * One `site:<name>` unit per site with an enabled ECM account. Each link forwards requests to the
- * unit running under `handlerKey` (the broker) through a relay rather than a dependency, so a
- * reload restarts only sites whose own settings changed.
+ * One `site:<name>` unit per site with an enabled ECM account. Each link reaches the broker
+ * through `brokerHandler`, which finds the broker running at request time rather than depending
+ * on it, so a reload restarts only sites whose own settings changed.
  */
-export function siteUnits(config: Config, rt: Runtime, handlerKey: string): UnitSpec[] {
-  return config.sites
+export function siteUnits(sites: readonly SiteConfig[], rt: Runtime): UnitSpec[] {
+  return sites
     .filter((site) => site.ecm?.enabled)
-    .map((site) => ({
-      key: `site:${site.name}`,
-      // Everything the channel reads, but not the reporting account: rotating that must not
-      // reconnect the channel (and lose its seniority in the ECM group).
-      slice: { ...site, reporting: undefined },
-      create: (_get, live) =>
-        createSiteLink(site, { ...rt, handler: relayHandler(live<Component & RequestHandler>(handlerKey), site.name) }),
-    }));
+    .map(({ reporting: _reporting, ...settings }) =>
+      unit({
+        key: siteUnitKey(settings.name),
+        slice: settings satisfies SiteLinkSettings,
+        create: (slice, units) =>
+          new SiteLink(slice, { ...rt, handler: brokerHandler(units.live(BROKER_UNIT), slice.name) }),
+      }),
+    );
 }

@@ -1,8 +1,9 @@
-import type { Config } from './config-schema.js';
 import { isServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
-import type { UnitSpec } from '../platform/units.js';
-import type { Check, Runtime } from './service-units.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import type { StoreConfig } from '../store/store-config.js';
+import type { Check } from './check.js';
+import type { Runtime } from './runtime.js';
 import { openStore } from './open-store.js';
 import type { Store } from '../store/store-ports.js';
 
@@ -16,7 +17,7 @@ export class StoreComponent implements Component {
   #store: Store | undefined;
 
   constructor(
-    private readonly config: Config['store'],
+    private readonly config: StoreConfig,
     private readonly rt: Runtime,
   ) {}
 
@@ -52,20 +53,22 @@ export class StoreComponent implements Component {
   }
 }
 
+export const STORE_UNIT = unitKey<StoreComponent>('store');
+
 /** The `store` unit for serviceUnits (first: every other unit may depend on it). */
-export function storeUnit(config: Config, rt: Runtime): UnitSpec {
-  return { key: 'store', slice: config.store, create: () => new StoreComponent(config.store, rt) };
+export function storeUnit(config: StoreConfig, rt: Runtime): UnitSpec {
+  return unit({ key: STORE_UNIT, slice: config, create: (slice) => new StoreComponent(slice, rt) });
 }
 
 /** `ecm-bridge check`: connects with the configured settings and compares the schema version. */
-export function storeCheck(config: Config, rt: Runtime): Check {
+export function storeCheck(config: StoreConfig, rt: Runtime): Check {
   return {
     component: 'store',
-    name: `${config.store.kind} database`,
+    name: `${config.kind} database`,
     async run() {
       let store: Store | undefined;
       try {
-        store = await openStore(config.store, { log: rt.log, metrics: rt.metrics });
+        store = await openStore(config, { log: rt.log, metrics: rt.metrics });
         const version = await store.schemaVersion();
         const health = await store.health();
         return health.ok
@@ -80,7 +83,7 @@ export function storeCheck(config: Config, rt: Runtime): Check {
           ok: false,
           detail: isServiceError(e) ? `[${e.code}] ${e.message}` : 'cannot open the store',
           fix:
-            config.store.kind === 'mssql'
+            config.kind === 'mssql'
               ? 'check store.server/port/database/user/password, the network path to SQL Server and its TLS certificate (store.caFile)'
               : 'check that store.dataDir is writable and not held by another process',
         };

@@ -1,13 +1,13 @@
-import type { Config } from './config-schema.js';
-import type { Check, Runtime } from './service-units.js';
+import type { VaultConfig } from '../vault/vault-config.js';
+import type { Check } from './check.js';
+import type { Runtime } from './runtime.js';
 import { createVault } from './vault-unit.js';
 
 /**
  * `ecm-bridge check` for the vault: signs in (as `vault.probeUser` with an API key, as the
  * application user with OAuth), makes one lookup, and signs out again.
  */
-export function vaultChecks(config: Config, rt: Runtime): Check[] {
-  const vc = config.vault;
+export function vaultChecks(vc: VaultConfig | undefined, rt: Runtime): Check[] {
   if (!vc) return [];
   return [
     {

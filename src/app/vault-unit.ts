@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../platform/clock.js';
-import type { Config } from './config-schema.js';
 import type { VaultConfig } from '../vault/vault-config.js';
 import type { Component } from '../platform/lifecycle.js';
-import type { UnitSpec } from '../platform/units.js';
-import type { Runtime } from './service-units.js';
+import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import type { Runtime } from './runtime.js';
 import { PasswordSafeVault } from '../vault/passwordsafe/password-safe-vault.js';
 import type { VaultPort } from '../vault/vault-port.js';
 
@@ -13,7 +12,7 @@ import type { VaultPort } from '../vault/vault-port.js';
 export function createVault(
   config: VaultConfig,
   deps: { log: Logger; metrics: Registry; clock: Clock },
-): VaultPort & { close(): Promise<void> } {
+): PasswordSafeVault {
   return new PasswordSafeVault(config, deps);
 }
 
@@ -24,7 +23,7 @@ export function createVault(
  */
 export class VaultComponent implements Component {
   readonly name = 'vault';
-  #vault: PasswordSafeVault | undefined;
+  #vault: (VaultPort & { close(): Promise<void>; readonly lastFailure: string | undefined }) | undefined;
 
   constructor(
     private readonly config: VaultConfig,
@@ -38,11 +37,7 @@ export class VaultComponent implements Component {
   }
 
   async start(): Promise<void> {
-    const vault = new PasswordSafeVault(this.config, {
-      log: this.rt.log,
-      metrics: this.rt.metrics,
-      clock: this.rt.clock,
-    });
+    const vault = createVault(this.config, this.rt);
     this.#vault = vault;
     this.rt.readiness.register('vault', () => {
       const failure = vault.lastFailure;
@@ -60,8 +55,9 @@ export class VaultComponent implements Component {
   }
 }
 
+export const VAULT_UNIT = unitKey<VaultComponent>('vault');
+
 /** The `vault` unit for serviceUnits, when a vault is configured. */
-export function vaultUnits(config: Config, rt: Runtime): UnitSpec[] {
-  const vault = config.vault;
-  return vault ? [{ key: 'vault', slice: vault, create: () => new VaultComponent(vault, rt) }] : [];
+export function vaultUnits(config: VaultConfig | undefined, rt: Runtime): UnitSpec[] {
+  return config ? [unit({ key: VAULT_UNIT, slice: config, create: (slice) => new VaultComponent(slice, rt) })] : [];
 }

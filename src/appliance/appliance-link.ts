@@ -1,14 +1,14 @@
 import type { Op, OpParams, OpResults, RequestContext } from '../protocol/ecm-protocol.js';
 
 /**
- * Answers one console request. Implemented by the broker; called by an ApplianceLink.
- * Contract: resolve with the op's result, or throw a ServiceError whose `toWire()` is sent to the
- * console. `signal` aborts when the request's deadline passes or the link shuts down.
+ * Answers one console request in wire terms. In the service it is `brokerHandler` (the mapper to
+ * the broker's port); tests script it directly. `context` and `params` are as the appliance sent
+ * them: the handler validates them. Contract: resolve with the op's result, or throw a
+ * ServiceError whose `toWire()` is sent to the console. `signal` aborts when the request's
+ * deadline passes or the link shuts down.
  */
 export interface RequestHandler {
   handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]>;
-  /** A handler serving several sites returns a view that records `site` on what it writes. */
-  forSite?(site: string): RequestHandler;
   /**
    * The `credentials.get` answer carrying `leaseId` could not be delivered (deadline passed,
    * channel closed): check the credential back in now. Never throws.

@@ -4,7 +4,6 @@ import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { RequestHandler } from './appliance-link.js';
 import type { LinkMetrics } from './link-metrics.js';
-import { describeOp, requestBoundsProblem } from './request-bounds.js';
 import {
   MAX_FRAME_BYTES,
   OPS,
@@ -97,11 +96,6 @@ export class RequestDispatcher {
     const problem = !op ? `unknown op ${describeOp(frame.op)}` : validate(frame);
     if (problem) {
       this.#answer(job, new ServiceError('request.bad', problem, { op: 'ecm.request', details: { requestId: id } }));
-      return;
-    }
-    const outOfBounds = requestBoundsProblem(frame);
-    if (outOfBounds) {
-      this.#answer(job, outOfBounds);
       return;
     }
     if (this.#draining) {
@@ -295,6 +289,13 @@ export class RequestDispatcher {
 
 function errorFrame(id: string, err: ServiceError): string {
   return JSON.stringify({ type: 'response', id, error: err.toWire() } satisfies ResponseFrame);
+}
+
+/** A request's `op` for a message, whatever it is: never calls the value's own methods (`String(op)` may throw). */
+function describeOp(op: unknown): string {
+  return typeof op === 'string'
+    ? JSON.stringify(op.slice(0, 64))
+    : `of type ${Array.isArray(op) ? 'array' : typeof op}`;
 }
 
 /** A safe sentence naming what is wrong with a request frame, or undefined when it is usable. */

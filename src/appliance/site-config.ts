@@ -37,3 +37,9 @@ export const siteSchema = z
   .strict();
 
 export type SiteConfig = z.infer<typeof siteSchema>;
+
+/**
+ * What the ECM channel of a site reads: everything but the reporting account (rotating that must
+ * not reconnect the channel and lose its seniority in the ECM group).
+ */
+export type SiteLinkSettings = Omit<SiteConfig, 'reporting'>;

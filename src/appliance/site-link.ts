@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { backoffDelay, type Clock } from '../platform/clock.js';
-import type { SiteConfig } from '../app/config-schema.js';
+import type { SiteLinkSettings } from './site-config.js';
 import { ServiceError } from '../platform/errors.js';
 import { createHttpAgent } from '../platform/http-agent.js';
 import type { Component } from '../platform/lifecycle.js';
@@ -73,7 +73,7 @@ export class SiteLink implements ApplianceLink, Component {
   attempts = 0;
 
   constructor(
-    private readonly config: SiteConfig,
+    private readonly config: SiteLinkSettings,
     deps: SiteLinkDeps,
   ) {
     if (!config.ecm)
@@ -253,7 +253,7 @@ export class SiteLink implements ApplianceLink, Component {
   }
 
   #judge(end: SessionEnd, origin: string): Verdict {
-    const ecm = this.config.ecm as NonNullable<SiteConfig['ecm']>;
+    const ecm = this.config.ecm as NonNullable<SiteLinkSettings['ecm']>;
     const noPerm = `API account ${ecm.clientId} lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm); an administrator must grant it in /login > Management > API Configuration`;
     if (!end.opened) {
       if (end.status === 401)

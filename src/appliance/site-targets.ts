@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import type { Clock } from '../platform/clock.js';
-import type { SiteConfig } from '../app/config-schema.js';
+import type { SiteLinkSettings } from './site-config.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { CommandApiClient, probeNode } from './command-api.js';
 import { OAuthTokenSource } from './token-source.js';
@@ -26,7 +26,7 @@ export class SiteTargets {
   #lastBlind = -1;
 
   constructor(
-    private readonly site: SiteConfig,
+    private readonly site: SiteLinkSettings,
     private readonly agent: Agent,
     private readonly clock: Clock,
     private readonly log: Logger,

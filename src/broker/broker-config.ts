@@ -210,3 +210,23 @@ export type EndpointMatchingConfig = z.infer<typeof endpointMatchingSchema>;
 export type BrokerConfig = z.infer<typeof brokerSchema>;
 export type PolicyConfig = BrokerConfig['policies'][number];
 export { REGEX_PREFIX };
+
+/** What a checkout asks the vault for, and how check-ins are labelled (from the `vault` section). */
+export interface ReleaseSettings {
+  durationMinutes: number;
+  reasonTemplate: string;
+  checkinReason: string;
+}
+
+/**
+ * Everything the broker reads, and nothing else: the broker is built from this slice and
+ * replaced on reload exactly when it changes.
+ */
+export interface BrokerSettings {
+  broker: BrokerConfig;
+  userMapping: UserMappingConfig;
+  endpointMatching: EndpointMatchingConfig;
+  release: ReleaseSettings;
+  /** Site recorded on leases and audit rows when a request names none (test-settings). */
+  defaultSite: string;
+}

@@ -1,33 +1,27 @@
 import type { Logger } from 'pino';
-import type { RequestHandler } from '../appliance/appliance-link.js';
-import type {
-  ConsoleUser,
-  Endpoint,
-  GetParams,
-  ListParams,
-  OfferedCredential,
-  Op,
-  OpParams,
-  OpResults,
-  ReleaseParams,
-  RequestContext,
-  SearchParams,
-} from '../protocol/ecm-protocol.js';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { Component, StopReason } from '../platform/lifecycle.js';
-import type { StateStore } from '../store/store-ports.js';
 import type { VaultAccount, VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
+import type {
+  ConsoleRequest,
+  ConsoleUser,
+  CredentialBroker,
+  Endpoint,
+  IssuedCredential,
+  JumpTarget,
+  OfferedCredential,
+} from './broker-port.js';
 import type { CredentialService } from './credential-service.js';
 import type { EndpointMatcher, MatchedTarget } from './endpoint-matcher.js';
 import type { JumpSearch } from './jump-search.js';
 import type { LeaseKeeper } from './lease-keeper.js';
+import type { LeaseStore } from './lease-store-port.js';
 import type { PolicyVerdict, ReleasePolicy } from './release-policy.js';
 import { refusal, type MappingDecision, type UserMapper } from './user-mapper.js';
 
-/** Longer than any directory allows (AD: 256 for a UPN); bounds the work of mapping regexes. */
-const MAX_USERNAME = 512;
+type Op = 'credentials.list' | 'credentials.get' | 'credentials.release' | 'jump.search';
 
 export interface BrokerParts {
   defaultSite: string;
@@ -39,7 +33,7 @@ export interface BrokerParts {
   search: JumpSearch;
   keeper: LeaseKeeper;
   vault: VaultPort;
-  state: StateStore;
+  state: LeaseStore;
   clock: Clock;
   log: Logger;
   metrics: BrokerMetrics;
@@ -70,12 +64,11 @@ export interface ExplainReport {
 }
 
 /**
- * The credential broker: answers the four ECM operations (RequestHandler) and owns the lease
- * maintenance (Component). `handle` serves the configured site; `forSite` gives a handler
- * bound to another site name when several sites share one broker (recorded on leases and audit
- * rows). Every answer and failure is counted by op and outcome.
+ * The credential broker: answers console requests (CredentialBroker) and owns the lease
+ * maintenance (Component). Every answer and failure is counted by op and outcome; refusals are
+ * logged once here, with the request's identifiers and never a secret.
  */
-export class Broker implements RequestHandler, Component {
+export class Broker implements CredentialBroker, Component {
   readonly name = 'broker';
   #stopping = false;
 
@@ -92,13 +85,28 @@ export class Broker implements RequestHandler, Component {
     await this.p.keeper.stop(this.p.checkinOnShutdown && reason === 'shutdown', graceMs);
   }
 
-  handle<O extends Op>(
-    op: O,
-    context: RequestContext,
-    params: OpParams[O],
+  list(request: ConsoleRequest, _purpose: 'login' | 'run-as', signal: AbortSignal): Promise<OfferedCredential[]> {
+    return this.#serve('credentials.list', request, () => this.p.credentials.list(request, signal));
+  }
+
+  get(request: ConsoleRequest, credentialId: string, signal: AbortSignal): Promise<IssuedCredential> {
+    return this.#serve('credentials.get', request, () => this.p.credentials.get(request, credentialId, signal));
+  }
+
+  release(request: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<void> {
+    return this.#serve('credentials.release', request, () => this.p.credentials.release(request, ref));
+  }
+
+  search(
+    request: ConsoleRequest,
+    query: string,
+    limit: number | undefined,
     signal: AbortSignal,
-  ): Promise<OpResults[O]> {
-    return this.#handle(this.p.defaultSite, op, context, params, signal);
+  ): Promise<JumpTarget[]> {
+    return this.#serve('jump.search', request, () => {
+      const vaultUser = this.p.mapper.resolve({ user: request.user });
+      return this.p.search.search(vaultUser, query, limit, signal);
+    });
   }
 
   /** A `credentials.get` answer could not reach the console: check its lease in now. */
@@ -106,17 +114,7 @@ export class Broker implements RequestHandler, Component {
     return this.p.credentials.undeliverable(leaseId);
   }
 
-  forSite(site: string): RequestHandler {
-    return { handle: (op, context, params, signal) => this.#handle(site, op, context, params, signal) };
-  }
-
-  async #handle<O extends Op>(
-    site: string,
-    op: O,
-    context: RequestContext,
-    params: OpParams[O],
-    signal: AbortSignal,
-  ): Promise<OpResults[O]> {
+  async #serve<T>(op: Op, request: ConsoleRequest, work: () => Promise<T>): Promise<T> {
     const { metrics, log } = this.p;
     const stopTimer = metrics.duration.startTimer({ op });
     try {
@@ -124,15 +122,7 @@ export class Broker implements RequestHandler, Component {
         throw new ServiceError('service.shutting_down', 'The credential service is restarting; try again', {
           op: `broker.${op}`,
         });
-      if (typeof context?.user?.username !== 'string' || context.user.username.trim() === '') {
-        throw new ServiceError('request.bad', 'The request carries no console username', { op: `broker.${op}` });
-      }
-      if (context.user.username.length > MAX_USERNAME) {
-        throw new ServiceError('request.too_large', `The console username is longer than ${MAX_USERNAME} characters`, {
-          op: `broker.${op}`,
-        });
-      }
-      const result = await this.#dispatch(site, op, context, params, signal);
+      const result = await work();
       metrics.requests.inc({ op, outcome: 'ok' });
       return result;
     } catch (e) {
@@ -141,36 +131,12 @@ export class Broker implements RequestHandler, Component {
       const level =
         err.kind === 'internal' ? 'error' : err.kind === 'permission' || err.kind === 'input' ? 'info' : 'warn';
       log[level](
-        { op, site, user: context?.user?.username, lsid: context?.session?.lsid, code: err.code, err },
+        { op, site: request.site, user: request.user.username, lsid: request.session?.lsid, code: err.code, err },
         'console request refused',
       );
       throw err;
     } finally {
       stopTimer();
-    }
-  }
-
-  async #dispatch<O extends Op>(
-    site: string,
-    op: O,
-    context: RequestContext,
-    params: OpParams[O],
-    signal: AbortSignal,
-  ): Promise<OpResults[O]> {
-    const c = this.p.credentials;
-    switch (op) {
-      case 'credentials.list':
-        return { credentials: await c.list(context, params as ListParams, signal) } as OpResults[O];
-      case 'credentials.get':
-        return { credential: await c.get(site, context, params as GetParams, signal) } as OpResults[O];
-      case 'credentials.release':
-        return (await c.release(context, params as ReleaseParams)) as OpResults[O];
-      case 'jump.search': {
-        const vaultUser = this.p.mapper.resolve({ user: context.user });
-        return { items: await this.p.search.search(vaultUser, params as SearchParams, signal) } as OpResults[O];
-      }
-      default:
-        throw new ServiceError('request.bad', `Unknown operation ${JSON.stringify(op)}`, { op: 'broker.handle' });
     }
   }
 
@@ -181,7 +147,8 @@ export class Broker implements RequestHandler, Component {
    * its error; never throws for a refusal.
    */
   async explain(input: ExplainInput, signal: AbortSignal = new AbortController().signal): Promise<ExplainReport> {
-    const context: RequestContext = {
+    const context: ConsoleRequest = {
+      site: this.p.defaultSite,
       user: input.user,
       endpoint: input.endpoint,
       ...(input.jumpGroup && { jumpItem: { jumpGroup: { name: input.jumpGroup } } }),
@@ -205,18 +172,18 @@ export class Broker implements RequestHandler, Component {
       report.target = this.p.matcher.target(input.endpoint);
       report.accounts = await this.p.vault.listAccounts(mapping.vaultUser, report.target, signal);
       this.p.matcher.narrow(report.accounts, report.target, input.jumpGroup, (line) => report.dropped.push(line));
-      report.offered = await this.p.credentials.list(context, { purpose: 'login' }, signal);
+      report.offered = await this.p.credentials.list(context, signal);
       // Offers are made regardless of policy; a release would be refused: say so.
       this.p.policy.enforce(context, new Date(this.p.clock.now()));
       const first = report.offered[0];
       if (input.checkout && first) {
-        const got = await this.p.credentials.get('test-settings', context, { credentialId: first.id }, signal);
+        const got = await this.p.credentials.get({ ...context, site: 'test-settings' }, first.id, signal);
         const lease = await this.p.state.getLease(got.leaseId);
         await this.p.credentials.release(context, { leaseId: got.leaseId });
         report.checkout = {
           credential: first.displayName,
           vaultRequestId: lease?.vaultRequestId ?? '?',
-          expiresAt: got.expiresAt,
+          expiresAt: got.expiresAt.toISOString(),
           received: (['password', 'privateKey', 'passphrase'] as const).filter((k) => got[k] !== undefined),
           checkedIn: (await this.p.state.getLease(got.leaseId)) === undefined,
         };

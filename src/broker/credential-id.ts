@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { ConsoleUser } from '../protocol/ecm-protocol.js';
+import type { ConsoleUser } from './broker-port.js';
 import { ServiceError } from '../platform/errors.js';
 import type { Secret } from '../platform/secret.js';
 import type { VaultAccount, VaultTarget } from '../vault/vault-port.js';

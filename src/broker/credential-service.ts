@@ -1,19 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type {
-  GetParams,
-  InjectedCredential,
-  ListParams,
-  OfferedCredential,
-  ReleaseParams,
-  RequestContext,
-} from '../protocol/ecm-protocol.js';
 import type { Clock } from '../platform/clock.js';
-import type { Config } from '../app/config-schema.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
-import type { CredentialOutcome, StateStore } from '../store/store-ports.js';
+import type { CredentialOutcome, LeaseStore } from './lease-store-port.js';
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
+import type { ReleaseSettings } from './broker-config.js';
+import type { ConsoleRequest, IssuedCredential, OfferedCredential } from './broker-port.js';
 import { consoleUserKey, endpointKey, type CredentialIdSigner } from './credential-id.js';
 import type { EndpointMatcher, MatchedTarget, OfferableAccount } from './endpoint-matcher.js';
 import type { LeaseKeeper } from './lease-keeper.js';
@@ -28,14 +21,14 @@ interface AuditFacts {
 }
 
 export interface CredentialServiceDeps {
-  config: Config;
+  release: ReleaseSettings;
   mapper: UserMapper;
   matcher: EndpointMatcher;
   policy: ReleasePolicy;
   signer: CredentialIdSigner;
   keeper: LeaseKeeper;
   vault: VaultPort;
-  state: StateStore;
+  state: LeaseStore;
   clock: Clock;
   log: Logger;
   metrics: BrokerMetrics;
@@ -53,7 +46,7 @@ export class CredentialService {
 
   /** The vault user, the normalised endpoint and the offerable accounts, in offer order. */
   async discover(
-    context: RequestContext,
+    context: ConsoleRequest,
     signal?: AbortSignal,
     why?: (line: string) => void,
   ): Promise<{ vaultUser: string; target: MatchedTarget; accounts: OfferableAccount[] }> {
@@ -67,16 +60,7 @@ export class CredentialService {
     };
   }
 
-  async list(
-    context: RequestContext,
-    params: ListParams | undefined,
-    signal?: AbortSignal,
-  ): Promise<OfferedCredential[]> {
-    if (params?.purpose !== undefined && params.purpose !== 'login' && params.purpose !== 'run-as') {
-      throw new ServiceError('request.bad', 'credentials.list "purpose" must be "login" or "run-as"', {
-        op: 'broker.list',
-      });
-    }
+  async list(context: ConsoleRequest, signal?: AbortSignal): Promise<OfferedCredential[]> {
     const { vaultUser, target, accounts } = await this.discover(context, signal);
     if (accounts.length === 0) {
       throw new ServiceError(
@@ -116,32 +100,25 @@ export class CredentialService {
     }));
   }
 
-  async get(
-    site: string,
-    context: RequestContext,
-    params: GetParams | undefined,
-    signal: AbortSignal,
-  ): Promise<InjectedCredential> {
+  async get(context: ConsoleRequest, credentialId: string, signal: AbortSignal): Promise<IssuedCredential> {
     const { state, clock, vault, log } = this.d;
+    const site = context.site;
     const audit: AuditFacts = { vaultUser: null, systemName: null, accountName: null };
     let checkout;
     let claims;
     try {
-      if (typeof params?.credentialId !== 'string')
-        throw new ServiceError('request.bad', 'credentials.get needs a string "credentialId"', { op: 'broker.get' });
       audit.vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
       const target = this.#target(context);
       claims = this.d.signer.verify(
-        params.credentialId,
+        credentialId,
         { consoleUser: consoleUserKey(context.user), vaultUser: audit.vaultUser, endpoint: endpointKey(target) },
         clock.now(),
       );
       audit.systemName = claims.account.systemName;
       audit.accountName = claims.account.accountName;
       this.d.policy.enforce(context, new Date(clock.now()));
-      const vaultCfg = this.d.config.vault;
       const duration = Math.min(
-        vaultCfg?.releaseDurationMinutes ?? 30,
+        this.d.release.durationMinutes,
         claims.account.maximumReleaseMinutes ?? Number.POSITIVE_INFINITY,
       );
       checkout = await vault.checkout(
@@ -149,10 +126,7 @@ export class CredentialService {
           vaultUser: audit.vaultUser,
           account: claims.account,
           durationMinutes: duration,
-          reason: fillTemplate(
-            vaultCfg?.reasonTemplate ?? 'ecm-bridge: {user} session {lsid} ticket {ticket}',
-            requestFields(context, audit.vaultUser),
-          ),
+          reason: fillTemplate(this.d.release.reasonTemplate, requestFields(context, audit.vaultUser)),
         },
         signal,
       );
@@ -231,14 +205,14 @@ export class CredentialService {
       'credential checked out',
     );
     return {
-      id: params.credentialId,
+      id: credentialId,
       username: claims.account.accountName,
       ...(claims.account.domainName && { domain: claims.account.domainName }),
-      ...(checkout.password && { password: checkout.password.reveal() }),
-      ...(checkout.privateKey && { privateKey: checkout.privateKey.reveal() }),
-      ...(checkout.passphrase && { passphrase: checkout.passphrase.reveal() }),
+      ...(checkout.password && { password: checkout.password }),
+      ...(checkout.privateKey && { privateKey: checkout.privateKey }),
+      ...(checkout.passphrase && { passphrase: checkout.passphrase }),
       leaseId,
-      expiresAt: checkout.expiresAt.toISOString(),
+      expiresAt: checkout.expiresAt,
     };
   }
 
@@ -272,12 +246,12 @@ export class CredentialService {
     }
   }
 
-  async release(context: RequestContext, params: ReleaseParams | undefined): Promise<{ released: true }> {
-    if (typeof params?.leaseId === 'string' && params.leaseId !== '') {
-      await this.d.keeper.release(params.leaseId, context.user.username);
-      return { released: true };
+  async release(context: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<void> {
+    if (ref.leaseId) {
+      await this.d.keeper.release(ref.leaseId, context.user.username);
+      return;
     }
-    if (typeof params?.credentialId !== 'string')
+    if (!ref.credentialId)
       throw new ServiceError('request.bad', 'credentials.release needs "leaseId" or "credentialId"', {
         op: 'broker.release',
       });
@@ -289,17 +263,16 @@ export class CredentialService {
     // Expired ids are still good enough to find the session's lease: only the signature and binding matter here.
     const vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
     const claims = this.d.signer.verify(
-      params.credentialId,
+      ref.credentialId,
       { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(this.#target(context)) },
       Number.NEGATIVE_INFINITY,
     );
     for (const lease of await this.d.keeper.findForSession(lsid, claims.account.accountId, context.user.username)) {
       await this.d.keeper.release(lease.leaseId, context.user.username);
     }
-    return { released: true };
   }
 
-  #target(context: RequestContext): MatchedTarget {
+  #target(context: ConsoleRequest): MatchedTarget {
     if (!context.endpoint)
       throw new ServiceError('request.bad', 'This request needs an endpoint', { op: 'broker.match' });
     const target = this.d.matcher.target(context.endpoint);
@@ -311,7 +284,7 @@ export class CredentialService {
     return target;
   }
 
-  #eventBase(site: string, context: RequestContext, audit: AuditFacts) {
+  #eventBase(site: string, context: ConsoleRequest, audit: AuditFacts) {
     return {
       site,
       lsid: context.session?.lsid || null,
@@ -326,7 +299,7 @@ export class CredentialService {
 
   async #recordFailure(
     site: string,
-    context: RequestContext,
+    context: ConsoleRequest,
     audit: AuditFacts,
     err: ServiceError,
     vaultRequestId: string | null = null,
@@ -356,7 +329,7 @@ function abortError(signal: AbortSignal): ServiceError {
   });
 }
 
-function jumpGroupOf(context: RequestContext): { jumpGroup?: string } {
+function jumpGroupOf(context: ConsoleRequest): { jumpGroup?: string } {
   const g = context.jumpItem?.jumpGroup?.name;
   return g ? { jumpGroup: g } : {};
 }
@@ -366,7 +339,7 @@ function describeTarget(target: MatchedTarget): string {
 }
 
 /** Placeholders of `vault.reasonTemplate`, from the console request. */
-function requestFields(c: RequestContext, vaultUser: string): Record<string, string> {
+function requestFields(c: ConsoleRequest, vaultUser: string): Record<string, string> {
   return {
     user: c.user.username,
     vaultUser,

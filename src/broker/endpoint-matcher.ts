@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { Endpoint } from '../protocol/ecm-protocol.js';
+import type { Endpoint } from './broker-port.js';
 import type { EndpointMatchingConfig } from './broker-config.js';
 import type { AccountSource, VaultAccount, VaultTarget } from '../vault/vault-port.js';
 

@@ -1,4 +1,4 @@
-import type { JumpSearchItem, SearchParams } from '../protocol/ecm-protocol.js';
+import type { JumpTarget } from './broker-port.js';
 import type { BrokerConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
 import type { VaultPort, VaultSystem } from '../vault/vault-port.js';
@@ -22,10 +22,7 @@ export class JumpSearch {
   }
 
   /** Validated query and limit, or `request.bad` / `request.too_large`. */
-  parse(params: Partial<SearchParams> | undefined): { query: string; limit: number } {
-    const query = params?.query;
-    if (typeof query !== 'string')
-      throw new ServiceError('request.bad', 'jump.search needs a string "query"', { op: 'broker.search' });
+  parse(query: string, requested: number | undefined): { query: string; limit: number } {
     if (query.length > this.config.maxQueryLength) {
       throw new ServiceError(
         'request.too_large',
@@ -33,7 +30,7 @@ export class JumpSearch {
         { op: 'broker.search' },
       );
     }
-    const limit = params?.limit ?? this.config.maxLimit;
+    const limit = requested ?? this.config.maxLimit;
     if (!Number.isInteger(limit) || limit < 1)
       throw new ServiceError('request.bad', 'jump.search "limit" must be a positive integer', { op: 'broker.search' });
     return { query: query.trim(), limit: Math.min(limit, this.config.maxLimit) };
@@ -41,10 +38,11 @@ export class JumpSearch {
 
   async search(
     vaultUser: string,
-    params: Partial<SearchParams> | undefined,
+    requestedQuery: string,
+    requestedLimit: number | undefined,
     signal?: AbortSignal,
-  ): Promise<JumpSearchItem[]> {
-    const { query, limit } = this.parse(params);
+  ): Promise<JumpTarget[]> {
+    const { query, limit } = this.parse(requestedQuery, requestedLimit);
     const systems = await this.vault.searchSystems(vaultUser, query, limit, signal);
     const needle = query.toLowerCase();
     return (
@@ -60,7 +58,7 @@ export class JumpSearch {
     );
   }
 
-  #item(s: VaultSystem): JumpSearchItem {
+  #item(s: VaultSystem): JumpTarget {
     const jumpoint = s.workgroup === undefined ? undefined : this.#jumpoints.get(s.workgroup.toLowerCase());
     return {
       id: String(s.systemId),

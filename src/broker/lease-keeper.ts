@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { BrokerConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
-import type { Lease, StateStore } from '../store/store-ports.js';
+import type { Lease, LeaseStore } from './lease-store-port.js';
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 
@@ -10,7 +10,7 @@ import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 const SHUTDOWN_PARALLELISM = 8;
 
 export interface LeaseKeeperDeps {
-  state: StateStore;
+  state: LeaseStore;
   vault: VaultPort;
   log: Logger;
   clock: Clock;

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../protocol/ecm-protocol.js';
+import type { ConsoleRequest } from './broker-port.js';
 import type { PolicyConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
 
@@ -26,7 +26,7 @@ export class ReleasePolicy {
   }
 
   /** One verdict per policy that applies to the request's Jump Group. */
-  evaluate(context: RequestContext, now: Date): PolicyVerdict[] {
+  evaluate(context: ConsoleRequest, now: Date): PolicyVerdict[] {
     const group = context.jumpItem?.jumpGroup?.name;
     return this.policies
       .filter(
@@ -41,7 +41,7 @@ export class ReleasePolicy {
   }
 
   /** Throws `policy.denied` naming the first refusing policy. */
-  enforce(context: RequestContext, now: Date): void {
+  enforce(context: ConsoleRequest, now: Date): void {
     const refused = this.evaluate(context, now).find((v) => !v.ok);
     if (refused) {
       throw new ServiceError('policy.denied', `Release refused by policy "${refused.policy}": ${refused.detail}`, {
@@ -51,7 +51,7 @@ export class ReleasePolicy {
     }
   }
 
-  #firstFailure(p: PolicyConfig, context: RequestContext, now: Date): string | undefined {
+  #firstFailure(p: PolicyConfig, context: ConsoleRequest, now: Date): string | undefined {
     const re = this.#ticket.get(p.name);
     if (re) {
       const key = context.session?.externalKey ?? '';

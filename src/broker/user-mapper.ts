@@ -1,4 +1,4 @@
-import type { ConsoleUser } from '../protocol/ecm-protocol.js';
+import type { ConsoleUser } from './broker-port.js';
 import { REGEX_PREFIX, type MappingRule, type UserMappingConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
 import { domainSpellings, givenDomain, parseConsoleName, type ConsoleName } from './console-name.js';

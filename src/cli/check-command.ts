@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { systemClock } from '../platform/clock.js';
+import { createRuntime } from '../app/runtime.js';
 import { silentLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
-import { Readiness } from '../platform/readiness.js';
-import { configChecks, type CheckResult } from '../app/service-units.js';
+import type { CheckResult } from '../app/check.js';
+import { configChecks } from '../app/checks.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 
@@ -19,13 +18,7 @@ export const check: Command = {
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const timeoutMs = Number(args.values['timeout-ms'] ?? 15_000);
-    const rt = {
-      log: silentLogger(),
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
-      readiness: new Readiness(),
-      clock: systemClock,
-      instanceId: randomUUID(),
-    };
+    const rt = createRuntime(silentLogger(), { metrics: createMetricsRegistry({ defaultMetrics: false }) });
     const color = io.stdout.isTTY === true;
     const mark = (ok: boolean) =>
       ok ? (color ? '\x1b[32mOK  \x1b[0m' : 'OK  ') : color ? '\x1b[31mFAIL\x1b[0m' : 'FAIL';

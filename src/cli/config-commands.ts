@@ -1,4 +1,5 @@
-import { ConfigError, formatProblem, loadConfigFile } from '../platform/config/loader.js';
+import { ConfigError, formatProblem } from '../platform/config/loader.js';
+import { loadConfigFile } from '../app/config-schema.js';
 import { renderEffectiveConfig } from '../platform/config/print.js';
 import { EXIT, write, type CliIo, type Command } from './command.js';
 

@@ -3,12 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ConsoleRequestBody } from '../simulators/appliance/sim-console-routes.js';
-import { systemClock } from '../platform/clock.js';
-import { loadConfigFile } from '../platform/config/loader.js';
+import { loadConfigFile } from '../app/config-schema.js';
 import { createLogger } from '../platform/logger.js';
-import { createMetricsRegistry } from '../platform/metrics.js';
-import { Readiness } from '../platform/readiness.js';
-import type { ReportWorker } from '../reporting/create-report-worker.js';
 import { BridgeService } from '../app/bridge-service.js';
 import { ApplianceSimulator } from '../simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../simulators/appliance/console-driver.js';
@@ -17,7 +13,8 @@ import { SessionGenerator } from '../simulators/appliance/reporting/session-gene
 import { loadAccountsFile } from '../simulators/appliance/sim-accounts.js';
 import { demoSeedPath, PasswordSafeSimulator } from '../simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../simulators/passwordsafe/seed.js';
-import type { StoreComponent } from '../app/store-unit.js';
+import { createRuntime } from '../app/runtime.js';
+import { UNITS } from '../app/unit-keys.js';
 import { EXIT, write, type CliIo, type Command } from './command.js';
 import { usage } from './config-commands.js';
 import { runUntilSignal } from './serve-command.js';
@@ -193,13 +190,7 @@ export const demo: Command = {
     write(io.stdout, `  bridge config            ${configFile}`);
 
     const config = loadConfigFile(configFile, { env: io.env });
-    const rt = {
-      log,
-      metrics: createMetricsRegistry(),
-      readiness: new Readiness(),
-      clock: systemClock,
-      instanceId: randomUUID(),
-    };
+    const rt = createRuntime(log);
     const service = new BridgeService(config, rt, 5_000);
     const driver = new ConsoleDriver(appliance.url, appliance.caPem);
     const stopAll = async () => {
@@ -211,14 +202,11 @@ export const demo: Command = {
     try {
       await service.start();
       await until(async () => (await rt.readiness.report()).components['site:demo']?.ready === true, 'the ECM channel');
-      write(
-        io.stdout,
-        `  ops server               http://127.0.0.1:${service.unit<{ address: { port: number } }>('ops-server').address.port}/readyz`,
-      );
+      write(io.stdout, `  ops server               http://127.0.0.1:${service.unit(UNITS.ops).address.port}/readyz`);
       await consoleTour(driver, io);
 
       write(io.stdout, '\n6. The audit trail (ecm_bridge.credential_event; never the secret)');
-      const store = service.unit<StoreComponent>('store').store;
+      const store = service.unit(UNITS.store).store;
       for (const e of await store.state.listCredentialEvents({ limit: 5 })) {
         write(
           io.stdout,
@@ -230,7 +218,7 @@ export const demo: Command = {
         io.stdout,
         '\n7. The reporting worker copies session reports into BGSessions (one pull now; then every minute)',
       );
-      const outcome = await service.unit<ReportWorker>('reporting').runNow();
+      const outcome = await service.unit(UNITS.reporting).runNow();
       write(io.stdout, `  run: ${JSON.stringify(outcome)}`);
       for (const [table, rows] of Object.entries(await store.reports.tableCounts()))
         write(io.stdout, `  ${table.padEnd(22)} ${rows} rows`);

@@ -1,14 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { systemClock } from '../platform/clock.js';
+import { runSiteBackfill } from '../app/backfill-runner.js';
 import { ServiceError } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
-import { createMetricsRegistry } from '../platform/metrics.js';
-import { runBackfill } from '../reporting/backfill.js';
-import { reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
-import { RecordingDirectory } from '../reporting/recording-directory.js';
-import { reportingTokens } from '../app/reporting-unit.js';
-import { createSiteReportSource } from '../app/site-report-source.js';
-import { openStore } from '../app/open-store.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 import { ReportProgress } from './report-progress.js';
@@ -56,68 +48,32 @@ export const reportBackfill: Command = {
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const config = loaded.config;
-    const site = reportingSites(config).find((s) => s.name === siteName);
-    if (!site) {
-      const names = reportingSites(config).map((s) => s.name);
-      throw new ServiceError(
-        'cli.usage',
-        `no site "${siteName}" with an enabled reporting account in ${file}${names.length ? ` (sites: ${names.join(', ')})` : ''}`,
-        { op: 'report.backfill' },
-      );
-    }
     // Progress goes to the terminal; the log (warnings and errors only) to stderr.
     const log = createLogger({ level: 'warn' });
-    const rt = {
-      log,
-      metrics: createMetricsRegistry({ defaultMetrics: false }),
-      clock: systemClock,
-      instanceId: randomUUID(),
-    };
-    const store = await openStore(config.store, rt);
-    const client = createSiteReportSource(site, config.reporting, { ...rt, tokens: reportingTokens(rt) });
-    const progress = new ReportProgress(io.stdout, `backfill ${site.name}`);
+    const progress = new ReportProgress(io.stdout, `backfill ${siteName}`);
     const abort = new AbortController();
     const onSignal = () =>
       abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));
     process.once('SIGINT', onSignal);
     try {
-      await store.migrate();
-      const r = config.reporting;
-      const result = await runBackfill(
-        {
-          source: client.source,
-          reports: store.reports,
-          state: store.state,
-          log,
-          ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
-        },
-        {
-          site: site.name,
-          cursorKey: reportCursorKey(site),
-          fromMs,
-          toMs,
-          sliceMs: r.sliceMinutes * 60_000,
-          batchSize: r.batchSize,
-          includeInProgress: r.includeInProgress,
-          signal: abort.signal,
-          onStart: (s) =>
-            progress.start(
-              s.total,
-              s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString(),
-            ),
-          onProgress: (p) => progress.update(p.done, p.total, p.cursor),
-        },
-      );
+      const result = await runSiteBackfill(config, log, {
+        site: siteName,
+        fromMs,
+        toMs,
+        signal: abort.signal,
+        onStart: (s) =>
+          progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString()),
+        onProgress: (p) => progress.update(p.done, p.total, p.cursor),
+      });
       progress.finish(`${result.done} session(s) loaded (${result.inserted} new, ${result.updated} updated)`);
       return EXIT.ok;
     } catch (e) {
       progress.abort();
-      write(io.stderr, 'the committed part is kept: rerun the same command to resume');
+      if (!(e instanceof ServiceError && e.code === 'cli.usage'))
+        write(io.stderr, 'the committed part is kept: rerun the same command to resume');
       throw e;
     } finally {
       process.off('SIGINT', onSignal);
-      await client.close();
-      await store.close();
     }
   },
 };

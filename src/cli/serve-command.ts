@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { systemClock } from '../platform/clock.js';
-import { ConfigError, loadConfigFile } from '../platform/config/loader.js';
+import { ConfigError } from '../platform/config/loader.js';
+import { loadConfigFile } from '../app/config-schema.js';
 import { createLogger } from '../platform/logger.js';
-import { createMetricsRegistry } from '../platform/metrics.js';
-import { Readiness } from '../platform/readiness.js';
+import { createRuntime } from '../app/runtime.js';
 import { BridgeService } from '../app/bridge-service.js';
 import { EXIT, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
@@ -25,13 +23,7 @@ export const serve: Command = {
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const log = createLogger({ level: loaded.config.log.level });
-    const rt = {
-      log,
-      metrics: createMetricsRegistry(),
-      readiness: new Readiness(),
-      clock: systemClock,
-      instanceId: randomUUID(),
-    };
+    const rt = createRuntime(log);
     const service = new BridgeService(loaded.config, rt, graceMs);
     try {
       await service.start();

@@ -1,13 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import type { ConsoleUser, Endpoint } from '../protocol/ecm-protocol.js';
-import { createBroker, type ExplainInput } from '../app/create-broker.js';
+import { createExplainer } from '../app/test-settings-tool.js';
+import type { ExplainInput } from '../broker/broker.js';
+import type { ConsoleUser, Endpoint } from '../broker/broker-port.js';
 import { normaliseIp } from '../broker/endpoint-matcher.js';
 import { renderExplainReport } from '../broker/explain-render.js';
-import { systemClock } from '../platform/clock.js';
-import { silentLogger } from '../platform/logger.js';
-import { createMetricsRegistry } from '../platform/metrics.js';
-import { MemoryStateStore } from '../store/memory-store.js';
-import { createVault } from '../app/vault-unit.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 
@@ -58,17 +53,7 @@ export const testSettings: Command = {
       return EXIT.config;
     }
 
-    const log = silentLogger();
-    const metrics = createMetricsRegistry({ defaultMetrics: false });
-    const vault = createVault(config.vault, { log, metrics, clock: systemClock });
-    const broker = createBroker(config, {
-      vault,
-      state: new MemoryStateStore(),
-      log,
-      metrics,
-      clock: systemClock,
-      instanceId: `test-settings-${randomUUID()}`,
-    });
+    const explainer = createExplainer(config);
     const provider = v.provider ?? v['provider-kind'];
     const user: ConsoleUser = {
       username,
@@ -88,11 +73,11 @@ export const testSettings: Command = {
       checkout: v.checkout === true,
     };
     try {
-      const report = await broker.explain(input, AbortSignal.timeout(timeoutMs));
+      const report = await explainer.explain(input, AbortSignal.timeout(timeoutMs));
       io.stdout.write(v.json === true ? JSON.stringify(report, null, 2) + '\n' : renderExplainReport(input, report));
       return report.error ? EXIT.failed : EXIT.ok;
     } finally {
-      await vault.close();
+      await explainer.close();
     }
   },
 };

@@ -15,10 +15,4 @@ export const httpSchema = z
   })
   .strict();
 
-export const logSchema = z
-  .object({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  })
-  .strict();
-
 export type HttpConfig = z.infer<typeof httpSchema>;

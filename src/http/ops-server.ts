@@ -2,7 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { HttpConfig } from '../app/config-schema.js';
+import type { HttpConfig } from './http-config.js';
 import type { Component } from '../platform/lifecycle.js';
 import { ServiceError } from '../platform/errors.js';
 import type { Readiness } from '../platform/readiness.js';

@@ -7,18 +7,9 @@
  * test/unit/errors-doc.test.ts fails when the two drift apart.
  */
 
-/** What the ECM channel answers a console with (shared/specs/ecm-protocol.md, "Error codes"). */
-export type WireCode =
-  | 'bad_request'
-  | 'forbidden'
-  | 'not_found'
-  | 'unmapped_user'
-  | 'vault_unavailable'
-  | 'vault_error'
-  | 'approval_pending'
-  | 'conflict'
-  | 'timeout'
-  | 'internal';
+import type { WireCode } from '../protocol/ecm-protocol.js';
+
+export type { WireCode };
 
 export type ErrorKind =
   'config' | 'input' | 'auth' | 'permission' | 'not_found' | 'conflict' | 'unavailable' | 'timeout' | 'internal';

@@ -1,27 +1,59 @@
 import type { Logger } from 'pino';
 import { configEqual } from './config/config-equal.js';
 import type { Component, StopReason } from './lifecycle.js';
+import type { Readiness } from './readiness.js';
 
 /**
- * A piece of the running service derived from one slice of the config. On reload, a unit whose
- * slice did not change is left running (its connections stay up); a changed one is replaced;
- * a removed one is stopped. Units are started in list order and stopped in reverse.
+ * A typed name of a unit: `get(key)` returns the component type the key was declared with, so
+ * callers never cast. Two keys are the same unit when their names are equal.
  */
-export interface UnitSpec {
-  key: string;
-  slice: unknown;
-  /** Keys of earlier units this one uses; when one of them is replaced, so is this unit. */
-  deps?: string[];
+export interface UnitKey<C extends Component = Component> {
+  readonly name: string;
+  /** Type-level only: the component this key finds. */
+  readonly component?: C;
+}
+
+export function unitKey<C extends Component>(name: string): UnitKey<C> {
+  return { name };
+}
+
+/** What a unit's factory may reach besides its own slice. */
+export interface UnitContext {
+  /** The running component of one of the unit's `deps`. */
+  get<C extends Component>(key: UnitKey<C>): C;
   /**
-   * Builds the component. `get` returns the component of one of `deps`. `live` returns a function
-   * that finds the unit running under a key *at call time*, without making it a dependency: a
-   * channel forwards requests to whichever broker is current, so replacing the broker on reload
-   * does not drop the channel.
+   * Finds the unit running under `key` *at call time*, without making it a dependency: a channel
+   * forwards requests to whichever broker is current, so replacing the broker on reload does not
+   * drop the channel.
    */
-  create(
-    get: <T extends Component>(key: string) => T,
-    live: <T extends Component>(key: string) => () => T | undefined,
-  ): Component;
+  live<C extends Component>(key: UnitKey<C>): () => C | undefined;
+}
+
+/**
+ * A piece of the running service derived from one slice of the config. The factory receives
+ * that slice and nothing else of the config, so the slice compared on reload is exactly what the
+ * component was built from: a setting the component reads cannot be missing from it. On reload a
+ * unit whose slice did not change is left running (its connections stay up); a changed one is
+ * replaced; a removed one is stopped. Units start in list order and stop in reverse.
+ */
+export interface UnitSpec<S = unknown, C extends Component = Component> {
+  key: UnitKey<C>;
+  slice: S;
+  /** Earlier units this one uses; when one of them is replaced, so is this unit. */
+  deps?: readonly UnitKey[];
+  create(slice: S, units: UnitContext): C;
+}
+
+/** Declares a unit with its slice and component types inferred. */
+export function unit<S, C extends Component>(spec: UnitSpec<S, C>): UnitSpec<S, C> {
+  return spec;
+}
+
+export interface ApplyResult {
+  started: string[];
+  replaced: string[];
+  stopped: string[];
+  kept: string[];
 }
 
 interface Running {
@@ -29,77 +61,136 @@ interface Running {
   component: Component;
 }
 
+/**
+ * The running units. `apply` is all-or-nothing as far as it can be: when a unit of the new set
+ * fails to start, the previous set is applied again (units that were not touched keep running;
+ * replaced ones are rebuilt from their previous slices), and any wanted unit that still is not
+ * running is reported on /readyz as not ready, with the error that stopped it.
+ */
 export class UnitSet {
   #running: Running[] = [];
+  /** The last set applied in full: what a failed apply rolls back to. */
+  #applied: UnitSpec[] | undefined;
+  /** Readiness entries this set registered for wanted units that are not running. */
+  readonly #down = new Set<string>();
 
   constructor(
     private readonly log: Logger,
     private readonly graceMs: number,
+    private readonly readiness?: Readiness,
   ) {}
 
-  get<T extends Component>(key: string): T {
-    const r = this.#running.find((u) => u.spec.key === key);
-    if (!r) throw new Error(`unit ${key} is not running`);
-    return r.component as T;
+  get<C extends Component>(key: UnitKey<C>): C {
+    const r = this.#find(key.name);
+    if (!r) throw new Error(`unit ${key.name} is not running`);
+    return r.component as C;
   }
 
-  has(key: string): boolean {
-    return this.#running.some((u) => u.spec.key === key);
+  has(key: UnitKey | string): boolean {
+    return this.#find(typeof key === 'string' ? key : key.name) !== undefined;
   }
 
-  /** Brings the running units in line with `specs`; returns the keys started, replaced, stopped. */
-  async apply(
-    specs: UnitSpec[],
-  ): Promise<{ started: string[]; replaced: string[]; stopped: string[]; kept: string[] }> {
-    const result = { started: [] as string[], replaced: [] as string[], stopped: [] as string[], kept: [] as string[] };
-    const wanted = new Set(specs.map((s) => s.key));
-    // A unit is replaced when its slice changed or a unit it depends on is replaced or removed.
-    const toReplace = new Set<string>();
-    for (const spec of specs) {
-      const cur = this.#running.find((u) => u.spec.key === spec.key);
-      const depChanged = (spec.deps ?? []).some((d) => toReplace.has(d) || !this.has(d));
-      if (cur && (depChanged || !configEqual(cur.spec.slice, spec.slice))) toReplace.add(spec.key);
-    }
-    for (const r of [...this.#running].reverse()) {
-      if (!wanted.has(r.spec.key) || toReplace.has(r.spec.key)) {
-        await this.#stopOne(r, wanted.has(r.spec.key) ? 'reload' : 'shutdown');
-        if (!wanted.has(r.spec.key)) result.stopped.push(r.spec.key);
+  /** Brings the running units in line with `specs`; on failure restores the previous set, then throws. */
+  async apply(specs: readonly UnitSpec[]): Promise<ApplyResult> {
+    try {
+      const result = await this.#apply(specs);
+      this.#applied = [...specs];
+      this.#markDown(specs, undefined);
+      return result;
+    } catch (e) {
+      const previous = this.#applied;
+      if (previous) {
+        this.log.error({ err: e }, 'a unit failed to start; restoring the previous configuration');
+        try {
+          await this.#apply(previous);
+        } catch (rollbackError) {
+          this.log.error({ err: rollbackError }, 'restoring the previous configuration failed too');
+        }
       }
+      this.#markDown(previous ?? specs, e);
+      throw e;
     }
-    const kept = this.#running.filter((r) => wanted.has(r.spec.key) && !toReplace.has(r.spec.key));
-    const next: Running[] = [];
-    // #running always lists every live component (started so far, plus kept ones not yet
-    // revisited), so a failed start leaves nothing untracked and `live` sees a unit as soon as
-    // it has started.
-    const track = () => (this.#running = [...next, ...kept.filter((k) => !next.includes(k))]);
-    track();
-    for (const spec of specs) {
-      const cur = kept.find((u) => u.spec.key === spec.key);
-      if (cur) {
-        next.push(cur);
-        result.kept.push(spec.key);
-        continue;
-      }
-      const component = spec.create(
-        (key) => {
-          const dep = (spec.deps ?? []).includes(key) ? next.find((u) => u.spec.key === key) : undefined;
-          if (!dep) throw new Error(`unit ${spec.key} needs ${key}: declare it in deps and configure it earlier`);
-          return dep.component as never;
-        },
-        (key) => () => this.#running.find((u) => u.spec.key === key)?.component as never,
-      );
-      await component.start();
-      next.push({ spec, component });
-      track();
-      (toReplace.has(spec.key) ? result.replaced : result.started).push(spec.key);
-    }
-    track();
-    return result;
   }
 
   async stopAll(): Promise<void> {
     for (const r of [...this.#running].reverse()) await this.#stopOne(r, 'shutdown');
     this.#running = [];
+    for (const name of this.#down) this.readiness?.unregister(name);
+    this.#down.clear();
+  }
+
+  #find(name: string): Running | undefined {
+    return this.#running.find((u) => u.spec.key.name === name);
+  }
+
+  /** Every wanted unit that is not running gets a not-ready entry naming why; running ones lose theirs. */
+  #markDown(wanted: readonly UnitSpec[], cause: unknown): void {
+    const reason = cause === undefined ? '' : `not running: ${(cause as Error)?.message ?? String(cause)}`;
+    for (const spec of wanted) {
+      const name = spec.key.name;
+      if (this.has(name)) {
+        if (this.#down.delete(name)) this.readiness?.unregister(name);
+      } else if (cause !== undefined) {
+        this.#down.add(name);
+        this.readiness?.register(name, () => ({ ready: false, reason }));
+      }
+    }
+  }
+
+  async #apply(specs: readonly UnitSpec[]): Promise<ApplyResult> {
+    const result: ApplyResult = { started: [], replaced: [], stopped: [], kept: [] };
+    const wanted = new Set(specs.map((s) => s.key.name));
+    // A unit is replaced when its slice changed or a unit it depends on is replaced or not running.
+    const toReplace = new Set<string>();
+    for (const spec of specs) {
+      const cur = this.#find(spec.key.name);
+      const depChanged = (spec.deps ?? []).some((d) => toReplace.has(d.name) || !this.has(d));
+      if (cur && (depChanged || !configEqual(cur.spec.slice, spec.slice))) toReplace.add(spec.key.name);
+    }
+    for (const r of [...this.#running].reverse()) {
+      const name = r.spec.key.name;
+      if (!wanted.has(name) || toReplace.has(name)) {
+        await this.#stopOne(r, wanted.has(name) ? 'reload' : 'shutdown');
+        this.#running = this.#running.filter((x) => x !== r);
+        if (!wanted.has(name)) result.stopped.push(name);
+      }
+    }
+    const kept = [...this.#running];
+    const next: Running[] = [];
+    // #running always lists every live component (started so far, plus kept ones not yet
+    // revisited), so a failed start leaves nothing untracked and `live` sees a unit as soon as
+    // it has started.
+    const track = () => (this.#running = [...next, ...kept.filter((k) => !next.includes(k))]);
+    for (const spec of specs) {
+      const name = spec.key.name;
+      const cur = kept.find((u) => u.spec.key.name === name);
+      if (cur) {
+        next.push(cur);
+        result.kept.push(name);
+        continue;
+      }
+      const context: UnitContext = {
+        get: <C extends Component>(key: UnitKey<C>): C => {
+          const dep = (spec.deps ?? []).some((d) => d.name === key.name)
+            ? next.find((u) => u.spec.key.name === key.name)
+            : undefined;
+          if (!dep) throw new Error(`unit ${name} needs ${key.name}: declare it in deps and configure it earlier`);
+          return dep.component as C;
+        },
+        live:
+          <C extends Component>(key: UnitKey<C>) =>
+          (): C | undefined =>
+            this.#find(key.name)?.component as C | undefined,
+      };
+      const component = spec.create(spec.slice, context);
+      if (this.#down.delete(name)) this.readiness?.unregister(name);
+      await component.start();
+      next.push({ spec, component });
+      track();
+      (toReplace.has(name) ? result.replaced : result.started).push(name);
+    }
+    track();
+    return result;
   }
 
   async #stopOne(r: Running, reason: StopReason): Promise<void> {
@@ -108,9 +199,9 @@ export class UnitSet {
     try {
       const outcome = await Promise.race([r.component.stop(this.graceMs, reason).then(() => 'ok' as const), timeout]);
       if (outcome === 'timeout')
-        this.log.warn({ unit: r.spec.key, graceMs: this.graceMs }, 'unit did not stop within its grace period');
+        this.log.warn({ unit: r.spec.key.name, graceMs: this.graceMs }, 'unit did not stop within its grace period');
     } catch (e) {
-      this.log.error({ unit: r.spec.key, err: e }, 'unit failed to stop cleanly');
+      this.log.error({ unit: r.spec.key.name, err: e }, 'unit failed to stop cleanly');
     } finally {
       clearTimeout(timer);
     }

@@ -1,9 +1,22 @@
 /**
  * Types of the ECM channel, protocol version 1 (docs/protocol.md, shared/specs/ecm-protocol.md).
- * Shared by the bridge's channel client, the broker and the appliance simulator, so the two ends
- * cannot drift apart.
+ * A leaf module: shared by the bridge's channel client and the appliance simulator, so the two
+ * ends cannot drift apart. The broker never sees these types; src/appliance/broker-mapper.ts
+ * converts them to the broker's own.
  */
-import type { WireCode } from '../platform/errors.js';
+
+/** What the ECM channel answers a console with (spec, "Error codes"). */
+export type WireCode =
+  | 'bad_request'
+  | 'forbidden'
+  | 'not_found'
+  | 'unmapped_user'
+  | 'vault_unavailable'
+  | 'vault_error'
+  | 'approval_pending'
+  | 'conflict'
+  | 'timeout'
+  | 'internal';
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ReportStore, StateStore } from '../store/store-ports.js';
+import type { ReportStore, CursorStore } from './report-store-port.js';
 import { countRange, pullRange } from './pull-range.js';
 import type { RecordingDirectory } from './recording-directory.js';
 import type { ReportSource } from './report-source.js';
@@ -7,7 +7,7 @@ import type { ReportSource } from './report-source.js';
 export interface BackfillDeps {
   source: ReportSource;
   reports: ReportStore;
-  state: StateStore;
+  state: CursorStore;
   log: Logger;
   recordings?: RecordingDirectory;
 }

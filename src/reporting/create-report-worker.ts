@@ -1,35 +1,42 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { REPORT_NAMES, type ReportClient } from './report-client.js';
+import { REPORT_NAMES } from './report-client.js';
+import type { ReportingConfig } from './reporting-config.js';
+import type { ReportingStore } from './report-store-port.js';
+import type { ReportingSite, ReportSource, ReportSourceFactory, SiteReportSource } from './report-source.js';
 import type { Clock } from '../platform/clock.js';
-import type { Config, SiteConfig } from '../app/config-schema.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { ComponentStatus, Readiness } from '../platform/readiness.js';
-import type { Store } from '../store/store-ports.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
 import { reportMetrics, type LagSource, type ReportMetrics } from './report-metrics.js';
-import { createSiteReportSource, type SiteReportSource, type SiteTokens } from '../app/site-report-source.js';
+
+/** Everything the worker reads: the `reporting` section and the sites with a reporting account. */
+export interface ReportWorkerSettings {
+  reporting: ReportingConfig;
+  sites: ReportingSite[];
+}
 
 export interface ReportWorkerDeps {
-  store: Store;
-  tokens: SiteTokens;
+  store: ReportingStore;
+  /** Builds the Reporting API client of a site (the composition root supplies it). */
+  sources: ReportSourceFactory;
   log: Logger;
   metrics: Registry;
   readiness: Readiness;
   clock: Clock;
 }
 
-/** The StateStore key of a site's cursor: one per site and report type. */
-export function reportCursorKey(site: SiteConfig): string {
+/** The CursorStore key of a site's cursor: one per site and report type. */
+export function reportCursorKey(site: Pick<ReportingSite, 'name' | 'product'>): string {
   return `reporting/${site.name}/${REPORT_NAMES[site.product].sessions}`;
 }
 
-/** Whether a site has a reporting account the worker should pull with. */
-export function reportingSites(config: Config): SiteConfig[] {
-  return config.sites.filter((s) => s.reporting?.enabled);
+/** The sites with an enabled reporting account, without their ECM account (not the worker's business). */
+export function reportingSites<S extends ReportingSite & { ecm?: unknown }>(sites: readonly S[]): ReportingSite[] {
+  return sites.filter((s) => s.reporting?.enabled).map(({ ecm: _ecm, ...site }) => site);
 }
 
 export const REPORTING_LOCK = 'ecm-bridge.reporting';
@@ -53,7 +60,7 @@ export type RunOutcome = 'ok' | 'failed' | 'standby' | 'stopped' | 'disabled';
  */
 export class ReportWorker implements Component {
   readonly name = 'reporting';
-  readonly #sites: SiteConfig[];
+  readonly #sites: ReportingSite[];
   readonly #state = new Map<string, SiteState>();
   readonly #clients = new Map<string, SiteReportSource>();
   readonly #metrics: ReportMetrics;
@@ -64,10 +71,10 @@ export class ReportWorker implements Component {
   #standby = false;
 
   constructor(
-    private readonly config: Config,
+    private readonly config: ReportWorkerSettings,
     private readonly deps: ReportWorkerDeps,
   ) {
-    this.#sites = config.reporting.enabled ? reportingSites(config) : [];
+    this.#sites = config.reporting.enabled ? config.sites : [];
     this.#metrics = reportMetrics(deps.metrics);
   }
 
@@ -151,7 +158,7 @@ export class ReportWorker implements Component {
     return outcomes;
   }
 
-  async #pullSite(site: SiteConfig): Promise<RunOutcome> {
+  async #pullSite(site: ReportingSite): Promise<RunOutcome> {
     const r = this.config.reporting;
     const now = this.deps.clock.now();
     const st = this.#state.get(site.name) ?? {};
@@ -221,7 +228,7 @@ export class ReportWorker implements Component {
     }
   }
 
-  #failed(site: SiteConfig, e: unknown, state: SiteState | undefined): RunOutcome {
+  #failed(site: ReportingSite, e: unknown, state: SiteState | undefined): RunOutcome {
     const st = state ?? this.#state.get(site.name) ?? {};
     this.#state.set(site.name, st);
     const code = isServiceError(e) ? e.code : 'internal';
@@ -236,10 +243,10 @@ export class ReportWorker implements Component {
   }
 
   /** One client per site for the worker's life: its token provider caches the token between runs. */
-  #client(site: SiteConfig): ReportClient {
+  #client(site: ReportingSite): ReportSource {
     let client = this.#clients.get(site.name);
     if (!client) {
-      client = createSiteReportSource(site, this.config.reporting, this.deps);
+      client = this.deps.sources(site, this.config.reporting);
       this.#clients.set(site.name, client);
     }
     return client.source;
@@ -303,6 +310,6 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
 }
 
 /** Builds the reporting unit's component (see ReportWorker). */
-export function createReportWorker(config: Config, deps: ReportWorkerDeps): ReportWorker {
+export function createReportWorker(config: ReportWorkerSettings, deps: ReportWorkerDeps): ReportWorker {
   return new ReportWorker(config, deps);
 }

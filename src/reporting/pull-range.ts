@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ReportStore } from '../store/store-ports.js';
+import type { ReportStore } from './report-store-port.js';
 import { fetchListed } from './fetch-listed.js';
 import type { RecordingDirectory } from './recording-directory.js';
 import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
@@ -13,7 +13,7 @@ export interface PullRangeDeps {
 
 export interface PullRangeOptions {
   site: string;
-  /** StateStore key of the cursor this pull advances (moved with the last batch of each slice). */
+  /** CursorStore key of the cursor this pull advances (moved with the last batch of each slice). */
   cursorKey: string;
   fromMs: number;
   toMs: number;

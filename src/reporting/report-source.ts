@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import type { SiteConfig } from '../appliance/site-config.js';
+import type { ReportingConfig } from './reporting-config.js';
 import type { SessionRecord, SessionSummary } from './session-record.js';
 
 /** A time selection of the Reporting API: sessions that started (`start`) or ended (`end`) in [fromMs, toMs). */
@@ -27,3 +29,16 @@ export interface ReportSource {
   /** The recording of a closed session, as a byte stream, and its file extension. */
   recording(lsid: string, signal?: AbortSignal): Promise<{ body: Readable; extension: string }>;
 }
+
+/** A site as the reporting worker sees it: without its ECM account. */
+export type ReportingSite = Omit<SiteConfig, 'ecm'>;
+
+/** A site's Reporting API client and the means to release its connections. */
+export interface SiteReportSource {
+  source: ReportSource;
+  /** Closes the site's HTTP agent. */
+  close(): Promise<void>;
+}
+
+/** Builds the Reporting API client of one site; supplied by the composition root. */
+export type ReportSourceFactory = (site: ReportingSite, reporting: ReportingConfig) => SiteReportSource;

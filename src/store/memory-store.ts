@@ -1,16 +1,8 @@
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
-import type {
-  CredentialEvent,
-  CursorUpdate,
-  Lease,
-  LeaderLock,
-  LockHandle,
-  ReportStore,
-  StateStore,
-  Store,
-  WriteResult,
-} from './store-ports.js';
+import type { CredentialEvent, Lease } from '../broker/lease-store-port.js';
+import type { CursorUpdate, LeaderLock, LockHandle, ReportStore, WriteResult } from '../reporting/report-store-port.js';
+import type { StateStore, Store } from './store-ports.js';
 
 /**
  * In-memory implementations of the store ports, for unit tests and as the reference the contract

@@ -24,7 +24,7 @@ import {
 } from './mssql-sql.js';
 import { planBatch, sessionFromRows, type Row } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CursorUpdate, ReportStore, WriteResult } from './store-ports.js';
+import type { CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
 
 type DbRow = Record<string, unknown>;
 

@@ -24,7 +24,8 @@ import {
   leaseValues,
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CredentialEvent, Lease, StateStore } from './store-ports.js';
+import type { CredentialEvent, Lease } from '../broker/lease-store-port.js';
+import type { StateStore } from './store-ports.js';
 
 type DbRow = Record<string, unknown>;
 const named = (columns: readonly string[], values: unknown[]) =>

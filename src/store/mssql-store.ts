@@ -10,7 +10,8 @@ import type { RetryPolicy } from './mssql-retry.js';
 import { MssqlStateStore } from './mssql-state-store.js';
 import { GET_APPLOCK_SQL, RECORD_MIGRATION_SQL, RELEASE_APPLOCK_SQL, SCHEMA_VERSION_SQL } from './mssql-sql.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { LeaderLock, LockHandle, Store } from './store-ports.js';
+import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
+import type { Store } from './store-ports.js';
 
 type MssqlConfig = Extract<StoreConfig, { kind: 'mssql' }>;
 

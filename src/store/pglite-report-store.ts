@@ -12,7 +12,7 @@ import {
 import { copyRows } from './pglite-copy.js';
 import { planBatch, sessionFromRows, type Row } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CursorUpdate, ReportStore, WriteResult } from './store-ports.js';
+import type { CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
 
 type Queryable = Pick<Transaction, 'query'>;
 

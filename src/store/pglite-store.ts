@@ -8,7 +8,8 @@ import { loadMigrations, schemaHealth, type Migration } from './migrations.js';
 import { PgliteReportStore } from './pglite-report-store.js';
 import { PgliteStateStore } from './pglite-state-store.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { LeaderLock, LockHandle, Store } from './store-ports.js';
+import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
+import type { Store } from './store-ports.js';
 
 export const MEMORY_DATA_DIR = 'memory://';
 
@@ -58,21 +59,29 @@ export class PgliteStore implements Store {
   static async open(dataDir: string, lockWaitMs: number, log: Logger, metrics: StoreMetrics): Promise<PgliteStore> {
     const inMemory = dataDir === MEMORY_DATA_DIR;
     const dir = inMemory ? dataDir : resolve(dataDir);
+    const failed = (e: unknown) =>
+      isServiceError(e)
+        ? e
+        : new ServiceError(
+            'store.unavailable',
+            `cannot open the embedded database at ${dir}: ${describeOpenFailure(e)}`,
+            { op: 'store.open', cause: e },
+          );
     let dirLock: DataDirLock | undefined;
-    if (!inMemory) {
-      mkdirSync(dirname(dir), { recursive: true });
-      dirLock = await DataDirLock.acquire(dir, lockWaitMs);
+    try {
+      if (!inMemory) {
+        mkdirSync(dirname(dir), { recursive: true });
+        dirLock = await DataDirLock.acquire(dir, lockWaitMs);
+      }
+    } catch (e) {
+      throw failed(e);
     }
     try {
       const db = await PGlite.create(dir);
       return new PgliteStore(db, dirLock, log, metrics, loadMigrations('postgres'));
     } catch (e) {
       dirLock?.release();
-      throw new ServiceError(
-        'store.unavailable',
-        `cannot open the embedded database at ${dir}: ${describeOpenFailure(e)}`,
-        { op: 'store.open', cause: e },
-      );
+      throw failed(e);
     }
   }
 

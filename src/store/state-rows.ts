@@ -1,4 +1,4 @@
-import type { CredentialEvent, CredentialOutcome, Lease } from './store-ports.js';
+import type { CredentialEvent, CredentialOutcome, Lease } from '../broker/lease-store-port.js';
 
 /**
  * Row <-> object mapping for the ecm_bridge tables, shared by the adapters. Integers arrive as

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
+import { reportWorkerSettings } from '../../src/app/reporting-unit.js';
 import { createReportWorker, reportCursorKey } from '../../src/reporting/create-report-worker.js';
 import type { ReportFault, ReportRequest } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import {
   capturedLogger,
-  ListTokens,
+  listTokenSources,
   scenario,
   siteConfig,
   type Scenario,
@@ -28,9 +29,9 @@ async function pull(fault: (r: ReportRequest, s: Scenario) => ReportFault | unde
   const store = new MemoryStore();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const { log, lines } = capturedLogger('info');
-  const w = createReportWorker(config, {
+  const w = createReportWorker(reportWorkerSettings(config), {
     store,
-    tokens: () => new ListTokens(['good-token']),
+    sources: listTokenSources({ clock: s.clock, log, metrics }),
     log,
     metrics,
     readiness: new Readiness(),

@@ -1,8 +1,10 @@
 import { Writable } from 'node:stream';
 import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
-import { createBroker, type Broker } from '../../src/app/create-broker.js';
+import { brokerSettings } from '../../src/app/broker-unit.js';
+import type { Broker } from '../../src/broker/broker.js';
+import { createBroker } from '../../src/broker/create-broker.js';
 import { systemClock } from '../../src/platform/clock.js';
-import { loadConfigFile } from '../../src/platform/config/loader.js';
+import { loadConfigFile } from '../../src/app/config-schema.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
@@ -11,6 +13,7 @@ import type { ConsoleRequestBody } from '../../src/simulators/appliance/sim-cons
 import { MemoryStateStore } from '../../src/store/memory-store.js';
 import type { StateStore } from '../../src/store/store-ports.js';
 import { createVault } from '../../src/app/vault-unit.js';
+import { wireBroker } from '../unit/broker/broker-fixture.js';
 import { ECM_ACCOUNT, startLink, until, writeCa, type StartedLink } from '../integration/appliance/harness.js';
 import { startPsForBroker } from '../integration/broker/ps-broker-harness.js';
 
@@ -57,9 +60,16 @@ export async function startBridgeStack(state: StateStore = new MemoryStateStore(
   const config = loadConfigFile(ps.configFile, { env: ps.env });
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const vault = createVault(config.vault!, { log, metrics, clock: systemClock });
-  const broker = createBroker(config, { vault, state, log, metrics, clock: systemClock, instanceId: 'sec' });
+  const broker = createBroker(brokerSettings(config)!, {
+    vault,
+    state,
+    log,
+    metrics,
+    clock: systemClock,
+    instanceId: 'sec',
+  });
   await broker.start();
-  const started = await startLink(appliance.url, writeCa(appliance.caPem), broker);
+  const started = await startLink(appliance.url, writeCa(appliance.caPem), wireBroker(broker));
   await until(() => started.link.status().state === 'connected', 'channel connected');
   const driver = new ConsoleDriver(appliance.url, appliance.caPem);
   return {

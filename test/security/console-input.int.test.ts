@@ -23,7 +23,7 @@ describe('console input at the ECM edge', () => {
     [
       '40,000-character hostname',
       { endpoint: { hostname: '-eyJ'.repeat(10_000) } },
-      /request\.context\.endpoint\.hostname is longer than 260/,
+      /request\.context\.endpoint\.hostname is longer than 255/,
     ],
     [
       '40,000-character lsid',
@@ -34,7 +34,7 @@ describe('console input at the ECM edge', () => {
     [
       'lsid with a space and a quote',
       { session: { lsid: "x' OR 1=1" } },
-      /request\.context\.session\.lsid must contain letters, digits/,
+      /request\.context\.session\.lsid must contain only letters, digits/,
     ],
     [
       'Jump Group name that is an object',
@@ -44,7 +44,7 @@ describe('console input at the ECM edge', () => {
     [
       'username of 10,000 characters',
       { user: { username: 'CORP\\' + 'a'.repeat(10_000) } },
-      /request\.context\.user\.username is longer than 256/,
+      /request\.context\.user\.username is longer than 512/,
     ],
   ];
 

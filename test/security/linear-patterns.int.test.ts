@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../src/platform/config/loader.js';
+import { parseConfigText } from '../../src/app/config-schema.js';
+import { ConfigError } from '../../src/platform/config/loader.js';
 import { regexProblem } from '../../src/platform/config/regex-safety.js';
 import { normaliseIp } from '../../src/broker/endpoint-matcher.js';
 import { scrubLine } from '../../src/platform/logger.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../src/platform/config/loader.js';
+import { parseConfigText } from '../../src/app/config-schema.js';
+import { ConfigError } from '../../src/platform/config/loader.js';
 
 /** Every remote receives a secret: plain http and user:password@ URLs are configuration errors. */
 function problemsFor(siteUrl: string, vaultUrl: string): string[] {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfigText } from '../../src/platform/config/loader.js';
+import { ConfigError } from '../../src/platform/config/loader.js';
+import { loadConfigFile, parseConfigText } from '../../src/app/config-schema.js';
 import { Secret } from '../../src/platform/secret.js';
 
 const readFile = (p: string) => {

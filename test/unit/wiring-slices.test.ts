@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { siteUnits } from '../../src/app/site-units.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { configEqual } from '../../src/platform/config/config-equal.js';
-import { parseConfigText } from '../../src/platform/config/loader.js';
+import { parseConfigText } from '../../src/app/config-schema.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
@@ -32,7 +32,7 @@ describe('reload slices', () => {
     const before = config('ecm-1', 'rep-1');
     const repRotated = config('ecm-1', 'rep-2');
     const ecmRotated = config('ecm-2', 'rep-1');
-    const site = (c: typeof before) => siteUnits(c, rt, 'broker')[0]!.slice;
+    const site = (c: typeof before) => siteUnits(c.sites, rt)[0]!.slice;
     const reporting = (c: typeof before) => reportingUnit(c, rt).slice;
     expect(configEqual(site(before), site(repRotated))).toBe(true);
     expect(configEqual(site(before), site(ecmRotated))).toBe(false);

@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ServiceError } from '../errors.js';
-import { configSchema, type Config } from '../../app/config-schema.js';
 import { readSecretFile, withSecretEnv } from './secret-ref.js';
 import { closest } from './suggest.js';
 
@@ -52,7 +51,8 @@ export class ConfigError extends ServiceError {
   }
 }
 
-export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
+/** Reads and validates a YAML file against `schema` (the app's assembled config schema). */
+export function loadYamlConfig<S extends z.ZodType>(schema: S, file: string, options: LoadOptions = {}): z.output<S> {
   let text: string;
   try {
     text = (options.readFile ?? ((p: string) => readBoundedFile(p, MAX_CONFIG_FILE_BYTES)))(file);
@@ -60,11 +60,16 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
     const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(file, [{ path: '(file)', message: `cannot read file (${code})` }], 'config.unreadable');
   }
-  return parseConfigText(text, file, options);
+  return parseYamlConfig(schema, text, file, options);
 }
 
 /** Parses, validates and resolves a configuration; throws ConfigError listing every problem. */
-export function parseConfigText(text: string, file: string, options: LoadOptions = {}): Config {
+export function parseYamlConfig<S extends z.ZodType>(
+  schema: S,
+  text: string,
+  file: string,
+  options: LoadOptions = {},
+): z.output<S> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -96,24 +101,25 @@ export function parseConfigText(text: string, file: string, options: LoadOptions
       readFile: options.readFile ?? readSecretFile,
       baseDir: dirname(file),
     },
-    () => configSchema.safeParse(raw),
+    () => schema.safeParse(raw),
   );
   if (!parsed.success) {
     throw new ConfigError(
       file,
-      parsed.error.issues.flatMap((issue) => describeIssue(issue, locate)),
+      parsed.error.issues.flatMap((issue) => describeIssue(schema, issue, locate)),
     );
   }
   return parsed.data;
 }
 
 function describeIssue(
+  schema: z.core.$ZodType,
   issue: z.core.$ZodIssue,
   locate: (p: readonly PathPart[], key?: string) => { line?: number; column?: number },
 ): ConfigProblem[] {
   const path = issue.path.filter((p): p is PathPart => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    const known = keysAt(configSchema, path);
+    const known = keysAt(schema, path);
     return issue.keys.map((key) => {
       const hint = closest(key, known);
       return {

@@ -1,9 +1,8 @@
 import { stringify } from 'yaml';
 import { Secret } from '../secret.js';
-import type { Config } from '../../app/config-schema.js';
 
 /** The effective configuration as YAML, each secret shown as `[REDACTED from env:NAME]`. */
-export function renderEffectiveConfig(config: Config): string {
+export function renderEffectiveConfig(config: unknown): string {
   const redact = (v: unknown): unknown => {
     if (v instanceof Secret) return v.origin === 'literal' ? '[REDACTED literal]' : `[REDACTED from ${v.origin}]`;
     if (Array.isArray(v)) return v.map(redact);

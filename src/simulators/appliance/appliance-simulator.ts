@@ -8,6 +8,7 @@ import { silentLogger } from '../../platform/logger.js';
 import { parseAccounts, type SimAccount, type SimAccountInput } from './sim-accounts.js';
 import { apiInfoXml, checkHealthXml, xmlError, type FailoverRole } from './sim-command-api.js';
 import { handleSimRoute } from './sim-console-routes.js';
+import { send } from './sim-http.js';
 import { SimEcmHub } from './sim-ecm-hub.js';
 import { generateSimTls, type SimTls } from './sim-tls.js';
 import { SimTokenStore } from './sim-token-store.js';
@@ -282,11 +283,6 @@ export class ApplianceSimulator {
       return send(res, 501, xmlError('the Reporting API is not mounted on this simulator'), 'application/xml');
     await this.options.reporting(req, res, body);
   }
-}
-
-export function send(res: ServerResponse, status: number, body: string, contentType = 'application/json'): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

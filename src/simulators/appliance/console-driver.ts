@@ -1,5 +1,4 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { transportError } from '../../appliance/token-source.js';
 import type { Op } from '../../protocol/ecm-protocol.js';
 import { ServiceError } from '../../platform/errors.js';
 import type { ConsoleRequestBody } from './sim-console-routes.js';
@@ -49,7 +48,7 @@ export class ConsoleDriver {
       const res = await request(`${this.baseUrl}/sim/status`, { dispatcher: this.#agent });
       return (await res.body.json()) as Record<string, unknown>;
     } catch (e) {
-      throw transportError(e, this.baseUrl, 'simulator', 'sim.console');
+      throw unreachable(e, this.baseUrl);
     }
   }
 
@@ -76,7 +75,7 @@ export class ConsoleDriver {
       });
       json = (await res.body.json()) as Record<string, unknown>;
     } catch (e) {
-      throw transportError(e, this.baseUrl, 'simulator', 'sim.console');
+      throw unreachable(e, this.baseUrl);
     }
     if (res.statusCode !== 200)
       throw new ServiceError('cli.usage', `simulator refused ${path}: ${String(json.message ?? res.statusCode)}`, {
@@ -84,4 +83,14 @@ export class ConsoleDriver {
       });
     return json;
   }
+}
+
+/** The simulator could not be reached (it is not running, or the port is wrong). */
+function unreachable(e: unknown, baseUrl: string): ServiceError {
+  if (e instanceof ServiceError) return e;
+  const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code ?? 'error';
+  return new ServiceError('appliance.unavailable', `cannot reach the simulator at ${new URL(baseUrl).host} (${code})`, {
+    op: 'sim.console',
+    cause: e,
+  });
 }

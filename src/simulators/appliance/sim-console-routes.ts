@@ -1,7 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OPS, type RequestContext } from '../../protocol/ecm-protocol.js';
-import type { ApplianceSimulator } from './appliance-simulator.js';
-import { send } from './appliance-simulator.js';
+import { send } from './sim-http.js';
+import type { SimEcmHub } from './sim-ecm-hub.js';
+import type { SimTokenStore } from './sim-token-store.js';
+import type { FailoverRole } from './sim-command-api.js';
+
+/** What the control routes drive: the appliance simulator. */
+export interface SimControls {
+  readonly role: FailoverRole;
+  readonly down: boolean;
+  readonly hub: SimEcmHub;
+  readonly tokens: SimTokenStore;
+  readonly upgrades: Map<number, number>;
+  restart(downMs: number): Promise<void>;
+  dropNetwork(): void;
+  setRole(role: FailoverRole): void;
+}
 
 /** Body of `POST /sim/console/request`: one console action, as the console would send it. */
 export interface ConsoleRequestBody {
@@ -26,7 +40,7 @@ const badRequest = (res: ServerResponse, message: string) => send(res, 400, JSON
  * - `POST /sim/control/{restart,drop,role,regenerate-secret}` drive failures.
  */
 export async function handleSimRoute(
-  sim: ApplianceSimulator,
+  sim: SimControls,
   url: URL,
   req: IncomingMessage,
   res: ServerResponse,
@@ -78,11 +92,7 @@ export async function handleSimRoute(
   }
 }
 
-async function consoleRequest(
-  sim: ApplianceSimulator,
-  res: ServerResponse,
-  input: Record<string, unknown>,
-): Promise<void> {
+async function consoleRequest(sim: SimControls, res: ServerResponse, input: Record<string, unknown>): Promise<void> {
   const b = input as unknown as ConsoleRequestBody;
   if (typeof b.op !== 'string' || b.op === '') return badRequest(res, `op is required (${OPS.join(', ')})`);
   if (typeof b.user !== 'object' || b.user === null || typeof b.user.username !== 'string')

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSiteLink } from '../../../src/app/create-site-link.js';
+import { SiteLink } from '../../../src/appliance/site-link.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
@@ -21,7 +21,7 @@ describe('ECM channel against the appliance simulator', () => {
     const readiness = new Readiness();
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     const handler = new ScriptedHandler();
-    const link = createSiteLink(siteConfig(sim.url, caFile), {
+    const link = new SiteLink(siteConfig(sim.url, caFile), {
       log,
       metrics,
       readiness,

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../../src/platform/clock.js';
-import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
-import { configChecks } from '../../../src/app/service-units.js';
+import { configChecks } from '../../../src/app/checks.js';
 import {
   ECM_ACCOUNT,
   REPORTING_ACCOUNT,

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OpResults } from '../../../src/protocol/ecm-protocol.js';
+import { UNITS } from '../../../src/app/unit-keys.js';
+import type { CredentialBroker, OfferedCredential } from '../../../src/broker/broker-port.js';
 import { siteUnits } from '../../../src/app/site-units.js';
 import { systemClock } from '../../../src/platform/clock.js';
-import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import type { Component } from '../../../src/platform/lifecycle.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
@@ -11,19 +12,16 @@ import { UnitSet, type UnitSpec } from '../../../src/platform/units.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ECM_ACCOUNT, until, USER, writeCa } from './harness.js';
 
-/** Stands in for the broker unit: a Component that is also the RequestHandler. */
-class FakeBroker implements Component {
+/** Stands in for the broker unit: a Component that is also the CredentialBroker; only `list` is used. */
+class FakeBroker implements Component, Pick<CredentialBroker, 'list' | 'undeliverable'> {
   readonly name = 'broker';
   constructor(readonly generation = 0) {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  async handle(): Promise<OpResults['credentials.list']> {
-    return {
-      credentials: [
-        { id: `gen-${this.generation}`, displayName: 'x', username: 'x', kind: 'password', source: 'local' },
-      ],
-    };
+  async list(): Promise<OfferedCredential[]> {
+    return [{ id: `gen-${this.generation}`, displayName: 'x', username: 'x', kind: 'password', source: 'local' }];
   }
+  async undeliverable(): Promise<void> {}
 }
 
 describe('siteUnits as service units', () => {
@@ -57,11 +55,11 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     const specs = (max: number, generation = 0): UnitSpec[] => {
       const config = parseConfigText(yaml(max), 'svc.yaml', { env: {} });
       return [
-        { key: 'broker', slice: { generation }, create: () => new FakeBroker(generation) },
-        ...siteUnits(config, rt, 'broker'),
+        { key: UNITS.broker, slice: { generation }, create: () => new FakeBroker(generation) as never },
+        ...siteUnits(config.sites, rt),
       ];
     };
-    expect(specs(8).map((s) => s.key)).toEqual(['broker', 'site:a']);
+    expect(specs(8).map((s) => s.key.name)).toEqual(['broker', 'site:a']);
     await units.apply(specs(8));
     await until(async () => (await rt.readiness.report()).components['site:a']?.ready === true, 'site a ready');
     expect((await sim.hub.request('Default', 'credentials.list', USER, {})).answeredBy).toBe('ecm');

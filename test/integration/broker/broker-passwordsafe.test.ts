@@ -1,10 +1,12 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
-import { createBroker, type Broker } from '../../../src/app/create-broker.js';
+import { brokerSettings } from '../../../src/app/broker-unit.js';
+import { createBroker } from '../../../src/broker/create-broker.js';
+import { wireBroker } from '../../unit/broker/broker-fixture.js';
 import { NO_JUMPOINT_COMMENT } from '../../../src/broker/jump-search.js';
 import { systemClock } from '../../../src/platform/clock.js';
-import { loadConfigFile } from '../../../src/platform/config/loader.js';
+import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
@@ -30,7 +32,7 @@ const ctx = (over: Partial<RequestContext> = {}): RequestContext => ({
 describe('broker over the real Password Safe adapter and simulator', () => {
   let ps: Awaited<ReturnType<typeof startPsForBroker>>;
   const state = new MemoryStateStore();
-  let broker: Broker;
+  let broker: ReturnType<typeof wireBroker>;
   let vault: ReturnType<typeof createVault>;
   const lines: string[] = [];
   const signal = new AbortController().signal;
@@ -49,7 +51,9 @@ describe('broker over the real Password Safe adapter and simulator', () => {
     );
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     vault = createVault(config.vault!, { log, metrics, clock: systemClock });
-    broker = createBroker(config, { vault, state, log, metrics, clock: systemClock, instanceId: 'e2e' });
+    broker = wireBroker(
+      createBroker(brokerSettings(config)!, { vault, state, log, metrics, clock: systemClock, instanceId: 'e2e' }),
+    );
     await broker.start();
   });
   afterAll(async () => {

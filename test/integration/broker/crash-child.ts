@@ -5,9 +5,11 @@
  * the vault request stay open).
  *   node --import tsx crash-child.ts DATA_DIR CONFIG_FILE   (secrets in PS_API_KEY, CREDENTIAL_ID_KEY)
  */
-import { createBroker } from '../../../src/app/create-broker.js';
+import { brokerSettings } from '../../../src/app/broker-unit.js';
+import { createBroker } from '../../../src/broker/create-broker.js';
+import { wireBroker } from '../../unit/broker/broker-fixture.js';
 import { systemClock } from '../../../src/platform/clock.js';
-import { loadConfigFile } from '../../../src/platform/config/loader.js';
+import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { openStore } from '../../../src/app/open-store.js';
@@ -22,7 +24,9 @@ const store = await openStore({ kind: 'embedded', dataDir }, { log, metrics });
 await store.migrate();
 const vault = createVault(config.vault!, { log, metrics, clock: systemClock });
 const instanceId = `child-${process.pid}`;
-const broker = createBroker(config, { vault, state: store.state, log, metrics, clock: systemClock, instanceId });
+const broker = wireBroker(
+  createBroker(brokerSettings(config)!, { vault, state: store.state, log, metrics, clock: systemClock, instanceId }),
+);
 await broker.start();
 const signal = new AbortController().signal;
 const context = {

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBroker } from '../../../src/app/create-broker.js';
+import { brokerSettings } from '../../../src/app/broker-unit.js';
+import { createBroker } from '../../../src/broker/create-broker.js';
 import { ManualClock } from '../../../src/platform/clock.js';
-import { loadConfigFile } from '../../../src/platform/config/loader.js';
+import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { openStore } from '../../../src/app/open-store.js';
@@ -72,7 +73,14 @@ describe('lease recovery after kill -9 (real child process, file-backed PGlite, 
 
       // The next start happens after the dead instance's heartbeat went stale (clock injected).
       const clock = new ManualClock(Date.now() + 5 * 60_000);
-      const broker = createBroker(config, { vault, state: store.state, log, metrics, clock, instanceId: 'successor' });
+      const broker = createBroker(brokerSettings(config)!, {
+        vault,
+        state: store.state,
+        log,
+        metrics,
+        clock,
+        instanceId: 'successor',
+      });
       await broker.start();
       expect(request?.status).toBe('released');
       expect(await store.state.getLease(crashed.leaseId)).toBeUndefined();

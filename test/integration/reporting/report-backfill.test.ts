@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReportClient } from '../../../src/reporting/report-client.js';
 import { runCli } from '../../../src/main.js';
 import { systemClock } from '../../../src/platform/clock.js';
-import { loadConfigFile } from '../../../src/platform/config/loader.js';
+import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { reportingChecks } from '../../../src/app/reporting-unit.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';

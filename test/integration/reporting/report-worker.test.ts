@@ -11,7 +11,16 @@ import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import type { Logger } from 'pino';
 import { ServiceError } from '../../../src/platform/errors.js';
-import { capturedLogger, HOST, ListTokens, scenario, siteConfig, T0, type Scenario } from './reporting-fixture.js';
+import { reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import {
+  capturedLogger,
+  HOST,
+  listTokenSources,
+  scenario,
+  siteConfig,
+  T0,
+  type Scenario,
+} from './reporting-fixture.js';
 
 let open: Scenario[] = [];
 afterEach(async () => {
@@ -35,9 +44,9 @@ function worker(
   const config = siteConfig(s.url, s.caFile, reporting, product);
   const readiness = new Readiness();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const w = createReportWorker(config, {
+  const w = createReportWorker(reportWorkerSettings(config), {
     store,
-    tokens: () => new ListTokens(['good-token']),
+    sources: listTokenSources({ clock: s.clock, log, metrics }),
     log,
     metrics,
     readiness,
@@ -96,9 +105,9 @@ describe('reporting worker against the simulator (real sockets)', () => {
     const config = siteConfig(s.url, s.caFile);
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     const make = (store: Store) =>
-      createReportWorker(config, {
+      createReportWorker(reportWorkerSettings(config), {
         store,
-        tokens: () => new ListTokens(['good-token']),
+        sources: listTokenSources({ clock: s.clock, log: silentLogger(), metrics }),
         log: silentLogger(),
         metrics,
         readiness: new Readiness(),

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReportWorker, reportCursorKey, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
-import { reportingTokens } from '../../../src/app/reporting-unit.js';
+import { reportCursorKey, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import { ManualClock } from '../../../src/platform/clock.js';
-import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
@@ -84,7 +84,7 @@ describe('reporting end to end: simulator → worker → PGlite', () => {
 
   function newWorker(host: string, lookbackHours: number): ReportWorker {
     const rt = { log, metrics: createMetricsRegistry({ defaultMetrics: false }), readiness: new Readiness(), clock };
-    return createReportWorker(config(host, lookbackHours), { ...rt, store, tokens: reportingTokens(rt) });
+    return buildReportWorker(reportWorkerSettings(config(host, lookbackHours)), { ...rt, instanceId: 'e2e' }, store);
   }
 
   /** Every BGSessions table grew by exactly the generator's rows (mapped by the reference store); spot-checked values. */

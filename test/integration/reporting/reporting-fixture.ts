@@ -2,9 +2,13 @@ import { createServer, type Server } from 'node:https';
 import { Writable } from 'node:stream';
 import type { AccessTokenProvider } from '../../../src/appliance/access-token.js';
 import { ManualClock, type Clock } from '../../../src/platform/clock.js';
-import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import type { Config } from '../../../src/app/config-schema.js';
-import { createLogger } from '../../../src/platform/logger.js';
+import { createHttpAgent } from '../../../src/platform/http-agent.js';
+import { createLogger, type Logger } from '../../../src/platform/logger.js';
+import type { Registry } from '../../../src/platform/metrics.js';
+import { ReportClient } from '../../../src/reporting/report-client.js';
+import type { ReportSourceFactory } from '../../../src/reporting/report-source.js';
 import { Secret } from '../../../src/platform/secret.js';
 import {
   ReportingSimulator,
@@ -143,4 +147,29 @@ export function capturedLogger(level: 'debug' | 'info' = 'debug') {
     },
   });
   return { log: createLogger({ level }, stream as never), lines };
+}
+
+/** Reporting API clients whose token provider hands out `tokens` (instead of minting with OAuth). */
+export function listTokenSources(
+  deps: { clock: Clock; log: Logger; metrics: Registry },
+  tokens: string[] = ['good-token'],
+): ReportSourceFactory {
+  return (site, reporting) => {
+    const agent = createHttpAgent({
+      connectTimeoutMs: site.timeouts.connectMs,
+      requestTimeoutMs: site.timeouts.requestMs,
+      connections: 1,
+      ...(site.caFile ? { caFile: site.caFile } : {}),
+    });
+    const source = new ReportClient({
+      site: { name: site.name, url: site.url, product: site.product },
+      tokens: new ListTokens(tokens),
+      dispatcher: agent,
+      clock: deps.clock,
+      retries: reporting.retries,
+      log: deps.log,
+      metrics: deps.metrics,
+    });
+    return { source, close: () => agent.close() };
+  };
 }

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/app/config-schema.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { isServiceError } from '../../../src/platform/errors.js';
 import { createLogger } from '../../../src/platform/logger.js';
@@ -81,7 +80,7 @@ describe('SQL Server adapter: connection failures', () => {
       clock: systemClock,
       instanceId: 'test',
     };
-    const result = await storeCheck({ store: store() } as Config, rt).run(AbortSignal.timeout(10_000));
+    const result = await storeCheck(store(), rt).run(AbortSignal.timeout(10_000));
     expect(result.ok).toBe(false);
     expect(result.detail).toContain('[store.unavailable] cannot connect to SQL Server');
     expect(result.fix).toContain('store.server/port/database/user/password');

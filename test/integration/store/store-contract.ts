@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isServiceError } from '../../../src/platform/errors.js';
-import type { Lease, Store } from '../../../src/store/store-ports.js';
+import type { Lease } from '../../../src/broker/lease-store-port.js';
+import type { Store } from '../../../src/store/store-ports.js';
 import { makeEvent, makeSession } from './session-fixture.js';
 
 /** A custom_attribute value on which `injectFailure` makes the database itself fail the insert. */

@@ -1,13 +1,14 @@
+import { UNITS } from '../../../src/app/unit-keys.js';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import type { Config } from '../../../src/app/config-schema.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { UnitSet } from '../../../src/platform/units.js';
-import { StoreComponent } from '../../../src/app/store-unit.js';
-import { configChecks, serviceUnits } from '../../../src/app/service-units.js';
+import { configChecks } from '../../../src/app/checks.js';
+import { serviceUnits } from '../../../src/app/service-units.js';
 import { makeSession } from './session-fixture.js';
 
 const runtime = () => ({
@@ -26,11 +27,11 @@ describe('store unit', () => {
   it('is the first service unit; started, it has migrated, serves later units and reports ready; stopped, it is gone', async () => {
     const rt = runtime();
     const units = serviceUnits(config, rt);
-    expect(units[0]!.key).toBe('store');
+    expect(units[0]!.key.name).toBe('store');
     expect(units[0]!.slice).toBe(config.store);
     const set = new UnitSet(rt.log, 1000);
     await set.apply([units[0]!]);
-    const component = set.get<StoreComponent>('store');
+    const component = set.get(UNITS.store);
     expect(await component.store.schemaVersion()).toBe(4);
     await component.store.reports.writeSessions([makeSession('unit-1')]);
     await component.store.reports.writeSessions([makeSession('unit-1')]);

@@ -1,3 +1,4 @@
+import { UNITS } from '../../../src/app/unit-keys.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -6,13 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { BridgeService } from '../../../src/app/bridge-service.js';
-import type { VaultComponent } from '../../../src/app/vault-unit.js';
-import { configChecks } from '../../../src/app/service-units.js';
+import { configChecks } from '../../../src/app/checks.js';
 import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 
 describe('vault unit, check and simulator command', () => {
@@ -44,7 +44,7 @@ log: { level: silent }
     const rt = runtime();
     const service = new BridgeService(parseConfigText(yaml(true), 'test.yaml'), rt, 1000);
     await service.start();
-    const port = service.unit<VaultComponent>('vault').port;
+    const port = service.unit(UNITS.vault).port;
     expect((await port.listAccounts(JDOE, WEB01)).length).toBe(3);
     expect((await rt.readiness.report()).components.vault).toMatchObject({ ready: true });
     const before = h.sim.sessions.signOuts.get(JDOE) ?? 0;

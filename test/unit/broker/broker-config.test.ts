@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { brokerUnits } from '../../../src/app/broker-unit.js';
-import type { Broker } from '../../../src/app/create-broker.js';
+import { UNITS } from '../../../src/app/unit-keys.js';
 import { ReleasePolicy } from '../../../src/broker/release-policy.js';
 import { UserMapper } from '../../../src/broker/user-mapper.js';
 import { ManualClock } from '../../../src/platform/clock.js';
-import { loadConfigFile } from '../../../src/platform/config/loader.js';
+import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { UnitSet } from '../../../src/platform/units.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
-import { brokerConfig, ctx, T0 } from './broker-fixture.js';
+import { brokerConfig, ctx, T0, wireBroker } from './broker-fixture.js';
 
 describe("the example configuration's broker sections", () => {
   const cfg = loadConfigFile('config/ecm-bridge.example.yaml', { env: {} });
@@ -38,7 +38,12 @@ describe("the example configuration's broker sections", () => {
     expect(cfg.broker?.leases).toEqual({ sweepIntervalSeconds: 30, heartbeatSeconds: 15, staleAfterSeconds: 90 });
     expect(cfg.broker?.search.jumpoints).toEqual({ CORP: 'corp-jumpoint' });
     const policy = new ReleasePolicy(cfg.broker!.policies);
-    const prod = { ...ctx(), jumpItem: { jumpGroup: { name: 'Production' } }, session: { externalKey: 'CHG-1' } };
+    const prod = {
+      ...ctx(),
+      site: 'corp',
+      jumpItem: { jumpGroup: { name: 'Production' } },
+      session: { externalKey: 'CHG-1' },
+    };
     expect(policy.evaluate(prod, new Date(T0)).every((v) => v.ok)).toBe(true);
   });
 });
@@ -58,15 +63,19 @@ describe('brokerUnits', () => {
     const config = brokerConfig();
     const units = new UnitSet(rt.log, 1000);
     await units.apply([
-      { key: 'store', slice: 1, create: () => ({ name: 'store', store, start: async () => {}, stop: async () => {} }) },
       {
-        key: 'vault',
+        key: UNITS.store,
+        slice: 1,
+        create: () => ({ name: 'store', store, start: async () => {}, stop: async () => {} }),
+      },
+      {
+        key: UNITS.vault,
         slice: 1,
         create: () => ({ name: 'vault', port: vault, start: async () => {}, stop: async () => {} }),
       },
       ...brokerUnits(config, rt),
     ]);
-    const broker = units.get<Broker>('broker');
+    const broker = wireBroker(units.get(UNITS.broker));
     expect(store.state.instances.get('unit-test')).toEqual(new Date(T0));
     await expect(
       broker.handle('credentials.list', ctx({ user: { username: 'nobody' } }), {}, new AbortController().signal),

@@ -59,7 +59,7 @@ describe('Broker: credentials.list', () => {
     );
     expect(anonymous.toWire()).toMatchObject({
       code: 'bad_request',
-      message: 'The request carries no console username',
+      message: 'request.context.user.username is empty',
     });
   });
 

@@ -1,8 +1,11 @@
 import { Writable } from 'node:stream';
 import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
-import { createBroker } from '../../../src/app/create-broker.js';
+import { brokerHandler } from '../../../src/appliance/broker-mapper.js';
+import { brokerSettings } from '../../../src/app/broker-unit.js';
+import type { Broker } from '../../../src/broker/broker.js';
+import { createBroker } from '../../../src/broker/create-broker.js';
 import { ManualClock } from '../../../src/platform/clock.js';
-import { parseConfigText } from '../../../src/platform/config/loader.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { MemoryStateStore } from '../../../src/store/memory-store.js';
@@ -147,13 +150,31 @@ export function brokerHarness(
   const log = createLogger({ level: 'debug' }, sink);
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const config = brokerConfig(options.tweak);
-  const broker = createBroker(config, {
-    vault,
-    state,
-    log,
-    metrics,
-    clock,
-    instanceId: options.instanceId ?? 'instance-a',
-  });
+  const broker = wireBroker(
+    createBroker(brokerSettings(config)!, {
+      vault,
+      state,
+      log,
+      metrics,
+      clock,
+      instanceId: options.instanceId ?? 'instance-a',
+    }),
+  );
   return { broker, vault, state, clock, lines, metrics, config, signal: new AbortController().signal };
+}
+
+/**
+ * The broker as the ECM channel reaches it: every request goes through the wire mapper (the one
+ * validation edge), so tests speak the protocol's shapes and see what a console would see.
+ */
+export function wireBroker(broker: Broker, site = 'default') {
+  const wire = brokerHandler(() => broker, site);
+  return {
+    domain: broker,
+    handle: wire.handle.bind(wire),
+    undeliverable: (leaseId: string) => broker.undeliverable(leaseId),
+    explain: broker.explain.bind(broker),
+    start: () => broker.start(),
+    stop: (graceMs: number, reason?: 'reload' | 'shutdown') => broker.stop(graceMs, reason),
+  };
 }

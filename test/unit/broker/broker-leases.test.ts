@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ServiceError } from '../../../src/platform/errors.js';
-import type { Lease } from '../../../src/store/store-ports.js';
+import type { Lease } from '../../../src/broker/lease-store-port.js';
 import { brokerHarness, ctx, T0 } from './broker-fixture.js';
 
 async function checkOut(h: ReturnType<typeof brokerHarness>, lsid = 'c0ffee01') {

@@ -75,7 +75,7 @@ describe('Broker: jump.search', () => {
       .catch((e: ServiceError) => e);
     expect((bad as ServiceError).code).toBe('request.bad');
     const none = await h.broker.handle('jump.search', ctx(), {} as never, h.signal).catch((e: ServiceError) => e);
-    expect((none as ServiceError).message).toBe('jump.search needs a string "query"');
+    expect((none as ServiceError).message).toBe('request.params.query is missing');
     expect(h.vault.calls.filter((c) => c.method === 'searchSystems')).toHaveLength(3);
   });
 

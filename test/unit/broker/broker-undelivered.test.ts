@@ -5,7 +5,7 @@ import { brokerHarness, ctx } from './broker-fixture.js';
 
 /** The broker's credential service (the broker forwards `undeliverable` to it). */
 const credentials = (h: ReturnType<typeof brokerHarness>) =>
-  (h.broker as unknown as { p: { credentials: CredentialService } }).p.credentials;
+  (h.broker.domain as unknown as { p: { credentials: CredentialService } }).p.credentials;
 
 async function credentialId(h: ReturnType<typeof brokerHarness>, c = ctx()) {
   return (await h.broker.handle('credentials.list', c, {}, h.signal)).credentials[0]!.id;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
+import type { ConsoleRequest } from '../../../src/broker/broker-port.js';
 import { ReleasePolicy } from '../../../src/broker/release-policy.js';
 import { brokerSchema } from '../../../src/broker/broker-config.js';
 import { withSecretEnv } from '../../../src/platform/config/secret-ref.js';
@@ -27,7 +27,8 @@ function parsePolicies(yaml: string) {
 }
 
 const policy = new ReleasePolicy(parsePolicies(POLICIES));
-const ctx = (group: string, externalKey?: string, provider = 'Corp AD'): RequestContext => ({
+const ctx = (group: string, externalKey?: string, provider = 'Corp AD'): ConsoleRequest => ({
+  site: 'corp',
   user: { username: 'CORP\\jdoe', securityProvider: { name: provider } },
   jumpItem: { jumpGroup: { name: group } },
   session: { lsid: 'l1', ...(externalKey !== undefined && { externalKey }) },

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Component } from '../../../src/platform/lifecycle.js';
 import { Secret } from '../../../src/platform/secret.js';
-import { UnitSet, type UnitSpec } from '../../../src/platform/units.js';
+import { unitKey, UnitSet, type UnitContext, type UnitSpec } from '../../../src/platform/units.js';
+
+const key = (name: string) => unitKey<Probe>(name);
+import { Readiness } from '../../../src/platform/readiness.js';
 import { captureLogger } from '../../helpers/log-capture.js';
 
 class Probe implements Component {
@@ -19,12 +22,12 @@ class Probe implements Component {
 }
 
 const specs = (sites: Record<string, unknown>, vault: unknown): UnitSpec[] => [
-  { key: 'vault', slice: vault, create: () => new Probe('vault') },
+  { key: key('vault'), slice: vault, create: () => new Probe('vault') },
   ...Object.entries(sites).map(([name, slice]) => ({
-    key: `site:${name}`,
+    key: key(`site:${name}`),
     slice,
-    deps: ['vault'],
-    create: (get: <T extends Component>(k: string) => T) => new Probe(`site:${name}`, get<Probe>('vault')),
+    deps: [key('vault')],
+    create: (_slice: unknown, units: UnitContext) => new Probe(`site:${name}`, units.get(key('vault'))),
   })),
 ];
 
@@ -36,14 +39,14 @@ describe('UnitSet (config reload)', () => {
       specs({ a: { url: 'https://a', secret: new Secret('s1') }, b: { url: 'https://b' } }, { url: 'v' }),
     );
     expect(Probe.events).toEqual(['start vault', 'start site:a', 'start site:b']);
-    const aBefore = units.get<Probe>('site:a');
+    const aBefore = units.get(key('site:a'));
 
     Probe.events = [];
     const r = await units.apply(
       specs({ a: { url: 'https://a', secret: new Secret('s1') }, c: { url: 'https://c' } }, { url: 'v' }),
     );
     expect(r).toEqual({ started: ['site:c'], replaced: [], stopped: ['site:b'], kept: ['vault', 'site:a'] });
-    expect(units.get<Probe>('site:a')).toBe(aBefore);
+    expect(units.get(key('site:a'))).toBe(aBefore);
     expect(Probe.events).toEqual(['stop site:b', 'start site:c']);
 
     Probe.events = [];
@@ -61,7 +64,7 @@ describe('UnitSet (config reload)', () => {
     Probe.events = [];
     const r = await units.apply(specs({ a: {} }, { url: 'v2' }));
     expect(r.replaced).toEqual(['vault', 'site:a']);
-    expect(units.get<Probe>('site:a').dep).toBe(units.get<Probe>('vault'));
+    expect(units.get(key('site:a')).dep).toBe(units.get(key('vault')));
     expect(Probe.events).toEqual(['stop site:a (reload)', 'stop vault (reload)', 'start vault', 'start site:a']);
     Probe.events = [];
     await units.stopAll();
@@ -72,7 +75,7 @@ describe('UnitSet (config reload)', () => {
     Probe.events = [];
     const units = new UnitSet(captureLogger().log, 1000);
     const failing: UnitSpec = {
-      key: 'broken',
+      key: key('broken'),
       slice: {},
       create: () => ({
         name: 'broken',
@@ -93,15 +96,84 @@ describe('UnitSet (config reload)', () => {
     const units = new UnitSet(captureLogger().log, 1000);
     let lookup: (() => Component | undefined) | undefined;
     await units.apply([
-      { key: 'user', slice: {}, create: (_get, live) => ((lookup = live('target')), new Probe('user')) },
-      { key: 'target', slice: { v: 1 }, create: () => new Probe('target-1') },
+      { key: key('user'), slice: {}, create: (_s, units) => ((lookup = units.live(key('target'))), new Probe('user')) },
+      { key: key('target'), slice: { v: 1 }, create: () => new Probe('target-1') },
     ]);
     expect((lookup!() as Probe).name).toBe('target-1');
     await units.apply([
-      { key: 'user', slice: {}, create: () => new Probe('user-2') },
-      { key: 'target', slice: { v: 2 }, create: () => new Probe('target-2') },
+      { key: key('user'), slice: {}, create: () => new Probe('user-2') },
+      { key: key('target'), slice: { v: 2 }, create: () => new Probe('target-2') },
     ]);
-    expect(units.get<Probe>('user').name).toBe('user');
+    expect(units.get(key('user')).name).toBe('user');
     expect((lookup!() as Probe).name).toBe('target-2');
+  });
+});
+
+describe('UnitSet (failed reload)', () => {
+  const failing = (name: string, message: string): UnitSpec => ({
+    key: key(name),
+    slice: { broken: true },
+    create: () => ({
+      name,
+      start: async () => {
+        throw new Error(message);
+      },
+      stop: async () => {},
+    }),
+  });
+
+  it('restores the previous units when a unit of the new set fails to start, and a later good set applies', async () => {
+    Probe.events = [];
+    const readiness = new Readiness();
+    const units = new UnitSet(captureLogger().log, 1000, readiness);
+    const good = specs({ a: { url: 'https://a' } }, { url: 'v1' });
+    await units.apply(good);
+    const vaultBefore = units.get(key('vault'));
+
+    Probe.events = [];
+    // The new vault slice replaces the vault and the site; then the store cannot open.
+    const bad = [
+      failing('store', 'cannot open the store: password rejected'),
+      ...specs({ a: { url: 'https://a' } }, { url: 'v2' }),
+    ];
+    await expect(units.apply(bad)).rejects.toThrow('password rejected');
+    expect(units.has('vault') && units.has('site:a')).toBe(true);
+    expect(units.get(key('vault'))).not.toBe(vaultBefore); // rebuilt from its previous slice
+    expect(units.has('store')).toBe(false); // not wanted by the restored set
+    expect((await readiness.report()).ready).toBe(true);
+
+    const r = await units.apply(specs({ a: { url: 'https://a' } }, { url: 'v2' }));
+    expect(r.replaced).toEqual(['vault', 'site:a']);
+    await units.stopAll();
+  });
+
+  it('reports every wanted unit that is not running as not ready, with the error', async () => {
+    const readiness = new Readiness();
+    const units = new UnitSet(captureLogger().log, 1000, readiness);
+    await units.apply(specs({ a: {} }, { url: 'v1' }));
+    // The replacement fails and so does the rollback: the vault's previous slice cannot start either.
+    let fail = false;
+    const flaky: UnitSpec = {
+      key: key('vault'),
+      slice: { url: 'v1' },
+      create: () => ({
+        name: 'vault',
+        start: async () => {
+          if (fail) throw new Error('vault unreachable');
+        },
+        stop: async () => {},
+      }),
+    };
+    await units.apply([flaky, ...specs({ a: {} }, { url: 'v1' }).slice(1)]);
+    fail = true;
+    await expect(units.apply([{ ...flaky, slice: { url: 'v2' } }])).rejects.toThrow('vault unreachable');
+    const report = await readiness.report();
+    expect(report.ready).toBe(false);
+    expect(report.components.vault).toEqual({ ready: false, reason: 'not running: vault unreachable' });
+    expect(report.components['site:a']?.ready).toBe(false);
+    fail = false;
+    await units.apply([flaky, ...specs({ a: {} }, { url: 'v1' }).slice(1)]);
+    expect((await readiness.report()).ready).toBe(true);
+    await units.stopAll();
   });
 });

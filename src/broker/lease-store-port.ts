@@ -1,0 +1,63 @@
+/** A checkout the bridge must check in later. Never holds the secret. */
+export interface Lease {
+  leaseId: string;
+  vaultRequestId: string;
+  /** The bridge process that made it (for orphan recovery after a crash). */
+  owner: string;
+  site: string;
+  consoleUser: string;
+  vaultUser: string;
+  systemId: number;
+  systemName: string;
+  accountId: number;
+  accountName: string;
+  lsid: string | null;
+  /** The credential_event row this lease belongs to. */
+  auditId: number | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type CredentialOutcome = 'checked_out' | 'checked_in' | 'denied' | 'failed' | 'expired';
+
+/** One row of ecm_bridge.credential_event: correlates a checkout with its PRA session. */
+export interface CredentialEvent {
+  site: string;
+  lsid: string | null;
+  jumpItemId: number | null;
+  jumpItemName: string | null;
+  consoleUser: string;
+  vaultUser: string | null;
+  vaultRequestId: string | null;
+  systemName: string | null;
+  accountName: string | null;
+  outcome: CredentialOutcome;
+  /** ServiceError code when the outcome is denied/failed. */
+  errorCode: string | null;
+  checkoutAt: Date | null;
+  checkinAt: Date | null;
+}
+
+/**
+ * The broker's own state: leases, credential audit, and liveness of bridge instances (so a
+ * starting replica can tell a crashed owner's leases from a live replica's).
+ */
+export interface LeaseStore {
+  putLease(lease: Lease): Promise<void>;
+  getLease(leaseId: string): Promise<Lease | undefined>;
+  /** Removes and returns the lease; undefined when already gone. Atomic: two callers never both get it. */
+  takeLease(leaseId: string): Promise<Lease | undefined>;
+  listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]>;
+
+  /** Records that `instanceId` is alive at `at`. */
+  touchInstance(instanceId: string, at: Date): Promise<void>;
+  /** Instances whose last touch is older than `before`. */
+  staleInstances(before: Date): Promise<string[]>;
+
+  recordCredentialEvent(event: CredentialEvent): Promise<number>;
+  updateCredentialEvent(
+    id: number,
+    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
+  ): Promise<void>;
+  listCredentialEvents(filter: { lsid?: string; limit?: number }): Promise<(CredentialEvent & { id: number })[]>;
+}

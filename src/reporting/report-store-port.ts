@@ -1,0 +1,49 @@
+import type { SessionRecord } from './session-record.js';
+
+/**
+ * Writes parsed sessions into the BGSessions tables.
+ * Contract: `writeSessions` is idempotent on (hostName, lsid): a session written again replaces
+ * its row's columns and all its child rows, in one transaction with the rest of the batch, so a
+ * reader never sees half a session or half a batch. When `cursor` is given it is stored in the
+ * same transaction: the cursor moves only if the batch committed.
+ */
+export interface ReportStore {
+  writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult>;
+  /** Reads one session back with its children (tests, `report` tooling). */
+  readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined>;
+  /** Row counts per BGSessions table. */
+  tableCounts(): Promise<Record<string, number>>;
+}
+
+export interface WriteResult {
+  inserted: number;
+  updated: number;
+}
+
+export interface CursorUpdate {
+  key: string;
+  value: string;
+}
+
+/** Where the worker keeps its position per site and report type. */
+export interface CursorStore {
+  getCursor(key: string): Promise<string | undefined>;
+  setCursor(key: string, value: string): Promise<void>;
+}
+
+/** A database-held mutual exclusion for jobs shared by replicas (reporting worker, migrations). */
+export interface LeaderLock {
+  /** Returns a handle when acquired, undefined when another holder has it. Never waits. */
+  tryAcquire(name: string): Promise<LockHandle | undefined>;
+}
+
+export interface LockHandle {
+  release(): Promise<void>;
+}
+
+/** What the reporting worker needs of a database: the BGSessions writer, its cursors, the leader lock. */
+export interface ReportingStore {
+  readonly reports: ReportStore;
+  readonly state: CursorStore;
+  readonly lock: LeaderLock;
+}
