@@ -98,8 +98,26 @@ export class SimEcmHub {
     context: RequestContext,
     params: unknown,
     deadlineMs = this.options.maxRequestMs,
+    id: string = randomUUID(),
   ): Promise<ConsoleOutcome> {
-    const id = randomUUID();
+    return this.sendRequest(
+      group,
+      id,
+      JSON.stringify({ type: 'request', id, op, deadlineMs, context, params }),
+      deadlineMs,
+    );
+  }
+
+  /**
+   * Sends a request frame exactly as given (tests send hostile ones: a 100,000-deep `op`, a
+   * repeated id) and resolves like `request` with whatever answers `id`.
+   */
+  sendRequest(
+    group: string,
+    id: string,
+    frameText: string,
+    deadlineMs = this.options.maxRequestMs,
+  ): Promise<ConsoleOutcome> {
     this.stats.requests++;
     const conn = this.#active(group);
     if (!conn) {
@@ -122,7 +140,7 @@ export class SimEcmHub {
         });
       }, deadlineMs);
       conn.pending.set(id, { resolve, timer });
-      conn.ws.send(JSON.stringify({ type: 'request', id, op, deadlineMs, context, params }));
+      conn.ws.send(frameText);
     });
   }
 
