@@ -20,12 +20,12 @@ describe('requests on a shared ECM channel', () => {
   it('an op that is an object without a callable toString, or a 100,000-deep array, is answered bad_request', async () => {
     const hostile = await hub().sendRequest('Default', 'op-object', frame('op-object', '{"toString":1}'), 3000);
     expect(hostile).toMatchObject({ answeredBy: 'ecm', error: { code: 'bad_request' } });
-    expect(hostile.error?.message).toBe('unknown op of type object');
+    expect(hostile.error?.message).toBe('unknown op (not a string)');
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     const nested = await hub().sendRequest('Default', 'op-deep', frame('op-deep', deep), 3000);
     expect(nested).toMatchObject({
       answeredBy: 'ecm',
-      error: { code: 'bad_request', message: 'unknown op of type array' },
+      error: { code: 'bad_request', message: 'unknown op (not a string)' },
     });
   });
 
