@@ -12,7 +12,8 @@ import { systemClock } from '../../src/platform/clock.js';
 import { loadConfigFile, parseConfigText } from '../../src/app/config-schema.js';
 import { ConfigError } from '../../src/platform/config/loader.js';
 import { isServiceError } from '../../src/platform/errors.js';
-import { createHttpAgent, describeTlsFailure } from '../../src/platform/http-agent.js';
+import { createHttpAgent } from '../../src/platform/http-agent.js';
+import { describeTlsFailure } from '../../src/platform/http/transport-errors.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { DataDirLock } from '../../src/store/data-dir-lock.js';
@@ -93,8 +94,8 @@ describe('configuration and start-up refuse what would hang, crash or mislead', 
     } catch (e) {
       error = e;
     }
-    expect(isServiceError(error, 'appliance.tls')).toBe(true);
-    expect((error as Error).message).toMatch(/no PEM certificate/);
+    expect(isServiceError(error, 'config.ca_unreadable')).toBe(true);
+    expect((error as Error).message).toMatch(/holds no PEM certificate/);
   });
 
   it('TLS failures say what fixes them: caFile only for an unknown issuer', () => {

@@ -1,5 +1,4 @@
 import { UNITS } from '../../../src/app/unit-keys.js';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -13,6 +12,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { BridgeService } from '../../../src/app/bridge-service.js';
 import { configChecks } from '../../../src/app/checks.js';
+import { startBuiltCli } from '../../helpers/cli.js';
 import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 
 describe('vault unit, check and simulator command', () => {
@@ -24,6 +24,7 @@ describe('vault unit, check and simulator command', () => {
 
   const yaml = (probe: boolean) => `
 allowLiteralSecrets: true
+store: { kind: embedded, dataDir: "memory://" }
 vault:
   kind: passwordsafe
   url: ${h.sim.url}
@@ -70,34 +71,26 @@ log: { level: silent }
 
   it('`ecm-bridge sim passwordsafe` serves the demo seed over HTTPS until interrupted', async () => {
     const caOut = join(mkdtempSync(join(tmpdir(), 'ps-ca-')), 'ca.pem');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', 'sim', 'passwordsafe', '--port', '0', '--ca-out', caOut],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: string) => {
-        out += d;
-        const m = /listening: (\S+)[\s\S]*Ctrl-C/.exec(out);
-        if (m) resolve(m[1]!);
+    const child = startBuiltCli(['sim', 'passwordsafe', '--port', '0', '--ca-out', caOut]);
+    try {
+      const url = /listening: (\S+)/.exec(await child.waitFor(/listening: (\S+)[\s\S]*Ctrl-C/))![1]!;
+      expect(child.output()).toMatch(/4 systems, 7 accounts, 4 users/);
+      expect(url).toMatch(/^https:\/\//);
+      const dispatcher = new Agent({ connect: { ca: [readFileSync(caOut, 'utf8')] } });
+      const res = await request(`${url}/Auth/SignAppin`, {
+        method: 'POST',
+        headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` },
+        dispatcher,
       });
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-    });
-    expect(out).toMatch(/4 systems, 7 accounts, 4 users/);
-    expect(url).toMatch(/^https:\/\//);
-    const dispatcher = new Agent({ connect: { ca: [readFileSync(caOut, 'utf8')] } });
-    const res = await request(`${url}/Auth/SignAppin`, {
-      method: 'POST',
-      headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` },
-      dispatcher,
-    });
-    expect(res.statusCode).toBe(200);
-    await res.body.dump();
-    await dispatcher.close();
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+      await dispatcher.close();
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
