@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, Client, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from './bounded-file.js';
 import { bypassesProxy, type ProxyConfig } from './config/proxy-field.js';
 import { ServiceError } from './errors.js';
 
@@ -42,7 +42,7 @@ export function trustContext(caFile: string): SecureContext {
     });
   let text: string;
   try {
-    text = readFileSync(caFile, 'utf8');
+    text = readBoundedFile(caFile, MAX_CONFIG_FILE_BYTES);
   } catch (e) {
     throw unreadable(`cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, e);
   }

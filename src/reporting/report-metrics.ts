@@ -25,6 +25,8 @@ function lagHolder(registry: Registry): LagHolder {
 /** The reporting worker's Prometheus metrics (labels: site names and outcomes only). */
 export interface ReportMetrics {
   sessions: Counter<'site' | 'result'>;
+  /** Listed sessions deleted on the appliance before they were fetched: accounted for, never written. */
+  vanished: Counter<'site'>;
   runs: Counter<'site' | 'outcome'>;
   /** Primary changes of a failover site that started a failback re-read. */
   failbacks: Counter<'site'>;
@@ -57,6 +59,17 @@ export function reportMetrics(registry: Registry): ReportMetrics {
         new Counter({
           name: 'ecm_bridge_reporting_failback_rereads_total',
           help: 'Primary changes of a failover site that started a re-read since the last data sync, by site',
+          labelNames: ['site'] as const,
+          registers: [registry],
+        }),
+    ),
+    vanished: metric(
+      registry,
+      'ecm_bridge_reporting_sessions_vanished_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_reporting_sessions_vanished_total',
+          help: 'Listed sessions the appliance deleted before their full report was read (skipped, logged)',
           labelNames: ['site'] as const,
           registers: [registry],
         }),
