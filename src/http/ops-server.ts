@@ -5,6 +5,8 @@ import type { Registry } from 'prom-client';
 import type { HttpConfig } from './http-config.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { Readiness } from '../platform/readiness.js';
+import { isStatusShell, statusRoutes } from './status-routes.js';
+import type { StatusSource } from './status-view.js';
 
 export interface OpsServerDeps {
   log: Logger;
@@ -12,6 +14,13 @@ export interface OpsServerDeps {
   readiness: Readiness;
   /** Extra routes (admin/broker), registered after the ops routes and behind the same auth. */
   routes?: (app: FastifyInstance) => void;
+  /** The data of the status page (/status); without it there is no page. */
+  status?: StatusSource;
+}
+
+/** Hosts that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -19,6 +28,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 /**
  * /healthz (process alive, never authenticated), /readyz (per component), /metrics (Prometheus).
  * Listens on 127.0.0.1 by default; with `auth.token` every route but /healthz needs the bearer.
+ * The status page (/status) is served with a token, or without one only on a loopback address;
+ * its shell (HTML, script, style: no data) loads without the bearer, its data routes need it.
  */
 export class OpsServer implements Component {
   readonly name = 'ops-server';
@@ -39,10 +50,16 @@ export class OpsServer implements Component {
   async start(): Promise<void> {
     const app = Fastify({ logger: false, bodyLimit: 64 * 1024, return503OnClosing: true });
     const token = this.config.auth?.token;
+    const page = this.deps.status && (token || isLoopback(this.config.host)) ? this.deps.status : undefined;
+    if (this.deps.status && !page)
+      this.deps.log.warn(
+        { host: this.config.host },
+        'status page disabled: http.host is not a loopback address and http.auth.token is not set',
+      );
     if (token) {
       const expected = digest(`Bearer ${token.reveal()}`);
       app.addHook('onRequest', async (req, reply) => {
-        if (req.url === '/healthz') return;
+        if (req.url === '/healthz' || (page && req.method === 'GET' && isStatusShell(req.url))) return;
         const got = digest(req.headers.authorization ?? '');
         if (!timingSafeEqual(got, expected)) {
           await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
@@ -58,6 +75,7 @@ export class OpsServer implements Component {
       const body = await this.deps.metrics.metrics();
       return reply.header('content-type', this.deps.metrics.contentType).send(body);
     });
+    if (page) statusRoutes(page, this.deps.log)(app);
     this.deps.routes?.(app);
     await app.listen({ host: this.config.host, port: this.config.port });
     this.#app = app;
