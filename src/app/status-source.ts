@@ -110,7 +110,8 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
  * what the broker does (mapping, matching, policies, release settings).
  */
 function draftConfig(text: string, running: Config): Config {
-  const placeholder = 'draft-secret-not-resolved';
+  // Long enough for every secret's length rule (the credential id key needs 32 bytes).
+  const placeholder = 'draft-secret-not-resolved-'.padEnd(64, 'x');
   const draft = parseConfigText(text, 'draft', {
     env: new Proxy({}, { get: () => placeholder }),
     readFile: () => placeholder,

@@ -48,8 +48,6 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
 
   beforeAll(async () => {
     // (hook timeout below: PGlite's start alone takes 50 s when the shared machine is busy)
-    const t0 = Date.now();
-    const lap = (what: string) => console.log(`${what} ${Date.now() - t0} ms`);
     dir = mkdtempSync(join(tmpdir(), 'ecm-status-page-'));
     const log = silentLogger();
     vault = await PasswordSafeSimulator.start({ seed: loadSeedFile(demoSeedPath) });
@@ -86,13 +84,10 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
 
     rt = createRuntime(log);
     service = new BridgeService(loadConfigFile(join(dir, 'bridge.yaml')), rt, 2_000);
-    lap('simulators');
     await service.start();
-    lap('bridge');
     driver = new ConsoleDriver(appliance.url, appliance.caPem);
     base = `http://127.0.0.1:${service.unit(UNITS.ops).address.port}`;
     await service.unit(UNITS.reporting).runNow(); // one pull, so the chart has a point
-    lap('pull');
 
     // A fresh profile directory per run (a persistent context is how Playwright takes --user-data-dir).
     browser = await chromium.launchPersistentContext(join(dir, 'chromium'), {
@@ -111,7 +106,6 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
       ],
     });
     page = browser.pages()[0] ?? (await browser.newPage());
-    lap('browser');
   }, 180_000);
 
   afterAll(async () => {
@@ -165,6 +159,8 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
     await driver.release(jane, leaseId);
     await expect.poll(() => page.locator('#lease-count').textContent(), { timeout: 15_000 }).toBe('0 checked out');
     expect(await page.locator('#events').textContent()).toContain('checked_in');
+    // list, get and release were answered over the channel this hour
+    await expect.poll(() => site().textContent()).toContain('Requests, last hour3 answered, 0 refused');
   });
 
   it('renders Test Settings for a denied user and for a user with offers, and a draft with a mistake', async () => {
