@@ -126,7 +126,7 @@
     const maxSessions = Math.max(1, ...pulls.map((p) => p.sessions));
     const maxLag = Math.max(1, ...pulls.map((p) => p.lagSeconds || 0));
     const failed = pulls.filter((p) => p.outcome !== 'ok').length;
-    const desc = `${pulls.length} pulls in the last 24 h, ${failed} failed; most sessions in one pull ${maxSessions === 1 && !pulls.some((p) => p.sessions) ? 0 : maxSessions}; largest lag ${duration(maxLag)}.`;
+    const desc = `${pulls.length} pull${pulls.length === 1 ? '' : 's'} in the last 24 h, ${failed} failed; most sessions in one pull ${maxSessions === 1 && !pulls.some((p) => p.sessions) ? 0 : maxSessions}; largest lag ${duration(maxLag)}.`;
     const s = svg('svg', {
       class: 'chart',
       viewBox: `0 0 ${W} ${H}`,
