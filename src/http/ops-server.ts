@@ -19,7 +19,7 @@ export interface OpsServerDeps {
 }
 
 /** Hosts that only this machine can reach. */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
