@@ -26,6 +26,8 @@ const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`status page browser tests skipped: ${CHROMIUM} is absent (apt-get install chromium)`);
 
 const TOKEN = 'status-page-test-token-0123456789';
+// A bound for a hang (the page refreshes every 3 s), not an expected duration.
+const WAIT = { timeout: 20_000 };
 const repoFile = (rel: string) => resolve(import.meta.dirname, '../../..', rel);
 
 const jane: Omit<ConsoleRequestBody, 'op' | 'params'> = {
@@ -127,13 +129,13 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
     await page.goto(`${base}/status`);
     await page.getByLabel(/Ops token/).fill('not-the-token');
     await page.getByRole('button', { name: 'Show status' }).click();
-    await expect.poll(() => page.locator('#auth-error').textContent()).toContain('refused');
+    await expect.poll(() => page.locator('#auth-error').textContent(), WAIT).toContain('refused');
     expect(await page.locator('#data').isHidden()).toBe(true);
 
     await page.getByLabel(/Ops token/).fill(TOKEN);
     await page.keyboard.press('Enter'); // the form works from the keyboard
     await site().waitFor();
-    await expect.poll(() => site().getAttribute('data-state')).toBe('connected');
+    await expect.poll(() => site().getAttribute('data-state'), WAIT).toBe('connected');
     expect(await site().textContent()).toMatch(/ECM group position(active|standby)/);
     const health = await page.locator('#health').textContent();
     expect(health).toContain('vault');
@@ -151,28 +153,28 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
     const first = (listed.result as { credentials: { id: string }[] }).credentials[0];
     const got = await driver.get(jane, first!.id);
     const leaseId = (got.result as { credential: { leaseId: string } }).credential.leaseId;
-    await expect.poll(() => page.locator('#lease-count').textContent(), { timeout: 15_000 }).toBe('1 checked out');
+    await expect.poll(() => page.locator('#lease-count').textContent(), WAIT).toBe('1 checked out');
     const leases = await page.locator('#leases').textContent();
     expect(leases).toContain('web01 / Administrator');
     expect(leases).toContain('status-page-lsid-1');
 
     await driver.release(jane, leaseId);
-    await expect.poll(() => page.locator('#lease-count').textContent(), { timeout: 15_000 }).toBe('0 checked out');
+    await expect.poll(() => page.locator('#lease-count').textContent(), WAIT).toBe('0 checked out');
     expect(await page.locator('#events').textContent()).toContain('checked_in');
     // list, get and release were answered over the channel this hour
-    await expect.poll(() => site().textContent()).toContain('Requests, last hour3 answered, 0 refused');
+    await expect.poll(() => site().textContent(), WAIT).toContain('Requests, last hour3 answered, 0 refused');
   });
 
   it('renders Test Settings for a denied user and for a user with offers, and a draft with a mistake', async () => {
     await page.getByLabel(/Console user/).fill('CORP\\ext-bob');
     await page.getByLabel(/Endpoint/).fill('web01');
     await page.getByRole('button', { name: 'Test settings' }).click();
-    await expect.poll(() => page.locator('#ts-verdict').textContent(), { timeout: 15_000 }).toContain('REFUSED');
+    await expect.poll(() => page.locator('#ts-verdict').textContent(), WAIT).toContain('REFUSED');
     expect(await page.locator('#ts-result pre').textContent()).toContain('denied by rule contractors-denied');
 
     await page.getByLabel(/Console user/).fill('CORP\\jdoe');
     await page.getByRole('button', { name: 'Test settings' }).click();
-    await expect.poll(() => page.locator('#ts-verdict').textContent(), { timeout: 15_000 }).toContain('Result: OK');
+    await expect.poll(() => page.locator('#ts-verdict').textContent(), WAIT).toContain('Result: OK');
     expect(await page.locator('#ts-offered').textContent()).toContain('Administrator (web01)');
     // The README's picture: STATUS_PAGE_SCREENSHOT=docs/status-page.png npx vitest run <this file>
     const shot = process.env.STATUS_PAGE_SCREENSHOT;
@@ -184,9 +186,7 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
 
     await page.getByLabel(/Draft configuration/).fill('userMappng:\n  default: deny\n');
     await page.getByRole('button', { name: 'Test settings' }).click();
-    await expect
-      .poll(() => page.locator('#ts-verdict').textContent(), { timeout: 15_000 })
-      .toContain('draft is invalid');
+    await expect.poll(() => page.locator('#ts-verdict').textContent(), WAIT).toContain('draft is invalid');
     expect(await page.locator('#ts-result').textContent()).toContain(
       'draft:1:1: userMappng: unknown key "userMappng" (did you mean "userMapping"?)',
     );
@@ -195,7 +195,7 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
   it('shows the site go from connected to disconnected when the appliance drops the channel', async () => {
     expect(await site().getAttribute('data-state')).toBe('connected');
     await driver.control('role', { role: 'backup' }); // drops the channel (1001) and refuses new ones
-    await expect.poll(() => site().getAttribute('data-state'), { timeout: 15_000 }).not.toBe('connected');
+    await expect.poll(() => site().getAttribute('data-state'), WAIT).not.toBe('connected');
     expect(await site().textContent()).toContain('disconnected');
   });
 });
