@@ -207,8 +207,6 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
   });
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? 'unknown' : new Date(ms).toISOString());
-
 /** Each node's failover role and last data sync, and whether exactly one is primary. */
 function failoverCheck(probe: SiteProbe, kind: AccountKind, component: string): Check {
   return {
@@ -228,8 +226,9 @@ function failoverCheck(probe: SiteProbe, kind: AccountKind, component: string): 
           if (!isServiceError(e, 'appliance.unavailable')) throw e;
           failure = e.message;
         }
-        const nodes = targets.nodes
-          .map((n) => `${n.node} ${n.role} (last data sync ${iso(n.lastDataSyncAt)})`)
+        const nodes = targets
+          .nodes()
+          .map((n) => `${n.node} ${n.healthy ? n.role : 'down'} (last data sync ${n.lastDataSyncAt ?? 'unknown'})`)
           .join('; ');
         if (failure)
           return { ok: false, detail: `${failure}`, fix: 'wait for the failover to finish, or check the pair' };

@@ -8,6 +8,18 @@ import type { Secret } from '../platform/secret.js';
 import { CommandApiClient, probeNode, type FailoverRole } from './command-api.js';
 import { OAuthTokenSource } from './token-source.js';
 
+/** What the last resolution learnt about one node of a site (the status page). */
+export interface NodeView {
+  node: string;
+  healthy: boolean;
+  /** Failover role from the Command API, `unknown` without that permission or answer. */
+  role: 'primary' | 'backup' | 'none' | 'unknown';
+  /** ISO time of the node's last failover data sync, when the appliance reports one. */
+  lastDataSyncAt?: string;
+  detail: string;
+  checkedAt: string;
+}
+
 /** Where to connect now: an origin and the token source of the account on it. */
 export interface Target {
   origin: string;
@@ -18,8 +30,8 @@ export interface Target {
   warning?: string;
 }
 
-/** What one node answered during a resolution (for `check` and logs). */
-export interface NodeView {
+/** What one node answered during a resolution. */
+interface NodeState {
   node: string;
   /** `unknown`: healthy but the account has no Command API permission; `down`: the probe failed. */
   role: FailoverRole | 'unknown' | 'down';
@@ -54,8 +66,9 @@ export class SiteTargets {
   readonly #primaries: Gauge<'site'> | undefined;
   /** The node a permission-less resolution tried last, to rotate past a refusing backup. */
   #lastBlind = -1;
-  /** Node views of the last resolution. */
-  nodes: NodeView[] = [];
+  /** What the last resolution found per node (only sites with `nodes`). */
+  #states: NodeState[] = [];
+  #checkedAt = '';
 
   constructor(
     private readonly site: SiteTargetSettings,
@@ -102,11 +115,24 @@ export class SiteTargets {
     return `${new URL(this.site.url).protocol}//${node}`;
   }
 
+  /** The nodes as last probed, in configuration order; empty before the first resolution or without `nodes`. */
+  nodes(): NodeView[] {
+    return this.#states.map((n) => ({
+      node: n.node,
+      healthy: n.role !== 'down',
+      role: n.role === 'down' ? 'unknown' : n.role,
+      ...(n.lastDataSyncAt !== undefined ? { lastDataSyncAt: new Date(n.lastDataSyncAt).toISOString() } : {}),
+      detail: n.detail,
+      checkedAt: this.#checkedAt,
+    }));
+  }
+
   async resolve(signal: AbortSignal): Promise<Target> {
     const siteOrigin = new URL(this.site.url).origin;
     if (this.site.nodes.length === 0) return { origin: siteOrigin, tokens: this.tokensFor(siteOrigin) };
     const views = await Promise.all(this.site.nodes.map((node) => this.#view(node, signal)));
-    this.nodes = views;
+    this.#states = views;
+    this.#checkedAt = new Date(this.clock.now()).toISOString();
     const primaries = views.filter((v) => v.role === 'primary' || v.role === 'none');
     const unknown = views.flatMap((v, i) => (v.role === 'unknown' ? [i] : []));
     this.#primaries?.set(
@@ -144,7 +170,7 @@ export class SiteTargets {
     );
   }
 
-  async #view(node: string, signal: AbortSignal): Promise<NodeView> {
+  async #view(node: string, signal: AbortSignal): Promise<NodeState> {
     const origin = this.originOf(node);
     const probe = await probeNode(origin, this.agent, this.site.name, signal);
     if (!probe.healthy) return { node, role: 'down', detail: probe.detail };
