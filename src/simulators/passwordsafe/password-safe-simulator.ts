@@ -2,7 +2,6 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { generate } from 'selfsigned';
 import { EstateIndex, type SimAccount } from './estate-index.js';
 import type { Seed } from './seed.js';
 import { managedAccounts, managedSystems, platforms, workgroups } from './sim-discovery.js';
@@ -74,6 +73,7 @@ export class PasswordSafeSimulator {
       this.#server = createHttpServer(handler);
     } else {
       const host = this.options.host ?? '127.0.0.1';
+      const { generate } = await import('selfsigned'); // heavy (X.509 stack): only with TLS
       const pems = await generate([{ name: 'commonName', value: 'passwordsafe-simulator' }], {
         keyType: 'ec',
         algorithm: 'sha256',
