@@ -1,5 +1,5 @@
--- Migration 5 (PostgreSQL / PGlite): indexes for the broker's lease lookups, so a release costs
--- the same with ten live leases or ten thousand. Same model as sql/mssql/005_lease_lookups.sql.
+-- Migration 6 (PostgreSQL / PGlite): indexes for the broker's lease lookups, so a release costs
+-- the same with ten live leases or ten thousand. Same model as sql/mssql/006_lease_lookups.sql.
 
 -- "Does another lease still hold this vault request?" (asked on every check-in).
 CREATE INDEX IF NOT EXISTS lease__vault_request_ndx ON ecm_bridge.lease (vault_request_id);
