@@ -92,7 +92,7 @@ export class SiteLink implements ApplianceLink, Component {
     this.#wsAgent = createHttpAgent(agentOptions);
     this.#channel = new ChannelDispatcher(this.#wsAgent);
     this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
-    this.#metrics = new LinkMetrics(deps.metrics, config.name);
+    this.#metrics = new LinkMetrics(deps.metrics, config.name, siteNodes(config));
     this.#requests = new RequestDispatcher(
       {
         site: config.name,
@@ -217,6 +217,7 @@ export class SiteLink implements ApplianceLink, Component {
         requests: this.#requests,
         onWelcome: (w) => {
           this.#set({ state: 'connected', role: w.role, connectedSince: new Date(clock.now()).toISOString() });
+          this.#metrics.connectedTo(new URL(target.origin).host);
           log.info(
             { site: this.site, origin: target.origin, group: w.group, role: w.role, appliance: w.site?.hostname },
             'ECM channel connected',
@@ -312,5 +313,12 @@ export class SiteLink implements ApplianceLink, Component {
       ...(state === 'connected' ? {} : { role: undefined, connectedSince: undefined }),
     };
     this.#metrics.state(state, this.#status.role);
+    if (state !== 'connected') this.#metrics.connectedTo(undefined);
   }
+}
+
+/** The hosts a site's channel may connect to, as `URL.host` spells them (the metric's `node` label). */
+function siteNodes(config: SiteLinkSettings): string[] {
+  const url = new URL(config.url);
+  return config.nodes.length === 0 ? [url.host] : config.nodes.map((n) => new URL(`${url.protocol}//${n}`).host);
 }
