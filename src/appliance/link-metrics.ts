@@ -4,7 +4,15 @@ import type { LinkState } from './appliance-link.js';
 
 const STATES: LinkState[] = ['idle', 'connecting', 'connected', 'backoff', 'blocked', 'stopped'];
 /** The usual ends of a channel (label `reason` of reconnects), present from the start; rarer ones appear when seen. */
-const RECONNECT_REASONS = ['unavailable', 'unauthorized', 'forbidden', 'tls', 'going_away', 'replaced', 'oauth_refused'];
+const RECONNECT_REASONS = [
+  'unavailable',
+  'unauthorized',
+  'forbidden',
+  'tls',
+  'going_away',
+  'replaced',
+  'oauth_refused',
+];
 
 /**
  * The ECM channel's metrics, shared by every site link of a registry (labels: site name, op,

@@ -21,7 +21,6 @@ import type { LeaseStore } from './lease-store-port.js';
 import type { PolicyVerdict, ReleasePolicy } from './release-policy.js';
 import { refusal, type MappingDecision, type UserMapper } from './user-mapper.js';
 
-
 export interface BrokerParts {
   defaultSite: string;
   checkinOnShutdown: boolean;
