@@ -4,6 +4,11 @@ export interface CheckResult {
   detail: string;
   /** What to do when not ok. */
   fix?: string;
+  /**
+   * The root cause of a failure (e.g. an error code and the account it concerns). Later failures
+   * of the same component with the same cause are shown as consequences, not as more failures.
+   */
+  cause?: string;
 }
 
 export interface Check {
