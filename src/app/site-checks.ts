@@ -25,6 +25,8 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
   switch (err.code) {
     case 'appliance.tls':
       return `add the CA that issued ${new URL(site.url).host}'s certificate to sites[${index}].caFile`;
+    case 'config.ca_unreadable':
+      return `point sites[${index}].caFile at a readable PEM file holding the issuing CA's certificate`;
     case 'appliance.auth_failed':
       return `check sites[${index}].${kind ?? 'ecm'}.clientId and clientSecret against ${API_CONFIGURATION} (regenerating the secret invalidates the old one)`;
     case 'appliance.permission_missing':

@@ -1,3 +1,4 @@
+import type { ServiceError } from '../platform/errors.js';
 import type { VaultConfig } from '../vault/vault-config.js';
 import type { Check } from './check.js';
 import type { Runtime } from './runtime.js';
@@ -16,12 +17,12 @@ export function vaultChecks(vc: VaultConfig | undefined, rt: Runtime): Check[] {
       async run(signal) {
         const vault = createVault(vc, { log: rt.log, metrics: rt.metrics, clock: rt.clock });
         try {
-          const h = await vault.health(undefined, signal);
+          const failure = await vault.health(undefined, signal);
           const who =
             vc.auth.method === 'oauth' ? `OAuth client ${vc.auth.clientId}` : `runas ${vc.probeUser ?? '(none)'}`;
-          return h.ok
-            ? { ok: true, detail: `signed in (${who}) and listed workgroups` }
-            : { ok: false, detail: h.reason ?? 'vault unhealthy', fix: fixFor(h.reason ?? '', vc.auth.method) };
+          return failure
+            ? { ok: false, detail: `${failure.code}: ${failure.message}`, fix: fixFor(failure, vc.auth.method) }
+            : { ok: true, detail: `signed in (${who}) and listed workgroups` };
         } finally {
           await vault.close();
         }
@@ -30,14 +31,21 @@ export function vaultChecks(vc: VaultConfig | undefined, rt: Runtime): Check[] {
   ];
 }
 
-function fixFor(reason: string, method: 'apikey' | 'oauth'): string {
-  if (reason.includes('probe user'))
-    return 'set vault.probeUser to a Password Safe user in a group of the API registration (no grants needed)';
-  if (reason.startsWith('vault.auth_failed')) {
-    return method === 'oauth'
-      ? 'check vault.auth.clientId/clientSecret and that the OAuth registration is enabled'
-      : "check vault.auth.apiKey, that vault.probeUser is in a group of the API registration, and the registration's allowed source addresses";
+function fixFor(failure: ServiceError, method: 'apikey' | 'oauth'): string {
+  switch (failure.code) {
+    case 'config.invalid':
+      return failure.details?.path === 'vault.probeUser'
+        ? 'set vault.probeUser to a Password Safe user in a group of the API registration (no grants needed)'
+        : 'fix the vault section of the configuration';
+    case 'vault.auth_failed':
+      return method === 'oauth'
+        ? 'check vault.auth.clientId/clientSecret and that the OAuth registration is enabled'
+        : "check vault.auth.apiKey, that vault.probeUser is in a group of the API registration, and the registration's allowed source addresses";
+    case 'vault.tls':
+      return 'add the CA that issued the Password Safe certificate to vault.caFile';
+    case 'config.ca_unreadable':
+      return 'point vault.caFile at a readable PEM file with the issuing CA certificate';
+    default:
+      return 'check vault.url, DNS and the network path to Password Safe';
   }
-  if (reason.startsWith('appliance.tls')) return 'add the CA that issued the Password Safe certificate to vault.caFile';
-  return 'check vault.url, DNS and the network path to Password Safe';
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../platform/clock.js';
+import type { ServiceError } from '../platform/errors.js';
 import type { VaultConfig } from '../vault/vault-config.js';
 import type { Component } from '../platform/lifecycle.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
@@ -23,7 +24,7 @@ export function createVault(
  */
 export class VaultComponent implements Component {
   readonly name = 'vault';
-  #vault: (VaultPort & { close(): Promise<void>; readonly lastFailure: string | undefined }) | undefined;
+  #vault: (VaultPort & { close(): Promise<void>; readonly lastFailure: ServiceError | undefined }) | undefined;
 
   constructor(
     private readonly config: VaultConfig,
@@ -42,7 +43,7 @@ export class VaultComponent implements Component {
     this.rt.readiness.register('vault', () => {
       const failure = vault.lastFailure;
       return failure
-        ? { ready: false, reason: failure }
+        ? { ready: false, reason: failure.message, details: { code: failure.code } }
         : { ready: true, reason: `passwordsafe ${new URL(this.config.url).host}` };
     });
   }

@@ -2,6 +2,10 @@ import { XMLParser } from 'fast-xml-parser';
 import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError } from '../platform/errors.js';
+import { withBearer } from '../platform/http/bearer.js';
+import { TransientFailure, withRetries, type RetryPolicy } from '../platform/http/retry.js';
+import { parseRetryAfter } from '../platform/http/retry-after.js';
+import { RETRYABLE_STATUS, transientCode } from '../platform/http/transport-errors.js';
 import type { AccessTokenProvider } from './access-token.js';
 import { transportError, unavailable } from './token-source.js';
 
@@ -113,9 +117,23 @@ export interface CommandApiOptions {
   tokens: AccessTokenProvider;
   dispatcher: Dispatcher;
   clock: Clock;
+  /** Retries of a call that met a network failure or 408/429/5xx (default COMMAND_API_RETRIES). */
+  retries?: RetryPolicy;
+  /** Jitter source (tests pin it). */
+  random?: () => number;
 }
 
-/** The XML Command API calls the bridge needs, with one token re-mint on 401. */
+/**
+ * Few and short: every caller has a loop or a person of its own (the link's reconnect backoff,
+ * `ecm-bridge check`), so a Command API call only rides out a blip.
+ */
+export const COMMAND_API_RETRIES: RetryPolicy = { max: 2, baseDelayMs: 250, maxDelayMs: 2_000 };
+
+/**
+ * The XML Command API calls the bridge needs (GETs, so safe to resend): the shared
+ * `withRetries` and `withBearer` (one re-mint on 401). Its own classification: 403 is a missing
+ * perm_command, an `<error>` document is `appliance.api_error`.
+ */
 export class CommandApiClient {
   constructor(private readonly o: CommandApiOptions) {}
 
@@ -127,53 +145,63 @@ export class CommandApiClient {
     return parseApiInfo(await this.#call('get_api_info', signal));
   }
 
-  async #call(action: string, signal?: AbortSignal): Promise<string> {
-    for (let attempt = 0; ; attempt++) {
-      const token = await this.o.tokens.token(signal);
-      let res: Dispatcher.ResponseData;
+  #call(action: string, signal?: AbortSignal): Promise<string> {
+    const op = `appliance.${action}`;
+    return withRetries(() => this.#once(action, signal), {
+      policy: this.o.retries ?? COMMAND_API_RETRIES,
+      clock: this.o.clock,
+      ...(signal ? { signal } : {}),
+      ...(this.o.random ? { random: this.o.random } : {}),
+      giveUp: (f) =>
+        f.status === undefined
+          ? transportError(f.cause, this.o.baseUrl, this.o.site, op)
+          : unavailable(this.o.site, op, f.status, f.retryAfterMs),
+    });
+  }
+
+  async #once(action: string, signal?: AbortSignal): Promise<string> {
+    const op = `appliance.${action}`;
+    const send = async (authorization: string) => {
       try {
-        res = await request(`${this.o.baseUrl}/api/command?action=${action}`, {
+        return await request(`${this.o.baseUrl}/api/command?action=${action}`, {
           dispatcher: this.o.dispatcher,
           signal,
-          headers: { authorization: `Bearer ${token.reveal()}`, accept: 'application/xml' },
+          headers: { authorization, accept: 'application/xml' },
         });
       } catch (e) {
-        throw transportError(e, this.o.baseUrl, this.o.site, `appliance.${action}`);
+        if (signal?.aborted || transientCode(e)) throw e; // withRetries decides
+        throw transportError(e, this.o.baseUrl, this.o.site, op);
       }
-      const body = await res.body.text();
-      if (res.statusCode === 401 && attempt === 0) {
-        this.o.tokens.invalidate(token);
-        continue;
-      }
-      if (res.statusCode === 401)
-        throw new ServiceError(
-          'appliance.auth_failed',
-          `site ${this.o.site}: ${action} refused a freshly minted token (401)`,
-          { op: `appliance.${action}` },
-        );
-      if (res.statusCode === 403) {
-        throw new ServiceError(
-          'appliance.permission_missing',
-          `site ${this.o.site}: the API account lacks Command API permission (perm_command) needed for ${action}`,
-          { op: `appliance.${action}`, details: { permission: 'perm_command' } },
-        );
-      }
-      if (res.statusCode >= 500 || res.statusCode === 429)
-        throw unavailable(
-          this.o.site,
-          `appliance.${action}`,
-          res.statusCode,
-          res.headers['retry-after'],
-          this.o.clock.now(),
-        );
-      if (res.statusCode !== 200) {
-        root(body, action); // surfaces an <error> text when there is one
-        throw new ServiceError('appliance.api_error', `site ${this.o.site}: ${action} answered ${res.statusCode}`, {
-          op: `appliance.${action}`,
-        });
-      }
-      return body;
+    };
+    const res = await withBearer(this.o.tokens, send, (r) => r.statusCode === 401, signal);
+    const body = await res.body.text();
+    if (res.statusCode === 401)
+      throw new ServiceError(
+        'appliance.auth_failed',
+        `site ${this.o.site}: ${action} refused a freshly minted token (401)`,
+        {
+          op,
+        },
+      );
+    if (res.statusCode === 403) {
+      throw new ServiceError(
+        'appliance.permission_missing',
+        `site ${this.o.site}: the API account lacks Command API permission (perm_command) needed for ${action}`,
+        { op, details: { permission: 'perm_command' } },
+      );
     }
+    if (RETRYABLE_STATUS.has(res.statusCode))
+      throw new TransientFailure(`HTTP ${res.statusCode}`, {
+        status: res.statusCode,
+        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.o.clock.now()),
+      });
+    if (res.statusCode !== 200) {
+      root(body, action); // surfaces an <error> text when there is one
+      throw new ServiceError('appliance.api_error', `site ${this.o.site}: ${action} answered ${res.statusCode}`, {
+        op,
+      });
+    }
+    return body;
   }
 }
 

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { WebSocket } from 'undici';
+import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import type { Clock } from '../platform/clock.js';
 import type { Secret } from '../platform/secret.js';
-import type { ChannelDispatcher } from './channel-dispatcher.js';
 import {
   CLOSE,
   MAX_FRAME_BYTES,
@@ -17,7 +16,10 @@ export interface SessionOptions {
   /** `wss://host/api/ecm/v1` */
   url: string;
   token: Secret;
-  channel: ChannelDispatcher;
+  /** System roots plus the site's caFile (trustContext); undefined: system roots only. */
+  trust?: SecureContext;
+  /** The upgrade (TCP, TLS, HTTP 101) must complete within this. */
+  handshakeTimeoutMs: number;
   hello: HelloFrame;
   clock: Clock;
   log: Logger;
@@ -52,7 +54,7 @@ const HEARTBEAT_MIN_MS = 50;
 /** Longest close reason a control frame can carry (125 bytes minus the 2-byte code). */
 const MAX_REASON_BYTES = 123;
 
-/** `reason` cut to at most 123 UTF-8 bytes on a character boundary (undici throws beyond that). */
+/** `reason` cut to at most 123 UTF-8 bytes on a character boundary (ws throws beyond that). */
 export function fitCloseReason(reason: string): string {
   if (Buffer.byteLength(reason) <= MAX_REASON_BYTES) return reason;
   let out = '';
@@ -66,19 +68,14 @@ export function fitCloseReason(reason: string): string {
   return out;
 }
 
-/** A masked (client-to-server) WebSocket close frame; `reason` is cut to fit a control frame. */
-function closeFrame(code: number, reason: string): Buffer {
-  const payload = Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from(fitCloseReason(reason), 'utf8')]);
-  const mask = randomBytes(4);
-  const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
-  return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, masked]);
-}
 const MISSED_PONGS = 3;
 
 /**
- * One ECM channel connection (protocol v1): upgrade with the bearer token, hello, welcome, role
- * changes, ping/pong in both directions (three missed pongs end it), request frames handed to the
- * RequestDispatcher, malformed frames closed with 1007. It never reconnects: SiteLink decides.
+ * One ECM channel connection (protocol v1) over the `ws` client: upgrade with the bearer token,
+ * hello, welcome, role changes, ping/pong in both directions (three missed pongs end it),
+ * request frames handed to the RequestDispatcher. Malformed frames close with 1007; a frame over
+ * 1 MiB is refused by ws itself (`maxPayload`), which sends the 1009 close frame and waits for the
+ * peer's answer, so the appliance always sees the code. It never reconnects: SiteLink decides.
  */
 export class EcmSession implements ResponseSink {
   #ws: WebSocket | undefined;
@@ -92,15 +89,29 @@ export class EcmSession implements ResponseSink {
 
   run(): Promise<SessionEnd> {
     const o = this.o;
-    o.channel.reset();
     return new Promise((resolve) => {
       let openedAt: number | undefined;
-      const ws = new WebSocket(o.url, {
-        dispatcher: o.channel.dispatcher,
+      /** What a refused or failed upgrade saw: ws reports both only as text otherwise. */
+      const refused: { status?: number; error?: Error } = {};
+      const options: ClientOptions & { secureContext?: SecureContext } = {
         headers: { authorization: `Bearer ${o.token.reveal()}` },
-      });
+        handshakeTimeout: o.handshakeTimeoutMs,
+        maxPayload: MAX_FRAME_BYTES,
+        // Compression is not part of the protocol, and compressing secrets beside
+        // attacker-influenced text invites length side channels.
+        perMessageDeflate: false,
+        followRedirects: false,
+        ...(o.trust ? { secureContext: o.trust } : {}),
+      };
+      const ws = new WebSocket(o.url, options);
       this.#ws = ws;
-      ws.onopen = () => {
+      ws.on('unexpected-response', (_req, res) => {
+        // 401 (re-mint) and 403 (missing permission) call for different actions.
+        refused.status = res.statusCode;
+        res.resume();
+        ws.terminate();
+      });
+      ws.on('open', () => {
         openedAt = o.clock.now();
         this.#sendJson(o.hello);
         o.clock.sleep(o.welcomeTimeoutMs, this.#timers.signal).then(
@@ -110,24 +121,39 @@ export class EcmSession implements ResponseSink {
           },
           () => undefined,
         );
-      };
-      ws.onmessage = (e) => this.#onMessage(e.data);
-      ws.onerror = () => undefined; // the close event that follows carries the outcome
-      ws.onclose = (e) => {
+      });
+      ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+      ws.on('error', (e: Error & { code?: string }) => {
+        if (openedAt === undefined) {
+          refused.error ??= e;
+          return;
+        }
+        // ws has already sent the close frame for these (1009 too big, 1007 bad UTF-8, 1002).
+        this.#local ??=
+          e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+            ? { cause: 'frame_too_big', reason: 'frame larger than 1 MiB' }
+            : { cause: 'bad_frame', reason: `malformed frame (${e.code ?? e.message})` };
+        o.log.warn({ site: o.site, reason: this.#local.reason }, 'closing the ECM channel');
+      });
+      ws.on('close', (code, reason) => {
         this.#timers.abort();
         o.requests.channelClosed(this);
         if (openedAt === undefined)
-          return resolve({ opened: false, status: o.channel.last.status, error: o.channel.last.error });
+          return resolve({
+            opened: false,
+            ...(refused.status === undefined ? {} : { status: refused.status }),
+            ...(refused.status === undefined && refused.error ? { error: refused.error } : {}),
+          });
         resolve({
           opened: true,
           welcomed: this.#welcomed,
-          code: e.code,
-          reason: e.reason,
+          code,
+          reason: reason.toString('utf8'),
           openedAt,
           closedAt: o.clock.now(),
           local: this.#local,
         });
-      };
+      });
     });
   }
 
@@ -138,21 +164,12 @@ export class EcmSession implements ResponseSink {
     return true;
   }
 
-  /**
-   * Closes the channel with a close frame carrying `code`. The WebSocket API only lets a client
-   * send 1000 or 3000-4999, but the protocol needs 1007/1009/4400 too: those frames are written
-   * on the upgraded socket directly, which is then ended.
-   */
+  /** Closes the channel with a close frame carrying `code` (1000, 1007, 1009, 4400...). */
   close(code: number, local: LocalClose): void {
     this.#local ??= local;
-    if (code === CLOSE.normal || (code >= 3000 && code <= 4999)) {
-      this.#ws?.close(code, fitCloseReason(local.reason));
-      return;
-    }
-    const socket = this.o.channel.last.socket;
-    if (!socket || socket.destroyed) return this.terminate(local);
-    this.o.log.warn({ site: this.o.site, code, reason: local.reason }, 'closing the ECM channel');
-    socket.end(closeFrame(code, local.reason));
+    if (code !== CLOSE.normal)
+      this.o.log.warn({ site: this.o.site, code, reason: local.reason }, 'closing the ECM channel');
+    this.#ws?.close(code, fitCloseReason(local.reason));
   }
 
   #sendJson(frame: object): boolean {
@@ -163,14 +180,12 @@ export class EcmSession implements ResponseSink {
   terminate(local: LocalClose): void {
     this.#local ??= local;
     this.o.log.warn({ site: this.o.site, reason: local.reason }, 'closing the ECM channel');
-    const socket = this.o.channel.last.socket;
-    if (socket && !socket.destroyed) socket.destroy();
-    else this.#ws?.close();
+    this.#ws?.terminate();
   }
 
-  #onMessage(data: unknown): void {
+  #onMessage(data: RawData, isBinary: boolean): void {
     try {
-      this.#handleMessage(data);
+      this.#handleMessage(data, isBinary);
     } catch (e) {
       // Nothing a peer sends may escape the event handler (it would be an uncaught exception).
       this.o.log.error({ site: this.o.site, err: e }, 'unexpected failure handling an ECM frame; ending the channel');
@@ -178,13 +193,12 @@ export class EcmSession implements ResponseSink {
     }
   }
 
-  #handleMessage(data: unknown): void {
+  #handleMessage(data: RawData, isBinary: boolean): void {
     let frame: Record<string, unknown>;
     try {
-      if (typeof data !== 'string') throw new Error('binary frame');
-      if (Buffer.byteLength(data) > MAX_FRAME_BYTES)
-        return this.close(CLOSE.tooBig, { cause: 'frame_too_big', reason: 'frame larger than 1 MiB' });
-      frame = JSON.parse(data) as Record<string, unknown>;
+      if (isBinary) throw new Error('binary frame');
+      // Without `isBinary` ws delivers a text frame as one Buffer, already checked as UTF-8.
+      frame = JSON.parse((data as Buffer).toString('utf8')) as Record<string, unknown>;
       if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) throw new Error('not an object');
     } catch {
       this.o.log.warn({ site: this.o.site }, 'the appliance sent a frame that is not a JSON object; closing with 1007');

@@ -82,7 +82,7 @@ export class RequestDispatcher {
       id,
       op: op ?? ('unknown' as Op),
       context: frame.context as RequestContext,
-      params: (frame.params ?? {}) as Record<string, unknown>,
+      params: frame.params as Record<string, unknown>,
       sink,
       controller: new AbortController(),
       startedAt: this.o.clock.now(),
@@ -90,8 +90,10 @@ export class RequestDispatcher {
     };
     // One console request fans out into parallel vault calls, each listening on this signal.
     setMaxListeners(64, job.controller.signal);
-    const problem = !op ? `unknown op "${String(frame.op)}"` : validate(frame);
-    if (problem) {
+    // Context and params are validated once, by the handler (broker-mapper.ts); here only what
+    // routing needs: an id to answer and a known op.
+    if (!op) {
+      const problem = `unknown op ${typeof frame.op === 'string' ? `"${frame.op.slice(0, 64)}"` : '(not a string)'}`;
       this.#answer(job, new ServiceError('request.bad', problem, { op: 'ecm.request', details: { requestId: id } }));
       return;
     }
@@ -283,18 +285,4 @@ export class RequestDispatcher {
 
 function errorFrame(id: string, err: ServiceError): string {
   return JSON.stringify({ type: 'response', id, error: err.toWire() } satisfies ResponseFrame);
-}
-
-/** A safe sentence naming what is wrong with a request frame, or undefined when it is usable. */
-function validate(frame: Record<string, unknown>): string | undefined {
-  const ctx = frame.context as RequestContext | undefined;
-  if (!ctx || typeof ctx !== 'object') return 'request.context is missing';
-  if (!ctx.user || typeof ctx.user !== 'object' || typeof ctx.user.username !== 'string')
-    return 'request.context.user.username is missing';
-  if (
-    frame.params !== undefined &&
-    (typeof frame.params !== 'object' || frame.params === null || Array.isArray(frame.params))
-  )
-    return 'request.params must be an object';
-  return undefined;
 }

@@ -4,11 +4,10 @@ import type { Registry } from 'prom-client';
 import { backoffDelay, type Clock } from '../platform/clock.js';
 import type { SiteLinkSettings } from './site-config.js';
 import { ServiceError } from '../platform/errors.js';
-import { createHttpAgent } from '../platform/http-agent.js';
+import { createHttpAgent, trustContext } from '../platform/http-agent.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { Readiness } from '../platform/readiness.js';
 import type { ApplianceLink, LinkState, LinkStatus, RequestHandler } from './appliance-link.js';
-import { ChannelDispatcher } from './channel-dispatcher.js';
 import { EcmSession, type SessionEnd } from './ecm-session.js';
 import { LinkMetrics } from './link-metrics.js';
 import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from '../protocol/ecm-protocol.js';
@@ -59,8 +58,7 @@ export class SiteLink implements ApplianceLink, Component {
   readonly site: string;
   readonly #deps: SiteLinkDeps;
   readonly #agent;
-  readonly #wsAgent;
-  readonly #channel;
+  readonly #trust;
   readonly #targets: SiteTargets;
   readonly #metrics: LinkMetrics;
   readonly #requests: RequestDispatcher;
@@ -87,10 +85,9 @@ export class SiteLink implements ApplianceLink, Component {
       caFile: config.caFile,
     };
     this.#agent = createHttpAgent(agentOptions);
-    // The channel gets its own agent: its upgrade never queues behind pooled OAuth/Command API
-    // connections, and those keep-alive sockets are never turned into a channel.
-    this.#wsAgent = createHttpAgent(agentOptions);
-    this.#channel = new ChannelDispatcher(this.#wsAgent);
+    // The channel does not go through the agent: ws opens a connection of its own per upgrade,
+    // so it never queues behind pooled OAuth/Command API calls nor takes over their sockets.
+    this.#trust = config.caFile ? trustContext(config.caFile) : undefined;
     this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
     this.#metrics = new LinkMetrics(deps.metrics, config.name, siteNodes(config));
     this.#requests = new RequestDispatcher(
@@ -153,7 +150,7 @@ export class SiteLink implements ApplianceLink, Component {
     wait.abort();
     if (!closedInTime) this.#session?.terminate(stopping);
     await this.#loop;
-    await Promise.all([this.#agent.close(), this.#wsAgent.close()]).catch(() => undefined);
+    await this.#agent.close().catch(() => undefined);
     this.#set({ state: 'stopped' });
     this.#deps.readiness.unregister(this.name);
   }
@@ -208,7 +205,8 @@ export class SiteLink implements ApplianceLink, Component {
       this.#session = new EcmSession({
         url: `${target.origin.replace(/^http/, 'ws')}/api/ecm/v1`,
         token,
-        channel: this.#channel,
+        ...(this.#trust ? { trust: this.#trust } : {}),
+        handshakeTimeoutMs: this.config.timeouts.connectMs + this.config.timeouts.requestMs,
         hello: this.#hello(),
         clock,
         log,

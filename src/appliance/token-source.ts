@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError } from '../platform/errors.js';
-import { describeTlsFailure } from '../platform/http-agent.js';
+import { parseRetryAfter } from '../platform/http/retry-after.js';
+import { transportServiceError } from '../platform/http/transport-errors.js';
 import { Secret } from '../platform/secret.js';
 import type { AccessTokenProvider } from './access-token.js';
 
@@ -31,7 +32,10 @@ interface Cached {
  * OAuth client-credentials token of one API account on one site origin. The token is cached for
  * the process and refreshed ~5 minutes before expiry; concurrent callers share one mint
  * (single-flight), so a process never spends more than one of the account's 30 live tokens at a
- * time. `invalidate` after a 401 makes the next call re-mint. Tokens are never logged.
+ * time. `invalidate` after a 401 (see `withBearer`) makes the next call re-mint. A mint is never
+ * retried here: a lost answer would spend one of those 30 tokens, and every caller already has a
+ * retry of its own (the clients' `withRetries`, the link's reconnect backoff), which a 429/503
+ * Retry-After (in `details.retryAfterMs`) feeds. Tokens are never logged.
  */
 export class OAuthTokenSource implements AccessTokenProvider {
   #cached: Cached | undefined;
@@ -98,7 +102,12 @@ export class OAuthTokenSource implements AccessTokenProvider {
       );
     }
     if (res.statusCode !== 200)
-      throw unavailable(this.o.site, 'appliance.oauth', res.statusCode, res.headers['retry-after'], this.o.clock.now());
+      throw unavailable(
+        this.o.site,
+        'appliance.oauth',
+        res.statusCode,
+        parseRetryAfter(res.headers['retry-after'], this.o.clock.now()),
+      );
     let json: { access_token?: unknown; expires_in?: unknown };
     try {
       json = JSON.parse(text) as typeof json;
@@ -126,40 +135,27 @@ export class OAuthTokenSource implements AccessTokenProvider {
   }
 }
 
-/** Translates an undici failure into `appliance.tls` (with a clear sentence) or `appliance.unavailable`. */
+/**
+ * Translates an undici failure into `appliance.tls` (with a clear sentence), `appliance.protocol`
+ * for a request that could not be built here (nothing was sent; never worth a retry) or
+ * `appliance.unavailable`.
+ */
 export function transportError(e: unknown, baseUrl: string, site: string, op: string): ServiceError {
-  if (e instanceof ServiceError) return e;
-  const host = new URL(baseUrl).host;
-  const tls = describeTlsFailure(e, host);
-  if (tls) return new ServiceError('appliance.tls', `site ${site}: ${tls}`, { op, cause: e, details: { site } });
-  const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code ?? 'error';
-  return new ServiceError('appliance.unavailable', `site ${site}: cannot reach ${host} (${code})`, {
+  return transportServiceError(e, new URL(baseUrl).host, {
+    tls: 'appliance.tls',
+    invalid: 'appliance.protocol',
+    unavailable: 'appliance.unavailable',
+    prefix: `site ${site}: `,
     op,
-    cause: e,
     details: { site },
   });
 }
 
-/** A 5xx/429 answer; `details.retryAfterMs` carries Retry-After when given. */
-export function unavailable(
-  site: string,
-  op: string,
-  status: number,
-  retryAfter: string | string[] | undefined,
-  now: number,
-): ServiceError {
-  const raw = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-  let retryAfterMs: number | undefined;
-  if (raw !== undefined) {
-    const seconds = Number(raw);
-    retryAfterMs = Number.isFinite(seconds) ? seconds * 1000 : Math.max(0, Date.parse(raw) - now);
-  }
+/** A 5xx/429 answer; `details.retryAfterMs` carries its Retry-After (parseRetryAfter) when given. */
+export function unavailable(site: string, op: string, status: number, retryAfterMs: number | undefined): ServiceError {
   return new ServiceError(
     'appliance.unavailable',
     `site ${site}: the appliance answered ${status}${status === 429 ? ' (rate limited)' : ''}`,
-    {
-      op,
-      details: { site, status, ...(retryAfterMs === undefined || Number.isNaN(retryAfterMs) ? {} : { retryAfterMs }) },
-    },
+    { op, details: { site, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) } },
   );
 }

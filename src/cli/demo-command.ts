@@ -154,7 +154,7 @@ export const demo: Command = {
     };
     if ([o.vaultPort, o.appliancePort, o.httpPort, o.sessions].some(Number.isNaN)) return usage(io, this.usage);
     mkdirSync(o.dataDir, { recursive: true });
-    const log = createLogger({ level: 'warn' }, process.stderr);
+    const log = createLogger({ level: 'warn' }, io.stderr);
 
     const vault = await PasswordSafeSimulator.start({ seed: loadSeedFile(demoSeedPath), port: o.vaultPort });
     writeFileSync(join(o.dataDir, 'passwordsafe-ca.pem'), vault.caPem);

@@ -42,6 +42,13 @@ export const ERROR_CATALOGUE = {
     'The configuration file could not be read or is not valid YAML.',
     'Check the path, permissions and YAML syntax at the reported line.',
   ),
+  'config.ca_unreadable': entry(
+    'config',
+    'internal',
+    false,
+    'A configured `caFile` (site or vault) cannot be read or holds no PEM certificate.',
+    'Point `caFile` at a readable PEM bundle (`-----BEGIN CERTIFICATE-----` blocks) of the issuing CA.',
+  ),
   'cli.usage': entry(
     'input',
     'bad_request',
@@ -144,6 +151,20 @@ export const ERROR_CATALOGUE = {
     'The vault rejected a request as invalid (4xx other than auth/permission), e.g. a duration above the maximum.',
     'Read the vault message in the bridge log; adjust the release duration or account settings.',
   ),
+  'vault.tls': entry(
+    'config',
+    'vault_unavailable',
+    false,
+    'TLS verification of the vault failed (unknown CA, hostname mismatch, expired certificate).',
+    'Add the CA that issued the Password Safe certificate to `vault.caFile`; there is no switch to disable verification.',
+  ),
+  'vault.request_invalid': entry(
+    'input',
+    'vault_error',
+    false,
+    'A request to the vault could not be built: a value (usually the mapped vault user in the PS-Auth header) has a character an HTTP header cannot carry. Nothing was sent.',
+    'Fix the user-mapping rule or the configured value named in the message.',
+  ),
   'vault.protocol': entry(
     'internal',
     'vault_error',
@@ -178,8 +199,8 @@ export const ERROR_CATALOGUE = {
     'config',
     'internal',
     false,
-    'TLS verification of the appliance or vault failed (unknown CA, hostname mismatch, expired certificate).',
-    'Add the issuing CA to the site or vault `caFile`; there is no switch to disable verification.',
+    'TLS verification of the appliance failed (unknown CA, hostname mismatch, expired certificate). Earlier versions also used it for the vault (now `vault.tls`) and for an unreadable `caFile` (now `config.ca_unreadable`).',
+    'Add the issuing CA to the site `caFile`; there is no switch to disable verification.',
   ),
   'appliance.protocol': entry(
     'internal',

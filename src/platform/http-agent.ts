@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent } from 'undici';
@@ -13,24 +14,43 @@ export interface AgentOptions {
 }
 
 /**
+ * The system roots plus the PEM certificates of `caFile`, as one TLS context to reuse: passing
+ * `ca` per connection makes Node parse every root certificate again on each handshake (~100 ms
+ * each on these machines). Node silently ignores text that is not PEM, so a file without a
+ * single readable certificate is refused here: otherwise the mistake would surface later as an
+ * untrusted certificate. Throws `config.ca_unreadable` naming the file.
+ */
+export function trustContext(caFile: string): SecureContext {
+  const unreadable = (why: string, cause?: unknown) =>
+    new ServiceError('config.ca_unreadable', `CA file ${caFile} ${why}`, {
+      op: 'tls.trust',
+      ...(cause === undefined ? {} : { cause }),
+      details: { caFile },
+    });
+  let text: string;
+  try {
+    text = readFileSync(caFile, 'utf8');
+  } catch (e) {
+    throw unreadable(`cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, e);
+  }
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) throw unreadable('holds no PEM certificate (-----BEGIN CERTIFICATE----- block)');
+  pems.forEach((pem, i) => {
+    try {
+      new X509Certificate(pem);
+    } catch (e) {
+      throw unreadable(`has a certificate that cannot be parsed (block ${i + 1} of ${pems.length})`, e);
+    }
+  });
+  return createSecureContext({ ca: [...rootCertificates, ...pems] });
+}
+
+/**
  * One undici Agent per remote host. TLS verification is always on; the only knob is an extra CA
  * bundle (simulators use it with their generated certificate).
  */
 export function createHttpAgent(options: AgentOptions): Agent {
-  // One secure context per agent: passing `ca` per connection makes Node parse every root
-  // certificate again on each TLS handshake (~100 ms each on these machines).
-  let secureContext: SecureContext | undefined;
-  if (options.caFile) {
-    try {
-      secureContext = createSecureContext({ ca: [...rootCertificates, readFileSync(options.caFile, 'utf8')] });
-    } catch (e) {
-      throw new ServiceError(
-        'appliance.tls',
-        `cannot read CA bundle ${options.caFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-        { op: 'http.agent', cause: e },
-      );
-    }
-  }
+  const secureContext = options.caFile ? trustContext(options.caFile) : undefined;
   return new Agent({
     connect: { timeout: options.connectTimeoutMs, ...(secureContext ? { secureContext } : {}) },
     headersTimeout: options.requestTimeoutMs,
@@ -38,25 +58,4 @@ export function createHttpAgent(options: AgentOptions): Agent {
     connections: options.connections ?? 16,
     keepAliveTimeout: 10_000,
   });
-}
-
-const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_NOT_YET_VALID',
-]);
-
-/** If `e` (or its cause chain) is a TLS verification failure, a clear sentence saying so. */
-export function describeTlsFailure(e: unknown, host: string): string | undefined {
-  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const code = (cur as { code?: string }).code;
-    if (code && TLS_CODES.has(code)) {
-      return `TLS verification of ${host} failed (${code}): the certificate is not trusted; add its CA to caFile`;
-    }
-  }
-  return undefined;
 }

@@ -2,9 +2,12 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { AccessTokenProvider } from '../appliance/access-token.js';
-import { backoffDelay, type Clock } from '../platform/clock.js';
+import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
-import { describeTlsFailure } from '../platform/http-agent.js';
+import { withBearer, type BearerTokenSource } from '../platform/http/bearer.js';
+import { TransientFailure, withRetries, type RetryPolicy } from '../platform/http/retry.js';
+import { parseRetryAfter } from '../platform/http/retry-after.js';
+import { RETRYABLE_STATUS, transientCode, transportServiceError } from '../platform/http/transport-errors.js';
 import { Counter, metric, type Registry } from '../platform/metrics.js';
 import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
 import type { SessionRecord, SessionSummary } from './session-record.js';
@@ -16,7 +19,7 @@ export interface ReportClientOptions {
   /** An undici Agent with the site's connect/headers/body timeouts and CA (createHttpAgent). */
   dispatcher: Dispatcher;
   clock: Clock;
-  retries: { max: number; baseDelayMs: number; maxDelayMs: number };
+  retries: RetryPolicy;
   log: Logger;
   metrics: Registry;
   random?: () => number;
@@ -27,22 +30,13 @@ export const REPORT_NAMES = {
   rs: { listing: 'SupportSessionListing', sessions: 'SupportSession', recording: 'SupportSessionRecording' },
 } as const;
 
-class Retryable extends Error {
-  constructor(
-    readonly reason: string,
-    readonly retryAfterMs?: number,
-    cause?: unknown,
-  ) {
-    super(reason, { cause });
-  }
-}
-
 /**
  * The Reporting API of one site (`POST /api/reporting`, form-encoded). Each call uses its own
- * connection (`Connection: close`, as the API asks); transport errors, 5xx and 429 are retried
- * with capped full-jitter backoff on the injected clock (429 honours Retry-After up to the cap);
- * a 401 re-mints the token once. `<error>` answers become `appliance.api_error` naming the report
- * and window; unreadable XML becomes `report.xml_invalid`.
+ * connection (`Connection: close`, as the API asks). Retries are the shared `withRetries`
+ * (network failures, 408/429/5xx, Retry-After honoured, a transient token mint failure too); the
+ * bearer token comes through `withBearer`, which re-mints once on 401. Its own classification:
+ * 403 is a missing reporting permission, `<error>` answers become `appliance.api_error` naming
+ * the report and window, unreadable XML becomes `report.xml_invalid`.
  */
 export class ReportClient implements ReportSource {
   readonly #names;
@@ -110,107 +104,104 @@ export class ReportClient implements ReportSource {
     ctx: ReportContext,
     signal?: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    const { max, baseDelayMs, maxDelayMs } = this.o.retries;
-    let reminted = false;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await this.#once(params, ctx, signal);
-        if (res === 'unauthorized') {
-          if (reminted)
-            throw new ServiceError(
-              'appliance.auth_failed',
-              `site ${ctx.site} rejected a freshly minted token for the Reporting API`,
-              { op: 'report.fetch', details: { site: ctx.site, report: ctx.report } },
-            );
-          reminted = true;
-          attempt--;
-          continue;
-        }
-        this.#requests.inc({ site: ctx.site, report: ctx.report, outcome: 'ok' });
-        return res;
-      } catch (e) {
-        if (!(e instanceof Retryable)) {
-          this.#requests.inc({ site: ctx.site, report: ctx.report, outcome: 'failed' });
-          throw e;
-        }
-        if (attempt >= max) {
-          this.#requests.inc({ site: ctx.site, report: ctx.report, outcome: 'failed' });
-          throw new ServiceError(
+    const count = (outcome: string) => this.#requests.inc({ site: ctx.site, report: ctx.report, outcome });
+    try {
+      const res = await withRetries(() => this.#once(params, ctx, signal), {
+        policy: this.o.retries,
+        clock: this.o.clock,
+        ...(signal ? { signal } : {}),
+        ...(this.o.random ? { random: this.o.random } : {}),
+        giveUp: (f, attempts) =>
+          new ServiceError(
             'appliance.unavailable',
-            `${ctx.report} (${ctx.window}) on site ${ctx.site} failed after ${attempt + 1} attempts: ${e.reason}`,
+            `${ctx.report} (${ctx.window}) on site ${ctx.site} failed after ${attempts} attempts: ${f.what}`,
             {
               op: 'report.fetch',
-              cause: e.cause,
-              details: { site: ctx.site, report: ctx.report, window: ctx.window },
+              cause: f.cause,
+              details: {
+                site: ctx.site,
+                report: ctx.report,
+                window: ctx.window,
+                ...(f.retryAfterMs === undefined ? {} : { retryAfterMs: f.retryAfterMs }),
+              },
             },
+          ),
+        onRetry: (f, attempts, delayMs) => {
+          count('retried');
+          this.o.log.warn(
+            { site: ctx.site, report: ctx.report, window: ctx.window, attempt: attempts, delayMs, reason: f.what },
+            'Reporting API call failed; retrying',
           );
-        }
-        const delay =
-          e.retryAfterMs !== undefined
-            ? Math.min(e.retryAfterMs, maxDelayMs)
-            : backoffDelay(attempt, baseDelayMs, maxDelayMs, this.o.random);
-        this.#requests.inc({ site: ctx.site, report: ctx.report, outcome: 'retried' });
-        this.o.log.warn(
-          {
-            site: ctx.site,
-            report: ctx.report,
-            window: ctx.window,
-            attempt: attempt + 1,
-            delayMs: delay,
-            reason: e.reason,
-          },
-          'Reporting API call failed; retrying',
-        );
-        await this.o.clock.sleep(delay, signal);
-      }
+        },
+      });
+      count('ok');
+      return res;
+    } catch (e) {
+      count('failed');
+      throw e;
     }
   }
 
+  /** One attempt: a 200 response, a TransientFailure (withRetries decides), or an error. */
   async #once(
     params: Record<string, string>,
     ctx: ReportContext,
     signal?: AbortSignal,
-  ): Promise<Dispatcher.ResponseData | 'unauthorized'> {
-    let token;
-    try {
-      token = await this.o.tokens.token(signal);
-    } catch (e) {
-      // A mint that failed for a transient reason (appliance down, 5xx) is retried like the call.
-      if (isServiceError(e) && e.retryable && !signal?.aborted)
-        throw new Retryable(`token: ${e.message}`, undefined, e);
-      throw e;
-    }
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(new URL('/api/reporting', this.o.site.url), {
-        method: 'POST',
-        dispatcher: this.o.dispatcher,
-        headers: {
-          authorization: `Bearer ${token.reveal()}`,
-          'content-type': 'application/x-www-form-urlencoded',
-          connection: 'close',
-        },
-        body: new URLSearchParams(params).toString(),
-        ...(signal ? { signal } : {}),
-      });
-    } catch (e) {
-      if (signal?.aborted) throw signal.reason;
-      const tls = describeTlsFailure(e, new URL(this.o.site.url).host);
-      if (tls)
-        throw new ServiceError('appliance.tls', tls, { op: 'report.fetch', cause: e, details: { site: ctx.site } });
-      throw new Retryable(`transport error (${(e as { code?: string }).code ?? (e as Error).name})`, undefined, e);
-    }
+  ): Promise<Dispatcher.ResponseData> {
+    const send = async (authorization: string) => {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(new URL('/api/reporting', this.o.site.url), {
+          method: 'POST',
+          dispatcher: this.o.dispatcher,
+          headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+          body: new URLSearchParams(params).toString(),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (e) {
+        if (signal?.aborted) throw signal.reason;
+        const code = transientCode(e);
+        if (code) throw new TransientFailure(`transport error (${code})`, { cause: e });
+        throw transportServiceError(e, new URL(this.o.site.url).host, {
+          tls: 'appliance.tls',
+          invalid: 'appliance.protocol',
+          unavailable: 'appliance.unavailable',
+          prefix: `site ${ctx.site}: `,
+          op: 'report.fetch',
+          details: { site: ctx.site },
+        });
+      }
+      if (res.statusCode === 401) await res.body.dump();
+      return res;
+    };
+    const tokens: BearerTokenSource = {
+      token: (s) =>
+        this.o.tokens.token(s).catch((e: unknown) => {
+          // A mint that failed for a transient reason (appliance down, 5xx) is retried like the call.
+          if (!isServiceError(e) || !e.retryable || signal?.aborted) throw e;
+          const retryAfterMs = e.details?.retryAfterMs;
+          throw new TransientFailure(`token: ${e.message}`, {
+            cause: e,
+            ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
+          });
+        }),
+      invalidate: (t) => this.o.tokens.invalidate(t),
+    };
+    const res = await withBearer(tokens, send, (r) => r.statusCode === 401, signal);
     const status = res.statusCode;
     if (status === 200) return res;
+    if (status === 401)
+      throw new ServiceError(
+        'appliance.auth_failed',
+        `site ${ctx.site} rejected a freshly minted token for the Reporting API`,
+        { op: 'report.fetch', details: { site: ctx.site, report: ctx.report } },
+      );
     const text = (await res.body.text().catch(() => '')).slice(0, 500);
-    if (status === 401) {
-      this.o.tokens.invalidate(token);
-      return 'unauthorized';
-    }
-    if (status === 429 || status >= 500) {
-      const after = Number(res.headers['retry-after']);
-      throw new Retryable(`HTTP ${status}`, status === 429 && Number.isFinite(after) ? after * 1000 : undefined);
-    }
+    if (RETRYABLE_STATUS.has(status))
+      throw new TransientFailure(`HTTP ${status}`, {
+        status,
+        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.o.clock.now()),
+      });
     if (status === 403) {
       const perm = this.o.site.product === 'rs' ? 'perm_reporting_support' : 'perm_reporting';
       throw new ServiceError(

@@ -135,9 +135,9 @@ export class FakeVault implements VaultPort {
       .slice(0, limit);
   }
 
-  async health(): Promise<{ ok: boolean; reason?: string }> {
+  async health(): Promise<ServiceError | undefined> {
     this.#enter('health');
-    return { ok: true };
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { ServiceError } from '../platform/errors.js';
 import type { Secret } from '../platform/secret.js';
 
 /**
@@ -14,8 +15,11 @@ export interface VaultPort {
   checkin(vaultUser: string, requestId: string, reason: string, signal?: AbortSignal): Promise<void>;
   /** RDP and SSH systems `vaultUser` may request whose name/host/IP contains `query` (plain, case-insensitive). */
   searchSystems(vaultUser: string, query: string, limit: number, signal?: AbortSignal): Promise<VaultSystem[]>;
-  /** Sign-in (as `probeUser` when given) and one lightweight call. */
-  health(probeUser?: string, signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }>;
+  /**
+   * Sign-in (as `probeUser` when given) and one lightweight call: undefined when healthy,
+   * otherwise the failure (callers branch on its code, never on its text).
+   */
+  health(probeUser?: string, signal?: AbortSignal): Promise<ServiceError | undefined>;
   /** Signs out every pooled session and closes connections. */
   close(): Promise<void>;
 }

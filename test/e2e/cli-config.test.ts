@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runBuiltCli, runCliInProcess as runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ecm-cli-'));
 const file = (name: string, text: string) => {
@@ -61,5 +61,13 @@ describe('ecm-bridge config validate|print', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes');
     expect((await runCli(['serve', '--bogus'])).code).toBe(2);
+  });
+
+  it("the installed binary exits with the command's status and flushes its output", async () => {
+    const bad = file('bad-level.yaml', 'log:\n  level: loud\n');
+    const r = await runBuiltCli(['config', 'validate', bad]);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/bad-level\.yaml:2:10: log\.level: /);
+    expect(r.stderr).toContain('1 problem(s) found');
   });
 });

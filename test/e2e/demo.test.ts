@@ -1,13 +1,13 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 
 describe('ecm-bridge demo --once', () => {
   it('runs simulators, bridge and embedded store end to end without showing a secret', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecm-demo-'));
-    const r = await runCli([
+    const r = await runCliInProcess([
       'demo',
       '--once',
       '--sessions',
@@ -32,5 +32,6 @@ describe('ecm-bridge demo --once', () => {
     expect(r.stdout).toContain('demo finished');
     // The injected password (from the demo estate) appears nowhere, nor in the logs.
     expect(r.stdout + r.stderr).not.toContain('Web01-Adm!n-2026');
-  }, 120_000);
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { startCli } from '../helpers/cli.js';
+import { startBuiltCli } from '../helpers/cli.js';
 
 const readyz = async (port: number) => {
   const res = await request(`http://127.0.0.1:${port}/readyz`);
@@ -20,17 +20,17 @@ describe('ecm-bridge serve: a reload whose new units cannot start', () => {
     const config = (dataDir: string, level = 'info') =>
       `store:\n  kind: embedded\n  dataDir: ${dataDir}\nreporting:\n  enabled: false\nhttp:\n  port: 0\nlog:\n  level: ${level}\n`;
     writeFileSync(cfg, config('memory://'));
-    const child = startCli(['serve', '--config', cfg, '--grace-ms', '2000']);
+    const child = startBuiltCli(['serve', '--config', cfg, '--grace-ms', '2000']);
     try {
       // Generous waits: PGlite's start on a busy 2-core machine takes tens of seconds.
-      const listening = await child.waitFor(/"port":(\d+)/, 90_000);
+      const listening = await child.waitFor(/"port":(\d+)/);
       const port = Number(/\d+/.exec(listening)![0]);
       expect((await readyz(port)).status).toBe(200);
 
       // Valid YAML, but the store cannot open: its data directory would live inside a file.
       writeFileSync(cfg, config(join(cfg, 'pglite')));
       child.kill('SIGHUP');
-      await child.waitFor(/configuration reload failed/, 90_000);
+      await child.waitFor(/configuration reload failed/);
       const failed = await readyz(port);
       expect(failed.status).toBe(200);
       expect(failed.body.components.store).toMatchObject({ ready: true });
@@ -41,7 +41,7 @@ describe('ecm-bridge serve: a reload whose new units cannot start', () => {
 
       writeFileSync(cfg, config('memory://', 'debug'));
       child.kill('SIGHUP');
-      await child.waitFor(/configuration reloaded/, 90_000);
+      await child.waitFor(/configuration reloaded/);
       const after = await readyz(port);
       expect(after.status).toBe(200);
       expect(after.body.components.config).toBeUndefined();

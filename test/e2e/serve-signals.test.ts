@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { startCli } from '../helpers/cli.js';
+import { startBuiltCli } from '../helpers/cli.js';
 
 describe('ecm-bridge serve: reload and shutdown', () => {
   it('rejects a bad file on SIGHUP, applies a good one, and exits 0 on SIGTERM', async () => {
@@ -11,7 +11,7 @@ describe('ecm-bridge serve: reload and shutdown', () => {
     const cfg = join(dir, 'c.yaml');
     const base = 'store:\n  kind: embedded\n  dataDir: memory://\nreporting:\n  enabled: false\nhttp:\n  port: 0\n';
     writeFileSync(cfg, base + 'log:\n  level: info\n');
-    const child = startCli(['serve', '--config', cfg, '--grace-ms', '2000']);
+    const child = startBuiltCli(['serve', '--config', cfg, '--grace-ms', '2000']);
     try {
       const listening = await child.waitFor(/"port":(\d+)/);
       const port = Number(/\d+/.exec(listening)![0]);

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { startCli } from '../helpers/cli.js';
+import { startBuiltCli } from '../helpers/cli.js';
 
 describe('ecm-bridge sim appliance', () => {
   it('serves OAuth and a Reporting API with the requested number of sessions, and stops on SIGTERM', async () => {
     const ca = join(mkdtempSync(join(tmpdir(), 'sim-cli-')), 'ca.pem');
-    const child = startCli([
+    const child = startBuiltCli([
       'sim',
       'appliance',
       '--accounts',

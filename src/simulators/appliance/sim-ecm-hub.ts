@@ -77,6 +77,8 @@ export class SimEcmHub {
     unknownResponses: 0,
     requests: 0,
     deadPeers: 0,
+    /** Answers to the appliance's heartbeat pings: tests count heartbeats instead of sleeping. */
+    pongs: 0,
   };
 
   constructor(private readonly options: EcmHubOptions) {
@@ -205,6 +207,7 @@ export class SimEcmHub {
         if (!this.#muted) conn.ws.send(JSON.stringify({ type: 'pong', t: frame.t }));
         return;
       case 'pong':
+        this.stats.pongs++;
         conn.awaitingPong = false;
         conn.missedPongs = 0;
         return;

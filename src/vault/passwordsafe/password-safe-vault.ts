@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../platform/clock.js';
 import type { VaultConfig } from '../vault-config.js';
-import { isServiceError, ServiceError } from '../../platform/errors.js';
+import { isServiceError, ServiceError, toServiceError } from '../../platform/errors.js';
 import { createHttpAgent } from '../../platform/http-agent.js';
 import { Secret } from '../../platform/secret.js';
 import type { Checkout, CheckoutRequest, VaultAccount, VaultPort, VaultSystem, VaultTarget } from '../vault-port.js';
@@ -44,7 +44,7 @@ export class PasswordSafeVault implements VaultPort {
   readonly #pool: SessionPool;
   readonly #discovery: PsDiscovery;
   #closed = false;
-  #lastFailure: string | undefined;
+  #lastFailure: ServiceError | undefined;
 
   constructor(
     private readonly config: VaultConfig,
@@ -86,7 +86,7 @@ export class PasswordSafeVault implements VaultPort {
   }
 
   /** Why the last call failed for reasons of the vault itself (unreachable, TLS), if it did. */
-  get lastFailure(): string | undefined {
+  get lastFailure(): ServiceError | undefined {
     return this.#lastFailure;
   }
 
@@ -107,7 +107,7 @@ export class PasswordSafeVault implements VaultPort {
       this.#lastFailure = undefined;
       return res!;
     } catch (e) {
-      if (isServiceError(e, 'vault.unavailable') || isServiceError(e, 'appliance.tls')) this.#lastFailure = e.message;
+      if (isServiceError(e, 'vault.unavailable') || isServiceError(e, 'vault.tls')) this.#lastFailure = e;
       throw e;
     }
   }
@@ -316,13 +316,14 @@ export class PasswordSafeVault implements VaultPort {
     this.#log.info({ vaultUser, requestId }, 'credential checked in');
   }
 
-  async health(probeUser?: string, signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }> {
+  async health(probeUser?: string, signal?: AbortSignal): Promise<ServiceError | undefined> {
     const user = probeUser ?? this.config.probeUser;
     if (this.config.auth.method === 'apikey' && !user)
-      return {
-        ok: false,
-        reason: 'no probe user: set vault.probeUser to a Password Safe user the API registration may run as',
-      };
+      return new ServiceError(
+        'config.invalid',
+        'no probe user: set vault.probeUser to a Password Safe user the API registration may run as',
+        { op: 'vault.health', details: { path: 'vault.probeUser' } },
+      );
     try {
       const res = await this.#inSession(user ?? '', {
         op: 'health',
@@ -331,9 +332,9 @@ export class PasswordSafeVault implements VaultPort {
         ...(signal ? { signal } : {}),
       });
       if (res.status !== 200) throw failure(res, 'health', 'list workgroups');
-      return { ok: true };
+      return undefined;
     } catch (e) {
-      return { ok: false, reason: isServiceError(e) ? `${e.code}: ${e.message}` : 'unexpected error (see log)' };
+      return toServiceError(e, 'vault.health');
     }
   }
 

@@ -1,9 +1,11 @@
 import type { Clock } from '../../platform/clock.js';
 import type { VaultConfig } from '../vault-config.js';
 import { ServiceError } from '../../platform/errors.js';
+import { withBearer } from '../../platform/http/bearer.js';
 import { Secret } from '../../platform/secret.js';
 import type { PsClient, PsResponse } from './ps-client.js';
 import { num, pick } from './ps-json.js';
+import { PsOAuthTokens } from './ps-oauth-tokens.js';
 import type { PsSession } from './session-pool.js';
 
 /** With OAuth every session acts as the registration's application user: one pooled identity. */
@@ -15,14 +17,15 @@ export const OAUTH_IDENTITY = '(oauth application user)';
  * a client-credentials token (cached until shortly before it expires) and sign in with it.
  */
 export class PsAuthenticator {
-  #token: { value: Secret; expiresAt: number } | undefined;
-  #minting: Promise<Secret> | undefined;
+  readonly #tokens: PsOAuthTokens | undefined;
 
   constructor(
     private readonly auth: VaultConfig['auth'],
     private readonly client: PsClient,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.#tokens = auth.method === 'oauth' ? new PsOAuthTokens(auth, client, clock) : undefined;
+  }
 
   /** The pool key for a vault user. */
   identity(vaultUser: string): string {
@@ -30,12 +33,11 @@ export class PsAuthenticator {
   }
 
   async signIn(identity: string, signal?: AbortSignal): Promise<PsSession> {
-    let res = await this.#signAppin(identity, signal);
-    if (res.status === 401 && this.auth.method === 'oauth') {
-      // A token revoked server-side: mint a new one, once.
-      this.#token = undefined;
-      res = await this.#signAppin(identity, signal);
-    }
+    const signAppin = (authorization: string) => this.#signAppin(authorization, signal);
+    // OAuth: a token revoked server-side is dropped and minted again, once.
+    const res = this.#tokens
+      ? await withBearer(this.#tokens, signAppin, (r) => r.status === 401, signal)
+      : await signAppin(this.#psAuth(identity));
     if (res.status === 401) {
       throw new ServiceError(
         'vault.auth_failed',
@@ -69,9 +71,7 @@ export class PsAuthenticator {
     return { identity, cookie, userId, lastUsed: this.clock.now() };
   }
 
-  async #signAppin(identity: string, signal?: AbortSignal): Promise<PsResponse> {
-    const authorization =
-      this.auth.method === 'oauth' ? `Bearer ${(await this.#bearer(signal)).reveal()}` : this.#psAuth(identity);
+  #signAppin(authorization: string, signal?: AbortSignal): Promise<PsResponse> {
     return this.client.call({
       op: 'sign_in',
       method: 'POST',
@@ -89,48 +89,6 @@ export class PsAuthenticator {
       });
     const pwd = this.auth.runasPassword ? ` pwd=[${this.auth.runasPassword.reveal()}];` : '';
     return `PS-Auth key=${this.auth.apiKey.reveal()}; runas=${runas};${pwd}`;
-  }
-
-  async #bearer(signal?: AbortSignal): Promise<Secret> {
-    if (this.#token && this.#token.expiresAt > this.clock.now()) return this.#token.value;
-    this.#minting ??= this.#mint(signal).finally(() => (this.#minting = undefined));
-    return this.#minting;
-  }
-
-  async #mint(signal?: AbortSignal): Promise<Secret> {
-    if (this.auth.method !== 'oauth') throw new Error('unreachable');
-    const res = await this.client.call({
-      op: 'token',
-      method: 'POST',
-      path: 'Auth/connect/token',
-      form: {
-        grant_type: 'client_credentials',
-        client_id: this.auth.clientId,
-        client_secret: this.auth.clientSecret.reveal(),
-      },
-      ...(signal ? { signal } : {}),
-    });
-    if (res.status === 400 || res.status === 401) {
-      throw new ServiceError('vault.auth_failed', `Password Safe refused OAuth client "${this.auth.clientId}"`, {
-        op: 'vault.token',
-        details: { status: res.status },
-      });
-    }
-    const token = pick(res.body, 'access_token');
-    const lifetime = num(pick(res.body, 'expires_in')) ?? 3600;
-    if (res.status !== 200 || typeof token !== 'string')
-      throw new ServiceError(
-        'vault.protocol',
-        `Password Safe token endpoint answered HTTP ${res.status} without a token`,
-        { op: 'vault.token' },
-      );
-    // Refresh a minute early (or at half-life for short tokens) so a call never carries a dying token.
-    const margin = Math.min(60, lifetime / 2) * 1000;
-    this.#token = {
-      value: new Secret(token, 'passwordsafe:oauth'),
-      expiresAt: this.clock.now() + lifetime * 1000 - margin,
-    };
-    return this.#token.value;
   }
 
   async signOut(session: PsSession): Promise<void> {

@@ -1,8 +1,17 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { backoffDelay, type Clock } from '../../platform/clock.js';
+import type { Clock } from '../../platform/clock.js';
 import { ServiceError } from '../../platform/errors.js';
-import { describeTlsFailure } from '../../platform/http-agent.js';
+import { withRetries, TransientFailure, type RetryPolicy } from '../../platform/http/retry.js';
+import { parseRetryAfter } from '../../platform/http/retry-after.js';
+import {
+  describeTlsFailure,
+  errorCode,
+  failedBeforeSending,
+  localArgumentCode,
+  RETRYABLE_STATUS,
+  transientCode,
+} from '../../platform/http/transport-errors.js';
 import type { VaultMetrics } from './vault-metrics.js';
 
 export interface PsCall {
@@ -35,33 +44,8 @@ export interface PsResponse {
   body: unknown;
 }
 
-export interface RetryPolicy {
-  max: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 /** Answers that say the server refused a call without acting on it (safe to resend anything). */
 const REFUSED_STATUS = new Set([429, 503]);
-/** Transport failures that happen before a single byte of the request reached the server. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-/** True when `e` (or its cause chain) is a failure that certainly happened before sending. */
-export function failedBeforeSending(e: unknown): boolean {
-  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
-  }
-  return false;
-}
 
 /**
  * True when a non-idempotent call failed in a way that leaves open whether the server acted on
@@ -72,22 +56,12 @@ export function isAmbiguousFailure(e: unknown): e is ServiceError {
   return e instanceof ServiceError && e.details?.ambiguous === true;
 }
 
-/** Seconds or an HTTP date → milliseconds from now; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | string[] | undefined, now: number): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /**
- * The HTTP edge of the Password Safe adapter: one undici dispatcher, JSON in and out, and the
- * retry rule. Only transport errors, 5xx, 408 and 429 are retried (for a non-idempotent call,
- * see `PsCall.idempotent`, only failures before sending and 429/503), at most `retries.max` times,
- * with full-jitter backoff on the injected clock; a Retry-After longer than `maxDelayMs` ends the
- * attempts (waiting less than the server asked would only add load). Every other answer is
- * returned to the caller, which maps business errors. Bodies are never logged: some are secrets.
+ * The HTTP edge of the Password Safe adapter: one undici dispatcher, JSON in and out, retries by
+ * the shared `withRetries` (network failures, 408, 429, 5xx; Retry-After honoured). Its own rule
+ * is for non-idempotent calls (see `PsCall.idempotent`): only failures before sending and
+ * 429/503 are retried. Every other answer is returned to the caller, which maps business
+ * errors. Bodies are never logged: some are secrets.
  */
 export class PsClient {
   readonly #origin: string;
@@ -109,97 +83,101 @@ export class PsClient {
   }
 
   async call(c: PsCall): Promise<PsResponse> {
-    for (let attempt = 0; ; attempt++) {
-      const started = performance.now();
-      let outcome: PsResponse | Error;
-      try {
-        outcome = await this.#once(c);
-      } catch (e) {
-        outcome = e as Error;
-      }
-      const seconds = (performance.now() - started) / 1000;
-      this.deps.metrics.duration.observe({ op: c.op }, seconds);
-      // Op, method, path template and status only: never headers, query values or bodies.
-      this.deps.log.debug(
+    const count = (outcome: string) => this.deps.metrics.requests.inc({ op: c.op, outcome });
+    const failed = (f: TransientFailure, attempts: number, ambiguous: boolean) => {
+      count('unavailable');
+      const asked = f.retryAfterMs;
+      return new ServiceError(
+        'vault.unavailable',
+        ambiguous
+          ? `Password Safe at ${this.host} failed (${f.what}) after it may have received the call`
+          : `Password Safe at ${this.host} is unavailable (${f.what}) after ${attempts} attempt(s)`,
         {
-          op: c.op,
-          method: c.method,
-          status: outcome instanceof Error ? undefined : outcome.status,
-          ms: Math.round(seconds * 1000),
+          op: `vault.${c.op}`,
+          ...(f.cause === undefined ? {} : { cause: f.cause }),
+          details: {
+            host: this.host,
+            attempts,
+            last: f.what,
+            ...(asked === undefined ? {} : { retryAfterMs: asked }),
+            ...(ambiguous ? { ambiguous: true } : {}),
+          },
         },
-        'Password Safe call',
       );
-      if (outcome instanceof Error) {
-        const final = this.#nonRetryable(outcome, c);
-        if (final) {
-          this.deps.metrics.requests.inc({ op: c.op, outcome: final.code });
-          throw final;
-        }
-      } else if (!RETRYABLE_STATUS.has(outcome.status)) {
-        this.deps.metrics.requests.inc({ op: c.op, outcome: outcome.status < 400 ? 'ok' : `http_${outcome.status}` });
-        return outcome;
-      }
-      const what =
-        outcome instanceof Error ? ((outcome as NodeJS.ErrnoException).code ?? outcome.name) : `HTTP ${outcome.status}`;
-      if (
-        c.idempotent === false &&
-        (outcome instanceof Error ? !failedBeforeSending(outcome) : !REFUSED_STATUS.has(outcome.status))
-      ) {
-        this.deps.metrics.requests.inc({ op: c.op, outcome: 'unavailable' });
-        throw new ServiceError(
-          'vault.unavailable',
-          `Password Safe at ${this.host} failed (${what}) after it may have received the call`,
-          {
-            op: `vault.${c.op}`,
-            ...(outcome instanceof Error ? { cause: outcome } : {}),
-            details: { host: this.host, attempts: attempt + 1, last: what, ambiguous: true },
-          },
-        );
-      }
-      const asked =
-        outcome instanceof Error ? undefined : retryAfterMs(outcome.headers['retry-after'], this.deps.clock.now());
-      if (c.retry === false || attempt >= this.retry.max || (asked !== undefined && asked > this.retry.maxDelayMs)) {
-        this.deps.metrics.requests.inc({ op: c.op, outcome: 'unavailable' });
-        throw new ServiceError(
-          'vault.unavailable',
-          `Password Safe at ${this.host} is unavailable (${what}) after ${attempt + 1} attempt(s)`,
-          {
-            op: `vault.${c.op}`,
-            ...(outcome instanceof Error ? { cause: outcome } : {}),
-            details: {
-              host: this.host,
-              attempts: attempt + 1,
-              last: what,
-              ...(asked === undefined ? {} : { retryAfterMs: asked }),
-            },
-          },
-        );
-      }
-      this.deps.metrics.requests.inc({ op: c.op, outcome: 'retried' });
-      const wait = Math.max(
-        asked ?? 0,
-        backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.deps.random),
-      );
-      this.deps.log.warn(
-        { op: c.op, attempt: attempt + 1, last: what, waitMs: wait },
-        'Password Safe call failed; retrying',
-      );
-      try {
-        await this.deps.clock.sleep(wait, c.signal);
-      } catch (e) {
-        throw aborted(c.op, e);
-      }
+    };
+    try {
+      return await withRetries(() => this.#attempt(c, count), {
+        // Best-effort calls (sign-out) must not hold up shutdown with backoff.
+        policy: c.retry === false ? { ...this.retry, max: 0 } : this.retry,
+        clock: this.deps.clock,
+        ...(c.signal ? { signal: c.signal } : {}),
+        ...(this.deps.random ? { random: this.deps.random } : {}),
+        refuse: (f, attempts) => {
+          const unacted = f.status === undefined ? failedBeforeSending(f.cause) : REFUSED_STATUS.has(f.status);
+          return c.idempotent === false && !unacted ? failed(f, attempts, true) : undefined;
+        },
+        giveUp: (f, attempts) => failed(f, attempts, false),
+        onRetry: (f, attempts, waitMs) => {
+          count('retried');
+          this.deps.log.warn(
+            { op: c.op, attempt: attempts, last: f.what, waitMs },
+            'Password Safe call failed; retrying',
+          );
+        },
+      });
+    } catch (e) {
+      // Cancelled while waiting between attempts: nothing is in flight.
+      if (c.signal?.aborted && !(e instanceof ServiceError)) throw aborted(c.op, e);
+      throw e;
     }
   }
 
+  /** One exchange: a response to return, a TransientFailure (408/429/5xx) or an error. */
+  async #attempt(c: PsCall, count: (outcome: string) => void): Promise<PsResponse> {
+    const started = performance.now();
+    let outcome: PsResponse | Error;
+    try {
+      outcome = await this.#once(c);
+    } catch (e) {
+      outcome = e as Error;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    this.deps.metrics.duration.observe({ op: c.op }, seconds);
+    // Op, method, path template and status only: never headers, query values or bodies.
+    this.deps.log.debug(
+      {
+        op: c.op,
+        method: c.method,
+        status: outcome instanceof Error ? undefined : outcome.status,
+        ms: Math.round(seconds * 1000),
+      },
+      'Password Safe call',
+    );
+    if (outcome instanceof Error) {
+      const final = this.#final(outcome, c);
+      if (!final) throw outcome; // a network failure: withRetries decides
+      count(final.code);
+      throw final;
+    }
+    if (RETRYABLE_STATUS.has(outcome.status))
+      throw new TransientFailure(`HTTP ${outcome.status}`, {
+        status: outcome.status,
+        retryAfterMs: parseRetryAfter(outcome.headers['retry-after'], this.deps.clock.now()),
+      });
+    count(outcome.status < 400 ? 'ok' : `http_${outcome.status}`);
+    return outcome;
+  }
+
   /**
-   * The error to end with when a thrown error must not be retried: TLS verification failures
-   * (they would fail again) and aborts. Undefined for transport failures, which are retried.
+   * The error to end with when a thrown error is not a network failure: TLS verification
+   * failures, requests that could not be built here, aborts, anything unknown. Undefined for
+   * network failures, which `withRetries` retries.
    */
-  #nonRetryable(e: Error, c: PsCall): ServiceError | undefined {
+  #final(e: Error, c: PsCall): ServiceError | undefined {
     if (e instanceof ServiceError) return e;
+    const op = `vault.${c.op}`;
     const tls = describeTlsFailure(e, this.host);
-    if (tls) return new ServiceError('appliance.tls', tls, { op: `vault.${c.op}`, cause: e });
+    if (tls) return new ServiceError('vault.tls', `Password Safe ${tls}`, { op, cause: e });
     if (c.signal?.aborted) {
       const err = aborted(c.op, e);
       // Cancelled in flight: a non-idempotent call may have been acted on all the same.
@@ -207,7 +185,23 @@ export class PsClient {
         ? new ServiceError(err.code, err.message, { op: err.op, cause: e, details: { ambiguous: true } })
         : err;
     }
-    return undefined;
+    const local = localArgumentCode(e);
+    if (local)
+      return new ServiceError(
+        'vault.request_invalid',
+        `cannot send ${c.op} to Password Safe: ${e.message} (${local}); a header value has a character HTTP cannot carry`,
+        { op, cause: e, details: { host: this.host, code: local } },
+      );
+    if (transientCode(e)) return undefined;
+    return new ServiceError(
+      'vault.unavailable',
+      `Password Safe call ${c.op} to ${this.host} failed (${errorCode(e)})`,
+      {
+        op,
+        cause: e,
+        details: { host: this.host, last: errorCode(e) },
+      },
+    );
   }
 
   async #once(c: PsCall): Promise<PsResponse> {

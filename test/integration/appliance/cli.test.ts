@@ -73,6 +73,7 @@ describe('CLI: sim console and check against a running simulator', () => {
       file,
       [
         'allowLiteralSecrets: true',
+        'store: { kind: embedded, dataDir: "memory://" }',
         'sites:',
         `  - { name: sim, url: "${sim.url}", caFile: "${caFile}", ecm: { clientId: ${ECM_ACCOUNT.clientId}, clientSecret: ${ECM_ACCOUNT.clientSecret} } }`,
         'vault: { kind: passwordsafe, url: "https://vault.example.com/BeyondTrust/api/public/v3", auth: { method: apikey, apiKey: k } }',

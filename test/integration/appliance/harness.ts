@@ -117,14 +117,7 @@ export function capturedLogger(): { log: Logger; lines: string[] } {
   return { log: createLogger({ level: 'debug' }, stream), lines };
 }
 
-/** Polls `cond` until it holds (real sockets need real time to deliver). */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../../helpers/until.js';
 
 export const USER = {
   user: { username: 'CORP\\jdoe', displayName: 'Jane Doe' },

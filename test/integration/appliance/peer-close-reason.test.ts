@@ -5,7 +5,7 @@ import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, USER, writeCa, 
 
 /**
  * A peer-controlled value ends up in the reason of a close frame this side sends. Close reasons
- * over 123 bytes make undici throw inside the message handler, which would be an uncaught
+ * over 123 bytes make the WebSocket client throw inside the message handler, which would be an uncaught
  * exception that kills the process.
  */
 describe('close reasons built from peer values', () => {

@@ -23,6 +23,19 @@ const NO_ECM = {
   permissions: { ecm: false, reporting: false, command: 'deny' as const },
 };
 
+/** A ManualClock that shows when each unfinished sleep is due, so a test can see a wait without waiting. */
+class WatchedClock extends ManualClock {
+  readonly #due = new Set<{ at: number }>();
+  override sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    const wait = { at: this.now() + ms };
+    this.#due.add(wait);
+    return super.sleep(ms, signal).finally(() => this.#due.delete(wait));
+  }
+  pending(): number[] {
+    return [...this.#due].map((w) => w.at);
+  }
+}
+
 describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
   let sim: ApplianceSimulator;
   let caFile: string;
@@ -39,7 +52,7 @@ describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
   });
 
   it('403: reports the missing permission on /readyz and retries only once per cap (no storm)', async () => {
-    const clock = new ManualClock();
+    const clock = new WatchedClock();
     started = await startLink(sim.url, caFile, new ScriptedHandler(), {
       clock,
       account: NO_ECM,
@@ -52,8 +65,11 @@ describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
       'API account no-ecm lacks "Endpoint Credential Manager API: Allow Access" (perm_ecm)',
     );
     expect(sim.upgrades.get(403)).toBe(1);
+    // The link waits for its retry on the clock: the wait ends at the cap, and 59 s do not end it.
+    const blockedAt = clock.now();
+    await until(() => clock.pending().includes(blockedAt + 60_000), 'the retry wait');
     await clock.advance(59_000);
-    await new Promise((r) => setTimeout(r, 100));
+    expect(clock.pending()).toContain(blockedAt + 60_000);
     expect(sim.upgrades.get(403)).toBe(1);
     await clock.advance(1_000);
     await until(() => sim.upgrades.get(403) === 2, 'second attempt after the cap');

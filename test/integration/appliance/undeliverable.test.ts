@@ -11,14 +11,14 @@ import {
   type StartedLink,
 } from './harness.js';
 
-/** A handler that answers credentials.get only after the deadline, and records check-ins. */
+/** A handler that answers credentials.get only once `late` settles, and records check-ins. */
 class LateHandler extends ScriptedHandler {
   readonly checkedIn: string[] = [];
-  constructor() {
-    super(
-      (op) =>
-        new Promise((resolve) => setTimeout(() => resolve(defaultResult(op)), op === 'credentials.get' ? 600 : 0)),
-    );
+  constructor(late: Promise<void>) {
+    super(async (op) => {
+      if (op === 'credentials.get') await late;
+      return defaultResult(op);
+    });
   }
   async undeliverable(leaseId: string): Promise<void> {
     this.checkedIn.push(leaseId);
@@ -36,11 +36,19 @@ describe('a credential that cannot be delivered', () => {
   it('is handed back to the handler for check-in when its answer comes after the deadline', async () => {
     sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: 2000 });
     await sim.start();
-    const handler = new LateHandler();
+    let answerLate!: () => void;
+    const handler = new LateHandler(new Promise((r) => (answerLate = r)));
     started = await startLink(sim.url, writeCa(sim.caPem), handler);
     await until(() => started?.link.status().state === 'connected', 'connected');
     const outcome = await sim.hub.request('Default', 'credentials.get', USER, { credentialId: 'c1' }, 300);
     expect(outcome.error?.code).toBe('timeout');
+    // The link's own deadline (shortly before the appliance's) has passed once its timeout answer
+    // is in: either it was the answer, or it came after the appliance's and was counted late.
+    await until(
+      () => outcome.answeredBy === 'ecm' || sim!.hub.stats.lateResponses === 1,
+      'the link gave up on the request',
+    );
+    answerLate(); // the answer comes after the deadline the appliance already enforced
     await until(() => handler.checkedIn.length === 1, 'undeliverable check-in');
     expect(handler.checkedIn).toEqual(['l1']);
   });

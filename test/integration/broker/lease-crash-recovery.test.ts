@@ -12,6 +12,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { openStore } from '../../../src/app/open-store.js';
 import { createVault } from '../../../src/app/vault-unit.js';
+import { assertBuildFresh } from '../../helpers/cli.js';
 import { startPsForBroker } from './ps-broker-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ecm-broker-crash-'));
@@ -25,18 +26,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs crash-child.ts, waits for its lease line, then kills it with SIGKILL. */
+/** Runs crash-child.mjs, waits for its lease line, then kills it with SIGKILL. */
 async function checkOutAndCrash(): Promise<{ instanceId: string; leaseId: string; vaultRequestId: string }> {
-  // `node --import tsx` rather than `npx tsx`: one process, so SIGKILL hits the broker itself
-  // and not a wrapper whose child would live on.
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), dataDir, ps.configFile],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...ps.env },
-    },
-  );
+  // Plain `node` on the built code: one process, so SIGKILL hits the broker itself and not a
+  // wrapper whose child would live on.
+  assertBuildFresh();
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'crash-child.mjs'), dataDir, ps.configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...ps.env },
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));

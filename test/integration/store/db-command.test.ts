@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../src/main.js';
+import { runBuiltCli, runCliInProcess } from '../../helpers/cli.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { PgliteStore } from '../../../src/store/pglite-store.js';
@@ -20,30 +18,9 @@ function config(name: string, extra = ''): { file: string; dataDir: string } {
   return { file, dataDir };
 }
 
-/** Runs the real CLI in a child process (the only way to have two PGlite openers). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function inProcess(argv: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d: Buffer) => (stdout += d.toString()));
-  err.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await runCli(argv, { stdout: out, stderr: err, env: {} });
-  return { code, stdout, stderr };
-}
+/** Two PGlite openers need two processes: each runs the built CLI. */
+const cli = (args: string[]) => runBuiltCli(args);
+const inProcess = (argv: string[]) => runCliInProcess(argv);
 
 const open = (dataDir: string) =>
   PgliteStore.open(
@@ -55,7 +32,8 @@ const open = (dataDir: string) =>
 
 describe('ecm-bridge db migrate', () => {
   it('run by two processes at once: one migrates, the other waits and finds the schema current; a holder makes a third fail clearly', async () => {
-    const { file, dataDir } = config('concurrent', '  lockWaitMs: 120000\n');
+    // The waiter's bound covers the other process's whole migration on a crowded machine.
+    const { file, dataDir } = config('concurrent', '  lockWaitMs: 240000\n');
     await (await open(dataDir)).close(); // create the cluster up front: initdb is slow and not what is tested
     const [a, b] = await Promise.all([
       cli(['db', 'migrate', '--config', file]),
@@ -85,7 +63,7 @@ describe('ecm-bridge db migrate', () => {
     } finally {
       await store.close();
     }
-  }, 120_000);
+  });
 });
 
 describe('ecm-bridge db print-sql', () => {

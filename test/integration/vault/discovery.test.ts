@@ -163,7 +163,7 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
     await vault.listAccounts('someone-else@corp.example.com', { names: ['app02'], ips: [] });
     expect(h.sim.calls('POST Auth/connect/token')).toBe(1);
     expect(h.sim.calls('POST Auth/SignAppin')).toBe(1);
-    expect(await vault.health()).toEqual({ ok: true });
+    expect(await vault.health()).toBeUndefined();
     const bad = h.vault({
       auth: { method: 'oauth', clientId: 'ecm-bridge-oauth', clientSecret: 'wrong-secret-value' },
     });
@@ -171,10 +171,11 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
   });
 
   it('reports health through a probe user', async () => {
-    expect(await h.vault({ probeUser: 'ecm-probe@corp.example.com' }).health()).toEqual({ ok: true });
-    expect((await h.vault().health()).reason).toMatch(/probeUser/);
-    const bad = await h.vault().health('ghost@corp.example.com');
-    expect(bad.ok).toBe(false);
-    expect(bad.reason).toMatch(/^vault\.auth_failed/);
+    expect(await h.vault({ probeUser: 'ecm-probe@corp.example.com' }).health()).toBeUndefined();
+    expect(await h.vault().health()).toMatchObject({
+      code: 'config.invalid',
+      details: { path: 'vault.probeUser' },
+    });
+    expect(await h.vault().health('ghost@corp.example.com')).toMatchObject({ code: 'vault.auth_failed' });
   });
 });

@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHttpAgent } from '../../../src/platform/http-agent.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { PasswordSafeVault } from '../../../src/vault/passwordsafe/password-safe-vault.js';
@@ -71,7 +75,10 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect(e.code).toBe('vault.unavailable');
     expect(e.wire).toBe('vault_unavailable');
     expect(h.sim.calls('POST Auth/SignAppin')).toBe(3);
-    expect(vault.lastFailure).toMatch(/unavailable \(HTTP 502\) after 3 attempt/);
+    expect(vault.lastFailure).toMatchObject({
+      code: 'vault.unavailable',
+      message: expect.stringMatching(/unavailable \(HTTP 502\) after 3 attempt/),
+    });
     h.sim.faults.clear();
     await vault.listAccounts(JDOE, WEB01);
     expect(vault.lastFailure).toBeUndefined();
@@ -140,12 +147,60 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     expect(h.clock.sleeps).toEqual([]);
   });
 
-  it('fails TLS verification without the simulator CA (no retry, clear code)', async () => {
-    const vault = h.vault({ caFile: undefined });
+  it('fails TLS verification without the simulator CA (no retry, its own code, on health too)', async () => {
+    const vault = h.vault({ caFile: undefined, probeUser: JDOE });
     const e = await rejection(vault.listAccounts(JDOE, WEB01));
-    expect(e.code).toBe('appliance.tls');
+    expect(e.code).toBe('vault.tls');
     expect(e.message).toMatch(/not trusted/);
     expect(h.clock.sleeps).toEqual([]);
+    expect(vault.lastFailure?.code).toBe('vault.tls');
+    expect(await vault.health()).toMatchObject({ code: 'vault.tls' });
+  });
+
+  it('refuses an unreadable or non-PEM CA file with config.ca_unreadable naming the file', () => {
+    const notPem = join(mkdtempSync(join(tmpdir(), 'ps-ca-')), 'ca.pem');
+    writeFileSync(notPem, 'this is not a certificate\n');
+    for (const caFile of [notPem, `${notPem}.missing`]) {
+      let thrown: unknown;
+      try {
+        h.vault({ caFile });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toMatchObject({ code: 'config.ca_unreadable', details: { caFile } });
+      expect((thrown as Error).message).toContain(caFile);
+    }
+  });
+
+  it('fails fast on a header value HTTP cannot carry, and leaks no connection slot', async () => {
+    // One connection: a request that kept its slot would leave every later one waiting.
+    const dispatcher = createHttpAgent({
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 15_000,
+      caFile: h.caFile,
+      connections: 1,
+    });
+    const vault = new PasswordSafeVault(h.config(), {
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      clock: h.clock,
+      dispatcher,
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const e = await rejection(vault.listAccounts('\u7528\u6237@corp.example.com', WEB01));
+        expect(e.code).toBe('vault.request_invalid');
+        expect(e.details?.code).toBe('UND_ERR_INVALID_ARG');
+        expect(e.message).toMatch(/^cannot send sign_in to Password Safe: invalid authorization header/);
+      }
+      expect(h.sim.calls()).toBe(0);
+      expect(h.clock.sleeps).toEqual([]);
+      const lists = await Promise.all([vault.listAccounts(JDOE, WEB01), vault.listAccounts(ASMITH, WEB01)]);
+      expect(lists.map((l) => l.length > 0)).toEqual([true, true]);
+    } finally {
+      await vault.close();
+      await dispatcher.close();
+    }
   });
 
   it('signs out of every pooled session on close, and on LRU eviction', async () => {

@@ -1,5 +1,4 @@
 import { UNITS } from '../../../src/app/unit-keys.js';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { BridgeService } from '../../../src/app/bridge-service.js';
 import { configChecks } from '../../../src/app/checks.js';
+import { startBuiltCli } from '../../helpers/cli.js';
 import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 
 describe('vault unit, check and simulator command', () => {
@@ -20,6 +20,7 @@ describe('vault unit, check and simulator command', () => {
 
   const yaml = (probe: boolean) => `
 allowLiteralSecrets: true
+store: { kind: embedded, dataDir: "memory://" }
 vault:
   kind: passwordsafe
   url: ${h.sim.url}
@@ -65,29 +66,21 @@ log: { level: silent }
   });
 
   it('`ecm-bridge sim passwordsafe` serves the demo seed until interrupted', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', 'sim', 'passwordsafe', '--port', '0', '--http'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: string) => {
-        out += d;
-        const m = /listening: (\S+)[\s\S]*Ctrl-C/.exec(out);
-        if (m) resolve(m[1]!);
+    const child = startBuiltCli(['sim', 'passwordsafe', '--port', '0', '--http']);
+    try {
+      const url = /listening: (\S+)/.exec(await child.waitFor(/listening: (\S+)[\s\S]*Ctrl-C/))![1]!;
+      expect(child.output()).toMatch(/4 systems, 7 accounts, 4 users/);
+      const res = await fetch(`${url}/Auth/SignAppin`, {
+        method: 'POST',
+        headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` },
       });
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-    });
-    expect(out).toMatch(/4 systems, 7 accounts, 4 users/);
-    const res = await fetch(`${url}/Auth/SignAppin`, {
-      method: 'POST',
-      headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` },
-    });
-    expect(res.status).toBe(200);
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
+      expect(res.status).toBe(200);
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -72,6 +72,7 @@ describe('brokerHandler (the wire ⇄ broker mapper)', () => {
       [{ user: USER, session: { lsid: 'l'.repeat(65) } }, {}, 'request.too_large', 'request.context.session.lsid'],
       [{ user: USER, endpoint: { ip: '1'.repeat(40_000) } }, {}, 'request.too_large', 'request.context.endpoint.ip'],
       [{ user: USER }, { purpose: 'steal' }, 'request.bad', 'request.params.purpose'],
+      [{ user: USER }, [1] as never, 'request.bad', 'request.params must be an object'],
     ];
     for (const [context, params, code, message] of cases) {
       const err = await refusal(h.handle('credentials.list', context, params as never, signal));

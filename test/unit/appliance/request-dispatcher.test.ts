@@ -170,20 +170,23 @@ describe('RequestDispatcher', () => {
     );
   });
 
-  it('drops a request without id (cannot be answered) and refuses a non-object params', async () => {
+  it('drops a request without id (cannot be answered) and refuses an unknown or non-string op', async () => {
     const { handler, pending } = gated();
     const { d } = setup(handler);
     const sink = new Sink();
     d.accept(request(''), sink, 1000);
-    d.accept(request('p', { params: [1] }), sink, 1000);
+    d.accept(request('p', { op: 'credentials.steal' }), sink, 1000);
+    d.accept(request('q', { op: { toString: 1 } }), sink, 1000);
     await flush();
     expect(pending).toHaveLength(0);
+    const refused = (id: string, message: string) => ({
+      type: 'response',
+      id,
+      error: { code: 'bad_request', message, retryable: false },
+    });
     expect(sink.frames).toEqual([
-      {
-        type: 'response',
-        id: 'p',
-        error: { code: 'bad_request', message: 'request.params must be an object', retryable: false },
-      },
+      refused('p', 'unknown op "credentials.steal"'),
+      refused('q', 'unknown op (not a string)'),
     ]);
   });
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { retryAfterMs } from '../../../src/vault/passwordsafe/ps-client.js';
 import { failure, pick, psCode, rows } from '../../../src/vault/passwordsafe/ps-json.js';
 import { parsePsAuth } from '../../../src/simulators/passwordsafe/sim-sessions.js';
 
@@ -24,14 +23,6 @@ describe('Password Safe JSON and error mapping', () => {
     expect(failure(res(400, 'too long'), 'x', 'do it').code).toBe('vault.rejected');
     expect(failure(res(401, ''), 'x', 'do it').code).toBe('vault.auth_failed');
     expect(failure(res(302, ''), 'x', 'do it').code).toBe('vault.protocol');
-  });
-
-  it('reads Retry-After as seconds or an HTTP date', () => {
-    const now = Date.UTC(2026, 0, 1);
-    expect(retryAfterMs('3', now)).toBe(3000);
-    expect(retryAfterMs(new Date(now + 10_000).toUTCString(), now)).toBe(10_000);
-    expect(retryAfterMs(undefined, now)).toBeUndefined();
-    expect(retryAfterMs('soon', now)).toBeUndefined();
   });
 
   it('parses PS-Auth in the shapes real clients send', () => {

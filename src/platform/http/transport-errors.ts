@@ -1,0 +1,132 @@
+import { ServiceError, type ErrorCode } from '../errors.js';
+
+/**
+ * What a failed HTTP exchange tells about itself. Node and undici report transport failures as
+ * errors with a `code`, sometimes wrapped (`cause`); these helpers read that chain so every
+ * client classifies the same failure the same way.
+ */
+
+/** Answers worth another attempt: the server (or a proxy) says "not now", not "no". */
+export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Network failures worth another attempt: the exchange broke, the arguments were fine. */
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/** Transport failures that happen before a single byte of the request reached the server. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Requests this process could not even build (a header value HTTP cannot carry, a bad option). */
+const LOCAL_ARGUMENT_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+]);
+
+/** Certificate verification failures: the peer is not who the configured trust says. */
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_NOT_YET_VALID',
+]);
+
+/** The first `code` in `e`'s cause chain that is in `codes`. */
+function codeIn(e: unknown, codes: ReadonlySet<string>): string | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && codes.has(code)) return code;
+  }
+  return undefined;
+}
+
+/** The outermost `code` in `e`'s cause chain, for messages ("ECONNRESET"); the error's name otherwise. */
+export function errorCode(e: unknown): string {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return e instanceof Error ? e.name : 'error';
+}
+
+/** The network code when `e` is a transport failure another attempt may cure. */
+export const transientCode = (e: unknown): string | undefined => codeIn(e, TRANSIENT_CODES);
+
+/** True when `e` certainly happened before the server saw the request (safe to resend anything). */
+export const failedBeforeSending = (e: unknown): boolean => codeIn(e, NOT_SENT_CODES) !== undefined;
+
+/** The code when `e` says the request was malformed here (never retried: it would fail again). */
+export const localArgumentCode = (e: unknown): string | undefined => codeIn(e, LOCAL_ARGUMENT_CODES);
+
+/** If `e` (or its cause chain) is a TLS verification failure, a clear sentence saying so. */
+export function describeTlsFailure(e: unknown, host: string): string | undefined {
+  const code = codeIn(e, TLS_CODES);
+  return code
+    ? `TLS verification of ${host} failed (${code}): the certificate is not trusted; add its CA to caFile`
+    : undefined;
+}
+
+/** Which codes a client reports a thrown transport error with, and how its messages start. */
+export interface TransportErrorCodes {
+  tls: ErrorCode;
+  /** The request could not be built here (nothing was sent). */
+  invalid: ErrorCode;
+  unavailable: ErrorCode;
+  /** Message prefix naming the remote's owner, e.g. `site corp: `. */
+  prefix: string;
+  op: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * A thrown transport error as a ServiceError in the client's own codes: a TLS verification
+ * failure (with the sentence naming caFile), a request that could not be built here, or an
+ * unreachable remote. A ServiceError passes through unchanged.
+ */
+export function transportServiceError(e: unknown, host: string, c: TransportErrorCodes): ServiceError {
+  if (e instanceof ServiceError) return e;
+  const base = { op: c.op, cause: e, ...(c.details ? { details: c.details } : {}) };
+  const tls = describeTlsFailure(e, host);
+  if (tls) return new ServiceError(c.tls, `${c.prefix}${tls}`, base);
+  const local = localArgumentCode(e);
+  if (local)
+    return new ServiceError(
+      c.invalid,
+      `${c.prefix}cannot send ${c.op} to ${host}: ${(e as Error).message} (${local})`,
+      {
+        ...base,
+        details: { ...c.details, code: local },
+      },
+    );
+  return new ServiceError(c.unavailable, `${c.prefix}cannot reach ${host} (${errorCode(e)})`, base);
+}
