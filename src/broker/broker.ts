@@ -128,8 +128,10 @@ export class Broker implements CredentialBroker, Component {
       metrics.requests.inc({ op, outcome: err.code });
       const level =
         err.kind === 'internal' ? 'error' : err.kind === 'permission' || err.kind === 'input' ? 'info' : 'warn';
+      // An expected refusal (mapping, policy, bad input) is a decision, not a fault: no stack trace.
+      const what = level === 'info' ? { reason: err.message } : { err };
       log[level](
-        { op, site: request.site, user: request.user.username, lsid: request.session?.lsid, code: err.code, err },
+        { op, site: request.site, user: request.user.username, lsid: request.session?.lsid, code: err.code, ...what },
         'console request refused',
       );
       throw err;

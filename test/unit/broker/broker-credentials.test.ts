@@ -42,6 +42,16 @@ describe('Broker: credentials.list', () => {
       code: 'forbidden',
       message: expect.stringContaining('mapping rule "contractors-denied"'),
     });
+    // An expected refusal is logged at info with its reason, without a stack trace.
+    const logged = h.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.code === 'mapping.denied');
+    expect(logged).toMatchObject({
+      level: 'info',
+      msg: 'console request refused',
+      reason: expect.stringContaining('contractors-denied'),
+    });
+    expect(logged).not.toHaveProperty('err');
     // The integration guide: an empty credential list is a valid result (the console offers manual entry).
     expect(
       await h.broker.handle('credentials.list', ctx({ endpoint: { hostname: 'nothing-here' } }), {}, h.signal),
