@@ -15,12 +15,24 @@ export default defineConfig({
     maxWorkers: 2,
     globalSetup: ['test/helpers/repo-guard.ts'],
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], pool: 'threads', isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/{security,reliability}/**/*.unit.test.ts'],
+          pool: 'threads',
+          isolate: false,
+        },
+      },
       {
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/{security,reliability}/**/*.int.test.ts',
+          ],
           pool: 'forks',
           isolate: false,
           // Bounds for a hang, not expected durations: every wait inside is on a condition. On the

@@ -55,6 +55,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (isServiceError(e)) {
       write(io.stderr, `error [${e.code}]: ${e.message}`);
+      if (e.code === 'cli.usage') return EXIT.usage;
       return e.kind === 'config' ? EXIT.config : EXIT.failed;
     }
     // The one place free text reaches the terminal outside pino: scrub it the same way.

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { ServiceError } from '../platform/errors.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../reporting/backfill.js';
-import { reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
+import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
+import { acquireWhenFree } from '../reporting/leader-lock-wait.js';
 import { RecordingDirectory } from '../reporting/recording-directory.js';
 import type { Config } from './config-schema.js';
 import { openStore } from './open-store.js';
@@ -10,12 +11,16 @@ import { siteReportSources } from './site-report-source.js';
 
 export type BackfillRequest = Pick<BackfillOptions, 'fromMs' | 'toMs' | 'signal' | 'onStart' | 'onProgress'> & {
   site: string;
+  /** Called once when a replica's worker holds the reporting leader lock and the backfill waits for it. */
+  onLockWait?: () => void;
 };
 
 /**
  * `report backfill`: opens the configured store (migrating it), builds the site's Reporting API
- * client, and loads the range with the worker's slice, batch and recording settings. Everything
- * it opened is closed again, whatever happens.
+ * client, and loads the range with the worker's slice, batch and recording settings, holding the
+ * reporting leader lock the replicas' workers take: while it writes, no worker pulls (they stand
+ * by), so a backfill and a running replica never write the same sessions at once. Everything it
+ * opened is closed again, whatever happens.
  */
 export async function runSiteBackfill(config: Config, log: Logger, request: BackfillRequest): Promise<BackfillResult> {
   const sites = reportingSites(config.sites);
@@ -29,8 +34,16 @@ export async function runSiteBackfill(config: Config, log: Logger, request: Back
   const rt = createRuntime(log);
   const store = await openStore(config.store, rt);
   const client = siteReportSources(rt)(site, config.reporting);
+  let lock: { release(): Promise<void> } | undefined;
   try {
     await store.migrate();
+    lock = await acquireWhenFree(
+      store.lock,
+      REPORTING_LOCK,
+      rt.clock,
+      request.signal ?? new AbortController().signal,
+      () => request.onLockWait?.(),
+    );
     const r = config.reporting;
     return await runBackfill(
       {
@@ -50,6 +63,7 @@ export async function runSiteBackfill(config: Config, log: Logger, request: Back
       },
     );
   } finally {
+    await lock?.release();
     await client.close();
     await store.close();
   }

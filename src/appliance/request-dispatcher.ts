@@ -13,6 +13,9 @@ import {
   type ResponseFrame,
 } from '../protocol/ecm-protocol.js';
 
+/** The longest deadline a request may ask for (one day); beyond it the value is capped. */
+const MAX_DEADLINE_MS = 86_400_000;
+
 /** Where the answer to a request goes: the channel it arrived on. */
 export interface ResponseSink {
   /** Sends one serialised response frame; false when the channel is gone. */
@@ -56,6 +59,11 @@ export interface RequestDispatcherOptions {
  */
 export class RequestDispatcher {
   readonly #running = new Set<Job>();
+  /**
+   * Request ids accepted per channel, kept until the request's deadline has passed (answered or
+   * not): within that lifetime the appliance may still be waiting, so a repeat is never run again.
+   */
+  readonly #ids = new WeakMap<ResponseSink, Map<string, { expiresAt: number; job?: Job }>>();
   readonly #queue: Job[] = [];
   #draining = false;
   readonly #idleWaiters: (() => void)[] = [];
@@ -69,14 +77,48 @@ export class RequestDispatcher {
     return this.#running.size + this.#queue.length;
   }
 
-  /** Takes one `request` frame (already JSON-parsed) from `sink`'s channel. */
+  /**
+   * Takes one `request` frame (already JSON-parsed) from `sink`'s channel. Whatever one request
+   * provokes stays with that request: an unexpected failure answers it `internal` (when it has an
+   * id) and the channel goes on serving everybody else.
+   */
   accept(frame: Record<string, unknown>, sink: ResponseSink, defaultDeadlineMs: number): void {
+    try {
+      this.#accept(frame, sink, defaultDeadlineMs);
+    } catch (e) {
+      const id = typeof frame.id === 'string' ? frame.id : undefined;
+      this.o.log.error({ site: this.o.site, requestId: id, err: e }, 'unexpected failure accepting a request');
+      this.o.metrics.request('unknown', 'internal', 0);
+      const job = id === undefined ? undefined : this.#ids.get(sink)?.get(id)?.job;
+      if (id !== undefined && !job?.answered) sink.send(errorFrame(id, toServiceError(e, 'ecm.request')));
+    }
+  }
+
+  #accept(frame: Record<string, unknown>, sink: ResponseSink, defaultDeadlineMs: number): void {
     const id = typeof frame.id === 'string' && frame.id !== '' ? frame.id : undefined;
     if (!id) {
       this.o.log.warn({ site: this.o.site }, 'request frame without an id dropped (cannot be answered)');
       this.o.metrics.request('unknown', 'dropped', 0);
       return;
     }
+    // Capped: timers take at most 2^31-1 ms, and a longer value would fire at once.
+    const deadlineMs = Math.min(
+      MAX_DEADLINE_MS,
+      typeof frame.deadlineMs === 'number' && frame.deadlineMs > 0 ? frame.deadlineMs : defaultDeadlineMs,
+    );
+    const ids = this.#liveIds(sink);
+    if (ids.has(id)) {
+      // Exactly one answer per id: a repeat within the request's lifetime is neither run nor
+      // answered; the answer to the first one is the answer.
+      this.o.log.warn(
+        { site: this.o.site, requestId: id },
+        'repeated request id ignored (already accepted on this channel)',
+      );
+      this.o.metrics.request('unknown', 'duplicate', 0);
+      return;
+    }
+    const entry: { expiresAt: number; job?: Job } = { expiresAt: this.o.clock.now() + deadlineMs };
+    ids.set(id, entry);
     const op = OPS.includes(frame.op as Op) ? (frame.op as Op) : undefined;
     const job: Job = {
       id,
@@ -88,6 +130,7 @@ export class RequestDispatcher {
       startedAt: this.o.clock.now(),
       answered: false,
     };
+    entry.job = job;
     // One console request fans out into parallel vault calls, each listening on this signal.
     setMaxListeners(64, job.controller.signal);
     // Context and params are validated once, by the handler (broker-mapper.ts); here only what
@@ -106,8 +149,6 @@ export class RequestDispatcher {
       );
       return;
     }
-    const deadlineMs =
-      typeof frame.deadlineMs === 'number' && frame.deadlineMs > 0 ? frame.deadlineMs : defaultDeadlineMs;
     // Answer ourselves shortly before the appliance gives up, so the console sees why.
     const localMs = Math.max(1, deadlineMs - Math.min(250, deadlineMs * 0.1));
     this.o.clock.sleep(localMs, job.controller.signal).then(
@@ -134,6 +175,18 @@ export class RequestDispatcher {
     }
     this.#queue.push(job);
     this.o.metrics.inflight(this.inFlight);
+  }
+
+  /** The live request ids of `sink`'s channel, expired ones dropped (oldest first, amortised O(1)). */
+  #liveIds(sink: ResponseSink): Map<string, { expiresAt: number; job?: Job }> {
+    let ids = this.#ids.get(sink);
+    if (!ids) this.#ids.set(sink, (ids = new Map()));
+    const now = this.o.clock.now();
+    for (const [id, e] of ids) {
+      if (e.expiresAt > now) break;
+      ids.delete(id);
+    }
+    return ids;
   }
 
   /** The channel `sink` closed: its unanswered requests are aborted and counted, not answered. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { regexProblem } from '../platform/config/regex-safety.js';
 import { secretRef } from '../platform/config/secret-ref.js';
 
 /**
@@ -12,11 +13,8 @@ const TEMPLATE_FIELDS = ['user', 'username', 'domain', 'netbios', 'dnsDomain', '
 /** A match value: exact (case-insensitive) or `regex:...` (case-insensitive, named groups allowed). */
 const matchValue = z.string().superRefine((v, ctx) => {
   if (!v.startsWith(REGEX_PREFIX)) return;
-  try {
-    new RegExp(v.slice(REGEX_PREFIX.length), 'iu');
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(e as Error).message}` });
-  }
+  const problem = regexProblem(v.slice(REGEX_PREFIX.length), 'iu');
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const matchSchema = z
@@ -161,11 +159,8 @@ const policySchema = z
       .string()
       .min(1)
       .superRefine((v, ctx) => {
-        try {
-          new RegExp(v, 'u');
-        } catch (e) {
-          ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(e as Error).message}` });
-        }
+        const problem = regexProblem(v, 'u');
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional(),
     /** Release only inside one of these windows. */

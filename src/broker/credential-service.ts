@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { CredentialOutcome, LeaseStore } from './lease-store-port.js';
-import type { VaultPort } from '../vault/vault-port.js';
+import type { VaultAccount, VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { ReleaseSettings } from './broker-config.js';
 import type { ConsoleRequest, IssuedCredential, OfferedCredential } from './broker-port.js';
@@ -115,6 +115,18 @@ export class CredentialService {
       );
       audit.systemName = claims.account.systemName;
       audit.accountName = claims.account.accountName;
+      // The Jump Group's restrictions hold at get as at list: an id offered under another group
+      // (same user and endpoint) must not check out an account this group excludes.
+      const dropped: string[] = [];
+      const jumpGroup = context.jumpItem?.jumpGroup?.name;
+      if (
+        this.d.matcher.narrow([claims.account as VaultAccount], target, jumpGroup, (r) => dropped.push(r)).length === 0
+      )
+        throw new ServiceError(
+          'credential.id_invalid',
+          'this credential is not offered for this Jump Item; reopen the credential list',
+          { op: 'broker.get', details: { reason: dropped[0] } },
+        );
       this.d.policy.enforce(context, new Date(clock.now()));
       const duration = Math.min(
         this.d.release.durationMinutes,

@@ -112,7 +112,10 @@ export function normaliseIp(raw: string): string | undefined {
   const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(s);
   if (bracketed?.[1]) s = bracketed[1];
   else if (/^[\d.]+:\d{1,5}$/.test(s)) s = s.slice(0, s.lastIndexOf(':'));
-  s = s.replace(/%.*$/, ''); // zone index (fe80::1%eth0) means nothing to a vault
+  // Zone index (fe80::1%eth0) means nothing to a vault. indexOf, not /%.*$/: that pattern
+  // retries from every `%` and is quadratic on a crafted address.
+  const zone = s.indexOf('%');
+  if (zone !== -1) s = s.slice(0, zone);
   const family = isIP(s);
   if (family === 4) return s;
   if (family !== 6) return undefined;

@@ -181,6 +181,8 @@ export class LeaseKeeper {
       await state.updateCredentialEvent(lease.auditId, {
         outcome: reason === 'expiry' ? 'expired' : 'checked_in',
         checkinAt: new Date(clock.now()),
+        checkinBy: instanceId,
+        checkinReason: reason,
       });
     }
     log.info({ leaseId, vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason }, 'lease checked in');

@@ -38,6 +38,17 @@ export interface CredentialEvent {
   checkinAt: Date | null;
 }
 
+/** Who checked a lease in (a bridge instance id) and why (release, expiry, shutdown, recovery). */
+export interface CheckinRecord {
+  checkinBy: string | null;
+  checkinReason: string | null;
+}
+
+/** The fields of a credential event that change after it is recorded. */
+export type CredentialEventPatch = Partial<
+  Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'> & CheckinRecord
+>;
+
 /**
  * The broker's own state: leases, credential audit, and liveness of bridge instances (so a
  * starting replica can tell a crashed owner's leases from a live replica's).
@@ -55,9 +66,9 @@ export interface LeaseStore {
   staleInstances(before: Date): Promise<string[]>;
 
   recordCredentialEvent(event: CredentialEvent): Promise<number>;
-  updateCredentialEvent(
-    id: number,
-    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
-  ): Promise<void>;
-  listCredentialEvents(filter: { lsid?: string; limit?: number }): Promise<(CredentialEvent & { id: number })[]>;
+  updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void>;
+  listCredentialEvents(filter: {
+    lsid?: string;
+    limit?: number;
+  }): Promise<(CredentialEvent & CheckinRecord & { id: number })[]>;
 }

@@ -61,6 +61,7 @@ export const reportBackfill: Command = {
         fromMs,
         toMs,
         signal: abort.signal,
+        onLockWait: () => write(io.stdout, 'waiting for the reporting leader lock (a replica is pulling reports)'),
         onStart: (s) =>
           progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString()),
         onProgress: (p) => progress.update(p.done, p.total, p.cursor),

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseReport } from '../reporting/report-xml-parser.js';
+import { decodeReport, parseReport } from '../reporting/report-xml-parser.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { EXIT, write, type Command } from './command.js';
@@ -36,9 +36,9 @@ export const reportParse: Command = {
     const file = args.positionals[0];
     if (!file || args.positionals.length > 1) return usage(io, this.usage);
     const host = args.values.host as string | undefined;
-    let xml: string;
+    let bytes: Buffer;
     try {
-      xml = await readFile(file, 'utf8');
+      bytes = await readFile(file);
     } catch (e) {
       throw new ServiceError('cli.usage', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
         op: 'report.parse',
@@ -46,7 +46,8 @@ export const reportParse: Command = {
     }
     let parsed;
     try {
-      parsed = parseReport(xml, { site: 'file', hostName: host ?? '', report: 'saved', window: file });
+      const ctx = { site: 'file', hostName: host ?? '', report: 'saved', window: file };
+      parsed = parseReport(decodeReport(bytes, ctx), ctx);
     } catch (e) {
       if (!isServiceError(e)) throw e;
       // The report's own words, with the file as the place: the worker's site/window wording does not apply.

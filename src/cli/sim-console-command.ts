@@ -71,6 +71,14 @@ export const simConsole: Command = {
     const url = str(v.url);
     const ca = str(v.ca);
     if (!url || !ca) return usage(io, this.usage);
+    if (!/^https:\/\/[^/@]+(\/|$)/i.test(url))
+      throw new ServiceError(
+        'cli.usage',
+        `--url must be an https: URL without user:password@ (got ${JSON.stringify(url.slice(0, 200))})`,
+        {
+          op: 'sim.console',
+        },
+      );
     let caPem: string;
     try {
       caPem = readFileSync(ca, 'utf8');

@@ -8,7 +8,7 @@ import { usage } from './config-commands.js';
 export const simPasswordSafe: Command = {
   path: ['sim', 'passwordsafe'],
   summary: 'Run the Password Safe (API v3) simulator on 127.0.0.1 until interrupted',
-  usage: 'ecm-bridge sim passwordsafe [--seed FILE | --generate SYSTEMS,ACCOUNTS] [--port N] [--http] [--ca-out FILE]',
+  usage: 'ecm-bridge sim passwordsafe [--seed FILE | --generate SYSTEMS,ACCOUNTS] [--port N] [--ca-out FILE]',
   examples: [
     'ecm-bridge sim passwordsafe --seed src/simulators/passwordsafe/fixtures/demo-seed.yaml --port 8443 --ca-out /tmp/ps-ca.pem',
     'ecm-bridge sim passwordsafe --generate 100000,300000 --port 8443',
@@ -17,7 +17,6 @@ export const simPasswordSafe: Command = {
     seed: { type: 'string' },
     generate: { type: 'string' },
     port: { type: 'string' },
-    http: { type: 'boolean' },
     'ca-out': { type: 'string' },
   },
   async run(args, io) {
@@ -30,7 +29,7 @@ export const simPasswordSafe: Command = {
     const seed = size
       ? generateEstate({ systems: Number(size[1]), accounts: Number(size[2]) })
       : loadSeedFile(seedFile!);
-    const sim = await PasswordSafeSimulator.start({ seed, port, tls: args.values.http !== true });
+    const sim = await PasswordSafeSimulator.start({ seed, port });
     const caOut = args.values['ca-out'] as string | undefined;
     if (caOut) writeFileSync(caOut, sim.caPem, { mode: 0o644 });
     write(io.stdout, `Password Safe simulator listening: ${sim.url}`);

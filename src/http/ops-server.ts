@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HttpConfig } from './http-config.js';
 import type { Component } from '../platform/lifecycle.js';
+import { ServiceError } from '../platform/errors.js';
 import type { Readiness } from '../platform/readiness.js';
 
 export interface OpsServerDeps {
@@ -16,6 +17,23 @@ export interface OpsServerDeps {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Connection limits of the ops port; tests shorten them. */
+export interface OpsServerLimits {
+  /** A connection with no traffic for this long is closed. */
+  idleMs: number;
+  /** A request not complete (headers and body) within this long is answered 408 and closed. */
+  requestMs: number;
+}
+export const OPS_SERVER_LIMITS: OpsServerLimits = { idleMs: 30_000, requestMs: 10_000 };
+
+const LISTEN_ADVICE: Record<string, string> = {
+  EADDRINUSE: 'another process already listens there; stop it or change http.port',
+  EACCES: 'ports below 1024 need privileges; use a higher http.port',
+  EADDRNOTAVAIL: 'http.host is not an address of this machine',
+  ENOTFOUND: 'http.host does not resolve; use an IP address or a resolvable name',
+  EAI_AGAIN: 'http.host could not be resolved right now (DNS); use an IP address',
+};
+
 /**
  * /healthz (process alive, never authenticated), /readyz (per component), /metrics (Prometheus).
  * Listens on 127.0.0.1 by default; with `auth.token` every route but /healthz needs the bearer.
@@ -27,6 +45,7 @@ export class OpsServer implements Component {
   constructor(
     private readonly config: HttpConfig,
     private readonly deps: OpsServerDeps,
+    private readonly limits: OpsServerLimits = OPS_SERVER_LIMITS,
   ) {}
 
   /** The bound address (port 0 in tests gets a free port). */
@@ -37,13 +56,24 @@ export class OpsServer implements Component {
   }
 
   async start(): Promise<void> {
-    const app = Fastify({ logger: false, bodyLimit: 64 * 1024, return503OnClosing: true });
+    const app = Fastify({
+      logger: false,
+      bodyLimit: 64 * 1024,
+      return503OnClosing: true,
+      // A client that sends nothing for this long, or takes longer for one request, is
+      // disconnected: idle or trickling connections must not pile up on the ops port.
+      connectionTimeout: this.limits.idleMs,
+      requestTimeout: this.limits.requestMs,
+    });
     const token = this.config.auth?.token;
     if (token) {
-      const expected = digest(`Bearer ${token.reveal()}`);
+      const expected = digest(token.reveal());
       app.addHook('onRequest', async (req, reply) => {
-        if (req.url === '/healthz') return;
-        const got = digest(req.headers.authorization ?? '');
+        // The path without its query: `/healthz?x=1` is still the unauthenticated liveness probe.
+        if (req.url.split('?', 1)[0] === '/healthz') return;
+        // The scheme is case-insensitive (RFC 9110), the token is not.
+        const presented = /^bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+        const got = digest(presented);
         if (!timingSafeEqual(got, expected)) {
           await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
         }
@@ -59,7 +89,17 @@ export class OpsServer implements Component {
       return reply.header('content-type', this.deps.metrics.contentType).send(body);
     });
     this.deps.routes?.(app);
-    await app.listen({ host: this.config.host, port: this.config.port });
+    try {
+      await app.listen({ host: this.config.host, port: this.config.port });
+    } catch (e) {
+      await app.close().catch(() => undefined);
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      throw new ServiceError(
+        'config.invalid',
+        `the ops server cannot listen on ${this.config.host}:${this.config.port} (${code}): ${LISTEN_ADVICE[code] ?? 'check http.host and http.port'}`,
+        { op: 'http.listen', cause: e, details: { host: this.config.host, port: this.config.port, code } },
+      );
+    }
     this.#app = app;
     this.deps.log.info({ address: this.address }, 'ops server listening');
   }

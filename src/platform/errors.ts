@@ -241,6 +241,14 @@ export const ERROR_CATALOGUE = {
     'The cursor did not move; inspect the saved report with `ecm-bridge report parse FILE`.',
   ),
 
+  'report.incomplete': entry(
+    'unavailable',
+    'internal',
+    true,
+    'A full-session report left out sessions its listing named, and a new listing still names them; the batch was not written.',
+    'Nothing at first: the cursor did not move and the next run asks again. If it persists, compare the listing and the lsids report for the sessions named in the log.',
+  ),
+
   // --- store -----------------------------------------------------------------------------------
   'store.unavailable': entry(
     'unavailable',
@@ -319,9 +327,14 @@ export class ServiceError extends Error {
     this.details = options.details;
   }
 
-  /** The error object sent over the ECM channel: code and safe message only. */
+  /**
+   * The error object sent over the ECM channel: code and safe message only. Store errors quote
+   * the database's own text (column types, constraint names) for the operator's log; a console
+   * user gets the catalogue's sentence instead.
+   */
   toWire(): { code: WireCode; message: string; retryable: boolean } {
-    return { code: this.wire, message: this.message, retryable: this.retryable };
+    const message = this.code.startsWith('store.') ? ERROR_CATALOGUE[this.code].meaning : this.message;
+    return { code: this.wire, message, retryable: this.retryable };
   }
 }
 

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent } from 'undici';
+import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from './bounded-file.js';
 import { ServiceError } from './errors.js';
 
 export interface AgentOptions {
@@ -29,7 +29,7 @@ export function trustContext(caFile: string): SecureContext {
     });
   let text: string;
   try {
-    text = readFileSync(caFile, 'utf8');
+    text = readBoundedFile(caFile, MAX_CONFIG_FILE_BYTES);
   } catch (e) {
     throw unreadable(`cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, e);
   }

@@ -47,8 +47,10 @@ const LINE_SCRUBBERS: [RegExp, string][] = [
   [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, REDACTED_TEXT],
   [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(\\n|[^"])*/g, REDACTED_TEXT],
   [/(PS-Auth\s+)[^"\r\n]*/gi, `$1${REDACTED_TEXT}`],
-  // JSON Web Tokens are recognisable by shape even without a "Bearer" prefix.
-  [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED_TEXT],
+  // JSON Web Tokens are recognisable by shape even without a "Bearer" prefix. The lookbehind
+  // lets a match start only where a run of token characters starts: with \b, every `-eyJ` inside
+  // one long run was a new start scanning to the run's end (quadratic on `-eyJ-eyJ...`).
+  [/(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED_TEXT],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, `$1 ${REDACTED_TEXT}`],
   [/\b(key|pwd|password|client_secret|access_token|secret)=([^;&\s"\\]+)/gi, `$1=${REDACTED_TEXT}`],
 ];

@@ -19,7 +19,7 @@ const MAX_TEXT = 1024;
 /** Credential ids are signed tokens of a few hundred characters; anything far longer is not ours. */
 export const MAX_CREDENTIAL_ID = 4096;
 
-const text = (max: number) => z.string().max(max);
+const text = (max: number) => z.string().max(max, `is longer than ${max} characters`);
 const id = z.number().int().safe();
 
 export const consoleUserSchema = z.object({
@@ -51,8 +51,14 @@ export const jumpItemSchema = z.object({
   jumpGroup: z.object({ id: id.optional(), name: text(MAX_NAME).optional(), type: text(32).optional() }).optional(),
 });
 
+/**
+ * Appliance session ids are hex tokens; the shape is wider but never spaces, quotes, dots or
+ * slashes: the lsid goes into the audit row, the vault's request reason and log lines.
+ */
+const LSID_SHAPE = /^[A-Za-z0-9_-]*$/;
+
 export const sessionSchema = z.object({
-  lsid: text(MAX_LSID).optional(),
+  lsid: text(MAX_LSID).regex(LSID_SHAPE, 'must contain only letters, digits, _ and -').optional(),
   externalKey: text(MAX_TEXT).optional(),
 });
 

@@ -173,7 +173,7 @@ export class ReportWorker implements Component {
     this.#state.set(site.name, st);
     st.lastRunAt = new Date(now).toISOString();
     const key = reportCursorKey(site);
-    let counted = { inserted: 0, updated: 0 };
+    let counted = { inserted: 0, updated: 0, vanished: 0 };
     try {
       const stored = await this.deps.store.state.getCursor(key);
       const cursorMs = stored === undefined ? undefined : Date.parse(stored);
@@ -206,7 +206,8 @@ export class ReportWorker implements Component {
             if (p.cursor) st.cursorMs = Date.parse(p.cursor);
             this.#metrics.sessions.inc({ site: site.name, result: 'inserted' }, p.inserted - counted.inserted);
             this.#metrics.sessions.inc({ site: site.name, result: 'updated' }, p.updated - counted.updated);
-            counted = { inserted: p.inserted, updated: p.updated };
+            this.#metrics.vanished.inc({ site: site.name }, p.vanished - counted.vanished);
+            counted = { inserted: p.inserted, updated: p.updated, vanished: p.vanished };
           },
         },
       );

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ReportStore } from './report-store-port.js';
+import { fetchListed } from './fetch-listed.js';
 import type { RecordingDirectory } from './recording-directory.js';
 import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
 
@@ -33,6 +34,8 @@ export interface PullProgress {
   /** Totals over the whole range so far: listed sessions handled, sessions written. */
   processed: number;
   sessions: number;
+  /** Listed sessions deleted on the appliance before they could be fetched (accounted for, not written). */
+  vanished: number;
   inserted: number;
   updated: number;
   /** The cursor value committed last (ISO), when a slice finished. */
@@ -67,14 +70,15 @@ async function listSlice(
 /**
  * Pulls [fromMs, toMs) into the report store, slice by slice. Per slice: the listing of sessions
  * that ended in it (plus, with `includeInProgress`, those that started in it), then the full
- * sessions by `lsids` in batches of `batchSize`, each batch one transaction; the last batch of a
+ * sessions by `lsids` in batches of `batchSize` (every listed lsid accounted for, see
+ * `fetchListed`), each batch one transaction; the last batch of a
  * slice carries the cursor (the slice end), so the cursor moves only when the whole slice is
  * committed. Memory holds one slice's listing and one batch. Any failure (transport, `<error>`,
  * bad XML, database) stops the pull with the cursor at the last committed slice; rerunning
  * re-reads that slice, and idempotent writes (host_name, lsid) make the re-read harmless.
  */
 export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promise<PullProgress | undefined> {
-  const totals = { processed: 0, sessions: 0, inserted: 0, updated: 0 };
+  const totals = { processed: 0, sessions: 0, vanished: 0, inserted: 0, updated: 0 };
   let last: PullProgress | undefined;
   // Sessions already written closed (final) whose end lies in a later slice of this pull: that
   // slice's listing names them again, and fetching them twice would be wasted work. Holds only
@@ -94,7 +98,18 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
     for (let k = 0; k < lsids.length || k === 0; k += o.batchSize) {
       o.signal?.throwIfAborted();
       const batch = lsids.slice(k, k + o.batchSize);
-      const fetched = await deps.source.sessions(batch, label, o.signal);
+      const relist = () => listSlice(deps.source, slice, o.includeInProgress, o.signal);
+      const {
+        sessions: fetched,
+        vanished,
+        unrequested,
+      } = await fetchListed(deps.source, batch, relist, label, o.signal);
+      if (vanished.length > 0 || unrequested > 0)
+        deps.log.warn(
+          { site: o.site, window: label, vanished: vanished.slice(0, 50), vanishedCount: vanished.length, unrequested },
+          'report batch: listed sessions deleted on the appliance are skipped, unrequested sessions ignored',
+        );
+      totals.vanished += vanished.length;
       const sessions = o.includeInProgress ? fetched : fetched.filter((s) => s.endTime !== null);
       if (deps.recordings && stored) {
         for (const s of sessions) {

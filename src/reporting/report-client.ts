@@ -11,7 +11,13 @@ import { RETRYABLE_STATUS, transientCode, transportServiceError } from '../platf
 import { Counter, metric, type Registry } from '../platform/metrics.js';
 import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
 import type { SessionRecord, SessionSummary } from './session-record.js';
-import { parseReport, parseSessionList, parseSessionListing, type ReportContext } from './report-xml-parser.js';
+import {
+  decodeReport,
+  parseReport,
+  parseSessionList,
+  parseSessionListing,
+  type ReportContext,
+} from './report-xml-parser.js';
 
 export interface ReportClientOptions {
   site: { name: string; url: string; product: 'pra' | 'rs' };
@@ -71,14 +77,14 @@ export class ReportClient implements ReportSource {
       duration: String(Math.max(1, Math.ceil((window.toMs - window.fromMs) / 1000))),
     };
     const res = await this.#call(params, ctx, signal);
-    return parseSessionListing(await res.body.text(), ctx);
+    return parseSessionListing(decodeReport(new Uint8Array(await res.body.arrayBuffer()), ctx), ctx);
   }
 
   async sessions(lsids: readonly string[], context: string, signal?: AbortSignal): Promise<SessionRecord[]> {
     if (lsids.length === 0) return [];
     const ctx = this.#ctx(this.#names.sessions, `${lsids.length} lsids of ${context}`);
     const res = await this.#call({ generate_report: ctx.report, lsids: lsids.join(',') }, ctx, signal);
-    return parseSessionList(await res.body.text(), ctx);
+    return parseSessionList(decodeReport(new Uint8Array(await res.body.arrayBuffer()), ctx), ctx);
   }
 
   async recording(lsid: string, signal?: AbortSignal): Promise<{ body: Readable; extension: string }> {

@@ -27,6 +27,8 @@ function lagHolder(registry: Registry): LagHolder {
 /** The reporting worker's Prometheus metrics (labels: site names and outcomes only). */
 export interface ReportMetrics {
   sessions: Counter<'site' | 'result'>;
+  /** Listed sessions deleted on the appliance before they were fetched: accounted for, never written. */
+  vanished: Counter<'site'>;
   runs: Counter<'site' | 'outcome'>;
   lag: Gauge<'site'>;
   lastSuccess: Gauge<'site'>;
@@ -49,6 +51,17 @@ export function reportMetrics(registry: Registry): ReportMetrics {
           name: 'ecm_bridge_reporting_sessions_total',
           help: 'Sessions written to BGSessions, by site and result (inserted, updated)',
           labelNames: ['site', 'result'] as const,
+          registers: [registry],
+        }),
+    ),
+    vanished: metric(
+      registry,
+      'ecm_bridge_reporting_sessions_vanished_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_reporting_sessions_vanished_total',
+          help: 'Listed sessions the appliance deleted before their full report was read (skipped, logged)',
+          labelNames: ['site'] as const,
           registers: [registry],
         }),
     ),

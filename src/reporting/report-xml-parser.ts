@@ -52,12 +52,34 @@ function apiError(ctx: ReportContext, message: string): ServiceError {
  * `report.xml_invalid`. Never returns a partial result: one bad session fails the whole report.
  */
 export function parseReport(xml: string, ctx: ReportContext): ParsedReport {
+  try {
+    return parseWellFormed(xml, ctx);
+  } catch (e) {
+    // Whatever else the content provokes is still a bad report, never `internal`.
+    if (e instanceof ServiceError) throw e;
+    throw invalid(ctx, (e as Error).message.slice(0, 200));
+  }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text of a report as received: strict UTF-8. A replacement character silently stored in
+ * BGSessions would be worse than a refused report the operator can look at.
+ */
+export function decodeReport(bytes: Uint8Array, ctx: ReportContext): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw invalid(ctx, 'the report is not valid UTF-8');
+  }
+}
+
+function parseWellFormed(xml: string, ctx: ReportContext): ParsedReport {
   const doc = parseXmlDocument(xml);
   if ('error' in doc) {
-    throw invalid(ctx, `${doc.error.message} at line ${doc.error.line}, column ${doc.error.col}`, {
-      line: doc.error.line,
-      col: doc.error.col,
-    });
+    const { message, line, col } = doc.error;
+    throw invalid(ctx, line === undefined ? message : `${message} at line ${line}, column ${col}`, { line, col });
   }
   const { root, name } = doc;
   if (name === 'error') throw apiError(ctx, text(root) ?? '');
@@ -80,7 +102,8 @@ function sessions(root: XmlNode, ctx: ReportContext): SessionRecord[] {
           lsid: e.lsid,
           field: e.field,
         });
-      throw e;
+      // Anything else the content throws (a character reference beyond Unicode, ...) names the session too.
+      throw invalid(ctx, `session #${i}: ${(e as Error).message.slice(0, 200)}`, { session: i });
     }
   });
 }

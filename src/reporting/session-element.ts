@@ -5,6 +5,7 @@ import type {
   SessionRecord,
   SessionRepresentative,
 } from './session-record.js';
+import { parseReportTime, TimestampError } from './report-time.js';
 import { attr, child, children, childText, int, known, nonEmpty, text, type XmlNode } from './xml-node.js';
 
 /**
@@ -35,17 +36,18 @@ export function lsidProblem(value: string): string | undefined {
   return `is not a session id (${preview}; expected 1-64 of A-Z, a-z, 0-9, _ and -)`;
 }
 
-/** Unix seconds (real appliances) or ISO-8601 (documentation mocks) to a Date; undefined when empty. */
-export function parseTimestamp(value: string | undefined): Date | undefined {
-  const v = value?.trim();
-  if (!v) return undefined;
-  const d = /^\d+$/.test(v) ? new Date(Number(v) * 1000) : new Date(v);
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-/** A time element: its `timestamp` attribute, else its ISO text. */
-function timeOf(node: XmlNode | undefined): Date | undefined {
-  return parseTimestamp(attr(node, 'timestamp')) ?? parseTimestamp(text(node));
+/**
+ * A time element: its `timestamp` attribute when present, else its ISO text; undefined when both
+ * are empty. A value that is present but unusable is refused naming the session and field.
+ */
+function timeOf(node: XmlNode | undefined, lsid: string | undefined, field: string): Date | undefined {
+  const stamp = attr(node, 'timestamp');
+  try {
+    return parseReportTime(stamp?.trim() ? stamp : text(node));
+  } catch (e) {
+    if (e instanceof TimestampError) throw new SessionFieldError(lsid, field, e.message);
+    throw e;
+  }
 }
 
 /** `1.2.3.4:5`, `[2a01:db8::5]:6`, `2a01:db8::5`, `1.2.3.4` → address and port. */
@@ -112,7 +114,7 @@ function systemInformation(node: XmlNode | undefined): SessionEvent['systemInfor
 }
 
 function event(node: XmlNode, seq: number, lsid: string): SessionEvent {
-  const time = timeOf(node);
+  const time = timeOf(node, lsid, `event #${seq} timestamp`);
   if (!time) throw new SessionFieldError(lsid, `event #${seq} timestamp`, 'is missing or unreadable');
   const encoded = childText(node, 'encoded_body');
   const files: SessionEvent['files'] = [];
@@ -149,7 +151,7 @@ export function mapSession(node: XmlNode, hostName: string): SessionRecord {
   if (!lsid) throw new SessionFieldError(undefined, 'lsid', 'attribute is missing');
   const problem = lsidProblem(lsid);
   if (problem) throw new SessionFieldError(undefined, 'lsid', `attribute ${problem}`);
-  const startTime = timeOf(child(node, 'start_time'));
+  const startTime = timeOf(child(node, 'start_time'), lsid, 'start_time');
   if (!startTime) throw new SessionFieldError(lsid, 'start_time', 'is missing or unreadable');
   const publicSite = child(node, 'public_site');
   const siteName = known(text(publicSite));
@@ -159,7 +161,7 @@ export function mapSession(node: XmlNode, hostName: string): SessionRecord {
     type: known(childText(node, 'session_type')) ?? 'support',
     lseq: int(childText(node, 'lseq')),
     startTime,
-    endTime: timeOf(child(node, 'end_time')) ?? null,
+    endTime: timeOf(child(node, 'end_time'), lsid, 'end_time') ?? null,
     duration: known(childText(node, 'duration')),
     externalKey: nonEmpty(childText(node, 'external_key')),
     publicSiteId: int(attr(publicSite, 'id')) ?? 1,

@@ -26,12 +26,35 @@ const parser = new XMLParser({
 
 export interface XmlSyntaxError {
   message: string;
-  line: number;
-  col: number;
+  /** Where, when known (the library's own refusals carry no position). */
+  line?: number;
+  col?: number;
 }
 
-/** Parses a whole document; returns the syntax error (with its position) instead of guessing. */
+/** Deeper than any report (a session's system information is 6 levels down). */
+export const MAX_XML_DEPTH = 32;
+
+/**
+ * Parses a whole document; returns the syntax error (with its position) instead of guessing.
+ * Refused before the library sees them: a DOCTYPE (reports never carry one; internal or external
+ * entities are how XML bombs and file disclosure work) and nesting beyond MAX_XML_DEPTH (the
+ * library recurses per level). The library itself refuses `__proto__` names; its error, like any
+ * other it throws, comes back as a syntax error here.
+ */
 export function parseXmlDocument(xml: string): { root: XmlNode; name: string } | { error: XmlSyntaxError } {
+  const doctype = /<!DOCTYPE/i.exec(xml);
+  if (doctype) return { error: { message: 'DOCTYPE declarations are refused', ...position(xml, doctype.index) } };
+  const deep = depthExceeded(xml, MAX_XML_DEPTH);
+  if (deep !== undefined)
+    return { error: { message: `elements nest deeper than ${MAX_XML_DEPTH} levels`, ...position(xml, deep) } };
+  try {
+    return parseChecked(xml);
+  } catch (e) {
+    return { error: { message: (e as Error).message.slice(0, 200) } };
+  }
+}
+
+function parseChecked(xml: string): { root: XmlNode; name: string } | { error: XmlSyntaxError } {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) return { error: { message: valid.err.msg, line: valid.err.line, col: valid.err.col } };
   const doc = parser.parse(xml) as Record<string, unknown>;
@@ -41,15 +64,68 @@ export function parseXmlDocument(xml: string): { root: XmlNode; name: string } |
   return { root: doc[name] as XmlNode, name };
 }
 
+/** The offset of the first start tag that opens level `max + 1`, or undefined. One linear pass. */
+function depthExceeded(xml: string, max: number): number | undefined {
+  let depth = 0;
+  for (let i = xml.indexOf('<'); i !== -1; i = xml.indexOf('<', i + 1)) {
+    const next = xml[i + 1];
+    if (next === '/') depth--;
+    else if (next === '!' || next === '?') {
+      // Comments and CDATA may contain '<': skip to their end.
+      const end = xml.startsWith('<!--', i)
+        ? xml.indexOf('-->', i)
+        : xml.startsWith('<![CDATA[', i)
+          ? xml.indexOf(']]>', i)
+          : i;
+      if (end === -1) return undefined;
+      i = end;
+    } else {
+      const close = tagEnd(xml, i);
+      if (close === -1) return undefined;
+      if (xml[close - 1] !== '/' && ++depth > max) return i;
+      i = close;
+    }
+  }
+  return undefined;
+}
+
+/** The `>` ending the tag that starts at `i`, skipping quoted attribute values; -1 when none. */
+function tagEnd(xml: string, i: number): number {
+  let quote: string | undefined;
+  for (let j = i + 1; j < xml.length; j++) {
+    const c = xml[j];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '>') return j;
+  }
+  return -1;
+}
+
+function position(xml: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = xml.indexOf('\n'); i !== -1 && i < offset; i = xml.indexOf('\n', i + 1)) {
+    line++;
+    last = i;
+  }
+  return { line, col: offset - last };
+}
+
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** A character reference that names no Unicode scalar value (beyond U+10FFFF, or a surrogate). */
+export class XmlContentError extends Error {}
 
 /** Decodes the five XML entities and numeric character references. */
 export function decodeEntities(s: string): string {
   if (!s.includes('&')) return s;
-  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, ref: string) => {
-    if (ref.startsWith('#x')) return String.fromCodePoint(Number.parseInt(ref.slice(2), 16));
-    if (ref.startsWith('#')) return String.fromCodePoint(Number.parseInt(ref.slice(1), 10));
-    return NAMED[ref] ?? whole;
+  return s.replace(/&(#x[0-9a-fA-F]{1,8}|#[0-9]{1,8}|[a-z]{1,8});/g, (whole, ref: string) => {
+    if (!ref.startsWith('#')) return NAMED[ref] ?? whole;
+    const cp = ref.startsWith('#x') ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      throw new XmlContentError(`the character reference ${whole} names no Unicode character`);
+    return String.fromCodePoint(cp);
   });
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServiceError } from '../platform/errors.js';
@@ -21,6 +21,12 @@ export class DataDirLock {
       const owner = readOwner(path);
       if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
         // The owner died without cleaning up: remove its file and race for a fresh one.
+        tryUnlink(path);
+        continue;
+      }
+      if (!owner && unreadableFor(path, pollMs * 10)) {
+        // Empty or garbage for longer than a creator needs between create and write: a crash
+        // (or a full disk) left it. Nobody can ever be told to stop, so it is taken over.
         tryUnlink(path);
         continue;
       }
@@ -67,6 +73,15 @@ function readOwner(path: string): { pid: number; host: string } | undefined {
   } catch {
     // Gone in the meantime, or caught between create and write: treat as live and retry.
     return undefined;
+  }
+}
+
+/** True when the lock file holds no owner and was last written more than `ms` ago. */
+function unreadableFor(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > ms;
+  } catch {
+    return false;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
-import type { CredentialEvent, Lease } from '../broker/lease-store-port.js';
+import type { CheckinRecord, CredentialEvent, CredentialEventPatch, Lease } from '../broker/lease-store-port.js';
 import type { CursorUpdate, LeaderLock, LockHandle, ReportStore, WriteResult } from '../reporting/report-store-port.js';
 import type { StateStore, Store } from './store-ports.js';
 
@@ -12,7 +12,7 @@ export class MemoryStateStore implements StateStore {
   readonly cursors = new Map<string, string>();
   readonly leases = new Map<string, Lease>();
   readonly instances = new Map<string, Date>();
-  readonly events: (CredentialEvent & { id: number })[] = [];
+  readonly events: (CredentialEvent & CheckinRecord & { id: number })[] = [];
 
   async getCursor(key: string) {
     return this.cursors.get(key);
@@ -52,13 +52,10 @@ export class MemoryStateStore implements StateStore {
 
   async recordCredentialEvent(event: CredentialEvent) {
     const id = this.events.length + 1;
-    this.events.push({ ...structuredClone(event), id });
+    this.events.push({ ...structuredClone(event), checkinBy: null, checkinReason: null, id });
     return id;
   }
-  async updateCredentialEvent(
-    id: number,
-    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
-  ) {
+  async updateCredentialEvent(id: number, patch: CredentialEventPatch) {
     const e = this.events.find((x) => x.id === id);
     if (e) Object.assign(e, structuredClone(patch));
   }

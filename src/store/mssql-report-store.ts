@@ -15,9 +15,8 @@ import {
   deleteChildrenSql,
   eventIdsSql,
   IDS_PER_STATEMENT,
+  READ_SESSION_PARTS,
   READ_SESSION_SQL,
-  readEventChildrenSql,
-  readSessionChildrenSql,
   SESSIONS_PER_UPSERT,
   UPSERT_CURSOR_SQL,
   upsertSessionsSql,
@@ -126,39 +125,28 @@ export class MssqlReportStore implements ReportStore {
     return { inserted: ids.length - rewritten.length, updated: rewritten.length, events: eventRows.length };
   }
 
-  /** Reads in one serializable transaction, so a batch committing meanwhile is seen entirely or not at all. */
+  /** Reads the session and its children in one SERIALIZABLE transaction (READ_SESSION_SQL). */
   async readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined> {
-    const tx = new sql.Transaction(this.pool);
-    await tx.begin(sql.ISOLATION_LEVEL.SERIALIZABLE);
     try {
-      const session = (
-        await new sql.Request(tx)
+      // A read: retried whole after a deadlock, a lock timeout or a serialization failure.
+      const res = await withRetry('store.readSession', this.retry, 'store.unavailable', () =>
+        this.pool
+          .request()
           .input('host', sql.NVarChar(255), hostName)
           .input('lsid', sql.NVarChar(64), lsid)
-          .query<DbRow>(READ_SESSION_SQL)
-      ).recordset[0];
-      const rows = async (text: string) =>
-        (await new sql.Request(tx).input('id', sql.BigInt, session!.id).query<DbRow>(text)).recordset;
-      const record =
-        session &&
-        sessionFromRows({
-          session,
-          events: await rows(readSessionChildrenSql('session_event', 'seq')),
-          children: {
-            session_event_file: await rows(readEventChildrenSql('session_event_file', 'file_index')),
-            session_event_data: await rows(readEventChildrenSql('session_event_data', 'seq')),
-            system_information: await rows(readEventChildrenSql('system_information', 'seq')),
-            customer: await rows(readSessionChildrenSql('customer', 'gsnumber')),
-            representative: await rows(readSessionChildrenSql('representative', 'gsnumber')),
-            team: await rows(readSessionChildrenSql('team', 'seq')),
-            custom_attribute: await rows(readSessionChildrenSql('custom_attribute', 'seq')),
-            command_shell_recording: await rows(readSessionChildrenSql('command_shell_recording', 'seq')),
-          },
-        });
-      await tx.commit();
-      return record;
+          .query(READ_SESSION_SQL),
+      );
+      const [sessions, ...parts] = res.recordsets as unknown as DbRow[][];
+      const session = sessions?.[0];
+      if (!session) return undefined;
+      const children = Object.fromEntries(READ_SESSION_PARTS.map((p, i) => [p.table, parts[i] ?? []]));
+      const { session_event: events, ...rest } = children;
+      return sessionFromRows({
+        session,
+        events: events!,
+        children: rest as Parameters<typeof sessionFromRows>[0]['children'],
+      });
     } catch (e) {
-      await tx.rollback().catch(() => undefined);
       throw new ServiceError(
         'store.unavailable',
         `reading session ${hostName}/${lsid} failed: ${(e as Error).message}`,

@@ -3,10 +3,24 @@ import { isServiceError, ServiceError, type ErrorCode } from '../platform/errors
 
 /**
  * SQL Server error numbers after which the server has certainly not applied the statement:
- * deadlock victim, lock timeout, and Azure SQL / failover "try again" conditions. Retrying the
- * whole transaction is always safe after these. A constraint or type error is never retried.
+ * deadlock victim (1205), lock timeout (1222), and Azure SQL / failover "try again" conditions.
+ * Retrying the whole transaction is always safe after these. A constraint or type error is never
+ * retried (except a racing duplicate key, below).
  */
 const ROLLED_BACK_NUMBERS = new Set([1205, 1222, 4060, 40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929]);
+/**
+ * Babelfish (the T-SQL engine the tests run on) reports PostgreSQL errors it has no SQL Server
+ * number for as 33557097, so only the message tells a lock timeout or a serialization failure
+ * (both rolled back, both retryable) from a permanent error with the same number.
+ */
+const ENGINE_GENERIC_NUMBER = 33557097;
+const ENGINE_ROLLED_BACK_MESSAGE = /lock timeout|could not serialize access/i;
+/**
+ * A unique key violated by a concurrent writer of the same new key: the other transaction
+ * inserted the row first. For an upsert, the retry finds the row and updates it, so these are
+ * transient for idempotent writes only; for anything else they are the caller's error.
+ */
+const DUPLICATE_KEY_NUMBERS = new Set([2627, 2601]);
 /**
  * A lost connection or a client-side timeout: the statement may or may not have committed.
  * Safe to retry only for idempotent work (upserts, reads, a transaction that is rolled back).
@@ -17,21 +31,35 @@ const CONNECTION_LOST_CODES = new Set(['ESOCKET', 'ECONNRESET', 'ECONNCLOSED', '
 interface DriverError {
   number?: unknown;
   code?: unknown;
-  originalError?: { number?: unknown; code?: unknown };
+  message?: unknown;
+  originalError?: { number?: unknown; code?: unknown; message?: unknown };
 }
 
-/** Whether `e` is worth retrying; with `idempotent: false`, only failures the server rolled back. */
-export function isTransient(e: unknown, idempotent = true): boolean {
-  if (isServiceError(e)) return e.retryable;
+type Failure = 'rolled_back' | 'duplicate_key' | 'connection_lost' | 'permanent';
+
+function classify(e: unknown): Failure {
   const d = e as DriverError | undefined;
   const number = d?.number ?? d?.originalError?.number;
   const code = d?.code ?? d?.originalError?.code;
-  if (typeof number === 'number' && ROLLED_BACK_NUMBERS.has(number)) return true;
-  if (!idempotent) return false;
-  return (
-    (typeof number === 'number' && CONNECTION_LOST_NUMBERS.has(number)) ||
-    (typeof code === 'string' && CONNECTION_LOST_CODES.has(code))
-  );
+  const message = String(d?.message ?? '') + ' ' + String(d?.originalError?.message ?? '');
+  if (typeof number === 'number') {
+    if (ROLLED_BACK_NUMBERS.has(number)) return 'rolled_back';
+    if (number === ENGINE_GENERIC_NUMBER && ENGINE_ROLLED_BACK_MESSAGE.test(message)) return 'rolled_back';
+    if (DUPLICATE_KEY_NUMBERS.has(number)) return 'duplicate_key';
+    if (CONNECTION_LOST_NUMBERS.has(number)) return 'connection_lost';
+  }
+  if (typeof code === 'string' && CONNECTION_LOST_CODES.has(code)) return 'connection_lost';
+  return 'permanent';
+}
+
+/**
+ * Whether `e` is worth retrying. With `idempotent: false`, only failures the server rolled back;
+ * with `idempotent: true` (upserts and reads) also a lost connection and a racing duplicate key.
+ */
+export function isTransient(e: unknown, idempotent = true): boolean {
+  if (isServiceError(e)) return e.retryable;
+  const kind = classify(e);
+  return kind === 'rolled_back' || (idempotent && (kind === 'connection_lost' || kind === 'duplicate_key'));
 }
 
 export interface RetryPolicy {
@@ -43,7 +71,8 @@ export interface RetryPolicy {
 /**
  * Runs `work` (a whole transaction), retrying transient failures with exponential backoff; a
  * non-transient failure, or the last transient one, becomes a ServiceError: `store.unavailable`
- * when the database was unreachable or kept failing transiently, `failCode` otherwise.
+ * when the database was unreachable or kept failing transiently, `failCode` otherwise (a
+ * duplicate key that outlives every retry is no racing writer but a real conflict).
  */
 export async function withRetry<T>(
   op: string,
@@ -63,14 +92,15 @@ export async function withRetry<T>(
       }
       if (isServiceError(e)) throw e;
       const what = (e as Error | undefined)?.message ?? String(e);
-      if (!transient && isTransient(e, true)) {
+      const kind = classify(e);
+      if (!transient && kind === 'connection_lost') {
         throw new ServiceError(
           'store.unavailable',
           `${op}: the connection was lost; whether the statement was applied is unknown, so it was not repeated: ${what}`,
           { op, cause: e },
         );
       }
-      throw transient
+      throw transient && kind !== 'duplicate_key'
         ? new ServiceError(
             'store.unavailable',
             `${op}: the database kept failing after ${attempt} attempt(s): ${what}`,

@@ -82,16 +82,46 @@ export function eventIdsSql(n: number): string {
   return `SELECT id, session_id, seq FROM dbo.session_event WHERE session_id IN (${idList(n)})`;
 }
 
-export const READ_SESSION_SQL = 'SELECT * FROM dbo.session WHERE host_name = @host AND lsid = @lsid';
+/** The tables readSession returns after the session row, in this order, each with its sort. */
+export const READ_SESSION_PARTS = [
+  { table: 'session_event', order: 'seq', ofEvents: false },
+  { table: 'session_event_file', order: 'file_index', ofEvents: true },
+  { table: 'session_event_data', order: 'seq', ofEvents: true },
+  { table: 'system_information', order: 'seq', ofEvents: true },
+  { table: 'customer', order: 'gsnumber', ofEvents: false },
+  { table: 'representative', order: 'gsnumber', ofEvents: false },
+  { table: 'team', order: 'seq', ofEvents: false },
+  { table: 'custom_attribute', order: 'seq', ofEvents: false },
+  { table: 'command_shell_recording', order: 'seq', ofEvents: false },
+] as const;
 
-export function readSessionChildrenSql(table: string, order: string): string {
-  return `SELECT * FROM dbo.${table} WHERE session_id = @id ORDER BY ${order}`;
-}
-
-export function readEventChildrenSql(table: string, order: string): string {
-  return `SELECT c.* FROM dbo.${table} AS c JOIN dbo.session_event AS e ON e.id = c.session_event_id
-WHERE e.session_id = @id ORDER BY c.session_event_id, c.${order}`;
-}
+/**
+ * One session and its children (one result set per table: the session, then READ_SESSION_PARTS)
+ * read in one SERIALIZABLE transaction, so a batch committing meanwhile is seen entirely or not at
+ * all. One batch rather than a driver transaction because the isolation level outlives the
+ * transaction on its pooled connection: the batch sets it back to READ COMMITTED (the server's
+ * default, which every other statement of the adapter assumes) on success and on failure alike.
+ */
+export const READ_SESSION_SQL = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+BEGIN TRY
+  BEGIN TRANSACTION;
+  DECLARE @id bigint;
+  SELECT @id = id FROM dbo.session WHERE host_name = @host AND lsid = @lsid;
+  SELECT * FROM dbo.session WHERE id = @id;
+${READ_SESSION_PARTS.map((p) =>
+  p.ofEvents
+    ? `  SELECT c.* FROM dbo.${p.table} AS c JOIN dbo.session_event AS e ON e.id = c.session_event_id
+    WHERE e.session_id = @id ORDER BY c.session_event_id, c.${p.order};`
+    : `  SELECT * FROM dbo.${p.table} WHERE session_id = @id ORDER BY ${p.order};`,
+).join('\n')}
+  COMMIT TRANSACTION;
+END TRY
+BEGIN CATCH
+  IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+  THROW;
+END CATCH;
+SET TRANSACTION ISOLATION LEVEL READ COMMITTED`;
 
 export function countSql(table: string): string {
   return `SELECT COUNT(*) AS n FROM dbo.${table}`;

@@ -24,7 +24,7 @@ import {
   leaseValues,
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CredentialEvent, Lease } from '../broker/lease-store-port.js';
+import type { CheckinRecord, CredentialEvent, CredentialEventPatch, Lease } from '../broker/lease-store-port.js';
 import type { StateStore } from './store-ports.js';
 
 type DbRow = Record<string, unknown>;
@@ -100,10 +100,7 @@ export class MssqlStateStore implements StateStore {
     return Number(rows[0]!.id);
   }
 
-  async updateCredentialEvent(
-    id: number,
-    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
-  ): Promise<void> {
+  async updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void> {
     const pairs = credentialEventPatch(patch);
     if (pairs.length === 0) return;
     await this.#query('updateCredentialEvent', updateCredentialEventSql(pairs.map(([c]) => c)), {
@@ -112,7 +109,10 @@ export class MssqlStateStore implements StateStore {
     });
   }
 
-  async listCredentialEvents(filter: { lsid?: string; limit?: number }): Promise<(CredentialEvent & { id: number })[]> {
+  async listCredentialEvents(filter: {
+    lsid?: string;
+    limit?: number;
+  }): Promise<(CredentialEvent & CheckinRecord & { id: number })[]> {
     const rows = await this.#run('listCredentialEvents', true, () =>
       this.pool
         .request()

@@ -10,7 +10,7 @@ import {
   leaseValues,
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CredentialEvent, Lease } from '../broker/lease-store-port.js';
+import type { CheckinRecord, CredentialEvent, CredentialEventPatch, Lease } from '../broker/lease-store-port.js';
 import type { StateStore } from './store-ports.js';
 
 type DbRow = Record<string, unknown>;
@@ -103,10 +103,7 @@ export class PgliteStateStore implements StateStore {
     return Number(rows[0]!.id);
   }
 
-  async updateCredentialEvent(
-    id: number,
-    patch: Partial<Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'>>,
-  ): Promise<void> {
+  async updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void> {
     const pairs = credentialEventPatch(patch);
     if (pairs.length === 0) return;
     await this.#q(
@@ -116,7 +113,10 @@ export class PgliteStateStore implements StateStore {
     );
   }
 
-  async listCredentialEvents(filter: { lsid?: string; limit?: number }): Promise<(CredentialEvent & { id: number })[]> {
+  async listCredentialEvents(filter: {
+    lsid?: string;
+    limit?: number;
+  }): Promise<(CredentialEvent & CheckinRecord & { id: number })[]> {
     const rows = await this.#q<DbRow>(
       'listCredentialEvents',
       `SELECT * FROM (SELECT * FROM ecm_bridge.credential_event

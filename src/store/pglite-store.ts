@@ -64,7 +64,7 @@ export class PgliteStore implements Store {
         ? e
         : new ServiceError(
             'store.unavailable',
-            `cannot open the embedded database at ${dir}: ${(e as Error)?.message ?? String(e)}`,
+            `cannot open the embedded database at ${dir}: ${describeOpenFailure(e)}`,
             { op: 'store.open', cause: e },
           );
     let dirLock: DataDirLock | undefined;
@@ -148,4 +148,14 @@ export class PgliteStore implements Store {
       this.dirLock?.release();
     }
   }
+}
+
+/**
+ * PGlite can fail opening a damaged or foreign directory by aborting its WASM instance, which
+ * throws something without a message; the operator still needs a sentence.
+ */
+function describeOpenFailure(e: unknown): string {
+  if (e instanceof Error && e.message) return e.message;
+  const status = (e as { status?: unknown } | undefined)?.status;
+  return `PGlite stopped without a reason${status === undefined ? '' : ` (status ${String(status)})`}; the directory may be damaged or not a PGlite data directory`;
 }

@@ -182,9 +182,23 @@ function planSession(s: SessionRecord): SessionPlan {
   return { hostName: s.hostName, lsid: s.lsid, session, events, children };
 }
 
+/**
+ * What replaces U+0000 in stored text: Postgres text cannot hold NUL at all, so one chat line
+ * with a NUL would otherwise fail its batch on every pull, for ever. The same marker is written
+ * to SQL Server so BeyondInsight sees one representation whatever the store. Lone UTF-16
+ * surrogates (no UTF-8 form) become U+FFFD. Both keep the text's length.
+ */
+export const NUL_MARKER = '\u2400';
+
+function storable(text: string): string {
+  const noNul = text.includes('\u0000') ? text.replaceAll('\u0000', NUL_MARKER) : text;
+  return noNul.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
 function checkRow(table: Table, row: Row, offset: number, where: string): Row {
   row.forEach((value, i) => {
     const column = table.columns[i + offset]!;
+    if (typeof value === 'string' && column.kind === 'text') row[i] = value = storable(value);
     if (value === null || value === undefined) {
       if (!column.nullable) throw writeError(`${where}: ${table.name}.${column.name} is required but missing`);
       row[i] = null;

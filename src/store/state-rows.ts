@@ -1,4 +1,4 @@
-import type { CredentialEvent, CredentialOutcome, Lease } from '../broker/lease-store-port.js';
+import type { CheckinRecord, CredentialEvent, CredentialOutcome, Lease } from '../broker/lease-store-port.js';
 
 /**
  * Row <-> object mapping for the ecm_bridge tables, shared by the adapters. Integers arrive as
@@ -97,7 +97,7 @@ export function credentialEventValues(e: CredentialEvent): unknown[] {
   ];
 }
 
-export function credentialEventFromRow(r: DbRow): CredentialEvent & { id: number } {
+export function credentialEventFromRow(r: DbRow): CredentialEvent & CheckinRecord & { id: number } {
   return {
     id: Number(r.id),
     site: String(r.site),
@@ -113,6 +113,8 @@ export function credentialEventFromRow(r: DbRow): CredentialEvent & { id: number
     errorCode: str(r.error_code),
     checkoutAt: (r.checkout_at as Date | null) ?? null,
     checkinAt: (r.checkin_at as Date | null) ?? null,
+    checkinBy: str(r.checkin_by),
+    checkinReason: str(r.checkin_reason),
   };
 }
 
@@ -122,6 +124,8 @@ export const CREDENTIAL_EVENT_PATCH_COLUMNS = {
   checkinAt: 'checkin_at',
   errorCode: 'error_code',
   vaultRequestId: 'vault_request_id',
+  checkinBy: 'checkin_by',
+  checkinReason: 'checkin_reason',
 } as const;
 
 /** The patch's defined fields as [column, value] pairs, in a fixed order. */

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from '../bounded-file.js';
 import { dirname } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ServiceError } from '../errors.js';
-import { withSecretEnv } from './secret-ref.js';
+import { readSecretFile, withSecretEnv } from './secret-ref.js';
 import { closest } from './suggest.js';
 
 export interface ConfigProblem {
@@ -60,7 +60,7 @@ export class ConfigError extends ServiceError {
 export function loadYamlConfig<S extends z.ZodType>(schema: S, file: string, options: LoadOptions = {}): z.output<S> {
   let text: string;
   try {
-    text = (options.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(file);
+    text = (options.readFile ?? ((p: string) => readBoundedFile(p, MAX_CONFIG_FILE_BYTES)))(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(file, [{ path: '(file)', message: `cannot read file (${code})` }], 'config.unreadable');
@@ -94,14 +94,20 @@ export function parseYamlConfig<S extends z.ZodType>(
     throw new ConfigError(file, [
       { path: '(file)', message: 'the file is empty: nothing to run (see config/ecm-bridge.example.yaml)' },
     ]);
-  const raw: unknown = withoutSections(doc.toJS() ?? {}, options.ignoreSections ?? []);
+  let raw: unknown;
+  try {
+    // yaml refuses more than 100 alias expansions (a "billion laughs" document) by throwing.
+    raw = withoutSections(doc.toJS({ maxAliasCount: 100 }) ?? {}, options.ignoreSections ?? []);
+  } catch (e) {
+    throw new ConfigError(file, [{ path: '(yaml)', message: (e as Error).message.slice(0, 200) }], 'config.unreadable');
+  }
   const allowLiterals =
     typeof raw === 'object' && raw !== null && (raw as Record<string, unknown>).allowLiteralSecrets === true;
   const parsed = withSecretEnv(
     {
       env: options.env ?? process.env,
       allowLiterals,
-      readFile: options.readFile ?? ((p: string) => readFileSync(p, 'utf8')),
+      readFile: options.readFile ?? readSecretFile,
       baseDir: dirname(file),
     },
     // reportInput: the reworded messages say what was found (see plainMessage).

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { MAX_SECRET_FILE_BYTES, readBoundedFile } from '../bounded-file.js';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from '../secret.js';
@@ -16,7 +16,12 @@ export interface SecretEnv {
   baseDir: string;
 }
 
-const defaultEnv: SecretEnv = { env: {}, allowLiterals: false, readFile: (p) => readFileSync(p, 'utf8'), baseDir: '.' };
+const defaultEnv: SecretEnv = { env: {}, allowLiterals: false, readFile: readSecretFile, baseDir: '.' };
+
+/** A `file:` secret: a regular file of at most 64 KiB (never a FIFO or a device). */
+export function readSecretFile(path: string): string {
+  return readBoundedFile(path, MAX_SECRET_FILE_BYTES);
+}
 let current: SecretEnv = defaultEnv;
 
 /**
@@ -51,7 +56,10 @@ export function resolveSecretRef(raw: string, ctx: SecretEnv): Secret | string {
       if (v === '') return `secret file ${given} is empty`;
       return new Secret(v, raw);
     } catch (e) {
-      return `secret file ${given} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTREG') return `secret file ${given} is not a regular file (a FIFO or device is never read)`;
+      if (code === 'EFBIG') return `secret file ${given} is larger than ${MAX_SECRET_FILE_BYTES / 1024} KiB`;
+      return `secret file ${given} cannot be read (${code ?? 'unreadable'})`;
     }
   }
   if (!ctx.allowLiterals) {

@@ -88,12 +88,19 @@ export const failedBeforeSending = (e: unknown): boolean => codeIn(e, NOT_SENT_C
 /** The code when `e` says the request was malformed here (never retried: it would fail again). */
 export const localArgumentCode = (e: unknown): string | undefined => codeIn(e, LOCAL_ARGUMENT_CODES);
 
+const UNTRUSTED = 'the certificate is not trusted; add its CA to caFile';
+/** What to do, by failure: only an unknown issuer is fixed by caFile. */
+const TLS_ADVICE: Record<string, string> = {
+  CERT_HAS_EXPIRED: 'the certificate has expired; renew it on the server (caFile cannot fix this)',
+  CERT_NOT_YET_VALID: "the certificate is not valid yet; check the server's and this host's clocks",
+  ERR_TLS_CERT_ALTNAME_INVALID:
+    'the certificate does not name this host; use a URL with a name the certificate lists (caFile cannot fix this)',
+};
+
 /** If `e` (or its cause chain) is a TLS verification failure, a clear sentence saying so. */
 export function describeTlsFailure(e: unknown, host: string): string | undefined {
   const code = codeIn(e, TLS_CODES);
-  return code
-    ? `TLS verification of ${host} failed (${code}): the certificate is not trusted; add its CA to caFile`
-    : undefined;
+  return code ? `TLS verification of ${host} failed (${code}): ${TLS_ADVICE[code] ?? UNTRUSTED}` : undefined;
 }
 
 /** Which codes a client reports a thrown transport error with, and how its messages start. */

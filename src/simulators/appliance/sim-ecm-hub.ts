@@ -8,7 +8,6 @@ import {
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   type HelloFrame,
-  type Op,
   type RequestContext,
   type WelcomeFrame,
   type WireError,
@@ -91,15 +90,36 @@ export class SimEcmHub {
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, account));
   }
 
-  /** Sends one console request to the group's active ECM and resolves with whatever answers it. */
+  /**
+   * Sends one console request to the group's active ECM and resolves with whatever answers it.
+   * `op` is whatever the test wants on the wire (hostile values included), not only an `Op`.
+   */
   request(
     group: string,
-    op: Op | string,
+    op: unknown,
     context: RequestContext,
     params: unknown,
     deadlineMs = this.options.maxRequestMs,
+    id: string = randomUUID(),
   ): Promise<ConsoleOutcome> {
-    const id = randomUUID();
+    return this.sendRequest(
+      group,
+      id,
+      JSON.stringify({ type: 'request', id, op, deadlineMs, context, params }),
+      deadlineMs,
+    );
+  }
+
+  /**
+   * Sends a request frame exactly as given (tests send hostile ones: a 100,000-deep `op`, a
+   * repeated id) and resolves like `request` with whatever answers `id`.
+   */
+  sendRequest(
+    group: string,
+    id: string,
+    frameText: string,
+    deadlineMs = this.options.maxRequestMs,
+  ): Promise<ConsoleOutcome> {
     this.stats.requests++;
     const conn = this.#active(group);
     if (!conn) {
@@ -122,7 +142,7 @@ export class SimEcmHub {
         });
       }, deadlineMs);
       conn.pending.set(id, { resolve, timer });
-      conn.ws.send(JSON.stringify({ type: 'request', id, op, deadlineMs, context, params }));
+      conn.ws.send(frameText);
     });
   }
 

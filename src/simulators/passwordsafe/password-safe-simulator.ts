@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -19,8 +19,6 @@ export interface PasswordSafeSimulatorOptions {
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
-  /** HTTPS with a certificate generated at start (default), or plain HTTP. */
-  tls?: boolean;
   /** Time source for session idle expiry and request expiry (tests move it). */
   now?: () => number;
 }
@@ -70,28 +68,25 @@ export class PasswordSafeSimulator {
 
   async #listen(): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
-    if (this.options.tls === false) {
-      this.#server = createHttpServer(handler);
-    } else {
-      const host = this.options.host ?? '127.0.0.1';
-      const pems = await generate([{ name: 'commonName', value: 'passwordsafe-simulator' }], {
-        keyType: 'ec',
-        algorithm: 'sha256',
-        extensions: [
-          { name: 'basicConstraints', cA: true },
-          {
-            name: 'subjectAltName',
-            altNames: [
-              { type: 2, value: 'localhost' },
-              { type: 7, ip: '127.0.0.1' },
-              ...(host !== '127.0.0.1' && host !== 'localhost' ? [{ type: 2 as const, value: host }] : []),
-            ],
-          },
-        ],
-      });
-      this.#caPem = pems.cert;
-      this.#server = createHttpsServer({ key: pems.private, cert: pems.cert }, handler);
-    }
+    // HTTPS only, like the bridge's own config: a simulator must not teach plain-HTTP setups.
+    const host = this.options.host ?? '127.0.0.1';
+    const pems = await generate([{ name: 'commonName', value: 'passwordsafe-simulator' }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+            ...(host !== '127.0.0.1' && host !== 'localhost' ? [{ type: 2 as const, value: host }] : []),
+          ],
+        },
+      ],
+    });
+    this.#caPem = pems.cert;
+    this.#server = createHttpsServer({ key: pems.private, cert: pems.cert }, handler);
     const server = this.#server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -106,7 +101,7 @@ export class PasswordSafeSimulator {
   /** Base URL of the API, e.g. https://127.0.0.1:41234/BeyondTrust/api/public/v3 */
   get url(): string {
     const host = this.options.host ?? '127.0.0.1';
-    return `${this.options.tls === false ? 'http' : 'https'}://${host}:${this.port}${PS_BASE_PATH}`;
+    return `https://${host}:${this.port}${PS_BASE_PATH}`;
   }
 
   /** PEM of the generated certificate (it is its own CA): give it to clients as caFile. */

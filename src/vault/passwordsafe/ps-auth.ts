@@ -4,6 +4,7 @@ import { ServiceError } from '../../platform/errors.js';
 import { withBearer } from '../../platform/http/bearer.js';
 import { Secret } from '../../platform/secret.js';
 import type { PsClient, PsResponse } from './ps-client.js';
+import { checkRunasName } from './runas-name.js';
 import { num, pick } from './ps-json.js';
 import { PsOAuthTokens } from './ps-oauth-tokens.js';
 import type { PsSession } from './session-pool.js';
@@ -83,10 +84,7 @@ export class PsAuthenticator {
 
   #psAuth(runas: string): string {
     if (this.auth.method !== 'apikey') throw new Error('unreachable');
-    if (/[;\r\n]/.test(runas))
-      throw new ServiceError('vault.auth_failed', 'the vault user name contains a character PS-Auth cannot carry', {
-        op: 'vault.sign_in',
-      });
+    checkRunasName(runas);
     const pwd = this.auth.runasPassword ? ` pwd=[${this.auth.runasPassword.reveal()}];` : '';
     return `PS-Auth key=${this.auth.apiKey.reveal()}; runas=${runas};${pwd}`;
   }

@@ -99,6 +99,8 @@ describe('broker over the real Password Safe adapter and simulator', () => {
       errorCode: null,
       checkoutAt: expect.any(Date),
       checkinAt: expect.any(Date),
+      checkinBy: expect.any(String),
+      checkinReason: 'release',
     });
     expect(event!.checkinAt!.getTime()).toBeGreaterThanOrEqual(event!.checkoutAt!.getTime());
     expect(JSON.stringify(event)).not.toContain(password);

@@ -88,6 +88,8 @@ describe('lease recovery after kill -9 (real child process, file-backed PGlite, 
         vaultRequestId: crashed.vaultRequestId,
         jumpItemId: 9001,
         checkinAt: new Date(clock.now()),
+        checkinBy: 'successor',
+        checkinReason: 'recovery',
       });
       await broker.stop(1_000);
     } finally {

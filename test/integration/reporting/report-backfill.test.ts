@@ -27,7 +27,7 @@ describe('report backfill', () => {
     const s = await scenario(400, {
       fault: (r) => (r.report === 'AccessSession' && ++sessionCalls === failAt ? 'error' : undefined),
     });
-    const agent = new Agent();
+    const agent = new Agent({ connect: { ca: [s.caPem] } });
     const store = new MemoryStore();
     const client = new ReportClient({
       site: { name: 'corp-pra', url: s.url, product: 'pra' },
@@ -79,7 +79,7 @@ describe('report backfill', () => {
     const s = await scenario(400, {
       fault: (r) => (r.report === 'AccessSession' && ++sessionCalls === failAt ? 'error' : undefined),
     });
-    const agent = new Agent();
+    const agent = new Agent({ connect: { ca: [s.caPem] } });
     const store = new MemoryStore();
     const client = new ReportClient({
       site: { name: 'corp-pra', url: s.url, product: 'pra' },

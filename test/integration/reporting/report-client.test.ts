@@ -19,7 +19,7 @@ async function setup(faults: (ReportFault | undefined)[] = [], tokens = new List
   open.push(s);
   const { log, lines } = capturedLogger();
   const clock = instantClock(s.clock);
-  const dispatcher = new Agent({ connect: { timeout: 2000 }, headersTimeout: 5000, bodyTimeout: 5000 });
+  const dispatcher = new Agent({ connect: { timeout: 2000, ca: [s.caPem] }, headersTimeout: 5000, bodyTimeout: 5000 });
   agents.push(dispatcher);
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const client = new ReportClient({

@@ -42,7 +42,7 @@ function worker(
   log: Logger = silentLogger(),
   product: 'pra' | 'rs' = 'pra',
 ) {
-  const config = siteConfig(s.url, reporting, product);
+  const config = siteConfig(s.url, s.caFile, reporting, product);
   const readiness = new Readiness();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const w = createReportWorker(reportWorkerSettings(config), {
@@ -103,7 +103,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
 
   it('after a reload the lag gauge reports only the current worker, not the stopped one', async () => {
     const s = await setup(60);
-    const config = siteConfig(s.url);
+    const config = siteConfig(s.url, s.caFile);
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     const make = (store: Store) =>
       createReportWorker(reportWorkerSettings(config), {

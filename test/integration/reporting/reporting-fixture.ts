@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import { Writable } from 'node:stream';
 import type { AccessTokenProvider } from '../../../src/appliance/access-token.js';
 import { ManualClock, type Clock } from '../../../src/platform/clock.js';
@@ -18,6 +18,8 @@ import {
   SessionGenerator,
   type SessionGeneratorOptions,
 } from '../../../src/simulators/appliance/reporting/session-generator.js';
+import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
+import { writeCa } from '../appliance/harness.js';
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const HOST = '127.0.0.1';
@@ -39,12 +41,16 @@ export class ListTokens implements AccessTokenProvider {
   }
 }
 
-/** The reporting simulator on a plain HTTP server, behind a bearer check like the appliance's. */
+/**
+ * The reporting simulator on its own HTTPS server (the bridge accepts https: remotes only),
+ * behind a bearer check like the appliance's.
+ */
 export async function startReportingServer(
   sim: ReportingSimulator,
   validToken: string,
-): Promise<{ url: string; server: Server; close(): Promise<void> }> {
-  const server = createServer(async (req, res) => {
+): Promise<{ url: string; caPem: string; caFile: string; server: Server; close(): Promise<void> }> {
+  const tls = await generateSimTls();
+  const server = createServer({ key: tls.key, cert: tls.cert }, async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (new URL(req.url ?? '/', 'http://x').pathname !== '/api/reporting') return void res.writeHead(404).end();
@@ -58,7 +64,9 @@ export async function startReportingServer(
   await new Promise<void>((r) => server.listen(0, HOST, r));
   const port = (server.address() as { port: number }).port;
   return {
-    url: `http://${HOST}:${port}`,
+    url: `https://${HOST}:${port}`,
+    caPem: tls.caPem,
+    caFile: writeCa(tls.caPem),
     server,
     close: () =>
       new Promise<void>((r) => {
@@ -73,6 +81,9 @@ export interface Scenario {
   generator: SessionGenerator;
   sim: ReportingSimulator;
   url: string;
+  /** The server's certificate (its own CA), for clients' `ca` and the site's `caFile`. */
+  caPem: string;
+  caFile: string;
   close(): Promise<void>;
 }
 
@@ -98,12 +109,13 @@ export async function scenario(
   });
   const sim = new ReportingSimulator({ ...simOptions, generator, now: () => clock.now() });
   const server = await startReportingServer(sim, 'good-token');
-  return { clock, generator, sim, url: server.url, close: server.close };
+  return { clock, generator, sim, url: server.url, caPem: server.caPem, caFile: server.caFile, close: server.close };
 }
 
-/** A config with one site pointing at `url`; `reporting` overrides are merged into the YAML. */
+/** A config with one site at `url` (trusting `caFile`); `reporting` overrides are merged into the YAML. */
 export function siteConfig(
   url: string,
+  caFile: string,
   reporting: Record<string, unknown> = {},
   product: 'pra' | 'rs' = 'pra',
 ): Config {
@@ -112,6 +124,7 @@ export function siteConfig(
     'sites:',
     '  - name: corp-pra',
     `    url: ${url}`,
+    `    caFile: ${caFile}`,
     `    product: ${product}`,
     '    reporting: { clientId: reporter, clientSecret: s3cret-reporting }',
     `reporting: ${JSON.stringify({ initialLookbackHours: 24, overlapMinutes: 15, sliceMinutes: 360, batchSize: 100, ...reporting })}`,

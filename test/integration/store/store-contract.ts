@@ -12,7 +12,11 @@ export interface ContractTarget {
   open(): Promise<Store>;
   /** session.id by lsid, straight from the database; absent for the fake, which has no ids. */
   sessionIds?(store: Store, lsids: string[]): Promise<Map<string, number>>;
-  /** Installs a database-side failure (a trigger) on inserting a custom_attribute with FAIL_VALUE. */
+  /**
+   * Installs a database-side failure on inserting a custom_attribute with FAIL_VALUE (a trigger,
+   * or on SQL Server a CHECK constraint: the T-SQL engine of the CI does not fire triggers on bulk
+   * insert, and a constraint fails the same statement on both).
+   */
   injectFailure?(store: Store): Promise<void>;
 }
 
@@ -206,7 +210,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(stale).not.toContain(live);
     });
 
-    it('audit: records credential events, patches them, lists by lsid with a limit', async () => {
+    it('audit: records credential events, patches them (who checked in and why), lists by lsid with a limit', async () => {
       const lsid = key('audit').slice(0, 60);
       const base = {
         site: 'corp-pra',
@@ -235,6 +239,8 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         outcome: 'checked_in',
         checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
         vaultRequestId: '771',
+        checkinBy: 'replica-b',
+        checkinReason: 'recovery',
       });
       const rows = await store.state.listCredentialEvents({ lsid });
       expect(rows).toEqual([
@@ -244,8 +250,18 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
           outcome: 'checked_in',
           checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
           vaultRequestId: '771',
+          checkinBy: 'replica-b',
+          checkinReason: 'recovery',
         },
-        { ...base, id: id2, outcome: 'denied', errorCode: 'policy.denied', checkoutAt: null },
+        {
+          ...base,
+          id: id2,
+          outcome: 'denied',
+          errorCode: 'policy.denied',
+          checkoutAt: null,
+          checkinBy: null,
+          checkinReason: null,
+        },
       ]);
       expect((await store.state.listCredentialEvents({ lsid, limit: 1 })).map((r) => r.id)).toEqual([id2]);
     });

@@ -144,14 +144,22 @@ describe('Password Safe simulator fidelity (raw HTTPS)', () => {
         { kind: 'apikey', name: 'far', key: 'key-from-elsewhere', groups: ['G'], allowedAddresses: ['192.0.2.1'] },
       ],
     });
-    const strict = await PasswordSafeSimulator.start({ seed, tls: false });
+    const strict = await PasswordSafeSimulator.start({ seed });
+    const strictAgent = new Agent({ connect: { ca: [strict.caPem] } });
     try {
       const post = async (authorization: string) =>
-        (await request(`${strict.url}/Auth/SignAppin`, { method: 'POST', headers: { authorization } })).statusCode;
+        (
+          await request(`${strict.url}/Auth/SignAppin`, {
+            method: 'POST',
+            headers: { authorization },
+            dispatcher: strictAgent,
+          })
+        ).statusCode;
       expect(await post('PS-Auth key=key-needs-password; runas=u1;')).toBe(401);
       expect(await post('PS-Auth key=key-needs-password; runas=u1; pwd=[user-pw;with]chars];')).toBe(200);
       expect(await post('PS-Auth key=key-from-elsewhere; runas=u1;')).toBe(401);
     } finally {
+      await strictAgent.close();
       await strict.stop();
     }
   });

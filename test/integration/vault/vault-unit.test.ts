@@ -1,6 +1,10 @@
 import { UNITS } from '../../../src/app/unit-keys.js';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
 import { silentLogger } from '../../../src/platform/logger.js';
@@ -65,16 +69,22 @@ log: { level: silent }
     expect(h.sim.sessions.liveSessions()).not.toContain('ecm-probe@corp.example.com');
   });
 
-  it('`ecm-bridge sim passwordsafe` serves the demo seed until interrupted', async () => {
-    const child = startBuiltCli(['sim', 'passwordsafe', '--port', '0', '--http']);
+  it('`ecm-bridge sim passwordsafe` serves the demo seed over HTTPS until interrupted', async () => {
+    const caOut = join(mkdtempSync(join(tmpdir(), 'ps-ca-')), 'ca.pem');
+    const child = startBuiltCli(['sim', 'passwordsafe', '--port', '0', '--ca-out', caOut]);
     try {
       const url = /listening: (\S+)/.exec(await child.waitFor(/listening: (\S+)[\s\S]*Ctrl-C/))![1]!;
       expect(child.output()).toMatch(/4 systems, 7 accounts, 4 users/);
-      const res = await fetch(`${url}/Auth/SignAppin`, {
+      expect(url).toMatch(/^https:\/\//);
+      const dispatcher = new Agent({ connect: { ca: [readFileSync(caOut, 'utf8')] } });
+      const res = await request(`${url}/Auth/SignAppin`, {
         method: 'POST',
         headers: { authorization: `PS-Auth key=${DEMO_KEY}; runas=${JDOE};` },
+        dispatcher,
       });
-      expect(res.status).toBe(200);
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+      await dispatcher.close();
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const [code] = await exited;

@@ -140,11 +140,13 @@ describe('Broker: credentials.get', () => {
       errorCode: null,
       checkoutAt: new Date(T0),
       checkinAt: null,
+      checkinBy: null,
+      checkinReason: null,
     });
 
     await h.broker.handle('credentials.release', ctx(), { leaseId: credential.leaseId }, h.signal);
     const [after] = await h.state.listCredentialEvents({ lsid: 'c0ffee01' });
-    expect(after).toMatchObject({ outcome: 'checked_in', checkinAt: new Date(T0) });
+    expect(after).toMatchObject({ outcome: 'checked_in', checkinAt: new Date(T0), checkinReason: 'release' });
 
     // Never the secret: not in the store, not in any log line.
     const stored = JSON.stringify([[...h.state.leases.values()], h.state.events, lease]);

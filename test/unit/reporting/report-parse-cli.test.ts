@@ -79,7 +79,7 @@ describe('ecm-bridge report parse', () => {
     });
   });
 
-  it('an <error> report or broken XML exits 1 with the reason; a missing file too', async () => {
+  it('an <error> report or broken XML exits 1 with the reason; a missing file is a usage error (2)', async () => {
     const error = await cli('report', 'parse', temp('err.xml', '<error>Invalid report type</error>'), '--json');
     expect(error.code).toBe(1);
     expect(error.out).toBe('');
@@ -88,7 +88,7 @@ describe('ecm-bridge report parse', () => {
     expect(broken.code).toBe(1);
     expect(broken.err).toMatch(/broken\.xml: \[report\.xml_invalid\] .* at line 1, column \d+/);
     const missing = await cli('report', 'parse', '/nonexistent/report.xml');
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/cannot read \/nonexistent\/report\.xml \(ENOENT\)/);
   });
 });

@@ -17,9 +17,24 @@ describe('SQL Server retries', () => {
     expect(isTransient(sqlError(1222))).toBe(true);
     expect(isTransient(Object.assign(new Error('x'), { code: 'ESOCKET' }))).toBe(true);
     expect(isTransient({ originalError: { number: 40613 } })).toBe(true);
-    expect(isTransient(sqlError(2627))).toBe(false);
     expect(isTransient(sqlError(8152))).toBe(false);
     expect(isTransient(new Error('plain'))).toBe(false);
+  });
+
+  it("classifies the T-SQL engine's generic number by its message: lock timeout and serialization failure only", () => {
+    const engine = (message: string) => Object.assign(new Error(message), { number: 33557097 });
+    expect(isTransient(engine('canceling statement due to lock timeout'), false)).toBe(true);
+    expect(
+      isTransient({ originalError: { number: 33557097, message: 'could not serialize access due to ...' } }, false),
+    ).toBe(true);
+    expect(isTransient(engine('SET TRANSACTION ISOLATION failed, transaction aborted'))).toBe(false);
+  });
+
+  it('a duplicate key is transient for idempotent writes only (a racing insert of the same key)', () => {
+    expect(isTransient(sqlError(2627))).toBe(true);
+    expect(isTransient(sqlError(2601))).toBe(true);
+    expect(isTransient(sqlError(2627), false)).toBe(false);
+    expect(isTransient(sqlError(2601), false)).toBe(false);
   });
 
   it('never retries non-idempotent work after a lost connection (it may have committed), only after a rollback', async () => {
@@ -58,17 +73,41 @@ describe('SQL Server retries', () => {
     expect(slept).toEqual([100, 200]);
   });
 
-  it('does not retry a key violation: store.write_failed at once', async () => {
+  it('does not retry a key violation of non-idempotent work: store.write_failed at once', async () => {
     const { slept, policy: p } = policy();
     let calls = 0;
-    const err = await withRetry('store.writeSessions', p, 'store.write_failed', async () => {
-      calls++;
-      throw sqlError(2627);
-    }).catch((e: unknown) => e);
+    const err = await withRetry(
+      'store.recordCredentialEvent',
+      p,
+      'store.write_failed',
+      async () => {
+        calls++;
+        throw sqlError(2627);
+      },
+      false,
+    ).catch((e: unknown) => e);
     expect(calls).toBe(1);
     expect(slept).toEqual([]);
     expect(isServiceError(err, 'store.write_failed')).toBe(true);
-    expect((err as Error).message).toBe('store.writeSessions failed: SQL error 2627; the transaction was rolled back');
+    expect((err as Error).message).toBe(
+      'store.recordCredentialEvent failed: SQL error 2627; the transaction was rolled back',
+    );
+  });
+
+  it('retries an upsert that lost the race to insert, and a key violation that persists is store.write_failed', async () => {
+    const { slept, policy: p } = policy();
+    let calls = 0;
+    expect(
+      await withRetry('store.writeSessions', p, 'store.write_failed', async () => {
+        if (++calls === 1) throw sqlError(2627);
+        return 'updated';
+      }),
+    ).toBe('updated');
+    expect(slept).toEqual([100]);
+    const err = await withRetry('store.writeSessions', p, 'store.write_failed', async () => {
+      throw sqlError(2601);
+    }).catch((e: unknown) => e);
+    expect(isServiceError(err, 'store.write_failed')).toBe(true);
   });
 
   it('gives up after the last attempt of a transient failure as store.unavailable', async () => {

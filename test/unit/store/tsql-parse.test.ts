@@ -55,6 +55,14 @@ const PARSER_GAPS: ParserGap[] = [
     without: (sql) => sql.replace(/^IF @@ROWCOUNT = 0 /m, ''),
   },
   {
+    pattern: /\b(BEGIN|END) (TRY|CATCH)\b/,
+    reason: 'TRY...CATCH blocks (and IF @@TRANCOUNT > 0 ROLLBACK in them) are not in the grammar',
+  },
+  {
+    pattern: /^\s*THROW\s*$/,
+    reason: 'a bare THROW (re-raising the caught error) is not in the grammar',
+  },
+  {
     pattern: /\bOUTPUT (INSERTED|DELETED)\./,
     reason: 'the OUTPUT clause is not in the grammar',
     without: (sql) => sql.replace(/ OUTPUT (INSERTED|DELETED)\.[\w*]+/, ''),
@@ -94,8 +102,6 @@ function adapterStatements(): { label: string; sql: string }[] {
     'deleteChildrenSql(2)': q.deleteChildrenSql(2),
     'eventIdsSql(2)': q.eventIdsSql(2),
     READ_SESSION_SQL: q.READ_SESSION_SQL,
-    readSessionChildrenSql: q.readSessionChildrenSql('customer', 'gsnumber'),
-    readEventChildrenSql: q.readEventChildrenSql('session_event_data', 'seq'),
     'countSql(session)': q.countSql('session'),
     'countSql(session_event)': q.countSql('session_event'),
     UPSERT_CURSOR_SQL: q.UPSERT_CURSOR_SQL,

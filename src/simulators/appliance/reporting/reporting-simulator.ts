@@ -2,8 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ReportXmlWriter, type NamespaceStyle } from './report-xml-writer.js';
 import type { SessionGenerator } from './session-generator.js';
 
-/** A failure the simulator can be told to produce for chosen requests (tests of the client and worker). */
-export type ReportFault = 'malformed' | 'error' | 'status500' | 'status429';
+/**
+ * A failure the simulator can be told to produce for chosen requests (tests of the client and
+ * worker). `omit_first`: a full-session report that silently leaves out the first session it
+ * was asked for (the listing still names it).
+ */
+export type ReportFault = 'malformed' | 'error' | 'status500' | 'status429' | 'omit_first';
 
 export interface ReportRequest {
   /** 1-based number of this request. */
@@ -44,6 +48,8 @@ export class ReportingSimulator {
     sessionsServed: 0,
     byReport: {} as Record<string, number>,
   };
+  /** Lsids deleted on the appliance: no listing or report names them any more. */
+  readonly deleted = new Set<string>();
 
   constructor(private readonly options: ReportingSimulatorOptions) {}
 
@@ -60,10 +66,8 @@ export class ReportingSimulator {
     const report = params.get('generate_report') ?? '';
     this.stats.byReport[report] = (this.stats.byReport[report] ?? 0) + 1;
     const fault = this.options.fault?.({ seq, report, params });
-    if (fault) {
-      this.stats.faults++;
-      return this.#fault(res, fault, w, closeAsked);
-    }
+    if (fault) this.stats.faults++;
+    if (fault && fault !== 'omit_first') return this.#fault(res, fault, w, closeAsked);
     const names = REPORTS[this.options.generator.options.product];
     const now = this.options.now();
     if (report === names.recording) return this.#recording(res, params, w, closeAsked);
@@ -75,7 +79,13 @@ export class ReportingSimulator {
     const root = report === names.listing ? 'session_summary_list' : 'session_list';
     let buffer = w.head(root);
     const g = this.options.generator;
+    let omit = fault === 'omit_first' && root === 'session_list';
     for (const i of selection) {
+      if (this.deleted.has(g.lsidOf(i))) continue;
+      if (omit) {
+        omit = false;
+        continue;
+      }
       if (root === 'session_summary_list') {
         buffer += w.summary(g.lsidOf(i), g.hasRecording(i) && g.isClosed(i, now));
       } else {
@@ -153,7 +163,7 @@ export class ReportingSimulator {
     res.end(data);
   }
 
-  #fault(res: ServerResponse, fault: ReportFault, w: ReportXmlWriter, close: boolean): void {
+  #fault(res: ServerResponse, fault: Exclude<ReportFault, 'omit_first'>, w: ReportXmlWriter, close: boolean): void {
     if (fault === 'status500')
       return void res
         .writeHead(500, { 'content-type': 'text/plain', ...(close ? { connection: 'close' } : {}) })
