@@ -110,6 +110,7 @@ export function reportMetrics(registry: Registry): ReportMetrics {
       for (const result of ['inserted', 'updated']) this.sessions.inc({ site, result }, 0);
       for (const outcome of ['ok', 'failed', 'standby']) this.runs.inc({ site, outcome }, 0);
       this.lastSuccess.set({ site }, 0);
+      this.vanished.inc({ site }, 0);
     },
     attachLag(source) {
       holder.current = source;

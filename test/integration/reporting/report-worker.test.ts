@@ -353,6 +353,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
     expect(before).toContain('ecm_bridge_reporting_runs_total{site="corp-pra",outcome="ok"} 0');
     expect(before).toContain('ecm_bridge_reporting_sessions_total{site="corp-pra",result="inserted"} 0');
     expect(before).toContain('ecm_bridge_reporting_last_success_timestamp_seconds{site="corp-pra"} 0');
+    expect(before).toContain('ecm_bridge_reporting_sessions_vanished_total{site="corp-pra"} 0');
     expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
     const report = await readiness.report();
     expect(report.components.reporting).toMatchObject({
