@@ -48,7 +48,7 @@ export class BridgeService {
     ).set({ version: BRIDGE_VERSION, node: process.versions.node }, 1);
     void this.reloads; // every outcome's series exists from the start
     exportReadiness(this.rt.metrics, this.rt.readiness);
-    await this.#units.apply(serviceUnits(this.#config, this.rt));
+    await this.#units.apply(serviceUnits(this.#config, this.rt, () => this.#config));
   }
 
   /**
@@ -59,7 +59,7 @@ export class BridgeService {
     const previousLevel = this.rt.log.level;
     this.rt.log.level = next.log.level;
     try {
-      const result = await this.#units.apply(serviceUnits(next, this.rt));
+      const result = await this.#units.apply(serviceUnits(next, this.rt, () => this.#config));
       this.#config = next;
       this.rt.readiness.unregister('config');
       this.reloads.inc({ outcome: 'applied' });

@@ -1,4 +1,6 @@
+import type { Clock } from '../platform/clock.js';
 import { Counter, Gauge, Histogram, metric, type Registry } from '../platform/metrics.js';
+import { RecentCounts } from '../platform/recent-counts.js';
 import { OPS } from '../protocol/ecm-protocol.js';
 import type { LinkState } from './appliance-link.js';
 
@@ -27,13 +29,17 @@ export class LinkMetrics {
   readonly #inflight: Gauge<'site'>;
   readonly #connected: Gauge<'site' | 'node'>;
   readonly #nodes: Set<string>;
+  /** Requests of this site's link in the last hour (the status page): `ok` answers vs everything else. */
+  readonly lastHour: RecentCounts<'answered' | 'refused'>;
 
   /** `nodes`: the appliance hosts (host[:port]) the channel may connect to, each a series from the start. */
   constructor(
     registry: Registry,
     private readonly site: string,
+    clock: Clock,
     nodes: string[] = [],
   ) {
+    this.lastHour = new RecentCounts(clock);
     const registers = [registry];
     this.#state = metric(
       registry,
@@ -141,6 +147,7 @@ export class LinkMetrics {
   request(op: string, outcome: string, seconds: number): void {
     this.#requests.inc({ site: this.site, op, outcome });
     this.#latency.observe({ site: this.site, op }, seconds);
+    this.lastHour.add(outcome === 'ok' ? 'answered' : 'refused');
   }
 
   inflight(n: number): void {

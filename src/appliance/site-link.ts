@@ -12,7 +12,7 @@ import { EcmSession, type SessionEnd } from './ecm-session.js';
 import { LinkMetrics } from './link-metrics.js';
 import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from '../protocol/ecm-protocol.js';
 import { RequestDispatcher } from './request-dispatcher.js';
-import { SiteTargets } from './site-targets.js';
+import { SiteTargets, type NodeView } from './site-targets.js';
 import { transportError } from './token-source.js';
 import { BRIDGE_VERSION } from '../platform/version.js';
 
@@ -30,6 +30,13 @@ export interface SiteLinkDeps {
   random?: () => number;
   backoff?: { baseMs: number; capMs: number; healthyResetMs: number };
   welcomeTimeoutMs?: number;
+}
+
+/** A site as the status page shows it. */
+export interface SiteLinkView extends LinkStatus {
+  nodes: NodeView[];
+  /** Console requests since the link started, at most the last hour: `ok` answers vs refusals and failures. */
+  lastHour: { answered: number; refused: number };
 }
 
 /** What to do after a session ended. */
@@ -89,7 +96,7 @@ export class SiteLink implements ApplianceLink, Component {
     // so it never queues behind pooled OAuth/Command API calls nor takes over their sockets.
     this.#trust = config.caFile ? trustContext(config.caFile) : undefined;
     this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
-    this.#metrics = new LinkMetrics(deps.metrics, config.name, siteNodes(config));
+    this.#metrics = new LinkMetrics(deps.metrics, config.name, deps.clock, siteNodes(config));
     this.#requests = new RequestDispatcher(
       {
         site: config.name,
@@ -159,6 +166,14 @@ export class SiteLink implements ApplianceLink, Component {
     return { ...this.#status };
   }
 
+  view(): SiteLinkView {
+    return {
+      ...this.status(),
+      nodes: this.#targets.nodes(),
+      lastHour: this.#metrics.lastHour.totals(['answered', 'refused']),
+    };
+  }
+
   async #run(): Promise<void> {
     const { clock, log } = this.#deps;
     const b = this.#deps.backoff ?? { baseMs: 1_000, capMs: 60_000, healthyResetMs: 60_000 };
@@ -214,7 +229,12 @@ export class SiteLink implements ApplianceLink, Component {
         welcomeTimeoutMs: this.#deps.welcomeTimeoutMs ?? 10_000,
         requests: this.#requests,
         onWelcome: (w) => {
-          this.#set({ state: 'connected', role: w.role, connectedSince: new Date(clock.now()).toISOString() });
+          this.#set({
+            state: 'connected',
+            role: w.role,
+            group: w.group,
+            connectedSince: new Date(clock.now()).toISOString(),
+          });
           this.#metrics.connectedTo(new URL(target.origin).host);
           log.info(
             { site: this.site, origin: target.origin, group: w.group, role: w.role, appliance: w.site?.hostname },
@@ -308,7 +328,7 @@ export class SiteLink implements ApplianceLink, Component {
     this.#status = {
       site: this.site,
       ...status,
-      ...(state === 'connected' ? {} : { role: undefined, connectedSince: undefined }),
+      ...(state === 'connected' ? {} : { role: undefined, group: undefined, connectedSince: undefined }),
     };
     this.#metrics.state(state, this.#status.role);
     if (state !== 'connected') this.#metrics.connectedTo(undefined);

@@ -6,6 +6,18 @@ import { isServiceError, ServiceError } from '../platform/errors.js';
 import { CommandApiClient, probeNode } from './command-api.js';
 import { OAuthTokenSource } from './token-source.js';
 
+/** What the last resolution learnt about one node of a site (the status page). */
+export interface NodeView {
+  node: string;
+  healthy: boolean;
+  /** Failover role from the Command API, `unknown` without that permission or answer. */
+  role: 'primary' | 'backup' | 'none' | 'unknown';
+  /** ISO time of the node's last failover data sync, when the appliance reports one. */
+  lastDataSyncAt?: string;
+  detail: string;
+  checkedAt: string;
+}
+
 /** Where to connect now: an origin and the token source of the ECM account on it. */
 export interface Target {
   origin: string;
@@ -24,6 +36,8 @@ export class SiteTargets {
   readonly #tokens = new Map<string, OAuthTokenSource>();
   /** The node a permission-less resolution tried last, to rotate past a refusing backup. */
   #lastBlind = -1;
+  /** Per node, what the last resolution found (only sites with `nodes`). */
+  readonly #views = new Map<string, NodeView>();
 
   constructor(
     private readonly site: SiteLinkSettings,
@@ -52,6 +66,15 @@ export class SiteTargets {
     return t;
   }
 
+  /** The nodes as last probed, in configuration order; empty before the first resolution or without `nodes`. */
+  nodes(): NodeView[] {
+    return this.site.nodes.flatMap((n) => this.#views.get(n) ?? []);
+  }
+
+  #see(node: string, view: Omit<NodeView, 'node' | 'checkedAt'>): void {
+    this.#views.set(node, { node, ...view, checkedAt: new Date(this.clock.now()).toISOString() });
+  }
+
   async resolve(signal: AbortSignal): Promise<Target> {
     const siteOrigin = new URL(this.site.url).origin;
     if (this.site.nodes.length === 0) return { origin: siteOrigin, tokens: this.tokensFor(siteOrigin) };
@@ -63,6 +86,7 @@ export class SiteTargets {
       const probe = await probeNode(origin, this.agent, this.site.name, signal);
       if (!probe.healthy) {
         findings.push(probe.detail);
+        this.#see(node, { healthy: false, role: 'unknown', detail: probe.detail });
         continue;
       }
       healthy.push(i);
@@ -74,11 +98,18 @@ export class SiteTargets {
           dispatcher: this.agent,
           clock: this.clock,
         }).checkHealth(signal);
+        this.#see(node, {
+          healthy: health.success,
+          role: health.failoverRole,
+          ...(health.lastDataSyncAt !== undefined && { lastDataSyncAt: new Date(health.lastDataSyncAt).toISOString() }),
+          detail: health.lastDataSyncStatus ?? (health.success ? 'healthy' : 'unhealthy'),
+        });
         if (health.failoverRole !== 'backup' && health.success) return { origin, tokens: this.tokensFor(origin) };
         findings.push(`${node} is ${health.success ? health.failoverRole : 'unhealthy'}`);
       } catch (e) {
         // Bad credentials or an untrusted certificate hold for every node: report them as such.
         if (isServiceError(e, 'appliance.auth_failed') || isServiceError(e, 'appliance.tls')) throw e;
+        this.#see(node, { healthy: true, role: 'unknown', detail: (e as Error).message });
         if (isServiceError(e, 'appliance.permission_missing'))
           findings.push(`${node} is healthy (role unknown: no Command API permission)`);
         else {

@@ -9,6 +9,7 @@ import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { ComponentStatus, Readiness } from '../platform/readiness.js';
+import { PullHistory } from './pull-history.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
 import { reportMetrics, type LagSource, type ReportMetrics } from './report-metrics.js';
@@ -71,6 +72,8 @@ export class ReportWorker implements Component {
   #running: Promise<Record<string, RunOutcome>> | undefined;
   #abort = new AbortController();
   #standby = false;
+  /** The last 24 h of pulls per site (in memory; the status page's chart). */
+  readonly history: PullHistory;
 
   constructor(
     private readonly config: ReportWorkerSettings,
@@ -78,6 +81,7 @@ export class ReportWorker implements Component {
   ) {
     this.#sites = config.reporting.enabled ? config.sites : [];
     this.#metrics = reportMetrics(deps.metrics);
+    this.history = new PullHistory(deps.clock);
   }
 
   async start(): Promise<void> {
@@ -214,6 +218,11 @@ export class ReportWorker implements Component {
       delete st.lastError;
       st.lastSuccessAt = new Date(this.deps.clock.now()).toISOString();
       st.lastSessions = progress?.sessions ?? 0;
+      this.history.record(site.name, {
+        outcome: 'ok',
+        sessions: st.lastSessions,
+        lagSeconds: this.#lags().get(site.name) ?? null,
+      });
       this.#metrics.runs.inc({ site: site.name, outcome: 'ok' });
       this.#metrics.lastSuccess.set({ site: site.name }, this.deps.clock.now() / 1000);
       this.deps.log.info(
@@ -242,6 +251,11 @@ export class ReportWorker implements Component {
     const code = isServiceError(e) ? e.code : 'internal';
     const message = isServiceError(e) ? e.message : 'internal error';
     st.lastError = { code, message };
+    this.history.record(site.name, {
+      outcome: 'failed',
+      sessions: 0,
+      lagSeconds: this.#lags().get(site.name) ?? null,
+    });
     this.#metrics.runs.inc({ site: site.name, outcome: 'failed' });
     this.deps.log.error(
       { site: site.name, window: isServiceError(e) ? e.details?.window : undefined, err: e, code },
