@@ -4,6 +4,7 @@ import { EXIT, write, type CliIo, type Command } from './cli/command.js';
 import { COMMANDS } from './cli/commands.js';
 import { isServiceError } from './platform/errors.js';
 import { scrubLine } from './platform/logger.js';
+import { versionText } from './cli/version-command.js';
 
 function helpText(): string {
   return [
@@ -25,6 +26,10 @@ function commandHelp(c: Command): string {
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    write(io.stdout, versionText());
+    return EXIT.ok;
+  }
   const command = COMMANDS.filter((c) => c.path.every((w, i) => argv[i] === w)).sort(
     (a, b) => b.path.length - a.path.length,
   )[0];
@@ -61,6 +66,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 const isEntry = process.argv[1] !== undefined && /(?:main\.[jt]s|ecm-bridge(?:\.js)?)$/.test(process.argv[1]);
 if (isEntry) {
+  // The process is then `ecm-bridge` for ps, pidof and pkill (Linux sets the kernel's comm too), not `node`.
+  process.title = 'ecm-bridge';
   const code = await runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,

@@ -1,5 +1,6 @@
 import type { Component } from '../platform/lifecycle.js';
 import { Counter, Gauge, metric } from '../platform/metrics.js';
+import { exportReadiness } from '../platform/readiness-metrics.js';
 import { UnitSet, type ApplyResult, type UnitKey } from '../platform/units.js';
 import { BRIDGE_VERSION } from '../platform/version.js';
 import type { Config } from './config-schema.js';
@@ -46,6 +47,7 @@ export class BridgeService {
         }),
     ).set({ version: BRIDGE_VERSION, node: process.versions.node }, 1);
     void this.reloads; // every outcome's series exists from the start
+    exportReadiness(this.rt.metrics, this.rt.readiness);
     await this.#units.apply(serviceUnits(this.#config, this.rt, () => this.#config));
   }
 

@@ -3,7 +3,7 @@ import type { Config } from './config-schema.js';
 import type { Runtime } from './runtime.js';
 import { reportingChecks } from './reporting-unit.js';
 import { siteChecks } from './site-checks.js';
-import { storeCheck } from './store-unit.js';
+import { storeCheck } from './store-check.js';
 import { vaultChecks } from './vault-checks.js';
 
 /** Everything `ecm-bridge check` verifies for this configuration, in display order. */

@@ -11,15 +11,17 @@ import { probeChannel } from '../appliance/channel-probe.js';
 import { SiteTargets } from '../appliance/site-targets.js';
 import { channelTransport } from '../platform/channel-transport.js';
 
-type AccountKind = 'ecm' | 'reporting';
+export type AccountKind = 'ecm' | 'reporting';
 
+/** Each permission as /login > Management > API Configuration shows it (get_api_info's name in the detail only). */
 const PERMISSION_LABEL: Record<string, string> = {
-  perm_ecm: 'Endpoint Credential Manager API: Allow Access (perm_ecm)',
-  perm_reporting: 'Reporting API: Allow Access to Access Session Reports and Recordings (perm_reporting)',
-  perm_reporting_support:
-    'Reporting API: Allow Access to Support Session Reports and Recordings (perm_reporting_support)',
-  perm_command: 'Command API: Read-Only or Full Access (perm_command)',
+  perm_ecm: 'Endpoint Credential Manager API: Allow Access',
+  perm_reporting: 'Reporting API: Allow Access to Access Session Reports and Recordings',
+  perm_reporting_support: 'Reporting API: Allow Access to Support Session Reports and Recordings',
+  perm_command: 'Command API: Read-Only (or Full Access)',
 };
+const quoted = (perms: string[]) => perms.map((p) => `"${PERMISSION_LABEL[p] ?? p}"`).join(' and ');
+const API_CONFIGURATION = '/login > Management > API Configuration';
 
 /** The fix line for a failed call, by error code. */
 function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind): string {
@@ -30,14 +32,24 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
     case 'config.ca_unreadable':
       return `point sites[${index}].caFile at a readable PEM file holding the issuing CA's certificate`;
     case 'appliance.auth_failed':
-      return `check sites[${index}].${kind ?? 'ecm'}.clientId and clientSecret against /login > Management > API Configuration (regenerating the secret invalidates the old one)`;
+      return `check sites[${index}].${kind ?? 'ecm'}.clientId and clientSecret against ${API_CONFIGURATION} (regenerating the secret invalidates the old one)`;
     case 'appliance.permission_missing':
-      return `grant ${PERMISSION_LABEL.perm_command} to the API account in /login > Management > API Configuration`;
+      return `in ${API_CONFIGURATION}, edit the API account and tick ${quoted(['perm_command'])}`;
     case 'appliance.unavailable':
       return `check DNS, firewall and proxy from this host to ${new URL(site.url).host}, and the appliance's health`;
     default:
       return 'read the message above; run with log.level debug for details';
   }
+}
+
+/**
+ * The root cause of a failed call to a site, shared by the site and reporting checks: a wrong
+ * secret or a missing permission concerns one API account; TLS, DNS or a down appliance concern
+ * every call to the site.
+ */
+export function siteCause(site: string, code: string, kind: AccountKind): string {
+  const perAccount = code === 'appliance.auth_failed' || code === 'appliance.permission_missing';
+  return `site:${site}:${code}${perAccount ? `:${kind}` : ''}`;
 }
 
 /**
@@ -100,6 +112,8 @@ async function guarded(
       ok: false,
       detail: isServiceError(e) ? err.message : `unexpected error: ${(e as Error).message}`,
       fix: fixFor(e, probe.site, probe.index, kind),
+      // A wrong secret concerns one account; TLS, DNS or a down appliance concern every call to the site.
+      cause: siteCause(probe.site.name, err.code, kind ?? 'ecm'),
     };
   }
 }
@@ -139,8 +153,9 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
             if (missing.length === 0) return { ok: true, detail: `${clientId} has ${required.join(', ')}` };
             return {
               ok: false,
-              detail: `${clientId} lacks ${missing.map((p) => PERMISSION_LABEL[p] ?? p).join('; ')}`,
-              fix: `in /login > Management > API Configuration, grant ${missing.join(', ')} to ${clientId}${missing.includes('perm_command') ? ' (read-only Command API is needed for health-aware failover)' : ''}`,
+              detail: `${clientId} lacks ${quoted(missing)} (${missing.join(', ')})`,
+              fix: `in ${API_CONFIGURATION}, edit API account ${clientId} and tick ${quoted(missing)}${missing.includes('perm_command') ? ' (read-only Command API is needed for health-aware failover)' : ''}`,
+              cause: siteCause(site.name, 'appliance.permission_missing', kind),
             };
           }),
       });
@@ -159,7 +174,7 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
               if (!isServiceError(e, 'appliance.permission_missing')) throw e;
               // Without Command API permission only the unauthenticated probe is possible.
               const p = await probeNode(new URL(site.url).origin, probe.agent, site.name, signal);
-              const note = 'failover role unknown: the API account has no Command API permission (perm_command)';
+              const note = `failover role unknown: the API account lacks ${quoted(['perm_command'])}`;
               return p.healthy
                 ? { ok: true, detail: `${p.detail}; ${note}` }
                 : { ok: false, detail: `${p.detail}; ${note}`, fix: 'check the appliance status page (/appliance)' };

@@ -1,8 +1,6 @@
-import { isServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import type { StoreConfig } from '../store/store-config.js';
-import type { Check } from './check.js';
 import type { Runtime } from './runtime.js';
 import { openStore } from './open-store.js';
 import type { Store } from '../store/store-ports.js';
@@ -58,38 +56,4 @@ export const STORE_UNIT = unitKey<StoreComponent>('store');
 /** The `store` unit for serviceUnits (first: every other unit may depend on it). */
 export function storeUnit(config: StoreConfig, rt: Runtime): UnitSpec {
   return unit({ key: STORE_UNIT, slice: config, create: (slice) => new StoreComponent(slice, rt) });
-}
-
-/** `ecm-bridge check`: connects with the configured settings and compares the schema version. */
-export function storeCheck(config: StoreConfig, rt: Runtime): Check {
-  return {
-    component: 'store',
-    name: `${config.kind} database`,
-    async run() {
-      let store: Store | undefined;
-      try {
-        store = await openStore(config, { log: rt.log, metrics: rt.metrics });
-        const version = await store.schemaVersion();
-        const health = await store.health();
-        return health.ok
-          ? { ok: true, detail: `connected, schema version ${version}` }
-          : {
-              ok: false,
-              detail: `connected, schema version ${version}: ${health.reason ?? 'unhealthy'}`,
-              fix: 'run `ecm-bridge db migrate --config FILE`',
-            };
-      } catch (e) {
-        return {
-          ok: false,
-          detail: isServiceError(e) ? `[${e.code}] ${e.message}` : 'cannot open the store',
-          fix:
-            config.kind === 'mssql'
-              ? 'check store.server/port/database/user/password, the network path to SQL Server and its TLS certificate (store.caFile)'
-              : 'check that store.dataDir is writable and not held by another process',
-        };
-      } finally {
-        await store?.close();
-      }
-    },
-  };
 }

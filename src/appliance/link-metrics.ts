@@ -1,9 +1,20 @@
 import type { Clock } from '../platform/clock.js';
 import { Counter, Gauge, Histogram, metric, type Registry } from '../platform/metrics.js';
 import { RecentCounts } from '../platform/recent-counts.js';
+import { OPS } from '../protocol/ecm-protocol.js';
 import type { LinkState } from './appliance-link.js';
 
 const STATES: LinkState[] = ['idle', 'connecting', 'connected', 'backoff', 'blocked', 'stopped'];
+/** The usual ends of a channel (label `reason` of reconnects), present from the start; rarer ones appear when seen. */
+const RECONNECT_REASONS = [
+  'unavailable',
+  'unauthorized',
+  'forbidden',
+  'tls',
+  'going_away',
+  'replaced',
+  'oauth_refused',
+];
 
 /**
  * The ECM channel's metrics, shared by every site link of a registry (labels: site name, op,
@@ -16,13 +27,17 @@ export class LinkMetrics {
   readonly #requests: Counter<'site' | 'op' | 'outcome'>;
   readonly #latency: Histogram<'site' | 'op'>;
   readonly #inflight: Gauge<'site'>;
+  readonly #connected: Gauge<'site' | 'node'>;
+  readonly #nodes: Set<string>;
   /** Requests of this site's link in the last hour (the status page): `ok` answers vs everything else. */
   readonly lastHour: RecentCounts<'answered' | 'refused'>;
 
+  /** `nodes`: the appliance hosts (host[:port]) the channel may connect to, each a series from the start. */
   constructor(
     registry: Registry,
     private readonly site: string,
     clock: Clock,
+    nodes: string[] = [],
   ) {
     this.lastHour = new RecentCounts(clock);
     const registers = [registry];
@@ -93,6 +108,31 @@ export class LinkMetrics {
           registers,
         }),
     );
+    this.#connected = metric(
+      registry,
+      'ecm_bridge_channel_connected',
+      () =>
+        new Gauge({
+          name: 'ecm_bridge_channel_connected',
+          help: '1 for the appliance node (host[:port]) the ECM channel is connected to, 0 for the other nodes',
+          labelNames: ['site', 'node'],
+          registers,
+        }),
+    );
+    this.#nodes = new Set(nodes);
+    this.connectedTo(undefined);
+    this.#inflight.set({ site }, 0);
+    for (const op of OPS) {
+      this.#requests.inc({ site, op, outcome: 'ok' }, 0);
+      this.#latency.zero({ site, op });
+    }
+    for (const reason of RECONNECT_REASONS) this.#reconnects.inc({ site, reason }, 0);
+  }
+
+  /** The node the channel is connected to now, or undefined when it is not connected. */
+  connectedTo(node: string | undefined): void {
+    if (node !== undefined) this.#nodes.add(node);
+    for (const n of this.#nodes) this.#connected.set({ site: this.site, node: n }, n === node ? 1 : 0);
   }
 
   state(state: LinkState, role?: 'active' | 'standby'): void {

@@ -15,7 +15,8 @@ export const siteSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" and "-" only'),
     url: httpsUrl,
-    product: z.enum(['pra', 'rs']).default('pra'),
+    // PRA/RS as the products are written, or lower case.
+    product: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['pra', 'rs'])).default('pra'),
     /** Node hostnames of a failover pair / Atlas primary candidates, for health-aware failover. */
     nodes: z.array(hostname).default([]),
     /** Extra PEM CA bundle trusted for this site (in addition to the system roots). */

@@ -101,7 +101,7 @@ export class SiteLink implements ApplianceLink, Component {
     // so it never queues behind pooled OAuth/Command API calls nor takes over their sockets.
     this.#trust = config.caFile ? trustContext(config.caFile) : undefined;
     this.#targets = new SiteTargets(config, config.ecm, this.#agent, deps.clock, deps.log, deps.metrics);
-    this.#metrics = new LinkMetrics(deps.metrics, config.name, deps.clock);
+    this.#metrics = new LinkMetrics(deps.metrics, config.name, deps.clock, siteNodes(config));
     this.#requests = new RequestDispatcher(
       {
         site: config.name,
@@ -246,6 +246,7 @@ export class SiteLink implements ApplianceLink, Component {
             group: w.group,
             connectedSince: new Date(clock.now()).toISOString(),
           });
+          this.#metrics.connectedTo(new URL(target.origin).host);
           log.info(
             { site: this.site, origin: target.origin, group: w.group, role: w.role, appliance: w.site?.hostname },
             'ECM channel connected',
@@ -341,5 +342,12 @@ export class SiteLink implements ApplianceLink, Component {
       ...(state === 'connected' ? {} : { role: undefined, group: undefined, connectedSince: undefined }),
     };
     this.#metrics.state(state, this.#status.role);
+    if (state !== 'connected') this.#metrics.connectedTo(undefined);
   }
+}
+
+/** The hosts a site's channel may connect to, as `URL.host` spells them (the metric's `node` label). */
+function siteNodes(config: SiteLinkSettings): string[] {
+  const url = new URL(config.url);
+  return config.nodes.length === 0 ? [url.host] : config.nodes.map((n) => new URL(`${url.protocol}//${n}`).host);
 }

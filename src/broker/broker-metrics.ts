@@ -1,7 +1,14 @@
 import { Counter, Gauge, Histogram, metric, type Registry } from '../platform/metrics.js';
 
 /** Why a lease was checked in (label of ecm_bridge_broker_checkins_total). */
-export type CheckinReason = 'release' | 'expiry' | 'shutdown' | 'recovery' | 'abandoned';
+export const CHECKIN_REASONS = ['release', 'expiry', 'shutdown', 'recovery', 'abandoned'] as const;
+export type CheckinReason = (typeof CHECKIN_REASONS)[number];
+
+/** The console operations the broker answers (label `op`). */
+export const BROKER_OPS = ['credentials.list', 'credentials.get', 'credentials.release', 'jump.search'] as const;
+export type BrokerOp = (typeof BROKER_OPS)[number];
+
+const CHECKOUT_OUTCOMES = ['checked_out', 'denied', 'failed'] as const;
 
 /**
  * The broker's metrics. Labels are op names, outcomes and error codes only, never user input.
@@ -28,10 +35,10 @@ export class BrokerMetrics {
     );
     this.duration = metric(
       registry,
-      'ecm_bridge_broker_request_seconds',
+      'ecm_bridge_broker_request_duration_seconds',
       () =>
         new Histogram({
-          name: 'ecm_bridge_broker_request_seconds',
+          name: 'ecm_bridge_broker_request_duration_seconds',
           help: 'Time to answer a console request, by op',
           labelNames: ['op'] as const,
           buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
@@ -70,5 +77,12 @@ export class BrokerMetrics {
           registers: [registry],
         }),
     );
+    // Every series a dashboard plots exists from the start (Prometheus: a missing series is not a zero).
+    for (const op of BROKER_OPS) {
+      this.requests.inc({ op, outcome: 'ok' }, 0);
+      this.duration.zero({ op });
+    }
+    for (const outcome of CHECKOUT_OUTCOMES) this.checkouts.inc({ outcome }, 0);
+    for (const reason of CHECKIN_REASONS) this.checkins.inc({ reason }, 0);
   }
 }

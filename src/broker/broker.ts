@@ -3,7 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { Component, StopReason } from '../platform/lifecycle.js';
 import type { VaultAccount, VaultPort } from '../vault/vault-port.js';
-import type { BrokerMetrics } from './broker-metrics.js';
+import type { BrokerMetrics, BrokerOp } from './broker-metrics.js';
 import type {
   ConsoleRequest,
   ConsoleUser,
@@ -20,8 +20,6 @@ import type { LeaseKeeper } from './lease-keeper.js';
 import type { LeaseStore } from './lease-store-port.js';
 import type { PolicyVerdict, ReleasePolicy } from './release-policy.js';
 import { refusal, type MappingDecision, type UserMapper } from './user-mapper.js';
-
-type Op = 'credentials.list' | 'credentials.get' | 'credentials.release' | 'jump.search';
 
 export interface BrokerParts {
   defaultSite: string;
@@ -114,7 +112,7 @@ export class Broker implements CredentialBroker, Component {
     return this.p.credentials.undeliverable(leaseId);
   }
 
-  async #serve<T>(op: Op, request: ConsoleRequest, work: () => Promise<T>): Promise<T> {
+  async #serve<T>(op: BrokerOp, request: ConsoleRequest, work: () => Promise<T>): Promise<T> {
     const { metrics, log } = this.p;
     const stopTimer = metrics.duration.startTimer({ op });
     try {
@@ -130,8 +128,10 @@ export class Broker implements CredentialBroker, Component {
       metrics.requests.inc({ op, outcome: err.code });
       const level =
         err.kind === 'internal' ? 'error' : err.kind === 'permission' || err.kind === 'input' ? 'info' : 'warn';
+      // An expected refusal (mapping, policy, bad input) is a decision, not a fault: no stack trace.
+      const what = level === 'info' ? { reason: err.message } : { err };
       log[level](
-        { op, site: request.site, user: request.user.username, lsid: request.session?.lsid, code: err.code, err },
+        { op, site: request.site, user: request.user.username, lsid: request.session?.lsid, code: err.code, ...what },
         'console request refused',
       );
       throw err;

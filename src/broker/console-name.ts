@@ -22,9 +22,16 @@ export function parseConsoleName(username: string, domains: Record<string, strin
   const given = username.trim();
   const slash = given.indexOf('\\');
   if (slash > 0) {
-    const netbios = given.slice(0, slash);
-    const dnsDomain = lookup(domains, netbios);
-    return { given, account: given.slice(slash + 1), netbios, ...(dnsDomain && { dnsDomain }), form: 'netbios' };
+    const prefix = given.slice(0, slash);
+    const account = given.slice(slash + 1);
+    // `corp.example.com\jdoe`: some providers put the DNS domain before the backslash; a NetBIOS
+    // name has no dot, so a dotted prefix is the DNS domain and the table gives its NetBIOS name.
+    if (prefix.includes('.')) {
+      const netbios = reverseLookup(domains, prefix);
+      return { given, account, dnsDomain: prefix, ...(netbios && { netbios }), form: 'netbios' };
+    }
+    const dnsDomain = lookup(domains, prefix);
+    return { given, account, netbios: prefix, ...(dnsDomain && { dnsDomain }), form: 'netbios' };
   }
   const at = given.lastIndexOf('@');
   if (at > 0 && at < given.length - 1) {
@@ -37,7 +44,7 @@ export function parseConsoleName(username: string, domains: Record<string, strin
 
 /** The domain as the console wrote it ('' when there is none). */
 export function givenDomain(name: ConsoleName): string {
-  if (name.form === 'netbios') return name.netbios ?? '';
+  if (name.form === 'netbios') return name.netbios ?? name.dnsDomain ?? '';
   if (name.form === 'upn') return name.dnsDomain ?? '';
   return '';
 }

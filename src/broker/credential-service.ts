@@ -62,13 +62,12 @@ export class CredentialService {
 
   async list(context: ConsoleRequest, signal?: AbortSignal): Promise<OfferedCredential[]> {
     const { vaultUser, target, accounts } = await this.discover(context, signal);
-    if (accounts.length === 0) {
-      throw new ServiceError(
-        'credential.not_found',
-        `No credential in the vault for ${describeTarget(target)} is available to vault user "${vaultUser}"`,
-        { op: 'broker.list' },
+    // No account is a valid answer (the integration guide: the console then offers manual entry), not an error.
+    if (accounts.length === 0)
+      this.d.log.info(
+        { vaultUser, target: describeTarget(target), user: context.user.username },
+        'credentials.list: the vault offers this vault user no account on this endpoint',
       );
-    }
     const now = this.d.clock.now();
     const bind = { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(target) };
     return accounts.map((a) => ({

@@ -67,8 +67,18 @@ export function renderExplainReport(input: ExplainInput, r: ExplainReport): stri
   out.push(
     '',
     r.error
-      ? `Result: REFUSED [${r.error.code}] ${r.error.message}`
-      : `Result: OK${input.checkout ? '' : ' (nothing was checked out; add --checkout to try a release)'}`,
+      ? `Result: ${verdict(r.error.code)} [${r.error.code}] ${r.error.message}`
+      : r.offered.length === 0
+        ? 'Result: OK, no credential to offer (a valid answer: the console lets the user type one)'
+        : `Result: OK${input.checkout ? '' : ' (nothing was checked out; add --checkout to try a release)'}`,
   );
   return out.join('\n') + '\n';
+}
+
+/** A refusal is a decision (mapping, policy, the vault's grants); anything else is a failure to answer. */
+function verdict(code: string): string {
+  if (code.startsWith('mapping.') || code.startsWith('policy.') || code === 'vault.forbidden') return 'REFUSED';
+  if (code === 'vault.unavailable' || code === 'vault.tls' || code === 'service.timeout')
+    return 'FAILED: vault unavailable';
+  return 'FAILED';
 }

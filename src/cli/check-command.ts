@@ -6,23 +6,55 @@ import { configChecks } from '../app/checks.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 
+/** One line of the report: a failure whose cause an earlier line already named is a consequence. */
+interface CheckLine extends CheckResult {
+  component: string;
+  name: string;
+  /** `component name` of the failure that is the root cause of this one. */
+  causedBy?: string;
+}
+
+function render(line: CheckLine, color: boolean): string[] {
+  const paint = (code: number, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const mark = !line.ok
+    ? line.causedBy
+      ? paint(33, 'SKIP')
+      : paint(31, 'FAIL')
+    : line.warning
+      ? paint(33, 'WARN')
+      : paint(32, 'OK  ');
+  const head = `${mark} ${line.component.padEnd(20)} ${line.name.padEnd(28)}`;
+  if (line.causedBy) return [`${head} same cause as ${line.causedBy} (above)`];
+  const out = [`${head} ${line.detail}`];
+  if ((!line.ok || line.warning) && line.fix) out.push(`     ${''.padEnd(20)} ${''.padEnd(28)} fix: ${line.fix}`);
+  return out;
+}
+
 export const check: Command = {
   path: ['check'],
-  summary: 'Verify every configured connection (sites, vault, store) and print what to fix',
-  usage: 'ecm-bridge check --config FILE [--timeout-ms N]',
-  examples: ['ecm-bridge check --config /etc/ecm-bridge/config.yaml'],
-  options: { config: { type: 'string', short: 'c' }, 'timeout-ms': { type: 'string' } },
+  summary:
+    'Verify every configured connection (sites, vault, store) and print one root cause per problem with its fix; creates nothing (run it before the first `serve`)',
+  usage: 'ecm-bridge check --config FILE [--timeout-ms N] [--json]',
+  examples: [
+    'ecm-bridge check --config /etc/ecm-bridge/config.yaml',
+    'ecm-bridge check --config /etc/ecm-bridge/config.yaml --json | jq ".checks[] | select(.ok | not)"',
+  ],
+  options: {
+    config: { type: 'string', short: 'c' },
+    'timeout-ms': { type: 'string' },
+    json: { type: 'boolean' },
+  },
   async run(args, io) {
     const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
     if (!file) return usage(io, this.usage);
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     const timeoutMs = Number(args.values['timeout-ms'] ?? 15_000);
+    const json = args.values.json === true;
     const rt = createRuntime(silentLogger(), { metrics: createMetricsRegistry({ defaultMetrics: false }) });
-    const color = io.stdout.isTTY === true;
-    const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
-    const mark = (r: CheckResult) => (!r.ok ? paint(31, 'FAIL') : r.warning ? paint(33, 'WARN') : paint(32, 'OK  '));
-    let failures = 0;
+    const color = !json && io.stdout.isTTY === true;
+    const firstByCause = new Map<string, string>();
+    const lines: CheckLine[] = [];
     for (const c of configChecks(loaded.config, rt)) {
       let r: CheckResult;
       try {
@@ -30,11 +62,22 @@ export const check: Command = {
       } catch (e) {
         r = { ok: false, detail: (e as Error).message };
       }
-      if (!r.ok) failures++;
-      write(io.stdout, `${mark(r)} ${c.component.padEnd(20)} ${c.name.padEnd(28)} ${r.detail}`);
-      if ((!r.ok || r.warning) && r.fix) write(io.stdout, `     ${''.padEnd(20)} ${''.padEnd(28)} fix: ${r.fix}`);
+      const line: CheckLine = { component: c.component, name: c.name, ...r };
+      if (!r.ok && r.cause) {
+        const first = firstByCause.get(r.cause);
+        if (first) line.causedBy = first;
+        else firstByCause.set(r.cause, `${c.component} ${c.name}`);
+      }
+      lines.push(line);
+      if (!json) for (const l of render(line, color)) write(io.stdout, l);
     }
-    write(io.stdout, failures === 0 ? 'all checks passed' : `${failures} check(s) failed`);
+    const failures = lines.filter((l) => !l.ok && !l.causedBy).length;
+    const summary =
+      failures === 0
+        ? 'all checks passed'
+        : `${failures} problem(s) to fix${failures === 1 ? '' : ', each with its fix'}`;
+    if (json) write(io.stdout, JSON.stringify({ ok: failures === 0, problems: failures, checks: lines }, null, 2));
+    else write(io.stdout, summary);
     return failures === 0 ? EXIT.ok : EXIT.failed;
   },
 };

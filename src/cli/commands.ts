@@ -11,6 +11,7 @@ import { simAppliance } from './sim-appliance-command.js';
 import { simConsole } from './sim-console-command.js';
 import { simPasswordSafe } from './sim-passwordsafe-command.js';
 import { testSettings } from './test-settings-command.js';
+import { version } from './version-command.js';
 
 /** Every CLI command, in the order `--help` lists them. */
 export const COMMANDS: Command[] = [
@@ -28,4 +29,5 @@ export const COMMANDS: Command[] = [
   simAppliance,
   simPasswordSafe,
   simConsole,
+  version,
 ];

@@ -1,12 +1,12 @@
-import { ConfigError, formatProblem } from '../platform/config/loader.js';
+import { ConfigError, formatProblem, type LoadOptions } from '../platform/config/loader.js';
 import { loadConfigFile } from '../app/config-schema.js';
 import { renderEffectiveConfig } from '../platform/config/print.js';
 import { EXIT, write, type CliIo, type Command } from './command.js';
 
 /** Loads FILE for a command; on failure prints every problem and returns the exit code. */
-export function loadOrReport(file: string, io: CliIo) {
+export function loadOrReport(file: string, io: CliIo, options: Pick<LoadOptions, 'ignoreSections'> = {}) {
   try {
-    return { config: loadConfigFile(file, { env: io.env }) };
+    return { config: loadConfigFile(file, { env: io.env, ...options }) };
   } catch (e) {
     if (e instanceof ConfigError) {
       for (const p of e.problems) write(io.stderr, formatProblem(file, p));

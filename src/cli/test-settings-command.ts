@@ -16,9 +16,19 @@ import { loadOrReport, usage } from './config-commands.js';
 export const testSettings: Command = {
   path: ['test-settings'],
   summary: 'Explain user mapping, endpoint matching, offers and policies for one user and endpoint',
-  // Also: --provider NAME, --provider-kind KIND, --email ADDR, --external-key KEY, --timeout-ms N (docs/broker.md).
-  usage:
-    'ecm-bridge test-settings --config FILE --user USER --endpoint HOST|IP [--jump-group G] [--checkout] [--json] [...]',
+  usage: [
+    'ecm-bridge test-settings --config FILE --user USER --endpoint HOST|FQDN|IP',
+    '      [--jump-group G] [--provider NAME] [--provider-kind KIND] [--email ADDR] [--external-key KEY]',
+    '      [--checkout] [--json] [--timeout-ms N]',
+    '',
+    'Needs the vault and broker sections only: `sites` (and its appliance secrets) is not read.',
+    '  --provider, --provider-kind  the security provider the console user signed in with (name, kind)',
+    "  --email                      the console user's email (rules matching on email)",
+    '  --jump-group                 the Jump Group of the Jump item (rules, endpoint restrictions, policies)',
+    "  --external-key               the session's External Key (ticket policies)",
+    '  --checkout                   also check out the first offered credential and check it in at once (secret never shown)',
+    '  --json                       the report as JSON',
+  ].join('\n'),
   examples: [
     "ecm-bridge test-settings --config /etc/ecm-bridge/config.yaml --user 'CORP\\jdoe' --endpoint web01",
     "ecm-bridge test-settings --config config/demo.yaml --user 'jdoe@corp.example.com' --endpoint 10.0.4.17:3389 --jump-group 'Web servers' --checkout",
@@ -45,7 +55,8 @@ export const testSettings: Command = {
     const timeoutMs = Number(v['timeout-ms'] ?? 20_000);
     if (!file || !username || !endpointArg || !Number.isInteger(timeoutMs) || timeoutMs <= 0)
       return usage(io, this.usage);
-    const loaded = loadOrReport(file, io);
+    // The appliance is never contacted: its section (and secrets) need not be set here.
+    const loaded = loadOrReport(file, io, { ignoreSections: ['sites'] });
     if (!loaded.config) return loaded.exit;
     const config = loaded.config;
     if (!config.vault || !config.broker) {

@@ -11,26 +11,46 @@ export interface ComponentStatus {
 
 export type ReadinessProbe = () => ComponentStatus | Promise<ComponentStatus>;
 
-export class Readiness {
-  readonly #probes = new Map<string, ReadinessProbe>();
+/** A component as /readyz shows it: `critical` ones decide `ready`; the others are reported only. */
+export interface ReportedStatus extends ComponentStatus {
+  critical: boolean;
+}
 
-  register(component: string, probe: ReadinessProbe): void {
-    this.#probes.set(component, probe);
+export interface ReadinessReport {
+  /** Every critical component is ready. */
+  ready: boolean;
+  components: Record<string, ReportedStatus>;
+}
+
+export interface RegisterOptions {
+  /**
+   * Whether the component decides readiness (default true). The reporting worker is not critical:
+   * a load balancer that took a replica out of rotation because BGSessions lags would stop the
+   * credential path, which does not depend on reporting.
+   */
+  critical?: boolean;
+}
+
+export class Readiness {
+  readonly #probes = new Map<string, { probe: ReadinessProbe; critical: boolean }>();
+
+  register(component: string, probe: ReadinessProbe, options: RegisterOptions = {}): void {
+    this.#probes.set(component, { probe, critical: options.critical ?? true });
   }
 
   unregister(component: string): void {
     this.#probes.delete(component);
   }
 
-  async report(): Promise<{ ready: boolean; components: Record<string, ComponentStatus> }> {
-    const components: Record<string, ComponentStatus> = {};
-    for (const [name, probe] of this.#probes) {
+  async report(): Promise<ReadinessReport> {
+    const components: Record<string, ReportedStatus> = {};
+    for (const [name, { probe, critical }] of this.#probes) {
       try {
-        components[name] = await probe();
+        components[name] = { ...(await probe()), critical };
       } catch (e) {
-        components[name] = { ready: false, reason: `probe failed: ${(e as Error).message}` };
+        components[name] = { ready: false, reason: `probe failed: ${(e as Error).message}`, critical };
       }
     }
-    return { ready: Object.values(components).every((c) => c.ready), components };
+    return { ready: Object.values(components).every((c) => c.ready || !c.critical), components };
   }
 }

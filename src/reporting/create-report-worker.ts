@@ -55,6 +55,8 @@ interface SiteState {
   primary?: string;
   reread?: Reread;
   cursorMs?: number;
+  /** Before a first committed cursor: the start of the initial lookback, from which lag is measured. */
+  lookbackStartMs?: number;
   lastRunAt?: string;
   lastSuccessAt?: string;
   lastError?: { code: string; message: string };
@@ -95,14 +97,20 @@ export class ReportWorker implements Component {
 
   async start(): Promise<void> {
     this.#abort = new AbortController();
-    this.deps.readiness.register('reporting', () => this.status());
+    this.deps.readiness.register('reporting', () => this.status(), { critical: false });
     // The lag gauge survives reloads (one per registry): point it at this worker until stop().
     this.#metrics.attachLag(this.#lagSource);
     if (this.#sites.length === 0) return;
     for (const site of this.#sites) {
       // Only for lag reporting before the first run: a store that is down now is retried by the run.
       const cursor = await this.deps.store.state.getCursor(reportCursorKey(site)).catch(() => undefined);
-      this.#state.set(site.name, cursor ? { cursorMs: Date.parse(cursor) } : {});
+      this.#state.set(
+        site.name,
+        cursor
+          ? { cursorMs: Date.parse(cursor) }
+          : { lookbackStartMs: this.deps.clock.now() - this.config.reporting.initialLookbackHours * 3_600_000 },
+      );
+      this.#metrics.site(site.name);
     }
     this.#task = cron.createTask(
       this.config.reporting.schedule,
@@ -313,8 +321,11 @@ export class ReportWorker implements Component {
   #lags(): Map<string, number> {
     const now = this.deps.clock.now();
     const out = new Map<string, number>();
-    for (const [site, st] of this.#state)
-      if (st.cursorMs !== undefined) out.set(site, Math.max(0, Math.round((now - st.cursorMs) / 1000)));
+    for (const [site, st] of this.#state) {
+      // A site that never succeeded lags from the start of its initial lookback, so it alerts too.
+      const since = st.cursorMs ?? st.lookbackStartMs;
+      if (since !== undefined) out.set(site, Math.max(0, Math.round((now - since) / 1000)));
+    }
     return out;
   }
 

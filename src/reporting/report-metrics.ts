@@ -10,13 +10,15 @@ export type LagSource = () => Map<string, number>;
  */
 interface LagHolder {
   current: LagSource | undefined;
+  /** Sites whose series exist already (a reload must not reset their last-success time). */
+  sites: Set<string>;
 }
 const lagHolders = new WeakMap<Registry, LagHolder>();
 
 function lagHolder(registry: Registry): LagHolder {
   let h = lagHolders.get(registry);
   if (!h) {
-    h = { current: undefined };
+    h = { current: undefined, sites: new Set() };
     lagHolders.set(registry, h);
   }
   return h;
@@ -32,6 +34,8 @@ export interface ReportMetrics {
   failbacks: Counter<'site'>;
   lag: Gauge<'site'>;
   lastSuccess: Gauge<'site'>;
+  /** Creates every series of `site` at zero, so dashboards and alerts see the site before its first pull. */
+  site(site: string): void;
   /** Makes `source` the one the lag gauge reports (the worker's start()). */
   attachLag(source: LagSource): void;
   /** Stops reporting `source` if it is still the current one (the worker's stop()). */
@@ -108,11 +112,19 @@ export function reportMetrics(registry: Registry): ReportMetrics {
       () =>
         new Gauge({
           name: 'ecm_bridge_reporting_last_success_timestamp_seconds',
-          help: 'Unix time of the last successful pull, by site',
+          help: 'Unix time of the last successful pull, by site (0: never since start)',
           labelNames: ['site'] as const,
           registers: [registry],
         }),
     ),
+    site(site) {
+      if (holder.sites.has(site)) return;
+      holder.sites.add(site);
+      for (const result of ['inserted', 'updated']) this.sessions.inc({ site, result }, 0);
+      for (const outcome of ['ok', 'failed', 'standby']) this.runs.inc({ site, outcome }, 0);
+      this.lastSuccess.set({ site }, 0);
+      this.vanished.inc({ site }, 0);
+    },
     attachLag(source) {
       holder.current = source;
     },

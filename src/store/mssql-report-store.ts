@@ -56,7 +56,7 @@ export class MssqlReportStore implements ReportStore {
           throw e;
         }
       });
-      this.metrics.written(result, result.events, Number(process.hrtime.bigint() - started) / 1e9);
+      this.metrics.written(result.events, Number(process.hrtime.bigint() - started) / 1e9);
       return { inserted: result.inserted, updated: result.updated };
     } catch (e) {
       this.metrics.failed('writeSessions', (e as { code?: string }).code ?? 'internal');

@@ -77,7 +77,7 @@ export class PgliteReportStore implements ReportStore {
         }
         return { inserted: ids.length - rewritten.length, updated: rewritten.length, events: eventRows.length };
       });
-      this.metrics.written(result, result.events, Number(process.hrtime.bigint() - started) / 1e9);
+      this.metrics.written(result.events, Number(process.hrtime.bigint() - started) / 1e9);
       return { inserted: result.inserted, updated: result.updated };
     } catch (e) {
       const err = isServiceError(e)

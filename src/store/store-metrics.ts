@@ -3,7 +3,6 @@ import { Counter, Histogram, metric, type Registry } from '../platform/metrics.j
 /** Metrics shared by the store adapters; labels are the adapter name and fixed outcomes only. */
 export class StoreMetrics {
   readonly writeSeconds: Histogram<'adapter'>;
-  readonly sessionsWritten: Counter<'adapter' | 'result'>;
   readonly eventsWritten: Counter<'adapter'>;
   readonly failures: Counter<'adapter' | 'op' | 'code'>;
 
@@ -13,24 +12,13 @@ export class StoreMetrics {
   ) {
     this.writeSeconds = metric(
       registry,
-      'ecm_bridge_store_write_seconds',
+      'ecm_bridge_store_write_duration_seconds',
       () =>
         new Histogram({
-          name: 'ecm_bridge_store_write_seconds',
+          name: 'ecm_bridge_store_write_duration_seconds',
           help: 'Time to write one batch of sessions (one transaction)',
           labelNames: ['adapter'],
           buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-          registers: [registry],
-        }),
-    );
-    this.sessionsWritten = metric(
-      registry,
-      'ecm_bridge_store_sessions_written_total',
-      () =>
-        new Counter({
-          name: 'ecm_bridge_store_sessions_written_total',
-          help: 'Sessions written to BGSessions, by whether the row was new',
-          labelNames: ['adapter', 'result'],
           registers: [registry],
         }),
     );
@@ -56,13 +44,14 @@ export class StoreMetrics {
           registers: [registry],
         }),
     );
+    // Present from the start; sessions are counted once, by ecm_bridge_reporting_sessions_total.
+    this.writeSeconds.zero({ adapter });
+    this.eventsWritten.inc({ adapter }, 0);
   }
 
   /** Records a committed batch. */
-  written(result: { inserted: number; updated: number }, events: number, seconds: number): void {
+  written(events: number, seconds: number): void {
     this.writeSeconds.observe({ adapter: this.adapter }, seconds);
-    this.sessionsWritten.inc({ adapter: this.adapter, result: 'inserted' }, result.inserted);
-    this.sessionsWritten.inc({ adapter: this.adapter, result: 'updated' }, result.updated);
     this.eventsWritten.inc({ adapter: this.adapter }, events);
   }
 

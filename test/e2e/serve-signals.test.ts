@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -16,6 +16,9 @@ describe('ecm-bridge serve: reload and shutdown', () => {
       const listening = await child.waitFor(/"port":(\d+)/);
       const port = Number(/\d+/.exec(listening)![0]);
       expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
+      // The process is `ecm-bridge` to the kernel (pidof, pkill -HUP -x ecm-bridge), not `node`.
+      if (process.platform === 'linux')
+        expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('ecm-bridge');
 
       writeFileSync(cfg, base + 'log:\n  levle: debug\n');
       child.kill('SIGHUP');

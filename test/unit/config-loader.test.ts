@@ -54,6 +54,8 @@ describe('config loader', () => {
     expect(byPath['log.levle']?.message).toContain('did you mean "level"');
     expect(byPath['log.levle']?.line).toBe(2);
     expect(byPath['http.port']?.line).toBe(4);
+    // In the file's words, not zod's ("Invalid input: expected number, received string"), and without the value.
+    expect(byPath['http.port']?.message).toBe('must be a number, not text');
     expect(byPath['store.password']?.message).toContain('MISSING_DB_PASSWORD');
     expect(byPath['store.password']?.line).toBe(9);
     expect(byPath['reporting.schedule']?.message).toContain('cron');
@@ -88,8 +90,8 @@ describe('config loader', () => {
     expect(found[0]?.message).toBe('secret file /nope cannot be read (ENOENT)');
   });
 
-  it('applies defaults for an empty file', () => {
-    const cfg = parseConfigText('', 'empty.yaml');
+  it('applies defaults for every section a file leaves out', () => {
+    const cfg = parseConfigText('http: {}\n', 'minimal.yaml');
     expect(cfg.store).toEqual({ kind: 'embedded', dataDir: './.data/pglite' });
     expect(cfg.http.port).toBe(9410);
     expect(cfg.log.level).toBe('info');
@@ -106,5 +108,36 @@ describe('config paths', () => {
     expect(cfg.sites[0]?.caFile).toBe('/etc/ecm-bridge/ca/site.pem');
     const mem = parseConfigText('store: { kind: embedded, dataDir: "memory://" }\n', '/etc/x.yaml');
     expect(mem.store.kind === 'embedded' && mem.store.dataDir).toBe('memory://');
+  });
+
+  it('rewords enumerations and bounds, refuses an empty file, reads PRA/RS in any case', () => {
+    const found = problems('log:\n  level: loud\nreporting:\n  batchSize: 0\nhttp:\n  port: [1]\n');
+    const byPath = Object.fromEntries(found.map((p) => [p.path, p.message]));
+    expect(byPath).toEqual({
+      'log.level': 'must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", not "loud"',
+      'reporting.batchSize': 'must be at least 1, not 0',
+      'http.port': 'must be a number, not a list',
+    });
+    for (const empty of ['', '# only a comment\n', '{}\n'])
+      expect(problems(empty)).toEqual([
+        { path: '(file)', message: 'the file is empty: nothing to run (see config/ecm-bridge.example.yaml)' },
+      ]);
+    const upper = parseConfigText('sites:\n  - { name: s, url: "https://s.example.com", product: RS }\n', 'ok.yaml', {
+      env: {},
+      readFile,
+    });
+    expect(upper.sites[0]?.product).toBe('rs');
+  });
+
+  it('leaves out sections a command ignores, so their secrets need not be set', () => {
+    const text = [
+      'sites:',
+      '  - { name: s, url: "https://s.example.com", reporting: { clientId: r, clientSecret: env:UNSET_APPLIANCE_SECRET } }',
+      'http: { port: 9411 }',
+    ].join('\n');
+    expect(problems(text)[0]?.message).toBe('environment variable UNSET_APPLIANCE_SECRET is not set');
+    const cfg = parseConfigText(text, 'ok.yaml', { env: {}, readFile, ignoreSections: ['sites'] });
+    expect(cfg.sites).toEqual([]);
+    expect(cfg.http.port).toBe(9411);
   });
 });

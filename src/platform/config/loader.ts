@@ -17,6 +17,11 @@ export interface ConfigProblem {
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
   readFile?: (path: string) => string;
+  /**
+   * Top-level sections a command never uses, left out before validation so their secrets need not
+   * be set (test-settings never contacts the appliance: it ignores `sites`).
+   */
+  ignoreSections?: readonly string[];
 }
 
 type PathPart = string | number;
@@ -85,10 +90,14 @@ export function parseYamlConfig<S extends z.ZodType>(
   const locate = (path: readonly PathPart[], key?: string): { line?: number; column?: number } =>
     locatePath(doc, lines, path, key);
 
+  if (doc.contents === null || (isMap(doc.contents) && doc.contents.items.length === 0))
+    throw new ConfigError(file, [
+      { path: '(file)', message: 'the file is empty: nothing to run (see config/ecm-bridge.example.yaml)' },
+    ]);
   let raw: unknown;
   try {
     // yaml refuses more than 100 alias expansions (a "billion laughs" document) by throwing.
-    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    raw = withoutSections(doc.toJS({ maxAliasCount: 100 }) ?? {}, options.ignoreSections ?? []);
   } catch (e) {
     throw new ConfigError(file, [{ path: '(yaml)', message: (e as Error).message.slice(0, 200) }], 'config.unreadable');
   }
@@ -101,7 +110,8 @@ export function parseYamlConfig<S extends z.ZodType>(
       readFile: options.readFile ?? readSecretFile,
       baseDir: dirname(file),
     },
-    () => schema.safeParse(raw),
+    // reportInput: the reworded messages say what was found (see plainMessage).
+    () => schema.safeParse(raw, { reportInput: true }),
   );
   if (!parsed.success) {
     throw new ConfigError(
@@ -131,9 +141,61 @@ function describeIssue(
       };
     });
   }
-  let message = issue.message;
-  if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = `is required (${issue.expected})`;
-  return [{ path: formatPath(path), ...locate(path), message }];
+  return [{ path: formatPath(path), ...locate(path), message: plainMessage(issue) }];
+}
+
+function withoutSections(raw: unknown, sections: readonly string[]): unknown {
+  if (sections.length === 0 || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => !sections.includes(k)));
+}
+
+/**
+ * What a YAML value is, in an administrator's words. The value itself is shown only where the
+ * field cannot hold a secret (enumerations, numeric bounds); a wrong type shows its kind only.
+ */
+function kindOf(input: unknown, showValue: boolean): string {
+  if (input === null || input === undefined) return 'empty';
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'object') return 'a map';
+  if (!showValue) return typeof input === 'string' ? 'text' : `a ${typeof input}`;
+  if (typeof input === 'string') return `"${input.length > 40 ? input.slice(0, 40) + '...' : input}"`;
+  return String(input);
+}
+
+const EXPECTED: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'a text value',
+  boolean: 'true or false',
+  object: 'a map (key: value lines)',
+  array: 'a list',
+};
+
+/**
+ * zod's issue in the words of the YAML file ("must be a number, not the text "x""), instead of
+ * zod's own ("Invalid input: expected number, received string"). Custom messages pass through.
+ */
+function plainMessage(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type': {
+      const want = EXPECTED[issue.expected] ?? issue.expected;
+      return input === undefined ? `is required (${want})` : `must be ${want}, not ${kindOf(input, false)}`;
+    }
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, not ${kindOf(input, true)}`;
+    case 'too_small':
+      if (issue.origin === 'string')
+        return Number(issue.minimum) <= 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters long`;
+      if (issue.origin === 'array') return `must list at least ${issue.minimum} item(s)`;
+      return `must be ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}, not ${kindOf(input, true)}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters long`;
+      if (issue.origin === 'array') return `must list at most ${issue.maximum} item(s)`;
+      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}, not ${kindOf(input, true)}`;
+    default:
+      return issue.message.startsWith('Invalid input') ? `is not valid (${issue.message})` : issue.message;
+  }
 }
 
 /** Line and column of a value (or of a key inside a map) in the YAML document, 1-based. */

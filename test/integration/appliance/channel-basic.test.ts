@@ -21,6 +21,7 @@ describe('ECM channel against the appliance simulator', () => {
     const readiness = new Readiness();
     const metrics = createMetricsRegistry({ defaultMetrics: false });
     const handler = new ScriptedHandler();
+    const node = new URL(sim.url).host;
     const link = new SiteLink(siteConfig(sim.url, caFile), {
       log,
       metrics,
@@ -28,6 +29,11 @@ describe('ECM channel against the appliance simulator', () => {
       clock: systemClock,
       instanceId: 'replica-a',
     });
+    // Every series exists before the first connection and request.
+    const initial = await metrics.metrics();
+    expect(initial).toContain(`ecm_bridge_channel_connected{site="sim",node="${node}"} 0`);
+    expect(initial).toContain('ecm_bridge_channel_requests_total{site="sim",op="jump.search",outcome="ok"} 0');
+    expect(initial).toContain('ecm_bridge_channel_reconnects_total{site="sim",reason="unavailable"} 0');
     await link.start(handler);
     await until(() => link.status().state === 'connected', 'connected');
     expect(link.status().role).toBe('active');
@@ -45,7 +51,9 @@ describe('ECM channel against the appliance simulator', () => {
     const text = await metrics.metrics();
     expect(text).toContain('ecm_bridge_channel_requests_total{site="sim",op="credentials.get",outcome="ok"} 1');
     expect(text).toContain('ecm_bridge_channel_state{site="sim",state="connected"} 1');
+    expect(text).toContain(`ecm_bridge_channel_connected{site="sim",node="${node}"} 1`);
     await link.stop(1000);
+    expect(await metrics.metrics()).toContain(`ecm_bridge_channel_connected{site="sim",node="${node}"} 0`);
     expect(link.status().state).toBe('stopped');
     const all = lines.join('');
     expect(all).not.toContain('S3cr3t-P@ss');

@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/main.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
+import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
 import { ECM_ACCOUNT, ScriptedHandler, startLink, until, writeCa, type StartedLink } from './harness.js';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -84,9 +85,52 @@ describe('CLI: sim console and check against a running simulator', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/OK +site:sim +oauth ecm +token issued to ecm-client/);
     expect(r.out).toMatch(
-      /FAIL site:sim +permissions ecm +ecm-client lacks Endpoint Credential Manager API: Allow Access \(perm_ecm\)/,
+      /FAIL site:sim +permissions ecm +ecm-client lacks "Endpoint Credential Manager API: Allow Access" \(perm_ecm\)/,
     );
-    expect(r.out).toMatch(/fix: in \/login > Management > API Configuration, grant perm_ecm to ecm-client/);
+    // The fix speaks /login's wording, not the API's permission names.
+    expect(r.out).toContain(
+      'fix: in /login > Management > API Configuration, edit API account ecm-client and tick "Endpoint Credential Manager API: Allow Access"',
+    );
+    expect(r.out).not.toMatch(/fix: .*perm_ecm/);
     expect(r.out).not.toContain(ECM_ACCOUNT.clientSecret);
+  });
+
+  it('check: an untrusted certificate is one root cause (the other calls to the site say so), also in --json', async () => {
+    const file = join(dirname(caFile), 'wrong-ca.yaml');
+    const wrongCa = join(dirname(caFile), 'not-the-sim-ca.pem');
+    writeFileSync(wrongCa, (await generateSimTls('someone-else')).caPem);
+    writeFileSync(
+      file,
+      [
+        'allowLiteralSecrets: true',
+        'sites:',
+        `  - { name: sim, url: "${sim.url}", caFile: "${wrongCa}", ecm: { clientId: ${ECM_ACCOUNT.clientId}, clientSecret: ${ECM_ACCOUNT.clientSecret} }, reporting: { clientId: r, clientSecret: s } }`,
+        // A vault nothing listens for: its own, separate problem.
+        'vault: { kind: passwordsafe, url: "https://127.0.0.1:1/BeyondTrust/api/public/v3", auth: { method: apikey, apiKey: k }, retries: { max: 0 } }',
+        'broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }',
+        `store: { kind: embedded, dataDir: "${join(dirname(caFile), 'no-such-store')}" }`,
+      ].join('\n'),
+    );
+    const r = await cli(['check', '--config', file, '--timeout-ms', '5000']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(1);
+    expect(r.out.match(/^FAIL (site:sim|reporting)/gm)).toHaveLength(1);
+    expect(r.out).toMatch(/^FAIL vault /m);
+    expect(r.out).toMatch(/FAIL site:sim +oauth ecm .*TLS verification/);
+    expect(r.out).toContain('fix: add the CA that issued');
+    expect(r.out).toMatch(/SKIP site:sim +permissions ecm +same cause as site:sim oauth ecm \(above\)/);
+    expect(r.out).toMatch(/SKIP reporting +site sim Reporting API +same cause as site:sim oauth ecm/);
+    expect(r.out).toMatch(/2 problem\(s\) to fix, each with its fix\n$/);
+    // check creates nothing: the embedded store is only announced.
+    expect(r.out).toMatch(
+      /OK +store .*no data directory yet at .*no-such-store; `serve` \(or `db migrate`\) will migrate it to schema version \d+: 1 /,
+    );
+    expect(existsSync(join(dirname(caFile), 'no-such-store'))).toBe(false);
+    const j = await cli(['check', '--config', file, '--timeout-ms', '5000', '--json']);
+    expect(j.code).toBe(1);
+    const report = JSON.parse(j.out) as { ok: boolean; problems: number; checks: { ok: boolean; causedBy?: string }[] };
+    expect(report).toMatchObject({ ok: false, problems: 2 });
+    expect(report.checks.filter((c) => !c.ok && !c.causedBy)).toHaveLength(2);
+    expect(report.checks.filter((c) => c.causedBy === 'site:sim oauth ecm').length).toBeGreaterThanOrEqual(4);
   });
 });

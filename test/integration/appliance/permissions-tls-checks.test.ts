@@ -153,8 +153,10 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     expect(r['permissions ecm']).toMatchObject({
       ok: false,
       detail:
-        'ecm-client lacks Endpoint Credential Manager API: Allow Access (perm_ecm); Command API: Read-Only or Full Access (perm_command)',
-      fix: expect.stringContaining('grant perm_ecm, perm_command to ecm-client'),
+        'ecm-client lacks "Endpoint Credential Manager API: Allow Access" and "Command API: Read-Only (or Full Access)" (perm_ecm, perm_command)',
+      fix: expect.stringContaining(
+        'in /login > Management > API Configuration, edit API account ecm-client and tick "Endpoint Credential Manager API: Allow Access" and "Command API: Read-Only (or Full Access)"',
+      ),
     });
     expect(r['permissions reporting']).toMatchObject({
       ok: false,
@@ -163,7 +165,7 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     expect(r['check_health']).toMatchObject({
       ok: true,
       detail: expect.stringMatching(
-        /answered 200; failover role unknown: the API account has no Command API permission \(perm_command\)$/,
+        /answered 200; failover role unknown: the API account lacks "Command API: Read-Only \(or Full Access\)"$/,
       ),
     });
     expect(r[`node ${sim.node}`]).toMatchObject({ ok: true });

@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/main.js';
 import { startPsForBroker } from './ps-broker-harness.js';
@@ -18,9 +20,13 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
   afterAll(async () => ps.close());
 
   async function run(...args: string[]) {
+    return runWith(ps.configFile, ...args);
+  }
+
+  async function runWith(configFile: string, ...args: string[]) {
     const out = capture();
     const err = capture();
-    const code = await runCli(['test-settings', '--config', ps.configFile, ...args], {
+    const code = await runCli(['test-settings', '--config', configFile, ...args], {
       stdout: out.stream,
       stderr: err.stream,
       env: ps.env,
@@ -86,6 +92,46 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
       'CHG-77',
     );
     expect(ok.code).toBe(0);
+  });
+
+  it('needs no appliance secret, answers an empty list as OK, and says "vault unavailable" for a vault that is down', async () => {
+    const base = readFileSync(ps.configFile, 'utf8');
+    const withSites = join(dirname(ps.configFile), 'with-sites.yaml');
+    writeFileSync(
+      withSites,
+      `${base}\nsites:\n  - { name: s, url: "https://s.example.com", ecm: { clientId: c, clientSecret: env:UNSET_ECM_SECRET } }\n`,
+    );
+    const ok = await runWith(withSites, '--user', 'CORP\\jdoe', '--endpoint', 'web01');
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    const none = await runWith(withSites, '--user', 'CORP\\jdoe', '--endpoint', 'ghost');
+    expect(none.code).toBe(0);
+    expect(none.out).toContain('Result: OK, no credential to offer');
+    const down = join(dirname(ps.configFile), 'vault-down.yaml');
+    writeFileSync(
+      down,
+      base.replace(/url: .*/, 'url: https://127.0.0.1:1/BeyondTrust/api/public/v3\n  retries: { max: 0 }'),
+    );
+    const r = await runWith(down, '--user', 'CORP\\jdoe', '--endpoint', 'web01');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/Result: FAILED: vault unavailable \[vault\.unavailable\]/);
+    expect(r.out).not.toMatch(/Result: REFUSED/);
+  });
+
+  it('--help shows every option', async () => {
+    const out = capture();
+    expect(await runCli(['test-settings', '--help'], { stdout: out.stream, stderr: out.stream, env: {} })).toBe(0);
+    for (const o of [
+      '--jump-group',
+      '--provider',
+      '--provider-kind',
+      '--email',
+      '--external-key',
+      '--checkout',
+      '--json',
+      '--timeout-ms',
+    ])
+      expect(out.text()).toContain(o);
   });
 
   it('refuses missing arguments with usage', async () => {

@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { OpsServer } from '../../../src/http/ops-server.js';
 import { Counter, createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
+import { exportReadiness } from '../../../src/platform/readiness-metrics.js';
 import { Secret } from '../../../src/platform/secret.js';
 import { captureLogger } from '../../helpers/log-capture.js';
 
@@ -13,6 +14,7 @@ async function start(token?: string) {
   const readiness = new Readiness();
   const metrics = createMetricsRegistry();
   new Counter({ name: 'ecm_bridge_test_total', help: 'test counter', registers: [metrics] }).inc(3);
+  exportReadiness(metrics, readiness);
   server = new OpsServer(
     { host: '127.0.0.1', port: 0, ...(token ? { auth: { token: new Secret(token) } } : {}) },
     { log: captureLogger().log, metrics, readiness },
@@ -38,7 +40,7 @@ describe('ops server over a real listen', () => {
     const notReady = await request(`${base}/readyz`);
     expect(notReady.statusCode).toBe(503);
     const body = (await notReady.body.json()) as { components: Record<string, { ready: boolean; reason?: string }> };
-    expect(body.components.store).toEqual({ ready: false, reason: 'connecting to database' });
+    expect(body.components.store).toEqual({ ready: false, critical: true, reason: 'connecting to database' });
     expect(body.components['site:corp']?.ready).toBe(true);
 
     storeReady = true;
@@ -50,6 +52,31 @@ describe('ops server over a real listen', () => {
     const text = await metrics.body.text();
     expect(text).toContain('ecm_bridge_test_total 3');
     expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('a non-critical component that is not ready shows in the body and metrics while /readyz stays 200', async () => {
+    const { readiness, base } = await start();
+    readiness.register('vault', () => ({ ready: true }));
+    readiness.register('reporting', () => ({ ready: false, reason: 'site corp: [store.unavailable] down' }), {
+      critical: false,
+    });
+    const res = await request(`${base}/readyz`);
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toEqual({
+      status: 'ready',
+      ready: true,
+      components: {
+        vault: { ready: true, critical: true },
+        reporting: { ready: false, critical: false, reason: 'site corp: [store.unavailable] down' },
+      },
+    });
+    const text = await (await request(`${base}/metrics`)).body.text();
+    expect(text).toContain('ecm_bridge_ready 1');
+    expect(text).toContain('ecm_bridge_component_ready{component="vault",critical="true"} 1');
+    expect(text).toContain('ecm_bridge_component_ready{component="reporting",critical="false"} 0');
+    readiness.register('vault', () => ({ ready: false, reason: 'unreachable' }));
+    expect((await request(`${base}/readyz`)).statusCode).toBe(503);
+    expect(await (await request(`${base}/metrics`)).body.text()).toContain('ecm_bridge_ready 0');
   });
 
   it('reports a throwing probe as not ready instead of failing the endpoint', async () => {

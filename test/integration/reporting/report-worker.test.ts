@@ -124,10 +124,12 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w1.stop(1000);
     // The stopped worker's frozen cursor is gone from the gauge.
     expect(await lagLines()).toEqual([]);
-    // The replacement has no cursor yet (empty store): nothing to report, not w1's value.
+    // The replacement has no cursor yet (empty store): it lags from its initial lookback, not w1's value.
     const w2 = make(new MemoryStore());
     await w2.start();
-    expect(await lagLines()).toEqual([]);
+    expect(await lagLines()).toEqual([
+      `ecm_bridge_reporting_lag_seconds{site="corp-pra"} ${config.reporting.initialLookbackHours * 3600}`,
+    ]);
     expect(await w2.runNow()).toEqual({ 'corp-pra': 'ok' });
     await s.clock.advance(30_000);
     expect(await lagLines()).toEqual(['ecm_bridge_reporting_lag_seconds{site="corp-pra"} 30']);
@@ -342,13 +344,27 @@ describe('reporting worker against the simulator (real sockets)', () => {
     store.lock.tryAcquire = async () => {
       throw new ServiceError('store.unavailable', 'database unreachable (ECONNREFUSED)');
     };
-    const { w, readiness } = worker(s, store);
+    const { w, readiness, metrics, config } = worker(s, store);
     await w.start();
+    // Every series of the site exists before its first pull; lag counts from the initial lookback.
+    const lookback = config.reporting.initialLookbackHours * 3600;
+    const before = await metrics.metrics();
+    expect(before).toContain(`ecm_bridge_reporting_lag_seconds{site="corp-pra"} ${lookback}`);
+    expect(before).toContain('ecm_bridge_reporting_runs_total{site="corp-pra",outcome="ok"} 0');
+    expect(before).toContain('ecm_bridge_reporting_sessions_total{site="corp-pra",result="inserted"} 0');
+    expect(before).toContain('ecm_bridge_reporting_last_success_timestamp_seconds{site="corp-pra"} 0');
+    expect(before).toContain('ecm_bridge_reporting_sessions_vanished_total{site="corp-pra"} 0');
     expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
-    expect((await readiness.report()).components.reporting).toMatchObject({
+    const report = await readiness.report();
+    expect(report.components.reporting).toMatchObject({
       ready: false,
+      critical: false,
       reason: 'site corp-pra: [store.unavailable] database unreachable (ECONNREFUSED)',
     });
+    // Reporting is shown, not critical: the credential path decides readiness.
+    expect(report.ready).toBe(true);
+    await s.clock.advance(60_000);
+    expect(await metrics.metrics()).toContain(`ecm_bridge_reporting_lag_seconds{site="corp-pra"} ${lookback + 60}`);
     await w.stop(1000);
   });
 

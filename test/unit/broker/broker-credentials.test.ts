@@ -25,7 +25,7 @@ describe('Broker: credentials.list', () => {
     expect(h.vault.calls).toEqual([{ method: 'listAccounts', vaultUser: 'jdoe@corp.example.com' }]);
   });
 
-  it('answers unmapped_user, forbidden (naming the deny rule) and not_found', async () => {
+  it('answers unmapped_user, forbidden (naming the deny rule), and an empty list when the vault has nothing', async () => {
     const h = brokerHarness();
     const unmapped = await refusal(
       h.broker.handle('credentials.list', ctx({ user: { username: 'OTHER\\jdoe' } }), {}, h.signal),
@@ -42,10 +42,20 @@ describe('Broker: credentials.list', () => {
       code: 'forbidden',
       message: expect.stringContaining('mapping rule "contractors-denied"'),
     });
-    const none = await refusal(
-      h.broker.handle('credentials.list', ctx({ endpoint: { hostname: 'nothing-here' } }), {}, h.signal),
-    );
-    expect(none.toWire().code).toBe('not_found');
+    // An expected refusal is logged at info with its reason, without a stack trace.
+    const logged = h.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.code === 'mapping.denied');
+    expect(logged).toMatchObject({
+      level: 'info',
+      msg: 'console request refused',
+      reason: expect.stringContaining('contractors-denied'),
+    });
+    expect(logged).not.toHaveProperty('err');
+    // The integration guide: an empty credential list is a valid result (the console offers manual entry).
+    expect(
+      await h.broker.handle('credentials.list', ctx({ endpoint: { hostname: 'nothing-here' } }), {}, h.signal),
+    ).toEqual({ credentials: [] });
     const bad = await refusal(h.broker.handle('credentials.list', ctx({ endpoint: undefined }), {}, h.signal));
     expect(bad.toWire()).toMatchObject({ code: 'bad_request', message: 'This request needs an endpoint' });
     const purpose = await refusal(h.broker.handle('credentials.list', ctx(), { purpose: 'steal' as never }, h.signal));

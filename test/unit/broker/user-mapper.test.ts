@@ -72,6 +72,11 @@ const CASES: Case[] = [
     expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' },
   },
   {
+    name: 'DNS domain before the backslash is recognised through the domains table',
+    user: u('corp.example.com\\jdoe'),
+    expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' },
+  },
+  {
     name: 'NetBIOS login, mixed case',
     user: u('corp\\JDoe'),
     expect: { vaultUser: 'jdoe@corp.example.com', rule: 'corp-to-upn' },
