@@ -2,8 +2,6 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { StoreConfig } from '../store/store-config.js';
 import type { Registry } from '../platform/metrics.js';
-import { MssqlStore } from '../store/mssql-store.js';
-import { PgliteStore } from '../store/pglite-store.js';
 import { StoreMetrics } from '../store/store-metrics.js';
 import type { Store } from '../store/store-ports.js';
 
@@ -12,7 +10,8 @@ export const DEFAULT_LOCK_WAIT_MS = 10_000;
 /**
  * Builds the configured Store adapter and connects it (PGlite: opens the data directory under
  * its lock file; SQL Server: connects the pool). Does not migrate: callers decide when
- * (`db migrate`, the store unit at service start).
+ * (`db migrate`, the store unit at service start). Each adapter (PGlite's WebAssembly, the mssql
+ * driver) is loaded only when configured, so commands that never open a store start without it.
  */
 export async function openStore(
   config: StoreConfig,
@@ -20,6 +19,7 @@ export async function openStore(
 ): Promise<Store> {
   const log = deps.log.child({ component: 'store', adapter: config.kind === 'embedded' ? 'pglite' : 'mssql' });
   if (config.kind === 'embedded') {
+    const { PgliteStore } = await import('../store/pglite-store.js');
     return PgliteStore.open(
       config.dataDir,
       config.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
@@ -27,5 +27,6 @@ export async function openStore(
       new StoreMetrics(deps.metrics, 'pglite'),
     );
   }
+  const { MssqlStore } = await import('../store/mssql-store.js');
   return MssqlStore.open(config, log, new StoreMetrics(deps.metrics, 'mssql'), deps.clock);
 }

@@ -149,41 +149,44 @@ export class CredentialService {
     }
     const leaseId = randomUUID();
     let auditId: number | undefined;
-    let leased = false;
     try {
       if (signal.aborted) throw abortError(signal);
-      auditId = await state.recordCredentialEvent({
-        ...this.#eventBase(site, context, audit),
-        vaultRequestId: checkout.requestId,
-        outcome: 'checked_out',
-        errorCode: null,
-        checkoutAt: new Date(clock.now()),
-        checkinAt: null,
-      });
-      await this.d.keeper.record({
-        leaseId,
-        vaultRequestId: checkout.requestId,
-        owner: this.d.instanceId,
-        site,
-        consoleUser: context.user.username,
-        vaultUser: audit.vaultUser,
-        systemId: claims.account.systemId,
-        systemName: claims.account.systemName,
-        accountId: claims.account.accountId,
-        accountName: claims.account.accountName,
-        lsid: context.session?.lsid || null,
-        auditId,
-        createdAt: new Date(clock.now()),
-        expiresAt: checkout.expiresAt,
-      });
-      leased = true;
+      auditId = await this.d.keeper.open(
+        {
+          ...this.#eventBase(site, context, audit),
+          vaultRequestId: checkout.requestId,
+          outcome: 'checked_out',
+          errorCode: null,
+          checkoutAt: new Date(clock.now()),
+          checkinAt: null,
+        },
+        {
+          leaseId,
+          vaultRequestId: checkout.requestId,
+          owner: this.d.instanceId,
+          site,
+          consoleUser: context.user.username,
+          vaultUser: audit.vaultUser,
+          systemId: claims.account.systemId,
+          systemName: claims.account.systemName,
+          accountId: claims.account.accountId,
+          accountName: claims.account.accountName,
+          lsid: context.session?.lsid || null,
+          createdAt: new Date(clock.now()),
+          expiresAt: checkout.expiresAt,
+        },
+      );
       // The request may have been cancelled while the audit row and lease were written: the
       // caller will drop the answer, so nobody would ever release this lease.
       if (signal.aborted) throw abortError(signal);
     } catch (e) {
       // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       const err = toServiceError(e, 'broker.get');
-      if (leased) {
+      if (auditId === undefined) {
+        // Nothing was recorded (the audit row and lease are written together): give the checkout back.
+        await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
+        await this.#recordFailure(site, context, audit, err, checkout.requestId);
+      } else {
         await this.d.keeper
           .release(leaseId, context.user.username)
           .catch((re: unknown) =>
@@ -192,11 +195,6 @@ export class CredentialService {
               'could not check in an undelivered lease; the sweeper or the vault expiry will end it',
             ),
           );
-      } else {
-        await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
-      }
-      if (auditId === undefined) await this.#recordFailure(site, context, audit, err, checkout.requestId);
-      else {
         this.d.metrics.checkouts.inc({ outcome: 'failed' });
         await state
           .updateCredentialEvent(auditId, { outcome: 'failed', errorCode: err.code, checkinAt: new Date(clock.now()) })
@@ -325,7 +323,8 @@ export class CredentialService {
         outcome,
         errorCode: err.code,
         checkoutAt: null,
-        checkinAt: null,
+        // A checkout that could not be recorded was handed straight back (see abandon).
+        checkinAt: vaultRequestId === null ? null : new Date(this.d.clock.now()),
       })
       .catch((e: unknown) => this.d.log.error({ err: e }, 'could not record a credential event'));
   }

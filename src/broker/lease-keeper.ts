@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { BrokerConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
-import type { Lease, LeaseStore } from './lease-store-port.js';
+import type { CredentialEvent, Lease, LeaseStore, TakenLease } from './lease-store-port.js';
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 
@@ -83,25 +83,34 @@ export class LeaseKeeper {
     }
   }
 
-  async record(lease: Lease): Promise<void> {
-    await this.deps.state.putLease(lease);
+  /** Records a checkout's audit row and lease together; returns the audit row's id. */
+  async open(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number> {
+    const auditId = await this.deps.state.openLease(event, lease);
     this.deps.metrics.activeLeases.inc();
+    return auditId;
   }
 
   /**
    * Checks in a lease on the console's request. Idempotent: a lease already gone is a success.
-   * A lease of another console user is refused without touching it.
+   * A lease of another console user is refused without touching it. The usual case (the same
+   * user name as at checkout) is one store statement; a lease not taken that way is looked at
+   * to tell "already gone" from "another user" (names compare case-insensitively).
    */
   async release(leaseId: string, consoleUser: string): Promise<void> {
-    const lease = await this.deps.state.getLease(leaseId);
-    if (!lease) return;
-    if (lease.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) {
-      throw new ServiceError('credential.id_invalid', 'This lease was not issued to you', {
-        op: 'broker.release',
-        details: { leaseId },
-      });
+    let taken = await this.deps.state.takeLease(leaseId, consoleUser);
+    if (!taken) {
+      const lease = await this.deps.state.getLease(leaseId);
+      if (!lease) return;
+      if (lease.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) {
+        throw new ServiceError('credential.id_invalid', 'This lease was not issued to you', {
+          op: 'broker.release',
+          details: { leaseId },
+        });
+      }
+      taken = await this.deps.state.takeLease(leaseId);
+      if (!taken) return;
     }
-    await this.#closeTaken(leaseId, 'release');
+    await this.#checkIn(taken, 'release');
   }
 
   /**
@@ -111,7 +120,7 @@ export class LeaseKeeper {
   async abandon(vaultUser: string, vaultRequestId: string): Promise<void> {
     const { vault, log, metrics } = this.deps;
     try {
-      if (await this.#shared(vaultUser, vaultRequestId)) return;
+      if (await this.deps.state.holdsRequest(vaultUser, vaultRequestId)) return;
       await vault.checkin(vaultUser, vaultRequestId, 'ecm-bridge: checkout could not be delivered or recorded');
       metrics.checkins.inc({ reason: 'abandoned' });
     } catch (e) {
@@ -124,9 +133,8 @@ export class LeaseKeeper {
 
   /** Leases of one session (release by credential id). */
   async findForSession(lsid: string, accountId: number, consoleUser: string): Promise<Lease[]> {
-    const all = await this.deps.state.listLeases({});
-    return all.filter(
-      (l) => l.lsid === lsid && l.accountId === accountId && l.consoleUser.toLowerCase() === consoleUser.toLowerCase(),
+    return (await this.deps.state.sessionLeases(lsid, accountId)).filter(
+      (l) => l.consoleUser.toLowerCase() === consoleUser.toLowerCase(),
     );
   }
 
@@ -156,14 +164,20 @@ export class LeaseKeeper {
 
   /** Takes the lease (atomically) and checks it in; false when someone else already had it. */
   async #closeTaken(leaseId: string, reason: CheckinReason, signal?: AbortSignal): Promise<boolean> {
+    const taken = await this.deps.state.takeLease(leaseId);
+    if (!taken) return false;
+    await this.#checkIn(taken, reason, signal);
+    return true;
+  }
+
+  /** Checks in a taken lease's vault request (unless another lease holds it) and closes its audit row. */
+  async #checkIn({ lease, shared }: TakenLease, reason: CheckinReason, signal?: AbortSignal): Promise<void> {
     const { state, vault, clock, log, metrics, instanceId } = this.deps;
-    const lease = await state.takeLease(leaseId);
-    if (!lease) return false;
+    const leaseId = lease.leaseId;
     try {
       // With ConflictOption "reuse" two sessions can share one vault request: only the last
       // lease on it checks it in, so the other session's credential stays valid.
-      if (!(await this.#shared(lease.vaultUser, lease.vaultRequestId)))
-        await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease), signal);
+      if (!shared) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease), signal);
       else
         log.info(
           { leaseId, vaultRequestId: lease.vaultRequestId },
@@ -186,13 +200,6 @@ export class LeaseKeeper {
       });
     }
     log.info({ leaseId, vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason }, 'lease checked in');
-    return true;
-  }
-
-  async #shared(vaultUser: string, vaultRequestId: string): Promise<boolean> {
-    return (await this.deps.state.listLeases({})).some(
-      (l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser,
-    );
   }
 
   async #every(seconds: number, name: string, task: () => Promise<unknown>): Promise<void> {

@@ -49,16 +49,41 @@ export type CredentialEventPatch = Partial<
   Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'> & CheckinRecord
 >;
 
+
+/** A lease just removed from the store, and whether another lease still holds its vault request. */
+export interface TakenLease {
+  lease: Lease;
+  /**
+   * Another lease of the same vault user names the same vault request (ConflictOption "reuse"
+   * lets two sessions share one): the request must stay checked out for it.
+   */
+  shared: boolean;
+}
+
 /**
  * The broker's own state: leases, credential audit, and liveness of bridge instances (so a
  * starting replica can tell a crashed owner's leases from a live replica's).
  */
 export interface LeaseStore {
   putLease(lease: Lease): Promise<void>;
+  /**
+   * Records a checkout: its audit row and its lease (whose auditId becomes the row's id) in one
+   * statement or transaction, so the lease that lets a crash be recovered is never half written.
+   * Returns the audit row's id.
+   */
+  openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number>;
   getLease(leaseId: string): Promise<Lease | undefined>;
-  /** Removes and returns the lease; undefined when already gone. Atomic: two callers never both get it. */
-  takeLease(leaseId: string): Promise<Lease | undefined>;
+  /**
+   * Removes and returns the lease, with whether another lease still holds its vault request;
+   * undefined when already gone. Atomic: two callers never both get it. With `consoleUser`, only
+   * a lease recorded for exactly that console user name is taken.
+   */
+  takeLease(leaseId: string, consoleUser?: string): Promise<TakenLease | undefined>;
   listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]>;
+  /** Whether a lease of `vaultUser` holds vault request `vaultRequestId` (an indexed lookup). */
+  holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean>;
+  /** The leases of one session (lsid) on one account (an indexed lookup). */
+  sessionLeases(lsid: string, accountId: number): Promise<Lease[]>;
 
   /** Records that `instanceId` is alive at `at`. */
   touchInstance(instanceId: string, at: Date): Promise<void>;

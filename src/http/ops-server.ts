@@ -1,5 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HttpConfig } from './http-config.js';
@@ -56,6 +56,8 @@ export class OpsServer implements Component {
   }
 
   async start(): Promise<void> {
+    // Loaded on start: commands that build the units without serving (help, check) never pay for it.
+    const { default: Fastify } = await import('fastify');
     const app = Fastify({
       logger: false,
       bodyLimit: 64 * 1024,

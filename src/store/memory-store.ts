@@ -1,3 +1,4 @@
+import { ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
 import type { CheckinRecord, CredentialEvent, CredentialEventPatch, Lease } from '../broker/lease-store-port.js';
@@ -24,14 +25,34 @@ export class MemoryStateStore implements StateStore {
   async putLease(lease: Lease) {
     this.leases.set(lease.leaseId, structuredClone(lease));
   }
+  /** Both rows or neither, like the SQL adapters' single statement (no other method is called in between). */
+  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>) {
+    if (this.leases.has(lease.leaseId))
+      throw new ServiceError('store.write_failed', `store openLease failed: lease ${lease.leaseId} exists`, {
+        op: 'store.openLease',
+      });
+    const auditId = this.events.length + 1;
+    this.leases.set(lease.leaseId, structuredClone({ ...lease, auditId }));
+    this.events.push({ ...structuredClone(event), checkinBy: null, checkinReason: null, id: auditId });
+    return auditId;
+  }
   async getLease(leaseId: string) {
     const l = this.leases.get(leaseId);
     return l && structuredClone(l);
   }
-  async takeLease(leaseId: string) {
-    const l = this.leases.get(leaseId);
+  async takeLease(leaseId: string, consoleUser?: string) {
+    const lease = this.leases.get(leaseId);
+    if (!lease || (consoleUser !== undefined && lease.consoleUser !== consoleUser)) return undefined;
     this.leases.delete(leaseId);
-    return l;
+    return { lease, shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
+  }
+  async holdsRequest(vaultUser: string, vaultRequestId: string) {
+    return [...this.leases.values()].some((l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser);
+  }
+  async sessionLeases(lsid: string, accountId: number) {
+    return [...this.leases.values()]
+      .filter((l) => l.lsid === lsid && l.accountId === accountId)
+      .map((l) => structuredClone(l));
   }
   async listLeases(filter: { owner?: string; expiresBefore?: Date }) {
     return [...this.leases.values()]

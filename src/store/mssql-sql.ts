@@ -153,8 +153,35 @@ export const UPSERT_CURSOR_SQL = upsertRowSql(
 export const GET_CURSOR_SQL = 'SELECT value FROM ecm_bridge.report_cursor WHERE cursor_key = @key';
 export const UPSERT_LEASE_SQL = upsertRowSql('ecm_bridge.lease', 'lease_id', LEASE_COLUMNS);
 export const GET_LEASE_SQL = 'SELECT * FROM ecm_bridge.lease WHERE lease_id = @lease_id';
-/** One statement: of two concurrent takers only the one whose DELETE removed the row gets it back. */
-export const TAKE_LEASE_SQL = 'DELETE FROM ecm_bridge.lease OUTPUT DELETED.* WHERE lease_id = @lease_id';
+/**
+ * A checkout's audit row and its lease in one round trip and one transaction (XACT_ABORT rolls
+ * both back on any error); parameters are @e_<column> for the row and @l_<column> for the lease.
+ */
+export function openLeaseSql(eventColumns: readonly string[], leaseColumns: readonly string[]): string {
+  const leaseValues = leaseColumns.map((c) => (c === 'audit_id' ? '@audit_id' : `@l_${c}`));
+  return `SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+INSERT INTO ecm_bridge.credential_event (${eventColumns.join(', ')}) VALUES (${eventColumns.map((c) => `@e_${c}`).join(', ')});
+DECLARE @audit_id bigint = SCOPE_IDENTITY();
+INSERT INTO ecm_bridge.lease (${leaseColumns.join(', ')}) VALUES (${leaseValues.join(', ')});
+COMMIT TRANSACTION;
+SELECT @audit_id AS audit_id`;
+}
+/**
+ * Takes the lease (of @console_user only, when given) and says whether another lease holds its
+ * vault request, in one round trip; the UPDLOCK makes a second taker wait and then find nothing.
+ */
+export const TAKE_LEASE_SQL = `SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+DECLARE @rid nvarchar(128), @vu nvarchar(max), @shared bit = 0;
+SELECT @rid = vault_request_id, @vu = vault_user FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id AND (@console_user IS NULL OR console_user = @console_user);
+SELECT @shared = 1 FROM ecm_bridge.lease WHERE vault_request_id = @rid AND vault_user = @vu AND lease_id <> @lease_id;
+DELETE FROM ecm_bridge.lease OUTPUT DELETED.*, @shared AS shared WHERE lease_id = @lease_id AND @rid IS NOT NULL;
+COMMIT TRANSACTION`;
+export const HOLDS_REQUEST_SQL = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bridge.lease
+WHERE vault_request_id = @vault_request_id AND vault_user = @vault_user) THEN 1 ELSE 0 END AS held`;
+export const SESSION_LEASES_SQL =
+  'SELECT * FROM ecm_bridge.lease WHERE lsid = @lsid AND account_id = @account_id ORDER BY created_at, lease_id';
 export const LIST_LEASES_SQL = `SELECT * FROM ecm_bridge.lease
 WHERE (@owner IS NULL OR owner = @owner) AND (@before IS NULL OR expires_at < @before) ORDER BY expires_at, lease_id`;
 export const UPSERT_INSTANCE_SQL = upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at']);

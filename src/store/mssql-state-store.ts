@@ -4,9 +4,12 @@ import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
   GET_CURSOR_SQL,
   GET_LEASE_SQL,
+  HOLDS_REQUEST_SQL,
   insertCredentialEventSql,
   LIST_CREDENTIAL_EVENTS_SQL,
   LIST_LEASES_SQL,
+  openLeaseSql,
+  SESSION_LEASES_SQL,
   STALE_INSTANCES_SQL,
   TAKE_LEASE_SQL,
   updateCredentialEventSql,
@@ -24,12 +27,20 @@ import {
   leaseValues,
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CheckinRecord, CredentialEvent, CredentialEventPatch, Lease } from '../broker/lease-store-port.js';
+import type {
+  CheckinRecord,
+  CredentialEvent,
+  CredentialEventPatch,
+  Lease,
+  TakenLease,
+} from '../broker/lease-store-port.js';
 import type { StateStore } from './store-ports.js';
 
 type DbRow = Record<string, unknown>;
-const named = (columns: readonly string[], values: unknown[]) =>
-  Object.fromEntries(columns.map((c, i) => [c, values[i]]));
+const named = (columns: readonly string[], values: unknown[], prefix = '') =>
+  Object.fromEntries(columns.map((c, i) => [prefix + c, values[i]]));
+const LEASE_COLUMNS_BUT_AUDIT = LEASE_COLUMNS.filter((c) => c !== 'audit_id');
+const OPEN_LEASE_SQL = openLeaseSql(CREDENTIAL_EVENT_COLUMNS, LEASE_COLUMNS);
 
 /**
  * StateStore on SQL Server (schema ecm_bridge), shared by replicas. Single statements are atomic
@@ -55,15 +66,51 @@ export class MssqlStateStore implements StateStore {
     await this.#query('putLease', UPSERT_LEASE_SQL, named(LEASE_COLUMNS, leaseValues(lease)), true);
   }
 
+  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number> {
+    const leaseRow = named(LEASE_COLUMNS, leaseValues({ ...lease, auditId: null }));
+    // Not idempotent (a new identity value): a blind retry could write the audit row twice.
+    const rows = await this.#query<{ audit_id: string | number }>(
+      'openLease',
+      OPEN_LEASE_SQL,
+      {
+        ...named(CREDENTIAL_EVENT_COLUMNS, credentialEventValues(event), 'e_'),
+        ...Object.fromEntries(LEASE_COLUMNS_BUT_AUDIT.map((c) => [`l_${c}`, leaseRow[c]])),
+      },
+      false,
+      false,
+    );
+    return Number(rows[0]!.audit_id);
+  }
+
   async getLease(leaseId: string): Promise<Lease | undefined> {
     const rows = await this.#query<DbRow>('getLease', GET_LEASE_SQL, { lease_id: leaseId });
     return rows[0] && leaseFromRow(rows[0]);
   }
 
-  async takeLease(leaseId: string): Promise<Lease | undefined> {
+  async takeLease(leaseId: string, consoleUser?: string): Promise<TakenLease | undefined> {
     // Not idempotent (DELETE ... OUTPUT): after a lost connection the row may already be gone.
-    const rows = await this.#query<DbRow>('takeLease', TAKE_LEASE_SQL, { lease_id: leaseId }, false, false);
-    return rows[0] && leaseFromRow(rows[0]);
+    const rows = await this.#query<DbRow>(
+      'takeLease',
+      TAKE_LEASE_SQL,
+      { lease_id: leaseId, console_user: consoleUser ?? null },
+      false,
+      false,
+    );
+    return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true || rows[0].shared === 1 };
+  }
+
+  async holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean> {
+    const rows = await this.#query<{ held: number }>('holdsRequest', HOLDS_REQUEST_SQL, {
+      vault_request_id: vaultRequestId,
+      vault_user: vaultUser,
+    });
+    return rows[0]!.held === 1;
+  }
+
+  async sessionLeases(lsid: string, accountId: number): Promise<Lease[]> {
+    return (await this.#query<DbRow>('sessionLeases', SESSION_LEASES_SQL, { lsid, account_id: accountId })).map(
+      leaseFromRow,
+    );
   }
 
   async listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]> {

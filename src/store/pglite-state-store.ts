@@ -10,11 +10,38 @@ import {
   leaseValues,
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CheckinRecord, CredentialEvent, CredentialEventPatch, Lease } from '../broker/lease-store-port.js';
+import type {
+  CheckinRecord,
+  CredentialEvent,
+  CredentialEventPatch,
+  Lease,
+  TakenLease,
+} from '../broker/lease-store-port.js';
 import type { StateStore } from './store-ports.js';
 
 type DbRow = Record<string, unknown>;
 const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+
+/** The audit row and the lease of a checkout in one statement: the lease's audit_id is the row's new id. */
+const OPEN_LEASE_SQL = (() => {
+  const n = CREDENTIAL_EVENT_COLUMNS.length;
+  let k = n;
+  const leaseValuesSql = LEASE_COLUMNS.map((c) => (c === 'audit_id' ? '(SELECT id FROM ev)' : `$${++k}`));
+  return `WITH ev AS (INSERT INTO ecm_bridge.credential_event (${CREDENTIAL_EVENT_COLUMNS.join(', ')})
+  VALUES (${placeholders(n)}) RETURNING id)
+INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) VALUES (${leaseValuesSql.join(', ')}) RETURNING audit_id`;
+})();
+const AUDIT_SLOT = LEASE_COLUMNS.indexOf('audit_id');
+
+/**
+ * Deletes the lease and, in the same statement, asks whether another lease holds its vault
+ * request. Every part of one statement reads the same snapshot, in which the deleted row is still
+ * there: hence `o.lease_id <> taken.lease_id`.
+ */
+const TAKE_LEASE_SQL = `WITH taken AS (DELETE FROM ecm_bridge.lease
+  WHERE lease_id = $1 AND ($2::text IS NULL OR console_user = $2) RETURNING *)
+SELECT taken.*, EXISTS (SELECT 1 FROM ecm_bridge.lease o WHERE o.vault_request_id = taken.vault_request_id
+  AND o.vault_user = taken.vault_user AND o.lease_id <> taken.lease_id) AS shared FROM taken`;
 
 /** StateStore on PGlite (schema ecm_bridge). Each method is one statement, hence atomic. */
 export class PgliteStateStore implements StateStore {
@@ -53,17 +80,43 @@ export class PgliteStateStore implements StateStore {
     );
   }
 
+  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number> {
+    const leaseParams = leaseValues({ ...lease, auditId: null });
+    leaseParams.splice(AUDIT_SLOT, 1);
+    const rows = await this.#q<{ audit_id: number }>('openLease', OPEN_LEASE_SQL, [
+      ...credentialEventValues(event),
+      ...leaseParams,
+    ]);
+    return Number(rows[0]!.audit_id);
+  }
+
   async getLease(leaseId: string): Promise<Lease | undefined> {
     const rows = await this.#q<DbRow>('getLease', 'SELECT * FROM ecm_bridge.lease WHERE lease_id = $1', [leaseId]);
     return rows[0] && leaseFromRow(rows[0]);
   }
 
-  async takeLease(leaseId: string): Promise<Lease | undefined> {
+  async takeLease(leaseId: string, consoleUser?: string): Promise<TakenLease | undefined> {
     // One DELETE ... RETURNING: of two concurrent takers only the one that deleted the row gets it.
-    const rows = await this.#q<DbRow>('takeLease', 'DELETE FROM ecm_bridge.lease WHERE lease_id = $1 RETURNING *', [
-      leaseId,
-    ]);
-    return rows[0] && leaseFromRow(rows[0]);
+    const rows = await this.#q<DbRow>('takeLease', TAKE_LEASE_SQL, [leaseId, consoleUser ?? null]);
+    return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true };
+  }
+
+  async holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean> {
+    const rows = await this.#q<{ held: boolean }>(
+      'holdsRequest',
+      'SELECT EXISTS (SELECT 1 FROM ecm_bridge.lease WHERE vault_request_id = $1 AND vault_user = $2) AS held',
+      [vaultRequestId, vaultUser],
+    );
+    return rows[0]!.held;
+  }
+
+  async sessionLeases(lsid: string, accountId: number): Promise<Lease[]> {
+    const rows = await this.#q<DbRow>(
+      'sessionLeases',
+      'SELECT * FROM ecm_bridge.lease WHERE lsid = $1 AND account_id = $2 ORDER BY created_at, lease_id',
+      [lsid, accountId],
+    );
+    return rows.map(leaseFromRow);
   }
 
   async listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]> {

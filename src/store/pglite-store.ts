@@ -14,6 +14,17 @@ import type { Store } from './store-ports.js';
 export const MEMORY_DATA_DIR = 'memory://';
 
 /**
+ * Postgres memory settings for a bridge's state store rather than a database server: the buffer
+ * pool lives in PGlite's WebAssembly memory, which grows to fit and never shrinks, so Postgres'
+ * defaults (128 MB shared buffers, 64 MB maintenance memory) cost RSS the bridge never uses.
+ * Measured in scripts/bench/process-footprint.ts.
+ */
+export const PGLITE_START_PARAMS = [
+  ...PGlite.defaultStartParams,
+  ...['shared_buffers=16MB', 'temp_buffers=2MB', 'maintenance_work_mem=16MB', 'work_mem=4MB'].flatMap((s) => ['-c', s]),
+];
+
+/**
  * Leader lock for the embedded store. PGlite serves one process (the data-directory lock file
  * guarantees it) over one Postgres session, on which advisory locks are re-entrant and could not
  * tell two holders apart; so the process-wide set of held names is the whole truth here.
@@ -77,7 +88,7 @@ export class PgliteStore implements Store {
       throw failed(e);
     }
     try {
-      const db = await PGlite.create(dir);
+      const db = await PGlite.create(dir, { startParams: PGLITE_START_PARAMS });
       return new PgliteStore(db, dirLock, log, metrics, loadMigrations('postgres'));
     } catch (e) {
       dirLock?.release();

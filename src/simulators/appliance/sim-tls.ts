@@ -1,5 +1,3 @@
-import { generate } from 'selfsigned';
-
 /** A TLS identity for a simulated appliance: the certificate doubles as its own CA. */
 export interface SimTls {
   key: string;
@@ -13,6 +11,7 @@ export interface SimTls {
  * make), so every simulator run exercises the bridge's CA option instead of disabling TLS checks.
  */
 export async function generateSimTls(commonName = 'appliance-sim.localhost'): Promise<SimTls> {
+  const { generate } = await import('selfsigned'); // heavy (X.509 stack): only when a simulator starts
   const pems = await generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     algorithm: 'sha256',

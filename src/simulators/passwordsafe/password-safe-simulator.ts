@@ -2,7 +2,6 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { generate } from 'selfsigned';
 import { EstateIndex, type SimAccount } from './estate-index.js';
 import type { Seed } from './seed.js';
 import { managedAccounts, managedSystems, platforms, workgroups } from './sim-discovery.js';
@@ -70,6 +69,7 @@ export class PasswordSafeSimulator {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
     // HTTPS only, like the bridge's own config: a simulator must not teach plain-HTTP setups.
     const host = this.options.host ?? '127.0.0.1';
+    const { generate } = await import('selfsigned'); // heavy (X.509 stack): loaded only when a simulator starts
     const pems = await generate([{ name: 'commonName', value: 'passwordsafe-simulator' }], {
       keyType: 'ec',
       algorithm: 'sha256',

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../platform/clock.js';
+import { KeylessAccounts } from './keyless-accounts.js';
 import type { VaultConfig } from '../vault-config.js';
 import { isServiceError, ServiceError, toServiceError } from '../../platform/errors.js';
 import { createHttpAgent } from '../../platform/http-agent.js';
@@ -43,6 +44,7 @@ export class PasswordSafeVault implements VaultPort {
   readonly #auth: PsAuthenticator;
   readonly #pool: SessionPool;
   readonly #discovery: PsDiscovery;
+  readonly #keyless: KeylessAccounts;
   #closed = false;
   #lastFailure: ServiceError | undefined;
 
@@ -51,6 +53,7 @@ export class PasswordSafeVault implements VaultPort {
     private readonly deps: PasswordSafeVaultDeps,
   ) {
     this.#log = deps.log.child({ component: 'vault' });
+    this.#keyless = new KeylessAccounts(deps.clock);
     const metrics = vaultMetrics(deps.metrics);
     this.#ownsAgent = deps.dispatcher === undefined;
     this.#agent =
@@ -165,7 +168,7 @@ export class PasswordSafeVault implements VaultPort {
     }
     let secrets: Pick<Checkout, 'password' | 'privateKey' | 'passphrase'>;
     try {
-      secrets = await this.#readSecrets(req.vaultUser, requestId, req.account.kind, signal);
+      secrets = await this.#readSecrets(req.vaultUser, requestId, req.account, signal);
     } catch (e) {
       if (isServiceError(e, 'vault.approval_pending')) {
         this.#log.info({ ...facts, requestId }, 'release request waits for approval');
@@ -259,7 +262,7 @@ export class PasswordSafeVault implements VaultPort {
   async #readSecrets(
     vaultUser: string,
     requestId: string,
-    kind: VaultAccount['kind'],
+    account: Pick<VaultAccount, 'systemId' | 'accountId' | 'kind'>,
     signal?: AbortSignal,
   ): Promise<Pick<Checkout, 'password' | 'privateKey' | 'passphrase'>> {
     const read = async (type: 'password' | 'dsskey' | 'passphrase'): Promise<Secret | undefined> => {
@@ -280,12 +283,13 @@ export class PasswordSafeVault implements VaultPort {
         });
       return res.body === '' ? undefined : new Secret(res.body, `passwordsafe:request/${requestId}`);
     };
-    if (kind === 'ssh-key') {
+    if (account.kind === 'ssh-key' && !this.#keyless.has(account.systemId, account.accountId)) {
       const privateKey = await read('dsskey');
       if (privateKey) {
         const passphrase = await read('passphrase');
         return { privateKey, ...(passphrase ? { passphrase } : {}) };
       }
+      this.#keyless.learn(account.systemId, account.accountId);
     }
     const password = await read('password');
     if (!password)

@@ -9,6 +9,23 @@ export type SessionCall = (vaultUser: string, call: Omit<PsCall, 'cookie'>) => P
 
 const PAGE = 1000;
 const lc = (s: string) => s.toLowerCase();
+const FIELD_SEPARATOR = '\u0000';
+
+/**
+ * A user's requestable systems with, per system, the lower-cased text a search matches (name,
+ * hostname, IP), built once per cache fill so a search does no per-system lower-casing.
+ */
+interface SearchableSystems {
+  systems: VaultSystem[];
+  text: string[];
+}
+
+function searchable(systems: VaultSystem[]): SearchableSystems {
+  return {
+    systems,
+    text: systems.map((s) => [lc(s.name), lc(s.hostname), s.ip ?? ''].join(FIELD_SEPARATOR)),
+  };
+}
 const unique = <T>(xs: T[]) => [...new Set(xs)];
 const isIp = (s: string) => /^[\d.]+$|:/.test(s);
 
@@ -111,12 +128,15 @@ export class PsDiscovery {
   /** RDP/SSH systems the vault user may request whose name, host name or IP contains `query`. */
   async searchSystems(vaultUser: string, query: string, limit: number, signal?: AbortSignal): Promise<VaultSystem[]> {
     const q = lc(query.trim());
-    const all = await this.cache.get(`${vaultUser}\nsystems`, () => this.#requestableSystems(vaultUser, signal));
+    const { systems, text } = await this.cache.get(`${vaultUser}\nsystems`, async () =>
+      searchable(await this.#requestableSystems(vaultUser, signal)),
+    );
+    // The separator cannot be typed into a search; a query holding it would match across fields.
+    if (q.includes(FIELD_SEPARATOR)) return [];
     const hits: VaultSystem[] = [];
-    for (const s of all) {
-      if (hits.length >= limit) break;
+    for (let i = 0; i < systems.length && hits.length < limit; i++) {
       // A plain substring test: the query is data, never a pattern.
-      if (q === '' || lc(s.name).includes(q) || lc(s.hostname).includes(q) || (s.ip ?? '').includes(q)) hits.push(s);
+      if (q === '' || text[i]!.includes(q)) hits.push(systems[i]!);
     }
     return hits;
   }

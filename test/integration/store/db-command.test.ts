@@ -73,7 +73,13 @@ describe('ecm-bridge db print-sql', () => {
     expect(r.stdout).toMatch(/^-- ecm-bridge schema, dialect mssql, version 5/);
     expect(r.stdout).toContain('CREATE TABLE dbo.session (');
     expect(r.stdout).toContain('ALTER ROLE db_datareader ADD MEMBER');
-    for (const name of ['session__lsid_ndx', 'session_event__type_destination_ndx', 'session_event_data__name_ndx']) {
+    for (const name of [
+      'session__lsid_ndx',
+      'session_event__type_destination_ndx',
+      'session_event_data__name_ndx',
+      'lease__vault_request_ndx',
+      'lease__lsid_account_ndx',
+    ]) {
       expect(r.stdout.match(new RegExp(`CREATE INDEX ${name} `, 'g'))).toHaveLength(1);
     }
     expect(r.stdout).not.toMatch(/\bMERGE\b/);

@@ -195,9 +195,70 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         store.state.takeLease(l1),
         store.state.takeLease(l1),
       ]);
-      expect(takes.filter((t) => t !== undefined).map((t) => t!.leaseId)).toEqual([l1]);
+      expect(takes.filter((t) => t !== undefined).map((t) => t!.lease.leaseId)).toEqual([l1]);
       expect(await store.state.getLease(l1)).toBeUndefined();
       expect(await store.state.takeLease(l1)).toBeUndefined();
+    });
+
+    it('leases: openLease writes the audit row and the lease together, the lease pointing at the row', async () => {
+      const [id, lsid] = [key('open'), key('open-lsid').slice(0, 60)];
+      const { auditId: _, ...body } = { ...lease(id, key('owner'), new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), lsid };
+      const event = {
+        site: 'corp-pra',
+        lsid,
+        jumpItemId: 5,
+        jumpItemName: 'srv-01 (RDP)',
+        consoleUser: 'zoë',
+        vaultUser: 'CORP\\zoe',
+        vaultRequestId: body.vaultRequestId,
+        systemName: 'srv-01',
+        accountName: 'Administrator',
+        outcome: 'checked_out' as const,
+        errorCode: null,
+        checkoutAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)),
+        checkinAt: null,
+      };
+      const auditId = await store.state.openLease(event, body);
+      expect(await store.state.getLease(id)).toEqual({ ...body, auditId });
+      expect(await store.state.listCredentialEvents({ lsid })).toEqual([{ ...event, id: auditId }]);
+      // A lease id already recorded fails the whole write: no audit row without its lease.
+      const again = await store.state.openLease(event, body).catch((e: unknown) => e);
+      expect(isServiceError(again)).toBe(true);
+      expect(await store.state.listCredentialEvents({ lsid })).toHaveLength(1);
+    });
+
+    it('leases: take says whether another lease holds the vault request; by console user only for that user', async () => {
+      const owner = key('owner');
+      const [a, b, c] = [key('shared'), key('shared'), key('alone')];
+      const expires = new Date(Date.UTC(2026, 10, 22, 11, 0, 0));
+      const onRequest = (id: string, request: string): Lease => ({
+        ...lease(id, owner, expires),
+        vaultRequestId: request,
+      });
+      const request = key('req');
+      await store.state.putLease(onRequest(a, request));
+      await store.state.putLease(onRequest(b, request));
+      await store.state.putLease(lease(c, owner, expires));
+      expect(await store.state.holdsRequest('CORP\\zoe', request)).toBe(true);
+      expect(await store.state.holdsRequest('CORP\\other', request)).toBe(false);
+      expect(await store.state.takeLease(a, 'someone else')).toBeUndefined();
+      expect(await store.state.takeLease(a, 'zoë')).toEqual({ lease: onRequest(a, request), shared: true });
+      expect(await store.state.takeLease(b)).toEqual({ lease: onRequest(b, request), shared: false });
+      expect(await store.state.holdsRequest('CORP\\zoe', request)).toBe(false);
+      expect((await store.state.takeLease(c))?.shared).toBe(false);
+    });
+
+    it('leases: the leases of one session on one account', async () => {
+      const owner = key('owner');
+      const lsid = key('sess').slice(0, 60);
+      const expires = new Date(Date.UTC(2026, 10, 22, 11, 0, 0));
+      const [x, y, other] = [key('s'), key('s'), key('s')];
+      await store.state.putLease({ ...lease(x, owner, expires), lsid });
+      await store.state.putLease({ ...lease(y, owner, expires), lsid, accountId: 99 });
+      await store.state.putLease(lease(other, owner, expires));
+      expect((await store.state.sessionLeases(lsid, 34)).map((l) => l.leaseId)).toEqual([x]);
+      expect((await store.state.sessionLeases(lsid, 99)).map((l) => l.leaseId)).toEqual([y]);
+      expect(await store.state.sessionLeases(key('none').slice(0, 60), 34)).toEqual([]);
     });
 
     it('instances: a replica not touched since the cut-off is stale', async () => {

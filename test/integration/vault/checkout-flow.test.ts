@@ -143,6 +143,26 @@ describe('Password Safe adapter: release requests against the simulator', () => 
     await vault.checkin(JDOE, out.requestId, 'done');
   });
 
+  it('asks for the key of an SSH account holding only a password once, then goes straight to the password', async () => {
+    const vault = h.vault();
+    const pg = account(
+      await vault.listAccounts(JDOE, { names: ['db01.corp.example.com'], ips: [] }),
+      'db01',
+      'postgres',
+    );
+    expect(pg.kind).toBe('ssh-key'); // the list cannot tell: SSH platform
+    const reads = async () => {
+      const before = h.sim.calls('GET Credentials');
+      const out = await vault.checkout({ vaultUser: JDOE, account: pg, durationMinutes: 5, reason: 'r' });
+      expect(out.password!.reveal()).toBe(h.sim.currentPassword('db01', 'postgres'));
+      expect(out.privateKey).toBeUndefined();
+      await vault.checkin(JDOE, out.requestId, 'done');
+      return h.sim.calls('GET Credentials') - before;
+    };
+    expect(await reads()).toBe(2); // key (404), then password
+    expect(await reads()).toBe(1); // learned: password only
+  });
+
   it('does not offer an account without API access, and refuses it when asked directly', async () => {
     const vault = h.vault();
     const names = (await vault.listAccounts(JDOE, WEB01)).map((a) => a.accountName);

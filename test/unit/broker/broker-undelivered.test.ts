@@ -17,10 +17,11 @@ describe('Broker: checkouts the console never receives', () => {
     const c = ctx();
     const id = await credentialId(h, c);
     const ac = new AbortController();
-    const put = h.state.putLease.bind(h.state);
-    h.state.putLease = async (lease) => {
-      await put(lease);
+    const open = h.state.openLease.bind(h.state);
+    h.state.openLease = async (event, lease) => {
+      const auditId = await open(event, lease);
       ac.abort(new ServiceError('service.timeout', 'deadline passed'));
+      return auditId;
     };
     const e = await h.broker.handle('credentials.get', c, { credentialId: id }, ac.signal).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ServiceError);
@@ -38,10 +39,11 @@ describe('Broker: checkouts the console never receives', () => {
     const c = ctx();
     const id = await credentialId(h, c);
     const ac = new AbortController();
-    const put = h.state.putLease.bind(h.state);
-    h.state.putLease = async (lease) => {
-      await put(lease);
+    const open = h.state.openLease.bind(h.state);
+    h.state.openLease = async (event, lease) => {
+      const auditId = await open(event, lease);
       ac.abort();
+      return auditId;
     };
     const e = await h.broker.handle('credentials.get', c, { credentialId: id }, ac.signal).catch((x: unknown) => x);
     expect((e as ServiceError).code).toBe('service.timeout');

@@ -2,7 +2,7 @@ import NodeSqlParser from 'node-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { loadMigrations, loadScripts, splitBatches } from '../../../src/store/migrations.js';
 import * as q from '../../../src/store/mssql-sql.js';
-import { CREDENTIAL_EVENT_COLUMNS } from '../../../src/store/state-rows.js';
+import { CREDENTIAL_EVENT_COLUMNS, LEASE_COLUMNS } from '../../../src/store/state-rows.js';
 
 /**
  * Every T-SQL statement we ship (sql/mssql/*.sql batch by batch, and every statement the mssql
@@ -109,6 +109,9 @@ function adapterStatements(): { label: string; sql: string }[] {
     UPSERT_LEASE_SQL: q.UPSERT_LEASE_SQL,
     GET_LEASE_SQL: q.GET_LEASE_SQL,
     TAKE_LEASE_SQL: q.TAKE_LEASE_SQL,
+    HOLDS_REQUEST_SQL: q.HOLDS_REQUEST_SQL,
+    SESSION_LEASES_SQL: q.SESSION_LEASES_SQL,
+    openLeaseSql: q.openLeaseSql(CREDENTIAL_EVENT_COLUMNS, LEASE_COLUMNS),
     LIST_LEASES_SQL: q.LIST_LEASES_SQL,
     UPSERT_INSTANCE_SQL: q.UPSERT_INSTANCE_SQL,
     STALE_INSTANCES_SQL: q.STALE_INSTANCES_SQL,

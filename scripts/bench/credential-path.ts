@@ -1,0 +1,328 @@
+/**
+ * Benchmark: the credential path (credentials.get + credentials.release) through the broker on
+ * the embedded store (PGlite in a data directory) against the same vault calls made directly
+ * (checkout + checkin through the same Password Safe adapter and simulator), at concurrency 1 and
+ * 50, and the broker's release cost with many live leases.
+ *
+ *   npx tsx scripts/bench/credential-path.ts [--seconds S] [--runs N] [--latency-ms MS] [--leases 1000,10000]
+ *
+ * The simulator runs in a child process with a fixed answer latency, so this process's CPU is
+ * the bridge's (adapter, broker, store). "Bridge CPU" is CPU per operation minus the direct
+ * baseline's CPU per vault call in the same run. Each figure is the median of `runs` runs, with
+ * every run's value and the 1-minute load average before it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { brokerSettings } from '../../src/app/broker-unit.js';
+import { parseConfigText } from '../../src/app/config-schema.js';
+import { brokerHandler } from '../../src/appliance/broker-mapper.js';
+import { createBroker } from '../../src/broker/create-broker.js';
+import { systemClock } from '../../src/platform/clock.js';
+import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../src/platform/metrics.js';
+import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
+import { BENCH_API_KEY } from '../../src/simulators/passwordsafe/estate-generator.js';
+import { PgliteStore } from '../../src/store/pglite-store.js';
+import { StoreMetrics } from '../../src/store/store-metrics.js';
+import { PasswordSafeVault } from '../../src/vault/passwordsafe/password-safe-vault.js';
+import { vaultSchema } from '../../src/vault/vault-config.js';
+import type { VaultAccount } from '../../src/vault/vault-port.js';
+import { describe, load1, machineLine, median, printTable, quantile, type Sampled } from './bench-stats.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '3' },
+    'latency-ms': { type: 'string', default: '20' },
+    leases: { type: 'string', default: '1000,10000' },
+  },
+});
+const seconds = Number(values.seconds);
+const runs = Number(values.runs);
+const latencyMs = Number(values['latency-ms']);
+const leaseCounts = values.leases.split(',').map(Number);
+const USER = 'u1-1@corp.example.com'; // granted WG01: systems whose number is a multiple of 20
+const SYSTEMS = 2000;
+
+async function startSimulator(): Promise<{ url: string; caFile: string; stop: () => void }> {
+  const caFile = join(mkdtempSync(join(tmpdir(), 'ps-bench-')), 'ca.pem');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'scripts/bench/ps-sim-child.ts',
+      String(SYSTEMS),
+      String(SYSTEMS * 3),
+      String(latencyMs),
+      caFile,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  child.stdout.setEncoding('utf8');
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: string) => {
+      const m = /listening: (\S+)/.exec(d);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited ${code}`)));
+  });
+  return { url, caFile, stop: () => child.kill('SIGTERM') };
+}
+
+const sim = await startSimulator();
+const vault = new PasswordSafeVault(
+  withSecretEnv({ env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' }, () =>
+    vaultSchema.parse({
+      kind: 'passwordsafe',
+      url: sim.url,
+      caFile: sim.caFile,
+      auth: { method: 'apikey', apiKey: 'env:K' },
+      cache: { discoveryTtlSeconds: 3600 },
+    }),
+  ),
+  { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), clock: systemClock },
+);
+const dataDir = mkdtempSync(join(tmpdir(), 'credential-bench-'));
+const registry = createMetricsRegistry({ defaultMetrics: false });
+const store = await PgliteStore.open(join(dataDir, 'db'), 5000, silentLogger(), new StoreMetrics(registry, 'pglite'));
+await store.migrate();
+const config = parseConfigText(
+  `
+allowLiteralSecrets: true
+vault: { kind: passwordsafe, url: https://vault.test/x, auth: { method: apikey, apiKey: k } }
+userMapping:
+  domains: { CORP: corp.example.com }
+  rules: [{ name: corp, match: { domain: CORP }, transform: { domain: to-upn, case: lower } }]
+broker: { credentialIdKey: bench-credential-id-key-0123456789abcdef }
+`,
+  'bench.yaml',
+  { env: {} },
+);
+const broker = brokerHandler(
+  () =>
+    createBroker(brokerSettings(config)!, {
+      vault,
+      state: store.state,
+      log: silentLogger(),
+      metrics: registry,
+      clock: systemClock,
+      instanceId: 'bench',
+    }),
+  'bench',
+);
+const signal = new AbortController().signal;
+
+/** Worker w's endpoint: its own system of WG01, so concurrent checkouts never share an account. */
+function endpoint(w: number) {
+  const i = (w + 1) * 20;
+  const name = `srv${String(i).padStart(6, '0')}`;
+  return { name, fqdn: `${name}.corp.example.com`, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` };
+}
+const MAX_WORKERS = 50;
+const contexts: RequestContext[] = [];
+const credentialIds: string[] = [];
+const accounts: VaultAccount[] = [];
+for (let w = 0; w < MAX_WORKERS; w++) {
+  const e = endpoint(w);
+  const ctx: RequestContext = {
+    user: { username: 'CORP\\u1-1', securityProvider: { id: 3, name: 'Corp AD', kind: 'ldap' } },
+    endpoint: { hostname: e.name, fqdn: e.fqdn, ip: e.ip },
+    jumpItem: { id: w, name: e.name, jumpGroup: { name: 'Servers' } },
+    session: { lsid: `bench-session-${w}` },
+  };
+  contexts.push(ctx);
+  credentialIds.push((await broker.handle('credentials.list', ctx, {}, signal)).credentials[0]!.id);
+  accounts.push((await vault.listAccounts(USER, { names: [e.name, e.fqdn], ips: [e.ip] }))[0]!);
+}
+
+interface Measured {
+  cyclesPerSec: number;
+  getP50: number;
+  cpuMsPerCycle: number;
+  cpuMsGet: number;
+  cpuMsRelease: number;
+}
+
+/** Runs get+release cycles on `workers` workers for `seconds`; per-call CPU only means something at 1 worker. */
+async function cycles(
+  workers: number,
+  get: (w: number) => Promise<unknown>,
+  release: (w: number, got: unknown) => Promise<void>,
+): Promise<Measured> {
+  const lat: number[] = [];
+  let n = 0;
+  let cpuGet = 0;
+  let cpuRelease = 0;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (performance.now() < deadline) {
+        const c0 = process.cpuUsage();
+        const t = performance.now();
+        const got = await get(w);
+        lat.push(performance.now() - t);
+        const c1 = process.cpuUsage(c0);
+        const c2 = process.cpuUsage();
+        await release(w, got);
+        const c3 = process.cpuUsage(c2);
+        cpuGet += c1.user + c1.system;
+        cpuRelease += c3.user + c3.system;
+        n++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    cyclesPerSec: n / elapsed,
+    getP50: quantile(lat, 0.5),
+    cpuMsPerCycle: (cpu.user + cpu.system) / 1000 / n,
+    cpuMsGet: cpuGet / 1000 / n,
+    cpuMsRelease: cpuRelease / 1000 / n,
+  };
+}
+
+const direct = (workers: number) =>
+  cycles(
+    workers,
+    (w) => vault.checkout({ vaultUser: USER, account: accounts[w]!, durationMinutes: 30, reason: 'bench' }, signal),
+    (_w, got) => vault.checkin(USER, (got as { requestId: string }).requestId, 'bench'),
+  );
+const bridged = (workers: number) =>
+  cycles(
+    workers,
+    (w) => broker.handle('credentials.get', contexts[w]!, { credentialId: credentialIds[w]! }, signal),
+    async (w, got) => {
+      await broker.handle(
+        'credentials.release',
+        contexts[w]!,
+        { leaseId: (got as { credential: { leaseId: string } }).credential.leaseId },
+        signal,
+      );
+    },
+  );
+
+/** Live leases of another instance, so releases run against a table of that size. */
+async function fillLeases(total: number): Promise<void> {
+  await store.db.query(
+    `INSERT INTO ecm_bridge.lease (lease_id, vault_request_id, owner, site, console_user, vault_user, system_id,
+       system_name, account_id, account_name, lsid, audit_id, created_at, expires_at)
+     SELECT 'filler-' || g, 'filler-req-' || g, 'bench-filler', 'bench', 'CORP\\other', 'other@corp.example.com', g,
+       'sys' || g, g, 'acct', 'filler-lsid-' || g, NULL, now(), now() + interval '1 day'
+     FROM generate_series((SELECT count(*) FROM ecm_bridge.lease WHERE owner = 'bench-filler') + 1, $1::int) g`,
+    [total],
+  );
+}
+
+type Case = { name: string; run: () => Promise<Measured>; base?: string; leases?: number };
+const cases: Case[] = [
+  { name: 'direct vault, 1 worker', run: () => direct(1) },
+  { name: 'bridge, 1 worker', run: () => bridged(1), base: 'direct vault, 1 worker' },
+  { name: 'direct vault, 50 workers', run: () => direct(50) },
+  { name: 'bridge, 50 workers', run: () => bridged(50), base: 'direct vault, 50 workers' },
+];
+const results = new Map<string, { m: Measured[]; loads: string[] }>();
+const record = (name: string, m: Measured, load: string) => {
+  const r = results.get(name) ?? { m: [], loads: [] };
+  r.m.push(m);
+  r.loads.push(load);
+  results.set(name, r);
+};
+try {
+  await direct(1); // TLS, sign-in and JIT warm-up outside the measurements
+  await bridged(1);
+  for (let run = 0; run < runs; run++) {
+    for (const c of cases) {
+      const load = load1();
+      record(c.name, await c.run(), load);
+    }
+  }
+  // Release cost against the number of live leases: the bridge at 1 worker with the table filled.
+  for (const n of leaseCounts) {
+    await fillLeases(n);
+    for (let run = 0; run < runs; run++) {
+      const load = load1();
+      record(`bridge, 1 worker, ${n} live leases`, await bridged(1), load);
+    }
+    cases.push({ name: `bridge, 1 worker, ${n} live leases`, run: () => bridged(1), base: 'direct vault, 1 worker' });
+  }
+
+  const s = (name: string, f: (m: Measured) => number): Sampled => ({
+    values: results.get(name)!.m.map(f),
+    loads: results.get(name)!.loads,
+  });
+  console.log(
+    `credential path benchmark: get + release cycles, vault latency ${latencyMs} ms, PGlite data directory, ${seconds} s per case, median of ${runs} runs`,
+  );
+  console.log(machineLine());
+  console.log('');
+  const rows = cases.map((c) => {
+    const cyc = s(c.name, (m) => m.cyclesPerSec);
+    const row = [
+      c.name,
+      describe(cyc, 1),
+      describe(
+        s(c.name, (m) => m.getP50),
+        1,
+      ),
+    ];
+    if (!c.base)
+      return [
+        ...row,
+        'baseline',
+        describe(
+          s(c.name, (m) => m.cpuMsPerCycle),
+          2,
+        ),
+        '',
+        '',
+        '',
+      ];
+    const base = s(c.base, (m) => m.cyclesPerSec);
+    const ratio = median(cyc.values.map((v, i) => v / base.values[i]!));
+    const bridgeCpu = (f: (m: Measured) => number) =>
+      describe(
+        {
+          values: results.get(c.name)!.m.map((m, i) => f(m) - f(results.get(c.base!)!.m[i]!)),
+          loads: cyc.loads,
+        },
+        2,
+      );
+    return [
+      ...row,
+      `${ratio.toFixed(2)}x`,
+      describe(
+        s(c.name, (m) => m.cpuMsPerCycle),
+        2,
+      ),
+      bridgeCpu((m) => m.cpuMsPerCycle),
+      c.name.includes('50 workers') ? 'n/a' : bridgeCpu((m) => m.cpuMsGet),
+      c.name.includes('50 workers') ? 'n/a' : bridgeCpu((m) => m.cpuMsRelease),
+    ];
+  });
+  printTable(
+    [
+      'case',
+      'cycles/s',
+      'get p50 ms',
+      'cycles/s vs direct',
+      'CPU ms/cycle',
+      'bridge CPU ms/cycle',
+      'bridge CPU ms/get',
+      'bridge CPU ms/release',
+    ],
+    rows,
+  );
+} finally {
+  await vault.close();
+  await store.close();
+  sim.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
