@@ -8,6 +8,9 @@ import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 
 /** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
 const SHUTDOWN_PARALLELISM = 8;
+/** A failed check-in is retried after 1, 2, 4, ... sweep intervals, at most this many. */
+const MAX_RETRY_INTERVALS = 16;
+const CHECKIN_REASONS: readonly CheckinReason[] = ['release', 'expiry', 'shutdown', 'recovery', 'abandoned'];
 
 export interface LeaseKeeperDeps {
   state: LeaseStore;
@@ -138,11 +141,18 @@ export class LeaseKeeper {
     );
   }
 
-  /** Checks in every lease past its expiry, whoever made it. Returns how many were checked in. */
+  /**
+   * Checks in every lease past its expiry, and retries every failed check-in whose backoff is
+   * over, whoever made them. Returns how many were checked in.
+   */
   async sweep(): Promise<number> {
-    const due = await this.deps.state.listLeases({ expiresBefore: new Date(this.deps.clock.now() + 1) });
+    const now = this.deps.clock.now();
+    const due = await this.deps.state.dueLeases(new Date(now + 1));
     let n = 0;
-    for (const lease of due) if (await this.#closeTaken(lease.leaseId, 'expiry').catch(() => false)) n++;
+    for (const lease of due) {
+      const reason = lease.expiresAt.getTime() <= now ? 'expiry' : retryReason(lease);
+      if (await this.#closeTaken(lease.leaseId, reason).catch(() => false)) n++;
+    }
     return n;
   }
 
@@ -184,9 +194,16 @@ export class LeaseKeeper {
           'vault request still used by another lease; not checked in yet',
         );
     } catch (e) {
-      // Keep the lease so the next sweep tries again; the vault's own expiry is the last resort.
-      await state.putLease(lease);
-      log.warn({ leaseId, vaultRequestId: lease.vaultRequestId, reason, err: e }, 'check-in failed; will retry');
+      // Keep the lease, due for a sweep after a backoff that doubles per failure; the vault's own
+      // expiry ends the request if every retry fails.
+      const attempts = (lease.checkinRetry?.attempts ?? 0) + 1;
+      const waitMs = this.config.sweepIntervalSeconds * 1000 * Math.min(2 ** (attempts - 1), MAX_RETRY_INTERVALS);
+      const at = new Date(clock.now() + waitMs);
+      await state.putLease({ ...lease, checkinRetry: { attempts, at, reason } });
+      log.warn(
+        { leaseId, vaultRequestId: lease.vaultRequestId, reason, attempts, retryAt: at, err: e },
+        'check-in failed; will retry',
+      );
       throw e;
     }
     if (lease.owner === instanceId) metrics.activeLeases.dec();
@@ -217,4 +234,10 @@ export class LeaseKeeper {
       }
     }
   }
+}
+
+/** The reason a failed check-in was attempted for (a stored string), as a metric label. */
+function retryReason(lease: Lease): CheckinReason {
+  const r = lease.checkinRetry?.reason;
+  return CHECKIN_REASONS.find((x) => x === r) ?? 'release';
 }

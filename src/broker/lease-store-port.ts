@@ -16,6 +16,18 @@ export interface Lease {
   auditId: number | null;
   createdAt: Date;
   expiresAt: Date;
+  /** Present once a check-in of this lease failed: when the sweep tries again, and why it was checked in. */
+  checkinRetry?: CheckinRetry;
+}
+
+/** A failed check-in waiting for the sweep (backoff grows with the attempts). */
+export interface CheckinRetry {
+  /** Failed attempts so far (1 after the first failure). */
+  attempts: number;
+  /** The sweep retries the check-in at or after this time. */
+  at: Date;
+  /** Why the lease was being checked in (release, shutdown, recovery, expiry). */
+  reason: string;
 }
 
 export type CredentialOutcome = 'checked_out' | 'checked_in' | 'denied' | 'failed' | 'expired';
@@ -49,7 +61,6 @@ export type CredentialEventPatch = Partial<
   Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'> & CheckinRecord
 >;
 
-
 /** A lease just removed from the store, and whether another lease still holds its vault request. */
 export interface TakenLease {
   lease: Lease;
@@ -80,6 +91,8 @@ export interface LeaseStore {
    */
   takeLease(leaseId: string, consoleUser?: string): Promise<TakenLease | undefined>;
   listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]>;
+  /** What the sweep must check in at `at`: leases expired before it, and failed check-ins whose retry is due (indexed). */
+  dueLeases(at: Date): Promise<Lease[]>;
   /** Whether a lease of `vaultUser` holds vault request `vaultRequestId` (an indexed lookup). */
   holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean>;
   /** The leases of one session (lsid) on one account (an indexed lookup). */

@@ -64,6 +64,12 @@ export class MemoryStateStore implements StateStore {
       .map((l) => structuredClone(l));
   }
 
+  async dueLeases(at: Date) {
+    return [...this.leases.values()]
+      .filter((l) => l.expiresAt < at || (l.checkinRetry !== undefined && l.checkinRetry.at <= at))
+      .map((l) => structuredClone(l));
+  }
+
   async touchInstance(instanceId: string, at: Date) {
     this.instances.set(instanceId, at);
   }

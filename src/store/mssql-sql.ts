@@ -182,6 +182,9 @@ export const HOLDS_REQUEST_SQL = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bri
 WHERE vault_request_id = @vault_request_id AND vault_user = @vault_user) THEN 1 ELSE 0 END AS held`;
 export const SESSION_LEASES_SQL =
   'SELECT * FROM ecm_bridge.lease WHERE lsid = @lsid AND account_id = @account_id ORDER BY created_at, lease_id';
+/** Expired leases and failed check-ins whose retry is due (each condition has its index). */
+export const DUE_LEASES_SQL = `SELECT * FROM ecm_bridge.lease WHERE expires_at < @at OR checkin_retry_at <= @at
+ORDER BY expires_at, lease_id`;
 export const LIST_LEASES_SQL = `SELECT * FROM ecm_bridge.lease
 WHERE (@owner IS NULL OR owner = @owner) AND (@before IS NULL OR expires_at < @before) ORDER BY expires_at, lease_id`;
 export const UPSERT_INSTANCE_SQL = upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at']);

@@ -3,6 +3,7 @@ import { bindAll } from './mssql-params.js';
 import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
   GET_CURSOR_SQL,
+  DUE_LEASES_SQL,
   GET_LEASE_SQL,
   HOLDS_REQUEST_SQL,
   insertCredentialEventSql,
@@ -122,6 +123,10 @@ export class MssqlStateStore implements StateStore {
         .query<DbRow>(LIST_LEASES_SQL),
     );
     return rows.map(leaseFromRow);
+  }
+
+  async dueLeases(at: Date): Promise<Lease[]> {
+    return (await this.#query<DbRow>('dueLeases', DUE_LEASES_SQL, { at })).map(leaseFromRow);
   }
 
   async touchInstance(instanceId: string, at: Date): Promise<void> {

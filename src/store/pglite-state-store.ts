@@ -129,6 +129,16 @@ export class PgliteStateStore implements StateStore {
     return rows.map(leaseFromRow);
   }
 
+  async dueLeases(at: Date): Promise<Lease[]> {
+    const rows = await this.#q<DbRow>(
+      'dueLeases',
+      // Each condition has its index (the planner ORs two bitmap scans).
+      `SELECT * FROM ecm_bridge.lease WHERE expires_at < $1 OR checkin_retry_at <= $1 ORDER BY expires_at, lease_id`,
+      [at],
+    );
+    return rows.map(leaseFromRow);
+  }
+
   async touchInstance(instanceId: string, at: Date): Promise<void> {
     await this.#q(
       'touchInstance',

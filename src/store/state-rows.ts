@@ -23,6 +23,9 @@ export const LEASE_COLUMNS = [
   'audit_id',
   'created_at',
   'expires_at',
+  'checkin_attempts',
+  'checkin_retry_at',
+  'checkin_retry_reason',
 ] as const;
 
 export function leaseValues(l: Lease): unknown[] {
@@ -41,6 +44,9 @@ export function leaseValues(l: Lease): unknown[] {
     l.auditId,
     l.createdAt,
     l.expiresAt,
+    l.checkinRetry?.attempts ?? null,
+    l.checkinRetry?.at ?? null,
+    l.checkinRetry?.reason ?? null,
   ];
 }
 
@@ -60,6 +66,13 @@ export function leaseFromRow(r: DbRow): Lease {
     auditId: num(r.audit_id),
     createdAt: r.created_at as Date,
     expiresAt: r.expires_at as Date,
+    ...(r.checkin_retry_at instanceof Date && {
+      checkinRetry: {
+        attempts: Number(r.checkin_attempts),
+        at: r.checkin_retry_at,
+        reason: String(r.checkin_retry_reason),
+      },
+    }),
   };
 }
 

@@ -220,7 +220,9 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       };
       const auditId = await store.state.openLease(event, body);
       expect(await store.state.getLease(id)).toEqual({ ...body, auditId });
-      expect(await store.state.listCredentialEvents({ lsid })).toEqual([{ ...event, id: auditId }]);
+      expect(await store.state.listCredentialEvents({ lsid })).toEqual([
+        { ...event, checkinBy: null, checkinReason: null, id: auditId },
+      ]);
       // A lease id already recorded fails the whole write: no audit row without its lease.
       const again = await store.state.openLease(event, body).catch((e: unknown) => e);
       expect(isServiceError(again)).toBe(true);
@@ -259,6 +261,25 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect((await store.state.sessionLeases(lsid, 34)).map((l) => l.leaseId)).toEqual([x]);
       expect((await store.state.sessionLeases(lsid, 99)).map((l) => l.leaseId)).toEqual([y]);
       expect(await store.state.sessionLeases(key('none').slice(0, 60), 34)).toEqual([]);
+    });
+
+    it('leases: a failed check-in is kept with its retry; due are the expired leases and the retries due', async () => {
+      const owner = key('owner');
+      const at = (h: number) => new Date(Date.UTC(2031, 0, 1, h, 0, 0)); // later than every other test's lease
+      const [expired, retry, later, live] = [key('due'), key('due'), key('due'), key('due')];
+      const failed = { ...lease(retry, owner, at(20)), checkinRetry: { attempts: 2, at: at(11), reason: 'release' } };
+      await store.state.putLease(lease(expired, owner, at(9)));
+      await store.state.putLease(failed);
+      await store.state.putLease({
+        ...lease(later, owner, at(20)),
+        checkinRetry: { ...failed.checkinRetry, at: at(13) },
+      });
+      await store.state.putLease(lease(live, owner, at(20)));
+      expect(await store.state.getLease(retry)).toEqual(failed);
+      const due = (await store.state.dueLeases(at(12))).filter((l) => l.owner === owner);
+      expect(due.map((l) => l.leaseId)).toEqual([expired, retry]);
+      expect(due[1]).toEqual(failed);
+      for (const id of [expired, retry, later, live]) await store.state.takeLease(id);
     });
 
     it('instances: a replica not touched since the cut-off is stale', async () => {
