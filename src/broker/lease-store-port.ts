@@ -1,7 +1,11 @@
 /** A checkout the bridge must check in later. Never holds the secret. */
 export interface Lease {
   leaseId: string;
-  vaultRequestId: string;
+  /**
+   * Null while the checkout is only an intent (`requested`: recorded before the vault was asked,
+   * so a crash or a lost answer leaves something the sweep finds and checks in).
+   */
+  vaultRequestId: string | null;
   /** The bridge process that made it (for orphan recovery after a crash). */
   owner: string;
   site: string;
@@ -30,7 +34,7 @@ export interface CheckinRetry {
   reason: string;
 }
 
-export type CredentialOutcome = 'checked_out' | 'checked_in' | 'denied' | 'failed' | 'expired';
+export type CredentialOutcome = 'requested' | 'checked_out' | 'checked_in' | 'denied' | 'failed' | 'expired';
 
 /** One row of ecm_bridge.credential_event: correlates a checkout with its PRA session. */
 export interface CredentialEvent {
@@ -83,6 +87,11 @@ export interface LeaseStore {
    * Returns the audit row's id.
    */
   openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number>;
+  /**
+   * Turns an intent into a checkout: the lease gets its vault request id and expiry, its audit
+   * row the request id, `checked_out` and the checkout time, in one statement.
+   */
+  confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void>;
   getLease(leaseId: string): Promise<Lease | undefined>;
   /**
    * Removes and returns the lease, with whether another lease still holds its vault request;

@@ -3,6 +3,7 @@ import { bindAll } from './mssql-params.js';
 import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
   GET_CURSOR_SQL,
+  CONFIRM_LEASE_SQL,
   DUE_LEASES_SQL,
   GET_LEASE_SQL,
   HOLDS_REQUEST_SQL,
@@ -81,6 +82,15 @@ export class MssqlStateStore implements StateStore {
       false,
     );
     return Number(rows[0]!.audit_id);
+  }
+
+  async confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void> {
+    await this.#query('confirmLease', CONFIRM_LEASE_SQL, {
+      lease_id: leaseId,
+      vault_request_id: vaultRequestId,
+      expires_at: expiresAt,
+      checkout_at: checkoutAt,
+    });
   }
 
   async getLease(leaseId: string): Promise<Lease | undefined> {

@@ -90,6 +90,16 @@ export class PgliteStateStore implements StateStore {
     return Number(rows[0]!.audit_id);
   }
 
+  async confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void> {
+    await this.#q(
+      'confirmLease',
+      `WITH l AS (UPDATE ecm_bridge.lease SET vault_request_id = $2, expires_at = $3 WHERE lease_id = $1 RETURNING audit_id)
+      UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $4
+      WHERE id = (SELECT audit_id FROM l)`,
+      [leaseId, vaultRequestId, expiresAt, checkoutAt],
+    );
+  }
+
   async getLease(leaseId: string): Promise<Lease | undefined> {
     const rows = await this.#q<DbRow>('getLease', 'SELECT * FROM ecm_bridge.lease WHERE lease_id = $1', [leaseId]);
     return rows[0] && leaseFromRow(rows[0]);

@@ -53,7 +53,7 @@ export function leaseValues(l: Lease): unknown[] {
 export function leaseFromRow(r: DbRow): Lease {
   return {
     leaseId: String(r.lease_id),
-    vaultRequestId: String(r.vault_request_id),
+    vaultRequestId: str(r.vault_request_id),
     owner: String(r.owner),
     site: String(r.site),
     consoleUser: String(r.console_user),
