@@ -69,7 +69,7 @@ export class PasswordSafeSimulator {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
     // HTTPS only, like the bridge's own config: a simulator must not teach plain-HTTP setups.
     const host = this.options.host ?? '127.0.0.1';
-    const { generate } = await import('selfsigned'); // heavy (X.509 stack): loaded only when a simulator starts
+    const { generate } = await import('selfsigned'); // heavy (X.509 stack): only when a simulator starts
     const pems = await generate([{ name: 'commonName', value: 'passwordsafe-simulator' }], {
       keyType: 'ec',
       algorithm: 'sha256',
