@@ -46,7 +46,7 @@ export class BridgeService {
         }),
     ).set({ version: BRIDGE_VERSION, node: process.versions.node }, 1);
     void this.reloads; // every outcome's series exists from the start
-    await this.#units.apply(serviceUnits(this.#config, this.rt));
+    await this.#units.apply(serviceUnits(this.#config, this.rt, () => this.#config));
   }
 
   /**
@@ -57,7 +57,7 @@ export class BridgeService {
     const previousLevel = this.rt.log.level;
     this.rt.log.level = next.log.level;
     try {
-      const result = await this.#units.apply(serviceUnits(next, this.rt));
+      const result = await this.#units.apply(serviceUnits(next, this.rt, () => this.#config));
       this.#config = next;
       this.rt.readiness.unregister('config');
       this.reloads.inc({ outcome: 'applied' });

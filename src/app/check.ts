@@ -2,8 +2,10 @@
 export interface CheckResult {
   ok: boolean;
   detail: string;
-  /** What to do when not ok. */
+  /** What to do when not ok (or when `warning`). */
   fix?: string;
+  /** Works, but something needs attention (shown as WARN; not a failure). */
+  warning?: boolean;
 }
 
 export interface Check {

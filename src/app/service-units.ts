@@ -6,22 +6,41 @@ import { OpsServer } from '../http/ops-server.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import { brokerUnits } from './broker-unit.js';
 import type { Config } from './config-schema.js';
-import { reportingUnit } from './reporting-unit.js';
+import { REPORTING_UNIT, reportingUnit } from './reporting-unit.js';
 import type { Runtime } from './runtime.js';
-import { siteUnits } from './site-units.js';
-import { storeUnit } from './store-unit.js';
+import { siteUnitKey, siteUnits } from './site-units.js';
+import { createStatusSource } from './status-source.js';
+import { STORE_UNIT, storeUnit } from './store-unit.js';
 import { vaultUnits } from './vault-unit.js';
 
 export const OPS_UNIT = unitKey<OpsServer>('ops-server');
 
-/** The units of a running bridge, in start order (dependencies first). */
-export function serviceUnits(config: Config, rt: Runtime): UnitSpec[] {
+/**
+ * The units of a running bridge, in start order (dependencies first). `current` is the
+ * configuration running now (it changes on reload while the ops server keeps running).
+ */
+export function serviceUnits(config: Config, rt: Runtime, current: () => Config = () => config): UnitSpec[] {
   return [
     storeUnit(config.store, rt),
     ...vaultUnits(config.vault, rt),
     ...brokerUnits(config, rt),
     ...siteUnits(config.sites, rt),
     reportingUnit(config, rt),
-    unit({ key: OPS_UNIT, slice: config.http, create: (http) => new OpsServer(http, rt) }),
+    unit({
+      key: OPS_UNIT,
+      slice: config.http,
+      // The status page finds the other units when asked, so it never holds a replaced one.
+      create: (http, units) =>
+        new OpsServer(http, {
+          ...rt,
+          status: createStatusSource({
+            rt,
+            config: current,
+            site: (name) => units.live(siteUnitKey(name))(),
+            reporting: units.live(REPORTING_UNIT),
+            store: units.live(STORE_UNIT),
+          }),
+        }),
+    }),
   ];
 }

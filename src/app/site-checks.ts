@@ -1,11 +1,15 @@
 import type { Agent } from 'undici';
 import type { SiteConfig } from '../appliance/site-config.js';
 import { isServiceError, toServiceError } from '../platform/errors.js';
-import { createHttpAgent } from '../platform/http-agent.js';
+import { createHttpAgent, trustContext } from '../platform/http-agent.js';
 import type { Check, CheckResult } from './check.js';
 import type { Runtime } from './runtime.js';
 import { CommandApiClient, probeNode } from '../appliance/command-api.js';
-import { OAuthTokenSource } from '../appliance/token-source.js';
+import type { OAuthTokenSource } from '../appliance/token-source.js';
+import { randomUUID } from 'node:crypto';
+import { probeChannel } from '../appliance/channel-probe.js';
+import { SiteTargets } from '../appliance/site-targets.js';
+import { channelTransport } from '../platform/channel-transport.js';
 
 type AccountKind = 'ecm' | 'reporting';
 
@@ -36,10 +40,13 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
   }
 }
 
-/** One site's shared clients for its checks (one agent, one token per account). */
+/**
+ * One site's shared clients for its checks: one agent, and per account one SiteTargets whose
+ * token source per origin every check reuses (one token per account and origin per run).
+ */
 class SiteProbe {
   readonly agent: Agent;
-  readonly #tokens = new Map<AccountKind, OAuthTokenSource>();
+  readonly #targets = new Map<AccountKind, SiteTargets>();
 
   constructor(
     readonly site: SiteConfig,
@@ -50,25 +57,23 @@ class SiteProbe {
       connectTimeoutMs: site.timeouts.connectMs,
       requestTimeoutMs: site.timeouts.requestMs,
       caFile: site.caFile,
+      verifyName: new URL(site.url).hostname,
+      ...(site.proxy ? { proxy: site.proxy } : {}),
     });
   }
 
-  tokens(kind: AccountKind): OAuthTokenSource {
-    const account = this.site[kind] as NonNullable<SiteConfig['ecm']>;
-    let t = this.#tokens.get(kind);
+  targets(kind: AccountKind): SiteTargets {
+    let t = this.#targets.get(kind);
     if (!t) {
-      t = new OAuthTokenSource({
-        baseUrl: new URL(this.site.url).origin,
-        clientId: account.clientId,
-        clientSecret: account.clientSecret,
-        dispatcher: this.agent,
-        clock: this.rt.clock,
-        log: this.rt.log,
-        site: this.site.name,
-      });
-      this.#tokens.set(kind, t);
+      const account = this.site[kind] as NonNullable<SiteConfig['ecm']>;
+      t = new SiteTargets(this.site, account, this.agent, this.rt.clock, this.rt.log);
+      this.#targets.set(kind, t);
     }
     return t;
+  }
+
+  tokens(kind: AccountKind): OAuthTokenSource {
+    return this.targets(kind).tokensFor(new URL(this.site.url).origin);
   }
 
   commands(kind: AccountKind): CommandApiClient {
@@ -179,6 +184,8 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
           }),
       });
     }
+    if (site.nodes.length > 0 && healthKind) checks.push(failoverCheck(probe, healthKind, component));
+    if (site.ecm?.enabled) checks.push(channelCheck(probe, component));
     for (const node of site.nodes) {
       checks.push({
         component,
@@ -198,6 +205,95 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
     }
     return checks;
   });
+}
+
+/** Each node's failover role and last data sync, and whether exactly one is primary. */
+function failoverCheck(probe: SiteProbe, kind: AccountKind, component: string): Check {
+  return {
+    component,
+    name: 'failover roles',
+    run: (signal) =>
+      guarded(probe, kind, async () => {
+        const targets = probe.targets(kind);
+        let chosen: string | undefined;
+        let warning: string | undefined;
+        let failure: string | undefined;
+        try {
+          const t = await targets.resolve(signal);
+          chosen = new URL(t.origin).host;
+          warning = t.warning;
+        } catch (e) {
+          if (!isServiceError(e, 'appliance.unavailable')) throw e;
+          failure = e.message;
+        }
+        const nodes = targets
+          .nodes()
+          .map((n) => `${n.node} ${n.healthy ? n.role : 'down'} (last data sync ${n.lastDataSyncAt ?? 'unknown'})`)
+          .join('; ');
+        if (failure)
+          return { ok: false, detail: `${failure}`, fix: 'wait for the failover to finish, or check the pair' };
+        return {
+          ok: true,
+          detail: `${nodes}; using ${chosen}${warning ? `; ${warning}` : ''}`,
+          ...(warning ? { warning: true, fix: 'two nodes say primary: repair the failover pair' } : {}),
+        };
+      }),
+  };
+}
+
+/**
+ * Opens the ECM channel once on the node the service would use and closes it: a site that
+ * refuses ECM connections fails here, and the welcome says where the bridge would stand in its
+ * ECM group.
+ */
+function channelCheck(probe: SiteProbe, component: string): Check {
+  const site = probe.site;
+  return {
+    component,
+    name: 'ecm channel',
+    run: (signal) =>
+      guarded(probe, 'ecm', async () => {
+        const target = await probe.targets('ecm').resolve(signal);
+        const r = await probeChannel({
+          origin: target.origin,
+          token: await target.tokens.token(signal),
+          ...(site.caFile ? { trust: trustContext(site.caFile) } : {}),
+          transport: channelTransport(target.origin, {
+            verifyName: new URL(site.url).hostname,
+            ...(site.proxy ? { proxy: site.proxy } : {}),
+            connectTimeoutMs: site.timeouts.connectMs,
+          }),
+          timeoutMs: site.timeouts.connectMs + site.timeouts.requestMs,
+          instanceId: `check-${randomUUID()}`,
+        });
+        const host = new URL(target.origin).host;
+        if (!r.opened) {
+          const why = r.status
+            ? `${host} refused the ECM channel (HTTP ${r.status}${r.message ? `: ${r.message}` : ''})`
+            : `cannot open the ECM channel on ${host}: ${r.error?.message ?? 'no answer'}`;
+          return {
+            ok: false,
+            detail: why,
+            fix:
+              r.status === 403
+                ? `allow ECM connections on the site and grant ${PERMISSION_LABEL.perm_ecm} to ${site.ecm?.clientId} (/login > Management > API Configuration)`
+                : r.status === 503
+                  ? 'the node is backup or restarting: list the pair in nodes, or retry after the failover'
+                  : 'check the network path (proxy, firewall) to the site on 443',
+          };
+        }
+        const w = r.welcome;
+        const opened = `opened and closed on ${host}: ECM group ${w.group}`;
+        if (w.role === 'standby')
+          return {
+            ok: true,
+            warning: true,
+            detail: `${opened}; an older ECM already holds the group: this bridge would stand by and get no requests while it stays connected`,
+            fix: `if that ECM is not another replica of this bridge, give this bridge its own API account (its own ECM group)`,
+          };
+        return { ok: true, detail: `${opened}; this bridge would be the active ECM of its group` };
+      }),
+  };
 }
 
 /** `1`, `full` and `read_only` grant; `0`, `deny` and absent do not. */

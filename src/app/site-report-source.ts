@@ -1,4 +1,5 @@
-import { OAuthTokenSource } from '../appliance/token-source.js';
+import { PrimaryFollower } from '../appliance/primary-dispatcher.js';
+import { SiteTargets } from '../appliance/site-targets.js';
 import { createHttpAgent } from '../platform/http-agent.js';
 import { ReportClient } from '../reporting/report-client.js';
 import type { ReportSourceFactory } from '../reporting/report-source.js';
@@ -6,9 +7,10 @@ import type { Runtime } from './runtime.js';
 
 /**
  * The Reporting API client of each site: its own undici Agent (site timeouts and CA, one
- * connection: every call sends `Connection: close` anyway), shared with the OAuth token source of
- * the site's reporting account (a separate account from the ECM one, so report pulls never
- * consume the channel's tokens). `close()` releases every socket the site's reporting used.
+ * connection: every call sends `Connection: close` anyway) and the site's reporting account (a
+ * separate account from the ECM one, so report pulls never consume the channel's tokens). With
+ * `nodes`, requests follow the health-aware primary exactly like the ECM channel (PrimaryFollower
+ * over SiteTargets). `close()` releases every socket the site's reporting used.
  */
 export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>): ReportSourceFactory {
   return (site, reporting) => {
@@ -18,26 +20,35 @@ export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>
       connectTimeoutMs: site.timeouts.connectMs,
       requestTimeoutMs: site.timeouts.requestMs,
       connections: 1,
+      verifyName: new URL(site.url).hostname,
+      ...(site.proxy ? { proxy: site.proxy } : {}),
       ...(site.caFile ? { caFile: site.caFile } : {}),
     });
-    const tokens = new OAuthTokenSource({
-      baseUrl: site.url.replace(/\/+$/, ''),
-      clientId: account.clientId,
-      clientSecret: account.clientSecret,
-      dispatcher: agent,
-      clock: rt.clock,
-      log: rt.log,
-      site: site.name,
-    });
+    const targets = new SiteTargets(site, account, agent, rt.clock, rt.log, rt.metrics);
+    const follower = new PrimaryFollower(site.url, targets, agent);
     const source = new ReportClient({
       site: { name: site.name, url: site.url, product: site.product },
-      tokens,
-      dispatcher: agent,
+      tokens: follower,
+      dispatcher: follower.dispatcher,
       clock: rt.clock,
       retries: reporting.retries,
       log: rt.log,
       metrics: rt.metrics,
     });
-    return { source, close: () => agent.close() };
+    return {
+      source,
+      close: () => agent.close(),
+      ...(site.nodes.length > 0
+        ? {
+            primary: async (signal?: AbortSignal) => {
+              const t = await follower.refresh(signal);
+              return {
+                origin: t.origin,
+                ...(t.lastDataSyncAt !== undefined ? { lastDataSyncAt: t.lastDataSyncAt } : {}),
+              };
+            },
+          }
+        : {}),
+    };
   };
 }

@@ -22,6 +22,8 @@ export interface LinkStatus {
   site: string;
   state: LinkState;
   role?: 'active' | 'standby';
+  /** The ECM group the appliance put this ECM in (from its welcome). */
+  group?: string;
   /** Why the link is not connected (e.g. the missing permission), safe to show on /readyz. */
   reason?: string;
   connectedSince?: string;

@@ -18,6 +18,8 @@ export interface SessionOptions {
   token: Secret;
   /** System roots plus the site's caFile (trustContext); undefined: system roots only. */
   trust?: SecureContext;
+  /** SNI name for a node given by IP, and a proxy tunnel agent (platform/channel-transport.ts). */
+  transport?: { servername?: string; agent?: ClientOptions['agent'] };
   /** The upgrade (TCP, TLS, HTTP 101) must complete within this. */
   handshakeTimeoutMs: number;
   hello: HelloFrame;
@@ -102,6 +104,7 @@ export class EcmSession implements ResponseSink {
         perMessageDeflate: false,
         followRedirects: false,
         ...(o.trust ? { secureContext: o.trust } : {}),
+        ...o.transport,
       };
       const ws = new WebSocket(o.url, options);
       this.#ws = ws;

@@ -1,4 +1,6 @@
+import type { Clock } from '../platform/clock.js';
 import { Counter, Gauge, Histogram, metric, type Registry } from '../platform/metrics.js';
+import { RecentCounts } from '../platform/recent-counts.js';
 import type { LinkState } from './appliance-link.js';
 
 const STATES: LinkState[] = ['idle', 'connecting', 'connected', 'backoff', 'blocked', 'stopped'];
@@ -14,11 +16,15 @@ export class LinkMetrics {
   readonly #requests: Counter<'site' | 'op' | 'outcome'>;
   readonly #latency: Histogram<'site' | 'op'>;
   readonly #inflight: Gauge<'site'>;
+  /** Requests of this site's link in the last hour (the status page): `ok` answers vs everything else. */
+  readonly lastHour: RecentCounts<'answered' | 'refused'>;
 
   constructor(
     registry: Registry,
     private readonly site: string,
+    clock: Clock,
   ) {
+    this.lastHour = new RecentCounts(clock);
     const registers = [registry];
     this.#state = metric(
       registry,
@@ -101,6 +107,7 @@ export class LinkMetrics {
   request(op: string, outcome: string, seconds: number): void {
     this.#requests.inc({ site: this.site, op, outcome });
     this.#latency.observe({ site: this.site, op }, seconds);
+    this.lastHour.add(outcome === 'ok' ? 'answered' : 'refused');
   }
 
   inflight(n: number): void {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { configPath, secretRef } from '../platform/config/secret-ref.js';
 import { hostname, httpsUrl, timeouts } from '../platform/config/common-fields.js';
+import { proxySchema } from '../platform/config/proxy-field.js';
 
 const apiAccount = z
   .object({
@@ -19,6 +20,8 @@ export const siteSchema = z
     nodes: z.array(hostname).default([]),
     /** Extra PEM CA bundle trusted for this site (in addition to the system roots). */
     caFile: configPath.optional(),
+    /** HTTPS proxy (CONNECT) for every connection to this site: channel, OAuth, APIs. */
+    proxy: proxySchema.optional(),
     ecm: apiAccount
       .extend({
         enabled: z.boolean().default(true),

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { backoffDelay, type Clock } from '../platform/clock.js';
 import type { SiteLinkSettings } from './site-config.js';
 import { ServiceError } from '../platform/errors.js';
+import { channelTransport } from '../platform/channel-transport.js';
 import { createHttpAgent, trustContext } from '../platform/http-agent.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { Readiness } from '../platform/readiness.js';
@@ -12,7 +13,7 @@ import { EcmSession, type SessionEnd } from './ecm-session.js';
 import { LinkMetrics } from './link-metrics.js';
 import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from '../protocol/ecm-protocol.js';
 import { RequestDispatcher } from './request-dispatcher.js';
-import { SiteTargets } from './site-targets.js';
+import { SiteTargets, type NodeView } from './site-targets.js';
 import { transportError } from './token-source.js';
 import { BRIDGE_VERSION } from '../platform/version.js';
 
@@ -30,6 +31,13 @@ export interface SiteLinkDeps {
   random?: () => number;
   backoff?: { baseMs: number; capMs: number; healthyResetMs: number };
   welcomeTimeoutMs?: number;
+}
+
+/** A site as the status page shows it. */
+export interface SiteLinkView extends LinkStatus {
+  nodes: NodeView[];
+  /** Console requests since the link started, at most the last hour: `ok` answers vs refusals and failures. */
+  lastHour: { answered: number; refused: number };
 }
 
 /** What to do after a session ended. */
@@ -67,6 +75,8 @@ export class SiteLink implements ApplianceLink, Component {
   #session: EcmSession | undefined;
   #loop: Promise<void> | undefined;
   #status: LinkStatus;
+  /** A failover anomaly of the last resolution (two primaries), named on /readyz. */
+  #warning: string | undefined;
   /** Upgrade attempts made (tests and the blocked reason). */
   attempts = 0;
 
@@ -83,13 +93,15 @@ export class SiteLink implements ApplianceLink, Component {
       connectTimeoutMs: config.timeouts.connectMs,
       requestTimeoutMs: config.timeouts.requestMs,
       caFile: config.caFile,
+      verifyName: new URL(config.url).hostname,
+      ...(config.proxy ? { proxy: config.proxy } : {}),
     };
     this.#agent = createHttpAgent(agentOptions);
     // The channel does not go through the agent: ws opens a connection of its own per upgrade,
     // so it never queues behind pooled OAuth/Command API calls nor takes over their sockets.
     this.#trust = config.caFile ? trustContext(config.caFile) : undefined;
-    this.#targets = new SiteTargets(config, this.#agent, deps.clock, deps.log);
-    this.#metrics = new LinkMetrics(deps.metrics, config.name);
+    this.#targets = new SiteTargets(config, config.ecm, this.#agent, deps.clock, deps.log, deps.metrics);
+    this.#metrics = new LinkMetrics(deps.metrics, config.name, deps.clock);
     this.#requests = new RequestDispatcher(
       {
         site: config.name,
@@ -124,7 +136,7 @@ export class SiteLink implements ApplianceLink, Component {
       return s.state === 'connected'
         ? {
             ready: true,
-            reason: `connected (${s.role ?? 'standby'})`,
+            reason: `connected (${s.role ?? 'standby'})${this.#warning ? `; ${this.#warning}` : ''}`,
             details: { role: s.role, connectedSince: s.connectedSince },
           }
         : { ready: false, reason: s.reason ?? s.state, details: { state: s.state, attempts: this.attempts } };
@@ -157,6 +169,14 @@ export class SiteLink implements ApplianceLink, Component {
 
   status(): LinkStatus {
     return { ...this.#status };
+  }
+
+  view(): SiteLinkView {
+    return {
+      ...this.status(),
+      nodes: this.#targets.nodes(),
+      lastHour: this.#metrics.lastHour.totals(['answered', 'refused']),
+    };
   }
 
   async #run(): Promise<void> {
@@ -199,6 +219,7 @@ export class SiteLink implements ApplianceLink, Component {
     const { clock, log } = this.#deps;
     try {
       const target = await this.#targets.resolve(this.#stop.signal);
+      this.#warning = target.warning;
       const token = await target.tokens.token(this.#stop.signal);
       if (this.#stop.signal.aborted) return { reason: 'stopping', cause: 'stopping', delay: 'now' };
       this.attempts++;
@@ -206,6 +227,11 @@ export class SiteLink implements ApplianceLink, Component {
         url: `${target.origin.replace(/^http/, 'ws')}/api/ecm/v1`,
         token,
         ...(this.#trust ? { trust: this.#trust } : {}),
+        transport: channelTransport(target.origin, {
+          verifyName: new URL(this.config.url).hostname,
+          ...(this.config.proxy ? { proxy: this.config.proxy } : {}),
+          connectTimeoutMs: this.config.timeouts.connectMs,
+        }),
         handshakeTimeoutMs: this.config.timeouts.connectMs + this.config.timeouts.requestMs,
         hello: this.#hello(),
         clock,
@@ -214,7 +240,12 @@ export class SiteLink implements ApplianceLink, Component {
         welcomeTimeoutMs: this.#deps.welcomeTimeoutMs ?? 10_000,
         requests: this.#requests,
         onWelcome: (w) => {
-          this.#set({ state: 'connected', role: w.role, connectedSince: new Date(clock.now()).toISOString() });
+          this.#set({
+            state: 'connected',
+            role: w.role,
+            group: w.group,
+            connectedSince: new Date(clock.now()).toISOString(),
+          });
           log.info(
             { site: this.site, origin: target.origin, group: w.group, role: w.role, appliance: w.site?.hostname },
             'ECM channel connected',
@@ -307,7 +338,7 @@ export class SiteLink implements ApplianceLink, Component {
     this.#status = {
       site: this.site,
       ...status,
-      ...(state === 'connected' ? {} : { role: undefined, connectedSince: undefined }),
+      ...(state === 'connected' ? {} : { role: undefined, group: undefined, connectedSince: undefined }),
     };
     this.#metrics.state(state, this.#status.role);
   }

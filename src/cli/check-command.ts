@@ -20,8 +20,8 @@ export const check: Command = {
     const timeoutMs = Number(args.values['timeout-ms'] ?? 15_000);
     const rt = createRuntime(silentLogger(), { metrics: createMetricsRegistry({ defaultMetrics: false }) });
     const color = io.stdout.isTTY === true;
-    const mark = (ok: boolean) =>
-      ok ? (color ? '\x1b[32mOK  \x1b[0m' : 'OK  ') : color ? '\x1b[31mFAIL\x1b[0m' : 'FAIL';
+    const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+    const mark = (r: CheckResult) => (!r.ok ? paint(31, 'FAIL') : r.warning ? paint(33, 'WARN') : paint(32, 'OK  '));
     let failures = 0;
     for (const c of configChecks(loaded.config, rt)) {
       let r: CheckResult;
@@ -31,8 +31,8 @@ export const check: Command = {
         r = { ok: false, detail: (e as Error).message };
       }
       if (!r.ok) failures++;
-      write(io.stdout, `${mark(r.ok)} ${c.component.padEnd(20)} ${c.name.padEnd(28)} ${r.detail}`);
-      if (!r.ok && r.fix) write(io.stdout, `     ${''.padEnd(20)} ${''.padEnd(28)} fix: ${r.fix}`);
+      write(io.stdout, `${mark(r)} ${c.component.padEnd(20)} ${c.name.padEnd(28)} ${r.detail}`);
+      if ((!r.ok || r.warning) && r.fix) write(io.stdout, `     ${''.padEnd(20)} ${''.padEnd(28)} fix: ${r.fix}`);
     }
     write(io.stdout, failures === 0 ? 'all checks passed' : `${failures} check(s) failed`);
     return failures === 0 ? EXIT.ok : EXIT.failed;

@@ -1,7 +1,7 @@
 import { createExplainer } from '../app/test-settings-tool.js';
 import type { ExplainInput } from '../broker/broker.js';
-import type { ConsoleUser, Endpoint } from '../broker/broker-port.js';
-import { normaliseIp } from '../broker/endpoint-matcher.js';
+import type { ConsoleUser } from '../broker/broker-port.js';
+import { endpointFromArg } from '../broker/endpoint-arg.js';
 import { renderExplainReport } from '../broker/explain-render.js';
 import { EXIT, write, type Command } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
@@ -81,10 +81,3 @@ export const testSettings: Command = {
     }
   },
 };
-
-/** `web01` -> hostname, `web01.corp.example.com` -> FQDN (and its short name), an IP (with port) -> ip. */
-export function endpointFromArg(arg: string): Endpoint {
-  if (normaliseIp(arg) !== undefined) return { ip: arg };
-  if (arg.includes('.')) return { hostname: arg.split('.')[0] ?? arg, fqdn: arg };
-  return { hostname: arg };
-}

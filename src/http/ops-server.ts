@@ -6,6 +6,8 @@ import type { HttpConfig } from './http-config.js';
 import type { Component } from '../platform/lifecycle.js';
 import { ServiceError } from '../platform/errors.js';
 import type { Readiness } from '../platform/readiness.js';
+import { isStatusShell, statusRoutes } from './status-routes.js';
+import type { StatusSource } from './status-view.js';
 
 export interface OpsServerDeps {
   log: Logger;
@@ -13,6 +15,13 @@ export interface OpsServerDeps {
   readiness: Readiness;
   /** Extra routes (admin/broker), registered after the ops routes and behind the same auth. */
   routes?: (app: FastifyInstance) => void;
+  /** The data of the status page (/status); without it there is no page. */
+  status?: StatusSource;
+}
+
+/** Hosts that only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -37,6 +46,8 @@ const LISTEN_ADVICE: Record<string, string> = {
 /**
  * /healthz (process alive, never authenticated), /readyz (per component), /metrics (Prometheus).
  * Listens on 127.0.0.1 by default; with `auth.token` every route but /healthz needs the bearer.
+ * The status page (/status) is served with a token, or without one only on a loopback address;
+ * its shell (HTML, script, style: no data) loads without the bearer, its data routes need it.
  */
 export class OpsServer implements Component {
   readonly name = 'ops-server';
@@ -68,11 +79,19 @@ export class OpsServer implements Component {
       requestTimeout: this.limits.requestMs,
     });
     const token = this.config.auth?.token;
+    const page = this.deps.status && (token || isLoopback(this.config.host)) ? this.deps.status : undefined;
+    if (this.deps.status && !page)
+      this.deps.log.warn(
+        { host: this.config.host },
+        'status page disabled: http.host is not a loopback address and http.auth.token is not set',
+      );
     if (token) {
       const expected = digest(token.reveal());
       app.addHook('onRequest', async (req, reply) => {
         // The path without its query: `/healthz?x=1` is still the unauthenticated liveness probe.
         if (req.url.split('?', 1)[0] === '/healthz') return;
+        // The status page's shell holds no data; the page then sends the token on its data requests.
+        if (page && req.method === 'GET' && isStatusShell(req.url)) return;
         // The scheme is case-insensitive (RFC 9110), the token is not.
         const presented = /^bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
         const got = digest(presented);
@@ -90,6 +109,7 @@ export class OpsServer implements Component {
       const body = await this.deps.metrics.metrics();
       return reply.header('content-type', this.deps.metrics.contentType).send(body);
     });
+    if (page) statusRoutes(page, this.deps.log)(app);
     this.deps.routes?.(app);
     try {
       await app.listen({ host: this.config.host, port: this.config.port });

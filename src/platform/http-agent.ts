@@ -1,7 +1,9 @@
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { Agent } from 'undici';
+import { Agent, Client, Pool, ProxyAgent, type Dispatcher } from 'undici';
 import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from './bounded-file.js';
+import { bypassesProxy, type ProxyConfig } from './config/proxy-field.js';
 import { ServiceError } from './errors.js';
 
 export interface AgentOptions {
@@ -11,7 +13,18 @@ export interface AgentOptions {
   caFile?: string;
   /** Pooled keep-alive connections per origin; 1 with `pipelining: 0` behaves like Connection: close. */
   connections?: number;
+  /**
+   * The name a certificate must carry when an origin is given by IP address (a failover node
+   * listed by IP serves the site's certificate): sent as SNI and verified. Never used to skip
+   * verification; ignored for origins given by name, and when itself an IP address.
+   */
+  verifyName?: string;
+  /** Tunnel through this HTTP proxy (CONNECT), except for origins on its `noProxy` list. */
+  proxy?: ProxyConfig;
 }
+
+/** Whether `host` (a URL hostname, IPv6 in brackets) is an IP address. */
+export const isAddress = (host: string) => isIP(host.replace(/^\[|\]$/g, '')) !== 0;
 
 /**
  * The system roots plus the PEM certificates of `caFile`, as one TLS context to reuse: passing
@@ -51,8 +64,33 @@ export function trustContext(caFile: string): SecureContext {
  */
 export function createHttpAgent(options: AgentOptions): Agent {
   const secureContext = options.caFile ? trustContext(options.caFile) : undefined;
+  const verifyName = options.verifyName && !isAddress(options.verifyName) ? options.verifyName : undefined;
   return new Agent({
     connect: { timeout: options.connectTimeoutMs, ...(secureContext ? { secureContext } : {}) },
+    // One pool per origin, as undici's default factory makes, with the verification name set for
+    // origins given by IP (undici sends no SNI for them and would verify the address), or a
+    // tunnel through the proxy with the same TLS settings towards the origin.
+    factory: (origin, opts) => {
+      const url = new URL(String(origin));
+      const connect = { ...(opts as { connect?: object }).connect };
+      const tls =
+        verifyName !== undefined && isAddress(url.hostname) ? { ...connect, servername: verifyName } : connect;
+      const proxy = options.proxy;
+      if (proxy && !bypassesProxy(url, proxy.noProxy)) {
+        const { connect: _direct, ...rest } = opts as Pool.Options;
+        return new ProxyAgent({
+          ...rest,
+          uri: proxy.url,
+          ...(proxy.username && proxy.password
+            ? { token: `Basic ${Buffer.from(`${proxy.username}:${proxy.password.reveal()}`).toString('base64')}` }
+            : {}),
+          requestTls: tls,
+          proxyTls: { timeout: options.connectTimeoutMs },
+        }) as Dispatcher;
+      }
+      const o = { ...opts, connect: tls } as Pool.Options;
+      return (o.connections === 1 ? new Client(origin, o) : new Pool(origin, o)) as Dispatcher;
+    },
     headersTimeout: options.requestTimeoutMs,
     bodyTimeout: options.requestTimeoutMs,
     connections: options.connections ?? 16,

@@ -4,11 +4,12 @@ import type { Registry } from 'prom-client';
 import { REPORT_NAMES } from './report-client.js';
 import type { ReportingConfig } from './reporting-config.js';
 import type { ReportingStore } from './report-store-port.js';
-import type { ReportingSite, ReportSource, ReportSourceFactory, SiteReportSource } from './report-source.js';
+import type { ReportingSite, ReportSourceFactory, SiteReportSource } from './report-source.js';
 import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { ComponentStatus, Readiness } from '../platform/readiness.js';
+import { PullHistory } from './pull-history.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
 import { reportMetrics, type LagSource, type ReportMetrics } from './report-metrics.js';
@@ -41,7 +42,18 @@ export function reportingSites<S extends ReportingSite & { ecm?: unknown }>(site
 
 export const REPORTING_LOCK = 'ecm-bridge.reporting';
 
+/** A pending failback re-read: from where, and since when the primary changed. */
+interface Reread {
+  fromMs: number;
+  changedAtMs: number;
+  /** The primary reported a data sync after the change (or cannot tell): this pull is the last. */
+  last: boolean;
+}
+
 interface SiteState {
+  /** The primary's origin at the last pull (failover sites only). */
+  primary?: string;
+  reread?: Reread;
   cursorMs?: number;
   lastRunAt?: string;
   lastSuccessAt?: string;
@@ -69,6 +81,8 @@ export class ReportWorker implements Component {
   #running: Promise<Record<string, RunOutcome>> | undefined;
   #abort = new AbortController();
   #standby = false;
+  /** The last 24 h of pulls per site (in memory; the status page's chart). */
+  readonly history: PullHistory;
 
   constructor(
     private readonly config: ReportWorkerSettings,
@@ -76,6 +90,7 @@ export class ReportWorker implements Component {
   ) {
     this.#sites = config.reporting.enabled ? config.sites : [];
     this.#metrics = reportMetrics(deps.metrics);
+    this.history = new PullHistory(deps.clock);
   }
 
   async start(): Promise<void> {
@@ -174,13 +189,17 @@ export class ReportWorker implements Component {
           { site: site.name, cursor: stored },
           'reporting: unreadable cursor ignored; starting from the initial lookback',
         );
-      const fromMs =
+      const client = this.#client(site);
+      const rereadFromMs = await this.#failback(site, st, client, now);
+      const fromMs = Math.min(
         cursorMs !== undefined && !Number.isNaN(cursorMs)
           ? cursorMs - r.overlapMinutes * 60_000
-          : now - r.initialLookbackHours * 3_600_000;
+          : now - r.initialLookbackHours * 3_600_000,
+        rereadFromMs ?? Infinity,
+      );
       const progress = await pullRange(
         {
-          source: this.#client(site),
+          source: client.source,
           reports: this.deps.store.reports,
           log: this.deps.log,
           ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
@@ -204,8 +223,14 @@ export class ReportWorker implements Component {
         },
       );
       delete st.lastError;
+      if (st.reread?.last) delete st.reread;
       st.lastSuccessAt = new Date(this.deps.clock.now()).toISOString();
       st.lastSessions = progress?.sessions ?? 0;
+      this.history.record(site.name, {
+        outcome: 'ok',
+        sessions: st.lastSessions,
+        lagSeconds: this.#lags().get(site.name) ?? null,
+      });
       this.#metrics.runs.inc({ site: site.name, outcome: 'ok' });
       this.#metrics.lastSuccess.set({ site: site.name }, this.deps.clock.now() / 1000);
       this.deps.log.info(
@@ -234,6 +259,11 @@ export class ReportWorker implements Component {
     const code = isServiceError(e) ? e.code : 'internal';
     const message = isServiceError(e) ? e.message : 'internal error';
     st.lastError = { code, message };
+    this.history.record(site.name, {
+      outcome: 'failed',
+      sessions: 0,
+      lagSeconds: this.#lags().get(site.name) ?? null,
+    });
     this.#metrics.runs.inc({ site: site.name, outcome: 'failed' });
     this.deps.log.error(
       { site: site.name, window: isServiceError(e) ? e.details?.window : undefined, err: e, code },
@@ -243,13 +273,41 @@ export class ReportWorker implements Component {
   }
 
   /** One client per site for the worker's life: its token provider caches the token between runs. */
-  #client(site: ReportingSite): ReportSource {
+  #client(site: ReportingSite): SiteReportSource {
     let client = this.#clients.get(site.name);
     if (!client) {
       client = this.deps.sources(site, this.config.reporting);
       this.#clients.set(site.name, client);
     }
-    return client.source;
+    return client;
+  }
+
+  /**
+   * Failover sites: resolves the primary before the pull. When it changed since the last pull,
+   * sessions that ran on the other node after the last data sync are not on the new primary
+   * until the pair syncs again, while the cursor moves on. So the window since that sync
+   * (bounded by `failbackRereadMaxHours`) is re-read on every pull until the primary reports a
+   * data sync after the change; that pull stores what came back and ends the re-read.
+   * Returns where this pull must start at the latest, or undefined.
+   */
+  async #failback(site: ReportingSite, st: SiteState, client: SiteReportSource, now: number) {
+    const maxHours = this.config.reporting.failbackRereadMaxHours;
+    if (!client.primary || maxHours === 0) return undefined;
+    const p = await client.primary(this.#abort.signal);
+    const bound = now - maxHours * 3_600_000;
+    if (st.primary !== undefined && p.origin !== st.primary) {
+      const fromMs = Math.max(bound, p.lastDataSyncAt ?? bound);
+      st.reread = { fromMs: Math.min(fromMs, st.reread?.fromMs ?? fromMs), changedAtMs: now, last: false };
+      this.#metrics.failbacks.inc({ site: site.name });
+      this.deps.log.warn(
+        { site: site.name, from: st.primary, to: p.origin, rereadFrom: new Date(st.reread.fromMs).toISOString() },
+        'reporting: the primary changed; re-reading the window since the last data sync until the pair syncs again',
+      );
+    }
+    st.primary = p.origin;
+    if (!st.reread) return undefined;
+    st.reread.last = p.lastDataSyncAt === undefined || p.lastDataSyncAt >= st.reread.changedAtMs;
+    return Math.max(st.reread.fromMs, bound);
   }
 
   #lags(): Map<string, number> {

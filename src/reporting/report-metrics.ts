@@ -28,6 +28,8 @@ export interface ReportMetrics {
   /** Listed sessions deleted on the appliance before they were fetched: accounted for, never written. */
   vanished: Counter<'site'>;
   runs: Counter<'site' | 'outcome'>;
+  /** Primary changes of a failover site that started a failback re-read. */
+  failbacks: Counter<'site'>;
   lag: Gauge<'site'>;
   lastSuccess: Gauge<'site'>;
   /** Makes `source` the one the lag gauge reports (the worker's start()). */
@@ -47,6 +49,17 @@ export function reportMetrics(registry: Registry): ReportMetrics {
           name: 'ecm_bridge_reporting_sessions_total',
           help: 'Sessions written to BGSessions, by site and result (inserted, updated)',
           labelNames: ['site', 'result'] as const,
+          registers: [registry],
+        }),
+    ),
+    failbacks: metric(
+      registry,
+      'ecm_bridge_reporting_failback_rereads_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_reporting_failback_rereads_total',
+          help: 'Primary changes of a failover site that started a re-read since the last data sync, by site',
+          labelNames: ['site'] as const,
           registers: [registry],
         }),
     ),

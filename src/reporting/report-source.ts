@@ -38,6 +38,11 @@ export interface SiteReportSource {
   source: ReportSource;
   /** Closes the site's HTTP agent. */
   close(): Promise<void>;
+  /**
+   * Only for sites with failover `nodes`: resolves the primary now and returns its origin and the
+   * `last_data_sync_time` it reported (absent when its role is unknown), for the failback re-read.
+   */
+  primary?(signal?: AbortSignal): Promise<{ origin: string; lastDataSyncAt?: number }>;
 }
 
 /** Builds the Reporting API client of one site; supplied by the composition root. */

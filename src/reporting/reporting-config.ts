@@ -25,6 +25,11 @@ export const reportingSchema = z
      * in memory is bounded by a slice, whatever the window, and the cursor advances per slice.
      */
     sliceMinutes: z.number().int().min(1).max(1440).default(60),
+    /**
+     * When a failover site's primary changes, re-read from the new primary's last data sync, at
+     * most this far back (0 turns the re-read off). See docs/reporting.md, "Failover and failback".
+     */
+    failbackRereadMaxHours: z.number().int().min(0).max(720).default(24),
     batchSize: z.number().int().min(1).max(1000).default(100),
     includeInProgress: z.boolean().default(true),
     /** Retries of one Reporting API call on transport errors, 5xx and 429. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { configPath, secretRef } from '../platform/config/secret-ref.js';
 import { httpsUrl, retries, timeouts } from '../platform/config/common-fields.js';
+import { proxySchema } from '../platform/config/proxy-field.js';
 
 const apiKeyAuth = z
   .object({
@@ -25,6 +26,8 @@ export const vaultSchema = z
     /** Base URL of the v3 API, e.g. https://vault.example.com/BeyondTrust/api/public/v3 */
     url: httpsUrl,
     caFile: configPath.optional(),
+    /** HTTPS proxy (CONNECT) for the connections to Password Safe. */
+    proxy: proxySchema.optional(),
     auth: z.discriminatedUnion('method', [apiKeyAuth, oauthAuth]),
     /**
      * Password Safe user the health check (`ecm-bridge check`, readiness) signs in as with an

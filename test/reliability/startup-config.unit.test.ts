@@ -135,7 +135,7 @@ describe('configuration and start-up refuse what would hang, crash or mislead', 
         maxQueued: 1,
         clock: systemClock,
         log: silentLogger(),
-        metrics: new LinkMetrics(createMetricsRegistry({ defaultMetrics: false }), 's'),
+        metrics: new LinkMetrics(createMetricsRegistry({ defaultMetrics: false }), 's', systemClock),
       },
       () => handler,
     );

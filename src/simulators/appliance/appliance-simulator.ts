@@ -33,6 +33,8 @@ export interface ApplianceSimulatorOptions {
   /** Time source for token expiry (tests move it; channels use real timers). */
   now?: () => number;
   failoverRole?: FailoverRole;
+  /** `last_data_sync_time` of check_health (a failover pair's sync); default one minute ago. */
+  lastSyncAt?: () => number;
   /** A failover pair shares one certificate; a lone simulator generates its own. */
   tls?: SimTls;
   log?: Logger;
@@ -63,6 +65,7 @@ export class ApplianceSimulator {
   readonly upgrades = new Map<number, number>();
   #role: FailoverRole;
   #down = false;
+  #ecmConnections = true;
   #server: Server | undefined;
   #tls: SimTls | undefined;
   readonly #sockets = new Set<Socket>();
@@ -160,6 +163,12 @@ export class ApplianceSimulator {
       this.hub.closeAccount(clientId, 4403, 'Endpoint Credential Manager API access was revoked');
   }
 
+  /** An administrator turns the site's ECM connections off (upgrades get 403) or on. */
+  setEcmConnections(enabled: boolean): void {
+    this.#ecmConnections = enabled;
+    if (!enabled) this.hub.closeAll(4403, 'Endpoint Credential Manager connections were disabled');
+  }
+
   /** An appliance restart: channels closed with 1001, every API answers 503 for `downMs`. */
   async restart(downMs: number): Promise<void> {
     this.#down = true;
@@ -192,6 +201,8 @@ export class ApplianceSimulator {
     if (new URL(req.url ?? '/', 'https://x').pathname !== '/api/ecm/v1') return reject(404, '{"message":"not found"}');
     if (this.#down) return reject(503, '{"message":"appliance restarting"}');
     if (this.#role === 'backup') return reject(503, '{"message":"this appliance is the failover backup"}');
+    if (!this.#ecmConnections)
+      return reject(403, '{"message":"Endpoint Credential Manager connections are disabled on this site"}');
     const auth = this.tokens.check(req.headers.authorization);
     if (!auth.ok) return reject(401, '{"message":"Access token is invalid"}');
     if (!auth.account.permissions.ecm)
@@ -261,7 +272,7 @@ export class ApplianceSimulator {
         version: this.options.version ?? '25.1.2',
         healthy: true,
         failoverRole: this.#role,
-        ...(this.#role === 'none' ? {} : { lastSyncAt: this.#now() - 60_000 }),
+        ...(this.#role === 'none' ? {} : { lastSyncAt: this.options.lastSyncAt?.() ?? this.#now() - 60_000 }),
       }),
       'application/xml',
     );

@@ -10,7 +10,13 @@ export interface SimTls {
  * Generates a fresh self-signed certificate for `localhost` and 127.0.0.1 (EC P-256, quick to
  * make), so every simulator run exercises the bridge's CA option instead of disabling TLS checks.
  */
-export async function generateSimTls(commonName = 'appliance-sim.localhost'): Promise<SimTls> {
+export async function generateSimTls(
+  commonName = 'appliance-sim.localhost',
+  options: { addresses?: boolean } = {},
+): Promise<SimTls> {
+  // `addresses: false` leaves the IP addresses out: a certificate that carries only the site's
+  // name, as real appliances have, for tests of nodes given by IP.
+  const addresses = options.addresses ?? true;
   const { generate } = await import('selfsigned'); // heavy (X.509 stack): only when a simulator starts
   const pems = await generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
@@ -22,10 +28,14 @@ export async function generateSimTls(commonName = 'appliance-sim.localhost'): Pr
       {
         name: 'subjectAltName',
         altNames: [
-          { type: 2, value: 'localhost' },
+          ...(addresses ? [{ type: 2 as const, value: 'localhost' }] : []),
           { type: 2, value: commonName },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
+          ...(addresses
+            ? [
+                { type: 7 as const, ip: '127.0.0.1' },
+                { type: 7 as const, ip: '::1' },
+              ]
+            : []),
         ],
       },
     ],

@@ -62,6 +62,7 @@ export class PasswordSafeVault implements VaultPort {
         connectTimeoutMs: config.timeouts.connectMs,
         requestTimeoutMs: config.timeouts.requestMs,
         ...(config.caFile ? { caFile: config.caFile } : {}),
+        ...(config.proxy ? { proxy: config.proxy } : {}),
       });
     this.#client = new PsClient(config.url, this.#agent, config.retries, {
       log: this.#log,

@@ -140,6 +140,7 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
       'oauth reporting',
       'permissions reporting',
       'check_health',
+      'ecm channel',
     ]);
     expect(Object.values(r).every((x) => x.ok)).toBe(true);
     expect(r['check_health']?.detail).toBe('access.example.com 25.1.2 failover role none');

@@ -74,6 +74,13 @@ describe('ECM roles within a group and health-aware failover', () => {
     expect(n0.hub.connections()).toHaveLength(1);
     expect(n1.hub.connections()).toHaveLength(0);
     expect(n1.upgrades.size).toBe(0); // the backup was probed, never asked for a channel
+    // The status page's view of the nodes: each one's failover role and last data sync, as probed.
+    const nodes = l.link.view().nodes;
+    expect(nodes.map((n) => [n.node, n.role, n.healthy])).toEqual([
+      [n1.node, 'backup', true],
+      [n0.node, 'primary', true],
+    ]);
+    expect(nodes.every((n) => n.lastDataSyncAt !== undefined)).toBe(true);
     pair.swap();
     await until(
       () => n1.hub.connections().length === 1 && l.link.status().state === 'connected',

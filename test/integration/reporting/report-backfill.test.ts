@@ -211,7 +211,7 @@ describe('report backfill', () => {
           ],
           io,
         ),
-      ).toBe(1);
+      ).toBe(2); // usage error
       expect(err).toContain('no site "nope" with an enabled reporting account');
       expect(
         await runCli(
@@ -229,7 +229,7 @@ describe('report backfill', () => {
           ],
           io,
         ),
-      ).toBe(1);
+      ).toBe(2); // usage error
       expect(err).toContain('--from must be a date (2026-01-31) or an ISO-8601 time, got "yesterday"');
     });
 

@@ -92,7 +92,7 @@ export async function startHarness(seed: Seed = loadSeedFile(demoSeedPath)): Pro
     config,
     vault(overrides = {}) {
       // Overrides of the transport (CA, timeouts) need the adapter's own agent.
-      const own = 'caFile' in overrides || 'timeouts' in overrides;
+      const own = 'caFile' in overrides || 'timeouts' in overrides || 'proxy' in overrides;
       const v = new PasswordSafeVault(config(overrides), {
         log,
         metrics,

@@ -43,7 +43,7 @@ function setup(
       maxQueued,
       clock,
       log: silentLogger(),
-      metrics: new LinkMetrics(metrics, 's'),
+      metrics: new LinkMetrics(metrics, 's', clock),
       undeliverable,
     },
     () => handler,

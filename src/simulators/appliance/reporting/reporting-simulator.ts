@@ -23,6 +23,8 @@ export interface ReportingSimulatorOptions {
   /** Response namespace; `rotate` cycles real, docs, prefixed per response. Default rotate. */
   namespaces?: NamespaceStyle | 'rotate';
   fault?: (request: ReportRequest) => ReportFault | undefined;
+  /** Which sessions this node holds (a failover node before a data sync); default all. */
+  visible?: (index: number) => boolean;
 }
 
 const REPORTS = {
@@ -81,6 +83,7 @@ export class ReportingSimulator {
     const g = this.options.generator;
     let omit = fault === 'omit_first' && root === 'session_list';
     for (const i of selection) {
+      if (this.options.visible && !this.options.visible(i)) continue;
       if (this.deleted.has(g.lsidOf(i))) continue;
       if (omit) {
         omit = false;
@@ -151,7 +154,12 @@ export class ReportingSimulator {
   #recording(res: ServerResponse, p: URLSearchParams, w: ReportXmlWriter, close: boolean): void {
     const g = this.options.generator;
     const i = g.indexOf(p.get('lsid') ?? '');
-    if (i === undefined || !g.hasRecording(i) || !g.isClosed(i, this.options.now()))
+    if (
+      i === undefined ||
+      !g.hasRecording(i) ||
+      !g.isClosed(i, this.options.now()) ||
+      (this.options.visible && !this.options.visible(i))
+    )
       return this.#xml(res, 200, w.error('No recording for this session'), close);
     const data = g.recording(i);
     res.writeHead(200, {

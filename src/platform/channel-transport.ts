@@ -1,0 +1,66 @@
+import { request } from 'node:http';
+import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { bypassesProxy, type ProxyConfig } from './config/proxy-field.js';
+import { isAddress } from './http-agent.js';
+
+/**
+ * A Node https Agent whose connections are CONNECT tunnels through an HTTP proxy, for clients
+ * that do not use undici (the `ws` ECM channel). TLS to the origin runs inside the tunnel with
+ * the options of the request (CA, SNI). The password goes only into Proxy-Authorization.
+ */
+class TunnelAgent extends HttpsAgent {
+  constructor(
+    private readonly proxy: ProxyConfig,
+    private readonly timeoutMs: number,
+  ) {
+    super({ keepAlive: false });
+  }
+
+  override createConnection(options: RequestOptions, done?: (err: Error | null, socket: Duplex) => void): undefined {
+    const proxy = new URL(this.proxy.url);
+    const target = `${options.host}:${options.port ?? 443}`;
+    const auth =
+      this.proxy.username && this.proxy.password
+        ? `Basic ${Buffer.from(`${this.proxy.username}:${this.proxy.password.reveal()}`).toString('base64')}`
+        : undefined;
+    const req = request({
+      host: proxy.hostname,
+      port: proxy.port || 80,
+      method: 'CONNECT',
+      path: target,
+      timeout: this.timeoutMs,
+      headers: { host: target, ...(auth ? { 'proxy-authorization': auth } : {}) },
+    });
+    req.once('connect', (res, socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        return done?.(new Error(`Proxy response (${res.statusCode}) !== 200 when HTTP Tunneling`), socket);
+      }
+      done?.(null, tlsConnect({ ...(options as ConnectionOptions), socket }));
+    });
+    req.once('timeout', () => req.destroy(new Error(`proxy ${proxy.host} did not answer CONNECT in time`)));
+    req.once('error', (e) => done?.(e, undefined as unknown as Duplex));
+    req.end();
+    // Node's Agent waits for `done` when no socket is returned.
+    return undefined;
+  }
+}
+
+/**
+ * What the ECM channel's WebSocket needs beside its CA to reach `origin` like the site's undici
+ * agents do: the site hostname as SNI and verification name when the origin is an IP address,
+ * and a tunnel agent when the site has a proxy that `origin` does not bypass.
+ */
+export function channelTransport(
+  origin: string,
+  o: { verifyName?: string; proxy?: ProxyConfig; connectTimeoutMs: number },
+): { servername?: string; agent?: HttpsAgent } {
+  const url = new URL(origin);
+  const byIp = o.verifyName !== undefined && !isAddress(o.verifyName) && isAddress(url.hostname);
+  return {
+    ...(byIp ? { servername: o.verifyName } : {}),
+    ...(o.proxy && !bypassesProxy(url, o.proxy.noProxy) ? { agent: new TunnelAgent(o.proxy, o.connectTimeoutMs) } : {}),
+  };
+}

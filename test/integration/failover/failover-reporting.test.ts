@@ -1,0 +1,191 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/app/config-schema.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { createRuntime } from '../../../src/app/runtime.js';
+import { ManualClock } from '../../../src/platform/clock.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { FailoverPair } from '../../../src/simulators/appliance/failover-pair.js';
+import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
+import { capturedLogger, instantClock } from '../reporting/reporting-fixture.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+const REPORTER = {
+  clientId: 'rep-client',
+  clientSecret: 'rep-secret-value-456',
+  permissions: { ecm: false, reporting: true, command: 'read_only' as const },
+};
+
+/** A failover pair serving 60 sessions one minute apart from T0, sync lag 10 minutes. */
+async function pairAt(clock: ManualClock) {
+  const generator = new SessionGenerator({
+    seed: 7,
+    count: 60,
+    hostName: '127.0.0.1',
+    product: 'pra',
+    firstStartMs: T0,
+    spacingMs: MIN,
+  });
+  const pair = new FailoverPair({
+    accounts: [REPORTER],
+    now: () => clock.now(),
+    sessions: { generator, syncLagMs: 10 * MIN },
+  });
+  await pair.start();
+  return { pair, generator, caFile: writeCa(pair.caPem) };
+}
+
+function worker(pair: FailoverPair, caFile: string, clock: ManualClock, reporting: Record<string, unknown> = {}) {
+  const [n0, n1] = pair.nodes;
+  const yaml = [
+    'allowLiteralSecrets: true',
+    'sites:',
+    '  - name: corp-pra',
+    `    url: ${n0.url}`,
+    `    nodes: [${n0.node}, ${n1.node}]`,
+    `    caFile: ${caFile}`,
+    `    reporting: { clientId: ${REPORTER.clientId}, clientSecret: ${REPORTER.clientSecret} }`,
+    `reporting: ${JSON.stringify({ overlapMinutes: 0, sliceMinutes: 30, initialLookbackHours: 1, ...reporting })}`,
+  ].join('\n');
+  const config = parseConfigText(yaml, 'test.yaml', { env: {} });
+  const { log, lines } = capturedLogger();
+  const rt = createRuntime(log, {
+    clock: instantClock(clock),
+    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    readiness: new Readiness(),
+  });
+  const store = new MemoryStore();
+  const w = buildReportWorker(reportWorkerSettings(config), rt, store);
+  return { w, store, rt, lines };
+}
+
+/** lsids of the sessions that started by `now`. */
+function startedBy(g: SessionGenerator, now: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < g.count && g.startMs(i) <= now; i++) out.push(g.lsidOf(i));
+  return out;
+}
+
+async function stored(store: MemoryStore, lsids: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const l of lsids) if (await store.reports.readSession('127.0.0.1', l)) out.push(l);
+  return out;
+}
+
+describe('reporting follows the failover primary (real sockets)', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const s of stops.splice(0)) await s();
+  });
+  let clock: ManualClock;
+  beforeEach(() => {
+    clock = new ManualClock(T0 + 20 * MIN);
+  });
+
+  it('a planned swap moves report pulls to the new primary with no session lost', async () => {
+    const { pair, generator, caFile } = await pairAt(clock);
+    stops.push(() => pair.stop());
+    const { w, store, rt } = worker(pair, caFile, clock);
+    await w.start();
+    stops.push(() => w.stop(1000));
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    pair.swap();
+    await clock.advance(T0 + 45 * MIN - clock.now());
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    const want = startedBy(generator, clock.now());
+    expect(await stored(store, want)).toEqual(want);
+    expect(pair.nodes[1].role).toBe('primary');
+    expect(await sample(rt.metrics, 'ecm_bridge_site_primary_nodes{site="corp-pra"}')).toBe(1);
+  });
+
+  it('after an unplanned failover, re-reads since the last data sync until the pair syncs, storing what came back', async () => {
+    const { pair, generator, caFile } = await pairAt(clock);
+    stops.push(() => pair.stop());
+    const { w, store, rt, lines } = worker(pair, caFile, clock);
+    await w.start();
+    stops.push(() => w.stop(1000));
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    await clock.advance(T0 + 30 * MIN - clock.now()); // sessions 21-30 start on node 0, synced only up to T0+20
+    pair.failover();
+    await clock.advance(T0 + 40 * MIN - clock.now());
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    const onlyOnNode0 = startedBy(generator, T0 + 30 * MIN).filter(
+      (l) => !startedBy(generator, T0 + 20 * MIN - 1).includes(l),
+    );
+    expect(await stored(store, onlyOnNode0)).toEqual([]);
+    pair.resumeSync(); // node 0 is back as backup: the pair syncs
+    await clock.advance(T0 + 50 * MIN - clock.now());
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    const want = startedBy(generator, clock.now());
+    expect(await stored(store, want)).toEqual(want);
+    expect(await sample(rt.metrics, 'ecm_bridge_reporting_failback_rereads_total{site="corp-pra"}')).toBe(1);
+    expect(lines.some((l) => l.includes('the primary changed'))).toBe(true);
+  });
+
+  it('without the re-read those sessions stay lost (the feature is what stores them)', async () => {
+    const { pair, generator, caFile } = await pairAt(clock);
+    stops.push(() => pair.stop());
+    const { w, store } = worker(pair, caFile, clock, { failbackRereadMaxHours: 0 });
+    await w.start();
+    stops.push(() => w.stop(1000));
+    await w.runNow();
+    await clock.advance(T0 + 30 * MIN - clock.now());
+    pair.failover();
+    await clock.advance(T0 + 40 * MIN - clock.now());
+    await w.runNow();
+    pair.resumeSync();
+    await clock.advance(T0 + 50 * MIN - clock.now());
+    await w.runNow();
+    const want = startedBy(generator, clock.now());
+    expect((await stored(store, want)).length).toBeLessThan(want.length);
+  });
+
+  it('names "no primary" when both nodes are backup, and two primaries on the metric', async () => {
+    const { pair, caFile } = await pairAt(clock);
+    stops.push(() => pair.stop());
+    const { w, rt } = worker(pair, caFile, clock);
+    await w.start();
+    stops.push(() => w.stop(1000));
+    pair.setBoth('backup');
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+    const ready = (await rt.readiness.report()).components.reporting;
+    expect(ready?.reason).toMatch(/no primary: every node is backup/);
+    expect(await sample(rt.metrics, 'ecm_bridge_site_primary_nodes{site="corp-pra"}')).toBe(0);
+    pair.setBoth('primary');
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    expect(await sample(rt.metrics, 'ecm_bridge_site_primary_nodes{site="corp-pra"}')).toBe(2);
+  });
+});
+
+describe('the ECM channel names the failover state on /readyz', () => {
+  it('"no primary" while both nodes are backup, then connects; two primaries are named', async () => {
+    const pair = new FailoverPair({ accounts: [ECM_ACCOUNT], heartbeatMs: 100 });
+    await pair.start();
+    const [n0, n1] = pair.nodes;
+    const l = await startLink(n0.url, writeCa(pair.caPem), new ScriptedHandler(), {
+      extra: { nodes: [n0.node, n1.node] },
+    });
+    try {
+      await until(() => l.link.status().state === 'connected', 'connected');
+      pair.setBoth('backup');
+      await until(
+        async () =>
+          /no primary: every node is backup/.test((await l.readiness.report()).components['site:sim']?.reason ?? ''),
+        'no primary on /readyz',
+      );
+      expect(n1.upgrades.size).toBe(0); // a known backup is never asked for a channel
+      pair.setBoth('primary');
+      await until(
+        async () => /two primaries/.test((await l.readiness.report()).components['site:sim']?.reason ?? ''),
+        'two primaries on /readyz',
+      );
+      expect(await sample(l.metrics, 'ecm_bridge_site_primary_nodes{site="sim"}')).toBe(2);
+    } finally {
+      await l.link.stop(200);
+      await pair.stop();
+    }
+  });
+});

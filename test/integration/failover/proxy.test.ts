@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/app/config-schema.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { createRuntime } from '../../../src/app/runtime.js';
+import { ManualClock } from '../../../src/platform/clock.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { Readiness } from '../../../src/platform/readiness.js';
+import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
+import { ReportingSimulator } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
+import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import { startConnectProxy, type ConnectProxy } from '../../helpers/connect-proxy.js';
+import { ECM_ACCOUNT, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
+import { capturedLogger, instantClock } from '../reporting/reporting-fixture.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const PROXY_USER = { username: 'bridge', password: 'Pr0xy-pa55-w0rd' };
+const REPORTER = {
+  clientId: 'rep-client',
+  clientSecret: 'rep-secret-value-456',
+  permissions: { ecm: false, reporting: true, command: 'deny' as const },
+};
+
+describe('through an authenticating CONNECT proxy (real sockets)', () => {
+  const clock = new ManualClock(T0 + 30 * 60_000);
+  const generator = new SessionGenerator({
+    seed: 3,
+    count: 20,
+    hostName: '127.0.0.1',
+    product: 'pra',
+    firstStartMs: T0,
+    spacingMs: 60_000,
+  });
+  const sim = new ApplianceSimulator({
+    accounts: [ECM_ACCOUNT, REPORTER],
+    now: () => clock.now(),
+    reporting: new ReportingSimulator({ generator, now: () => clock.now() }).handle,
+  });
+  let proxy: ConnectProxy;
+  let caFile: string;
+  beforeAll(async () => {
+    await sim.start();
+    caFile = writeCa(sim.caPem);
+    proxy = await startConnectProxy(PROXY_USER);
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await sim.stop();
+  });
+
+  function worker(password: string, noProxy: string[] = []) {
+    const yaml = [
+      'sites:',
+      '  - name: corp-pra',
+      `    url: ${sim.url}`,
+      `    caFile: ${caFile}`,
+      `    proxy: { url: "${proxy.url}", username: ${PROXY_USER.username}, password: "env:PROXY_PASSWORD", noProxy: ${JSON.stringify(noProxy)} }`,
+      '    reporting: { clientId: rep-client, clientSecret: "env:REP_SECRET" }',
+      'reporting: { initialLookbackHours: 1, sliceMinutes: 60, retries: { max: 0 } }',
+    ].join('\n');
+    const config = parseConfigText(yaml, 'test.yaml', {
+      env: { PROXY_PASSWORD: password, REP_SECRET: REPORTER.clientSecret },
+    });
+    const { log, lines } = capturedLogger();
+    const rt = createRuntime(log, {
+      clock: instantClock(clock),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      readiness: new Readiness(),
+    });
+    const store = new MemoryStore();
+    return { w: buildReportWorker(reportWorkerSettings(config), rt, store), store, rt, lines };
+  }
+
+  it('pulls reports through the proxy; the proxy password is never logged', async () => {
+    const before = proxy.tunnels.length;
+    const { w, store, lines } = worker(PROXY_USER.password);
+    await w.start();
+    try {
+      expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    } finally {
+      await w.stop(1000);
+    }
+    expect((await store.reports.tableCounts()).session).toBe(20);
+    expect(proxy.tunnels.slice(before)).toContain(sim.node);
+    const basic = Buffer.from(`${PROXY_USER.username}:${PROXY_USER.password}`).toString('base64');
+    expect(lines.join('\n')).not.toContain(PROXY_USER.password);
+    expect(lines.join('\n')).not.toContain(basic);
+  });
+
+  it('a wrong proxy password fails the pull with the 407, without the password', async () => {
+    const refused = proxy.refused;
+    const { w, rt, lines } = worker('wrong-password-value');
+    await w.start();
+    try {
+      expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+    } finally {
+      await w.stop(1000);
+    }
+    expect(proxy.refused).toBeGreaterThan(refused);
+    const reason = (await rt.readiness.report()).components.reporting?.reason ?? '';
+    expect(reason).not.toContain('wrong-password-value');
+    expect(lines.join('\n')).not.toContain('wrong-password-value');
+  });
+
+  it('a host on noProxy is reached directly', async () => {
+    const before = proxy.tunnels.length;
+    const { w } = worker(PROXY_USER.password, ['127.0.0.1']);
+    await w.start();
+    try {
+      expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    } finally {
+      await w.stop(1000);
+    }
+    expect(proxy.tunnels.length).toBe(before);
+  });
+
+  it('the ECM channel (WebSocket upgrade) connects through a proxy', async () => {
+    const open = await startConnectProxy();
+    const l = await startLink(sim.url, caFile, new ScriptedHandler(), { extra: { proxy: { url: open.url } } });
+    try {
+      await until(() => l.link.status().state === 'connected', 'connected through the proxy');
+      expect(open.tunnels).toContain(sim.node);
+    } finally {
+      await l.link.stop(200);
+      await open.close();
+    }
+  });
+});
