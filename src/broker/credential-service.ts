@@ -103,7 +103,6 @@ export class CredentialService {
     const { state, clock, vault, log } = this.d;
     const site = context.site;
     const audit: AuditFacts = { vaultUser: null, systemName: null, accountName: null };
-    let checkout;
     let claims;
     try {
       audit.vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
@@ -128,10 +127,54 @@ export class CredentialService {
           { op: 'broker.get', details: { reason: dropped[0] } },
         );
       this.d.policy.enforce(context, new Date(clock.now()));
-      const duration = Math.min(
-        this.d.release.durationMinutes,
-        claims.account.maximumReleaseMinutes ?? Number.POSITIVE_INFINITY,
+    } catch (e) {
+      const err = toServiceError(e, 'broker.get');
+      await this.#recordFailure(site, context, audit, err);
+      throw err;
+    }
+    const duration = Math.min(
+      this.d.release.durationMinutes,
+      claims.account.maximumReleaseMinutes ?? Number.POSITIVE_INFINITY,
+    );
+    const leaseId = randomUUID();
+    const now = clock.now();
+    // The intent first (one statement: audit row `requested` and a lease without a vault request),
+    // so a crash or a lost answer after `POST Requests` leaves something the sweep checks in.
+    const intent = {
+      leaseId,
+      vaultRequestId: null,
+      owner: this.d.instanceId,
+      site,
+      consoleUser: context.user.username,
+      vaultUser: audit.vaultUser,
+      systemId: claims.account.systemId,
+      systemName: claims.account.systemName,
+      accountId: claims.account.accountId,
+      accountName: claims.account.accountName,
+      lsid: context.session?.lsid || null,
+      createdAt: new Date(now),
+      expiresAt: new Date(now + duration * 60_000),
+    };
+    let auditId: number;
+    try {
+      auditId = await this.d.keeper.open(
+        {
+          ...this.#eventBase(site, context, audit),
+          vaultRequestId: null,
+          outcome: 'requested',
+          errorCode: null,
+          checkoutAt: null,
+          checkinAt: null,
+        },
+        intent,
       );
+    } catch (e) {
+      const err = toServiceError(e, 'broker.get');
+      await this.#recordFailure(site, context, audit, err);
+      throw err;
+    }
+    let checkout;
+    try {
       checkout = await vault.checkout(
         {
           vaultUser: audit.vaultUser,
@@ -143,48 +186,27 @@ export class CredentialService {
       );
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
-      await this.#recordFailure(site, context, audit, err);
+      this.d.metrics.checkouts.inc({ outcome: err.kind === 'permission' ? 'denied' : 'failed' });
+      // A transient failure may have come after Password Safe made the request (a lost answer):
+      // the sweep looks for it and checks it in. Otherwise nothing was made and the intent goes.
+      await this.d.keeper.settleIntent({ ...intent, auditId }, err, err.retryable);
       throw err;
     }
-    const leaseId = randomUUID();
-    let auditId: number | undefined;
+    let confirmed = false;
     try {
-      if (signal.aborted) throw abortError(signal);
-      auditId = await this.d.keeper.open(
-        {
-          ...this.#eventBase(site, context, audit),
-          vaultRequestId: checkout.requestId,
-          outcome: 'checked_out',
-          errorCode: null,
-          checkoutAt: new Date(clock.now()),
-          checkinAt: null,
-        },
-        {
-          leaseId,
-          vaultRequestId: checkout.requestId,
-          owner: this.d.instanceId,
-          site,
-          consoleUser: context.user.username,
-          vaultUser: audit.vaultUser,
-          systemId: claims.account.systemId,
-          systemName: claims.account.systemName,
-          accountId: claims.account.accountId,
-          accountName: claims.account.accountName,
-          lsid: context.session?.lsid || null,
-          createdAt: new Date(clock.now()),
-          expiresAt: checkout.expiresAt,
-        },
-      );
-      // The request may have been cancelled while the audit row and lease were written: the
-      // caller will drop the answer, so nobody would ever release this lease.
+      await state.confirmLease(leaseId, checkout.requestId, checkout.expiresAt, new Date(clock.now()));
+      confirmed = true;
+      // The request may have been cancelled while the lease was written: the caller will drop
+      // the answer, so nobody would ever release this lease.
       if (signal.aborted) throw abortError(signal);
     } catch (e) {
       // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       const err = toServiceError(e, 'broker.get');
-      if (auditId === undefined) {
-        // Nothing was recorded (the audit row and lease are written together): give the checkout back.
+      this.d.metrics.checkouts.inc({ outcome: 'failed' });
+      if (!confirmed) {
+        // The lease does not know its request: hand the request back directly, then end the intent.
         await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
-        await this.#recordFailure(site, context, audit, err, checkout.requestId);
+        await this.d.keeper.settleIntent({ ...intent, auditId }, err, false, checkout.requestId);
       } else {
         await this.d.keeper
           .release(leaseId, context.user.username)
@@ -194,7 +216,6 @@ export class CredentialService {
               'could not check in an undelivered lease; the sweeper or the vault expiry will end it',
             ),
           );
-        this.d.metrics.checkouts.inc({ outcome: 'failed' });
         await state
           .updateCredentialEvent(auditId, { outcome: 'failed', errorCode: err.code, checkinAt: new Date(clock.now()) })
           .catch((ue: unknown) => log.error({ err: ue, auditId }, 'could not record a credential event'));

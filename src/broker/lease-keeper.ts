@@ -8,6 +8,9 @@ import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 
 /** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
 const SHUTDOWN_PARALLELISM = 8;
+/** A failed check-in is retried after 1, 2, 4, ... sweep intervals, at most this many. */
+const MAX_RETRY_INTERVALS = 16;
+const CHECKIN_REASONS: readonly CheckinReason[] = ['release', 'expiry', 'shutdown', 'recovery', 'abandoned'];
 
 export interface LeaseKeeperDeps {
   state: LeaseStore;
@@ -114,6 +117,33 @@ export class LeaseKeeper {
   }
 
   /**
+   * Ends the intent of a checkout the vault did not answer with a secret. With `keep` (a
+   * transient failure: Password Safe may have made the request, its answer lost) the lease stays,
+   * due at the next sweep, which looks the request up and checks it in (or drops the intent once
+   * none can appear); otherwise the lease goes. The audit row becomes failed (or denied) with the
+   * error code either way. Never throws: the vault's own expiry is the last resort.
+   */
+  async settleIntent(intent: Lease, err: ServiceError, keep: boolean, vaultRequestId?: string): Promise<void> {
+    const { state, clock, log, metrics, instanceId } = this.deps;
+    try {
+      if (keep) {
+        const at = new Date(clock.now() + this.config.sweepIntervalSeconds * 1000);
+        await state.putLease({ ...intent, checkinRetry: { attempts: 0, at, reason: 'abandoned' } });
+      } else if (await state.takeLease(intent.leaseId)) {
+        if (intent.owner === instanceId) metrics.activeLeases.dec();
+      }
+      if (intent.auditId !== null)
+        await state.updateCredentialEvent(intent.auditId, {
+          outcome: err.kind === 'permission' ? 'denied' : 'failed',
+          errorCode: err.code,
+          ...(vaultRequestId !== undefined && { vaultRequestId, checkinAt: new Date(clock.now()) }),
+        });
+    } catch (e) {
+      log.error({ leaseId: intent.leaseId, err: e }, 'could not settle a checkout intent; the sweeper will end it');
+    }
+  }
+
+  /**
    * Checks in a checkout that never became a lease (deadline passed, store failure), unless a
    * recorded lease shares its vault request. Never throws: the vault's own expiry is the fallback.
    */
@@ -138,11 +168,18 @@ export class LeaseKeeper {
     );
   }
 
-  /** Checks in every lease past its expiry, whoever made it. Returns how many were checked in. */
+  /**
+   * Checks in every lease past its expiry, and retries every failed check-in whose backoff is
+   * over, whoever made them. Returns how many were checked in.
+   */
   async sweep(): Promise<number> {
-    const due = await this.deps.state.listLeases({ expiresBefore: new Date(this.deps.clock.now() + 1) });
+    const now = this.deps.clock.now();
+    const due = await this.deps.state.dueLeases(new Date(now + 1));
     let n = 0;
-    for (const lease of due) if (await this.#closeTaken(lease.leaseId, 'expiry').catch(() => false)) n++;
+    for (const lease of due) {
+      const reason = lease.expiresAt.getTime() <= now ? 'expiry' : retryReason(lease);
+      if (await this.#closeTaken(lease.leaseId, reason).catch(() => false)) n++;
+    }
     return n;
   }
 
@@ -174,20 +211,56 @@ export class LeaseKeeper {
   async #checkIn({ lease, shared }: TakenLease, reason: CheckinReason, signal?: AbortSignal): Promise<void> {
     const { state, vault, clock, log, metrics, instanceId } = this.deps;
     const leaseId = lease.leaseId;
+    let requestId: string;
     try {
+      if (lease.vaultRequestId === null) {
+        // An intent: the vault was asked but its answer never recorded (lost, or the process died).
+        const found = await this.#findIntended(lease, signal);
+        if (found === undefined) {
+          await this.#dropIntent(lease);
+          return;
+        }
+        requestId = found;
+        shared = await state.holdsRequest(lease.vaultUser, requestId);
+      } else requestId = lease.vaultRequestId;
       // With ConflictOption "reuse" two sessions can share one vault request: only the last
       // lease on it checks it in, so the other session's credential stays valid.
-      if (!shared) await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease), signal);
+      if (!shared) await vault.checkin(lease.vaultUser, requestId, this.deps.checkinReason(lease), signal);
       else
         log.info(
-          { leaseId, vaultRequestId: lease.vaultRequestId },
+          { leaseId, vaultRequestId: requestId },
           'vault request still used by another lease; not checked in yet',
         );
     } catch (e) {
-      // Keep the lease so the next sweep tries again; the vault's own expiry is the last resort.
-      await state.putLease(lease);
-      log.warn({ leaseId, vaultRequestId: lease.vaultRequestId, reason, err: e }, 'check-in failed; will retry');
+      // Keep the lease, due for a sweep after a backoff that doubles per failure; the vault's own
+      // expiry ends the request if every retry fails.
+      const attempts = (lease.checkinRetry?.attempts ?? 0) + 1;
+      const waitMs = this.config.sweepIntervalSeconds * 1000 * Math.min(2 ** (attempts - 1), MAX_RETRY_INTERVALS);
+      const at = new Date(clock.now() + waitMs);
+      await state.putLease({ ...lease, checkinRetry: { attempts, at, reason } });
+      log.warn(
+        { leaseId, vaultRequestId: lease.vaultRequestId, reason, attempts, retryAt: at, err: e },
+        'check-in failed; will retry',
+      );
       throw e;
+    }
+    if (lease.vaultRequestId === null) {
+      // The checkout never reached the console (as far as this bridge knows): its row stays failed.
+      if (lease.owner === instanceId) metrics.activeLeases.dec();
+      metrics.checkins.inc({ reason });
+      if (lease.auditId !== null)
+        await state.updateCredentialEvent(lease.auditId, {
+          outcome: 'failed',
+          vaultRequestId: requestId,
+          checkinAt: new Date(clock.now()),
+          checkinBy: instanceId,
+          checkinReason: reason,
+        });
+      log.warn(
+        { leaseId, vaultRequestId: requestId, reason },
+        'found the release request of an unrecorded checkout; checked in',
+      );
+      return;
     }
     if (lease.owner === instanceId) metrics.activeLeases.dec();
     metrics.checkins.inc({ reason });
@@ -200,6 +273,37 @@ export class LeaseKeeper {
       });
     }
     log.info({ leaseId, vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason }, 'lease checked in');
+  }
+
+  /**
+   * The vault request an intent made, looked up among the vault user's active requests. While the
+   * intent is younger than `staleAfterSeconds` a miss throws (retried with backoff: a late `POST
+   * Requests` may still create it); after that a miss means no request exists.
+   */
+  async #findIntended(lease: Lease, signal?: AbortSignal): Promise<string | undefined> {
+    const durationMinutes = Math.round((lease.expiresAt.getTime() - lease.createdAt.getTime()) / 60_000);
+    const found = await this.deps.vault.findRequest(lease.vaultUser, lease, durationMinutes, signal);
+    if (found !== undefined) return found;
+    if (this.deps.clock.now() - lease.createdAt.getTime() < this.config.staleAfterSeconds * 1000)
+      throw new ServiceError('vault.unavailable', 'the release request of an unanswered checkout is not visible yet', {
+        op: 'broker.recover_intent',
+        details: { leaseId: lease.leaseId },
+      });
+    return undefined;
+  }
+
+  /** An intent whose vault request never appeared: nothing to check in; its audit row stays failed. */
+  async #dropIntent(lease: Lease): Promise<void> {
+    const { state, clock, log, metrics, instanceId } = this.deps;
+    if (lease.owner === instanceId) metrics.activeLeases.dec();
+    if (lease.auditId !== null)
+      await state.updateCredentialEvent(lease.auditId, {
+        outcome: 'failed',
+        checkinAt: new Date(clock.now()),
+        checkinBy: instanceId,
+        checkinReason: 'none',
+      });
+    log.info({ leaseId: lease.leaseId }, 'no vault request exists for an unrecorded checkout; intent dropped');
   }
 
   async #every(seconds: number, name: string, task: () => Promise<unknown>): Promise<void> {
@@ -217,4 +321,10 @@ export class LeaseKeeper {
       }
     }
   }
+}
+
+/** The reason a failed check-in was attempted for (a stored string), as a metric label. */
+function retryReason(lease: Lease): CheckinReason {
+  const r = lease.checkinRetry?.reason;
+  return CHECKIN_REASONS.find((x) => x === r) ?? 'release';
 }

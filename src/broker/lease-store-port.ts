@@ -1,7 +1,11 @@
 /** A checkout the bridge must check in later. Never holds the secret. */
 export interface Lease {
   leaseId: string;
-  vaultRequestId: string;
+  /**
+   * Null while the checkout is only an intent (`requested`: recorded before the vault was asked,
+   * so a crash or a lost answer leaves something the sweep finds and checks in).
+   */
+  vaultRequestId: string | null;
   /** The bridge process that made it (for orphan recovery after a crash). */
   owner: string;
   site: string;
@@ -16,9 +20,21 @@ export interface Lease {
   auditId: number | null;
   createdAt: Date;
   expiresAt: Date;
+  /** Present once a check-in of this lease failed: when the sweep tries again, and why it was checked in. */
+  checkinRetry?: CheckinRetry;
 }
 
-export type CredentialOutcome = 'checked_out' | 'checked_in' | 'denied' | 'failed' | 'expired';
+/** A failed check-in waiting for the sweep (backoff grows with the attempts). */
+export interface CheckinRetry {
+  /** Failed attempts so far (1 after the first failure). */
+  attempts: number;
+  /** The sweep retries the check-in at or after this time. */
+  at: Date;
+  /** Why the lease was being checked in (release, shutdown, recovery, expiry). */
+  reason: string;
+}
+
+export type CredentialOutcome = 'requested' | 'checked_out' | 'checked_in' | 'denied' | 'failed' | 'expired';
 
 /** One row of ecm_bridge.credential_event: correlates a checkout with its PRA session. */
 export interface CredentialEvent {
@@ -38,16 +54,6 @@ export interface CredentialEvent {
   checkinAt: Date | null;
 }
 
-/** A lease just removed from the store, and whether another lease still holds its vault request. */
-export interface TakenLease {
-  lease: Lease;
-  /**
-   * Another lease of the same vault user names the same vault request (ConflictOption "reuse"
-   * lets two sessions share one): the request must stay checked out for it.
-   */
-  shared: boolean;
-}
-
 /** Who checked a lease in (a bridge instance id) and why (release, expiry, shutdown, recovery). */
 export interface CheckinRecord {
   checkinBy: string | null;
@@ -58,6 +64,16 @@ export interface CheckinRecord {
 export type CredentialEventPatch = Partial<
   Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'> & CheckinRecord
 >;
+
+/** A lease just removed from the store, and whether another lease still holds its vault request. */
+export interface TakenLease {
+  lease: Lease;
+  /**
+   * Another lease of the same vault user names the same vault request (ConflictOption "reuse"
+   * lets two sessions share one): the request must stay checked out for it.
+   */
+  shared: boolean;
+}
 
 /**
  * The broker's own state: leases, credential audit, and liveness of bridge instances (so a
@@ -71,6 +87,11 @@ export interface LeaseStore {
    * Returns the audit row's id.
    */
   openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number>;
+  /**
+   * Turns an intent into a checkout: the lease gets its vault request id and expiry, its audit
+   * row the request id, `checked_out` and the checkout time, in one statement.
+   */
+  confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void>;
   getLease(leaseId: string): Promise<Lease | undefined>;
   /**
    * Removes and returns the lease, with whether another lease still holds its vault request;
@@ -79,6 +100,8 @@ export interface LeaseStore {
    */
   takeLease(leaseId: string, consoleUser?: string): Promise<TakenLease | undefined>;
   listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]>;
+  /** What the sweep must check in at `at`: leases expired before it, and failed check-ins whose retry is due (indexed). */
+  dueLeases(at: Date): Promise<Lease[]>;
   /** Whether a lease of `vaultUser` holds vault request `vaultRequestId` (an indexed lookup). */
   holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean>;
   /** The leases of one session (lsid) on one account (an indexed lookup). */

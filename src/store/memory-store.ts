@@ -36,6 +36,13 @@ export class MemoryStateStore implements StateStore {
     this.events.push({ ...structuredClone(event), checkinBy: null, checkinReason: null, id: auditId });
     return auditId;
   }
+  async confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date) {
+    const l = this.leases.get(leaseId);
+    if (!l) return;
+    Object.assign(l, { vaultRequestId, expiresAt: new Date(expiresAt) });
+    const e = this.events.find((x) => x.id === l.auditId);
+    if (e) Object.assign(e, { vaultRequestId, outcome: 'checked_out', checkoutAt: new Date(checkoutAt) });
+  }
   async getLease(leaseId: string) {
     const l = this.leases.get(leaseId);
     return l && structuredClone(l);
@@ -46,7 +53,8 @@ export class MemoryStateStore implements StateStore {
     this.leases.delete(leaseId);
     return { lease, shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
   }
-  async holdsRequest(vaultUser: string, vaultRequestId: string) {
+  async holdsRequest(vaultUser: string, vaultRequestId: string | null) {
+    if (vaultRequestId === null) return false;
     return [...this.leases.values()].some((l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser);
   }
   async sessionLeases(lsid: string, accountId: number) {
@@ -61,6 +69,12 @@ export class MemoryStateStore implements StateStore {
           (filter.owner === undefined || l.owner === filter.owner) &&
           (filter.expiresBefore === undefined || l.expiresAt < filter.expiresBefore),
       )
+      .map((l) => structuredClone(l));
+  }
+
+  async dueLeases(at: Date) {
+    return [...this.leases.values()]
+      .filter((l) => l.expiresAt < at || (l.checkinRetry !== undefined && l.checkinRetry.at <= at))
       .map((l) => structuredClone(l));
   }
 

@@ -182,6 +182,16 @@ export const HOLDS_REQUEST_SQL = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bri
 WHERE vault_request_id = @vault_request_id AND vault_user = @vault_user) THEN 1 ELSE 0 END AS held`;
 export const SESSION_LEASES_SQL =
   'SELECT * FROM ecm_bridge.lease WHERE lsid = @lsid AND account_id = @account_id ORDER BY created_at, lease_id';
+/** An intent becomes a checkout: lease and audit row in one batch and one transaction (idempotent: same values again). */
+export const CONFIRM_LEASE_SQL = `SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+UPDATE ecm_bridge.lease SET vault_request_id = @vault_request_id, expires_at = @expires_at WHERE lease_id = @lease_id;
+UPDATE ecm_bridge.credential_event SET vault_request_id = @vault_request_id, outcome = N'checked_out', checkout_at = @checkout_at
+WHERE id = (SELECT audit_id FROM ecm_bridge.lease WHERE lease_id = @lease_id);
+COMMIT TRANSACTION;`;
+/** Expired leases and failed check-ins whose retry is due (each condition has its index). */
+export const DUE_LEASES_SQL = `SELECT * FROM ecm_bridge.lease WHERE expires_at < @at OR checkin_retry_at <= @at
+ORDER BY expires_at, lease_id`;
 export const LIST_LEASES_SQL = `SELECT * FROM ecm_bridge.lease
 WHERE (@owner IS NULL OR owner = @owner) AND (@before IS NULL OR expires_at < @before) ORDER BY expires_at, lease_id`;
 export const UPSERT_INSTANCE_SQL = upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at']);

@@ -3,6 +3,8 @@ import { bindAll } from './mssql-params.js';
 import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
   GET_CURSOR_SQL,
+  CONFIRM_LEASE_SQL,
+  DUE_LEASES_SQL,
   GET_LEASE_SQL,
   HOLDS_REQUEST_SQL,
   insertCredentialEventSql,
@@ -82,6 +84,15 @@ export class MssqlStateStore implements StateStore {
     return Number(rows[0]!.audit_id);
   }
 
+  async confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void> {
+    await this.#query('confirmLease', CONFIRM_LEASE_SQL, {
+      lease_id: leaseId,
+      vault_request_id: vaultRequestId,
+      expires_at: expiresAt,
+      checkout_at: checkoutAt,
+    });
+  }
+
   async getLease(leaseId: string): Promise<Lease | undefined> {
     const rows = await this.#query<DbRow>('getLease', GET_LEASE_SQL, { lease_id: leaseId });
     return rows[0] && leaseFromRow(rows[0]);
@@ -122,6 +133,10 @@ export class MssqlStateStore implements StateStore {
         .query<DbRow>(LIST_LEASES_SQL),
     );
     return rows.map(leaseFromRow);
+  }
+
+  async dueLeases(at: Date): Promise<Lease[]> {
+    return (await this.#query<DbRow>('dueLeases', DUE_LEASES_SQL, { at })).map(leaseFromRow);
   }
 
   async touchInstance(instanceId: string, at: Date): Promise<void> {

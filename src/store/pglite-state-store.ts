@@ -90,6 +90,16 @@ export class PgliteStateStore implements StateStore {
     return Number(rows[0]!.audit_id);
   }
 
+  async confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void> {
+    await this.#q(
+      'confirmLease',
+      `WITH l AS (UPDATE ecm_bridge.lease SET vault_request_id = $2, expires_at = $3 WHERE lease_id = $1 RETURNING audit_id)
+      UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $4
+      WHERE id = (SELECT audit_id FROM l)`,
+      [leaseId, vaultRequestId, expiresAt, checkoutAt],
+    );
+  }
+
   async getLease(leaseId: string): Promise<Lease | undefined> {
     const rows = await this.#q<DbRow>('getLease', 'SELECT * FROM ecm_bridge.lease WHERE lease_id = $1', [leaseId]);
     return rows[0] && leaseFromRow(rows[0]);
@@ -125,6 +135,16 @@ export class PgliteStateStore implements StateStore {
       `SELECT * FROM ecm_bridge.lease
       WHERE ($1::varchar IS NULL OR owner = $1) AND ($2::timestamptz IS NULL OR expires_at < $2) ORDER BY expires_at, lease_id`,
       [filter.owner ?? null, filter.expiresBefore ?? null],
+    );
+    return rows.map(leaseFromRow);
+  }
+
+  async dueLeases(at: Date): Promise<Lease[]> {
+    const rows = await this.#q<DbRow>(
+      'dueLeases',
+      // Each condition has its index (the planner ORs two bitmap scans).
+      `SELECT * FROM ecm_bridge.lease WHERE expires_at < $1 OR checkin_retry_at <= $1 ORDER BY expires_at, lease_id`,
+      [at],
     );
     return rows.map(leaseFromRow);
   }

@@ -23,6 +23,9 @@ export const LEASE_COLUMNS = [
   'audit_id',
   'created_at',
   'expires_at',
+  'checkin_attempts',
+  'checkin_retry_at',
+  'checkin_retry_reason',
 ] as const;
 
 export function leaseValues(l: Lease): unknown[] {
@@ -41,13 +44,16 @@ export function leaseValues(l: Lease): unknown[] {
     l.auditId,
     l.createdAt,
     l.expiresAt,
+    l.checkinRetry?.attempts ?? null,
+    l.checkinRetry?.at ?? null,
+    l.checkinRetry?.reason ?? null,
   ];
 }
 
 export function leaseFromRow(r: DbRow): Lease {
   return {
     leaseId: String(r.lease_id),
-    vaultRequestId: String(r.vault_request_id),
+    vaultRequestId: str(r.vault_request_id),
     owner: String(r.owner),
     site: String(r.site),
     consoleUser: String(r.console_user),
@@ -60,6 +66,13 @@ export function leaseFromRow(r: DbRow): Lease {
     auditId: num(r.audit_id),
     createdAt: r.created_at as Date,
     expiresAt: r.expires_at as Date,
+    ...(r.checkin_retry_at instanceof Date && {
+      checkinRetry: {
+        attempts: Number(r.checkin_attempts),
+        at: r.checkin_retry_at,
+        reason: String(r.checkin_retry_reason),
+      },
+    }),
   };
 }
 

@@ -25,7 +25,7 @@ export interface FakeRequest {
   checkinReason?: string;
 }
 
-type Method = 'listAccounts' | 'checkout' | 'checkin' | 'searchSystems' | 'health';
+type Method = 'listAccounts' | 'checkout' | 'checkin' | 'searchSystems' | 'health' | 'findRequest';
 
 /**
  * In-memory VaultPort for unit tests. Accounts and systems are granted per vault user (a user
@@ -77,6 +77,17 @@ export class FakeVault implements VaultPort {
           (a.ips ?? []).some((ip) => target.ips.includes(ip)),
       )
       .map(({ names: _n, ips: _i, password: _p, privateKey: _k, passphrase: _pp, ...account }) => account);
+  }
+
+  async findRequest(vaultUser: string, account: { systemId: number; accountId: number }, durationMinutes: number) {
+    this.#enter('findRequest', vaultUser);
+    return this.openRequests().findLast(
+      (r) =>
+        r.vaultUser === vaultUser &&
+        r.systemId === account.systemId &&
+        r.accountId === account.accountId &&
+        r.durationMinutes === durationMinutes,
+    )?.requestId;
   }
 
   async checkout(request: CheckoutRequest): Promise<Checkout> {

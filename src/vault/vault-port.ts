@@ -11,6 +11,17 @@ export interface VaultPort {
   listAccounts(vaultUser: string, target: VaultTarget, signal?: AbortSignal): Promise<VaultAccount[]>;
   /** Creates (or reuses, per config) a release request and reads the secret. */
   checkout(request: CheckoutRequest, signal?: AbortSignal): Promise<Checkout>;
+  /**
+   * The id of `vaultUser`'s active release request for this account and release duration, or
+   * undefined when there is none: how a checkout whose answer was lost (or whose process died)
+   * is found again later, to be checked in.
+   */
+  findRequest(
+    vaultUser: string,
+    account: { systemId: number; accountId: number },
+    durationMinutes: number,
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
   /** Checks a request in. Idempotent: an unknown or already checked-in request is not an error. */
   checkin(vaultUser: string, requestId: string, reason: string, signal?: AbortSignal): Promise<void>;
   /** RDP and SSH systems `vaultUser` may request whose name/host/IP contains `query` (plain, case-insensitive). */

@@ -224,21 +224,7 @@ export class PasswordSafeVault implements VaultPort {
     let found: string | undefined;
     try {
       // Without the caller's signal: when it was cancelled, we still must find (and end) the request.
-      const res = await this.#inSession(vaultUser, {
-        op: 'find_request',
-        method: 'GET',
-        path: 'Requests',
-        query: { status: 'active' },
-      });
-      if (res.status !== 200) throw failure(res, 'find_request', 'list the open release requests', facts);
-      const rows = Array.isArray(res.body) ? (res.body as Record<string, unknown>[]) : [];
-      const ids = rows
-        .filter(
-          (r) => num(r.SystemID) === systemId && num(r.AccountID) === accountId && releasedFor(r) === durationMinutes,
-        )
-        .map((r) => num(r.RequestID))
-        .filter((id): id is number => id !== undefined);
-      if (ids.length > 0) found = String(Math.max(...ids));
+      found = await this.findRequest(vaultUser, { systemId, accountId }, durationMinutes);
     } catch (e) {
       this.#log.warn({ ...facts, err: e }, 'could not list open release requests after an ambiguous failure');
     }
@@ -258,6 +244,35 @@ export class PasswordSafeVault implements VaultPort {
     }
     this.#log.info({ ...facts, requestId: found }, 'recovered the release request whose answer was lost');
     return found;
+  }
+
+  /** The newest active request of `vaultUser` for this account whose release window is `durationMinutes` (see #recoverRequest). */
+  async findRequest(
+    vaultUser: string,
+    account: { systemId: number; accountId: number },
+    durationMinutes: number,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const facts = { vaultUser, ...account, durationMinutes };
+    const res = await this.#inSession(vaultUser, {
+      op: 'find_request',
+      method: 'GET',
+      path: 'Requests',
+      query: { status: 'active' },
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status !== 200) throw failure(res, 'find_request', 'list the open release requests', facts);
+    const rows = Array.isArray(res.body) ? (res.body as Record<string, unknown>[]) : [];
+    const ids = rows
+      .filter(
+        (r) =>
+          num(r.SystemID) === account.systemId &&
+          num(r.AccountID) === account.accountId &&
+          releasedFor(r) === durationMinutes,
+      )
+      .map((r) => num(r.RequestID))
+      .filter((id): id is number => id !== undefined);
+    return ids.length > 0 ? String(Math.max(...ids)) : undefined;
   }
 
   async #readSecrets(

@@ -3,7 +3,10 @@
  * credential out of the Password Safe simulator through a real broker and vault adapter, prints
  * the lease, and idles until it is killed with SIGKILL (no shutdown hook runs, so the lease and
  * the vault request stay open).
- *   node crash-child.mjs DATA_DIR CONFIG_FILE   (secrets in PS_API_KEY, CREDENTIAL_ID_KEY)
+ *   node crash-child.mjs DATA_DIR CONFIG_FILE [after-post]   (secrets in PS_API_KEY, CREDENTIAL_ID_KEY)
+ * With `after-post`, the child prints the intent's lease id as soon as Password Safe answered
+ * `POST Requests` and the secret was read, and never records the answer (the window of issue 11,
+ * 5b), so the kill lands between the vault request and the lease knowing it.
  * Plain JavaScript on the built dist/ (as the installed service runs): no TypeScript loader in the
  * child, so it starts in about a second instead of transpiling the source tree first.
  */
@@ -17,7 +20,7 @@ import { systemClock } from '../../../dist/platform/clock.js';
 import { silentLogger } from '../../../dist/platform/logger.js';
 import { createMetricsRegistry } from '../../../dist/platform/metrics.js';
 
-const [dataDir, configFile] = process.argv.slice(2);
+const [dataDir, configFile, mode] = process.argv.slice(2);
 if (!dataDir || !configFile) throw new Error('usage: crash-child.mjs DATA_DIR CONFIG_FILE');
 const config = loadConfigFile(configFile, { env: process.env });
 const log = silentLogger();
@@ -35,6 +38,13 @@ const broker = createBroker(brokerSettings(config), {
   instanceId,
 });
 await broker.start();
+if (mode === 'after-post') {
+  store.state.confirmLease = async (leaseId) => {
+    const lease = await store.state.getLease(leaseId);
+    process.stdout.write(JSON.stringify({ instanceId, leaseId, vaultRequestId: lease?.vaultRequestId }) + '\n');
+    return new Promise(() => undefined); // killed before the answer is recorded
+  };
+}
 // Requests go through the wire mapper, as the ECM channel delivers them.
 const wire = brokerHandler(() => broker, 'default');
 const signal = new AbortController().signal;

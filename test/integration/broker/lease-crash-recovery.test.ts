@@ -27,11 +27,13 @@ afterAll(async () => {
 });
 
 /** Runs crash-child.mjs, waits for its lease line, then kills it with SIGKILL. */
-async function checkOutAndCrash(): Promise<{ instanceId: string; leaseId: string; vaultRequestId: string }> {
+async function checkOutAndCrash(
+  mode: 'after-lease' | 'after-post' = 'after-lease',
+): Promise<{ instanceId: string; leaseId: string; vaultRequestId: string | null }> {
   // Plain `node` on the built code: one process, so SIGKILL hits the broker itself and not a
   // wrapper whose child would live on.
   assertBuildFresh();
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'crash-child.mjs'), dataDir, ps.configFile], {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'crash-child.mjs'), dataDir, ps.configFile, mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...ps.env },
   });
@@ -44,7 +46,7 @@ async function checkOutAndCrash(): Promise<{ instanceId: string; leaseId: string
   });
   child.kill('SIGKILL');
   expect(await exited).toBe('SIGKILL');
-  return JSON.parse(line) as { instanceId: string; leaseId: string; vaultRequestId: string };
+  return JSON.parse(line) as { instanceId: string; leaseId: string; vaultRequestId: string | null };
 }
 
 describe('lease recovery after kill -9 (real child process, file-backed PGlite, Password Safe simulator)', () => {
@@ -88,6 +90,49 @@ describe('lease recovery after kill -9 (real child process, file-backed PGlite, 
         vaultRequestId: crashed.vaultRequestId,
         jumpItemId: 9001,
         checkinAt: new Date(clock.now()),
+        checkinBy: 'successor',
+        checkinReason: 'recovery',
+      });
+      await broker.stop(1_000);
+    } finally {
+      await vault.close();
+      await store.close();
+    }
+  });
+
+  it('kill -9 after POST Requests, before the lease knows the request (issue 11, 5b): the intent is found and checked in', async () => {
+    const before = new Set(ps.sim.requests().map((r) => r.id));
+    const crashed = await checkOutAndCrash('after-post');
+    expect(crashed.vaultRequestId).toBeNull(); // the lease is only the intent recorded before the POST
+    const request = ps.sim.requests().find((r) => !before.has(r.id));
+    expect(request?.status).toBe('approved');
+
+    const log = silentLogger();
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    const store = await openStore({ kind: 'embedded', dataDir, lockWaitMs: 5_000 }, { log, metrics });
+    const config = loadConfigFile(ps.configFile, { env: ps.env });
+    const vault = createVault(config.vault!, { log, metrics, clock: new ManualClock() });
+    try {
+      await store.migrate();
+      const [intent] = await store.state.listCredentialEvents({ lsid: 'crash-session', limit: 1 });
+      expect(intent).toMatchObject({ outcome: 'requested', vaultRequestId: null });
+      const clock = new ManualClock(Date.now() + 5 * 60_000);
+      const broker = createBroker(brokerSettings(config)!, {
+        vault,
+        state: store.state,
+        log,
+        metrics,
+        clock,
+        instanceId: 'successor',
+      });
+      await broker.start();
+      expect(request?.status).toBe('released');
+      expect(await store.state.getLease(crashed.leaseId)).toBeUndefined();
+      const [event] = await store.state.listCredentialEvents({ lsid: 'crash-session', limit: 1 });
+      expect(event).toMatchObject({
+        id: intent!.id,
+        outcome: 'failed',
+        vaultRequestId: String(request!.id),
         checkinBy: 'successor',
         checkinReason: 'recovery',
       });

@@ -229,6 +229,45 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await store.state.listCredentialEvents({ lsid })).toHaveLength(1);
     });
 
+    it('leases: an intent (no vault request yet, audit row requested) is confirmed in one statement', async () => {
+      const [id, lsid] = [key('intent'), key('intent-lsid').slice(0, 60)];
+      const { auditId: _, ...body } = {
+        ...lease(id, key('owner'), new Date(Date.UTC(2026, 10, 22, 11, 0, 0))),
+        lsid,
+        vaultRequestId: null,
+      };
+      const event = {
+        site: 'corp-pra',
+        lsid,
+        jumpItemId: null,
+        jumpItemName: null,
+        consoleUser: 'zoë',
+        vaultUser: 'CORP\\zoe',
+        vaultRequestId: null,
+        systemName: 'srv-01',
+        accountName: 'Administrator',
+        outcome: 'requested' as const,
+        errorCode: null,
+        checkoutAt: null,
+        checkinAt: null,
+      };
+      const auditId = await store.state.openLease(event, body);
+      expect(await store.state.getLease(id)).toEqual({ ...body, auditId });
+      expect(await store.state.holdsRequest('CORP\\zoe', 'req-none')).toBe(false);
+      const [expires, at] = [new Date(Date.UTC(2026, 10, 22, 11, 30, 0)), new Date(Date.UTC(2026, 10, 22, 10, 1, 0))];
+      await store.state.confirmLease(id, 'req-77', expires, at);
+      expect(await store.state.getLease(id)).toEqual({
+        ...body,
+        auditId,
+        vaultRequestId: 'req-77',
+        expiresAt: expires,
+      });
+      expect(await store.state.listCredentialEvents({ lsid })).toMatchObject([
+        { id: auditId, outcome: 'checked_out', vaultRequestId: 'req-77', checkoutAt: at },
+      ]);
+      await store.state.takeLease(id);
+    });
+
     it('leases: take says whether another lease holds the vault request; by console user only for that user', async () => {
       const owner = key('owner');
       const [a, b, c] = [key('shared'), key('shared'), key('alone')];
@@ -261,6 +300,25 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect((await store.state.sessionLeases(lsid, 34)).map((l) => l.leaseId)).toEqual([x]);
       expect((await store.state.sessionLeases(lsid, 99)).map((l) => l.leaseId)).toEqual([y]);
       expect(await store.state.sessionLeases(key('none').slice(0, 60), 34)).toEqual([]);
+    });
+
+    it('leases: a failed check-in is kept with its retry; due are the expired leases and the retries due', async () => {
+      const owner = key('owner');
+      const at = (h: number) => new Date(Date.UTC(2031, 0, 1, h, 0, 0)); // later than every other test's lease
+      const [expired, retry, later, live] = [key('due'), key('due'), key('due'), key('due')];
+      const failed = { ...lease(retry, owner, at(20)), checkinRetry: { attempts: 2, at: at(11), reason: 'release' } };
+      await store.state.putLease(lease(expired, owner, at(9)));
+      await store.state.putLease(failed);
+      await store.state.putLease({
+        ...lease(later, owner, at(20)),
+        checkinRetry: { ...failed.checkinRetry, at: at(13) },
+      });
+      await store.state.putLease(lease(live, owner, at(20)));
+      expect(await store.state.getLease(retry)).toEqual(failed);
+      const due = (await store.state.dueLeases(at(12))).filter((l) => l.owner === owner);
+      expect(due.map((l) => l.leaseId)).toEqual([expired, retry]);
+      expect(due[1]).toEqual(failed);
+      for (const id of [expired, retry, later, live]) await store.state.takeLease(id);
     });
 
     it('instances: a replica not touched since the cut-off is stale', async () => {

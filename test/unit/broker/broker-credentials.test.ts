@@ -268,20 +268,37 @@ describe('Broker: credentials.get', () => {
 
     const h2 = brokerHarness();
     const id2 = (await h2.broker.handle('credentials.list', ctx(), {}, h2.signal)).credentials[0]!.id;
-    h2.state.openLease = async () => {
+    h2.state.confirmLease = async () => {
       throw new ServiceError('store.unavailable', 'database down');
     };
     const e2 = await refusal(h2.broker.handle('credentials.get', ctx(), { credentialId: id2 }, h2.signal));
     expect(e2.code).toBe('store.unavailable');
     expect(h2.vault.requests.size).toBe(1);
     expect(h2.vault.openRequests()).toEqual([]);
-    // The audit row written before the lease failed is closed as failed, not left checked out.
+    expect(h2.state.leases.size).toBe(0);
+    // The intent's audit row is closed as failed, not left requested.
     expect((await h2.state.listCredentialEvents({}))[0]).toMatchObject({
       outcome: 'failed',
       errorCode: 'store.unavailable',
+      vaultRequestId: '1000',
       checkinAt: new Date(T0),
     });
     expect(await h2.metrics.metrics()).toContain('ecm_bridge_broker_checkins_total{reason="abandoned"} 1');
+
+    // When not even the intent can be recorded, the vault is never asked.
+    const h3 = brokerHarness();
+    const id3 = (await h3.broker.handle('credentials.list', ctx(), {}, h3.signal)).credentials[0]!.id;
+    h3.state.openLease = async () => {
+      throw new ServiceError('store.unavailable', 'database down');
+    };
+    expect((await refusal(h3.broker.handle('credentials.get', ctx(), { credentialId: id3 }, h3.signal))).code).toBe(
+      'store.unavailable',
+    );
+    expect(h3.vault.requests.size).toBe(0);
+    expect((await h3.state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'store.unavailable',
+    });
   });
 });
 
