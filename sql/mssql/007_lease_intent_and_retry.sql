@@ -15,10 +15,9 @@ GO
 IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(N'ecm_bridge.lease') AND name = N'lease__checkin_retry_at_ndx')
   CREATE INDEX lease__checkin_retry_at_ndx ON ecm_bridge.lease (checkin_retry_at);
 GO
--- A checkout is recorded as an intent before Password Safe is asked (lease without a vault
--- request id, audit row `requested`), so a crash or a lost answer always leaves a row to recover.
-ALTER TABLE ecm_bridge.lease ALTER COLUMN vault_request_id nvarchar(128) NULL;
-GO
+-- A checkout is recorded as an intent before Password Safe is asked (lease whose vault request id
+-- is '' until confirmed, audit row `requested`), so a crash or a lost answer always leaves a row
+-- to recover. The column stays NOT NULL: SQL Server cannot relax an indexed column in place.
 IF OBJECT_ID(N'ecm_bridge.credential_event_outcome_ck', N'C') IS NOT NULL
   ALTER TABLE ecm_bridge.credential_event DROP CONSTRAINT credential_event_outcome_ck;
 GO

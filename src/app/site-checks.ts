@@ -289,6 +289,8 @@ function channelCheck(probe: SiteProbe, component: string): Check {
           return {
             ok: false,
             detail: why,
+            // A missing perm_ecm also refuses the channel: shown once, as the permission line.
+            ...(r.status === 403 && { cause: siteCause(site.name, 'appliance.permission_missing', 'ecm') }),
             fix:
               r.status === 403
                 ? `allow ECM connections on the site and grant ${PERMISSION_LABEL.perm_ecm} to ${site.ecm?.clientId} (/login > Management > API Configuration)`

@@ -31,7 +31,9 @@ export const LEASE_COLUMNS = [
 export function leaseValues(l: Lease): unknown[] {
   return [
     l.leaseId,
-    l.vaultRequestId,
+    // An intent (no vault request yet) is stored as '' rather than NULL: the column stays NOT NULL
+    // on both dialects (SQL Server cannot relax it while indexed; Babelfish not at all).
+    l.vaultRequestId ?? '',
     l.owner,
     l.site,
     l.consoleUser,
@@ -53,7 +55,7 @@ export function leaseValues(l: Lease): unknown[] {
 export function leaseFromRow(r: DbRow): Lease {
   return {
     leaseId: String(r.lease_id),
-    vaultRequestId: str(r.vault_request_id),
+    vaultRequestId: str(r.vault_request_id) || null,
     owner: String(r.owner),
     site: String(r.site),
     consoleUser: String(r.console_user),
