@@ -8,17 +8,13 @@
  * Prints a table with ratios against baselines measured in the same run: mapping with one rule,
  * and the bare vault calls without the broker.
  */
+import { benchBroker } from './bench-broker.js';
 import { parseArgs } from 'node:util';
 import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
 import { consoleUserKey, CredentialIdSigner, endpointKey } from '../../src/broker/credential-id.js';
-import { brokerSettings } from '../../src/app/broker-unit.js';
-import { brokerHandler } from '../../src/appliance/broker-mapper.js';
-import { createBroker } from '../../src/broker/create-broker.js';
 import { UserMapper } from '../../src/broker/user-mapper.js';
 import { ManualClock } from '../../src/platform/clock.js';
-import { parseConfigText } from '../../src/app/config-schema.js';
 import { userMappingSchema } from '../../src/broker/broker-config.js';
-import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Secret } from '../../src/platform/secret.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
@@ -105,28 +101,12 @@ const vault = new FakeVault(clock).grant(
     password: 'pw',
   })),
 );
-const config = parseConfigText(
-  `
-allowLiteralSecrets: true
-vault: { kind: passwordsafe, url: https://vault.test/x, auth: { method: apikey, apiKey: k } }
-userMapping:
-  domains: { CORP: corp.example.com }
-  rules: [{ name: corp, match: { domain: CORP }, transform: { domain: to-upn, case: lower } }]
-broker: { credentialIdKey: bench-credential-id-key-0123456789abcdef }
-`,
-  'bench.yaml',
-  { env: {} },
-);
-// Measured as the ECM channel calls it: through the wire mapper (validation, conversion, reveal).
-const domainBroker = createBroker(brokerSettings(config)!, {
+const broker = benchBroker({
   vault,
   state: new MemoryStateStore(),
-  log: silentLogger(),
   metrics: createMetricsRegistry({ defaultMetrics: false }),
   clock,
-  instanceId: 'bench',
 });
-const broker = brokerHandler(() => domainBroker, 'bench');
 const signal = new AbortController().signal;
 const ctx: RequestContext = {
   user,

@@ -11,15 +11,12 @@
  * baseline's CPU per vault call in the same run. Each figure is the median of `runs` runs, with
  * every run's value and the 1-minute load average before it.
  */
+import { benchBroker } from './bench-broker.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { brokerSettings } from '../../src/app/broker-unit.js';
-import { parseConfigText } from '../../src/app/config-schema.js';
-import { brokerHandler } from '../../src/appliance/broker-mapper.js';
-import { createBroker } from '../../src/broker/create-broker.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
 import { silentLogger } from '../../src/platform/logger.js';
@@ -91,30 +88,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'credential-bench-'));
 const registry = createMetricsRegistry({ defaultMetrics: false });
 const store = await PgliteStore.open(join(dataDir, 'db'), 5000, silentLogger(), new StoreMetrics(registry, 'pglite'));
 await store.migrate();
-const config = parseConfigText(
-  `
-allowLiteralSecrets: true
-vault: { kind: passwordsafe, url: https://vault.test/x, auth: { method: apikey, apiKey: k } }
-userMapping:
-  domains: { CORP: corp.example.com }
-  rules: [{ name: corp, match: { domain: CORP }, transform: { domain: to-upn, case: lower } }]
-broker: { credentialIdKey: bench-credential-id-key-0123456789abcdef }
-`,
-  'bench.yaml',
-  { env: {} },
-);
-const broker = brokerHandler(
-  () =>
-    createBroker(brokerSettings(config)!, {
-      vault,
-      state: store.state,
-      log: silentLogger(),
-      metrics: registry,
-      clock: systemClock,
-      instanceId: 'bench',
-    }),
-  'bench',
-);
+const broker = benchBroker({ vault, state: store.state, metrics: registry, clock: systemClock });
 const signal = new AbortController().signal;
 
 /** Worker w's endpoint: its own system of WG01, so concurrent checkouts never share an account. */
