@@ -52,6 +52,12 @@ export class CredentialService {
   ): Promise<{ vaultUser: string; target: MatchedTarget; accounts: OfferableAccount[] }> {
     const vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
     const target = this.#target(context);
+    // What the integration guide has admins look for when Test Settings offers credentials and
+    // the console does not: the vault user the bridge runs as, and the names and addresses it asks about.
+    this.d.log.debug(
+      { user: context.user.username, vaultUser, names: target.names, ips: target.ips },
+      'credentials.list: asking the vault',
+    );
     const found = await this.d.vault.listAccounts(vaultUser, target, signal);
     return {
       vaultUser,
@@ -114,6 +120,19 @@ export class CredentialService {
       );
       audit.systemName = claims.account.systemName;
       audit.accountName = claims.account.accountName;
+      log.debug(
+        {
+          user: context.user.username,
+          vaultUser: audit.vaultUser,
+          system: claims.account.systemName,
+          systemId: claims.account.systemId,
+          account: claims.account.accountName,
+          ...(claims.account.domainName && { domain: claims.account.domainName }),
+          names: target.names,
+          ips: target.ips,
+        },
+        'credentials.get: asking the vault for a release',
+      );
       // The Jump Group's restrictions hold at get as at list: an id offered under another group
       // (same user and endpoint) must not check out an account this group excludes.
       const dropped: string[] = [];
@@ -230,6 +249,7 @@ export class CredentialService {
         vaultUser: audit.vaultUser,
         system: audit.systemName,
         account: audit.accountName,
+        durationMinutes: checkout.durationMinutes,
         lsid: context.session?.lsid,
       },
       'credential checked out',

@@ -267,7 +267,7 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     ];
     expect(h.logs.lines.length).toBeGreaterThan(5);
     for (const hay of haystacks) for (const s of secrets) expect(hay).not.toContain(s);
-    expect(h.logs.text).toContain('credential checked out');
+    expect(h.logs.text).toMatch(/"op":"create_request","method":"POST","status":201/);
     expect(h.logs.text).toMatch(/"op":"get_credential","method":"GET","status":200/);
     expect(metrics).toMatch(/ecm_bridge_vault_requests_total\{op="create_request",outcome="ok"\} \d+/);
     expect(metrics).toMatch(/ecm_bridge_vault_request_duration_seconds_count\{op="get_credential"\} \d+/);
