@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configPath, secretRef } from '../platform/config/secret-ref.js';
+import { caFilePath, secretRef } from '../platform/config/secret-ref.js';
 import { hostname, httpsUrl, timeouts } from '../platform/config/common-fields.js';
 import { proxySchema } from '../platform/config/proxy-field.js';
 
@@ -20,7 +20,7 @@ export const siteSchema = z
     /** Node hostnames of a failover pair / Atlas primary candidates, for health-aware failover. */
     nodes: z.array(hostname).default([]),
     /** Extra PEM CA bundle trusted for this site (in addition to the system roots). */
-    caFile: configPath.optional(),
+    caFile: caFilePath.optional(),
     /** HTTPS proxy (CONNECT) for every connection to this site: channel, OAuth, APIs. */
     proxy: proxySchema.optional(),
     ecm: apiAccount
