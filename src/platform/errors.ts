@@ -170,7 +170,7 @@ export const ERROR_CATALOGUE = {
     'vault_error',
     false,
     'The vault answered something the adapter could not interpret.',
-    'Check the vault version against docs/compatibility; report it with the bridge log.',
+    'Check the vault version against docs/compatibility.md; report it with the bridge log.',
   ),
 
   // --- appliance -------------------------------------------------------------------------------

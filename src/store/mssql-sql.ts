@@ -2,7 +2,7 @@
  * Every T-SQL statement the mssql adapter sends, as named constants or builders of
  * parameterised text (values always travel as parameters; builders only vary the number of
  * placeholders). Kept apart so the unit tests parse them with a T-SQL parser.
- * Dialect rules (shared/specs/bgsessions.md): no MERGE, no prepared statements; upserts are
+ * Dialect rules (docs/storage.md): no MERGE, no prepared statements; upserts are
  * UPDATE/SELECT under UPDLOCK+HOLDLOCK then INSERT, inside the caller's transaction.
  */
 import { LEASE_COLUMNS } from './state-rows.js';
