@@ -218,41 +218,6 @@ export class PsDiscovery {
     return rows(res.body).map(toSystem);
   }
 
-  /**
-   * The managed systems at these addresses: `POST Assets/Search` by IP, then each asset's
-   * systems. [] when the user may not read assets or systems (403): the lookup by name is all there is then.
-   */
-  async #systemsAt(vaultUser: string, ips: string[], signal?: AbortSignal): Promise<SystemInfo[]> {
-    if (ips.length === 0) return [];
-    const found = await this.call(vaultUser, {
-      op: 'search_assets',
-      method: 'POST',
-      path: 'Assets/Search',
-      json: { IPAddress: ips.join(',') },
-      ...(signal ? { signal } : {}),
-    });
-    if (found.status === 403 || found.status === 404) return [];
-    if (found.status !== 200) throw failure(found, 'search_assets', 'search assets by address', { vaultUser });
-    const assetIds = unique(rows(found.body).map((a) => num(pick(a, 'AssetID'))));
-    const perAsset = await Promise.all(
-      assetIds
-        .filter((id) => id !== undefined)
-        .map(async (id) => {
-          const res = await this.call(vaultUser, {
-            op: 'list_systems',
-            method: 'GET',
-            path: `Assets/${id}/ManagedSystems`,
-            ...(signal ? { signal } : {}),
-          });
-          if (res.status === 403 || res.status === 404) return [];
-          if (res.status !== 200)
-            throw failure(res, 'list_systems', 'list the managed systems of an asset', { vaultUser });
-          return rows(res.body).map(toSystem);
-        }),
-    );
-    return perAsset.flat().filter((s) => s.ip === undefined || ips.includes(s.ip));
-  }
-
   /** The whole system catalogue, paged; undefined when the user may not read systems. */
   async #allSystems(vaultUser: string, signal?: AbortSignal): Promise<Map<number, SystemInfo> | undefined> {
     const out = new Map<number, SystemInfo>();
@@ -314,6 +279,41 @@ export class PsDiscovery {
       }
       return m;
     });
+  }
+
+  /**
+   * The managed systems at these addresses: `POST Assets/Search` by IP, then each asset's
+   * systems. [] when the user may not read assets or systems (403): the lookup by name is all there is then.
+   */
+  async #systemsAt(vaultUser: string, ips: string[], signal?: AbortSignal): Promise<SystemInfo[]> {
+    if (ips.length === 0) return [];
+    const found = await this.call(vaultUser, {
+      op: 'search_assets',
+      method: 'POST',
+      path: 'Assets/Search',
+      json: { IPAddress: ips.join(',') },
+      ...(signal ? { signal } : {}),
+    });
+    if (found.status === 403 || found.status === 404) return [];
+    if (found.status !== 200) throw failure(found, 'search_assets', 'search assets by address', { vaultUser });
+    const assetIds = unique(rows(found.body).map((a) => num(pick(a, 'AssetID'))));
+    const perAsset = await Promise.all(
+      assetIds
+        .filter((id) => id !== undefined)
+        .map(async (id) => {
+          const res = await this.call(vaultUser, {
+            op: 'list_systems',
+            method: 'GET',
+            path: `Assets/${id}/ManagedSystems`,
+            ...(signal ? { signal } : {}),
+          });
+          if (res.status === 403 || res.status === 404) return [];
+          if (res.status !== 200)
+            throw failure(res, 'list_systems', 'list the managed systems of an asset', { vaultUser });
+          return rows(res.body).map(toSystem);
+        }),
+    );
+    return perAsset.flat().filter((s) => s.ip === undefined || ips.includes(s.ip));
   }
 }
 
