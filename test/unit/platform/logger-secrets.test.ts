@@ -1,8 +1,10 @@
+import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { Secret } from '../../../src/platform/secret.js';
-import { defaultLogFormat } from '../../../src/platform/logger.js';
+import { createLogger, defaultLogFormat } from '../../../src/platform/logger.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import { captureLogger } from '../../helpers/log-capture.js';
 
 const PASSWORD = 'Pa55w0rd-very-secret';
@@ -71,6 +73,21 @@ describe.each(['json', 'pretty'] as const)('logger redaction (%s)', (format) => 
 });
 
 describe('logger format', () => {
+  it('the config file names the format', () => {
+    const config = parseConfigText('log: { level: info, format: pretty }\n', 'log.yaml');
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(c, _e, cb) {
+        lines.push(String(c));
+        cb();
+      },
+    });
+    // A stream that is no terminal: without the config's word the line would be JSON.
+    createLogger(config.log, stream).info('started');
+    expect(lines).toEqual([expect.stringMatching(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: started\n$/)]);
+    expect(() => parseConfigText('log: { format: text }\n', 'log.yaml')).toThrow(/log\.format/);
+  });
+
   it('is pretty on a terminal and JSON otherwise, unless the config names one', () => {
     expect(defaultLogFormat({ isTTY: true })).toBe('pretty');
     expect(defaultLogFormat({})).toBe('json');
