@@ -4,11 +4,7 @@ import { hostname } from '../platform/config/common-fields.js';
 /** How many traffic nodes (and host map entries) a site may list: far above real clusters, bounds the probing. */
 export const MAX_TRAFFIC_NODES = 64;
 
-const bareHostname = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9.-]+$/, 'must be a host name without port or scheme (the name report URLs carry)');
+const BARE_HOSTNAME = /^[A-Za-z0-9.-]{1,253}$/;
 
 /** `https://tn1` → a message saying what to write instead (every remote is reached over https anyway). */
 const hostEntry = z
@@ -33,19 +29,31 @@ export const atlasSchema = z
   .object({
     trafficNodes: z.array(hostEntry).max(MAX_TRAFFIC_NODES).default([]),
     hostMap: z
-      .record(bareHostname, hostEntry)
-      .refine((m) => Object.keys(m).length <= MAX_TRAFFIC_NODES, `at most ${MAX_TRAFFIC_NODES} entries`)
+      .record(z.string(), hostEntry)
+      .superRefine((m, ctx) => {
+        const keys = Object.keys(m);
+        if (keys.length > MAX_TRAFFIC_NODES)
+          ctx.addIssue({ code: 'custom', message: `at most ${MAX_TRAFFIC_NODES} entries, not ${keys.length}` });
+        for (const key of keys.filter((k) => !BARE_HOSTNAME.test(k)))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'the key must be a host name without port or scheme (the name report URLs carry)',
+          });
+      })
       .default({}),
   })
   .strict()
   .superRefine((a, ctx) => {
+    // Cross-checks only over entries that are valid themselves (their own messages say the rest).
+    if (!a.trafficNodes.every((n) => hostEntry.safeParse(n).success)) return;
     const names = a.trafficNodes.map(hostOf);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i)
         ctx.addIssue({ code: 'custom', path: ['trafficNodes', i], message: `${n} is listed twice` });
     });
     for (const key of Object.keys(a.hostMap))
-      if (!names.includes(key.toLowerCase()))
+      if (BARE_HOSTNAME.test(key) && !names.includes(key.toLowerCase()))
         ctx.addIssue({
           code: 'custom',
           path: ['hostMap', key],
