@@ -53,7 +53,8 @@ export class AtlasCluster {
 
   /** Every certificate of the cluster, as one PEM bundle for the site's `caFile`. */
   get caPem(): string {
-    return [this.primary.caPem, ...this.traffic.map((t) => t.caPem)].join('');
+    // One PEM block per line start: OpenSSL (curl, Node's `ca`) cannot read `-----END...-----BEGIN`.
+    return [this.primary.caPem, ...this.traffic.map((t) => t.caPem)].map((p) => `${p.trimEnd()}\n`).join('');
   }
 
   /** `{ publicName: 127.0.0.1:PORT }`: the site's `atlas.hostMap` for this cluster. */
