@@ -47,6 +47,7 @@ export type SiteConfig = z.infer<typeof siteSchema>;
 
 /**
  * What the ECM channel of a site reads: everything but the reporting account (rotating that must
- * not reconnect the channel and lose its seniority in the ECM group).
+ * not reconnect the channel and lose its seniority in the ECM group) and the Atlas traffic nodes
+ * (only recording downloads and `check` use them).
  */
-export type SiteLinkSettings = Omit<SiteConfig, 'reporting'>;
+export type SiteLinkSettings = Omit<SiteConfig, 'reporting' | 'atlas'>;
