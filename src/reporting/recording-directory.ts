@@ -33,15 +33,36 @@ export class RecordingDirectory {
     try {
       await mkdir(dir, { recursive: true });
       const { body, extension } = await source.recording(file, signal);
+      // Which side failed decides the error: a connection that drops mid-download concerns this
+      // file only (the session is stored and the file tried again), a local write failure
+      // concerns every file and must stop the pull.
+      let downloadError: unknown;
+      body.once('error', (e) => (downloadError ??= e));
       const out = createWriteStream(part);
-      await pipeline(body, out, ...(signal ? [{ signal }] : []));
+      try {
+        await pipeline(body, out, ...(signal ? [{ signal }] : []));
+      } catch (e) {
+        if (downloadError !== undefined && !signal?.aborted) throw this.#downloadError(site, file.lsid, downloadError);
+        throw e;
+      }
       await rename(part, this.#inside(dir, `${name}.${extension}`, site, name));
       return out.bytesWritten;
     } catch (e) {
-      await rm(part, { force: true });
+      // The first failure is the one to report; a .part that cannot be removed either (its
+      // directory is unusable) is overwritten by the next attempt.
+      await rm(part, { force: true }).catch(() => undefined);
       if (e instanceof ServiceError || signal?.aborted) throw e;
       throw this.#error(site, e);
     }
+  }
+
+  #downloadError(site: string, lsid: string, e: unknown): ServiceError {
+    if (e instanceof ServiceError) return e;
+    return new ServiceError(
+      'appliance.unavailable',
+      `the download of a recording of session ${lsid} from site ${site} broke off (${(e as NodeJS.ErrnoException).code ?? 'connection lost'})`,
+      { op: 'report.recording', cause: e, details: { site } },
+    );
   }
 
   /**

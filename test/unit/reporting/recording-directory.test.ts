@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -56,5 +56,33 @@ describe('recording directory', () => {
     expect(readdirSync(base)).toEqual(['rec']);
     expect(readdirSync(join(base, 'rec', 'corp-pra'))).toEqual([]);
     expect(existsSync(join(base, 'escaped'))).toBe(false);
+  });
+
+  it('names a download that breaks off as the appliance (this file only), a local write failure as the store', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'recdir-'));
+    const dir = new RecordingDirectory(join(base, 'rec'));
+    const dropping: ReportSource = {
+      ...source(),
+      recording: async () => ({
+        body: Readable.from(
+          (async function* () {
+            yield Buffer.from('vid');
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          })(),
+        ),
+        extension: 'flv',
+      }),
+    };
+    await expect(dir.save('corp-pra', { lsid: 'abc', url: null }, dropping)).rejects.toMatchObject({
+      code: 'appliance.unavailable',
+      message: expect.stringMatching(/session abc from site corp-pra broke off \(ECONNRESET\)/),
+    });
+    expect(readdirSync(join(base, 'rec', 'corp-pra'))).toEqual([]);
+    // The site directory is a file: every write fails locally, which stops the pull.
+    const blocked = new RecordingDirectory(join(base, 'rec', 'corp-pra'));
+    writeFileSync(join(base, 'rec', 'corp-pra', 'x'), '');
+    await expect(blocked.save('x', { lsid: 'abc', url: null }, source())).rejects.toMatchObject({
+      code: 'store.write_failed',
+    });
   });
 });
