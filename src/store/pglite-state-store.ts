@@ -5,7 +5,6 @@ import {
   credentialEventFromRow,
   credentialEventPatch,
   credentialEventValues,
-  confirmation,
   LEASE_COLUMNS,
   leaseFromRow,
   leaseValues,
@@ -20,8 +19,11 @@ import type {
   TakenLease,
 } from '../broker/lease-store-port.js';
 import type { StateStore } from './store-ports.js';
+import { GroupCommit } from './group-commit.js';
 
 type DbRow = Record<string, unknown>;
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 /**
@@ -55,34 +57,61 @@ SELECT taken.*, EXISTS (SELECT 1 FROM ecm_bridge.lease o WHERE o.vault_request_i
   AND o.vault_user = taken.vault_user AND o.lease_id <> taken.lease_id) AS shared FROM taken`;
 
 /**
- * An intent becomes its vault request's lease ($1 lease, $2 request, $3 expiry, $4 checkout time),
- * unless its credential id is spent (nothing changes) or a lease of the same credential id and
- * session holds that request already (the intent goes, that lease gains a joined answer, the audit
- * row is closed as joined). Exclusive branches of one statement; the unique index on
- * (credential_key, vault_request_id, lsid) keeps a second lease out even where statements run concurrently.
+ * An intent becomes its vault request's lease ($1 lease, $2 request, $3 expiry, $4 checkout time)
+ * unless its credential id is spent; returns the audit row's id when it did. The unique index on
+ * (credential_key, vault_request_id, lsid) refuses it (23505) when a lease of the same credential
+ * id and session holds that request already: JOIN_LEASE_SQL then. The usual case stays one
+ * small statement.
  */
-const CONFIRM_LEASE_SQL = `WITH me AS (SELECT credential_key, lsid FROM ecm_bridge.lease WHERE lease_id = $1),
-spent AS (SELECT 1 FROM ecm_bridge.spent_credential s JOIN me ON s.credential_key = me.credential_key),
+const CONFIRM_LEASE_SQL = `WITH l AS (UPDATE ecm_bridge.lease SET vault_request_id = $2, expires_at = $3 WHERE lease_id = $1
+  AND NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential s WHERE s.credential_key = lease.credential_key)
+  RETURNING audit_id)
+UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $4
+WHERE id = (SELECT audit_id FROM l) RETURNING id`;
+/** Why a confirm changed nothing: the intent is gone (nothing to do) or its credential id is spent. */
+const CONFIRM_SPENT_SQL = `SELECT EXISTS (SELECT 1 FROM ecm_bridge.lease l JOIN ecm_bridge.spent_credential s
+  ON s.credential_key = l.credential_key WHERE l.lease_id = $1) AS spent`;
+/**
+ * The intent ($1) joins the lease of the same credential id and session that holds request $2:
+ * the intent goes, that lease gains a joined answer, the intent's audit row is closed as joined.
+ */
+const JOIN_LEASE_SQL = `WITH me AS (SELECT credential_key, lsid FROM ecm_bridge.lease WHERE lease_id = $1),
 held AS (SELECT o.lease_id FROM ecm_bridge.lease o JOIN me ON o.credential_key = me.credential_key
-  WHERE o.vault_request_id = $2 AND o.lsid IS NOT DISTINCT FROM me.lsid AND o.lease_id <> $1
-  AND NOT EXISTS (SELECT 1 FROM spent)),
-mine AS (UPDATE ecm_bridge.lease SET vault_request_id = $2, expires_at = $3
-  WHERE lease_id = $1 AND NOT EXISTS (SELECT 1 FROM spent) AND NOT EXISTS (SELECT 1 FROM held) RETURNING audit_id),
+  WHERE o.vault_request_id = $2 AND o.lsid IS NOT DISTINCT FROM me.lsid AND o.lease_id <> $1),
 joined AS (UPDATE ecm_bridge.lease SET joined_answers = COALESCE(joined_answers, 0) + 1
   WHERE lease_id IN (SELECT lease_id FROM held)),
 dropped AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING audit_id),
-ev AS (UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $4,
-  checkin_at = CASE WHEN EXISTS (SELECT 1 FROM dropped) THEN $4::timestamptz END,
-  checkin_reason = CASE WHEN EXISTS (SELECT 1 FROM dropped) THEN 'joined' END
-  WHERE id IN (SELECT audit_id FROM mine UNION ALL SELECT audit_id FROM dropped))
-SELECT EXISTS (SELECT 1 FROM spent) AS spent, (SELECT lease_id FROM held) AS joined`;
+ev AS (UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $3,
+  checkin_at = $3, checkin_reason = 'joined' WHERE id IN (SELECT audit_id FROM dropped))
+SELECT lease_id AS joined FROM held`;
 
-/** StateStore on PGlite (schema ecm_bridge). Each method is one statement, hence atomic. */
+interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * StateStore on PGlite (schema ecm_bridge). Each method is one statement, hence atomic. The
+ * statements of concurrent operations are written in groups, one transaction per group
+ * (group-commit.ts): PGlite's cost per statement is mostly its commit.
+ */
 export class PgliteStateStore implements StateStore {
+  readonly batches: GroupCommit<Statement, unknown[]>;
+
   constructor(
-    private readonly db: PGlite,
+    db: PGlite,
     private readonly metrics: StoreMetrics,
-  ) {}
+  ) {
+    this.batches = new GroupCommit({
+      one: async (s) => (await db.query(s.sql, s.params)).rows,
+      many: (list) =>
+        db.transaction(async (tx) => {
+          const out: unknown[][] = [];
+          for (const s of list) out.push((await tx.query(s.sql, s.params)).rows);
+          return out;
+        }),
+    });
+  }
 
   async getCursor(key: string): Promise<string | undefined> {
     const rows = await this.#q<{ value: string }>(
@@ -130,13 +159,23 @@ export class PgliteStateStore implements StateStore {
     expiresAt: Date,
     checkoutAt: Date,
   ): Promise<Confirmation> {
-    const rows = await this.#q<{ spent: boolean; joined: string | null }>('confirmLease', CONFIRM_LEASE_SQL, [
-      leaseId,
-      vaultRequestId,
-      expiresAt,
-      checkoutAt,
-    ]);
-    return confirmation(rows[0]);
+    // Twice at most: a lease held when the confirm failed may be gone by the time the join looks.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const done = await this.#run(CONFIRM_LEASE_SQL, [leaseId, vaultRequestId, expiresAt, checkoutAt]);
+        if (done.length > 0) return { outcome: 'confirmed' };
+        const [why] = await this.#q<{ spent: boolean }>('confirmLease', CONFIRM_SPENT_SQL, [leaseId]);
+        return why?.spent ? { outcome: 'spent' } : { outcome: 'confirmed' };
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION || attempt > 0) throw this.#failed('confirmLease', e);
+      }
+      const [joined] = await this.#q<{ joined: string }>('confirmLease', JOIN_LEASE_SQL, [
+        leaseId,
+        vaultRequestId,
+        checkoutAt,
+      ]);
+      if (joined) return { outcome: 'joined', leaseId: joined.joined };
+    }
   }
 
   async getLease(leaseId: string): Promise<Lease | undefined> {
@@ -249,13 +288,21 @@ export class PgliteStateStore implements StateStore {
 
   async #q<T>(op: string, sql: string, params: unknown[]): Promise<T[]> {
     try {
-      return (await this.db.query<T>(sql, params)).rows;
+      return await this.#run<T>(sql, params);
     } catch (e) {
-      this.metrics.failed(op, 'store.write_failed');
-      throw new ServiceError('store.write_failed', `store ${op} failed: ${(e as Error).message}`, {
-        op: `store.${op}`,
-        cause: e,
-      });
+      throw this.#failed(op, e);
     }
+  }
+
+  async #run<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return (await this.batches.submit({ sql, params })) as T[];
+  }
+
+  #failed(op: string, e: unknown): ServiceError {
+    this.metrics.failed(op, 'store.write_failed');
+    return new ServiceError('store.write_failed', `store ${op} failed: ${(e as Error).message}`, {
+      op: `store.${op}`,
+      cause: e,
+    });
   }
 }

@@ -385,6 +385,50 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       await store.state.takeLease(again.leaseId);
     });
 
+    it('concurrent writes all commit, each answered with its own result; a failing one fails only its caller', async () => {
+      // PGlite writes the statements of concurrent callers as one transaction (group commit): a
+      // statement failing in it must not take the others with it.
+      const owner = key('owner');
+      const lsid = key('group').slice(0, 60);
+      const ids = Array.from({ length: 6 }, () => key('group'));
+      const { auditId: _, ...body } = { ...lease(ids[0]!, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), lsid };
+      const taken = key('group');
+      for (const id of [ids[5]!, taken])
+        await store.state.putLease(lease(id, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))));
+      const event = {
+        site: 'corp-pra',
+        lsid,
+        jumpItemId: null,
+        jumpItemName: null,
+        consoleUser: 'zoë',
+        vaultUser: 'CORP\\zoe',
+        vaultRequestId: null,
+        systemName: null,
+        accountName: null,
+        outcome: 'requested' as const,
+        errorCode: null,
+        checkoutAt: null,
+        checkinAt: null,
+      };
+      const results = await Promise.allSettled([
+        ...ids.slice(0, 5).map((leaseId) => store.state.openLease(event, { ...body, leaseId })),
+        store.state.openLease(event, { ...body, leaseId: ids[5]! }), // already recorded: fails
+        store.state.takeLease(taken),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([...Array(5).fill('fulfilled'), 'rejected', 'fulfilled']);
+      const audits = results.slice(0, 5).map((r) => (r as PromiseFulfilledResult<number>).value);
+      expect(new Set(audits).size).toBe(5);
+      expect(isServiceError((results[5] as PromiseRejectedResult).reason)).toBe(true);
+      expect((results[6] as PromiseFulfilledResult<unknown>).value).toMatchObject({ lease: { leaseId: taken } });
+      // Every lease points at its own audit row (concurrent callers on SQL Server commit in any order).
+      const leases = await store.state.sessionLeases(lsid, 34);
+      const byLease = new Map(leases.map((l) => [l.leaseId, l.auditId]));
+      expect(ids.slice(0, 5).map((id) => byLease.get(id))).toEqual(audits);
+      const rows = await store.state.listCredentialEvents({ lsid });
+      expect(rows.map((e) => e.id).sort()).toEqual([...audits].sort());
+      await Promise.all(ids.map((id) => store.state.takeLease(id)));
+    });
+
     it('leases: the leases of one session on one account', async () => {
       const owner = key('owner');
       const lsid = key('sess').slice(0, 60);
