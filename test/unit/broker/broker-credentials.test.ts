@@ -134,6 +134,7 @@ describe('Broker: credentials.get', () => {
       auditId: 1,
       createdAt: new Date(T0),
       expiresAt: new Date(T0 + 30 * 60_000),
+      credential: { key: expect.any(String), expiresAt: expect.any(Date) },
     });
     const [event] = await h.state.listCredentialEvents({ lsid: 'c0ffee01' });
     expect(event).toEqual({
