@@ -156,10 +156,11 @@ export const COMMANDS: CommandInfo[] = [
   {
     path: ['sim', 'appliance'],
     summary: 'Run the appliance simulator (OAuth, ECM channel, Command API, console driver) on 127.0.0.1',
-    usage: 'ecm-bridge sim appliance --accounts FILE [--port N] [--ca-out FILE] [--failover] [...]',
+    usage: 'ecm-bridge sim appliance --accounts FILE [--port N] [--ca-out FILE] [--failover | --atlas] [...]',
     examples: [
       'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --ca-out /tmp/sim-ca.pem',
       'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --failover   # nodes on 8443 and 8444',
+      'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --atlas      # primary 8443, traffic nodes 8444, 8445',
       'ecm-bridge sim appliance --accounts accounts.yaml --reporting-sessions 10000   # Reporting API with 10,000 sessions over the last 30 days',
       'more options: --product pra|rs (default pra), --heartbeat-ms N (default 15000), --log-level LEVEL',
     ],
@@ -170,6 +171,7 @@ export const COMMANDS: CommandInfo[] = [
       'ca-out': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       failover: { type: 'boolean' },
+      atlas: { type: 'boolean' },
       'log-level': { type: 'string' },
       'reporting-sessions': { type: 'string' },
     },

@@ -100,6 +100,13 @@ export const ERROR_CATALOGUE = {
     'A credential id was forged, expired, or issued to another user or endpoint.',
     'Ask the console user to reopen the credential list; repeated cases may indicate tampering.',
   ),
+  'credential.id_used': entry(
+    'permission',
+    'forbidden',
+    false,
+    'A credential id was used again after its checkout had been checked in (credential ids are single-use).',
+    'The console user reopens the credential list for a fresh id; repeated cases may indicate a replayed request.',
+  ),
   'credential.not_found': entry(
     'not_found',
     'not_found',
@@ -170,7 +177,7 @@ export const ERROR_CATALOGUE = {
     'vault_error',
     false,
     'The vault answered something the adapter could not interpret.',
-    'Check the vault version against docs/compatibility; report it with the bridge log.',
+    'Check the vault version against docs/compatibility.md; report it with the bridge log.',
   ),
 
   // --- appliance -------------------------------------------------------------------------------
@@ -247,6 +254,14 @@ export const ERROR_CATALOGUE = {
     true,
     'A full-session report left out sessions its listing named, and a new listing still names them; the batch was not written.',
     'Nothing at first: the cursor did not move and the next run asks again. If it persists, compare the listing and the lsids report for the sessions named in the log.',
+  ),
+
+  'report.recording_host_refused': entry(
+    'config',
+    'internal',
+    false,
+    "A recording URL in a report, or a redirect while downloading a recording, names a host outside the site's cluster (site URL, `nodes`, `atlas.trafficNodes` and their `atlas.hostMap` names); it was not contacted, so the reporting token never left the cluster. The session itself is stored.",
+    'If the host is an Atlas traffic node, add it to `sites[].atlas.trafficNodes` (and `atlas.hostMap` when reached by an internal name); the recording is fetched on the next pull that re-reads the session, or with `ecm-bridge report backfill`.',
   ),
 
   // --- store -----------------------------------------------------------------------------------

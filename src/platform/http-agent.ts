@@ -1,10 +1,8 @@
-import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, Client, Pool, ProxyAgent, type Dispatcher } from 'undici';
-import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from './bounded-file.js';
+import { readCaBundle } from './ca-bundle.js';
 import { bypassesProxy, type ProxyConfig } from './config/proxy-field.js';
-import { ServiceError } from './errors.js';
 
 export interface AgentOptions {
   connectTimeoutMs: number;
@@ -19,6 +17,12 @@ export interface AgentOptions {
    * verification; ignored for origins given by name, and when itself an IP address.
    */
   verifyName?: string;
+  /**
+   * Certificate names by origin `host:port` (port always written): an Atlas traffic node reached
+   * by an internal name or address serves the certificate of its public name, sent as SNI and
+   * verified. Takes precedence over `verifyName`; never used to skip verification.
+   */
+  verifyNames?: ReadonlyMap<string, string>;
   /** Tunnel through this HTTP proxy (CONNECT), except for origins on its `noProxy` list. */
   proxy?: ProxyConfig;
 }
@@ -29,33 +33,10 @@ export const isAddress = (host: string) => isIP(host.replace(/^\[|\]$/g, '')) !=
 /**
  * The system roots plus the PEM certificates of `caFile`, as one TLS context to reuse: passing
  * `ca` per connection makes Node parse every root certificate again on each handshake (~100 ms
- * each on these machines). Node silently ignores text that is not PEM, so a file without a
- * single readable certificate is refused here: otherwise the mistake would surface later as an
- * untrusted certificate. Throws `config.ca_unreadable` naming the file.
+ * each on these machines). Throws `config.ca_unreadable` naming the file (see `readCaBundle`).
  */
 export function trustContext(caFile: string): SecureContext {
-  const unreadable = (why: string, cause?: unknown) =>
-    new ServiceError('config.ca_unreadable', `CA file ${caFile} ${why}`, {
-      op: 'tls.trust',
-      ...(cause === undefined ? {} : { cause }),
-      details: { caFile },
-    });
-  let text: string;
-  try {
-    text = readBoundedFile(caFile, MAX_CONFIG_FILE_BYTES);
-  } catch (e) {
-    throw unreadable(`cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, e);
-  }
-  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (pems.length === 0) throw unreadable('holds no PEM certificate (-----BEGIN CERTIFICATE----- block)');
-  pems.forEach((pem, i) => {
-    try {
-      new X509Certificate(pem);
-    } catch (e) {
-      throw unreadable(`has a certificate that cannot be parsed (block ${i + 1} of ${pems.length})`, e);
-    }
-  });
-  return createSecureContext({ ca: [...rootCertificates, ...pems] });
+  return createSecureContext({ ca: [...rootCertificates, ...readCaBundle(caFile)] });
 }
 
 /**
@@ -73,8 +54,10 @@ export function createHttpAgent(options: AgentOptions): Agent {
     factory: (origin, opts) => {
       const url = new URL(String(origin));
       const connect = { ...(opts as { connect?: object }).connect };
-      const tls =
-        verifyName !== undefined && isAddress(url.hostname) ? { ...connect, servername: verifyName } : connect;
+      const servername =
+        options.verifyNames?.get(`${url.hostname.toLowerCase()}:${url.port || '443'}`) ??
+        (isAddress(url.hostname) ? verifyName : undefined);
+      const tls = servername !== undefined ? { ...connect, servername } : connect;
       const proxy = options.proxy;
       if (proxy && !bypassesProxy(url, proxy.noProxy)) {
         const { connect: _direct, ...rest } = opts as Pool.Options;
