@@ -16,23 +16,34 @@ export const runServe: CommandRun = async (args, io, command) => {
   const log = createLogger(loaded.config.log);
   const rt = createRuntime(log);
   const service = new BridgeService(loaded.config, rt, graceMs);
+  // Units start concurrently, so the ops server may already answer while the store still opens:
+  // a SIGHUP then must not kill the process (its default action). It is applied once started.
+  let hupWhileStarting = false;
+  const onEarlyHup = () => (hupWhileStarting = true);
+  process.on('SIGHUP', onEarlyHup);
   try {
     await service.start();
   } catch (e) {
     // Stop what did start (ops server, channels...) so the process can exit with the error.
     await service.stop();
     throw e;
+  } finally {
+    process.off('SIGHUP', onEarlyHup);
   }
   log.info({ instanceId: rt.instanceId, config: file }, 'ecm-bridge started');
-  return runUntilSignal(service, file, io.env, log);
+  return runUntilSignal(service, file, io.env, log, hupWhileStarting);
 };
 
-/** Serves until SIGTERM/SIGINT (graceful stop, exit 0); SIGHUP reloads the config file. */
+/**
+ * Serves until SIGTERM/SIGINT (graceful stop, exit 0); SIGHUP reloads the config file, at once
+ * when `reloadNow` (a SIGHUP arrived while the service was starting).
+ */
 export function runUntilSignal(
   service: BridgeService,
   file: string,
   env: Record<string, string | undefined>,
   log: import('pino').Logger,
+  reloadNow = false,
 ): Promise<number> {
   let reloading = Promise.resolve();
   const onHup = () => {
@@ -51,6 +62,7 @@ export function runUntilSignal(
     });
   };
   process.on('SIGHUP', onHup);
+  if (reloadNow) onHup();
   return new Promise((resolve) => {
     const onStop = (signal: string) => {
       log.info({ signal }, 'stopping: no new work, finishing in-flight work');
