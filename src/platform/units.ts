@@ -50,7 +50,7 @@ export function unit<S, C extends Component>(spec: UnitSpec<S, C>): UnitSpec<S, 
   return spec;
 }
 
-/** The readiness entry that is not ready while units of an apply are still starting. */
+/** The readiness entry that is not ready while the units of the first apply are still starting. */
 export const STARTING = 'starting';
 
 export interface ApplyResult {
@@ -172,12 +172,14 @@ export class UnitSet {
     // way finish (and are tracked) before the first failure is thrown.
     let failure: { error: unknown } | undefined;
     const starting = new Map<string, Promise<boolean>>();
-    // The ops server may answer /readyz before the others have started (a unit registers its own
-    // probe only once up): until then one entry says what is still starting.
+    // At service start the ops server may answer /readyz before the others have started (a unit
+    // registers its own probe only once up): until then one entry says what is still starting.
+    // Not on reload: the units being replaced there say for themselves whether they are ready,
+    // and a restarting non-critical unit (reporting) must not take the replica out of rotation.
     const pending = new Set(
       specs.filter((s) => !kept.some((u) => u.spec.key.name === s.key.name)).map((s) => s.key.name),
     );
-    if (pending.size)
+    if (pending.size && this.#applied === undefined)
       this.readiness?.register(STARTING, () => ({ ready: false, reason: `starting: ${[...pending].join(', ')}` }));
     const startOne = async (spec: UnitSpec): Promise<boolean> => {
       const name = spec.key.name;

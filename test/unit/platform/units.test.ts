@@ -287,4 +287,18 @@ describe('UnitSet (concurrent start)', () => {
     expect(units.has('vault')).toBe(true);
     await units.stopAll();
   });
+
+  it('on reload, adds no "starting" entry: a restarting unit speaks for itself', async () => {
+    const events: string[] = [];
+    const readiness = new Readiness();
+    const units = new UnitSet(captureLogger().log, 1000, readiness);
+    await units.apply([{ key: key('vault'), slice: {}, create: () => new Probe('vault') }]);
+    const reporting = gated('reporting', events);
+    const applying = units.apply([{ key: key('vault'), slice: {}, create: () => new Probe('vault') }, reporting.spec]);
+    await reporting.begun;
+    expect((await readiness.report()).components.starting).toBeUndefined();
+    reporting.open();
+    await applying;
+    await units.stopAll();
+  });
 });
