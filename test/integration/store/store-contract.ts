@@ -38,7 +38,7 @@ function lease(id: string, owner: string, expiresAt: Date): Lease {
     accountName: 'Administrator',
     lsid: null,
     auditId: 9,
-    createdAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)),
+    createdAt: new Date(Date.UTC(2099, 10, 22, 10, 0, 0)),
     expiresAt,
   };
 }
@@ -181,12 +181,12 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
 
     it('leases: put, get, list by owner and expiry, take exactly once', async () => {
       const [l1, l2, owner] = [key('lease'), key('lease'), key('owner')];
-      await store.state.putLease(lease(l1, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))));
-      await store.state.putLease(lease(l2, owner, new Date(Date.UTC(2026, 10, 22, 13, 0, 0))));
-      expect(await store.state.getLease(l1)).toEqual(lease(l1, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))));
+      await store.state.putLease(lease(l1, owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))));
+      await store.state.putLease(lease(l2, owner, new Date(Date.UTC(2099, 10, 22, 13, 0, 0))));
+      expect(await store.state.getLease(l1)).toEqual(lease(l1, owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))));
       expect((await store.state.listLeases({ owner })).map((l) => l.leaseId)).toEqual([l1, l2]);
       expect(
-        (await store.state.listLeases({ owner, expiresBefore: new Date(Date.UTC(2026, 10, 22, 12, 0, 0)) })).map(
+        (await store.state.listLeases({ owner, expiresBefore: new Date(Date.UTC(2099, 10, 22, 12, 0, 0)) })).map(
           (l) => l.leaseId,
         ),
       ).toEqual([l1]);
@@ -202,7 +202,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
 
     it('leases: openLease writes the audit row and the lease together, the lease pointing at the row', async () => {
       const [id, lsid] = [key('open'), key('open-lsid').slice(0, 60)];
-      const { auditId: _, ...body } = { ...lease(id, key('owner'), new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), lsid };
+      const { auditId: _, ...body } = { ...lease(id, key('owner'), new Date(Date.UTC(2099, 10, 22, 11, 0, 0))), lsid };
       const event = {
         site: 'corp-pra',
         lsid,
@@ -215,7 +215,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         accountName: 'Administrator',
         outcome: 'checked_out' as const,
         errorCode: null,
-        checkoutAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)),
+        checkoutAt: new Date(Date.UTC(2099, 10, 22, 10, 0, 0)),
         checkinAt: null,
       };
       const auditId = await store.state.openLease(event, body);
@@ -232,7 +232,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
     it('leases: an intent (no vault request yet, audit row requested) is confirmed in one statement', async () => {
       const [id, lsid] = [key('intent'), key('intent-lsid').slice(0, 60)];
       const { auditId: _, ...body } = {
-        ...lease(id, key('owner'), new Date(Date.UTC(2026, 10, 22, 11, 0, 0))),
+        ...lease(id, key('owner'), new Date(Date.UTC(2099, 10, 22, 11, 0, 0))),
         lsid,
         vaultRequestId: null,
       };
@@ -254,7 +254,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const auditId = await store.state.openLease(event, body);
       expect(await store.state.getLease(id)).toEqual({ ...body, auditId });
       expect(await store.state.holdsRequest('CORP\\zoe', 'req-none')).toBe(false);
-      const [expires, at] = [new Date(Date.UTC(2026, 10, 22, 11, 30, 0)), new Date(Date.UTC(2026, 10, 22, 10, 1, 0))];
+      const [expires, at] = [new Date(Date.UTC(2099, 10, 22, 11, 30, 0)), new Date(Date.UTC(2099, 10, 22, 10, 1, 0))];
       await store.state.confirmLease(id, 'req-77', expires, at);
       expect(await store.state.getLease(id)).toEqual({
         ...body,
@@ -271,7 +271,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
     it('leases: take says whether another lease holds the vault request; by console user only for that user', async () => {
       const owner = key('owner');
       const [a, b, c] = [key('shared'), key('shared'), key('alone')];
-      const expires = new Date(Date.UTC(2026, 10, 22, 11, 0, 0));
+      const expires = new Date(Date.UTC(2099, 10, 22, 11, 0, 0));
       const onRequest = (id: string, request: string): Lease => ({
         ...lease(id, owner, expires),
         vaultRequestId: request,
@@ -292,9 +292,9 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
     it('leases: one lease per credential id and vault request, whoever confirms; a spent id opens and confirms nothing', async () => {
       const owner = key('owner');
       const lsid = key('once').slice(0, 60);
-      const credential = { key: key('cred-key').slice(0, 64), expiresAt: new Date(Date.UTC(2026, 10, 22, 12, 0, 0)) };
+      const credential = { key: key('cred-key').slice(0, 64), expiresAt: new Date(Date.UTC(2099, 10, 22, 12, 0, 0)) };
       const intent = (id: string): Omit<Lease, 'auditId'> => {
-        const { auditId: _, ...body } = { ...lease(id, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), lsid };
+        const { auditId: _, ...body } = { ...lease(id, owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))), lsid };
         return { ...body, vaultRequestId: null, credential };
       };
       const event = {
@@ -316,8 +316,8 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       // Three gets with one credential id; the vault answered two of them with the same request (reuse).
       for (const id of [a, b, c]) expect(await store.state.openLease(event, intent(id))).toEqual(expect.any(Number));
       const request = key('req');
-      const at = new Date(Date.UTC(2026, 10, 22, 10, 1, 0));
-      const expires = new Date(Date.UTC(2026, 10, 22, 11, 30, 0));
+      const at = new Date(Date.UTC(2099, 10, 22, 10, 1, 0));
+      const expires = new Date(Date.UTC(2099, 10, 22, 11, 30, 0));
       const both = await Promise.all([a, b].map((id) => store.state.confirmLease(id, request, expires, at)));
       const kept = both[0]!.outcome === 'confirmed' ? a : b;
       expect(both.map((x) => x.outcome).sort()).toEqual(['confirmed', 'joined']);
@@ -354,8 +354,8 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
 
     it('leases: a take without spend, or of an intent, leaves the credential id usable', async () => {
       const owner = key('owner');
-      const credential = { key: key('cred-key').slice(0, 64), expiresAt: new Date(Date.UTC(2026, 10, 22, 12, 0, 0)) };
-      const held = { ...lease(key('keep'), owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), credential };
+      const credential = { key: key('cred-key').slice(0, 64), expiresAt: new Date(Date.UTC(2099, 10, 22, 12, 0, 0)) };
+      const held = { ...lease(key('keep'), owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))), credential };
       await store.state.putLease(held);
       expect(await store.state.getLease(held.leaseId)).toEqual(held);
       await store.state.takeLease(held.leaseId, undefined, false);
@@ -391,10 +391,10 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const owner = key('owner');
       const lsid = key('group').slice(0, 60);
       const ids = Array.from({ length: 6 }, () => key('group'));
-      const { auditId: _, ...body } = { ...lease(ids[0]!, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), lsid };
+      const { auditId: _, ...body } = { ...lease(ids[0]!, owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))), lsid };
       const taken = key('group');
       for (const id of [ids[5]!, taken])
-        await store.state.putLease(lease(id, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))));
+        await store.state.putLease(lease(id, owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))));
       const event = {
         site: 'corp-pra',
         lsid,
@@ -432,7 +432,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
     it('leases: the leases of one session on one account', async () => {
       const owner = key('owner');
       const lsid = key('sess').slice(0, 60);
-      const expires = new Date(Date.UTC(2026, 10, 22, 11, 0, 0));
+      const expires = new Date(Date.UTC(2099, 10, 22, 11, 0, 0));
       const [x, y, other] = [key('s'), key('s'), key('s')];
       await store.state.putLease({ ...lease(x, owner, expires), lsid });
       await store.state.putLease({ ...lease(y, owner, expires), lsid, accountId: 99 });
@@ -444,7 +444,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
 
     it('leases: a failed check-in is kept with its retry; due are the expired leases and the retries due', async () => {
       const owner = key('owner');
-      const at = (h: number) => new Date(Date.UTC(2031, 0, 1, h, 0, 0)); // later than every other test's lease
+      const at = (h: number) => new Date(Date.UTC(2031, 0, 1, h, 0, 0)); // before every other test's lease: a due-lease query sees only this test's
       const [expired, retry, later, live] = [key('due'), key('due'), key('due'), key('due')];
       const failed = { ...lease(retry, owner, at(20)), checkinRetry: { attempts: 2, at: at(11), reason: 'release' } };
       await store.state.putLease(lease(expired, owner, at(9)));
@@ -485,7 +485,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         accountName: 'Administrator',
         outcome: 'checked_out' as const,
         errorCode: null,
-        checkoutAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)),
+        checkoutAt: new Date(Date.UTC(2099, 10, 22, 10, 0, 0)),
         checkinAt: null,
       };
       const id1 = await store.state.recordCredentialEvent(base);
@@ -498,7 +498,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(id2).toBeGreaterThan(id1);
       await store.state.updateCredentialEvent(id1, {
         outcome: 'checked_in',
-        checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
+        checkinAt: new Date(Date.UTC(2099, 10, 22, 11, 0, 0)),
         vaultRequestId: '771',
         checkinBy: 'replica-b',
         checkinReason: 'recovery',
@@ -509,7 +509,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
           ...base,
           id: id1,
           outcome: 'checked_in',
-          checkinAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
+          checkinAt: new Date(Date.UTC(2099, 10, 22, 11, 0, 0)),
           vaultRequestId: '771',
           checkinBy: 'replica-b',
           checkinReason: 'recovery',
