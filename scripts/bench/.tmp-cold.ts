@@ -1,0 +1,23 @@
+import { systemClock } from '../../src/platform/clock.js';
+import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../src/platform/metrics.js';
+import { BENCH_API_KEY, generateEstate } from '../../src/simulators/passwordsafe/estate-generator.js';
+import { PasswordSafeSimulator } from '../../src/simulators/passwordsafe/password-safe-simulator.js';
+import { PasswordSafeVault } from '../../src/vault/passwordsafe/password-safe-vault.js';
+import { vaultSchema } from '../../src/vault/vault-config.js';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+const seed = generateEstate({ systems: 100000, accounts: 300000, workgroups: 20, usersPerWorkgroup: 5 });
+const sim = await PasswordSafeSimulator.start({ seed });
+const caFile = join(mkdtempSync(join(tmpdir(), 'jump-bench-')), 'ca.pem');
+writeFileSync(caFile, sim.caPem);
+const config = withSecretEnv({ env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' }, () =>
+  vaultSchema.parse({ kind: 'passwordsafe', url: sim.url, caFile, auth: { method: 'apikey', apiKey: 'env:K' }, cache: { discoveryTtlSeconds: 3600 }, timeouts: { connectMs: 5000, requestMs: 120_000 } }));
+const v = new PasswordSafeVault(config, { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), clock: systemClock });
+await v.health('u1-1@corp.example.com');
+let t = performance.now();
+await v.searchSystems('u1-1@corp.example.com', 'srv01', 20);
+console.log('cold', performance.now() - t);
+await v.close(); await sim.stop();
