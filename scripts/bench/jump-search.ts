@@ -78,15 +78,17 @@ async function startSimulator() {
 }
 
 function vault(): PasswordSafeVault {
-  const config = withSecretEnv({ env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' }, () =>
-    vaultSchema.parse({
-      kind: 'passwordsafe',
-      url: sim.url,
-      caFile: sim.caFile,
-      auth: { method: 'apikey', apiKey: 'env:K' },
-      cache: { discoveryTtlSeconds: 3600 },
-      timeouts: { connectMs: 5000, requestMs: 120_000 },
-    }),
+  const config = withSecretEnv(
+    { env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' },
+    () =>
+      vaultSchema.parse({
+        kind: 'passwordsafe',
+        url: sim.url,
+        caFile: sim.caFile,
+        auth: { method: 'apikey', apiKey: 'env:K' },
+        cache: { discoveryTtlSeconds: 3600 },
+        timeouts: { connectMs: 5000, requestMs: 120_000 },
+      }),
   );
   return new PasswordSafeVault(config, {
     log: silentLogger(),
@@ -236,11 +238,22 @@ await v.close();
 sim.stop();
 
 console.log(`Jump search benchmark: ${systems} systems, ${values.accounts} accounts, ${WORKGROUPS} workgroups`);
-console.log(`${machineLine()}; estate generation + simulator start ${(genMs / 1000).toFixed(1)} s; gc ${gc ? 'on' : 'off'}`);
+console.log(
+  `${machineLine()}; estate generation + simulator start ${(genMs / 1000).toFixed(1)} s; gc ${gc ? 'on' : 'off'}`,
+);
 console.log('');
 console.log('Cold first search of a user (median of runs; each run: a new adapter, session signed in beforehand):');
 printTable(
-  ['vault latency', 'one round trip ms (baseline)', 'cold search ms', 'x round trip', 'vault calls', 'sequential rounds', 'second user, same view: ms', 'its rounds'],
+  [
+    'vault latency',
+    'one round trip ms (baseline)',
+    'cold search ms',
+    'x round trip',
+    'vault calls',
+    'sequential rounds',
+    'second user, same view: ms',
+    'its rounds',
+  ],
   [
     ['0 ms', cold0],
     ['20 ms', cold20],
