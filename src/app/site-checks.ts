@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { probeChannel } from '../appliance/channel-probe.js';
 import { SiteTargets } from '../appliance/site-targets.js';
 import { channelTransport } from '../platform/channel-transport.js';
+import { ClusterHosts, type TrafficNode } from '../appliance/cluster-hosts.js';
+import { probeTrafficNode } from '../appliance/traffic-probe.js';
 
 export type AccountKind = 'ecm' | 'reporting';
 
@@ -58,6 +60,7 @@ export function siteCause(site: string, code: string, kind: AccountKind): string
  */
 class SiteProbe {
   readonly agent: Agent;
+  readonly cluster: ClusterHosts;
   readonly #targets = new Map<AccountKind, SiteTargets>();
 
   constructor(
@@ -65,11 +68,13 @@ class SiteProbe {
     readonly index: number,
     private readonly rt: Runtime,
   ) {
+    this.cluster = new ClusterHosts(site);
     this.agent = createHttpAgent({
       connectTimeoutMs: site.timeouts.connectMs,
       requestTimeoutMs: site.timeouts.requestMs,
       caFile: site.caFile,
       verifyName: new URL(site.url).hostname,
+      verifyNames: this.cluster.verifyNames(),
       ...(site.proxy ? { proxy: site.proxy } : {}),
     });
   }
@@ -218,8 +223,54 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
           }),
       });
     }
+    for (const node of probe.cluster.trafficNodes()) checks.push(trafficCheck(probe, node, kinds, component));
     return checks;
   });
+}
+
+/**
+ * One Atlas traffic node: reachable at its (mapped) address, TLS verified against its public
+ * name, and accepting the token the primary issues to the reporting account (which downloads the
+ * recordings; the ECM account when reporting is off). A failed mint is the OAuth line's cause;
+ * a node's own failure is its own cause, so one bad node never hides another.
+ */
+function trafficCheck(probe: SiteProbe, node: TrafficNode, kinds: AccountKind[], component: string): Check {
+  const kind = kinds.includes('reporting') ? 'reporting' : kinds[0];
+  const at = `sites[${probe.index}].atlas`;
+  return {
+    component,
+    name: `traffic node ${node.node}`,
+    run: (signal) =>
+      guarded(probe, kind, async () => {
+        const token = kind ? await probe.tokens(kind).token(signal) : undefined;
+        const cause = `site:${probe.site.name}:traffic:${node.node}`;
+        const mapped = node.origin !== `https://${node.node}`;
+        try {
+          const r = await probeTrafficNode(node, probe.agent, probe.site.name, token, signal);
+          if (r.ok) return { ok: true, detail: r.detail };
+          return {
+            ok: false,
+            detail: r.detail,
+            cause,
+            fix: r.tokenRefused
+              ? `the node does not accept the primary's tokens: check that it is a member of this cluster (/login > Atlas)`
+              : `check the traffic node's health on its /appliance page, or remove it from ${at}.trafficNodes`,
+          };
+        } catch (e) {
+          const err = toServiceError(e);
+          const via = mapped ? ` (${at}.hostMap maps it to ${new URL(node.origin).host})` : '';
+          return {
+            ok: false,
+            detail: err.message,
+            cause: `${cause}:${err.code}`,
+            fix:
+              err.code === 'appliance.tls'
+                ? `add the CA that issued ${node.node}'s certificate to sites[${probe.index}].caFile; the certificate must name ${new URL(`https://${node.node}`).hostname}`
+                : `check DNS, firewall and proxy from this host to ${node.node}${via} on its port`,
+          };
+        }
+      }),
+  };
 }
 
 /** Each node's failover role and last data sync, and whether exactly one is primary. */

@@ -1,3 +1,4 @@
+import { ClusterHosts } from '../appliance/cluster-hosts.js';
 import { PrimaryFollower } from '../appliance/primary-dispatcher.js';
 import { SiteTargets } from '../appliance/site-targets.js';
 import { createHttpAgent } from '../platform/http-agent.js';
@@ -10,17 +11,21 @@ import type { Runtime } from './runtime.js';
  * connection: every call sends `Connection: close` anyway) and the site's reporting account (a
  * separate account from the ECM one, so report pulls never consume the channel's tokens). With
  * `nodes`, requests follow the health-aware primary exactly like the ECM channel (PrimaryFollower
- * over SiteTargets). `close()` releases every socket the site's reporting used.
+ * over SiteTargets). Recordings come from the cluster node their report URL names (ClusterHosts:
+ * Atlas traffic nodes by their mapped internal names, certificates verified against the public
+ * names). `close()` releases every socket the site's reporting used.
  */
 export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>): ReportSourceFactory {
   return (site, reporting) => {
     const account = site.reporting;
     if (!account) throw new Error(`site ${site.name} has no reporting API account`);
+    const cluster = new ClusterHosts(site);
     const agent = createHttpAgent({
       connectTimeoutMs: site.timeouts.connectMs,
       requestTimeoutMs: site.timeouts.requestMs,
       connections: 1,
       verifyName: new URL(site.url).hostname,
+      verifyNames: cluster.verifyNames(),
       ...(site.proxy ? { proxy: site.proxy } : {}),
       ...(site.caFile ? { caFile: site.caFile } : {}),
     });
@@ -34,6 +39,7 @@ export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>
       retries: reporting.retries,
       log: rt.log,
       metrics: rt.metrics,
+      cluster,
     });
     return {
       source,

@@ -16,7 +16,7 @@ export const siteUnitKey = (name: string) => unitKey<SiteLink & Component>(`site
 export function siteUnits(sites: readonly SiteConfig[], rt: Runtime): UnitSpec[] {
   return sites
     .filter((site) => site.ecm?.enabled)
-    .map(({ reporting: _reporting, ...settings }) =>
+    .map(({ reporting: _reporting, atlas: _atlas, ...settings }) =>
       unit({
         key: siteUnitKey(settings.name),
         slice: settings satisfies SiteLinkSettings,

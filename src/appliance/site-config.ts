@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { configPath, secretRef } from '../platform/config/secret-ref.js';
 import { hostname, httpsUrl, timeouts } from '../platform/config/common-fields.js';
 import { proxySchema } from '../platform/config/proxy-field.js';
+import { atlasSchema } from './atlas-config.js';
 
 const apiAccount = z
   .object({
@@ -19,6 +20,8 @@ export const siteSchema = z
     product: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['pra', 'rs'])).default('pra'),
     /** Node hostnames of a failover pair / Atlas primary candidates, for health-aware failover. */
     nodes: z.array(hostname).default([]),
+    /** Atlas traffic nodes, where session recordings live (see atlas-config.ts). */
+    atlas: atlasSchema.optional(),
     /** Extra PEM CA bundle trusted for this site (in addition to the system roots). */
     caFile: configPath.optional(),
     /** HTTPS proxy (CONNECT) for every connection to this site: channel, OAuth, APIs. */
@@ -45,6 +48,7 @@ export type SiteConfig = z.infer<typeof siteSchema>;
 
 /**
  * What the ECM channel of a site reads: everything but the reporting account (rotating that must
- * not reconnect the channel and lose its seniority in the ECM group).
+ * not reconnect the channel and lose its seniority in the ECM group) and the Atlas traffic nodes
+ * (only recording downloads and `check` use them).
  */
-export type SiteLinkSettings = Omit<SiteConfig, 'reporting'>;
+export type SiteLinkSettings = Omit<SiteConfig, 'reporting' | 'atlas'>;

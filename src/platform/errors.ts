@@ -249,6 +249,14 @@ export const ERROR_CATALOGUE = {
     'Nothing at first: the cursor did not move and the next run asks again. If it persists, compare the listing and the lsids report for the sessions named in the log.',
   ),
 
+  'report.recording_host_refused': entry(
+    'config',
+    'internal',
+    false,
+    "A recording URL in a report, or a redirect while downloading a recording, names a host outside the site's cluster (site URL, `nodes`, `atlas.trafficNodes` and their `atlas.hostMap` names); it was not contacted, so the reporting token never left the cluster. The session itself is stored.",
+    'If the host is an Atlas traffic node, add it to `sites[].atlas.trafficNodes` (and `atlas.hostMap` when reached by an internal name); the recording is fetched on the next pull that re-reads the session, or with `ecm-bridge report backfill`.',
+  ),
+
   // --- store -----------------------------------------------------------------------------------
   'store.unavailable': entry(
     'unavailable',

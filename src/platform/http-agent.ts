@@ -19,6 +19,12 @@ export interface AgentOptions {
    * verification; ignored for origins given by name, and when itself an IP address.
    */
   verifyName?: string;
+  /**
+   * Certificate names by origin `host:port` (port always written): an Atlas traffic node reached
+   * by an internal name or address serves the certificate of its public name, sent as SNI and
+   * verified. Takes precedence over `verifyName`; never used to skip verification.
+   */
+  verifyNames?: ReadonlyMap<string, string>;
   /** Tunnel through this HTTP proxy (CONNECT), except for origins on its `noProxy` list. */
   proxy?: ProxyConfig;
 }
@@ -73,8 +79,10 @@ export function createHttpAgent(options: AgentOptions): Agent {
     factory: (origin, opts) => {
       const url = new URL(String(origin));
       const connect = { ...(opts as { connect?: object }).connect };
-      const tls =
-        verifyName !== undefined && isAddress(url.hostname) ? { ...connect, servername: verifyName } : connect;
+      const servername =
+        options.verifyNames?.get(`${url.hostname.toLowerCase()}:${url.port || '443'}`) ??
+        (isAddress(url.hostname) ? verifyName : undefined);
+      const tls = servername !== undefined ? { ...connect, servername } : connect;
       const proxy = options.proxy;
       if (proxy && !bypassesProxy(url, proxy.noProxy)) {
         const { connect: _direct, ...rest } = opts as Pool.Options;

@@ -210,6 +210,7 @@ export class ReportWorker implements Component {
           source: client.source,
           reports: this.deps.store.reports,
           log: this.deps.log,
+          metrics: this.deps.metrics,
           ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
         },
         {

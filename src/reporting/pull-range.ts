@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
 import type { ReportStore } from './report-store-port.js';
 import { fetchListed } from './fetch-listed.js';
+import type { Registry } from '../platform/metrics.js';
 import type { RecordingDirectory } from './recording-directory.js';
 import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
+import { recordingFiles, saveRecordings } from './save-recordings.js';
 
 export interface PullRangeDeps {
   source: ReportSource;
   reports: ReportStore;
   log: Logger;
   recordings?: RecordingDirectory;
+  /** Where the recording outcome counter goes. */
+  metrics?: Registry;
 }
 
 export interface PullRangeOptions {
@@ -91,8 +95,6 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
     const lsids = [...listed.keys()].filter((l) => !final.has(l));
     totals.processed += listed.size - lsids.length;
     for (const [lsid, endMs] of final) if (endMs < slice.toMs) final.delete(lsid);
-    const stored =
-      deps.recordings && [...listed.values()].some(Boolean) ? await deps.recordings.stored(o.site) : undefined;
     const cursor = { key: o.cursorKey, value: new Date(slice.toMs).toISOString() };
     let done = 0;
     for (let k = 0; k < lsids.length || k === 0; k += o.batchSize) {
@@ -111,11 +113,9 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
         );
       totals.vanished += vanished.length;
       const sessions = o.includeInProgress ? fetched : fetched.filter((s) => s.endTime !== null);
-      if (deps.recordings && stored) {
-        for (const s of sessions) {
-          if (s.endTime !== null && listed.get(s.lsid) && !stored.has(s.lsid))
-            await deps.recordings.save(o.site, s.lsid, deps.source, o.signal);
-        }
+      if (deps.recordings) {
+        const files = recordingFiles(sessions, (lsid) => listed.get(lsid) === true);
+        await saveRecordings({ ...deps, recordings: deps.recordings }, o.site, files, o.signal);
       }
       const isLast = k + o.batchSize >= lsids.length;
       const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined);

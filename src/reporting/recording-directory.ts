@@ -3,17 +3,18 @@ import { createWriteStream } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ServiceError } from '../platform/errors.js';
-import type { ReportSource } from './report-source.js';
+import { recordingName, type RecordingFile, type ReportSource } from './report-source.js';
 
 /**
- * Keeps session recordings as files, like the Integration Client: `DIR/<site>/<lsid>.<ext>`.
+ * Keeps session recordings as files, like the Integration Client: `DIR/<site>/<lsid>.<ext>`, and
+ * command shell recordings beside them as `DIR/<site>/<lsid>.shell-<instance>.<ext>`.
  * A recording already on disk is never fetched again; a download goes to a `.part` file renamed
  * on completion, so a crash never leaves a truncated file under the final name.
  */
 export class RecordingDirectory {
   constructor(private readonly directory: string) {}
 
-  /** Lsids whose recording is already stored for `site`. */
+  /** Recording names (`recordingName`) already stored for `site`. */
   async stored(site: string): Promise<Set<string>> {
     try {
       const names = await readdir(join(this.directory, site));
@@ -24,29 +25,51 @@ export class RecordingDirectory {
     }
   }
 
-  /** Downloads one recording; returns the bytes written. */
-  async save(site: string, lsid: string, source: ReportSource, signal?: AbortSignal): Promise<number> {
+  /** Downloads one recording file; returns the bytes written. */
+  async save(site: string, file: RecordingFile, source: ReportSource, signal?: AbortSignal): Promise<number> {
     const dir = join(this.directory, site);
-    const part = this.#inside(dir, `${lsid}.part`, site, lsid);
+    const name = recordingName(file);
+    const part = this.#inside(dir, `${name}.part`, site, name);
     try {
       await mkdir(dir, { recursive: true });
-      const { body, extension } = await source.recording(lsid, signal);
+      const { body, extension } = await source.recording(file, signal);
+      // Which side failed decides the error: a connection that drops mid-download concerns this
+      // file only (the session is stored and the file tried again), a local write failure
+      // concerns every file and must stop the pull.
+      let downloadError: unknown;
+      body.once('error', (e) => (downloadError ??= e));
       const out = createWriteStream(part);
-      await pipeline(body, out, ...(signal ? [{ signal }] : []));
-      await rename(part, this.#inside(dir, `${lsid}.${extension}`, site, lsid));
+      try {
+        await pipeline(body, out, ...(signal ? [{ signal }] : []));
+      } catch (e) {
+        if (downloadError !== undefined && !signal?.aborted) throw this.#downloadError(site, file.lsid, downloadError);
+        throw e;
+      }
+      await rename(part, this.#inside(dir, `${name}.${extension}`, site, name));
       return out.bytesWritten;
     } catch (e) {
-      await rm(part, { force: true });
+      // The first failure is the one to report; a .part that cannot be removed either (its
+      // directory is unusable) is overwritten by the next attempt.
+      await rm(part, { force: true }).catch(() => undefined);
       if (e instanceof ServiceError || signal?.aborted) throw e;
       throw this.#error(site, e);
     }
+  }
+
+  #downloadError(site: string, lsid: string, e: unknown): ServiceError {
+    if (e instanceof ServiceError) return e;
+    return new ServiceError(
+      'appliance.unavailable',
+      `the download of a recording of session ${lsid} from site ${site} broke off (${(e as NodeJS.ErrnoException).code ?? 'connection lost'})`,
+      { op: 'report.recording', cause: e, details: { site } },
+    );
   }
 
   /**
    * `dir/name`, refused unless it is a file directly inside `dir`, itself inside the recordings
    * directory (lsids are validated by the report parser; this is defence in depth).
    */
-  #inside(dir: string, name: string, site: string, lsid: string): string {
+  #inside(dir: string, name: string, site: string, recording: string): string {
     const root = resolve(this.directory);
     const target = resolve(dir, name);
     const fromRoot = relative(root, target);
@@ -58,7 +81,7 @@ export class RecordingDirectory {
     ) {
       throw new ServiceError(
         'report.xml_invalid',
-        `refusing to write a recording of site ${site} outside ${this.directory}: session id ${JSON.stringify(lsid.slice(0, 16))}${lsid.length > 16 ? '...' : ''} is not a file name`,
+        `refusing to write a recording of site ${site} outside ${this.directory}: session id ${JSON.stringify(recording.slice(0, 16))}${recording.length > 16 ? '...' : ''} is not a file name`,
         {
           op: 'report.recording',
           details: { site, directory: this.directory },

@@ -9,7 +9,14 @@ import { TransientFailure, withRetries, type RetryPolicy } from '../platform/htt
 import { parseRetryAfter } from '../platform/http/retry-after.js';
 import { RETRYABLE_STATUS, transientCode, transportServiceError } from '../platform/http/transport-errors.js';
 import { Counter, metric, type Registry } from '../platform/metrics.js';
-import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
+import { describeWindow, type RecordingFile, type ReportSource, type ReportWindow } from './report-source.js';
+import {
+  recordingRequest,
+  REDIRECT_STATUS,
+  redirectTarget,
+  type ApiRequest,
+  type RecordingRoutes,
+} from './recording-route.js';
 import type { SessionRecord, SessionSummary } from './session-record.js';
 import {
   decodeReport,
@@ -29,6 +36,12 @@ export interface ReportClientOptions {
   log: Logger;
   metrics: Registry;
   random?: () => number;
+  /**
+   * The hosts of the site's cluster (ClusterHosts): recording URLs and redirects are fetched only
+   * from these. Without it no recording URL or redirect is followed (the session recording still
+   * comes from the site's Reporting API).
+   */
+  cluster?: RecordingRoutes;
 }
 
 export const REPORT_NAMES = {
@@ -47,11 +60,13 @@ export const REPORT_NAMES = {
 export class ReportClient implements ReportSource {
   readonly #names;
   readonly #hostName: string;
+  readonly #api: URL;
   readonly #requests: Counter<'site' | 'report' | 'outcome'>;
 
   constructor(private readonly o: ReportClientOptions) {
     this.#names = REPORT_NAMES[o.site.product];
     this.#hostName = new URL(o.site.url).hostname;
+    this.#api = new URL('/api/reporting', o.site.url);
     this.#requests = metric(
       o.metrics,
       'ecm_bridge_reporting_api_requests_total',
@@ -76,43 +91,64 @@ export class ReportClient implements ReportSource {
       [`${window.by}_time`]: String(Math.floor(window.fromMs / 1000)),
       duration: String(Math.max(1, Math.ceil((window.toMs - window.fromMs) / 1000))),
     };
-    const res = await this.#call(params, ctx, signal);
+    const res = await this.#call(this.#form(params), ctx, signal);
     return parseSessionListing(decodeReport(new Uint8Array(await res.body.arrayBuffer()), ctx), ctx);
   }
 
   async sessions(lsids: readonly string[], context: string, signal?: AbortSignal): Promise<SessionRecord[]> {
     if (lsids.length === 0) return [];
     const ctx = this.#ctx(this.#names.sessions, `${lsids.length} lsids of ${context}`);
-    const res = await this.#call({ generate_report: ctx.report, lsids: lsids.join(',') }, ctx, signal);
+    const res = await this.#call(this.#form({ generate_report: ctx.report, lsids: lsids.join(',') }), ctx, signal);
     return parseSessionList(decodeReport(new Uint8Array(await res.body.arrayBuffer()), ctx), ctx);
   }
 
-  async recording(lsid: string, signal?: AbortSignal): Promise<{ body: Readable; extension: string }> {
-    const ctx = this.#ctx(this.#names.recording, `lsid ${lsid}`);
-    const res = await this.#call({ generate_report: ctx.report, lsid }, ctx, signal);
-    const type = String(res.headers['content-type'] ?? '');
-    if (type.includes('xml')) {
-      // An <error> document instead of the file: parseReport throws it as appliance.api_error.
-      parseReport(await res.body.text(), ctx);
-      throw new ServiceError(
-        'appliance.api_error',
-        `${ctx.report} for ${ctx.window} on site ${ctx.site} returned XML instead of a recording`,
-        { op: 'report.recording', details: { site: ctx.site, lsid } },
-      );
+  /**
+   * A recording from the node that holds it: the URL the report names when it is a traffic node
+   * of the cluster, else the site's `*SessionRecording` report (session recordings) or the URL on
+   * the site (shell recordings). Redirects are followed, at most MAX_REDIRECTS, only to hosts of
+   * the cluster; anything else is `report.recording_host_refused` and never contacted.
+   */
+  async recording(file: RecordingFile, signal?: AbortSignal): Promise<{ body: Readable; extension: string }> {
+    const what = file.instance === undefined ? `lsid ${file.lsid}` : `lsid ${file.lsid} shell ${file.instance}`;
+    const ctx = this.#ctx(file.instance === undefined ? this.#names.recording : 'CommandShellRecording', what);
+    const refuse = { site: ctx.site, what, cluster: this.o.cluster };
+    let req = recordingRequest(file, this.#form({ generate_report: this.#names.recording, lsid: file.lsid }), refuse);
+    for (let hops = 0; ; hops++) {
+      const res = await this.#call(req, ctx, signal);
+      const next = redirectTarget(res, req, hops, refuse);
+      if (next) {
+        await res.body.dump();
+        req = next;
+        continue;
+      }
+      const type = String(res.headers['content-type'] ?? '');
+      if (type.includes('xml')) {
+        // An <error> document instead of the file: parseReport throws it as appliance.api_error.
+        parseReport(await res.body.text(), ctx);
+        throw new ServiceError(
+          'appliance.api_error',
+          `${ctx.report} for ${ctx.window} on site ${ctx.site} returned XML instead of a recording`,
+          { op: 'report.recording', details: { site: ctx.site, lsid: file.lsid } },
+        );
+      }
+      const name = /filename="?[^";]*\.([A-Za-z0-9]{1,8})"?/.exec(String(res.headers['content-disposition'] ?? ''));
+      return { body: res.body, extension: name?.[1]?.toLowerCase() ?? 'bin' };
     }
-    const name = /filename="?[^";]*\.([A-Za-z0-9]{1,8})"?/.exec(String(res.headers['content-disposition'] ?? ''));
-    return { body: res.body, extension: name?.[1]?.toLowerCase() ?? 'bin' };
   }
 
-  /** One logical call: retries, one re-mint on 401; resolves with a 200 response whose body is unread. */
-  async #call(
-    params: Record<string, string>,
-    ctx: ReportContext,
-    signal?: AbortSignal,
-  ): Promise<Dispatcher.ResponseData> {
+  /** A Reporting API call on the site: POST, form-encoded. */
+  #form(params: Record<string, string>): ApiRequest {
+    return { url: this.#api, form: params };
+  }
+
+  /**
+   * One logical call: retries, one re-mint on 401; resolves with a 200 response (or, for a
+   * request that may redirect, a redirect) whose body is unread.
+   */
+  async #call(req: ApiRequest, ctx: ReportContext, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
     const count = (outcome: string) => this.#requests.inc({ site: ctx.site, report: ctx.report, outcome });
     try {
-      const res = await withRetries(() => this.#once(params, ctx, signal), {
+      const res = await withRetries(() => this.#once(req, ctx, signal), {
         policy: this.o.retries,
         clock: this.o.clock,
         ...(signal ? { signal } : {}),
@@ -120,7 +156,7 @@ export class ReportClient implements ReportSource {
         giveUp: (f, attempts) =>
           new ServiceError(
             'appliance.unavailable',
-            `${ctx.report} (${ctx.window}) on site ${ctx.site} failed after ${attempts} attempts: ${f.what}`,
+            `${ctx.report} (${ctx.window}) on ${this.#where(req, ctx)} failed after ${attempts} attempts: ${f.what}`,
             {
               op: 'report.fetch',
               cause: f.cause,
@@ -148,27 +184,32 @@ export class ReportClient implements ReportSource {
     }
   }
 
+  /** A download from an Atlas traffic node names that node: its answers are not the primary's. */
+  #where(req: ApiRequest, ctx: ReportContext): string {
+    return req.url.origin === this.#api.origin ? `site ${ctx.site}` : `site ${ctx.site} (node ${req.url.host})`;
+  }
+
   /** One attempt: a 200 response, a TransientFailure (withRetries decides), or an error. */
-  async #once(
-    params: Record<string, string>,
-    ctx: ReportContext,
-    signal?: AbortSignal,
-  ): Promise<Dispatcher.ResponseData> {
+  async #once(req: ApiRequest, ctx: ReportContext, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
     const send = async (authorization: string) => {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(new URL('/api/reporting', this.o.site.url), {
-          method: 'POST',
+        res = await request(req.url, {
           dispatcher: this.o.dispatcher,
-          headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
-          body: new URLSearchParams(params).toString(),
+          ...(req.form
+            ? {
+                method: 'POST',
+                headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+                body: new URLSearchParams(req.form).toString(),
+              }
+            : { method: 'GET', headers: { authorization, connection: 'close' } }),
           ...(signal ? { signal } : {}),
         });
       } catch (e) {
         if (signal?.aborted) throw signal.reason;
         const code = transientCode(e);
         if (code) throw new TransientFailure(`transport error (${code})`, { cause: e });
-        throw transportServiceError(e, new URL(this.o.site.url).host, {
+        throw transportServiceError(e, req.url.host, {
           tls: 'appliance.tls',
           invalid: 'appliance.protocol',
           unavailable: 'appliance.unavailable',
@@ -195,11 +236,12 @@ export class ReportClient implements ReportSource {
     };
     const res = await withBearer(tokens, send, (r) => r.statusCode === 401, signal);
     const status = res.statusCode;
-    if (status === 200) return res;
+    if (status === 200 || (req.mayRedirect && REDIRECT_STATUS.has(status))) return res;
+    const where = this.#where(req, ctx);
     if (status === 401)
       throw new ServiceError(
         'appliance.auth_failed',
-        `site ${ctx.site} rejected a freshly minted token for the Reporting API`,
+        `${where} rejected a freshly minted token for the Reporting API`,
         { op: 'report.fetch', details: { site: ctx.site, report: ctx.report } },
       );
     const text = (await res.body.text().catch(() => '')).slice(0, 500);
@@ -212,13 +254,13 @@ export class ReportClient implements ReportSource {
       const perm = this.o.site.product === 'rs' ? 'perm_reporting_support' : 'perm_reporting';
       throw new ServiceError(
         'appliance.permission_missing',
-        `site ${ctx.site}: the reporting API account lacks ${perm} (HTTP 403 on ${ctx.report})`,
+        `${where}: the reporting API account lacks ${perm} (HTTP 403 on ${ctx.report})`,
         { op: 'report.fetch', details: { site: ctx.site, report: ctx.report } },
       );
     }
     throw new ServiceError(
       'appliance.api_error',
-      `${ctx.report} (${ctx.window}) on site ${ctx.site} answered HTTP ${status}: ${text.replace(/\s+/g, ' ').trim()}`,
+      `${ctx.report} (${ctx.window}) on ${where} answered HTTP ${status}: ${text.replace(/\s+/g, ' ').trim()}`,
       {
         op: 'report.fetch',
         details: { site: ctx.site, report: ctx.report, window: ctx.window, status },

@@ -16,6 +16,20 @@ export function describeWindow(w: ReportWindow): string {
   return `${w.by}_time ${iso(w.fromMs)}..${iso(w.toMs)}`;
 }
 
+/** A recording file of a session, as its report names it. */
+export interface RecordingFile {
+  lsid: string;
+  /** Absent for the session recording; the `instance` of a command shell recording. */
+  instance?: number;
+  /** The download URL the report carries: it names the node (an Atlas traffic node) the file lives on. */
+  url: string | null;
+}
+
+/** A recording file's name under the recordings directory, without extension: `<lsid>` or `<lsid>.shell-<instance>`. */
+export function recordingName(file: Pick<RecordingFile, 'lsid' | 'instance'>): string {
+  return file.instance === undefined ? file.lsid : `${file.lsid}.shell-${file.instance}`;
+}
+
 /**
  * Where the worker reads sessions from: one site's Reporting API. Implemented by ReportClient.
  * Contract: `listing` returns the whole listing of a window (the worker keeps windows small);
@@ -26,8 +40,8 @@ export interface ReportSource {
   listing(window: ReportWindow, signal?: AbortSignal): Promise<SessionSummary[]>;
   /** `context` names the window the lsids came from, for errors. */
   sessions(lsids: readonly string[], context: string, signal?: AbortSignal): Promise<SessionRecord[]>;
-  /** The recording of a closed session, as a byte stream, and its file extension. */
-  recording(lsid: string, signal?: AbortSignal): Promise<{ body: Readable; extension: string }>;
+  /** A recording of a closed session, as a byte stream, and its file extension. */
+  recording(file: RecordingFile, signal?: AbortSignal): Promise<{ body: Readable; extension: string }>;
 }
 
 /** A site as the reporting worker sees it: without its ECM account. */

@@ -47,4 +47,37 @@ describe('ecm-bridge sim appliance', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('--atlas starts a primary and two traffic nodes and prints the atlas settings that reach them', async () => {
+    const ca = join(mkdtempSync(join(tmpdir(), 'sim-cli-')), 'ca.pem');
+    const child = startBuiltCli([
+      'sim',
+      'appliance',
+      '--accounts',
+      'config/demo/appliance-accounts.yaml',
+      '--atlas',
+      '--reporting-sessions',
+      '4',
+      '--ca-out',
+      ca,
+    ]);
+    try {
+      const line = await child.waitFor(/site config: atlas: \{.*\}/);
+      const atlas = JSON.parse(line.replace(/^.*site config: atlas: /, '')) as {
+        trafficNodes: string[];
+        hostMap: Record<string, string>;
+      };
+      expect(atlas.trafficNodes).toEqual(['tn1.access.example.com', 'tn2.access.example.com']);
+      for (const name of atlas.trafficNodes) {
+        // Reached by its mapped address, verified against its public name with the printed CA file.
+        const agent = new Agent({ connect: { ca: readFileSync(ca, 'utf8'), servername: name } });
+        const res = await request(`https://${atlas.hostMap[name]}/check_health`, { dispatcher: agent });
+        expect(res.statusCode).toBe(200);
+        await res.body.dump();
+        await agent.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });

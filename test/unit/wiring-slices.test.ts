@@ -15,12 +15,12 @@ const rt = {
   clock: systemClock,
   instanceId: 't',
 };
-const config = (ecmSecret: string, reportingSecret: string) =>
+const config = (ecmSecret: string, reportingSecret: string, atlas = '') =>
   parseConfigText(
     `
 allowLiteralSecrets: true
 sites:
-  - { name: a, url: "https://a.example.com", ecm: { clientId: e, clientSecret: ${ecmSecret} }, reporting: { clientId: r, clientSecret: ${reportingSecret} } }
+  - { name: a, url: "https://a.example.com", ecm: { clientId: e, clientSecret: ${ecmSecret} }, reporting: { clientId: r, clientSecret: ${reportingSecret} }${atlas} }
 vault: { kind: passwordsafe, url: "https://v.example.com/BeyondTrust/api/public/v3", auth: { method: apikey, apiKey: k } }
 broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
 `,
@@ -38,5 +38,12 @@ describe('reload slices', () => {
     expect(configEqual(site(before), site(ecmRotated))).toBe(false);
     expect(configEqual(reporting(before), reporting(ecmRotated))).toBe(true);
     expect(configEqual(reporting(before), reporting(repRotated))).toBe(false);
+  });
+
+  it('editing the Atlas traffic nodes rebuilds reporting only, never the ECM channel', () => {
+    const before = config('ecm-1', 'rep-1');
+    const after = config('ecm-1', 'rep-1', ', atlas: { trafficNodes: [tn1.a.example.com] }');
+    expect(configEqual(siteUnits(before.sites, rt)[0]!.slice, siteUnits(after.sites, rt)[0]!.slice)).toBe(true);
+    expect(configEqual(reportingUnit(before, rt).slice, reportingUnit(after, rt).slice)).toBe(false);
   });
 });

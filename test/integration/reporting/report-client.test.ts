@@ -116,10 +116,12 @@ describe('ReportClient over a real socket', () => {
     const { s, client } = await setup();
     const now = s.clock.now();
     const i = [...Array(50).keys()].find((k) => s.generator.hasRecording(k) && s.generator.isClosed(k, now))!;
-    const rec = await client.recording(s.generator.lsidOf(i));
+    const rec = await client.recording({ lsid: s.generator.lsidOf(i), url: null });
     expect(rec.extension).toBe('flv');
     expect(Buffer.from(await rec.body.toArray().then((c) => Buffer.concat(c)))).toEqual(s.generator.recording(i));
     const j = [...Array(50).keys()].find((k) => !s.generator.hasRecording(k))!;
-    expect((await failure(client.recording(s.generator.lsidOf(j)))).code).toBe('appliance.api_error');
+    expect((await failure(client.recording({ lsid: s.generator.lsidOf(j), url: null }))).code).toBe(
+      'appliance.api_error',
+    );
   });
 });

@@ -25,6 +25,11 @@ export interface ReportingSimulatorOptions {
   fault?: (request: ReportRequest) => ReportFault | undefined;
   /** Which sessions this node holds (a failover node before a data sync); default all. */
   visible?: (index: number) => boolean;
+  /**
+   * Recordings this node does not hold itself (an Atlas primary): the URL a `*SessionRecording`
+   * request for session `index` is redirected to (302), or undefined for an `<error>` answer.
+   */
+  recordingElsewhere?: (index: number) => string | undefined;
 }
 
 const REPORTS = {
@@ -161,6 +166,11 @@ export class ReportingSimulator {
       (this.options.visible && !this.options.visible(i))
     )
       return this.#xml(res, 200, w.error('No recording for this session'), close);
+    if (this.options.recordingElsewhere) {
+      const location = this.options.recordingElsewhere(i);
+      if (location === undefined) return this.#xml(res, 200, w.error('No recording for this session'), close);
+      return void res.writeHead(302, { location, ...(close ? { connection: 'close' } : {}) }).end();
+    }
     const data = g.recording(i);
     res.writeHead(200, {
       'content-type': 'application/octet-stream',

@@ -41,6 +41,13 @@ export interface SessionGeneratorOptions {
    * closed with its real (earlier) end time. Only an overlapping re-read catches it.
    */
   lateClose?: { every: number; delayMs: number };
+  /**
+   * An Atlas cluster's traffic nodes (public names): session i runs on node `i % n`, and its
+   * recording and shell recording URLs name that node; with `recordingUrlsOnSite` the session
+   * recording URL names the site instead (its primary redirects the download to the node).
+   */
+  trafficNodes?: string[];
+  recordingUrlsOnSite?: boolean;
 }
 
 /** No session lasts longer than this: bounds the scan for "sessions ending in a window". */
@@ -197,6 +204,25 @@ export class SessionGenerator {
     return seededRandom(this.options.seed, i, 2)() < 0.4;
   }
 
+  /** The traffic node (index into `trafficNodes`) session i ran on; undefined without traffic nodes. */
+  trafficNodeOf(i: number): number | undefined {
+    const nodes = this.options.trafficNodes;
+    return nodes && nodes.length > 0 ? i % nodes.length : undefined;
+  }
+
+  /** The traffic node host session i ran on (without traffic nodes, a made-up name under the site's). */
+  #trafficHost(i: number): string {
+    const node = this.trafficNodeOf(i);
+    return node !== undefined
+      ? (this.options.trafficNodes?.[node] as string)
+      : `traffic-${1 + (i % 2)}.${this.options.hostName}`;
+  }
+
+  /** The bytes of command shell recording `instance` of session i (a short transcript). */
+  shellRecording(i: number, instance: number): Buffer {
+    return Buffer.from(`$ hostname\n${this.lsidOf(i)} shell ${instance}\n$ exit\n`);
+  }
+
   /** The bytes of session i's recording (deterministic, a few KiB). */
   recording(i: number): Buffer {
     const r = seededRandom(this.options.seed, i, 3);
@@ -214,6 +240,10 @@ export class SessionGenerator {
     const plannedEnd = this.endMs(i);
     const closed = this.isClosed(i, nowMs);
     const origin = `https://${hostName}`;
+    const recordingOrigin =
+      this.trafficNodeOf(i) !== undefined && !this.options.recordingUrlsOnSite
+        ? `https://${this.#trafficHost(i)}`
+        : origin;
     const recorded = this.hasRecording(i);
     const reps = this.#reps(r, i);
     const customers = this.#customers(r);
@@ -257,19 +287,17 @@ export class SessionGenerator {
       fileDeleteCount: 0,
       chatViewUrl: closed ? `${origin}/session_download/chat?lsid=${lsid}&view=1` : null,
       chatDownloadUrl: closed ? `${origin}/session_download/chat?lsid=${lsid}` : null,
-      recordingViewUrl: recorded && closed ? `${origin}/session_download/recording?lsid=${lsid}&view=1` : null,
-      recordingDownloadUrl: recorded && closed ? `${origin}/session_download/recording?lsid=${lsid}` : null,
+      recordingViewUrl: recorded && closed ? `${recordingOrigin}/session_download/recording?lsid=${lsid}&view=1` : null,
+      recordingDownloadUrl: recorded && closed ? `${recordingOrigin}/session_download/recording?lsid=${lsid}` : null,
       customAttributes,
       teams: product === 'rs' ? TEAMS.slice(0, Math.floor(r() * 3)) : [],
       customers,
       representatives: reps,
       shellRecordings: Array.from({ length: shellCount }, (_, k) => ({
         instance: k + 1,
-        downloadUrl: `https://traffic-${1 + (i % 2)}.${hostName}/shell_recording?lsid=${lsid}&instance=${k + 1}`,
+        downloadUrl: `https://${this.#trafficHost(i)}/shell_recording?lsid=${lsid}&instance=${k + 1}`,
         viewUrl:
-          k === 0
-            ? `https://traffic-${1 + (i % 2)}.${hostName}/shell_recording?lsid=${lsid}&instance=${k + 1}&view=1`
-            : null,
+          k === 0 ? `https://${this.#trafficHost(i)}/shell_recording?lsid=${lsid}&instance=${k + 1}&view=1` : null,
       })),
       events,
     };
