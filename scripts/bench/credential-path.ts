@@ -11,7 +11,7 @@
  * baseline's CPU per vault call in the same run. Each figure is the median of `runs` runs, with
  * every run's value and the 1-minute load average before it.
  */
-import { benchBroker } from './bench-broker.js';
+import { benchBroker, freshCredentialIds } from './bench-broker.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,6 +100,7 @@ function endpoint(w: number) {
 const MAX_WORKERS = 50;
 const contexts: RequestContext[] = [];
 const credentialIds: string[] = [];
+const freshId = freshCredentialIds();
 const accounts: VaultAccount[] = [];
 for (let w = 0; w < MAX_WORKERS; w++) {
   const e = endpoint(w);
@@ -120,6 +121,8 @@ interface Measured {
   cpuMsPerCycle: number;
   cpuMsGet: number;
   cpuMsRelease: number;
+  /** State-store statements per transaction (group commit); NaN when the store was not used. */
+  perBatch: number;
 }
 
 /** Runs get+release cycles on `workers` workers for `seconds`; per-call CPU only means something at 1 worker. */
@@ -132,6 +135,7 @@ async function cycles(
   let n = 0;
   let cpuGet = 0;
   let cpuRelease = 0;
+  const batches0 = { ...store.state.batches.stats };
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const deadline = start + seconds * 1000;
@@ -160,6 +164,9 @@ async function cycles(
     cpuMsPerCycle: (cpu.user + cpu.system) / 1000 / n,
     cpuMsGet: cpuGet / 1000 / n,
     cpuMsRelease: cpuRelease / 1000 / n,
+    perBatch:
+      (store.state.batches.stats.statements - batches0.statements) /
+      (store.state.batches.stats.batches - batches0.batches),
   };
 }
 
@@ -172,7 +179,7 @@ const direct = (workers: number) =>
 const bridged = (workers: number) =>
   cycles(
     workers,
-    (w) => broker.handle('credentials.get', contexts[w]!, { credentialId: credentialIds[w]! }, signal),
+    (w) => broker.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!) }, signal),
     async (w, got) => {
       await broker.handle(
         'credentials.release',
@@ -258,6 +265,7 @@ try {
         '',
         '',
         '',
+        '',
       ];
     const base = s(c.base, (m) => m.cyclesPerSec);
     const ratio = median(cyc.values.map((v, i) => v / base.values[i]!));
@@ -279,6 +287,10 @@ try {
       bridgeCpu((m) => m.cpuMsPerCycle),
       c.name.includes('50 workers') ? 'n/a' : bridgeCpu((m) => m.cpuMsGet),
       c.name.includes('50 workers') ? 'n/a' : bridgeCpu((m) => m.cpuMsRelease),
+      describe(
+        s(c.name, (m) => m.perBatch),
+        2,
+      ),
     ];
   });
   printTable(
@@ -291,6 +303,7 @@ try {
       'bridge CPU ms/cycle',
       'bridge CPU ms/get',
       'bridge CPU ms/release',
+      'state statements per transaction',
     ],
     rows,
   );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configPath, secretRef } from '../platform/config/secret-ref.js';
+import { caFilePath, secretRef } from '../platform/config/secret-ref.js';
 import { hostname, httpsUrl, timeouts } from '../platform/config/common-fields.js';
 import { proxySchema } from '../platform/config/proxy-field.js';
 import { atlasSchema } from './atlas-config.js';
@@ -23,7 +23,7 @@ export const siteSchema = z
     /** Atlas traffic nodes, where session recordings live (see atlas-config.ts). */
     atlas: atlasSchema.optional(),
     /** Extra PEM CA bundle trusted for this site (in addition to the system roots). */
-    caFile: configPath.optional(),
+    caFile: caFilePath.optional(),
     /** HTTPS proxy (CONNECT) for every connection to this site: channel, OAuth, APIs. */
     proxy: proxySchema.optional(),
     ecm: apiAccount

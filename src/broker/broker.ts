@@ -129,7 +129,8 @@ export class Broker implements CredentialBroker, Component {
       const level =
         err.kind === 'internal' ? 'error' : err.kind === 'permission' || err.kind === 'input' ? 'info' : 'warn';
       // An expected refusal (mapping, policy, bad input) is a decision, not a fault: no stack trace.
-      const what = level === 'info' ? { reason: err.message } : { err };
+      const hint = err.details?.hint;
+      const what = level === 'info' ? { reason: err.message, ...(typeof hint === 'string' && { hint }) } : { err };
       log[level](
         { op, site: request.site, user: request.user.username, lsid: request.session?.lsid, code: err.code, ...what },
         'console request refused',

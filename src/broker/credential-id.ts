@@ -96,6 +96,14 @@ export class CredentialIdSigner {
   }
 }
 
+/**
+ * The digest a credential id is known by in the store (spent ids, the lease it checked out):
+ * never the id itself, which a database reader could otherwise present again.
+ */
+export function credentialKey(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
 function reject(reason: string): never {
   throw new ServiceError(
     'credential.id_invalid',

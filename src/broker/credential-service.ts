@@ -7,7 +7,7 @@ import type { VaultAccount, VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { ReleaseSettings } from './broker-config.js';
 import type { ConsoleRequest, IssuedCredential, OfferedCredential } from './broker-port.js';
-import { consoleUserKey, endpointKey, type CredentialIdSigner } from './credential-id.js';
+import { consoleUserKey, credentialKey, endpointKey, type CredentialIdSigner } from './credential-id.js';
 import type { EndpointMatcher, MatchedTarget, OfferableAccount } from './endpoint-matcher.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { ReleasePolicy } from './release-policy.js';
@@ -52,6 +52,12 @@ export class CredentialService {
   ): Promise<{ vaultUser: string; target: MatchedTarget; accounts: OfferableAccount[] }> {
     const vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
     const target = this.#target(context);
+    // What the integration guide has admins look for when Test Settings offers credentials and
+    // the console does not: the vault user the bridge runs as, and the names and addresses it asks about.
+    this.d.log.debug(
+      { user: context.user.username, vaultUser, names: target.names, ips: target.ips },
+      'credentials.list: asking the vault',
+    );
     const found = await this.d.vault.listAccounts(vaultUser, target, signal);
     return {
       vaultUser,
@@ -114,6 +120,19 @@ export class CredentialService {
       );
       audit.systemName = claims.account.systemName;
       audit.accountName = claims.account.accountName;
+      log.debug(
+        {
+          user: context.user.username,
+          vaultUser: audit.vaultUser,
+          system: claims.account.systemName,
+          systemId: claims.account.systemId,
+          account: claims.account.accountName,
+          ...(claims.account.domainName && { domain: claims.account.domainName }),
+          names: target.names,
+          ips: target.ips,
+        },
+        'credentials.get: asking the vault for a release',
+      );
       // The Jump Group's restrictions hold at get as at list: an id offered under another group
       // (same user and endpoint) must not check out an account this group excludes.
       const dropped: string[] = [];
@@ -154,10 +173,12 @@ export class CredentialService {
       lsid: context.session?.lsid || null,
       createdAt: new Date(now),
       expiresAt: new Date(now + duration * 60_000),
+      // Single use: once this checkout is checked in, the store refuses the id (until it expires).
+      credential: { key: credentialKey(credentialId), expiresAt: new Date(claims.expiresAt) },
     };
     let auditId: number;
     try {
-      auditId = await this.d.keeper.open(
+      const opened = await this.d.keeper.open(
         {
           ...this.#eventBase(site, context, audit),
           vaultRequestId: null,
@@ -168,6 +189,8 @@ export class CredentialService {
         },
         intent,
       );
+      if (opened === undefined) throw usedError();
+      auditId = opened;
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
       await this.#recordFailure(site, context, audit, err);
@@ -193,29 +216,53 @@ export class CredentialService {
       throw err;
     }
     let confirmed = false;
+    let answerLease: string = leaseId;
     try {
-      await state.confirmLease(leaseId, checkout.requestId, checkout.expiresAt, new Date(clock.now()));
+      const confirmation = await state.confirmLease(
+        leaseId,
+        checkout.requestId,
+        checkout.expiresAt,
+        new Date(clock.now()),
+      );
+      if (confirmation.outcome === 'spent') {
+        // Checked in meanwhile (another request, maybe on another replica): this checkout must
+        // not outlive it. Hand the request back unless a lease holds it, and refuse.
+        const err = usedError();
+        this.d.metrics.checkouts.inc({ outcome: 'denied' });
+        await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
+        await this.d.keeper.settleIntent({ ...intent, auditId }, err, false, checkout.requestId);
+        throw err;
+      }
       confirmed = true;
+      if (confirmation.outcome === 'joined') {
+        // The same credential id got this vault request for another answer (a repeated request
+        // id, concurrent gets): that lease is this answer's too; the console releases it once.
+        answerLease = confirmation.leaseId;
+        this.d.metrics.activeLeases.dec();
+      }
       // The request may have been cancelled while the lease was written: the caller will drop
       // the answer, so nobody would ever release this lease.
       if (signal.aborted) throw abortError(signal);
     } catch (e) {
-      // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       const err = toServiceError(e, 'broker.get');
+      if (err.code === 'credential.id_used') throw err;
+      // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       this.d.metrics.checkouts.inc({ outcome: 'failed' });
       if (!confirmed) {
         // The lease does not know its request: hand the request back directly, then end the intent.
         await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
         await this.d.keeper.settleIntent({ ...intent, auditId }, err, false, checkout.requestId);
       } else {
-        await this.d.keeper
-          .release(leaseId, context.user.username)
-          .catch((re: unknown) =>
-            log.error(
-              { err: re, leaseId },
-              'could not check in an undelivered lease; the sweeper or the vault expiry will end it',
-            ),
-          );
+        // A joined lease carries another answer too: it stays for that console's release.
+        if (answerLease === leaseId)
+          await this.d.keeper
+            .release(leaseId, context.user.username, false)
+            .catch((re: unknown) =>
+              log.error(
+                { err: re, leaseId },
+                'could not check in an undelivered lease; the sweeper or the vault expiry will end it',
+              ),
+            );
         await state
           .updateCredentialEvent(auditId, { outcome: 'failed', errorCode: err.code, checkinAt: new Date(clock.now()) })
           .catch((ue: unknown) => log.error({ err: ue, auditId }, 'could not record a credential event'));
@@ -225,11 +272,12 @@ export class CredentialService {
     this.d.metrics.checkouts.inc({ outcome: 'checked_out' });
     log.info(
       {
-        leaseId,
+        leaseId: answerLease,
         vaultRequestId: checkout.requestId,
         vaultUser: audit.vaultUser,
         system: audit.systemName,
         account: audit.accountName,
+        durationMinutes: checkout.durationMinutes,
         lsid: context.session?.lsid,
       },
       'credential checked out',
@@ -241,7 +289,7 @@ export class CredentialService {
       ...(checkout.password && { password: checkout.password }),
       ...(checkout.privateKey && { privateKey: checkout.privateKey }),
       ...(checkout.passphrase && { passphrase: checkout.passphrase }),
-      leaseId,
+      leaseId: answerLease,
       expiresAt: checkout.expiresAt,
     };
   }
@@ -256,7 +304,14 @@ export class CredentialService {
     try {
       const lease = await state.getLease(leaseId);
       if (!lease) return;
-      await keeper.release(leaseId, lease.consoleUser);
+      if (lease.joinedAnswers !== undefined) {
+        // Another answer carries this lease too, and may have been delivered: it stays for that
+        // console's release (or the lease's expiry).
+        log.warn({ leaseId }, 'an answer sharing a lease could not be delivered; the lease stays for the other');
+        return;
+      }
+      // Not spent: the console never received the credential, so it may ask again with the same id.
+      await keeper.release(leaseId, lease.consoleUser, false);
       if (lease.auditId !== null) {
         await state.updateCredentialEvent(lease.auditId, {
           outcome: 'failed',
@@ -348,6 +403,14 @@ export class CredentialService {
       })
       .catch((e: unknown) => this.d.log.error({ err: e }, 'could not record a credential event'));
   }
+}
+
+function usedError(): ServiceError {
+  return new ServiceError(
+    'credential.id_used',
+    'This credential id was already used and its checkout checked in; reopen the credential list',
+    { op: 'broker.get' },
+  );
 }
 
 /** The abort reason when it is a service error, otherwise a timeout that carries it as cause. */

@@ -22,7 +22,7 @@ export function renderExplainReport(input: ExplainInput, r: ExplainReport): stri
       `  => vault user "${r.mapping.vaultUser}"${r.mapping.rule ? ` (rule ${r.mapping.rule})` : ' (default passthrough)'}`,
     );
   else if (r.mapping.outcome === 'denied') out.push(`  => denied by rule ${r.mapping.rule}: ${r.mapping.reason}`);
-  else out.push('  => no vault user (userMapping.default is deny)');
+  else out.push('  => no vault user (userMapping.default is deny)', `  hint: ${r.mapping.hint}`);
 
   if (r.target) {
     out.push('', 'Endpoint as sent to the vault');

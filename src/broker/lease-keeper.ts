@@ -86,10 +86,13 @@ export class LeaseKeeper {
     }
   }
 
-  /** Records a checkout's audit row and lease together; returns the audit row's id. */
-  async open(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number> {
+  /**
+   * Records a checkout's audit row and lease together; returns the audit row's id, or undefined
+   * (nothing recorded) when the lease's credential id is spent.
+   */
+  async open(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined> {
     const auditId = await this.deps.state.openLease(event, lease);
-    this.deps.metrics.activeLeases.inc();
+    if (auditId !== undefined) this.deps.metrics.activeLeases.inc();
     return auditId;
   }
 
@@ -97,10 +100,12 @@ export class LeaseKeeper {
    * Checks in a lease on the console's request. Idempotent: a lease already gone is a success.
    * A lease of another console user is refused without touching it. The usual case (the same
    * user name as at checkout) is one store statement; a lease not taken that way is looked at
-   * to tell "already gone" from "another user" (names compare case-insensitively).
+   * to tell "already gone" from "another user" (names compare case-insensitively). The lease's
+   * credential id is spent with it (single-use), unless `spend` is false (the console never
+   * received the credential).
    */
-  async release(leaseId: string, consoleUser: string): Promise<void> {
-    let taken = await this.deps.state.takeLease(leaseId, consoleUser);
+  async release(leaseId: string, consoleUser: string, spend = true): Promise<void> {
+    let taken = await this.deps.state.takeLease(leaseId, consoleUser, spend);
     if (!taken) {
       const lease = await this.deps.state.getLease(leaseId);
       if (!lease) return;
@@ -110,7 +115,7 @@ export class LeaseKeeper {
           details: { leaseId },
         });
       }
-      taken = await this.deps.state.takeLease(leaseId);
+      taken = await this.deps.state.takeLease(leaseId, undefined, spend);
       if (!taken) return;
     }
     await this.#checkIn(taken, 'release');
@@ -174,6 +179,8 @@ export class LeaseKeeper {
    */
   async sweep(): Promise<number> {
     const now = this.deps.clock.now();
+    // A spent credential id past its own expiry is refused as expired anyway: its record can go.
+    await this.deps.state.forgetSpent(new Date(now));
     const due = await this.deps.state.dueLeases(new Date(now + 1));
     let n = 0;
     for (const lease of due) {
@@ -199,9 +206,9 @@ export class LeaseKeeper {
     return n;
   }
 
-  /** Takes the lease (atomically) and checks it in; false when someone else already had it. */
+  /** Takes the lease (atomically, spending its credential id) and checks it in; false when someone else already had it. */
   async #closeTaken(leaseId: string, reason: CheckinReason, signal?: AbortSignal): Promise<boolean> {
-    const taken = await this.deps.state.takeLease(leaseId);
+    const taken = await this.deps.state.takeLease(leaseId, undefined, true);
     if (!taken) return false;
     await this.#checkIn(taken, reason, signal);
     return true;

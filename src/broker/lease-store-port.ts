@@ -22,7 +22,32 @@ export interface Lease {
   expiresAt: Date;
   /** Present once a check-in of this lease failed: when the sweep tries again, and why it was checked in. */
   checkinRetry?: CheckinRetry;
+  /** The credential id it was checked out with (absent on leases recorded before migration 8). */
+  credential?: SpendableCredential;
+  /**
+   * How many other console answers carry this lease: gets that joined it (a repeated request id,
+   * or concurrent gets with one credential id) instead of adding a lease on the same vault request.
+   */
+  joinedAnswers?: number;
 }
+
+/** A credential id as the store knows it: a digest (never the id itself) and when the id expires. */
+export interface SpendableCredential {
+  key: string;
+  expiresAt: Date;
+}
+
+/** What confirming an intent did. */
+export type Confirmation =
+  /** The intent is now the lease of its vault request. */
+  | { outcome: 'confirmed' }
+  /**
+   * A lease of the same credential id and session already held this vault request: the intent is
+   * gone, its audit row closed as `joined`, and the answer carries that lease (whose joinedAnswers grew).
+   */
+  | { outcome: 'joined'; leaseId: string }
+  /** The credential id was spent meanwhile (its checkout released, maybe on another replica): nothing changed. */
+  | { outcome: 'spent' };
 
 /** A failed check-in waiting for the sweep (backoff grows with the attempts). */
 export interface CheckinRetry {
@@ -84,21 +109,28 @@ export interface LeaseStore {
   /**
    * Records a checkout: its audit row and its lease (whose auditId becomes the row's id) in one
    * statement or transaction, so the lease that lets a crash be recovered is never half written.
-   * Returns the audit row's id.
+   * Returns the audit row's id, or undefined (and writes nothing) when the lease's credential id
+   * is spent.
    */
-  openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number>;
+  openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined>;
   /**
    * Turns an intent into a checkout: the lease gets its vault request id and expiry, its audit
-   * row the request id, `checked_out` and the checkout time, in one statement.
+   * row the request id, `checked_out` and the checkout time, in one statement. Atomic across
+   * replicas: of the intents of one credential id and session (lsid) that got the same vault
+   * request, one becomes its lease and the others join it; none is confirmed once the credential
+   * id is spent. Two sessions sharing a request keep a lease each (the last release checks it in).
    */
-  confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void>;
+  confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<Confirmation>;
   getLease(leaseId: string): Promise<Lease | undefined>;
   /**
    * Removes and returns the lease, with whether another lease still holds its vault request;
    * undefined when already gone. Atomic: two callers never both get it. With `consoleUser`, only
-   * a lease recorded for exactly that console user name is taken.
+   * a lease recorded for exactly that console user name is taken. With `spend`, a lease that
+   * holds a vault request also spends its credential id, in the same statement.
    */
-  takeLease(leaseId: string, consoleUser?: string): Promise<TakenLease | undefined>;
+  takeLease(leaseId: string, consoleUser?: string, spend?: boolean): Promise<TakenLease | undefined>;
+  /** Forgets spent credential ids that expired before `before` (the sweep). Returns how many. */
+  forgetSpent(before: Date): Promise<number>;
   listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]>;
   /** What the sweep must check in at `at`: leases expired before it, and failed check-ins whose retry is due (indexed). */
   dueLeases(at: Date): Promise<Lease[]>;

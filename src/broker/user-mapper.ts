@@ -13,7 +13,7 @@ export interface TraceStep {
 export type MappingDecision =
   | { outcome: 'mapped'; vaultUser: string; rule: string | null; trace: TraceStep[] }
   | { outcome: 'denied'; rule: string; reason: string; trace: TraceStep[] }
-  | { outcome: 'unmapped'; trace: TraceStep[] };
+  | { outcome: 'unmapped'; trace: TraceStep[]; hint: string };
 
 export interface MappingInput {
   user: ConsoleUser;
@@ -68,7 +68,7 @@ export class UserMapper {
       return { outcome: 'mapped', vaultUser: name.given, rule: null, trace };
     }
     trace.push({ rule: '(default)', verdict: 'default', detail: 'deny: no rule matched' });
-    return { outcome: 'unmapped', trace };
+    return { outcome: 'unmapped', trace, hint: ruleHint(name) };
   }
 
   /** The vault user, or the ServiceError a console user receives. */
@@ -130,9 +130,28 @@ export function refusal(d: Exclude<MappingDecision, { outcome: 'mapped' }>, user
       details: { rule: d.rule },
     });
   }
+  // The hint names the configuration: for the log and test-settings, never for the console user.
   return new ServiceError('mapping.unmapped', `No user-mapping rule matches console user "${username}"`, {
     op: 'broker.map',
+    details: { hint: d.hint },
   });
+}
+
+/**
+ * For an administrator: a rule that would map this user, in the YAML of `userMapping.rules`. A
+ * domain user gets a rule for the whole domain (to the UPN when the DNS domain is known, as
+ * Password Safe usually names directory users), anyone else a rule for that one name.
+ */
+function ruleHint(name: ConsoleName): string {
+  const domain = name.netbios ?? name.dnsDomain;
+  const rule = domain
+    ? `- { name: ${lc(domain).split('.')[0]}-users, match: { domain: ${domain} }, transform: { domain: ${name.dnsDomain ? 'to-upn' : 'keep'} } }`
+    : `- { name: ${name.account || 'user'}, match: { username: "${name.given}" } }`;
+  return `no user-mapping rule matched ${name.given || '(empty username)'}; add e.g. \`${rule}\` to userMapping.rules (or set userMapping.default: passthrough), then check it with ecm-bridge test-settings`;
+}
+
+function lc(s: string): string {
+  return s.toLowerCase();
 }
 
 /** Quotes a value for the trace without JSON escaping (backslashes in `CORP\\jdoe` stay single). */

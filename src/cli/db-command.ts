@@ -17,7 +17,7 @@ export const dbMigrate: Command = {
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
     // Migration progress goes to stderr as log lines; stdout carries the one-line result.
-    const log = createLogger({ level: loaded.config.log.level }, io.stderr);
+    const log = createLogger(loaded.config.log, io.stderr);
     const store = await openStore(loaded.config.store, {
       log,
       metrics: createMetricsRegistry({ defaultMetrics: false }),

@@ -22,7 +22,7 @@ export const serve: Command = {
     if (!Number.isInteger(graceMs) || graceMs < 0) return usage(io, this.usage);
     const loaded = loadOrReport(file, io);
     if (!loaded.config) return loaded.exit;
-    const log = createLogger({ level: loaded.config.log.level });
+    const log = createLogger(loaded.config.log);
     const rt = createRuntime(log);
     const service = new BridgeService(loaded.config, rt, graceMs);
     try {

@@ -100,6 +100,13 @@ export const ERROR_CATALOGUE = {
     'A credential id was forged, expired, or issued to another user or endpoint.',
     'Ask the console user to reopen the credential list; repeated cases may indicate tampering.',
   ),
+  'credential.id_used': entry(
+    'permission',
+    'forbidden',
+    false,
+    'A credential id was used again after its checkout had been checked in (credential ids are single-use).',
+    'The console user reopens the credential list for a fresh id; repeated cases may indicate a replayed request.',
+  ),
   'credential.not_found': entry(
     'not_found',
     'not_found',
@@ -170,7 +177,7 @@ export const ERROR_CATALOGUE = {
     'vault_error',
     false,
     'The vault answered something the adapter could not interpret.',
-    'Check the vault version against docs/compatibility; report it with the bridge log.',
+    'Check the vault version against docs/compatibility.md; report it with the bridge log.',
   ),
 
   // --- appliance -------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 import { REDACTED_TEXT } from './secret.js';
 
@@ -61,12 +62,33 @@ export function scrubLine(line: string): string {
   return out;
 }
 
+export type LogFormat = 'json' | 'pretty';
+
 export interface LoggerConfig {
   level: LogLevel;
   name?: string;
+  /** `json` (one object a line, for collectors) or `pretty` (for people); unset: pretty on a terminal. */
+  format?: LogFormat | undefined;
+}
+
+/** The format when the config names none: pretty for a person at a terminal, JSON for everything else. */
+export function defaultLogFormat(destination: { isTTY?: boolean }): LogFormat {
+  return destination.isTTY === true ? 'pretty' : 'json';
+}
+
+/**
+ * Turns a (scrubbed) JSON line into pino-pretty's text. Loaded on first use only, so a JSON logger
+ * (every service under systemd) never loads the library; `require` keeps `createLogger` synchronous.
+ */
+function prettyLines(colorize: boolean): (line: string) => string {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
 }
 
 export function createLogger(config: LoggerConfig, destination?: DestinationStream): Logger {
+  const target = destination ?? process.stdout;
+  const format = config.format ?? defaultLogFormat(target as { isTTY?: boolean });
+  const pretty = format === 'pretty' ? prettyLines((target as { isTTY?: boolean }).isTTY === true) : undefined;
   const options: LoggerOptions = {
     level: config.level,
     base: { name: config.name ?? 'ecm-bridge' },
@@ -74,7 +96,8 @@ export function createLogger(config: LoggerConfig, destination?: DestinationStre
     redact: { paths: REDACT_PATHS, censor: REDACTED_TEXT },
     serializers: { err: pino.stdSerializers.errWithCause },
     formatters: { level: (label) => ({ level: label }) },
-    hooks: { streamWrite: scrubLine },
+    // Scrubbed as JSON first, whatever the format: the pretty text is made from the scrubbed line.
+    hooks: { streamWrite: pretty ? (line) => pretty(scrubLine(line)) : scrubLine },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -1,5 +1,5 @@
 /**
- * Types of the ECM channel, protocol version 1 (docs/protocol.md, shared/specs/ecm-protocol.md).
+ * Types of the ECM channel, protocol version 1 (docs/protocol.md).
  * A leaf module: shared by the bridge's channel client and the appliance simulator, so the two
  * ends cannot drift apart. The broker never sees these types; src/appliance/broker-mapper.ts
  * converts them to the broker's own.

@@ -22,7 +22,7 @@ export interface ListedBatch {
 export async function fetchListed(
   source: ReportSource,
   batch: readonly string[],
-  relist: () => Promise<ReadonlyMap<string, boolean>>,
+  relist: () => Promise<ReadonlyMap<string, unknown>>,
   label: string,
   signal?: AbortSignal,
 ): Promise<ListedBatch> {

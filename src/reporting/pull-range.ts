@@ -55,20 +55,49 @@ export function slices(fromMs: number, toMs: number, sliceMs: number): ReportWin
   return out;
 }
 
-/** The lsids a slice covers (closed in it; with in-progress, also started in it) → has a recording. */
+/** A listed session of a slice: whether it has a recording, and whether it ended in the slice. */
+interface Listed {
+  recording: boolean;
+  ended: boolean;
+}
+
+/** The lsids a slice covers (closed in it; with in-progress, also started in it). */
 async function listSlice(
   source: ReportSource,
   slice: ReportWindow,
   includeInProgress: boolean,
   signal?: AbortSignal,
-): Promise<Map<string, boolean>> {
-  const listed = new Map<string, boolean>();
-  for (const s of await source.listing(slice, signal)) listed.set(s.lsid, s.hasRecording);
+): Promise<Map<string, Listed>> {
+  const listed = new Map<string, Listed>();
+  for (const s of await source.listing(slice, signal)) listed.set(s.lsid, { recording: s.hasRecording, ended: true });
   if (includeInProgress) {
-    for (const s of await source.listing({ ...slice, by: 'start' }, signal))
-      listed.set(s.lsid, (listed.get(s.lsid) ?? false) || s.hasRecording);
+    for (const s of await source.listing({ ...slice, by: 'start' }, signal)) {
+      const seen = listed.get(s.lsid);
+      listed.set(s.lsid, { recording: (seen?.recording ?? false) || s.hasRecording, ended: seen?.ended ?? false });
+    }
   }
   return listed;
+}
+
+/**
+ * With in-progress sessions, one that starts in a slice and ends in a later one is listed by
+ * both: counted once, in the slice that lists it first. Holds only the sessions listed as started
+ * and not yet as ended (the ones open across a boundary), so memory stays flat over long ranges.
+ */
+class SpanningSessions {
+  readonly #open = new Set<string>();
+
+  /** The lsids of this slice already counted in an earlier slice. */
+  repeats(listed: Map<string, Listed>): Set<string> {
+    const again = new Set<string>();
+    for (const [lsid, l] of listed) {
+      if (this.#open.has(lsid)) {
+        again.add(lsid);
+        if (l.ended) this.#open.delete(lsid);
+      } else if (!l.ended) this.#open.add(lsid);
+    }
+    return again;
+  }
 }
 
 /**
@@ -88,12 +117,14 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
   // slice's listing names them again, and fetching them twice would be wasted work. Holds only
   // sessions spanning a slice boundary.
   const final = new Map<string, number>();
+  const spanning = new SpanningSessions();
   for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
     o.signal?.throwIfAborted();
     const label = describeWindow(slice);
     const listed = await listSlice(deps.source, slice, o.includeInProgress, o.signal);
+    // `processed` counts distinct sessions: one listed again (it spans a boundary) was counted already.
+    const again = spanning.repeats(listed);
     const lsids = [...listed.keys()].filter((l) => !final.has(l));
-    totals.processed += listed.size - lsids.length;
     for (const [lsid, endMs] of final) if (endMs < slice.toMs) final.delete(lsid);
     const cursor = { key: o.cursorKey, value: new Date(slice.toMs).toISOString() };
     let done = 0;
@@ -114,7 +145,7 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
       totals.vanished += vanished.length;
       const sessions = o.includeInProgress ? fetched : fetched.filter((s) => s.endTime !== null);
       if (deps.recordings) {
-        const files = recordingFiles(sessions, (lsid) => listed.get(lsid) === true);
+        const files = recordingFiles(sessions, (lsid) => listed.get(lsid)?.recording === true);
         await saveRecordings({ ...deps, recordings: deps.recordings }, o.site, files, o.signal);
       }
       const isLast = k + o.batchSize >= lsids.length;
@@ -123,7 +154,7 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
         if (s.endTime !== null && s.endTime.getTime() >= slice.toMs && s.endTime.getTime() < o.toMs)
           final.set(s.lsid, s.endTime.getTime());
       done += batch.length;
-      totals.processed += batch.length;
+      totals.processed += batch.filter((l) => !again.has(l)).length;
       totals.sessions += sessions.length;
       totals.inserted += r.inserted;
       totals.updated += r.updated;
@@ -142,15 +173,18 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
 }
 
 /**
- * How many sessions a pull of [fromMs, toMs) will fetch (listings only, one slice at a time):
- * the "total" of a backfill's progress.
+ * How many distinct sessions a pull of [fromMs, toMs) covers (listings only, one slice at a time):
+ * the "total" of a backfill's progress, counted as `pullRange` counts `processed`.
  */
 export async function countRange(
   source: ReportSource,
   o: Pick<PullRangeOptions, 'fromMs' | 'toMs' | 'sliceMs' | 'includeInProgress' | 'signal'>,
 ): Promise<number> {
   let total = 0;
-  for (const slice of slices(o.fromMs, o.toMs, o.sliceMs))
-    total += (await listSlice(source, slice, o.includeInProgress, o.signal)).size;
+  const spanning = new SpanningSessions();
+  for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
+    const listed = await listSlice(source, slice, o.includeInProgress, o.signal);
+    total += listed.size - spanning.repeats(listed).size;
+  }
   return total;
 }

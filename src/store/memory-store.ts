@@ -1,7 +1,13 @@
 import { ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
-import type { CheckinRecord, CredentialEvent, CredentialEventPatch, Lease } from '../broker/lease-store-port.js';
+import type {
+  CheckinRecord,
+  Confirmation,
+  CredentialEvent,
+  CredentialEventPatch,
+  Lease,
+} from '../broker/lease-store-port.js';
 import type { CursorUpdate, LeaderLock, LockHandle, ReportStore, WriteResult } from '../reporting/report-store-port.js';
 import type { StateStore, Store } from './store-ports.js';
 
@@ -13,6 +19,8 @@ export class MemoryStateStore implements StateStore {
   readonly cursors = new Map<string, string>();
   readonly leases = new Map<string, Lease>();
   readonly instances = new Map<string, Date>();
+  /** Spent credential keys and when each credential id expires. */
+  readonly spent = new Map<string, Date>();
   readonly events: (CredentialEvent & CheckinRecord & { id: number })[] = [];
 
   async getCursor(key: string) {
@@ -31,27 +39,59 @@ export class MemoryStateStore implements StateStore {
       throw new ServiceError('store.write_failed', `store openLease failed: lease ${lease.leaseId} exists`, {
         op: 'store.openLease',
       });
+    if (lease.credential && this.spent.has(lease.credential.key)) return undefined;
     const auditId = this.events.length + 1;
     this.leases.set(lease.leaseId, structuredClone({ ...lease, auditId }));
     this.events.push({ ...structuredClone(event), checkinBy: null, checkinReason: null, id: auditId });
     return auditId;
   }
-  async confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date) {
+  async confirmLease(
+    leaseId: string,
+    vaultRequestId: string,
+    expiresAt: Date,
+    checkoutAt: Date,
+  ): Promise<Confirmation> {
     const l = this.leases.get(leaseId);
-    if (!l) return;
-    Object.assign(l, { vaultRequestId, expiresAt: new Date(expiresAt) });
+    if (!l) return { outcome: 'confirmed' };
+    const key = l.credential?.key;
+    if (key !== undefined && this.spent.has(key)) return { outcome: 'spent' };
+    const held =
+      key === undefined
+        ? undefined
+        : [...this.leases.values()].find(
+            (o) =>
+              o.leaseId !== leaseId &&
+              o.credential?.key === key &&
+              o.vaultRequestId === vaultRequestId &&
+              o.lsid === l.lsid,
+          );
     const e = this.events.find((x) => x.id === l.auditId);
     if (e) Object.assign(e, { vaultRequestId, outcome: 'checked_out', checkoutAt: new Date(checkoutAt) });
+    if (held) {
+      held.joinedAnswers = (held.joinedAnswers ?? 0) + 1;
+      this.leases.delete(leaseId);
+      if (e) Object.assign(e, { checkinAt: new Date(checkoutAt), checkinReason: 'joined' });
+      return { outcome: 'joined', leaseId: held.leaseId } as const;
+    }
+    Object.assign(l, { vaultRequestId, expiresAt: new Date(expiresAt) });
+    return { outcome: 'confirmed' } as const;
   }
   async getLease(leaseId: string) {
     const l = this.leases.get(leaseId);
     return l && structuredClone(l);
   }
-  async takeLease(leaseId: string, consoleUser?: string) {
+  async takeLease(leaseId: string, consoleUser?: string, spend = false) {
     const lease = this.leases.get(leaseId);
     if (!lease || (consoleUser !== undefined && lease.consoleUser !== consoleUser)) return undefined;
     this.leases.delete(leaseId);
+    if (spend && lease.credential && lease.vaultRequestId !== null && !this.spent.has(lease.credential.key))
+      this.spent.set(lease.credential.key, new Date(lease.credential.expiresAt));
     return { lease, shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
+  }
+  async forgetSpent(before: Date) {
+    const gone = [...this.spent].filter(([, at]) => at < before).map(([key]) => key);
+    for (const key of gone) this.spent.delete(key);
+    return gone.length;
   }
   async holdsRequest(vaultUser: string, vaultRequestId: string | null) {
     if (vaultRequestId === null) return false;

@@ -2,7 +2,7 @@
  * Every T-SQL statement the mssql adapter sends, as named constants or builders of
  * parameterised text (values always travel as parameters; builders only vary the number of
  * placeholders). Kept apart so the unit tests parse them with a T-SQL parser.
- * Dialect rules (shared/specs/bgsessions.md): no MERGE, no prepared statements; upserts are
+ * Dialect rules (docs/storage.md): no MERGE, no prepared statements; upserts are
  * UPDATE/SELECT under UPDLOCK+HOLDLOCK then INSERT, inside the caller's transaction.
  */
 import { LEASE_COLUMNS } from './state-rows.js';
@@ -155,40 +155,69 @@ export const UPSERT_LEASE_SQL = upsertRowSql('ecm_bridge.lease', 'lease_id', LEA
 export const GET_LEASE_SQL = 'SELECT * FROM ecm_bridge.lease WHERE lease_id = @lease_id';
 /**
  * A checkout's audit row and its lease in one round trip and one transaction (XACT_ABORT rolls
- * both back on any error); parameters are @e_<column> for the row and @l_<column> for the lease.
+ * both back on any error), neither when the lease's credential id is spent (audit_id NULL);
+ * parameters are @e_<column> for the row and @l_<column> for the lease.
  */
 export function openLeaseSql(eventColumns: readonly string[], leaseColumns: readonly string[]): string {
   const leaseValues = leaseColumns.map((c) => (c === 'audit_id' ? '@audit_id' : `@l_${c}`));
   return `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
-INSERT INTO ecm_bridge.credential_event (${eventColumns.join(', ')}) VALUES (${eventColumns.map((c) => `@e_${c}`).join(', ')});
+INSERT INTO ecm_bridge.credential_event (${eventColumns.join(', ')}) SELECT ${eventColumns.map((c) => `@e_${c}`).join(', ')}
+WHERE NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential WHERE credential_key = @l_credential_key);
+DECLARE @opened int = @@ROWCOUNT;
 DECLARE @audit_id bigint = SCOPE_IDENTITY();
-INSERT INTO ecm_bridge.lease (${leaseColumns.join(', ')}) VALUES (${leaseValues.join(', ')});
+INSERT INTO ecm_bridge.lease (${leaseColumns.join(', ')}) SELECT ${leaseValues.join(', ')} WHERE @opened = 1;
 COMMIT TRANSACTION;
-SELECT @audit_id AS audit_id`;
+SELECT CASE WHEN @opened = 1 THEN @audit_id END AS audit_id`;
 }
 /**
  * Takes the lease (of @console_user only, when given) and says whether another lease holds its
  * vault request, in one round trip; the UPDLOCK makes a second taker wait and then find nothing.
+ * With @spend, a lease that held a vault request also spends its credential id.
  */
 export const TAKE_LEASE_SQL = `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
-DECLARE @rid nvarchar(128), @vu nvarchar(max), @shared bit = 0;
-SELECT @rid = vault_request_id, @vu = vault_user FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id AND (@console_user IS NULL OR console_user = @console_user);
+DECLARE @rid nvarchar(128), @vu nvarchar(max), @shared bit = 0, @ckey nvarchar(64), @cexp datetime2(3);
+SELECT @rid = vault_request_id, @vu = vault_user, @ckey = credential_key, @cexp = credential_expires_at
+FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id AND (@console_user IS NULL OR console_user = @console_user);
 SELECT @shared = 1 FROM ecm_bridge.lease WHERE vault_request_id = @rid AND vault_user = @vu AND lease_id <> @lease_id;
+IF @spend = 1 AND @ckey IS NOT NULL AND @cexp IS NOT NULL AND @rid <> N''
+  AND NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential WITH (UPDLOCK, HOLDLOCK) WHERE credential_key = @ckey)
+  INSERT INTO ecm_bridge.spent_credential (credential_key, expires_at) VALUES (@ckey, @cexp);
 DELETE FROM ecm_bridge.lease OUTPUT DELETED.*, @shared AS shared WHERE lease_id = @lease_id AND @rid IS NOT NULL;
 COMMIT TRANSACTION`;
+export const FORGET_SPENT_SQL =
+  'DELETE FROM ecm_bridge.spent_credential OUTPUT DELETED.credential_key WHERE expires_at < @before';
 export const HOLDS_REQUEST_SQL = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bridge.lease
 WHERE vault_request_id = @vault_request_id AND vault_user = @vault_user) THEN 1 ELSE 0 END AS held`;
 export const SESSION_LEASES_SQL =
   'SELECT * FROM ecm_bridge.lease WHERE lsid = @lsid AND account_id = @account_id ORDER BY created_at, lease_id';
-/** An intent becomes a checkout: lease and audit row in one batch and one transaction (idempotent: same values again). */
+/**
+ * An intent becomes its vault request's lease: lease and audit row in one batch and one
+ * transaction, unless its credential id is spent (nothing changes) or a lease of the same
+ * credential id and session holds that request already (the intent goes, that lease gains a
+ * joined answer, the audit row is closed as joined). Two replicas confirming at once: the unique
+ * index on (credential_key, vault_request_id, lsid) fails the second with 2627/2601, and its retry joins.
+ * Idempotent: the same values again give the same result.
+ */
 export const CONFIRM_LEASE_SQL = `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
-UPDATE ecm_bridge.lease SET vault_request_id = @vault_request_id, expires_at = @expires_at WHERE lease_id = @lease_id;
-UPDATE ecm_bridge.credential_event SET vault_request_id = @vault_request_id, outcome = N'checked_out', checkout_at = @checkout_at
-WHERE id = (SELECT audit_id FROM ecm_bridge.lease WHERE lease_id = @lease_id);
-COMMIT TRANSACTION;`;
+DECLARE @key nvarchar(64), @lsid nvarchar(64), @audit bigint, @spent bit = 0, @held nvarchar(128) = NULL;
+SELECT @key = credential_key, @lsid = lsid, @audit = audit_id FROM ecm_bridge.lease WITH (UPDLOCK) WHERE lease_id = @lease_id;
+SELECT @spent = 1 FROM ecm_bridge.spent_credential WHERE credential_key = @key;
+SELECT @held = lease_id FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK)
+WHERE @spent = 0 AND credential_key = @key AND vault_request_id = @vault_request_id AND lease_id <> @lease_id
+  AND (lsid = @lsid OR (lsid IS NULL AND @lsid IS NULL));
+UPDATE ecm_bridge.lease SET vault_request_id = @vault_request_id, expires_at = @expires_at
+WHERE lease_id = @lease_id AND @spent = 0 AND @held IS NULL;
+UPDATE ecm_bridge.lease SET joined_answers = COALESCE(joined_answers, 0) + 1 WHERE lease_id = @held;
+DELETE FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @held IS NOT NULL;
+UPDATE ecm_bridge.credential_event SET vault_request_id = @vault_request_id, outcome = N'checked_out', checkout_at = @checkout_at,
+  checkin_at = CASE WHEN @held IS NULL THEN checkin_at ELSE @checkout_at END,
+  checkin_reason = CASE WHEN @held IS NULL THEN checkin_reason ELSE N'joined' END
+WHERE id = @audit AND @spent = 0;
+COMMIT TRANSACTION;
+SELECT @spent AS spent, @held AS joined`;
 /** Expired leases and failed check-ins whose retry is due (each condition has its index). */
 export const DUE_LEASES_SQL = `SELECT * FROM ecm_bridge.lease WHERE expires_at < @at OR checkin_retry_at <= @at
 ORDER BY expires_at, lease_id`;

@@ -5,6 +5,7 @@ import {
   GET_CURSOR_SQL,
   CONFIRM_LEASE_SQL,
   DUE_LEASES_SQL,
+  FORGET_SPENT_SQL,
   GET_LEASE_SQL,
   HOLDS_REQUEST_SQL,
   insertCredentialEventSql,
@@ -20,6 +21,7 @@ import {
   UPSERT_LEASE_SQL,
 } from './mssql-sql.js';
 import {
+  confirmation,
   CREDENTIAL_EVENT_COLUMNS,
   credentialEventFromRow,
   credentialEventPatch,
@@ -31,6 +33,7 @@ import {
 import type { StoreMetrics } from './store-metrics.js';
 import type {
   CheckinRecord,
+  Confirmation,
   CredentialEvent,
   CredentialEventPatch,
   Lease,
@@ -68,10 +71,10 @@ export class MssqlStateStore implements StateStore {
     await this.#query('putLease', UPSERT_LEASE_SQL, named(LEASE_COLUMNS, leaseValues(lease)), true);
   }
 
-  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number> {
+  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined> {
     const leaseRow = named(LEASE_COLUMNS, leaseValues({ ...lease, auditId: null }));
     // Not idempotent (a new identity value): a blind retry could write the audit row twice.
-    const rows = await this.#query<{ audit_id: string | number }>(
+    const rows = await this.#query<{ audit_id: string | number | null }>(
       'openLease',
       OPEN_LEASE_SQL,
       {
@@ -81,16 +84,24 @@ export class MssqlStateStore implements StateStore {
       false,
       false,
     );
-    return Number(rows[0]!.audit_id);
+    const auditId = rows[0]?.audit_id;
+    return auditId === null || auditId === undefined ? undefined : Number(auditId);
   }
 
-  async confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void> {
-    await this.#query('confirmLease', CONFIRM_LEASE_SQL, {
-      lease_id: leaseId,
-      vault_request_id: vaultRequestId,
-      expires_at: expiresAt,
-      checkout_at: checkoutAt,
-    });
+  async confirmLease(
+    leaseId: string,
+    vaultRequestId: string,
+    expiresAt: Date,
+    checkoutAt: Date,
+  ): Promise<Confirmation> {
+    // Idempotent, so a duplicate key (another replica confirmed the same credential id and
+    // request first) is retried, and the retry joins that lease.
+    const rows = await this.#query<{ spent: boolean | number; joined: string | null }>(
+      'confirmLease',
+      CONFIRM_LEASE_SQL,
+      { lease_id: leaseId, vault_request_id: vaultRequestId, expires_at: expiresAt, checkout_at: checkoutAt },
+    );
+    return confirmation(rows[0]);
   }
 
   async getLease(leaseId: string): Promise<Lease | undefined> {
@@ -98,16 +109,20 @@ export class MssqlStateStore implements StateStore {
     return rows[0] && leaseFromRow(rows[0]);
   }
 
-  async takeLease(leaseId: string, consoleUser?: string): Promise<TakenLease | undefined> {
+  async takeLease(leaseId: string, consoleUser?: string, spend = false): Promise<TakenLease | undefined> {
     // Not idempotent (DELETE ... OUTPUT): after a lost connection the row may already be gone.
     const rows = await this.#query<DbRow>(
       'takeLease',
       TAKE_LEASE_SQL,
-      { lease_id: leaseId, console_user: consoleUser ?? null },
+      { lease_id: leaseId, console_user: consoleUser ?? null, spend },
       false,
       false,
     );
     return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true || rows[0].shared === 1 };
+  }
+
+  async forgetSpent(before: Date): Promise<number> {
+    return (await this.#query('forgetSpent', FORGET_SPENT_SQL, { before })).length;
   }
 
   async holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean> {

@@ -12,43 +12,106 @@ import {
 import type { StoreMetrics } from './store-metrics.js';
 import type {
   CheckinRecord,
+  Confirmation,
   CredentialEvent,
   CredentialEventPatch,
   Lease,
   TakenLease,
 } from '../broker/lease-store-port.js';
 import type { StateStore } from './store-ports.js';
+import { GroupCommit } from './group-commit.js';
 
 type DbRow = Record<string, unknown>;
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
-/** The audit row and the lease of a checkout in one statement: the lease's audit_id is the row's new id. */
+/**
+ * The audit row and the lease of a checkout in one statement (the lease's audit_id is the row's
+ * new id), both skipped when the lease's credential id is spent.
+ */
 const OPEN_LEASE_SQL = (() => {
   const n = CREDENTIAL_EVENT_COLUMNS.length;
   let k = n;
-  const leaseValuesSql = LEASE_COLUMNS.map((c) => (c === 'audit_id' ? '(SELECT id FROM ev)' : `$${++k}`));
+  const leaseValuesSql = LEASE_COLUMNS.map((c) => (c === 'audit_id' ? 'ev.id' : `$${++k}`));
+  const keyParam = leaseValuesSql[LEASE_COLUMNS.indexOf('credential_key')];
   return `WITH ev AS (INSERT INTO ecm_bridge.credential_event (${CREDENTIAL_EVENT_COLUMNS.join(', ')})
-  VALUES (${placeholders(n)}) RETURNING id)
-INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) VALUES (${leaseValuesSql.join(', ')}) RETURNING audit_id`;
+  SELECT ${placeholders(n)} WHERE NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential WHERE credential_key = ${keyParam})
+  RETURNING id)
+INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) SELECT ${leaseValuesSql.join(', ')} FROM ev RETURNING audit_id`;
 })();
 const AUDIT_SLOT = LEASE_COLUMNS.indexOf('audit_id');
 
 /**
- * Deletes the lease and, in the same statement, asks whether another lease holds its vault
- * request. Every part of one statement reads the same snapshot, in which the deleted row is still
- * there: hence `o.lease_id <> taken.lease_id`.
+ * Deletes the lease (spending its credential id when $3 and it held a vault request) and, in the
+ * same statement, asks whether another lease holds its vault request. Every part of one statement
+ * reads the same snapshot, in which the deleted row is still there: hence `o.lease_id <> taken.lease_id`.
  */
 const TAKE_LEASE_SQL = `WITH taken AS (DELETE FROM ecm_bridge.lease
-  WHERE lease_id = $1 AND ($2::text IS NULL OR console_user = $2) RETURNING *)
+  WHERE lease_id = $1 AND ($2::text IS NULL OR console_user = $2) RETURNING *),
+spent AS (INSERT INTO ecm_bridge.spent_credential (credential_key, expires_at)
+  SELECT credential_key, credential_expires_at FROM taken
+  WHERE $3::boolean AND credential_key IS NOT NULL AND credential_expires_at IS NOT NULL AND vault_request_id <> ''
+  ON CONFLICT (credential_key) DO NOTHING)
 SELECT taken.*, EXISTS (SELECT 1 FROM ecm_bridge.lease o WHERE o.vault_request_id = taken.vault_request_id
   AND o.vault_user = taken.vault_user AND o.lease_id <> taken.lease_id) AS shared FROM taken`;
 
-/** StateStore on PGlite (schema ecm_bridge). Each method is one statement, hence atomic. */
+/**
+ * An intent becomes its vault request's lease ($1 lease, $2 request, $3 expiry, $4 checkout time)
+ * unless its credential id is spent; returns the audit row's id when it did. The unique index on
+ * (credential_key, vault_request_id, lsid) refuses it (23505) when a lease of the same credential
+ * id and session holds that request already: JOIN_LEASE_SQL then. The usual case stays one
+ * small statement.
+ */
+const CONFIRM_LEASE_SQL = `WITH l AS (UPDATE ecm_bridge.lease SET vault_request_id = $2, expires_at = $3 WHERE lease_id = $1
+  AND NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential s WHERE s.credential_key = lease.credential_key)
+  RETURNING audit_id)
+UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $4
+WHERE id = (SELECT audit_id FROM l) RETURNING id`;
+/** Why a confirm changed nothing: the intent is gone (nothing to do) or its credential id is spent. */
+const CONFIRM_SPENT_SQL = `SELECT EXISTS (SELECT 1 FROM ecm_bridge.lease l JOIN ecm_bridge.spent_credential s
+  ON s.credential_key = l.credential_key WHERE l.lease_id = $1) AS spent`;
+/**
+ * The intent ($1) joins the lease of the same credential id and session that holds request $2:
+ * the intent goes, that lease gains a joined answer, the intent's audit row is closed as joined.
+ */
+const JOIN_LEASE_SQL = `WITH me AS (SELECT credential_key, lsid FROM ecm_bridge.lease WHERE lease_id = $1),
+held AS (SELECT o.lease_id FROM ecm_bridge.lease o JOIN me ON o.credential_key = me.credential_key
+  WHERE o.vault_request_id = $2 AND o.lsid IS NOT DISTINCT FROM me.lsid AND o.lease_id <> $1),
+joined AS (UPDATE ecm_bridge.lease SET joined_answers = COALESCE(joined_answers, 0) + 1
+  WHERE lease_id IN (SELECT lease_id FROM held)),
+dropped AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING audit_id),
+ev AS (UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $3,
+  checkin_at = $3, checkin_reason = 'joined' WHERE id IN (SELECT audit_id FROM dropped))
+SELECT lease_id AS joined FROM held`;
+
+interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * StateStore on PGlite (schema ecm_bridge). Each method is one statement, hence atomic. The
+ * statements of concurrent operations are written in groups, one transaction per group
+ * (group-commit.ts): PGlite's cost per statement is mostly its commit.
+ */
 export class PgliteStateStore implements StateStore {
+  readonly batches: GroupCommit<Statement, unknown[]>;
+
   constructor(
-    private readonly db: PGlite,
+    db: PGlite,
     private readonly metrics: StoreMetrics,
-  ) {}
+  ) {
+    this.batches = new GroupCommit({
+      one: async (s) => (await db.query(s.sql, s.params)).rows,
+      many: (list) =>
+        db.transaction(async (tx) => {
+          const out: unknown[][] = [];
+          for (const s of list) out.push((await tx.query(s.sql, s.params)).rows);
+          return out;
+        }),
+    });
+  }
 
   async getCursor(key: string): Promise<string | undefined> {
     const rows = await this.#q<{ value: string }>(
@@ -80,24 +143,39 @@ export class PgliteStateStore implements StateStore {
     );
   }
 
-  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number> {
+  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined> {
     const leaseParams = leaseValues({ ...lease, auditId: null });
     leaseParams.splice(AUDIT_SLOT, 1);
     const rows = await this.#q<{ audit_id: number }>('openLease', OPEN_LEASE_SQL, [
       ...credentialEventValues(event),
       ...leaseParams,
     ]);
-    return Number(rows[0]!.audit_id);
+    return rows[0] && Number(rows[0].audit_id);
   }
 
-  async confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<void> {
-    await this.#q(
-      'confirmLease',
-      `WITH l AS (UPDATE ecm_bridge.lease SET vault_request_id = $2, expires_at = $3 WHERE lease_id = $1 RETURNING audit_id)
-      UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $4
-      WHERE id = (SELECT audit_id FROM l)`,
-      [leaseId, vaultRequestId, expiresAt, checkoutAt],
-    );
+  async confirmLease(
+    leaseId: string,
+    vaultRequestId: string,
+    expiresAt: Date,
+    checkoutAt: Date,
+  ): Promise<Confirmation> {
+    // Twice at most: a lease held when the confirm failed may be gone by the time the join looks.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const done = await this.#run(CONFIRM_LEASE_SQL, [leaseId, vaultRequestId, expiresAt, checkoutAt]);
+        if (done.length > 0) return { outcome: 'confirmed' };
+        const [why] = await this.#q<{ spent: boolean }>('confirmLease', CONFIRM_SPENT_SQL, [leaseId]);
+        return why?.spent ? { outcome: 'spent' } : { outcome: 'confirmed' };
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION || attempt > 0) throw this.#failed('confirmLease', e);
+      }
+      const [joined] = await this.#q<{ joined: string }>('confirmLease', JOIN_LEASE_SQL, [
+        leaseId,
+        vaultRequestId,
+        checkoutAt,
+      ]);
+      if (joined) return { outcome: 'joined', leaseId: joined.joined };
+    }
   }
 
   async getLease(leaseId: string): Promise<Lease | undefined> {
@@ -105,10 +183,19 @@ export class PgliteStateStore implements StateStore {
     return rows[0] && leaseFromRow(rows[0]);
   }
 
-  async takeLease(leaseId: string, consoleUser?: string): Promise<TakenLease | undefined> {
+  async takeLease(leaseId: string, consoleUser?: string, spend = false): Promise<TakenLease | undefined> {
     // One DELETE ... RETURNING: of two concurrent takers only the one that deleted the row gets it.
-    const rows = await this.#q<DbRow>('takeLease', TAKE_LEASE_SQL, [leaseId, consoleUser ?? null]);
+    const rows = await this.#q<DbRow>('takeLease', TAKE_LEASE_SQL, [leaseId, consoleUser ?? null, spend]);
     return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true };
+  }
+
+  async forgetSpent(before: Date): Promise<number> {
+    const rows = await this.#q<{ n: number }>(
+      'forgetSpent',
+      'WITH gone AS (DELETE FROM ecm_bridge.spent_credential WHERE expires_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone',
+      [before],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   async holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean> {
@@ -201,13 +288,21 @@ export class PgliteStateStore implements StateStore {
 
   async #q<T>(op: string, sql: string, params: unknown[]): Promise<T[]> {
     try {
-      return (await this.db.query<T>(sql, params)).rows;
+      return await this.#run<T>(sql, params);
     } catch (e) {
-      this.metrics.failed(op, 'store.write_failed');
-      throw new ServiceError('store.write_failed', `store ${op} failed: ${(e as Error).message}`, {
-        op: `store.${op}`,
-        cause: e,
-      });
+      throw this.#failed(op, e);
     }
+  }
+
+  async #run<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return (await this.batches.submit({ sql, params })) as T[];
+  }
+
+  #failed(op: string, e: unknown): ServiceError {
+    this.metrics.failed(op, 'store.write_failed');
+    return new ServiceError('store.write_failed', `store ${op} failed: ${(e as Error).message}`, {
+      op: `store.${op}`,
+      cause: e,
+    });
   }
 }

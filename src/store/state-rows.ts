@@ -1,4 +1,10 @@
-import type { CheckinRecord, CredentialEvent, CredentialOutcome, Lease } from '../broker/lease-store-port.js';
+import type {
+  CheckinRecord,
+  Confirmation,
+  CredentialEvent,
+  CredentialOutcome,
+  Lease,
+} from '../broker/lease-store-port.js';
 
 /**
  * Row <-> object mapping for the ecm_bridge tables, shared by the adapters. Integers arrive as
@@ -26,6 +32,9 @@ export const LEASE_COLUMNS = [
   'checkin_attempts',
   'checkin_retry_at',
   'checkin_retry_reason',
+  'credential_key',
+  'credential_expires_at',
+  'joined_answers',
 ] as const;
 
 export function leaseValues(l: Lease): unknown[] {
@@ -49,6 +58,9 @@ export function leaseValues(l: Lease): unknown[] {
     l.checkinRetry?.attempts ?? null,
     l.checkinRetry?.at ?? null,
     l.checkinRetry?.reason ?? null,
+    l.credential?.key ?? null,
+    l.credential?.expiresAt ?? null,
+    l.joinedAnswers ?? null,
   ];
 }
 
@@ -75,7 +87,19 @@ export function leaseFromRow(r: DbRow): Lease {
         reason: String(r.checkin_retry_reason),
       },
     }),
+    ...(r.credential_key !== null &&
+      r.credential_key !== undefined && {
+        credential: { key: String(r.credential_key), expiresAt: r.credential_expires_at as Date },
+      }),
+    ...(Number(r.joined_answers) > 0 && { joinedAnswers: Number(r.joined_answers) }),
   };
+}
+
+/** What a confirm statement's one row (spent, joined lease id) says happened. */
+export function confirmation(r: { spent: unknown; joined: unknown } | undefined): Confirmation {
+  if (r && (r.spent === true || r.spent === 1)) return { outcome: 'spent' };
+  if (r && r.joined !== null && r.joined !== undefined) return { outcome: 'joined', leaseId: String(r.joined) };
+  return { outcome: 'confirmed' };
 }
 
 export const CREDENTIAL_EVENT_COLUMNS = [

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configPath, secretRef } from '../platform/config/secret-ref.js';
+import { caFilePath, secretRef } from '../platform/config/secret-ref.js';
 import { httpsUrl, retries, timeouts } from '../platform/config/common-fields.js';
 import { proxySchema } from '../platform/config/proxy-field.js';
 
@@ -25,7 +25,7 @@ export const vaultSchema = z
     kind: z.literal('passwordsafe'),
     /** Base URL of the v3 API, e.g. https://vault.example.com/BeyondTrust/api/public/v3 */
     url: httpsUrl,
-    caFile: configPath.optional(),
+    caFile: caFilePath.optional(),
     /** HTTPS proxy (CONNECT) for the connections to Password Safe. */
     proxy: proxySchema.optional(),
     auth: z.discriminatedUnion('method', [apiKeyAuth, oauthAuth]),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliInProcess } from '../helpers/cli.js';
+import { readmeBlock, sampleAndOutput } from '../helpers/readme-samples.js';
 
 describe('ecm-bridge demo --once', () => {
   it('runs simulators, bridge and embedded store end to end without showing a secret', async () => {
@@ -30,6 +31,9 @@ describe('ecm-bridge demo --once', () => {
     expect(r.stdout).toMatch(/run: \{"demo":"ok"\}/);
     expect(r.stdout).toMatch(/session\s+60 rows/);
     expect(r.stdout).toContain('demo finished');
+    // The README shows this tour: it must stay what the demo prints.
+    const { sample, output } = sampleAndOutput(readmeBlock('What `npm run demo` shows'), r.stdout);
+    expect(output).toBe(sample);
     // The injected password (from the demo estate) appears nowhere, nor in the logs.
     expect(r.stdout + r.stderr).not.toContain('Web01-Adm!n-2026');
     rmSync(dir, { recursive: true, force: true });

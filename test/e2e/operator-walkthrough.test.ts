@@ -89,7 +89,7 @@ describe('operator walk-through with the globally installed ecm-bridge', () => {
       [
         `${broken}:2:9: http.port: must be a number, not text`,
         `${broken}:4:10: log.level: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", not "verbose"`,
-        `${broken}:5:3: log.formt: unknown key "formt" (expected one of: level)`,
+        `${broken}:5:3: log.formt: unknown key "formt" (did you mean "format"?)`,
         `${broken}:7:14: reporting.batchSize: must be at least 1, not 0`,
         `${broken}: 4 problem(s) found`,
       ].sort(),

@@ -43,8 +43,15 @@ export const JDOE_CONTEXT: Required<Pick<RequestContext, 'user' | 'endpoint' | '
   session: { lsid: 'sec-lsid-1', externalKey: 'CHG-1' },
 };
 
-export async function startBridgeStack(state: StateStore = new MemoryStateStore()): Promise<BridgeStack> {
-  const ps = await startPsForBroker();
+/**
+ * `shared.ps` makes this stack a second replica of another: its own appliance and broker (named
+ * `shared.instanceId`), the other's Password Safe simulator (left running at close).
+ */
+export async function startBridgeStack(
+  state: StateStore = new MemoryStateStore(),
+  shared: { instanceId?: string; ps?: BridgeStack['ps'] } = {},
+): Promise<BridgeStack> {
+  const ps = shared.ps ?? (await startPsForBroker());
   const appliance = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 1000, maxRequestMs: 5000 });
   await appliance.start();
   const lines: string[] = [];
@@ -66,7 +73,7 @@ export async function startBridgeStack(state: StateStore = new MemoryStateStore(
     log,
     metrics,
     clock: systemClock,
-    instanceId: 'sec',
+    instanceId: shared.instanceId ?? 'sec',
   });
   await broker.start();
   const started = await startLink(appliance.url, writeCa(appliance.caPem), wireBroker(broker));
@@ -88,7 +95,7 @@ export async function startBridgeStack(state: StateStore = new MemoryStateStore(
       await vault.close();
       await driver.close();
       await appliance.stop();
-      await ps.close();
+      if (!shared.ps) await ps.close();
     },
   };
 }

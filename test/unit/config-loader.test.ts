@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/platform/config/loader.js';
 import { loadConfigFile, parseConfigText } from '../../src/app/config-schema.js';
 import { Secret } from '../../src/platform/secret.js';
+import { generateSimTls } from '../../src/simulators/appliance/sim-tls.js';
 
 const readFile = (p: string) => {
   if (p === '/run/secrets/pra_reporting_secret') return 'reporting-secret\n';
@@ -100,12 +103,8 @@ describe('config loader', () => {
 
 describe('config paths', () => {
   it('resolves relative paths written in the file against the file directory', () => {
-    const cfg = parseConfigText(
-      'store: { kind: embedded, dataDir: data/pg }\nsites:\n  - { name: a, url: "https://a.example.com", caFile: ca/site.pem }\n',
-      '/etc/ecm-bridge/bridge.yaml',
-    );
+    const cfg = parseConfigText('store: { kind: embedded, dataDir: data/pg }\n', '/etc/ecm-bridge/bridge.yaml');
     expect(cfg.store.kind === 'embedded' && cfg.store.dataDir).toBe('/etc/ecm-bridge/data/pg');
-    expect(cfg.sites[0]?.caFile).toBe('/etc/ecm-bridge/ca/site.pem');
     const mem = parseConfigText('store: { kind: embedded, dataDir: "memory://" }\n', '/etc/x.yaml');
     expect(mem.store.kind === 'embedded' && mem.store.dataDir).toBe('memory://');
   });
@@ -139,5 +138,52 @@ describe('config paths', () => {
     const cfg = parseConfigText(text, 'ok.yaml', { env: {}, readFile, ignoreSections: ['sites'] });
     expect(cfg.sites).toEqual([]);
     expect(cfg.http.port).toBe(9411);
+  });
+});
+
+describe('caFile', () => {
+  it('must exist and hold a PEM certificate, for sites and the vault: the problem names the field and the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecm-ca-file-'));
+    try {
+      writeFileSync(join(dir, 'good.pem'), (await generateSimTls()).caPem);
+      writeFileSync(join(dir, 'empty.pem'), '');
+      writeFileSync(join(dir, 'broken.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+      const site = (name: string, ca: string) =>
+        `  - { name: ${name}, url: "https://${name}.example.com", caFile: ${ca} }`;
+      const text = [
+        'vault:',
+        '  kind: passwordsafe',
+        '  url: https://vault.example.com/BeyondTrust/api/public/v3',
+        '  caFile: missing.pem',
+        '  auth: { method: apikey, apiKey: env:PS_KEY }',
+        'sites:',
+        site('a', 'empty.pem'),
+        site('b', 'broken.pem'),
+        site('c', 'good.pem'),
+        '',
+      ].join('\n');
+      const file = join(dir, 'bridge.yaml');
+      let found: { path: string; message: string }[] = [];
+      try {
+        parseConfigText(text, file, { env: { PS_KEY: 'k' } });
+      } catch (e) {
+        found = (e as ConfigError).problems;
+      }
+      expect(found.map((p) => `${p.path}: ${p.message}`)).toEqual([
+        `sites[0].caFile: CA file ${join(dir, 'empty.pem')} holds no PEM certificate (-----BEGIN CERTIFICATE----- block)`,
+        `sites[1].caFile: CA file ${join(dir, 'broken.pem')} has a certificate that cannot be parsed (block 1 of 1)`,
+        `vault.caFile: CA file ${join(dir, 'missing.pem')} cannot be read (ENOENT)`,
+      ]);
+      const ok = parseConfigText(
+        text.replace('missing.pem', 'good.pem').replace(/(empty|broken)\.pem/g, 'good.pem'),
+        file,
+        {
+          env: { PS_KEY: 'k' },
+        },
+      );
+      expect(ok.sites.map((s) => s.caFile)).toEqual([1, 2, 3].map(() => join(dir, 'good.pem')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@ import { MAX_SECRET_FILE_BYTES, readBoundedFile } from '../bounded-file.js';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from '../secret.js';
+import { readCaBundle } from '../ca-bundle.js';
 
 /**
  * How secrets are written in YAML: `env:NAME`, `file:/path`, or (demo only, with
@@ -78,6 +79,21 @@ export const configPath = z
   .string()
   .min(1)
   .transform((p) => (isAbsolute(p) || p.startsWith('memory://') ? p : resolve(current.baseDir, p)));
+
+/**
+ * A `caFile`: a config path whose file must be readable and hold at least one parseable PEM
+ * certificate, checked while the file is validated, so `config validate` names the field and
+ * the file instead of `serve` failing later when the first connection is built.
+ */
+export const caFilePath = configPath.transform((path, ctx) => {
+  try {
+    readCaBundle(path);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message, input: path });
+    return z.NEVER;
+  }
+  return path;
+});
 
 export const secretRef = z
   .string()

@@ -162,4 +162,8 @@ export class EstateIndex {
   maySeeSystems(user: SimUser): boolean {
     return this.groups.some((g) => g.systemsRead && user.groups.includes(lc(g.name)));
   }
+
+  mayReadAssets(user: SimUser): boolean {
+    return this.groups.some((g) => (g.assetsRead ?? g.systemsRead) && user.groups.includes(lc(g.name)));
+  }
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EstateIndex, type SimAccount } from './estate-index.js';
 import type { Seed } from './seed.js';
-import { managedAccounts, managedSystems, platforms, workgroups } from './sim-discovery.js';
+import { assetSystems, managedAccounts, managedSystems, platforms, searchAssets, workgroups } from './sim-discovery.js';
 import { CallTrace } from './sim-call-trace.js';
 import { SimFaults } from './sim-faults.js';
 import { SimHttpError } from './sim-http-error.js';
@@ -232,6 +232,10 @@ export class PasswordSafeSimulator {
       }
       case 'GET ManagedSystems':
         return { status: 200, body: managedSystems(this.estate, session().user, call.query) };
+      case 'POST Assets/Search':
+        return { status: 200, body: searchAssets(this.estate, session().user, json(), call.query) };
+      case 'GET Assets/ManagedSystems':
+        return { status: 200, body: assetSystems(this.estate, session().user, params[0]!) };
       case 'GET Platforms':
         session();
         return { status: 200, body: platforms(this.estate) };
@@ -262,6 +266,8 @@ const ROUTES: { method: string; pattern: RegExp; name: string }[] = [
   { method: 'POST', pattern: /^auth\/signout$/, name: 'POST Auth/Signout' },
   { method: 'GET', pattern: /^managedaccounts$/, name: 'GET ManagedAccounts' },
   { method: 'GET', pattern: /^managedsystems$/, name: 'GET ManagedSystems' },
+  { method: 'POST', pattern: /^assets\/search$/, name: 'POST Assets/Search' },
+  { method: 'GET', pattern: /^assets\/(\d+)\/managedsystems$/, name: 'GET Assets/ManagedSystems' },
   { method: 'GET', pattern: /^platforms$/, name: 'GET Platforms' },
   { method: 'GET', pattern: /^workgroups$/, name: 'GET Workgroups' },
   { method: 'POST', pattern: /^requests$/, name: 'POST Requests' },

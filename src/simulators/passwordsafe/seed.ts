@@ -49,6 +49,8 @@ const group = z
     name: z.string().min(1),
     /** "System Management: read": may list ManagedSystems. */
     systemsRead: z.boolean().default(true),
+    /** "Asset Management: read": may search Assets. Unset: as `systemsRead` (both are usually granted together). */
+    assetsRead: z.boolean().optional(),
     grants: z.array(grant).default([]),
   })
   .strict();

@@ -122,6 +122,62 @@ export function managedSystems(estate: EstateIndex, user: SimUser, q: URLSearchP
   return { TotalCount: list.length, Data: list.slice(offset, offset + limit).map(renderSystem) };
 }
 
+/**
+ * Every managed system here stands on an asset of the same id (`AssetID` in its ManagedSystems
+ * row), as Password Safe makes one when a system is added by address.
+ */
+function renderAsset(s: SimSystem): Record<string, unknown> {
+  return {
+    WorkgroupID: s.workgroup.id,
+    AssetID: s.id,
+    AssetName: s.name,
+    DnsName: s.dnsName ?? s.name,
+    DomainName: null,
+    IPAddress: s.ip ?? '',
+    MacAddress: null,
+    AssetType: s.platform.name,
+    OperatingSystem: s.platform.name,
+    CreateDate: psDate(0),
+    LastUpdateDate: psDate(0),
+  };
+}
+
+/**
+ * `POST Assets/Search` (Asset Management read): every given criterion must hold (names compared
+ * case-insensitively); `IPAddress` is one address or a comma-separated list (Password Safe also
+ * takes ranges and CIDR blocks, which the simulator refuses with 400). Paged like ManagedSystems.
+ */
+export function searchAssets(estate: EstateIndex, user: SimUser, body: Record<string, unknown>, q: URLSearchParams) {
+  if (!estate.mayReadAssets(user)) throw new SimHttpError(403, '"4031 - User does not have permission to read assets"');
+  const text = (k: string) => {
+    const v = Object.entries(body).find(([key]) => lc(key) === lc(k))?.[1];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const ip = text('IPAddress');
+  const name = text('AssetName');
+  const dns = text('DnsName');
+  if (ip === undefined && name === undefined && dns === undefined)
+    throw new SimHttpError(400, '"At least one search criterion is required"');
+  const ips = ip?.split(',').map((i) => i.trim());
+  if (ips?.some((i) => !/^[\d.]+$|^[\da-f:]+$/i.test(i)))
+    throw new SimHttpError(400, '"IP ranges and CIDR blocks are not simulated"');
+  let list = ips ? ips.flatMap((i) => estate.systemsByIp.get(i) ?? []) : estate.systems;
+  if (name !== undefined) list = list.filter((s) => lc(s.name) === lc(name));
+  if (dns !== undefined) list = list.filter((s) => lc(s.dnsName ?? s.name) === lc(dns));
+  if (!q.has('limit')) return list.map(renderAsset);
+  const { limit, offset } = paging(q);
+  return { TotalCount: list.length, Data: list.slice(offset, offset + limit).map(renderAsset) };
+}
+
+/** `GET Assets/{id}/ManagedSystems` (System Management read): the managed systems on that asset. */
+export function assetSystems(estate: EstateIndex, user: SimUser, assetId: string): unknown {
+  if (!estate.maySeeSystems(user))
+    throw new SimHttpError(403, '"4031 - User does not have permission to view managed systems"');
+  const s = estate.systemById.get(Number(assetId));
+  if (!s) throw new SimHttpError(404, '"Asset not found"');
+  return [renderSystem(s)];
+}
+
 export function platforms(estate: EstateIndex): unknown {
   return estate.platforms.map((p) => ({
     PlatformID: p.id,

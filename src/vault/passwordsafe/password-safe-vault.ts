@@ -209,7 +209,7 @@ export class PasswordSafeVault implements VaultPort {
       );
       throw e;
     }
-    this.#log.info({ ...facts, requestId }, 'credential checked out');
+    // No log line here: the broker logs the one line per checkout, with the lease and session.
     return {
       requestId,
       durationMinutes,

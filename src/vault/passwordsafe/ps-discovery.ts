@@ -51,18 +51,24 @@ export class PsDiscovery {
     const names = unique([...given, ...given.filter((n) => n.includes('.') && !isIp(n)).map((n) => n.split('.')[0]!)]);
     const key = `${vaultUser}\naccounts\n${given.join(',')}\n${ips.join(',')}`;
     return this.cache.get(key, async () => {
+      // Domain-linked accounts can only be asked for by system name: with an address alone, the
+      // vault says which managed systems stand at it, and their names are asked for instead.
+      const atIps = given.length === 0 ? await this.#systemsAt(vaultUser, ips, signal) : [];
+      const linkedTargets = unique([...names, ...atIps.map((s) => lc(s.name))]);
       const [local, linkedPerName, systemsPerName, platforms, workgroups] = await Promise.all([
         Promise.all([
           ...names.map((n) => this.#accounts(vaultUser, { systemName: n }, signal)),
           ...ips.map((ip) => this.#accounts(vaultUser, { ipAddress: ip }, signal)),
         ]),
-        Promise.all(names.map((n) => this.#accounts(vaultUser, { type: 'domainlinked', systemName: n }, signal))),
+        Promise.all(
+          linkedTargets.map((n) => this.#accounts(vaultUser, { type: 'domainlinked', systemName: n }, signal)),
+        ),
         Promise.all(names.map((n) => this.#systems(vaultUser, { name: n }, signal))),
         this.#platforms(vaultUser, signal),
         this.#workgroups(vaultUser, signal),
       ]);
       const systems = new Map<number, SystemInfo>();
-      for (const s of systemsPerName.flat()) systems.set(s.id, s);
+      for (const s of [...systemsPerName.flat(), ...atIps]) systems.set(s.id, s);
       // Systems matched only by IP are not among the named ones: one lookup per such system.
       const unnamed = unique(
         local
@@ -89,8 +95,8 @@ export class PsDiscovery {
         const wg = workgroupOf(s);
         out.set(`${a.systemId}/${a.accountId}`, wg ? { ...a, workgroup: wg } : a);
       }
-      names.forEach((n, i) => {
-        const targetSystem = systemsPerName[i]?.find((s) => lc(s.name) === n);
+      linkedTargets.forEach((n, i) => {
+        const targetSystem = [...(systemsPerName[i] ?? []), ...atIps].find((s) => lc(s.name) === n);
         if (!isTarget(targetSystem, n)) return;
         const wg = workgroupOf(targetSystem);
         for (const r of linkedPerName[i] ?? []) {
@@ -192,6 +198,41 @@ export class PsDiscovery {
       }
       return m;
     });
+  }
+
+  /**
+   * The managed systems at these addresses: `POST Assets/Search` by IP, then each asset's
+   * systems. [] when the user may not read assets or systems (403): the lookup by name is all there is then.
+   */
+  async #systemsAt(vaultUser: string, ips: string[], signal?: AbortSignal): Promise<SystemInfo[]> {
+    if (ips.length === 0) return [];
+    const found = await this.call(vaultUser, {
+      op: 'search_assets',
+      method: 'POST',
+      path: 'Assets/Search',
+      json: { IPAddress: ips.join(',') },
+      ...(signal ? { signal } : {}),
+    });
+    if (found.status === 403 || found.status === 404) return [];
+    if (found.status !== 200) throw failure(found, 'search_assets', 'search assets by address', { vaultUser });
+    const assetIds = unique(rows(found.body).map((a) => num(pick(a, 'AssetID'))));
+    const perAsset = await Promise.all(
+      assetIds
+        .filter((id) => id !== undefined)
+        .map(async (id) => {
+          const res = await this.call(vaultUser, {
+            op: 'list_systems',
+            method: 'GET',
+            path: `Assets/${id}/ManagedSystems`,
+            ...(signal ? { signal } : {}),
+          });
+          if (res.status === 403 || res.status === 404) return [];
+          if (res.status !== 200)
+            throw failure(res, 'list_systems', 'list the managed systems of an asset', { vaultUser });
+          return rows(res.body).map(toSystem);
+        }),
+    );
+    return perAsset.flat().filter((s) => s.ip === undefined || ips.includes(s.ip));
   }
 }
 

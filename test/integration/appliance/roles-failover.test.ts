@@ -81,12 +81,20 @@ describe('ECM roles within a group and health-aware failover', () => {
       [n0.node, 'primary', true],
     ]);
     expect(nodes.every((n) => n.lastDataSyncAt !== undefined)).toBe(true);
+    // The channel gauge names the node the channel is connected to, and every other node of the pair with 0.
+    const connected = async () => ({
+      [n0.node]: await sample(l.metrics, `ecm_bridge_channel_connected{site="sim",node="${n0.node}"}`),
+      [n1.node]: await sample(l.metrics, `ecm_bridge_channel_connected{site="sim",node="${n1.node}"}`),
+    });
+    expect(await l.metrics.metrics()).toContain(`ecm_bridge_channel_connected{site="sim",node="${n1.node}"} 0`);
+    expect(await connected()).toEqual({ [n0.node]: 1, [n1.node]: 0 });
     pair.swap();
     await until(
       () => n1.hub.connections().length === 1 && l.link.status().state === 'connected',
       'moved to the new primary',
     );
     expect(n0.hub.connections()).toHaveLength(0);
+    expect(await connected()).toEqual({ [n0.node]: 0, [n1.node]: 1 });
     expect((await n1.hub.request('Default', 'credentials.list', USER, {})).answeredBy).toBe('ecm');
     expect(n1.tokens.mintCount).toBe(1); // its own token on the new primary
   });

@@ -110,6 +110,54 @@ describe('broker over the real Password Safe adapter and simulator', () => {
     expect(lines.join('')).not.toContain(password);
   });
 
+  it('logs one line per checkout, and at debug the vault user and the target asked about (never the secret)', async () => {
+    const from = lines.length;
+    const password = ps.sim.currentPassword('web01', 'helpdesk-local');
+    const c = ctx({ session: { lsid: 'e2e-lsid-log', externalKey: 'CHG-1' } });
+    const { credentials } = await broker.handle('credentials.list', c, { purpose: 'login' }, signal);
+    const helpdesk = credentials.find((x) => x.username === 'helpdesk-local')!;
+    const { credential } = await broker.handle('credentials.get', c, { credentialId: helpdesk.id }, signal);
+    await broker.handle('credentials.release', c, { leaseId: credential.leaseId }, signal);
+    const logged = lines.slice(from).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.filter((l) => l.level === 'info' && /checked out/.test(String(l.msg)))).toEqual([
+      expect.objectContaining({
+        msg: 'credential checked out',
+        vaultUser: 'jdoe@corp.example.com',
+        account: 'helpdesk-local',
+      }),
+    ]);
+    const debug = logged.filter((l) => l.level === 'debug' && String(l.msg).startsWith('credentials.'));
+    expect(debug).toEqual([
+      expect.objectContaining({
+        msg: 'credentials.list: asking the vault',
+        user: 'CORP\\jdoe',
+        vaultUser: 'jdoe@corp.example.com',
+        names: ['web01', 'web01.corp.example.com'],
+        ips: ['10.0.4.17'],
+      }),
+      expect.objectContaining({
+        msg: 'credentials.get: asking the vault for a release',
+        vaultUser: 'jdoe@corp.example.com',
+        system: 'web01',
+        account: 'helpdesk-local',
+        ips: ['10.0.4.17'],
+      }),
+    ]);
+    expect(lines.slice(from).join('')).not.toContain(password);
+  });
+
+  it('an endpoint known only by its IP still gets the domain accounts linked to the system at that IP', async () => {
+    const searches = ps.sim.calls('POST Assets/Search');
+    const ipOnly = ctx({ endpoint: { ip: '10.0.4.17' }, session: { lsid: 'e2e-lsid-ip' } });
+    const { credentials } = await broker.handle('credentials.list', ipOnly, { purpose: 'login' }, signal);
+    expect(credentials.map((c) => c.displayName)).toEqual([
+      'Administrator (web01)',
+      'helpdesk-local (web01)',
+      'CORP\\svc-web (domain account)',
+    ]);
+    expect(ps.sim.calls('POST Assets/Search')).toBe(searches + 1);
+  });
+
   it('an approval-pending account answers approval_pending and is audited', async () => {
     const c = ctx({ endpoint: { hostname: 'app02', fqdn: 'app02.dmz.example.com' }, session: { lsid: 'e2e-lsid-2' } });
     const admin = (await broker.handle('credentials.list', c, {}, signal)).credentials.find(

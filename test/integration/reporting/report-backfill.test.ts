@@ -144,13 +144,14 @@ describe('report backfill', () => {
           `    caFile: ${writeCa(appliance.caPem)}`,
           '    reporting: { clientId: rep-client, clientSecret: env:REP_SECRET }',
           'store: { kind: embedded, dataDir: "memory://" }',
-          'reporting: { sliceMinutes: 120, batchSize: 50 }',
+          // Twenty-minute slices with in-progress sessions: many sessions span a slice boundary.
+          'reporting: { sliceMinutes: 20, batchSize: 50, includeInProgress: true }',
         ].join('\n'),
       );
     });
     afterAll(() => appliance.stop());
 
-    it('prints plain progress lines off a terminal and a summary; wrong site and dates are usage errors', async () => {
+    it('off a terminal: bounded progress lines and a summary counting each session once; wrong site and dates are usage errors', async () => {
       let out = '';
       let err = '';
       const sink = (f: (s: string) => void) =>
@@ -176,24 +177,37 @@ describe('report backfill', () => {
           '--from',
           '2025-01-01',
           '--to',
-          '2025-01-01T06:00:00Z',
+          '2025-01-01T02:00:00Z',
         ],
         io,
       );
       expect(err).toBe('');
       expect(code).toBe(0);
       const lines = out.trim().split('\n');
-      expect(lines[0]).toMatch(/^backfill corp-pra: 3\d\d session\(s\) to load$/);
-      expect(
-        lines.filter((l) =>
-          /^backfill corp-pra: \d+\/3\d\d sessions {2}\d+\/s {2}ETA [\d:-]+ \(\d+%\), committed up to 2025-01-01T0[2468]:00:00.000Z$/.test(
-            l,
-          ),
-        ),
-      ).toHaveLength(3);
+      // Each session that ended or started in the range, once, though a session spanning two
+      // slices is listed by both (started in one, ended in the next).
+      const [fromMs, toMs] = [Date.parse('2025-01-01T00:00:00Z'), Date.parse('2025-01-01T02:00:00Z')];
+      const inRange = (t: Date | null) => t !== null && t.getTime() >= fromMs && t.getTime() < toMs;
+      const records = [...generator.records(Date.now())];
+      const distinct = records.filter((r) => inRange(r.startTime) || inRange(r.endTime)).length;
+      const spanning = records.filter(
+        (r) =>
+          inRange(r.startTime) &&
+          inRange(r.endTime) &&
+          Math.floor(r.startTime.getTime() / 1_200_000) !== Math.floor(r.endTime!.getTime() / 1_200_000),
+      ).length;
+      expect(spanning).toBeGreaterThan(5);
+      expect(lines[0]).toBe(`backfill corp-pra: ${distinct} session(s) to load`);
       expect(lines.at(-1)).toMatch(
-        /^backfill corp-pra: 3\d\d session\(s\) loaded \(3\d\d new, \d+ updated\) in \d\d:\d\d$/,
+        new RegExp(
+          `^backfill corp-pra: ${distinct} session\\(s\\) loaded \\(${distinct} new, 0 updated\\) in \\d\\d:\\d\\d$`,
+        ),
       );
+      // 6 slices: one summary line per 24 slices (or 10 s), not one per slice.
+      const progress = lines.slice(1, -1);
+      expect(progress.length).toBeLessThan(6 / 2);
+      for (const l of progress)
+        expect(l).toMatch(/^backfill corp-pra: \d+\/\d+ sessions {2}\d+\/s {2}ETA [\d:-]+ \(\d+%\)/);
       expect(out + err).not.toContain(REPORTING_ACCOUNT.clientSecret as string);
       expect(
         await runCli(

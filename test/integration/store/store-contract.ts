@@ -289,6 +289,146 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect((await store.state.takeLease(c))?.shared).toBe(false);
     });
 
+    it('leases: one lease per credential id and vault request, whoever confirms; a spent id opens and confirms nothing', async () => {
+      const owner = key('owner');
+      const lsid = key('once').slice(0, 60);
+      const credential = { key: key('cred-key').slice(0, 64), expiresAt: new Date(Date.UTC(2026, 10, 22, 12, 0, 0)) };
+      const intent = (id: string): Omit<Lease, 'auditId'> => {
+        const { auditId: _, ...body } = { ...lease(id, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), lsid };
+        return { ...body, vaultRequestId: null, credential };
+      };
+      const event = {
+        site: 'corp-pra',
+        lsid,
+        jumpItemId: null,
+        jumpItemName: null,
+        consoleUser: 'zoë',
+        vaultUser: 'CORP\\zoe',
+        vaultRequestId: null,
+        systemName: 'srv-01',
+        accountName: 'Administrator',
+        outcome: 'requested' as const,
+        errorCode: null,
+        checkoutAt: null,
+        checkinAt: null,
+      };
+      const [a, b, c] = [key('once'), key('once'), key('once')];
+      // Three gets with one credential id; the vault answered two of them with the same request (reuse).
+      for (const id of [a, b, c]) expect(await store.state.openLease(event, intent(id))).toEqual(expect.any(Number));
+      const request = key('req');
+      const at = new Date(Date.UTC(2026, 10, 22, 10, 1, 0));
+      const expires = new Date(Date.UTC(2026, 10, 22, 11, 30, 0));
+      const both = await Promise.all([a, b].map((id) => store.state.confirmLease(id, request, expires, at)));
+      const kept = both[0]!.outcome === 'confirmed' ? a : b;
+      expect(both.map((x) => x.outcome).sort()).toEqual(['confirmed', 'joined']);
+      expect(both.find((x) => x.outcome === 'joined')).toEqual({ outcome: 'joined', leaseId: kept });
+      expect(await store.state.sessionLeases(lsid, 34)).toEqual([
+        expect.objectContaining({ leaseId: kept, vaultRequestId: request, credential, joinedAnswers: 1 }),
+        expect.objectContaining({ leaseId: c, vaultRequestId: null }),
+      ]);
+      // The same credential id in another session keeps a lease of its own on the shared request.
+      const [otherLsid, other] = [key('twice').slice(0, 60), key('once')];
+      await store.state.openLease({ ...event, lsid: otherLsid }, { ...intent(other), lsid: otherLsid });
+      expect(await store.state.confirmLease(other, request, expires, at)).toEqual({ outcome: 'confirmed' });
+      expect((await store.state.takeLease(other))?.shared).toBe(true);
+      const rows = await store.state.listCredentialEvents({ lsid });
+      expect(rows.filter((r) => r.checkinReason === 'joined')).toEqual([
+        expect.objectContaining({ outcome: 'checked_out', vaultRequestId: request, checkinAt: at }),
+      ]);
+      // The console's release checks the request in (no other lease holds it) and spends the id.
+      expect(await store.state.takeLease(kept, 'zoë', true)).toMatchObject({ shared: false });
+      expect(await store.state.openLease(event, intent(key('once')))).toBeUndefined();
+      expect(await store.state.listCredentialEvents({ lsid })).toHaveLength(3);
+      // A get that was already past its intent is not confirmed either: nothing changes.
+      expect(await store.state.confirmLease(c, key('req'), expires, at)).toEqual({ outcome: 'spent' });
+      expect(await store.state.getLease(c)).toMatchObject({ vaultRequestId: null });
+      expect(await store.state.takeLease(c)).toBeDefined();
+      // Spent ids are kept until the credential id itself expires, then forgotten by the sweep.
+      await store.state.forgetSpent(credential.expiresAt);
+      expect(await store.state.openLease(event, intent(key('once')))).toBeUndefined();
+      expect(await store.state.forgetSpent(new Date(credential.expiresAt.getTime() + 1))).toBeGreaterThanOrEqual(1);
+      const fresh = key('once');
+      expect(await store.state.openLease(event, intent(fresh))).toEqual(expect.any(Number));
+      await store.state.takeLease(fresh);
+    });
+
+    it('leases: a take without spend, or of an intent, leaves the credential id usable', async () => {
+      const owner = key('owner');
+      const credential = { key: key('cred-key').slice(0, 64), expiresAt: new Date(Date.UTC(2026, 10, 22, 12, 0, 0)) };
+      const held = { ...lease(key('keep'), owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), credential };
+      await store.state.putLease(held);
+      expect(await store.state.getLease(held.leaseId)).toEqual(held);
+      await store.state.takeLease(held.leaseId, undefined, false);
+      const asIntent = { ...held, leaseId: key('keep'), vaultRequestId: null };
+      await store.state.putLease(asIntent);
+      await store.state.takeLease(asIntent.leaseId, undefined, true);
+      const { auditId: _, ...again } = { ...held, leaseId: key('keep') };
+      const opened = await store.state.openLease(
+        {
+          site: 'corp-pra',
+          lsid: null,
+          jumpItemId: null,
+          jumpItemName: null,
+          consoleUser: 'zoë',
+          vaultUser: 'CORP\\zoe',
+          vaultRequestId: null,
+          systemName: null,
+          accountName: null,
+          outcome: 'requested',
+          errorCode: null,
+          checkoutAt: null,
+          checkinAt: null,
+        },
+        again,
+      );
+      expect(opened).toEqual(expect.any(Number));
+      await store.state.takeLease(again.leaseId);
+    });
+
+    it('concurrent writes all commit, each answered with its own result; a failing one fails only its caller', async () => {
+      // PGlite writes the statements of concurrent callers as one transaction (group commit): a
+      // statement failing in it must not take the others with it.
+      const owner = key('owner');
+      const lsid = key('group').slice(0, 60);
+      const ids = Array.from({ length: 6 }, () => key('group'));
+      const { auditId: _, ...body } = { ...lease(ids[0]!, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))), lsid };
+      const taken = key('group');
+      for (const id of [ids[5]!, taken])
+        await store.state.putLease(lease(id, owner, new Date(Date.UTC(2026, 10, 22, 11, 0, 0))));
+      const event = {
+        site: 'corp-pra',
+        lsid,
+        jumpItemId: null,
+        jumpItemName: null,
+        consoleUser: 'zoë',
+        vaultUser: 'CORP\\zoe',
+        vaultRequestId: null,
+        systemName: null,
+        accountName: null,
+        outcome: 'requested' as const,
+        errorCode: null,
+        checkoutAt: null,
+        checkinAt: null,
+      };
+      const results = await Promise.allSettled([
+        ...ids.slice(0, 5).map((leaseId) => store.state.openLease(event, { ...body, leaseId })),
+        store.state.openLease(event, { ...body, leaseId: ids[5]! }), // already recorded: fails
+        store.state.takeLease(taken),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([...Array(5).fill('fulfilled'), 'rejected', 'fulfilled']);
+      const audits = results.slice(0, 5).map((r) => (r as PromiseFulfilledResult<number>).value);
+      expect(new Set(audits).size).toBe(5);
+      expect(isServiceError((results[5] as PromiseRejectedResult).reason)).toBe(true);
+      expect((results[6] as PromiseFulfilledResult<unknown>).value).toMatchObject({ lease: { leaseId: taken } });
+      // Every lease points at its own audit row (concurrent callers on SQL Server commit in any order).
+      const leases = await store.state.sessionLeases(lsid, 34);
+      const byLease = new Map(leases.map((l) => [l.leaseId, l.auditId]));
+      expect(ids.slice(0, 5).map((id) => byLease.get(id))).toEqual(audits);
+      const rows = await store.state.listCredentialEvents({ lsid });
+      expect(rows.map((e) => e.id).sort()).toEqual([...audits].sort());
+      await Promise.all(ids.map((id) => store.state.takeLease(id)));
+    });
+
     it('leases: the leases of one session on one account', async () => {
       const owner = key('owner');
       const lsid = key('sess').slice(0, 60);

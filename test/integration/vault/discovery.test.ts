@@ -23,7 +23,8 @@ describe('Password Safe adapter: discovery against the demo estate', () => {
     ]);
     expect(list[2]).toMatchObject({ domainName: 'CORP', workgroup: 'CORP', systemId: 4, accountId: 401 });
     const byIp = await vault.listAccounts(JDOE, { names: [], ips: ['10.0.4.17'] });
-    expect(byIp.map((a) => a.accountName)).toEqual(['Administrator', 'helpdesk-local']);
+    // By IP alone too: the system at that address comes from the vault (Assets), and with it the linked accounts.
+    expect(byIp.map((a) => a.accountName)).toEqual(['Administrator', 'helpdesk-local', 'svc-web']);
     expect(byIp[0]!.workgroup).toBe('CORP');
     const byFqdn = await vault.listAccounts(JDOE, { names: ['APP02.dmz.example.com'], ips: [] });
     expect(byFqdn.map((a) => `${a.systemName}/${a.accountName}/${a.workgroup}`)).toEqual([

@@ -90,6 +90,31 @@ describe('Password Safe simulator fidelity (raw HTTPS)', () => {
     );
   });
 
+  it('searches assets by IP (single or list) and lists the managed systems of an asset; 403 without the permission', async () => {
+    const { cookie } = await signIn(`PS-Auth key=${KEY}; runas=${JDOE};`);
+    const json = { cookie, 'content-type': 'application/json' };
+    const search = (body: unknown, query = '') =>
+      call('POST', `/Assets/Search${query}`, { headers: json, body: JSON.stringify(body) });
+    const one = await search({ IPAddress: '10.0.4.17' });
+    expect(one.status).toBe(200);
+    expect(one.json).toEqual([expect.objectContaining({ AssetID: 1, AssetName: 'web01', IPAddress: '10.0.4.17' })]);
+    expect((await search({ ipaddress: '10.0.4.17, 10.0.5.21' }, '?limit=1')).json).toMatchObject({
+      TotalCount: 2,
+      Data: [{ AssetName: 'web01' }],
+    });
+    expect((await search({})).status).toBe(400);
+    expect((await search({ IPAddress: '10.0.4.0/24' })).status).toBe(400);
+    const systems = await call('GET', '/assets/1/managedsystems/', { headers: { cookie } });
+    expect(systems.json).toEqual([expect.objectContaining({ ManagedSystemID: 1, SystemName: 'web01', AssetID: 1 })]);
+    expect((await call('GET', '/Assets/999/ManagedSystems', { headers: { cookie } })).status).toBe(404);
+    const probe = await signIn(`PS-Auth key=${KEY}; runas=ecm-probe@corp.example.com;`);
+    const denied = await call('POST', '/Assets/Search', {
+      headers: { cookie: probe.cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ IPAddress: '10.0.4.17' }),
+    });
+    expect(denied.status).toBe(403);
+  });
+
   it('creates requests (201 + bare integer), 409 without a conflict option, JSON-string credentials, 204 check-in, 404 afterwards', async () => {
     const { cookie } = await signIn(`PS-Auth key=${KEY}; runas=${JDOE};`);
     const json = { cookie, 'content-type': 'application/json' };

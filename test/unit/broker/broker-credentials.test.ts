@@ -35,6 +35,17 @@ describe('Broker: credentials.list', () => {
       message: 'No user-mapping rule matches console user "OTHER\\jdoe"',
       retryable: false,
     });
+    // The administrator's log line says which rule would fix it; the console never sees the configuration.
+    const refused = h.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.code === 'mapping.unmapped');
+    expect(refused).toMatchObject({
+      level: 'info',
+      msg: 'console request refused',
+      hint:
+        'no user-mapping rule matched OTHER\\jdoe; add e.g. `- { name: other-users, match: { domain: OTHER }, ' +
+        'transform: { domain: keep } }` to userMapping.rules (or set userMapping.default: passthrough), then check it with ecm-bridge test-settings',
+    });
     const denied = await refusal(
       h.broker.handle('credentials.list', ctx({ user: { username: 'CORP\\ext-bob' } }), {}, h.signal),
     );
@@ -123,6 +134,7 @@ describe('Broker: credentials.get', () => {
       auditId: 1,
       createdAt: new Date(T0),
       expiresAt: new Date(T0 + 30 * 60_000),
+      credential: { key: expect.any(String), expiresAt: expect.any(Date) },
     });
     const [event] = await h.state.listCredentialEvents({ lsid: 'c0ffee01' });
     expect(event).toEqual({

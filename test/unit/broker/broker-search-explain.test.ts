@@ -1,3 +1,4 @@
+import { renderExplainReport } from '../../../src/broker/explain-render.js';
 import { describe, expect, it } from 'vitest';
 import { NO_JUMPOINT_COMMENT } from '../../../src/broker/jump-search.js';
 import type { ServiceError } from '../../../src/platform/errors.js';
@@ -86,6 +87,19 @@ describe('Broker: jump.search', () => {
       .catch((x: ServiceError) => x);
     expect((e as ServiceError).toWire().code).toBe('forbidden');
     expect(h.vault.calls).toEqual([]);
+  });
+});
+
+describe('Broker.explain for an unmapped user', () => {
+  it('prints the rule to add, and no configuration in the result line', async () => {
+    const h = brokerHarness();
+    const input = { user: { username: 'jdoe' }, endpoint: { hostname: 'web01' } };
+    const text = renderExplainReport(input, await h.broker.explain(input));
+    expect(text).toContain(
+      '  => no vault user (userMapping.default is deny)\n' +
+        '  hint: no user-mapping rule matched jdoe; add e.g. `- { name: jdoe, match: { username: "jdoe" } }` to userMapping.rules',
+    );
+    expect(text).toMatch(/\nResult: REFUSED \[mapping\.unmapped\] No user-mapping rule matches console user "jdoe"\n$/);
   });
 });
 

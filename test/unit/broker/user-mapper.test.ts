@@ -295,3 +295,23 @@ describe('userMapping schema', () => {
     expect(bad('rules: [{ name: a }, { name: a }]')[0]).toContain('duplicate rule name "a"');
   });
 });
+
+describe('UserMapper hint for an unmapped user', () => {
+  const bare = (rules = ' []') =>
+    new UserMapper(userMappingSchema.parse(parse(`domains: { CORP: corp.example.com }\nrules:${rules}\n`)));
+  it.each([
+    ['CORP\\jdoe', 'jdoe@corp.example.com'],
+    ['jdoe@corp.example.com', 'jdoe@corp.example.com'],
+    ['OTHER\\jdoe', 'OTHER\\jdoe'],
+    ['jdoe', 'jdoe'],
+  ])('%s: the suggested rule, added to userMapping.rules, maps the user (to %s)', (username, vaultUser) => {
+    const d = bare().decide({ user: { username } });
+    if (d.outcome !== 'unmapped') throw new Error(`expected unmapped, got ${d.outcome}`);
+    expect(d.hint).toMatch(new RegExp(`^no user-mapping rule matched ${username.replace(/\\/g, '\\\\')}; add e.g. \``));
+    const rule = /`(- \{.*\})`/.exec(d.hint)![1]!;
+    expect(bare(`\n  ${rule}`).decide({ user: { username } })).toMatchObject({
+      outcome: 'mapped',
+      vaultUser,
+    });
+  });
+});

@@ -20,7 +20,7 @@ function compare(a: Version, b: Version): number {
   return 0;
 }
 
-/** The subset of npm's range syntax the lock uses: `||`, `>=`, `>`, `<`, `<=`, `^`, bare versions. */
+/** The subset of npm's range syntax the lock uses: `||`, `>=`, `>`, `<`, `<=`, `^`, bare versions, `*` (any). */
 function satisfies(node: string, range: string): boolean {
   const v = parse(node);
   return range.split('||').some((alt) =>
@@ -30,6 +30,7 @@ function satisfies(node: string, range: string): boolean {
         .replace(/([<>=^]+)\s+/g, '$1')
         .match(/\S+/g) ?? []
     ).every((c) => {
+      if (c === '*') return true;
       const [, op = '', ver = ''] = /^([<>=^]*)(.*)$/.exec(c)!;
       const r = parse(ver);
       const d = compare(v, r);
@@ -56,6 +57,7 @@ describe('locked dependencies run on every supported Node', () => {
     expect(satisfies('20.19.0', '>= 14')).toBe(true);
     expect(satisfies('20.19.0', '^16 || ^18 || >=20')).toBe(true);
     expect(satisfies('20.19.0', '>=20.18.1')).toBe(true);
+    expect(satisfies('20.19.0', '*')).toBe(true);
   });
 
   it.each(['20.19.0', '22.12.0', '24.0.0'])('Node %s satisfies engines.node of every locked package', (node) => {

@@ -1,7 +1,10 @@
+import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { Secret } from '../../../src/platform/secret.js';
+import { createLogger, defaultLogFormat } from '../../../src/platform/logger.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
 import { captureLogger } from '../../helpers/log-capture.js';
 
 const PASSWORD = 'Pa55w0rd-very-secret';
@@ -31,9 +34,9 @@ describe('Secret', () => {
   });
 });
 
-describe('logger redaction', () => {
+describe.each(['json', 'pretty'] as const)('logger redaction (%s)', (format) => {
   it('keeps every kind of secret out of every logger path', () => {
-    const { log, text } = captureLogger();
+    const { log, text, lines } = captureLogger('trace', format);
     // Structured fields at several depths, under the usual key names.
     log.info({ password: PASSWORD, token: BEARER, client_secret: CLIENT_SECRET, privateKey: PRIVATE_KEY }, 'top level');
     log.info(
@@ -58,11 +61,43 @@ describe('logger redaction', () => {
     const child = log.child({ site: 'corp', password: PASSWORD, auth: { token: BEARER } });
     child.info({ secret: CLIENT_SECRET }, 'from child');
     const out = text();
-    expect(out.split('\n').filter(Boolean).length).toBe(12);
+    expect(lines.length).toBe(12);
     assertClean(out);
     expect(out).toContain('[REDACTED]');
+    if (format === 'pretty') {
+      // Readable text, not JSON: the level and message lead each entry, fields follow on their own lines.
+      expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: top level\n/);
+      expect(out).not.toContain('"level":');
+    }
+  });
+});
+
+describe('logger format', () => {
+  it('the config file names the format', () => {
+    const config = parseConfigText('log: { level: info, format: pretty }\n', 'log.yaml');
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(c, _e, cb) {
+        lines.push(String(c));
+        cb();
+      },
+    });
+    // A stream that is no terminal: without the config's word the line would be JSON.
+    createLogger(config.log, stream).info('started');
+    expect(lines).toEqual([expect.stringMatching(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: started\n$/)]);
+    expect(() => parseConfigText('log: { format: text }\n', 'log.yaml')).toThrow(/log\.format/);
   });
 
+  it('is pretty on a terminal and JSON otherwise, unless the config names one', () => {
+    expect(defaultLogFormat({ isTTY: true })).toBe('pretty');
+    expect(defaultLogFormat({})).toBe('json');
+    const { log, text } = captureLogger('info', 'pretty');
+    log.info({ site: 'corp-pra' }, 'checkout');
+    expect(text()).toMatch(/INFO: checkout\n\s+site: "corp-pra"\n/);
+  });
+});
+
+describe('logger redaction', () => {
   it('still logs the non-secret context', () => {
     const { log, text } = captureLogger();
     log.info({ site: 'corp-pra', user: 'CORP\\jdoe', password: PASSWORD }, 'checkout');

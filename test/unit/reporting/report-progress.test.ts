@@ -31,23 +31,31 @@ describe('backfill progress', () => {
     expect(out.text()).toMatch(/\nbackfill corp-pra: 200 session\(s\) loaded \(200 new, 0 updated\) in \d\d:\d\d\n$/);
   });
 
-  it('elsewhere, prints plain lines: every committed slice, and no more than one per 5 s between', () => {
+  it('elsewhere, prints a plain line every N committed slices or every few seconds, never one per slice', () => {
     const out = stream(false);
-    const p = new ReportProgress(out.s, 'backfill corp-pra');
-    p.start(300, '2026-01-01T01:00:00.000Z');
-    p.update(100, 300, '2026-01-01T02:00:00.000Z');
-    p.update(150, 300, undefined);
-    p.update(200, 300, '2026-01-01T03:00:00.000Z');
+    let now = 0;
+    const p = new ReportProgress(out.s, 'backfill corp-pra', { now: () => now }, { everySlices: 24, everyMs: 10_000 });
+    p.start(7200, '2026-01-01T01:00:00.000Z');
+    // 720 hourly slices of 10 sessions committing quickly: a line every 24 slices.
+    for (let i = 1; i <= 720; i++) {
+      now += 10;
+      p.update(i * 10, 7200, `slice ${i}`);
+    }
+    // Then slowly, batch by batch: a line every 10 s at most.
+    for (let i = 1; i <= 60; i++) {
+      now += 1_000;
+      p.update(7200, 7200, undefined);
+    }
+    p.finish('7200 session(s) loaded (7200 new, 0 updated)');
     const lines = out.text().trim().split('\n');
     expect(out.text()).not.toContain('\r');
-    expect(lines[0]).toBe('backfill corp-pra: 300 session(s) to load (resuming after 2026-01-01T01:00:00.000Z)');
-    expect(lines.slice(1)).toEqual([
-      expect.stringMatching(
-        /^backfill corp-pra: 100\/300 sessions {2}\d+\/s {2}ETA [\d:-]+ \(33%\), committed up to 2026-01-01T02:00:00.000Z$/,
-      ),
-      expect.stringMatching(
-        /^backfill corp-pra: 200\/300 sessions .* \(66%\), committed up to 2026-01-01T03:00:00.000Z$/,
-      ),
-    ]);
+    expect(lines[0]).toBe('backfill corp-pra: 7200 session(s) to load (resuming after 2026-01-01T01:00:00.000Z)');
+    expect(lines[1]).toMatch(
+      /^backfill corp-pra: 240\/7200 sessions {2}\d+\/s {2}ETA [\d:-]+ \(3%\), committed up to slice 24$/,
+    );
+    expect(lines.filter((l) => l.includes('committed up to'))).toHaveLength(720 / 24);
+    expect(lines.filter((l) => /7200\/7200 sessions .*\(100%\)$/.test(l))).toHaveLength(6);
+    expect(lines.at(-1)).toBe('backfill corp-pra: 7200 session(s) loaded (7200 new, 0 updated) in 01:07');
+    expect(lines).toHaveLength(1 + 30 + 6 + 1);
   });
 });
