@@ -26,13 +26,6 @@ export interface CredentialClaims {
 }
 
 const MAX_ID_LENGTH = 4096;
-/**
- * An id issued this recently for the same claims is handed out again instead of signing anew:
- * a console re-listing the same endpoint (or many consoles at once) then costs no HMAC, and the
- * id merely expires up to this much earlier than a fresh one would.
- */
-const REUSE_MS = 1000;
-const REUSE_ENTRIES = 10_000;
 const CONTEXT = 'ecm-bridge/credential-id/v1.';
 
 /**
@@ -43,8 +36,6 @@ const CONTEXT = 'ecm-bridge/credential-id/v1.';
 export class CredentialIdSigner {
   /** Imported once: handing HMAC the raw key imports it again on every id (a list signs one per account). */
   readonly #key: KeyObject;
-  /** Recently issued ids by their claims (without expiry). */
-  #recent = new Map<string, { id: string; issuedAt: number }>();
 
   constructor(
     key: Secret,
@@ -54,16 +45,8 @@ export class CredentialIdSigner {
   }
 
   issue(claims: Omit<CredentialClaims, 'expiresAt'>, now: number): string {
-    const text = JSON.stringify(claims);
-    const recent = this.#recent.get(text);
-    if (recent && now >= recent.issuedAt && now - recent.issuedAt < Math.min(REUSE_MS, this.ttlMs / 10))
-      return recent.id;
-    // The claims object's JSON with `expiresAt` appended as its last member.
-    const body = Buffer.from(`${text.slice(0, -1)},"expiresAt":${now + this.ttlMs}}`).toString('base64url');
-    const id = `${body}.${this.#mac(body).toString('base64url')}`;
-    if (this.#recent.size >= REUSE_ENTRIES) this.#recent = new Map();
-    this.#recent.set(text, { id, issuedAt: now });
-    return id;
+    const body = Buffer.from(JSON.stringify({ ...claims, expiresAt: now + this.ttlMs })).toString('base64url');
+    return `${body}.${this.#mac(body).toString('base64url')}`;
   }
 
   /** The claims of a genuine, unexpired id issued for `expected`; otherwise `credential.id_invalid`. */
