@@ -1,9 +1,8 @@
 /** CLI entry: picks the command from argv, parses its options, maps failures to exit codes. */
 import { parseArgs } from 'node:util';
-import { EXIT, write, type CliIo, type Command } from './cli/command.js';
+import { EXIT, write, type CliIo, type CommandInfo } from './cli/command.js';
 import { COMMANDS } from './cli/commands.js';
 import { isServiceError } from './platform/errors.js';
-import { scrubLine } from './platform/logger.js';
 import { versionText } from './cli/version-command.js';
 
 function helpText(): string {
@@ -21,7 +20,7 @@ function helpText(): string {
   ].join('\n');
 }
 
-function commandHelp(c: Command): string {
+function commandHelp(c: CommandInfo): string {
   return [`usage: ${c.usage}`, '', c.summary, '', 'Examples:', ...c.examples.map((e) => `  ${e}`)].join('\n');
 }
 
@@ -51,14 +50,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   try {
-    return await command.run(args as never, io);
+    const run = await command.load();
+    return await run(args as never, io, command);
   } catch (e) {
     if (isServiceError(e)) {
       write(io.stderr, `error [${e.code}]: ${e.message}`);
       if (e.code === 'cli.usage') return EXIT.usage;
       return e.kind === 'config' ? EXIT.config : EXIT.failed;
     }
-    // The one place free text reaches the terminal outside pino: scrub it the same way.
+    // The one place free text reaches the terminal outside pino: scrub it the same way. The
+    // logger module (and pino) loads here, not at start-up: `--help` and `version` never need it.
+    const { scrubLine } = await import('./platform/logger.js');
     write(io.stderr, scrubLine(`internal error: ${(e as Error)?.stack ?? String(e)}`));
     return EXIT.internal;
   }

@@ -16,7 +16,9 @@ import { vaultUnits } from './vault-unit.js';
 export const OPS_UNIT = unitKey<OpsServer>('ops-server');
 
 /**
- * The units of a running bridge, in start order (dependencies first). `current` is the
+ * The units of a running bridge, dependencies first. Each starts once its `deps` have: the ECM
+ * channels and the ops server start while the store opens; the broker waits for the store and
+ * the vault, the reporting worker for the store. `current` is the
  * configuration running now (it changes on reload while the ops server keeps running).
  */
 export function serviceUnits(config: Config, rt: Runtime, current: () => Config = () => config): UnitSpec[] {

@@ -3,7 +3,7 @@ import { silentLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import type { CheckResult } from '../app/check.js';
 import { configChecks } from '../app/checks.js';
-import { EXIT, write, type Command } from './command.js';
+import { EXIT, write, type CommandRun } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 
 /** One line of the report: a failure whose cause an earlier line already named is a consequence. */
@@ -30,54 +30,39 @@ function render(line: CheckLine, color: boolean): string[] {
   return out;
 }
 
-export const check: Command = {
-  path: ['check'],
-  summary:
-    'Verify every configured connection (sites, vault, store) and print one root cause per problem with its fix; creates nothing (run it before the first `serve`)',
-  usage: 'ecm-bridge check --config FILE [--timeout-ms N] [--json]',
-  examples: [
-    'ecm-bridge check --config /etc/ecm-bridge/config.yaml',
-    'ecm-bridge check --config /etc/ecm-bridge/config.yaml --json | jq ".checks[] | select(.ok | not)"',
-  ],
-  options: {
-    config: { type: 'string', short: 'c' },
-    'timeout-ms': { type: 'string' },
-    json: { type: 'boolean' },
-  },
-  async run(args, io) {
-    const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
-    if (!file) return usage(io, this.usage);
-    const loaded = loadOrReport(file, io);
-    if (!loaded.config) return loaded.exit;
-    const timeoutMs = Number(args.values['timeout-ms'] ?? 15_000);
-    const json = args.values.json === true;
-    const rt = createRuntime(silentLogger(), { metrics: createMetricsRegistry({ defaultMetrics: false }) });
-    const color = !json && io.stdout.isTTY === true;
-    const firstByCause = new Map<string, string>();
-    const lines: CheckLine[] = [];
-    for (const c of configChecks(loaded.config, rt)) {
-      let r: CheckResult;
-      try {
-        r = await c.run(AbortSignal.timeout(timeoutMs));
-      } catch (e) {
-        r = { ok: false, detail: (e as Error).message };
-      }
-      const line: CheckLine = { component: c.component, name: c.name, ...r };
-      if (!r.ok && r.cause) {
-        const first = firstByCause.get(r.cause);
-        if (first) line.causedBy = first;
-        else firstByCause.set(r.cause, `${c.component} ${c.name}`);
-      }
-      lines.push(line);
-      if (!json) for (const l of render(line, color)) write(io.stdout, l);
+export const runCheck: CommandRun = async (args, io, command) => {
+  const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
+  if (!file) return usage(io, command.usage);
+  const loaded = loadOrReport(file, io);
+  if (!loaded.config) return loaded.exit;
+  const timeoutMs = Number(args.values['timeout-ms'] ?? 15_000);
+  const json = args.values.json === true;
+  const rt = createRuntime(silentLogger(), { metrics: createMetricsRegistry({ defaultMetrics: false }) });
+  const color = !json && io.stdout.isTTY === true;
+  const firstByCause = new Map<string, string>();
+  const lines: CheckLine[] = [];
+  for (const c of configChecks(loaded.config, rt)) {
+    let r: CheckResult;
+    try {
+      r = await c.run(AbortSignal.timeout(timeoutMs));
+    } catch (e) {
+      r = { ok: false, detail: (e as Error).message };
     }
-    const failures = lines.filter((l) => !l.ok && !l.causedBy).length;
-    const summary =
-      failures === 0
-        ? 'all checks passed'
-        : `${failures} problem(s) to fix${failures === 1 ? '' : ', each with its fix'}`;
-    if (json) write(io.stdout, JSON.stringify({ ok: failures === 0, problems: failures, checks: lines }, null, 2));
-    else write(io.stdout, summary);
-    return failures === 0 ? EXIT.ok : EXIT.failed;
-  },
+    const line: CheckLine = { component: c.component, name: c.name, ...r };
+    if (!r.ok && r.cause) {
+      const first = firstByCause.get(r.cause);
+      if (first) line.causedBy = first;
+      else firstByCause.set(r.cause, `${c.component} ${c.name}`);
+    }
+    lines.push(line);
+    if (!json) for (const l of render(line, color)) write(io.stdout, l);
+  }
+  const failures = lines.filter((l) => !l.ok && !l.causedBy).length;
+  const summary =
+    failures === 0
+      ? 'all checks passed'
+      : `${failures} problem(s) to fix${failures === 1 ? '' : ', each with its fix'}`;
+  if (json) write(io.stdout, JSON.stringify({ ok: failures === 0, problems: failures, checks: lines }, null, 2));
+  else write(io.stdout, summary);
+  return failures === 0 ? EXIT.ok : EXIT.failed;
 };

@@ -24,15 +24,20 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-export interface Command {
+/** A command as `--help` and argument parsing see it; its code loads only when it runs. */
+export interface CommandInfo {
   /** Words that select the command, e.g. ['config', 'validate']. */
   path: string[];
   summary: string;
   usage: string;
   examples: string[];
   options?: ParseArgsConfig['options'];
-  run(args: ParsedArgs, io: CliIo): Promise<number>;
+  /** Imports the command's module: its dependencies load only for the command that runs. */
+  load(): Promise<CommandRun>;
 }
+
+/** What a command does; `command` is its own description (for its usage line). */
+export type CommandRun = (args: ParsedArgs, io: CliIo, command: CommandInfo) => Promise<number>;
 
 export function write(stream: NodeJS.WritableStream, text: string): void {
   stream.write(text.endsWith('\n') ? text : text + '\n');

@@ -1,33 +1,242 @@
-import type { Command } from './command.js';
-import { check } from './check-command.js';
-import { configPrint, configValidate } from './config-commands.js';
-import { dbMigrate, dbPrintSql } from './db-command.js';
-import { demo } from './demo-command.js';
-import { docsErrors } from './docs-command.js';
-import { reportBackfill } from './report-backfill.js';
-import { reportParse } from './report-parse.js';
-import { serve } from './serve-command.js';
-import { simAppliance } from './sim-appliance-command.js';
-import { simConsole } from './sim-console-command.js';
-import { simPasswordSafe } from './sim-passwordsafe-command.js';
-import { testSettings } from './test-settings-command.js';
-import { version } from './version-command.js';
+import type { CommandInfo } from './command.js';
 
-/** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [
-  demo,
-  serve,
-  check,
-  testSettings,
-  configValidate,
-  configPrint,
-  dbMigrate,
-  dbPrintSql,
-  reportBackfill,
-  reportParse,
-  docsErrors,
-  simAppliance,
-  simPasswordSafe,
-  simConsole,
-  version,
+/**
+ * Every CLI command, in the order `--help` lists them: what `--help` and argument parsing need,
+ * and where the command's code is. A command's module (and what it imports: PGlite, mssql,
+ * fastify, the config schema...) loads only when that command runs, so `--help` and `version`
+ * start in about the time of a bare `node` (test/e2e/cli-lazy-load.test.ts proves nothing heavy
+ * loads for them).
+ */
+export const COMMANDS: CommandInfo[] = [
+  {
+    path: ['demo'],
+    summary: 'Run the demo: Password Safe and appliance simulators, the bridge, the embedded store, a console tour',
+    usage:
+      'ecm-bridge demo [--once] [--data-dir DIR] [--sessions N] [--vault-port N] [--appliance-port N] [--http-port N]',
+    examples: [
+      'ecm-bridge demo            # keeps running; Ctrl-C stops it',
+      'ecm-bridge demo --once     # tour, one report pull, then exit',
+    ],
+    options: {
+      once: { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      sessions: { type: 'string' },
+      'vault-port': { type: 'string' },
+      'appliance-port': { type: 'string' },
+      'http-port': { type: 'string' },
+    },
+    load: () => import('./demo-command.js').then((m) => m.runDemo),
+  },
+  {
+    path: ['serve'],
+    summary: 'Run the bridge (ECM channels, broker, reporting worker, ops server)',
+    usage: 'ecm-bridge serve --config FILE [--grace-ms N]',
+    examples: [
+      'ecm-bridge serve --config /etc/ecm-bridge/config.yaml',
+      'kill -HUP $(pidof ecm-bridge)   # reload the config',
+    ],
+    options: { config: { type: 'string', short: 'c' }, 'grace-ms': { type: 'string' } },
+    load: () => import('./serve-command.js').then((m) => m.runServe),
+  },
+  {
+    path: ['check'],
+    summary:
+      'Verify every configured connection (sites, vault, store) and print one root cause per problem with its fix; creates nothing (run it before the first `serve`)',
+    usage: 'ecm-bridge check --config FILE [--timeout-ms N] [--json]',
+    examples: [
+      'ecm-bridge check --config /etc/ecm-bridge/config.yaml',
+      'ecm-bridge check --config /etc/ecm-bridge/config.yaml --json | jq ".checks[] | select(.ok | not)"',
+    ],
+    options: {
+      config: { type: 'string', short: 'c' },
+      'timeout-ms': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    load: () => import('./check-command.js').then((m) => m.runCheck),
+  },
+  {
+    path: ['test-settings'],
+    summary: 'Explain user mapping, endpoint matching, offers and policies for one user and endpoint',
+    usage: [
+      'ecm-bridge test-settings --config FILE --user USER --endpoint HOST|FQDN|IP',
+      '      [--jump-group G] [--provider NAME] [--provider-kind KIND] [--email ADDR] [--external-key KEY]',
+      '      [--checkout] [--json] [--timeout-ms N]',
+      '',
+      'Needs the vault and broker sections only: `sites` (and its appliance secrets) is not read.',
+      '  --provider, --provider-kind  the security provider the console user signed in with (name, kind)',
+      "  --email                      the console user's email (rules matching on email)",
+      '  --jump-group                 the Jump Group of the Jump item (rules, endpoint restrictions, policies)',
+      "  --external-key               the session's External Key (ticket policies)",
+      '  --checkout                   also check out the first offered credential and check it in at once (secret never shown)',
+      '  --json                       the report as JSON',
+    ].join('\n'),
+    examples: [
+      "ecm-bridge test-settings --config /etc/ecm-bridge/config.yaml --user 'CORP\\jdoe' --endpoint web01",
+      "ecm-bridge test-settings --config config/demo.yaml --user 'jdoe@corp.example.com' --endpoint 10.0.4.17:3389 --jump-group 'Web servers' --checkout",
+      "ecm-bridge test-settings --config config/demo.yaml --user 'CORP\\jdoe' --provider 'Corp AD' --endpoint web01 --jump-group Production --external-key CHG-1234",
+    ],
+    options: {
+      config: { type: 'string', short: 'c' },
+      user: { type: 'string', short: 'u' },
+      endpoint: { type: 'string', short: 'e' },
+      'jump-group': { type: 'string' },
+      provider: { type: 'string' },
+      'provider-kind': { type: 'string' },
+      email: { type: 'string' },
+      'external-key': { type: 'string' },
+      checkout: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
+    },
+    load: () => import('./test-settings-command.js').then((m) => m.runTestSettings),
+  },
+  {
+    path: ['config', 'validate'],
+    summary: 'Validate a configuration file; list every problem with path and line',
+    usage: 'ecm-bridge config validate FILE',
+    examples: ['ecm-bridge config validate /etc/ecm-bridge/config.yaml'],
+    load: () => import('./config-commands.js').then((m) => m.runConfigValidate),
+  },
+  {
+    path: ['config', 'print'],
+    summary: 'Print the effective configuration (defaults applied, secrets redacted)',
+    usage: 'ecm-bridge config print FILE',
+    examples: ['ecm-bridge config print config/demo.yaml'],
+    load: () => import('./config-commands.js').then((m) => m.runConfigPrint),
+  },
+  {
+    path: ['db', 'migrate'],
+    summary: 'Create or upgrade the BGSessions and ecm_bridge tables (safe to run from several replicas at once)',
+    usage: 'ecm-bridge db migrate --config FILE',
+    examples: ['ecm-bridge db migrate --config /etc/ecm-bridge/config.yaml'],
+    options: { config: { type: 'string', short: 'c' } },
+    load: () => import('./db-command.js').then((m) => m.runDbMigrate),
+  },
+  {
+    path: ['db', 'print-sql'],
+    summary: 'Print the schema SQL (migrations, then hand-run scripts) for a DBA to review or run by hand',
+    usage: 'ecm-bridge db print-sql --dialect mssql|postgres',
+    examples: [
+      'ecm-bridge db print-sql --dialect mssql > bgsessions.sql',
+      'ecm-bridge db print-sql --dialect postgres',
+    ],
+    options: { dialect: { type: 'string', short: 'd' } },
+    load: () => import('./db-command.js').then((m) => m.runDbPrintSql),
+  },
+  {
+    path: ['report', 'backfill'],
+    summary: "Load a site's sessions of a past period into BGSessions (resumable: rerun the same command to continue)",
+    usage: 'ecm-bridge report backfill --config FILE --site NAME --from DATE --to DATE',
+    examples: [
+      'ecm-bridge report backfill --config /etc/ecm-bridge/config.yaml --site corp-pra --from 2025-01-01 --to 2026-01-01',
+    ],
+    options: {
+      config: { type: 'string', short: 'c' },
+      site: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+    },
+    load: () => import('./report-backfill.js').then((m) => m.runReportBackfill),
+  },
+  {
+    path: ['report', 'parse'],
+    summary: 'Parse a saved Reporting API report (listing or sessions) and print the normalised sessions',
+    usage: 'ecm-bridge report parse FILE [--json] [--host HOSTNAME]',
+    examples: ['ecm-bridge report parse AccessSession.xml --json', 'ecm-bridge report parse AccessSessionListing.xml'],
+    options: { json: { type: 'boolean' }, host: { type: 'string' } },
+    load: () => import('./report-parse.js').then((m) => m.runReportParse),
+  },
+  {
+    path: ['docs', 'errors'],
+    summary: 'Print the error-code catalogue as Markdown (the source of docs/errors.md)',
+    usage: 'ecm-bridge docs errors',
+    examples: ['ecm-bridge docs errors > docs/errors.md'],
+    load: () => import('./docs-command.js').then((m) => m.runDocsErrors),
+  },
+  {
+    path: ['sim', 'appliance'],
+    summary: 'Run the appliance simulator (OAuth, ECM channel, Command API, console driver) on 127.0.0.1',
+    usage: 'ecm-bridge sim appliance --accounts FILE [--port N] [--ca-out FILE] [--failover | --atlas] [...]',
+    examples: [
+      'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --ca-out /tmp/sim-ca.pem',
+      'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --failover   # nodes on 8443 and 8444',
+      'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --atlas      # primary 8443, traffic nodes 8444, 8445',
+      'ecm-bridge sim appliance --accounts accounts.yaml --reporting-sessions 10000   # Reporting API with 10,000 sessions over the last 30 days',
+      'more options: --product pra|rs (default pra), --heartbeat-ms N (default 15000), --log-level LEVEL',
+    ],
+    options: {
+      accounts: { type: 'string' },
+      port: { type: 'string' },
+      product: { type: 'string' },
+      'ca-out': { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
+      failover: { type: 'boolean' },
+      atlas: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      'reporting-sessions': { type: 'string' },
+    },
+    load: () => import('./sim-appliance-command.js').then((m) => m.runSimAppliance),
+  },
+  {
+    path: ['sim', 'passwordsafe'],
+    summary: 'Run the Password Safe (API v3) simulator on 127.0.0.1 until interrupted',
+    usage: 'ecm-bridge sim passwordsafe [--seed FILE | --generate SYSTEMS,ACCOUNTS] [--port N] [--ca-out FILE]',
+    examples: [
+      'ecm-bridge sim passwordsafe --seed src/simulators/passwordsafe/fixtures/demo-seed.yaml --port 8443 --ca-out /tmp/ps-ca.pem',
+      'ecm-bridge sim passwordsafe --generate 100000,300000 --port 8443',
+    ],
+    options: {
+      seed: { type: 'string' },
+      generate: { type: 'string' },
+      port: { type: 'string' },
+      'ca-out': { type: 'string' },
+    },
+    load: () => import('./sim-passwordsafe-command.js').then((m) => m.runSimPasswordSafe),
+  },
+  {
+    path: ['sim', 'console'],
+    summary: 'Make the simulated access console send a request over the ECM channel and print the answer',
+    usage: 'ecm-bridge sim console --url URL --ca FILE (--op OP --user NAME [request options] | --status)',
+    examples: [
+      "ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op credentials.list --user 'CORP\\jdoe' --endpoint web01",
+      'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op credentials.get --user jdoe --endpoint web01 --credential-id ID',
+      'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op jump.search --user jdoe --query web',
+      'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --status',
+      'request options: --endpoint HOST --ip IP --jump-item NAME --jump-type rdp|ssh|... --jump-group NAME --lsid ID --external-key KEY',
+      '                 --credential-id ID --lease-id ID --query TEXT --limit N --purpose login|run-as --group NAME --deadline-ms N',
+    ],
+    options: {
+      ...Object.fromEntries(
+        [
+          'url',
+          'ca',
+          'op',
+          'user',
+          'endpoint',
+          'ip',
+          'jump-item',
+          'jump-type',
+          'jump-group',
+          'lsid',
+          'external-key',
+          'credential-id',
+          'lease-id',
+          'query',
+          'limit',
+          'purpose',
+          'group',
+          'deadline-ms',
+        ].map((k) => [k, { type: 'string' as const }]),
+      ),
+      status: { type: 'boolean' },
+    },
+    load: () => import('./sim-console-command.js').then((m) => m.runSimConsole),
+  },
+  {
+    path: ['version'],
+    summary: 'Print the ecm-bridge version and the Node.js runtime it runs on',
+    usage: 'ecm-bridge version',
+    examples: ['ecm-bridge version', 'ecm-bridge --version'],
+    load: () => import('./version-command.js').then((m) => m.runVersion),
+  },
 ];

@@ -15,7 +15,7 @@ import { demoSeedPath, PasswordSafeSimulator } from '../simulators/passwordsafe/
 import { loadSeedFile } from '../simulators/passwordsafe/seed.js';
 import { createRuntime } from '../app/runtime.js';
 import { UNITS } from '../app/unit-keys.js';
-import { EXIT, write, type CliIo, type Command } from './command.js';
+import { EXIT, write, type CliIo, type CommandRun } from './command.js';
 import { usage } from './config-commands.js';
 import { runUntilSignal } from './serve-command.js';
 
@@ -122,131 +122,110 @@ async function consoleTour(driver: ConsoleDriver, io: CliIo): Promise<void> {
   }
 }
 
-export const demo: Command = {
-  path: ['demo'],
-  summary: 'Run the demo: Password Safe and appliance simulators, the bridge, the embedded store, a console tour',
-  usage:
-    'ecm-bridge demo [--once] [--data-dir DIR] [--sessions N] [--vault-port N] [--appliance-port N] [--http-port N]',
-  examples: [
-    'ecm-bridge demo            # keeps running; Ctrl-C stops it',
-    'ecm-bridge demo --once     # tour, one report pull, then exit',
-  ],
-  options: {
-    once: { type: 'boolean' },
-    'data-dir': { type: 'string' },
-    sessions: { type: 'string' },
-    'vault-port': { type: 'string' },
-    'appliance-port': { type: 'string' },
-    'http-port': { type: 'string' },
-  },
-  async run(args, io) {
-    const num = (name: string, fallback: number) => {
-      const raw = args.values[name];
-      const n = raw === undefined ? fallback : Number(raw);
-      return Number.isInteger(n) && n >= 0 ? n : NaN;
-    };
-    const o: DemoOptions = {
-      dataDir: resolve((args.values['data-dir'] as string | undefined) ?? '.data/demo'),
-      vaultPort: num('vault-port', 9443),
-      appliancePort: num('appliance-port', 9444),
-      httpPort: num('http-port', 9410),
-      sessions: num('sessions', 500),
-    };
-    if ([o.vaultPort, o.appliancePort, o.httpPort, o.sessions].some(Number.isNaN)) return usage(io, this.usage);
-    mkdirSync(o.dataDir, { recursive: true });
-    const log = createLogger({ level: 'warn' }, io.stderr);
+export const runDemo: CommandRun = async (args, io, command) => {
+  const num = (name: string, fallback: number) => {
+    const raw = args.values[name];
+    const n = raw === undefined ? fallback : Number(raw);
+    return Number.isInteger(n) && n >= 0 ? n : NaN;
+  };
+  const o: DemoOptions = {
+    dataDir: resolve((args.values['data-dir'] as string | undefined) ?? '.data/demo'),
+    vaultPort: num('vault-port', 9443),
+    appliancePort: num('appliance-port', 9444),
+    httpPort: num('http-port', 9410),
+    sessions: num('sessions', 500),
+  };
+  if ([o.vaultPort, o.appliancePort, o.httpPort, o.sessions].some(Number.isNaN)) return usage(io, command.usage);
+  mkdirSync(o.dataDir, { recursive: true });
+  const log = createLogger({ level: 'warn' }, io.stderr);
 
-    const vault = await PasswordSafeSimulator.start({ seed: loadSeedFile(demoSeedPath), port: o.vaultPort });
-    writeFileSync(join(o.dataDir, 'passwordsafe-ca.pem'), vault.caPem);
-    const now = Date.now();
-    const reports = new ReportingSimulator({
-      generator: new SessionGenerator({
-        seed: 7,
-        count: o.sessions,
-        hostName: '127.0.0.1',
-        product: 'pra',
-        firstStartMs: now - 20 * 3_600_000,
-        spacingMs: Math.floor((20 * 3_600_000) / Math.max(o.sessions, 1)),
-      }),
-      now: Date.now,
-    });
-    const appliance = new ApplianceSimulator({
-      accounts: loadAccountsFile(repoFile('config/demo/appliance-accounts.yaml')),
-      port: o.appliancePort,
-      hostname: '127.0.0.1',
-      reporting: reports.handle,
-      log,
-    });
-    await appliance.start();
-    writeFileSync(join(o.dataDir, 'appliance-ca.pem'), appliance.caPem);
-    const configFile = writeDemoConfig(o, appliance.url, vault.url);
+  const vault = await PasswordSafeSimulator.start({ seed: loadSeedFile(demoSeedPath), port: o.vaultPort });
+  writeFileSync(join(o.dataDir, 'passwordsafe-ca.pem'), vault.caPem);
+  const now = Date.now();
+  const reports = new ReportingSimulator({
+    generator: new SessionGenerator({
+      seed: 7,
+      count: o.sessions,
+      hostName: '127.0.0.1',
+      product: 'pra',
+      firstStartMs: now - 20 * 3_600_000,
+      spacingMs: Math.floor((20 * 3_600_000) / Math.max(o.sessions, 1)),
+    }),
+    now: Date.now,
+  });
+  const appliance = new ApplianceSimulator({
+    accounts: loadAccountsFile(repoFile('config/demo/appliance-accounts.yaml')),
+    port: o.appliancePort,
+    hostname: '127.0.0.1',
+    reporting: reports.handle,
+    log,
+  });
+  await appliance.start();
+  writeFileSync(join(o.dataDir, 'appliance-ca.pem'), appliance.caPem);
+  const configFile = writeDemoConfig(o, appliance.url, vault.url);
 
-    write(io.stdout, 'ecm-bridge demo');
-    write(io.stdout, `  Password Safe simulator  ${vault.url}`);
-    write(
-      io.stdout,
-      `  appliance simulator      ${appliance.url}  (${o.sessions} generated sessions in the last 20 h)`,
-    );
-    write(io.stdout, `  bridge config            ${configFile}`);
+  write(io.stdout, 'ecm-bridge demo');
+  write(io.stdout, `  Password Safe simulator  ${vault.url}`);
+  write(io.stdout, `  appliance simulator      ${appliance.url}  (${o.sessions} generated sessions in the last 20 h)`);
+  write(io.stdout, `  bridge config            ${configFile}`);
 
-    const config = loadConfigFile(configFile, { env: io.env });
-    const rt = createRuntime(log);
-    const service = new BridgeService(config, rt, 5_000);
-    const driver = new ConsoleDriver(appliance.url, appliance.caPem);
-    const stopAll = async () => {
-      await service.stop();
-      await driver.close();
-      await appliance.stop();
-      await vault.stop();
-    };
-    try {
-      await service.start();
-      await until(async () => (await rt.readiness.report()).components['site:demo']?.ready === true, 'the ECM channel');
-      write(io.stdout, `  ops server               http://127.0.0.1:${service.unit(UNITS.ops).address.port}/readyz`);
-      await consoleTour(driver, io);
-
-      write(io.stdout, '\n6. The audit trail (ecm_bridge.credential_event; never the secret)');
-      const store = service.unit(UNITS.store).store;
-      for (const e of await store.state.listCredentialEvents({ limit: 5 })) {
-        write(
-          io.stdout,
-          `  ${e.outcome.padEnd(12)} lsid ${e.lsid} ${e.consoleUser} -> ${e.vaultUser} ${e.systemName}/${e.accountName} request ${e.vaultRequestId}`,
-        );
-      }
-
-      write(
-        io.stdout,
-        '\n7. The reporting worker copies session reports into BGSessions (one pull now; then every minute)',
-      );
-      const outcome = await service.unit(UNITS.reporting).runNow();
-      write(io.stdout, `  run: ${JSON.stringify(outcome)}`);
-      for (const [table, rows] of Object.entries(await store.reports.tableCounts()))
-        write(io.stdout, `  ${table.padEnd(22)} ${rows} rows`);
-    } catch (e) {
-      await stopAll();
-      throw e;
-    }
-
-    if (args.values.once) {
-      await stopAll();
-      write(io.stdout, '\ndemo finished');
-      return EXIT.ok;
-    }
-    write(
-      io.stdout,
-      [
-        '',
-        'The demo keeps running (Ctrl-C stops it). Try, in another terminal:',
-        `  npx ecm-bridge test-settings --config ${configFile} --user 'CORP\\jdoe' --endpoint web01`,
-        `  npx ecm-bridge sim console --url ${appliance.url} --ca ${join(o.dataDir, 'appliance-ca.pem')} --op credentials.list --user 'CORP\\asmith' --endpoint web01`,
-        `  npx ecm-bridge check --config ${configFile}`,
-        `  curl -s http://127.0.0.1:${o.httpPort || '<port>'}/metrics | grep ecm_bridge_`,
-      ].join('\n'),
-    );
-    const code = await runUntilSignal(service, configFile, io.env, log);
+  const config = loadConfigFile(configFile, { env: io.env });
+  const rt = createRuntime(log);
+  const service = new BridgeService(config, rt, 5_000);
+  const driver = new ConsoleDriver(appliance.url, appliance.caPem);
+  const stopAll = async () => {
+    await service.stop();
     await driver.close();
     await appliance.stop();
     await vault.stop();
-    return code;
-  },
+  };
+  try {
+    await service.start();
+    await until(async () => (await rt.readiness.report()).components['site:demo']?.ready === true, 'the ECM channel');
+    write(io.stdout, `  ops server               http://127.0.0.1:${service.unit(UNITS.ops).address.port}/readyz`);
+    await consoleTour(driver, io);
+
+    write(io.stdout, '\n6. The audit trail (ecm_bridge.credential_event; never the secret)');
+    const store = service.unit(UNITS.store).store;
+    for (const e of await store.state.listCredentialEvents({ limit: 5 })) {
+      write(
+        io.stdout,
+        `  ${e.outcome.padEnd(12)} lsid ${e.lsid} ${e.consoleUser} -> ${e.vaultUser} ${e.systemName}/${e.accountName} request ${e.vaultRequestId}`,
+      );
+    }
+
+    write(
+      io.stdout,
+      '\n7. The reporting worker copies session reports into BGSessions (one pull now; then every minute)',
+    );
+    const outcome = await service.unit(UNITS.reporting).runNow();
+    write(io.stdout, `  run: ${JSON.stringify(outcome)}`);
+    for (const [table, rows] of Object.entries(await store.reports.tableCounts()))
+      write(io.stdout, `  ${table.padEnd(22)} ${rows} rows`);
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+
+  if (args.values.once) {
+    await stopAll();
+    write(io.stdout, '\ndemo finished');
+    return EXIT.ok;
+  }
+  write(
+    io.stdout,
+    [
+      '',
+      'The demo keeps running (Ctrl-C stops it). Try, in another terminal:',
+      `  npx ecm-bridge test-settings --config ${configFile} --user 'CORP\\jdoe' --endpoint web01`,
+      `  npx ecm-bridge sim console --url ${appliance.url} --ca ${join(o.dataDir, 'appliance-ca.pem')} --op credentials.list --user 'CORP\\asmith' --endpoint web01`,
+      `  npx ecm-bridge check --config ${configFile}`,
+      `  curl -s http://127.0.0.1:${o.httpPort || '<port>'}/metrics | grep ecm_bridge_`,
+    ].join('\n'),
+  );
+  const code = await runUntilSignal(service, configFile, io.env, log);
+  await driver.close();
+  await appliance.stop();
+  await vault.stop();
+  return code;
 };

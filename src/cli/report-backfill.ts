@@ -1,7 +1,7 @@
 import { runSiteBackfill } from '../app/backfill-runner.js';
 import { ServiceError } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
-import { EXIT, write, type Command } from './command.js';
+import { EXIT, write, type CommandRun } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 import { ReportProgress } from './report-progress.js';
 
@@ -22,59 +22,45 @@ function parseDate(name: string, value: string | undefined): number {
   return ms;
 }
 
-export const reportBackfill: Command = {
-  path: ['report', 'backfill'],
-  summary: "Load a site's sessions of a past period into BGSessions (resumable: rerun the same command to continue)",
-  usage: 'ecm-bridge report backfill --config FILE --site NAME --from DATE --to DATE',
-  examples: [
-    'ecm-bridge report backfill --config /etc/ecm-bridge/config.yaml --site corp-pra --from 2025-01-01 --to 2026-01-01',
-  ],
-  options: {
-    config: { type: 'string', short: 'c' },
-    site: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
-  },
-  async run(args, io) {
-    const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
-    const siteName = args.values.site as string | undefined;
-    if (!file || !siteName || args.values.from === undefined || args.values.to === undefined)
-      return usage(io, this.usage);
-    const fromMs = parseDate('from', args.values.from as string);
-    // The requested --to names the resumable range (its cursor key); runBackfill pulls only up to now.
-    const toMs = parseDate('to', args.values.to as string);
-    if (fromMs >= Math.min(toMs, Date.now()))
-      throw new ServiceError('cli.usage', '--from must be before --to (and before now)', { op: 'report.backfill' });
-    const loaded = loadOrReport(file, io);
-    if (!loaded.config) return loaded.exit;
-    const config = loaded.config;
-    // Progress goes to the terminal; the log (warnings and errors only) to stderr.
-    const log = createLogger({ level: 'warn' });
-    const progress = new ReportProgress(io.stdout, `backfill ${siteName}`);
-    const abort = new AbortController();
-    const onSignal = () =>
-      abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));
-    process.once('SIGINT', onSignal);
-    try {
-      const result = await runSiteBackfill(config, log, {
-        site: siteName,
-        fromMs,
-        toMs,
-        signal: abort.signal,
-        onLockWait: () => write(io.stdout, 'waiting for the reporting leader lock (a replica is pulling reports)'),
-        onStart: (s) =>
-          progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString()),
-        onProgress: (p) => progress.update(p.done, p.total, p.cursor),
-      });
-      progress.finish(`${result.done} session(s) loaded (${result.inserted} new, ${result.updated} updated)`);
-      return EXIT.ok;
-    } catch (e) {
-      progress.abort();
-      if (!(e instanceof ServiceError && e.code === 'cli.usage'))
-        write(io.stderr, 'the committed part is kept: rerun the same command to resume');
-      throw e;
-    } finally {
-      process.off('SIGINT', onSignal);
-    }
-  },
+export const runReportBackfill: CommandRun = async (args, io, command) => {
+  const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
+  const siteName = args.values.site as string | undefined;
+  if (!file || !siteName || args.values.from === undefined || args.values.to === undefined)
+    return usage(io, command.usage);
+  const fromMs = parseDate('from', args.values.from as string);
+  // The requested --to names the resumable range (its cursor key); runBackfill pulls only up to now.
+  const toMs = parseDate('to', args.values.to as string);
+  if (fromMs >= Math.min(toMs, Date.now()))
+    throw new ServiceError('cli.usage', '--from must be before --to (and before now)', { op: 'report.backfill' });
+  const loaded = loadOrReport(file, io);
+  if (!loaded.config) return loaded.exit;
+  const config = loaded.config;
+  // Progress goes to the terminal; the log (warnings and errors only) to stderr.
+  const log = createLogger({ level: 'warn' });
+  const progress = new ReportProgress(io.stdout, `backfill ${siteName}`);
+  const abort = new AbortController();
+  const onSignal = () =>
+    abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));
+  process.once('SIGINT', onSignal);
+  try {
+    const result = await runSiteBackfill(config, log, {
+      site: siteName,
+      fromMs,
+      toMs,
+      signal: abort.signal,
+      onLockWait: () => write(io.stdout, 'waiting for the reporting leader lock (a replica is pulling reports)'),
+      onStart: (s) =>
+        progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString()),
+      onProgress: (p) => progress.update(p.done, p.total, p.cursor),
+    });
+    progress.finish(`${result.done} session(s) loaded (${result.inserted} new, ${result.updated} updated)`);
+    return EXIT.ok;
+  } catch (e) {
+    progress.abort();
+    if (!(e instanceof ServiceError && e.code === 'cli.usage'))
+      write(io.stderr, 'the committed part is kept: rerun the same command to resume');
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
 };

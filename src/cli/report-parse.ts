@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { decodeReport, parseReport } from '../reporting/report-xml-parser.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
-import { EXIT, write, type Command } from './command.js';
+import { EXIT, write, type CommandRun } from './command.js';
 import { usage } from './config-commands.js';
 
 /** The normalised session as printed: `hostName` only when `--host` names the site. */
@@ -26,55 +26,48 @@ function line(s: SessionRecord): string {
     .join('  ');
 }
 
-export const reportParse: Command = {
-  path: ['report', 'parse'],
-  summary: 'Parse a saved Reporting API report (listing or sessions) and print the normalised sessions',
-  usage: 'ecm-bridge report parse FILE [--json] [--host HOSTNAME]',
-  examples: ['ecm-bridge report parse AccessSession.xml --json', 'ecm-bridge report parse AccessSessionListing.xml'],
-  options: { json: { type: 'boolean' }, host: { type: 'string' } },
-  async run(args, io) {
-    const file = args.positionals[0];
-    if (!file || args.positionals.length > 1) return usage(io, this.usage);
-    const host = args.values.host as string | undefined;
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (e) {
-      throw new ServiceError('cli.usage', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
-        op: 'report.parse',
-      });
-    }
-    let parsed;
-    try {
-      const ctx = { site: 'file', hostName: host ?? '', report: 'saved', window: file };
-      parsed = parseReport(decodeReport(bytes, ctx), ctx);
-    } catch (e) {
-      if (!isServiceError(e)) throw e;
-      // The report's own words, with the file as the place: the worker's site/window wording does not apply.
-      write(io.stderr, `${file}: [${e.code}] ${String(e.details?.reason ?? e.message)}`);
-      return EXIT.failed;
-    }
-    if (args.values.json) {
-      const doc =
-        parsed.kind === 'listing'
-          ? { summaries: parsed.summaries }
-          : { sessions: parsed.sessions.map((s) => jsonSession(s, host)) };
-      write(io.stdout, JSON.stringify(doc, null, 2));
-      return EXIT.ok;
-    }
-    if (parsed.kind === 'listing') {
-      for (const s of parsed.summaries) write(io.stdout, `${s.lsid}  ${s.hasRecording ? 'recorded' : 'no recording'}`);
-      write(
-        io.stdout,
-        `${parsed.summaries.length} session(s) listed, ${parsed.summaries.filter((s) => s.hasRecording).length} with a recording`,
-      );
-      return EXIT.ok;
-    }
-    for (const s of parsed.sessions) write(io.stdout, line(s));
+export const runReportParse: CommandRun = async (args, io, command) => {
+  const file = args.positionals[0];
+  if (!file || args.positionals.length > 1) return usage(io, command.usage);
+  const host = args.values.host as string | undefined;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw new ServiceError('cli.usage', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+      op: 'report.parse',
+    });
+  }
+  let parsed;
+  try {
+    const ctx = { site: 'file', hostName: host ?? '', report: 'saved', window: file };
+    parsed = parseReport(decodeReport(bytes, ctx), ctx);
+  } catch (e) {
+    if (!isServiceError(e)) throw e;
+    // The report's own words, with the file as the place: the worker's site/window wording does not apply.
+    write(io.stderr, `${file}: [${e.code}] ${String(e.details?.reason ?? e.message)}`);
+    return EXIT.failed;
+  }
+  if (args.values.json) {
+    const doc =
+      parsed.kind === 'listing'
+        ? { summaries: parsed.summaries }
+        : { sessions: parsed.sessions.map((s) => jsonSession(s, host)) };
+    write(io.stdout, JSON.stringify(doc, null, 2));
+    return EXIT.ok;
+  }
+  if (parsed.kind === 'listing') {
+    for (const s of parsed.summaries) write(io.stdout, `${s.lsid}  ${s.hasRecording ? 'recorded' : 'no recording'}`);
     write(
       io.stdout,
-      `${parsed.sessions.length} session(s), ${parsed.sessions.filter((s) => s.endTime === null).length} in progress, ${parsed.sessions.reduce((n, s) => n + s.events.length, 0)} events`,
+      `${parsed.summaries.length} session(s) listed, ${parsed.summaries.filter((s) => s.hasRecording).length} with a recording`,
     );
     return EXIT.ok;
-  },
+  }
+  for (const s of parsed.sessions) write(io.stdout, line(s));
+  write(
+    io.stdout,
+    `${parsed.sessions.length} session(s), ${parsed.sessions.filter((s) => s.endTime === null).length} in progress, ${parsed.sessions.reduce((n, s) => n + s.events.length, 0)} events`,
+  );
+  return EXIT.ok;
 };

@@ -3,7 +3,7 @@ import { OPS, type JumpItemType } from '../protocol/ecm-protocol.js';
 import { ServiceError } from '../platform/errors.js';
 import { ConsoleDriver } from '../simulators/appliance/console-driver.js';
 import type { ConsoleRequestBody } from '../simulators/appliance/sim-console-routes.js';
-import { EXIT, write, type Command } from './command.js';
+import { EXIT, write, type CommandRun } from './command.js';
 import { usage } from './config-commands.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -29,99 +29,61 @@ function paramsFor(op: string, v: Record<string, unknown>): Record<string, unkno
   }
 }
 
-export const simConsole: Command = {
-  path: ['sim', 'console'],
-  summary: 'Make the simulated access console send a request over the ECM channel and print the answer',
-  usage: 'ecm-bridge sim console --url URL --ca FILE (--op OP --user NAME [request options] | --status)',
-  examples: [
-    "ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op credentials.list --user 'CORP\\jdoe' --endpoint web01",
-    'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op credentials.get --user jdoe --endpoint web01 --credential-id ID',
-    'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --op jump.search --user jdoe --query web',
-    'ecm-bridge sim console --url https://127.0.0.1:8443 --ca /tmp/sim-ca.pem --status',
-    'request options: --endpoint HOST --ip IP --jump-item NAME --jump-type rdp|ssh|... --jump-group NAME --lsid ID --external-key KEY',
-    '                 --credential-id ID --lease-id ID --query TEXT --limit N --purpose login|run-as --group NAME --deadline-ms N',
-  ],
-  options: {
-    ...Object.fromEntries(
-      [
-        'url',
-        'ca',
-        'op',
-        'user',
-        'endpoint',
-        'ip',
-        'jump-item',
-        'jump-type',
-        'jump-group',
-        'lsid',
-        'external-key',
-        'credential-id',
-        'lease-id',
-        'query',
-        'limit',
-        'purpose',
-        'group',
-        'deadline-ms',
-      ].map((k) => [k, { type: 'string' as const }]),
-    ),
-    status: { type: 'boolean' },
-  },
-  async run(args, io) {
-    const v = args.values;
-    const url = str(v.url);
-    const ca = str(v.ca);
-    if (!url || !ca) return usage(io, this.usage);
-    if (!/^https:\/\/[^/@]+(\/|$)/i.test(url))
-      throw new ServiceError(
-        'cli.usage',
-        `--url must be an https: URL without user:password@ (got ${JSON.stringify(url.slice(0, 200))})`,
-        {
-          op: 'sim.console',
-        },
-      );
-    let caPem: string;
-    try {
-      caPem = readFileSync(ca, 'utf8');
-    } catch (e) {
-      throw new ServiceError('cli.usage', `cannot read --ca ${ca} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+export const runSimConsole: CommandRun = async (args, io, command) => {
+  const v = args.values;
+  const url = str(v.url);
+  const ca = str(v.ca);
+  if (!url || !ca) return usage(io, command.usage);
+  if (!/^https:\/\/[^/@]+(\/|$)/i.test(url))
+    throw new ServiceError(
+      'cli.usage',
+      `--url must be an https: URL without user:password@ (got ${JSON.stringify(url.slice(0, 200))})`,
+      {
         op: 'sim.console',
-      });
+      },
+    );
+  let caPem: string;
+  try {
+    caPem = readFileSync(ca, 'utf8');
+  } catch (e) {
+    throw new ServiceError('cli.usage', `cannot read --ca ${ca} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+      op: 'sim.console',
+    });
+  }
+  const driver = new ConsoleDriver(url.replace(/\/$/, ''), caPem);
+  try {
+    if (v.status) {
+      write(io.stdout, JSON.stringify(await driver.status(), null, 2));
+      return EXIT.ok;
     }
-    const driver = new ConsoleDriver(url.replace(/\/$/, ''), caPem);
+    const op = str(v.op);
+    const user = str(v.user);
+    if (!op || !user) return usage(io, command.usage);
+    if (!(OPS as readonly string[]).includes(op))
+      write(io.stderr, `note: ${op} is not a protocol v1 op (${OPS.join(', ')}); sending it anyway`);
+    let params: Record<string, unknown>;
     try {
-      if (v.status) {
-        write(io.stdout, JSON.stringify(await driver.status(), null, 2));
-        return EXIT.ok;
-      }
-      const op = str(v.op);
-      const user = str(v.user);
-      if (!op || !user) return usage(io, this.usage);
-      if (!(OPS as readonly string[]).includes(op))
-        write(io.stderr, `note: ${op} is not a protocol v1 op (${OPS.join(', ')}); sending it anyway`);
-      let params: Record<string, unknown>;
-      try {
-        params = paramsFor(op, v);
-      } catch (e) {
-        write(io.stderr, `error [cli.usage]: ${(e as Error).message}`);
-        return EXIT.usage;
-      }
-      const body: ConsoleRequestBody = { op, user: { username: user }, params };
-      if (str(v.group)) body.group = str(v.group);
-      if (str(v.endpoint) || str(v.ip)) body.endpoint = { hostname: str(v.endpoint), ip: str(v.ip) };
-      if (str(v['jump-item']))
-        body.jumpItem = {
-          name: str(v['jump-item']),
-          type: (str(v['jump-type']) ?? 'rdp') as JumpItemType,
-          ...(str(v['jump-group']) ? { jumpGroup: { name: str(v['jump-group']) } } : {}),
-        };
-      if (str(v.lsid) || str(v['external-key']))
-        body.session = { lsid: str(v.lsid), externalKey: str(v['external-key']) };
-      if (str(v['deadline-ms'])) body.deadlineMs = Number(v['deadline-ms']);
-      const outcome = await driver.send(body);
-      write(io.stdout, JSON.stringify(outcome, null, 2));
-      return outcome.error ? EXIT.failed : EXIT.ok;
-    } finally {
-      await driver.close();
+      params = paramsFor(op, v);
+    } catch (e) {
+      write(io.stderr, `error [cli.usage]: ${(e as Error).message}`);
+      return EXIT.usage;
     }
-  },
+    const body: ConsoleRequestBody = { op, user: { username: user }, params };
+    if (str(v.group)) body.group = str(v.group);
+    if (str(v.endpoint) || str(v.ip)) body.endpoint = { hostname: str(v.endpoint), ip: str(v.ip) };
+    if (str(v['jump-item']))
+      body.jumpItem = {
+        name: str(v['jump-item']),
+        type: (str(v['jump-type']) ?? 'rdp') as JumpItemType,
+        ...(str(v['jump-group']) ? { jumpGroup: { name: str(v['jump-group']) } } : {}),
+      };
+    if (str(v.lsid) || str(v['external-key']))
+      body.session = { lsid: str(v.lsid), externalKey: str(v['external-key']) };
+    if (str(v['deadline-ms'])) body.deadlineMs = Number(v['deadline-ms']);
+    const outcome = await driver.send(body);
+    write(io.stdout, JSON.stringify(outcome, null, 2));
+    return outcome.error ? EXIT.failed : EXIT.ok;
+  } finally {
+    await driver.close();
+  }
 };

@@ -2,48 +2,31 @@ import { writeFileSync } from 'node:fs';
 import { demoSeedPath, generateEstate } from '../simulators/passwordsafe/estate-generator.js';
 import { PasswordSafeSimulator } from '../simulators/passwordsafe/password-safe-simulator.js';
 import { loadSeedFile } from '../simulators/passwordsafe/seed.js';
-import { EXIT, write, type Command } from './command.js';
+import { EXIT, write, type CommandRun } from './command.js';
 import { usage } from './config-commands.js';
 
-export const simPasswordSafe: Command = {
-  path: ['sim', 'passwordsafe'],
-  summary: 'Run the Password Safe (API v3) simulator on 127.0.0.1 until interrupted',
-  usage: 'ecm-bridge sim passwordsafe [--seed FILE | --generate SYSTEMS,ACCOUNTS] [--port N] [--ca-out FILE]',
-  examples: [
-    'ecm-bridge sim passwordsafe --seed src/simulators/passwordsafe/fixtures/demo-seed.yaml --port 8443 --ca-out /tmp/ps-ca.pem',
-    'ecm-bridge sim passwordsafe --generate 100000,300000 --port 8443',
-  ],
-  options: {
-    seed: { type: 'string' },
-    generate: { type: 'string' },
-    port: { type: 'string' },
-    'ca-out': { type: 'string' },
-  },
-  async run(args, io) {
-    const port = Number(args.values.port ?? 0);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) return usage(io, this.usage);
-    const generate = args.values.generate as string | undefined;
-    const size = generate === undefined ? undefined : /^(\d+),(\d+)$/.exec(generate);
-    if (generate !== undefined && !size) return usage(io, this.usage);
-    const seedFile = (args.values.seed as string | undefined) ?? (size ? undefined : demoSeedPath);
-    const seed = size
-      ? generateEstate({ systems: Number(size[1]), accounts: Number(size[2]) })
-      : loadSeedFile(seedFile!);
-    const sim = await PasswordSafeSimulator.start({ seed, port });
-    const caOut = args.values['ca-out'] as string | undefined;
-    if (caOut) writeFileSync(caOut, sim.caPem, { mode: 0o644 });
-    write(io.stdout, `Password Safe simulator listening: ${sim.url}`);
-    write(
-      io.stdout,
-      `  estate: ${sim.estate.systems.length} systems, ${sim.estate.accounts.length} accounts, ${sim.estate.users.length} users (${seedFile ?? `generated ${generate}`})`,
-    );
-    if (caOut) write(io.stdout, `  CA certificate written to ${caOut} (use it as vault.caFile)`);
-    write(io.stdout, 'Press Ctrl-C to stop.');
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await sim.stop();
-    return EXIT.ok;
-  },
+export const runSimPasswordSafe: CommandRun = async (args, io, command) => {
+  const port = Number(args.values.port ?? 0);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) return usage(io, command.usage);
+  const generate = args.values.generate as string | undefined;
+  const size = generate === undefined ? undefined : /^(\d+),(\d+)$/.exec(generate);
+  if (generate !== undefined && !size) return usage(io, command.usage);
+  const seedFile = (args.values.seed as string | undefined) ?? (size ? undefined : demoSeedPath);
+  const seed = size ? generateEstate({ systems: Number(size[1]), accounts: Number(size[2]) }) : loadSeedFile(seedFile!);
+  const sim = await PasswordSafeSimulator.start({ seed, port });
+  const caOut = args.values['ca-out'] as string | undefined;
+  if (caOut) writeFileSync(caOut, sim.caPem, { mode: 0o644 });
+  write(io.stdout, `Password Safe simulator listening: ${sim.url}`);
+  write(
+    io.stdout,
+    `  estate: ${sim.estate.systems.length} systems, ${sim.estate.accounts.length} accounts, ${sim.estate.users.length} users (${seedFile ?? `generated ${generate}`})`,
+  );
+  if (caOut) write(io.stdout, `  CA certificate written to ${caOut} (use it as vault.caFile)`);
+  write(io.stdout, 'Press Ctrl-C to stop.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sim.stop();
+  return EXIT.ok;
 };

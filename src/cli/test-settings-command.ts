@@ -3,7 +3,7 @@ import type { ExplainInput } from '../broker/broker.js';
 import type { ConsoleUser } from '../broker/broker-port.js';
 import { endpointFromArg } from '../broker/endpoint-arg.js';
 import { renderExplainReport } from '../broker/explain-render.js';
-import { EXIT, write, type Command } from './command.js';
+import { EXIT, write, type CommandRun } from './command.js';
 import { loadOrReport, usage } from './config-commands.js';
 
 /**
@@ -13,82 +13,47 @@ import { loadOrReport, usage } from './config-commands.js';
  * --checkout it also releases the first offered credential and checks it in at once; the secret
  * is never printed. Leases live in a scratch in-memory store: nothing outlives the command.
  */
-export const testSettings: Command = {
-  path: ['test-settings'],
-  summary: 'Explain user mapping, endpoint matching, offers and policies for one user and endpoint',
-  usage: [
-    'ecm-bridge test-settings --config FILE --user USER --endpoint HOST|FQDN|IP',
-    '      [--jump-group G] [--provider NAME] [--provider-kind KIND] [--email ADDR] [--external-key KEY]',
-    '      [--checkout] [--json] [--timeout-ms N]',
-    '',
-    'Needs the vault and broker sections only: `sites` (and its appliance secrets) is not read.',
-    '  --provider, --provider-kind  the security provider the console user signed in with (name, kind)',
-    "  --email                      the console user's email (rules matching on email)",
-    '  --jump-group                 the Jump Group of the Jump item (rules, endpoint restrictions, policies)',
-    "  --external-key               the session's External Key (ticket policies)",
-    '  --checkout                   also check out the first offered credential and check it in at once (secret never shown)',
-    '  --json                       the report as JSON',
-  ].join('\n'),
-  examples: [
-    "ecm-bridge test-settings --config /etc/ecm-bridge/config.yaml --user 'CORP\\jdoe' --endpoint web01",
-    "ecm-bridge test-settings --config config/demo.yaml --user 'jdoe@corp.example.com' --endpoint 10.0.4.17:3389 --jump-group 'Web servers' --checkout",
-    "ecm-bridge test-settings --config config/demo.yaml --user 'CORP\\jdoe' --provider 'Corp AD' --endpoint web01 --jump-group Production --external-key CHG-1234",
-  ],
-  options: {
-    config: { type: 'string', short: 'c' },
-    user: { type: 'string', short: 'u' },
-    endpoint: { type: 'string', short: 'e' },
-    'jump-group': { type: 'string' },
-    provider: { type: 'string' },
-    'provider-kind': { type: 'string' },
-    email: { type: 'string' },
-    'external-key': { type: 'string' },
-    checkout: { type: 'boolean' },
-    json: { type: 'boolean' },
-    'timeout-ms': { type: 'string' },
-  },
-  async run(args, io) {
-    const v = args.values as Record<string, string | boolean | undefined>;
-    const file = (v.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
-    const username = v.user as string | undefined;
-    const endpointArg = v.endpoint as string | undefined;
-    const timeoutMs = Number(v['timeout-ms'] ?? 20_000);
-    if (!file || !username || !endpointArg || !Number.isInteger(timeoutMs) || timeoutMs <= 0)
-      return usage(io, this.usage);
-    // The appliance is never contacted: its section (and secrets) need not be set here.
-    const loaded = loadOrReport(file, io, { ignoreSections: ['sites'] });
-    if (!loaded.config) return loaded.exit;
-    const config = loaded.config;
-    if (!config.vault || !config.broker) {
-      write(io.stderr, `${file}: test-settings needs the \`vault\` and \`broker\` sections`);
-      return EXIT.config;
-    }
+export const runTestSettings: CommandRun = async (args, io, command) => {
+  const v = args.values as Record<string, string | boolean | undefined>;
+  const file = (v.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
+  const username = v.user as string | undefined;
+  const endpointArg = v.endpoint as string | undefined;
+  const timeoutMs = Number(v['timeout-ms'] ?? 20_000);
+  if (!file || !username || !endpointArg || !Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    return usage(io, command.usage);
+  // The appliance is never contacted: its section (and secrets) need not be set here.
+  const loaded = loadOrReport(file, io, { ignoreSections: ['sites'] });
+  if (!loaded.config) return loaded.exit;
+  const config = loaded.config;
+  if (!config.vault || !config.broker) {
+    write(io.stderr, `${file}: test-settings needs the \`vault\` and \`broker\` sections`);
+    return EXIT.config;
+  }
 
-    const explainer = createExplainer(config);
-    const provider = v.provider ?? v['provider-kind'];
-    const user: ConsoleUser = {
-      username,
-      ...(provider !== undefined && {
-        securityProvider: {
-          ...(v.provider !== undefined && { name: String(v.provider) }),
-          ...(v['provider-kind'] !== undefined && { kind: String(v['provider-kind']) }),
-        },
-      }),
-      ...(v.email !== undefined && { email: String(v.email) }),
-    };
-    const input: ExplainInput = {
-      user,
-      endpoint: endpointFromArg(endpointArg),
-      ...(v['jump-group'] !== undefined && { jumpGroup: String(v['jump-group']) }),
-      ...(v['external-key'] !== undefined && { externalKey: String(v['external-key']) }),
-      checkout: v.checkout === true,
-    };
-    try {
-      const report = await explainer.explain(input, AbortSignal.timeout(timeoutMs));
-      io.stdout.write(v.json === true ? JSON.stringify(report, null, 2) + '\n' : renderExplainReport(input, report));
-      return report.error ? EXIT.failed : EXIT.ok;
-    } finally {
-      await explainer.close();
-    }
-  },
+  const explainer = createExplainer(config);
+  const provider = v.provider ?? v['provider-kind'];
+  const user: ConsoleUser = {
+    username,
+    ...(provider !== undefined && {
+      securityProvider: {
+        ...(v.provider !== undefined && { name: String(v.provider) }),
+        ...(v['provider-kind'] !== undefined && { kind: String(v['provider-kind']) }),
+      },
+    }),
+    ...(v.email !== undefined && { email: String(v.email) }),
+  };
+  const input: ExplainInput = {
+    user,
+    endpoint: endpointFromArg(endpointArg),
+    ...(v['jump-group'] !== undefined && { jumpGroup: String(v['jump-group']) }),
+    ...(v['external-key'] !== undefined && { externalKey: String(v['external-key']) }),
+    checkout: v.checkout === true,
+  };
+  try {
+    const report = await explainer.explain(input, AbortSignal.timeout(timeoutMs));
+    io.stdout.write(v.json === true ? JSON.stringify(report, null, 2) + '\n' : renderExplainReport(input, report));
+    return report.error ? EXIT.failed : EXIT.ok;
+  } finally {
+    await explainer.close();
+  }
 };

@@ -34,7 +34,8 @@ export interface UnitContext {
  * that slice and nothing else of the config, so the slice compared on reload is exactly what the
  * component was built from: a setting the component reads cannot be missing from it. On reload a
  * unit whose slice did not change is left running (its connections stay up); a changed one is
- * replaced; a removed one is stopped. Units start in list order and stop in reverse.
+ * replaced; a removed one is stopped. A unit starts once the units in its `deps` have started
+ * (units that do not depend on each other start concurrently) and stops before them.
  */
 export interface UnitSpec<S = unknown, C extends Component = Component> {
   key: UnitKey<C>;
@@ -48,6 +49,9 @@ export interface UnitSpec<S = unknown, C extends Component = Component> {
 export function unit<S, C extends Component>(spec: UnitSpec<S, C>): UnitSpec<S, C> {
   return spec;
 }
+
+/** The readiness entry that is not ready while the units of the first apply are still starting. */
+export const STARTING = 'starting';
 
 export interface ApplyResult {
   started: string[];
@@ -159,37 +163,72 @@ export class UnitSet {
     const next: Running[] = [];
     // #running always lists every live component (started so far, plus kept ones not yet
     // revisited), so a failed start leaves nothing untracked and `live` sees a unit as soon as
-    // it has started.
+    // it has started. `next` is in start-completion order, so a unit always follows its
+    // dependencies and stopping in reverse stops dependents first.
     const track = () => (this.#running = [...next, ...kept.filter((k) => !next.includes(k))]);
-    for (const spec of specs) {
+    // Each unit starts as soon as the units it depends on have started: independent units (the
+    // store opening, the ECM channels connecting, the ops server listening) start together
+    // instead of one after another. After a failure nothing new begins; starts already under
+    // way finish (and are tracked) before the first failure is thrown.
+    let failure: { error: unknown } | undefined;
+    const starting = new Map<string, Promise<boolean>>();
+    // At service start the ops server may answer /readyz before the others have started (a unit
+    // registers its own probe only once up): until then one entry says what is still starting.
+    // Not on reload: the units being replaced there say for themselves whether they are ready,
+    // and a restarting non-critical unit (reporting) must not take the replica out of rotation.
+    const pending = new Set(
+      specs.filter((s) => !kept.some((u) => u.spec.key.name === s.key.name)).map((s) => s.key.name),
+    );
+    if (pending.size && this.#applied === undefined)
+      this.readiness?.register(STARTING, () => ({ ready: false, reason: `starting: ${[...pending].join(', ')}` }));
+    const startOne = async (spec: UnitSpec): Promise<boolean> => {
       const name = spec.key.name;
       const cur = kept.find((u) => u.spec.key.name === name);
       if (cur) {
         next.push(cur);
-        result.kept.push(name);
-        continue;
+        return true;
       }
-      const context: UnitContext = {
-        get: <C extends Component>(key: UnitKey<C>): C => {
-          const dep = (spec.deps ?? []).some((d) => d.name === key.name)
-            ? next.find((u) => u.spec.key.name === key.name)
-            : undefined;
-          if (!dep) throw new Error(`unit ${name} needs ${key.name}: declare it in deps and configure it earlier`);
-          return dep.component as C;
-        },
-        live:
-          <C extends Component>(key: UnitKey<C>) =>
-          (): C | undefined =>
-            this.#find(key.name)?.component as C | undefined,
-      };
-      const component = spec.create(spec.slice, context);
-      if (this.#down.delete(name)) this.readiness?.unregister(name);
-      await component.start();
-      next.push({ spec, component });
-      track();
-      (toReplace.has(name) ? result.replaced : result.started).push(name);
-    }
+      const depsUp = await Promise.all((spec.deps ?? []).map((d) => starting.get(d.name) ?? true));
+      if (failure || !depsUp.every(Boolean)) return false;
+      try {
+        const context: UnitContext = {
+          get: <C extends Component>(key: UnitKey<C>): C => {
+            const dep = (spec.deps ?? []).some((d) => d.name === key.name)
+              ? next.find((u) => u.spec.key.name === key.name)
+              : undefined;
+            if (!dep) throw new Error(`unit ${name} needs ${key.name}: declare it in deps and configure it earlier`);
+            return dep.component as C;
+          },
+          live:
+            <C extends Component>(key: UnitKey<C>) =>
+            (): C | undefined =>
+              this.#find(key.name)?.component as C | undefined,
+        };
+        const component = spec.create(spec.slice, context);
+        if (this.#down.delete(name)) this.readiness?.unregister(name);
+        await component.start();
+        next.push({ spec, component });
+        track();
+        return true;
+      } catch (e) {
+        if (failure) this.log.error({ unit: name, err: e }, 'another unit failed to start too');
+        else failure = { error: e };
+        return false;
+      } finally {
+        pending.delete(name);
+      }
+    };
+    // Dependencies come earlier in `specs`, so each unit finds its dependencies' starts in the map.
+    for (const spec of specs) starting.set(spec.key.name, startOne(spec));
+    await Promise.all(starting.values());
+    this.readiness?.unregister(STARTING);
     track();
+    if (failure) throw failure.error;
+    for (const spec of specs) {
+      const name = spec.key.name;
+      if (kept.some((u) => u.spec.key.name === name)) result.kept.push(name);
+      else (toReplace.has(name) ? result.replaced : result.started).push(name);
+    }
     return result;
   }
 

@@ -48,18 +48,17 @@ export class PgliteReportStore implements ReportStore {
 
         const eventRows = plans.flatMap((p, i) => p.events.map((e) => [sessionId(i), ...e.row]));
         await copyRows(tx, SESSION_EVENT, eventRows);
-        const eventIds = await copiedEventIds(tx, eventRows);
+        // Event k of the batch (in row order) got id firstEventId + k.
+        const firstEventId = await copiedEventIds(tx, eventRows);
         for (const table of EVENT_CHILD_TABLES) {
-          await copyRows(
-            tx,
-            table,
-            plans.flatMap((p, i) =>
-              p.events.flatMap((e) => {
-                const id = eventIds.get(`${sessionId(i)}:${e.seq}`);
-                return (e.children.get(table) ?? []).map((row) => [id, ...row]);
-              }),
-            ),
-          );
+          const rows: Row[] = [];
+          let id = firstEventId;
+          for (const p of plans)
+            for (const e of p.events) {
+              for (const row of e.children.get(table) ?? []) rows.push([id, ...row]);
+              id++;
+            }
+          await copyRows(tx, table, rows);
         }
         for (const table of SESSION_CHILD_TABLES) {
           await copyRows(
@@ -142,14 +141,14 @@ export class PgliteReportStore implements ReportStore {
 }
 
 /**
- * The ids COPY gave the event rows, keyed by session_id:seq, without reading 50,000 rows back.
- * PGlite has one connection and this transaction holds it, so the identity values of a COPY are
- * consecutive, in row order, ending at currval. That is checked (first and last row, count in
- * the range); if it ever did not hold, the batch fails rather than attach children to guesses.
+ * The id COPY gave the first of the event rows; the others follow in row order, without reading
+ * 50,000 rows back. PGlite has one connection and this transaction holds it, so the identity
+ * values of a COPY are consecutive, in row order, ending at currval. That is checked (first and
+ * last row, count in the range); if it ever did not hold, the batch fails rather than attach
+ * children to guesses.
  */
-async function copiedEventIds(tx: Queryable, rows: Row[]): Promise<Map<string, number>> {
-  const ids = new Map<string, number>();
-  if (rows.length === 0) return ids;
+async function copiedEventIds(tx: Queryable, rows: Row[]): Promise<number> {
+  if (rows.length === 0) return 0;
   const last = Number(
     (await tx.query<{ id: string }>(`SELECT currval(pg_get_serial_sequence('session_event', 'id'))::text AS id`))
       .rows[0]!.id,
@@ -163,10 +162,7 @@ async function copiedEventIds(tx: Queryable, rows: Row[]): Promise<Map<string, n
       [first, last, rows[0]![0], rows[0]![1], rows.at(-1)![0], rows.at(-1)![1]],
     )
   ).rows[0]!;
-  if (check.n === rows.length && check.ok) {
-    rows.forEach((r, i) => ids.set(`${r[0]}:${r[1]}`, first + i));
-    return ids;
-  }
+  if (check.n === rows.length && check.ok) return first;
   throw new ServiceError(
     'store.write_failed',
     `session_event ids ${first}..${last} are not the ${rows.length} rows just copied`,

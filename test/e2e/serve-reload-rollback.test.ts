@@ -25,6 +25,8 @@ describe('ecm-bridge serve: a reload whose new units cannot start', () => {
       // Generous waits: PGlite's start on a busy 2-core machine takes tens of seconds.
       const listening = await child.waitFor(/"port":(\d+)/);
       const port = Number(/\d+/.exec(listening)![0]);
+      // The ops server listens while the other units still start: ready once all have.
+      await child.waitFor(/"msg":"ecm-bridge started"/);
       expect((await readyz(port)).status).toBe(200);
 
       // Valid YAML, but the store cannot open: its data directory would live inside a file.

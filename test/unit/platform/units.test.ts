@@ -6,6 +6,7 @@ import { unitKey, UnitSet, type UnitContext, type UnitSpec } from '../../../src/
 const key = (name: string) => unitKey<Probe>(name);
 import { Readiness } from '../../../src/platform/readiness.js';
 import { captureLogger } from '../../helpers/log-capture.js';
+import { until } from '../../helpers/until.js';
 
 class Probe implements Component {
   static events: string[] = [];
@@ -77,6 +78,7 @@ describe('UnitSet (config reload)', () => {
     const failing: UnitSpec = {
       key: key('broken'),
       slice: {},
+      deps: [key('site:a')],
       create: () => ({
         name: 'broken',
         start: async () => {
@@ -174,6 +176,129 @@ describe('UnitSet (failed reload)', () => {
     fail = false;
     await units.apply([flaky, ...specs({ a: {} }, { url: 'v1' }).slice(1)]);
     expect((await readiness.report()).ready).toBe(true);
+    await units.stopAll();
+  });
+});
+
+/** A unit whose start waits until the test opens its gate; `begun` resolves when start was called. */
+function gated(name: string, events: string[], deps: string[] = []) {
+  let open!: () => void;
+  let begun!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const started = new Promise<void>((r) => (begun = r));
+  const spec: UnitSpec = {
+    key: key(name),
+    slice: {},
+    deps: deps.map(key),
+    create: () => ({
+      name,
+      start: async () => {
+        events.push(`begin ${name}`);
+        begun();
+        await gate;
+        events.push(`started ${name}`);
+      },
+      stop: async () => void events.push(`stop ${name}`),
+    }),
+  };
+  return { spec, open, begun: started };
+}
+
+describe('UnitSet (concurrent start)', () => {
+  it('starts a unit as soon as its dependencies are up: an independent unit does not wait for a slow one', async () => {
+    const events: string[] = [];
+    const store = gated('store', events);
+    const ops = gated('ops', events);
+    const broker = gated('broker', events, ['store']);
+    const readiness = new Readiness();
+    const units = new UnitSet(captureLogger().log, 1000, readiness);
+    const applying = units.apply([store.spec, broker.spec, ops.spec]);
+    ops.open();
+    await Promise.all([store.begun, ops.begun]);
+    // The ops server is up while the store is still opening; the broker waits for the store.
+    await until(() => events.includes('started ops'), 'the ops unit to start');
+    expect(events).toEqual(['begin store', 'begin ops', 'started ops']);
+    expect(units.has('ops')).toBe(true);
+    // /readyz, already served, says what is still starting.
+    expect(await readiness.report()).toEqual({
+      ready: false,
+      components: { starting: { ready: false, critical: true, reason: 'starting: store, broker' } },
+    });
+    store.open();
+    await broker.begun;
+    broker.open();
+    expect(await applying).toEqual({ started: ['store', 'broker', 'ops'], replaced: [], stopped: [], kept: [] });
+    expect(events.slice(3)).toEqual(['started store', 'begin broker', 'started broker']);
+    expect(await readiness.report()).toEqual({ ready: true, components: {} });
+    events.length = 0;
+    await units.stopAll();
+    expect(events.indexOf('stop broker')).toBeLessThan(events.indexOf('stop store'));
+  });
+
+  it('when a unit fails while others start, waits for them, begins nothing more, and stops what started', async () => {
+    const events: string[] = [];
+    const slow = gated('slow', events);
+    const after = gated('after-slow', events, ['slow']);
+    const failing: UnitSpec = {
+      key: key('failing'),
+      slice: {},
+      create: () => ({
+        name: 'failing',
+        start: async () => {
+          await slow.begun;
+          slow.open(); // finishes only after this unit failed
+          throw new Error('port in use');
+        },
+        stop: async () => void events.push('stop failing'),
+      }),
+    };
+    const units = new UnitSet(captureLogger().log, 1000);
+    await expect(units.apply([slow.spec, after.spec, failing])).rejects.toThrow('port in use');
+    // The slow start finished and is tracked; its dependent never began (a failure stops new starts).
+    expect(events).toEqual(['begin slow', 'started slow']);
+    expect(units.has('slow')).toBe(true);
+    await units.stopAll();
+    expect(events.at(-1)).toBe('stop slow');
+    expect(units.has('slow')).toBe(false);
+  });
+
+  it('on a failed reload, the rollback stops units that started concurrently with the failing one', async () => {
+    const events: string[] = [];
+    const units = new UnitSet(captureLogger().log, 1000);
+    await units.apply([{ key: key('vault'), slice: { v: 1 }, create: () => new Probe('vault') }]);
+    const slow = gated('new-site', events);
+    const failing: UnitSpec = {
+      key: key('store'),
+      slice: {},
+      create: () => ({
+        name: 'store',
+        start: async () => {
+          await slow.begun;
+          slow.open();
+          throw new Error('password rejected');
+        },
+        stop: async () => {},
+      }),
+    };
+    const next = [{ key: key('vault'), slice: { v: 1 }, create: () => new Probe('vault') }, slow.spec, failing];
+    await expect(units.apply(next)).rejects.toThrow('password rejected');
+    expect(events).toEqual(['begin new-site', 'started new-site', 'stop new-site']);
+    expect(units.has('new-site')).toBe(false);
+    expect(units.has('vault')).toBe(true);
+    await units.stopAll();
+  });
+
+  it('on reload, adds no "starting" entry: a restarting unit speaks for itself', async () => {
+    const events: string[] = [];
+    const readiness = new Readiness();
+    const units = new UnitSet(captureLogger().log, 1000, readiness);
+    await units.apply([{ key: key('vault'), slice: {}, create: () => new Probe('vault') }]);
+    const reporting = gated('reporting', events);
+    const applying = units.apply([{ key: key('vault'), slice: {}, create: () => new Probe('vault') }, reporting.spec]);
+    await reporting.begun;
+    expect((await readiness.report()).components.starting).toBeUndefined();
+    reporting.open();
+    await applying;
     await units.stopAll();
   });
 });

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
+import { loadAccountsFile } from '../../src/simulators/appliance/sim-accounts.js';
+import { demoSeedPath, loadSeedFile, PasswordSafeSimulator } from '../../src/simulators/passwordsafe/index.js';
+
+/**
+ * What `ecm-bridge serve` starts against in scripts/bench/process-footprint.ts: the Password
+ * Safe and appliance simulators (in this process) and the demo configuration pointed at them,
+ * with the embedded store in `dir` and reporting off (its first pull is not start-up).
+ */
+export async function startServeTarget(dir: string) {
+  const vault = await PasswordSafeSimulator.start({ seed: loadSeedFile(demoSeedPath), port: 0 });
+  const appliance = new ApplianceSimulator({
+    accounts: loadAccountsFile('config/demo/appliance-accounts.yaml'),
+    hostname: '127.0.0.1',
+  });
+  await appliance.start();
+  writeFileSync(join(dir, 'vault-ca.pem'), vault.caPem);
+  writeFileSync(join(dir, 'appliance-ca.pem'), appliance.caPem);
+  const httpPort = await freePort();
+  const doc = parseDocument(readFileSync('config/demo.yaml', 'utf8'));
+  doc.setIn(['sites', 0, 'url'], appliance.url);
+  doc.setIn(['sites', 0, 'caFile'], join(dir, 'appliance-ca.pem'));
+  doc.setIn(['vault', 'url'], vault.url);
+  doc.setIn(['vault', 'caFile'], join(dir, 'vault-ca.pem'));
+  doc.setIn(['store', 'dataDir'], join(dir, 'pglite'));
+  doc.setIn(['http', 'port'], httpPort);
+  doc.setIn(['reporting', 'enabled'], false);
+  const configFile = join(dir, 'serve.yaml');
+  writeFileSync(configFile, doc.toString());
+  return {
+    configFile,
+    dataDir: join(dir, 'pglite'),
+    /** Milliseconds from spawning `ecm-bridge serve` to its first `/readyz` 200; stops it after. */
+    serveToReady: () => serveToReady(configFile, httpPort),
+    stop: async () => {
+      await appliance.stop();
+      await vault.stop();
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function serveToReady(configFile: string, port: number): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['dist/main.js', 'serve', '--config', configFile], { stdio: 'ignore' });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let ended = false;
+  void exited.then(() => (ended = true));
+  try {
+    for (;;) {
+      if (ended) throw new Error('ecm-bridge serve exited before it was ready');
+      const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 200) return performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** Milliseconds from spawning a bare process that imports PGlite to its open of `dataDir`. */
+export function pgliteOpenProcess(dataDir: string): Promise<number> {
+  const t0 = performance.now();
+  const code =
+    "const { PGlite } = await import('@electric-sql/pglite'); await PGlite.create(process.argv[1]); process.stdout.write('open\\n'); process.exit(0);";
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout.once('data', () => resolve(performance.now() - t0));
+    child.once('exit', (c) => c !== 0 && reject(new Error(`the PGlite open process exited with ${c}`)));
+  });
+}
