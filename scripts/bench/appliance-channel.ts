@@ -9,7 +9,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebSocket as WsClient } from 'ws';
 import type { RequestHandler } from '../../src/appliance/appliance-link.js';
 import { SiteLink } from '../../src/appliance/site-link.js';
 import { systemClock } from '../../src/platform/clock.js';
@@ -19,6 +18,7 @@ import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
+import { bareEcm, measure, until, type Row } from './ecm-bench.js';
 
 const N = Number(process.argv[2] ?? 3000);
 const ROUNDS = 3;
@@ -33,36 +33,7 @@ const result = {
   ],
 };
 
-interface Row {
-  rps: number;
-  p50: number;
-  p99: number;
-}
-
-async function measure(sim: ApplianceSimulator, group: string, concurrency: number): Promise<Row> {
-  const lat: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < N) {
-        const t = performance.now();
-        const out = await sim.hub.request(group, 'credentials.list', context, { purpose: 'login' });
-        if (out.answeredBy !== 'ecm') throw new Error(`not answered by the ECM: ${JSON.stringify(out)}`);
-        lat.push(performance.now() - t);
-      }
-    }),
-  );
-  const secs = (performance.now() - start) / 1000;
-  lat.sort((a, b) => a - b);
-  return { rps: N / secs, p50: lat[Math.floor(lat.length * 0.5)] ?? 0, p99: lat[Math.floor(lat.length * 0.99)] ?? 0 };
-}
-
 const best = (rows: Row[]): Row => rows.reduce((a, b) => (b.rps > a.rps ? b : a));
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-}
 
 const sim = new ApplianceSimulator({ accounts: [rawAccount, linkAccount], heartbeatMs: 15_000, maxRequestMs: 10_000 });
 await sim.start();
@@ -70,25 +41,7 @@ const caFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'ca.pem');
 writeFileSync(caFile, sim.caPem);
 
 // (a) baseline: a bare ws ECM answering inline, in its own ECM group.
-const token = sim.tokens.mint(rawAccount.clientId, rawAccount.clientSecret)?.token as string;
-const raw = new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, {
-  ca: sim.caPem,
-  headers: { authorization: `Bearer ${token}` },
-});
-await new Promise((r) => raw.once('open', r));
-raw.send(
-  JSON.stringify({
-    type: 'hello',
-    protocol: 1,
-    ecm: { name: 'raw', version: '0', instanceId: 'raw', host: 'bench' },
-    capabilities: [],
-  }),
-);
-raw.on('message', (data) => {
-  const f = JSON.parse(String(data)) as { type: string; id: string; t?: number };
-  if (f.type === 'request') raw.send(JSON.stringify({ type: 'response', id: f.id, result }));
-  else if (f.type === 'ping') raw.send(JSON.stringify({ type: 'pong', t: f.t }));
-});
+const raw = await bareEcm(sim, rawAccount.clientId, rawAccount.clientSecret, result);
 
 // (b) the bridge's SiteLink in group Default.
 const site = withSecretEnv(
@@ -118,8 +71,8 @@ for (const c of CONCURRENCY) {
   const base: Row[] = [];
   const mine: Row[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    base.push(await measure(sim, 'Raw', c));
-    mine.push(await measure(sim, 'Default', c));
+    base.push(await measure(sim, 'Raw', c, N, 'credentials.list', context, { purpose: 'login' }));
+    mine.push(await measure(sim, 'Default', c, N, 'credentials.list', context, { purpose: 'login' }));
   }
   const b = best(base);
   const l = best(mine);

@@ -13,6 +13,9 @@ import {
   type ResponseFrame,
 } from '../protocol/ecm-protocol.js';
 
+/** Why an answered request's signal ends (its handler has finished; only the deadline wait still listens). */
+const ANSWERED = Symbol('answered');
+
 /** The longest deadline a request may ask for (one day); beyond it the value is capped. */
 const MAX_DEADLINE_MS = 86_400_000;
 
@@ -294,7 +297,9 @@ export class RequestDispatcher {
     if (job.answered) return false;
     job.answered = true;
     // Stops the deadline timer and, when we answered first (timeout, shutdown), the handler too.
-    job.controller.abort(outcome instanceof Error ? outcome : undefined);
+    // After a success the handler is done; the reason is a constant because an abort without one
+    // builds a DOMException (with its stack) per request, a measurable share of a cached list.
+    job.controller.abort(outcome instanceof Error ? outcome : ANSWERED);
     let text: string;
     let label = 'ok';
     if (outcome instanceof Error) {

@@ -29,7 +29,8 @@ export const siteSchema = z
     ecm: apiAccount
       .extend({
         enabled: z.boolean().default(true),
-        maxConcurrentRequests: z.number().int().min(1).max(1024).default(32),
+        /** Requests run at once per channel; more wait (up to 4x this), beyond that `channel.overloaded`. */
+        maxConcurrentRequests: z.number().int().min(1).max(1024).default(64),
       })
       .strict()
       .optional(),

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { ConsoleUser } from './broker-port.js';
 import { ServiceError } from '../platform/errors.js';
 import type { Secret } from '../platform/secret.js';
@@ -34,10 +34,15 @@ const CONTEXT = 'ecm-bridge/credential-id/v1.';
  * after `ttlMs`; the appliance treats it as opaque and cannot alter any of it without the key.
  */
 export class CredentialIdSigner {
+  /** Imported once: handing HMAC the raw key imports it again on every id (a list signs one per account). */
+  readonly #key: KeyObject;
+
   constructor(
-    private readonly key: Secret,
+    key: Secret,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.#key = createSecretKey(Buffer.from(key.reveal(), 'utf8'));
+  }
 
   issue(claims: Omit<CredentialClaims, 'expiresAt'>, now: number): string {
     const body = Buffer.from(JSON.stringify({ ...claims, expiresAt: now + this.ttlMs })).toString('base64url');
@@ -70,7 +75,7 @@ export class CredentialIdSigner {
   }
 
   #mac(body: string): Buffer {
-    return createHmac('sha256', this.key.reveal()).update(CONTEXT).update(body).digest();
+    return createHmac('sha256', this.#key).update(CONTEXT).update(body).digest();
   }
 }
 

@@ -42,9 +42,24 @@ export const vaultSchema = z
     timeouts,
     retries,
     cache: z
-      .object({ discoveryTtlSeconds: z.number().int().min(0).max(3600).default(30) })
+      .object({
+        discoveryTtlSeconds: z.number().int().min(0).max(3600).default(30),
+        /** How long past the TTL a Jump search may be answered from the old list while one refresh runs. */
+        maxStaleSeconds: z.number().int().min(0).max(86_400).default(300),
+        /** Background refreshes running at once (all users together). */
+        refreshConcurrency: z.number().int().min(1).max(64).default(2),
+        /** Cached lists per kind (account lists, users' systems), least recently used out. */
+        maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+      })
       .strict()
-      .default({ discoveryTtlSeconds: 30 }),
+      .default({ discoveryTtlSeconds: 30, maxStaleSeconds: 300, refreshConcurrency: 2, maxEntries: 10_000 }),
+    discovery: z
+      .object({
+        /** Discovery pages in flight at once for the whole vault; the connection pool (16) keeps the rest for credential calls. */
+        pageConcurrency: z.number().int().min(1).max(64).default(8),
+      })
+      .strict()
+      .default({ pageConcurrency: 8 }),
     sessionPool: z
       .object({
         maxSessions: z.number().int().min(1).max(10_000).default(200),

@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EstateIndex, type SimAccount } from './estate-index.js';
 import type { Seed } from './seed.js';
 import { assetSystems, managedAccounts, managedSystems, platforms, searchAssets, workgroups } from './sim-discovery.js';
+import { CallTrace } from './sim-call-trace.js';
 import { SimFaults } from './sim-faults.js';
 import { SimHttpError } from './sim-http-error.js';
 import { SimRequests, type SimRequest } from './sim-requests.js';
@@ -49,6 +50,7 @@ export class PasswordSafeSimulator {
   readonly sessions: SimSessions;
   readonly #requests: SimRequests;
   readonly #calls = new Map<string, number>();
+  #trace: CallTrace | undefined;
   #server: Server | undefined;
   #caPem: string | undefined;
 
@@ -126,6 +128,12 @@ export class PasswordSafeSimulator {
     this.#calls.clear();
   }
 
+  /** From now on, record the order in which calls start and end (see `sequentialRounds`); replaces an earlier trace. */
+  traceCalls(): CallTrace {
+    this.#trace = new CallTrace();
+    return this.#trace;
+  }
+
   account(systemName: string, accountName: string): SimAccount {
     const a = this.estate.accounts.find(
       (x) =>
@@ -174,8 +182,11 @@ export class PasswordSafeSimulator {
     const route = routeOf(call);
     if (!route) return send(res, { status: 404, body: 'Not found' });
     this.#calls.set(route.name, (this.#calls.get(route.name) ?? 0) + 1);
+    // A traced call ends when its answer is ready, before the client can have seen it.
+    const end = this.#trace?.begin(route.name) ?? (() => {});
     if (this.faults.latencyMs > 0) await delay(this.faults.latencyMs);
     const fault = this.faults.decide(route.name);
+    end();
     if (fault.kind === 'reset') return void req.socket.destroy();
     if (fault.kind === 'status') {
       const headers: Record<string, string> =

@@ -8,7 +8,9 @@ import { isServiceError, ServiceError, toServiceError } from '../../platform/err
 import { createHttpAgent } from '../../platform/http-agent.js';
 import { Secret } from '../../platform/secret.js';
 import type { Checkout, CheckoutRequest, VaultAccount, VaultPort, VaultSystem, VaultTarget } from '../vault-port.js';
-import { DiscoveryCache } from './discovery-cache.js';
+import { DiscoveryCache, type CacheLookup } from './discovery-cache.js';
+import { Limiter } from '../../platform/limiter.js';
+import { SystemSearch } from './system-search.js';
 import { PsAuthenticator } from './ps-auth.js';
 import { isAmbiguousFailure, PsClient, type PsCall, type PsResponse } from './ps-client.js';
 import { PsDiscovery } from './ps-discovery.js';
@@ -28,7 +30,8 @@ export interface PasswordSafeVaultDeps {
 
 const MAX_REASON = 1000;
 const MAX_DURATION = 525_600;
-const DISCOVERY_CACHE_ENTRIES = 10_000;
+/** System catalogues kept: one per distinct view of ManagedSystems (usually one), plus one being replaced. */
+const CATALOGUES = 4;
 
 /**
  * VaultPort over the BeyondTrust Password Safe public API v3. Every call runs in a session of
@@ -44,6 +47,7 @@ export class PasswordSafeVault implements VaultPort {
   readonly #auth: PsAuthenticator;
   readonly #pool: SessionPool;
   readonly #discovery: PsDiscovery;
+  readonly #search: SystemSearch;
   readonly #keyless: KeylessAccounts;
   #closed = false;
   #lastFailure: ServiceError | undefined;
@@ -80,13 +84,31 @@ export class PasswordSafeVault implements VaultPort {
       signOut: (s) => this.#auth.signOut(s),
       onSizeChange: (n) => metrics.sessions.set(n),
     });
-    const cache = new DiscoveryCache(
-      config.cache.discoveryTtlSeconds * 1000,
-      DISCOVERY_CACHE_ENTRIES,
-      deps.clock,
-      (hit) => metrics.cache.inc({ result: hit ? 'hit' : 'miss' }),
+    const call = (user: string, c: Omit<PsCall, 'cookie'>) => this.#inSession(user, c);
+    const cacheOptions = {
+      ttlMs: config.cache.discoveryTtlSeconds * 1000,
+      maxStaleMs: config.cache.maxStaleSeconds * 1000,
+      maxRefreshes: config.cache.refreshConcurrency,
+      clock: deps.clock,
+      onLookup: (result: CacheLookup) => metrics.cache.inc({ result }),
+      onRefreshError: (key: string, err: unknown) => {
+        metrics.cacheRefreshFailures.inc();
+        // The key is the vault user and what was listed, never a secret.
+        this.#log.warn({ key: key.replace(/\n/g, ' '), err }, 'discovery refresh failed; serving the cached list');
+      },
+    };
+    this.#discovery = new PsDiscovery(
+      call,
+      new DiscoveryCache({ ...cacheOptions, maxEntries: config.cache.maxEntries }),
     );
-    this.#discovery = new PsDiscovery((user, call) => this.#inSession(user, call), cache);
+    this.#search = new SystemSearch({
+      call,
+      users: new DiscoveryCache({ ...cacheOptions, maxEntries: config.cache.maxEntries }),
+      catalogues: new DiscoveryCache({ ...cacheOptions, maxEntries: CATALOGUES }),
+      limiter: new Limiter(config.discovery.pageConcurrency),
+      platforms: (user) => this.#discovery.platformsOf(user),
+      workgroups: (user) => this.#discovery.workgroupsOf(user),
+    });
   }
 
   /** Why the last call failed for reasons of the vault itself (unreachable, TLS), if it did. */
@@ -121,7 +143,9 @@ export class PasswordSafeVault implements VaultPort {
   }
 
   searchSystems(vaultUser: string, query: string, limit: number, signal?: AbortSignal): Promise<VaultSystem[]> {
-    return this.#discovery.searchSystems(vaultUser, query, Math.max(0, limit), signal);
+    // A search's fill is shared with other waiting searches and background refreshes, so no one caller's signal ends it.
+    void signal;
+    return this.#search.search(vaultUser, query, Math.max(0, limit));
   }
 
   async checkout(req: CheckoutRequest, signal?: AbortSignal): Promise<Checkout> {

@@ -1,5 +1,5 @@
 import { ServiceError } from '../../platform/errors.js';
-import type { VaultAccount, VaultSystem, VaultTarget } from '../vault-port.js';
+import type { VaultAccount, VaultTarget } from '../vault-port.js';
 import type { PsCall, PsResponse } from './ps-client.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import { failure, num, pick, rows, str } from './ps-json.js';
@@ -9,32 +9,15 @@ export type SessionCall = (vaultUser: string, call: Omit<PsCall, 'cookie'>) => P
 
 const PAGE = 1000;
 const lc = (s: string) => s.toLowerCase();
-const FIELD_SEPARATOR = '\u0000';
-
-/**
- * A user's requestable systems with, per system, the lower-cased text a search matches (name,
- * hostname, IP), built once per cache fill so a search does no per-system lower-casing.
- */
-interface SearchableSystems {
-  systems: VaultSystem[];
-  text: string[];
-}
-
-function searchable(systems: VaultSystem[]): SearchableSystems {
-  return {
-    systems,
-    text: systems.map((s) => [lc(s.name), lc(s.hostname), s.ip ?? ''].join(FIELD_SEPARATOR)),
-  };
-}
 const unique = <T>(xs: T[]) => [...new Set(xs)];
 const isIp = (s: string) => /^[\d.]+$|:/.test(s);
 
-interface PlatformInfo {
+export interface PlatformInfo {
   sessionType: 'RDP' | 'SSH' | null;
   defaultPort?: number;
 }
 
-interface SystemInfo {
+export interface SystemInfo {
   id: number;
   name: string;
   hostname: string;
@@ -131,60 +114,6 @@ export class PsDiscovery {
     });
   }
 
-  /** RDP/SSH systems the vault user may request whose name, host name or IP contains `query`. */
-  async searchSystems(vaultUser: string, query: string, limit: number, signal?: AbortSignal): Promise<VaultSystem[]> {
-    const q = lc(query.trim());
-    const { systems, text } = await this.cache.get(`${vaultUser}\nsystems`, async () =>
-      searchable(await this.#requestableSystems(vaultUser, signal)),
-    );
-    // The separator cannot be typed into a search; a query holding it would match across fields.
-    if (q.includes(FIELD_SEPARATOR)) return [];
-    const hits: VaultSystem[] = [];
-    for (let i = 0; i < systems.length && hits.length < limit; i++) {
-      // A plain substring test: the query is data, never a pattern.
-      if (q === '' || text[i]!.includes(q)) hits.push(systems[i]!);
-    }
-    return hits;
-  }
-
-  async #requestableSystems(vaultUser: string, signal?: AbortSignal): Promise<VaultSystem[]> {
-    const [accounts, catalogue, platforms, workgroups] = await Promise.all([
-      this.#accounts(vaultUser, {}, signal),
-      this.#allSystems(vaultUser, signal),
-      this.#platforms(vaultUser, signal),
-      this.#workgroups(vaultUser, signal),
-    ]);
-    const requestable = new Map<number, SystemInfo>();
-    for (const r of accounts) {
-      const id = num(pick(r, 'SystemId'));
-      if (id === undefined || requestable.has(id)) continue;
-      const name = String(pick(r, 'SystemName') ?? id);
-      // Without "System Management: read" the account list is all there is: no host, IP or workgroup.
-      const pid = num(pick(r, 'PlatformID'));
-      requestable.set(
-        id,
-        catalogue?.get(id) ?? { id, name, hostname: name, ...(pid === undefined ? {} : { platformId: pid }) },
-      );
-    }
-    const out: VaultSystem[] = [];
-    for (const s of requestable.values()) {
-      const p = s.platformId === undefined ? undefined : platforms.get(s.platformId);
-      if (!p?.sessionType) continue;
-      const wg = s.workgroupId === undefined ? undefined : workgroups.get(s.workgroupId);
-      const port = s.port ?? p.defaultPort;
-      out.push({
-        systemId: s.id,
-        name: s.name,
-        hostname: s.hostname,
-        method: p.sessionType === 'RDP' ? 'rdp' : 'ssh',
-        ...(s.ip ? { ip: s.ip } : {}),
-        ...(port === undefined ? {} : { port }),
-        ...(wg ? { workgroup: wg } : {}),
-      });
-    }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
-  }
-
   async #accounts(vaultUser: string, query: Record<string, string | number>, signal?: AbortSignal): Promise<unknown[]> {
     const out: unknown[] = [];
     for (let offset = 0; ; offset += PAGE) {
@@ -218,24 +147,14 @@ export class PsDiscovery {
     return rows(res.body).map(toSystem);
   }
 
-  /** The whole system catalogue, paged; undefined when the user may not read systems. */
-  async #allSystems(vaultUser: string, signal?: AbortSignal): Promise<Map<number, SystemInfo> | undefined> {
-    const out = new Map<number, SystemInfo>();
-    for (let offset = 0; ; offset += PAGE) {
-      const res = await this.call(vaultUser, {
-        op: 'list_systems',
-        method: 'GET',
-        path: 'ManagedSystems',
-        query: { limit: PAGE, offset },
-        ...(signal ? { signal } : {}),
-      });
-      if (res.status === 403) return undefined;
-      if (res.status !== 200) throw failure(res, 'list_systems', 'list managed systems', { vaultUser });
-      const page = rows(res.body);
-      for (const s of page.map(toSystem)) out.set(s.id, s);
-      const total = num(pick(res.body, 'TotalCount'));
-      if (page.length < PAGE || (total !== undefined && offset + page.length >= total)) return out;
-    }
+  /** Platforms by id as `vaultUser` sees them (cached). */
+  platformsOf(vaultUser: string): Promise<Map<number, PlatformInfo>> {
+    return this.#platforms(vaultUser);
+  }
+
+  /** Workgroup names by id as `vaultUser` sees them (cached). */
+  workgroupsOf(vaultUser: string): Promise<Map<number, string>> {
+    return this.#workgroups(vaultUser);
   }
 
   #platforms(vaultUser: string, signal?: AbortSignal): Promise<Map<number, PlatformInfo>> {
@@ -344,7 +263,7 @@ function toAccount(r: unknown, source: VaultAccount['source'], platforms: Map<nu
   };
 }
 
-function toSystem(r: unknown): SystemInfo {
+export function toSystem(r: unknown): SystemInfo {
   const id = num(pick(r, 'ManagedSystemID'));
   if (id === undefined)
     throw new ServiceError('vault.protocol', 'Password Safe listed a managed system without ManagedSystemID', {

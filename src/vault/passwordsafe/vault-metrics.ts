@@ -8,8 +8,10 @@ export interface VaultMetrics {
   duration: Histogram<'op'>;
   /** Signed-in sessions in the pool. */
   sessions: Gauge;
-  /** Discovery cache lookups by result (`hit`, `miss`). */
+  /** Discovery cache lookups by result (`hit`, `miss`, `stale`: served while a refresh runs). */
   cache: Counter<'result'>;
+  /** Background refreshes of discovery lists that failed (the stale list stays in use). */
+  cacheRefreshFailures: Counter;
 }
 
 export function vaultMetrics(registry: Registry): VaultMetrics {
@@ -55,6 +57,16 @@ export function vaultMetrics(registry: Registry): VaultMetrics {
           name: 'ecm_bridge_vault_discovery_cache_total',
           help: 'Discovery cache lookups (account and system lists; never secrets)',
           labelNames: ['result'] as const,
+          registers: [registry],
+        }),
+    ),
+    cacheRefreshFailures: metric(
+      registry,
+      'ecm_bridge_vault_discovery_refresh_failures_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_vault_discovery_refresh_failures_total',
+          help: 'Background refreshes of discovery lists that failed; the cached list is served until its staleness bound',
           registers: [registry],
         }),
     ),
