@@ -242,6 +242,7 @@ describe.skipIf(!mssqlUrl)('SQL Server (MSSQL_URL)', () => {
   });
 });
 
+/** Dated 2099: suites run in parallel on one SQL Server, and another suite's sweep takes any expired lease. */
 function lease(id: string): Lease {
   return {
     leaseId: id,
@@ -256,7 +257,7 @@ function lease(id: string): Lease {
     accountName: 'Administrator',
     lsid: null,
     auditId: null,
-    createdAt: new Date(Date.UTC(2026, 10, 22, 10, 0, 0)),
-    expiresAt: new Date(Date.UTC(2026, 10, 22, 11, 0, 0)),
+    createdAt: new Date(Date.UTC(2099, 10, 22, 10, 0, 0)),
+    expiresAt: new Date(Date.UTC(2099, 10, 22, 11, 0, 0)),
   };
 }
