@@ -7,6 +7,7 @@ import { DataDirLock } from './data-dir-lock.js';
 import { loadMigrations, schemaHealth, type Migration } from './migrations.js';
 import { PgliteReportStore } from './pglite-report-store.js';
 import { PgliteStateStore } from './pglite-state-store.js';
+import { isNewCluster, loadTemplate } from './pglite-template.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
 import type { Store } from './store-ports.js';
@@ -88,7 +89,11 @@ export class PgliteStore implements Store {
       throw failed(e);
     }
     try {
-      const db = await PGlite.create(dir, { startParams: PGLITE_START_PARAMS });
+      const template = isNewCluster(dir, inMemory) ? loadTemplate() : undefined;
+      const db = await PGlite.create(dir, {
+        startParams: PGLITE_START_PARAMS,
+        ...(template ? { loadDataDir: template } : {}),
+      });
       return new PgliteStore(db, dirLock, log, metrics, loadMigrations('postgres'));
     } catch (e) {
       dirLock?.release();

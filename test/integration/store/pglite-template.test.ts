@@ -1,0 +1,53 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { PgliteStore } from '../../../src/store/pglite-store.js';
+import { loadTemplate, TEMPLATE_FILE, templateKey } from '../../../src/store/pglite-template.js';
+import { StoreMetrics } from '../../../src/store/store-metrics.js';
+
+const open = (dataDir: string) =>
+  PgliteStore.open(dataDir, 0, silentLogger(), new StoreMetrics(createMetricsRegistry(), 'pglite'));
+
+async function origin(store: PgliteStore): Promise<string | null> {
+  const r = await store.db.query<{ c: string | null }>(
+    "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = 'postgres'",
+  );
+  return r.rows[0]!.c;
+}
+
+describe('PGlite cluster template (made by the build)', () => {
+  it('a new cluster, in a directory or in memory, is the template; migrations still run from 0', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pgtpl-')), 'db');
+    for (const dataDir of [dir, 'memory://']) {
+      const store = await open(dataDir);
+      try {
+        expect(await origin(store)).toBe(`ecm-bridge cluster template (${templateKey()})`);
+        expect(await store.schemaVersion()).toBe(0);
+        expect(await store.migrate()).toBeGreaterThan(0);
+      } finally {
+        await store.close();
+      }
+    }
+    // An existing cluster is opened as it is, never replaced by the template.
+    const again = await open(dir);
+    try {
+      expect(await again.schemaVersion()).toBeGreaterThan(0);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('a template of another PGlite release, or none, is not loaded (initdb as before)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgtpl-'));
+    const [file, key] = [join(dir, 'cluster.tar.gz'), join(dir, 'cluster.key')];
+    expect(loadTemplate(file, key)).toBeUndefined();
+    copyFileSync(TEMPLATE_FILE, file);
+    writeFileSync(key, 'pglite 0.0.1\n');
+    expect(loadTemplate(file, key)).toBeUndefined();
+    writeFileSync(key, `${templateKey()}\n`);
+    expect(loadTemplate(file, key)).toBeInstanceOf(Blob);
+  });
+});
