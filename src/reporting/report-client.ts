@@ -115,7 +115,15 @@ export class ReportClient implements ReportSource {
     let req = recordingRequest(file, this.#form({ generate_report: this.#names.recording, lsid: file.lsid }), refuse);
     for (let hops = 0; ; hops++) {
       const res = await this.#call(req, ctx, signal);
-      const next = redirectTarget(res, req, hops, refuse);
+      let next: ApiRequest | undefined;
+      try {
+        next = redirectTarget(res, req, hops, refuse);
+      } catch (e) {
+        // A refused redirect still has a body: left unread it would hold its connection and its
+        // listener on the worker's signal until garbage collection.
+        await res.body.dump().catch(() => undefined);
+        throw e;
+      }
       if (next) {
         await res.body.dump();
         req = next;
