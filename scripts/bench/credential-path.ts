@@ -12,21 +12,17 @@
  * every run's value and the 1-minute load average before it.
  */
 import { benchBroker, freshCredentialIds } from './bench-broker.js';
-import { spawn } from 'node:child_process';
+import { benchVault, startBenchVaultSimulator } from './bench-vault.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../src/platform/clock.js';
-import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
-import { BENCH_API_KEY } from '../../src/simulators/passwordsafe/estate-generator.js';
 import { PgliteStore } from '../../src/store/pglite-store.js';
 import { StoreMetrics } from '../../src/store/store-metrics.js';
-import { PasswordSafeVault } from '../../src/vault/passwordsafe/password-safe-vault.js';
-import { vaultSchema } from '../../src/vault/vault-config.js';
 import type { VaultAccount } from '../../src/vault/vault-port.js';
 import { describe, load1, machineLine, median, printTable, quantile, type Sampled } from './bench-stats.js';
 
@@ -45,45 +41,8 @@ const leaseCounts = values.leases.split(',').map(Number);
 const USER = 'u1-1@corp.example.com'; // granted WG01: systems whose number is a multiple of 20
 const SYSTEMS = 2000;
 
-async function startSimulator(): Promise<{ url: string; caFile: string; stop: () => void }> {
-  const caFile = join(mkdtempSync(join(tmpdir(), 'ps-bench-')), 'ca.pem');
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'scripts/bench/ps-sim-child.ts',
-      String(SYSTEMS),
-      String(SYSTEMS * 3),
-      String(latencyMs),
-      caFile,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  child.stdout.setEncoding('utf8');
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: string) => {
-      const m = /listening: (\S+)/.exec(d);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`simulator exited ${code}`)));
-  });
-  return { url, caFile, stop: () => child.kill('SIGTERM') };
-}
-
-const sim = await startSimulator();
-const vault = new PasswordSafeVault(
-  withSecretEnv({ env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' }, () =>
-    vaultSchema.parse({
-      kind: 'passwordsafe',
-      url: sim.url,
-      caFile: sim.caFile,
-      auth: { method: 'apikey', apiKey: 'env:K' },
-      cache: { discoveryTtlSeconds: 3600 },
-    }),
-  ),
-  { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), clock: systemClock },
-);
+const sim = await startBenchVaultSimulator(SYSTEMS, SYSTEMS * 3, latencyMs);
+const vault = benchVault(sim);
 const dataDir = mkdtempSync(join(tmpdir(), 'credential-bench-'));
 const registry = createMetricsRegistry({ defaultMetrics: false });
 const store = await PgliteStore.open(join(dataDir, 'db'), 5000, silentLogger(), new StoreMetrics(registry, 'pglite'));

@@ -14,20 +14,9 @@
  * Memory: heap per additional cached user. The simulator runs in a child process
  * (ps-sim-child.ts), which reports its call trace on request; warm searches do not call it.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../../src/platform/clock.js';
-import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
-import { silentLogger } from '../../src/platform/logger.js';
-import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { BENCH_API_KEY } from '../../src/simulators/passwordsafe/estate-generator.js';
-import { PasswordSafeVault } from '../../src/vault/passwordsafe/password-safe-vault.js';
-import { vaultSchema } from '../../src/vault/vault-config.js';
 import type { VaultSystem } from '../../src/vault/vault-port.js';
+import { benchVault, startBenchVaultSimulator } from './bench-vault.js';
 import { describe as sampled, load1, machineLine, median, printTable, quantile, type Sampled } from './bench-stats.js';
 
 const { values } = parseArgs({
@@ -49,55 +38,10 @@ const SAME_VIEW = 'u1-2@corp.example.com';
 const ALL = 'all@corp.example.com'; // ps-sim-child.ts grants this user every workgroup
 
 const tGen = performance.now();
-const sim = await startSimulator();
+const sim = await startBenchVaultSimulator(systems, Number(values.accounts), 0);
 const genMs = performance.now() - tGen;
 
-/** The simulator in its own process (its CPU is not the adapter's), driven through stdin commands. */
-async function startSimulator() {
-  const caFile = join(mkdtempSync(join(tmpdir(), 'jump-bench-')), 'ca.pem');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/bench/ps-sim-child.ts', String(systems), values.accounts, '0', caFile],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  child.stdout.setEncoding('utf8');
-  const lines = createInterface({ input: child.stdout });
-  const waiting: ((line: string) => void)[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const m = /^listening: (\S+)/.exec(line);
-      if (m) resolve(m[1]!);
-      if (line.startsWith('reply: ')) waiting.shift()?.(line.slice(7));
-    });
-    child.once('exit', (code) => reject(new Error(`simulator exited ${code}`)));
-  });
-  const command = (cmd: string) =>
-    new Promise<string>((resolve) => {
-      waiting.push(resolve);
-      child.stdin.write(`${cmd}\n`);
-    });
-  return { url, caFile, command, stop: () => child.kill('SIGTERM') };
-}
-
-function vault(): PasswordSafeVault {
-  const config = withSecretEnv(
-    { env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' },
-    () =>
-      vaultSchema.parse({
-        kind: 'passwordsafe',
-        url: sim.url,
-        caFile: sim.caFile,
-        auth: { method: 'apikey', apiKey: 'env:K' },
-        cache: { discoveryTtlSeconds: 3600 },
-        timeouts: { connectMs: 5000, requestMs: 120_000 },
-      }),
-  );
-  return new PasswordSafeVault(config, {
-    log: silentLogger(),
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
-    clock: systemClock,
-  });
-}
+const vault = () => benchVault(sim, 120_000);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const heap = () => {

@@ -8,7 +8,6 @@
  *
  * The Password Safe simulator runs in a child process; after the first list it is not called.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +20,9 @@ import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
-import { BENCH_API_KEY } from '../../src/simulators/passwordsafe/estate-generator.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
-import { PasswordSafeVault } from '../../src/vault/passwordsafe/password-safe-vault.js';
-import { vaultSchema } from '../../src/vault/vault-config.js';
 import { benchBroker } from './bench-broker.js';
+import { benchVault, startBenchVaultSimulator } from './bench-vault.js';
 import { load1, machineLine, median } from './bench-stats.js';
 import { bareEcm, measure, until, type Row } from './ecm-bench.js';
 
@@ -53,37 +50,8 @@ const context = {
 };
 const params = { purpose: 'login' };
 
-async function startVaultSimulator(): Promise<{ url: string; caFile: string; stop: () => void }> {
-  const caFile = join(mkdtempSync(join(tmpdir(), 'ps-bench-')), 'ca.pem');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'scripts/bench/ps-sim-child.ts', '2000', '6000', '0', caFile],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  child.stdout.setEncoding('utf8');
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: string) => {
-      const m = /listening: (\S+)/.exec(d);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`simulator exited ${code}`)));
-  });
-  return { url, caFile, stop: () => child.kill('SIGTERM') };
-}
-
-const ps = await startVaultSimulator();
-const vault = new PasswordSafeVault(
-  withSecretEnv({ env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' }, () =>
-    vaultSchema.parse({
-      kind: 'passwordsafe',
-      url: ps.url,
-      caFile: ps.caFile,
-      auth: { method: 'apikey', apiKey: 'env:K' },
-      cache: { discoveryTtlSeconds: 3600 },
-    }),
-  ),
-  { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }), clock: systemClock },
-);
+const ps = await startBenchVaultSimulator(2000, 6000, 0);
+const vault = benchVault(ps);
 const metrics = createMetricsRegistry({ defaultMetrics: false });
 const handler = benchBroker({ vault, state: new MemoryStateStore(), metrics, clock: systemClock });
 
