@@ -6,19 +6,11 @@
  *
  *   npx tsx scripts/bench/appliance-channel.ts [requestsPerRound]
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import type { RequestHandler } from '../../src/appliance/appliance-link.js';
-import { SiteLink } from '../../src/appliance/site-link.js';
-import { systemClock } from '../../src/platform/clock.js';
-import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
-import { siteSchema } from '../../src/appliance/site-config.js';
-import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { Readiness } from '../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
-import { bareEcm, measure, until, type Row } from './ecm-bench.js';
+import { bareEcm, benchSiteLink, measure, until, type Row } from './ecm-bench.js';
 
 const N = Number(process.argv[2] ?? 3000);
 const ROUNDS = 3;
@@ -37,32 +29,13 @@ const best = (rows: Row[]): Row => rows.reduce((a, b) => (b.rps > a.rps ? b : a)
 
 const sim = new ApplianceSimulator({ accounts: [rawAccount, linkAccount], heartbeatMs: 15_000, maxRequestMs: 10_000 });
 await sim.start();
-const caFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'ca.pem');
-writeFileSync(caFile, sim.caPem);
 
 // (a) baseline: a bare ws ECM answering inline, in its own ECM group.
 const raw = await bareEcm(sim, rawAccount.clientId, rawAccount.clientSecret, result);
 
 // (b) the bridge's SiteLink in group Default.
-const site = withSecretEnv(
-  { env: { S: linkAccount.clientSecret }, allowLiterals: false, readFile: () => '', baseDir: '.' },
-  () =>
-    siteSchema.parse({
-      name: 'bench',
-      url: sim.url,
-      caFile,
-      ecm: { clientId: linkAccount.clientId, clientSecret: 'env:S', maxConcurrentRequests: 64 },
-    }),
-);
 const handler: RequestHandler = { handle: async () => result as never };
-const link = new SiteLink(site, {
-  log: silentLogger(),
-  metrics: createMetricsRegistry({ defaultMetrics: false }),
-  readiness: new Readiness(),
-  clock: systemClock,
-  instanceId: 'bench',
-});
-await link.start(handler);
+const { link } = await benchSiteLink(sim, linkAccount, handler, createMetricsRegistry({ defaultMetrics: false }), 64);
 await until(() => sim.hub.connections().length === 2 && link.status().state === 'connected');
 
 // Rounds alternate between the two so machine noise hits both alike; the best round counts.

@@ -1,4 +1,15 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocket as WsClient } from 'ws';
+import type { RequestHandler } from '../../src/appliance/appliance-link.js';
+import { siteSchema, type SiteConfig } from '../../src/appliance/site-config.js';
+import { SiteLink } from '../../src/appliance/site-link.js';
+import { systemClock } from '../../src/platform/clock.js';
+import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
+import { silentLogger } from '../../src/platform/logger.js';
+import type { Registry } from '../../src/platform/metrics.js';
+import { Readiness } from '../../src/platform/readiness.js';
 import type { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 
 /** Pieces shared by the ECM channel benchmarks: the bare answering ECM (the baseline) and the load loop. */
@@ -15,6 +26,45 @@ export interface Row {
  * A bare `ws` ECM in its own group that answers every request inline with `result`: the cost of
  * the simulator, TLS and JSON alone, measured against the bridge in the same run.
  */
+/**
+ * The bridge's SiteLink for site `bench` on `sim` with API account `account` (its ECM group is
+ * the account's), started with `handler` and connected; with its parsed site settings.
+ */
+export async function benchSiteLink(
+  sim: ApplianceSimulator,
+  account: { clientId: string; clientSecret: string },
+  handler: RequestHandler,
+  metrics: Registry,
+  maxConcurrentRequests?: number,
+): Promise<{ link: SiteLink; site: SiteConfig }> {
+  const caFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'ca.pem');
+  writeFileSync(caFile, sim.caPem);
+  const site = withSecretEnv(
+    { env: { S: account.clientSecret }, allowLiterals: false, readFile: () => '', baseDir: '.' },
+    () =>
+      siteSchema.parse({
+        name: 'bench',
+        url: sim.url,
+        caFile,
+        ecm: {
+          clientId: account.clientId,
+          clientSecret: 'env:S',
+          ...(maxConcurrentRequests ? { maxConcurrentRequests } : {}),
+        },
+      }),
+  );
+  const link = new SiteLink(site, {
+    log: silentLogger(),
+    metrics,
+    readiness: new Readiness(),
+    clock: systemClock,
+    instanceId: 'bench',
+  });
+  await link.start(handler);
+  await until(() => link.status().state === 'connected');
+  return { link, site };
+}
+
 export async function bareEcm(sim: ApplianceSimulator, clientId: string, clientSecret: string, result: unknown) {
   const token = sim.tokens.mint(clientId, clientSecret)?.token as string;
   const raw = new WsClient(`${sim.url.replace('https', 'wss')}/api/ecm/v1`, {

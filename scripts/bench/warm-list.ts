@@ -8,23 +8,15 @@
  *
  * The Password Safe simulator runs in a child process; after the first list it is not called.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { siteSchema } from '../../src/appliance/site-config.js';
-import { SiteLink } from '../../src/appliance/site-link.js';
 import { systemClock } from '../../src/platform/clock.js';
-import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
-import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { Readiness } from '../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
 import { benchBroker } from './bench-broker.js';
 import { benchVault, startBenchVaultSimulator } from './bench-vault.js';
 import { load1, machineLine, median } from './bench-stats.js';
-import { bareEcm, measure, until, type Row } from './ecm-bench.js';
+import { bareEcm, benchSiteLink, measure, until, type Row } from './ecm-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,31 +49,13 @@ const handler = benchBroker({ vault, state: new MemoryStateStore(), metrics, clo
 
 const sim = new ApplianceSimulator({ accounts: [rawAccount, linkAccount], heartbeatMs: 15_000, maxRequestMs: 10_000 });
 await sim.start();
-const caFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'ca.pem');
-writeFileSync(caFile, sim.caPem);
-const site = withSecretEnv(
-  { env: { S: linkAccount.clientSecret }, allowLiterals: false, readFile: () => '', baseDir: '.' },
-  () =>
-    siteSchema.parse({
-      name: 'bench',
-      url: sim.url,
-      caFile,
-      ecm: {
-        clientId: linkAccount.clientId,
-        clientSecret: 'env:S',
-        ...(values['max-concurrent'] ? { maxConcurrentRequests: Number(values['max-concurrent']) } : {}),
-      },
-    }),
-);
-const link = new SiteLink(site, {
-  log: silentLogger(),
+const { link, site } = await benchSiteLink(
+  sim,
+  linkAccount,
+  handler,
   metrics,
-  readiness: new Readiness(),
-  clock: systemClock,
-  instanceId: 'bench',
-});
-await link.start(handler);
-await until(() => link.status().state === 'connected');
+  values['max-concurrent'] ? Number(values['max-concurrent']) : undefined,
+);
 
 // Warm the vault cache, and give the baseline ECM the very answer the bridge gives.
 const first = await sim.hub.request('Default', 'credentials.list', context as never, params);
