@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../../../src/platform/clock.js';
+import { ManualClock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
+import { createRuntime } from '../../../src/app/runtime.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
 import { configChecks } from '../../../src/app/checks.js';
@@ -119,13 +119,10 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
 
   async function runChecks(text: string) {
     const config = parseConfigText(text, 'test.yaml', { env: {} });
-    const rt = {
-      log: silentLogger(),
+    const rt = createRuntime(silentLogger(), {
       metrics: createMetricsRegistry({ defaultMetrics: false }),
-      readiness: new Readiness(),
-      clock: systemClock,
       instanceId: 'check',
-    };
+    });
     const out: Record<string, { ok: boolean; detail: string; fix?: string }> = {};
     for (const c of configChecks(config, rt))
       if (c.component === 'site:sim') out[c.name] = await c.run(AbortSignal.timeout(5000));

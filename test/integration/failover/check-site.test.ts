@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configChecks } from '../../../src/app/checks.js';
+import { createRuntime } from '../../../src/app/runtime.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { systemClock } from '../../../src/platform/clock.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { Readiness } from '../../../src/platform/readiness.js';
 import { FailoverPair } from '../../../src/simulators/appliance/failover-pair.js';
 import { ECM_ACCOUNT, ScriptedHandler, startLink, until, writeCa, type StartedLink } from '../appliance/harness.js';
 
@@ -32,13 +31,10 @@ vault: { kind: passwordsafe, url: https://vault.example.com/BeyondTrust/api/publ
 broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
 `;
     const config = parseConfigText(yaml, 'test.yaml', { env: {} });
-    const rt = {
-      log: silentLogger(),
+    const rt = createRuntime(silentLogger(), {
       metrics: createMetricsRegistry({ defaultMetrics: false }),
-      readiness: new Readiness(),
-      clock: systemClock,
       instanceId: 'check',
-    };
+    });
     const out: Record<string, { ok: boolean; detail: string; fix?: string; warning?: boolean }> = {};
     for (const c of configChecks(config, rt))
       if (c.component === 'site:sim') out[c.name] = await c.run(AbortSignal.timeout(5000));

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configChecks } from '../../../src/app/checks.js';
+import { createRuntime } from '../../../src/app/runtime.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { systemClock } from '../../../src/platform/clock.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { Readiness } from '../../../src/platform/readiness.js';
 import { AtlasCluster } from '../../../src/simulators/appliance/atlas-cluster.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { writeCa } from '../appliance/harness.js';
@@ -46,13 +45,10 @@ sites:
     reporting: { clientId: ${REPORTER.clientId}, clientSecret: ${REPORTER.clientSecret} }
 `;
     const config = parseConfigText(yaml, 'test.yaml', { env: {} });
-    const rt = {
-      log: silentLogger(),
+    const rt = createRuntime(silentLogger(), {
       metrics: createMetricsRegistry({ defaultMetrics: false }),
-      readiness: new Readiness(),
-      clock: systemClock,
       instanceId: 'check',
-    };
+    });
     return configChecks(config, rt).filter((c) => c.component === 'site:atlas');
   }
 
