@@ -4,6 +4,7 @@ import { exportReadiness } from '../platform/readiness-metrics.js';
 import { UnitSet, type ApplyResult, type UnitKey } from '../platform/units.js';
 import { BRIDGE_VERSION } from '../platform/version.js';
 import type { Config } from './config-schema.js';
+import type { EarlyStoreOpen } from './early-store.js';
 import type { Runtime } from './runtime.js';
 import { serviceUnits } from './service-units.js';
 
@@ -15,14 +16,18 @@ import { serviceUnits } from './service-units.js';
 export class BridgeService {
   readonly #units: UnitSet;
   #config: Config;
+  #earlyStore: EarlyStoreOpen | undefined;
 
+  /** `earlyStore`: `serve`'s store open begun while the config loaded, for the first start's store unit. */
   constructor(
     config: Config,
     private readonly rt: Runtime,
     graceMs: number,
+    earlyStore?: EarlyStoreOpen,
   ) {
     this.#config = config;
     this.#units = new UnitSet(rt.log, graceMs, rt.readiness);
+    this.#earlyStore = earlyStore;
   }
 
   get config(): Config {
@@ -48,7 +53,9 @@ export class BridgeService {
     ).set({ version: BRIDGE_VERSION, node: process.versions.node }, 1);
     void this.reloads; // every outcome's series exists from the start
     exportReadiness(this.rt.metrics, this.rt.readiness);
-    await this.#units.apply(serviceUnits(this.#config, this.rt, () => this.#config));
+    const earlyStore = this.#earlyStore;
+    this.#earlyStore = undefined;
+    await this.#units.apply(serviceUnits(this.#config, this.rt, () => this.#config, earlyStore));
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Config } from './config-schema.js';
 import { REPORTING_UNIT, reportingUnit } from './reporting-unit.js';
 import type { Runtime } from './runtime.js';
 import { siteUnitKey, siteUnits } from './site-units.js';
+import type { EarlyStoreOpen } from './early-store.js';
 import { createStatusSource } from './status-source.js';
 import { STORE_UNIT, storeUnit } from './store-unit.js';
 import { vaultUnits } from './vault-unit.js';
@@ -19,11 +20,17 @@ export const OPS_UNIT = unitKey<OpsServer>('ops-server');
  * The units of a running bridge, dependencies first. Each starts once its `deps` have: the ECM
  * channels and the ops server start while the store opens; the broker waits for the store and
  * the vault, the reporting worker for the store. `current` is the
- * configuration running now (it changes on reload while the ops server keeps running).
+ * configuration running now (it changes on reload while the ops server keeps running);
+ * `earlyStore`, `serve`'s store open begun before the config was loaded, is for the first start.
  */
-export function serviceUnits(config: Config, rt: Runtime, current: () => Config = () => config): UnitSpec[] {
+export function serviceUnits(
+  config: Config,
+  rt: Runtime,
+  current: () => Config = () => config,
+  earlyStore?: EarlyStoreOpen,
+): UnitSpec[] {
   return [
-    storeUnit(config.store, rt),
+    storeUnit(config.store, rt, earlyStore),
     ...vaultUnits(config.vault, rt),
     ...brokerUnits(config, rt),
     ...siteUnits(config.sites, rt),

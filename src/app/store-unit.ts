@@ -2,6 +2,7 @@ import type { Component } from '../platform/lifecycle.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import type { StoreConfig } from '../store/store-config.js';
 import type { Runtime } from './runtime.js';
+import type { EarlyStoreOpen } from './early-store.js';
 import { openStore } from './open-store.js';
 import type { Store } from '../store/store-ports.js';
 
@@ -13,11 +14,16 @@ import type { Store } from '../store/store-ports.js';
 export class StoreComponent implements Component {
   readonly name = 'store';
   #store: Store | undefined;
+  #early: EarlyStoreOpen | undefined;
 
+  /** `early`: `serve`'s open begun before the units were built; only the first start may use it. */
   constructor(
     private readonly config: StoreConfig,
     private readonly rt: Runtime,
-  ) {}
+    early?: EarlyStoreOpen,
+  ) {
+    this.#early = early;
+  }
 
   /** The open store; only valid between start() and stop() (units after this one are created after its start). */
   get store(): Store {
@@ -26,7 +32,9 @@ export class StoreComponent implements Component {
   }
 
   async start(): Promise<void> {
-    const store = await openStore(this.config, { log: this.rt.log, metrics: this.rt.metrics });
+    const early = this.#early;
+    this.#early = undefined;
+    const store = await openStore(this.config, { log: this.rt.log, metrics: this.rt.metrics }, early);
     try {
       const version = await store.migrate();
       this.rt.log.info({ component: 'store', kind: this.config.kind, schemaVersion: version }, 'store ready');
@@ -54,6 +62,6 @@ export class StoreComponent implements Component {
 export const STORE_UNIT = unitKey<StoreComponent>('store');
 
 /** The `store` unit for serviceUnits (first: every other unit may depend on it). */
-export function storeUnit(config: StoreConfig, rt: Runtime): UnitSpec {
-  return unit({ key: STORE_UNIT, slice: config, create: (slice) => new StoreComponent(slice, rt) });
+export function storeUnit(config: StoreConfig, rt: Runtime, early?: EarlyStoreOpen): UnitSpec {
+  return unit({ key: STORE_UNIT, slice: config, create: (slice) => new StoreComponent(slice, rt, early) });
 }

@@ -3,8 +3,8 @@ import { silentLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import type { CheckResult } from '../app/check.js';
 import { configChecks } from '../app/checks.js';
-import { EXIT, write, type CommandRun } from './command.js';
-import { loadOrReport, usage } from './config-commands.js';
+import { EXIT, usage, write, type CommandRun } from './command.js';
+import { loadOrReport } from './config-commands.js';
 
 /** One line of the report: a failure whose cause an earlier line already named is a consequence. */
 interface CheckLine extends CheckResult {

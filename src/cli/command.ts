@@ -42,3 +42,9 @@ export type CommandRun = (args: ParsedArgs, io: CliIo, command: CommandInfo) => 
 export function write(stream: NodeJS.WritableStream, text: string): void {
   stream.write(text.endsWith('\n') ? text : text + '\n');
 }
+
+/** Prints the command's usage line; returns the exit code for wrong usage. */
+export function usage(io: CliIo, text: string): number {
+  write(io.stderr, `usage: ${text}`);
+  return EXIT.usage;
+}

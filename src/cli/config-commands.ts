@@ -1,7 +1,7 @@
 import { ConfigError, formatProblem, type LoadOptions } from '../platform/config/loader.js';
 import { loadConfigFile } from '../app/config-schema.js';
 import { renderEffectiveConfig } from '../platform/config/print.js';
-import { EXIT, write, type CliIo, type CommandRun } from './command.js';
+import { EXIT, usage, write, type CliIo, type CommandRun } from './command.js';
 
 /** Loads FILE for a command; on failure prints every problem and returns the exit code. */
 export function loadOrReport(file: string, io: CliIo, options: Pick<LoadOptions, 'ignoreSections'> = {}) {
@@ -34,8 +34,3 @@ export const runConfigPrint: CommandRun = async (args, io, command) => {
   io.stdout.write(renderEffectiveConfig(r.config));
   return EXIT.ok;
 };
-
-export function usage(io: CliIo, text: string): number {
-  write(io.stderr, `usage: ${text}`);
-  return EXIT.usage;
-}

@@ -2,8 +2,8 @@ import { createLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import { loadMigrations, printableSql, type Dialect } from '../store/migrations.js';
 import { openStore } from '../app/open-store.js';
-import { EXIT, write, type CommandRun } from './command.js';
-import { loadOrReport, usage } from './config-commands.js';
+import { EXIT, usage, write, type CommandRun } from './command.js';
+import { loadOrReport } from './config-commands.js';
 
 export const runDbMigrate: CommandRun = async (args, io, command) => {
   const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;

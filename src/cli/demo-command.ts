@@ -15,9 +15,8 @@ import { demoSeedPath, PasswordSafeSimulator } from '../simulators/passwordsafe/
 import { loadSeedFile } from '../simulators/passwordsafe/seed.js';
 import { createRuntime } from '../app/runtime.js';
 import { UNITS } from '../app/unit-keys.js';
-import { EXIT, write, type CliIo, type CommandRun } from './command.js';
-import { usage } from './config-commands.js';
-import { runUntilSignal } from './serve-command.js';
+import { EXIT, usage, write, type CliIo, type CommandRun } from './command.js';
+import { runUntilSignal } from './serve-service.js';
 
 const repoFile = (rel: string) => resolve(new URL('../../', import.meta.url).pathname, rel);
 

@@ -1,8 +1,8 @@
 import { runSiteBackfill } from '../app/backfill-runner.js';
 import { ServiceError } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
-import { EXIT, write, type CommandRun } from './command.js';
-import { loadOrReport, usage } from './config-commands.js';
+import { EXIT, usage, write, type CommandRun } from './command.js';
+import { loadOrReport } from './config-commands.js';
 import { ReportProgress } from './report-progress.js';
 
 /** `2026-01-31` (midnight UTC) or a full ISO-8601 time. */

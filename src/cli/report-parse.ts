@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { decodeReport, parseReport } from '../reporting/report-xml-parser.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
-import { EXIT, write, type CommandRun } from './command.js';
-import { usage } from './config-commands.js';
+import { EXIT, usage, write, type CommandRun } from './command.js';
 
 /** The normalised session as printed: `hostName` only when `--host` names the site. */
 function jsonSession(s: SessionRecord, host: string | undefined): Record<string, unknown> {

@@ -1,80 +1,23 @@
-import { ConfigError } from '../platform/config/loader.js';
-import { loadConfigFile } from '../app/config-schema.js';
-import { createLogger } from '../platform/logger.js';
-import { createRuntime } from '../app/runtime.js';
-import { BridgeService } from '../app/bridge-service.js';
-import { EXIT, type CommandRun } from './command.js';
-import { loadOrReport, usage } from './config-commands.js';
+import { EarlyStoreOpen } from '../app/early-store.js';
+import { usage, type CommandRun } from './command.js';
 
+/**
+ * `ecm-bridge serve`. Opening the embedded store is the longest part of start-up, so it begins
+ * first, from the file's `store` section, while Node loads the rest of the bridge and validates
+ * the whole file (this module imports nothing heavy for that reason).
+ */
 export const runServe: CommandRun = async (args, io, command) => {
   const file = (args.values.config as string | undefined) ?? io.env.ECM_BRIDGE_CONFIG;
   if (!file) return usage(io, command.usage);
   const graceMs = Number(args.values['grace-ms'] ?? 10_000);
   if (!Number.isInteger(graceMs) || graceMs < 0) return usage(io, command.usage);
-  const loaded = loadOrReport(file, io);
-  if (!loaded.config) return loaded.exit;
-  const log = createLogger(loaded.config.log);
-  const rt = createRuntime(log);
-  const service = new BridgeService(loaded.config, rt, graceMs);
-  // Units start concurrently, so the ops server may already answer while the store still opens:
-  // a SIGHUP then must not kill the process (its default action). It is applied once started.
-  let hupWhileStarting = false;
-  const onEarlyHup = () => (hupWhileStarting = true);
-  process.on('SIGHUP', onEarlyHup);
+  const earlyStore = EarlyStoreOpen.begin(file);
   try {
-    await service.start();
-  } catch (e) {
-    // Stop what did start (ops server, channels...) so the process can exit with the error.
-    await service.stop();
-    throw e;
+    const { serveUntilStopped } = await import('./serve-service.js');
+    return await serveUntilStopped(file, graceMs, io, earlyStore);
   } finally {
-    process.off('SIGHUP', onEarlyHup);
+    // Nothing to do once the store unit took it; else (an invalid config, a failed start) this
+    // closes the early open and frees its data-directory lock before the process exits.
+    await earlyStore.discard();
   }
-  log.info({ instanceId: rt.instanceId, config: file }, 'ecm-bridge started');
-  return runUntilSignal(service, file, io.env, log, hupWhileStarting);
 };
-
-/**
- * Serves until SIGTERM/SIGINT (graceful stop, exit 0); SIGHUP reloads the config file, at once
- * when `reloadNow` (a SIGHUP arrived while the service was starting).
- */
-export function runUntilSignal(
-  service: BridgeService,
-  file: string,
-  env: Record<string, string | undefined>,
-  log: import('pino').Logger,
-  reloadNow = false,
-): Promise<number> {
-  let reloading = Promise.resolve();
-  const onHup = () => {
-    reloading = reloading.then(async () => {
-      try {
-        await service.reload(loadConfigFile(file, { env }));
-      } catch (e) {
-        service.rejectReload();
-        if (e instanceof ConfigError)
-          log.error(
-            { file, problems: e.problems },
-            'configuration reload rejected; keeping the previous configuration',
-          );
-        else log.error({ err: e }, 'configuration reload failed');
-      }
-    });
-  };
-  process.on('SIGHUP', onHup);
-  if (reloadNow) onHup();
-  return new Promise((resolve) => {
-    const onStop = (signal: string) => {
-      log.info({ signal }, 'stopping: no new work, finishing in-flight work');
-      process.off('SIGHUP', onHup);
-      void reloading
-        .then(() => service.stop())
-        .then(() => {
-          log.info('stopped');
-          resolve(EXIT.ok);
-        });
-    };
-    process.once('SIGTERM', () => onStop('SIGTERM'));
-    process.once('SIGINT', () => onStop('SIGINT'));
-  });
-}

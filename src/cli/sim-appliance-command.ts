@@ -8,8 +8,7 @@ import { FailoverPair } from '../simulators/appliance/failover-pair.js';
 import { ReportingSimulator } from '../simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../simulators/appliance/reporting/session-generator.js';
 import { loadAccountsFile } from '../simulators/appliance/sim-accounts.js';
-import { EXIT, write, type CommandRun } from './command.js';
-import { usage } from './config-commands.js';
+import { EXIT, usage, write, type CommandRun } from './command.js';
 
 function intOption(raw: unknown, fallback: number): number | undefined {
   if (raw === undefined) return fallback;

@@ -3,8 +3,7 @@ import { OPS, type JumpItemType } from '../protocol/ecm-protocol.js';
 import { ServiceError } from '../platform/errors.js';
 import { ConsoleDriver } from '../simulators/appliance/console-driver.js';
 import type { ConsoleRequestBody } from '../simulators/appliance/sim-console-routes.js';
-import { EXIT, write, type CommandRun } from './command.js';
-import { usage } from './config-commands.js';
+import { EXIT, usage, write, type CommandRun } from './command.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 

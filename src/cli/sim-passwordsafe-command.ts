@@ -2,8 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { demoSeedPath, generateEstate } from '../simulators/passwordsafe/estate-generator.js';
 import { PasswordSafeSimulator } from '../simulators/passwordsafe/password-safe-simulator.js';
 import { loadSeedFile } from '../simulators/passwordsafe/seed.js';
-import { EXIT, write, type CommandRun } from './command.js';
-import { usage } from './config-commands.js';
+import { EXIT, usage, write, type CommandRun } from './command.js';
 
 export const runSimPasswordSafe: CommandRun = async (args, io, command) => {
   const port = Number(args.values.port ?? 0);

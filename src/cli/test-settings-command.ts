@@ -3,8 +3,8 @@ import type { ExplainInput } from '../broker/broker.js';
 import type { ConsoleUser } from '../broker/broker-port.js';
 import { endpointFromArg } from '../broker/endpoint-arg.js';
 import { renderExplainReport } from '../broker/explain-render.js';
-import { EXIT, write, type CommandRun } from './command.js';
-import { loadOrReport, usage } from './config-commands.js';
+import { EXIT, usage, write, type CommandRun } from './command.js';
+import { loadOrReport } from './config-commands.js';
 
 /**
  * The ECM Configurator's "Test Settings", for ecm-bridge: runs the broker's steps for one

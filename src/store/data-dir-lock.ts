@@ -3,6 +3,9 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ServiceError } from '../platform/errors.js';
 
+/** How long an open waits for another process holding the data directory when `store.lockWaitMs` is not set. */
+export const DEFAULT_LOCK_WAIT_MS = 10_000;
+
 /**
  * An exclusive lock on a PGlite data directory across processes. PGlite is Postgres in one
  * process with no server in front: two processes opening the same directory corrupt it. The
@@ -13,10 +16,12 @@ import { ServiceError } from '../platform/errors.js';
 export class DataDirLock {
   private constructor(readonly path: string) {}
 
-  static async acquire(dataDir: string, waitMs: number, pollMs = 100): Promise<DataDirLock> {
+  /** `signal` ends the wait early (the open is no longer wanted): the promise rejects with its reason. */
+  static async acquire(dataDir: string, waitMs: number, pollMs = 100, signal?: AbortSignal): Promise<DataDirLock> {
     const path = `${dataDir.replace(/\/+$/, '')}.lock`;
     const deadline = Date.now() + waitMs;
     for (;;) {
+      signal?.throwIfAborted();
       if (tryCreate(path)) return new DataDirLock(path);
       const owner = readOwner(path);
       if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
@@ -39,7 +44,7 @@ export class DataDirLock {
           { op: 'store.open', details: { dataDir, lockFile: path } },
         );
       }
-      await sleep(pollMs);
+      await sleep(pollMs, undefined, { signal });
     }
   }
 

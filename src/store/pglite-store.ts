@@ -1,29 +1,13 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
 import { isServiceError, ServiceError } from '../platform/errors.js';
-import { DataDirLock } from './data-dir-lock.js';
 import { loadMigrations, schemaHealth, type Migration } from './migrations.js';
+import { openPgliteCluster, type PgliteCluster } from './pglite-cluster.js';
 import { PgliteReportStore } from './pglite-report-store.js';
 import { PgliteStateStore } from './pglite-state-store.js';
-import { isNewCluster, loadTemplate } from './pglite-template.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
 import type { Store } from './store-ports.js';
-
-export const MEMORY_DATA_DIR = 'memory://';
-
-/**
- * Postgres memory settings for a bridge's state store rather than a database server: the buffer
- * pool lives in PGlite's WebAssembly memory, which grows to fit and never shrinks, so Postgres'
- * defaults (128 MB shared buffers, 64 MB maintenance memory) cost RSS the bridge never uses.
- * Measured in scripts/bench/process-footprint.ts.
- */
-export const PGLITE_START_PARAMS = [
-  ...PGlite.defaultStartParams,
-  ...['shared_buffers=16MB', 'temp_buffers=2MB', 'maintenance_work_mem=16MB', 'work_mem=4MB'].flatMap((s) => ['-c', s]),
-];
 
 /**
  * Leader lock for the embedded store. PGlite serves one process (the data-directory lock file
@@ -54,51 +38,28 @@ export class PgliteStore implements Store {
   readonly reports: PgliteReportStore;
   readonly state: PgliteStateStore;
   readonly lock = new ProcessLeaderLock();
+  /** The PGlite instance, for tooling and tests that need raw SQL; application code uses the ports. */
+  readonly db: PGlite;
 
   private constructor(
-    /** The PGlite instance, for tooling and tests that need raw SQL; application code uses the ports. */
-    readonly db: PGlite,
-    private readonly dirLock: DataDirLock | undefined,
+    private readonly cluster: PgliteCluster,
     private readonly log: Logger,
     metrics: StoreMetrics,
     private readonly migrations: Migration[],
   ) {
-    this.reports = new PgliteReportStore(db, metrics);
-    this.state = new PgliteStateStore(db, metrics);
+    this.db = cluster.db;
+    this.reports = new PgliteReportStore(this.db, metrics);
+    this.state = new PgliteStateStore(this.db, metrics);
   }
 
   /** Opens (creating when absent) the data directory; waits up to `lockWaitMs` for another process holding it. */
   static async open(dataDir: string, lockWaitMs: number, log: Logger, metrics: StoreMetrics): Promise<PgliteStore> {
-    const inMemory = dataDir === MEMORY_DATA_DIR;
-    const dir = inMemory ? dataDir : resolve(dataDir);
-    const failed = (e: unknown) =>
-      isServiceError(e)
-        ? e
-        : new ServiceError(
-            'store.unavailable',
-            `cannot open the embedded database at ${dir}: ${describeOpenFailure(e)}`,
-            { op: 'store.open', cause: e },
-          );
-    let dirLock: DataDirLock | undefined;
-    try {
-      if (!inMemory) {
-        mkdirSync(dirname(dir), { recursive: true });
-        dirLock = await DataDirLock.acquire(dir, lockWaitMs);
-      }
-    } catch (e) {
-      throw failed(e);
-    }
-    try {
-      const template = isNewCluster(dir, inMemory) ? loadTemplate() : undefined;
-      const db = await PGlite.create(dir, {
-        startParams: PGLITE_START_PARAMS,
-        ...(template ? { loadDataDir: template } : {}),
-      });
-      return new PgliteStore(db, dirLock, log, metrics, loadMigrations('postgres'));
-    } catch (e) {
-      dirLock?.release();
-      throw failed(e);
-    }
+    return PgliteStore.on(await openPgliteCluster(dataDir, lockWaitMs), log, metrics);
+  }
+
+  /** The store over a cluster already opened (`serve` begins the open early); closing the store closes it. */
+  static on(cluster: PgliteCluster, log: Logger, metrics: StoreMetrics): PgliteStore {
+    return new PgliteStore(cluster, log, metrics, loadMigrations('postgres'));
   }
 
   async migrate(): Promise<number> {
@@ -157,21 +118,7 @@ export class PgliteStore implements Store {
     return schemaHealth(() => this.schemaVersion(), this.migrations);
   }
 
-  async close(): Promise<void> {
-    try {
-      if (!this.db.closed) await this.db.close();
-    } finally {
-      this.dirLock?.release();
-    }
+  close(): Promise<void> {
+    return this.cluster.close();
   }
-}
-
-/**
- * PGlite can fail opening a damaged or foreign directory by aborting its WASM instance, which
- * throws something without a message; the operator still needs a sentence.
- */
-function describeOpenFailure(e: unknown): string {
-  if (e instanceof Error && e.message) return e.message;
-  const status = (e as { status?: unknown } | undefined)?.status;
-  return `PGlite stopped without a reason${status === undefined ? '' : ` (status ${String(status)})`}; the directory may be damaged or not a PGlite data directory`;
 }

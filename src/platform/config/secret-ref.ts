@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { Secret } from '../secret.js';
 import { readCaBundle } from '../ca-bundle.js';
+import { resolveConfigPath } from './config-path.js';
 
 /**
  * How secrets are written in YAML: `env:NAME`, `file:/path`, or (demo only, with
@@ -78,7 +79,7 @@ export function resolveSecretRef(raw: string, ctx: SecretEnv): Secret | string {
 export const configPath = z
   .string()
   .min(1)
-  .transform((p) => (isAbsolute(p) || p.startsWith('memory://') ? p : resolve(current.baseDir, p)));
+  .transform((p) => resolveConfigPath(p, current.baseDir));
 
 /**
  * A `caFile`: a config path whose file must be readable and hold at least one parseable PEM
