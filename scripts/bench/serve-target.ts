@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { loadAccountsFile } from '../../src/simulators/appliance/sim-accounts.js';
@@ -27,16 +27,24 @@ export async function startServeTarget(dir: string) {
   doc.setIn(['sites', 0, 'caFile'], join(dir, 'appliance-ca.pem'));
   doc.setIn(['vault', 'url'], vault.url);
   doc.setIn(['vault', 'caFile'], join(dir, 'vault-ca.pem'));
-  doc.setIn(['store', 'dataDir'], join(dir, 'pglite'));
   doc.setIn(['http', 'port'], httpPort);
   doc.setIn(['reporting', 'enabled'], false);
-  const configFile = join(dir, 'serve.yaml');
-  writeFileSync(configFile, doc.toString());
+  /** The configuration with its embedded store in `dataDir`. */
+  const configFor = (dataDir: string) => {
+    doc.setIn(['store', 'dataDir'], dataDir);
+    const file = join(dir, `serve-${basename(dataDir)}.yaml`);
+    writeFileSync(file, doc.toString());
+    return file;
+  };
+  const dataDir = join(dir, 'pglite');
   return {
-    configFile,
-    dataDir: join(dir, 'pglite'),
-    /** Milliseconds from spawning `ecm-bridge serve` to its first `/readyz` 200; stops it after. */
-    serveToReady: () => serveToReady(configFile, httpPort),
+    dataDir,
+    /**
+     * Spawns `ecm-bridge serve` on `dataDir` (by default the target's own), measures the time to its
+     * first `/readyz` 200 and its RSS then and after `idleMs` more, and stops it.
+     */
+    serveToReady: (options: { dataDir?: string; idleMs?: number } = {}) =>
+      serveToReady(configFor(options.dataDir ?? dataDir), httpPort, options.idleMs ?? 0),
     stop: async () => {
       await appliance.stop();
       await vault.stop();
@@ -52,7 +60,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function serveToReady(configFile: string, port: number): Promise<number> {
+/** A process's resident set in MiB (Linux: /proc/PID/status). */
+function rssMiB(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+async function serveToReady(
+  configFile: string,
+  port: number,
+  idleMs: number,
+): Promise<{ ms: number; rssMiB: number; idleRssMiB: number }> {
   const t0 = performance.now();
   const child = spawn(process.execPath, ['dist/main.js', 'serve', '--config', configFile], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -65,7 +83,12 @@ async function serveToReady(configFile: string, port: number): Promise<number> {
         (r) => r.status,
         () => 0,
       );
-      if (status === 200) return performance.now() - t0;
+      if (status === 200) {
+        const ms = performance.now() - t0;
+        const atReady = rssMiB(child.pid!);
+        await new Promise((r) => setTimeout(r, idleMs));
+        return { ms, rssMiB: atReady, idleRssMiB: rssMiB(child.pid!) };
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
@@ -74,7 +97,10 @@ async function serveToReady(configFile: string, port: number): Promise<number> {
   }
 }
 
-/** Milliseconds from spawning a bare process that imports PGlite to its open of `dataDir`. */
+/**
+ * Milliseconds from spawning a bare process that imports PGlite to its open of `dataDir` with
+ * PGlite's defaults (a new directory: PGlite's own initdb).
+ */
 export function pgliteOpenProcess(dataDir: string): Promise<number> {
   const t0 = performance.now();
   const code =
