@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { DataDirLock } from './data-dir-lock.js';
-import { isNewCluster, loadTemplate } from './pglite-template.js';
+import { isNewCluster, loadTemplate, writeTemplateCluster } from './pglite-template.js';
 
 export const MEMORY_DATA_DIR = 'memory://';
 
@@ -59,7 +59,9 @@ export async function openPgliteCluster(
     throw failed(e);
   }
   try {
-    const template = isNewCluster(dir, inMemory) ? loadTemplate() : undefined;
+    // A new directory is written from the template's files; in memory, PGlite loads the template itself.
+    const loadsTemplate = isNewCluster(dir, inMemory) && (inMemory || !writeTemplateCluster(dir));
+    const template = loadsTemplate ? loadTemplate() : undefined;
     const db = await PGlite.create(dir, {
       startParams: PGLITE_START_PARAMS,
       ...(template ? { loadDataDir: template } : {}),

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
@@ -32,10 +32,73 @@ export function isNewCluster(dataDir: string, inMemory: boolean): boolean {
 
 /** The template cluster as PGlite's `loadDataDir` takes it, or undefined when there is none for this release. */
 export function loadTemplate(file = TEMPLATE_FILE, keyFile = TEMPLATE_KEY_FILE): Blob | undefined {
+  const tar = templateTar(file, keyFile);
+  return tar && new Blob([tar]);
+}
+
+/**
+ * Writes the template cluster's files as a new data directory `dataDir`, which PGlite then opens
+ * as an existing cluster. Why not PGlite's `loadDataDir` for a directory: it keeps copies of the
+ * 40 MB tarball that the process holds as RSS (a new directory stayed about 120 MiB above an
+ * existing one, scripts/bench/process-footprint.ts), and it is slower than opening the files.
+ * The files go to a sibling first, renamed into place at the end, so a crash never leaves a
+ * half-written cluster that looks like one. Returns false, writing nothing, when there is no
+ * template for this release or `dataDir` exists (PGlite then loads or initialises the cluster).
+ */
+export function writeTemplateCluster(dataDir: string, file = TEMPLATE_FILE, keyFile = TEMPLATE_KEY_FILE): boolean {
+  if (existsSync(dataDir)) return false;
+  const tar = templateTar(file, keyFile);
+  if (!tar) return false;
+  const staging = `${dataDir}.template-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    mkdirSync(staging, { recursive: true, mode: 0o700 });
+    for (const entry of tarEntries(tar)) {
+      // Entries are named from the cluster's root ("/base/1/112"); none may leave it.
+      const path = resolve(staging, `.${sep}${entry.name}`);
+      if (path !== staging && !path.startsWith(staging + sep))
+        throw new Error(`template entry "${entry.name}" is outside the cluster`);
+      if (entry.type === '5') mkdirSync(path, { recursive: true, mode: entry.mode });
+      else if (entry.type === '0') {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        writeFileSync(path, entry.data, { mode: entry.mode });
+      } else throw new Error(`template entry "${entry.name}" is of tar type "${entry.type}"`);
+    }
+    renameSync(staging, dataDir);
+    return true;
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The template's tarball, or undefined when there is none for this release. */
+function templateTar(file: string, keyFile: string): Buffer | undefined {
   try {
     if (readFileSync(keyFile, 'utf8').trim() !== templateKey()) return undefined;
-    return new Blob([gunzipSync(readFileSync(file))]);
+    return gunzipSync(readFileSync(file));
   } catch {
     return undefined; // absent or unreadable: initdb, exactly as without a template
+  }
+}
+
+/**
+ * The entries of a ustar archive (what PGlite's `dumpDataDir` writes: directories, regular files,
+ * 512-byte headers with octal sizes and modes); the data are views into `tar`.
+ */
+function* tarEntries(tar: Buffer): Generator<{ name: string; type: string; mode: number; data: Buffer }> {
+  let at = 0;
+  while (at + 512 <= tar.length) {
+    const header = tar.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) return; // the end-of-archive block
+    const field = (start: number, length: number) => header.toString('utf8', start, start + length).split('\0')[0]!;
+    const prefix = field(345, 155);
+    const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
+    const size = parseInt(field(124, 12).trim() || '0', 8);
+    const mode = parseInt(field(100, 8).trim() || '600', 8);
+    if (!Number.isSafeInteger(size) || at + 512 + size > tar.length)
+      throw new Error(`template entry "${name}" is cut short`);
+    yield { name, type: field(156, 1) || '0', mode, data: tar.subarray(at + 512, at + 512 + size) };
+    at += 512 + Math.ceil(size / 512) * 512;
   }
 }

@@ -1,11 +1,12 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { PgliteStore } from '../../../src/store/pglite-store.js';
-import { loadTemplate, TEMPLATE_FILE, templateKey } from '../../../src/store/pglite-template.js';
+import { loadTemplate, TEMPLATE_FILE, templateKey, writeTemplateCluster } from '../../../src/store/pglite-template.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
 
 const open = (dataDir: string) =>
@@ -16,6 +17,22 @@ async function origin(store: PgliteStore): Promise<string | null> {
     "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = 'postgres'",
   );
   return r.rows[0]!.c;
+}
+
+/** A gzipped ustar archive of regular files (enough to hand the reader a bad entry). */
+function tarGz(files: Record<string, string>): Buffer {
+  const blocks: Buffer[] = [];
+  for (const [name, text] of Object.entries(files)) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0);
+    header.write('0000600\0', 100);
+    header.write(`${text.length.toString(8).padStart(11, '0')}\0`, 124);
+    header.write('0', 156);
+    header.write('ustar\x0000', 257);
+    blocks.push(header, Buffer.alloc(Math.ceil(text.length / 512) * 512));
+    blocks.at(-1)!.write(text);
+  }
+  return gzipSync(Buffer.concat([...blocks, Buffer.alloc(1024)]));
 }
 
 describe('PGlite cluster template (made by the build)', () => {
@@ -36,6 +53,26 @@ describe('PGlite cluster template (made by the build)', () => {
     } finally {
       await again.close();
     }
+  });
+
+  it('a new data directory is written from the template files, renamed into place; an existing one is left alone', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'pgtpl-'));
+    const dir = join(parent, 'db');
+    expect(writeTemplateCluster(dir)).toBe(true);
+    expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true);
+    expect(readdirSync(parent)).toEqual(['db']); // no staging directory left
+    expect(writeTemplateCluster(dir)).toBe(false);
+  });
+
+  it('a template entry outside the cluster is refused and nothing is left behind', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'pgtpl-'));
+    const [file, key] = [join(parent, 'bad.tar.gz'), join(parent, 'bad.key')];
+    writeFileSync(file, tarGz({ '/PG_VERSION': '18\n', '/../escaped': 'x' }));
+    writeFileSync(key, `${templateKey()}\n`);
+    expect(() => writeTemplateCluster(join(parent, 'db'), file, key)).toThrow(
+      'template entry "/../escaped" is outside the cluster',
+    );
+    expect(readdirSync(parent).sort()).toEqual(['bad.key', 'bad.tar.gz']);
   });
 
   it('a template of another PGlite release, or none, is not loaded (initdb as before)', () => {
