@@ -29,6 +29,7 @@ export class EarlyStoreOpen {
   readonly #target: Promise<Target | undefined>;
   readonly #cluster: Promise<PgliteCluster | undefined>;
   #settled = false;
+  #taken = false;
 
   private constructor(file: string) {
     this.#target = readTarget(file);
@@ -64,7 +65,13 @@ export class EarlyStoreOpen {
       return undefined;
     }
     this.#settled = true;
+    this.#taken = true;
     return this.#cluster;
+  }
+
+  /** Whether the store unit took this open (logged with "store ready"). */
+  get taken(): boolean {
+    return this.#taken;
   }
 
   /** Closes the early open unless it was taken, once it has settled; gives up a wait for the lock. */

@@ -37,7 +37,10 @@ export class StoreComponent implements Component {
     const store = await openStore(this.config, { log: this.rt.log, metrics: this.rt.metrics }, early);
     try {
       const version = await store.migrate();
-      this.rt.log.info({ component: 'store', kind: this.config.kind, schemaVersion: version }, 'store ready');
+      this.rt.log.info(
+        { component: 'store', kind: this.config.kind, schemaVersion: version, openedEarly: early?.taken ?? false },
+        'store ready',
+      );
     } catch (e) {
       await store.close();
       throw e;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirLock } from '../../src/store/data-dir-lock.js';
-import { assertBuildFresh, BIN, runBuiltCli } from '../helpers/cli.js';
+import { assertBuildFresh, BIN, runBuiltCli, startBuiltCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ecm-early-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,6 +39,25 @@ describe('ecm-bridge serve opens the embedded store while the rest of the bridge
     expect(existsSync(join(process.cwd(), 'early.lock'))).toBe(false);
     // Whatever the early open got to, nothing holds the directory now.
     (await DataDirLock.acquire(dataDir, 0)).release();
+  });
+
+  it('a valid config: the store unit takes the early open (logged), and SIGTERM frees its lock', async () => {
+    const dataDir = join(dir, 'taken');
+    const file = join(dir, 'taken.yaml');
+    writeFileSync(
+      file,
+      `store:\n  kind: embedded\n  dataDir: taken\nreporting:\n  enabled: false\nhttp: { port: 0 }\n`,
+    );
+    const child = startBuiltCli(['serve', '--config', file, '--grace-ms', '1000']);
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    try {
+      expect(await child.waitFor(/[^\n]*"msg":"store ready"[^\n]*/)).toContain('"openedEarly":true');
+      await child.waitFor(/ecm-bridge started/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
   });
 
   it('an invalid config ends a wait for a data directory another process holds (exit 78 at once, that lock untouched)', async () => {
