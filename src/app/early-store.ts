@@ -26,25 +26,26 @@ interface Target {
  */
 export class EarlyStoreOpen {
   readonly #abort = new AbortController();
-  readonly #target: Promise<Target | undefined>;
   readonly #cluster: Promise<PgliteCluster | undefined>;
   #settled = false;
   #taken = false;
 
-  private constructor(file: string) {
-    this.#target = readTarget(file);
-    this.#cluster = this.#target.then(async (t) => {
-      if (!t) return undefined;
-      const { openPgliteCluster } = await import('../store/pglite-cluster.js');
-      return openPgliteCluster(t.dataDir, t.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, this.#abort.signal);
-    });
+  private constructor(private readonly target: Target | undefined) {
+    this.#cluster = target
+      ? import('../store/pglite-cluster.js').then(({ openPgliteCluster }) =>
+          openPgliteCluster(target.dataDir, target.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, this.#abort.signal),
+        )
+      : Promise.resolve(undefined);
     // A failed open is reported by take() (to the store unit), or dropped by discard().
     this.#cluster.catch(() => undefined);
   }
 
-  /** Begins opening the embedded store that `file` names, if it names one. */
-  static begin(file: string): EarlyStoreOpen {
-    return new EarlyStoreOpen(file);
+  /**
+   * Reads the store section of `file` and, when it names an embedded directory, begins opening it:
+   * PGlite's import is under way when this resolves, so it comes before whatever loads next.
+   */
+  static async begin(file: string): Promise<EarlyStoreOpen> {
+    return new EarlyStoreOpen(await readTarget(file));
   }
 
   /**
@@ -53,7 +54,7 @@ export class EarlyStoreOpen {
    * discarding the early open so its lock is free. Only the first call can take it.
    */
   async take(config: StoreConfig): Promise<PgliteCluster | undefined> {
-    const target = await this.#target;
+    const target = this.target;
     const same =
       !this.#settled &&
       target !== undefined &&

@@ -11,7 +11,7 @@ export const runServe: CommandRun = async (args, io, command) => {
   if (!file) return usage(io, command.usage);
   const graceMs = Number(args.values['grace-ms'] ?? 10_000);
   if (!Number.isInteger(graceMs) || graceMs < 0) return usage(io, command.usage);
-  const earlyStore = EarlyStoreOpen.begin(file);
+  const earlyStore = await EarlyStoreOpen.begin(file);
   try {
     const { serveUntilStopped } = await import('./serve-service.js');
     return await serveUntilStopped(file, graceMs, io, earlyStore);

@@ -41,14 +41,18 @@ describe('ecm-bridge serve opens the embedded store while the rest of the bridge
     (await DataDirLock.acquire(dataDir, 0)).release();
   });
 
-  it('a valid config: the store unit takes the early open (logged), and SIGTERM frees its lock', async () => {
+  it('a valid config: the store unit takes the early open (logged), SIGTERM frees its lock; no JSON-schema compiler loads', async () => {
     const dataDir = join(dir, 'taken');
     const file = join(dir, 'taken.yaml');
     writeFileSync(
       file,
       `store:\n  kind: embedded\n  dataDir: taken\nreporting:\n  enabled: false\nhttp: { port: 0 }\n`,
     );
-    const child = startBuiltCli(['serve', '--config', file, '--grace-ms', '1000']);
+    const trace = join(dir, 'taken-modules.txt');
+    const child = startBuiltCli(['serve', '--config', file, '--grace-ms', '1000'], {
+      NODE_OPTIONS: `--import ${tracer}`,
+      TRACE_MODULES_FILE: trace,
+    });
     const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     try {
       expect(await child.waitFor(/[^\n]*"msg":"store ready"[^\n]*/)).toContain('"openedEarly":true');
@@ -58,6 +62,12 @@ describe('ecm-bridge serve opens the embedded store while the rest of the bridge
     }
     expect(await exited).toBe(0);
     expect(existsSync(`${dataDir}.lock`)).toBe(false);
+    // The ops server declares no JSON schemas, so fastify's compilers (ajv, fast-json-stringify) never
+    // load; fastify's error serializer still uses fast-json-stringify's small runtime.
+    const modules = readFileSync(trace, 'utf8').split('\n');
+    expect(modules.some((m) => m.includes('/node_modules/fastify/'))).toBe(true);
+    const compilers = /\/node_modules\/(ajv\/|@fastify\/ajv-compiler\/|fast-json-stringify\/index\.js)/;
+    expect(modules.filter((m) => compilers.test(m))).toEqual([]);
   });
 
   it('an invalid config ends a wait for a data directory another process holds (exit 78 at once, that lock untouched)', async () => {

@@ -22,7 +22,7 @@ function configFile(name: string, store: string): string {
 describe("serve's early store open (src/app/early-store.ts)", () => {
   it("is taken by the validated config naming the same directory (a relative dataDir resolves as the schema's does)", async () => {
     const file = configFile('same', '  kind: embedded\n  dataDir: same-db\n  lockWaitMs: 0');
-    const early = EarlyStoreOpen.begin(file);
+    const early = await EarlyStoreOpen.begin(file);
     const config = loadConfigFile(file).store;
     expect(config).toMatchObject({ dataDir: join(dir, 'same-db') });
     const cluster = await early.take(config);
@@ -36,7 +36,7 @@ describe("serve's early store open (src/app/early-store.ts)", () => {
 
   it('is closed, its lock released, when the validated config names another directory; the store opens that one', async () => {
     const file = configFile('other', `  kind: embedded\n  dataDir: ${join(dir, 'early-db')}`);
-    const early = EarlyStoreOpen.begin(file);
+    const early = await EarlyStoreOpen.begin(file);
     const store = await openStore({ kind: 'embedded', dataDir: 'memory://' }, deps(), early);
     try {
       expect(await store.schemaVersion()).toBe(0);
