@@ -24,7 +24,7 @@ let unique = 0;
 /** Keys unique to this run, so a shared SQL Server database can be reused between runs. */
 const key = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${++unique}`;
 
-/** Dated 2099: suites run in parallel on one SQL Server, and another suite's sweep takes any expired lease. */
+/** Dated 2099 so that no lease sweep (of anything sharing the database) takes them as expired. */
 function lease(id: string, owner: string, expiresAt: Date): Lease {
   return {
     leaseId: id,
