@@ -8,6 +8,7 @@ import { systemClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { REPORTING_LOCK } from '../../src/reporting/create-report-worker.js';
+import type { LockHandle } from '../../src/reporting/report-store-port.js';
 import { acquireWhenFree } from '../../src/reporting/leader-lock-wait.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../../src/simulators/appliance/console-driver.js';
@@ -166,6 +167,7 @@ log: { level: info }
     );
     const env = { REPLICA_DB_PASSWORD: store.password.reveal() };
     const replicas: Replica[] = [];
+    let backfill: { hold: LockHandle; bf: RunningCli } | undefined;
     const dump = () => replicas.map((r, i) => `--- replica ${i} ---\n${r.output().slice(-3000)}`).join('\n');
 
     /** Starts one replica and waits until its ECM channel is up. */
@@ -238,6 +240,12 @@ log: { level: info }
       const exited = new Promise((resolve) => senior.once('exit', (_code, signal) => resolve(signal)));
       senior.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
+      // A survivor checks in the dead replica's leases once its heartbeat is stale (10 s): watched
+      // from now on, while the failover, reporting and backfill checks below run.
+      const recovered = until(() => open().length === 0, 'the dead replica’s vault requests checked in').then(() =>
+        Date.now(),
+      );
+      recovered.catch(() => undefined); // awaited below; this only keeps a timeout from going unhandled meanwhile
       await until(
         () => answers.some((a) => a.sentAt >= killedAt && a.outcome.answeredBy === 'ecm'),
         'the first answer after the kill',
@@ -251,23 +259,6 @@ log: { level: info }
       expect(appliance.hub.connections()[0]).toMatchObject({ instanceId: next.instanceId, role: 'active' });
       const gapMs = firstAnswered.at - killedAt;
       const refused = after.filter((a) => a.at <= firstAnswered.at && a.outcome.answeredBy !== 'ecm').length;
-
-      // A survivor checks in the dead replica's leases once its heartbeat is stale.
-      await until(async () => open().length === 0, 'the dead replica’s vault requests checked in');
-      const recoveredAt = Date.now();
-      expect(await db.state.listLeases({ owner: senior.instanceId })).toEqual([]);
-      const survivors = new Set([next, ...others].map((r) => r.instanceId));
-      for (const l of held) {
-        const [event] = await db.state.listCredentialEvents({ lsid: l.lsid! });
-        expect(event).toMatchObject({
-          outcome: 'checked_in',
-          checkinReason: 'recovery',
-          vaultRequestId: l.vaultRequestId,
-        });
-        expect(survivors.has(event!.checkinBy!)).toBe(true);
-      }
-      for (const r of ps.requests().filter((x) => requestIds.has(String(x.id))))
-        expect(r.checkinReason).toContain('ecm-bridge');
 
       // The reporting leader lock moved: a survivor pulls, and stores the sessions started after the kill.
       await until(
@@ -284,10 +275,10 @@ log: { level: info }
         'every generated session stored',
       );
 
-      let backfill = '-';
+      // `report backfill` beside the running replicas takes the same leader lock: while this test
+      // holds it, the backfill waits; released, it runs to the end. Started before the lease
+      // recovery is awaited, so the process start-up overlaps the staleness wait.
       if (withBackfill) {
-        // `report backfill` beside the running replicas takes the same leader lock: while this
-        // test holds it, the backfill waits; released, it runs to the end.
         const hold = await acquireWhenFree(db.lock, REPORTING_LOCK, systemClock, AbortSignal.timeout(30_000), () => {});
         const bf = startBuiltCli(
           [
@@ -305,10 +296,31 @@ log: { level: info }
           env,
         );
         await bf.waitFor(/waiting for the reporting leader lock/);
+        backfill = { hold, bf };
+      }
+
+      const recoveredAt = await recovered;
+      expect(await db.state.listLeases({ owner: senior.instanceId })).toEqual([]);
+      const survivors = new Set([next, ...others].map((r) => r.instanceId));
+      for (const l of held) {
+        const [event] = await db.state.listCredentialEvents({ lsid: l.lsid! });
+        expect(event).toMatchObject({
+          outcome: 'checked_in',
+          checkinReason: 'recovery',
+          vaultRequestId: l.vaultRequestId,
+        });
+        expect(survivors.has(event!.checkinBy!)).toBe(true);
+      }
+      for (const r of ps.requests().filter((x) => requestIds.has(String(x.id))))
+        expect(r.checkinReason).toContain('ecm-bridge');
+
+      let loaded = '-';
+      if (backfill) {
+        const { hold, bf } = backfill;
         const done = new Promise<number | null>((resolve) => bf.once('exit', (code) => resolve(code)));
         await hold.release();
         expect(await done, bf.output()).toBe(0);
-        backfill = /(\d+) session\(s\) loaded/.exec(bf.output())?.[0] ?? bf.output().slice(-200);
+        loaded = /(\d+) session\(s\) loaded/.exec(bf.output())?.[0] ?? bf.output().slice(-200);
       }
 
       const counts = await storedCounts(generated);
@@ -326,7 +338,7 @@ log: { level: info }
         'sessions generated': generated.length,
         'sessions stored': counts.size,
         duplicates,
-        backfill,
+        backfill: loaded,
         'scenario (s)': ((Date.now() - started) / 1000).toFixed(1),
       });
     } catch (e) {
@@ -334,6 +346,8 @@ log: { level: info }
       throw e;
     } finally {
       for (const r of replicas) r.kill('SIGKILL');
+      backfill?.bf.kill('SIGKILL');
+      await backfill?.hold.release();
       await driver.close();
       await appliance.stop();
       await ps.stop();
