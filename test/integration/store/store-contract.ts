@@ -345,9 +345,9 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await store.state.getLease(c)).toMatchObject({ vaultRequestId: null });
       expect(await store.state.takeLease(c)).toBeDefined();
       // Spent ids are kept until the credential id itself expires, then forgotten by the sweep.
-      await store.state.forgetSpent(credential.expiresAt);
+      await store.state.reclaim(credential.expiresAt);
       expect(await store.state.openLease(event, intent(key('once')))).toBeUndefined();
-      expect(await store.state.forgetSpent(new Date(credential.expiresAt.getTime() + 1))).toBeGreaterThanOrEqual(1);
+      expect(await store.state.reclaim(new Date(credential.expiresAt.getTime() + 1))).toBeGreaterThanOrEqual(1);
       const fresh = key('once');
       expect(await store.state.openLease(event, intent(fresh))).toEqual(expect.any(Number));
       await store.state.takeLease(fresh);
