@@ -9,8 +9,17 @@ import {
   SESSION_EVENT,
   type Table,
 } from './bgsessions-tables.js';
-import { copyRows } from './pglite-copy.js';
-import { planBatch, sessionFromRows, type Row } from './session-rows.js';
+import { CopyText } from './pglite-copy.js';
+import {
+  emitSession,
+  HOST_NAME,
+  lastOccurrences,
+  LSID,
+  sessionFromRows,
+  storable,
+  type Row,
+  type RowSink,
+} from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
 
@@ -20,11 +29,13 @@ type Queryable = Pick<Transaction, 'query'>;
 const MAX_PARAMS = 30_000;
 
 /**
- * ReportStore on PGlite. A batch is one transaction: sessions are upserted on (host_name, lsid)
- * with multi-row INSERT ... ON CONFLICT (an existing session keeps its id), the children of
- * re-read sessions are deleted, event rows and every child table are loaded with one COPY per
- * table (the fastest path into Postgres; one statement per row is what made PGlite slow), and
- * the cursor is set last.
+ * ReportStore on PGlite. A batch is one transaction, loaded as close to a raw COPY as the
+ * contract allows: the sessions that already exist are looked up by (host_name, lsid) (they keep
+ * their id), ids for the new sessions and for every event are reserved from the tables' identity
+ * sequences in one statement, and the records are then checked and encoded in one pass straight
+ * into the COPY text of each table, every row with its ids. New sessions are COPYed like any
+ * other table; existing ones are updated with INSERT ... ON CONFLICT and their children deleted
+ * before the new children load. The cursor is set last.
  */
 export class PgliteReportStore implements ReportStore {
   constructor(
@@ -34,39 +45,19 @@ export class PgliteReportStore implements ReportStore {
 
   async writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult> {
     const started = process.hrtime.bigint();
-    const plans = planBatch(sessions);
+    const batch = lastOccurrences(sessions);
     try {
       const result = await this.db.transaction(async (tx) => {
-        const byKey = await upsertSessions(
-          tx,
-          plans.map((p) => p.session),
-        );
-        const ids = plans.map((p) => byKey.get(`${p.hostName}\u0000${p.lsid}`)!);
-        const sessionId = (i: number) => ids[i]!.id;
-        const rewritten = ids.filter((x) => !x.inserted).map((x) => x.id);
-        if (rewritten.length > 0) await deleteChildren(tx, rewritten);
-
-        const eventRows = plans.flatMap((p, i) => p.events.map((e) => [sessionId(i), ...e.row]));
-        await copyRows(tx, SESSION_EVENT, eventRows);
-        // Event k of the batch (in row order) got id firstEventId + k.
-        const firstEventId = await copiedEventIds(tx, eventRows);
-        for (const table of EVENT_CHILD_TABLES) {
-          const rows: Row[] = [];
-          let id = firstEventId;
-          for (const p of plans)
-            for (const e of p.events) {
-              for (const row of e.children.get(table) ?? []) rows.push([id, ...row]);
-              id++;
-            }
-          await copyRows(tx, table, rows);
+        const existing = await existingSessions(tx, batch);
+        const events = batch.reduce((n, s) => n + s.events.length, 0);
+        const ids = await reserveIds(tx, batch.length - existing.size, events);
+        const load = new BatchCopy(existing, ids);
+        for (const s of batch) emitSession(s, load);
+        if (load.updates.length > 0) {
+          await updateSessions(tx, load.updates);
+          await deleteChildren(tx, load.rewritten);
         }
-        for (const table of SESSION_CHILD_TABLES) {
-          await copyRows(
-            tx,
-            table,
-            plans.flatMap((p, i) => (p.children.get(table) ?? []).map((row) => [sessionId(i), ...row])),
-          );
-        }
+        for (const text of load.texts()) await text.copy(tx);
         if (cursor) {
           await tx.query(
             `INSERT INTO ecm_bridge.report_cursor (cursor_key, value, updated_at) VALUES ($1, $2, now())
@@ -74,7 +65,7 @@ export class PgliteReportStore implements ReportStore {
             [cursor.key, cursor.value],
           );
         }
-        return { inserted: ids.length - rewritten.length, updated: rewritten.length, events: eventRows.length };
+        return { inserted: batch.length - load.updates.length, updated: load.updates.length, events };
       });
       this.metrics.written(result.events, Number(process.hrtime.bigint() - started) / 1e9);
       return { inserted: result.inserted, updated: result.updated };
@@ -83,7 +74,7 @@ export class PgliteReportStore implements ReportStore {
         ? e
         : new ServiceError(
             'store.write_failed',
-            `writing ${plans.length} session(s) failed (${(e as Error).message}); the transaction was rolled back and the cursor did not move`,
+            `writing ${batch.length} session(s) failed (${(e as Error).message}); the transaction was rolled back and the cursor did not move`,
             { op: 'store.writeSessions', cause: e },
           );
       this.metrics.failed('writeSessions', err.code);
@@ -140,53 +131,116 @@ export class PgliteReportStore implements ReportStore {
   }
 }
 
-/**
- * The id COPY gave the first of the event rows; the others follow in row order, without reading
- * 50,000 rows back. PGlite has one connection and this transaction holds it, so the identity
- * values of a COPY are consecutive, in row order, ending at currval. That is checked (first and
- * last row, count in the range); if it ever did not hold, the batch fails rather than attach
- * children to guesses.
- */
-async function copiedEventIds(tx: Queryable, rows: Row[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const last = Number(
-    (await tx.query<{ id: string }>(`SELECT currval(pg_get_serial_sequence('session_event', 'id'))::text AS id`))
-      .rows[0]!.id,
+/** Session ids by `host_name NUL lsid` (as stored) for the sessions of the batch that already exist. */
+async function existingSessions(tx: Queryable, batch: readonly SessionRecord[]): Promise<Map<string, number>> {
+  const stored = (v: unknown) => (typeof v === 'string' ? storable(v) : null);
+  const found = await tx.query<{ id: string; host_name: string; lsid: string }>(
+    `SELECT s.id::text AS id, s.host_name, s.lsid FROM session s
+     JOIN unnest($1::text[], $2::text[]) AS k(host_name, lsid) ON s.host_name = k.host_name AND s.lsid = k.lsid`,
+    [batch.map((s) => stored(s.hostName)), batch.map((s) => stored(s.lsid))],
   );
-  const first = last - rows.length + 1;
-  const check = (
-    await tx.query<{ n: number; ok: boolean }>(
-      `SELECT count(*)::int AS n,
-       bool_and((id = $1 AND session_id = $3 AND seq = $4) OR (id = $2 AND session_id = $5 AND seq = $6) OR id NOT IN ($1, $2)) AS ok
-     FROM session_event WHERE id BETWEEN $1 AND $2`,
-      [first, last, rows[0]![0], rows[0]![1], rows.at(-1)![0], rows.at(-1)![1]],
-    )
-  ).rows[0]!;
-  if (check.n === rows.length && check.ok) return first;
-  throw new ServiceError(
-    'store.write_failed',
-    `session_event ids ${first}..${last} are not the ${rows.length} rows just copied`,
-    { op: 'store.writeSessions' },
-  );
+  return new Map(found.rows.map((r) => [sessionKey(r.host_name, r.lsid), Number(r.id)]));
 }
 
-/** Upserts session rows; returns each one's id and whether it was new, keyed by host_name NUL lsid. */
-async function upsertSessions(tx: Queryable, rows: Row[]): Promise<Map<string, { id: number; inserted: boolean }>> {
+const sessionKey = (hostName: string, lsid: string) => `${hostName}\u0000${lsid}`;
+
+/** The first of `sessions` new session ids and of `events` event ids, reserved for this batch. */
+interface ReservedIds {
+  session: number;
+  event: number;
+}
+
+/**
+ * Reserves consecutive ids from the identity sequences of session and session_event: one
+ * statement moves each sequence past the block, so any other insert (ours, later; a DBA's)
+ * draws ids after it. The rows are then COPYed with these ids: the children know their parent's
+ * id without reading anything back, and a clash (an id already taken by a row inserted with an
+ * explicit value) fails the batch on the primary key instead of attaching children to a guess.
+ */
+async function reserveIds(tx: Queryable, sessions: number, events: number): Promise<ReservedIds> {
+  const block = (table: string, n: string) =>
+    `CASE WHEN ${n} > 0 THEN (setval(pg_get_serial_sequence('${table}', 'id'), nextval(pg_get_serial_sequence('${table}', 'id')) + ${n} - 1) - ${n} + 1)::text END`;
+  const r = (
+    await tx.query<{ session: string | null; event: string | null }>(
+      `SELECT ${block('session', '$1::bigint')} AS session, ${block('session_event', '$2::bigint')} AS event`,
+      [sessions, events],
+    )
+  ).rows[0]!;
+  return { session: Number(r.session ?? 0), event: Number(r.event ?? 0) };
+}
+
+/**
+ * Takes the checked rows of a batch (RowSink) and encodes them into the COPY text of each table
+ * with their ids: a new session gets the next reserved session id, an existing one keeps its id
+ * (its row goes to `updates` instead), every event gets the next reserved event id.
+ */
+class BatchCopy implements RowSink {
+  readonly updates: Row[] = [];
+  readonly rewritten: number[] = [];
+  readonly #sessions = new CopyText(SESSION, ['id']);
+  readonly #events = new CopyText(SESSION_EVENT, ['id', 'session_id']);
+  readonly #children = new Map<Table, CopyText>([
+    ...EVENT_CHILD_TABLES.map((t): [Table, CopyText] => [t, new CopyText(t, ['session_event_id'])]),
+    ...SESSION_CHILD_TABLES.map((t): [Table, CopyText] => [t, new CopyText(t, ['session_id'])]),
+  ]);
+  #nextSession: number;
+  #nextEvent: number;
+  /** `"<session id>,"` and `"<event id>,"` of the current parents: the id prefix of their children's rows. */
+  #session = '';
+  #event = '';
+
+  constructor(
+    private readonly existing: ReadonlyMap<string, number>,
+    first: ReservedIds,
+  ) {
+    this.#nextSession = first.session;
+    this.#nextEvent = first.event;
+  }
+
+  session(row: Row): void {
+    const known = this.existing.get(sessionKey(row[HOST_NAME] as string, row[LSID] as string));
+    if (known === undefined) {
+      this.#session = `${this.#nextSession++},`;
+      this.#sessions.add(this.#session, row);
+    } else {
+      this.#session = `${known},`;
+      this.updates.push(row);
+      this.rewritten.push(known);
+    }
+  }
+
+  sessionChild(table: Table, row: Row): void {
+    this.#children.get(table)!.add(this.#session, row);
+  }
+
+  event(row: Row): void {
+    this.#event = `${this.#nextEvent++},`;
+    this.#events.add(this.#event + this.#session, row);
+  }
+
+  eventChild(table: Table, row: Row): void {
+    this.#children.get(table)!.add(this.#event, row);
+  }
+
+  /** Parents first, so every foreign key finds its row. */
+  texts(): CopyText[] {
+    return [this.#sessions, this.#events, ...this.#children.values()];
+  }
+}
+
+/** Updates existing sessions (found in this transaction, so each keeps its id). */
+async function updateSessions(tx: Queryable, rows: Row[]): Promise<void> {
   const keys = new Set(['host_name', 'lsid']);
   const set = SESSION.columns
     .filter((c) => !keys.has(c.name))
     .map((c) => `${c.name} = EXCLUDED.${c.name}`)
     .join(', ');
-  const out = new Map<string, { id: number; inserted: boolean }>();
   for (const chunk of chunks(rows, SESSION.columns.length)) {
-    // xmax = 0 only on a freshly inserted tuple: tells inserts from updates without a second query.
-    const res = await tx.query<{ id: number; host_name: string; lsid: string; inserted: boolean }>(
-      `${insertSql(SESSION, chunk.length)} ON CONFLICT (host_name, lsid) DO UPDATE SET ${set} RETURNING id, host_name, lsid, (xmax = 0) AS inserted`,
+    await tx.query(
+      `${insertSql(SESSION, chunk.length)} ON CONFLICT (host_name, lsid) DO UPDATE SET ${set}`,
       chunk.flat(),
     );
-    for (const r of res.rows) out.set(`${r.host_name}\u0000${r.lsid}`, { id: Number(r.id), inserted: r.inserted });
   }
-  return out;
 }
 
 async function deleteChildren(tx: Queryable, sessionIds: number[]): Promise<void> {
