@@ -60,11 +60,11 @@ export class CopyText {
     this.#rows++;
   }
 
-  /** Runs the COPY (nothing when no row was added). */
-  async copy(tx: Pick<Transaction, 'query'>): Promise<void> {
+  /** Runs the COPY into the table, or into `into` (a table of the same shape); nothing when no row was added. */
+  async copy(tx: Pick<Transaction, 'query'>, into = this.table.name): Promise<void> {
     if (this.#rows === 0) return;
     const names = [...this.idColumns, ...this.columns.map((c) => c.name)].join(', ');
-    await tx.query(`COPY ${this.table.name} (${names}) FROM '/dev/blob' WITH (FORMAT csv)`, [], {
+    await tx.query(`COPY ${into} (${names}) FROM '/dev/blob' WITH (FORMAT csv)`, [], {
       blob: new Blob([this.#text]),
     });
   }

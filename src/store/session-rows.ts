@@ -69,8 +69,8 @@ export interface RowSink {
 }
 
 /** Where the key columns are in a session row. */
-export const LSID = SESSION.columns.findIndex((c) => c.name === 'lsid');
-export const HOST_NAME = SESSION.columns.findIndex((c) => c.name === 'host_name');
+const LSID = SESSION.columns.findIndex((c) => c.name === 'lsid');
+const HOST_NAME = SESSION.columns.findIndex((c) => c.name === 'host_name');
 
 /** Collects the rows of one session into a SessionPlan. */
 class PlanSink implements RowSink {
