@@ -73,13 +73,21 @@ async function existingSessionIds(
   return ids;
 }
 
-/** Event ids of the given sessions, keyed `<session id>,<seq>`. */
+/**
+ * Event ids of the given sessions, keyed `<session id>,<seq>`. Read as three arrays in one row:
+ * 5,000 result rows cost several times more to decode in PGlite than one row of arrays.
+ */
 async function eventIds(tx: Queryable, sessionIds: number[]): Promise<Map<string, number>> {
-  const found = await tx.query<{ id: number; session_id: number; seq: number }>(
-    'SELECT id, session_id, seq FROM session_event WHERE session_id = ANY($1::bigint[])',
-    [sessionIds],
-  );
-  return new Map(found.rows.map((r) => [`${r.session_id},${r.seq}`, Number(r.id)]));
+  const found = (
+    await tx.query<{ ids: number[] | null; sessions: number[] | null; seqs: number[] | null }>(
+      `SELECT array_agg(id) AS ids, array_agg(session_id) AS sessions, array_agg(seq) AS seqs
+       FROM session_event WHERE session_id = ANY($1::bigint[])`,
+      [sessionIds],
+    )
+  ).rows[0]!;
+  const ids = new Map<string, number>();
+  found.ids?.forEach((id, i) => ids.set(`${found.sessions![i]},${found.seqs![i]}`, Number(id)));
+  return ids;
 }
 
 /** The first of the new session ids and of the new event ids reserved for this batch. */
