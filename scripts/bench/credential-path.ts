@@ -13,6 +13,7 @@
  */
 import { benchBroker, freshCredentialIds } from './bench-broker.js';
 import { benchVault, startBenchVaultSimulator } from './bench-vault.js';
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,8 @@ const store = await PgliteStore.open(join(dataDir, 'db'), 5000, silentLogger(), 
 await store.migrate();
 const broker = benchBroker({ vault, state: store.state, metrics: registry, clock: systemClock });
 const signal = new AbortController().signal;
+// Every worker's requests listen on this one signal (a console request has its own in the service).
+setMaxListeners(0, signal);
 
 /** Worker w's endpoint: its own system of WG01, so concurrent checkouts never share an account. */
 function endpoint(w: number) {

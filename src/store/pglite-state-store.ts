@@ -20,6 +20,7 @@ import type {
 } from '../broker/lease-store-port.js';
 import type { StateStore } from './store-ports.js';
 import { GroupCommit } from './group-commit.js';
+import { PglitePreparedWriter, type Statement } from './pglite-prepared.js';
 
 type DbRow = Record<string, unknown>;
 /** PostgreSQL's unique_violation. */
@@ -85,15 +86,10 @@ ev AS (UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = '
   checkin_at = $3, checkin_reason = 'joined' WHERE id IN (SELECT audit_id FROM dropped))
 SELECT lease_id AS joined FROM held`;
 
-interface Statement {
-  sql: string;
-  params: unknown[];
-}
-
 /**
  * StateStore on PGlite (schema ecm_bridge). Each method is one statement, hence atomic. The
  * statements of concurrent operations are written in groups, one transaction per group
- * (group-commit.ts): PGlite's cost per statement is mostly its commit.
+ * (group-commit.ts), each statement prepared once (pglite-prepared.ts).
  */
 export class PgliteStateStore implements StateStore {
   readonly batches: GroupCommit<Statement, unknown[]>;
@@ -102,15 +98,7 @@ export class PgliteStateStore implements StateStore {
     db: PGlite,
     private readonly metrics: StoreMetrics,
   ) {
-    this.batches = new GroupCommit({
-      one: async (s) => (await db.query(s.sql, s.params)).rows,
-      many: (list) =>
-        db.transaction(async (tx) => {
-          const out: unknown[][] = [];
-          for (const s of list) out.push((await tx.query(s.sql, s.params)).rows);
-          return out;
-        }),
-    });
+    this.batches = new GroupCommit(new PglitePreparedWriter(db));
   }
 
   async getCursor(key: string): Promise<string | undefined> {
