@@ -9,7 +9,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { loadMigrations, loadScripts } from '../../../src/store/migrations.js';
 import { PgliteStore } from '../../../src/store/pglite-store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
-import { makeSession } from './session-fixture.js';
+import { makeEvent, makeSession } from './session-fixture.js';
 
 const RECOMMENDED = [
   'session__start_time_ndx',
@@ -84,6 +84,21 @@ describe('PGlite store: schema', () => {
     } finally {
       await store.db.exec('RESET ROLE');
     }
+  });
+
+  it('COPY text keeps what CSV could confuse: empty vs NULL, quotes, commas, line breaks, a lone \\. line', async () => {
+    const start = new Date(Date.UTC(2026, 0, 1));
+    const tricky = ['', '\\.', 'a,b', '"', '""x""', 'line\r\n\\.\nend', ' \\N ', '\t'];
+    const s = makeSession('csv-1', {
+      externalKey: '',
+      duration: null,
+      events: tricky.map((body, i) => ({
+        ...makeEvent(i, start, body),
+        data: [{ name: `n${i}`, value: body }],
+      })),
+    });
+    await store.reports.writeSessions([s]);
+    expect(await store.reports.readSession(s.hostName, s.lsid)).toEqual(s);
   });
 
   it('children get the ids reserved for their parents, whatever else draws from the sequences meanwhile', async () => {
