@@ -162,12 +162,12 @@ class BatchCopy implements RowSink {
   }
 
   event(row: Row): void {
-    const key = `${this.#session}${row[0] as number}`;
-    const id = this.#rewriting ? this.stored.get(key) : undefined;
+    const key = this.#rewriting ? `${this.#session}${row[0] as number}` : undefined;
+    const id = key === undefined ? undefined : this.stored.get(key);
     this.#event = `${id ?? this.#nextEvent++},`;
     if (id === undefined) this.#events.add(this.#event + this.#session, row);
     else {
-      this.#unmet.delete(key);
+      this.#unmet.delete(key!);
       this.eventUpdates.add(this.#event + this.#session, row);
     }
   }
