@@ -267,7 +267,7 @@ async function measure(engine: Engine, sessions: SessionRecord[]) {
     `${engine.name}: ${name}`,
     describe(c.wall, 0),
     c === raw ? 'baseline' : ratio(c.wall, raw.wall),
-    median(c.cpu.values).toFixed(0),
+    `${median(c.cpu.values).toFixed(0)} (${c.cpu.values.map((v) => v.toFixed(0)).join(' / ')})`,
     c === raw ? 'baseline' : ratio(c.cpu, raw.cpu),
   ];
   return [
@@ -304,7 +304,10 @@ try {
   );
   if (!url) console.log('SQL Server rows skipped: MSSQL_URL is not set');
   console.log('');
-  printTable(['case', 'events/s wall (runs; load)', 'vs raw', 'events/CPU-s of this process', 'vs raw (CPU)'], rows);
+  printTable(
+    ['case', 'events/s wall (runs; load)', 'vs raw', 'events/CPU-s of this process (runs)', 'vs raw (CPU)'],
+    rows,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
