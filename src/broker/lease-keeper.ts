@@ -180,7 +180,7 @@ export class LeaseKeeper {
   async sweep(): Promise<number> {
     const now = this.deps.clock.now();
     // A spent credential id past its own expiry is refused as expired anyway: its record can go.
-    await this.deps.state.forgetSpent(new Date(now));
+    await this.deps.state.reclaim(new Date(now));
     const due = await this.deps.state.dueLeases(new Date(now + 1));
     let n = 0;
     for (const lease of due) {

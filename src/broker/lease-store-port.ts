@@ -129,8 +129,11 @@ export interface LeaseStore {
    * holds a vault request also spends its credential id, in the same statement.
    */
   takeLease(leaseId: string, consoleUser?: string, spend?: boolean): Promise<TakenLease | undefined>;
-  /** Forgets spent credential ids that expired before `before` (the sweep). Returns how many. */
-  forgetSpent(before: Date): Promise<number>;
+  /**
+   * The sweep's clean-up: forgets spent credential ids that expired before `before`, and lets an
+   * engine without automatic clean-up reclaim the space of ended leases. Returns how many ids.
+   */
+  reclaim(before: Date): Promise<number>;
   listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]>;
   /** What the sweep must check in at `at`: leases expired before it, and failed check-ins whose retry is due (indexed). */
   dueLeases(at: Date): Promise<Lease[]>;

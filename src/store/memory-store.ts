@@ -88,7 +88,7 @@ export class MemoryStateStore implements StateStore {
       this.spent.set(lease.credential.key, new Date(lease.credential.expiresAt));
     return { lease, shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
   }
-  async forgetSpent(before: Date) {
+  async reclaim(before: Date) {
     const gone = [...this.spent].filter(([, at]) => at < before).map(([key]) => key);
     for (const key of gone) this.spent.delete(key);
     return gone.length;

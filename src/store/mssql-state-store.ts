@@ -121,8 +121,9 @@ export class MssqlStateStore implements StateStore {
     return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true || rows[0].shared === 1 };
   }
 
-  async forgetSpent(before: Date): Promise<number> {
-    return (await this.#query('forgetSpent', FORGET_SPENT_SQL, { before })).length;
+  /** SQL Server cleans up deleted rows itself (ghost clean-up): only the spent ids go. */
+  async reclaim(before: Date): Promise<number> {
+    return (await this.#query('reclaim', FORGET_SPENT_SQL, { before })).length;
   }
 
   async holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean> {

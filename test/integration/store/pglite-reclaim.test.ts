@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Lease } from '../../../src/broker/lease-store-port.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { PgliteStore } from '../../../src/store/pglite-store.js';
+import { StoreMetrics } from '../../../src/store/store-metrics.js';
+
+const lease = (n: number): Lease => ({
+  leaseId: `reclaim-${n}`,
+  vaultRequestId: `req-${n}`,
+  owner: 'a',
+  site: 'corp-pra',
+  consoleUser: 'zoë',
+  vaultUser: 'CORP\\zoe',
+  systemId: 12,
+  systemName: 'srv-01',
+  accountId: 34,
+  accountName: 'Administrator',
+  lsid: null,
+  auditId: null,
+  createdAt: new Date(Date.UTC(2099, 0, 1)),
+  expiresAt: new Date(Date.UTC(2099, 0, 2)),
+});
+
+/**
+ * PGlite's Postgres has no autovacuum (single-user mode), and every lease ends deleted: the
+ * sweep's reclaim must vacuum, or the lease table would only grow.
+ */
+describe('PGlite store: the sweep reclaims the space of ended leases', () => {
+  let store: PgliteStore;
+  beforeAll(async () => {
+    store = await PgliteStore.open('memory://', 0, silentLogger(), new StoreMetrics(createMetricsRegistry(), 'pglite'));
+    await store.migrate();
+  });
+  afterAll(async () => store?.close());
+
+  const dead = async () =>
+    (
+      await store.db.query<{ n: number }>(
+        `SELECT n_dead_tup::int AS n FROM pg_stat_user_tables WHERE schemaname = 'ecm_bridge' AND relname = 'lease'`,
+      )
+    ).rows[0]!.n;
+
+  const size = async () =>
+    (await store.db.query<{ b: number }>(`SELECT pg_relation_size('ecm_bridge.lease')::int AS b`)).rows[0]!.b;
+  const cycles = async (from: number) => {
+    for (let n = from; n < from + 200; n++) {
+      await store.state.putLease(lease(n));
+      await store.state.takeLease(`reclaim-${n}`);
+    }
+  };
+
+  it('after reclaim no deleted lease is left in the table, and later leases reuse its space', async () => {
+    await cycles(0);
+    const grown = await size();
+    expect(await dead()).toBeGreaterThan(0);
+    await store.state.reclaim(new Date());
+    expect(await dead()).toBe(0);
+    for (const from of [200, 400, 600]) {
+      await cycles(from);
+      await store.state.reclaim(new Date());
+    }
+    expect(await size()).toBeLessThanOrEqual(grown);
+  });
+});
