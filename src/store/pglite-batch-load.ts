@@ -13,7 +13,7 @@ export interface LoadResult {
 }
 
 /**
- * Writes a batch (each session once) inside `tx`, as close to a raw COPY of its rows as the
+ * Writes a batch inside `tx`, as close to a raw COPY of its rows as the
  * contract allows:
  * 1. look up which sessions exist, by (host_name, lsid), and for those the ids of their events
  *    by seq (two reads, nothing else is read back);
@@ -29,8 +29,11 @@ export interface LoadResult {
  * PGlite has one connection and this transaction holds it, so nothing can insert the same key
  * between the look-up and the COPY; were it to happen, the unique key fails the batch.
  */
-export async function loadBatch(tx: Queryable, batch: readonly SessionRecord[]): Promise<LoadResult> {
+export async function loadBatch(tx: Queryable, sessions: readonly SessionRecord[]): Promise<LoadResult> {
   const stored = (v: unknown) => (typeof v === 'string' ? storable(v) : null);
+  // One session per key as stored: two spellings that store alike (a NUL and its marker) are one
+  // session, the last one listed wins, as for a session listed twice.
+  const batch = [...new Map(sessions.map((s) => [`${stored(s.hostName)}\u0000${stored(s.lsid)}`, s])).values()];
   const known = await existingSessionIds(
     tx,
     batch.map((s) => stored(s.hostName)),

@@ -101,6 +101,26 @@ describe('PGlite store: schema', () => {
     expect(await store.reports.readSession(s.hostName, s.lsid)).toEqual(s);
   });
 
+  it('two spellings of one stored key (a NUL and its marker) in a batch are one session, the last listed', async () => {
+    const before = await store.reports.tableCounts();
+    const fresh = [
+      makeSession('nul\u0000new', { externalKey: 'a' }),
+      makeSession('nul\u2400new', { externalKey: 'b' }),
+    ];
+    expect(await store.reports.writeSessions(fresh)).toEqual({ inserted: 1, updated: 0 });
+    const again = [
+      makeSession('nul\u2400new', { externalKey: 'c' }, 2),
+      makeSession('nul\u0000new', { externalKey: 'd' }),
+    ];
+    expect(await store.reports.writeSessions(again)).toEqual({ inserted: 0, updated: 1 });
+    const back = await store.reports.readSession('access.example.com', 'nul\u2400new');
+    expect(back?.externalKey).toBe('d');
+    const after = await store.reports.tableCounts();
+    expect(after.session! - before.session!).toBe(1);
+    expect(after.session_event! - before.session_event!).toBe(3);
+    expect(after.customer! - before.customer!).toBe(1);
+  });
+
   it('children get the ids reserved for their parents, whatever else draws from the sequences meanwhile', async () => {
     await store.db.exec(`
       CREATE FUNCTION burn_event_id() RETURNS trigger LANGUAGE plpgsql AS $$
