@@ -72,7 +72,9 @@ export class MssqlLeaderLock implements LeaderLock {
 
   async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
     // One connection that never idles out (closing it would drop the lock), whose request
-    // timeout outlasts the wait for the lock.
+    // timeout outlasts the wait for the lock. A try that fails closes it rather than keeping it
+    // for the next try: on the T-SQL engine of the CI (Babelfish 4.3) about five refused
+    // sp_getapplock calls on one session crash the server (PANIC: ERRORDATA_STACK_SIZE exceeded).
     const conn = new sql.ConnectionPool({
       ...poolConfig(this.config, 1, 2 ** 31 - 1),
       requestTimeout: Math.max(this.config.requestTimeoutMs, waitMs + 15_000),

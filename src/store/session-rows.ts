@@ -41,7 +41,11 @@ export interface SessionPlan {
  * (SQL Server would refuse it; we never truncate) or a child key repeats within a session.
  */
 export function planBatch(sessions: readonly SessionRecord[]): SessionPlan[] {
-  return lastOccurrences(sessions).map(planSession);
+  return lastOccurrences(sessions).map((s) => {
+    const plan = new PlanSink();
+    emitSession(s, plan);
+    return plan.plan!;
+  });
 }
 
 /** The batch with each (hostName, lsid) once, at its last occurrence's value, in first-seen order. */
@@ -51,41 +55,96 @@ export function lastOccurrences(sessions: readonly SessionRecord[]): SessionReco
   return [...byKey.values()];
 }
 
-function planSession(s: SessionRecord): SessionPlan {
+/**
+ * Receives one session's checked rows, in this order: the session row, the session's child rows,
+ * then each event row followed by that event's child rows. Rows carry no parent id: a child's
+ * parent is the session or event handed over last. One walk over the records feeds either
+ * SessionPlans (planBatch) or a loader that encodes rows as they come (the PGlite COPY).
+ */
+export interface RowSink {
+  session(row: Row): void;
+  sessionChild(table: Table, row: Row): void;
+  event(row: Row): void;
+  eventChild(table: Table, row: Row): void;
+}
+
+/** Where the key columns are in a session row. */
+const LSID = SESSION.columns.findIndex((c) => c.name === 'lsid');
+const HOST_NAME = SESSION.columns.findIndex((c) => c.name === 'host_name');
+
+/** Collects the rows of one session into a SessionPlan. */
+class PlanSink implements RowSink {
+  plan: SessionPlan | undefined;
+  #event: EventPlan | undefined;
+
+  session(row: Row): void {
+    this.plan = {
+      hostName: row[HOST_NAME] as string,
+      lsid: row[LSID] as string,
+      session: row,
+      events: [],
+      children: new Map(),
+    };
+  }
+  sessionChild(table: Table, row: Row): void {
+    push(this.plan!.children, table, row);
+  }
+  event(row: Row): void {
+    this.#event = { row, seq: row[0] as number, children: new Map() };
+    this.plan!.events.push(this.#event);
+  }
+  eventChild(table: Table, row: Row): void {
+    push(this.#event!.children, table, row);
+  }
+}
+
+function push(children: Map<Table, Row[]>, table: Table, row: Row): void {
+  const rows = children.get(table);
+  if (rows) rows.push(row);
+  else children.set(table, [row]);
+}
+
+/**
+ * Checks one session and hands its rows to `sink` (see RowSink for the order). Throws
+ * store.write_failed at the first value that would not fit its column or child key that repeats.
+ */
+export function emitSession(s: SessionRecord, sink: RowSink): void {
   const where = `session ${s.hostName}/${s.lsid}`;
   const checked = (table: Table, row: Row, offset: number) => checkRow(table, row, offset, where);
-  const session = checked(
-    SESSION,
-    [
-      s.lsid,
-      s.type,
-      s.lseq,
-      s.startTime,
-      s.endTime,
-      s.duration,
-      s.fileTransferCount,
-      s.fileMoveCount,
-      s.fileDeleteCount,
-      s.hostName,
-      s.externalKey,
-      s.publicSiteId,
-      s.publicSiteName,
-      s.jumpGroup?.id ?? null,
-      s.jumpGroup?.type ?? null,
-      s.jumpGroup?.name ?? null,
-      s.jumpoint?.id ?? null,
-      s.jumpoint?.name ?? null,
-      s.primaryCustomer?.gsnumber ?? null,
-      s.primaryCustomer?.name ?? null,
-      s.primaryRep?.gsnumber ?? null,
-      s.primaryRep?.id ?? null,
-      s.primaryRep?.name ?? null,
-      s.chatViewUrl,
-      s.chatDownloadUrl,
-      s.recordingViewUrl,
-      s.recordingDownloadUrl,
-    ],
-    0,
+  sink.session(
+    checked(
+      SESSION,
+      [
+        s.lsid,
+        s.type,
+        s.lseq,
+        s.startTime,
+        s.endTime,
+        s.duration,
+        s.fileTransferCount,
+        s.fileMoveCount,
+        s.fileDeleteCount,
+        s.hostName,
+        s.externalKey,
+        s.publicSiteId,
+        s.publicSiteName,
+        s.jumpGroup?.id ?? null,
+        s.jumpGroup?.type ?? null,
+        s.jumpGroup?.name ?? null,
+        s.jumpoint?.id ?? null,
+        s.jumpoint?.name ?? null,
+        s.primaryCustomer?.gsnumber ?? null,
+        s.primaryCustomer?.name ?? null,
+        s.primaryRep?.gsnumber ?? null,
+        s.primaryRep?.id ?? null,
+        s.primaryRep?.name ?? null,
+        s.chatViewUrl,
+        s.chatDownloadUrl,
+        s.recordingViewUrl,
+        s.recordingDownloadUrl,
+      ],
+      0,
+    ),
   );
   unique(
     s.events.map((e) => e.seq),
@@ -99,87 +158,79 @@ function planSession(s: SessionRecord): SessionPlan {
     s.representatives.map((r) => r.gsnumber),
     `${where}: representative gsnumber`,
   );
-  const children = new Map<Table, Row[]>([
-    [
+  for (const c of s.customers)
+    sink.sessionChild(
       CUSTOMER,
-      s.customers.map((c) =>
-        checked(CUSTOMER, [c.gsnumber, c.username, c.publicIp, c.publicPort, c.privateIp, c.hostname, c.os], 1),
-      ),
-    ],
-    [
+      checked(CUSTOMER, [c.gsnumber, c.username, c.publicIp, c.publicPort, c.privateIp, c.hostname, c.os], 1),
+    );
+  for (const r of s.representatives)
+    sink.sessionChild(
       REPRESENTATIVE,
-      s.representatives.map((r) =>
-        checked(
-          REPRESENTATIVE,
-          [
-            r.gsnumber,
-            r.id,
-            r.username,
-            r.displayName,
-            r.publicDisplayName,
-            r.privateDisplayName,
-            r.publicIp,
-            r.publicPort,
-            r.privateIp,
-            r.hostname,
-            r.os,
-            r.sessionOwner,
-            r.secondsInvolved,
-            r.invited,
-          ],
-          1,
-        ),
+      checked(
+        REPRESENTATIVE,
+        [
+          r.gsnumber,
+          r.id,
+          r.username,
+          r.displayName,
+          r.publicDisplayName,
+          r.privateDisplayName,
+          r.publicIp,
+          r.publicPort,
+          r.privateIp,
+          r.hostname,
+          r.os,
+          r.sessionOwner,
+          r.secondsInvolved,
+          r.invited,
+        ],
+        1,
       ),
-    ],
-    [TEAM, s.teams.map((t, i) => checked(TEAM, [i, t.id, t.name], 1))],
-    [
-      CUSTOM_ATTRIBUTE,
-      s.customAttributes.map((a, i) => checked(CUSTOM_ATTRIBUTE, [i, a.codeName, a.displayName, a.value], 1)),
-    ],
-    [
+    );
+  s.teams.forEach((t, i) => sink.sessionChild(TEAM, checked(TEAM, [i, t.id, t.name], 1)));
+  s.customAttributes.forEach((a, i) =>
+    sink.sessionChild(CUSTOM_ATTRIBUTE, checked(CUSTOM_ATTRIBUTE, [i, a.codeName, a.displayName, a.value], 1)),
+  );
+  s.shellRecordings.forEach((r, i) =>
+    sink.sessionChild(
       COMMAND_SHELL_RECORDING,
-      s.shellRecordings.map((r, i) => checked(COMMAND_SHELL_RECORDING, [i, r.instance, r.downloadUrl, r.viewUrl], 1)),
-    ],
-  ]);
-  const events = s.events.map((e): EventPlan => {
+      checked(COMMAND_SHELL_RECORDING, [i, r.instance, r.downloadUrl, r.viewUrl], 1),
+    ),
+  );
+  for (const e of s.events) {
     // The first file goes on the event row (the common single-file case, as the report has it);
     // further files of a files/file list go to session_event_file with their position.
     const first = e.files[0];
-    const row = checked(
-      SESSION_EVENT,
-      [
-        e.seq,
-        e.time,
-        e.type,
-        e.performedBy?.type ?? null,
-        e.performedBy?.gsnumber ?? null,
-        e.performedBy?.name ?? null,
-        e.destination?.type ?? null,
-        e.destination?.gsnumber ?? null,
-        e.destination?.name ?? null,
-        e.body,
-        first?.filename ?? null,
-        first?.filesize ?? null,
-      ],
-      1,
+    sink.event(
+      checked(
+        SESSION_EVENT,
+        [
+          e.seq,
+          e.time,
+          e.type,
+          e.performedBy?.type ?? null,
+          e.performedBy?.gsnumber ?? null,
+          e.performedBy?.name ?? null,
+          e.destination?.type ?? null,
+          e.destination?.gsnumber ?? null,
+          e.destination?.name ?? null,
+          e.body,
+          first?.filename ?? null,
+          first?.filesize ?? null,
+        ],
+        1,
+      ),
     );
-    return {
-      row,
-      seq: e.seq,
-      children: new Map<Table, Row[]>([
-        [
-          SESSION_EVENT_FILE,
-          e.files.slice(1).map((f, i) => checked(SESSION_EVENT_FILE, [i + 1, f.filename, f.filesize], 1)),
-        ],
-        [SESSION_EVENT_DATA, e.data.map((d, i) => checked(SESSION_EVENT_DATA, [i, d.name, d.value], 1))],
-        [
-          SYSTEM_INFORMATION,
-          e.systemInformation.map((x, i) => checked(SYSTEM_INFORMATION, [i, x.category, x.field, x.value, x.row], 1)),
-        ],
-      ]),
-    };
-  });
-  return { hostName: s.hostName, lsid: s.lsid, session, events, children };
+    for (let i = 1; i < e.files.length; i++)
+      sink.eventChild(
+        SESSION_EVENT_FILE,
+        checked(SESSION_EVENT_FILE, [i, e.files[i]!.filename, e.files[i]!.filesize], 1),
+      );
+    e.data.forEach((d, i) => sink.eventChild(SESSION_EVENT_DATA, checked(SESSION_EVENT_DATA, [i, d.name, d.value], 1)));
+    e.systemInformation.forEach((x, i) =>
+      sink.eventChild(SYSTEM_INFORMATION, checked(SYSTEM_INFORMATION, [i, x.category, x.field, x.value, x.row], 1)),
+    );
+  }
 }
 
 /**
@@ -190,15 +241,15 @@ function planSession(s: SessionRecord): SessionPlan {
  */
 export const NUL_MARKER = '\u2400';
 
-function storable(text: string): string {
-  const noNul = text.includes('\u0000') ? text.replaceAll('\u0000', NUL_MARKER) : text;
-  // The plain class scan is several times cheaper than the pairing pattern; most text has no
-  // surrogate at all (this runs on every text of every row of a batch).
-  if (!ANY_SURROGATE.test(noNul)) return noNul;
+export function storable(text: string): string {
+  // One plain class scan decides; most text has neither (this runs on every text of every row of
+  // a batch, and the pairing pattern below is several times slower than the scan).
+  if (!UNHOLDABLE.test(text)) return text;
+  const noNul = text.replaceAll('\u0000', NUL_MARKER);
   return noNul.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
-const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+const UNHOLDABLE = /[\u0000\uD800-\uDFFF]/;
 
 function checkRow(table: Table, row: Row, offset: number, where: string): Row {
   for (let i = 0; i < row.length; i++) {

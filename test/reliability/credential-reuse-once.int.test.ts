@@ -4,7 +4,7 @@ import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { Store } from '../../src/store/store-ports.js';
-import { configFromUrl, mssqlUrl, reportSkipped } from '../helpers/mssql-url.js';
+import { createTestDatabase, mssqlUrl, reportSkipped, type TestDatabase } from '../helpers/mssql-url.js';
 import { JDOE_CONTEXT, startBridgeStack, type BridgeStack } from '../security/bridge-stack.js';
 
 type Credential = { id: string; source: string };
@@ -22,15 +22,19 @@ type Answer = { credential: { leaseId: string; username: string } };
  */
 reportSkipped('replicas sharing a SQL Server store (credential ids)');
 const STORES: [string, () => Promise<Store>][] = [['in-memory store', async () => new MemoryStore()]];
-const sqlServer = mssqlUrl;
-if (sqlServer)
+/** This file's own SQL Server database, dropped after the store is closed. */
+let database: TestDatabase | undefined;
+afterAll(async () => database?.drop());
+if (mssqlUrl)
   STORES.push([
     'SQL Server store',
-    () =>
-      openStore(configFromUrl(sqlServer), {
+    async () => {
+      database = await createTestDatabase('credential reuse');
+      return openStore(database.config(), {
         log: silentLogger(),
         metrics: createMetricsRegistry({ defaultMetrics: false }),
-      }),
+      });
+    },
   ]);
 
 describe.each(STORES)('one lease per vault request per credential id; single-use ids (%s)', (_name, open) => {

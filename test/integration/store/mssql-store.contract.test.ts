@@ -9,12 +9,13 @@ import { openStore } from '../../../src/app/open-store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
 import type { Lease } from '../../../src/broker/lease-store-port.js';
 import {
-  configFromUrl,
+  createTestDatabase,
   engineNote,
   isBabelfish,
   mssqlUrl,
   reportSkipped,
   type MssqlConfig,
+  type TestDatabase,
 } from '../../helpers/mssql-url.js';
 import { makeSession } from './session-fixture.js';
 import { describeStoreContract, FAIL_VALUE } from './store-contract.js';
@@ -28,14 +29,21 @@ import { describeStoreContract, FAIL_VALUE } from './store-contract.js';
 reportSkipped('SQL Server suites');
 
 const metrics = () => createMetricsRegistry({ defaultMetrics: false });
+/** This file's own database (created before its tests, dropped after them). */
+let db: TestDatabase;
 const open = (overrides: Partial<MssqlConfig> = {}) =>
-  openStore(configFromUrl(mssqlUrl!, overrides), { log: silentLogger(), metrics: metrics() }) as Promise<MssqlStore>;
+  openStore(db.config(overrides), { log: silentLogger(), metrics: metrics() }) as Promise<MssqlStore>;
 const FAIL_CHECK = 'custom_attribute_injected_failure_ck';
 
 let unique = 0;
 const key = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${++unique}`;
 
 describe.skipIf(!mssqlUrl)('SQL Server (MSSQL_URL)', () => {
+  beforeAll(async () => {
+    db = await createTestDatabase('store contract');
+  });
+  afterAll(async () => db?.drop());
+
   describeStoreContract('SQL Server', {
     open: () => open(),
     async sessionIds(store, lsids) {
@@ -60,12 +68,8 @@ describe.skipIf(!mssqlUrl)('SQL Server (MSSQL_URL)', () => {
       [a, b] = await Promise.all([open(), open()]);
       babelfish = await isBabelfish(a.pool);
     });
+    // The constraint injectFailure added goes with the database.
     afterAll(async () => {
-      await a?.pool
-        .request()
-        .query(
-          `IF OBJECT_ID(N'dbo.${FAIL_CHECK}', N'C') IS NOT NULL ALTER TABLE dbo.custom_attribute DROP CONSTRAINT ${FAIL_CHECK}`,
-        );
       await a?.close();
       await b?.close();
     });
@@ -217,7 +221,7 @@ describe.skipIf(!mssqlUrl)('SQL Server (MSSQL_URL)', () => {
           return systemClock.sleep(ms, signal);
         },
       };
-      const config = configFromUrl(mssqlUrl!, { pool: { max: 1, idleTimeoutMs: 30_000 } });
+      const config = db.config({ pool: { max: 1, idleTimeoutMs: 30_000 } });
       const impatient = await MssqlStore.open(config, silentLogger(), new StoreMetrics(metrics(), 'mssql'), clock);
       const l = lease(key('locked'));
       await a.state.putLease(l);
@@ -242,7 +246,7 @@ describe.skipIf(!mssqlUrl)('SQL Server (MSSQL_URL)', () => {
   });
 });
 
-/** Dated 2099: suites run in parallel on one SQL Server, and another suite's sweep takes any expired lease. */
+/** Dated 2099 so that no lease sweep (of anything sharing the database) takes it as expired. */
 function lease(id: string): Lease {
   return {
     leaseId: id,

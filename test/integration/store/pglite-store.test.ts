@@ -9,7 +9,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { loadMigrations, loadScripts } from '../../../src/store/migrations.js';
 import { PgliteStore } from '../../../src/store/pglite-store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
-import { makeSession } from './session-fixture.js';
+import { makeEvent, makeSession } from './session-fixture.js';
 
 const RECOMMENDED = [
   'session__start_time_ndx',
@@ -86,23 +86,70 @@ describe('PGlite store: schema', () => {
     }
   });
 
-  it('never guesses event ids: if the ids of a COPY are not consecutive, the batch fails whole', async () => {
+  it('COPY text keeps what CSV could confuse: empty vs NULL, quotes, commas, line breaks, a lone \\. line', async () => {
+    const start = new Date(Date.UTC(2026, 0, 1));
+    const tricky = ['', '\\.', 'a,b', '"', '""x""', 'line\r\n\\.\nend', ' \\N ', '\t'];
+    const s = makeSession('csv-1', {
+      externalKey: '',
+      duration: null,
+      events: tricky.map((body, i) => ({
+        ...makeEvent(i, start, body),
+        data: [{ name: `n${i}`, value: body }],
+      })),
+    });
+    await store.reports.writeSessions([s]);
+    expect(await store.reports.readSession(s.hostName, s.lsid)).toEqual(s);
+  });
+
+  it('two spellings of one stored key (a NUL and its marker) in a batch are one session, the last listed', async () => {
+    const before = await store.reports.tableCounts();
+    const fresh = [
+      makeSession('nul\u0000new', { externalKey: 'a' }),
+      makeSession('nul\u2400new', { externalKey: 'b' }),
+    ];
+    expect(await store.reports.writeSessions(fresh)).toEqual({ inserted: 1, updated: 0 });
+    const again = [
+      makeSession('nul\u2400new', { externalKey: 'c' }, 2),
+      makeSession('nul\u0000new', { externalKey: 'd' }),
+    ];
+    expect(await store.reports.writeSessions(again)).toEqual({ inserted: 0, updated: 1 });
+    const back = await store.reports.readSession('access.example.com', 'nul\u2400new');
+    expect(back?.externalKey).toBe('d');
+    const after = await store.reports.tableCounts();
+    expect(after.session! - before.session!).toBe(1);
+    expect(after.session_event! - before.session_event!).toBe(3);
+    expect(after.customer! - before.customer!).toBe(1);
+  });
+
+  it('children get the ids reserved for their parents, whatever else draws from the sequences meanwhile', async () => {
     await store.db.exec(`
       CREATE FUNCTION burn_event_id() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN PERFORM nextval(pg_get_serial_sequence('session_event', 'id')); RETURN NEW; END $$;
       CREATE TRIGGER burn_event_id BEFORE INSERT ON session_event FOR EACH ROW EXECUTE FUNCTION burn_event_id();`);
+    const batch = [makeSession('gappy-1'), makeSession('gappy-2', {}, 4)];
     try {
-      const before = await store.reports.tableCounts();
-      const err = await store.reports
-        .writeSessions([makeSession('gappy-1'), makeSession('gappy-2')])
-        .catch((e: unknown) => e);
-      expect(isServiceError(err, 'store.write_failed')).toBe(true);
-      expect((err as Error).message).toMatch(/session_event ids \d+\.\.\d+ are not the 6 rows just copied/);
-      expect(await store.reports.tableCounts()).toEqual(before);
+      expect(await store.reports.writeSessions(batch)).toEqual({ inserted: 2, updated: 0 });
     } finally {
       await store.db.exec('DROP TRIGGER burn_event_id ON session_event; DROP FUNCTION burn_event_id();');
     }
-    expect(await store.reports.writeSessions([makeSession('gappy-1')])).toEqual({ inserted: 1, updated: 0 });
+    for (const s of batch) expect(await store.reports.readSession(s.hostName, s.lsid)).toEqual(s);
+  });
+
+  it('never attaches children to a guess: an id already taken fails the batch whole', async () => {
+    await store.reports.writeSessions([makeSession('taken-0')]);
+    // A row inserted with an explicit id ahead of the sequence (as a DBA could): the next
+    // batch's reserved block contains that id.
+    await store.db.exec(`
+      INSERT INTO session_event (id, session_id, seq, event_time, type) OVERRIDING SYSTEM VALUE
+      SELECT (SELECT last_value FROM session_event_id_seq) + 2, id, 99, now(), 'manual' FROM session WHERE lsid = 'taken-0'`);
+    const before = await store.reports.tableCounts();
+    const err = await store.reports
+      .writeSessions([makeSession('taken-1'), makeSession('taken-2')], { key: 'taken-cursor', value: 'moved' })
+      .catch((e: unknown) => e);
+    expect(isServiceError(err, 'store.write_failed')).toBe(true);
+    expect((err as Error).message).toMatch(/session_event_pkey/);
+    expect(await store.reports.tableCounts()).toEqual(before);
+    expect(await store.state.getCursor('taken-cursor')).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isServiceError } from '../../../src/platform/errors.js';
 import type { Lease } from '../../../src/broker/lease-store-port.js';
+import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import { makeEvent, makeSession } from './session-fixture.js';
 
@@ -24,7 +25,7 @@ let unique = 0;
 /** Keys unique to this run, so a shared SQL Server database can be reused between runs. */
 const key = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${++unique}`;
 
-/** Dated 2099: suites run in parallel on one SQL Server, and another suite's sweep takes any expired lease. */
+/** Dated 2099 so that no lease sweep (of anything sharing the database) takes them as expired. */
 function lease(id: string, owner: string, expiresAt: Date): Lease {
   return {
     leaseId: id,
@@ -117,6 +118,53 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(after.custom_attribute! - before.custom_attribute!).toBe(-1);
       expect(await store.reports.readSession(ended.hostName, b)).toEqual(makeSession(b));
       if (target.sessionIds) expect(await target.sessionIds(store, [a, b])).toEqual(idsBefore);
+    });
+
+    it('a batch of new and re-pulled sessions: events changed, dropped and added, nothing duplicated or lost', async () => {
+      const [a, b, c, d] = [key('mix-a'), key('mix-b'), key('mix-c'), key('mix-d')];
+      const start = new Date(Date.UTC(2026, 10, 20, 8, 0, 0));
+      const first = [makeSession(a, { endTime: null, duration: null }, 4), makeSession(b)];
+      await store.reports.writeSessions(first);
+      const idsBefore = await target.sessionIds?.(store, [a, b]);
+      const before = await store.reports.tableCounts();
+
+      const [e0, e1, , e3] = first[0]!.events;
+      const changed = { ...e1!, body: 'edited', data: [{ name: 'protocol', value: 'SSH' }], files: [] };
+      const added = [makeEvent(4, start), makeEvent(6, start, null)];
+      const batch = [
+        makeSession(c, {}, 2),
+        // a: event 1 changed (body, data, files), event 2 gone, events 4 and 6 new, 0 and 3 as they were.
+        makeSession(a, { customers: [] }, 0),
+        first[1]!,
+        makeSession(d, {}, 1),
+      ];
+      batch[1] = { ...batch[1]!, events: [e0!, changed, e3!, ...added] };
+      const rows = (s: SessionRecord) => ({
+        events: s.events.length,
+        data: s.events.reduce((n, e) => n + e.data.length, 0),
+        files: s.events.reduce((n, e) => n + Math.max(0, e.files.length - 1), 0),
+        info: s.events.reduce((n, e) => n + e.systemInformation.length, 0),
+      });
+      const delta = (f: (r: ReturnType<typeof rows>) => number) =>
+        f(rows(batch[0]!)) + f(rows(batch[1]!)) - f(rows(first[0]!)) + f(rows(batch[3]!));
+
+      for (let round = 0; round < 2; round++) {
+        expect(await store.reports.writeSessions(batch)).toEqual(
+          round === 0 ? { inserted: 2, updated: 2 } : { inserted: 0, updated: 4 },
+        );
+        for (const s of batch) expect(await store.reports.readSession(s.hostName, s.lsid)).toEqual(s);
+        const after = await store.reports.tableCounts();
+        expect(after.session! - before.session!).toBe(2);
+        expect(after.session_event! - before.session_event!).toBe(delta((r) => r.events));
+        expect(after.session_event_data! - before.session_event_data!).toBe(delta((r) => r.data));
+        expect(after.session_event_file! - before.session_event_file!).toBe(delta((r) => r.files));
+        expect(after.system_information! - before.system_information!).toBe(delta((r) => r.info));
+        expect(after.customer! - before.customer!).toBe(1);
+        if (target.sessionIds) {
+          const ids = await target.sessionIds(store, [a, b]);
+          expect(ids).toEqual(idsBefore);
+        }
+      }
     });
 
     it('keeps sessions of different sites apart (host_name is part of the key)', async () => {
