@@ -8,7 +8,6 @@ import { systemClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { REPORTING_LOCK } from '../../src/reporting/create-report-worker.js';
-import type { LockHandle } from '../../src/reporting/report-store-port.js';
 import { acquireWhenFree } from '../../src/reporting/leader-lock-wait.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../../src/simulators/appliance/console-driver.js';
@@ -22,17 +21,13 @@ import { loadSeedFile } from '../../src/simulators/passwordsafe/seed.js';
 import type { MssqlStore } from '../../src/store/mssql-store.js';
 import { openStore } from '../../src/app/open-store.js';
 import { startBuiltCli, type RunningCli } from '../helpers/cli.js';
-import { createTestDatabase, mssqlUrl, reportSkipped, type TestDatabase } from '../helpers/mssql-url.js';
-import { until as pollUntil } from '../helpers/until.js';
+import { configFromUrl, mssqlUrl, reportSkipped } from '../helpers/mssql-url.js';
 
 /**
- * Replicas for real: 2 and 3 `ecm-bridge serve` processes (the built dist/, as operators run it)
- * share one SQL Server store (MSSQL_URL; the T-SQL engine in CI), one appliance simulator (ECM
- * group: the oldest channel is active) and one Password Safe simulator. The senior is killed
- * with SIGKILL during console traffic; the figures are printed for docs/operations.md. The file
- * has a database of its own. Its two scenarios run one after the other: on the T-SQL engine of
- * the CI an application lock (the reporting leader lock) is server-wide rather than per
- * database, so concurrent scenarios would contend for one leader lock even on two databases.
+ * Replicas for real: 2, then 3 `ecm-bridge serve` processes (the built dist/, as operators run
+ * it) share one SQL Server store (MSSQL_URL; the T-SQL engine in CI), one appliance simulator
+ * (ECM group: the oldest channel is active) and one Password Safe simulator. The senior is killed
+ * with SIGKILL during console traffic; the figures are printed for docs/operations.md.
  */
 reportSkipped('replica suite');
 
@@ -46,17 +41,17 @@ const LEASES = { sweepIntervalSeconds: 1, heartbeatSeconds: 1, staleAfterSeconds
 /** Generated sessions: one a second, more than a scenario lasts (only those started by the end count). */
 const SESSIONS = 120;
 const CHECKOUTS = 3;
-/**
- * Every replica tries the reporting leader lock on each tick, on a new connection: on the T-SQL
- * engine of the CI about 0.5 s of server CPU each. Every 5 s, not 2: the survivors' first runs
- * fall inside the staleness wait anyway, and the engine's CPU is shared with the whole suite.
- */
-const REPORTING_SCHEDULE = '*/5 * * * * *';
 
 type Replica = RunningCli & { instanceId: string; httpPort: number };
 
-/** Waits on a condition that asks the database or a replica's /metrics: every 100 ms is often enough. */
-const until = (cond: () => boolean | Promise<boolean>, what: string) => pollUntil(cond, what, 60_000, 100);
+/** Polls `cond` every 100 ms until it holds. */
+async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 const JANE = (lsid: string): Omit<ConsoleRequestBody, 'op' | 'params'> => ({
   user: { id: 42, username: 'CORP\\jdoe', displayName: 'Jane Doe', securityProvider: { id: 3, name: 'Corp AD' } },
@@ -74,13 +69,11 @@ const JANE = (lsid: string): Omit<ConsoleRequestBody, 'op' | 'params'> => ({
 describe.skipIf(!mssqlUrl)('replicas: serve processes sharing one SQL Server store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ecm-replicas-'));
   const run = `${process.pid}-${Date.now().toString(36)}`;
-  let database: TestDatabase;
   let db: MssqlStore;
   const figures: Record<string, string | number>[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase('replicas');
-    db = (await openStore(database.config(), {
+    db = (await openStore(configFromUrl(mssqlUrl!), {
       log: silentLogger(),
       metrics: createMetricsRegistry({ defaultMetrics: false }),
     })) as MssqlStore;
@@ -88,7 +81,6 @@ describe.skipIf(!mssqlUrl)('replicas: serve processes sharing one SQL Server sto
   });
   afterAll(async () => {
     await db?.close();
-    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
     if (figures.length > 0) {
       console.info('[replicas] figures');
@@ -122,7 +114,7 @@ describe.skipIf(!mssqlUrl)('replicas: serve processes sharing one SQL Server sto
     const caDir = mkdtempSync(join(dir, `${n}-`));
     writeFileSync(join(caDir, 'appliance-ca.pem'), appliance.caPem);
     writeFileSync(join(caDir, 'passwordsafe-ca.pem'), ps.caPem);
-    const store = database.config();
+    const store = configFromUrl(mssqlUrl!);
     const configFile = join(caDir, 'bridge.yaml');
     writeFileSync(
       configFile,
@@ -157,7 +149,7 @@ store:
   password: env:REPLICA_DB_PASSWORD
   encrypt: ${store.encrypt}
 reporting:
-  schedule: "${REPORTING_SCHEDULE}"
+  schedule: "*/2 * * * * *"
   initialLookbackHours: 1
   overlapMinutes: 0
   batchSize: 50
@@ -167,7 +159,6 @@ log: { level: info }
     );
     const env = { REPLICA_DB_PASSWORD: store.password.reveal() };
     const replicas: Replica[] = [];
-    let backfill: { hold: LockHandle; bf: RunningCli } | undefined;
     const dump = () => replicas.map((r, i) => `--- replica ${i} ---\n${r.output().slice(-3000)}`).join('\n');
 
     /** Starts one replica and waits until its ECM channel is up. */
@@ -240,12 +231,6 @@ log: { level: info }
       const exited = new Promise((resolve) => senior.once('exit', (_code, signal) => resolve(signal)));
       senior.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
-      // A survivor checks in the dead replica's leases once its heartbeat is stale (10 s): watched
-      // from now on, while the failover, reporting and backfill checks below run.
-      const recovered = until(() => open().length === 0, 'the dead replica’s vault requests checked in').then(() =>
-        Date.now(),
-      );
-      recovered.catch(() => undefined); // awaited below; this only keeps a timeout from going unhandled meanwhile
       await until(
         () => answers.some((a) => a.sentAt >= killedAt && a.outcome.answeredBy === 'ecm'),
         'the first answer after the kill',
@@ -259,6 +244,23 @@ log: { level: info }
       expect(appliance.hub.connections()[0]).toMatchObject({ instanceId: next.instanceId, role: 'active' });
       const gapMs = firstAnswered.at - killedAt;
       const refused = after.filter((a) => a.at <= firstAnswered.at && a.outcome.answeredBy !== 'ecm').length;
+
+      // A survivor checks in the dead replica's leases once its heartbeat is stale.
+      await until(async () => open().length === 0, 'the dead replica’s vault requests checked in', 30_000);
+      const recoveredAt = Date.now();
+      expect(await db.state.listLeases({ owner: senior.instanceId })).toEqual([]);
+      const survivors = new Set([next, ...others].map((r) => r.instanceId));
+      for (const l of held) {
+        const [event] = await db.state.listCredentialEvents({ lsid: l.lsid! });
+        expect(event).toMatchObject({
+          outcome: 'checked_in',
+          checkinReason: 'recovery',
+          vaultRequestId: l.vaultRequestId,
+        });
+        expect(survivors.has(event!.checkinBy!)).toBe(true);
+      }
+      for (const r of ps.requests().filter((x) => requestIds.has(String(x.id))))
+        expect(r.checkinReason).toContain('ecm-bridge');
 
       // The reporting leader lock moved: a survivor pulls, and stores the sessions started after the kill.
       await until(
@@ -275,10 +277,10 @@ log: { level: info }
         'every generated session stored',
       );
 
-      // `report backfill` beside the running replicas takes the same leader lock: while this test
-      // holds it, the backfill waits; released, it runs to the end. Started before the lease
-      // recovery is awaited, so the process start-up overlaps the staleness wait.
+      let backfill = '-';
       if (withBackfill) {
+        // `report backfill` beside the running replicas takes the same leader lock: while this
+        // test holds it, the backfill waits; released, it runs to the end.
         const hold = await acquireWhenFree(db.lock, REPORTING_LOCK, systemClock, AbortSignal.timeout(30_000), () => {});
         const bf = startBuiltCli(
           [
@@ -296,31 +298,10 @@ log: { level: info }
           env,
         );
         await bf.waitFor(/waiting for the reporting leader lock/);
-        backfill = { hold, bf };
-      }
-
-      const recoveredAt = await recovered;
-      expect(await db.state.listLeases({ owner: senior.instanceId })).toEqual([]);
-      const survivors = new Set([next, ...others].map((r) => r.instanceId));
-      for (const l of held) {
-        const [event] = await db.state.listCredentialEvents({ lsid: l.lsid! });
-        expect(event).toMatchObject({
-          outcome: 'checked_in',
-          checkinReason: 'recovery',
-          vaultRequestId: l.vaultRequestId,
-        });
-        expect(survivors.has(event!.checkinBy!)).toBe(true);
-      }
-      for (const r of ps.requests().filter((x) => requestIds.has(String(x.id))))
-        expect(r.checkinReason).toContain('ecm-bridge');
-
-      let loaded = '-';
-      if (backfill) {
-        const { hold, bf } = backfill;
         const done = new Promise<number | null>((resolve) => bf.once('exit', (code) => resolve(code)));
         await hold.release();
         expect(await done, bf.output()).toBe(0);
-        loaded = /(\d+) session\(s\) loaded/.exec(bf.output())?.[0] ?? bf.output().slice(-200);
+        backfill = /(\d+) session\(s\) loaded/.exec(bf.output())?.[0] ?? bf.output().slice(-200);
       }
 
       const counts = await storedCounts(generated);
@@ -338,7 +319,7 @@ log: { level: info }
         'sessions generated': generated.length,
         'sessions stored': counts.size,
         duplicates,
-        backfill: loaded,
+        backfill,
         'scenario (s)': ((Date.now() - started) / 1000).toFixed(1),
       });
     } catch (e) {
@@ -346,20 +327,17 @@ log: { level: info }
       throw e;
     } finally {
       for (const r of replicas) r.kill('SIGKILL');
-      backfill?.bf.kill('SIGKILL');
-      await backfill?.hold.release();
       await driver.close();
       await appliance.stop();
       await ps.stop();
     }
   }
 
-  // Bounds for a hang: a scenario takes 25-35 s on a quiet machine, over 70 s at load 8.
   it(
     '2 replicas: the senior killed during traffic; failover, lease recovery, reporting lock, backfill',
     () => scenario(2, true),
-    180_000,
+    90_000,
   );
 
-  it('3 replicas: the senior killed during traffic; the next oldest takes over', () => scenario(3, false), 180_000);
+  it('3 replicas: the senior killed during traffic; the next oldest takes over', () => scenario(3, false), 90_000);
 });

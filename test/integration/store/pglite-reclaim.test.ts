@@ -34,13 +34,6 @@ describe('PGlite store: the sweep reclaims the space of ended leases', () => {
   });
   afterAll(async () => store?.close());
 
-  const dead = async () =>
-    (
-      await store.db.query<{ n: number }>(
-        `SELECT n_dead_tup::int AS n FROM pg_stat_user_tables WHERE schemaname = 'ecm_bridge' AND relname = 'lease'`,
-      )
-    ).rows[0]!.n;
-
   const size = async () =>
     (await store.db.query<{ b: number }>(`SELECT pg_relation_size('ecm_bridge.lease')::int AS b`)).rows[0]!.b;
   const cycles = async (from: number) => {
@@ -50,15 +43,14 @@ describe('PGlite store: the sweep reclaims the space of ended leases', () => {
     }
   };
 
-  it('after reclaim no deleted lease is left in the table, and later leases reuse its space', async () => {
+  it('after reclaim, later leases reuse the space of ended ones: the table stops growing', async () => {
     await cycles(0);
     const grown = await size();
-    expect(await dead()).toBeGreaterThan(0);
-    await store.state.reclaim(new Date());
-    expect(await dead()).toBe(0);
+    // Without the vacuum each round of ended leases adds its pages (24 KiB after four rounds
+    // against 8 KiB here); the statistics' dead-row count is not used: it is flushed lazily.
     for (const from of [200, 400, 600]) {
-      await cycles(from);
       await store.state.reclaim(new Date());
+      await cycles(from);
     }
     expect(await size()).toBeLessThanOrEqual(grown);
   });
