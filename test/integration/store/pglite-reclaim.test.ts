@@ -1,26 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Lease } from '../../../src/broker/lease-store-port.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { PgliteStore } from '../../../src/store/pglite-store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
-
-const lease = (n: number): Lease => ({
-  leaseId: `reclaim-${n}`,
-  vaultRequestId: `req-${n}`,
-  owner: 'a',
-  site: 'corp-pra',
-  consoleUser: 'zoë',
-  vaultUser: 'CORP\\zoe',
-  systemId: 12,
-  systemName: 'srv-01',
-  accountId: 34,
-  accountName: 'Administrator',
-  lsid: null,
-  auditId: null,
-  createdAt: new Date(Date.UTC(2099, 0, 1)),
-  expiresAt: new Date(Date.UTC(2099, 0, 2)),
-});
+import { lease } from './store-contract.js';
 
 /**
  * PGlite's Postgres has no autovacuum (single-user mode), and every lease ends deleted: the
@@ -38,7 +21,7 @@ describe('PGlite store: the sweep reclaims the space of ended leases', () => {
     (await store.db.query<{ b: number }>(`SELECT pg_relation_size('ecm_bridge.lease')::int AS b`)).rows[0]!.b;
   const cycles = async (from: number) => {
     for (let n = from; n < from + 200; n++) {
-      await store.state.putLease(lease(n));
+      await store.state.putLease(lease(`reclaim-${n}`, 'a', new Date(Date.UTC(2099, 0, 2))));
       await store.state.takeLease(`reclaim-${n}`);
     }
   };

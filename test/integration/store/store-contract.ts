@@ -26,7 +26,7 @@ let unique = 0;
 const key = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${++unique}`;
 
 /** Dated 2099 so that no lease sweep (of anything sharing the database) takes them as expired. */
-function lease(id: string, owner: string, expiresAt: Date): Lease {
+export function lease(id: string, owner: string, expiresAt: Date): Lease {
   return {
     leaseId: id,
     vaultRequestId: `req-${id}`,
