@@ -45,6 +45,25 @@ export function lease(id: string, owner: string, expiresAt: Date): Lease {
   };
 }
 
+/** The audit row of a checkout intent (`requested`, no vault request yet) of session `lsid`. */
+function requestedEvent(lsid: string) {
+  return {
+    site: 'corp-pra',
+    lsid,
+    jumpItemId: null,
+    jumpItemName: null,
+    consoleUser: 'zoë',
+    vaultUser: 'CORP\\zoe',
+    vaultRequestId: null,
+    systemName: 'srv-01' as string | null,
+    accountName: 'Administrator' as string | null,
+    outcome: 'requested' as const,
+    errorCode: null,
+    checkoutAt: null,
+    checkinAt: null,
+  };
+}
+
 /** The behaviour every Store adapter must show, run against each of them. */
 export function describeStoreContract(name: string, target: ContractTarget): void {
   describe(`Store contract: ${name}`, () => {
@@ -285,21 +304,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         lsid,
         vaultRequestId: null,
       };
-      const event = {
-        site: 'corp-pra',
-        lsid,
-        jumpItemId: null,
-        jumpItemName: null,
-        consoleUser: 'zoë',
-        vaultUser: 'CORP\\zoe',
-        vaultRequestId: null,
-        systemName: 'srv-01',
-        accountName: 'Administrator',
-        outcome: 'requested' as const,
-        errorCode: null,
-        checkoutAt: null,
-        checkinAt: null,
-      };
+      const event = requestedEvent(lsid);
       const auditId = await store.state.openLease(event, body);
       expect(await store.state.getLease(id)).toEqual({ ...body, auditId });
       expect(await store.state.holdsRequest('CORP\\zoe', 'req-none')).toBe(false);
@@ -346,21 +351,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         const { auditId: _, ...body } = { ...lease(id, owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))), lsid };
         return { ...body, vaultRequestId: null, credential };
       };
-      const event = {
-        site: 'corp-pra',
-        lsid,
-        jumpItemId: null,
-        jumpItemName: null,
-        consoleUser: 'zoë',
-        vaultUser: 'CORP\\zoe',
-        vaultRequestId: null,
-        systemName: 'srv-01',
-        accountName: 'Administrator',
-        outcome: 'requested' as const,
-        errorCode: null,
-        checkoutAt: null,
-        checkinAt: null,
-      };
+      const event = requestedEvent(lsid);
       const [a, b, c] = [key('once'), key('once'), key('once')];
       // Three gets with one credential id; the vault answered two of them with the same request (reuse).
       for (const id of [a, b, c]) expect(await store.state.openLease(event, intent(id))).toEqual(expect.any(Number));
@@ -444,21 +435,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const taken = key('group');
       for (const id of [ids[5]!, taken])
         await store.state.putLease(lease(id, owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))));
-      const event = {
-        site: 'corp-pra',
-        lsid,
-        jumpItemId: null,
-        jumpItemName: null,
-        consoleUser: 'zoë',
-        vaultUser: 'CORP\\zoe',
-        vaultRequestId: null,
-        systemName: null,
-        accountName: null,
-        outcome: 'requested' as const,
-        errorCode: null,
-        checkoutAt: null,
-        checkinAt: null,
-      };
+      const event = { ...requestedEvent(lsid), systemName: null, accountName: null };
       const results = await Promise.allSettled([
         ...ids.slice(0, 5).map((leaseId) => store.state.openLease(event, { ...body, leaseId })),
         store.state.openLease(event, { ...body, leaseId: ids[5]! }), // already recorded: fails
