@@ -22,6 +22,13 @@ const rules = [
     why: 'TLS verification is always on (simulators excepted, see src/simulators)',
     skip: (f) => f.startsWith('src/simulators/'),
   },
+  {
+    // In the bundle (scripts/bundle.mjs) a dynamic import of a CommonJS package yields only its
+    // default export, where Node would also give the named ones: destructuring them gives undefined.
+    files: walk('src'),
+    re: /^(?!.*\{ default: \w+ \} = await import\().*\bawait import\(['"][^.'"]/,
+    why: "a package's named exports are lost by a dynamic import in the bundle: import it statically, or take only `{ default: X }`",
+  },
   { files: walk('test'), re: /\b(it|test|describe)\.only\(/, why: '.only left in a test' },
   {
     files: walk('test'),

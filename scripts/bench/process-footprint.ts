@@ -62,9 +62,9 @@ const fresh = (name: string, i: number) => join(root, `${name}-${i}`);
 try {
   child('bridge', dir); // creates and migrates the data directory: every measured open is of an existing one
   const nodeBase = await sample(wall(['-e', '0']));
-  const help = await sample(wall(['dist/main.js', '--help']));
-  const version = await sample(wall(['dist/main.js', 'version']));
-  const printSql = await sample(wall(['dist/main.js', 'db', 'print-sql', '--dialect', 'mssql']));
+  const help = await sample(wall(['bin/ecm-bridge.js', '--help']));
+  const version = await sample(wall(['bin/ecm-bridge.js', 'version']));
+  const printSql = await sample(wall(['bin/ecm-bridge.js', 'db', 'print-sql', '--dialect', 'mssql']));
   const existing = await sampleAll(async () => {
     const d = child('defaults', dir);
     const b = child('bridge', dir);

@@ -72,7 +72,7 @@ async function serveToReady(
   idleMs: number,
 ): Promise<{ ms: number; rssMiB: number; idleRssMiB: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['dist/main.js', 'serve', '--config', configFile], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['bin/ecm-bridge.js', 'serve', '--config', configFile], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let ended = false;
   void exited.then(() => (ended = true));

@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { parse } from 'yaml';
 import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from '../platform/bounded-file.js';
 import { resolveConfigPath } from '../platform/config/config-path.js';
 import { DEFAULT_LOCK_WAIT_MS } from '../store/data-dir-lock.js';
@@ -30,22 +31,29 @@ export class EarlyStoreOpen {
   #settled = false;
   #taken = false;
 
-  private constructor(private readonly target: Target | undefined) {
-    this.#cluster = target
-      ? import('../store/pglite-cluster.js').then(({ openPgliteCluster }) =>
-          openPgliteCluster(target.dataDir, target.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, this.#abort.signal),
-        )
-      : Promise.resolve(undefined);
+  private constructor(
+    private readonly target: Target | undefined,
+    open: (signal: AbortSignal) => Promise<PgliteCluster | undefined>,
+  ) {
+    this.#cluster = open(this.#abort.signal);
     // A failed open is reported by take() (to the store unit), or dropped by discard().
     this.#cluster.catch(() => undefined);
   }
 
   /**
-   * Reads the store section of `file` and, when it names an embedded directory, begins opening it:
-   * PGlite's import is under way when this resolves, so it comes before whatever loads next.
+   * Reads the store section of `file` and, when it names an embedded directory, begins opening it.
+   * The opener's modules (PGlite's with them) have loaded when this resolves: the open has started
+   * compiling and reading instead of queueing behind the rest of the bridge, which the caller
+   * imports next. A failed load fails the open, as take() then reports.
    */
   static async begin(file: string): Promise<EarlyStoreOpen> {
-    return new EarlyStoreOpen(await readTarget(file));
+    const target = await readTarget(file);
+    if (!target) return new EarlyStoreOpen(undefined, () => Promise.resolve(undefined));
+    const opener = import('../store/pglite-cluster.js');
+    await opener.catch(() => undefined);
+    return new EarlyStoreOpen(target, async (signal) =>
+      (await opener).openPgliteCluster(target.dataDir, target.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal),
+    );
   }
 
   /**
@@ -89,7 +97,6 @@ export class EarlyStoreOpen {
 async function readTarget(file: string): Promise<Target | undefined> {
   try {
     const text = readBoundedFile(file, MAX_CONFIG_FILE_BYTES);
-    const { parse } = await import('yaml');
     const store = (parse(text, { maxAliasCount: 100 }) as { store?: Record<string, unknown> } | null)?.store;
     // An absent store or dataDir means the schema's defaults: left to the full load.
     if (store?.kind !== 'embedded' || typeof store.dataDir !== 'string' || store.dataDir === '') return undefined;

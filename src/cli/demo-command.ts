@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import type { ConsoleRequestBody } from '../simulators/appliance/sim-console-routes.js';
 import { loadConfigFile } from '../app/config-schema.js';
 import { createLogger } from '../platform/logger.js';
+import { packagePath } from '../platform/package-path.js';
 import { BridgeService } from '../app/bridge-service.js';
 import { ApplianceSimulator } from '../simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../simulators/appliance/console-driver.js';
@@ -18,8 +19,6 @@ import { UNITS } from '../app/unit-keys.js';
 import { EXIT, usage, write, type CliIo, type CommandRun } from './command.js';
 import { runUntilSignal } from './serve-service.js';
 
-const repoFile = (rel: string) => resolve(new URL('../../', import.meta.url).pathname, rel);
-
 interface DemoOptions {
   dataDir: string;
   vaultPort: number;
@@ -30,7 +29,7 @@ interface DemoOptions {
 
 /** Writes the demo's effective config: config/demo.yaml with the actual ports and paths. */
 function writeDemoConfig(o: DemoOptions, applianceUrl: string, vaultUrl: string): string {
-  const doc = parseDocument(readFileSync(repoFile('config/demo.yaml'), 'utf8'));
+  const doc = parseDocument(readFileSync(packagePath('config/demo.yaml'), 'utf8'));
   doc.setIn(['sites', 0, 'url'], applianceUrl);
   doc.setIn(['sites', 0, 'caFile'], join(o.dataDir, 'appliance-ca.pem'));
   doc.setIn(['vault', 'url'], vaultUrl);
@@ -153,7 +152,7 @@ export const runDemo: CommandRun = async (args, io, command) => {
     now: Date.now,
   });
   const appliance = new ApplianceSimulator({
-    accounts: loadAccountsFile(repoFile('config/demo/appliance-accounts.yaml')),
+    accounts: loadAccountsFile(packagePath('config/demo/appliance-accounts.yaml')),
     port: o.appliancePort,
     hostname: '127.0.0.1',
     reporting: reports.handle,

@@ -3,14 +3,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { toServiceError } from '../platform/errors.js';
+import { packagePath } from '../platform/package-path.js';
 import type { StatusSource } from './status-view.js';
 
 /**
  * The page's files sit in src/http/status-page/ and are served from there by both the TypeScript
- * sources and the compiled dist/ (no build step: `../../src/http/...` resolves to the same folder
- * from src/http/ and from dist/http/).
+ * sources and the built code (no build step for them).
  */
-const PAGE_DIR = new URL('../../src/http/status-page/', import.meta.url);
+const PAGE_DIR = packagePath('src/http/status-page/');
 
 /** The page shell: HTML, script and style without any data, so a browser can load it before it has the token. */
 const SHELL: Record<string, { file: string; type: string }> = {
@@ -56,7 +56,7 @@ const secure = (reply: FastifyReply) =>
  */
 export function statusRoutes(source: StatusSource, log: Logger, testTimeoutMs = 20_000) {
   const files = Object.fromEntries(
-    Object.entries(SHELL).map(([path, f]) => [path, { ...f, body: readFileSync(new URL(f.file, PAGE_DIR)) }]),
+    Object.entries(SHELL).map(([path, f]) => [path, { ...f, body: readFileSync(PAGE_DIR + f.file) }]),
   );
   return (app: FastifyInstance): void => {
     for (const [path, f] of Object.entries(files))

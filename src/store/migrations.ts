@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../platform/package-path.js';
 
 export type Dialect = 'mssql' | 'postgres';
 
@@ -12,7 +12,7 @@ export interface Migration {
 }
 
 /** sql/ at the package root; the same relative path from src/store and from dist/store. */
-export const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+export const SQL_DIR = packagePath('sql/');
 
 const NUMBERED = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 

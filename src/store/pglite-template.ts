@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { packagePath } from '../platform/package-path.js';
 
 /**
  * A freshly initialised, empty Postgres cluster for PGlite, made once by the build
@@ -13,7 +13,7 @@ import { gunzipSync } from 'node:zlib';
  * depends only on the PGlite release, which its key records; a template of another release, or
  * none (running from the sources without a build), means initdb as before.
  */
-export const TEMPLATE_FILE = fileURLToPath(new URL('../../dist/pglite-template/cluster.tar.gz', import.meta.url));
+export const TEMPLATE_FILE = packagePath('dist/pglite-template/cluster.tar.gz');
 /** The template's key (`templateKey()` when it was made), beside it. */
 export const TEMPLATE_KEY_FILE = TEMPLATE_FILE.replace(/\.tar\.gz$/, '.key');
 

@@ -49,7 +49,12 @@ describe('operator walk-through with the globally installed ecm-bridge', () => {
   it('1. the package ships its build, and the installed command reports its version', async () => {
     const { stdout } = await exec('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
     const files = (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
-    for (const f of ['bin/ecm-bridge.js', 'dist/main.js', 'sql/mssql/readonly-login.sql', 'deploy/ecm-bridge.service'])
+    for (const f of [
+      'bin/ecm-bridge.js',
+      'dist/bundle/main.js',
+      'sql/mssql/readonly-login.sql',
+      'deploy/ecm-bridge.service',
+    ])
       expect(files).toContain(f);
     const version = JSON.parse(readFileSync('package.json', 'utf8')).version as string;
     for (const args of [['version'], ['--version']]) {

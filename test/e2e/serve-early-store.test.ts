@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirLock } from '../../src/store/data-dir-lock.js';
+import { bundleSources } from '../helpers/bundle-inputs.js';
 import { assertBuildFresh, BIN, runBuiltCli, startBuiltCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ecm-early-store-'));
@@ -29,7 +30,7 @@ describe('ecm-bridge serve opens the embedded store while the rest of the bridge
     });
     expect(r.status).toBe(78);
     expect(r.stderr).toMatch(/unknownSection/);
-    const modules = readFileSync(trace, 'utf8').split('\n');
+    const modules = bundleSources(readFileSync(trace, 'utf8').split('\n'));
     const pglite = modules.findIndex((m) => m.includes('/node_modules/@electric-sql/pglite/'));
     const zod = modules.findIndex((m) => m.includes('/node_modules/zod/'));
     expect(pglite).toBeGreaterThanOrEqual(0);
@@ -64,7 +65,7 @@ describe('ecm-bridge serve opens the embedded store while the rest of the bridge
     expect(existsSync(`${dataDir}.lock`)).toBe(false);
     // The ops server declares no JSON schemas, so fastify's compilers (ajv, fast-json-stringify) never
     // load; fastify's error serializer still uses fast-json-stringify's small runtime.
-    const modules = readFileSync(trace, 'utf8').split('\n');
+    const modules = bundleSources(readFileSync(trace, 'utf8').split('\n'));
     expect(modules.some((m) => m.includes('/node_modules/fastify/'))).toBe(true);
     const compilers = /\/node_modules\/(ajv\/|@fastify\/ajv-compiler\/|fast-json-stringify\/index\.js)/;
     expect(modules.filter((m) => compilers.test(m))).toEqual([]);

@@ -26,7 +26,7 @@ export async function runCliInProcess(argv: string[], env: Record<string, string
 }
 
 const ROOT = join(import.meta.dirname, '..', '..');
-/** The installed launcher; it runs the compiled dist/ (built by `npm ci` and by `npm test`). */
+/** The installed launcher; it runs the bundle in dist/bundle/ (built by `npm ci` and by `npm test`). */
 export const BIN = join(ROOT, 'bin', 'ecm-bridge.js');
 
 function newestMtime(dir: string, suffix: string): number {
@@ -41,9 +41,11 @@ let checked = false;
 /** A child running an old build would test old code: refuse, naming the fix. */
 export function assertBuildFresh(): void {
   if (checked) return;
-  // tsc -b stamps its build info even when an edit changed no output.
-  const info = join(ROOT, 'dist', '.tsbuildinfo');
-  const built = existsSync(info) ? statSync(info).mtimeMs : newestMtime(join(ROOT, 'dist'), '.js');
+  // Both outputs of `npm run build`: tsc's per-module dist/ (tsc -b stamps its build info even
+  // when an edit changed no output), which some tests import, and the bundle the launcher runs
+  // (rewritten whole by every build).
+  const stamps = [join(ROOT, 'dist', '.tsbuildinfo'), join(ROOT, 'dist', 'bundle', 'meta.json')];
+  const built = Math.min(...stamps.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)));
   if (built < newestMtime(join(ROOT, 'src'), '.ts'))
     throw new Error('dist/ is older than src/: run `npm run build` (npm test does) before tests that spawn the CLI');
   checked = true;

@@ -1,4 +1,6 @@
-/** A TLS identity for a simulated appliance: the certificate doubles as its own CA. */
+import { generate } from 'selfsigned';
+
+/** A TLS identity for a simulator (appliance or Password Safe): the certificate doubles as its own CA. */
 export interface SimTls {
   key: string;
   cert: string;
@@ -17,7 +19,6 @@ export async function generateSimTls(
   // `addresses: false` leaves the IP addresses out: a certificate that carries only the site's
   // name, as real appliances have, for tests of nodes given by IP.
   const addresses = options.addresses ?? true;
-  const { generate } = await import('selfsigned'); // heavy (X.509 stack): only when a simulator starts
   const pems = await generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     algorithm: 'sha256',

@@ -1,10 +1,8 @@
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../platform/package-path.js';
 import type { Seed } from './seed.js';
 
-/** The demo fixture (resolves from both src/ and dist/, which sit at the same depth). */
-export const demoSeedPath = fileURLToPath(
-  new URL('../../../src/simulators/passwordsafe/fixtures/demo-seed.yaml', import.meta.url),
-);
+/** The demo fixture. */
+export const demoSeedPath = packagePath('src/simulators/passwordsafe/fixtures/demo-seed.yaml');
 
 export interface EstateSize {
   systems: number;

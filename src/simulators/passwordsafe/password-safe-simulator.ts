@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { generateSimTls } from '../appliance/sim-tls.js';
 import { EstateIndex, type SimAccount } from './estate-index.js';
 import type { Seed } from './seed.js';
 import { assetSystems, managedAccounts, managedSystems, platforms, searchAssets, workgroups } from './sim-discovery.js';
@@ -71,24 +72,9 @@ export class PasswordSafeSimulator {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
     // HTTPS only, like the bridge's own config: a simulator must not teach plain-HTTP setups.
     const host = this.options.host ?? '127.0.0.1';
-    const { generate } = await import('selfsigned'); // heavy (X.509 stack): only when a simulator starts
-    const pems = await generate([{ name: 'commonName', value: 'passwordsafe-simulator' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        {
-          name: 'subjectAltName',
-          altNames: [
-            { type: 2, value: 'localhost' },
-            { type: 7, ip: '127.0.0.1' },
-            ...(host !== '127.0.0.1' && host !== 'localhost' ? [{ type: 2 as const, value: host }] : []),
-          ],
-        },
-      ],
-    });
-    this.#caPem = pems.cert;
-    this.#server = createHttpsServer({ key: pems.private, cert: pems.cert }, handler);
+    const tls = await generateSimTls(host === '127.0.0.1' || host === 'localhost' ? 'passwordsafe-simulator' : host);
+    this.#caPem = tls.caPem;
+    this.#server = createHttpsServer({ key: tls.key, cert: tls.cert }, handler);
     const server = this.#server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
