@@ -8,7 +8,8 @@
  *
  * The simulator runs in a child process with a fixed answer latency, so this process's CPU is
  * the bridge's (adapter, broker, store). "Bridge CPU" is CPU per operation minus the direct
- * baseline's CPU per vault call in the same run. Each figure is the median of `runs` runs, with
+ * baseline's CPU per vault call in the same run; at 1 worker the two alternate cycle by cycle
+ * (each 1-worker case has its own direct row). Each figure is the median of `runs` runs, with
  * every run's value and the 1-minute load average before it.
  */
 import { benchBroker, freshCredentialIds } from './bench-broker.js';
@@ -87,70 +88,97 @@ interface Measured {
   perBatch: number;
 }
 
-/** Runs get+release cycles on `workers` workers for `seconds`; per-call CPU only means something at 1 worker. */
-async function cycles(
-  workers: number,
-  get: (w: number) => Promise<unknown>,
-  release: (w: number, got: unknown) => Promise<void>,
-): Promise<Measured> {
-  const lat: number[] = [];
-  let n = 0;
-  let cpuGet = 0;
-  let cpuRelease = 0;
-  const batches0 = { ...store.state.batches.stats };
+type Get = (w: number) => Promise<unknown>;
+type Release = (w: number, got: unknown) => Promise<void>;
+
+/** What cycles of one kind added up to. */
+class Tally {
+  n = 0;
+  cpuGet = 0;
+  cpuRelease = 0;
+  busyMs = 0;
+  readonly lat: number[] = [];
+  readonly batches0 = { ...store.state.batches.stats };
+
+  /** One get+release cycle of worker `w`, with the CPU of each call (meaningful at 1 worker only). */
+  async cycle(w: number, get: Get, release: Release): Promise<void> {
+    const c0 = process.cpuUsage();
+    const t = performance.now();
+    const got = await get(w);
+    const t1 = performance.now();
+    const c1 = process.cpuUsage(c0);
+    const c2 = process.cpuUsage();
+    await release(w, got);
+    const c3 = process.cpuUsage(c2);
+    this.lat.push(t1 - t);
+    this.busyMs += performance.now() - t;
+    this.cpuGet += c1.user + c1.system;
+    this.cpuRelease += c3.user + c3.system;
+    this.n++;
+  }
+
+  /** `cpuUs`: the process's CPU over the run (all workers); the per-call sum when undefined. */
+  result(elapsedMs: number, cpuUs = this.cpuGet + this.cpuRelease): Measured {
+    const { stats } = store.state.batches;
+    return {
+      cyclesPerSec: this.n / (elapsedMs / 1000),
+      getP50: quantile(this.lat, 0.5),
+      cpuMsPerCycle: cpuUs / 1000 / this.n,
+      cpuMsGet: this.cpuGet / 1000 / this.n,
+      cpuMsRelease: this.cpuRelease / 1000 / this.n,
+      perBatch: (stats.statements - this.batches0.statements) / (stats.batches - this.batches0.batches),
+    };
+  }
+}
+
+/** Runs get+release cycles on `workers` workers for `seconds`. */
+async function cycles(workers: number, get: Get, release: Release): Promise<Measured> {
+  const tally = new Tally();
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const deadline = start + seconds * 1000;
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
-      while (performance.now() < deadline) {
-        const c0 = process.cpuUsage();
-        const t = performance.now();
-        const got = await get(w);
-        lat.push(performance.now() - t);
-        const c1 = process.cpuUsage(c0);
-        const c2 = process.cpuUsage();
-        await release(w, got);
-        const c3 = process.cpuUsage(c2);
-        cpuGet += c1.user + c1.system;
-        cpuRelease += c3.user + c3.system;
-        n++;
-      }
+      while (performance.now() < deadline) await tally.cycle(w, get, release);
     }),
   );
-  const elapsed = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return {
-    cyclesPerSec: n / elapsed,
-    getP50: quantile(lat, 0.5),
-    cpuMsPerCycle: (cpu.user + cpu.system) / 1000 / n,
-    cpuMsGet: cpuGet / 1000 / n,
-    cpuMsRelease: cpuRelease / 1000 / n,
-    perBatch:
-      (store.state.batches.stats.statements - batches0.statements) /
-      (store.state.batches.stats.batches - batches0.batches),
-  };
+  return tally.result(performance.now() - start, cpu.user + cpu.system);
 }
 
-const direct = (workers: number) =>
-  cycles(
-    workers,
-    (w) => vault.checkout({ vaultUser: USER, account: accounts[w]!, durationMinutes: 30, reason: 'bench' }, signal),
-    (_w, got) => vault.checkin(USER, (got as { requestId: string }).requestId, 'bench'),
+/**
+ * One worker for `seconds`, alternating a direct cycle and a bridged one, so both meet the same
+ * conditions: at one worker the process is mostly idle, and CPU that comes in bursts (V8's
+ * background compiles and collections, counted in the process's CPU) lands on whichever call is
+ * running. Measured one after the other, such a burst in one case's seconds alone moved the
+ * difference between the two by more than the bridge's own cost.
+ */
+async function alternating(): Promise<{ direct: Measured; bridge: Measured }> {
+  const d = new Tally();
+  const b = new Tally();
+  const deadline = performance.now() + seconds * 1000;
+  while (performance.now() < deadline) {
+    await d.cycle(0, directGet, directRelease);
+    await b.cycle(0, bridgedGet, bridgedRelease);
+  }
+  return { direct: d.result(d.busyMs), bridge: b.result(b.busyMs) };
+}
+
+const directGet: Get = (w) =>
+  vault.checkout({ vaultUser: USER, account: accounts[w]!, durationMinutes: 30, reason: 'bench' }, signal);
+const directRelease: Release = (_w, got) => vault.checkin(USER, (got as { requestId: string }).requestId, 'bench');
+const bridgedGet: Get = (w) =>
+  broker.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!) }, signal);
+const bridgedRelease: Release = async (w, got) => {
+  await broker.handle(
+    'credentials.release',
+    contexts[w]!,
+    { leaseId: (got as { credential: { leaseId: string } }).credential.leaseId },
+    signal,
   );
-const bridged = (workers: number) =>
-  cycles(
-    workers,
-    (w) => broker.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!) }, signal),
-    async (w, got) => {
-      await broker.handle(
-        'credentials.release',
-        contexts[w]!,
-        { leaseId: (got as { credential: { leaseId: string } }).credential.leaseId },
-        signal,
-      );
-    },
-  );
+};
+const direct = (workers: number) => cycles(workers, directGet, directRelease);
+const bridged = (workers: number) => cycles(workers, bridgedGet, bridgedRelease);
 
 /** Live leases of another instance, so releases run against a table of that size. */
 async function fillLeases(total: number): Promise<void> {
@@ -164,37 +192,50 @@ async function fillLeases(total: number): Promise<void> {
   );
 }
 
-type Case = { name: string; run: () => Promise<Measured>; base?: string; leases?: number };
+/** A row of the table; `base` names the row whose vault calls it is compared with. */
+type Case = { name: string; base?: string };
+/** One measurement, giving one or more rows. */
+type Run = () => Promise<Record<string, Measured>>;
+const oneWorker =
+  (suffix: string): Run =>
+  async () => {
+    const { direct: d, bridge: b } = await alternating();
+    return { [`direct vault, 1 worker${suffix}`]: d, [`bridge, 1 worker${suffix}`]: b };
+  };
+const pairRows = (suffix: string): Case[] => [
+  { name: `direct vault, 1 worker${suffix}` },
+  { name: `bridge, 1 worker${suffix}`, base: `direct vault, 1 worker${suffix}` },
+];
 const cases: Case[] = [
-  { name: 'direct vault, 1 worker', run: () => direct(1) },
-  { name: 'bridge, 1 worker', run: () => bridged(1), base: 'direct vault, 1 worker' },
-  { name: 'direct vault, 50 workers', run: () => direct(50) },
-  { name: 'bridge, 50 workers', run: () => bridged(50), base: 'direct vault, 50 workers' },
+  ...pairRows(''),
+  { name: 'direct vault, 50 workers' },
+  { name: 'bridge, 50 workers', base: 'direct vault, 50 workers' },
+];
+const measurements: Run[] = [
+  oneWorker(''),
+  async () => ({ 'direct vault, 50 workers': await direct(50) }),
+  async () => ({ 'bridge, 50 workers': await bridged(50) }),
 ];
 const results = new Map<string, { m: Measured[]; loads: string[] }>();
-const record = (name: string, m: Measured, load: string) => {
-  const r = results.get(name) ?? { m: [], loads: [] };
-  r.m.push(m);
-  r.loads.push(load);
-  results.set(name, r);
+const record = async (run: Run) => {
+  const load = load1();
+  for (const [name, m] of Object.entries(await run())) {
+    const r = results.get(name) ?? { m: [], loads: [] };
+    r.m.push(m);
+    r.loads.push(load);
+    results.set(name, r);
+  }
 };
 try {
   await direct(1); // TLS, sign-in and JIT warm-up outside the measurements
   await bridged(1);
-  for (let run = 0; run < runs; run++) {
-    for (const c of cases) {
-      const load = load1();
-      record(c.name, await c.run(), load);
-    }
-  }
-  // Release cost against the number of live leases: the bridge at 1 worker with the table filled.
+  for (let run = 0; run < runs; run++) for (const m of measurements) await record(m);
+  // The bridge's cost against the number of live leases: 1 worker with the table filled.
   for (const n of leaseCounts) {
     await fillLeases(n);
-    for (let run = 0; run < runs; run++) {
-      const load = load1();
-      record(`bridge, 1 worker, ${n} live leases`, await bridged(1), load);
-    }
-    cases.push({ name: `bridge, 1 worker, ${n} live leases`, run: () => bridged(1), base: 'direct vault, 1 worker' });
+    const suffix = `, ${n} live leases`;
+    for (let run = 0; run < runs; run++) await record(oneWorker(suffix));
+    cases.push(...pairRows(suffix));
   }
 
   const s = (name: string, f: (m: Measured) => number): Sampled => ({
