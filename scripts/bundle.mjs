@@ -5,8 +5,8 @@
 // Why a bundle: `serve` spends most of its start-up on the main thread, and before this Node
 // resolved, read and compiled about 760 separate modules there (our ~130 and undici, zod, yaml,
 // fastify, prom-client with theirs) while PGlite waited for the same thread to start Postgres.
-// A few chunks, whitespace- and syntax-minified, load in a fraction of that time (see
-// docs/benchmarks.md, "serve to ready"). Commands still load lazily: each command module is a
+// A few chunks, whitespace- and syntax-minified, take about two thirds of that time (measured in
+// docs/benchmarks.md, "Bundled CLI"). Commands still load lazily: each command module is a
 // dynamic import, so it becomes its own chunk, and `--help` loads none of them.
 //
 // Identifiers and names are kept, so stack traces read as the source does; the source maps beside

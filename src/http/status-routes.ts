@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from 'pino';
@@ -56,7 +57,7 @@ const secure = (reply: FastifyReply) =>
  */
 export function statusRoutes(source: StatusSource, log: Logger, testTimeoutMs = 20_000) {
   const files = Object.fromEntries(
-    Object.entries(SHELL).map(([path, f]) => [path, { ...f, body: readFileSync(PAGE_DIR + f.file) }]),
+    Object.entries(SHELL).map(([path, f]) => [path, { ...f, body: readFileSync(join(PAGE_DIR, f.file)) }]),
   );
   return (app: FastifyInstance): void => {
     for (const [path, f] of Object.entries(files))

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { packagePath } from './package-path.js';
 
-/** The package version; src/platform/ and dist/platform/ both sit two levels below package.json. */
+/** The package version, from package.json. */
 export const BRIDGE_VERSION: string = (
   JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }
 ).version;

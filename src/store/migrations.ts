@@ -11,7 +11,7 @@ export interface Migration {
   sql: string;
 }
 
-/** sql/ at the package root; the same relative path from src/store and from dist/store. */
+/** sql/ at the package root. */
 export const SQL_DIR = packagePath('sql/');
 
 const NUMBERED = /^(\d{3})_([a-z0-9_]+)\.sql$/;
