@@ -1,9 +1,11 @@
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import sql from 'mssql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../../src/platform/clock.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { loadMigrations, splitBatches } from '../../../src/store/migrations.js';
+import { MssqlLeaderLock } from '../../../src/store/mssql-leader-lock.js';
 import { MssqlStore } from '../../../src/store/mssql-store.js';
 import { openStore } from '../../../src/app/open-store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
@@ -17,6 +19,7 @@ import {
   type MssqlConfig,
   type TestDatabase,
 } from '../../helpers/mssql-url.js';
+import { until } from '../../helpers/until.js';
 import { makeSession } from './session-fixture.js';
 import { describeStoreContract, FAIL_VALUE } from './store-contract.js';
 
@@ -160,6 +163,45 @@ describe.skipIf(!mssqlUrl)('SQL Server (MSSQL_URL)', () => {
       const next = await b.lock.tryAcquire(name);
       expect(next).toBeDefined();
       await next!.release();
+    });
+
+    it('a leader lock try logs in once: taken, refused or released, each try opens one session and keeps none it lost', async () => {
+      // A TCP forwarder in front of the server counts sessions (logins) and those still open.
+      const target = db.config();
+      const open = new Set<Socket>();
+      let sessions = 0;
+      const forwarder = createServer((client) => {
+        sessions++;
+        const upstream = connect(target.port, target.server);
+        for (const s of [client, upstream]) {
+          open.add(s);
+          s.on('close', () => open.delete(s));
+          s.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      await new Promise<void>((r) => forwarder.listen(0, '127.0.0.1', r));
+      const lock = new MssqlLeaderLock(
+        db.config({ server: '127.0.0.1', port: (forwarder.address() as AddressInfo).port }),
+      );
+      const name = `ecm-bridge:test:${process.pid}:${Date.now()}:logins`;
+      try {
+        const held = await lock.tryAcquire(name);
+        expect(held).toBeDefined();
+        expect(sessions).toBe(1);
+        expect(await lock.tryAcquire(name)).toBeUndefined();
+        expect(sessions).toBe(2);
+        // The refused try's session is closed, not kept: only the holder's stays open (both ends).
+        await until(() => open.size === 2, 'the refused session closed');
+        await held!.release();
+        await until(() => open.size === 0, 'the holder session closed');
+        expect(sessions).toBe(2);
+      } finally {
+        forwarder.close();
+        for (const s of open) s.destroy();
+      }
     });
 
     it('two replicas storing the same new sessions at once: one inserts, the other updates, no error', async () => {
