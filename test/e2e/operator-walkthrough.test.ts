@@ -36,7 +36,19 @@ describe('operator walk-through with the globally installed ecm-bridge', () => {
 
   beforeAll(async () => {
     assertBuildFresh();
-    await exec('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', resolve('.')]);
+    // --ignore-scripts: the checkout's `prepare` would rebuild what assertBuildFresh just found
+    // fresh (5 s of CPU taken from the files running beside this one) and rewrite the bundle
+    // other test files are running.
+    await exec('npm', [
+      'install',
+      '-g',
+      '--prefix',
+      prefix,
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      resolve('.'),
+    ]);
     sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 200 });
     await sim.start();
     ps = await startPsForBroker();

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * Runs the given npm scripts at the same time and fails if any fails: `npm test` checks (lint)
+ * and builds at once. Both are CPU-bound and independent (lint reads the sources, the build
+ * writes dist/), so on the 2-core machine this takes the longer of the two instead of their sum.
+ * Each script's output is printed whole when it ends, so the two never interleave line by line.
+ *
+ *   node scripts/run-together.mjs lint build
+ */
+import { spawn } from 'node:child_process';
+
+const scripts = process.argv.slice(2);
+if (scripts.length === 0) {
+  console.error('usage: node scripts/run-together.mjs SCRIPT...');
+  process.exit(64);
+}
+const npm = process.env.npm_execpath;
+const results = await Promise.all(
+  scripts.map(
+    (name) =>
+      new Promise((resolve) => {
+        // Through the npm that runs us (npm_execpath) when there is one, so the same npm runs both.
+        const child = npm
+          ? spawn(process.execPath, [npm, 'run', '--silent', name], { stdio: ['ignore', 'pipe', 'pipe'] })
+          : spawn('npm', ['run', '--silent', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const out = [];
+        child.stdout.on('data', (d) => out.push(d));
+        child.stderr.on('data', (d) => out.push(d));
+        child.on('error', (e) => resolve({ name, code: 1, out: [Buffer.from(`${e.message}\n`)] }));
+        child.on('close', (code, signal) => {
+          const text = Buffer.concat(out).toString();
+          process.stdout.write(`> ${name}: ${code === 0 ? 'ok' : `failed (${signal ?? `exit ${code}`})`}\n${text}`);
+          resolve({ name, code: code ?? 1 });
+        });
+      }),
+  ),
+);
+const failed = results.filter((r) => r.code !== 0).map((r) => r.name);
+if (failed.length > 0) {
+  console.error(`run-together: ${failed.join(', ')} failed`);
+  process.exit(1);
+}
