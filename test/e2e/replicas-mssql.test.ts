@@ -253,7 +253,18 @@ log: { level: info }
       const refused = after.filter((a) => a.at <= firstAnswered.at && a.outcome.answeredBy !== 'ecm').length;
 
       // A survivor checks in the dead replica's leases once its heartbeat is stale.
-      await until(async () => open().length === 0, 'the dead replica’s vault requests checked in', 30_000);
+      // A recovery checks the request in at the vault, then closes its audit row: wait for both
+      // (the store is read only once the simulator shows every request closed).
+      const audited = async () => {
+        for (const l of held)
+          if ((await db.state.listCredentialEvents({ lsid: l.lsid! }))[0]?.outcome !== 'checked_in') return false;
+        return true;
+      };
+      await until(
+        async () => open().length === 0 && (await audited()),
+        'the dead replica’s vault requests checked in and their audit rows closed',
+        30_000,
+      );
       const recoveredAt = Date.now();
       expect(await db.state.listLeases({ owner: senior.instanceId })).toEqual([]);
       const survivors = new Set([next, ...others].map((r) => r.instanceId));
