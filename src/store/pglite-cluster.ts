@@ -61,11 +61,18 @@ export async function openPgliteCluster(
   try {
     // A new directory is written from the template's files; in memory, PGlite loads the template itself.
     const loadsTemplate = isNewCluster(dir, inMemory) && (inMemory || !writeTemplateCluster(dir));
-    const template = loadsTemplate ? loadTemplate() : undefined;
-    const db = await PGlite.create(dir, {
-      startParams: PGLITE_START_PARAMS,
-      ...(template ? { loadDataDir: template } : {}),
-    });
+    const template = loadsTemplate ? loadTemplate(inMemory ? 'gzip' : 'tar') : undefined;
+    const create = (loadDataDir?: Blob) =>
+      PGlite.create(dir, { startParams: PGLITE_START_PARAMS, ...(loadDataDir ? { loadDataDir } : {}) });
+    let db: PGlite;
+    try {
+      db = await create(template);
+    } catch (e) {
+      // A damaged template in memory (handed over unchecked, see loadTemplate): the failed
+      // instance took its memory with it, so initdb as without a template.
+      if (!(inMemory && template)) throw e;
+      db = await create();
+    }
     return {
       db,
       close: async () => {

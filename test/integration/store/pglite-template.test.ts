@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -78,11 +78,26 @@ describe('PGlite cluster template (made by the build)', () => {
   it('a template of another PGlite release, or none, is not loaded (initdb as before)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pgtpl-'));
     const [file, key] = [join(dir, 'cluster.tar.gz'), join(dir, 'cluster.key')];
-    expect(loadTemplate(file, key)).toBeUndefined();
+    expect(loadTemplate('tar', file, key)).toBeUndefined();
     copyFileSync(TEMPLATE_FILE, file);
     writeFileSync(key, 'pglite 0.0.1\n');
-    expect(loadTemplate(file, key)).toBeUndefined();
+    expect(loadTemplate('tar', file, key)).toBeUndefined();
     writeFileSync(key, `${templateKey()}\n`);
-    expect(loadTemplate(file, key)).toBeInstanceOf(Blob);
+    expect(loadTemplate('tar', file, key)).toBeInstanceOf(Blob);
+    // For memory, the file itself, typed so PGlite's loader inflates it.
+    const gz = loadTemplate('gzip', file, key)!;
+    expect([gz.type, gz.size]).toEqual(['application/gzip', statSync(file).size]);
+    // A damaged gzip: the tar form is checked (undefined, initdb); the gzip form is not.
+    writeFileSync(file, Buffer.from('not a gzip'));
+    expect(loadTemplate('tar', file, key)).toBeUndefined();
+  });
+
+  it('a memory cluster is the template too, loaded by PGlite from the gzip', async () => {
+    const store = await open('memory://');
+    try {
+      expect(await origin(store)).toBe(`ecm-bridge cluster template (${templateKey()})`);
+    } finally {
+      await store.close();
+    }
   });
 });
