@@ -21,17 +21,20 @@ const results = await Promise.all(
       new Promise((resolve) => {
         // Through the npm that runs us (npm_execpath) when there is one, so the same npm runs both.
         const child = npm
-          ? spawn(process.execPath, [npm, 'run', '--silent', name], { stdio: ['ignore', 'pipe', 'pipe'] })
-          : spawn('npm', ['run', '--silent', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+          ? spawn(process.execPath, [npm, 'run', name], { stdio: ['ignore', 'pipe', 'pipe'] })
+          : spawn('npm', ['run', name], { stdio: ['ignore', 'pipe', 'pipe'] });
         const out = [];
+        let ended = false;
+        const end = (code, why) => {
+          if (ended) return; // a spawn failure may be followed by 'close'
+          ended = true;
+          process.stdout.write(`> ${name}: ${code === 0 ? 'ok' : `failed (${why})`}\n${Buffer.concat(out)}`);
+          resolve({ name, code });
+        };
         child.stdout.on('data', (d) => out.push(d));
         child.stderr.on('data', (d) => out.push(d));
-        child.on('error', (e) => resolve({ name, code: 1, out: [Buffer.from(`${e.message}\n`)] }));
-        child.on('close', (code, signal) => {
-          const text = Buffer.concat(out).toString();
-          process.stdout.write(`> ${name}: ${code === 0 ? 'ok' : `failed (${signal ?? `exit ${code}`})`}\n${text}`);
-          resolve({ name, code: code ?? 1 });
-        });
+        child.on('error', (e) => end(1, e.message));
+        child.on('close', (code, signal) => end(code ?? 1, signal ?? `exit ${code}`));
       }),
   ),
 );

@@ -9,8 +9,8 @@ import { GET_APPLOCK_SQL, RELEASE_APPLOCK_SQL } from './mssql-sql.js';
  * One SQL Server session of its own, for a leader lock: a bare tedious connection (the driver
  * under mssql). Why not an mssql pool of one connection, as before: opening a pool logs in twice
  * (a test connection it closes at once, then the one it keeps), and every try of a replica that
- * stands by opens a session. The login is the expensive part of a try: about 150 ms of server
- * CPU each on the CI's T-SQL engine, where polling replicas made it most of a replica test's cost.
+ * stands by opens a session. The login is the expensive part of a try: 120-130 ms of server CPU
+ * each on the CI's T-SQL engine, where polling replicas made it most of a replica test's cost.
  */
 class LockSession {
   private constructor(private readonly conn: Connection) {}
