@@ -3,7 +3,13 @@ import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { DataDirLock } from './data-dir-lock.js';
-import { isNewCluster, loadTemplate, writeTemplateCluster } from './pglite-template.js';
+import {
+  isNewCluster,
+  loadTemplate,
+  TEMPLATE_FILE,
+  TEMPLATE_KEY_FILE,
+  writeTemplateCluster,
+} from './pglite-template.js';
 
 export const MEMORY_DATA_DIR = 'memory://';
 
@@ -29,12 +35,15 @@ export interface PgliteCluster {
  * Opens (creating when absent) a PGlite data directory under its lock file, waiting up to
  * `lockWaitMs` for another process holding it. Kept apart from the store so `serve` can begin
  * this, the slow part of its start-up, before the rest of the application has loaded (see
- * src/app/early-store.ts); `signal` gives such an open up while it waits for the lock.
+ * src/app/early-store.ts); `signal` gives such an open up while it waits for the lock. The
+ * template's files are the build's unless a test names others.
  */
 export async function openPgliteCluster(
   dataDir: string,
   lockWaitMs: number,
   signal?: AbortSignal,
+  templateFile = TEMPLATE_FILE,
+  templateKeyFile = TEMPLATE_KEY_FILE,
 ): Promise<PgliteCluster> {
   const inMemory = dataDir === MEMORY_DATA_DIR;
   const dir = inMemory ? dataDir : resolve(dataDir);
@@ -60,19 +69,13 @@ export async function openPgliteCluster(
   }
   try {
     // A new directory is written from the template's files; in memory, PGlite loads the template itself.
-    const loadsTemplate = isNewCluster(dir, inMemory) && (inMemory || !writeTemplateCluster(dir));
-    const template = loadsTemplate ? loadTemplate(inMemory ? 'gzip' : 'tar') : undefined;
-    const create = (loadDataDir?: Blob) =>
-      PGlite.create(dir, { startParams: PGLITE_START_PARAMS, ...(loadDataDir ? { loadDataDir } : {}) });
-    let db: PGlite;
-    try {
-      db = await create(template);
-    } catch (e) {
-      // A damaged template in memory (handed over unchecked, see loadTemplate): the failed
-      // instance took its memory with it, so initdb as without a template.
-      if (!(inMemory && template)) throw e;
-      db = await create();
-    }
+    const loadsTemplate =
+      isNewCluster(dir, inMemory) && (inMemory || !writeTemplateCluster(dir, templateFile, templateKeyFile));
+    const template = loadsTemplate ? loadTemplate(inMemory ? 'gzip' : 'tar', templateFile, templateKeyFile) : undefined;
+    const db = await PGlite.create(dir, {
+      startParams: PGLITE_START_PARAMS,
+      ...(template ? { loadDataDir: template } : {}),
+    });
     return {
       db,
       close: async () => {

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
+import { MEMORY_DATA_DIR, openPgliteCluster } from '../../../src/store/pglite-cluster.js';
 import { PgliteStore } from '../../../src/store/pglite-store.js';
 import { loadTemplate, TEMPLATE_FILE, templateKey, writeTemplateCluster } from '../../../src/store/pglite-template.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
@@ -87,9 +88,26 @@ describe('PGlite cluster template (made by the build)', () => {
     // For memory, the file itself, typed so PGlite's loader inflates it.
     const gz = loadTemplate('gzip', file, key)!;
     expect([gz.type, gz.size]).toEqual(['application/gzip', statSync(file).size]);
-    // A damaged gzip: the tar form is checked (undefined, initdb); the gzip form is not.
+    // A damaged gzip is not loaded in either form (initdb).
     writeFileSync(file, Buffer.from('not a gzip'));
     expect(loadTemplate('tar', file, key)).toBeUndefined();
+    expect(loadTemplate('gzip', file, key)).toBeUndefined();
+  });
+
+  it('a memory cluster whose template gzip does not inflate is made by initdb instead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgtpl-'));
+    const [file, key] = [join(dir, 'cluster.tar.gz'), join(dir, 'cluster.key')];
+    writeFileSync(file, Buffer.from('not a gzip'));
+    writeFileSync(key, `${templateKey()}\n`);
+    const cluster = await openPgliteCluster(MEMORY_DATA_DIR, 0, undefined, file, key);
+    try {
+      const r = await cluster.db.query<{ c: string | null }>(
+        "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = 'postgres'",
+      );
+      expect(r.rows[0]!.c).not.toContain('ecm-bridge cluster template'); // initdb's cluster
+    } finally {
+      await cluster.close();
+    }
   });
 
   it('a memory cluster is the template too, loaded by PGlite from the gzip', async () => {
