@@ -24,6 +24,25 @@ function commandHelp(c: CommandInfo): string {
   return [`usage: ${c.usage}`, '', c.summary, '', 'Examples:', ...c.examples.map((e) => `  ${e}`)].join('\n');
 }
 
+const isEntry = process.argv[1] !== undefined && /(?:main\.[jt]s|ecm-bridge(?:\.js)?)$/.test(process.argv[1]);
+
+/**
+ * In the `ecm-bridge` process itself (not when tests call runCli in-process): the title names the
+ * command, so `ps` tells `ecm-bridge serve` from a backfill or a simulator (Linux sets the
+ * kernel's comm from it too, cut to 15 bytes: `ecm-bridge serv`). Only `serve` reloads on SIGHUP;
+ * any other command ignores it with a line on stderr instead of dying silently (the default
+ * action) when an operator's `pkill -HUP` hits it too.
+ */
+function titleProcess(command: CommandInfo): void {
+  if (!isEntry) return;
+  const name = `ecm-bridge ${command.path.join(' ')}`;
+  process.title = name;
+  if (command.path[0] !== 'serve')
+    process.on('SIGHUP', () =>
+      process.stderr.write(`${name}: SIGHUP ignored (only \`ecm-bridge serve\` reloads its configuration)\n`),
+    );
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-V') {
     write(io.stdout, versionText());
@@ -37,6 +56,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     write(wantsHelp ? io.stdout : io.stderr, (wantsHelp ? '' : `unknown command: ${argv.join(' ')}\n\n`) + helpText());
     return wantsHelp ? EXIT.ok : EXIT.usage;
   }
+  titleProcess(command);
   const rest = argv.slice(command.path.length);
   if (rest.includes('--help') || rest.includes('-h')) {
     write(io.stdout, commandHelp(command));
@@ -66,9 +86,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] !== undefined && /(?:main\.[jt]s|ecm-bridge(?:\.js)?)$/.test(process.argv[1]);
 if (isEntry) {
-  // The process is then `ecm-bridge` for ps, pidof and pkill (Linux sets the kernel's comm too), not `node`.
+  // `ecm-bridge` for ps until the command is known (then `ecm-bridge COMMAND`), not `node`.
   process.title = 'ecm-bridge';
   const code = await runCli(process.argv.slice(2), {
     stdout: process.stdout,

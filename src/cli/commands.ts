@@ -33,7 +33,7 @@ export const COMMANDS: CommandInfo[] = [
     usage: 'ecm-bridge serve --config FILE [--grace-ms N]',
     examples: [
       'ecm-bridge serve --config /etc/ecm-bridge/config.yaml',
-      'kill -HUP $(pidof ecm-bridge)   # reload the config',
+      "systemctl reload ecm-bridge   # reload the config (SIGHUP); without systemd: pkill -HUP -f '^ecm-bridge serve'",
     ],
     options: { config: { type: 'string', short: 'c' }, 'grace-ms': { type: 'string' } },
     load: () => import('./serve-command.js').then((m) => m.runServe),
@@ -156,12 +156,12 @@ export const COMMANDS: CommandInfo[] = [
   {
     path: ['sim', 'appliance'],
     summary: 'Run the appliance simulator (OAuth, ECM channel, Command API, console driver) on 127.0.0.1',
-    usage: 'ecm-bridge sim appliance --accounts FILE [--port N] [--ca-out FILE] [--failover | --atlas] [...]',
+    usage: 'ecm-bridge sim appliance [--accounts FILE] [--port N] [--ca-out FILE] [--failover | --atlas] [...]',
     examples: [
-      'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --ca-out /tmp/sim-ca.pem',
-      'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --failover   # nodes on 8443 and 8444',
-      'ecm-bridge sim appliance --port 8443 --accounts accounts.yaml --atlas      # primary 8443, traffic nodes 8444, 8445',
-      'ecm-bridge sim appliance --accounts accounts.yaml --reporting-sessions 10000   # Reporting API with 10,000 sessions over the last 30 days',
+      'ecm-bridge sim appliance --port 9444 --ca-out /tmp/sim-ca.pem        # the demo API accounts (shipped in the package)',
+      'ecm-bridge sim appliance --port 9444 --accounts accounts.yaml --failover   # nodes on 9444 and 9445',
+      'ecm-bridge sim appliance --port 9444 --accounts accounts.yaml --atlas      # primary 9444, traffic nodes 9445, 9446',
+      'ecm-bridge sim appliance --reporting-sessions 10000   # Reporting API with 10,000 sessions over the last 30 days',
       'more options: --product pra|rs (default pra), --heartbeat-ms N (default 15000), --log-level LEVEL',
     ],
     options: {
@@ -182,8 +182,9 @@ export const COMMANDS: CommandInfo[] = [
     summary: 'Run the Password Safe (API v3) simulator on 127.0.0.1 until interrupted',
     usage: 'ecm-bridge sim passwordsafe [--seed FILE | --generate SYSTEMS,ACCOUNTS] [--port N] [--ca-out FILE]',
     examples: [
-      'ecm-bridge sim passwordsafe --seed src/simulators/passwordsafe/fixtures/demo-seed.yaml --port 8443 --ca-out /tmp/ps-ca.pem',
-      'ecm-bridge sim passwordsafe --generate 100000,300000 --port 8443',
+      'ecm-bridge sim passwordsafe --port 9443 --ca-out /tmp/ps-ca.pem     # the demo estate (shipped in the package)',
+      'ecm-bridge sim passwordsafe --seed estate.yaml --port 9443',
+      'ecm-bridge sim passwordsafe --generate 100000,300000 --port 9443',
     ],
     options: {
       seed: { type: 'string' },

@@ -11,7 +11,7 @@ import { ApplianceSimulator } from '../simulators/appliance/appliance-simulator.
 import { ConsoleDriver } from '../simulators/appliance/console-driver.js';
 import { ReportingSimulator } from '../simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../simulators/appliance/reporting/session-generator.js';
-import { loadAccountsFile } from '../simulators/appliance/sim-accounts.js';
+import { demoAccountsPath, loadAccountsFile } from '../simulators/appliance/sim-accounts.js';
 import { demoSeedPath, PasswordSafeSimulator } from '../simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../simulators/passwordsafe/seed.js';
 import { createRuntime } from '../app/runtime.js';
@@ -152,7 +152,7 @@ export const runDemo: CommandRun = async (args, io, command) => {
     now: Date.now,
   });
   const appliance = new ApplianceSimulator({
-    accounts: loadAccountsFile(packagePath('config/demo/appliance-accounts.yaml')),
+    accounts: loadAccountsFile(demoAccountsPath),
     port: o.appliancePort,
     hostname: '127.0.0.1',
     reporting: reports.handle,

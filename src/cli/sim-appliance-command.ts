@@ -7,7 +7,7 @@ import { AtlasCluster } from '../simulators/appliance/atlas-cluster.js';
 import { FailoverPair } from '../simulators/appliance/failover-pair.js';
 import { ReportingSimulator } from '../simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../simulators/appliance/reporting/session-generator.js';
-import { loadAccountsFile } from '../simulators/appliance/sim-accounts.js';
+import { demoAccountsPath, loadAccountsFile } from '../simulators/appliance/sim-accounts.js';
 import { EXIT, usage, write, type CommandRun } from './command.js';
 
 function intOption(raw: unknown, fallback: number): number | undefined {
@@ -17,13 +17,12 @@ function intOption(raw: unknown, fallback: number): number | undefined {
 }
 
 export const runSimAppliance: CommandRun = async (args, io, command) => {
-  const file = args.values.accounts as string | undefined;
+  const file = (args.values.accounts as string | undefined) ?? demoAccountsPath;
   const port = intOption(args.values.port, 0);
   const heartbeatMs = intOption(args.values['heartbeat-ms'], 15_000);
   const product = (args.values.product as string | undefined) ?? 'pra';
   const sessions = intOption(args.values['reporting-sessions'], 1000);
   if (
-    !file ||
     port === undefined ||
     !heartbeatMs ||
     sessions === undefined ||

@@ -8,10 +8,10 @@ import { packagePath } from '../platform/package-path.js';
 import type { StatusSource } from './status-view.js';
 
 /**
- * The page's files sit in src/http/status-page/ and are served from there by both the TypeScript
- * sources and the built code (no build step for them).
+ * The page's files sit in assets/status-page/ (shipped in the package as they are, no build step)
+ * and are served from there by both the TypeScript sources and the installed release.
  */
-const PAGE_DIR = packagePath('src/http/status-page/');
+const PAGE_DIR = packagePath('assets/status-page/');
 
 /** The page shell: HTML, script and style without any data, so a browser can load it before it has the token. */
 const SHELL: Record<string, { file: string; type: string }> = {

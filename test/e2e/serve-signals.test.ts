@@ -16,9 +16,12 @@ describe('ecm-bridge serve: reload and shutdown', () => {
       const listening = await child.waitFor(/"port":(\d+)/);
       const port = Number(/\d+/.exec(listening)![0]);
       expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
-      // The process is `ecm-bridge` to the kernel (pidof, pkill -HUP -x ecm-bridge), not `node`.
-      if (process.platform === 'linux')
-        expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('ecm-bridge');
+      // The process is `ecm-bridge serve` to ps (its title) and `ecm-bridge serv` to the kernel's
+      // 15-byte comm, not `node`: an operator's pkill can target serve alone.
+      if (process.platform === 'linux') {
+        expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('ecm-bridge serv');
+        expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toMatch(/^ecm-bridge serve\0*$/);
+      }
 
       writeFileSync(cfg, base + 'log:\n  levle: debug\n');
       child.kill('SIGHUP');
@@ -42,6 +45,32 @@ describe('ecm-bridge serve: reload and shutdown', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(child.output()).toContain('"msg":"stopped"');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('another command ignores a SIGHUP with a line, and keeps running', async () => {
+    const child = startBuiltCli([
+      'sim',
+      'passwordsafe',
+      '--port',
+      '0',
+      '--ca-out',
+      join(tmpdir(), `ecm-hup-ca-${process.pid}.pem`),
+    ]);
+    try {
+      await child.waitFor(/Press Ctrl-C to stop/);
+      if (process.platform === 'linux')
+        expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toMatch(/^ecm-bridge sim passwordsafe\0*$/);
+      child.kill('SIGHUP');
+      await child.waitFor(
+        /ecm-bridge sim passwordsafe: SIGHUP ignored \(only `ecm-bridge serve` reloads its configuration\)/,
+      );
+      expect(child.exitCode).toBeNull();
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).not.toBe(129);
     } finally {
       child.kill('SIGKILL');
     }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ServiceError } from '../../platform/errors.js';
+import { packagePath } from '../../platform/package-path.js';
 
 const accountSchema = z
   .object({
@@ -47,6 +48,9 @@ export function parseAccounts(input: unknown, source = 'accounts'): SimAccount[]
  * Reads an accounts file (YAML, or JSON since JSON is YAML):
  * `accounts: [{clientId, clientSecret, permissions: {ecm, reporting, command}, ecmGroup}]`.
  */
+/** The demo's API accounts, shipped in the package (the default of `sim appliance`). */
+export const demoAccountsPath = packagePath('config/demo/appliance-accounts.yaml');
+
 export function loadAccountsFile(file: string): SimAccount[] {
   let text: string;
   try {

@@ -2,7 +2,7 @@ import { packagePath } from '../../platform/package-path.js';
 import type { Seed } from './seed.js';
 
 /** The demo fixture. */
-export const demoSeedPath = packagePath('src/simulators/passwordsafe/fixtures/demo-seed.yaml');
+export const demoSeedPath = packagePath('config/demo/passwordsafe-seed.yaml');
 
 export interface EstateSize {
   systems: number;

@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 /**
- * `npm ci` warns (EBADENGINE) for every locked package whose `engines.node` refuses the running
- * Node; the bridge supports Node 20.19+, so no locked package may demand more (cookie@2 did).
+ * `npm ci` and `npm install -g` of the packed release warn (EBADENGINE) for every locked package
+ * whose `engines.node` refuses the running Node; the bridge supports Node 20.19+, so no locked
+ * package may demand more (cookie@2 did). `overrides` and the lock apply only in the checkout: an
+ * install of the tarball resolves afresh, so the dependency ranges themselves must lead to such
+ * versions (the release test installs the tarball and finds no EBADENGINE).
  */
 type Version = [number, number, number];
 
@@ -58,6 +61,11 @@ describe('locked dependencies run on every supported Node', () => {
     expect(satisfies('20.19.0', '^16 || ^18 || >=20')).toBe(true);
     expect(satisfies('20.19.0', '>=20.18.1')).toBe(true);
     expect(satisfies('20.19.0', '*')).toBe(true);
+  });
+
+  it('the tree needs no overrides (they would not reach an installed release)', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { overrides?: unknown };
+    expect(pkg.overrides).toBeUndefined();
   });
 
   it.each(['20.19.0', '22.12.0', '24.0.0'])('Node %s satisfies engines.node of every locked package', (node) => {
