@@ -4,9 +4,10 @@ import { runBackfill, type BackfillOptions, type BackfillResult } from '../repor
 import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
 import { acquireWhenFree } from '../reporting/leader-lock-wait.js';
 import { RecordingDirectory } from '../reporting/recording-directory.js';
+import type { Store } from '../store/store-ports.js';
 import type { Config } from './config-schema.js';
 import { openStore } from './open-store.js';
-import { createRuntime } from './runtime.js';
+import { createRuntime, type Runtime } from './runtime.js';
 import { siteReportSources } from './site-report-source.js';
 
 export type BackfillRequest = Pick<BackfillOptions, 'fromMs' | 'toMs' | 'signal' | 'onStart' | 'onProgress'> & {
@@ -16,27 +17,38 @@ export type BackfillRequest = Pick<BackfillOptions, 'fromMs' | 'toMs' | 'signal'
 };
 
 /**
- * `report backfill`: opens the configured store (migrating it), builds the site's Reporting API
- * client, and loads the range with the worker's slice, batch and recording settings, holding the
- * reporting leader lock the replicas' workers take: while it writes, no worker pulls (they stand
- * by), so a backfill and a running replica never write the same sessions at once. Everything it
- * opened is closed again, whatever happens.
+ * `report backfill`: opens the configured store (migrating it) and loads the range with
+ * `backfillSite`; everything it opened is closed again, whatever happens. (While `serve` holds
+ * the embedded store, the command asks the running bridge instead: src/app/admin-unit.ts.)
  */
 export async function runSiteBackfill(config: Config, log: Logger, request: BackfillRequest): Promise<BackfillResult> {
-  const sites = reportingSites(config.sites);
-  const site = sites.find((s) => s.name === request.site);
-  if (!site)
-    throw new ServiceError(
-      'cli.usage',
-      `no site "${request.site}" with an enabled reporting account${sites.length ? ` (sites: ${sites.map((s) => s.name).join(', ')})` : ''}`,
-      { op: 'report.backfill' },
-    );
+  reportingSite(config, request.site); // a wrong --site fails before the store opens
   const rt = createRuntime(log);
   const store = await openStore(config.store, rt);
+  try {
+    await store.migrate();
+    return await backfillSite(config, rt, store, request);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Loads the range into an open, migrated `store` with the site's Reporting API client and the
+ * worker's slice, batch and recording settings, holding the reporting leader lock the replicas'
+ * workers take: while it writes, no worker pulls (they stand by), so a backfill and a running
+ * replica never write the same sessions at once.
+ */
+export async function backfillSite(
+  config: Config,
+  rt: Runtime,
+  store: Store,
+  request: BackfillRequest,
+): Promise<BackfillResult> {
+  const site = reportingSite(config, request.site);
   const client = siteReportSources(rt)(site, config.reporting);
   let lock: { release(): Promise<void> } | undefined;
   try {
-    await store.migrate();
     lock = await acquireWhenFree(
       store.lock,
       REPORTING_LOCK,
@@ -50,7 +62,7 @@ export async function runSiteBackfill(config: Config, log: Logger, request: Back
         source: client.source,
         reports: store.reports,
         state: store.state,
-        log,
+        log: rt.log,
         ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
       },
       {
@@ -65,6 +77,17 @@ export async function runSiteBackfill(config: Config, log: Logger, request: Back
   } finally {
     await lock?.release();
     await client.close();
-    await store.close();
   }
+}
+
+function reportingSite(config: Config, name: string) {
+  const sites = reportingSites(config.sites);
+  const site = sites.find((s) => s.name === name);
+  if (!site)
+    throw new ServiceError(
+      'cli.usage',
+      `no site "${name}" with an enabled reporting account${sites.length ? ` (sites: ${sites.map((s) => s.name).join(', ')})` : ''}`,
+      { op: 'report.backfill' },
+    );
+  return site;
 }

@@ -3,6 +3,7 @@
  * from its own typed slice) connected through their ports. Only src/app constructs adapters.
  */
 import { OpsServer } from '../http/ops-server.js';
+import { adminUnits } from './admin-unit.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import { brokerUnits } from './broker-unit.js';
 import type { Config } from './config-schema.js';
@@ -31,6 +32,7 @@ export function serviceUnits(
 ): UnitSpec[] {
   return [
     storeUnit(config.store, rt, earlyStore),
+    ...adminUnits(config, rt, current),
     ...vaultUnits(config.vault, rt),
     ...brokerUnits(config, rt),
     ...siteUnits(config.sites, rt),

@@ -5,6 +5,7 @@ import { loadMigrations, type Migration } from '../store/migrations.js';
 import { MEMORY_DATA_DIR } from '../store/pglite-cluster.js';
 import type { StoreConfig } from '../store/store-config.js';
 import type { Store } from '../store/store-ports.js';
+import { RunningBridge } from './admin-client.js';
 import type { Check, CheckResult } from './check.js';
 import { openStore } from './open-store.js';
 import type { Runtime } from './runtime.js';
@@ -54,6 +55,16 @@ export function storeCheck(config: StoreConfig, rt: Runtime): Check {
       }
       let store: Store | undefined;
       try {
+        // The bridge on this host holds the embedded store: it is healthy if that bridge reads it.
+        const bridge = await RunningBridge.find(config);
+        if (bridge) {
+          const { schemaVersion } = await bridge.run<{ schemaVersion: number }>('store-status', {}, () => {});
+          const todo = pending(migrations, schemaVersion);
+          return {
+            ok: true,
+            detail: `held by the running bridge (pid ${bridge.pid}), schema version ${schemaVersion}${todo ? `; ${todo}` : ' (current)'}`,
+          };
+        }
         store = await openStore(config, { log: rt.log, metrics: rt.metrics });
         const version = await store.schemaVersion();
         const todo = pending(migrations, version);

@@ -1,4 +1,7 @@
-import { runSiteBackfill } from '../app/backfill-runner.js';
+import { RunningBridge } from '../app/admin-client.js';
+import type { AdminEvent } from '../http/admin-server.js';
+import type { BackfillProgress, BackfillResult, BackfillStart } from '../reporting/backfill.js';
+import { runSiteBackfill, type BackfillRequest } from '../app/backfill-runner.js';
 import { ServiceError } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
 import { EXIT, usage, write, type CommandRun } from './command.js';
@@ -42,25 +45,53 @@ export const runReportBackfill: CommandRun = async (args, io, command) => {
   const onSignal = () =>
     abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));
   process.once('SIGINT', onSignal);
+  const request: BackfillRequest = {
+    site: siteName,
+    fromMs,
+    toMs,
+    signal: abort.signal,
+    onLockWait: () => write(io.stdout, 'waiting for the reporting leader lock (a replica is pulling reports)'),
+    onStart: (s) =>
+      progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString()),
+    onProgress: (p) => progress.update(p.done, p.total, p.cursor),
+  };
+  let started = false;
   try {
-    const result = await runSiteBackfill(config, log, {
-      site: siteName,
-      fromMs,
-      toMs,
-      signal: abort.signal,
-      onLockWait: () => write(io.stdout, 'waiting for the reporting leader lock (a replica is pulling reports)'),
-      onStart: (s) =>
-        progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString()),
-      onProgress: (p) => progress.update(p.done, p.total, p.cursor),
-    });
+    // With the embedded store held by a running `serve`, that process does the work (only one
+    // process may open the data directory); progress and Ctrl-C travel over its admin socket.
+    const bridge = await RunningBridge.find(config.store);
+    if (bridge) write(io.stdout, `through the running bridge (pid ${bridge.pid}), which holds the embedded store`);
+    const result = bridge
+      ? await backfillThrough(bridge, request, () => (started = true))
+      : await runSiteBackfill(config, log, { ...request, onStart: (s) => ((started = true), request.onStart?.(s)) });
     progress.finish(`${result.done} session(s) loaded (${result.inserted} new, ${result.updated} updated)`);
     return EXIT.ok;
   } catch (e) {
     progress.abort();
-    if (!(e instanceof ServiceError && e.code === 'cli.usage'))
-      write(io.stderr, 'the committed part is kept: rerun the same command to resume');
+    // Nothing to resume when the range never started (a usage error, a store or lock that could not be had).
+    if (started) write(io.stderr, 'the committed part is kept: rerun the same command to resume');
     throw e;
   } finally {
     process.off('SIGINT', onSignal);
   }
 };
+
+async function backfillThrough(
+  bridge: RunningBridge,
+  request: BackfillRequest,
+  onStarted: () => void,
+): Promise<BackfillResult> {
+  const { site, fromMs, toMs } = request;
+  return bridge.run<BackfillResult>(
+    'backfill',
+    { site, fromMs, toMs },
+    (e) => {
+      if (e.event === 'lock-wait') request.onLockWait?.();
+      else if (e.event === 'start') {
+        onStarted();
+        request.onStart?.(e as AdminEvent & BackfillStart);
+      } else if (e.event === 'progress') request.onProgress?.(e as AdminEvent & BackfillProgress);
+    },
+    request.signal,
+  );
+}

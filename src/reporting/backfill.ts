@@ -25,8 +25,21 @@ export interface BackfillOptions {
   batchSize: number;
   includeInProgress: boolean;
   signal?: AbortSignal;
-  onStart?: (s: { total: number; resumedFromMs: number | undefined }) => void;
-  onProgress?: (p: { done: number; total: number; inserted: number; updated: number; cursor?: string }) => void;
+  onStart?: (s: BackfillStart) => void;
+  onProgress?: (p: BackfillProgress) => void;
+}
+
+export interface BackfillStart {
+  total: number;
+  resumedFromMs: number | undefined;
+}
+
+export interface BackfillProgress {
+  done: number;
+  total: number;
+  inserted: number;
+  updated: number;
+  cursor?: string;
 }
 
 export interface BackfillResult {

@@ -280,6 +280,12 @@ describe('the packed release, installed as an operator installs it', () => {
         expect(r.statusCode).toBe(200);
         expect(await r.body.text()).toBe(readFileSync(join(installed, 'assets', 'status-page', file), 'utf8'));
       }
+      // An operator's `check` beside it: the store this serve holds is reported through it.
+      const check = await ecmBridge(['check', '--config', config], {
+        ...ps.env,
+        ECM_CLIENT_SECRET: ECM_ACCOUNT.clientSecret as string,
+      });
+      expect(check.stdout).toMatch(/OK +store +embedded database +held by the running bridge \(pid \d+\)/);
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
