@@ -118,6 +118,34 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
     expect(r.out).not.toMatch(/Result: REFUSED/);
   });
 
+  it.each([
+    ['a domain user', 'CORP\\jdoe', 'Corp AD'],
+    ['a UPN user', 'jdoe@corp.example.com', 'Corp AD'],
+    ['a local or RADIUS user (no domain)', 'jdoe', 'RADIUS'],
+  ])('%s: the unmapped-user hint is a rule that test-settings then shows working', async (_, user, provider) => {
+    const base = readFileSync(ps.configFile, 'utf8');
+    const userMapping = /\nuserMapping:\n[\s\S]*?(?=\nendpointMatching:)/.exec(base)![0];
+    const noRules = join(dirname(ps.configFile), 'no-rules.yaml');
+    writeFileSync(
+      noRules,
+      base.replace(userMapping, '\nuserMapping:\n  domains: { CORP: corp.example.com }\n  rules: []'),
+    );
+    const before = await runWith(noRules, '--user', user, '--provider', provider, '--endpoint', 'web01');
+    expect(before.err).toBe("");
+    expect(before.code).toBe(1);
+    expect(before.out).toContain('Result: REFUSED [mapping.unmapped]');
+    const rule = /hint: .*add e\.g\. `(- \{.*\})`/.exec(before.out)?.[1];
+    expect(rule).toBeDefined();
+    const withRule = join(dirname(ps.configFile), 'hinted-rule.yaml');
+    writeFileSync(withRule, readFileSync(noRules, 'utf8').replace('\n  rules: []', `\n  rules:\n    ${rule}`));
+    const after = await runWith(withRule, '--user', user, '--provider', provider, '--endpoint', 'web01');
+    expect(after.err).toBe('');
+    expect(after.out).toContain('vault user "jdoe@corp.example.com"');
+    // The vault accepted the mapped user: its accounts for web01 are offered.
+    expect(after.out).toMatch(/1\. Administrator \(web01\) +local +password/);
+    expect(after.code).toBe(0);
+  });
+
   it('--help shows every option', async () => {
     const out = capture();
     expect(await runCli(['test-settings', '--help'], { stdout: out.stream, stderr: out.stream, env: {} })).toBe(0);

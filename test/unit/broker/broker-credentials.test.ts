@@ -44,7 +44,7 @@ describe('Broker: credentials.list', () => {
       msg: 'console request refused',
       hint:
         'no user-mapping rule matched OTHER\\jdoe; add e.g. `- { name: other-users, match: { domain: OTHER }, ' +
-        'transform: { domain: keep } }` to userMapping.rules (or set userMapping.default: passthrough), then check it with ecm-bridge test-settings',
+        'transform: { domain: keep } }` to userMapping.rules, then check it with ecm-bridge test-settings',
     });
     const denied = await refusal(
       h.broker.handle('credentials.list', ctx({ user: { username: 'CORP\\ext-bob' } }), {}, h.signal),

@@ -122,7 +122,8 @@ describe('Broker.explain for an unmapped user', () => {
     const text = renderExplainReport(input, await h.broker.explain(input));
     expect(text).toContain(
       '  => no vault user (userMapping.default is deny)\n' +
-        '  hint: no user-mapping rule matched jdoe; add e.g. `- { name: jdoe, match: { username: "jdoe" } }` to userMapping.rules',
+        '  hint: no user-mapping rule matched jdoe; add e.g. `- { name: users-without-domain, match: { domain: "" }, ' +
+        'transform: { domain: to-upn, upnSuffix: corp.example.com } }` to userMapping.rules',
     );
     expect(text).toMatch(/\nResult: REFUSED \[mapping\.unmapped\] No user-mapping rule matches console user "jdoe"\n$/);
   });
