@@ -131,7 +131,7 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
       base.replace(userMapping, '\nuserMapping:\n  domains: { CORP: corp.example.com }\n  rules: []'),
     );
     const before = await runWith(noRules, '--user', user, '--provider', provider, '--endpoint', 'web01');
-    expect(before.err).toBe("");
+    expect(before.err).toBe('');
     expect(before.code).toBe(1);
     expect(before.out).toContain('Result: REFUSED [mapping.unmapped]');
     const rule = /hint: .*add e\.g\. `(- \{.*\})`/.exec(before.out)?.[1];
