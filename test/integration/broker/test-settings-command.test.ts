@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/main.js';
+import { demoSeedPath } from '../../../src/simulators/passwordsafe/estate-generator.js';
+import { loadSeedFile } from '../../../src/simulators/passwordsafe/seed.js';
 import { startPsForBroker } from './ps-broker-harness.js';
 
 function capture() {
@@ -166,5 +168,31 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
     const r = await run('--user', 'CORP\\jdoe');
     expect(r.code).toBe(2);
     expect(r.err).toContain('usage: ecm-bridge test-settings');
+  });
+});
+
+describe('ecm-bridge test-settings when the vault groups lack "Asset Management: read"', () => {
+  let ps: Awaited<ReturnType<typeof startPsForBroker>>;
+  beforeAll(async () => {
+    const seed = loadSeedFile(demoSeedPath);
+    ps = await startPsForBroker({ ...seed, groups: seed.groups.map((g) => ({ ...g, assetsRead: false })) });
+  });
+  afterAll(async () => ps.close());
+
+  it('an endpoint known by IP gets a hint naming the permission (text and JSON)', async () => {
+    const run = async (...extra: string[]) => {
+      const out = capture();
+      const err = capture();
+      const args = ['test-settings', '--config', ps.configFile, '--user', 'CORP\\jdoe', '--endpoint', '10.0.4.17'];
+      const code = await runCli([...args, ...extra], { stdout: out.stream, stderr: err.stream, env: ps.env });
+      return { code, out: out.text(), err: err.text() };
+    };
+    const text = await run();
+    expect(text.err).toBe('');
+    expect(text.out).toMatch(
+      /\nhint: Password Safe refused Assets\/Search \(403\) for "jdoe@corp\.example\.com": .*"Asset Management: read"/,
+    );
+    const json = JSON.parse((await run('--json')).out) as { notices?: string[] };
+    expect(json.notices).toEqual([expect.stringContaining('"Asset Management: read"')]);
   });
 });
