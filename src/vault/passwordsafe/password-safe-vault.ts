@@ -397,7 +397,8 @@ export class PasswordSafeVault implements VaultPort {
     }
     if (res.status !== 200 && res.status !== 204)
       throw failure(res, 'checkin', `check in request ${requestId}`, { vaultUser, requestId });
-    this.#log.info({ vaultUser, requestId }, 'credential checked in');
+    // The broker's "lease checked in" is the line of record: one line per check-in at info.
+    this.#log.debug({ vaultUser, requestId }, 'credential checked in at the vault');
   }
 
   async health(probeUser?: string, signal?: AbortSignal): Promise<ServiceError | undefined> {
