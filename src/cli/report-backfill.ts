@@ -42,6 +42,8 @@ export const runReportBackfill: CommandRun = async (args, io, command) => {
   const onSignal = () =>
     abort.abort(new ServiceError('service.shutting_down', 'interrupted', { op: 'report.backfill' }));
   process.once('SIGINT', onSignal);
+  // Only a backfill that started has a committed part to resume (not one refused at the lock).
+  let started = false;
   try {
     const result = await runSiteBackfill(config, log, {
       site: siteName,
@@ -49,16 +51,17 @@ export const runReportBackfill: CommandRun = async (args, io, command) => {
       toMs,
       signal: abort.signal,
       onLockWait: () => write(io.stdout, 'waiting for the reporting leader lock (a replica is pulling reports)'),
-      onStart: (s) =>
-        progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString()),
+      onStart: (s) => {
+        started = true;
+        progress.start(s.total, s.resumedFromMs === undefined ? undefined : new Date(s.resumedFromMs).toISOString());
+      },
       onProgress: (p) => progress.update(p.done, p.total, p.cursor),
     });
     progress.finish(`${result.done} session(s) loaded (${result.inserted} new, ${result.updated} updated)`);
     return EXIT.ok;
   } catch (e) {
     progress.abort();
-    if (!(e instanceof ServiceError && e.code === 'cli.usage'))
-      write(io.stderr, 'the committed part is kept: rerun the same command to resume');
+    if (started) write(io.stderr, 'the committed part is kept: rerun the same command to resume');
     throw e;
   } finally {
     process.off('SIGINT', onSignal);
