@@ -117,7 +117,7 @@ vault: { kind: passwordsafe, url: https://vault.example.com/BeyondTrust/api/publ
 broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
 `;
 
-  async function runChecks(text: string) {
+  async function runChecks(text: string, component = 'site:sim') {
     const config = parseConfigText(text, 'test.yaml', { env: {} });
     const rt = createRuntime(silentLogger(), {
       metrics: createMetricsRegistry({ defaultMetrics: false }),
@@ -125,7 +125,7 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     });
     const out: Record<string, { ok: boolean; detail: string; fix?: string; cause?: string }> = {};
     for (const c of configChecks(config, rt))
-      if (c.component === 'site:sim') out[c.name] = await c.run(AbortSignal.timeout(5000));
+      if (c.component === component) out[c.name] = await c.run(AbortSignal.timeout(5000));
     return out;
   }
 
@@ -192,6 +192,13 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     expect(r['permissions reporting']).toMatchObject({ ok: false, cause });
     expect(r['check_health']).toMatchObject({ ok: false, cause });
     expect(JSON.stringify(r)).not.toContain('lacks');
+    // The Reporting API says the same (the reporting client tells the switch from a permission).
+    const reporting = await runChecks(yaml(), 'reporting');
+    expect(reporting['site sim Reporting API']).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('[appliance.xml_api_disabled]'),
+      cause,
+    });
     // OAuth and the ECM channel do not depend on the XML API.
     expect(r['oauth ecm']?.ok).toBe(true);
     expect(r['ecm channel']?.ok).toBe(true);
