@@ -13,7 +13,12 @@ export const RULES = {
   'src/vault/': [...PLATFORM],
   'src/broker/': ['src/platform/', 'src/vault/vault-port.ts'],
   'src/appliance/': [...PLATFORM, 'src/broker/broker-port.ts'],
-  'src/reporting/': [...PLATFORM, 'src/appliance/access-token.ts', 'src/appliance/site-config.ts'],
+  'src/reporting/': [
+    ...PLATFORM,
+    'src/appliance/access-token.ts',
+    'src/appliance/site-config.ts',
+    'src/appliance/xml-api.ts',
+  ],
   'src/store/': [
     ...PLATFORM,
     'src/broker/lease-store-port.ts',

@@ -241,7 +241,8 @@
       $('auth-error').textContent = '';
       $('data').hidden = false;
       $('token-section').hidden = true;
-      $('forget').hidden = false;
+      // Nothing to forget when the bridge asked for no token.
+      $('forget').hidden = token === '';
       const down = o.sites.filter((s) => s.state !== 'connected').length + o.health.filter((h) => !h.ready).length;
       $('summary').textContent =
         `${o.ready ? 'Ready' : 'Not ready'}${down ? ` (${down} problem${down > 1 ? 's' : ''})` : ''}; updated ${new Date(o.generatedAt).toLocaleTimeString()}`;
@@ -327,5 +328,12 @@
     });
     $('forget').addEventListener('click', () => signOut(''));
     $('test-form').addEventListener('submit', testSettings);
+    // Try without a token first: a bridge with no http.auth.token (on loopback) shows its status
+    // at once; one that needs a token answers 401 and the sign-in form appears.
+    $('token-section').hidden = true;
+    $('summary').textContent = 'Loading…';
+    signedIn = true;
+    timer = setInterval(refresh, REFRESH_MS);
+    void refresh();
   });
 })();

@@ -37,6 +37,8 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
       return `check sites[${index}].${kind ?? 'ecm'}.clientId and clientSecret against ${API_CONFIGURATION} (regenerating the secret invalidates the old one)`;
     case 'appliance.permission_missing':
       return `in ${API_CONFIGURATION}, edit the API account and tick ${quoted(['perm_command'])}`;
+    case 'appliance.xml_api_disabled':
+      return `in ${API_CONFIGURATION}, tick "Enable XML API" and save (the Command and Reporting APIs are off for every account)`;
     case 'appliance.unavailable':
       return `check DNS, firewall and proxy from this host to ${new URL(site.url).host}, and the appliance's health`;
     default:
@@ -155,7 +157,7 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
                 ? ['perm_ecm', ...(site.nodes.length > 0 ? ['perm_command'] : [])]
                 : [site.product === 'rs' ? 'perm_reporting_support' : 'perm_reporting'];
             const missing = required.filter((p) => !granted(info.permissions[p]));
-            if (missing.length === 0) return { ok: true, detail: `${clientId} has ${required.join(', ')}` };
+            if (missing.length === 0) return { ok: true, detail: `${clientId} has ${quoted(required)}` };
             return {
               ok: false,
               detail: `${clientId} lacks ${quoted(missing)} (${missing.join(', ')})`,

@@ -12,6 +12,8 @@ import { systemClock } from '../platform/clock.js';
 
 export interface Explainer {
   explain(input: ExplainInput, signal: AbortSignal): Promise<ExplainReport>;
+  /** What the vault answered that works but needs its administrator (e.g. a missing read permission). */
+  notices(): string[];
   close(): Promise<void>;
 }
 
@@ -36,5 +38,9 @@ export function createExplainer(config: Config): Explainer {
     clock: systemClock,
     instanceId: `test-settings-${randomUUID()}`,
   });
-  return { explain: (input, signal) => broker.explain(input, signal), close: () => vault.close() };
+  return {
+    explain: (input, signal) => broker.explain(input, signal),
+    notices: () => vault.notices,
+    close: () => vault.close(),
+  };
 }

@@ -1,4 +1,4 @@
-import type { ServiceError } from '../platform/errors.js';
+import { toServiceError, type ServiceError } from '../platform/errors.js';
 import type { VaultConfig } from '../vault/vault-config.js';
 import type { Check } from './check.js';
 import type { Runtime } from './runtime.js';
@@ -21,8 +21,49 @@ export function vaultChecks(vc: VaultConfig | undefined, rt: Runtime): Check[] {
           const who =
             vc.auth.method === 'oauth' ? `OAuth client ${vc.auth.clientId}` : `runas ${vc.probeUser ?? '(none)'}`;
           return failure
-            ? { ok: false, detail: `${failure.code}: ${failure.message}`, fix: fixFor(failure, vc.auth.method) }
+            ? {
+                ok: false,
+                detail: `${failure.code}: ${failure.message}`,
+                fix: fixFor(failure, vc.auth.method),
+                cause: `vault:${failure.code}`,
+              }
             : { ok: true, detail: `signed in (${who}) and listed workgroups` };
+        } finally {
+          await vault.close();
+        }
+      },
+    },
+    {
+      component: 'vault',
+      name: 'asset search',
+      async run(signal) {
+        if (vc.auth.method === 'apikey' && !vc.probeUser)
+          return {
+            ok: false,
+            detail: 'needs vault.probeUser to search assets as',
+            cause: 'vault:config.invalid',
+            fix: 'set vault.probeUser',
+          };
+        const vault = createVault(vc, { log: rt.log, metrics: rt.metrics, clock: rt.clock });
+        try {
+          const notice = await vault.assetsProbe(undefined, signal);
+          return notice
+            ? {
+                ok: true,
+                warning: true,
+                detail: notice,
+                fix: 'in BeyondInsight, give the groups of the API registration the feature permission "Asset Management: read"',
+              }
+            : { ok: true, detail: 'Assets/Search allowed (endpoints known only by IP are found)' };
+        } catch (e) {
+          // The sign-in line above names a vault that cannot be reached or signed into.
+          const err = toServiceError(e, 'vault.health');
+          return {
+            ok: false,
+            detail: `${err.code}: ${err.message}`,
+            fix: fixFor(err, vc.auth.method),
+            cause: `vault:${err.code}`,
+          };
         } finally {
           await vault.close();
         }

@@ -24,7 +24,13 @@ export function createVault(
  */
 export class VaultComponent implements Component {
   readonly name = 'vault';
-  #vault: (VaultPort & { close(): Promise<void>; readonly lastFailure: ServiceError | undefined }) | undefined;
+  #vault:
+    | (VaultPort & {
+        close(): Promise<void>;
+        readonly lastFailure: ServiceError | undefined;
+        readonly notices: string[];
+      })
+    | undefined;
 
   constructor(
     private readonly config: VaultConfig,
@@ -44,7 +50,14 @@ export class VaultComponent implements Component {
       const failure = vault.lastFailure;
       return failure
         ? { ready: false, reason: failure.message, details: { code: failure.code } }
-        : { ready: true, reason: `passwordsafe ${new URL(this.config.url).host}` };
+        : {
+            ready: true,
+            // Works, but the vault administrator has something to grant (shown on the status page).
+            reason: [
+              `passwordsafe ${new URL(this.config.url).host}`,
+              ...vault.notices.map((n) => `warning: ${n}`),
+            ].join('; '),
+          };
     });
   }
 

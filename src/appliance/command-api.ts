@@ -8,6 +8,7 @@ import { parseRetryAfter } from '../platform/http/retry-after.js';
 import { RETRYABLE_STATUS, transientCode } from '../platform/http/transport-errors.js';
 import type { AccessTokenProvider } from './access-token.js';
 import { transportError, unavailable } from './token-source.js';
+import { mentionsXmlApi, xmlApiDisabled } from './xml-api.js';
 
 export type FailoverRole = 'none' | 'primary' | 'backup';
 
@@ -184,6 +185,8 @@ export class CommandApiClient {
         },
       );
     if (res.statusCode === 403) {
+      // get_api_info needs no permission: refused, the whole XML API is off, not one permission.
+      if (action === 'get_api_info' || mentionsXmlApi(body)) throw xmlApiDisabled(this.o.site, op);
       throw new ServiceError(
         'appliance.permission_missing',
         `site ${this.o.site}: the API account lacks Command API permission (perm_command) needed for ${action}`,

@@ -190,6 +190,8 @@ export class SiteTargets {
       if (isServiceError(e, 'appliance.auth_failed') || isServiceError(e, 'appliance.tls')) throw e;
       if (isServiceError(e, 'appliance.permission_missing'))
         return { node, role: 'unknown', detail: `${node} is healthy (role unknown: no Command API permission)` };
+      if (isServiceError(e, 'appliance.xml_api_disabled'))
+        return { node, role: 'unknown', detail: `${node} is healthy (role unknown: the XML API is disabled)` };
       // Answered the probe but not the Command API: not a candidate.
       return { node, role: 'down', detail: `${node}: ${(e as Error).message}` };
     }

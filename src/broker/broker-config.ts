@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { regexProblem } from '../platform/config/regex-safety.js';
 import { secretRef } from '../platform/config/secret-ref.js';
 
+/** `broker.search.externalJumpoint` for "Automatically Selected by External Jump Item Network ID". */
+export const EXTERNAL_JUMPOINT_AUTO = 'auto';
+
 /**
  * Config of the credential broker: user mapping, endpoint matching, release policies, credential
  * ids, leases and jump search (docs/broker.md is the reference with worked examples).
@@ -196,11 +199,17 @@ export const brokerSchema = z
       .object({
         maxQueryLength: z.number().int().min(1).max(1024).default(128),
         maxLimit: z.number().int().min(1).max(1000).default(100),
-        /** Vault workgroup (Network ID) -> Jumpoint name. */
+        /**
+         * What /login > Management > Security > Access Console > "Jumpoint for External Jump Item
+         * Sessions" is set to: `auto` ("Automatically Selected by External Jump Item Network ID",
+         * the appliance's default) or the name of the one Jumpoint chosen there.
+         */
+        externalJumpoint: z.string().trim().min(1).max(256).default(EXTERNAL_JUMPOINT_AUTO),
+        /** Optional refinement of `auto`: the Network IDs (vault workgroups) some Jumpoint serves. */
         jumpoints: z.record(z.string(), z.string()).default({}),
       })
       .strict()
-      .default({ maxQueryLength: 128, maxLimit: 100, jumpoints: {} }),
+      .default({ maxQueryLength: 128, maxLimit: 100, externalJumpoint: EXTERNAL_JUMPOINT_AUTO, jumpoints: {} }),
   })
   .strict();
 

@@ -126,9 +126,9 @@ export class Broker implements CredentialBroker, Component {
     } catch (e) {
       const err = toServiceError(e, `broker.${op}`);
       metrics.requests.inc({ op, outcome: err.code });
-      const level =
-        err.kind === 'internal' ? 'error' : err.kind === 'permission' || err.kind === 'input' ? 'info' : 'warn';
-      // An expected refusal (mapping, policy, bad input) is a decision, not a fault: no stack trace.
+      const level = err.kind === 'internal' ? 'error' : expectedRefusal(err) ? 'info' : 'warn';
+      // An expected refusal (mapping, policy, bad input, the vault refusing one mapped user) is a
+      // decision, not a fault: no stack trace.
       const hint = err.details?.hint;
       const what = level === 'info' ? { reason: err.message, ...(typeof hint === 'string' && { hint }) } : { err };
       log[level](
@@ -195,4 +195,14 @@ export class Broker implements CredentialBroker, Component {
     }
     return report;
   }
+}
+
+/**
+ * Refusals that are answers, not faults. The vault refusing sign-in *as one mapped user* is one:
+ * that user is unknown to Password Safe or outside the registration's groups (a broken
+ * registration or key fails every user, and `check` and the vault readiness say so).
+ */
+function expectedRefusal(err: ServiceError): boolean {
+  if (err.kind === 'permission' || err.kind === 'input') return true;
+  return err.code === 'vault.auth_failed' && typeof err.details?.vaultUser === 'string';
 }

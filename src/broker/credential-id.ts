@@ -1,4 +1,12 @@
-import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import type { ConsoleUser } from './broker-port.js';
 import { ServiceError } from '../platform/errors.js';
 import type { Secret } from '../platform/secret.js';
@@ -26,27 +34,46 @@ export interface CredentialClaims {
 }
 
 const MAX_ID_LENGTH = 4096;
-const CONTEXT = 'ecm-bridge/credential-id/v1.';
+/** Bumped when the sealing changes: an id of another version is refused as such. */
+const VERSION = 'v2';
+const CONTEXT = 'ecm-bridge/credential-id/v2';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 /**
- * Signs and verifies credential ids: `base64url(claims).base64url(HMAC-SHA256(key, context+claims))`.
- * An id is bound to the console user, the vault user, the endpoint and the account and expires
- * after `ttlMs`; the appliance treats it as opaque and cannot alter any of it without the key.
+ * Seals and opens credential ids: `v2.<key id>.base64url(iv | AES-256-GCM(claims) | tag)`. The
+ * claims (vault user, system and account ids, maximum release) are encrypted and authenticated,
+ * so the appliance and every console see an opaque string they can neither read nor alter. The
+ * AES key and the key id are derived (HKDF-SHA256) from `broker.credentialIdKey`, the same secret
+ * as before, so key management is unchanged; the key id is a fingerprint that lets an id sealed
+ * before a rotation be refused as such rather than as a forgery. An id is bound to the console
+ * user, the vault user, the endpoint and the account and expires after `ttlMs`.
  */
 export class CredentialIdSigner {
-  /** Imported once: handing HMAC the raw key imports it again on every id (a list signs one per account). */
+  /** Derived once: a list seals one id per account. */
   readonly #key: KeyObject;
+  readonly #keyId: string;
 
   constructor(
     key: Secret,
     private readonly ttlMs: number,
   ) {
-    this.#key = createSecretKey(Buffer.from(key.reveal(), 'utf8'));
+    const ikm = Buffer.from(key.reveal(), 'utf8');
+    this.#key = createSecretKey(Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), `${CONTEXT}/aes-256-gcm`, 32)));
+    this.#keyId = Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), `${CONTEXT}/key-id`, 6)).toString('base64url');
   }
 
   issue(claims: Omit<CredentialClaims, 'expiresAt'>, now: number): string {
-    const body = Buffer.from(JSON.stringify({ ...claims, expiresAt: now + this.ttlMs })).toString('base64url');
-    return `${body}.${this.#mac(body).toString('base64url')}`;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(this.#aad());
+    const sealed = Buffer.concat([
+      iv,
+      cipher.update(JSON.stringify({ ...claims, expiresAt: now + this.ttlMs }), 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+    return `${VERSION}.${this.#keyId}.${sealed.toString('base64url')}`;
   }
 
   /** The claims of a genuine, unexpired id issued for `expected`; otherwise `credential.id_invalid`. */
@@ -56,16 +83,29 @@ export class CredentialIdSigner {
     now: number,
   ): CredentialClaims {
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return reject('malformed');
-    const [body, mac, extra] = id.split('.');
-    if (!body || !mac || extra !== undefined) return reject('malformed');
-    const given = Buffer.from(mac, 'base64url');
-    const wanted = this.#mac(body);
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return reject('bad signature');
+    const parts = id.split('.');
+    // v1 ids were `claims.mac` (two parts): issued before an upgrade, like those of a rotated key.
+    if (parts.length === 2) return reject('sealed in an older format (before an upgrade); reopen the list');
+    const [version, keyId, body] = parts;
+    if (parts.length !== 3 || version !== VERSION || !keyId || !body) return reject('malformed');
+    if (keyId !== this.#keyId)
+      return reject('sealed with another credentialIdKey (rotated or not shared by every replica)');
+    const sealed = Buffer.from(body, 'base64url');
+    if (sealed.length <= IV_BYTES + TAG_BYTES) return reject('malformed');
     let claims: CredentialClaims;
     try {
-      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as CredentialClaims;
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, sealed.subarray(0, IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
+      decipher.setAAD(this.#aad());
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      const plain = Buffer.concat([
+        decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+      claims = JSON.parse(plain.toString('utf8')) as CredentialClaims;
     } catch {
-      return reject('malformed');
+      return reject('bad seal');
     }
     if (!(claims.expiresAt > now)) return reject('expired');
     if (claims.consoleUser !== expected.consoleUser || claims.vaultUser !== expected.vaultUser)
@@ -74,8 +114,9 @@ export class CredentialIdSigner {
     return claims;
   }
 
-  #mac(body: string): Buffer {
-    return createHmac('sha256', this.#key).update(CONTEXT).update(body).digest();
+  /** The version and key id are authenticated with the claims: neither can be swapped. */
+  #aad(): Buffer {
+    return Buffer.from(`${CONTEXT}.${this.#keyId}`, 'utf8');
   }
 }
 

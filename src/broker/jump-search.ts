@@ -1,5 +1,5 @@
 import type { JumpTarget } from './broker-port.js';
-import type { BrokerConfig } from './broker-config.js';
+import { EXTERNAL_JUMPOINT_AUTO, type BrokerConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
 import type { VaultPort, VaultSystem } from '../vault/vault-port.js';
 
@@ -8,8 +8,11 @@ export const NO_JUMPOINT_COMMENT = 'Jumpoint for External Jump Items not configu
 /**
  * External Jump item search: vault RDP/SSH systems the mapped vault user may request. The query
  * is a plain substring (never a pattern) and its length and the result count are bounded before
- * the vault is asked. The Network ID is the system's workgroup; where no Jumpoint is configured
- * for it the item carries the comment consoles show for that case.
+ * the vault is asked. The Network ID is the system's workgroup. Which items carry the comment
+ * consoles show for "no Jumpoint" follows the /login setting "Jumpoint for External Jump Item
+ * Sessions" (`externalJumpoint`): one named Jumpoint takes every session; `auto` matches the
+ * Network ID, so an item without one (or, when the optional `jumpoints` table is filled, with one
+ * it does not list) has no Jumpoint.
  */
 export class JumpSearch {
   readonly #jumpoints: Map<string, string>;
@@ -59,7 +62,6 @@ export class JumpSearch {
   }
 
   #item(s: VaultSystem): JumpTarget {
-    const jumpoint = s.workgroup === undefined ? undefined : this.#jumpoints.get(s.workgroup.toLowerCase());
     return {
       id: String(s.systemId),
       name: s.name,
@@ -68,7 +70,13 @@ export class JumpSearch {
       method: s.method,
       ...(s.port !== undefined && { port: s.port }),
       ...(s.workgroup !== undefined && { networkId: s.workgroup }),
-      ...(jumpoint === undefined && { comment: NO_JUMPOINT_COMMENT }),
+      ...(!this.#hasJumpoint(s.workgroup) && { comment: NO_JUMPOINT_COMMENT }),
     };
+  }
+
+  #hasJumpoint(workgroup: string | undefined): boolean {
+    if (this.config.externalJumpoint !== EXTERNAL_JUMPOINT_AUTO) return true;
+    if (workgroup === undefined) return false;
+    return this.#jumpoints.size === 0 || this.#jumpoints.has(workgroup.toLowerCase());
   }
 }

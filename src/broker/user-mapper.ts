@@ -68,7 +68,7 @@ export class UserMapper {
       return { outcome: 'mapped', vaultUser: name.given, rule: null, trace };
     }
     trace.push({ rule: '(default)', verdict: 'default', detail: 'deny: no rule matched' });
-    return { outcome: 'unmapped', trace, hint: ruleHint(name) };
+    return { outcome: 'unmapped', trace, hint: ruleHint(name, this.config.domains) };
   }
 
   /** The vault user, or the ServiceError a console user receives. */
@@ -140,14 +140,22 @@ export function refusal(d: Exclude<MappingDecision, { outcome: 'mapped' }>, user
 /**
  * For an administrator: a rule that would map this user, in the YAML of `userMapping.rules`. A
  * domain user gets a rule for the whole domain (to the UPN when the DNS domain is known, as
- * Password Safe usually names directory users), anyone else a rule for that one name.
+ * Password Safe names directory users). A user without a domain (a local or RADIUS user of the
+ * appliance) gets a rule for every such user, to the UPN under the directory's DNS domain (the
+ * one in `userMapping.domains`): the bare name, passed through, is a user the vault refuses.
  */
-function ruleHint(name: ConsoleName): string {
+function ruleHint(name: ConsoleName, domains: Record<string, string>): string {
   const domain = name.netbios ?? name.dnsDomain;
-  const rule = domain
-    ? `- { name: ${lc(domain).split('.')[0]}-users, match: { domain: ${domain} }, transform: { domain: ${name.dnsDomain ? 'to-upn' : 'keep'} } }`
-    : `- { name: ${name.account || 'user'}, match: { username: "${name.given}" } }`;
-  return `no user-mapping rule matched ${name.given || '(empty username)'}; add e.g. \`${rule}\` to userMapping.rules (or set userMapping.default: passthrough), then check it with ecm-bridge test-settings`;
+  let rule: string;
+  let after = '';
+  if (domain) {
+    rule = `- { name: ${lc(domain).split('.')[0]}-users, match: { domain: ${domain} }, transform: { domain: ${name.dnsDomain ? 'to-upn' : 'keep'} } }`;
+  } else {
+    const suffix = Object.values(domains)[0];
+    rule = `- { name: users-without-domain, match: { domain: "" }, transform: { domain: to-upn, upnSuffix: ${suffix ?? 'YOUR-DNS-DOMAIN'} } }`;
+    if (!suffix) after = ' (YOUR-DNS-DOMAIN: the DNS domain of the vault users, e.g. corp.example.com)';
+  }
+  return `no user-mapping rule matched ${name.given || '(empty username)'}; add e.g. \`${rule}\`${after} to userMapping.rules, then check it with ecm-bridge test-settings`;
 }
 
 function lc(s: string): string {

@@ -91,6 +91,14 @@ export const COMMANDS: CommandInfo[] = [
     load: () => import('./test-settings-command.js').then((m) => m.runTestSettings),
   },
   {
+    path: ['config', 'init'],
+    summary: 'Write a commented starting configuration and list the secret files it needs',
+    usage: 'ecm-bridge config init FILE [--force]',
+    examples: ['ecm-bridge config init /etc/ecm-bridge/config.yaml'],
+    options: { force: { type: 'boolean' } },
+    load: () => import('./config-init.js').then((m) => m.runConfigInit),
+  },
+  {
     path: ['config', 'validate'],
     summary: 'Validate a configuration file; list every problem with path and line',
     usage: 'ecm-bridge config validate FILE',

@@ -21,6 +21,14 @@ export const runSimPasswordSafe: CommandRun = async (args, io, command) => {
     `  estate: ${sim.estate.systems.length} systems, ${sim.estate.accounts.length} accounts, ${sim.estate.users.length} users (${seedFile ?? `generated ${generate}`})`,
   );
   if (caOut) write(io.stdout, `  CA certificate written to ${caOut} (use it as vault.caFile)`);
+  // The simulator's own keys (never real ones): what vault.auth needs to talk to it.
+  for (const r of seed.registrations)
+    write(
+      io.stdout,
+      r.kind === 'apikey'
+        ? `  API key (vault.auth.apiKey, method apikey): ${r.key}   registration "${r.name}"`
+        : `  OAuth client (vault.auth, method oauth): ${r.clientId} / ${r.clientSecret}   registration "${r.name}"`,
+    );
   write(io.stdout, 'Press Ctrl-C to stop.');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

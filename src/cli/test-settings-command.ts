@@ -51,7 +51,12 @@ export const runTestSettings: CommandRun = async (args, io, command) => {
   };
   try {
     const report = await explainer.explain(input, AbortSignal.timeout(timeoutMs));
-    io.stdout.write(v.json === true ? JSON.stringify(report, null, 2) + '\n' : renderExplainReport(input, report));
+    const notices = explainer.notices();
+    io.stdout.write(
+      v.json === true
+        ? JSON.stringify({ ...report, ...(notices.length > 0 && { notices }) }, null, 2) + '\n'
+        : renderExplainReport(input, report) + notices.map((n) => `hint: ${n}\n`).join(''),
+    );
     return report.error ? EXIT.failed : EXIT.ok;
   } finally {
     await explainer.close();

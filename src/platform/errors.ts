@@ -195,6 +195,13 @@ export const ERROR_CATALOGUE = {
     'The API account lacks a permission (ECM access, reporting, command API).',
     'In /login > Management > API Configuration, grant the permission named in the message.',
   ),
+  'appliance.xml_api_disabled': entry(
+    'permission',
+    'internal',
+    false,
+    'The site refuses the Command and Reporting APIs for every account: "Enable XML API" is off (403 on get_api_info, which needs no permission, or an error naming the XML API).',
+    'In /login > Management > API Configuration, tick "Enable XML API" and save.',
+  ),
   'appliance.unavailable': entry(
     'unavailable',
     'internal',

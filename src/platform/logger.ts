@@ -82,7 +82,15 @@ export function defaultLogFormat(destination: { isTTY?: boolean }): LogFormat {
  */
 function prettyLines(colorize: boolean): (line: string) => string {
   const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-  return prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
+  return prettyFactory({
+    colorize,
+    translateTime: 'SYS:HH:MM:ss.l',
+    // One line per record for a person reading a terminal: the fields as one JSON object, an error
+    // by its message and code (its stack and cause chain stay in the JSON format).
+    singleLine: true,
+    errorLikeObjectKeys: [],
+    ignore: 'pid,hostname,name,err.stack,err.cause,err.type',
+  });
 }
 
 export function createLogger(config: LoggerConfig, destination?: DestinationStream): Logger {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { AccessTokenProvider } from '../appliance/access-token.js';
+import { mentionsXmlApi, xmlApiDisabled } from '../appliance/xml-api.js';
 import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { withBearer, type BearerTokenSource } from '../platform/http/bearer.js';
@@ -259,6 +260,7 @@ export class ReportClient implements ReportSource {
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.o.clock.now()),
       });
     if (status === 403) {
+      if (mentionsXmlApi(text)) throw xmlApiDisabled(ctx.site, 'report.fetch');
       const perm = this.o.site.product === 'rs' ? 'perm_reporting_support' : 'perm_reporting';
       throw new ServiceError(
         'appliance.permission_missing',

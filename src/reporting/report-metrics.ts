@@ -124,6 +124,7 @@ export function reportMetrics(registry: Registry): ReportMetrics {
       for (const outcome of ['ok', 'failed', 'standby']) this.runs.inc({ site, outcome }, 0);
       this.lastSuccess.set({ site }, 0);
       this.vanished.inc({ site }, 0);
+      this.failbacks.inc({ site }, 0);
     },
     attachLag(source) {
       holder.current = source;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configPath, secretRef } from '../platform/config/secret-ref.js';
+import { caFilePath, configPath, secretRef } from '../platform/config/secret-ref.js';
 
 const embedded = z
   .object({
@@ -24,7 +24,7 @@ const mssql = z
     password: secretRef,
     encrypt: z.boolean().default(true),
     /** Extra PEM CA bundle for the SQL Server certificate. */
-    caFile: configPath.optional(),
+    caFile: caFilePath.optional(),
     pool: z
       .object({
         max: z.number().int().min(1).max(200).default(10),

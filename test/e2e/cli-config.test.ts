@@ -18,6 +18,24 @@ describe('ecm-bridge config validate|print', () => {
     expect(r.code).toBe(0);
   });
 
+  it("checks store.caFile as it checks the sites' and the vault's: it must exist and hold a PEM certificate", async () => {
+    const cfg = file(
+      'store-ca.yaml',
+      [
+        'store:',
+        '  kind: mssql',
+        '  server: db',
+        '  user: u',
+        '  password: env:ECM_TEST_DB_PASSWORD',
+        `  caFile: ${join(dir, 'no-such-ca.pem')}`,
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['config', 'validate', cfg], { ECM_TEST_DB_PASSWORD: 'pw' });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/store-ca\.yaml:6:\d+: store\.caFile: /);
+  });
+
   it('names an unknown key, a wrong type, a missing env var and a bad cron, with path and line', async () => {
     const bad = file(
       'bad.yaml',

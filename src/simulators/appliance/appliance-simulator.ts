@@ -45,9 +45,16 @@ export interface ApplianceSimulatorOptions {
    * request body (form-encoded for POST), already read. Without it those requests get 501.
    */
   reporting?: ReportingHandler;
+  /**
+   * /login > Management > API Configuration > "Enable XML API" (default on). Off, the Command and
+   * Reporting APIs answer 403 with an `<error>` for every account; OAuth and the ECM channel work.
+   */
+  xmlApi?: boolean;
 }
 
 const MAX_BODY = 1024 * 1024;
+/** The simulator's wording: the real appliance's text is not published, the bridge keys on the 403. */
+const XML_API_DISABLED = 'The XML API is disabled on this site';
 
 /**
  * A simulated BeyondTrust PRA/RS site over real HTTPS on 127.0.0.1: OAuth with the 30-token
@@ -66,6 +73,7 @@ export class ApplianceSimulator {
   #role: FailoverRole;
   #down = false;
   #ecmConnections = true;
+  #xmlApi: boolean;
   #server: Server | undefined;
   #tls: SimTls | undefined;
   readonly #sockets = new Set<Socket>();
@@ -76,6 +84,7 @@ export class ApplianceSimulator {
     this.#log = options.log ?? silentLogger();
     this.#now = options.now ?? Date.now;
     this.#role = options.failoverRole ?? 'none';
+    this.#xmlApi = options.xmlApi ?? true;
     this.product = options.product ?? 'pra';
     this.applianceId = options.applianceId ?? randomUUID();
     this.hostname = options.hostname ?? 'access.example.com';
@@ -163,6 +172,11 @@ export class ApplianceSimulator {
       this.hub.closeAccount(clientId, 4403, 'Endpoint Credential Manager API access was revoked');
   }
 
+  /** An administrator unticks (or ticks) "Enable XML API" in /login > Management > API Configuration. */
+  setXmlApi(enabled: boolean): void {
+    this.#xmlApi = enabled;
+  }
+
   /** An administrator turns the site's ECM connections off (upgrades get 403) or on. */
   setEcmConnections(enabled: boolean): void {
     this.#ecmConnections = enabled;
@@ -220,6 +234,8 @@ export class ApplianceSimulator {
         return send(res, this.#down ? 500 : 200, this.#down ? 'DOWN\n' : 'OK\n', 'text/plain');
       if (this.#down) return send(res, 503, '{"message":"appliance restarting"}');
       if (url.pathname === '/oauth2/token' && req.method === 'POST') return this.#token(req, res, body);
+      if ((url.pathname === '/api/command' || url.pathname === '/api/reporting') && !this.#xmlApi)
+        return this.#authorize(req, res) && send(res, 403, xmlError(XML_API_DISABLED), 'application/xml');
       if (url.pathname === '/api/command') return this.#command(req, res, url, body);
       if (url.pathname === '/api/reporting') return await this.#reporting(req, res, body);
       send(res, 404, '{"message":"not found"}');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
+import { parseYamlConfig } from '../../platform/config/loader.js';
 import { ServiceError } from '../../platform/errors.js';
 import { packagePath } from '../../platform/package-path.js';
 
@@ -62,15 +62,6 @@ export function loadAccountsFile(file: string): SimAccount[] {
       { op: 'sim.accounts' },
     );
   }
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (e) {
-    throw new ServiceError(
-      'config.unreadable',
-      `accounts file ${file} is not valid YAML/JSON: ${(e as Error).message}`,
-      { op: 'sim.accounts' },
-    );
-  }
-  return parseAccounts(doc, file);
+  // The configuration loader's reading: every problem with its line, column and plain wording.
+  return parseAccounts(parseYamlConfig(fileSchema, text, file), file);
 }

@@ -155,6 +155,11 @@ export class SimEcmHub {
     }));
   }
 
+  /** What each connected ECM announced in its hello (name and version), in connection order. */
+  announced(): { name: string; version: string }[] {
+    return this.#ordered().map((c) => ({ name: c.hello?.ecm.name ?? '', version: c.hello?.ecm.version ?? '' }));
+  }
+
   /** Closes every channel with `code` (1001 for a restart or failover). */
   closeAll(code: number, reason: string): void {
     for (const c of this.#conns) c.ws.close(code, reason);

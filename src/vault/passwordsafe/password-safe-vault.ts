@@ -51,6 +51,7 @@ export class PasswordSafeVault implements VaultPort {
   readonly #keyless: KeylessAccounts;
   #closed = false;
   #lastFailure: ServiceError | undefined;
+  readonly #assetsUnreadable = new Set<string>();
 
   constructor(
     private readonly config: VaultConfig,
@@ -100,6 +101,10 @@ export class PasswordSafeVault implements VaultPort {
     this.#discovery = new PsDiscovery(
       call,
       new DiscoveryCache({ ...cacheOptions, maxEntries: config.cache.maxEntries }),
+      {
+        refused: (vaultUser) => this.#assetsRefused(vaultUser),
+        answered: (vaultUser) => this.#assetsUnreadable.delete(vaultUser),
+      },
     );
     this.#search = new SystemSearch({
       call,
@@ -109,6 +114,41 @@ export class PasswordSafeVault implements VaultPort {
       platforms: (user) => this.#discovery.platformsOf(user),
       workgroups: (user) => this.#discovery.workgroupsOf(user),
     });
+  }
+
+  /**
+   * What works but needs the vault administrator: vault users whose groups lack "Asset
+   * Management: read" (Assets/Search answered 403), so endpoints known only by IP get no
+   * domain-linked accounts. Shown by `check`, test-settings and the status page.
+   */
+  get notices(): string[] {
+    if (this.#assetsUnreadable.size === 0) return [];
+    return [assetsNotice([...this.#assetsUnreadable])];
+  }
+
+  /**
+   * Whether `probeUser` (default `vault.probeUser`) may search assets: one `Assets/Search` for a
+   * documentation address (192.0.2.1, never a real host). undefined when it may, else the notice.
+   */
+  async assetsProbe(probeUser?: string, signal?: AbortSignal): Promise<string | undefined> {
+    const user = probeUser ?? this.config.probeUser ?? '';
+    const res = await this.#inSession(user, {
+      op: 'search_assets',
+      method: 'POST',
+      path: 'Assets/Search',
+      json: { IPAddress: '192.0.2.1' },
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status === 403) return assetsNotice([user]);
+    if (res.status !== 200 && res.status !== 404) throw failure(res, 'search_assets', 'search assets by address');
+    return undefined;
+  }
+
+  #assetsRefused(vaultUser: string): void {
+    if (this.#assetsUnreadable.has(vaultUser)) return;
+    // Bounded: the notice names a few users; the log line is written once per user.
+    if (this.#assetsUnreadable.size < MAX_NOTICE_USERS) this.#assetsUnreadable.add(vaultUser);
+    this.#log.warn({ vaultUser, permission: ASSET_READ }, assetsNotice([vaultUser]));
   }
 
   /** Why the last call failed for reasons of the vault itself (unreachable, TLS), if it did. */
@@ -357,7 +397,8 @@ export class PasswordSafeVault implements VaultPort {
     }
     if (res.status !== 200 && res.status !== 204)
       throw failure(res, 'checkin', `check in request ${requestId}`, { vaultUser, requestId });
-    this.#log.info({ vaultUser, requestId }, 'credential checked in');
+    // The broker's "lease checked in" is the line of record: one line per check-in at info.
+    this.#log.debug({ vaultUser, requestId }, 'credential checked in at the vault');
   }
 
   async health(probeUser?: string, signal?: AbortSignal): Promise<ServiceError | undefined> {
@@ -401,4 +442,12 @@ function releasedFor(row: Record<string, unknown>): number | undefined {
 /** Password Safe dates may lack a zone; both ends of a window are read the same way. */
 function withZone(d: string): string {
   return /(Z|[+-]\d\d:?\d\d)$/.test(d) ? d : `${d}Z`;
+}
+
+const ASSET_READ = 'Asset Management: read';
+const MAX_NOTICE_USERS = 20;
+
+/** The sentence shown wherever the missing permission is reported (log, check, test-settings, status). */
+export function assetsNotice(vaultUsers: string[]): string {
+  return `Password Safe refused Assets/Search (403) for ${vaultUsers.map((u) => `"${u}"`).join(', ')}: a group of the API registration lacks the permission "${ASSET_READ}" (BeyondInsight > Role Based Access > User Management > Groups > Features), so endpoints known only by IP get no domain-linked accounts`;
 }

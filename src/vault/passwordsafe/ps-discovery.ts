@@ -4,6 +4,12 @@ import type { PsCall, PsResponse } from './ps-client.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import { failure, num, pick, rows, str } from './ps-json.js';
 
+/** Who may not search assets: the adapter's log, `check`, test-settings and the status page. */
+export interface AssetReadWatch {
+  refused(vaultUser: string): void;
+  answered(vaultUser: string): void;
+}
+
 /** Runs one call in `vaultUser`'s session (signing in, and once more after a 401). */
 export type SessionCall = (vaultUser: string, call: Omit<PsCall, 'cookie'>) => Promise<PsResponse>;
 
@@ -36,6 +42,8 @@ export class PsDiscovery {
   constructor(
     private readonly call: SessionCall,
     private readonly cache: DiscoveryCache,
+    /** Told whether `Assets/Search` was refused (403) or answered, per vault user. */
+    private readonly assets: AssetReadWatch = { refused: () => undefined, answered: () => undefined },
   ) {}
 
   /**
@@ -213,8 +221,15 @@ export class PsDiscovery {
       json: { IPAddress: ips.join(',') },
       ...(signal ? { signal } : {}),
     });
-    if (found.status === 403 || found.status === 404) return [];
+    // 403: the user's groups lack "Asset Management: read". Not fatal (the lookup by name still
+    // works) but the IP-only endpoints lose their domain-linked accounts: the watch makes it loud.
+    if (found.status === 403) {
+      this.assets.refused(vaultUser);
+      return [];
+    }
+    if (found.status === 404) return [];
     if (found.status !== 200) throw failure(found, 'search_assets', 'search assets by address', { vaultUser });
+    this.assets.answered(vaultUser);
     const assetIds = unique(rows(found.body).map((a) => num(pick(a, 'AssetID'))));
     const perAsset = await Promise.all(
       assetIds

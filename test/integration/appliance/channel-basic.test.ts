@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SiteLink } from '../../../src/appliance/site-link.js';
 import { systemClock } from '../../../src/platform/clock.js';
@@ -40,6 +41,9 @@ describe('ECM channel against the appliance simulator', () => {
     expect(sim.hub.connections()).toEqual([
       { instanceId: 'replica-a', group: 'Default', role: 'active', clientId: 'ecm-client' },
     ]);
+    // The appliance lists the ECM by what its hello announces: the release actually running.
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(sim.hub.announced()).toEqual([{ name: 'ecm-bridge', version: pkg.version }]);
     const out = await sim.hub.request('Default', 'credentials.get', USER, { credentialId: 'c1' });
     expect(out).toMatchObject({
       answeredBy: 'ecm',

@@ -117,15 +117,15 @@ vault: { kind: passwordsafe, url: https://vault.example.com/BeyondTrust/api/publ
 broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
 `;
 
-  async function runChecks(text: string) {
+  async function runChecks(text: string, component = 'site:sim') {
     const config = parseConfigText(text, 'test.yaml', { env: {} });
     const rt = createRuntime(silentLogger(), {
       metrics: createMetricsRegistry({ defaultMetrics: false }),
       instanceId: 'check',
     });
-    const out: Record<string, { ok: boolean; detail: string; fix?: string }> = {};
+    const out: Record<string, { ok: boolean; detail: string; fix?: string; cause?: string }> = {};
     for (const c of configChecks(config, rt))
-      if (c.component === 'site:sim') out[c.name] = await c.run(AbortSignal.timeout(5000));
+      if (c.component === component) out[c.name] = await c.run(AbortSignal.timeout(5000));
     return out;
   }
 
@@ -141,6 +141,8 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     ]);
     expect(Object.values(r).every((x) => x.ok)).toBe(true);
     expect(r['check_health']?.detail).toBe('access.example.com 25.1.2 failover role none');
+    // As /login > Management > API Configuration shows them, not get_api_info's names.
+    expect(r['permissions ecm']?.detail).toBe('ecm-client has "Endpoint Credential Manager API: Allow Access"');
   });
 
   it('check: names each missing permission and bad credentials, with a fix line', async () => {
@@ -173,6 +175,36 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
       detail: expect.stringContaining('refused the OAuth client credentials of API account ecm-client (401)'),
       fix: expect.stringContaining('sites[0].ecm.clientId'),
     });
+  });
+
+  it('check: "Enable XML API" off is one root cause naming the /login switch, not missing permissions', async () => {
+    sim.setXmlApi(false);
+    const r = await runChecks(yaml(`    nodes: [${sim.node}]`));
+    const cause = 'site:sim:appliance.xml_api_disabled';
+    expect(r['permissions ecm']).toEqual({
+      ok: false,
+      detail:
+        'site sim: the XML API is disabled ("Enable XML API" is not ticked in /login > Management > API Configuration)',
+      fix: 'in /login > Management > API Configuration, tick "Enable XML API" and save (the Command and Reporting APIs are off for every account)',
+      cause,
+    });
+    // The reporting account and the Command API lines are consequences of the same switch.
+    expect(r['permissions reporting']).toMatchObject({ ok: false, cause });
+    expect(r['check_health']).toMatchObject({ ok: false, cause });
+    expect(JSON.stringify(r)).not.toContain('lacks');
+    // The Reporting API says the same (the reporting client tells the switch from a permission).
+    const reporting = await runChecks(yaml(), 'reporting');
+    expect(reporting['site sim Reporting API']).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('[appliance.xml_api_disabled]'),
+      cause,
+    });
+    // OAuth and the ECM channel do not depend on the XML API.
+    expect(r['oauth ecm']?.ok).toBe(true);
+    expect(r['ecm channel']?.ok).toBe(true);
+    sim.setXmlApi(true);
+    const fixed = await runChecks(yaml());
+    expect(Object.values(fixed).every((x) => x.ok)).toBe(true);
   });
 
   it('check: a wrong CA is a red line telling to fix caFile', async () => {

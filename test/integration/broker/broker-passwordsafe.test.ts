@@ -108,6 +108,11 @@ describe('broker over the real Password Safe adapter and simulator', () => {
     expect(lines.join('')).toContain('credential checked out');
     expect(lines.join('')).toContain('lease checked in');
     expect(lines.join('')).not.toContain(password);
+    // One check-in, one line at info (the adapter's own is at debug).
+    const checkins = lines
+      .map((l) => JSON.parse(l) as { level: string; msg: string })
+      .filter((l) => l.level === 'info' && /checked in/.test(l.msg));
+    expect(checkins.map((l) => l.msg)).toEqual(['lease checked in']);
   });
 
   it('logs one line per checkout, and at debug the vault user and the target asked about (never the secret)', async () => {

@@ -32,8 +32,8 @@ broker:
 `;
 
 /** The Password Safe simulator (HTTPS, demo seed) and a config file pointing the bridge at it. */
-export async function startPsForBroker() {
-  const sim = await PasswordSafeSimulator.start({ seed: loadSeedFile(demoSeedPath) });
+export async function startPsForBroker(seed = loadSeedFile(demoSeedPath)) {
+  const sim = await PasswordSafeSimulator.start({ seed });
   const dir = mkdtempSync(join(tmpdir(), 'ecm-broker-ps-'));
   writeFileSync(join(dir, 'ca.pem'), sim.caPem);
   const configFile = join(dir, 'config.yaml');

@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/main.js';
+import { demoSeedPath } from '../../../src/simulators/passwordsafe/estate-generator.js';
+import { loadSeedFile } from '../../../src/simulators/passwordsafe/seed.js';
 import { startPsForBroker } from './ps-broker-harness.js';
 
 function capture() {
@@ -118,6 +120,34 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
     expect(r.out).not.toMatch(/Result: REFUSED/);
   });
 
+  it.each([
+    ['a domain user', 'CORP\\jdoe', 'Corp AD'],
+    ['a UPN user', 'jdoe@corp.example.com', 'Corp AD'],
+    ['a local or RADIUS user (no domain)', 'jdoe', 'RADIUS'],
+  ])('%s: the unmapped-user hint is a rule that test-settings then shows working', async (_, user, provider) => {
+    const base = readFileSync(ps.configFile, 'utf8');
+    const userMapping = /\nuserMapping:\n[\s\S]*?(?=\nendpointMatching:)/.exec(base)![0];
+    const noRules = join(dirname(ps.configFile), 'no-rules.yaml');
+    writeFileSync(
+      noRules,
+      base.replace(userMapping, '\nuserMapping:\n  domains: { CORP: corp.example.com }\n  rules: []'),
+    );
+    const before = await runWith(noRules, '--user', user, '--provider', provider, '--endpoint', 'web01');
+    expect(before.err).toBe('');
+    expect(before.code).toBe(1);
+    expect(before.out).toContain('Result: REFUSED [mapping.unmapped]');
+    const rule = /hint: .*add e\.g\. `(- \{.*\})`/.exec(before.out)?.[1];
+    expect(rule).toBeDefined();
+    const withRule = join(dirname(ps.configFile), 'hinted-rule.yaml');
+    writeFileSync(withRule, readFileSync(noRules, 'utf8').replace('\n  rules: []', `\n  rules:\n    ${rule}`));
+    const after = await runWith(withRule, '--user', user, '--provider', provider, '--endpoint', 'web01');
+    expect(after.err).toBe('');
+    expect(after.out).toContain('vault user "jdoe@corp.example.com"');
+    // The vault accepted the mapped user: its accounts for web01 are offered.
+    expect(after.out).toMatch(/1\. Administrator \(web01\) +local +password/);
+    expect(after.code).toBe(0);
+  });
+
   it('--help shows every option', async () => {
     const out = capture();
     expect(await runCli(['test-settings', '--help'], { stdout: out.stream, stderr: out.stream, env: {} })).toBe(0);
@@ -138,5 +168,31 @@ describe('ecm-bridge test-settings against the Password Safe simulator', () => {
     const r = await run('--user', 'CORP\\jdoe');
     expect(r.code).toBe(2);
     expect(r.err).toContain('usage: ecm-bridge test-settings');
+  });
+});
+
+describe('ecm-bridge test-settings when the vault groups lack "Asset Management: read"', () => {
+  let ps: Awaited<ReturnType<typeof startPsForBroker>>;
+  beforeAll(async () => {
+    const seed = loadSeedFile(demoSeedPath);
+    ps = await startPsForBroker({ ...seed, groups: seed.groups.map((g) => ({ ...g, assetsRead: false })) });
+  });
+  afterAll(async () => ps.close());
+
+  it('an endpoint known by IP gets a hint naming the permission (text and JSON)', async () => {
+    const run = async (...extra: string[]) => {
+      const out = capture();
+      const err = capture();
+      const args = ['test-settings', '--config', ps.configFile, '--user', 'CORP\\jdoe', '--endpoint', '10.0.4.17'];
+      const code = await runCli([...args, ...extra], { stdout: out.stream, stderr: err.stream, env: ps.env });
+      return { code, out: out.text(), err: err.text() };
+    };
+    const text = await run();
+    expect(text.err).toBe('');
+    expect(text.out).toMatch(
+      /\nhint: Password Safe refused Assets\/Search \(403\) for "jdoe@corp\.example\.com": .*"Asset Management: read"/,
+    );
+    const json = JSON.parse((await run('--json')).out) as { notices?: string[] };
+    expect(json.notices).toEqual([expect.stringContaining('"Asset Management: read"')]);
   });
 });

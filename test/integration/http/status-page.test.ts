@@ -230,4 +230,23 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
       .not.toBe('connected');
     expect(await site().textContent()).toContain('disconnected');
   });
+
+  it('asks for no token when the bridge has none (loopback, no http.auth.token)', async () => {
+    const doc = parseDocument(readFileSync(join(dir, 'bridge.yaml'), 'utf8'));
+    doc.deleteIn(['http', 'auth']);
+    writeFileSync(join(dir, 'no-token.yaml'), doc.toString());
+    const open = new BridgeService(loadConfigFile(join(dir, 'no-token.yaml')), createRuntime(silentLogger()), 2_000);
+    await open.start();
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(`http://127.0.0.1:${open.unit(UNITS.ops).address.port}/status`);
+      await tab.locator('#data').waitFor(WAIT);
+      expect(await tab.locator('#health').textContent()).toContain('vault');
+      expect(await tab.locator('#token-section').isHidden()).toBe(true);
+      expect(await tab.locator('#forget').isHidden()).toBe(true);
+    } finally {
+      await tab.close();
+      await open.stop();
+    }
+  });
 });

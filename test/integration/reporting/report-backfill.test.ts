@@ -245,6 +245,25 @@ describe('report backfill', () => {
         ),
       ).toBe(2); // usage error
       expect(err).toContain('--from must be a date (2026-01-31) or an ISO-8601 time, got "yesterday"');
+      // A backfill that failed before it started (here: a wrong secret) has nothing to resume.
+      let refused = '';
+      const failed = await runCli(
+        [
+          'report',
+          'backfill',
+          '--config',
+          configFile,
+          '--site',
+          'corp-pra',
+          '--from',
+          '2025-01-01',
+          '--to',
+          '2025-01-02',
+        ],
+        { ...io, stderr: sink((s) => (refused += s)), env: { REP_SECRET: 'not-the-secret' } },
+      ).catch(() => 1);
+      expect(failed).not.toBe(0);
+      expect(refused).not.toContain('rerun the same command to resume');
     });
 
     it('`check` lists the reporting API per site: OK with the right account, auth_failed with a wrong secret', async () => {

@@ -90,7 +90,7 @@ describe('Password Safe simulator fidelity (raw HTTPS)', () => {
     );
   });
 
-  it('searches assets by IP (single or list) and lists the managed systems of an asset; 403 without the permission', async () => {
+  it('searches assets by IP (single or list) and lists the managed systems of an asset; 403 without System Management read', async () => {
     const { cookie } = await signIn(`PS-Auth key=${KEY}; runas=${JDOE};`);
     const json = { cookie, 'content-type': 'application/json' };
     const search = (body: unknown, query = '') =>
@@ -107,12 +107,15 @@ describe('Password Safe simulator fidelity (raw HTTPS)', () => {
     const systems = await call('GET', '/assets/1/managedsystems/', { headers: { cookie } });
     expect(systems.json).toEqual([expect.objectContaining({ ManagedSystemID: 1, SystemName: 'web01', AssetID: 1 })]);
     expect((await call('GET', '/Assets/999/ManagedSystems', { headers: { cookie } })).status).toBe(404);
+    // The probe user's group has "Asset Management: read" but not "System Management: read"
+    // (test/integration/vault/asset-permission.test.ts has groups without the former).
     const probe = await signIn(`PS-Auth key=${KEY}; runas=ecm-probe@corp.example.com;`);
-    const denied = await call('POST', '/Assets/Search', {
+    const found = await call('POST', '/Assets/Search', {
       headers: { cookie: probe.cookie, 'content-type': 'application/json' },
       body: JSON.stringify({ IPAddress: '10.0.4.17' }),
     });
-    expect(denied.status).toBe(403);
+    expect(found.status).toBe(200);
+    expect((await call('GET', '/Assets/1/ManagedSystems', { headers: { cookie: probe.cookie } })).status).toBe(403);
   });
 
   it('creates requests (201 + bare integer), 409 without a conflict option, JSON-string credentials, 204 check-in, 404 afterwards', async () => {

@@ -44,7 +44,7 @@ describe('Broker: credentials.list', () => {
       msg: 'console request refused',
       hint:
         'no user-mapping rule matched OTHER\\jdoe; add e.g. `- { name: other-users, match: { domain: OTHER }, ' +
-        'transform: { domain: keep } }` to userMapping.rules (or set userMapping.default: passthrough), then check it with ecm-bridge test-settings',
+        'transform: { domain: keep } }` to userMapping.rules, then check it with ecm-bridge test-settings',
     });
     const denied = await refusal(
       h.broker.handle('credentials.list', ctx({ user: { username: 'CORP\\ext-bob' } }), {}, h.signal),
@@ -82,6 +82,30 @@ describe('Broker: credentials.list', () => {
       code: 'bad_request',
       message: 'request.context.user.username is empty',
     });
+  });
+
+  it('logs the vault refusing one mapped user at info, without a stack; a vault outage stays a warning', async () => {
+    const h = brokerHarness();
+    h.vault.failNext(
+      'listAccounts',
+      new ServiceError('vault.auth_failed', 'Password Safe refused sign-in as vault user "jdoe@corp.example.com"', {
+        op: 'vault.sign_in',
+        details: { vaultUser: 'jdoe@corp.example.com', status: 401 },
+      }),
+    );
+    expect((await refusal(h.broker.handle('credentials.list', ctx(), {}, h.signal))).code).toBe('vault.auth_failed');
+    h.vault.failNext('listAccounts', new ServiceError('vault.unavailable', 'Password Safe is unreachable'));
+    await refusal(h.broker.handle('credentials.list', ctx(), {}, h.signal));
+    const refused = h.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'console request refused');
+    expect(refused[0]).toMatchObject({
+      level: 'info',
+      code: 'vault.auth_failed',
+      reason: expect.stringContaining('jdoe'),
+    });
+    expect(refused[0]).not.toHaveProperty('err');
+    expect(refused[1]).toMatchObject({ level: 'warn', code: 'vault.unavailable' });
   });
 
   it('passes vault errors through with their wire code and retry flag', async () => {

@@ -4,8 +4,8 @@ import { NO_JUMPOINT_COMMENT } from '../../../src/broker/jump-search.js';
 import type { ServiceError } from '../../../src/platform/errors.js';
 import { brokerHarness, ctx, PASSWORD } from './broker-fixture.js';
 
-function withSystems() {
-  const h = brokerHarness();
+function withSystems(tweak?: (yaml: string) => string) {
+  const h = brokerHarness(tweak ? { tweak } : {});
   h.vault.grantSystems(
     'jdoe@corp.example.com',
     {
@@ -58,6 +58,31 @@ describe('Broker: jump.search', () => {
     expect(h.vault.calls.at(-1)).toEqual({ method: 'searchSystems', vaultUser: 'jdoe@corp.example.com' });
   });
 
+  it('follows "Jumpoint for External Jump Item Sessions": auto matches the Network ID, a named Jumpoint takes all', async () => {
+    const search = async (settings: string) => {
+      const h = withSystems((y) =>
+        y.replace(
+          'search: { maxQueryLength: 16, maxLimit: 5, jumpoints: { CORP: corp-jumpoint } }',
+          `search: ${settings}`,
+        ),
+      );
+      const { items } = await h.broker.handle('jump.search', ctx(), { query: 'WEB0', limit: 10 }, h.signal);
+      return items.map((i) => [i.name, i.comment]);
+    };
+    // The appliance's default, with no table: every item with a Network ID has a Jumpoint.
+    expect(await search('{}')).toEqual([
+      ['web01', undefined],
+      ['web02', undefined],
+      ['web03', NO_JUMPOINT_COMMENT],
+    ]);
+    // One Jumpoint chosen in /login serves every External Jump Item.
+    expect(await search('{ externalJumpoint: DC-East Jumpoint }')).toEqual([
+      ['web01', undefined],
+      ['web02', undefined],
+      ['web03', undefined],
+    ]);
+  });
+
   it('caps the limit, refuses long queries and treats the query as plain text', async () => {
     const h = withSystems();
     expect((await h.broker.handle('jump.search', ctx(), { query: 'lab', limit: 50 }, h.signal)).items).toHaveLength(5);
@@ -97,7 +122,8 @@ describe('Broker.explain for an unmapped user', () => {
     const text = renderExplainReport(input, await h.broker.explain(input));
     expect(text).toContain(
       '  => no vault user (userMapping.default is deny)\n' +
-        '  hint: no user-mapping rule matched jdoe; add e.g. `- { name: jdoe, match: { username: "jdoe" } }` to userMapping.rules',
+        '  hint: no user-mapping rule matched jdoe; add e.g. `- { name: users-without-domain, match: { domain: "" }, ' +
+        'transform: { domain: to-upn, upnSuffix: corp.example.com } }` to userMapping.rules',
     );
     expect(text).toMatch(/\nResult: REFUSED \[mapping\.unmapped\] No user-mapping rule matches console user "jdoe"\n$/);
   });

@@ -68,19 +68,64 @@ describe('CredentialIdSigner', () => {
     );
   });
 
-  it('refuses forged ids: edited claims, another key, garbage', () => {
-    const [body, mac] = id.split('.') as [string, string];
-    const edited = JSON.parse(Buffer.from(body, 'base64url').toString()) as CredentialClaims;
-    edited.account.accountId = 1; // try to get another account with the same signature
-    const forgedBody = Buffer.from(JSON.stringify(edited)).toString('base64url');
-    expect(reason(() => signer.verify(`${forgedBody}.${mac}`, bind, T0))).toBe('bad signature');
-    expect(reason(() => new CredentialIdSigner(new Secret('x'.repeat(32)), 300_000).verify(id, bind, T0))).toBe(
-      'bad signature',
-    );
+  it('seals the claims: the id shows no vault user, system, account or release, in any encoding', () => {
+    const [version, keyId, body] = id.split('.') as [string, string, string];
+    expect(version).toBe('v2');
+    expect(keyId).toMatch(/^[\w-]{8}$/);
+    const seen = [
+      id,
+      Buffer.from(body, 'base64url').toString('latin1'),
+      Buffer.from(body, 'base64url').toString('utf8'),
+    ];
+    for (const text of seen)
+      for (const claim of [
+        'jdoe',
+        'corp.example.com',
+        'web01',
+        'Administrator',
+        '"systemId"',
+        '"accountId"',
+        'maximumRelease',
+      ])
+        expect(text).not.toContain(claim);
+    // Two ids for the same claims differ (a fresh IV each): nothing to correlate either.
+    expect(signer.issue(claims, T0)).not.toBe(signer.issue(claims, T0));
+  });
+
+  it('refuses altered ids and garbage, without throwing anything but credential.id_invalid', () => {
+    const [version, keyId, body] = id.split('.') as [string, string, string];
+    const sealed = Buffer.from(body, 'base64url');
+    for (const at of [0, 13, sealed.length - 1]) {
+      const flipped = Buffer.from(sealed);
+      flipped[at]! ^= 0x01;
+      expect(reason(() => signer.verify(`${version}.${keyId}.${flipped.toString('base64url')}`, bind, T0))).toBe(
+        'bad seal',
+      );
+    }
+    expect(reason(() => signer.verify(`${version}.${keyId}.${body.slice(0, 20)}`, bind, T0))).toBe('malformed');
+    expect(reason(() => signer.verify(`v3.${keyId}.${body}`, bind, T0))).toBe('malformed');
     expect(reason(() => signer.verify('abc', bind, T0))).toBe('malformed');
     expect(reason(() => signer.verify(`${id}.x`, bind, T0))).toBe('malformed');
     expect(reason(() => signer.verify(42, bind, T0))).toBe('malformed');
     expect(reason(() => signer.verify('a'.repeat(5000), bind, T0))).toBe('malformed');
+  });
+
+  it('after a key rotation, ids sealed with the old key are refused as such (and so are v1 signed ids)', () => {
+    const rotated = new CredentialIdSigner(new Secret('x'.repeat(32)), 300_000);
+    expect(reason(() => rotated.verify(id, bind, T0))).toBe(
+      'sealed with another credentialIdKey (rotated or not shared by every replica)',
+    );
+    // A forged key id (the old id relabelled with the new key's) fails the authentication.
+    const newKeyId = rotated.issue(claims, T0).split('.')[1]!;
+    const [, , body] = id.split('.') as [string, string, string];
+    expect(reason(() => rotated.verify(`v2.${newKeyId}.${body}`, bind, T0))).toBe('bad seal');
+    // The format before sealing: base64url(JSON claims).base64url(HMAC).
+    const v1 = `${Buffer.from(JSON.stringify({ ...claims, expiresAt: T0 + 1 })).toString('base64url')}.bWFj`;
+    expect(reason(() => signer.verify(v1, bind, T0))).toBe(
+      'sealed in an older format (before an upgrade); reopen the list',
+    );
+    // The new key's own ids work at once.
+    expect(rotated.verify(rotated.issue(claims, T0), bind, T0)).toMatchObject(claims);
   });
 
   it('binds the console user case-insensitively and per security provider', () => {

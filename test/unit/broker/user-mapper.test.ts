@@ -303,7 +303,8 @@ describe('UserMapper hint for an unmapped user', () => {
     ['CORP\\jdoe', 'jdoe@corp.example.com'],
     ['jdoe@corp.example.com', 'jdoe@corp.example.com'],
     ['OTHER\\jdoe', 'OTHER\\jdoe'],
-    ['jdoe', 'jdoe'],
+    // A local or RADIUS user of the appliance: to the UPN under the directory's domain, never bare.
+    ['jdoe', 'jdoe@corp.example.com'],
   ])('%s: the suggested rule, added to userMapping.rules, maps the user (to %s)', (username, vaultUser) => {
     const d = bare().decide({ user: { username } });
     if (d.outcome !== 'unmapped') throw new Error(`expected unmapped, got ${d.outcome}`);

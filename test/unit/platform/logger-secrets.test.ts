@@ -65,8 +65,9 @@ describe.each(['json', 'pretty'] as const)('logger redaction (%s)', (format) => 
     assertClean(out);
     expect(out).toContain('[REDACTED]');
     if (format === 'pretty') {
-      // Readable text, not JSON: the level and message lead each entry, fields follow on their own lines.
-      expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: top level\n/);
+      // Readable text, not JSON lines: the level and message lead each record, its fields follow on the same line.
+      expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: top level( \{.*\})?\n$/);
+      for (const line of lines) expect(line.trimEnd()).not.toContain('\n');
       expect(out).not.toContain('"level":');
     }
   });
@@ -93,7 +94,22 @@ describe('logger format', () => {
     expect(defaultLogFormat({})).toBe('json');
     const { log, text } = captureLogger('info', 'pretty');
     log.info({ site: 'corp-pra' }, 'checkout');
-    expect(text()).toMatch(/INFO: checkout\n\s+site: "corp-pra"\n/);
+    expect(text()).toMatch(/INFO: checkout \{"site":"corp-pra"\}\n$/);
+  });
+
+  it('pretty: one line per record, an error by its message and code without its stack', () => {
+    const { log, text } = captureLogger('info', 'pretty');
+    log.warn(
+      { leaseId: 'l-1', err: new ServiceError('vault.unavailable', 'Password Safe is unreachable') },
+      'check-in failed; will retry',
+    );
+    const out = text();
+    expect(out.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(out).toMatch(
+      /WARN: check-in failed; will retry \{"leaseId":"l-1","err":\{.*"message":"Password Safe is unreachable"/,
+    );
+    expect(out).toContain('"code":"vault.unavailable"');
+    expect(out).not.toContain(' at ');
   });
 });
 
