@@ -54,7 +54,11 @@ export async function startBenchVaultSimulator(
 }
 
 /** The bridge's vault adapter for the bench simulator: API key auth, a discovery cache of an hour. */
-export function benchVault(sim: Pick<BenchVaultSimulator, 'url' | 'caFile'>, requestMs?: number): PasswordSafeVault {
+export function benchVault(
+  sim: Pick<BenchVaultSimulator, 'url' | 'caFile'>,
+  requestMs?: number,
+  overrides: Record<string, unknown> = {},
+): PasswordSafeVault {
   const config = withSecretEnv(
     { env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' },
     () =>
@@ -65,6 +69,7 @@ export function benchVault(sim: Pick<BenchVaultSimulator, 'url' | 'caFile'>, req
         auth: { method: 'apikey', apiKey: 'env:K' },
         cache: { discoveryTtlSeconds: 3600 },
         ...(requestMs ? { timeouts: { connectMs: 5000, requestMs } } : {}),
+        ...overrides,
       }),
   );
   return new PasswordSafeVault(config, {
