@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { systemClock } from '../../src/platform/clock.js';
+import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
@@ -58,6 +58,7 @@ export function benchVault(
   sim: Pick<BenchVaultSimulator, 'url' | 'caFile'>,
   requestMs?: number,
   overrides: Record<string, unknown> = {},
+  clock: Clock = systemClock,
 ): PasswordSafeVault {
   const config = withSecretEnv(
     { env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' },
@@ -75,6 +76,6 @@ export function benchVault(
   return new PasswordSafeVault(config, {
     log: silentLogger(),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
-    clock: systemClock,
+    clock,
   });
 }
