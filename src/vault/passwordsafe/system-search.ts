@@ -120,26 +120,30 @@ export class SystemSearch {
     return this.d.catalogues.get(
       fingerprint,
       async () => {
+        // Each page becomes systems as it arrives, so its parsed rows are garbage at once rather
+        // than all held until the last page is in; the index is then built in slices (a refresh
+        // runs while searches are served from the old catalogue).
         const fetch = async (offset: number, limit: number) =>
-          (await this.#systemsPage(vaultUser, offset, limit))?.rows ?? [];
+          ((await this.#systemsPage(vaultUser, offset, limit))?.rows ?? []).map(toSystem);
+        const head = first.rows.map(toSystem);
         const all =
           first.total !== undefined
-            ? await restOfCountedList(first.rows, first.total, fetch, {
+            ? await restOfCountedList(head, first.total, fetch, {
                 parallel: this.#catalogueParallel,
                 maxPageSize: MAX_CATALOGUE_PAGE,
               })
             : first.rows.length < FIRST_PAGE
-              ? first.rows
+              ? head
               : // A vault that does not say the total: read on as for accounts.
                 [
-                  ...first.rows,
+                  ...head,
                   ...(await uncountedList((offset, limit) => fetch(FIRST_PAGE + offset, limit), {
                     first: FIRST_PAGE,
                     next: LATER_ACCOUNT_PAGE,
                     window: this.#catalogueParallel,
                   })),
                 ];
-        return new SystemIndex(all.map(toSystem));
+        return SystemIndex.build(all as SystemInfo[]);
       },
       { staleWhileRevalidate: true },
     );
