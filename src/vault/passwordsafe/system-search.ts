@@ -120,30 +120,26 @@ export class SystemSearch {
     return this.d.catalogues.get(
       fingerprint,
       async () => {
-        // Each page becomes systems as it arrives, so its parsed rows are garbage at once rather
-        // than all held until the last page is in; the index is then built in slices (a refresh
-        // runs while searches are served from the old catalogue).
         const fetch = async (offset: number, limit: number) =>
-          ((await this.#systemsPage(vaultUser, offset, limit))?.rows ?? []).map(toSystem);
-        const head = first.rows.map(toSystem);
+          (await this.#systemsPage(vaultUser, offset, limit))?.rows ?? [];
         const all =
           first.total !== undefined
-            ? await restOfCountedList(head, first.total, fetch, {
+            ? await restOfCountedList(first.rows, first.total, fetch, {
                 parallel: this.#catalogueParallel,
                 maxPageSize: MAX_CATALOGUE_PAGE,
               })
             : first.rows.length < FIRST_PAGE
-              ? head
+              ? first.rows
               : // A vault that does not say the total: read on as for accounts.
                 [
-                  ...head,
+                  ...first.rows,
                   ...(await uncountedList((offset, limit) => fetch(FIRST_PAGE + offset, limit), {
                     first: FIRST_PAGE,
                     next: LATER_ACCOUNT_PAGE,
                     window: this.#catalogueParallel,
                   })),
                 ];
-        return SystemIndex.build(all as SystemInfo[]);
+        return new SystemIndex(all.map(toSystem));
       },
       { staleWhileRevalidate: true },
     );
