@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { systemClock } from '../../src/platform/clock.js';
+import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
@@ -54,7 +54,12 @@ export async function startBenchVaultSimulator(
 }
 
 /** The bridge's vault adapter for the bench simulator: API key auth, a discovery cache of an hour. */
-export function benchVault(sim: Pick<BenchVaultSimulator, 'url' | 'caFile'>, requestMs?: number): PasswordSafeVault {
+export function benchVault(
+  sim: Pick<BenchVaultSimulator, 'url' | 'caFile'>,
+  requestMs?: number,
+  overrides: Record<string, unknown> = {},
+  clock: Clock = systemClock,
+): PasswordSafeVault {
   const config = withSecretEnv(
     { env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' },
     () =>
@@ -65,11 +70,12 @@ export function benchVault(sim: Pick<BenchVaultSimulator, 'url' | 'caFile'>, req
         auth: { method: 'apikey', apiKey: 'env:K' },
         cache: { discoveryTtlSeconds: 3600 },
         ...(requestMs ? { timeouts: { connectMs: 5000, requestMs } } : {}),
+        ...overrides,
       }),
   );
   return new PasswordSafeVault(config, {
     log: silentLogger(),
     metrics: createMetricsRegistry({ defaultMetrics: false }),
-    clock: systemClock,
+    clock,
   });
 }

@@ -1,19 +1,24 @@
 /**
  * Benchmark: the credential path (credentials.get + credentials.release) through the broker on
- * the embedded store (PGlite in a data directory) against the same vault calls made directly
- * (checkout + checkin through the same Password Safe adapter and simulator), at concurrency 1 and
- * 50, and the broker's release cost with many live leases.
+ * the embedded store (PGlite in a data directory) against the same vault calls made by a bare
+ * client of the API (`DirectPsClient`: POST Requests, GET Credentials, PUT checkin on one
+ * connection per worker, sharing nothing with the bridge), at concurrency 1 and 50, and the
+ * broker's release cost with many live leases (`--leases ''` leaves those rows out).
  *
  *   npx tsx scripts/bench/credential-path.ts [--seconds S] [--runs N] [--latency-ms MS] [--leases 1000,10000]
  *
  * The simulator runs in a child process with a fixed answer latency, so this process's CPU is
  * the bridge's (adapter, broker, store). "Bridge CPU" is CPU per operation minus the direct
- * baseline's CPU per vault call in the same run; at 1 worker the two alternate cycle by cycle
- * (each 1-worker case has its own direct row). Each figure is the median of `runs` runs, with
- * every run's value and the 1-minute load average before it.
+ * client's CPU per cycle in the same run: everything the bridge adds, its vault adapter included;
+ * at 1 worker the two alternate cycle by cycle (each 1-worker case has its own direct row). At 50
+ * workers the direct client and the bridge alternate run by run, and a second bridge whose vault
+ * adapter has 16 connections (the hard-coded pool before `vault.connections`) shows what the
+ * pool size does. Each figure is the median of `runs` runs, with every run's value and the
+ * 1-minute load average before it.
  */
 import { benchBroker, freshCredentialIds } from './bench-broker.js';
 import { benchVault, startBenchVaultSimulator } from './bench-vault.js';
+import { DirectPsClient } from './direct-ps-client.js';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +44,10 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 const latencyMs = Number(values['latency-ms']);
-const leaseCounts = values.leases.split(',').map(Number);
+const leaseCounts = values.leases
+  .split(',')
+  .filter((n) => n !== '')
+  .map(Number);
 const USER = 'u1-1@corp.example.com'; // granted WG01: systems whose number is a multiple of 20
 const SYSTEMS = 2000;
 
@@ -50,6 +58,8 @@ const registry = createMetricsRegistry({ defaultMetrics: false });
 const store = await PgliteStore.open(join(dataDir, 'db'), 5000, silentLogger(), new StoreMetrics(registry, 'pglite'));
 await store.migrate();
 const broker = benchBroker({ vault, state: store.state, metrics: registry, clock: systemClock });
+const vault16 = benchVault(sim, undefined, { connections: 16 });
+const broker16 = benchBroker({ vault: vault16, state: store.state, metrics: registry, clock: systemClock });
 const signal = new AbortController().signal;
 // Every worker's requests listen on this one signal (a console request has its own in the service).
 setMaxListeners(0, signal);
@@ -75,8 +85,10 @@ for (let w = 0; w < MAX_WORKERS; w++) {
   };
   contexts.push(ctx);
   credentialIds.push((await broker.handle('credentials.list', ctx, {}, signal)).credentials[0]!.id);
+  await broker16.handle('credentials.list', ctx, {}, signal);
   accounts.push((await vault.listAccounts(USER, { names: [e.name, e.fqdn], ips: [e.ip] }))[0]!);
 }
+const bare = await DirectPsClient.start(sim.url, sim.caFile, MAX_WORKERS, USER);
 
 interface Measured {
   cyclesPerSec: number;
@@ -164,21 +176,29 @@ async function alternating(): Promise<{ direct: Measured; bridge: Measured }> {
   return { direct: d.result(d.busyMs), bridge: b.result(b.busyMs) };
 }
 
-const directGet: Get = (w) =>
-  vault.checkout({ vaultUser: USER, account: accounts[w]!, durationMinutes: 30, reason: 'bench' }, signal);
-const directRelease: Release = (_w, got) => vault.checkin(USER, (got as { requestId: string }).requestId, 'bench');
+const directGet: Get = (w) => bare.checkout(w, accounts[w]!.systemId, accounts[w]!.accountId);
+const directRelease: Release = (w, got) => bare.checkin(w, (got as { requestId: string }).requestId);
 const bridgedGet: Get = (w) =>
   broker.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!) }, signal);
-const bridgedRelease: Release = async (w, got) => {
-  await broker.handle(
-    'credentials.release',
-    contexts[w]!,
-    { leaseId: (got as { credential: { leaseId: string } }).credential.leaseId },
-    signal,
-  );
-};
+const releaseOn =
+  (b: typeof broker): Release =>
+  async (w, got) => {
+    await b.handle(
+      'credentials.release',
+      contexts[w]!,
+      { leaseId: (got as { credential: { leaseId: string } }).credential.leaseId },
+      signal,
+    );
+  };
+const bridgedRelease = releaseOn(broker);
 const direct = (workers: number) => cycles(workers, directGet, directRelease);
 const bridged = (workers: number) => cycles(workers, bridgedGet, bridgedRelease);
+const bridged16 = (workers: number) =>
+  cycles(
+    workers,
+    (w) => broker16.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!) }, signal),
+    releaseOn(broker16),
+  );
 
 /** Live leases of another instance, so releases run against a table of that size. */
 async function fillLeases(total: number): Promise<void> {
@@ -210,11 +230,13 @@ const cases: Case[] = [
   ...pairRows(''),
   { name: 'direct vault, 50 workers' },
   { name: 'bridge, 50 workers', base: 'direct vault, 50 workers' },
+  { name: 'bridge, 50 workers, 16 vault connections (before)', base: 'direct vault, 50 workers' },
 ];
 const measurements: Run[] = [
   oneWorker(''),
   async () => ({ 'direct vault, 50 workers': await direct(50) }),
   async () => ({ 'bridge, 50 workers': await bridged(50) }),
+  async () => ({ 'bridge, 50 workers, 16 vault connections (before)': await bridged16(50) }),
 ];
 const results = new Map<string, { m: Measured[]; loads: string[] }>();
 const record = async (run: Run) => {
@@ -227,8 +249,10 @@ const record = async (run: Run) => {
   }
 };
 try {
-  await direct(1); // TLS, sign-in and JIT warm-up outside the measurements
-  await bridged(1);
+  // TLS, sign-in and JIT warm-up outside the measurements, connections included.
+  await direct(MAX_WORKERS);
+  await bridged(MAX_WORKERS);
+  await bridged16(MAX_WORKERS);
   for (let run = 0; run < runs; run++) for (const m of measurements) await record(m);
   // The bridge's cost against the number of live leases: 1 worker with the table filled.
   for (const n of leaseCounts) {
@@ -246,6 +270,7 @@ try {
     `credential path benchmark: get + release cycles, vault latency ${latencyMs} ms, PGlite data directory, ${seconds} s per case, median of ${runs} runs`,
   );
   console.log(machineLine());
+  console.log('direct vault: a bare API client, one connection per worker, sharing nothing with the bridge');
   console.log('');
   const rows = cases.map((c) => {
     const cyc = s(c.name, (m) => m.cyclesPerSec);
@@ -311,7 +336,9 @@ try {
     rows,
   );
 } finally {
+  await bare.close();
   await vault.close();
+  await vault16.close();
   await store.close();
   sim.stop();
   rmSync(dataDir, { recursive: true, force: true });

@@ -18,6 +18,7 @@ export interface Row {
   rps: number;
   p50: number;
   p99: number;
+  max: number;
   /** CPU time of this process (user + system) per request, µs: steadier than req/s on a loaded machine. */
   cpuUs: number;
 }
@@ -119,6 +120,7 @@ export async function measure(
     rps: n / secs,
     p50: lat[Math.floor(lat.length * 0.5)] ?? 0,
     p99: lat[Math.floor(lat.length * 0.99)] ?? 0,
+    max: lat.at(-1) ?? 0,
     cpuUs: (used.user + used.system) / n,
   };
 }

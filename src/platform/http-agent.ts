@@ -12,6 +12,11 @@ export interface AgentOptions {
   /** Pooled keep-alive connections per origin; 1 with `pipelining: 0` behaves like Connection: close. */
   connections?: number;
   /**
+   * Requests in flight on one connection; undici's default, 1, is no pipelining. Set it only to
+   * make that explicit (0 turns keep-alive off).
+   */
+  pipelining?: number;
+  /**
    * The name a certificate must carry when an origin is given by IP address (a failover node
    * listed by IP serves the site's certificate): sent as SNI and verified. Never used to skip
    * verification; ignored for origins given by name, and when itself an IP address.
@@ -77,6 +82,7 @@ export function createHttpAgent(options: AgentOptions): Agent {
     headersTimeout: options.requestTimeoutMs,
     bodyTimeout: options.requestTimeoutMs,
     connections: options.connections ?? 16,
+    ...(options.pipelining === undefined ? {} : { pipelining: options.pipelining }),
     keepAliveTimeout: 10_000,
   });
 }

@@ -41,6 +41,12 @@ export const vaultSchema = z
     checkinReason: z.string().max(1000).default('ecm-bridge: released by {user} session {lsid}'),
     timeouts,
     retries,
+    /**
+     * Keep-alive HTTPS connections to the vault's origin (per origin: the undici pool's size),
+     * one request on each at a time. At least the sites' `ecm.maxConcurrentRequests` (64), so
+     * concurrent checkouts do not queue for a connection inside the bridge.
+     */
+    connections: z.number().int().min(1).max(1024).default(64),
     cache: z
       .object({
         discoveryTtlSeconds: z.number().int().min(0).max(3600).default(30),
@@ -55,7 +61,7 @@ export const vaultSchema = z
       .default({ discoveryTtlSeconds: 30, maxStaleSeconds: 300, refreshConcurrency: 2, maxEntries: 10_000 }),
     discovery: z
       .object({
-        /** Discovery pages in flight at once for the whole vault; the connection pool (16) keeps the rest for credential calls. */
+        /** Discovery pages in flight at once for the whole vault; the connection pool (`connections`) keeps the rest for credential calls. */
         pageConcurrency: z.number().int().min(1).max(64).default(8),
       })
       .strict()

@@ -52,6 +52,7 @@ export class PasswordSafeSimulator {
   readonly #requests: SimRequests;
   readonly #calls = new Map<string, number>();
   #trace: CallTrace | undefined;
+  readonly #connections = { opened: 0, open: 0, peak: 0 };
   #server: Server | undefined;
   #caPem: string | undefined;
 
@@ -76,6 +77,12 @@ export class PasswordSafeSimulator {
     this.#caPem = tls.caPem;
     this.#server = createHttpsServer({ key: tls.key, cert: tls.cert }, handler);
     const server = this.#server;
+    server.on('secureConnection', (socket) => {
+      const c = this.#connections;
+      c.opened++;
+      c.peak = Math.max(c.peak, ++c.open);
+      socket.once('close', () => c.open--);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
@@ -112,6 +119,16 @@ export class PasswordSafeSimulator {
 
   resetCalls(): void {
     this.#calls.clear();
+  }
+
+  /** TLS connections clients made: opened and the most open at once (since start or the last reset), open now. */
+  connections(): { opened: number; open: number; peak: number } {
+    return { ...this.#connections };
+  }
+
+  resetConnections(): void {
+    this.#connections.opened = 0;
+    this.#connections.peak = this.#connections.open;
   }
 
   /** From now on, record the order in which calls start and end (see `sequentialRounds`); replaces an earlier trace. */

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../platform/clock.js';
-import { KeylessAccounts } from './keyless-accounts.js';
 import type { VaultConfig } from '../vault-config.js';
 import { isServiceError, ServiceError, toServiceError } from '../../platform/errors.js';
 import { createHttpAgent } from '../../platform/http-agent.js';
@@ -16,6 +15,7 @@ import { isAmbiguousFailure, PsClient, type PsCall, type PsResponse } from './ps
 import { PsDiscovery } from './ps-discovery.js';
 import { failure, num } from './ps-json.js';
 import { SessionPool } from './session-pool.js';
+import { SshKeyPresence } from './ssh-key-presence.js';
 import { vaultMetrics } from './vault-metrics.js';
 
 export interface PasswordSafeVaultDeps {
@@ -48,7 +48,7 @@ export class PasswordSafeVault implements VaultPort {
   readonly #pool: SessionPool;
   readonly #discovery: PsDiscovery;
   readonly #search: SystemSearch;
-  readonly #keyless: KeylessAccounts;
+  readonly #keys: SshKeyPresence;
   #closed = false;
   #lastFailure: ServiceError | undefined;
   readonly #assetsUnreadable = new Set<string>();
@@ -58,7 +58,7 @@ export class PasswordSafeVault implements VaultPort {
     private readonly deps: PasswordSafeVaultDeps,
   ) {
     this.#log = deps.log.child({ component: 'vault' });
-    this.#keyless = new KeylessAccounts(deps.clock);
+    this.#keys = new SshKeyPresence(deps.clock);
     const metrics = vaultMetrics(deps.metrics);
     this.#ownsAgent = deps.dispatcher === undefined;
     this.#agent =
@@ -66,6 +66,10 @@ export class PasswordSafeVault implements VaultPort {
       createHttpAgent({
         connectTimeoutMs: config.timeouts.connectMs,
         requestTimeoutMs: config.timeouts.requestMs,
+        // A connection per concurrent call, never pipelined: a slow vault answer must not hold
+        // the calls queued behind it on the same connection.
+        connections: config.connections,
+        pipelining: 1,
         ...(config.caFile ? { caFile: config.caFile } : {}),
         ...(config.proxy ? { proxy: config.proxy } : {}),
       });
@@ -363,22 +367,42 @@ export class PasswordSafeVault implements VaultPort {
         });
       return res.body === '' ? undefined : new Secret(res.body, `passwordsafe:request/${requestId}`);
     };
-    if (account.kind === 'ssh-key' && !this.#keyless.has(account.systemId, account.accountId)) {
-      const privateKey = await read('dsskey');
-      if (privateKey) {
-        const passphrase = await read('passphrase');
-        return { privateKey, ...(passphrase ? { passphrase } : {}) };
-      }
-      this.#keyless.learn(account.systemId, account.accountId);
-    }
-    const password = await read('password');
-    if (!password)
+    const found = (password: Secret | undefined): Secret => {
+      if (password) return password;
       throw new ServiceError(
         'credential.not_found',
         'the release request no longer exists in Password Safe (checked in or expired)',
         { op: 'vault.get_credential', details: { vaultUser, requestId } },
       );
-    return { password };
+    };
+    if (account.kind !== 'ssh-key') return { password: found(await read('password')) };
+    const { systemId, accountId } = account;
+    const hasKey = this.#keys.known(systemId, accountId);
+    if (hasKey !== false) {
+      // An SSH account that may hold a key: key, passphrase and (unless it is known to hold a
+      // key) password are asked for at once, so a checkout is always two sequential vault
+      // rounds. The secret not needed is dropped at once; only whether a key exists is kept.
+      const [key, passphrase, password] = await Promise.allSettled([
+        read('dsskey'),
+        read('passphrase'),
+        hasKey ? Promise.resolve(undefined) : read('password'),
+      ]);
+      const privateKey = settled(key);
+      if (privateKey) {
+        this.#keys.learn(systemId, accountId, true);
+        const phrase = settled(passphrase);
+        return { privateKey, ...(phrase ? { passphrase: phrase } : {}) };
+      }
+      if (!hasKey) {
+        const only = found(settled(password));
+        this.#keys.learn(systemId, accountId, false);
+        return { password: only };
+      }
+    }
+    // Known to hold only a password, or a key that has gone since it was learned (one more round).
+    const only = found(await read('password'));
+    this.#keys.learn(systemId, accountId, false);
+    return { password: only };
   }
 
   async checkin(vaultUser: string, requestId: string, reason: string, signal?: AbortSignal): Promise<void> {
@@ -430,6 +454,12 @@ export class PasswordSafeVault implements VaultPort {
     this.#closed = true;
     if (this.#ownsAgent) await this.#agent.close();
   }
+}
+
+/** The value of a settled read, or its error thrown. */
+function settled<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
 }
 
 /** Minutes between a listed request's release and expiry dates; undefined when unreadable. */

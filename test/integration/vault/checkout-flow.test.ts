@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VaultAccount } from '../../../src/vault/vault-port.js';
 import { ASMITH, DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 import { rejection } from '../../helpers/rejection.js';
+import { sequentialRounds } from '../../../src/simulators/passwordsafe/sim-call-trace.js';
 
 const account = (accounts: VaultAccount[], system: string, name: string) => {
   const a = accounts.find((x) => x.systemName === system && x.accountName === name);
@@ -136,14 +137,18 @@ describe('Password Safe adapter: release requests against the simulator', () => 
     const vault = h.vault();
     const root = account(await vault.listAccounts(JDOE, { names: ['db01.corp.example.com'], ips: [] }), 'db01', 'root');
     expect(root.kind).toBe('ssh-key');
+    const rootPassword = h.sim.currentPassword('db01', 'root');
     const out = await vault.checkout({ vaultUser: JDOE, account: root, durationMinutes: 5, reason: 'r' });
     expect(out.privateKey!.reveal()).toContain('BEGIN OPENSSH PRIVATE KEY');
     expect(out.passphrase!.reveal()).toBe('demo-passphrase');
     expect(out.password).toBeUndefined();
     await vault.checkin(JDOE, out.requestId, 'done');
+    // Key, passphrase and password were asked for at once; the password was dropped, never logged.
+    expect(h.logs.text).not.toContain(rootPassword);
+    expect(h.logs.text).not.toContain('demo-passphrase');
   });
 
-  it('asks for the key of an SSH account holding only a password once, then goes straight to the password', async () => {
+  it('gets an SSH account holding only a password in 2 sequential vault rounds, first time and later', async () => {
     const vault = h.vault();
     const pg = account(
       await vault.listAccounts(JDOE, { names: ['db01.corp.example.com'], ips: [] }),
@@ -151,16 +156,31 @@ describe('Password Safe adapter: release requests against the simulator', () => 
       'postgres',
     );
     expect(pg.kind).toBe('ssh-key'); // the list cannot tell: SSH platform
-    const reads = async () => {
-      const before = h.sim.calls('GET Credentials');
+    // Rounds as the vault sees them: with latency, calls sent together are all in flight before
+    // the first answer; connections are warmed first so no handshake pushes a call into a later round.
+    const get = async () => {
+      await Promise.all(Array.from({ length: 4 }, () => vault.health(JDOE)));
+      h.sim.faults.latencyMs = 200;
+      const trace = h.sim.traceCalls();
       const out = await vault.checkout({ vaultUser: JDOE, account: pg, durationMinutes: 5, reason: 'r' });
+      const calls = [...trace.calls];
+      h.sim.faults.latencyMs = 0;
       expect(out.password!.reveal()).toBe(h.sim.currentPassword('db01', 'postgres'));
       expect(out.privateKey).toBeUndefined();
       await vault.checkin(JDOE, out.requestId, 'done');
-      return h.sim.calls('GET Credentials') - before;
+      return calls;
     };
-    expect(await reads()).toBe(2); // key (404), then password
-    expect(await reads()).toBe(1); // learned: password only
+    const first = await get();
+    expect(first.map((c) => c.route).sort()).toEqual([
+      'GET Credentials',
+      'GET Credentials',
+      'GET Credentials',
+      'POST Requests',
+    ]);
+    expect(sequentialRounds(first)).toBe(2); // POST Requests, then key, passphrase and password at once
+    const later = await get();
+    expect(later.map((c) => c.route).sort()).toEqual(['GET Credentials', 'POST Requests']); // learned: password only
+    expect(sequentialRounds(later)).toBe(2);
   });
 
   it('does not offer an account without API access, and refuses it when asked directly', async () => {

@@ -91,8 +91,8 @@ export async function startHarness(seed: Seed = loadSeedFile(demoSeedPath)): Pro
     metrics,
     config,
     vault(overrides = {}) {
-      // Overrides of the transport (CA, timeouts) need the adapter's own agent.
-      const own = 'caFile' in overrides || 'timeouts' in overrides || 'proxy' in overrides;
+      // Overrides of the transport (CA, timeouts, pool size) need the adapter's own agent.
+      const own = ['caFile', 'timeouts', 'proxy', 'connections'].some((k) => k in overrides);
       const v = new PasswordSafeVault(config(overrides), {
         log,
         metrics,
