@@ -1,4 +1,4 @@
-// Type-aware checks for bugs the compiler lets through (docs/adr/0008-typescript-eslint.md):
+// Type-aware checks for bugs the compiler lets through (docs/adr/0008-checks-that-read-like-the-compiler.md):
 // a promise nobody awaits or catches (its rejection crashes the process or is lost), a promise
 // where a callback's result is ignored (an async listener), a switch that misses a member of a
 // union. Only these rules, only src/: style is prettier's, the rest is tsc's.
