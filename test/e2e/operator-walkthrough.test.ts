@@ -52,7 +52,7 @@ describe('operator walk-through with the globally installed ecm-bridge', () => {
     sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 200 });
     await sim.start();
     ps = await startPsForBroker();
-  }, 120_000);
+  });
   afterAll(async () => {
     await sim?.stop();
     await ps?.close();
