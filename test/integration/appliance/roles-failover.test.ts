@@ -72,7 +72,7 @@ describe('ECM roles within a group and health-aware failover', () => {
   });
 
   it('connects to the primary node and follows a failover swap', async () => {
-    const pair = new FailoverPair({ accounts: [ECM_ACCOUNT], heartbeatMs: 100 });
+    const pair = new FailoverPair({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: CONSOLE_DEADLINE_MS });
     await pair.start();
     stops.push(() => pair.stop());
     const caFile = writeCa(pair.caPem);

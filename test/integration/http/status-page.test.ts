@@ -18,6 +18,7 @@ import { loadAccountsFile } from '../../../src/simulators/appliance/sim-accounts
 import type { ConsoleRequestBody } from '../../../src/simulators/appliance/sim-console-routes.js';
 import { demoSeedPath, PasswordSafeSimulator } from '../../../src/simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../../../src/simulators/passwordsafe/seed.js';
+import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 // The status page driven in Debian's Chromium (never a downloaded browser). One browser and one
 // bridge (demo configuration, simulators, embedded store) for the whole file.
@@ -72,6 +73,7 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
       hostname: '127.0.0.1',
       reporting: reports.handle,
       log,
+      maxRequestMs: CONSOLE_DEADLINE_MS,
     });
     await appliance.start();
     writeFileSync(join(dir, 'appliance-ca.pem'), appliance.caPem);
