@@ -1,12 +1,18 @@
 // Project rules that the type checker cannot see. Exits non-zero listing each violation.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ESLint } from 'eslint';
 import { checkDependencies, readSources } from './dependency-rules.mjs';
+import { unusedExports } from './unused-exports.mjs';
 
-const walk = (dir) =>
+const CACHE = 'node_modules/.cache/ecm-bridge';
+
+const walk = (dir, ends = ['.ts']) =>
   readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+    if (p === 'node_modules' || p === 'dist' || n.startsWith('.')) return [];
+    return statSync(p).isDirectory() ? walk(p, ends) : ends.some((e) => p.endsWith(e)) ? [p] : [];
   });
 
 const rules = [
@@ -49,6 +55,31 @@ for (const rule of rules) {
   }
 }
 problems.push(...checkDependencies(readSources('.')));
+
+// Type-aware rules on src/ (eslint.config.mjs), cached by content: only changed files are linted.
+const eslint = new ESLint({ cache: true, cacheLocation: `${CACHE}/eslintcache`, cacheStrategy: 'content' });
+for (const result of await eslint.lintFiles(['src'])) {
+  for (const m of result.messages)
+    problems.push(`${relative('.', result.filePath)}:${m.line}:${m.column}: ${m.message} (${m.ruleId ?? 'eslint'})`);
+}
+
+// Exports nothing uses. A whole-program check: skipped while no source file changed since it last
+// passed (the hash covers every file the program or the .mjs scripts read).
+const programFiles = [...walk('src'), ...walk('test'), ...walk('scripts'), ...walk('.', ['.mjs'])]
+  .filter((f) => !f.startsWith('node_modules') && !f.startsWith('dist'))
+  .sort();
+const hash = createHash('sha256');
+for (const f of [...programFiles, 'tsconfig.json']) hash.update(f).update(readFileSync(f));
+const digest = hash.digest('hex');
+const stamp = `${CACHE}/unused-exports.ok`;
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== digest) {
+  const unused = unusedExports('.');
+  problems.push(...unused.map((u) => `${u}: remove the export (or the code)`));
+  if (unused.length === 0) {
+    mkdirSync(CACHE, { recursive: true });
+    writeFileSync(stamp, digest);
+  }
+}
 if (problems.length) {
   console.error(problems.join('\n'));
   process.exit(1);

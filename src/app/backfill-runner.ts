@@ -1,6 +1,14 @@
 import type { Logger } from 'pino';
 import { ServiceError } from '../platform/errors.js';
-import { runBackfill, type BackfillOptions, type BackfillResult } from '../reporting/backfill.js';
+import type { AdminEvent } from '../http/admin-server.js';
+import {
+  runBackfill,
+  type BackfillOptions,
+  type BackfillProgress,
+  type BackfillResult,
+  type BackfillStart,
+} from '../reporting/backfill.js';
+import type { RunningBridge } from './admin-client.js';
 import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
 import { acquireWhenFree } from '../reporting/leader-lock-wait.js';
 import { RecordingDirectory } from '../reporting/recording-directory.js';
@@ -90,4 +98,25 @@ function reportingSite(config: Config, name: string) {
       { op: 'report.backfill' },
     );
   return site;
+}
+
+/** The same backfill run by the `serve` that holds the embedded store, through its admin socket. */
+export async function backfillThrough(
+  bridge: RunningBridge,
+  request: BackfillRequest,
+  onStarted: () => void,
+): Promise<BackfillResult> {
+  const { site, fromMs, toMs } = request;
+  return bridge.run<BackfillResult>(
+    'backfill',
+    { site, fromMs, toMs },
+    (e) => {
+      if (e.event === 'lock-wait') request.onLockWait?.();
+      else if (e.event === 'start') {
+        onStarted();
+        request.onStart?.(e as AdminEvent & BackfillStart);
+      } else if (e.event === 'progress') request.onProgress?.(e as AdminEvent & BackfillProgress);
+    },
+    request.signal,
+  );
 }

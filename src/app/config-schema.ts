@@ -57,14 +57,6 @@ export const configSchema = z
 
 /** The effective configuration every component receives slices of (secrets resolved). */
 export type Config = z.infer<typeof configSchema>;
-export type SiteConfig = Config['sites'][number];
-export type VaultConfig = NonNullable<Config['vault']>;
-export type BrokerConfig = NonNullable<Config['broker']>;
-export type UserMappingConfig = Config['userMapping'];
-export type EndpointMatchingConfig = Config['endpointMatching'];
-export type StoreConfig = Config['store'];
-export type ReportingConfig = Config['reporting'];
-export type HttpConfig = Config['http'];
 
 /** Reads, validates and resolves the bridge's YAML file; throws ConfigError listing every problem. */
 export function loadConfigFile(file: string, options: LoadOptions = {}): Config {

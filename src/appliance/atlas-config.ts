@@ -60,5 +60,3 @@ export const atlasSchema = z
           message: `${key} is not in trafficNodes: a public name is mapped only for a listed traffic node`,
         });
   });
-
-export type AtlasConfig = z.infer<typeof atlasSchema>;

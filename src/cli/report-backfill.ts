@@ -1,7 +1,5 @@
 import { RunningBridge } from '../app/admin-client.js';
-import type { AdminEvent } from '../http/admin-server.js';
-import type { BackfillProgress, BackfillResult, BackfillStart } from '../reporting/backfill.js';
-import { runSiteBackfill, type BackfillRequest } from '../app/backfill-runner.js';
+import { backfillThrough, runSiteBackfill, type BackfillRequest } from '../app/backfill-runner.js';
 import { ServiceError } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
 import { EXIT, usage, write, type CommandRun } from './command.js';
@@ -75,23 +73,3 @@ export const runReportBackfill: CommandRun = async (args, io, command) => {
     process.off('SIGINT', onSignal);
   }
 };
-
-async function backfillThrough(
-  bridge: RunningBridge,
-  request: BackfillRequest,
-  onStarted: () => void,
-): Promise<BackfillResult> {
-  const { site, fromMs, toMs } = request;
-  return bridge.run<BackfillResult>(
-    'backfill',
-    { site, fromMs, toMs },
-    (e) => {
-      if (e.event === 'lock-wait') request.onLockWait?.();
-      else if (e.event === 'start') {
-        onStarted();
-        request.onStart?.(e as AdminEvent & BackfillStart);
-      } else if (e.event === 'progress') request.onProgress?.(e as AdminEvent & BackfillProgress);
-    },
-    request.signal,
-  );
-}

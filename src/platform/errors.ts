@@ -9,8 +9,6 @@
 
 import type { WireCode } from '../protocol/ecm-protocol.js';
 
-export type { WireCode };
-
 export type ErrorKind =
   'config' | 'input' | 'auth' | 'permission' | 'not_found' | 'conflict' | 'unavailable' | 'timeout' | 'internal';
 

@@ -149,6 +149,8 @@ export interface OpResults {
 }
 
 // --- frames ------------------------------------------------------------------------------------
+// The frames the bridge builds or reads as a whole; the role, ping, pong and request frames are
+// read field by field (request frames through ecm-schemas.ts). All of them: docs/protocol.md.
 
 export interface HelloFrame {
   type: 'hello';
@@ -167,28 +169,6 @@ export interface WelcomeFrame {
   maxRequestMs: number;
 }
 
-export interface RoleFrame {
-  type: 'role';
-  role: 'active' | 'standby';
-}
-export interface PingFrame {
-  type: 'ping';
-  t: number;
-}
-export interface PongFrame {
-  type: 'pong';
-  t: number;
-}
-
-export interface RequestFrame<O extends Op = Op> {
-  type: 'request';
-  id: string;
-  op: O;
-  deadlineMs: number;
-  context: RequestContext;
-  params: OpParams[O];
-}
-
 export interface WireError {
   code: WireCode;
   message: string;
@@ -197,5 +177,3 @@ export interface WireError {
 
 export type ResponseFrame =
   { type: 'response'; id: string; result: OpResults[Op] } | { type: 'response'; id: string; error: WireError };
-
-export type Frame = HelloFrame | WelcomeFrame | RoleFrame | PingFrame | PongFrame | RequestFrame | ResponseFrame;

@@ -5,7 +5,7 @@
  * appliance may add fields in later versions); wrong types and oversized values are refused.
  */
 import { z } from 'zod';
-import { OPS, type Op } from './ecm-protocol.js';
+import type { Op } from './ecm-protocol.js';
 
 /** Longer than any directory allows (AD: 256 for a UPN); bounds the work of mapping regexes. */
 export const MAX_USERNAME = 512;
@@ -93,10 +93,6 @@ export const OP_PARAMS: { [O in Op]: z.ZodType<ValidParams[O], unknown> } = {
   'credentials.release': releaseParams,
   'jump.search': searchParams,
 };
-
-export function isOp(op: unknown): op is Op {
-  return typeof op === 'string' && (OPS as readonly string[]).includes(op);
-}
 
 /** A safe sentence naming the first problem: `request.context.user.username is empty`. */
 export function describeProblem(where: string, error: z.ZodError): string {

@@ -82,10 +82,3 @@ export class CopyText {
 
 /** Characters per piece of a COPY text. */
 const PART = 16_384;
-
-/** Loads full rows (every column of `table`, in its order) with one COPY. */
-export async function copyRows(tx: Pick<Transaction, 'query'>, table: Table, rows: unknown[][]): Promise<void> {
-  const text = new CopyText(table);
-  for (const row of rows) text.add('', row);
-  await text.copy(tx);
-}

@@ -72,7 +72,7 @@ describe('the packed release, installed as an operator installs it', () => {
     sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 200 });
     await sim.start();
     ps = await startPsForBroker();
-  }, 240_000);
+  });
   afterAll(async () => {
     await sim?.stop();
     await ps?.close();

@@ -21,7 +21,9 @@ import { loadSeedFile } from '../../src/simulators/passwordsafe/seed.js';
 import type { MssqlStore } from '../../src/store/mssql-store.js';
 import { openStore } from '../../src/app/open-store.js';
 import { startBuiltCli, type RunningCli } from '../helpers/cli.js';
+import { CONSOLE_DEADLINE_MS } from '../helpers/deadlines.js';
 import { configFromUrl, mssqlUrl, reportSkipped } from '../helpers/mssql-url.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 /**
  * Replicas for real: 2, then 3 `ecm-bridge serve` processes (the built dist/, as operators run
@@ -51,14 +53,8 @@ const CHECKOUTS = 3;
 
 type Replica = RunningCli & { instanceId: string; httpPort: number };
 
-/** Polls `cond` every 100 ms until it holds. */
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Waits for `cond`, asking the processes and the database every 100 ms; the bound is for a hang. */
+const until = (cond: () => Promise<boolean> | boolean, what: string) => waitUntil(cond, what, 240_000, 100);
 
 const JANE = (lsid: string): Omit<ConsoleRequestBody, 'op' | 'params'> => ({
   user: { id: 42, username: 'CORP\\jdoe', displayName: 'Jane Doe', securityProvider: { id: 3, name: 'Corp AD' } },
@@ -115,6 +111,7 @@ describe.skipIf(!mssqlUrl)('replicas: serve processes sharing one SQL Server sto
       accounts: loadAccountsFile(ACCOUNTS),
       hostname: '127.0.0.1',
       reporting: reports.handle,
+      maxRequestMs: CONSOLE_DEADLINE_MS,
     });
     await appliance.start();
     const driver = new ConsoleDriver(appliance.url, appliance.caPem);
@@ -172,7 +169,7 @@ log: { level: info }
     async function startReplica(): Promise<Replica> {
       const child = startBuiltCli(['serve', '--config', configFile], env);
       replicas.push(child as Replica);
-      const line = await child.waitFor(/"instanceId":"[^"]+","config":[^\n]*"msg":"ecm-bridge started"/, 60_000);
+      const line = await child.waitFor(/"instanceId":"[^"]+","config":[^\n]*"msg":"ecm-bridge started"/);
       const r = Object.assign(child, {
         instanceId: /"instanceId":"([^"]+)"/.exec(line)![1]!,
         httpPort: Number(/"port":(\d+)/.exec(await child.waitFor(/"port":\d+/))![1]),
@@ -263,7 +260,6 @@ log: { level: info }
       await until(
         async () => open().length === 0 && (await audited()),
         'the dead replica’s vault requests checked in and their audit rows closed',
-        30_000,
       );
       const recoveredAt = Date.now();
       expect(await db.state.listLeases({ owner: senior.instanceId })).toEqual([]);
@@ -351,11 +347,8 @@ log: { level: info }
     }
   }
 
-  it(
-    '2 replicas: the senior killed during traffic; failover, lease recovery, reporting lock, backfill',
-    () => scenario(2, true),
-    90_000,
-  );
+  it('2 replicas: the senior killed during traffic; failover, lease recovery, reporting lock, backfill', () =>
+    scenario(2, true));
 
-  it('3 replicas: the senior killed during traffic; the next oldest takes over', () => scenario(3, false), 90_000);
+  it('3 replicas: the senior killed during traffic; the next oldest takes over', () => scenario(3, false));
 });

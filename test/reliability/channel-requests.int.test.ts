@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_DEADLINE_MS } from '../helpers/deadlines.js';
 import { JDOE_CONTEXT, startBridgeStack, type BridgeStack } from '../security/bridge-stack.js';
 
 /**
@@ -14,15 +15,20 @@ describe('requests on a shared ECM channel', () => {
   afterAll(async () => s?.close());
 
   const hub = () => s.appliance.hub;
-  const frame = (id: string, op: string) =>
-    `{"type":"request","id":"${id}","op":${op},"deadlineMs":3000,"context":${JSON.stringify(JDOE_CONTEXT)},"params":{}}`;
+  const frame = (id: string, op: string, params = '{}') =>
+    `{"type":"request","id":"${id}","op":${op},"deadlineMs":${CONSOLE_DEADLINE_MS},"context":${JSON.stringify(JDOE_CONTEXT)},"params":${params}}`;
 
   it('an op that is an object without a callable toString, or a 100,000-deep array, is answered bad_request', async () => {
-    const hostile = await hub().sendRequest('Default', 'op-object', frame('op-object', '{"toString":1}'), 3000);
+    const hostile = await hub().sendRequest(
+      'Default',
+      'op-object',
+      frame('op-object', '{"toString":1}'),
+      CONSOLE_DEADLINE_MS,
+    );
     expect(hostile).toMatchObject({ answeredBy: 'ecm', error: { code: 'bad_request' } });
     expect(hostile.error?.message).toBe('unknown op (not a string)');
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    const nested = await hub().sendRequest('Default', 'op-deep', frame('op-deep', deep), 3000);
+    const nested = await hub().sendRequest('Default', 'op-deep', frame('op-deep', deep), CONSOLE_DEADLINE_MS);
     expect(nested).toMatchObject({
       answeredBy: 'ecm',
       error: { code: 'bad_request', message: 'unknown op (not a string)' },
@@ -47,18 +53,23 @@ describe('requests on a shared ECM channel', () => {
     const credentialId = (list.result as { credentials: { id: string }[] }).credentials[0]!.id;
     const before = s.ps.sim.requests().length;
     const ctx = { ...JDOE_CONTEXT, session: { lsid: 'dup-lsid' } };
+    // Both frames carry a generous deadline: the bridge runs the first and drops the repeat. The
+    // hub keeps one pending entry per id, the second call's, which receives the ECM's one answer
+    // whenever it comes; the first call's own short timer answers it with the appliance's timeout.
+    const text = frame('dup-id-1', '"credentials.get"', JSON.stringify({ credentialId })).replace(
+      JSON.stringify(JDOE_CONTEXT),
+      JSON.stringify(ctx),
+    );
     const [first, second] = await Promise.all([
-      hub().request('Default', 'credentials.get', ctx, { credentialId }, 1500, 'dup-id-1'),
-      hub().request('Default', 'credentials.get', ctx, { credentialId }, 1500, 'dup-id-1'),
+      hub().sendRequest('Default', 'dup-id-1', text, 1000),
+      hub().sendRequest('Default', 'dup-id-1', text, CONSOLE_DEADLINE_MS),
     ]);
     expect(s.ps.sim.requests().length - before).toBe(1);
-    // The hub tracks one pending entry per id: exactly one of the two calls receives the ECM's
-    // one answer, the other is answered by the appliance's own deadline.
-    const answers = [first, second].filter((o) => o.answeredBy === 'ecm');
-    expect(answers).toHaveLength(1);
-    expect(answers[0]!.result).toMatchObject({ credential: { username: expect.any(String) } });
+    expect(first).toMatchObject({ answeredBy: 'appliance', applianceReason: 'timeout' });
+    expect(second!.answeredBy).toBe('ecm');
+    expect(second!.result).toMatchObject({ credential: { username: expect.any(String) } });
     expect(hub().stats).toMatchObject({ duplicateResponses: 0 });
-    const leaseId = (answers[0]!.result as { credential: { leaseId: string } }).credential.leaseId;
+    const leaseId = (second!.result as { credential: { leaseId: string } }).credential.leaseId;
     await s.send({ op: 'credentials.release', session: { lsid: 'dup-lsid' }, params: { leaseId } });
   });
 });

@@ -6,6 +6,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import type { Store } from '../../src/store/store-ports.js';
 import { createTestDatabase, mssqlUrl, reportSkipped, type TestDatabase } from '../helpers/mssql-url.js';
 import { JDOE_CONTEXT, startBridgeStack, type BridgeStack } from '../security/bridge-stack.js';
+import { CONSOLE_DEADLINE_MS } from '../helpers/deadlines.js';
 
 type Credential = { id: string; source: string };
 type Answer = { credential: { leaseId: string; username: string } };
@@ -98,7 +99,9 @@ describe.each(STORES)('one lease per vault request per credential id; single-use
     const credentialId = await localCredential(lsid('reuse-2'));
     const ctx = session(lsid('reuse-2'));
     const [first, second] = await Promise.all(
-      [a, b].map((s) => s.appliance.hub.request('Default', 'credentials.get', ctx, { credentialId }, 3000, 'same-id')),
+      [a, b].map((s) =>
+        s.appliance.hub.request('Default', 'credentials.get', ctx, { credentialId }, CONSOLE_DEADLINE_MS, 'same-id'),
+      ),
     );
     expect(first!.error).toBeUndefined();
     expect(second!.error).toBeUndefined();

@@ -16,6 +16,7 @@ import { createVault } from '../../src/app/vault-unit.js';
 import { wireBroker } from '../unit/broker/broker-fixture.js';
 import { ECM_ACCOUNT, startLink, until, writeCa, type StartedLink } from '../integration/appliance/harness.js';
 import { startPsForBroker } from '../integration/broker/ps-broker-harness.js';
+import { CONSOLE_DEADLINE_MS } from '../helpers/deadlines.js';
 
 /**
  * The whole path a console request takes, over real sockets: the appliance simulator's console
@@ -52,7 +53,11 @@ export async function startBridgeStack(
   shared: { instanceId?: string; ps?: BridgeStack['ps'] } = {},
 ): Promise<BridgeStack> {
   const ps = shared.ps ?? (await startPsForBroker());
-  const appliance = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 1000, maxRequestMs: 5000 });
+  const appliance = new ApplianceSimulator({
+    accounts: [ECM_ACCOUNT],
+    heartbeatMs: 1000,
+    maxRequestMs: CONSOLE_DEADLINE_MS,
+  });
   await appliance.start();
   const lines: string[] = [];
   const log = createLogger(
@@ -88,7 +93,7 @@ export async function startBridgeStack(
     console: driver,
     lines,
     send: (over = {}) =>
-      driver.send({ op: 'credentials.list', ...JDOE_CONTEXT, params: {}, deadlineMs: 5000, ...over }),
+      driver.send({ op: 'credentials.list', ...JDOE_CONTEXT, params: {}, deadlineMs: CONSOLE_DEADLINE_MS, ...over }),
     async close() {
       await started.link.stop(500);
       await broker.stop(1000);

@@ -132,8 +132,11 @@ export class SimEcmHub {
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        conn.pending.delete(id);
-        this.#finish(conn, id, 'expired');
+        // A repeated id replaced this console's entry: the later one still waits for the answer.
+        if (conn.pending.get(id) === entry) {
+          conn.pending.delete(id);
+          this.#finish(conn, id, 'expired');
+        }
         resolve({
           id,
           answeredBy: 'appliance',
@@ -141,7 +144,8 @@ export class SimEcmHub {
           error: { code: 'timeout', message: 'the credential manager did not answer in time', retryable: true },
         });
       }, deadlineMs);
-      conn.pending.set(id, { resolve, timer });
+      const entry: Pending = { resolve, timer };
+      conn.pending.set(id, entry);
       conn.ws.send(frameText);
     });
   }

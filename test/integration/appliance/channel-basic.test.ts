@@ -6,12 +6,13 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { capturedLogger, ECM_ACCOUNT, ScriptedHandler, siteConfig, until, USER, writeCa } from './harness.js';
+import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 describe('ECM channel against the appliance simulator', () => {
   let sim: ApplianceSimulator;
   let caFile: string;
   beforeEach(async () => {
-    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: 2000 });
+    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: CONSOLE_DEADLINE_MS });
     await sim.start();
     caFile = writeCa(sim.caPem);
   });

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../../src/platform/clock.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, USER, writeCa, type StartedLink } from './harness.js';
+import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 /** Real timers, but `now` can jump ahead (shared by the bridge and the simulator's token expiry). */
 class SkewedClock implements Clock {
@@ -24,7 +25,7 @@ describe('ECM channel resilience', () => {
     sim = new ApplianceSimulator({
       accounts: [ECM_ACCOUNT],
       heartbeatMs: 100,
-      maxRequestMs: 3000,
+      maxRequestMs: CONSOLE_DEADLINE_MS,
       now: () => clock.now(),
     });
     await sim.start();

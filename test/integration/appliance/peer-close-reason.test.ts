@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsSocket } from 'ws';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, USER, writeCa, type StartedLink } from './harness.js';
+import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 /**
  * A peer-controlled value ends up in the reason of a close frame this side sends. Close reasons
@@ -17,7 +18,7 @@ describe('close reasons built from peer values', () => {
   const onUncaught = (e: unknown) => uncaught.push(e);
 
   beforeEach(async () => {
-    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: 2000 });
+    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: CONSOLE_DEADLINE_MS });
     await sim.start();
     caFile = writeCa(sim.caPem);
     process.on('uncaughtException', onUncaught);

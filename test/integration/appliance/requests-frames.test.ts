@@ -3,13 +3,14 @@ import { WebSocket as WsClient } from 'ws';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../../../src/simulators/appliance/console-driver.js';
 import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, USER, writeCa, type StartedLink } from './harness.js';
+import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 describe('requests and frames on the ECM channel', () => {
   let sim: ApplianceSimulator;
   let caFile: string;
   let started: StartedLink | undefined;
   beforeEach(async () => {
-    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: 2000 });
+    sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: CONSOLE_DEADLINE_MS });
     await sim.start();
     caFile = writeCa(sim.caPem);
   });
@@ -49,15 +50,26 @@ describe('requests and frames on the ECM channel', () => {
           }),
     );
     await connect(handler);
-    // The link answers 10% (at most 250 ms) before the deadline; this deadline leaves it the full
-    // 250 ms, so a crowded machine's delivery delay cannot let the appliance's own timer win.
-    const out = await sim.hub.request('Default', 'credentials.list', USER, {}, 2500);
+    // The link answers 10% (at most 250 ms) before the deadline it is sent. The appliance's own
+    // timer is the generous one, so however late a loaded machine delivers the link's timeout
+    // answer, that answer is the outcome.
+    const frame = {
+      type: 'request',
+      id: 'slow-1',
+      op: 'credentials.list',
+      deadlineMs: 2500,
+      context: USER,
+      params: {},
+    };
+    const out = await sim.hub.sendRequest('Default', 'slow-1', JSON.stringify(frame), CONSOLE_DEADLINE_MS);
     expect(out).toMatchObject({ answeredBy: 'ecm', error: { code: 'timeout', retryable: true } });
     expect(abortedReason).toMatchObject({ code: 'service.timeout' });
     finishLate!();
     // Frames on one channel arrive in order: once a later request is answered, a second answer to
     // the first one (had the link sent it) has been counted.
-    expect((await sim.hub.request('Default', 'credentials.list', USER, {}, 60_000)).answeredBy).toBe('ecm');
+    expect((await sim.hub.request('Default', 'credentials.list', USER, {}, CONSOLE_DEADLINE_MS)).answeredBy).toBe(
+      'ecm',
+    );
     expect(sim.hub.stats).toMatchObject({ duplicateResponses: 0, lateResponses: 0, unknownResponses: 0 });
   });
 
@@ -76,7 +88,7 @@ describe('requests and frames on the ECM channel', () => {
     const s = await connect(handler);
     const answers = Promise.all(
       // A deadline far beyond the test: the held requests must be answered, not timed out.
-      Array.from({ length: 12 }, () => sim.hub.request('Default', 'credentials.list', USER, {}, 60_000)),
+      Array.from({ length: 12 }, () => sim.hub.request('Default', 'credentials.list', USER, {}, CONSOLE_DEADLINE_MS)),
     );
     // Held until all 12 have reached the link: 4 handled, 8 queued behind the limit.
     await until(

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { FailoverPair } from '../../../src/simulators/appliance/failover-pair.js';
 import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, USER, writeCa, type StartedLink } from './harness.js';
+import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 describe('ECM roles within a group and health-aware failover', () => {
   const links: StartedLink[] = [];
@@ -12,7 +13,11 @@ describe('ECM roles within a group and health-aware failover', () => {
   });
 
   it('routes only to the oldest replica of a group; the next one takes over when it stops', async () => {
-    const sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100 });
+    const sim = new ApplianceSimulator({
+      accounts: [ECM_ACCOUNT],
+      heartbeatMs: 100,
+      maxRequestMs: CONSOLE_DEADLINE_MS,
+    });
     await sim.start();
     stops.push(() => sim.stop());
     const caFile = writeCa(sim.caPem);
@@ -43,7 +48,11 @@ describe('ECM roles within a group and health-aware failover', () => {
   });
 
   it('a replica that comes back goes to the back of the queue', async () => {
-    const sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 100 });
+    const sim = new ApplianceSimulator({
+      accounts: [ECM_ACCOUNT],
+      heartbeatMs: 100,
+      maxRequestMs: CONSOLE_DEADLINE_MS,
+    });
     await sim.start();
     stops.push(() => sim.stop());
     const caFile = writeCa(sim.caPem);
@@ -63,7 +72,7 @@ describe('ECM roles within a group and health-aware failover', () => {
   });
 
   it('connects to the primary node and follows a failover swap', async () => {
-    const pair = new FailoverPair({ accounts: [ECM_ACCOUNT], heartbeatMs: 100 });
+    const pair = new FailoverPair({ accounts: [ECM_ACCOUNT], heartbeatMs: 100, maxRequestMs: CONSOLE_DEADLINE_MS });
     await pair.start();
     stops.push(() => pair.stop());
     const caFile = writeCa(pair.caPem);

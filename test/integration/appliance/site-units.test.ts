@@ -11,6 +11,7 @@ import { Readiness } from '../../../src/platform/readiness.js';
 import { UnitSet, type UnitSpec } from '../../../src/platform/units.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ECM_ACCOUNT, until, USER, writeCa } from './harness.js';
+import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 /** Stands in for the broker unit: a Component that is also the CredentialBroker; only `list` is used. */
 class FakeBroker implements Component, Pick<CredentialBroker, 'list' | 'undeliverable'> {
@@ -31,7 +32,11 @@ describe('siteUnits as service units', () => {
   });
 
   it('starts one link per ECM site, keeps it across an unchanged reload, replaces it when its site changes', async () => {
-    const sim = new ApplianceSimulator({ accounts: [ECM_ACCOUNT], heartbeatMs: 200 });
+    const sim = new ApplianceSimulator({
+      accounts: [ECM_ACCOUNT],
+      heartbeatMs: 200,
+      maxRequestMs: CONSOLE_DEADLINE_MS,
+    });
     await sim.start();
     cleanups.push(() => sim.stop());
     const caFile = writeCa(sim.caPem);

@@ -18,6 +18,7 @@ import { loadAccountsFile } from '../../../src/simulators/appliance/sim-accounts
 import type { ConsoleRequestBody } from '../../../src/simulators/appliance/sim-console-routes.js';
 import { demoSeedPath, PasswordSafeSimulator } from '../../../src/simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../../../src/simulators/passwordsafe/seed.js';
+import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 // The status page driven in Debian's Chromium (never a downloaded browser). One browser and one
 // bridge (demo configuration, simulators, embedded store) for the whole file.
@@ -26,8 +27,8 @@ const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`status page browser tests skipped: ${CHROMIUM} is absent (apt-get install chromium)`);
 
 const TOKEN = 'status-page-test-token-0123456789';
-// A bound for a hang, not an expected duration.
-const WAIT = { timeout: 20_000 };
+// A bound for a hang, not an expected duration (a loaded machine renders slowly).
+const WAIT = { timeout: 120_000 };
 /** The page's refresh period (status.js REFRESH_MS). */
 const REFRESH_MS = 3_000;
 const repoFile = (rel: string) => resolve(import.meta.dirname, '../../..', rel);
@@ -72,6 +73,7 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
       hostname: '127.0.0.1',
       reporting: reports.handle,
       log,
+      maxRequestMs: CONSOLE_DEADLINE_MS,
     });
     await appliance.start();
     writeFileSync(join(dir, 'appliance-ca.pem'), appliance.caPem);
@@ -113,7 +115,7 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
     // The page's timers run on Playwright's clock: `afterRefresh` moves it on by one refresh
     // period, so a test sees the next refresh at once instead of waiting up to 3 s for it.
     await page.clock.install();
-  }, 180_000);
+  });
 
   afterAll(async () => {
     await browser?.close();
