@@ -27,7 +27,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(host: string, token?: string) {
+async function start(host: string, token?: string, draftLimitMs?: number) {
   const capture = captureLogger('warn');
   const rt = createRuntime(capture.log);
   server = new OpsServer(
@@ -40,6 +40,7 @@ async function start(host: string, token?: string) {
         site: () => undefined,
         reporting: () => undefined,
         store: () => undefined,
+        ...(draftLimitMs !== undefined && { draftLimitMs }),
       }),
     },
   );
@@ -142,5 +143,45 @@ describe('status page routes', () => {
     }
     expect(expected.length).toBe(2);
     expect(invalid).toEqual({ kind: 'invalid', problems: expected });
+  });
+
+  // The campaign's freeze: this rule and user held the event loop for > 15 s under JavaScript's
+  // backtracking engine, and the 20 s deadline could not interrupt it.
+  const hostileDraft = () => {
+    const doc = parseDocument(readFileSync(ps.configFile, 'utf8'));
+    doc.setIn(
+      ['userMapping', 'rules'],
+      [{ name: 'hostile', match: { username: 'regex:^(CORP\\\\)?a*a*a*a*a*a*$' }, transform: { domain: 'strip' } }],
+    );
+    return doc.toString();
+  };
+  const hostileUser = `${'a'.repeat(124)}!`;
+
+  it('a pathological draft and user never stop /healthz from answering while the draft runs', async () => {
+    const { base } = await start('127.0.0.1');
+    let settled = false;
+    const answer = post(base, { user: hostileUser, endpoint: 'web01', draftYaml: hostileDraft() })
+      .then(async (r) => (await r.body.json()) as Record<string, unknown>)
+      .finally(() => (settled = true));
+    // No timing assertion: each probe must be answered while the draft is still being worked on.
+    // With a stalled loop the probes (and the test) hang until its timeout.
+    let answeredDuring = 0;
+    while (!settled) {
+      const probe = await request(`${base}/healthz`);
+      expect(probe.statusCode).toBe(200);
+      await probe.body.dump();
+      if (!settled) answeredDuring++;
+    }
+    expect(answeredDuring).toBeGreaterThan(0);
+    expect(await answer).toMatchObject({ kind: 'explained', config: 'draft', ok: false });
+  });
+
+  it('a draft that outlives its limit is stopped (its worker killed) and the answer says so', async () => {
+    const { base } = await start('127.0.0.1', undefined, 1);
+    const r = await post(base, { user: hostileUser, endpoint: 'web01', draftYaml: hostileDraft() });
+    expect(await r.body.json()).toEqual({
+      kind: 'invalid',
+      problems: [expect.stringMatching(/^draft: the draft took longer than 0.001 s .* so it was stopped/)],
+    });
   });
 });
