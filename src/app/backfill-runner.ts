@@ -51,7 +51,7 @@ export async function runSiteBackfill(config: Config, log: Logger, request: Back
         reports: store.reports,
         state: store.state,
         log,
-        ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
+        ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings) } : {}),
       },
       {
         ...request,
