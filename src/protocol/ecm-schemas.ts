@@ -94,6 +94,21 @@ export const OP_PARAMS: { [O in Op]: z.ZodType<ValidParams[O], unknown> } = {
   'jump.search': searchParams,
 };
 
+/**
+ * The welcome's descriptive strings reach the log, /readyz and the status page: bounded like any
+ * other input (a 600 KB group name once made 600 KB log lines). Numbers are checked where used.
+ */
+export const welcomeSchema = z.object({
+  group: text(MAX_NAME),
+  site: z
+    .object({
+      hostname: text(MAX_HOST).optional(),
+      applianceId: text(MAX_NAME).optional(),
+      version: text(64).optional(),
+    })
+    .optional(),
+});
+
 export function isOp(op: unknown): op is Op {
   return typeof op === 'string' && (OPS as readonly string[]).includes(op);
 }
