@@ -43,7 +43,8 @@ const external = [
 ];
 
 const result = await build({
-  entryPoints: { main: 'src/main.ts' },
+  // The Test Settings draft check runs in a worker thread, which loads its module by file.
+  entryPoints: { main: 'src/main.ts', 'draft-check-worker': 'src/app/draft-check-worker.ts' },
   outdir: OUT,
   bundle: true,
   splitting: true,

@@ -71,7 +71,7 @@ export async function backfillSite(
         reports: store.reports,
         state: store.state,
         log: rt.log,
-        ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
+        ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings) } : {}),
       },
       {
         ...request,

@@ -1,3 +1,5 @@
+import { ConfigError, formatProblem } from '../platform/config/loader.js';
+import { isServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import { Counter, Gauge, metric } from '../platform/metrics.js';
 import { exportReadiness } from '../platform/readiness-metrics.js';
@@ -83,9 +85,22 @@ export class BridgeService {
     }
   }
 
-  /** Counts a reload that was refused because the new file is invalid. */
-  rejectReload(): void {
+  /**
+   * A reload refused because the new file cannot be used (invalid, empty, unreadable, a missing
+   * secret): counted, and named on /readyz (ready: the previous configuration serves on) until a
+   * reload is applied, so the operator who sent SIGHUP sees it without reading the log.
+   */
+  rejectReload(e: unknown): void {
     this.reloads.inc({ outcome: 'rejected' });
+    const at = new Date(this.rt.clock.now()).toISOString();
+    const why =
+      e instanceof ConfigError && e.problems[0]
+        ? `${e.problems.length} problem(s), first ${formatProblem(e.file, e.problems[0])}`
+        : isServiceError(e)
+          ? e.message
+          : 'the file could not be read (see the log)';
+    const reason = `the reload of ${at} was rejected and the previous configuration serves on: ${why}`;
+    this.rt.readiness.register('config', () => ({ ready: true, reason }));
   }
 
   private get reloads(): Counter<'outcome'> {

@@ -15,7 +15,8 @@ import {
 import { ConfigError, formatProblem } from '../platform/config/loader.js';
 import { isServiceError } from '../platform/errors.js';
 import type { ReportWorker } from '../reporting/create-report-worker.js';
-import { parseConfigText, type Config } from './config-schema.js';
+import type { Config } from './config-schema.js';
+import { checkDraft, parseDraft } from './draft-check.js';
 import type { Runtime } from './runtime.js';
 import {
   componentHealth,
@@ -36,6 +37,8 @@ export interface StatusSourceDeps {
   site: (name: string) => SiteLink | undefined;
   reporting: () => ReportWorker | undefined;
   store: () => StoreComponent | undefined;
+  /** How long a Test Settings draft may run in its worker (tests shorten it). */
+  draftLimitMs?: number;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -69,6 +72,16 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
       const running = deps.config();
       let config = running;
       if (req.draftYaml !== undefined) {
+        const checked = await checkDraft(
+          {
+            draftYaml: req.draftYaml,
+            user: req.user,
+            ...(req.provider !== undefined && { provider: req.provider }),
+            ...(req.jumpGroup !== undefined && { jumpGroup: req.jumpGroup }),
+          },
+          deps.draftLimitMs,
+        );
+        if (checked.kind === 'invalid') return checked;
         try {
           config = draftConfig(req.draftYaml, running);
         } catch (e) {
@@ -104,18 +117,12 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
 }
 
 /**
- * A pasted draft, validated with the messages of `config validate`. Its secret references are not
- * resolved against this host (a draft must not read the server's files or environment), and the
- * vault is reached with the running configuration's connection and credentials; the draft decides
- * what the broker does (mapping, matching, policies, release settings).
+ * A pasted draft (already checked in a worker by `checkDraft`), validated with the messages of
+ * `config validate`. The vault is reached with the running configuration's connection and
+ * credentials; the draft decides what the broker does (mapping, matching, policies, release settings).
  */
 function draftConfig(text: string, running: Config): Config {
-  // Long enough for every secret's length rule (the credential id key needs 32 bytes).
-  const placeholder = 'draft-secret-not-resolved-'.padEnd(64, 'x');
-  const draft = parseConfigText(text, 'draft', {
-    env: new Proxy({}, { get: () => placeholder }),
-    readFile: () => placeholder,
-  });
+  const draft = parseDraft(text);
   const vault =
     draft.vault && running.vault
       ? {

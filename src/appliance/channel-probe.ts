@@ -4,6 +4,7 @@ import WebSocket, { type ClientOptions } from 'ws';
 import type { Secret } from '../platform/secret.js';
 import { BRIDGE_VERSION } from '../platform/version.js';
 import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/ecm-protocol.js';
+import { describeProblem, welcomeSchema } from '../protocol/ecm-schemas.js';
 
 /** What one trial upgrade of the ECM channel saw. */
 export type ChannelProbe =
@@ -70,7 +71,9 @@ export function probeChannel(o: ChannelProbeOptions): Promise<ChannelProbe> {
         return;
       }
       if (frame.type !== 'welcome') return;
-      finish({ opened: true, welcome: frame as WelcomeFrame });
+      const bounded = welcomeSchema.safeParse(frame);
+      if (!bounded.success) finish({ opened: false, error: new Error(describeProblem('welcome', bounded.error)) });
+      else finish({ opened: true, welcome: frame as WelcomeFrame });
       ws.close(CLOSE.normal, 'ecm-bridge check');
     });
     ws.on('error', (e) => finish({ opened: false, error: e }));

@@ -11,6 +11,7 @@ import {
   type WelcomeFrame,
 } from '../protocol/ecm-protocol.js';
 import type { RequestDispatcher, ResponseSink } from './request-dispatcher.js';
+import { describeProblem, welcomeSchema } from '../protocol/ecm-schemas.js';
 
 export interface SessionOptions {
   /** `wss://host/api/ecm/v1` */
@@ -234,6 +235,12 @@ export class EcmSession implements ResponseSink {
         cause: 'protocol',
         reason: `the appliance speaks protocol ${String(welcome.protocol)}, this ECM ${PROTOCOL_VERSION}`,
       });
+    const bounded = welcomeSchema.safeParse(welcome);
+    if (!bounded.success) {
+      const reason = describeProblem('welcome', bounded.error);
+      this.o.log.warn({ site: this.o.site, reason }, 'the appliance sent an invalid welcome; closing with 1007');
+      return this.close(CLOSE.badFrame, { cause: 'bad_frame', reason });
+    }
     this.#welcomed = true;
     if (typeof welcome.maxRequestMs === 'number' && welcome.maxRequestMs > 0) this.#maxRequestMs = welcome.maxRequestMs;
     this.o.onWelcome(welcome);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { regexProblem } from '../platform/config/regex-safety.js';
+import { regexProblem } from '../platform/linear-regex.js';
 import { secretRef } from '../platform/config/secret-ref.js';
 
 /** `broker.search.externalJumpoint` for "Automatically Selected by External Jump Item Network ID". */
@@ -16,7 +16,7 @@ const TEMPLATE_FIELDS = ['user', 'username', 'domain', 'netbios', 'dnsDomain', '
 /** A match value: exact (case-insensitive) or `regex:...` (case-insensitive, named groups allowed). */
 const matchValue = z.string().superRefine((v, ctx) => {
   if (!v.startsWith(REGEX_PREFIX)) return;
-  const problem = regexProblem(v.slice(REGEX_PREFIX.length), 'iu');
+  const problem = regexProblem(v.slice(REGEX_PREFIX.length));
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
@@ -162,7 +162,7 @@ const policySchema = z
       .string()
       .min(1)
       .superRefine((v, ctx) => {
-        const problem = regexProblem(v, 'u');
+        const problem = regexProblem(v);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional(),

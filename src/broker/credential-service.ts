@@ -12,6 +12,7 @@ import type { EndpointMatcher, MatchedTarget, OfferableAccount } from './endpoin
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { ReleasePolicy } from './release-policy.js';
 import type { UserMapper } from './user-mapper.js';
+import { leaseIdPrefix } from '../platform/lease-id-prefix.js';
 
 /** What is known about a checkout attempt so far, for its audit row. */
 interface AuditFacts {
@@ -307,7 +308,10 @@ export class CredentialService {
       if (lease.joinedAnswers !== undefined) {
         // Another answer carries this lease too, and may have been delivered: it stays for that
         // console's release (or the lease's expiry).
-        log.warn({ leaseId }, 'an answer sharing a lease could not be delivered; the lease stays for the other');
+        log.warn(
+          { leaseId: leaseIdPrefix(leaseId) },
+          'an answer sharing a lease could not be delivered; the lease stays for the other',
+        );
         return;
       }
       // Not spent: the console never received the credential, so it may ask again with the same id.

@@ -5,6 +5,7 @@ import { ServiceError } from '../platform/errors.js';
 import type { CredentialEvent, Lease, LeaseStore, TakenLease } from './lease-store-port.js';
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
+import { leaseIdPrefix } from '../platform/lease-id-prefix.js';
 
 /** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
 const SHUTDOWN_PARALLELISM = 8;
@@ -112,7 +113,7 @@ export class LeaseKeeper {
       if (lease.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) {
         throw new ServiceError('credential.id_invalid', 'This lease was not issued to you', {
           op: 'broker.release',
-          details: { leaseId },
+          details: { leaseId: leaseIdPrefix(leaseId) },
         });
       }
       taken = await this.deps.state.takeLease(leaseId, undefined, spend);
@@ -144,7 +145,10 @@ export class LeaseKeeper {
           ...(vaultRequestId !== undefined && { vaultRequestId, checkinAt: new Date(clock.now()) }),
         });
     } catch (e) {
-      log.error({ leaseId: intent.leaseId, err: e }, 'could not settle a checkout intent; the sweeper will end it');
+      log.error(
+        { leaseId: leaseIdPrefix(intent.leaseId), err: e },
+        'could not settle a checkout intent; the sweeper will end it',
+      );
     }
   }
 
@@ -279,7 +283,10 @@ export class LeaseKeeper {
         checkinReason: reason,
       });
     }
-    log.info({ leaseId, vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason }, 'lease checked in');
+    log.info(
+      { leaseId: leaseIdPrefix(leaseId), vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason },
+      'lease checked in',
+    );
   }
 
   /**
@@ -294,7 +301,7 @@ export class LeaseKeeper {
     if (this.deps.clock.now() - lease.createdAt.getTime() < this.config.staleAfterSeconds * 1000)
       throw new ServiceError('vault.unavailable', 'the release request of an unanswered checkout is not visible yet', {
         op: 'broker.recover_intent',
-        details: { leaseId: lease.leaseId },
+        details: { leaseId: leaseIdPrefix(lease.leaseId) },
       });
     return undefined;
   }
@@ -310,7 +317,10 @@ export class LeaseKeeper {
         checkinBy: instanceId,
         checkinReason: 'none',
       });
-    log.info({ leaseId: lease.leaseId }, 'no vault request exists for an unrecorded checkout; intent dropped');
+    log.info(
+      { leaseId: leaseIdPrefix(lease.leaseId) },
+      'no vault request exists for an unrecorded checkout; intent dropped',
+    );
   }
 
   async #every(seconds: number, name: string, task: () => Promise<unknown>): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ConsoleRequest } from './broker-port.js';
 import type { PolicyConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
+import { LinearRegex } from '../platform/linear-regex.js';
 
 export interface PolicyVerdict {
   policy: string;
@@ -17,11 +18,15 @@ const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
  * Every applicable policy must pass; a refusal names the policy and the failed condition.
  */
 export class ReleasePolicy {
-  readonly #ticket: Map<string, RegExp>;
+  readonly #ticket: Map<string, LinearRegex>;
 
   constructor(private readonly policies: PolicyConfig[]) {
     this.#ticket = new Map(
-      policies.flatMap((p) => (p.requireExternalKey ? [[p.name, new RegExp(p.requireExternalKey, 'u')] as const] : [])),
+      policies.flatMap((p) =>
+        p.requireExternalKey
+          ? [[p.name, LinearRegex.compile(p.requireExternalKey, { ignoreCase: false })] as const]
+          : [],
+      ),
     );
   }
 

@@ -1,6 +1,7 @@
 import type { ConsoleUser } from './broker-port.js';
 import { REGEX_PREFIX, type MappingRule, type UserMappingConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
+import { LinearRegex } from '../platform/linear-regex.js';
 import { domainSpellings, givenDomain, parseConsoleName, type ConsoleName } from './console-name.js';
 
 /** One line of the explanation of a mapping decision. */
@@ -29,14 +30,14 @@ type Fields = Record<string, string | undefined>;
  * the trace says why, so the next rule can handle that case. Pure and synchronous.
  */
 export class UserMapper {
-  readonly #compiled: Map<string, RegExp>;
+  readonly #compiled: Map<string, LinearRegex>;
 
   constructor(private readonly config: UserMappingConfig) {
     this.#compiled = new Map();
     for (const rule of config.rules) {
       for (const v of Object.values(rule.match)) {
         if (typeof v === 'string' && v.startsWith(REGEX_PREFIX))
-          this.#compiled.set(v, new RegExp(v.slice(REGEX_PREFIX.length), 'iu'));
+          this.#compiled.set(v, LinearRegex.compile(v.slice(REGEX_PREFIX.length), { ignoreCase: true }));
       }
     }
   }
@@ -114,7 +115,7 @@ export class UserMapper {
       }
       const hit = re.exec(value);
       if (hit) {
-        Object.assign(groups, hit.groups ?? {});
+        Object.assign(groups, hit);
         return true;
       }
     }

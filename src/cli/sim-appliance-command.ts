@@ -22,8 +22,11 @@ export const runSimAppliance: CommandRun = async (args, io, command) => {
   const heartbeatMs = intOption(args.values['heartbeat-ms'], 15_000);
   const product = (args.values.product as string | undefined) ?? 'pra';
   const sessions = intOption(args.values['reporting-sessions'], 1000);
+  // A failover pair takes the port after --port, an Atlas cluster the two after it: all must exist.
+  const extraPorts = args.values.atlas ? 2 : args.values.failover ? 1 : 0;
   if (
     port === undefined ||
+    port > 65_535 - extraPorts ||
     !heartbeatMs ||
     sessions === undefined ||
     (product !== 'pra' && product !== 'rs') ||

@@ -6,6 +6,8 @@ import type { HttpConfig } from './http-config.js';
 import type { Component } from '../platform/lifecycle.js';
 import { ServiceError } from '../platform/errors.js';
 import type { Readiness } from '../platform/readiness.js';
+import type { Secret } from '../platform/secret.js';
+import { RequestGuard } from './request-guard.js';
 import { isStatusShell, statusRoutes } from './status-routes.js';
 import type { StatusSource } from './status-view.js';
 
@@ -45,9 +47,10 @@ const LISTEN_ADVICE: Record<string, string> = {
 
 /**
  * /healthz (process alive, never authenticated), /readyz (per component), /metrics (Prometheus).
- * Listens on 127.0.0.1 by default; with `auth.token` every route but /healthz needs the bearer.
- * The status page (/status) is served with a token, or without one only on a loopback address;
- * its shell (HTML, script, style: no data) loads without the bearer, its data routes need it.
+ * Listens on 127.0.0.1 by default. Every route but /healthz checks the Host (DNS rebinding) and,
+ * unless GET/HEAD, the Origin (CSRF) first (request-guard.ts). Two token scopes: `auth.token`
+ * (monitoring: /readyz, /metrics) and `auth.statusToken` (the status page's data, Test Settings).
+ * The page's shell (HTML, script, style: no data) loads without a bearer.
  */
 export class OpsServer implements Component {
   readonly name = 'ops-server';
@@ -81,28 +84,29 @@ export class OpsServer implements Component {
       // ajv and fast-json-stringify (about 110 modules) on every start, before /readyz can answer.
       schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
     });
-    const token = this.config.auth?.token;
-    const page = this.deps.status && (token || isLoopback(this.config.host)) ? this.deps.status : undefined;
-    if (this.deps.status && !page)
-      this.deps.log.warn(
-        { host: this.config.host },
-        'status page disabled: http.host is not a loopback address and http.auth.token is not set',
-      );
-    if (token) {
-      const expected = digest(token.reveal());
-      app.addHook('onRequest', async (req, reply) => {
-        // The path without its query: `/healthz?x=1` is still the unauthenticated liveness probe.
-        if (req.url.split('?', 1)[0] === '/healthz') return;
-        // The status page's shell holds no data; the page then sends the token on its data requests.
-        if (page && req.method === 'GET' && isStatusShell(req.url)) return;
-        // The scheme is case-insensitive (RFC 9110), the token is not.
-        const presented = /^bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
-        const got = digest(presented);
-        if (!timingSafeEqual(got, expected)) {
-          await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
-        }
-      });
-    }
+    const page = this.#statusPage();
+    const guard = new RequestGuard(this.config.host, this.config.publicNames ?? []);
+    const monitoring = bearerCheck(this.config.auth?.token);
+    const status = bearerCheck(this.config.auth?.statusToken);
+    app.addHook('onRequest', async (req, reply) => {
+      // The path without its query: `/healthz?x=1` is still the unauthenticated liveness probe,
+      // answered whatever the Host (it tells nothing, and probes address pods by IP anyway).
+      const path = req.url.split('?', 1)[0] ?? '';
+      if (path === '/healthz') return;
+      const refused = guard.hostProblem(req.headers.host);
+      if (refused) return reply.code(421).send({ error: `misdirected request: ${refused}` });
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        const crossSite = guard.originProblem(req.headers.origin, req.headers.host);
+        if (crossSite) return reply.code(403).send({ error: crossSite });
+      }
+      // The status page's shell holds no data; the page then sends its token on its data requests.
+      if (page && req.method === 'GET' && isStatusShell(req.url)) return;
+      // Status data and Test Settings need the status scope; everything else the monitoring one.
+      const check = page && path.startsWith('/status/') ? status : monitoring;
+      if (check && !check(req.headers.authorization)) {
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
+      }
+    });
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (_req, reply) => {
       const report = await this.deps.readiness.report();
@@ -129,10 +133,37 @@ export class OpsServer implements Component {
     this.deps.log.info({ address: this.address }, 'ops server listening');
   }
 
+  /**
+   * The status page is served with its own token, or without one only when the operator opted in
+   * and the server listens on loopback; a monitoring token never opens it.
+   */
+  #statusPage(): StatusSource | undefined {
+    const status = this.deps.status;
+    if (!status) return undefined;
+    if (this.config.auth?.statusToken) return status;
+    const optedIn = this.config.statusPage?.openOnLoopback === true;
+    if (optedIn && isLoopback(this.config.host)) return status;
+    this.deps.log.warn(
+      { host: this.config.host },
+      optedIn
+        ? 'status page disabled: http.statusPage.openOnLoopback is honoured only on a loopback http.host; set http.auth.statusToken'
+        : 'status page disabled: set http.auth.statusToken (or, on a loopback http.host, http.statusPage.openOnLoopback: true)',
+    );
+    return undefined;
+  }
+
   async stop(): Promise<void> {
     await this.#app?.close();
     this.#app = undefined;
   }
+}
+
+/** A constant-time bearer check of `token`, or undefined when no token is configured (the scope is open). */
+function bearerCheck(token: Secret | undefined): ((header: string | undefined) => boolean) | undefined {
+  if (!token) return undefined;
+  const expected = digest(token.reveal());
+  // The scheme is case-insensitive (RFC 9110), the token is not.
+  return (header) => timingSafeEqual(digest(/^bearer +(\S+)$/i.exec(header ?? '')?.[1] ?? ''), expected);
 }
 
 /** The schema compiler of the ops server: its routes declare none, and one that did fails to register (a bug). */

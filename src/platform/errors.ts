@@ -269,6 +269,14 @@ export const ERROR_CATALOGUE = {
     'If the host is an Atlas traffic node, add it to `sites[].atlas.trafficNodes` (and `atlas.hostMap` when reached by an internal name); the recording is fetched on the next pull that re-reads the session, or with `ecm-bridge report backfill`.',
   ),
 
+  'report.recording_limit': entry(
+    'timeout',
+    'internal',
+    false,
+    'A recording file was larger than `reporting.recordings.maxMegabytes`, or its download did not finish within `reporting.recordings.timeoutSeconds` (a node trickling bytes); it was abandoned and its partial file removed. The session itself is stored.',
+    'If the recordings are legitimately that large or the link that slow, raise the limit; the file is fetched again when its session is re-read (the overlap, `ecm-bridge report backfill`). Otherwise check the traffic node.',
+  ),
+
   // --- store -----------------------------------------------------------------------------------
   'store.unavailable': entry(
     'unavailable',

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 import { REDACTED_TEXT } from './secret.js';
+import { leaseIdPrefix } from './lease-id-prefix.js';
 
 export type { Logger } from 'pino';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -102,7 +103,8 @@ export function createLogger(config: LoggerConfig, destination?: DestinationStre
     base: { name: config.name ?? 'ecm-bridge' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: REDACTED_TEXT },
-    serializers: { err: pino.stdSerializers.errWithCause },
+    // `leaseId` at the top of a line is shortened whoever logs it (call sites shorten it too).
+    serializers: { err: pino.stdSerializers.errWithCause, leaseId: leaseIdPrefix },
     formatters: { level: (label) => ({ level: label }) },
     // Scrubbed as JSON first, whatever the format: the pretty text is made from the scrubbed line.
     hooks: { streamWrite: pretty ? (line) => pretty(scrubLine(line)) : scrubLine },

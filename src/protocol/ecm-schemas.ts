@@ -94,6 +94,21 @@ export const OP_PARAMS: { [O in Op]: z.ZodType<ValidParams[O], unknown> } = {
   'jump.search': searchParams,
 };
 
+/**
+ * The welcome's descriptive strings reach the log, /readyz and the status page: bounded like any
+ * other input (a 600 KB group name once made 600 KB log lines). Numbers are checked where used.
+ */
+export const welcomeSchema = z.object({
+  group: text(MAX_NAME),
+  site: z
+    .object({
+      hostname: text(MAX_HOST).optional(),
+      applianceId: text(MAX_NAME).optional(),
+      version: text(64).optional(),
+    })
+    .optional(),
+});
+
 /** A safe sentence naming the first problem: `request.context.user.username is empty`. */
 export function describeProblem(where: string, error: z.ZodError): string {
   const issue = error.issues[0];

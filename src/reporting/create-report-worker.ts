@@ -81,6 +81,9 @@ export class ReportWorker implements Component {
   readonly #lagSource: LagSource = () => this.#lags();
   #task: ScheduledTask | undefined;
   #running: Promise<Record<string, RunOutcome>> | undefined;
+  /** When the run in flight started, if the next trigger came while it still ran (overdue). */
+  #overdueSince: number | undefined;
+  #runStartedAt = 0;
   #abort = new AbortController();
   #standby = false;
   /** The last 24 h of pulls per site (in memory; the status page's chart). */
@@ -145,9 +148,21 @@ export class ReportWorker implements Component {
     this.deps.readiness.unregister('reporting');
   }
 
-  /** Runs one pull of every site now (the cron callback); a run in flight is joined, not repeated. */
+  /**
+   * Runs one pull of every site now (the cron callback); a run in flight is joined, not repeated.
+   * A trigger that finds the previous run still going means that run has outlived its period:
+   * /readyz says so until it ends (a stalled download must not look like a healthy site).
+   */
   runNow(): Promise<Record<string, RunOutcome>> {
-    this.#running ??= this.#run().finally(() => (this.#running = undefined));
+    if (this.#running) {
+      this.#overdueSince ??= this.#runStartedAt;
+      return this.#running;
+    }
+    this.#runStartedAt = this.deps.clock.now();
+    this.#running = this.#run().finally(() => {
+      this.#running = undefined;
+      this.#overdueSince = undefined;
+    });
     return this.#running;
   }
 
@@ -211,7 +226,7 @@ export class ReportWorker implements Component {
           reports: this.deps.store.reports,
           log: this.deps.log,
           metrics: this.deps.metrics,
-          ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings.directory) } : {}),
+          ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings) } : {}),
         },
         {
           site: site.name,
@@ -348,6 +363,12 @@ export class ReportWorker implements Component {
         },
       ]),
     );
+    if (this.#overdueSince !== undefined)
+      return {
+        ready: false,
+        reason: `the pull started at ${new Date(this.#overdueSince).toISOString()} has not finished and the next one is due (reporting.schedule); see the log for the site it is on`,
+        details: { sites },
+      };
     const failing = [...this.#state].filter(([, st]) => st.lastError);
     if (failing.length > 0)
       return {

@@ -1,6 +1,7 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ServiceError } from '../platform/errors.js';
 import { recordingName, type RecordingFile, type ReportSource } from './report-source.js';
@@ -12,7 +13,15 @@ import { recordingName, type RecordingFile, type ReportSource } from './report-s
  * on completion, so a crash never leaves a truncated file under the final name.
  */
 export class RecordingDirectory {
-  constructor(private readonly directory: string) {}
+  readonly directory: string;
+  readonly #maxBytes: number;
+  readonly #timeoutMs: number;
+
+  constructor(limits: { directory: string; maxMegabytes: number; timeoutSeconds: number }) {
+    this.directory = limits.directory;
+    this.#maxBytes = limits.maxMegabytes * 1024 * 1024;
+    this.#timeoutMs = limits.timeoutSeconds * 1000;
+  }
 
   /** Recording names (`recordingName`) already stored for `site`. */
   async stored(site: string): Promise<Set<string>> {
@@ -25,14 +34,23 @@ export class RecordingDirectory {
     }
   }
 
-  /** Downloads one recording file; returns the bytes written. */
+  /**
+   * Downloads one recording file; returns the bytes written. Bounded: at most `maxMegabytes`, and
+   * the whole download within `timeoutSeconds`; past either it is `report.recording_limit`.
+   */
   async save(site: string, file: RecordingFile, source: ReportSource, signal?: AbortSignal): Promise<number> {
     const dir = join(this.directory, site);
     const name = recordingName(file);
     const part = this.#inside(dir, `${name}.part`, site, name);
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(this.#limitError(site, file.lsid, `did not finish within ${this.#timeoutMs / 1000} s`)),
+      this.#timeoutMs,
+    );
+    const bounded = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
     try {
       await mkdir(dir, { recursive: true });
-      const { body, extension } = await source.recording(file, signal);
+      const { body, extension } = await source.recording(file, bounded);
       // Which side failed decides the error: a connection that drops mid-download concerns this
       // file only (the session is stored and the file tried again), a local write failure
       // concerns every file and must stop the pull.
@@ -40,8 +58,10 @@ export class RecordingDirectory {
       body.once('error', (e) => (downloadError ??= e));
       const out = createWriteStream(part);
       try {
-        await pipeline(body, out, ...(signal ? [{ signal }] : []));
+        await pipeline(body, this.#sizeCap(site, file.lsid), out, { signal: bounded });
       } catch (e) {
+        if (deadline.signal.aborted && !signal?.aborted) throw deadline.signal.reason;
+        if (e instanceof ServiceError) throw e;
         if (downloadError !== undefined && !signal?.aborted) throw this.#downloadError(site, file.lsid, downloadError);
         throw e;
       }
@@ -51,9 +71,33 @@ export class RecordingDirectory {
       // The first failure is the one to report; a .part that cannot be removed either (its
       // directory is unusable) is overwritten by the next attempt.
       await rm(part, { force: true }).catch(() => undefined);
+      if (deadline.signal.aborted && !signal?.aborted) throw deadline.signal.reason;
       if (e instanceof ServiceError || signal?.aborted) throw e;
       throw this.#error(site, e);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /** Passes bytes through until `maxMegabytes`, then fails the download. */
+  #sizeCap(site: string, lsid: string): Transform {
+    let seen = 0;
+    return new Transform({
+      transform: (chunk: Buffer, _enc, done) => {
+        seen += chunk.length;
+        if (seen > this.#maxBytes)
+          return done(this.#limitError(site, lsid, `is larger than ${this.#maxBytes / 1024 / 1024} MiB`));
+        done(null, chunk);
+      },
+    });
+  }
+
+  #limitError(site: string, lsid: string, what: string): ServiceError {
+    return new ServiceError(
+      'report.recording_limit',
+      `a recording of session ${lsid} from site ${site} ${what} (reporting.recordings limits); it was abandoned`,
+      { op: 'report.recording', details: { site } },
+    );
   }
 
   #downloadError(site: string, lsid: string, e: unknown): ServiceError {

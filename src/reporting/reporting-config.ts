@@ -38,9 +38,16 @@ export const reportingSchema = z
       .object({
         enabled: z.boolean().default(false),
         directory: configPath.default('./.data/recordings'),
+        /** A file larger than this is abandoned (counted as failed; the session is still stored). */
+        maxMegabytes: z.number().int().min(1).max(1_048_576).default(4096),
+        /**
+         * One file's whole download, first byte to last, must end within this: a node that
+         * trickles bytes under the per-chunk timeout cannot hold the pull.
+         */
+        timeoutSeconds: z.number().int().min(1).max(86_400).default(1800),
       })
       .strict()
-      .default({ enabled: false, directory: './.data/recordings' }),
+      .default({ enabled: false, directory: './.data/recordings', maxMegabytes: 4096, timeoutSeconds: 1800 }),
   })
   .strict();
 

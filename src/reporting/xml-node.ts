@@ -114,19 +114,44 @@ function position(xml: string, offset: number): { line: number; col: number } {
 
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
-/** A character reference that names no Unicode scalar value (beyond U+10FFFF, or a surrogate). */
+/** A reference that names no XML character (beyond U+10FFFF, a surrogate, NUL...) or no known entity. */
 export class XmlContentError extends Error {}
 
-/** Decodes the five XML entities and numeric character references. */
+/**
+ * Decodes the five XML entities and numeric character references. Any `&...;` run is a
+ * reference: one naming no allowed XML character (`&#0;`, `&#xD800;`, `&#123456789;`), or an
+ * entity a document without DOCTYPE cannot define (`&bogus;`), is refused rather than stored
+ * literally. Leading zeros are allowed (`&#x0000000041;` is `A`), however many, and a digit run of
+ * any length is read in one linear pass.
+ */
 export function decodeEntities(s: string): string {
   if (!s.includes('&')) return s;
-  return s.replace(/&(#x[0-9a-fA-F]{1,8}|#[0-9]{1,8}|[a-z]{1,8});/g, (whole, ref: string) => {
-    if (!ref.startsWith('#')) return NAMED[ref] ?? whole;
-    const cp = ref.startsWith('#x') ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      throw new XmlContentError(`the character reference ${whole} names no Unicode character`);
+  return s.replace(/&(#[xX][0-9a-fA-F]+|#[0-9]+|[A-Za-z_][\w.-]*);/g, (whole, ref: string) => {
+    const shown = whole.length > 24 ? `${whole.slice(0, 20)}...;` : whole;
+    if (!ref.startsWith('#')) {
+      const named = NAMED[ref];
+      if (named === undefined) throw new XmlContentError(`the entity ${shown} is not one XML defines`);
+      return named;
+    }
+    const hex = ref[1] === 'x' || ref[1] === 'X';
+    const digits = ref.slice(hex ? 2 : 1).replace(/^0+(?=.)/, '');
+    // Beyond 8 significant digits no reference can be a character (U+10FFFF is 6 hex, 7 decimal).
+    const cp = digits.length > 8 ? Infinity : Number.parseInt(digits, hex ? 16 : 10);
+    if (!isXmlChar(cp)) throw new XmlContentError(`the character reference ${shown} names no XML character`);
     return String.fromCodePoint(cp);
   });
+}
+
+/** XML 1.0's Char production: tab, newline, carriage return and the scalar values from U+0020 but U+FFFE/U+FFFF. */
+function isXmlChar(cp: number): boolean {
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
 }
 
 /** Every child element called `name` (zero, one or many). */

@@ -40,6 +40,8 @@ describe('ecm-bridge serve: a reload whose new units cannot start', () => {
       expect(failed.body.components.config?.reason).toMatch(/failed and was rolled back: .*embedded database/);
       const metrics = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
       expect(metrics).toContain('ecm_bridge_config_reloads_total{outcome="failed"} 1');
+      // Counted once: a rolled-back reload is not also a rejected one.
+      expect(metrics).toContain('ecm_bridge_config_reloads_total{outcome="rejected"} 0');
 
       writeFileSync(cfg, config('memory://', 'debug'));
       child.kill('SIGHUP');

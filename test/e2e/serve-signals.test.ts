@@ -28,10 +28,22 @@ describe('ecm-bridge serve: reload and shutdown', () => {
       await child.waitFor(/reload rejected/);
       expect(child.output()).toContain('did you mean');
       expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);
+      // Visible where the operator looks, not only in the log: ready (the old file serves on), named.
+      const rejected = (await (await request(`http://127.0.0.1:${port}/readyz`)).body.json()) as {
+        components: Record<string, { ready: boolean; reason: string }>;
+      };
+      expect(rejected.components.config).toMatchObject({ ready: true });
+      expect(rejected.components.config?.reason).toMatch(
+        /was rejected .*1 problem\(s\), first .*c\.yaml:\d+:\d+: log\.levle/,
+      );
 
       writeFileSync(cfg, base + 'log:\n  level: debug\n');
       child.kill('SIGHUP');
       await child.waitFor(/configuration reloaded/);
+      const applied = (await (await request(`http://127.0.0.1:${port}/readyz`)).body.json()) as {
+        components: Record<string, unknown>;
+      };
+      expect(applied.components.config).toBeUndefined();
       // The ops server's slice did not change: it kept its listener.
       expect(child.output()).toMatch(/"kept":\[[^\]]*"ops-server"/);
       expect((await request(`http://127.0.0.1:${port}/healthz`)).statusCode).toBe(200);

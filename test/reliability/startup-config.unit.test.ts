@@ -112,6 +112,14 @@ describe('configuration and start-up refuse what would hang, crash or mislead', 
       2,
     );
     expect((await cli('report', 'parse', join(dir(), 'missing.xml'))).code).toBe(2);
+    // A port beyond 65535 (or one whose failover/Atlas neighbours would be) is usage, not a stack.
+    for (const extra of [[], ['--failover'], ['--atlas']]) {
+      const port = extra.length === 0 ? '70000' : '65535';
+      const out = await cli('sim', 'appliance', '--accounts', join(dir(), 'a.json'), '--port', port, ...extra);
+      expect(out.code, extra.join(' ')).toBe(2);
+      expect(out.err).toContain('usage');
+      expect(out.err).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('an empty lock file left by a crash does not block start-up for ever', async () => {

@@ -28,9 +28,25 @@ describe('report parser: hostile and out-of-domain reports', () => {
     [
       'a character reference beyond Unicode',
       session(`${START}<external_key>&#x110000;</external_key>`),
-      /&#x110000; names no Unicode character/,
+      /&#x110000; names no XML character/,
     ],
-    ['a surrogate character reference', session(`${START}<external_key>&#xD800;</external_key>`), /names no Unicode/],
+    ['a surrogate character reference', session(`${START}<external_key>&#xD800;</external_key>`), /names no XML/],
+    [
+      'a reference far beyond Unicode',
+      session(`${START}<external_key>&#123456789;</external_key>`),
+      /&#123456789; names no XML/,
+    ],
+    [
+      'a 20-digit reference',
+      session(`${START}<external_key>&#99999999999999999999;</external_key>`),
+      /&#99999999999999999999; names no XML/,
+    ],
+    ['a NUL reference', session(`${START}<external_key>&#0;</external_key>`), /&#0; names no XML/],
+    [
+      'an undefined entity',
+      session(`${START}<external_key>&bogus;</external_key>`),
+      /the entity &bogus; is not one XML defines/,
+    ],
     [
       'a DOCTYPE with a parameter entity',
       '<!DOCTYPE x [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><session_list/>',
@@ -110,6 +126,14 @@ describe('report parser: hostile and out-of-domain reports', () => {
     expect(isServiceError(error, 'report.xml_invalid')).toBe(true);
     expect((error as Error).message).toMatch(/not valid UTF-8/);
     expect(decodeReport(Buffer.from('<session_list>é</session_list>'), CTX)).toBe('<session_list>é</session_list>');
+  });
+
+  it('character references with leading zeros decode to their character, not kept literally', () => {
+    const parsed = parseReport(
+      session(`${START}<external_key>&#x0000000041;&#00000066;&#x00000000000000000000043;&amp;</external_key>`),
+      CTX,
+    );
+    expect(parsed.kind === 'sessions' && parsed.sessions[0]?.externalKey).toBe('ABC&');
   });
 
   it('`report parse` exits 1 with report.xml_invalid for each, never 70 with a stack', async () => {

@@ -93,6 +93,18 @@ describe('config loader', () => {
     expect(found[0]?.message).toBe('secret file /nope cannot be read (ENOENT)');
   });
 
+  it('refuses a status token equal to the monitoring token, and a public name that is not a DNS name', () => {
+    const found = problems(
+      'http:\n  publicNames: ["ops.corp.example", "evil/x"]\n  auth:\n    token: env:T1\n    statusToken: env:T2\n',
+      { T1: 'same-token-value-0123', T2: 'same-token-value-0123' },
+    );
+    expect(found.map((p) => [p.path, p.message])).toEqual([
+      ['http.publicNames[1]', 'must be a DNS name'],
+      ['http.auth.statusToken', expect.stringContaining('must differ from http.auth.token')],
+    ]);
+    expect(JSON.stringify(found)).not.toContain('same-token-value');
+  });
+
   it('applies defaults for every section a file leaves out', () => {
     const cfg = parseConfigText('http: {}\n', 'minimal.yaml');
     expect(cfg.store).toEqual({ kind: 'embedded', dataDir: './.data/pglite' });

@@ -4,7 +4,8 @@ import { secretRef } from './secret-ref.js';
 /**
  * An HTTP proxy that tunnels the bridge's HTTPS connections to one remote (CONNECT), for
  * appliances and vaults reached through a DMZ. `password` is a secret reference; it is sent only
- * in the CONNECT request's Proxy-Authorization header.
+ * in the CONNECT request's Proxy-Authorization header, by every client (OAuth, Reporting and
+ * Command API, the vault, and the ECM channel's WebSocket tunnel).
  */
 export const proxySchema = z
   .object({
@@ -12,7 +13,13 @@ export const proxySchema = z
     url: z
       .string()
       .url('must be an absolute URL')
-      .refine((u) => /^https?:\/\/[^/]+\/?$/i.test(u), 'must be http(s)://host:port of the proxy, without a path'),
+      .refine((u) => /^https?:\/\/[^/]+\/?$/i.test(u), 'must be http(s)://host:port of the proxy, without a path')
+      // Credentials in a URL are printed, logged and compared in clear wherever the URL goes, and
+      // a client that ignores userinfo silently connects without them: they go in the secret fields.
+      .refine(
+        (u) => !/^https?:\/\/[^/]*@/i.test(u),
+        'must not carry user:password@ (set proxy.username and proxy.password, a secret reference such as env:PROXY_PASSWORD)',
+      ),
     username: z.string().min(1).max(256).optional(),
     password: secretRef.optional(),
     /**

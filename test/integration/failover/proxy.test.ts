@@ -125,4 +125,46 @@ describe('through an authenticating CONNECT proxy (real sockets)', () => {
       await open.close();
     }
   });
+
+  it('the ECM channel sends the proxy credentials on its own CONNECT (a proxy that demands them lets it through)', async () => {
+    // The harness resolves env:SIM_SECRET only: the proxy's password is that value here.
+    const password = ECM_ACCOUNT.clientSecret as string;
+    const guarded = await startConnectProxy({ username: 'bridge', password });
+    const l = await startLink(sim.url, caFile, new ScriptedHandler(), {
+      extra: { proxy: { url: guarded.url, username: 'bridge', password: 'env:SIM_SECRET' } },
+    });
+    try {
+      await until(() => l.link.status().state === 'connected', 'connected through the authenticating proxy');
+      // OAuth (undici) and the WebSocket upgrade (the channel's own tunnel) both went through it.
+      expect(guarded.tunnels.filter((t) => t === sim.node).length).toBeGreaterThanOrEqual(2);
+      expect(guarded.refused).toBe(0);
+      expect(l.lines.join('\n')).not.toContain(password);
+    } finally {
+      await l.link.stop(200);
+      await guarded.close();
+    }
+  });
+
+  it('a proxy URL with user:password@ is refused at validation, without echoing the password', () => {
+    let message = '';
+    try {
+      parseConfigText(
+        [
+          'allowLiteralSecrets: true',
+          'sites:',
+          '  - name: corp',
+          '    url: https://pra.corp.example',
+          '    ecm: { clientId: c, clientSecret: s3cret-value }',
+          `    proxy: { url: "http://bridge:${PROXY_USER.password}@proxy.corp.example:3128" }`,
+        ].join('\n'),
+        'proxy.yaml',
+        { env: {} },
+      );
+    } catch (e) {
+      message = String((e as Error).message);
+    }
+    expect(message).toContain('sites[0].proxy.url');
+    expect(message).toContain('must not carry user:password@ (set proxy.username and proxy.password');
+    expect(message).not.toContain(PROXY_USER.password);
+  });
 });

@@ -85,7 +85,7 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
     doc.setIn(['vault', 'caFile'], join(dir, 'passwordsafe-ca.pem'));
     doc.setIn(['store', 'dataDir'], 'memory://');
     doc.setIn(['http', 'port'], 0);
-    doc.setIn(['http', 'auth'], { token: TOKEN });
+    doc.setIn(['http', 'auth'], { token: 'monitoring-token-0123456789', statusToken: TOKEN });
     writeFileSync(join(dir, 'bridge.yaml'), doc.toString());
 
     rt = createRuntime(log);

@@ -312,6 +312,39 @@ describe('reporting worker against the simulator (real sockets)', () => {
     expect(s.sim.stats.byReport.AccessSessionRecording).toBe(downloads);
   });
 
+  it('a recording that never ends is abandoned at its deadline: counted as failed, its session still stored; /readyz shows the overdue pull meanwhile', async () => {
+    let trickling = 0;
+    const s = await setup(60, {
+      // The first recording asked for trickles a byte every 100 ms forever.
+      fault: (r) => (r.report === 'AccessSessionRecording' && trickling++ === 0 ? 'trickle' : undefined),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'recordings-'));
+    const store = new MemoryStore();
+    const { w, readiness, metrics } = worker(s, store, {
+      recordings: { enabled: true, directory: dir, timeoutSeconds: 1 },
+    });
+    await w.start();
+    const run = w.runNow();
+    // The schedule's next trigger arrives while the pull still runs: it joins, and /readyz says so.
+    expect(w.runNow()).toBe(run);
+    expect((await readiness.report()).components.reporting).toMatchObject({
+      ready: false,
+      reason: expect.stringContaining('has not finished and the next one is due'),
+    });
+    expect(await run).toEqual({ 'corp-pra': 'ok' });
+    expect((await readiness.report()).components.reporting?.ready).toBe(true);
+    await assertStoreMatches(s, store);
+    const now = s.clock.now();
+    const recorded = [...Array(60).keys()].filter((i) => s.generator.hasRecording(i) && s.generator.isClosed(i, now));
+    expect(readdirSync(join(dir, 'corp-pra'))).toHaveLength(recorded.length - 1);
+    const text = await metrics.metrics();
+    expect(text).toContain('ecm_bridge_reporting_recordings_total{site="corp-pra",outcome="failed"} 1');
+    expect(text).toContain(
+      `ecm_bridge_reporting_recordings_total{site="corp-pra",outcome="saved"} ${recorded.length - 1}`,
+    );
+    await w.stop(1000);
+  });
+
   it('overlap re-reads catch sessions whose end is recorded late; with no overlap they are missed', async () => {
     const missing: Record<number, number> = {};
     for (const overlapMinutes of [15, 0]) {

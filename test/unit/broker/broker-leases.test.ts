@@ -178,4 +178,19 @@ describe('Broker leases sharing one vault request (ConflictOption reuse)', () =>
     await h.broker.handle('credentials.release', ctx(), { leaseId: second.leaseId }, h.signal);
     expect(h.vault.openRequests()).toEqual([]);
   });
+
+  it('logs a lease id only as a short prefix (a lease id releases the credential), also in refusals', async () => {
+    const h = brokerHarness();
+    const lease = await checkOut(h);
+    // Someone else's release is refused; its error details are logged with the failure.
+    const stranger = ctx({ user: { username: 'CORP\\mallory' } });
+    await expect(
+      h.broker.handle('credentials.release', stranger, { leaseId: lease.leaseId }, h.signal),
+    ).rejects.toMatchObject({ code: 'credential.id_invalid', details: { leaseId: `${lease.leaseId.slice(0, 8)}…` } });
+    await h.broker.handle('credentials.release', ctx(), { leaseId: lease.leaseId }, h.signal);
+    const log = h.lines.join('');
+    expect(log).toContain('lease checked in');
+    expect(log).toContain(`"leaseId":"${lease.leaseId.slice(0, 8)}…"`);
+    expect(log).not.toContain(lease.leaseId);
+  });
 });

@@ -5,9 +5,10 @@ import type { SessionGenerator } from './session-generator.js';
 /**
  * A failure the simulator can be told to produce for chosen requests (tests of the client and
  * worker). `omit_first`: a full-session report that silently leaves out the first session it
- * was asked for (the listing still names it).
+ * was asked for (the listing still names it). `trickle`: a recording download that sends one byte
+ * every 100 ms and never ends (under any per-chunk timeout), until the client goes away.
  */
-export type ReportFault = 'malformed' | 'error' | 'status500' | 'status429' | 'omit_first';
+export type ReportFault = 'malformed' | 'error' | 'status500' | 'status429' | 'omit_first' | 'trickle';
 
 export interface ReportRequest {
   /** 1-based number of this request. */
@@ -191,6 +192,15 @@ export class ReportingSimulator {
         .writeHead(429, { 'retry-after': '1', ...(close ? { connection: 'close' } : {}) })
         .end('Too Many Requests');
     if (fault === 'error') return this.#xml(res, 200, w.error('Report generation failed: database busy'), close);
+    if (fault === 'trickle') {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-disposition': 'attachment; filename="trickle.flv"',
+      });
+      const timer = setInterval(() => res.write('x'), 100);
+      res.once('close', () => clearInterval(timer));
+      return;
+    }
     this.#xml(
       res,
       200,
