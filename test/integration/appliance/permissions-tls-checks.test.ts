@@ -56,7 +56,7 @@ describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
     started = await startLink(sim.url, caFile, new ScriptedHandler(), {
       clock,
       account: NO_ECM,
-      backoff: { baseMs: 1000, capMs: 60_000, healthyResetMs: 60_000 },
+      backoff: { baseMs: 1000, capMs: 60_000 },
     });
     await until(() => started?.link.status().state === 'blocked', 'blocked');
     const ready = (await started.readiness.report()).components['site:sim'];
