@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { probeChannel } from '../appliance/channel-probe.js';
 import { SiteTargets } from '../appliance/site-targets.js';
 import { channelTransport } from '../platform/channel-transport.js';
+import { proxyFix } from './proxy-fix.js';
 import { ClusterHosts, type TrafficNode } from '../appliance/cluster-hosts.js';
 import { probeTrafficNode } from '../appliance/traffic-probe.js';
 
@@ -39,6 +40,11 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
       return `in ${API_CONFIGURATION}, edit the API account and tick ${quoted(['perm_command'])}`;
     case 'appliance.unavailable':
       return `check DNS, firewall and proxy from this host to ${new URL(site.url).host}, and the appliance's health`;
+    case 'proxy.refused':
+    case 'proxy.auth_failed':
+    case 'proxy.unreachable':
+    case 'proxy.unresolvable':
+      return proxyFix(err.code, `sites[${index}].proxy`);
     default:
       return 'read the message above; run with log.level debug for details';
   }

@@ -311,6 +311,11 @@ export class SiteLink implements ApplianceLink, Component {
     if (err.code === 'appliance.auth_failed')
       return { reason: err.message, cause: 'oauth_refused', delay: 'cap', blocked: true };
     if (err.code === 'appliance.tls') return { reason: err.message, cause: 'tls', delay: 'backoff' };
+    // A proxy that refuses the tunnel or its credentials needs an administrator: like a refused client.
+    if (err.code === 'proxy.refused' || err.code === 'proxy.auth_failed')
+      return { reason: err.message, cause: 'proxy_refused', delay: 'cap', blocked: true };
+    if (err.code === 'proxy.unreachable' || err.code === 'proxy.unresolvable')
+      return { reason: err.message, cause: 'proxy_unreachable', delay: 'backoff' };
     const retryAfterMs = err.details?.retryAfterMs;
     return {
       reason: err.message,
