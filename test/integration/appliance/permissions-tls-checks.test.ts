@@ -157,7 +157,8 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     });
     expect(r['permissions reporting']).toMatchObject({
       ok: false,
-      detail: expect.stringContaining('(perm_reporting)'),
+      // A failover site (nodes): the reporting account needs the Command API too (issue 24, point 2).
+      detail: expect.stringContaining('(perm_reporting, perm_command)'),
     });
     expect(r['check_health']).toMatchObject({
       ok: true,
