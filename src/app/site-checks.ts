@@ -32,7 +32,7 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
   const err = toServiceError(e);
   switch (err.code) {
     case 'appliance.tls':
-      return `add the CA that issued ${new URL(site.url).host}'s certificate to sites[${index}].caFile`;
+      return tlsFix(err.details?.tlsCode, site, index);
     case 'config.ca_unreadable':
       return `point sites[${index}].caFile at a readable PEM file holding the issuing CA's certificate`;
     case 'appliance.auth_failed':
@@ -48,6 +48,21 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
       return proxyFix(err.code, `sites[${index}].proxy`);
     default:
       return 'read the message above; run with log.level debug for details';
+  }
+}
+
+/** The fix for a TLS verification failure, by its code: only an unknown issuer is fixed by caFile. */
+function tlsFix(code: unknown, site: SiteConfig, index: number): string {
+  const host = new URL(site.url).hostname;
+  switch (code) {
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `the certificate does not name the host it was verified against: set sites[${index}].url to the name the certificate carries (the site name) and, if this host cannot resolve it, list the nodes by IP in sites[${index}].nodes (they are verified against ${host}); caFile cannot fix this`;
+    case 'CERT_HAS_EXPIRED':
+      return 'renew the certificate on the appliance (/appliance > Security > Certificates); caFile cannot fix this';
+    case 'CERT_NOT_YET_VALID':
+      return "check the appliance's and this host's clocks; caFile cannot fix this";
+    default:
+      return `add the CA that issued ${new URL(site.url).host}'s certificate to sites[${index}].caFile`;
   }
 }
 

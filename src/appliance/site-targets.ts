@@ -199,6 +199,10 @@ export class SiteTargets {
   async #view(node: string, signal: AbortSignal): Promise<NodeState> {
     const origin = this.originOf(node);
     const probe = await probeNode(origin, this.agent, this.site.name, signal);
+    // An untrusted or misnamed certificate, or a refusing proxy, holds for every node: one root
+    // cause with its own fix, not "no healthy primary".
+    const cause = probe.error?.code;
+    if (cause === 'appliance.tls' || cause === 'proxy.refused' || cause === 'proxy.auth_failed') throw probe.error;
     if (!probe.healthy) return { node, role: 'down', detail: probe.detail };
     try {
       const health = await new CommandApiClient({

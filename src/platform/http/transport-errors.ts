@@ -131,7 +131,12 @@ export function transportServiceError(e: unknown, host: string, c: TransportErro
   const proxy = proxyServiceError(e, host, c);
   if (proxy) return proxy;
   const tls = describeTlsFailure(e, host);
-  if (tls) return new ServiceError(c.tls, `${c.prefix}${tls}`, base);
+  // The verification code picks the fix (a name mismatch is not cured by a CA).
+  if (tls)
+    return new ServiceError(c.tls, `${c.prefix}${tls}`, {
+      ...base,
+      details: { ...c.details, tlsCode: codeIn(e, TLS_CODES) },
+    });
   const local = localArgumentCode(e);
   if (local)
     return new ServiceError(

@@ -38,7 +38,7 @@ describe('ECM channel against the appliance simulator', () => {
     await until(() => link.status().state === 'connected', 'connected');
     expect(link.status().role).toBe('active');
     expect(sim.hub.connections()).toEqual([
-      { instanceId: 'replica-a', group: 'Default', role: 'active', clientId: 'ecm-client' },
+      { instanceId: 'replica-a', group: 'Default', role: 'active', clientId: 'ecm-client', heartbeatMs: 100 },
     ]);
     const out = await sim.hub.request('Default', 'credentials.get', USER, { credentialId: 'c1' });
     expect(out).toMatchObject({
