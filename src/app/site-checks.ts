@@ -5,11 +5,13 @@ import { createHttpAgent, trustContext } from '../platform/http-agent.js';
 import type { Check, CheckResult } from './check.js';
 import type { Runtime } from './runtime.js';
 import { CommandApiClient, probeNode } from '../appliance/command-api.js';
-import type { OAuthTokenSource } from '../appliance/token-source.js';
+import type { AccessTokenProvider } from '../appliance/access-token.js';
+import { PrimaryFollower } from '../appliance/primary-dispatcher.js';
 import { randomUUID } from 'node:crypto';
 import { probeChannel } from '../appliance/channel-probe.js';
 import { SiteTargets } from '../appliance/site-targets.js';
 import { channelTransport } from '../platform/channel-transport.js';
+import { proxyFix } from './proxy-fix.js';
 import { ClusterHosts, type TrafficNode } from '../appliance/cluster-hosts.js';
 import { probeTrafficNode } from '../appliance/traffic-probe.js';
 
@@ -30,7 +32,7 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
   const err = toServiceError(e);
   switch (err.code) {
     case 'appliance.tls':
-      return `add the CA that issued ${new URL(site.url).host}'s certificate to sites[${index}].caFile`;
+      return tlsFix(err.details?.tlsCode, site, index);
     case 'config.ca_unreadable':
       return `point sites[${index}].caFile at a readable PEM file holding the issuing CA's certificate`;
     case 'appliance.auth_failed':
@@ -41,8 +43,28 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
       return `in ${API_CONFIGURATION}, tick "Enable XML API" and save (the Command and Reporting APIs are off for every account)`;
     case 'appliance.unavailable':
       return `check DNS, firewall and proxy from this host to ${new URL(site.url).host}, and the appliance's health`;
+    case 'proxy.refused':
+    case 'proxy.auth_failed':
+    case 'proxy.unreachable':
+    case 'proxy.unresolvable':
+      return proxyFix(err.code, `sites[${index}].proxy`);
     default:
       return 'read the message above; run with log.level debug for details';
+  }
+}
+
+/** The fix for a TLS verification failure, by its code: only an unknown issuer is fixed by caFile. */
+function tlsFix(code: unknown, site: SiteConfig, index: number): string {
+  const host = new URL(site.url).hostname;
+  switch (code) {
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `the certificate does not name the host it was verified against: set sites[${index}].url to the name the certificate carries (the site name) and, if this host cannot resolve it, list the nodes by IP in sites[${index}].nodes (they are verified against ${host}); caFile cannot fix this`;
+    case 'CERT_HAS_EXPIRED':
+      return 'renew the certificate on the appliance (/appliance > Security > Certificates); caFile cannot fix this';
+    case 'CERT_NOT_YET_VALID':
+      return "check the appliance's and this host's clocks; caFile cannot fix this";
+    default:
+      return `add the CA that issued ${new URL(site.url).host}'s certificate to sites[${index}].caFile`;
   }
 }
 
@@ -58,12 +80,15 @@ export function siteCause(site: string, code: string, kind: AccountKind): string
 
 /**
  * One site's shared clients for its checks: one agent, and per account one SiteTargets whose
- * token source per origin every check reuses (one token per account and origin per run).
+ * token source per origin every check reuses (one token per account and origin per run). OAuth
+ * and the Command API go where `serve` goes: through a PrimaryFollower, to the resolved primary
+ * node when `nodes` are set (never to `sites[].url`, which the bridge host may not resolve).
  */
 class SiteProbe {
   readonly agent: Agent;
   readonly cluster: ClusterHosts;
   readonly #targets = new Map<AccountKind, SiteTargets>();
+  readonly #followers = new Map<AccountKind, PrimaryFollower>();
 
   constructor(
     readonly site: SiteConfig,
@@ -91,18 +116,34 @@ class SiteProbe {
     return t;
   }
 
-  tokens(kind: AccountKind): OAuthTokenSource {
-    return this.targets(kind).tokensFor(new URL(this.site.url).origin);
+  /** The account's token on the node `serve` would use. */
+  tokens(kind: AccountKind): AccessTokenProvider {
+    return this.#follower(kind);
   }
 
   commands(kind: AccountKind): CommandApiClient {
+    const follower = this.#follower(kind);
     return new CommandApiClient({
       baseUrl: new URL(this.site.url).origin,
       site: this.site.name,
-      tokens: this.tokens(kind),
-      dispatcher: this.agent,
+      tokens: follower,
+      dispatcher: follower.dispatcher,
       clock: this.rt.clock,
     });
+  }
+
+  /** The origin `serve` would use for this account now (the site URL without `nodes`). */
+  async origin(kind: AccountKind, signal: AbortSignal): Promise<string> {
+    return (await this.#follower(kind).target(signal)).origin;
+  }
+
+  #follower(kind: AccountKind): PrimaryFollower {
+    let f = this.#followers.get(kind);
+    if (!f) {
+      f = new PrimaryFollower(this.site.url, this.targets(kind), this.agent);
+      this.#followers.set(kind, f);
+    }
+    return f;
   }
 }
 
@@ -155,7 +196,11 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
             const required =
               kind === 'ecm'
                 ? ['perm_ecm', ...(site.nodes.length > 0 ? ['perm_command'] : [])]
-                : [site.product === 'rs' ? 'perm_reporting_support' : 'perm_reporting'];
+                : [
+                    site.product === 'rs' ? 'perm_reporting_support' : 'perm_reporting',
+                    // The failback re-read asks the primary for its last data sync.
+                    ...(site.nodes.length > 0 ? ['perm_command'] : []),
+                  ];
             const missing = required.filter((p) => !granted(info.permissions[p]));
             if (missing.length === 0) return { ok: true, detail: `${clientId} has ${quoted(required)}` };
             return {
@@ -180,7 +225,7 @@ export function siteChecks(sites: readonly SiteConfig[], rt: Runtime): Check[] {
             } catch (e) {
               if (!isServiceError(e, 'appliance.permission_missing')) throw e;
               // Without Command API permission only the unauthenticated probe is possible.
-              const p = await probeNode(new URL(site.url).origin, probe.agent, site.name, signal);
+              const p = await probeNode(await probe.origin(healthKind, signal), probe.agent, site.name, signal);
               const note = `failover role unknown: the API account lacks ${quoted(['perm_command'])}`;
               return p.healthy
                 ? { ok: true, detail: `${p.detail}; ${note}` }

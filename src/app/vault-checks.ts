@@ -1,4 +1,5 @@
 import { toServiceError, type ServiceError } from '../platform/errors.js';
+import { proxyFix } from './proxy-fix.js';
 import type { VaultConfig } from '../vault/vault-config.js';
 import type { Check } from './check.js';
 import type { Runtime } from './runtime.js';
@@ -86,6 +87,11 @@ function fixFor(failure: ServiceError, method: 'apikey' | 'oauth'): string {
       return 'add the CA that issued the Password Safe certificate to vault.caFile';
     case 'config.ca_unreadable':
       return 'point vault.caFile at a readable PEM file with the issuing CA certificate';
+    case 'proxy.refused':
+    case 'proxy.auth_failed':
+    case 'proxy.unreachable':
+    case 'proxy.unresolvable':
+      return proxyFix(failure.code, 'vault.proxy');
     default:
       return 'check vault.url, DNS and the network path to Password Safe';
   }

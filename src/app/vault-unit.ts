@@ -17,13 +17,22 @@ export function createVault(
   return new PasswordSafeVault(config, deps);
 }
 
+/** How often the vault unit probes the vault for readiness (one pooled call; no sign-in per probe). */
+export const VAULT_PROBE_MS = 30_000;
+
 /**
  * The vault as a service unit: later units (the broker) take the port from `.port`. Stopping
- * signs out every pooled vault session. Readiness reflects the last call's outcome rather than
- * probing the vault on every /readyz.
+ * signs out every pooled vault session. Readiness reflects the outcome of the last call, console
+ * requests and a cheap probe alike: every 30 s (and at start) the unit runs `health` (one
+ * `Workgroups` call in the probe user's pooled session), so an unreachable vault or proxy shows
+ * on /readyz before a console request fails, and its recovery too. Without a way to sign in for
+ * the probe (API key without `vault.probeUser`) only console calls count.
  */
 export class VaultComponent implements Component {
   readonly name = 'vault';
+  readonly #stopProbe = new AbortController();
+  #probe: Promise<void> | undefined;
+  #next: NodeJS.Timeout | undefined;
   #vault:
     | (VaultPort & {
         close(): Promise<void>;
@@ -59,9 +68,27 @@ export class VaultComponent implements Component {
             ].join('; '),
           };
     });
+    this.#probe = this.#probeLoop(vault);
+  }
+
+  /**
+   * One probe now, the next one 30 s after it ends. Real timers (unref'd), not the injected clock:
+   * a test clock whose sleeps return at once would turn the probe into a busy loop.
+   */
+  async #probeLoop(vault: PasswordSafeVault): Promise<void> {
+    const signal = this.#stopProbe.signal;
+    if (signal.aborted || (this.config.auth.method === 'apikey' && !this.config.probeUser)) return;
+    // The outcome lands in `lastFailure` (set on a vault, TLS or proxy failure, cleared on success).
+    await vault.health(undefined, signal);
+    if (signal.aborted) return;
+    this.#next = setTimeout(() => (this.#probe = this.#probeLoop(vault)), VAULT_PROBE_MS);
+    this.#next.unref();
   }
 
   async stop(): Promise<void> {
+    this.#stopProbe.abort();
+    clearTimeout(this.#next);
+    await this.#probe;
     this.rt.readiness.unregister('vault');
     const vault = this.#vault;
     this.#vault = undefined;

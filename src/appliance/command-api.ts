@@ -208,18 +208,22 @@ export class CommandApiClient {
   }
 }
 
-/** Unauthenticated `GET /check_health` of one node: 200 healthy, anything else not. */
+/**
+ * Unauthenticated `GET /check_health` of one node: 200 healthy, anything else not. `error` is the
+ * classified failure when the node could not be asked (TLS, proxy, network).
+ */
 export async function probeNode(
   origin: string,
   dispatcher: Dispatcher,
   site: string,
   signal?: AbortSignal,
-): Promise<{ healthy: boolean; detail: string }> {
+): Promise<{ healthy: boolean; detail: string; error?: ServiceError }> {
   try {
     const res = await request(`${origin}/check_health`, { dispatcher, signal });
     await res.body.dump();
     return { healthy: res.statusCode === 200, detail: `${new URL(origin).host} answered ${res.statusCode}` };
   } catch (e) {
-    return { healthy: false, detail: transportError(e, origin, site, 'appliance.probe').message };
+    const error = transportError(e, origin, site, 'appliance.probe');
+    return { healthy: false, detail: error.message, error };
   }
 }

@@ -28,6 +28,12 @@ export interface SessionOptions {
   log: Logger;
   site: string;
   welcomeTimeoutMs: number;
+  /**
+   * Real time the event loop may stall (a long GC, a blocking call) before this side closes the
+   * welcomed channel with 1001: the appliance then routes the group to another ECM at once
+   * instead of to one that cannot answer. Measured on the real clock, not the injected one.
+   */
+  stallMs: number;
   requests: RequestDispatcher;
   onWelcome(welcome: WelcomeFrame): void;
   onRole(role: 'active' | 'standby'): void;
@@ -48,7 +54,7 @@ export type SessionEnd =
 
 /** Why this side ended the channel (metric label and log text). */
 export interface LocalClose {
-  cause: 'bad_frame' | 'frame_too_big' | 'dead_peer' | 'no_welcome' | 'protocol' | 'stopping';
+  cause: 'bad_frame' | 'frame_too_big' | 'dead_peer' | 'no_welcome' | 'protocol' | 'stopping' | 'stalled';
   reason: string;
 }
 
@@ -86,6 +92,7 @@ export class EcmSession implements ResponseSink {
   #awaitingPong = false;
   #local: LocalClose | undefined;
   #maxRequestMs = 10_000;
+  #stallWatch: NodeJS.Timeout | undefined;
   readonly #timers = new AbortController();
 
   constructor(private readonly o: SessionOptions) {}
@@ -141,6 +148,7 @@ export class EcmSession implements ResponseSink {
       });
       ws.on('close', (code, reason) => {
         this.#timers.abort();
+        clearInterval(this.#stallWatch);
         o.requests.channelClosed(this);
         if (openedAt === undefined)
           return resolve({
@@ -247,6 +255,25 @@ export class EcmSession implements ResponseSink {
     const seconds =
       typeof welcome.heartbeatSeconds === 'number' && welcome.heartbeatSeconds > 0 ? welcome.heartbeatSeconds : 15;
     void this.#heartbeat(Math.max(HEARTBEAT_MIN_MS, seconds * 1000));
+    this.#watchStalls();
+  }
+
+  /** Closes with 1001 when a timer due every quarter of `stallMs` fires more than `stallMs` late. */
+  #watchStalls(): void {
+    const every = Math.max(10, Math.floor(this.o.stallMs / 4));
+    let last = performance.now();
+    this.#stallWatch = setInterval(() => {
+      const now = performance.now();
+      const late = now - last - every;
+      last = now;
+      if (late <= this.o.stallMs) return;
+      clearInterval(this.#stallWatch);
+      this.close(CLOSE.goingAway, {
+        cause: 'stalled',
+        reason: `event loop stalled ${Math.round(late)} ms; handing the group to another ECM`,
+      });
+    }, every);
+    this.#stallWatch.unref();
   }
 
   async #heartbeat(intervalMs: number): Promise<void> {

@@ -18,6 +18,8 @@ import { transportError } from './token-source.js';
 import { BRIDGE_VERSION } from '../platform/version.js';
 
 const CLOSE_WAIT_MS = 2_000;
+/** The heartbeat the hello asks for: the appliance notices a frozen ECM after 3 missed, 6-8 s. */
+const ASKED_HEARTBEAT_SECONDS = 2;
 
 export interface SiteLinkDeps {
   log: Logger;
@@ -29,8 +31,12 @@ export interface SiteLinkDeps {
   handler?: RequestHandler;
   /** Jitter source (tests pin it). */
   random?: () => number;
-  backoff?: { baseMs: number; capMs: number; healthyResetMs: number };
+  backoff?: { baseMs: number; capMs: number };
+  /** How often the follow watch looks at the site while the channel waits (default 1 s). */
+  followMs?: number;
   welcomeTimeoutMs?: number;
+  /** Event-loop stall after which a welcomed channel is closed (default 5 s; EcmSession). */
+  stallMs?: number;
 }
 
 /** A site as the status page shows it. */
@@ -51,12 +57,17 @@ interface Verdict {
   opened?: boolean;
   /** Retry-After of a 429/503, as a floor for the delay. */
   retryAfterMs?: number;
+  /** The origin the attempt had resolved to, when it got that far (the follow watch's baseline). */
+  origin?: string;
 }
 
 /**
  * The ECM channel of one site (ApplianceLink over protocol v1): resolves the primary node,
  * obtains the token, keeps one channel open and reconnects with jittered exponential backoff
- * (1 s to 60 s, reset after 60 s healthy). 401 re-mints once; 4403/403 (missing permission) backs
+ * (1 s to 60 s, reset by every welcome). While it waits out a backoff because the site could not
+ * take the channel (no primary, a backup's 503, a node away), it watches the site every second
+ * (SiteTargets.watch) and tries at once when a primary other than the failed origin appears, so
+ * the channel follows a swap as fast as reporting does whatever the backoff has grown to. 401 re-mints once; 4403/403 (missing permission) backs
  * off to the cap and reports the permission on /readyz; 1001 re-resolves the primary. A token
  * refresh never drops a healthy channel (the token only matters at the upgrade), so the ECM keeps
  * its seniority in its group.
@@ -180,15 +191,15 @@ export class SiteLink implements ApplianceLink, Component {
   }
 
   async #run(): Promise<void> {
-    const { clock, log } = this.#deps;
-    const b = this.#deps.backoff ?? { baseMs: 1_000, capMs: 60_000, healthyResetMs: 60_000 };
+    const { log } = this.#deps;
+    const b = this.#deps.backoff ?? { baseMs: 1_000, capMs: 60_000 };
     let failures = 0;
     let remintedAfter401 = false;
     let verdict: Verdict | undefined;
     while (!this.#stop.signal.aborted) {
       if (verdict) this.#metrics.reconnect(verdict.cause);
       this.#set({ state: 'connecting', reason: verdict?.reason });
-      verdict = await this.#attempt(b.healthyResetMs, () => (failures = 0));
+      verdict = await this.#attempt(() => (failures = 0));
       if (this.#stop.signal.aborted) break;
       if (verdict.cause === 'unauthorized') {
         // One immediate re-mint; a second 401 in a row backs off.
@@ -210,15 +221,40 @@ export class SiteLink implements ApplianceLink, Component {
         { site: this.site, reason: verdict.reason, retryInMs: delay, attempts: this.attempts },
         'ECM channel not connected',
       );
-      if (delay > 0) await clock.sleep(delay, this.#stop.signal).catch(() => undefined);
+      if (delay > 0) await this.#wait(delay, follows(verdict) ? verdict.origin : false);
+    }
+  }
+
+  /**
+   * Sleeps `delay`; with a baseline (`false`: no watch) it looks at the site at once and then every
+   * `followMs`, and ends the wait as soon as the look names an origin other than the one seen last
+   * (first the failed attempt's): a new primary, or the site back after being away. A look that
+   * keeps naming the origin that just failed changes nothing, so a node that answers healthy but
+   * refuses the channel is still tried only at the backoff's pace.
+   */
+  async #wait(delay: number, baseline: string | undefined | false): Promise<void> {
+    const { clock } = this.#deps;
+    const signal = this.#stop.signal;
+    if (baseline === false) return clock.sleep(delay, signal).catch(() => undefined);
+    const end = clock.now() + delay;
+    let last = baseline;
+    while (!signal.aborted) {
+      const seen = await this.#targets.watch(signal);
+      if (seen !== undefined && seen !== last) return;
+      last = seen;
+      const left = end - clock.now();
+      if (left <= 0) return;
+      await clock.sleep(Math.min(this.#deps.followMs ?? 1_000, left), signal).catch(() => undefined);
     }
   }
 
   /** One resolution + token + channel, until it ends; never throws. */
-  async #attempt(healthyResetMs: number, resetFailures: () => void): Promise<Verdict> {
+  async #attempt(resetFailures: () => void): Promise<Verdict> {
     const { clock, log } = this.#deps;
+    let origin: string | undefined;
     try {
       const target = await this.#targets.resolve(this.#stop.signal);
+      origin = target.origin;
       this.#warning = target.warning;
       const token = await target.tokens.token(this.#stop.signal);
       if (this.#stop.signal.aborted) return { reason: 'stopping', cause: 'stopping', delay: 'now' };
@@ -238,8 +274,11 @@ export class SiteLink implements ApplianceLink, Component {
         log,
         site: this.site,
         welcomeTimeoutMs: this.#deps.welcomeTimeoutMs ?? 10_000,
+        stallMs: this.#deps.stallMs ?? 5_000,
         requests: this.#requests,
         onWelcome: (w) => {
+          // Any welcome resets the backoff: the next failure (a swap's 1001) starts again at 1 s.
+          resetFailures();
           this.#set({
             state: 'connected',
             role: w.role,
@@ -259,12 +298,11 @@ export class SiteLink implements ApplianceLink, Component {
       });
       const end = await this.#session.run();
       this.#session = undefined;
-      if (end.opened && end.welcomed && end.closedAt - end.openedAt >= healthyResetMs) resetFailures();
       const verdict = this.#judge(end, target.origin);
       if (verdict.cause === 'unauthorized') target.tokens.invalidate(token);
-      return { ...verdict, opened: end.opened };
+      return { ...verdict, opened: end.opened, origin };
     } catch (e) {
-      return this.#failedBeforeUpgrade(e);
+      return { ...this.#failedBeforeUpgrade(e), ...(origin ? { origin } : {}) };
     }
   }
 
@@ -273,6 +311,11 @@ export class SiteLink implements ApplianceLink, Component {
     if (err.code === 'appliance.auth_failed')
       return { reason: err.message, cause: 'oauth_refused', delay: 'cap', blocked: true };
     if (err.code === 'appliance.tls') return { reason: err.message, cause: 'tls', delay: 'backoff' };
+    // A proxy that refuses the tunnel or its credentials needs an administrator: like a refused client.
+    if (err.code === 'proxy.refused' || err.code === 'proxy.auth_failed')
+      return { reason: err.message, cause: 'proxy_refused', delay: 'cap', blocked: true };
+    if (err.code === 'proxy.unreachable' || err.code === 'proxy.unresolvable')
+      return { reason: err.message, cause: 'proxy_unreachable', delay: 'backoff' };
     const retryAfterMs = err.details?.retryAfterMs;
     return {
       reason: err.message,
@@ -331,6 +374,7 @@ export class SiteLink implements ApplianceLink, Component {
       protocol: PROTOCOL_VERSION,
       ecm: { name: 'ecm-bridge', version: BRIDGE_VERSION, instanceId: this.#deps.instanceId, host: hostname() },
       capabilities: [...OPS],
+      heartbeatSeconds: ASKED_HEARTBEAT_SECONDS,
     };
   }
 
@@ -344,6 +388,14 @@ export class SiteLink implements ApplianceLink, Component {
     this.#metrics.state(state, this.#status.role);
     if (state !== 'connected') this.#metrics.connectedTo(undefined);
   }
+}
+
+/**
+ * Whether a wait after this verdict watches the site: only when the site could not take the
+ * channel. A TLS failure, a refused token or a Retry-After is not cured by a node changing role.
+ */
+function follows(v: Verdict): boolean {
+  return v.delay === 'backoff' && v.retryAfterMs === undefined && v.cause !== 'tls' && v.cause !== 'unauthorized';
 }
 
 /** The hosts a site's channel may connect to, as `URL.host` spells them (the metric's `node` label). */

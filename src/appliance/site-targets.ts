@@ -130,15 +130,9 @@ export class SiteTargets {
   async resolve(signal: AbortSignal): Promise<Target> {
     const siteOrigin = new URL(this.site.url).origin;
     if (this.site.nodes.length === 0) return { origin: siteOrigin, tokens: this.tokensFor(siteOrigin) };
-    const views = await Promise.all(this.site.nodes.map((node) => this.#view(node, signal)));
-    this.#states = views;
-    this.#checkedAt = new Date(this.clock.now()).toISOString();
-    const primaries = views.filter((v) => v.role === 'primary' || v.role === 'none');
+    const views = await this.#survey(signal);
+    const primaries = views.filter(isPrimary);
     const unknown = views.flatMap((v, i) => (v.role === 'unknown' ? [i] : []));
-    this.#primaries?.set(
-      { site: this.site.name },
-      primaries.length === 0 && unknown.length > 0 ? -1 : primaries.length,
-    );
     const first = primaries[0];
     if (first) {
       const origin = this.originOf(first.node);
@@ -170,9 +164,45 @@ export class SiteTargets {
     );
   }
 
+  /** Probes every node, keeps what each said (status page) and sets the primaries gauge. */
+  async #survey(signal: AbortSignal): Promise<NodeState[]> {
+    const views = await Promise.all(this.site.nodes.map((node) => this.#view(node, signal)));
+    this.#states = views;
+    this.#checkedAt = new Date(this.clock.now()).toISOString();
+    const primaries = views.filter(isPrimary).length;
+    const unknown = views.some((v) => v.role === 'unknown');
+    this.#primaries?.set({ site: this.site.name }, primaries === 0 && unknown ? -1 : primaries);
+    return views;
+  }
+
+  /**
+   * A cheap look for the ECM channel's follow watch while it is not connected: the origin a
+   * channel could use now, or undefined. With `nodes` it is a resolution (the unauthenticated
+   * `/check_health` of each node, then `check_health` with the node's cached token); without, the
+   * site URL's own health and role (a shared-IP or DNS-swing site: the address stays, the role
+   * behind it changes). Never throws: a failure is "not yet".
+   */
+  async watch(signal: AbortSignal): Promise<string | undefined> {
+    try {
+      if (this.site.nodes.length > 0) {
+        // Only a node that says it is primary: nodes of unknown role are the attempts' rotation.
+        const primary = (await this.#survey(signal)).find(isPrimary);
+        return primary ? this.originOf(primary.node) : undefined;
+      }
+      const view = await this.#view(new URL(this.site.url).host, signal);
+      return view.role === 'backup' || view.role === 'down' ? undefined : new URL(this.site.url).origin;
+    } catch {
+      return undefined;
+    }
+  }
+
   async #view(node: string, signal: AbortSignal): Promise<NodeState> {
     const origin = this.originOf(node);
     const probe = await probeNode(origin, this.agent, this.site.name, signal);
+    // An untrusted or misnamed certificate, or a refusing proxy, holds for every node: one root
+    // cause with its own fix, not "no healthy primary".
+    const cause = probe.error?.code;
+    if (cause === 'appliance.tls' || cause === 'proxy.refused' || cause === 'proxy.auth_failed') throw probe.error;
     if (!probe.healthy) return { node, role: 'down', detail: probe.detail };
     try {
       const health = await new CommandApiClient({
@@ -196,4 +226,8 @@ export class SiteTargets {
       return { node, role: 'down', detail: `${node}: ${(e as Error).message}` };
     }
   }
+}
+
+function isPrimary(v: NodeState): boolean {
+  return v.role === 'primary' || v.role === 'none';
 }

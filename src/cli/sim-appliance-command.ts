@@ -74,6 +74,11 @@ export const runSimAppliance: CommandRun = async (args, io, command) => {
       `site config: atlas: ${JSON.stringify({ trafficNodes: atlas.traffic.map((t) => t.publicName), hostMap: atlas.hostMap })}`,
     );
   write(io.stdout, `CA certificate (use as sites[].caFile): ${caOut}`);
+  if (pair)
+    write(
+      io.stdout,
+      `failover control: curl --cacert ${caOut} -X POST ${nodes[0]?.url}/sim/control/failover -d '{"action":"swap"}' (actions: swap, failover, resume-sync, both-backup)`,
+    );
   write(io.stdout, `Reporting API: ${sessions} generated session(s) over the last 30 days`);
   write(
     io.stdout,

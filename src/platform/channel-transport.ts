@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { bypassesProxy, type ProxyConfig } from './config/proxy-field.js';
+import { asProxyFailure } from './http/proxy-failures.js';
 import { isAddress } from './http-agent.js';
 
 /**
@@ -36,12 +37,15 @@ class TunnelAgent extends HttpsAgent {
     req.once('connect', (res, socket) => {
       if (res.statusCode !== 200) {
         socket.destroy();
-        return done?.(new Error(`Proxy response (${res.statusCode}) !== 200 when HTTP Tunneling`), socket);
+        const refused = new Error(`Proxy response (${res.statusCode}) !== 200 when HTTP Tunneling`);
+        return done?.(asProxyFailure(refused, this.proxy.url) ?? refused, socket);
       }
       done?.(null, tlsConnect({ ...(options as ConnectionOptions), socket }));
     });
-    req.once('timeout', () => req.destroy(new Error(`proxy ${proxy.host} did not answer CONNECT in time`)));
-    req.once('error', (e) => done?.(e, undefined as unknown as Duplex));
+    req.once('timeout', () =>
+      req.destroy(Object.assign(new Error('no answer to CONNECT in time'), { code: 'PROXY_CONNECT_TIMEOUT' })),
+    );
+    req.once('error', (e) => done?.(asProxyFailure(e, this.proxy.url) ?? e, undefined as unknown as Duplex));
     req.end();
     // Node's Agent waits for `done` when no socket is returned.
     return undefined;

@@ -228,6 +228,36 @@ export const ERROR_CATALOGUE = {
     'A Command or Reporting API call answered an <error> document or a non-200 status.',
     'Read the appliance message in the log (it names the report and window).',
   ),
+  // --- proxy (sites[].proxy, vault.proxy) ------------------------------------------------------
+  'proxy.refused': entry(
+    'config',
+    'vault_unavailable',
+    false,
+    'The configured CONNECT proxy refused the tunnel to the appliance or vault (403 or another non-200 answer to CONNECT); the target was never reached.',
+    'Allow CONNECT to the host:port named in the message on the proxy, or list the host in `proxy.noProxy` if it must not go through the proxy.',
+  ),
+  'proxy.auth_failed': entry(
+    'config',
+    'vault_unavailable',
+    false,
+    'The configured CONNECT proxy refused the proxy credentials (407 Proxy Authentication Required).',
+    'Check `proxy.username` and `proxy.password` (the secret the proxy expects); the message names the proxy.',
+  ),
+  'proxy.unreachable': entry(
+    'unavailable',
+    'vault_unavailable',
+    true,
+    'The configured CONNECT proxy is not answering (connection refused, host unreachable, no answer to CONNECT in time).',
+    'Start or fix the proxy named in the message, or correct `proxy.url`; the bridge retries.',
+  ),
+  'proxy.unresolvable': entry(
+    'unavailable',
+    'vault_unavailable',
+    true,
+    "The configured CONNECT proxy's host name does not resolve.",
+    "Fix `proxy.url` or this host's DNS; the bridge retries.",
+  ),
+
   'channel.closed': entry(
     'unavailable',
     'internal',

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { Agent, Client, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { Agent, Client, Pool, type Dispatcher } from 'undici';
+import { NamingProxyAgent } from './http/proxy-failures.js';
 import { readCaBundle } from './ca-bundle.js';
 import { bypassesProxy, type ProxyConfig } from './config/proxy-field.js';
 
@@ -66,7 +67,7 @@ export function createHttpAgent(options: AgentOptions): Agent {
       const proxy = options.proxy;
       if (proxy && !bypassesProxy(url, proxy.noProxy)) {
         const { connect: _direct, ...rest } = opts as Pool.Options;
-        return new ProxyAgent({
+        return new NamingProxyAgent({
           ...rest,
           uri: proxy.url,
           ...(proxy.username && proxy.password

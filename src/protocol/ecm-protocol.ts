@@ -157,6 +157,11 @@ export interface HelloFrame {
   protocol: number;
   ecm: { name: string; version: string; instanceId: string; host: string };
   capabilities: Op[];
+  /**
+   * The heartbeat the ECM asks for (seconds, at least 1): the appliance uses the shorter of it and
+   * its own, and says which in the welcome, so a frozen ECM is noticed within three of them.
+   */
+  heartbeatSeconds?: number;
 }
 
 export interface WelcomeFrame {

@@ -80,4 +80,62 @@ describe('ecm-bridge sim appliance', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('--failover: the pair swaps, fails over and goes both-backup on command (the runbook rehearsal)', async () => {
+    const ca = join(mkdtempSync(join(tmpdir(), 'sim-cli-')), 'ca.pem');
+    const child = startBuiltCli([
+      'sim',
+      'appliance',
+      '--accounts',
+      'config/demo/appliance-accounts.yaml',
+      '--failover',
+      '--reporting-sessions',
+      '4',
+      '--ca-out',
+      ca,
+    ]);
+    try {
+      await child.waitFor(/failover control: curl/);
+      const urls = [...child.output().matchAll(/role (?:primary|backup)\) listening on (https:\/\/[\d.:]+)/g)].map(
+        (m) => m[1] as string,
+      );
+      expect(urls).toHaveLength(2);
+      const agent = new Agent({ connect: { ca: readFileSync(ca, 'utf8') } });
+      const roles = async () =>
+        Promise.all(
+          urls.map(async (u) => {
+            const res = await request(`${u}/sim/status`, { dispatcher: agent });
+            return ((await res.body.json()) as { role: string }).role;
+          }),
+        );
+      const control = async (action: string) => {
+        const res = await request(`${urls[1]}/sim/control/failover`, {
+          method: 'POST',
+          dispatcher: agent,
+          body: JSON.stringify({ action }),
+        });
+        expect(res.statusCode).toBe(200);
+        await res.body.dump();
+      };
+      expect(await roles()).toEqual(['primary', 'backup']);
+      await control('swap');
+      expect(await roles()).toEqual(['backup', 'primary']);
+      await control('both-backup');
+      expect(await roles()).toEqual(['backup', 'backup']);
+      await control('swap');
+      expect(await roles()).toEqual(['primary', 'backup']);
+      await control('failover');
+      expect(await roles()).toEqual(['backup', 'primary']);
+      const bad = await request(`${urls[0]}/sim/control/failover`, {
+        method: 'POST',
+        dispatcher: agent,
+        body: JSON.stringify({ action: 'explode' }),
+      });
+      expect(bad.statusCode).toBe(400);
+      expect(await bad.body.text()).toContain('action must be one of swap, failover, resume-sync, both-backup');
+      await agent.close();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });

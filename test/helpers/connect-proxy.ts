@@ -15,9 +15,13 @@ export interface ConnectProxy {
 /**
  * A small HTTP CONNECT proxy on 127.0.0.1 (the kind that sits in a DMZ): it opens a TCP tunnel
  * to the requested host:port and pipes bytes both ways; it never sees inside the TLS. With
- * `auth`, a CONNECT without the right `Proxy-Authorization: Basic` gets 407.
+ * `auth`, a CONNECT without the right `Proxy-Authorization: Basic` gets 407; with `forbid`, every
+ * CONNECT gets 403 (a proxy whose policy does not allow the destination).
  */
-export async function startConnectProxy(auth?: { username: string; password: string }): Promise<ConnectProxy> {
+export async function startConnectProxy(
+  auth?: { username: string; password: string },
+  forbid = false,
+): Promise<ConnectProxy> {
   const sockets = new Set<Duplex>();
   const state = { tunnels: [] as string[], refused: 0 };
   const expected = auth ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : undefined;
@@ -26,6 +30,11 @@ export async function startConnectProxy(auth?: { username: string; password: str
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => undefined);
+    if (forbid) {
+      state.refused++;
+      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     if (expected && req.headers['proxy-authorization'] !== expected) {
       state.refused++;
       client.end(

@@ -1,4 +1,5 @@
 import { ServiceError, type ErrorCode } from '../errors.js';
+import { ProxyFailure, type ProxyFailureKind } from './proxy-failures.js';
 
 /**
  * What a failed HTTP exchange tells about itself. Node and undici report transport failures as
@@ -79,8 +80,12 @@ export function errorCode(e: unknown): string {
   return e instanceof Error ? e.name : 'error';
 }
 
-/** The network code when `e` is a transport failure another attempt may cure. */
-export const transientCode = (e: unknown): string | undefined => codeIn(e, TRANSIENT_CODES);
+/**
+ * The network code when `e` is a transport failure another attempt may cure. A proxy's own
+ * failure is not: it is reported at once under its own code (proxyServiceError), naming the proxy.
+ */
+export const transientCode = (e: unknown): string | undefined =>
+  proxyFailureIn(e) ? undefined : codeIn(e, TRANSIENT_CODES);
 
 /** True when `e` certainly happened before the server saw the request (safe to resend anything). */
 export const failedBeforeSending = (e: unknown): boolean => codeIn(e, NOT_SENT_CODES) !== undefined;
@@ -123,8 +128,15 @@ export interface TransportErrorCodes {
 export function transportServiceError(e: unknown, host: string, c: TransportErrorCodes): ServiceError {
   if (e instanceof ServiceError) return e;
   const base = { op: c.op, cause: e, ...(c.details ? { details: c.details } : {}) };
+  const proxy = proxyServiceError(e, host, c);
+  if (proxy) return proxy;
   const tls = describeTlsFailure(e, host);
-  if (tls) return new ServiceError(c.tls, `${c.prefix}${tls}`, base);
+  // The verification code picks the fix (a name mismatch is not cured by a CA).
+  if (tls)
+    return new ServiceError(c.tls, `${c.prefix}${tls}`, {
+      ...base,
+      details: { ...c.details, tlsCode: codeIn(e, TLS_CODES) },
+    });
   const local = localArgumentCode(e);
   if (local)
     return new ServiceError(
@@ -136,4 +148,49 @@ export function transportServiceError(e: unknown, host: string, c: TransportErro
       },
     );
   return new ServiceError(c.unavailable, `${c.prefix}cannot reach ${host} (${errorCode(e)})`, base);
+}
+
+const PROXY_CODES: Record<ProxyFailureKind, ErrorCode> = {
+  refused: 'proxy.refused',
+  auth_failed: 'proxy.auth_failed',
+  down: 'proxy.unreachable',
+  unresolvable: 'proxy.unresolvable',
+};
+
+/**
+ * When the proxy on the way to `host` failed (refused the tunnel, refused its credentials, is
+ * down, does not resolve), that failure under its own `proxy.*` code, naming the proxy and the fix.
+ */
+export function proxyServiceError(
+  e: unknown,
+  host: string,
+  c: { prefix: string; op: string; details?: Record<string, unknown> },
+): ServiceError | undefined {
+  const p = proxyFailureIn(e);
+  if (!p) return undefined;
+  return new ServiceError(PROXY_CODES[p.kind], `${c.prefix}${proxyMessage(p, host)}`, {
+    op: c.op,
+    cause: e,
+    details: { ...c.details, proxy: p.proxy, ...(p.status ? { proxyStatus: p.status } : {}) },
+  });
+}
+
+function proxyFailureIn(e: unknown): ProxyFailure | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++)
+    if (cur instanceof ProxyFailure) return cur;
+  return undefined;
+}
+
+/** One sentence: which proxy failed how on the way to `host`, and the fix for that cause. */
+function proxyMessage(p: ProxyFailure, host: string): string {
+  switch (p.kind) {
+    case 'refused':
+      return `proxy ${p.proxy} refused the tunnel to ${host} (${p.reason}); allow CONNECT to ${host} on the proxy, or list the host in proxy.noProxy`;
+    case 'auth_failed':
+      return `proxy ${p.proxy} refused the proxy credentials (407) on the way to ${host}; check proxy.username and proxy.password`;
+    case 'down':
+      return `proxy ${p.proxy} is not answering on the way to ${host} (${p.reason}); start the proxy or fix proxy.url`;
+    case 'unresolvable':
+      return `proxy ${p.proxy} cannot be found on the way to ${host}: its name does not resolve (${p.reason}); fix proxy.url or this host's DNS`;
+  }
 }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../../platform/logger.js';
 import { parseAccounts, type SimAccount, type SimAccountInput } from './sim-accounts.js';
 import { apiInfoXml, checkHealthXml, xmlError, type FailoverRole } from './sim-command-api.js';
-import { handleSimRoute } from './sim-console-routes.js';
+import { handleSimRoute, type PairControls } from './sim-console-routes.js';
 import { send } from './sim-http.js';
 import { SimEcmHub } from './sim-ecm-hub.js';
 import { generateSimTls, type SimTls } from './sim-tls.js';
@@ -70,6 +70,8 @@ export class ApplianceSimulator {
   readonly hostname: string;
   /** ECM upgrade attempts by HTTP status answered (101 = accepted). */
   readonly upgrades = new Map<number, number>();
+  /** The failover pair this node belongs to (set by FailoverPair), for `/sim/control/failover`. */
+  pair: PairControls | undefined;
   #role: FailoverRole;
   #down = false;
   #ecmConnections = true;

@@ -56,6 +56,7 @@ export class FailoverPair {
           : {}),
       });
     this.nodes = [node(0, 'primary'), node(1, 'backup')];
+    for (const n of this.nodes) n.pair = this;
   }
 
   async start(): Promise<void> {

@@ -5,8 +5,21 @@ import type { SimEcmHub } from './sim-ecm-hub.js';
 import type { SimTokenStore } from './sim-token-store.js';
 import type { FailoverRole } from './sim-command-api.js';
 
+/** The failover pair a node belongs to, as the control route drives it (FailoverPair). */
+export interface PairControls {
+  swap(): void;
+  failover(): void;
+  resumeSync(): void;
+  setBoth(role: 'primary' | 'backup'): void;
+  readonly nodes: readonly { readonly url: string; readonly role: FailoverRole }[];
+}
+
+const PAIR_ACTIONS = ['swap', 'failover', 'resume-sync', 'both-backup'] as const;
+
 /** What the control routes drive: the appliance simulator. */
 export interface SimControls {
+  /** Set on the nodes of a failover pair (`sim appliance --failover`). */
+  readonly pair: PairControls | undefined;
   readonly role: FailoverRole;
   readonly down: boolean;
   readonly hub: SimEcmHub;
@@ -37,7 +50,11 @@ const badRequest = (res: ServerResponse, message: string) => send(res, 400, JSON
  * - `POST /sim/console/request` makes the console send a request over the ECM channel and
  *   answers with the outcome (who answered, result or error);
  * - `GET /sim/status` shows channels, roles and counters;
- * - `POST /sim/control/{restart,drop,role,regenerate-secret}` drive failures.
+ * - `POST /sim/control/{restart,drop,role,regenerate-secret}` drive failures;
+ * - `POST /sim/control/failover` with `{"action": "swap" | "failover" | "resume-sync" |
+ *   "both-backup"}` drives the node's failover pair (either node takes it) and answers both
+ *   nodes' roles: a planned swap (sync, then roles change), an unplanned failover (no sync until
+ *   `resume-sync`), or both nodes backup (a swap in progress; `swap` ends it).
  */
 export async function handleSimRoute(
   sim: SimControls,
@@ -82,6 +99,19 @@ export async function handleSimRoute(
         return badRequest(res, 'role must be primary, backup or none');
       sim.setRole(input.role);
       return send(res, 200, JSON.stringify({ role: sim.role }));
+    case '/sim/control/failover': {
+      const pair = sim.pair;
+      if (!pair) return badRequest(res, 'this simulator is not part of a failover pair (start it with --failover)');
+      const action = input.action;
+      if (!PAIR_ACTIONS.includes(action as (typeof PAIR_ACTIONS)[number]))
+        return badRequest(res, `action must be one of ${PAIR_ACTIONS.join(', ')}`);
+      // After both-backup, `swap` makes the node that was not primary last the primary.
+      if (action === 'swap') pair.swap();
+      else if (action === 'failover') pair.failover();
+      else if (action === 'resume-sync') pair.resumeSync();
+      else pair.setBoth('backup');
+      return send(res, 200, JSON.stringify({ nodes: pair.nodes.map((n) => ({ url: n.url, role: n.role })) }));
+    }
     case '/sim/control/regenerate-secret': {
       if (typeof input.clientId !== 'string' || !sim.tokens.account(input.clientId))
         return badRequest(res, 'clientId must name an API account');

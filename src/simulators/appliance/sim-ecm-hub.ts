@@ -48,6 +48,9 @@ interface Conn {
   role?: 'active' | 'standby';
   awaitingPong: boolean;
   missedPongs: number;
+  /** The channel's own heartbeat, started at the welcome at the interval agreed there. */
+  heartbeat?: NodeJS.Timeout;
+  heartbeatMs?: number;
   pending: Map<string, Pending>;
   /** Ids already answered or expired, to tell duplicate and late answers apart (bounded). */
   finished: Map<string, 'answered' | 'expired'>;
@@ -65,7 +68,6 @@ export class SimEcmHub {
   readonly #conns = new Set<Conn>();
   #seq = 0;
   #muted = false;
-  readonly #heartbeat: NodeJS.Timeout;
   /** Close codes of ended channels, as seen by the appliance. */
   readonly closeCodes = new Map<number, number>();
   readonly stats = {
@@ -80,10 +82,7 @@ export class SimEcmHub {
     pongs: 0,
   };
 
-  constructor(private readonly options: EcmHubOptions) {
-    this.#heartbeat = setInterval(() => this.#tick(), options.heartbeatMs);
-    this.#heartbeat.unref();
-  }
+  constructor(private readonly options: EcmHubOptions) {}
 
   /** Takes over an authenticated upgrade request. */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, account: SimAccount): void {
@@ -150,12 +149,13 @@ export class SimEcmHub {
     });
   }
 
-  connections(): { instanceId?: string; group: string; role?: string; clientId: string }[] {
+  connections(): { instanceId?: string; group: string; role?: string; clientId: string; heartbeatMs?: number }[] {
     return this.#ordered().map((c) => ({
       instanceId: c.hello?.ecm.instanceId,
       group: c.account.ecmGroup,
       role: c.role,
       clientId: c.account.clientId,
+      heartbeatMs: c.heartbeatMs,
     }));
   }
 
@@ -193,7 +193,7 @@ export class SimEcmHub {
   }
 
   stop(): void {
-    clearInterval(this.#heartbeat);
+    for (const c of this.#conns) clearInterval(c.heartbeat);
     this.dropAll();
     this.#wss.close();
   }
@@ -213,6 +213,7 @@ export class SimEcmHub {
     ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
     ws.on('close', (code) => {
       clearTimeout(helloTimer);
+      clearInterval(conn.heartbeat);
       this.#closed(conn, code);
     });
     ws.on('error', (e) => this.options.log.debug({ err: e, clientId: account.clientId }, 'ecm channel error'));
@@ -271,13 +272,19 @@ export class SimEcmHub {
     conn.hello = hello;
     conn.role = this.#active(group) === conn ? 'active' : 'standby';
     this.stats.welcomed++;
+    // The ECM may ask for a shorter heartbeat (never below 1 s): a frozen ECM is noticed sooner.
+    const asked = typeof hello.heartbeatSeconds === 'number' ? Math.max(1, hello.heartbeatSeconds) * 1000 : Infinity;
+    const heartbeatMs = Math.min(this.options.heartbeatMs, asked);
+    conn.heartbeatMs = heartbeatMs;
+    conn.heartbeat = setInterval(() => this.#beat(conn), heartbeatMs);
+    conn.heartbeat.unref();
     const welcome: WelcomeFrame = {
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
       site: this.options.site,
       group,
       role: conn.role,
-      heartbeatSeconds: this.options.heartbeatMs / 1000,
+      heartbeatSeconds: heartbeatMs / 1000,
       maxRequestMs: this.options.maxRequestMs,
     };
     conn.ws.send(JSON.stringify(welcome));
@@ -334,19 +341,15 @@ export class SimEcmHub {
     if (conn.finished.size > FINISHED_CAP) conn.finished.delete(conn.finished.keys().next().value as string);
   }
 
-  #tick(): void {
+  #beat(c: Conn): void {
     if (this.#muted) return;
-    const t = Date.now();
-    for (const c of this.#conns) {
-      if (!c.hello) continue;
-      if (c.awaitingPong && ++c.missedPongs >= 3) {
-        this.stats.deadPeers++;
-        c.ws.terminate();
-        continue;
-      }
-      c.awaitingPong = true;
-      c.ws.send(JSON.stringify({ type: 'ping', t }));
+    if (c.awaitingPong && ++c.missedPongs >= 3) {
+      this.stats.deadPeers++;
+      c.ws.terminate();
+      return;
     }
+    c.awaitingPong = true;
+    c.ws.send(JSON.stringify({ type: 'ping', t: Date.now() }));
   }
 
   #ordered(): Conn[] {

@@ -32,6 +32,15 @@ const MAX_REASON = 1000;
 const MAX_DURATION = 525_600;
 /** System catalogues kept: one per distinct view of ManagedSystems (usually one), plus one being replaced. */
 const CATALOGUES = 4;
+/** Failures of the vault or the way to it (not of one user or request): what readiness reports. */
+const VAULT_SIDE: ReadonlySet<string> = new Set([
+  'vault.unavailable',
+  'vault.tls',
+  'proxy.refused',
+  'proxy.auth_failed',
+  'proxy.unreachable',
+  'proxy.unresolvable',
+]);
 
 /**
  * VaultPort over the BeyondTrust Password Safe public API v3. Every call runs in a session of
@@ -155,7 +164,7 @@ export class PasswordSafeVault implements VaultPort {
     this.#log.warn({ vaultUser, permission: ASSET_READ }, assetsNotice([vaultUser]));
   }
 
-  /** Why the last call failed for reasons of the vault itself (unreachable, TLS), if it did. */
+  /** Why the last call failed for reasons of the vault itself (unreachable, TLS, its proxy), if it did. */
   get lastFailure(): ServiceError | undefined {
     return this.#lastFailure;
   }
@@ -177,7 +186,7 @@ export class PasswordSafeVault implements VaultPort {
       this.#lastFailure = undefined;
       return res!;
     } catch (e) {
-      if (isServiceError(e, 'vault.unavailable') || isServiceError(e, 'vault.tls')) this.#lastFailure = e;
+      if (isServiceError(e) && VAULT_SIDE.has(e.code)) this.#lastFailure = e;
       throw e;
     }
   }

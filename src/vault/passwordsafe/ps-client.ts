@@ -6,6 +6,7 @@ import { withRetries, TransientFailure, type RetryPolicy } from '../../platform/
 import { parseRetryAfter } from '../../platform/http/retry-after.js';
 import {
   describeTlsFailure,
+  proxyServiceError,
   errorCode,
   failedBeforeSending,
   localArgumentCode,
@@ -176,6 +177,8 @@ export class PsClient {
   #final(e: Error, c: PsCall): ServiceError | undefined {
     if (e instanceof ServiceError) return e;
     const op = `vault.${c.op}`;
+    const proxy = proxyServiceError(e, this.host, { prefix: 'Password Safe: ', op, details: { host: this.host } });
+    if (proxy) return proxy;
     const tls = describeTlsFailure(e, this.host);
     if (tls) return new ServiceError('vault.tls', `Password Safe ${tls}`, { op, cause: e });
     if (c.signal?.aborted) {

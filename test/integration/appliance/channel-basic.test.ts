@@ -40,7 +40,7 @@ describe('ECM channel against the appliance simulator', () => {
     await until(() => link.status().state === 'connected', 'connected');
     expect(link.status().role).toBe('active');
     expect(sim.hub.connections()).toEqual([
-      { instanceId: 'replica-a', group: 'Default', role: 'active', clientId: 'ecm-client' },
+      { instanceId: 'replica-a', group: 'Default', role: 'active', clientId: 'ecm-client', heartbeatMs: 100 },
     ]);
     // The appliance lists the ECM by what its hello announces: the release actually running.
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };

@@ -141,7 +141,9 @@ export async function startLink(
     clock?: Clock;
     extra?: Partial<Record<string, unknown>>;
     account?: SimAccountInput;
-    backoff?: { baseMs: number; capMs: number; healthyResetMs: number };
+    backoff?: { baseMs: number; capMs: number };
+    followMs?: number;
+    stallMs?: number;
   } = {},
 ): Promise<StartedLink> {
   const { log, lines } = capturedLogger();
@@ -153,8 +155,10 @@ export async function startLink(
     readiness,
     clock: opts.clock ?? systemClock,
     instanceId: opts.instanceId ?? 'replica-a',
-    backoff: opts.backoff ?? { baseMs: 20, capMs: 200, healthyResetMs: 60_000 },
+    backoff: opts.backoff ?? { baseMs: 20, capMs: 200 },
     random: () => 0.5,
+    ...(opts.followMs ? { followMs: opts.followMs } : {}),
+    ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
   });
   await link.start(handler);
   return { link, readiness, metrics, lines };

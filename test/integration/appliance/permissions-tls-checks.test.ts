@@ -56,7 +56,7 @@ describe('missing permissions, wrong CA, and `ecm-bridge check`', () => {
     started = await startLink(sim.url, caFile, new ScriptedHandler(), {
       clock,
       account: NO_ECM,
-      backoff: { baseMs: 1000, capMs: 60_000, healthyResetMs: 60_000 },
+      backoff: { baseMs: 1000, capMs: 60_000 },
     });
     await until(() => started?.link.status().state === 'blocked', 'blocked');
     const ready = (await started.readiness.report()).components['site:sim'];
@@ -159,7 +159,8 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     });
     expect(r['permissions reporting']).toMatchObject({
       ok: false,
-      detail: expect.stringContaining('(perm_reporting)'),
+      // A failover site (nodes): the reporting account needs the Command API too (issue 24, point 2).
+      detail: expect.stringContaining('(perm_reporting, perm_command)'),
     });
     expect(r['check_health']).toMatchObject({
       ok: true,

@@ -107,3 +107,58 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
     }
   });
 });
+
+/** Issue 24, point 2: `check` goes where `serve` goes. */
+describe('check follows the nodes, not sites[].url', () => {
+  const noCommandReporter = {
+    clientId: 'rep-client',
+    clientSecret: 'rep-secret-value-456',
+    permissions: { ecm: false, reporting: true, command: 'deny' as const },
+  };
+  // A site name no resolver knows (.invalid), on the pair's certificate.
+  const pair = new FailoverPair({
+    accounts: [ECM_ACCOUNT, noCommandReporter],
+    heartbeatMs: 60_000,
+    hostname: 'access.corp.invalid',
+  });
+  let caFile: string;
+  beforeAll(async () => {
+    await pair.start();
+    caFile = writeCa(pair.caPem);
+  });
+  afterAll(() => pair.stop());
+
+  it('a site name this host cannot resolve, nodes by IP: every appliance line passes through the primary node', async () => {
+    const [n0, n1] = pair.nodes;
+    // The docs' own recommendation: the site name for the certificate, the nodes by IP.
+    const yaml = `
+allowLiteralSecrets: true
+sites:
+  - name: sim
+    url: https://${n0.hostname}:${n0.port}
+    nodes: [${n0.node}, ${n1.node}]
+    caFile: ${caFile}
+    ecm: { clientId: ${ECM_ACCOUNT.clientId}, clientSecret: ${ECM_ACCOUNT.clientSecret} }
+    reporting: { clientId: ${noCommandReporter.clientId}, clientSecret: ${noCommandReporter.clientSecret} }
+vault: { kind: passwordsafe, url: https://vault.example.com/BeyondTrust/api/public/v3, auth: { method: apikey, apiKey: k } }
+broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
+`;
+    const config = parseConfigText(yaml, 'test.yaml', { env: {} });
+    const rt = createRuntime(silentLogger(), {
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      instanceId: 'c',
+    });
+    const r: Record<string, { ok: boolean; detail: string; fix?: string }> = {};
+    for (const c of configChecks(config, rt))
+      if (c.component === 'site:sim') r[c.name] = await c.run(AbortSignal.timeout(10_000));
+    expect(r['oauth ecm']).toMatchObject({ ok: true });
+    expect(r['permissions ecm']).toMatchObject({ ok: true });
+    expect(r['oauth reporting']).toMatchObject({ ok: true });
+    expect(r['check_health']).toMatchObject({ ok: true, detail: expect.stringContaining('failover role primary') });
+    // On a failover site the reporting account needs the Command API too (the failback re-read).
+    expect(r['permissions reporting']).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('(perm_command)'),
+    });
+  });
+});

@@ -91,13 +91,18 @@ describe('through an authenticating CONNECT proxy (real sockets)', () => {
     const refused = proxy.refused;
     const { w, rt, lines } = worker('wrong-password-value');
     await w.start();
+    let reason = '';
     try {
       expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+      reason = (await rt.readiness.report()).components.reporting?.reason ?? '';
     } finally {
       await w.stop(1000);
     }
     expect(proxy.refused).toBeGreaterThan(refused);
-    const reason = (await rt.readiness.report()).components.reporting?.reason ?? '';
+    // The proxy is named, not the appliance behind it (issue 24, point 3).
+    expect(reason).toContain(
+      `[proxy.auth_failed] site corp-pra: proxy ${new URL(proxy.url).host} refused the proxy credentials (407)`,
+    );
     expect(reason).not.toContain('wrong-password-value');
     expect(lines.join('\n')).not.toContain('wrong-password-value');
   });

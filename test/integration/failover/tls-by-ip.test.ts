@@ -1,4 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configChecks } from '../../../src/app/checks.js';
+import { parseConfigText } from '../../../src/app/config-schema.js';
+import { createRuntime } from '../../../src/app/runtime.js';
+import { silentLogger } from '../../../src/platform/logger.js';
+import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
 import { ECM_ACCOUNT, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
@@ -48,5 +53,38 @@ describe('a node given by IP is verified against the site hostname', () => {
     } finally {
       await l.link.stop(200);
     }
+  });
+
+  it('check: a certificate that does not name the host is one TLS cause with the name fix, not "add the CA"', async () => {
+    const config = parseConfigText(
+      `
+allowLiteralSecrets: true
+sites:
+  - name: sim
+    url: https://other.example.com:${sim.port}
+    nodes: [${sim.node}]
+    caFile: ${caFile}
+    ecm: { clientId: ${ECM_ACCOUNT.clientId}, clientSecret: ${ECM_ACCOUNT.clientSecret} }
+vault: { kind: passwordsafe, url: https://vault.example.com/BeyondTrust/api/public/v3, auth: { method: apikey, apiKey: k } }
+broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
+`,
+      'test.yaml',
+      { env: {} },
+    );
+    const rt = createRuntime(silentLogger(), {
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+      instanceId: 'c',
+    });
+    const oauth = configChecks(config, rt).find((c) => c.component === 'site:sim' && c.name === 'oauth ecm');
+    const r = await oauth?.run(AbortSignal.timeout(10_000));
+    expect(r).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(
+        /^site sim: TLS verification of 127\.0\.0\.1:\d+ failed \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
+      ),
+      fix: expect.stringContaining('the certificate does not name the host it was verified against'),
+      cause: 'site:sim:appliance.tls',
+    });
+    expect(r?.fix).not.toContain('caFile:');
   });
 });
