@@ -97,7 +97,8 @@ async function throughRefresh(): Promise<{ lat: number[]; idleMiB: number; peakM
     }
   });
   let calls = 0;
-  for (let still = 0; still < 2;) {
+  // Bounded: a refresh that never starts (no call within a minute) ends the run, reported as 0 calls.
+  for (let still = 0, polls = 0; still < 2 && polls < 120; polls++) {
     await new Promise((r) => setTimeout(r, 500));
     const now = Number((await ps.command('rounds')).split(' ')[1]);
     still = now > 0 && now === calls ? still + 1 : 0;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { generateSimTls } from '../appliance/sim-tls.js';
 import { EstateIndex, type SimAccount } from './estate-index.js';
@@ -53,6 +53,8 @@ export class PasswordSafeSimulator {
   readonly #calls = new Map<string, number>();
   #trace: CallTrace | undefined;
   readonly #connections = { opened: 0, open: 0, peak: 0 };
+  /** Connections with a request being answered (one each: clients here do not pipeline). */
+  readonly #busy = new Set<Socket>();
   #server: Server | undefined;
   #caPem: string | undefined;
 
@@ -78,10 +80,9 @@ export class PasswordSafeSimulator {
     this.#server = createHttpsServer({ key: tls.key, cert: tls.cert }, handler);
     const server = this.#server;
     server.on('secureConnection', (socket) => {
-      const c = this.#connections;
-      c.opened++;
-      c.peak = Math.max(c.peak, ++c.open);
-      socket.once('close', () => c.open--);
+      this.#connections.opened++;
+      this.#connections.open++;
+      socket.once('close', () => this.#connections.open--);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -121,14 +122,17 @@ export class PasswordSafeSimulator {
     this.#calls.clear();
   }
 
-  /** TLS connections clients made: opened and the most open at once (since start or the last reset), open now. */
+  /**
+   * TLS connections clients made: opened (since start or the last reset), open now, and `peak`,
+   * the most connections carrying a request at once (a handshake a client gave up does not count).
+   */
   connections(): { opened: number; open: number; peak: number } {
     return { ...this.#connections };
   }
 
   resetConnections(): void {
     this.#connections.opened = 0;
-    this.#connections.peak = this.#connections.open;
+    this.#connections.peak = this.#busy.size;
   }
 
   /** From now on, record the order in which calls start and end (see `sequentialRounds`); replaces an earlier trace. */
@@ -176,6 +180,10 @@ export class PasswordSafeSimulator {
   // --- HTTP ------------------------------------------------------------------------------------
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket;
+    this.#busy.add(socket);
+    this.#connections.peak = Math.max(this.#connections.peak, this.#busy.size);
+    res.once('close', () => this.#busy.delete(socket));
     let call: Call;
     try {
       call = await readCall(req);
