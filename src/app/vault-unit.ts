@@ -81,7 +81,9 @@ export class VaultComponent implements Component {
     // The outcome lands in `lastFailure` (set on a vault, TLS or proxy failure, cleared on success).
     await vault.health(undefined, signal);
     if (signal.aborted) return;
-    this.#next = setTimeout(() => (this.#probe = this.#probeLoop(vault)), VAULT_PROBE_MS);
+    this.#next = setTimeout(() => {
+      this.#probe = this.#probeLoop(vault);
+    }, VAULT_PROBE_MS);
     this.#next.unref();
   }
 

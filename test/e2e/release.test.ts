@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -114,6 +114,14 @@ describe('the packed release, installed as an operator installs it', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/ecm-bridge\.example\.yaml: OK/);
+  });
+
+  it('1c. config init writes a starting config from the installed package', async () => {
+    const target = join(work, 'init', 'config.yaml');
+    const r = await ecmBridge(['config', 'init', target]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(target)).toBe(true);
+    expect(statSync(join(work, 'init', 'secrets.env')).mode & 0o777).toBe(0o600);
   });
 
   it('2. config validate names each problem of a broken file in plain words', async () => {
@@ -248,12 +256,16 @@ describe('the packed release, installed as an operator installs it', () => {
     writeFileSync(
       config,
       readFileSync(join(work, 'config.yaml'), 'utf8').replace('dataDir: ./state/pglite', 'dataDir: ./serve/pglite') +
-        'http: { port: 0 }\nreporting: { enabled: false }\n',
+        'http: { port: 0, statusPage: { openOnLoopback: true } }\nreporting: { enabled: false }\n',
     );
     mkdirSync(join(work, 'serve'), { recursive: true });
     const child = spawn(bin, ['serve', '--config', config], {
       cwd: work,
-      env: { PATH: process.env.PATH ?? '', ...ps.env, ECM_CLIENT_SECRET: ECM_ACCOUNT.clientSecret as string },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...ps.env,
+        ECM_CLIENT_SECRET: ECM_ACCOUNT.clientSecret as string,
+      },
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -280,6 +292,10 @@ describe('the packed release, installed as an operator installs it', () => {
         expect(r.statusCode).toBe(200);
         expect(await r.body.text()).toBe(readFileSync(join(installed, 'assets', 'status-page', file), 'utf8'));
       }
+      // Its data too (opened without a token on loopback, as the config says).
+      const overview = await request(`${base}/status/api/overview`);
+      expect(overview.statusCode).toBe(200);
+      await overview.body.dump();
       // An operator's `check` beside it: the store this serve holds is reported through it.
       const check = await ecmBridge(['check', '--config', config], {
         ...ps.env,
