@@ -25,6 +25,11 @@ export class StoreComponent implements Component {
     this.#early = early;
   }
 
+  /** Whether other replicas may use the same database (SQL Server; the embedded store is locked to one process). */
+  get sharedByReplicas(): boolean {
+    return this.config.kind === 'mssql';
+  }
+
   /** The open store; only valid between start() and stop() (units after this one are created after its start). */
   get store(): Store {
     if (!this.#store) throw new Error('store unit used before it started');

@@ -23,6 +23,11 @@ export interface BrokerDeps {
   clock: Clock;
   /** Stable for the process; owner of the leases it creates. */
   instanceId: string;
+  /**
+   * Other replicas may use the same store (SQL Server). Without it (the embedded store, locked to
+   * one process) every other instance on record is certainly dead.
+   */
+  sharedStore?: boolean;
 }
 
 /** Builds the broker from its settings slice and its ports. */
@@ -40,6 +45,7 @@ export function createBroker(settings: BrokerSettings, deps: BrokerDeps): Broker
     clock: deps.clock,
     metrics,
     instanceId: deps.instanceId,
+    sharedStore: deps.sharedStore ?? false,
     checkinReason: (lease) =>
       fillTemplate(settings.release.checkinReason, {
         user: lease.consoleUser,

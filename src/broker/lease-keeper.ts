@@ -2,7 +2,14 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { BrokerConfig } from './broker-config.js';
 import { ServiceError } from '../platform/errors.js';
-import type { CredentialEvent, Lease, LeaseStore, TakenLease } from './lease-store-port.js';
+import type {
+  CheckinClaim,
+  CredentialEvent,
+  CredentialEventPatch,
+  Lease,
+  LeaseStore,
+  TakenLease,
+} from './lease-store-port.js';
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 
@@ -19,6 +26,8 @@ export interface LeaseKeeperDeps {
   clock: Clock;
   metrics: BrokerMetrics;
   instanceId: string;
+  /** Other replicas may use the same store: staleness is then judged only over time this instance had it. */
+  sharedStore: boolean;
   /** The check-in reason recorded in the vault for a lease. */
   checkinReason: (lease: Lease) => string;
 }
@@ -27,9 +36,11 @@ export interface LeaseKeeperDeps {
  * Owns the life of checkouts after the secret left: records leases (never the secret), checks
  * them in on release, at expiry, at shutdown and after a crash. Crash recovery rests on the
  * instance heartbeat: a starting (or sweeping) instance checks in the leases of every instance
- * whose heartbeat is older than `staleAfterSeconds`. `takeLease` is atomic, so replicas sharing
- * a store never check in the same lease twice; a failed check-in puts the lease back for the
- * next sweep.
+ * whose heartbeat is older than `staleAfterSeconds`. A check-in is claimed in the store before
+ * the vault is asked (`claimCheckin`, atomic, so replicas sharing a store never check in the same
+ * lease at once) and the lease goes only once the vault confirmed it (`finishCheckin`, with its
+ * audit row's final state): a process that dies in between, or a failed check-in, leaves the
+ * check-in owed to the sweep of any replica.
  */
 export class LeaseKeeper {
   readonly #stop = new AbortController();
@@ -105,7 +116,7 @@ export class LeaseKeeper {
    * received the credential).
    */
   async release(leaseId: string, consoleUser: string, spend = true): Promise<void> {
-    let taken = await this.deps.state.takeLease(leaseId, consoleUser, spend);
+    let taken = await this.#claim(leaseId, 'release', { consoleUser, spend });
     if (!taken) {
       const lease = await this.deps.state.getLease(leaseId);
       if (!lease) return;
@@ -115,7 +126,8 @@ export class LeaseKeeper {
           details: { leaseId },
         });
       }
-      taken = await this.deps.state.takeLease(leaseId, undefined, spend);
+      // Claimed by a check-in already under way (or owed): it is recorded, the sweep ends it.
+      taken = await this.#claim(leaseId, 'release', { spend });
       if (!taken) return;
     }
     await this.#checkIn(taken, 'release');
@@ -134,15 +146,15 @@ export class LeaseKeeper {
       if (keep) {
         const at = new Date(clock.now() + this.config.sweepIntervalSeconds * 1000);
         await state.putLease({ ...intent, checkinRetry: { attempts: 0, at, reason: 'abandoned' } });
-      } else if (await state.takeLease(intent.leaseId)) {
-        if (intent.owner === instanceId) metrics.activeLeases.dec();
       }
-      if (intent.auditId !== null)
-        await state.updateCredentialEvent(intent.auditId, {
-          outcome: err.kind === 'permission' ? 'denied' : 'failed',
-          errorCode: err.code,
-          ...(vaultRequestId !== undefined && { vaultRequestId, checkinAt: new Date(clock.now()) }),
-        });
+      const patch: CredentialEventPatch = {
+        outcome: err.kind === 'permission' ? 'denied' : 'failed',
+        errorCode: err.code,
+        ...(vaultRequestId !== undefined && { vaultRequestId, checkinAt: new Date(clock.now()) }),
+      };
+      if (!keep && (await state.finishCheckin(intent.leaseId, patch))) {
+        if (intent.owner === instanceId) metrics.activeLeases.dec();
+      } else if (intent.auditId !== null) await state.updateCredentialEvent(intent.auditId, patch);
     } catch (e) {
       log.error({ leaseId: intent.leaseId, err: e }, 'could not settle a checkout intent; the sweeper will end it');
     }
@@ -184,7 +196,9 @@ export class LeaseKeeper {
     const due = await this.deps.state.dueLeases(new Date(now + 1));
     let n = 0;
     for (const lease of due) {
-      const reason = lease.expiresAt.getTime() <= now ? 'expiry' : retryReason(lease);
+      // An owed check-in keeps the reason it was claimed for (a release whose vault call failed,
+      // or whose process died, is still a release when the sweep ends it).
+      const reason = lease.checkinRetry ? retryReason(lease) : 'expiry';
       if (await this.#closeTaken(lease.leaseId, reason).catch(() => false)) n++;
     }
     return n;
@@ -206,17 +220,35 @@ export class LeaseKeeper {
     return n;
   }
 
-  /** Takes the lease (atomically, spending its credential id) and checks it in; false when someone else already had it. */
+  /** Claims the lease (atomically, spending its credential id) and checks it in; false when someone else already had it. */
   async #closeTaken(leaseId: string, reason: CheckinReason, signal?: AbortSignal): Promise<boolean> {
-    const taken = await this.deps.state.takeLease(leaseId, undefined, true);
+    const taken = await this.#claim(leaseId, reason, { spend: true });
     if (!taken) return false;
     await this.#checkIn(taken, reason, signal);
     return true;
   }
 
+  /**
+   * Records the check-in as owed before the vault is asked: the claim lapses after
+   * `staleAfterSeconds`, when any replica's sweep takes it up if this one did not finish.
+   */
+  #claim(
+    leaseId: string,
+    reason: CheckinReason,
+    opts: Pick<CheckinClaim, 'consoleUser' | 'spend'>,
+  ): Promise<TakenLease | undefined> {
+    const now = this.deps.clock.now();
+    return this.deps.state.claimCheckin(leaseId, {
+      ...opts,
+      now: new Date(now),
+      until: new Date(now + this.config.staleAfterSeconds * 1000),
+      reason,
+    });
+  }
+
   /** Checks in a taken lease's vault request (unless another lease holds it) and closes its audit row. */
   async #checkIn({ lease, shared }: TakenLease, reason: CheckinReason, signal?: AbortSignal): Promise<void> {
-    const { state, vault, clock, log, metrics, instanceId } = this.deps;
+    const { state, vault, clock, log, instanceId } = this.deps;
     const leaseId = lease.leaseId;
     let requestId: string;
     try {
@@ -253,32 +285,25 @@ export class LeaseKeeper {
     }
     if (lease.vaultRequestId === null) {
       // The checkout never reached the console (as far as this bridge knows): its row stays failed.
-      if (lease.owner === instanceId) metrics.activeLeases.dec();
-      metrics.checkins.inc({ reason });
-      if (lease.auditId !== null)
-        await state.updateCredentialEvent(lease.auditId, {
-          outcome: 'failed',
-          vaultRequestId: requestId,
-          checkinAt: new Date(clock.now()),
-          checkinBy: instanceId,
-          checkinReason: reason,
-        });
+      await this.#finish(lease, reason, {
+        outcome: 'failed',
+        vaultRequestId: requestId,
+        checkinAt: new Date(clock.now()),
+        checkinBy: instanceId,
+        checkinReason: reason,
+      });
       log.warn(
         { leaseId, vaultRequestId: requestId, reason },
         'found the release request of an unrecorded checkout; checked in',
       );
       return;
     }
-    if (lease.owner === instanceId) metrics.activeLeases.dec();
-    metrics.checkins.inc({ reason });
-    if (lease.auditId !== null) {
-      await state.updateCredentialEvent(lease.auditId, {
-        outcome: reason === 'expiry' ? 'expired' : 'checked_in',
-        checkinAt: new Date(clock.now()),
-        checkinBy: instanceId,
-        checkinReason: reason,
-      });
-    }
+    await this.#finish(lease, reason, {
+      outcome: reason === 'expiry' ? 'expired' : 'checked_in',
+      checkinAt: new Date(clock.now()),
+      checkinBy: instanceId,
+      checkinReason: reason,
+    });
     log.info({ leaseId, vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason }, 'lease checked in');
   }
 
@@ -299,17 +324,30 @@ export class LeaseKeeper {
     return undefined;
   }
 
+  /**
+   * The vault confirmed the check-in (or none was needed): the lease goes and its audit row gets
+   * its final state in one statement. If that write fails, the claim lapses and a sweep checks the
+   * request in again (the vault answers "already checked in") and records it then.
+   */
+  async #finish(lease: Lease, reason: CheckinReason, patch: CredentialEventPatch): Promise<void> {
+    const { state, metrics, instanceId } = this.deps;
+    metrics.checkins.inc({ reason });
+    if ((await state.finishCheckin(lease.leaseId, patch)) && lease.owner === instanceId) metrics.activeLeases.dec();
+  }
+
   /** An intent whose vault request never appeared: nothing to check in; its audit row stays failed. */
   async #dropIntent(lease: Lease): Promise<void> {
     const { state, clock, log, metrics, instanceId } = this.deps;
-    if (lease.owner === instanceId) metrics.activeLeases.dec();
-    if (lease.auditId !== null)
-      await state.updateCredentialEvent(lease.auditId, {
+    if (
+      (await state.finishCheckin(lease.leaseId, {
         outcome: 'failed',
         checkinAt: new Date(clock.now()),
         checkinBy: instanceId,
         checkinReason: 'none',
-      });
+      })) &&
+      lease.owner === instanceId
+    )
+      metrics.activeLeases.dec();
     log.info({ leaseId: lease.leaseId }, 'no vault request exists for an unrecorded checkout; intent dropped');
   }
 

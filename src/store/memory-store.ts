@@ -2,6 +2,7 @@ import { ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
 import type {
+  CheckinClaim,
   CheckinRecord,
   Confirmation,
   CredentialEvent,
@@ -80,13 +81,25 @@ export class MemoryStateStore implements StateStore {
     const l = this.leases.get(leaseId);
     return l && structuredClone(l);
   }
-  async takeLease(leaseId: string, consoleUser?: string, spend = false) {
+  async claimCheckin(leaseId: string, claim: CheckinClaim) {
     const lease = this.leases.get(leaseId);
-    if (!lease || (consoleUser !== undefined && lease.consoleUser !== consoleUser)) return undefined;
-    this.leases.delete(leaseId);
-    if (spend && lease.credential && lease.vaultRequestId !== null && !this.spent.has(lease.credential.key))
+    if (!lease || (claim.consoleUser !== undefined && lease.consoleUser !== claim.consoleUser)) return undefined;
+    if (lease.checkinRetry !== undefined && lease.checkinRetry.at > claim.now) return undefined;
+    lease.checkinRetry = {
+      attempts: lease.checkinRetry?.attempts ?? 0,
+      at: new Date(claim.until),
+      reason: claim.reason,
+    };
+    if (claim.spend && lease.credential && lease.vaultRequestId !== null && !this.spent.has(lease.credential.key))
       this.spent.set(lease.credential.key, new Date(lease.credential.expiresAt));
-    return { lease, shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
+    return { lease: structuredClone(lease), shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
+  }
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch) {
+    const lease = this.leases.get(leaseId);
+    if (!lease) return false;
+    this.leases.delete(leaseId);
+    if (lease.auditId !== null) await this.updateCredentialEvent(lease.auditId, patch);
+    return true;
   }
   async reclaim(before: Date) {
     const gone = [...this.spent].filter(([, at]) => at < before).map(([key]) => key);
@@ -95,7 +108,9 @@ export class MemoryStateStore implements StateStore {
   }
   async holdsRequest(vaultUser: string, vaultRequestId: string | null) {
     if (vaultRequestId === null) return false;
-    return [...this.leases.values()].some((l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser);
+    return [...this.leases.values()].some(
+      (l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser && l.checkinRetry === undefined,
+    );
   }
   async sessionLeases(lsid: string, accountId: number) {
     return [...this.leases.values()]

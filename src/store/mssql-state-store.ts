@@ -3,8 +3,10 @@ import { bindAll } from './mssql-params.js';
 import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
   GET_CURSOR_SQL,
+  CLAIM_CHECKIN_SQL,
   CONFIRM_LEASE_SQL,
   DUE_LEASES_SQL,
+  finishCheckinSql,
   FORGET_SPENT_SQL,
   GET_LEASE_SQL,
   HOLDS_REQUEST_SQL,
@@ -14,7 +16,6 @@ import {
   openLeaseSql,
   SESSION_LEASES_SQL,
   STALE_INSTANCES_SQL,
-  TAKE_LEASE_SQL,
   updateCredentialEventSql,
   UPSERT_CURSOR_SQL,
   UPSERT_INSTANCE_SQL,
@@ -32,6 +33,7 @@ import {
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type {
+  CheckinClaim,
   CheckinRecord,
   Confirmation,
   CredentialEvent,
@@ -109,16 +111,37 @@ export class MssqlStateStore implements StateStore {
     return rows[0] && leaseFromRow(rows[0]);
   }
 
-  async takeLease(leaseId: string, consoleUser?: string, spend = false): Promise<TakenLease | undefined> {
-    // Not idempotent (DELETE ... OUTPUT): after a lost connection the row may already be gone.
+  async claimCheckin(leaseId: string, claim: CheckinClaim): Promise<TakenLease | undefined> {
+    // Not idempotent (UPDATE ... OUTPUT of the row as it was): after a lost connection the claim may
+    // already be ours, and a repeat would find it claimed.
     const rows = await this.#query<DbRow>(
-      'takeLease',
-      TAKE_LEASE_SQL,
-      { lease_id: leaseId, console_user: consoleUser ?? null, spend },
+      'claimCheckin',
+      CLAIM_CHECKIN_SQL,
+      {
+        lease_id: leaseId,
+        console_user: claim.consoleUser ?? null,
+        spend: claim.spend ?? false,
+        now: claim.now,
+        until: claim.until,
+        reason: claim.reason,
+      },
       false,
       false,
     );
     return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true || rows[0].shared === 1 };
+  }
+
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
+    const pairs = credentialEventPatch(patch);
+    // Not idempotent: a repeat after a lost connection would find the lease gone and say so.
+    const rows = await this.#query<{ n: number }>(
+      'finishCheckin',
+      finishCheckinSql(pairs.map(([c]) => c)),
+      { lease_id: leaseId, ...Object.fromEntries(pairs) },
+      false,
+      false,
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
   }
 
   /** SQL Server cleans up deleted rows itself (ghost clean-up): only the spent ids go. */
