@@ -45,6 +45,12 @@ export interface LeaseKeeperDeps {
 export class LeaseKeeper {
   readonly #stop = new AbortController();
   #loops: Promise<void>[] = [];
+  /**
+   * Since when this instance's heartbeats have reached the store without a gap (undefined after a
+   * failed one): another instance is judged stale only over time this one had the store itself.
+   */
+  #storeSince: number | undefined;
+  #lastTouch: number | undefined;
 
   constructor(
     private readonly config: BrokerConfig['leases'],
@@ -52,13 +58,10 @@ export class LeaseKeeper {
   ) {}
 
   async start(): Promise<void> {
-    const { state, clock, instanceId } = this.deps;
-    await state.touchInstance(instanceId, new Date(clock.now()));
+    await this.heartbeat();
     await this.recoverOrphans();
     this.#loops = [
-      this.#every(this.config.heartbeatSeconds, 'heartbeat', () =>
-        state.touchInstance(instanceId, new Date(clock.now())),
-      ),
+      this.#every(this.config.heartbeatSeconds, 'heartbeat', () => this.heartbeat()),
       this.#every(this.config.sweepIntervalSeconds, 'sweep', async () => {
         await this.sweep();
         await this.recoverOrphans();
@@ -92,6 +95,8 @@ export class LeaseKeeper {
       const left = (await this.deps.state.listLeases({ owner: this.deps.instanceId })).length;
       if (left > 0)
         this.deps.log.warn({ leases: left, graceMs }, 'shutdown grace period over; leases left for expiry or recovery');
+      // Nothing of this instance is left to recover: its row goes, so sweeps never look at it again.
+      else await this.deps.state.retireInstance(this.deps.instanceId, new Date(this.deps.clock.now() + 1));
     } finally {
       timer.abort();
     }
@@ -204,14 +209,48 @@ export class LeaseKeeper {
     return n;
   }
 
-  /** Checks in the leases of instances whose heartbeat stopped (crashed). Returns how many. */
+  /**
+   * Records that this instance is alive. A gap (a failed touch, or none for longer than twice the
+   * heartbeat: the store was unreachable, or this process was frozen) restarts the time over which
+   * it may judge others. A touch that finds its row gone means another replica presumed this one
+   * dead and recovered its leases: it says so (the consoles holding them must ask again).
+   */
+  async heartbeat(): Promise<void> {
+    const { state, clock, instanceId, log } = this.deps;
+    const now = clock.now();
+    let existed: boolean;
+    try {
+      existed = await state.touchInstance(instanceId, new Date(now));
+    } catch (e) {
+      this.#storeSince = undefined;
+      throw e;
+    }
+    const gap = this.#lastTouch !== undefined && now - this.#lastTouch > 2 * this.config.heartbeatSeconds * 1000;
+    if (this.#storeSince === undefined || gap) this.#storeSince = now;
+    if (!existed && this.#lastTouch !== undefined)
+      log.error(
+        { instanceId, silentSeconds: Math.round((now - this.#lastTouch) / 1000) },
+        'this replica was presumed dead and fenced by another, which checked in the leases it had issued; their consoles must request the credentials again',
+      );
+    this.#lastTouch = now;
+  }
+
+  /**
+   * Checks in the leases of instances whose heartbeat stopped (crashed), retiring their rows (the
+   * fence). On a store other replicas share, only once this instance itself has had the store for
+   * `staleAfterSeconds` without a gap: a silence it shares (the database was unreachable for
+   * everyone) proves nothing. Returns how many.
+   */
   async recoverOrphans(): Promise<number> {
     const { state, clock, instanceId, log } = this.deps;
-    const stale = (await state.staleInstances(new Date(clock.now() - this.config.staleAfterSeconds * 1000))).filter(
-      (id) => id !== instanceId,
-    );
+    const now = clock.now();
+    const before = new Date(now - this.config.staleAfterSeconds * 1000);
+    if (this.deps.sharedStore && (this.#storeSince === undefined || this.#storeSince > before.getTime())) return 0;
+    const stale = (await state.staleInstances(before)).filter((id) => id !== instanceId);
     let n = 0;
     for (const owner of stale) {
+      // Touched meanwhile: alive after all.
+      if (!(await state.retireInstance(owner, before))) continue;
       const leases = await state.listLeases({ owner });
       if (leases.length > 0)
         log.warn({ owner, leases: leases.length }, 'checking in leases left by a stopped bridge instance');

@@ -167,10 +167,22 @@ export interface LeaseStore {
   /** The leases of one session (lsid) on one account (an indexed lookup). */
   sessionLeases(lsid: string, accountId: number): Promise<Lease[]>;
 
-  /** Records that `instanceId` is alive at `at`. */
-  touchInstance(instanceId: string, at: Date): Promise<void>;
-  /** Instances whose last touch is older than `before`. */
+  /**
+   * Records that `instanceId` is alive at `at`. Returns whether its row was there: false on the
+   * first touch, and for an instance another replica presumed dead and retired (fenced) meanwhile.
+   */
+  touchInstance(instanceId: string, at: Date): Promise<boolean>;
+  /**
+   * Instances whose last touch is older than `before`, and owners of leases created before
+   * `before` that have no instance row at all (retired by a replica that died before it recovered them).
+   */
   staleInstances(before: Date): Promise<string[]>;
+  /**
+   * Deletes the instance's row if its last touch is older than `before` (the fence: a replica that
+   * comes back finds its row gone). Returns whether no row of it remains, i.e. whether its leases
+   * may be recovered; false when it touched meanwhile (alive).
+   */
+  retireInstance(instanceId: string, before: Date): Promise<boolean>;
 
   recordCredentialEvent(event: CredentialEvent): Promise<number>;
   updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void>;

@@ -134,10 +134,21 @@ export class MemoryStateStore implements StateStore {
   }
 
   async touchInstance(instanceId: string, at: Date) {
+    const existed = this.instances.has(instanceId);
     this.instances.set(instanceId, at);
+    return existed;
   }
   async staleInstances(before: Date) {
-    return [...this.instances].filter(([, at]) => at < before).map(([id]) => id);
+    const rowless = [...this.leases.values()]
+      .filter((l) => l.createdAt < before && !this.instances.has(l.owner))
+      .map((l) => l.owner);
+    const stale = [...this.instances].filter(([, at]) => at < before).map(([id]) => id);
+    return [...new Set([...stale, ...rowless])].sort();
+  }
+  async retireInstance(instanceId: string, before: Date) {
+    const at = this.instances.get(instanceId);
+    if (at !== undefined && at < before) this.instances.delete(instanceId);
+    return !this.instances.has(instanceId);
   }
 
   async recordCredentialEvent(event: CredentialEvent) {

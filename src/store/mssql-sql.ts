@@ -247,9 +247,16 @@ export const DUE_LEASES_SQL = `SELECT * FROM ecm_bridge.lease WHERE expires_at <
 ORDER BY expires_at, lease_id`;
 export const LIST_LEASES_SQL = `SELECT * FROM ecm_bridge.lease
 WHERE (@owner IS NULL OR owner = @owner) AND (@before IS NULL OR expires_at < @before) ORDER BY expires_at, lease_id`;
-export const UPSERT_INSTANCE_SQL = upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at']);
-export const STALE_INSTANCES_SQL =
-  'SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < @before ORDER BY instance_id';
+/** The heartbeat (run in a transaction): whether the row was there, then the upsert. */
+export const TOUCH_INSTANCE_SQL = `SELECT COUNT(*) AS existed FROM ecm_bridge.instance WITH (UPDLOCK, HOLDLOCK) WHERE instance_id = @instance_id;
+${upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at'])}`;
+export const STALE_INSTANCES_SQL = `SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < @before
+UNION SELECT DISTINCT owner FROM ecm_bridge.lease l WHERE created_at < @before
+  AND NOT EXISTS (SELECT 1 FROM ecm_bridge.instance i WHERE i.instance_id = l.owner)
+ORDER BY instance_id`;
+/** The fence: the row goes if still stale; retired when no row of the instance remains. */
+export const RETIRE_INSTANCE_SQL = `DELETE FROM ecm_bridge.instance WHERE instance_id = @instance_id AND last_seen_at < @before;
+SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = @instance_id) THEN 0 ELSE 1 END AS retired`;
 export const LIST_CREDENTIAL_EVENTS_SQL = `SELECT * FROM (SELECT TOP (@limit) * FROM ecm_bridge.credential_event
 WHERE (@lsid IS NULL OR lsid = @lsid) ORDER BY id DESC) AS newest ORDER BY id`;
 

@@ -15,10 +15,11 @@ import {
   LIST_LEASES_SQL,
   openLeaseSql,
   SESSION_LEASES_SQL,
+  RETIRE_INSTANCE_SQL,
   STALE_INSTANCES_SQL,
   updateCredentialEventSql,
   UPSERT_CURSOR_SQL,
-  UPSERT_INSTANCE_SQL,
+  TOUCH_INSTANCE_SQL,
   UPSERT_LEASE_SQL,
 } from './mssql-sql.js';
 import {
@@ -178,14 +179,28 @@ export class MssqlStateStore implements StateStore {
     return (await this.#query<DbRow>('dueLeases', DUE_LEASES_SQL, { at })).map(leaseFromRow);
   }
 
-  async touchInstance(instanceId: string, at: Date): Promise<void> {
-    await this.#query('touchInstance', UPSERT_INSTANCE_SQL, { instance_id: instanceId, last_seen_at: at }, true);
+  async touchInstance(instanceId: string, at: Date): Promise<boolean> {
+    const rows = await this.#query<{ existed: number }>(
+      'touchInstance',
+      TOUCH_INSTANCE_SQL,
+      { instance_id: instanceId, last_seen_at: at },
+      true,
+    );
+    return Number(rows[0]?.existed ?? 0) > 0;
   }
 
   async staleInstances(before: Date): Promise<string[]> {
     return (await this.#query<{ instance_id: string }>('staleInstances', STALE_INSTANCES_SQL, { before })).map(
       (r) => r.instance_id,
     );
+  }
+
+  async retireInstance(instanceId: string, before: Date): Promise<boolean> {
+    const rows = await this.#query<{ retired: number }>('retireInstance', RETIRE_INSTANCE_SQL, {
+      instance_id: instanceId,
+      before,
+    });
+    return Number(rows[0]?.retired ?? 0) === 1;
   }
 
   async recordCredentialEvent(event: CredentialEvent): Promise<number> {

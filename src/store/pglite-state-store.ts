@@ -266,22 +266,39 @@ export class PgliteStateStore implements StateStore {
     return rows.map(leaseFromRow);
   }
 
-  async touchInstance(instanceId: string, at: Date): Promise<void> {
-    await this.#q(
+  async touchInstance(instanceId: string, at: Date): Promise<boolean> {
+    // The statement's snapshot is from before the upsert: `existed` tells an update from an insert.
+    const rows = await this.#q<{ existed: boolean }>(
       'touchInstance',
-      `INSERT INTO ecm_bridge.instance (instance_id, last_seen_at) VALUES ($1, $2)
-      ON CONFLICT (instance_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`,
+      `WITH prior AS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = $1),
+      up AS (INSERT INTO ecm_bridge.instance (instance_id, last_seen_at) VALUES ($1, $2)
+        ON CONFLICT (instance_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at)
+      SELECT EXISTS (SELECT 1 FROM prior) AS existed`,
       [instanceId, at],
     );
+    return rows[0]!.existed;
   }
 
   async staleInstances(before: Date): Promise<string[]> {
     const rows = await this.#q<{ instance_id: string }>(
       'staleInstances',
-      'SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < $1 ORDER BY instance_id',
+      `SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < $1
+      UNION SELECT DISTINCT owner FROM ecm_bridge.lease l WHERE created_at < $1
+        AND NOT EXISTS (SELECT 1 FROM ecm_bridge.instance i WHERE i.instance_id = l.owner)
+      ORDER BY 1`,
       [before],
     );
     return rows.map((r) => r.instance_id);
+  }
+
+  async retireInstance(instanceId: string, before: Date): Promise<boolean> {
+    const rows = await this.#q<{ retired: boolean }>(
+      'retireInstance',
+      `WITH gone AS (DELETE FROM ecm_bridge.instance WHERE instance_id = $1 AND last_seen_at < $2 RETURNING 1)
+      SELECT (EXISTS (SELECT 1 FROM gone) OR NOT EXISTS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = $1)) AS retired`,
+      [instanceId, before],
+    );
+    return rows[0]!.retired;
   }
 
   async recordCredentialEvent(event: CredentialEvent): Promise<number> {

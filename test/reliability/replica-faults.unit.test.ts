@@ -49,3 +49,66 @@ describe('release is durable before it is answered (issue 29, point 1)', () => {
     await b.broker.stop(1000);
   });
 });
+
+/** Makes the store refuse the heartbeats of the named instances (their link to the database is down). */
+function cutHeartbeats(state: MemoryStateStore) {
+  const down = new Set<string>();
+  const touch = state.touchInstance.bind(state);
+  state.touchInstance = async (id, at) => {
+    if (down.has(id)) throw new Error(`store unreachable from ${id}`);
+    return touch(id, at);
+  };
+  return down;
+}
+
+async function tick(clock: ManualClock, seconds: number, times = 1) {
+  for (let i = 0; i < times; i++) {
+    await clock.advance(seconds * 1000);
+    // Let the loops woken by this step run to their next sleep.
+    for (let j = 0; j < 20; j++) await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('fencing, not only staleness (issue 29, point 2)', () => {
+  it('a database outage every replica shared does not make a live replica look dead', async () => {
+    const { clock, state, a, b, vault } = replicas({ sharedStore: true });
+    const down = cutHeartbeats(state);
+    await a.broker.start();
+    await b.broker.start();
+    await tick(clock, 15, 8); // both have had the store for 120 s
+    const { credential } = await checkOut(a);
+    down.add('instance-a').add('instance-b');
+    await tick(clock, 15, 7); // 105 s without a heartbeat, for both
+    down.delete('instance-b'); // B reaches the database first, A 15 s later
+    await tick(clock, 15, 1);
+    down.delete('instance-a');
+    await tick(clock, 15, 8);
+    // A's console still holds its credential: nobody recovered it.
+    expect(vault.openRequests()).toHaveLength(1);
+    expect(state.leases.get(credential.leaseId)?.checkinRetry).toBeUndefined();
+    expect(a.lines.join('')).not.toContain('presumed dead');
+    await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
+  });
+
+  it('a replica silent while the others had the store is fenced: its leases are recovered, and when it comes back it says so', async () => {
+    const { clock, state, a, b, vault } = replicas({ sharedStore: true });
+    const down = cutHeartbeats(state);
+    await a.broker.start();
+    await b.broker.start();
+    await tick(clock, 15, 8);
+    await checkOut(a);
+    down.add('instance-a'); // frozen, or cut off, while B has the database
+    await tick(clock, 15, 9);
+    await vi.waitFor(() => expect(vault.openRequests()).toEqual([]));
+    expect((await state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinBy: 'instance-b',
+      checkinReason: 'recovery',
+    });
+    expect(state.instances.has('instance-a')).toBe(false); // fenced: its row is gone
+    down.delete('instance-a');
+    await tick(clock, 15, 1);
+    await vi.waitFor(() => expect(a.lines.join('')).toContain('presumed dead and fenced by another'));
+    await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
+  });
+});

@@ -555,12 +555,31 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
 
     it('instances: a replica not touched since the cut-off is stale', async () => {
       const [live, dead] = [key('live'), key('dead')];
-      await store.state.touchInstance(dead, new Date(Date.UTC(2020, 0, 1)));
+      expect(await store.state.touchInstance(dead, new Date(Date.UTC(2020, 0, 1)))).toBe(false);
       await store.state.touchInstance(live, new Date(Date.UTC(2020, 0, 1)));
-      await store.state.touchInstance(live, new Date(Date.UTC(2020, 0, 3)));
+      expect(await store.state.touchInstance(live, new Date(Date.UTC(2020, 0, 3)))).toBe(true);
       const stale = await store.state.staleInstances(new Date(Date.UTC(2020, 0, 2)));
       expect(stale).toContain(dead);
       expect(stale).not.toContain(live);
+    });
+
+    it('instances: retiring fences a stale instance (its row goes, its next touch finds it gone), never a live one', async () => {
+      const [live, dead, rowless] = [key('live'), key('dead'), key('rowless')];
+      const day = (d: number) => new Date(Date.UTC(2020, 0, d));
+      await store.state.touchInstance(dead, day(1));
+      await store.state.touchInstance(live, day(3));
+      expect(await store.state.retireInstance(live, day(2))).toBe(false);
+      expect(await store.state.retireInstance(dead, day(2))).toBe(true);
+      expect(await store.state.staleInstances(day(2))).not.toContain(dead);
+      // Leases of an owner without a row (retired by a replica that died before recovering them)
+      // count as stale once created before the cut-off.
+      await store.state.putLease({ ...lease(key('orphan'), rowless, day(30)), createdAt: day(1) });
+      expect(await store.state.staleInstances(day(2))).toContain(rowless);
+      expect(await store.state.retireInstance(rowless, day(2))).toBe(true);
+      for (const l of await store.state.listLeases({ owner: rowless })) await store.state.finishCheckin(l.leaseId, {});
+      // The fenced instance comes back: its touch says its row was gone.
+      expect(await store.state.touchInstance(dead, day(4))).toBe(false);
+      expect(await store.state.touchInstance(dead, day(5))).toBe(true);
     });
 
     it('audit: records credential events, patches them (who checked in and why), lists by lsid with a limit', async () => {
