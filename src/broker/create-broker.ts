@@ -5,8 +5,9 @@ import type { VaultPort } from '../vault/vault-port.js';
 import { Broker } from './broker.js';
 import type { BrokerSettings } from './broker-config.js';
 import { BrokerMetrics } from './broker-metrics.js';
+import { checkinReasonText } from './checkin-reason.js';
 import { CredentialIdSigner } from './credential-id.js';
-import { CredentialService, fillTemplate } from './credential-service.js';
+import { CredentialService } from './credential-service.js';
 import { EndpointMatcher } from './endpoint-matcher.js';
 import { JumpSearch } from './jump-search.js';
 import type { LeaseStore } from './lease-store-port.js';
@@ -46,12 +47,7 @@ export function createBroker(settings: BrokerSettings, deps: BrokerDeps): Broker
     metrics,
     instanceId: deps.instanceId,
     sharedStore: deps.sharedStore ?? false,
-    checkinReason: (lease) =>
-      fillTemplate(settings.release.checkinReason, {
-        user: lease.consoleUser,
-        vaultUser: lease.vaultUser,
-        lsid: lease.lsid ?? '-',
-      }),
+    checkinReason: (lease, reason) => checkinReasonText(settings.release.checkinReason, lease, reason, deps.instanceId),
   });
   const credentials = new CredentialService({
     release: settings.release,

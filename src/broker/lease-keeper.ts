@@ -28,8 +28,8 @@ export interface LeaseKeeperDeps {
   instanceId: string;
   /** Other replicas may use the same store: staleness is then judged only over time this instance had it. */
   sharedStore: boolean;
-  /** The check-in reason recorded in the vault for a lease. */
-  checkinReason: (lease: Lease) => string;
+  /** The check-in reason recorded in the vault for a lease: who and why. */
+  checkinReason: (lease: Lease, reason: CheckinReason) => string;
 }
 
 /**
@@ -303,7 +303,7 @@ export class LeaseKeeper {
       } else requestId = lease.vaultRequestId;
       // With ConflictOption "reuse" two sessions can share one vault request: only the last
       // lease on it checks it in, so the other session's credential stays valid.
-      if (!shared) await vault.checkin(lease.vaultUser, requestId, this.deps.checkinReason(lease), signal);
+      if (!shared) await vault.checkin(lease.vaultUser, requestId, this.deps.checkinReason(lease, reason), signal);
       else
         log.info(
           { leaseId, vaultRequestId: requestId },

@@ -46,6 +46,10 @@ describe('release is durable before it is answered (issue 29, point 1)', () => {
       checkinBy: 'instance-b',
       checkinReason: 'release',
     });
+    // Still the console's release, so the configured template names the console user.
+    expect([...vault.requests.values()].map((r) => r.checkinReason)).toEqual([
+      'ecm-bridge: released by CORP\\jdoe session c0ffee01',
+    ]);
     await b.broker.stop(1000);
   });
 });
@@ -106,6 +110,10 @@ describe('fencing, not only staleness (issue 29, point 2)', () => {
       checkinReason: 'recovery',
     });
     expect(state.instances.has('instance-a')).toBe(false); // fenced: its row is gone
+    // Password Safe's audit says who ended the checkout and why, not "released by" the console user.
+    expect([...vault.requests.values()].map((r) => r.checkinReason)).toEqual([
+      'ecm-bridge: bridge instance instance-a presumed dead, recovered by instance-b (checked out for CORP\\jdoe session c0ffee01)',
+    ]);
     down.delete('instance-a');
     await tick(clock, 15, 1);
     await vi.waitFor(() => expect(a.lines.join('')).toContain('presumed dead and fenced by another'));
