@@ -70,7 +70,8 @@ export class LeaseKeeper {
   }
 
   /**
-   * Stops the loops; with `checkin`, checks in this instance's leases, a few at a time, for at
+   * Stops the loops; with `checkin`, hands this instance's leases over to a live replica sharing
+   * the store, or (none alive, or the embedded store) checks them in, a few at a time, for at
    * most `graceMs`. Leases left over stay recorded: the sweeper of another instance (stale owner)
    * or the lease's expiry ends them.
    */
@@ -78,6 +79,7 @@ export class LeaseKeeper {
     this.#stop.abort();
     await Promise.all(this.#loops);
     if (!checkin) return;
+    if (this.deps.sharedStore && (await this.#handOver())) return;
     const deadline = new AbortController();
     const timer = new AbortController();
     this.deps.clock.sleep(graceMs, timer.signal).then(
@@ -100,6 +102,27 @@ export class LeaseKeeper {
     } finally {
       timer.abort();
     }
+  }
+
+  /**
+   * One replica among several stops: a live replica (heard from within two heartbeats) adopts its
+   * leases, which stay checked out for their consoles and are released or expire as usual. False
+   * when none is alive (this is the last replica): the leases are checked in then.
+   */
+  async #handOver(): Promise<boolean> {
+    const { state, clock, instanceId, log } = this.deps;
+    const now = clock.now();
+    const moved = await state
+      .handOverLeases(instanceId, new Date(now - 2 * this.config.heartbeatSeconds * 1000))
+      .catch((e: unknown) => {
+        log.warn({ err: e }, 'could not hand the leases over to another replica; checking them in');
+        return undefined;
+      });
+    if (!moved) return false;
+    this.deps.metrics.activeLeases.dec(moved.leases);
+    log.info({ heir: moved.heir, leases: moved.leases }, 'leases handed over to another replica');
+    await state.retireInstance(instanceId, new Date(now + 1)).catch(() => undefined);
+    return true;
   }
 
   /**

@@ -183,6 +183,12 @@ export interface LeaseStore {
    * may be recovered; false when it touched meanwhile (alive).
    */
   retireInstance(instanceId: string, before: Date): Promise<boolean>;
+  /**
+   * A graceful stop's hand-over: gives every lease of `from` to the instance touched most recently
+   * at or after `aliveSince` (other than `from`), in one statement. Undefined (nothing moved) when
+   * no other instance is alive.
+   */
+  handOverLeases(from: string, aliveSince: Date): Promise<{ heir: string; leases: number } | undefined>;
 
   recordCredentialEvent(event: CredentialEvent): Promise<number>;
   updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void>;

@@ -145,6 +145,15 @@ export class MemoryStateStore implements StateStore {
     const stale = [...this.instances].filter(([, at]) => at < before).map(([id]) => id);
     return [...new Set([...stale, ...rowless])].sort();
   }
+  async handOverLeases(from: string, aliveSince: Date) {
+    const heir = [...this.instances]
+      .filter(([id, at]) => id !== from && at >= aliveSince)
+      .sort(([a, x], [b, y]) => y.getTime() - x.getTime() || a.localeCompare(b))[0]?.[0];
+    if (heir === undefined) return undefined;
+    const mine = [...this.leases.values()].filter((l) => l.owner === from);
+    for (const l of mine) l.owner = heir;
+    return { heir, leases: mine.length };
+  }
   async retireInstance(instanceId: string, before: Date) {
     const at = this.instances.get(instanceId);
     if (at !== undefined && at < before) this.instances.delete(instanceId);

@@ -254,6 +254,16 @@ export const STALE_INSTANCES_SQL = `SELECT instance_id FROM ecm_bridge.instance 
 UNION SELECT DISTINCT owner FROM ecm_bridge.lease l WHERE created_at < @before
   AND NOT EXISTS (SELECT 1 FROM ecm_bridge.instance i WHERE i.instance_id = l.owner)
 ORDER BY instance_id`;
+/** A graceful stop's hand-over: the leases of @from go to the instance heard from last (since @since). */
+export const HAND_OVER_LEASES_SQL = `SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+DECLARE @heir nvarchar(128);
+SELECT TOP (1) @heir = instance_id FROM ecm_bridge.instance
+WHERE instance_id <> @from AND last_seen_at >= @since ORDER BY last_seen_at DESC, instance_id;
+UPDATE ecm_bridge.lease SET owner = @heir WHERE owner = @from AND @heir IS NOT NULL;
+DECLARE @moved int = @@ROWCOUNT;
+COMMIT TRANSACTION;
+SELECT @heir AS heir, @moved AS leases`;
 /** The fence: the row goes if still stale; retired when no row of the instance remains. */
 export const RETIRE_INSTANCE_SQL = `DELETE FROM ecm_bridge.instance WHERE instance_id = @instance_id AND last_seen_at < @before;
 SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = @instance_id) THEN 0 ELSE 1 END AS retired`;

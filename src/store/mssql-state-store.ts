@@ -9,6 +9,7 @@ import {
   finishCheckinSql,
   FORGET_SPENT_SQL,
   GET_LEASE_SQL,
+  HAND_OVER_LEASES_SQL,
   HOLDS_REQUEST_SQL,
   insertCredentialEventSql,
   LIST_CREDENTIAL_EVENTS_SQL,
@@ -193,6 +194,15 @@ export class MssqlStateStore implements StateStore {
     return (await this.#query<{ instance_id: string }>('staleInstances', STALE_INSTANCES_SQL, { before })).map(
       (r) => r.instance_id,
     );
+  }
+
+  async handOverLeases(from: string, aliveSince: Date): Promise<{ heir: string; leases: number } | undefined> {
+    const rows = await this.#query<{ heir: string | null; leases: number }>('handOverLeases', HAND_OVER_LEASES_SQL, {
+      from,
+      since: aliveSince,
+    });
+    const r = rows[0];
+    return r?.heir ? { heir: r.heir, leases: Number(r.leases) } : undefined;
   }
 
   async retireInstance(instanceId: string, before: Date): Promise<boolean> {

@@ -291,6 +291,20 @@ export class PgliteStateStore implements StateStore {
     return rows.map((r) => r.instance_id);
   }
 
+  async handOverLeases(from: string, aliveSince: Date): Promise<{ heir: string; leases: number } | undefined> {
+    const rows = await this.#q<{ heir: string | null; leases: number }>(
+      'handOverLeases',
+      `WITH heir AS (SELECT instance_id FROM ecm_bridge.instance WHERE instance_id <> $1 AND last_seen_at >= $2
+        ORDER BY last_seen_at DESC, instance_id LIMIT 1),
+      moved AS (UPDATE ecm_bridge.lease SET owner = (SELECT instance_id FROM heir)
+        WHERE owner = $1 AND EXISTS (SELECT 1 FROM heir) RETURNING 1)
+      SELECT (SELECT instance_id FROM heir) AS heir, (SELECT count(*)::int FROM moved) AS leases`,
+      [from, aliveSince],
+    );
+    const r = rows[0];
+    return r?.heir ? { heir: r.heir, leases: Number(r.leases) } : undefined;
+  }
+
   async retireInstance(instanceId: string, before: Date): Promise<boolean> {
     const rows = await this.#q<{ retired: boolean }>(
       'retireInstance',

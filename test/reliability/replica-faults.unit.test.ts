@@ -120,3 +120,32 @@ describe('fencing, not only staleness (issue 29, point 2)', () => {
     await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
   });
 });
+
+describe('hand-over, not check-in, on a graceful stop (issue 29, point 8)', () => {
+  it('a replica stopping among several hands its leases to a live one; the last replica checks them in', async () => {
+    const { clock, state, a, b, vault } = replicas({ sharedStore: true });
+    await a.broker.start();
+    await b.broker.start();
+    const { c, credential } = await checkOut(a);
+    await tick(clock, 15, 1);
+    await a.broker.stop(1000); // SIGTERM of A during a rolling restart
+    // The console keeps its credential; B adopted the lease.
+    expect(vault.openRequests()).toHaveLength(1);
+    expect(state.leases.get(credential.leaseId)?.owner).toBe('instance-b');
+    expect(state.instances.has('instance-a')).toBe(false);
+    expect(a.lines.join('')).toContain('leases handed over to another replica');
+    // The console's release, now answered by B, checks it in as a release.
+    await b.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, b.signal);
+    expect(vault.openRequests()).toEqual([]);
+    expect((await state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinReason: 'release',
+    });
+
+    // B is the last replica: its graceful stop checks its leases in.
+    const second = await checkOut(b, 'c0ffee02');
+    await b.broker.stop(1000);
+    expect(vault.openRequests()).toEqual([]);
+    expect(state.leases.has(second.credential.leaseId)).toBe(false);
+  });
+});

@@ -582,6 +582,20 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await store.state.touchInstance(dead, day(5))).toBe(true);
     });
 
+    it('instances: a graceful stop hands every lease over to the instance heard from last, if any is alive', async () => {
+      const [leaving, older, newer, id1, id2] = [key('leaving'), key('older'), key('newer'), key('ho'), key('ho')];
+      const day = (d: number) => new Date(Date.UTC(2098, 0, d)); // after every other test's heartbeat
+      await store.state.touchInstance(older, day(2));
+      await store.state.touchInstance(newer, day(3));
+      for (const id of [id1, id2]) await store.state.putLease(lease(id, leaving, new Date(Date.UTC(2099, 0, 1))));
+      // Nobody heard from since day 4: nothing moves.
+      expect(await store.state.handOverLeases(leaving, day(4))).toBeUndefined();
+      expect((await store.state.listLeases({ owner: leaving })).length).toBe(2);
+      expect(await store.state.handOverLeases(leaving, day(2))).toEqual({ heir: newer, leases: 2 });
+      expect((await store.state.listLeases({ owner: newer })).map((l) => l.leaseId).sort()).toEqual([id1, id2].sort());
+      for (const id of [id1, id2]) await store.state.finishCheckin(id, {});
+    });
+
     it('audit: records credential events, patches them (who checked in and why), lists by lsid with a limit', async () => {
       const lsid = key('audit').slice(0, 60);
       const base = {
