@@ -53,9 +53,14 @@ export class StoreComponent implements Component {
     this.#store = store;
     this.rt.readiness.register('store', async () => {
       const h = await store.health();
-      return h.ok
-        ? { ready: true, reason: `${this.config.kind} store` }
-        : { ready: false, reason: h.reason ?? 'store unhealthy' };
+      if (h.ok) return { ready: true, reason: `${this.config.kind} store` };
+      // Credential lists need no store; a get or release is refused as retryable, except the
+      // release of a lease this replica issued, which is checked in at the vault and journalled.
+      return {
+        ready: false,
+        degraded: true,
+        reason: `store unavailable (${h.reason ?? 'unhealthy'}): credentials.list serving, get and release answered retryable`,
+      };
     });
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { BrokerConfig } from './broker-config.js';
-import { ServiceError } from '../platform/errors.js';
+import { isServiceError, ServiceError } from '../platform/errors.js';
 import type {
   CheckinClaim,
   CredentialEvent,
@@ -15,6 +15,11 @@ import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 
 /** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
 const SHUTDOWN_PARALLELISM = 8;
+/**
+ * Bound of the leases this instance remembers having issued, and of the releases it checked in at
+ * the vault while the store was unreachable (each entry a lease without secrets, about 1 KB).
+ */
+const LOCAL_LEASES = 10_000;
 /** A failed check-in is retried after 1, 2, 4, ... sweep intervals, at most this many. */
 const MAX_RETRY_INTERVALS = 16;
 const CHECKIN_REASONS: readonly CheckinReason[] = ['release', 'expiry', 'shutdown', 'recovery', 'abandoned'];
@@ -51,6 +56,10 @@ export class LeaseKeeper {
    */
   #storeSince: number | undefined;
   #lastTouch: number | undefined;
+  /** Leases this instance issued (no secrets), so a release can reach the vault while the store is unreachable. */
+  readonly #issued = new Map<string, Lease>();
+  /** Releases checked in at the vault while the store was unreachable, recorded once it is back. */
+  readonly #journal = new Map<string, { lease: Lease; at: number }>();
 
   constructor(
     private readonly config: BrokerConfig['leases'],
@@ -144,7 +153,13 @@ export class LeaseKeeper {
    * received the credential).
    */
   async release(leaseId: string, consoleUser: string, spend = true): Promise<void> {
-    let taken = await this.#claim(leaseId, 'release', { consoleUser, spend });
+    let taken;
+    try {
+      taken = await this.#claim(leaseId, 'release', { consoleUser, spend });
+    } catch (e) {
+      if (spend && (await this.#releaseWithoutStore(leaseId, consoleUser, e))) return;
+      throw e;
+    }
     if (!taken) {
       const lease = await this.deps.state.getLease(leaseId);
       if (!lease) return;
@@ -159,6 +174,66 @@ export class LeaseKeeper {
       if (!taken) return;
     }
     await this.#checkIn(taken, 'release');
+  }
+
+  /** Remembers a lease this instance issued (bounded: the oldest is forgotten first). */
+  remember(lease: Lease): void {
+    if (this.#issued.size >= LOCAL_LEASES) this.#issued.delete(this.#issued.keys().next().value!);
+    this.#issued.set(lease.leaseId, structuredClone(lease));
+  }
+
+  /**
+   * The store is unreachable: a lease this instance issued is checked in at the vault at once (so
+   * no credential stays out because the database blinked) and journalled, to be recorded when the
+   * store is back. False (the caller answers the store's retryable error) for anything else: a
+   * lease issued elsewhere, another user's, a full journal, or a request another local lease shares.
+   */
+  async #releaseWithoutStore(leaseId: string, consoleUser: string, err: unknown): Promise<boolean> {
+    const { vault, clock, log, metrics } = this.deps;
+    if (!isServiceError(err, 'store.unavailable') || this.#journal.size >= LOCAL_LEASES) return false;
+    const lease = this.#issued.get(leaseId);
+    if (!lease?.vaultRequestId || lease.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) return false;
+    const shared = [...this.#issued.values()].some(
+      (l) => l.leaseId !== leaseId && l.vaultRequestId === lease.vaultRequestId && l.vaultUser === lease.vaultUser,
+    );
+    if (shared) return false;
+    await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease, 'release'));
+    this.#issued.delete(leaseId);
+    this.#journal.set(leaseId, { lease, at: clock.now() });
+    metrics.checkins.inc({ reason: 'release' });
+    log.warn(
+      { leaseId, vaultRequestId: lease.vaultRequestId, journalled: this.#journal.size },
+      'store unreachable: released at the vault; the release is recorded when the store is back',
+    );
+    return true;
+  }
+
+  /** Records the releases journalled while the store was unreachable (the vault already confirmed them). */
+  async #recordJournal(): Promise<void> {
+    const { state, clock, instanceId, log, metrics } = this.deps;
+    for (const [leaseId, { lease, at }] of this.#journal) {
+      // Claimed so no sweep checks it in again meanwhile, spending the credential id as a release does.
+      const now = clock.now();
+      const taken = await state.claimCheckin(leaseId, {
+        now: new Date(now),
+        until: new Date(now + this.config.staleAfterSeconds * 1000),
+        reason: 'release',
+        spend: true,
+      });
+      if (
+        taken &&
+        (await state.finishCheckin(leaseId, {
+          outcome: 'checked_in',
+          checkinAt: new Date(at),
+          checkinBy: instanceId,
+          checkinReason: 'release',
+        })) &&
+        lease.owner === instanceId
+      )
+        metrics.activeLeases.dec();
+      this.#journal.delete(leaseId);
+      log.info({ leaseId }, 'recorded a release made while the store was unreachable');
+    }
   }
 
   /**
@@ -248,6 +323,7 @@ export class LeaseKeeper {
       this.#storeSince = undefined;
       throw e;
     }
+    await this.#recordJournal();
     const gap = this.#lastTouch !== undefined && now - this.#lastTouch > 2 * this.config.heartbeatSeconds * 1000;
     if (this.#storeSince === undefined || gap) this.#storeSince = now;
     if (!existed && this.#lastTouch !== undefined)
@@ -394,6 +470,7 @@ export class LeaseKeeper {
   async #finish(lease: Lease, reason: CheckinReason, patch: CredentialEventPatch): Promise<void> {
     const { state, metrics, instanceId } = this.deps;
     metrics.checkins.inc({ reason });
+    this.#issued.delete(lease.leaseId);
     if ((await state.finishCheckin(lease.leaseId, patch)) && lease.owner === instanceId) metrics.activeLeases.dec();
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
+import { ServiceError } from '../../src/platform/errors.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
 import { brokerHarness, ctx, T0 } from '../unit/broker/broker-fixture.js';
 
@@ -147,5 +148,43 @@ describe('hand-over, not check-in, on a graceful stop (issue 29, point 8)', () =
     await b.broker.stop(1000);
     expect(vault.openRequests()).toEqual([]);
     expect(state.leases.has(second.credential.leaseId)).toBe(false);
+  });
+});
+
+describe('the database gone for a minute (issue 29, point 3)', () => {
+  it('list serves, a get is refused retryable, a release checks in at the vault at once and is recorded when the store is back', async () => {
+    const h = brokerHarness();
+    await h.broker.start();
+    const { c, credential } = await checkOut(h);
+    const offline = new ServiceError('store.unavailable', 'the database kept failing');
+    const saved = { openLease: h.state.openLease, claimCheckin: h.state.claimCheckin, touch: h.state.touchInstance };
+    const fail = () => Promise.reject(offline);
+    Object.assign(h.state, { openLease: fail, claimCheckin: fail, touchInstance: fail });
+
+    const listed = await h.broker.handle('credentials.list', c, {}, h.signal);
+    expect(listed.credentials.length).toBeGreaterThan(0);
+    const get = await h.broker
+      .handle('credentials.get', c, { credentialId: listed.credentials[1]!.id }, h.signal)
+      .catch((e: unknown) => e);
+    expect(get).toMatchObject({ code: 'store.unavailable', retryable: true });
+    expect(h.vault.openRequests()).toHaveLength(1); // the get never asked the vault
+
+    await h.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, h.signal);
+    expect(h.vault.openRequests()).toEqual([]); // checked in at once, the database still gone
+    expect(h.state.leases.has(credential.leaseId)).toBe(true);
+
+    Object.assign(h.state, {
+      openLease: saved.openLease,
+      claimCheckin: saved.claimCheckin,
+      touchInstance: saved.touch,
+    });
+    await tick(h.clock, 15, 1); // the next heartbeat reaches the store and records the journal
+    await vi.waitFor(() => expect(h.state.leases.has(credential.leaseId)).toBe(false));
+    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinReason: 'release',
+      checkinAt: new Date(T0),
+    });
+    await h.broker.stop(1000);
   });
 });
