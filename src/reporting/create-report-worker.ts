@@ -174,7 +174,7 @@ export class ReportWorker implements Component {
     try {
       for (const site of this.#sites) {
         if (this.#abort.signal.aborted) break;
-        outcomes[site.name] = await this.#pullSite(site);
+        outcomes[site.name] = await this.#pullSite(site, () => lock.held());
       }
     } finally {
       await lock.release();
@@ -182,7 +182,7 @@ export class ReportWorker implements Component {
     return outcomes;
   }
 
-  async #pullSite(site: ReportingSite): Promise<RunOutcome> {
+  async #pullSite(site: ReportingSite, stillLeader: () => Promise<boolean>): Promise<RunOutcome> {
     const r = this.config.reporting;
     const now = this.deps.clock.now();
     const st = this.#state.get(site.name) ?? {};
@@ -223,6 +223,7 @@ export class ReportWorker implements Component {
           batchSize: r.batchSize,
           includeInProgress: r.includeInProgress,
           signal: this.#abort.signal,
+          stillLeader,
           onProgress: (p) => {
             if (p.cursor) st.cursorMs = Date.parse(p.cursor);
             this.#metrics.sessions.inc({ site: site.name, result: 'inserted' }, p.inserted - counted.inserted);

@@ -227,7 +227,14 @@ export class MemoryLeaderLock implements LeaderLock {
   async tryAcquire(name: string): Promise<LockHandle | undefined> {
     if (this.held.has(name)) return undefined;
     this.held.add(name);
-    return { release: async () => void this.held.delete(name) };
+    let released = false;
+    return {
+      release: async () => {
+        if (!released) this.held.delete(name);
+        released = true;
+      },
+      held: async () => !released && this.held.has(name),
+    };
   }
 }
 

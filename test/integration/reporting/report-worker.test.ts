@@ -297,6 +297,17 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w.stop(1000);
   });
 
+  it('a leader that lost its lock (its database session ended) stops writing before the next commit (issue 29)', async () => {
+    const s = await setup(50);
+    const store = new MemoryStore();
+    // The lock's session ends right after it was taken: the database released the lock to another replica.
+    store.lock.tryAcquire = async () => ({ release: async () => undefined, held: async () => false });
+    const { w } = worker(s, store);
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+    expect(store.reports.sessions.size).toBe(0);
+    await w.stop(1000);
+  });
+
   it('single flight: a second trigger during a run joins it instead of starting another', async () => {
     const s = await setup(100);
     const store = new MemoryStore();

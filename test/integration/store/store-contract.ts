@@ -657,9 +657,12 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const first = await store.lock.tryAcquire(name);
       expect(first).toBeDefined();
       expect(await store.lock.tryAcquire(name)).toBeUndefined();
+      expect(await first!.held()).toBe(true);
       await first!.release();
+      expect(await first!.held()).toBe(false);
       const again = await store.lock.tryAcquire(name);
       expect(again).toBeDefined();
+      expect(await again!.held()).toBe(true);
       await again!.release();
     });
   });
