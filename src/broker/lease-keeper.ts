@@ -353,7 +353,11 @@ export class LeaseKeeper {
       const leases = await state.listLeases({ owner });
       if (leases.length > 0)
         log.warn({ owner, leases: leases.length }, 'checking in leases left by a stopped bridge instance');
-      for (const lease of leases) if (await this.#closeTaken(lease.leaseId, 'recovery').catch(() => false)) n++;
+      for (const lease of leases) {
+        // A check-in already owed (a release the dead instance had begun) keeps its reason.
+        const reason = lease.checkinRetry ? retryReason(lease) : 'recovery';
+        if (await this.#closeTaken(lease.leaseId, reason).catch(() => false)) n++;
+      }
     }
     return n;
   }

@@ -9,6 +9,7 @@ import { parseConfigText } from '../../../src/app/config-schema.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { MemoryStateStore } from '../../../src/store/memory-store.js';
+import type { LeaseStore } from '../../../src/broker/lease-store-port.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
 
 export const PASSWORD = 'S3cr3t-Pa55word!x';
@@ -61,11 +62,12 @@ export const ctx = (over: Partial<RequestContext> = {}): RequestContext => ({
 });
 
 /** A broker over the fake vault and the memory store, with a manual clock and captured logs. */
-export function brokerHarness(
+export function brokerHarness<S extends LeaseStore = MemoryStateStore>(
   options: {
     tweak?: (yaml: string) => string;
     instanceId?: string;
-    state?: MemoryStateStore;
+    /** The store (default: a new memory store); replicas share one. */
+    state?: S;
     clock?: ManualClock;
     /** Another harness's vault (replicas of one bridge share one Password Safe). */
     vault?: FakeVault;
@@ -75,7 +77,7 @@ export function brokerHarness(
 ) {
   const clock = options.clock ?? new ManualClock(T0);
   const vault = options.vault ?? grantAll(new FakeVault(clock));
-  const state = options.state ?? new MemoryStateStore();
+  const state = options.state ?? (new MemoryStateStore() as LeaseStore as S);
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
