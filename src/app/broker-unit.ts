@@ -46,6 +46,7 @@ export function brokerUnits(config: Config, rt: Runtime): UnitSpec[] {
           metrics: rt.metrics,
           clock: rt.clock,
           instanceId: rt.instanceId,
+          sharedStore: units.get(STORE_UNIT).sharedByReplicas,
         }),
     }),
   ];

@@ -18,9 +18,9 @@ import { vaultUnits } from './vault-unit.js';
 export const OPS_UNIT = unitKey<OpsServer>('ops-server');
 
 /**
- * The units of a running bridge, dependencies first. Each starts once its `deps` have: the ECM
- * channels and the ops server start while the store opens; the broker waits for the store and
- * the vault, the reporting worker for the store. `current` is the
+ * The units of a running bridge, dependencies first. Each starts once its `deps` (and `after`)
+ * have: the vault opens while the store does; the broker waits for the store and the vault, the
+ * reporting worker and the ops server for the store, the ECM channels for the store and the broker. `current` is the
  * configuration running now (it changes on reload while the ops server keeps running);
  * `earlyStore`, `serve`'s store open begun before the config was loaded, is for the first start.
  */
@@ -40,6 +40,8 @@ export function serviceUnits(
     unit({
       key: OPS_UNIT,
       slice: config.http,
+      // No port opens before the store did: a second `serve` on a locked data directory fails first.
+      after: [STORE_UNIT],
       // The status page finds the other units when asked, so it never holds a replaced one.
       create: (http, units) =>
         new OpsServer(http, {

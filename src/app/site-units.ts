@@ -5,6 +5,7 @@ import type { Component } from '../platform/lifecycle.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import type { Runtime } from './runtime.js';
 import { BROKER_UNIT } from './broker-unit.js';
+import { STORE_UNIT } from './store-unit.js';
 
 export const siteUnitKey = (name: string) => unitKey<SiteLink & Component>(`site:${name}`);
 
@@ -20,6 +21,10 @@ export function siteUnits(sites: readonly SiteConfig[], rt: Runtime): UnitSpec[]
       unit({
         key: siteUnitKey(settings.name),
         slice: settings satisfies SiteLinkSettings,
+        // No channel joins the ECM group before the store and the broker are up (a second `serve`
+        // on a locked data directory fails before it opens one); order only, so replacing the
+        // broker on reload keeps the channels and their seniority.
+        after: [STORE_UNIT, BROKER_UNIT],
         create: (slice, units) =>
           new SiteLink(slice, { ...rt, handler: brokerHandler(units.live(BROKER_UNIT), slice.name) }),
       }),

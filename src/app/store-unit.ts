@@ -25,6 +25,11 @@ export class StoreComponent implements Component {
     this.#early = early;
   }
 
+  /** Whether other replicas may use the same database (SQL Server; the embedded store is locked to one process). */
+  get sharedByReplicas(): boolean {
+    return this.config.kind === 'mssql';
+  }
+
   /** The open store; only valid between start() and stop() (units after this one are created after its start). */
   get store(): Store {
     if (!this.#store) throw new Error('store unit used before it started');
@@ -48,9 +53,14 @@ export class StoreComponent implements Component {
     this.#store = store;
     this.rt.readiness.register('store', async () => {
       const h = await store.health();
-      return h.ok
-        ? { ready: true, reason: `${this.config.kind} store` }
-        : { ready: false, reason: h.reason ?? 'store unhealthy' };
+      if (h.ok) return { ready: true, reason: `${this.config.kind} store` };
+      // Credential lists need no store; a get or release is refused as retryable, except the
+      // release of a lease this replica issued, which is checked in at the vault and journalled.
+      return {
+        ready: false,
+        degraded: true,
+        reason: `store unavailable (${h.reason ?? 'unhealthy'}): credentials.list serving, get and release answered retryable`,
+      };
     });
   }
 

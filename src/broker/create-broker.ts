@@ -5,8 +5,9 @@ import type { VaultPort } from '../vault/vault-port.js';
 import { Broker } from './broker.js';
 import type { BrokerSettings } from './broker-config.js';
 import { BrokerMetrics } from './broker-metrics.js';
+import { checkinReasonText } from './checkin-reason.js';
 import { CredentialIdSigner } from './credential-id.js';
-import { CredentialService, fillTemplate } from './credential-service.js';
+import { CredentialService } from './credential-service.js';
 import { EndpointMatcher } from './endpoint-matcher.js';
 import { JumpSearch } from './jump-search.js';
 import type { LeaseStore } from './lease-store-port.js';
@@ -23,6 +24,11 @@ export interface BrokerDeps {
   clock: Clock;
   /** Stable for the process; owner of the leases it creates. */
   instanceId: string;
+  /**
+   * Other replicas may use the same store (SQL Server). Without it (the embedded store, locked to
+   * one process) every other instance on record is certainly dead.
+   */
+  sharedStore?: boolean;
 }
 
 /** Builds the broker from its settings slice and its ports. */
@@ -40,12 +46,8 @@ export function createBroker(settings: BrokerSettings, deps: BrokerDeps): Broker
     clock: deps.clock,
     metrics,
     instanceId: deps.instanceId,
-    checkinReason: (lease) =>
-      fillTemplate(settings.release.checkinReason, {
-        user: lease.consoleUser,
-        vaultUser: lease.vaultUser,
-        lsid: lease.lsid ?? '-',
-      }),
+    sharedStore: deps.sharedStore ?? false,
+    checkinReason: (lease, reason) => checkinReasonText(settings.release.checkinReason, lease, reason, deps.instanceId),
   });
   const credentials = new CredentialService({
     release: settings.release,

@@ -240,7 +240,13 @@ export class CredentialService {
         // id, concurrent gets): that lease is this answer's too; the console releases it once.
         answerLease = confirmation.leaseId;
         this.d.metrics.activeLeases.dec();
-      }
+      } else
+        this.d.keeper.remember({
+          ...intent,
+          auditId,
+          vaultRequestId: checkout.requestId,
+          expiresAt: checkout.expiresAt,
+        });
       // The request may have been cancelled while the lease was written: the caller will drop
       // the answer, so nobody would ever release this lease.
       if (signal.aborted) throw abortError(signal);

@@ -1,14 +1,26 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { BrokerConfig } from './broker-config.js';
-import { ServiceError } from '../platform/errors.js';
-import type { CredentialEvent, Lease, LeaseStore, TakenLease } from './lease-store-port.js';
+import { isServiceError, ServiceError } from '../platform/errors.js';
+import type {
+  CheckinClaim,
+  CredentialEvent,
+  CredentialEventPatch,
+  Lease,
+  LeaseStore,
+  TakenLease,
+} from './lease-store-port.js';
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 import { leaseIdPrefix } from '../platform/lease-id-prefix.js';
 
 /** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
 const SHUTDOWN_PARALLELISM = 8;
+/**
+ * Bound of the leases this instance remembers having issued, and of the releases it checked in at
+ * the vault while the store was unreachable (each entry a lease without secrets, about 1 KB).
+ */
+const LOCAL_LEASES = 10_000;
 /** A failed check-in is retried after 1, 2, 4, ... sweep intervals, at most this many. */
 const MAX_RETRY_INTERVALS = 16;
 const CHECKIN_REASONS: readonly CheckinReason[] = ['release', 'expiry', 'shutdown', 'recovery', 'abandoned'];
@@ -20,21 +32,35 @@ export interface LeaseKeeperDeps {
   clock: Clock;
   metrics: BrokerMetrics;
   instanceId: string;
-  /** The check-in reason recorded in the vault for a lease. */
-  checkinReason: (lease: Lease) => string;
+  /** Other replicas may use the same store: staleness is then judged only over time this instance had it. */
+  sharedStore: boolean;
+  /** The check-in reason recorded in the vault for a lease: who and why. */
+  checkinReason: (lease: Lease, reason: CheckinReason) => string;
 }
 
 /**
  * Owns the life of checkouts after the secret left: records leases (never the secret), checks
  * them in on release, at expiry, at shutdown and after a crash. Crash recovery rests on the
  * instance heartbeat: a starting (or sweeping) instance checks in the leases of every instance
- * whose heartbeat is older than `staleAfterSeconds`. `takeLease` is atomic, so replicas sharing
- * a store never check in the same lease twice; a failed check-in puts the lease back for the
- * next sweep.
+ * whose heartbeat is older than `staleAfterSeconds`. A check-in is claimed in the store before
+ * the vault is asked (`claimCheckin`, atomic, so replicas sharing a store never check in the same
+ * lease at once) and the lease goes only once the vault confirmed it (`finishCheckin`, with its
+ * audit row's final state): a process that dies in between, or a failed check-in, leaves the
+ * check-in owed to the sweep of any replica.
  */
 export class LeaseKeeper {
   readonly #stop = new AbortController();
   #loops: Promise<void>[] = [];
+  /**
+   * Since when this instance's heartbeats have reached the store without a gap (undefined after a
+   * failed one): another instance is judged stale only over time this one had the store itself.
+   */
+  #storeSince: number | undefined;
+  #lastTouch: number | undefined;
+  /** Leases this instance issued (no secrets), so a release can reach the vault while the store is unreachable. */
+  readonly #issued = new Map<string, Lease>();
+  /** Releases checked in at the vault while the store was unreachable, recorded once it is back. */
+  readonly #journal = new Map<string, { lease: Lease; at: number }>();
 
   constructor(
     private readonly config: BrokerConfig['leases'],
@@ -42,13 +68,10 @@ export class LeaseKeeper {
   ) {}
 
   async start(): Promise<void> {
-    const { state, clock, instanceId } = this.deps;
-    await state.touchInstance(instanceId, new Date(clock.now()));
+    await this.heartbeat();
     await this.recoverOrphans();
     this.#loops = [
-      this.#every(this.config.heartbeatSeconds, 'heartbeat', () =>
-        state.touchInstance(instanceId, new Date(clock.now())),
-      ),
+      this.#every(this.config.heartbeatSeconds, 'heartbeat', () => this.heartbeat()),
       this.#every(this.config.sweepIntervalSeconds, 'sweep', async () => {
         await this.sweep();
         await this.recoverOrphans();
@@ -57,7 +80,8 @@ export class LeaseKeeper {
   }
 
   /**
-   * Stops the loops; with `checkin`, checks in this instance's leases, a few at a time, for at
+   * Stops the loops; with `checkin`, hands this instance's leases over to a live replica sharing
+   * the store, or (none alive, or the embedded store) checks them in, a few at a time, for at
    * most `graceMs`. Leases left over stay recorded: the sweeper of another instance (stale owner)
    * or the lease's expiry ends them.
    */
@@ -65,6 +89,7 @@ export class LeaseKeeper {
     this.#stop.abort();
     await Promise.all(this.#loops);
     if (!checkin) return;
+    if (this.deps.sharedStore && (await this.#handOver())) return;
     const deadline = new AbortController();
     const timer = new AbortController();
     this.deps.clock.sleep(graceMs, timer.signal).then(
@@ -82,9 +107,32 @@ export class LeaseKeeper {
       const left = (await this.deps.state.listLeases({ owner: this.deps.instanceId })).length;
       if (left > 0)
         this.deps.log.warn({ leases: left, graceMs }, 'shutdown grace period over; leases left for expiry or recovery');
+      // Nothing of this instance is left to recover: its row goes, so sweeps never look at it again.
+      else await this.deps.state.retireInstance(this.deps.instanceId, new Date(this.deps.clock.now() + 1));
     } finally {
       timer.abort();
     }
+  }
+
+  /**
+   * One replica among several stops: a live replica (heard from within two heartbeats) adopts its
+   * leases, which stay checked out for their consoles and are released or expire as usual. False
+   * when none is alive (this is the last replica): the leases are checked in then.
+   */
+  async #handOver(): Promise<boolean> {
+    const { state, clock, instanceId, log } = this.deps;
+    const now = clock.now();
+    const moved = await state
+      .handOverLeases(instanceId, new Date(now - 2 * this.config.heartbeatSeconds * 1000))
+      .catch((e: unknown) => {
+        log.warn({ err: e }, 'could not hand the leases over to another replica; checking them in');
+        return undefined;
+      });
+    if (!moved) return false;
+    this.deps.metrics.activeLeases.dec(moved.leases);
+    log.info({ heir: moved.heir, leases: moved.leases }, 'leases handed over to another replica');
+    await state.retireInstance(instanceId, new Date(now + 1)).catch(() => undefined);
+    return true;
   }
 
   /**
@@ -106,7 +154,13 @@ export class LeaseKeeper {
    * received the credential).
    */
   async release(leaseId: string, consoleUser: string, spend = true): Promise<void> {
-    let taken = await this.deps.state.takeLease(leaseId, consoleUser, spend);
+    let taken;
+    try {
+      taken = await this.#claim(leaseId, 'release', { consoleUser, spend });
+    } catch (e) {
+      if (spend && (await this.#releaseWithoutStore(leaseId, consoleUser, e))) return;
+      throw e;
+    }
     if (!taken) {
       const lease = await this.deps.state.getLease(leaseId);
       if (!lease) return;
@@ -116,10 +170,71 @@ export class LeaseKeeper {
           details: { leaseId: leaseIdPrefix(leaseId) },
         });
       }
-      taken = await this.deps.state.takeLease(leaseId, undefined, spend);
+      // Claimed by a check-in already under way (or owed): it is recorded, the sweep ends it.
+      taken = await this.#claim(leaseId, 'release', { spend });
       if (!taken) return;
     }
     await this.#checkIn(taken, 'release');
+  }
+
+  /** Remembers a lease this instance issued (bounded: the oldest is forgotten first). */
+  remember(lease: Lease): void {
+    if (this.#issued.size >= LOCAL_LEASES) this.#issued.delete(this.#issued.keys().next().value!);
+    this.#issued.set(lease.leaseId, structuredClone(lease));
+  }
+
+  /**
+   * The store is unreachable: a lease this instance issued is checked in at the vault at once (so
+   * no credential stays out because the database blinked) and journalled, to be recorded when the
+   * store is back. False (the caller answers the store's retryable error) for anything else: a
+   * lease issued elsewhere, another user's, a full journal, or a request another local lease shares.
+   */
+  async #releaseWithoutStore(leaseId: string, consoleUser: string, err: unknown): Promise<boolean> {
+    const { vault, clock, log, metrics } = this.deps;
+    if (!isServiceError(err, 'store.unavailable') || this.#journal.size >= LOCAL_LEASES) return false;
+    const lease = this.#issued.get(leaseId);
+    if (!lease?.vaultRequestId || lease.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) return false;
+    const shared = [...this.#issued.values()].some(
+      (l) => l.leaseId !== leaseId && l.vaultRequestId === lease.vaultRequestId && l.vaultUser === lease.vaultUser,
+    );
+    if (shared) return false;
+    await vault.checkin(lease.vaultUser, lease.vaultRequestId, this.deps.checkinReason(lease, 'release'));
+    this.#issued.delete(leaseId);
+    this.#journal.set(leaseId, { lease, at: clock.now() });
+    metrics.checkins.inc({ reason: 'release' });
+    log.warn(
+      { leaseId, vaultRequestId: lease.vaultRequestId, journalled: this.#journal.size },
+      'store unreachable: released at the vault; the release is recorded when the store is back',
+    );
+    return true;
+  }
+
+  /** Records the releases journalled while the store was unreachable (the vault already confirmed them). */
+  async #recordJournal(): Promise<void> {
+    const { state, clock, instanceId, log, metrics } = this.deps;
+    for (const [leaseId, { lease, at }] of this.#journal) {
+      // Claimed so no sweep checks it in again meanwhile, spending the credential id as a release does.
+      const now = clock.now();
+      const taken = await state.claimCheckin(leaseId, {
+        now: new Date(now),
+        until: new Date(now + this.config.staleAfterSeconds * 1000),
+        reason: 'release',
+        spend: true,
+      });
+      if (
+        taken &&
+        (await state.finishCheckin(leaseId, {
+          outcome: 'checked_in',
+          checkinAt: new Date(at),
+          checkinBy: instanceId,
+          checkinReason: 'release',
+        })) &&
+        lease.owner === instanceId
+      )
+        metrics.activeLeases.dec();
+      this.#journal.delete(leaseId);
+      log.info({ leaseId: leaseIdPrefix(leaseId) }, 'recorded a release made while the store was unreachable');
+    }
   }
 
   /**
@@ -135,15 +250,15 @@ export class LeaseKeeper {
       if (keep) {
         const at = new Date(clock.now() + this.config.sweepIntervalSeconds * 1000);
         await state.putLease({ ...intent, checkinRetry: { attempts: 0, at, reason: 'abandoned' } });
-      } else if (await state.takeLease(intent.leaseId)) {
-        if (intent.owner === instanceId) metrics.activeLeases.dec();
       }
-      if (intent.auditId !== null)
-        await state.updateCredentialEvent(intent.auditId, {
-          outcome: err.kind === 'permission' ? 'denied' : 'failed',
-          errorCode: err.code,
-          ...(vaultRequestId !== undefined && { vaultRequestId, checkinAt: new Date(clock.now()) }),
-        });
+      const patch: CredentialEventPatch = {
+        outcome: err.kind === 'permission' ? 'denied' : 'failed',
+        errorCode: err.code,
+        ...(vaultRequestId !== undefined && { vaultRequestId, checkinAt: new Date(clock.now()) }),
+      };
+      if (!keep && (await state.finishCheckin(intent.leaseId, patch))) {
+        if (intent.owner === instanceId) metrics.activeLeases.dec();
+      } else if (intent.auditId !== null) await state.updateCredentialEvent(intent.auditId, patch);
     } catch (e) {
       log.error(
         { leaseId: leaseIdPrefix(intent.leaseId), err: e },
@@ -188,39 +303,98 @@ export class LeaseKeeper {
     const due = await this.deps.state.dueLeases(new Date(now + 1));
     let n = 0;
     for (const lease of due) {
-      const reason = lease.expiresAt.getTime() <= now ? 'expiry' : retryReason(lease);
+      // An owed check-in keeps the reason it was claimed for (a release whose vault call failed,
+      // or whose process died, is still a release when the sweep ends it).
+      const reason = lease.checkinRetry ? retryReason(lease) : 'expiry';
       if (await this.#closeTaken(lease.leaseId, reason).catch(() => false)) n++;
     }
     return n;
   }
 
-  /** Checks in the leases of instances whose heartbeat stopped (crashed). Returns how many. */
+  /**
+   * Records that this instance is alive. A gap (a failed touch, or none for longer than twice the
+   * heartbeat: the store was unreachable, or this process was frozen) restarts the time over which
+   * it may judge others. A touch that finds its row gone means another replica presumed this one
+   * dead and recovered its leases: it says so (the consoles holding them must ask again).
+   */
+  async heartbeat(): Promise<void> {
+    const { state, clock, instanceId, log } = this.deps;
+    const now = clock.now();
+    let existed: boolean;
+    try {
+      existed = await state.touchInstance(instanceId, new Date(now));
+    } catch (e) {
+      this.#storeSince = undefined;
+      throw e;
+    }
+    await this.#recordJournal();
+    const gap = this.#lastTouch !== undefined && now - this.#lastTouch > 2 * this.config.heartbeatSeconds * 1000;
+    if (this.#storeSince === undefined || gap) this.#storeSince = now;
+    if (!existed && this.#lastTouch !== undefined)
+      log.error(
+        { instanceId, silentSeconds: Math.round((now - this.#lastTouch) / 1000) },
+        'this replica was presumed dead and fenced by another, which checked in the leases it had issued; their consoles must request the credentials again',
+      );
+    this.#lastTouch = now;
+  }
+
+  /**
+   * Checks in the leases of instances whose heartbeat stopped (crashed), retiring their rows (the
+   * fence). On a store other replicas share, only once this instance itself has had the store for
+   * `staleAfterSeconds` without a gap: a silence it shares (the database was unreachable for
+   * everyone) proves nothing. Returns how many.
+   */
   async recoverOrphans(): Promise<number> {
     const { state, clock, instanceId, log } = this.deps;
-    const stale = (await state.staleInstances(new Date(clock.now() - this.config.staleAfterSeconds * 1000))).filter(
-      (id) => id !== instanceId,
-    );
+    const now = clock.now();
+    const before = new Date(now - this.config.staleAfterSeconds * 1000);
+    if (this.deps.sharedStore && (this.#storeSince === undefined || this.#storeSince > before.getTime())) return 0;
+    const stale = (await state.staleInstances(before)).filter((id) => id !== instanceId);
     let n = 0;
     for (const owner of stale) {
+      // Touched meanwhile: alive after all.
+      if (!(await state.retireInstance(owner, before))) continue;
       const leases = await state.listLeases({ owner });
       if (leases.length > 0)
         log.warn({ owner, leases: leases.length }, 'checking in leases left by a stopped bridge instance');
-      for (const lease of leases) if (await this.#closeTaken(lease.leaseId, 'recovery').catch(() => false)) n++;
+      for (const lease of leases) {
+        // A check-in already owed (a release the dead instance had begun) keeps its reason.
+        const reason = lease.checkinRetry ? retryReason(lease) : 'recovery';
+        if (await this.#closeTaken(lease.leaseId, reason).catch(() => false)) n++;
+      }
     }
     return n;
   }
 
-  /** Takes the lease (atomically, spending its credential id) and checks it in; false when someone else already had it. */
+  /** Claims the lease (atomically, spending its credential id) and checks it in; false when someone else already had it. */
   async #closeTaken(leaseId: string, reason: CheckinReason, signal?: AbortSignal): Promise<boolean> {
-    const taken = await this.deps.state.takeLease(leaseId, undefined, true);
+    const taken = await this.#claim(leaseId, reason, { spend: true });
     if (!taken) return false;
     await this.#checkIn(taken, reason, signal);
     return true;
   }
 
+  /**
+   * Records the check-in as owed before the vault is asked: the claim lapses after
+   * `staleAfterSeconds`, when any replica's sweep takes it up if this one did not finish.
+   */
+  #claim(
+    leaseId: string,
+    reason: CheckinReason,
+    opts: Pick<CheckinClaim, 'consoleUser' | 'spend'>,
+  ): Promise<TakenLease | undefined> {
+    const now = this.deps.clock.now();
+    return this.deps.state.claimCheckin(leaseId, {
+      ...opts,
+      now: new Date(now),
+      until: new Date(now + this.config.staleAfterSeconds * 1000),
+      reason,
+    });
+  }
+
   /** Checks in a taken lease's vault request (unless another lease holds it) and closes its audit row. */
   async #checkIn({ lease, shared }: TakenLease, reason: CheckinReason, signal?: AbortSignal): Promise<void> {
-    const { state, vault, clock, log, metrics, instanceId } = this.deps;
+    const { state, vault, clock, log, instanceId } = this.deps;
     const leaseId = lease.leaseId;
     let requestId: string;
     try {
@@ -236,7 +410,7 @@ export class LeaseKeeper {
       } else requestId = lease.vaultRequestId;
       // With ConflictOption "reuse" two sessions can share one vault request: only the last
       // lease on it checks it in, so the other session's credential stays valid.
-      if (!shared) await vault.checkin(lease.vaultUser, requestId, this.deps.checkinReason(lease), signal);
+      if (!shared) await vault.checkin(lease.vaultUser, requestId, this.deps.checkinReason(lease, reason), signal);
       else
         log.info(
           { leaseId, vaultRequestId: requestId },
@@ -257,32 +431,25 @@ export class LeaseKeeper {
     }
     if (lease.vaultRequestId === null) {
       // The checkout never reached the console (as far as this bridge knows): its row stays failed.
-      if (lease.owner === instanceId) metrics.activeLeases.dec();
-      metrics.checkins.inc({ reason });
-      if (lease.auditId !== null)
-        await state.updateCredentialEvent(lease.auditId, {
-          outcome: 'failed',
-          vaultRequestId: requestId,
-          checkinAt: new Date(clock.now()),
-          checkinBy: instanceId,
-          checkinReason: reason,
-        });
+      await this.#finish(lease, reason, {
+        outcome: 'failed',
+        vaultRequestId: requestId,
+        checkinAt: new Date(clock.now()),
+        checkinBy: instanceId,
+        checkinReason: reason,
+      });
       log.warn(
         { leaseId, vaultRequestId: requestId, reason },
         'found the release request of an unrecorded checkout; checked in',
       );
       return;
     }
-    if (lease.owner === instanceId) metrics.activeLeases.dec();
-    metrics.checkins.inc({ reason });
-    if (lease.auditId !== null) {
-      await state.updateCredentialEvent(lease.auditId, {
-        outcome: reason === 'expiry' ? 'expired' : 'checked_in',
-        checkinAt: new Date(clock.now()),
-        checkinBy: instanceId,
-        checkinReason: reason,
-      });
-    }
+    await this.#finish(lease, reason, {
+      outcome: reason === 'expiry' ? 'expired' : 'checked_in',
+      checkinAt: new Date(clock.now()),
+      checkinBy: instanceId,
+      checkinReason: reason,
+    });
     log.info(
       { leaseId: leaseIdPrefix(leaseId), vaultRequestId: lease.vaultRequestId, lsid: lease.lsid, reason },
       'lease checked in',
@@ -306,17 +473,31 @@ export class LeaseKeeper {
     return undefined;
   }
 
+  /**
+   * The vault confirmed the check-in (or none was needed): the lease goes and its audit row gets
+   * its final state in one statement. If that write fails, the claim lapses and a sweep checks the
+   * request in again (the vault answers "already checked in") and records it then.
+   */
+  async #finish(lease: Lease, reason: CheckinReason, patch: CredentialEventPatch): Promise<void> {
+    const { state, metrics, instanceId } = this.deps;
+    metrics.checkins.inc({ reason });
+    this.#issued.delete(lease.leaseId);
+    if ((await state.finishCheckin(lease.leaseId, patch)) && lease.owner === instanceId) metrics.activeLeases.dec();
+  }
+
   /** An intent whose vault request never appeared: nothing to check in; its audit row stays failed. */
   async #dropIntent(lease: Lease): Promise<void> {
     const { state, clock, log, metrics, instanceId } = this.deps;
-    if (lease.owner === instanceId) metrics.activeLeases.dec();
-    if (lease.auditId !== null)
-      await state.updateCredentialEvent(lease.auditId, {
+    if (
+      (await state.finishCheckin(lease.leaseId, {
         outcome: 'failed',
         checkinAt: new Date(clock.now()),
         checkinBy: instanceId,
         checkinReason: 'none',
-      });
+      })) &&
+      lease.owner === instanceId
+    )
+      metrics.activeLeases.dec();
     log.info(
       { leaseId: leaseIdPrefix(lease.leaseId) },
       'no vault request exists for an unrecorded checkout; intent dropped',

@@ -90,14 +90,32 @@ export type CredentialEventPatch = Partial<
   Pick<CredentialEvent, 'outcome' | 'checkinAt' | 'errorCode' | 'vaultRequestId'> & CheckinRecord
 >;
 
-/** A lease just removed from the store, and whether another lease still holds its vault request. */
+/** A lease just claimed for its check-in, and whether another lease still holds its vault request. */
 export interface TakenLease {
   lease: Lease;
   /**
-   * Another lease of the same vault user names the same vault request (ConflictOption "reuse"
-   * lets two sessions share one): the request must stay checked out for it.
+   * Another lease of the same vault user, not itself being checked in, names the same vault
+   * request (ConflictOption "reuse" lets two sessions share one): the request must stay checked
+   * out for it.
    */
   shared: boolean;
+}
+
+/**
+ * A check-in owed, recorded before the vault is asked: the lease stays, due again for the sweep
+ * of any replica at `until`, unless the claimant finishes first.
+ */
+export interface CheckinClaim {
+  /** The claimant's now: a lease claimed by someone else until after it is not taken. */
+  now: Date;
+  /** When the claim lapses and the check-in is due for any replica's sweep. */
+  until: Date;
+  /** Why it is checked in (release, shutdown, recovery, expiry, abandoned), kept for the retries. */
+  reason: string;
+  /** Only a lease recorded for exactly this console user name. */
+  consoleUser?: string;
+  /** A lease that holds a vault request also spends its credential id, in the same statement. */
+  spend?: boolean;
 }
 
 /**
@@ -123,12 +141,19 @@ export interface LeaseStore {
   confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<Confirmation>;
   getLease(leaseId: string): Promise<Lease | undefined>;
   /**
-   * Removes and returns the lease, with whether another lease still holds its vault request;
-   * undefined when already gone. Atomic: two callers never both get it. With `consoleUser`, only
-   * a lease recorded for exactly that console user name is taken. With `spend`, a lease that
-   * holds a vault request also spends its credential id, in the same statement.
+   * Claims the lease for its check-in and returns it (claimed), with whether another lease still
+   * holds its vault request; undefined when gone, or claimed by someone else and not lapsed at
+   * `claim.now`. The lease stays recorded (its check-in retry set to `claim.until` and
+   * `claim.reason`), so a process that dies before the vault confirms leaves the check-in owed to
+   * the sweep of any replica. Atomic: two callers never both claim it.
    */
-  takeLease(leaseId: string, consoleUser?: string, spend?: boolean): Promise<TakenLease | undefined>;
+  claimCheckin(leaseId: string, claim: CheckinClaim): Promise<TakenLease | undefined>;
+  /**
+   * Ends a claimed lease once the vault confirmed its check-in (or none was needed): deletes it and
+   * applies `patch` to its audit row in one statement, so no audit row outlives its lease without
+   * its final state. Returns whether the lease was still there.
+   */
+  finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean>;
   /**
    * The sweep's clean-up: forgets spent credential ids that expired before `before`, and lets an
    * engine without automatic clean-up reclaim the space of ended leases. Returns how many ids.
@@ -137,15 +162,33 @@ export interface LeaseStore {
   listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]>;
   /** What the sweep must check in at `at`: leases expired before it, and failed check-ins whose retry is due (indexed). */
   dueLeases(at: Date): Promise<Lease[]>;
-  /** Whether a lease of `vaultUser` holds vault request `vaultRequestId` (an indexed lookup). */
+  /** Whether a lease of `vaultUser`, not being checked in, holds vault request `vaultRequestId` (an indexed lookup). */
   holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean>;
   /** The leases of one session (lsid) on one account (an indexed lookup). */
   sessionLeases(lsid: string, accountId: number): Promise<Lease[]>;
 
-  /** Records that `instanceId` is alive at `at`. */
-  touchInstance(instanceId: string, at: Date): Promise<void>;
-  /** Instances whose last touch is older than `before`. */
+  /**
+   * Records that `instanceId` is alive at `at`. Returns whether its row was there: false on the
+   * first touch, and for an instance another replica presumed dead and retired (fenced) meanwhile.
+   */
+  touchInstance(instanceId: string, at: Date): Promise<boolean>;
+  /**
+   * Instances whose last touch is older than `before`, and owners of leases created before
+   * `before` that have no instance row at all (retired by a replica that died before it recovered them).
+   */
   staleInstances(before: Date): Promise<string[]>;
+  /**
+   * Deletes the instance's row if its last touch is older than `before` (the fence: a replica that
+   * comes back finds its row gone). Returns whether no row of it remains, i.e. whether its leases
+   * may be recovered; false when it touched meanwhile (alive).
+   */
+  retireInstance(instanceId: string, before: Date): Promise<boolean>;
+  /**
+   * A graceful stop's hand-over: gives every lease of `from` to the instance touched most recently
+   * at or after `aliveSince` (other than `from`), in one statement. Undefined (nothing moved) when
+   * no other instance is alive.
+   */
+  handOverLeases(from: string, aliveSince: Date): Promise<{ heir: string; leases: number } | undefined>;
 
   recordCredentialEvent(event: CredentialEvent): Promise<number>;
   updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void>;

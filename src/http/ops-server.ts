@@ -110,7 +110,8 @@ export class OpsServer implements Component {
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (_req, reply) => {
       const report = await this.deps.readiness.report();
-      return reply.code(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'not ready', ...report });
+      const status = report.ready ? 'ready' : report.degraded ? 'degraded' : 'not ready';
+      return reply.code(report.ready ? 200 : 503).send({ status, ...report });
     });
     app.get('/metrics', async (_req, reply) => {
       const body = await this.deps.metrics.metrics();

@@ -7,6 +7,8 @@ export interface ComponentStatus {
   /** Why not ready (or a short state when ready), safe to expose on /readyz. */
   reason?: string;
   details?: Record<string, unknown>;
+  /** Not ready, but part of its service still works (the reason says which): the process is degraded, not down. */
+  degraded?: boolean;
 }
 
 export type ReadinessProbe = () => ComponentStatus | Promise<ComponentStatus>;
@@ -19,6 +21,8 @@ export interface ReportedStatus extends ComponentStatus {
 export interface ReadinessReport {
   /** Every critical component is ready. */
   ready: boolean;
+  /** Present when not ready and every critical component that is not ready still serves part of its work. */
+  degraded?: true;
   components: Record<string, ReportedStatus>;
 }
 
@@ -51,6 +55,8 @@ export class Readiness {
         components[name] = { ready: false, reason: `probe failed: ${(e as Error).message}`, critical };
       }
     }
-    return { ready: Object.values(components).every((c) => c.ready || !c.critical), components };
+    const failing = Object.values(components).filter((c) => c.critical && !c.ready);
+    const degraded = failing.length > 0 && failing.every((c) => c.degraded);
+    return { ready: failing.length === 0, ...(degraded && { degraded }), components };
   }
 }

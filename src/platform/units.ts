@@ -42,6 +42,11 @@ export interface UnitSpec<S = unknown, C extends Component = Component> {
   slice: S;
   /** Earlier units this one uses; when one of them is replaced, so is this unit. */
   deps?: readonly UnitKey[];
+  /**
+   * Units this one starts after, when they start in the same apply, and not at all if one of them
+   * fails: order only (replacing one of them leaves this unit running).
+   */
+  after?: readonly UnitKey[];
   create(slice: S, units: UnitContext): C;
 }
 
@@ -188,7 +193,9 @@ export class UnitSet {
         next.push(cur);
         return true;
       }
-      const depsUp = await Promise.all((spec.deps ?? []).map((d) => starting.get(d.name) ?? true));
+      const depsUp = await Promise.all(
+        [...(spec.deps ?? []), ...(spec.after ?? [])].map((d) => starting.get(d.name) ?? true),
+      );
       if (failure || !depsUp.every(Boolean)) return false;
       try {
         const context: UnitContext = {

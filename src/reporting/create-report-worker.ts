@@ -181,6 +181,7 @@ export class ReportWorker implements Component {
       for (const s of this.#sites) {
         outcomes[s.name] = 'standby';
         this.#metrics.runs.inc({ site: s.name, outcome: 'standby' });
+        await this.#readCommittedCursor(s);
       }
       this.deps.log.debug('reporting: another replica holds the leader lock; standing by');
       return outcomes;
@@ -188,7 +189,7 @@ export class ReportWorker implements Component {
     try {
       for (const site of this.#sites) {
         if (this.#abort.signal.aborted) break;
-        outcomes[site.name] = await this.#pullSite(site);
+        outcomes[site.name] = await this.#pullSite(site, () => lock.held());
       }
     } finally {
       await lock.release();
@@ -196,7 +197,7 @@ export class ReportWorker implements Component {
     return outcomes;
   }
 
-  async #pullSite(site: ReportingSite): Promise<RunOutcome> {
+  async #pullSite(site: ReportingSite, stillLeader: () => Promise<boolean>): Promise<RunOutcome> {
     const r = this.config.reporting;
     const now = this.deps.clock.now();
     const st = this.#state.get(site.name) ?? {};
@@ -237,6 +238,7 @@ export class ReportWorker implements Component {
           batchSize: r.batchSize,
           includeInProgress: r.includeInProgress,
           signal: this.#abort.signal,
+          stillLeader,
           onProgress: (p) => {
             if (p.cursor) st.cursorMs = Date.parse(p.cursor);
             this.#metrics.sessions.inc({ site: site.name, result: 'inserted' }, p.inserted - counted.inserted);
@@ -332,6 +334,18 @@ export class ReportWorker implements Component {
     if (!st.reread) return undefined;
     st.reread.last = p.lastDataSyncAt === undefined || p.lastDataSyncAt >= st.reread.changedAtMs;
     return Math.max(st.reread.fromMs, bound);
+  }
+
+  /**
+   * A standby's lag is the committed cursor's (the leader's progress), read from the store: its
+   * own last pull may be hours old, and the lag alert must not fire from standbys. A read that
+   * fails leaves the last value; the next tick tries again.
+   */
+  async #readCommittedCursor(site: ReportingSite): Promise<void> {
+    const cursor = await this.deps.store.state.getCursor(reportCursorKey(site)).catch(() => undefined);
+    const ms = cursor === undefined ? NaN : Date.parse(cursor);
+    const st = this.#state.get(site.name);
+    if (st && !Number.isNaN(ms)) st.cursorMs = ms;
   }
 
   #lags(): Map<string, number> {

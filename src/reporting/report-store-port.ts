@@ -39,6 +39,11 @@ export interface LeaderLock {
 
 export interface LockHandle {
   release(): Promise<void>;
+  /**
+   * Whether this holder still has the lock (its database session lives): checked before each
+   * commit, so a leader that lost its lock stops writing beside the new one.
+   */
+  held(): Promise<boolean>;
 }
 
 /** What the reporting worker needs of a database: the BGSessions writer, its cursors, the leader lock. */

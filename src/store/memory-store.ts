@@ -2,6 +2,7 @@ import { ServiceError } from '../platform/errors.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
 import type {
+  CheckinClaim,
   CheckinRecord,
   Confirmation,
   CredentialEvent,
@@ -80,13 +81,25 @@ export class MemoryStateStore implements StateStore {
     const l = this.leases.get(leaseId);
     return l && structuredClone(l);
   }
-  async takeLease(leaseId: string, consoleUser?: string, spend = false) {
+  async claimCheckin(leaseId: string, claim: CheckinClaim) {
     const lease = this.leases.get(leaseId);
-    if (!lease || (consoleUser !== undefined && lease.consoleUser !== consoleUser)) return undefined;
-    this.leases.delete(leaseId);
-    if (spend && lease.credential && lease.vaultRequestId !== null && !this.spent.has(lease.credential.key))
+    if (!lease || (claim.consoleUser !== undefined && lease.consoleUser !== claim.consoleUser)) return undefined;
+    if (lease.checkinRetry !== undefined && lease.checkinRetry.at > claim.now) return undefined;
+    lease.checkinRetry = {
+      attempts: lease.checkinRetry?.attempts ?? 0,
+      at: new Date(claim.until),
+      reason: claim.reason,
+    };
+    if (claim.spend && lease.credential && lease.vaultRequestId !== null && !this.spent.has(lease.credential.key))
       this.spent.set(lease.credential.key, new Date(lease.credential.expiresAt));
-    return { lease, shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
+    return { lease: structuredClone(lease), shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
+  }
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch) {
+    const lease = this.leases.get(leaseId);
+    if (!lease) return false;
+    this.leases.delete(leaseId);
+    if (lease.auditId !== null) await this.updateCredentialEvent(lease.auditId, patch);
+    return true;
   }
   async reclaim(before: Date) {
     const gone = [...this.spent].filter(([, at]) => at < before).map(([key]) => key);
@@ -95,7 +108,9 @@ export class MemoryStateStore implements StateStore {
   }
   async holdsRequest(vaultUser: string, vaultRequestId: string | null) {
     if (vaultRequestId === null) return false;
-    return [...this.leases.values()].some((l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser);
+    return [...this.leases.values()].some(
+      (l) => l.vaultRequestId === vaultRequestId && l.vaultUser === vaultUser && l.checkinRetry === undefined,
+    );
   }
   async sessionLeases(lsid: string, accountId: number) {
     return [...this.leases.values()]
@@ -119,10 +134,30 @@ export class MemoryStateStore implements StateStore {
   }
 
   async touchInstance(instanceId: string, at: Date) {
+    const existed = this.instances.has(instanceId);
     this.instances.set(instanceId, at);
+    return existed;
   }
   async staleInstances(before: Date) {
-    return [...this.instances].filter(([, at]) => at < before).map(([id]) => id);
+    const rowless = [...this.leases.values()]
+      .filter((l) => l.createdAt < before && !this.instances.has(l.owner))
+      .map((l) => l.owner);
+    const stale = [...this.instances].filter(([, at]) => at < before).map(([id]) => id);
+    return [...new Set([...stale, ...rowless])].sort();
+  }
+  async handOverLeases(from: string, aliveSince: Date) {
+    const heir = [...this.instances]
+      .filter(([id, at]) => id !== from && at >= aliveSince)
+      .sort(([a, x], [b, y]) => y.getTime() - x.getTime() || a.localeCompare(b))[0]?.[0];
+    if (heir === undefined) return undefined;
+    const mine = [...this.leases.values()].filter((l) => l.owner === from);
+    for (const l of mine) l.owner = heir;
+    return { heir, leases: mine.length };
+  }
+  async retireInstance(instanceId: string, before: Date) {
+    const at = this.instances.get(instanceId);
+    if (at !== undefined && at < before) this.instances.delete(instanceId);
+    return !this.instances.has(instanceId);
   }
 
   async recordCredentialEvent(event: CredentialEvent) {
@@ -192,7 +227,14 @@ export class MemoryLeaderLock implements LeaderLock {
   async tryAcquire(name: string): Promise<LockHandle | undefined> {
     if (this.held.has(name)) return undefined;
     this.held.add(name);
-    return { release: async () => void this.held.delete(name) };
+    let released = false;
+    return {
+      release: async () => {
+        if (!released) this.held.delete(name);
+        released = true;
+      },
+      held: async () => !released && this.held.has(name),
+    };
   }
 }
 

@@ -27,6 +27,20 @@ const DUPLICATE_KEY_NUMBERS = new Set([2627, 2601]);
  */
 const CONNECTION_LOST_NUMBERS = new Set([233, 64, 10053, 10054, 10060]);
 const CONNECTION_LOST_CODES = new Set(['ESOCKET', 'ECONNRESET', 'ECONNCLOSED', 'ETIMEOUT', 'ETIMEDOUT']);
+/**
+ * The server is going away or coming back: shutting down (6005), a database or availability-group
+ * replica not available during a failover (976, 978, 983, 988, 35374, 3948), or starting up
+ * (18401). Nothing of the statement ran, or the session was ended before it could commit; the
+ * next attempt reaches the new primary or the restarted server.
+ */
+const FAILOVER_NUMBERS = new Set([6005, 976, 978, 983, 988, 3948, 35374, 18401]);
+/**
+ * A login that failed because the server is not serving yet or any more (PostgreSQL-based engines
+ * say so in words): the connection never carried a statement, so every kind of work may retry. A
+ * login refused for its credentials (18456 and anything else) is the operator's to fix: permanent.
+ */
+const NOT_SERVING_MESSAGE =
+  /shutting down|starting up|in recovery mode|SHUTDOWN is in progress|not currently available/i;
 
 interface DriverError {
   number?: unknown;
@@ -35,15 +49,17 @@ interface DriverError {
   originalError?: { number?: unknown; code?: unknown; message?: unknown };
 }
 
-type Failure = 'rolled_back' | 'duplicate_key' | 'connection_lost' | 'permanent';
+type Failure = 'rolled_back' | 'duplicate_key' | 'connection_lost' | 'not_serving' | 'permanent';
 
 function classify(e: unknown): Failure {
   const d = e as DriverError | undefined;
   const number = d?.number ?? d?.originalError?.number;
   const code = d?.code ?? d?.originalError?.code;
   const message = String(d?.message ?? '') + ' ' + String(d?.originalError?.message ?? '');
+  if (code === 'ELOGIN') return NOT_SERVING_MESSAGE.test(message) ? 'not_serving' : 'permanent';
   if (typeof number === 'number') {
     if (ROLLED_BACK_NUMBERS.has(number)) return 'rolled_back';
+    if (FAILOVER_NUMBERS.has(number)) return 'not_serving';
     if (number === ENGINE_GENERIC_NUMBER && ENGINE_ROLLED_BACK_MESSAGE.test(message)) return 'rolled_back';
     if (DUPLICATE_KEY_NUMBERS.has(number)) return 'duplicate_key';
     if (CONNECTION_LOST_NUMBERS.has(number)) return 'connection_lost';
@@ -53,13 +69,18 @@ function classify(e: unknown): Failure {
 }
 
 /**
- * Whether `e` is worth retrying. With `idempotent: false`, only failures the server rolled back;
+ * Whether `e` is worth retrying. With `idempotent: false`, only failures the server rolled back
+ * (or a server that was not serving: a failover, a shutdown, a login before it was up);
  * with `idempotent: true` (upserts and reads) also a lost connection and a racing duplicate key.
  */
 export function isTransient(e: unknown, idempotent = true): boolean {
   if (isServiceError(e)) return e.retryable;
   const kind = classify(e);
-  return kind === 'rolled_back' || (idempotent && (kind === 'connection_lost' || kind === 'duplicate_key'));
+  return (
+    kind === 'rolled_back' ||
+    kind === 'not_serving' ||
+    (idempotent && (kind === 'connection_lost' || kind === 'duplicate_key'))
+  );
 }
 
 export interface RetryPolicy {

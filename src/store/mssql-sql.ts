@@ -171,25 +171,49 @@ COMMIT TRANSACTION;
 SELECT CASE WHEN @opened = 1 THEN @audit_id END AS audit_id`;
 }
 /**
- * Takes the lease (of @console_user only, when given) and says whether another lease holds its
- * vault request, in one round trip; the UPDLOCK makes a second taker wait and then find nothing.
- * With @spend, a lease that held a vault request also spends its credential id.
+ * Claims the lease for its check-in (of @console_user only, when given) unless another claim runs
+ * past @now, and says whether another lease not being checked in holds its vault request, in one
+ * round trip; the row stays, due for the sweep at @until. The UPDLOCK makes a second claimant wait
+ * and then find it claimed (on engines that ignore the hint, the UPDATE's own condition does).
+ * With @spend, a claimed lease that held a vault request also spends its credential id. Returns
+ * the claimed row.
  */
-export const TAKE_LEASE_SQL = `SET XACT_ABORT ON;
+export const CLAIM_CHECKIN_SQL = `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
 DECLARE @rid nvarchar(128), @vu nvarchar(max), @shared bit = 0, @ckey nvarchar(64), @cexp datetime2(3);
 SELECT @rid = vault_request_id, @vu = vault_user, @ckey = credential_key, @cexp = credential_expires_at
-FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id AND (@console_user IS NULL OR console_user = @console_user);
-SELECT @shared = 1 FROM ecm_bridge.lease WHERE vault_request_id = @rid AND vault_user = @vu AND lease_id <> @lease_id;
-IF @spend = 1 AND @ckey IS NOT NULL AND @cexp IS NOT NULL AND @rid <> N''
+FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id AND (@console_user IS NULL OR console_user = @console_user)
+  AND (checkin_retry_at IS NULL OR checkin_retry_at <= @now);
+SELECT @shared = 1 FROM ecm_bridge.lease
+WHERE vault_request_id = @rid AND vault_user = @vu AND lease_id <> @lease_id AND checkin_retry_at IS NULL;
+UPDATE ecm_bridge.lease SET checkin_retry_at = @until, checkin_retry_reason = @reason, checkin_attempts = COALESCE(checkin_attempts, 0)
+WHERE lease_id = @lease_id AND @rid IS NOT NULL AND (checkin_retry_at IS NULL OR checkin_retry_at <= @now);
+DECLARE @claimed int = @@ROWCOUNT;
+IF @claimed = 1 AND @spend = 1 AND @ckey IS NOT NULL AND @cexp IS NOT NULL AND @rid <> N''
   AND NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential WITH (UPDLOCK, HOLDLOCK) WHERE credential_key = @ckey)
   INSERT INTO ecm_bridge.spent_credential (credential_key, expires_at) VALUES (@ckey, @cexp);
-DELETE FROM ecm_bridge.lease OUTPUT DELETED.*, @shared AS shared WHERE lease_id = @lease_id AND @rid IS NOT NULL;
-COMMIT TRANSACTION`;
+COMMIT TRANSACTION;
+SELECT *, @shared AS shared FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @claimed = 1`;
+/** Ends a claimed lease and applies the audit patch to its row, in one transaction; returns how many leases went (0 or 1). */
+export function finishCheckinSql(patchColumns: readonly string[]): string {
+  const ev = patchColumns.length
+    ? `UPDATE ecm_bridge.credential_event SET ${patchColumns.map((c) => `${c} = @${c}`).join(', ')}
+WHERE id = @audit AND @gone = 1;
+`
+    : '';
+  return `SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+DECLARE @audit bigint;
+SELECT @audit = audit_id FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id;
+DELETE FROM ecm_bridge.lease WHERE lease_id = @lease_id;
+DECLARE @gone int = @@ROWCOUNT;
+${ev}COMMIT TRANSACTION;
+SELECT @gone AS n`;
+}
 export const FORGET_SPENT_SQL =
   'DELETE FROM ecm_bridge.spent_credential OUTPUT DELETED.credential_key WHERE expires_at < @before';
 export const HOLDS_REQUEST_SQL = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bridge.lease
-WHERE vault_request_id = @vault_request_id AND vault_user = @vault_user) THEN 1 ELSE 0 END AS held`;
+WHERE vault_request_id = @vault_request_id AND vault_user = @vault_user AND checkin_retry_at IS NULL) THEN 1 ELSE 0 END AS held`;
 export const SESSION_LEASES_SQL =
   'SELECT * FROM ecm_bridge.lease WHERE lsid = @lsid AND account_id = @account_id ORDER BY created_at, lease_id';
 /**
@@ -223,9 +247,26 @@ export const DUE_LEASES_SQL = `SELECT * FROM ecm_bridge.lease WHERE expires_at <
 ORDER BY expires_at, lease_id`;
 export const LIST_LEASES_SQL = `SELECT * FROM ecm_bridge.lease
 WHERE (@owner IS NULL OR owner = @owner) AND (@before IS NULL OR expires_at < @before) ORDER BY expires_at, lease_id`;
-export const UPSERT_INSTANCE_SQL = upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at']);
-export const STALE_INSTANCES_SQL =
-  'SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < @before ORDER BY instance_id';
+/** The heartbeat (run in a transaction): whether the row was there, then the upsert. */
+export const TOUCH_INSTANCE_SQL = `SELECT COUNT(*) AS existed FROM ecm_bridge.instance WITH (UPDLOCK, HOLDLOCK) WHERE instance_id = @instance_id;
+${upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at'])}`;
+export const STALE_INSTANCES_SQL = `SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < @before
+UNION SELECT DISTINCT owner FROM ecm_bridge.lease l WHERE created_at < @before
+  AND NOT EXISTS (SELECT 1 FROM ecm_bridge.instance i WHERE i.instance_id = l.owner)
+ORDER BY instance_id`;
+/** A graceful stop's hand-over: the leases of @from go to the instance heard from last (since @since). */
+export const HAND_OVER_LEASES_SQL = `SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+DECLARE @heir nvarchar(128);
+SELECT TOP (1) @heir = instance_id FROM ecm_bridge.instance
+WHERE instance_id <> @from AND last_seen_at >= @since ORDER BY last_seen_at DESC, instance_id;
+UPDATE ecm_bridge.lease SET owner = @heir WHERE owner = @from AND @heir IS NOT NULL;
+DECLARE @moved int = @@ROWCOUNT;
+COMMIT TRANSACTION;
+SELECT @heir AS heir, @moved AS leases`;
+/** The fence: the row goes if still stale; retired when no row of the instance remains. */
+export const RETIRE_INSTANCE_SQL = `DELETE FROM ecm_bridge.instance WHERE instance_id = @instance_id AND last_seen_at < @before;
+SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = @instance_id) THEN 0 ELSE 1 END AS retired`;
 export const LIST_CREDENTIAL_EVENTS_SQL = `SELECT * FROM (SELECT TOP (@limit) * FROM ecm_bridge.credential_event
 WHERE (@lsid IS NULL OR lsid = @lsid) ORDER BY id DESC) AS newest ORDER BY id`;
 

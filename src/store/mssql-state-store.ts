@@ -3,21 +3,24 @@ import { bindAll } from './mssql-params.js';
 import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
   GET_CURSOR_SQL,
+  CLAIM_CHECKIN_SQL,
   CONFIRM_LEASE_SQL,
   DUE_LEASES_SQL,
+  finishCheckinSql,
   FORGET_SPENT_SQL,
   GET_LEASE_SQL,
+  HAND_OVER_LEASES_SQL,
   HOLDS_REQUEST_SQL,
   insertCredentialEventSql,
   LIST_CREDENTIAL_EVENTS_SQL,
   LIST_LEASES_SQL,
   openLeaseSql,
   SESSION_LEASES_SQL,
+  RETIRE_INSTANCE_SQL,
   STALE_INSTANCES_SQL,
-  TAKE_LEASE_SQL,
   updateCredentialEventSql,
   UPSERT_CURSOR_SQL,
-  UPSERT_INSTANCE_SQL,
+  TOUCH_INSTANCE_SQL,
   UPSERT_LEASE_SQL,
 } from './mssql-sql.js';
 import {
@@ -32,6 +35,7 @@ import {
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type {
+  CheckinClaim,
   CheckinRecord,
   Confirmation,
   CredentialEvent,
@@ -109,16 +113,37 @@ export class MssqlStateStore implements StateStore {
     return rows[0] && leaseFromRow(rows[0]);
   }
 
-  async takeLease(leaseId: string, consoleUser?: string, spend = false): Promise<TakenLease | undefined> {
-    // Not idempotent (DELETE ... OUTPUT): after a lost connection the row may already be gone.
+  async claimCheckin(leaseId: string, claim: CheckinClaim): Promise<TakenLease | undefined> {
+    // Not idempotent (UPDATE ... OUTPUT of the row as it was): after a lost connection the claim may
+    // already be ours, and a repeat would find it claimed.
     const rows = await this.#query<DbRow>(
-      'takeLease',
-      TAKE_LEASE_SQL,
-      { lease_id: leaseId, console_user: consoleUser ?? null, spend },
+      'claimCheckin',
+      CLAIM_CHECKIN_SQL,
+      {
+        lease_id: leaseId,
+        console_user: claim.consoleUser ?? null,
+        spend: claim.spend ?? false,
+        now: claim.now,
+        until: claim.until,
+        reason: claim.reason,
+      },
       false,
       false,
     );
     return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true || rows[0].shared === 1 };
+  }
+
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
+    const pairs = credentialEventPatch(patch);
+    // Not idempotent: a repeat after a lost connection would find the lease gone and say so.
+    const rows = await this.#query<{ n: number }>(
+      'finishCheckin',
+      finishCheckinSql(pairs.map(([c]) => c)),
+      { lease_id: leaseId, ...Object.fromEntries(pairs) },
+      false,
+      false,
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
   }
 
   /** SQL Server cleans up deleted rows itself (ghost clean-up): only the spent ids go. */
@@ -155,14 +180,37 @@ export class MssqlStateStore implements StateStore {
     return (await this.#query<DbRow>('dueLeases', DUE_LEASES_SQL, { at })).map(leaseFromRow);
   }
 
-  async touchInstance(instanceId: string, at: Date): Promise<void> {
-    await this.#query('touchInstance', UPSERT_INSTANCE_SQL, { instance_id: instanceId, last_seen_at: at }, true);
+  async touchInstance(instanceId: string, at: Date): Promise<boolean> {
+    const rows = await this.#query<{ existed: number }>(
+      'touchInstance',
+      TOUCH_INSTANCE_SQL,
+      { instance_id: instanceId, last_seen_at: at },
+      true,
+    );
+    return Number(rows[0]?.existed ?? 0) > 0;
   }
 
   async staleInstances(before: Date): Promise<string[]> {
     return (await this.#query<{ instance_id: string }>('staleInstances', STALE_INSTANCES_SQL, { before })).map(
       (r) => r.instance_id,
     );
+  }
+
+  async handOverLeases(from: string, aliveSince: Date): Promise<{ heir: string; leases: number } | undefined> {
+    const rows = await this.#query<{ heir: string | null; leases: number }>('handOverLeases', HAND_OVER_LEASES_SQL, {
+      from,
+      since: aliveSince,
+    });
+    const r = rows[0];
+    return r?.heir ? { heir: r.heir, leases: Number(r.leases) } : undefined;
+  }
+
+  async retireInstance(instanceId: string, before: Date): Promise<boolean> {
+    const rows = await this.#query<{ retired: number }>('retireInstance', RETIRE_INSTANCE_SQL, {
+      instance_id: instanceId,
+      before,
+    });
+    return Number(rows[0]?.retired ?? 0) === 1;
   }
 
   async recordCredentialEvent(event: CredentialEvent): Promise<number> {

@@ -11,6 +11,7 @@ import {
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type {
+  CheckinClaim,
   CheckinRecord,
   Confirmation,
   CredentialEvent,
@@ -44,18 +45,34 @@ INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) SELECT ${leaseValuesS
 const AUDIT_SLOT = LEASE_COLUMNS.indexOf('audit_id');
 
 /**
- * Deletes the lease (spending its credential id when $3 and it held a vault request) and, in the
- * same statement, asks whether another lease holds its vault request. Every part of one statement
- * reads the same snapshot, in which the deleted row is still there: hence `o.lease_id <> taken.lease_id`.
+ * Claims the lease for its check-in ($1 lease, $2 console user or null, $3 spend, $4 now, $5 claim
+ * end, $6 reason) unless another claim on it runs past $4: the row stays, due for the sweep at $5.
+ * Spends its credential id when $3 and it held a vault request, and asks, in the same statement,
+ * whether another lease not being checked in holds its vault request. Returns the claimed row.
+ * Every part of one statement reads the same snapshot, in which the claimed row is still unclaimed:
+ * hence `o.lease_id <> claimed.lease_id`.
  */
-const TAKE_LEASE_SQL = `WITH taken AS (DELETE FROM ecm_bridge.lease
-  WHERE lease_id = $1 AND ($2::text IS NULL OR console_user = $2) RETURNING *),
+const CLAIM_CHECKIN_SQL = `WITH claimed AS (UPDATE ecm_bridge.lease SET checkin_retry_at = $5, checkin_retry_reason = $6,
+  checkin_attempts = COALESCE(checkin_attempts, 0)
+  WHERE lease_id = $1 AND ($2::text IS NULL OR console_user = $2) AND (checkin_retry_at IS NULL OR checkin_retry_at <= $4)
+  RETURNING *),
 spent AS (INSERT INTO ecm_bridge.spent_credential (credential_key, expires_at)
-  SELECT credential_key, credential_expires_at FROM taken
+  SELECT credential_key, credential_expires_at FROM claimed
   WHERE $3::boolean AND credential_key IS NOT NULL AND credential_expires_at IS NOT NULL AND vault_request_id <> ''
   ON CONFLICT (credential_key) DO NOTHING)
-SELECT taken.*, EXISTS (SELECT 1 FROM ecm_bridge.lease o WHERE o.vault_request_id = taken.vault_request_id
-  AND o.vault_user = taken.vault_user AND o.lease_id <> taken.lease_id) AS shared FROM taken`;
+SELECT claimed.*, EXISTS (SELECT 1 FROM ecm_bridge.lease o WHERE o.vault_request_id = claimed.vault_request_id
+  AND o.vault_user = claimed.vault_user AND o.lease_id <> claimed.lease_id AND o.checkin_retry_at IS NULL) AS shared
+FROM claimed`;
+
+/** Ends a claimed lease ($1) and applies the audit patch ($2...) to its row, in one statement. */
+function finishCheckinSql(patchColumns: readonly string[]): string {
+  const ev = patchColumns.length
+    ? `, ev AS (UPDATE ecm_bridge.credential_event SET ${patchColumns.map((c, i) => `${c} = $${i + 2}`).join(', ')}
+  WHERE id IN (SELECT audit_id FROM gone))`
+    : '';
+  return `WITH gone AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 RETURNING audit_id)${ev}
+SELECT count(*)::int AS n FROM gone`;
+}
 
 /**
  * An intent becomes its vault request's lease ($1 lease, $2 request, $3 expiry, $4 checkout time)
@@ -171,10 +188,26 @@ export class PgliteStateStore implements StateStore {
     return rows[0] && leaseFromRow(rows[0]);
   }
 
-  async takeLease(leaseId: string, consoleUser?: string, spend = false): Promise<TakenLease | undefined> {
-    // One DELETE ... RETURNING: of two concurrent takers only the one that deleted the row gets it.
-    const rows = await this.#q<DbRow>('takeLease', TAKE_LEASE_SQL, [leaseId, consoleUser ?? null, spend]);
+  async claimCheckin(leaseId: string, claim: CheckinClaim): Promise<TakenLease | undefined> {
+    // PGlite runs one statement at a time: of two claimants only the first finds the row unclaimed.
+    const rows = await this.#q<DbRow>('claimCheckin', CLAIM_CHECKIN_SQL, [
+      leaseId,
+      claim.consoleUser ?? null,
+      claim.spend ?? false,
+      claim.now,
+      claim.until,
+      claim.reason,
+    ]);
     return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true };
+  }
+
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
+    const pairs = credentialEventPatch(patch);
+    const rows = await this.#q<{ n: number }>('finishCheckin', finishCheckinSql(pairs.map(([c]) => c)), [
+      leaseId,
+      ...pairs.map(([, v]) => v),
+    ]);
+    return Number(rows[0]?.n ?? 0) > 0;
   }
 
   async reclaim(before: Date): Promise<number> {
@@ -197,7 +230,8 @@ export class PgliteStateStore implements StateStore {
   async holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean> {
     const rows = await this.#q<{ held: boolean }>(
       'holdsRequest',
-      'SELECT EXISTS (SELECT 1 FROM ecm_bridge.lease WHERE vault_request_id = $1 AND vault_user = $2) AS held',
+      `SELECT EXISTS (SELECT 1 FROM ecm_bridge.lease
+      WHERE vault_request_id = $1 AND vault_user = $2 AND checkin_retry_at IS NULL) AS held`,
       [vaultRequestId, vaultUser],
     );
     return rows[0]!.held;
@@ -232,22 +266,53 @@ export class PgliteStateStore implements StateStore {
     return rows.map(leaseFromRow);
   }
 
-  async touchInstance(instanceId: string, at: Date): Promise<void> {
-    await this.#q(
+  async touchInstance(instanceId: string, at: Date): Promise<boolean> {
+    // The statement's snapshot is from before the upsert: `existed` tells an update from an insert.
+    const rows = await this.#q<{ existed: boolean }>(
       'touchInstance',
-      `INSERT INTO ecm_bridge.instance (instance_id, last_seen_at) VALUES ($1, $2)
-      ON CONFLICT (instance_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at`,
+      `WITH prior AS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = $1),
+      up AS (INSERT INTO ecm_bridge.instance (instance_id, last_seen_at) VALUES ($1, $2)
+        ON CONFLICT (instance_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at)
+      SELECT EXISTS (SELECT 1 FROM prior) AS existed`,
       [instanceId, at],
     );
+    return rows[0]!.existed;
   }
 
   async staleInstances(before: Date): Promise<string[]> {
     const rows = await this.#q<{ instance_id: string }>(
       'staleInstances',
-      'SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < $1 ORDER BY instance_id',
+      `SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < $1
+      UNION SELECT DISTINCT owner FROM ecm_bridge.lease l WHERE created_at < $1
+        AND NOT EXISTS (SELECT 1 FROM ecm_bridge.instance i WHERE i.instance_id = l.owner)
+      ORDER BY 1`,
       [before],
     );
     return rows.map((r) => r.instance_id);
+  }
+
+  async handOverLeases(from: string, aliveSince: Date): Promise<{ heir: string; leases: number } | undefined> {
+    const rows = await this.#q<{ heir: string | null; leases: number }>(
+      'handOverLeases',
+      `WITH heir AS (SELECT instance_id FROM ecm_bridge.instance WHERE instance_id <> $1 AND last_seen_at >= $2
+        ORDER BY last_seen_at DESC, instance_id LIMIT 1),
+      moved AS (UPDATE ecm_bridge.lease SET owner = (SELECT instance_id FROM heir)
+        WHERE owner = $1 AND EXISTS (SELECT 1 FROM heir) RETURNING 1)
+      SELECT (SELECT instance_id FROM heir) AS heir, (SELECT count(*)::int FROM moved) AS leases`,
+      [from, aliveSince],
+    );
+    const r = rows[0];
+    return r?.heir ? { heir: r.heir, leases: Number(r.leases) } : undefined;
+  }
+
+  async retireInstance(instanceId: string, before: Date): Promise<boolean> {
+    const rows = await this.#q<{ retired: boolean }>(
+      'retireInstance',
+      `WITH gone AS (DELETE FROM ecm_bridge.instance WHERE instance_id = $1 AND last_seen_at < $2 RETURNING 1)
+      SELECT (EXISTS (SELECT 1 FROM gone) OR NOT EXISTS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = $1)) AS retired`,
+      [instanceId, before],
+    );
+    return rows[0]!.retired;
   }
 
   async recordCredentialEvent(event: CredentialEvent): Promise<number> {

@@ -26,6 +26,7 @@ class ProcessLeaderLock implements LeaderLock {
         if (!released) this.#held.delete(name);
         released = true;
       },
+      held: async () => !released,
     };
   }
 }

@@ -79,6 +79,29 @@ describe('ops server over a real listen', () => {
     expect(await (await request(`${base}/metrics`)).body.text()).toContain('ecm_bridge_ready 0');
   });
 
+  it('a critical component that still serves part of its work makes /readyz "degraded" (503), not "not ready"', async () => {
+    const { readiness, base } = await start();
+    readiness.register('site:corp', () => ({ ready: true, reason: 'connected (active)' }));
+    readiness.register('store', () => ({
+      ready: false,
+      degraded: true,
+      reason: 'store unavailable: credentials.list serving, get and release answered retryable',
+    }));
+    const res = await request(`${base}/readyz`);
+    expect(res.statusCode).toBe(503);
+    expect(await res.body.json()).toMatchObject({
+      status: 'degraded',
+      ready: false,
+      degraded: true,
+      components: { store: { ready: false, degraded: true, critical: true } },
+    });
+    // A component that is down (not degraded) beside it: the process is not ready.
+    readiness.register('vault', () => ({ ready: false, reason: 'unreachable' }));
+    const down = (await (await request(`${base}/readyz`)).body.json()) as Record<string, unknown>;
+    expect(down).toMatchObject({ status: 'not ready', ready: false });
+    expect(down.degraded).toBeUndefined();
+  });
+
   it('reports a throwing probe as not ready instead of failing the endpoint', async () => {
     const { readiness, base } = await start();
     readiness.register('vault', () => {

@@ -280,6 +280,34 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w.stop(1000);
   });
 
+  it("a standby reports the lag of the committed cursor (the leader's progress), not of its own last pull (issue 29)", async () => {
+    const s = await setup(50);
+    const store = new MemoryStore();
+    const held = await store.lock.tryAcquire('ecm-bridge.reporting');
+    const { w, readiness, config } = worker(s, store);
+    await w.start(); // nothing committed yet: the lag runs from the initial lookback (24 h)
+    const key = reportCursorKey({ name: 'corp-pra', product: config.sites[0]!.product });
+    await store.state.setCursor(key, new Date(s.clock.now() - 30_000).toISOString()); // the leader commits
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'standby' });
+    const details = (await readiness.report()).components.reporting!.details as {
+      sites: Record<string, { lagSeconds: number }>;
+    };
+    expect(details.sites['corp-pra']!.lagSeconds).toBe(30);
+    await held!.release();
+    await w.stop(1000);
+  });
+
+  it('a leader that lost its lock (its database session ended) stops writing before the next commit (issue 29)', async () => {
+    const s = await setup(50);
+    const store = new MemoryStore();
+    // The lock's session ends right after it was taken: the database released the lock to another replica.
+    store.lock.tryAcquire = async () => ({ release: async () => undefined, held: async () => false });
+    const { w } = worker(s, store);
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+    expect(store.reports.sessions.size).toBe(0);
+    await w.stop(1000);
+  });
+
   it('single flight: a second trigger during a run joins it instead of starting another', async () => {
     const s = await setup(100);
     const store = new MemoryStore();

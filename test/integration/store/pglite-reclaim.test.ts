@@ -22,7 +22,7 @@ describe('PGlite store: the sweep reclaims the space of ended leases', () => {
   const cycles = async (from: number) => {
     for (let n = from; n < from + 200; n++) {
       await store.state.putLease(lease(`reclaim-${n}`, 'a', new Date(Date.UTC(2099, 0, 2))));
-      await store.state.takeLease(`reclaim-${n}`);
+      await store.state.finishCheckin(`reclaim-${n}`, {});
     }
   };
 

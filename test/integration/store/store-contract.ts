@@ -25,6 +25,20 @@ let unique = 0;
 /** Keys unique to this run, so a shared SQL Server database can be reused between runs. */
 const key = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${++unique}`;
 
+/** A claim of 2100, after every lease's retry time in these tests. */
+const CLAIM = { now: new Date(Date.UTC(2100, 0, 1)), until: new Date(Date.UTC(2100, 0, 2)), reason: 'release' };
+
+/** Claims a lease and, when the claim succeeded, finishes it: the whole check-in of a lease (its audit row untouched). */
+async function take(store: Store, leaseId: string, consoleUser?: string, spend = false) {
+  const taken = await store.state.claimCheckin(leaseId, {
+    ...CLAIM,
+    ...(consoleUser !== undefined && { consoleUser }),
+    spend,
+  });
+  if (taken) await store.state.finishCheckin(leaseId, {});
+  return taken;
+}
+
 /** Dated 2099 so that no lease sweep (of anything sharing the database) takes them as expired. */
 export function lease(id: string, owner: string, expiresAt: Date): Lease {
   return {
@@ -258,14 +272,10 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
           (l) => l.leaseId,
         ),
       ).toEqual([l1]);
-      const takes = await Promise.all([
-        store.state.takeLease(l1),
-        store.state.takeLease(l1),
-        store.state.takeLease(l1),
-      ]);
+      const takes = await Promise.all([take(store, l1), take(store, l1), take(store, l1)]);
       expect(takes.filter((t) => t !== undefined).map((t) => t!.lease.leaseId)).toEqual([l1]);
       expect(await store.state.getLease(l1)).toBeUndefined();
-      expect(await store.state.takeLease(l1)).toBeUndefined();
+      expect(await take(store, l1)).toBeUndefined();
     });
 
     it('leases: openLease writes the audit row and the lease together, the lease pointing at the row', async () => {
@@ -319,7 +329,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await store.state.listCredentialEvents({ lsid })).toMatchObject([
         { id: auditId, outcome: 'checked_out', vaultRequestId: 'req-77', checkoutAt: at },
       ]);
-      await store.state.takeLease(id);
+      await take(store, id);
     });
 
     it('leases: take says whether another lease holds the vault request; by console user only for that user', async () => {
@@ -336,11 +346,67 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       await store.state.putLease(lease(c, owner, expires));
       expect(await store.state.holdsRequest('CORP\\zoe', request)).toBe(true);
       expect(await store.state.holdsRequest('CORP\\other', request)).toBe(false);
-      expect(await store.state.takeLease(a, 'someone else')).toBeUndefined();
-      expect(await store.state.takeLease(a, 'zoë')).toEqual({ lease: onRequest(a, request), shared: true });
-      expect(await store.state.takeLease(b)).toEqual({ lease: onRequest(b, request), shared: false });
+      expect(await take(store, a, 'someone else')).toBeUndefined();
+      const claimed = { attempts: 0, at: CLAIM.until, reason: 'release' };
+      expect(await take(store, a, 'zoë')).toEqual({
+        lease: { ...onRequest(a, request), checkinRetry: claimed },
+        shared: true,
+      });
+      expect(await take(store, b)).toEqual({
+        lease: { ...onRequest(b, request), checkinRetry: claimed },
+        shared: false,
+      });
       expect(await store.state.holdsRequest('CORP\\zoe', request)).toBe(false);
-      expect((await store.state.takeLease(c))?.shared).toBe(false);
+      expect((await take(store, c))?.shared).toBe(false);
+    });
+
+    it('leases: a claimed check-in stays recorded, due when the claim lapses; finish ends the lease and closes its audit row together', async () => {
+      const [id, lsid] = [key('owed'), key('owed-lsid').slice(0, 60)];
+      const at = (m: number) => new Date(Date.UTC(2032, 0, 1, 10, m, 0)); // before every other test's lease and claim
+      const { auditId: _, ...body } = { ...lease(id, key('owner'), new Date(Date.UTC(2099, 10, 22, 11, 0, 0))), lsid };
+      const event = { ...requestedEvent(lsid), outcome: 'checked_out' as const, vaultRequestId: body.vaultRequestId };
+      const auditId = await store.state.openLease(event, body);
+      const claim = { now: at(0), until: at(5), reason: 'release', consoleUser: 'zoë', spend: true };
+      const claims = await Promise.all([store.state.claimCheckin(id, claim), store.state.claimCheckin(id, claim)]);
+      // One claimant gets the lease (claimed); the other finds it claimed.
+      const claimed = { ...body, auditId, checkinRetry: { attempts: 0, at: at(5), reason: 'release' } };
+      expect(claims.filter((c) => c !== undefined)).toEqual([{ lease: claimed, shared: false }]);
+      expect(await store.state.getLease(id)).toEqual(claimed);
+      expect((await store.state.dueLeases(at(4))).map((l) => l.leaseId)).not.toContain(id);
+      expect((await store.state.dueLeases(at(5))).map((l) => l.leaseId)).toContain(id);
+      // Before the claim lapses nobody else takes it; after it, the sweep of any replica does.
+      expect(await store.state.claimCheckin(id, { ...claim, now: at(4), reason: 'recovery' })).toBeUndefined();
+      const again = await store.state.claimCheckin(id, { now: at(5), until: at(10), reason: 'release' });
+      expect(again?.lease.checkinRetry).toEqual({ attempts: 0, at: at(10), reason: 'release' });
+      const checkinAt = at(6);
+      expect(
+        await store.state.finishCheckin(id, {
+          outcome: 'checked_in',
+          checkinAt,
+          checkinBy: 'replica-b',
+          checkinReason: 'release',
+        }),
+      ).toBe(true);
+      expect(await store.state.getLease(id)).toBeUndefined();
+      expect(await store.state.listCredentialEvents({ lsid })).toEqual([
+        expect.objectContaining({ id: auditId, outcome: 'checked_in', checkinAt, checkinBy: 'replica-b' }),
+      ]);
+      expect(await store.state.finishCheckin(id, { outcome: 'expired' })).toBe(false);
+      expect((await store.state.listCredentialEvents({ lsid }))[0]?.outcome).toBe('checked_in');
+    });
+
+    it('leases: a lease being checked in no longer holds its vault request for another', async () => {
+      const owner = key('owner');
+      const [a, b] = [key('both'), key('both')];
+      const request = key('req');
+      const expires = new Date(Date.UTC(2099, 10, 22, 11, 0, 0));
+      for (const id of [a, b]) await store.state.putLease({ ...lease(id, owner, expires), vaultRequestId: request });
+      expect((await store.state.claimCheckin(a, CLAIM))?.shared).toBe(true);
+      expect(await store.state.holdsRequest('CORP\\zoe', request)).toBe(true);
+      // Both released at once: the second sees the first claimed, so the request is checked in (not left to both).
+      expect((await store.state.claimCheckin(b, CLAIM))?.shared).toBe(false);
+      expect(await store.state.holdsRequest('CORP\\zoe', request)).toBe(false);
+      for (const id of [a, b]) await store.state.finishCheckin(id, {});
     });
 
     it('leases: one lease per credential id and vault request, whoever confirms; a spent id opens and confirms nothing', async () => {
@@ -370,26 +436,26 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const [otherLsid, other] = [key('twice').slice(0, 60), key('once')];
       await store.state.openLease({ ...event, lsid: otherLsid }, { ...intent(other), lsid: otherLsid });
       expect(await store.state.confirmLease(other, request, expires, at)).toEqual({ outcome: 'confirmed' });
-      expect((await store.state.takeLease(other))?.shared).toBe(true);
+      expect((await take(store, other))?.shared).toBe(true);
       const rows = await store.state.listCredentialEvents({ lsid });
       expect(rows.filter((r) => r.checkinReason === 'joined')).toEqual([
         expect.objectContaining({ outcome: 'checked_out', vaultRequestId: request, checkinAt: at }),
       ]);
       // The console's release checks the request in (no other lease holds it) and spends the id.
-      expect(await store.state.takeLease(kept, 'zoë', true)).toMatchObject({ shared: false });
+      expect(await take(store, kept, 'zoë', true)).toMatchObject({ shared: false });
       expect(await store.state.openLease(event, intent(key('once')))).toBeUndefined();
       expect(await store.state.listCredentialEvents({ lsid })).toHaveLength(3);
       // A get that was already past its intent is not confirmed either: nothing changes.
       expect(await store.state.confirmLease(c, key('req'), expires, at)).toEqual({ outcome: 'spent' });
       expect(await store.state.getLease(c)).toMatchObject({ vaultRequestId: null });
-      expect(await store.state.takeLease(c)).toBeDefined();
+      expect(await take(store, c)).toBeDefined();
       // Spent ids are kept until the credential id itself expires, then forgotten by the sweep.
       await store.state.reclaim(credential.expiresAt);
       expect(await store.state.openLease(event, intent(key('once')))).toBeUndefined();
       expect(await store.state.reclaim(new Date(credential.expiresAt.getTime() + 1))).toBeGreaterThanOrEqual(1);
       const fresh = key('once');
       expect(await store.state.openLease(event, intent(fresh))).toEqual(expect.any(Number));
-      await store.state.takeLease(fresh);
+      await take(store, fresh);
     });
 
     it('leases: a take without spend, or of an intent, leaves the credential id usable', async () => {
@@ -398,10 +464,10 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const held = { ...lease(key('keep'), owner, new Date(Date.UTC(2099, 10, 22, 11, 0, 0))), credential };
       await store.state.putLease(held);
       expect(await store.state.getLease(held.leaseId)).toEqual(held);
-      await store.state.takeLease(held.leaseId, undefined, false);
+      await take(store, held.leaseId, undefined, false);
       const asIntent = { ...held, leaseId: key('keep'), vaultRequestId: null };
       await store.state.putLease(asIntent);
-      await store.state.takeLease(asIntent.leaseId, undefined, true);
+      await take(store, asIntent.leaseId, undefined, true);
       const { auditId: _, ...again } = { ...held, leaseId: key('keep') };
       const opened = await store.state.openLease(
         {
@@ -422,7 +488,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         again,
       );
       expect(opened).toEqual(expect.any(Number));
-      await store.state.takeLease(again.leaseId);
+      await take(store, again.leaseId);
     });
 
     it('concurrent writes all commit, each answered with its own result; a failing one fails only its caller', async () => {
@@ -439,7 +505,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const results = await Promise.allSettled([
         ...ids.slice(0, 5).map((leaseId) => store.state.openLease(event, { ...body, leaseId })),
         store.state.openLease(event, { ...body, leaseId: ids[5]! }), // already recorded: fails
-        store.state.takeLease(taken),
+        take(store, taken),
       ]);
       expect(results.map((r) => r.status)).toEqual([...Array(5).fill('fulfilled'), 'rejected', 'fulfilled']);
       const audits = results.slice(0, 5).map((r) => (r as PromiseFulfilledResult<number>).value);
@@ -452,7 +518,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(ids.slice(0, 5).map((id) => byLease.get(id))).toEqual(audits);
       const rows = await store.state.listCredentialEvents({ lsid });
       expect(rows.map((e) => e.id).sort()).toEqual([...audits].sort());
-      await Promise.all(ids.map((id) => store.state.takeLease(id)));
+      await Promise.all(ids.map((id) => take(store, id)));
     });
 
     it('leases: the leases of one session on one account', async () => {
@@ -484,17 +550,50 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const due = (await store.state.dueLeases(at(12))).filter((l) => l.owner === owner);
       expect(due.map((l) => l.leaseId)).toEqual([expired, retry]);
       expect(due[1]).toEqual(failed);
-      for (const id of [expired, retry, later, live]) await store.state.takeLease(id);
+      for (const id of [expired, retry, later, live]) await take(store, id);
     });
 
     it('instances: a replica not touched since the cut-off is stale', async () => {
       const [live, dead] = [key('live'), key('dead')];
-      await store.state.touchInstance(dead, new Date(Date.UTC(2020, 0, 1)));
+      expect(await store.state.touchInstance(dead, new Date(Date.UTC(2020, 0, 1)))).toBe(false);
       await store.state.touchInstance(live, new Date(Date.UTC(2020, 0, 1)));
-      await store.state.touchInstance(live, new Date(Date.UTC(2020, 0, 3)));
+      expect(await store.state.touchInstance(live, new Date(Date.UTC(2020, 0, 3)))).toBe(true);
       const stale = await store.state.staleInstances(new Date(Date.UTC(2020, 0, 2)));
       expect(stale).toContain(dead);
       expect(stale).not.toContain(live);
+    });
+
+    it('instances: retiring fences a stale instance (its row goes, its next touch finds it gone), never a live one', async () => {
+      const [live, dead, rowless] = [key('live'), key('dead'), key('rowless')];
+      const day = (d: number) => new Date(Date.UTC(2020, 0, d));
+      await store.state.touchInstance(dead, day(1));
+      await store.state.touchInstance(live, day(3));
+      expect(await store.state.retireInstance(live, day(2))).toBe(false);
+      expect(await store.state.retireInstance(dead, day(2))).toBe(true);
+      expect(await store.state.staleInstances(day(2))).not.toContain(dead);
+      // Leases of an owner without a row (retired by a replica that died before recovering them)
+      // count as stale once created before the cut-off.
+      await store.state.putLease({ ...lease(key('orphan'), rowless, day(30)), createdAt: day(1) });
+      expect(await store.state.staleInstances(day(2))).toContain(rowless);
+      expect(await store.state.retireInstance(rowless, day(2))).toBe(true);
+      for (const l of await store.state.listLeases({ owner: rowless })) await store.state.finishCheckin(l.leaseId, {});
+      // The fenced instance comes back: its touch says its row was gone.
+      expect(await store.state.touchInstance(dead, day(4))).toBe(false);
+      expect(await store.state.touchInstance(dead, day(5))).toBe(true);
+    });
+
+    it('instances: a graceful stop hands every lease over to the instance heard from last, if any is alive', async () => {
+      const [leaving, older, newer, id1, id2] = [key('leaving'), key('older'), key('newer'), key('ho'), key('ho')];
+      const day = (d: number) => new Date(Date.UTC(2098, 0, d)); // after every other test's heartbeat
+      await store.state.touchInstance(older, day(2));
+      await store.state.touchInstance(newer, day(3));
+      for (const id of [id1, id2]) await store.state.putLease(lease(id, leaving, new Date(Date.UTC(2099, 0, 1))));
+      // Nobody heard from since day 4: nothing moves.
+      expect(await store.state.handOverLeases(leaving, day(4))).toBeUndefined();
+      expect((await store.state.listLeases({ owner: leaving })).length).toBe(2);
+      expect(await store.state.handOverLeases(leaving, day(2))).toEqual({ heir: newer, leases: 2 });
+      expect((await store.state.listLeases({ owner: newer })).map((l) => l.leaseId).sort()).toEqual([id1, id2].sort());
+      for (const id of [id1, id2]) await store.state.finishCheckin(id, {});
     });
 
     it('audit: records credential events, patches them (who checked in and why), lists by lsid with a limit', async () => {
@@ -558,9 +657,12 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const first = await store.lock.tryAcquire(name);
       expect(first).toBeDefined();
       expect(await store.lock.tryAcquire(name)).toBeUndefined();
+      expect(await first!.held()).toBe(true);
       await first!.release();
+      expect(await first!.held()).toBe(false);
       const again = await store.lock.tryAcquire(name);
       expect(again).toBeDefined();
+      expect(await again!.held()).toBe(true);
       await again!.release();
     });
   });

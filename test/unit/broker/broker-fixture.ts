@@ -9,6 +9,7 @@ import { parseConfigText } from '../../../src/app/config-schema.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { MemoryStateStore } from '../../../src/store/memory-store.js';
+import type { LeaseStore } from '../../../src/broker/lease-store-port.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
 
 export const PASSWORD = 'S3cr3t-Pa55word!x';
@@ -61,16 +62,49 @@ export const ctx = (over: Partial<RequestContext> = {}): RequestContext => ({
 });
 
 /** A broker over the fake vault and the memory store, with a manual clock and captured logs. */
-export function brokerHarness(
+export function brokerHarness<S extends LeaseStore = MemoryStateStore>(
   options: {
     tweak?: (yaml: string) => string;
     instanceId?: string;
-    state?: MemoryStateStore;
+    /** The store (default: a new memory store); replicas share one. */
+    state?: S;
     clock?: ManualClock;
+    /** Another harness's vault (replicas of one bridge share one Password Safe). */
+    vault?: FakeVault;
+    /** Other replicas may share the store (SQL Server), as opposed to the embedded store's one process. */
+    sharedStore?: boolean;
   } = {},
 ) {
   const clock = options.clock ?? new ManualClock(T0);
-  const vault = new FakeVault(clock)
+  const vault = options.vault ?? grantAll(new FakeVault(clock));
+  const state = options.state ?? (new MemoryStateStore() as LeaseStore as S);
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const log = createLogger({ level: 'debug' }, sink);
+  const metrics = createMetricsRegistry({ defaultMetrics: false });
+  const config = brokerConfig(options.tweak);
+  const broker = wireBroker(
+    createBroker(brokerSettings(config)!, {
+      vault,
+      state,
+      log,
+      metrics,
+      clock,
+      instanceId: options.instanceId ?? 'instance-a',
+      ...(options.sharedStore !== undefined && { sharedStore: options.sharedStore }),
+    }),
+  );
+  return { broker, vault, state, clock, lines, metrics, config, signal: new AbortController().signal };
+}
+
+/** The accounts the test vault users may check out. */
+function grantAll(vault: FakeVault): FakeVault {
+  return vault
     .grant(
       'jdoe@corp.example.com',
       {
@@ -139,28 +173,6 @@ export function brokerHarness(
       workgroup: 'CORP',
       password: PASSWORD,
     });
-  const state = options.state ?? new MemoryStateStore();
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  const log = createLogger({ level: 'debug' }, sink);
-  const metrics = createMetricsRegistry({ defaultMetrics: false });
-  const config = brokerConfig(options.tweak);
-  const broker = wireBroker(
-    createBroker(brokerSettings(config)!, {
-      vault,
-      state,
-      log,
-      metrics,
-      clock,
-      instanceId: options.instanceId ?? 'instance-a',
-    }),
-  );
-  return { broker, vault, state, clock, lines, metrics, config, signal: new AbortController().signal };
 }
 
 /**

@@ -235,6 +235,44 @@ describe('UnitSet (concurrent start)', () => {
     expect(events.indexOf('stop broker')).toBeLessThan(events.indexOf('stop store'));
   });
 
+  it('a unit `after` another starts once it started, never when it failed, and stays when it is replaced (issue 29)', async () => {
+    Probe.events = [];
+    const set = (storeSlice: unknown, fail = false): UnitSpec[] => [
+      {
+        key: key('store'),
+        slice: storeSlice,
+        create: () =>
+          fail
+            ? {
+                name: 'store',
+                start: () => Promise.reject(new Error('data directory locked by process 42')),
+                stop: async () => undefined,
+              }
+            : new Probe('store'),
+      },
+      {
+        key: key('channel'),
+        slice: {},
+        after: [key('store')],
+        create: () => new Probe('channel'),
+      },
+    ];
+    // A store that cannot open: the channel never starts (no ECM channel, no port).
+    await expect(new UnitSet(captureLogger().log, 1000).apply(set('dir', true))).rejects.toThrow(
+      'locked by process 42',
+    );
+    expect(Probe.events).toEqual([]);
+    const units = new UnitSet(captureLogger().log, 1000);
+    await units.apply(set('dir'));
+    expect(Probe.events).toEqual(['start store', 'start channel']);
+    // Order only: replacing the store keeps the channel running.
+    const r = await units.apply(set('other dir'));
+    expect(r.replaced).toEqual(['store']);
+    expect(r.kept).toEqual(['channel']);
+    // (units are listed dependencies first, as serviceUnits lists the store before the channels)
+    await units.stopAll();
+  });
+
   it('when a unit fails while others start, waits for them, begins nothing more, and stops what started', async () => {
     const events: string[] = [];
     const slow = gated('slow', events);

@@ -118,4 +118,32 @@ describe('SQL Server retries', () => {
     expect(isServiceError(err, 'store.unavailable')).toBe(true);
     expect(slept).toEqual([100, 200, 400]);
   });
+
+  it('a server that is not serving (shutting down, failing over, still starting) is transient, even for non-idempotent work', () => {
+    const login = (message: string) => Object.assign(new Error(message), { code: 'ELOGIN' });
+    expect(isTransient(login('the database system is shutting down'), false)).toBe(true);
+    expect(isTransient({ originalError: { code: 'ELOGIN', message: 'the database system is starting up' } })).toBe(
+      true,
+    );
+    expect(isTransient(sqlError(6005), false)).toBe(true);
+    for (const agFailover of [976, 978, 983, 35374]) expect(isTransient(sqlError(agFailover), false)).toBe(true);
+    // A login refused for its credentials is the operator's to fix, not the network's.
+    expect(isTransient(login("Login failed for user 'ecm'."))).toBe(false);
+  });
+
+  it('a login during a shutdown that persists is answered as store.unavailable (retryable), never store.write_failed', async () => {
+    const { slept, policy: p } = policy();
+    const err = await withRetry(
+      'store.openLease',
+      p,
+      'store.write_failed',
+      async () => {
+        throw Object.assign(new Error('the database system is shutting down'), { code: 'ELOGIN' });
+      },
+      false,
+    ).catch((e: unknown) => e);
+    expect(slept).toEqual([100, 200, 400]);
+    expect(isServiceError(err, 'store.unavailable')).toBe(true);
+    expect((err as { retryable?: boolean }).retryable).toBe(true);
+  });
 });

@@ -1,0 +1,190 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../../src/platform/clock.js';
+import { ServiceError } from '../../src/platform/errors.js';
+import { MemoryStateStore } from '../../src/store/memory-store.js';
+import { brokerHarness, ctx, T0 } from '../unit/broker/broker-fixture.js';
+
+// Issue 29: replicas under faults. Two brokers on one store and one vault are two replicas.
+type Harness = ReturnType<typeof brokerHarness>;
+
+async function checkOut(h: Harness, lsid = 'c0ffee01') {
+  const c = ctx({ session: { lsid, externalKey: 'CHG-1' } });
+  const id = (await h.broker.handle('credentials.list', c, {}, h.signal)).credentials[0]!.id;
+  return { c, credential: (await h.broker.handle('credentials.get', c, { credentialId: id }, h.signal)).credential };
+}
+
+function replicas(options: { sharedStore?: boolean } = {}) {
+  const clock = new ManualClock(T0);
+  const state = new MemoryStateStore();
+  const a = brokerHarness({ clock, state, instanceId: 'instance-a', ...options });
+  const b = brokerHarness({ clock, state, instanceId: 'instance-b', vault: a.vault, ...options });
+  return { clock, state, a, b, vault: a.vault };
+}
+
+describe('release is durable before it is answered (issue 29, point 1)', () => {
+  it('a replica killed while its release waits on the vault leaves the check-in owed: a survivor ends it, audit final', async () => {
+    const { clock, state, a, b, vault } = replicas();
+    await a.broker.start();
+    await b.broker.start();
+    const { c, credential } = await checkOut(a);
+    // The vault does not answer A's check-in; A dies (kill -9) while it waits.
+    const checkin = vault.checkin.bind(vault);
+    vault.checkin = () => new Promise<void>(() => undefined);
+    void a.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, a.signal).catch(() => undefined);
+    // The owed check-in is on record before the vault is asked.
+    await vi.waitFor(() =>
+      expect(state.leases.get(credential.leaseId)?.checkinRetry).toMatchObject({ attempts: 0, reason: 'release' }),
+    );
+    await a.broker.stop(0, 'reload'); // its loops end: nothing of A runs any more
+    vault.checkin = checkin;
+
+    // B's sweep takes the check-in up once A's claim lapses (staleAfterSeconds, 90 s) and ends it.
+    await clock.advance(90_000);
+    await vi.waitFor(() => expect(vault.openRequests()).toEqual([]));
+    await vi.waitFor(() => expect(state.leases.size).toBe(0));
+    expect((await state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinBy: 'instance-b',
+      checkinReason: 'release',
+    });
+    // Still the console's release, so the configured template names the console user.
+    expect([...vault.requests.values()].map((r) => r.checkinReason)).toEqual([
+      'ecm-bridge: released by CORP\\jdoe session c0ffee01',
+    ]);
+    await b.broker.stop(1000);
+  });
+});
+
+/** Makes the store refuse the heartbeats of the named instances (their link to the database is down). */
+function cutHeartbeats(state: MemoryStateStore) {
+  const down = new Set<string>();
+  const touch = state.touchInstance.bind(state);
+  state.touchInstance = async (id, at) => {
+    if (down.has(id)) throw new Error(`store unreachable from ${id}`);
+    return touch(id, at);
+  };
+  return down;
+}
+
+async function tick(clock: ManualClock, seconds: number, times = 1) {
+  for (let i = 0; i < times; i++) {
+    await clock.advance(seconds * 1000);
+    // Let the loops woken by this step run to their next sleep.
+    for (let j = 0; j < 20; j++) await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('fencing, not only staleness (issue 29, point 2)', () => {
+  it('a database outage every replica shared does not make a live replica look dead', async () => {
+    const { clock, state, a, b, vault } = replicas({ sharedStore: true });
+    const down = cutHeartbeats(state);
+    await a.broker.start();
+    await b.broker.start();
+    await tick(clock, 15, 8); // both have had the store for 120 s
+    const { credential } = await checkOut(a);
+    down.add('instance-a').add('instance-b');
+    await tick(clock, 15, 7); // 105 s without a heartbeat, for both
+    down.delete('instance-b'); // B reaches the database first, A 15 s later
+    await tick(clock, 15, 1);
+    down.delete('instance-a');
+    await tick(clock, 15, 8);
+    // A's console still holds its credential: nobody recovered it.
+    expect(vault.openRequests()).toHaveLength(1);
+    expect(state.leases.get(credential.leaseId)?.checkinRetry).toBeUndefined();
+    expect(a.lines.join('')).not.toContain('presumed dead');
+    await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
+  });
+
+  it('a replica silent while the others had the store is fenced: its leases are recovered, and when it comes back it says so', async () => {
+    const { clock, state, a, b, vault } = replicas({ sharedStore: true });
+    const down = cutHeartbeats(state);
+    await a.broker.start();
+    await b.broker.start();
+    await tick(clock, 15, 8);
+    await checkOut(a);
+    down.add('instance-a'); // frozen, or cut off, while B has the database
+    await tick(clock, 15, 9);
+    await vi.waitFor(() => expect(vault.openRequests()).toEqual([]));
+    expect((await state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinBy: 'instance-b',
+      checkinReason: 'recovery',
+    });
+    expect(state.instances.has('instance-a')).toBe(false); // fenced: its row is gone
+    // Password Safe's audit says who ended the checkout and why, not "released by" the console user.
+    expect([...vault.requests.values()].map((r) => r.checkinReason)).toEqual([
+      'ecm-bridge: bridge instance instance-a presumed dead, recovered by instance-b (checked out for CORP\\jdoe session c0ffee01)',
+    ]);
+    down.delete('instance-a');
+    await tick(clock, 15, 1);
+    await vi.waitFor(() => expect(a.lines.join('')).toContain('presumed dead and fenced by another'));
+    await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
+  });
+});
+
+describe('hand-over, not check-in, on a graceful stop (issue 29, point 8)', () => {
+  it('a replica stopping among several hands its leases to a live one; the last replica checks them in', async () => {
+    const { clock, state, a, b, vault } = replicas({ sharedStore: true });
+    await a.broker.start();
+    await b.broker.start();
+    const { c, credential } = await checkOut(a);
+    await tick(clock, 15, 1);
+    await a.broker.stop(1000); // SIGTERM of A during a rolling restart
+    // The console keeps its credential; B adopted the lease.
+    expect(vault.openRequests()).toHaveLength(1);
+    expect(state.leases.get(credential.leaseId)?.owner).toBe('instance-b');
+    expect(state.instances.has('instance-a')).toBe(false);
+    expect(a.lines.join('')).toContain('leases handed over to another replica');
+    // The console's release, now answered by B, checks it in as a release.
+    await b.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, b.signal);
+    expect(vault.openRequests()).toEqual([]);
+    expect((await state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinReason: 'release',
+    });
+
+    // B is the last replica: its graceful stop checks its leases in.
+    const second = await checkOut(b, 'c0ffee02');
+    await b.broker.stop(1000);
+    expect(vault.openRequests()).toEqual([]);
+    expect(state.leases.has(second.credential.leaseId)).toBe(false);
+  });
+});
+
+describe('the database gone for a minute (issue 29, point 3)', () => {
+  it('list serves, a get is refused retryable, a release checks in at the vault at once and is recorded when the store is back', async () => {
+    const h = brokerHarness();
+    await h.broker.start();
+    const { c, credential } = await checkOut(h);
+    const offline = new ServiceError('store.unavailable', 'the database kept failing');
+    const saved = { openLease: h.state.openLease, claimCheckin: h.state.claimCheckin, touch: h.state.touchInstance };
+    const fail = () => Promise.reject(offline);
+    Object.assign(h.state, { openLease: fail, claimCheckin: fail, touchInstance: fail });
+
+    const listed = await h.broker.handle('credentials.list', c, {}, h.signal);
+    expect(listed.credentials.length).toBeGreaterThan(0);
+    const get = await h.broker
+      .handle('credentials.get', c, { credentialId: listed.credentials[1]!.id }, h.signal)
+      .catch((e: unknown) => e);
+    expect(get).toMatchObject({ code: 'store.unavailable', retryable: true });
+    expect(h.vault.openRequests()).toHaveLength(1); // the get never asked the vault
+
+    await h.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, h.signal);
+    expect(h.vault.openRequests()).toEqual([]); // checked in at once, the database still gone
+    expect(h.state.leases.has(credential.leaseId)).toBe(true);
+
+    Object.assign(h.state, {
+      openLease: saved.openLease,
+      claimCheckin: saved.claimCheckin,
+      touchInstance: saved.touch,
+    });
+    await tick(h.clock, 15, 1); // the next heartbeat reaches the store and records the journal
+    await vi.waitFor(() => expect(h.state.leases.has(credential.leaseId)).toBe(false));
+    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinReason: 'release',
+      checkinAt: new Date(T0),
+    });
+    await h.broker.stop(1000);
+  });
+});
