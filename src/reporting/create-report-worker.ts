@@ -48,6 +48,9 @@ interface Reread {
   changedAtMs: number;
   /** The primary reported a data sync after the change (or cannot tell): this pull is the last. */
   last: boolean;
+  /** The data sync time this pull's re-read is for, and the one the last committed re-read was for. */
+  pendingSync?: number;
+  readAtSync?: number;
 }
 
 interface SiteState {
@@ -250,6 +253,7 @@ export class ReportWorker implements Component {
       );
       delete st.lastError;
       if (st.reread?.last) delete st.reread;
+      else if (st.reread) st.reread.readAtSync = st.reread.pendingSync;
       st.lastSuccessAt = new Date(this.deps.clock.now()).toISOString();
       st.lastSessions = progress?.sessions ?? 0;
       this.history.record(site.name, {
@@ -312,7 +316,8 @@ export class ReportWorker implements Component {
    * Failover sites: resolves the primary before the pull. When it changed since the last pull,
    * sessions that ran on the other node after the last data sync are not on the new primary
    * until the pair syncs again, while the cursor moves on. So the window since that sync
-   * (bounded by `failbackRereadMaxHours`) is re-read on every pull until the primary reports a
+   * (bounded by `failbackRereadMaxHours`) is re-read once per data sync the primary reports (a
+   * pull that sees the sync of the last committed re-read starts at its cursor) until it reports a
    * data sync after the change; that pull stores what came back and ends the re-read.
    * Returns where this pull must start at the latest, or undefined.
    */
@@ -332,7 +337,11 @@ export class ReportWorker implements Component {
     }
     st.primary = p.origin;
     if (!st.reread) return undefined;
-    st.reread.last = p.lastDataSyncAt === undefined || p.lastDataSyncAt >= st.reread.changedAtMs;
+    const sync = p.lastDataSyncAt;
+    st.reread.last = sync === undefined || sync >= st.reread.changedAtMs;
+    // Once per data sync: until the primary reports another one, the window holds nothing new.
+    if (!st.reread.last && st.reread.readAtSync !== undefined && st.reread.readAtSync === sync) return undefined;
+    st.reread.pendingSync = sync;
     return Math.max(st.reread.fromMs, bound);
   }
 

@@ -125,6 +125,30 @@ describe('reporting follows the failover primary (real sockets)', () => {
     expect(lines.some((l) => l.includes('the primary changed'))).toBe(true);
   });
 
+  it('after a planned swap the window is re-read once per data sync, not on every pull (issue 24, point 5)', async () => {
+    const { pair, caFile } = await pairAt(clock);
+    stops.push(() => pair.stop());
+    const { w, lines } = worker(pair, caFile, clock);
+    await w.start();
+    stops.push(() => w.stop(1000));
+    // The slices a run committed, by their start: a re-read starts at the data sync (00:20).
+    const slicesFrom = (from: number) =>
+      lines
+        .slice(from)
+        .filter((l) => l.includes('report slice committed'))
+        .map((l) => /"window":"end_time ([^.]+)\./.exec(l)?.[1]);
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    pair.swap(); // synced at T0+20, then the roles change
+    await clock.advance(T0 + 25 * MIN - clock.now());
+    let mark = lines.length;
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    expect(slicesFrom(mark)[0]).toBe('2026-01-01T00:20:00Z'); // the change: re-read since the sync
+    await clock.advance(T0 + 28 * MIN - clock.now()); // no data sync since (the lag keeps it at T0+20)
+    mark = lines.length;
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    expect(slicesFrom(mark)[0]).toBe('2026-01-01T00:25:00Z'); // from the cursor only
+  });
+
   it('without the re-read those sessions stay lost (the feature is what stores them)', async () => {
     const { pair, generator, caFile } = await pairAt(clock);
     stops.push(() => pair.stop());
