@@ -46,17 +46,6 @@ class LockSession {
     });
   }
 
-  /** Whether the session still answers: a session-owned applock lives exactly as long as it. */
-  async alive(): Promise<boolean> {
-    if (this.conn.closed) return false;
-    try {
-      await this.run('SELECT 1', '');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   close(): Promise<void> {
     if (this.conn.closed) return Promise.resolve();
     return new Promise((resolve) => {
@@ -114,7 +103,6 @@ export class MssqlLeaderLock implements LeaderLock {
           await session.close();
         }
       },
-      held: async () => !released && (await session.alive()),
     };
   }
 }
