@@ -11,6 +11,7 @@ import {
 import type { RunningBridge } from './admin-client.js';
 import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
 import { acquireWhenFree } from '../reporting/leader-lock-wait.js';
+import type { Leadership } from '../reporting/leadership.js';
 import { RecordingDirectory } from '../reporting/recording-directory.js';
 import type { Store } from '../store/store-ports.js';
 import type { Config } from './config-schema.js';
@@ -44,7 +45,7 @@ export async function runSiteBackfill(config: Config, log: Logger, request: Back
 /**
  * Loads the range into an open, migrated `store` with the site's Reporting API client and the
  * worker's slice, batch and recording settings, holding the reporting leader lock the replicas'
- * workers take: while it writes, no worker pulls (they stand by), so a backfill and a running
+ * workers take (its commits fenced by it like theirs): while it writes, no worker pulls (they stand by), so a backfill and a running
  * replica never write the same sessions at once.
  */
 export async function backfillSite(
@@ -55,15 +56,17 @@ export async function backfillSite(
 ): Promise<BackfillResult> {
   const site = reportingSite(config, request.site);
   const client = siteReportSources(rt)(site, config.reporting);
-  let lock: { release(): Promise<void> } | undefined;
+  let leader: Leadership | undefined;
   try {
-    lock = await acquireWhenFree(
-      store.lock,
+    leader = await acquireWhenFree(
+      store.leadership,
       REPORTING_LOCK,
       rt.clock,
+      config.reporting.leaderLeaseSeconds * 1000,
       request.signal ?? new AbortController().signal,
       () => request.onLockWait?.(),
     );
+    const held = leader;
     const r = config.reporting;
     return await runBackfill(
       {
@@ -80,10 +83,11 @@ export async function backfillSite(
         sliceMs: r.sliceMinutes * 60_000,
         batchSize: r.batchSize,
         includeInProgress: r.includeInProgress,
+        fence: () => held.fence(),
       },
     );
   } finally {
-    await lock?.release();
+    await leader?.release();
     await client.close();
   }
 }

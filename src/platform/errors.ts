@@ -299,6 +299,14 @@ export const ERROR_CATALOGUE = {
     'If the host is an Atlas traffic node, add it to `sites[].atlas.trafficNodes` (and `atlas.hostMap` when reached by an internal name); the recording is fetched on the next pull that re-reads the session, or with `ecm-bridge report backfill`.',
   ),
 
+  'report.leader_lost': entry(
+    'conflict',
+    'internal',
+    false,
+    "This replica's term as reporting leader ended (it stopped renewing its lease for longer than `reporting.leaderLeaseSeconds`: hung, paused or cut off from the database, and another replica took the lease); its batch was not written and it stepped down.",
+    'Nothing: the new leader pulls from the committed cursor. If it recurs, look for what stalls this replica (CPU, database latency) or raise `reporting.leaderLeaseSeconds`.',
+  ),
+
   'report.recording_limit': entry(
     'timeout',
     'internal',

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ReportStore, CursorStore } from './report-store-port.js';
+import type { CommitFence, ReportStore, CursorStore } from './report-store-port.js';
 import { countRange, pullRange } from './pull-range.js';
 import type { RecordingDirectory } from './recording-directory.js';
 import type { ReportSource } from './report-source.js';
@@ -25,6 +25,8 @@ export interface BackfillOptions {
   batchSize: number;
   includeInProgress: boolean;
   signal?: AbortSignal;
+  /** The reporting leadership term every commit is fenced by (see PullRangeOptions.fence). */
+  fence?: () => CommitFence;
   onStart?: (s: BackfillStart) => void;
   onProgress?: (p: BackfillProgress) => void;
 }
@@ -93,6 +95,7 @@ export async function runBackfill(deps: BackfillDeps, o: BackfillOptions): Promi
       site: o.site,
       cursorKey: key,
       batchSize: o.batchSize,
+      ...(o.fence ? { fence: o.fence } : {}),
       onProgress: (p) =>
         o.onProgress?.({
           done: p.processed,

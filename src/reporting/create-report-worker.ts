@@ -9,6 +9,7 @@ import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { ComponentStatus, Readiness } from '../platform/readiness.js';
+import { Leadership } from './leadership.js';
 import { PullHistory } from './pull-history.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
@@ -70,7 +71,7 @@ export type RunOutcome = 'ok' | 'failed' | 'standby' | 'stopped' | 'disabled';
 
 /**
  * The reporting worker: on the cron schedule (node-cron only triggers), one replica (the holder
- * of the database leader lock) pulls each site's sessions since its cursor minus the overlap, up
+ * of the reporting leadership's lease, see Leadership) pulls each site's sessions since its cursor minus the overlap, up
  * to now, through pullRange. Runs never overlap (single flight); stop() aborts a run in flight,
  * whose committed slices stay committed. Status and lag per site on /readyz (`reporting`) and
  * /metrics.
@@ -172,35 +173,43 @@ export class ReportWorker implements Component {
   async #run(): Promise<Record<string, RunOutcome>> {
     const outcomes: Record<string, RunOutcome> = {};
     if (this.#sites.length === 0) return outcomes;
-    let lock;
+    let leader;
     try {
-      lock = await this.deps.store.lock.tryAcquire(REPORTING_LOCK);
+      leader = await Leadership.take(
+        this.deps.store.leadership,
+        REPORTING_LOCK,
+        this.deps.clock,
+        this.config.reporting.leaderLeaseSeconds * 1000,
+      );
     } catch (e) {
       for (const s of this.#sites) outcomes[s.name] = this.#failed(s, e, undefined);
       return outcomes;
     }
-    this.#standby = lock === undefined;
-    if (!lock) {
-      for (const s of this.#sites) {
-        outcomes[s.name] = 'standby';
-        this.#metrics.runs.inc({ site: s.name, outcome: 'standby' });
-        await this.#readCommittedCursor(s);
-      }
-      this.deps.log.debug('reporting: another replica holds the leader lock; standing by');
+    this.#standby = leader === undefined;
+    if (!leader) {
+      for (const s of this.#sites) await this.#standBy(s, outcomes);
+      this.deps.log.debug('reporting: another replica holds the reporting leadership; standing by');
       return outcomes;
     }
     try {
       for (const site of this.#sites) {
         if (this.#abort.signal.aborted) break;
-        outcomes[site.name] = await this.#pullSite(site, () => lock.held());
+        if (this.#standby) await this.#standBy(site, outcomes);
+        else outcomes[site.name] = await this.#pullSite(site, leader);
       }
     } finally {
-      await lock.release();
+      await leader.release().catch(() => undefined); // a term not released lapses after one lease
     }
     return outcomes;
   }
 
-  async #pullSite(site: ReportingSite, stillLeader: () => Promise<boolean>): Promise<RunOutcome> {
+  async #standBy(site: ReportingSite, outcomes: Record<string, RunOutcome>): Promise<void> {
+    outcomes[site.name] = 'standby';
+    this.#metrics.runs.inc({ site: site.name, outcome: 'standby' });
+    await this.#readCommittedCursor(site);
+  }
+
+  async #pullSite(site: ReportingSite, leader: Leadership): Promise<RunOutcome> {
     const r = this.config.reporting;
     const now = this.deps.clock.now();
     const st = this.#state.get(site.name) ?? {};
@@ -241,7 +250,7 @@ export class ReportWorker implements Component {
           batchSize: r.batchSize,
           includeInProgress: r.includeInProgress,
           signal: this.#abort.signal,
-          stillLeader,
+          fence: () => leader.fence(),
           onProgress: (p) => {
             if (p.cursor) st.cursorMs = Date.parse(p.cursor);
             this.#metrics.sessions.inc({ site: site.name, result: 'inserted' }, p.inserted - counted.inserted);
@@ -278,6 +287,16 @@ export class ReportWorker implements Component {
       if (this.#abort.signal.aborted) {
         this.deps.log.info({ site: site.name }, 'reporting: pull interrupted by shutdown; committed slices are kept');
         return 'stopped';
+      }
+      if (isServiceError(e) && e.code === 'report.leader_lost') {
+        // Not a failure of the site: this replica stalled past its lease and another took over.
+        this.#standby = true;
+        this.deps.log.warn(
+          { site: site.name, epoch: leader.term.epoch, leaseSeconds: this.config.reporting.leaderLeaseSeconds },
+          'reporting: the reporting leadership passed to another replica while this one was not renewing it; nothing of the batch was written, stepping down',
+        );
+        this.#metrics.runs.inc({ site: site.name, outcome: 'standby' });
+        return 'standby';
       }
       return this.#failed(site, e, st);
     }
@@ -401,7 +420,7 @@ export class ReportWorker implements Component {
       };
     return {
       ready: true,
-      reason: this.#standby ? 'standby: another replica holds the reporting lock' : 'ok',
+      reason: this.#standby ? 'standby: another replica holds the reporting leadership' : 'ok',
       details: { sites },
     };
   }

@@ -1,25 +1,27 @@
 import type { Clock } from '../platform/clock.js';
-import type { LeaderLock, LockHandle } from './report-store-port.js';
+import { Leadership } from './leadership.js';
+import type { LeaderLeases } from './report-store-port.js';
 
-/** How often a waiting process tries the lock again: a replica's pull holds it for one run. */
+/** How often a waiting process tries the leadership again: a replica's pull holds it for one run. */
 const RETRY_MS = 1_000;
 
 /**
- * Takes `name`, waiting while another holder (a replica's reporting run) has it. `onWait` is
- * called once, when the first try finds the lock held. Rejects with the signal's reason when
- * aborted.
+ * Takes the leadership `name`, waiting while another holder (a replica's reporting run) has it.
+ * `onWait` is called once, when the first try finds it held. Rejects with the signal's reason
+ * when aborted.
  */
 export async function acquireWhenFree(
-  lock: LeaderLock,
+  leases: LeaderLeases,
   name: string,
-  clock: Pick<Clock, 'sleep'>,
+  clock: Clock,
+  ttlMs: number,
   signal: AbortSignal,
   onWait: () => void,
-): Promise<LockHandle> {
+): Promise<Leadership> {
   for (let first = true; ; first = false) {
     signal.throwIfAborted();
-    const handle = await lock.tryAcquire(name);
-    if (handle) return handle;
+    const held = await Leadership.take(leases, name, clock, ttlMs);
+    if (held) return held;
     if (first) onWait();
     await clock.sleep(RETRY_MS, signal);
   }

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { ServiceError } from '../platform/errors.js';
-import type { ReportStore } from './report-store-port.js';
+import type { CommitFence, ReportStore } from './report-store-port.js';
 import { fetchListed } from './fetch-listed.js';
 import type { Registry } from '../platform/metrics.js';
 import type { RecordingDirectory } from './recording-directory.js';
@@ -27,8 +26,8 @@ export interface PullRangeOptions {
   /** Also read sessions that started in the slice (in progress ones included), not only closed ones. */
   includeInProgress: boolean;
   signal?: AbortSignal;
-  /** Whether this process still holds the reporting leader lock; asked before every commit. */
-  stillLeader?: () => Promise<boolean>;
+  /** The leadership term every commit is fenced by (renewed by it; refused when the term is over). */
+  fence?: () => CommitFence;
   /** Called after every committed batch. */
   onProgress?: (p: PullProgress) => void;
 }
@@ -152,13 +151,7 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
         await saveRecordings({ ...deps, recordings: deps.recordings }, o.site, files, o.signal);
       }
       const isLast = k + o.batchSize >= lsids.length;
-      if (o.stillLeader && !(await o.stillLeader()))
-        throw new ServiceError(
-          'store.unavailable',
-          'the reporting leader lock was lost (its database session ended): not writing beside the new leader',
-          { op: 'reporting.commit', details: { site: o.site } },
-        );
-      const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined);
+      const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined, o.fence?.());
       for (const s of sessions)
         if (s.endTime !== null && s.endTime.getTime() >= slice.toMs && s.endTime.getTime() < o.toMs)
           final.set(s.lsid, s.endTime.getTime());

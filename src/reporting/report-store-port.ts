@@ -5,10 +5,12 @@ import type { SessionRecord } from './session-record.js';
  * Contract: `writeSessions` is idempotent on (hostName, lsid): a session written again replaces
  * its row's columns and all its child rows, in one transaction with the rest of the batch, so a
  * reader never sees half a session or half a batch. When `cursor` is given it is stored in the
- * same transaction: the cursor moves only if the batch committed.
+ * same transaction: the cursor moves only if the batch committed. When `fence` is given, the
+ * same transaction first renews that leadership term (see LeaderLeases) and, when the term is
+ * over (another holder took the lease), writes nothing and rejects with `report.leader_lost`.
  */
 export interface ReportStore {
-  writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult>;
+  writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate, fence?: CommitFence): Promise<WriteResult>;
   /** Reads one session back with its children (tests, `report` tooling). */
   readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined>;
   /** Row counts per BGSessions table. */
@@ -31,7 +33,7 @@ export interface CursorStore {
   setCursor(key: string, value: string): Promise<void>;
 }
 
-/** A database-held mutual exclusion for jobs shared by replicas (reporting worker, migrations). */
+/** A database-held mutual exclusion for the lifetime of a process's session (migrations). */
 export interface LeaderLock {
   /** Returns a handle when acquired, undefined when another holder has it. Never waits. */
   tryAcquire(name: string): Promise<LockHandle | undefined>;
@@ -39,16 +41,39 @@ export interface LeaderLock {
 
 export interface LockHandle {
   release(): Promise<void>;
-  /**
-   * Whether this holder still has the lock (its database session lives): checked before each
-   * commit, so a leader that lost its lock stops writing beside the new one.
-   */
-  held(): Promise<boolean>;
 }
 
-/** What the reporting worker needs of a database: the BGSessions writer, its cursors, the leader lock. */
+/** One holder's term of a leadership: its epoch is raised by every take, so no two terms share one. */
+export interface LeaderTerm {
+  name: string;
+  holder: string;
+  epoch: number;
+}
+
+/** What a fenced commit carries: the term it must still be, and the expiry it renews the lease to. */
+export interface CommitFence extends LeaderTerm {
+  until: Date;
+}
+
+/**
+ * Leadership with a bounded lease, shared by replicas (the reporting worker, `report backfill`).
+ * Times come from the caller's clock. Correctness rests on the epoch, not on time: a term ends
+ * only when another holder takes the lease (after it lapsed), and every commit checks its term in
+ * its own transaction (CommitFence), so a holder that stopped renewing (hung, cut off) loses the
+ * lease after its expiry and, when it wakes, writes nothing.
+ */
+export interface LeaderLeases {
+  /** Takes `name` for `holder` until `until` when nobody holds it or its lease lapsed by `now`; undefined when another holds it. */
+  take(name: string, holder: string, now: Date, until: Date): Promise<LeaderTerm | undefined>;
+  /** Extends the term's lease to `until`; false when the term is over (another holder took the lease). */
+  renew(term: LeaderTerm, until: Date): Promise<boolean>;
+  /** Ends the term now (its lease lapses at once), when it is still current. */
+  release(term: LeaderTerm): Promise<void>;
+}
+
+/** What the reporting worker needs of a database: the BGSessions writer, its cursors, the leadership. */
 export interface ReportingStore {
   readonly reports: ReportStore;
   readonly state: CursorStore;
-  readonly lock: LeaderLock;
+  readonly leadership: LeaderLeases;
 }

@@ -31,6 +31,12 @@ export const reportingSchema = z
      */
     failbackRereadMaxHours: z.number().int().min(0).max(720).default(24),
     batchSize: z.number().int().min(1).max(1000).default(100),
+    /**
+     * The reporting leadership's lease: renewed every third of it and by every commit, so a
+     * leader that stops (hung, paused, cut off) loses it this long after its last renewal, and
+     * its next commit is refused. See docs/reporting.md, "Replicas".
+     */
+    leaderLeaseSeconds: z.number().int().min(3).max(600).default(30),
     includeInProgress: z.boolean().default(true),
     /** Retries of one Reporting API call on transport errors, 5xx and 429. */
     retries,

@@ -1,4 +1,5 @@
 import { ServiceError } from '../platform/errors.js';
+import { leaderLost } from './leader-lost.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
 import type {
@@ -9,7 +10,16 @@ import type {
   CredentialEventPatch,
   Lease,
 } from '../broker/lease-store-port.js';
-import type { CursorUpdate, LeaderLock, LockHandle, ReportStore, WriteResult } from '../reporting/report-store-port.js';
+import type {
+  CommitFence,
+  CursorUpdate,
+  LeaderLeases,
+  LeaderLock,
+  LeaderTerm,
+  LockHandle,
+  ReportStore,
+  WriteResult,
+} from '../reporting/report-store-port.js';
 import type { StateStore, Store } from './store-ports.js';
 
 /**
@@ -180,11 +190,19 @@ export class MemoryStateStore implements StateStore {
 export class MemoryReportStore implements ReportStore {
   readonly sessions = new Map<string, SessionRecord>();
 
-  constructor(private readonly state: MemoryStateStore) {}
+  constructor(
+    private readonly state: MemoryStateStore,
+    private readonly leadership: MemoryLeaderLeases,
+  ) {}
 
   /** Rejects what the real adapters reject (values too long for their column, repeated child keys) before storing anything. */
-  async writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult> {
+  async writeSessions(
+    sessions: readonly SessionRecord[],
+    cursor?: CursorUpdate,
+    fence?: CommitFence,
+  ): Promise<WriteResult> {
     planBatch(sessions);
+    if (fence && !(await this.leadership.renew(fence, fence.until))) throw leaderLost(fence);
     const result = { inserted: 0, updated: 0 };
     for (const s of lastOccurrences(sessions)) {
       const key = `${s.hostName}\u0000${s.lsid}`;
@@ -233,14 +251,42 @@ export class MemoryLeaderLock implements LeaderLock {
         if (!released) this.held.delete(name);
         released = true;
       },
-      held: async () => !released && this.held.has(name),
     };
+  }
+}
+
+export class MemoryLeaderLeases implements LeaderLeases {
+  readonly rows = new Map<string, { holder: string; epoch: number; expiresAt: Date }>();
+
+  async take(name: string, holder: string, now: Date, until: Date): Promise<LeaderTerm | undefined> {
+    const row = this.rows.get(name);
+    if (row && row.expiresAt >= now) return undefined;
+    const epoch = (row?.epoch ?? 0) + 1;
+    this.rows.set(name, { holder, epoch, expiresAt: until });
+    return { name, holder, epoch };
+  }
+
+  async renew(term: LeaderTerm, until: Date): Promise<boolean> {
+    const row = this.#current(term);
+    if (row) row.expiresAt = until;
+    return row !== undefined;
+  }
+
+  async release(term: LeaderTerm): Promise<void> {
+    const row = this.#current(term);
+    if (row) row.expiresAt = new Date(0);
+  }
+
+  #current(term: LeaderTerm) {
+    const row = this.rows.get(term.name);
+    return row?.holder === term.holder && row.epoch === term.epoch ? row : undefined;
   }
 }
 
 export class MemoryStore implements Store {
   readonly state = new MemoryStateStore();
-  readonly reports = new MemoryReportStore(this.state);
+  readonly leadership = new MemoryLeaderLeases();
+  readonly reports = new MemoryReportStore(this.state, this.leadership);
   readonly lock = new MemoryLeaderLock();
   async migrate() {
     return 1;

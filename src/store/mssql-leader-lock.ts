@@ -46,17 +46,6 @@ class LockSession {
     });
   }
 
-  /** Whether the session still answers: a session-owned applock lives exactly as long as it. */
-  async alive(): Promise<boolean> {
-    if (this.conn.closed) return false;
-    try {
-      await this.run('SELECT 1', '');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   close(): Promise<void> {
     if (this.conn.closed) return Promise.resolve();
     return new Promise((resolve) => {
@@ -69,7 +58,9 @@ class LockSession {
 /**
  * Leader lock on SQL Server: sp_getapplock (Exclusive, Session owner) taken on a session of its
  * own, so the lock lives exactly as long as that session; if the holder dies, the server releases
- * it. `waitMs` 0 means try once (tryAcquire); migrations wait.
+ * it. `waitMs` 0 means try once (tryAcquire); migrations wait. Serves the migration lock: the
+ * reporting leadership is a lease with an expiry (mssql-leader-leases.ts), since a session that
+ * lives on while its process hangs would keep this lock for as long as the hang.
  */
 export class MssqlLeaderLock implements LeaderLock {
   constructor(private readonly config: MssqlConfig) {}
@@ -114,7 +105,6 @@ export class MssqlLeaderLock implements LeaderLock {
           await session.close();
         }
       },
-      held: async () => !released && (await session.alive()),
     };
   }
 }

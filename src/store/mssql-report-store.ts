@@ -23,7 +23,9 @@ import {
 } from './mssql-sql.js';
 import { planBatch, sessionFromRows, type Row } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
+import { leaderLost } from './leader-lost.js';
+import { renewTerm } from './mssql-leader-leases.js';
+import type { CommitFence, CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
 
 type DbRow = Record<string, unknown>;
 
@@ -31,7 +33,8 @@ type DbRow = Record<string, unknown>;
  * ReportStore on SQL Server. One transaction per batch (retried whole on deadlock or transient
  * failure): sessions upserted in chunks through a table variable under UPDLOCK+HOLDLOCK (ids of
  * existing sessions kept), children of re-read sessions deleted, event rows and every child
- * table bulk-loaded (TDS bulk copy, in the transaction), then the cursor.
+ * table bulk-loaded (TDS bulk copy, in the transaction), then the cursor. A fenced batch first
+ * renews its leadership term in the same transaction, and writes nothing when the term is over.
  */
 export class MssqlReportStore implements ReportStore {
   constructor(
@@ -40,7 +43,11 @@ export class MssqlReportStore implements ReportStore {
     private readonly retry: RetryPolicy,
   ) {}
 
-  async writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult> {
+  async writeSessions(
+    sessions: readonly SessionRecord[],
+    cursor?: CursorUpdate,
+    fence?: CommitFence,
+  ): Promise<WriteResult> {
     const started = process.hrtime.bigint();
     const plans = planBatch(sessions);
     try {
@@ -48,6 +55,9 @@ export class MssqlReportStore implements ReportStore {
         const tx = new sql.Transaction(this.pool);
         await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
         try {
+          // First: the renewal locks the lease row until the commit, so no take can end the term
+          // between this check and the writes.
+          if (fence && !(await renewTerm(tx, fence))) throw leaderLost(fence);
           const r = await this.#write(tx, plans, cursor);
           await tx.commit();
           return r;

@@ -7,6 +7,7 @@ import { MssqlReportStore } from './mssql-report-store.js';
 import type { RetryPolicy } from './mssql-retry.js';
 import { MssqlStateStore } from './mssql-state-store.js';
 import { connectError, connectionSettings, type MssqlConfig } from './mssql-connection.js';
+import { MssqlLeaderLeases } from './mssql-leader-leases.js';
 import { MssqlLeaderLock } from './mssql-leader-lock.js';
 import { RECORD_MIGRATION_SQL, SCHEMA_VERSION_SQL } from './mssql-sql.js';
 import type { StoreMetrics } from './store-metrics.js';
@@ -17,13 +18,14 @@ const MIGRATE_LOCK_WAIT_MS = 120_000;
 const MIGRATE_LOCK = 'ecm-bridge:migrate';
 
 /**
- * The SQL Server store: one connection pool for reads and writes, leader locks on dedicated
- * connections, migrations serialised across processes by an application lock.
+ * The SQL Server store: one connection pool for reads, writes and the reporting leadership's
+ * lease; migrations serialised across processes by an application lock on a connection of its own.
  */
 export class MssqlStore implements Store {
   readonly reports: MssqlReportStore;
   readonly state: MssqlStateStore;
   readonly lock: MssqlLeaderLock;
+  readonly leadership: MssqlLeaderLeases;
 
   private constructor(
     /** The pool, for tooling and tests that need raw SQL; application code uses the ports. */
@@ -37,6 +39,7 @@ export class MssqlStore implements Store {
     this.reports = new MssqlReportStore(pool, metrics, retry);
     this.state = new MssqlStateStore(pool, metrics, retry);
     this.lock = new MssqlLeaderLock(config);
+    this.leadership = new MssqlLeaderLeases(pool, retry);
   }
 
   static async open(

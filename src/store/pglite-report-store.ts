@@ -5,12 +5,14 @@ import { BGSESSIONS_TABLES } from './bgsessions-tables.js';
 import { loadBatch } from './pglite-batch-load.js';
 import { lastOccurrences, sessionFromRows } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
-import type { CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
+import { leaderLost } from './leader-lost.js';
+import { renewTerm } from './pglite-leader-leases.js';
+import type { CommitFence, CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
 
 /**
  * ReportStore on PGlite. A batch is one transaction: its sessions are loaded by loadBatch (COPY
  * with ids reserved beforehand; sessions that exist keep their ids, see pglite-batch-load.ts),
- * then the cursor is set.
+ * then the cursor is set. A fenced batch first renews its leadership term, in the same transaction.
  */
 export class PgliteReportStore implements ReportStore {
   constructor(
@@ -18,11 +20,16 @@ export class PgliteReportStore implements ReportStore {
     private readonly metrics: StoreMetrics,
   ) {}
 
-  async writeSessions(sessions: readonly SessionRecord[], cursor?: CursorUpdate): Promise<WriteResult> {
+  async writeSessions(
+    sessions: readonly SessionRecord[],
+    cursor?: CursorUpdate,
+    fence?: CommitFence,
+  ): Promise<WriteResult> {
     const started = process.hrtime.bigint();
     const batch = lastOccurrences(sessions);
     try {
       const result = await this.db.transaction(async (tx) => {
+        if (fence && !(await renewTerm(tx, fence))) throw leaderLost(fence);
         const loaded = await loadBatch(tx, batch);
         if (cursor) {
           await tx.query(

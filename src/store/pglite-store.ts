@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { loadMigrations, schemaHealth, type Migration } from './migrations.js';
 import { openPgliteCluster, type PgliteCluster } from './pglite-cluster.js';
+import { PgliteLeaderLeases } from './pglite-leader-leases.js';
 import { PgliteReportStore } from './pglite-report-store.js';
 import { PgliteStateStore } from './pglite-state-store.js';
 import type { StoreMetrics } from './store-metrics.js';
@@ -10,7 +11,7 @@ import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
 import type { Store } from './store-ports.js';
 
 /**
- * Leader lock for the embedded store. PGlite serves one process (the data-directory lock file
+ * Lock for the embedded store's migrations. PGlite serves one process (the data-directory lock file
  * guarantees it) over one Postgres session, on which advisory locks are re-entrant and could not
  * tell two holders apart; so the process-wide set of held names is the whole truth here.
  */
@@ -26,7 +27,6 @@ class ProcessLeaderLock implements LeaderLock {
         if (!released) this.#held.delete(name);
         released = true;
       },
-      held: async () => !released,
     };
   }
 }
@@ -39,6 +39,7 @@ export class PgliteStore implements Store {
   readonly reports: PgliteReportStore;
   readonly state: PgliteStateStore;
   readonly lock = new ProcessLeaderLock();
+  readonly leadership: PgliteLeaderLeases;
   /** The PGlite instance, for tooling and tests that need raw SQL; application code uses the ports. */
   readonly db: PGlite;
 
@@ -51,6 +52,7 @@ export class PgliteStore implements Store {
     this.db = cluster.db;
     this.reports = new PgliteReportStore(this.db, metrics);
     this.state = new PgliteStateStore(this.db, metrics);
+    this.leadership = new PgliteLeaderLeases(this.db);
   }
 
   /** Opens (creating when absent) the data directory; waits up to `lockWaitMs` for another process holding it. */

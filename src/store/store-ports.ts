@@ -1,5 +1,5 @@
 import type { LeaseStore } from '../broker/lease-store-port.js';
-import type { CursorStore, LeaderLock, ReportStore } from '../reporting/report-store-port.js';
+import type { CursorStore, LeaderLeases, LeaderLock, ReportStore } from '../reporting/report-store-port.js';
 
 /** The bridge's own tables (schema `ecm_bridge`): the broker's leases and audit, the worker's cursors. */
 export interface StateStore extends LeaseStore, CursorStore {}
@@ -8,7 +8,10 @@ export interface StateStore extends LeaseStore, CursorStore {}
 export interface Store {
   readonly reports: ReportStore;
   readonly state: StateStore;
+  /** Serialises migrations across processes. */
   readonly lock: LeaderLock;
+  /** The reporting leadership (a lease every reporting commit is fenced by). */
+  readonly leadership: LeaderLeases;
   /** Applies pending migrations; safe to run from several processes at once. Returns the version. */
   migrate(): Promise<number>;
   schemaVersion(): Promise<number>;

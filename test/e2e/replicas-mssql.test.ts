@@ -293,9 +293,16 @@ log: { level: info }
 
       let backfill = '-';
       if (withBackfill) {
-        // `report backfill` beside the running replicas takes the same leader lock: while this
+        // `report backfill` beside the running replicas takes the same leadership: while this
         // test holds it, the backfill waits; released, it runs to the end.
-        const hold = await acquireWhenFree(db.lock, REPORTING_LOCK, systemClock, AbortSignal.timeout(30_000), () => {});
+        const hold = await acquireWhenFree(
+          db.leadership,
+          REPORTING_LOCK,
+          systemClock,
+          30_000,
+          AbortSignal.timeout(30_000),
+          () => {},
+        );
         const bf = startBuiltCli(
           [
             'report',

@@ -263,10 +263,15 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w.stop(1000);
   });
 
-  it('stands by while another replica holds the leader lock', async () => {
+  it('stands by while another replica holds the reporting leadership', async () => {
     const s = await setup(50);
     const store = new MemoryStore();
-    const held = await store.lock.tryAcquire('ecm-bridge.reporting');
+    const held = await store.leadership.take(
+      'ecm-bridge.reporting',
+      'replica-b',
+      new Date(s.clock.now()),
+      new Date(s.clock.now() + 30_000),
+    );
     const { w, readiness } = worker(s, store);
     await w.start();
     expect(await w.runNow()).toEqual({ 'corp-pra': 'standby' });
@@ -275,7 +280,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
       ready: true,
       reason: expect.stringMatching(/standby/),
     });
-    await held!.release();
+    await store.leadership.release(held!);
     expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
     await w.stop(1000);
   });
@@ -283,7 +288,12 @@ describe('reporting worker against the simulator (real sockets)', () => {
   it("a standby reports the lag of the committed cursor (the leader's progress), not of its own last pull (issue 29)", async () => {
     const s = await setup(50);
     const store = new MemoryStore();
-    const held = await store.lock.tryAcquire('ecm-bridge.reporting');
+    const held = await store.leadership.take(
+      'ecm-bridge.reporting',
+      'replica-b',
+      new Date(s.clock.now()),
+      new Date(s.clock.now() + 30_000),
+    );
     const { w, readiness, config } = worker(s, store);
     await w.start(); // nothing committed yet: the lag runs from the initial lookback (24 h)
     const key = reportCursorKey({ name: 'corp-pra', product: config.sites[0]!.product });
@@ -293,18 +303,34 @@ describe('reporting worker against the simulator (real sockets)', () => {
       sites: Record<string, { lagSeconds: number }>;
     };
     expect(details.sites['corp-pra']!.lagSeconds).toBe(30);
-    await held!.release();
+    await store.leadership.release(held!);
     await w.stop(1000);
   });
 
-  it('a leader that lost its lock (its database session ended) stops writing before the next commit (issue 29)', async () => {
+  it('a leader that stalled past its lease and lost it to another replica writes nothing and steps down, saying so (issue 29)', async () => {
     const s = await setup(50);
     const store = new MemoryStore();
-    // The lock's session ends right after it was taken: the database released the lock to another replica.
-    store.lock.tryAcquire = async () => ({ release: async () => undefined, held: async () => false });
-    const { w } = worker(s, store);
-    expect(await w.runNow()).toEqual({ 'corp-pra': 'failed' });
+    // Right after this worker takes the leadership, it stalls (no renewal, its clock frozen) while
+    // another replica, 31 s later by its own clock, finds the 30 s lease lapsed and takes it.
+    const take = store.leadership.take.bind(store.leadership);
+    store.leadership.take = async (name, holder, now, until) => {
+      const term = await take(name, holder, now, until);
+      const later = now.getTime() + 31_000;
+      await take(name, 'replica-b', new Date(later), new Date(later + 30_000));
+      return term;
+    };
+    const { log, lines } = capturedLogger();
+    const { w, readiness } = worker(s, store, {}, log);
+    await w.start();
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'standby' });
     expect(store.reports.sessions.size).toBe(0);
+    expect(store.state.cursors.size).toBe(0);
+    expect(lines.some((l) => /leadership passed to another replica.*stepping down/.test(l))).toBe(true);
+    expect((await readiness.report()).components.reporting).toMatchObject({
+      ready: true,
+      reason: 'standby: another replica holds the reporting leadership',
+    });
+    expect(store.leadership.rows.get('ecm-bridge.reporting')!.holder).toBe('replica-b');
     await w.stop(1000);
   });
 
@@ -402,7 +428,7 @@ describe('reporting worker against the simulator (real sockets)', () => {
   it('a database that is down fails the run (status, log), never an unhandled rejection', async () => {
     const s = await setup(20);
     const store = new MemoryStore();
-    store.lock.tryAcquire = async () => {
+    store.leadership.take = async () => {
       throw new ServiceError('store.unavailable', 'database unreachable (ECONNREFUSED)');
     };
     const { w, readiness, metrics, config } = worker(s, store);

@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../../../src/platform/clock.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { loadMigrations, splitBatches } from '../../../src/store/migrations.js';
+import { renewTerm } from '../../../src/store/mssql-leader-leases.js';
 import { MssqlLeaderLock } from '../../../src/store/mssql-leader-lock.js';
 import { MssqlStore } from '../../../src/store/mssql-store.js';
 import { openStore } from '../../../src/app/open-store.js';
@@ -227,6 +228,45 @@ describe.skipIf(!mssqlUrl)('SQL Server (MSSQL_URL)', () => {
         const l = lease(key('lease'));
         await Promise.all([a.state.putLease(l), b.state.putLease(l)]);
         expect(await b.state.getLease(l.leaseId)).toEqual(l);
+      }
+    });
+
+    it('a take of a lapsed leadership waits for a fenced commit in flight and sees its renewal: never two leaders', async () => {
+      const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1) + seconds * 1000);
+      const name = key('lead-race');
+      const term = (await a.leadership.take(name, 'replica-a', at(0), at(30)))!;
+      // A store whose one connection gives up on a lock after 200 ms; its retry backoff tells the
+      // test that a take attempt met the commit's row lock (instead of reading past it).
+      let blocked!: () => void;
+      const metLock = new Promise<void>((resolve) => (blocked = resolve));
+      const clock: Clock = {
+        now: () => Date.now(),
+        sleep: (ms, signal) => {
+          blocked();
+          return systemClock.sleep(ms, signal);
+        },
+      };
+      const impatient = await MssqlStore.open(
+        db.config({ pool: { max: 1, idleTimeoutMs: 30_000 } }),
+        silentLogger(),
+        new StoreMetrics(metrics(), 'mssql'),
+        clock,
+      );
+      const commit = new sql.Transaction(a.pool);
+      try {
+        await impatient.pool.request().query('SET LOCK_TIMEOUT 200');
+        await commit.begin();
+        // replica-a's commit has renewed its term (to 100 s) and not committed yet ...
+        expect(await renewTerm(commit, { ...term, until: at(100) })).toBe(true);
+        // ... when replica-b, whose clock says the 30 s lease lapsed, tries to take it.
+        const take = impatient.leadership.take(name, 'replica-b', at(31), at(61));
+        await Promise.race([metLock, take]); // a take that does not wait for the commit ends the test here
+        await commit.commit();
+        expect(await take).toBeUndefined();
+        expect(await a.leadership.renew(term, at(130))).toBe(true);
+      } finally {
+        await commit.rollback().catch(() => undefined);
+        await impatient.close();
       }
     });
 

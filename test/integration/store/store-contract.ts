@@ -657,13 +657,68 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       const first = await store.lock.tryAcquire(name);
       expect(first).toBeDefined();
       expect(await store.lock.tryAcquire(name)).toBeUndefined();
-      expect(await first!.held()).toBe(true);
       await first!.release();
-      expect(await first!.held()).toBe(false);
       const again = await store.lock.tryAcquire(name);
       expect(again).toBeDefined();
-      expect(await again!.held()).toBe(true);
       await again!.release();
+    });
+
+    // Times are the callers' (an injected clock): nothing here waits for a lease to lapse.
+    const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const at = (seconds: number) => new Date(T0 + seconds * 1000);
+
+    it('leadership: a live lease refuses a second holder; one not renewed for its lease passes to the next, with a new epoch', async () => {
+      const name = key('lead');
+      const a = await store.leadership.take(name, 'replica-a', at(0), at(30));
+      expect(a).toEqual({ name, holder: 'replica-a', epoch: expect.any(Number) as number });
+      expect(await store.leadership.take(name, 'replica-b', at(29), at(59))).toBeUndefined();
+      expect(await store.leadership.renew(a!, at(40))).toBe(true); // a renewal moves the lapse on
+      expect(await store.leadership.take(name, 'replica-b', at(39), at(69))).toBeUndefined();
+      // replica-a stops renewing (hung): after its lease, replica-b takes over.
+      const b = await store.leadership.take(name, 'replica-b', at(41), at(71));
+      expect(b).toBeDefined();
+      expect(b!.epoch).toBeGreaterThan(a!.epoch);
+      // replica-a wakes: its term is over, a renewal and a release change nothing.
+      expect(await store.leadership.renew(a!, at(100))).toBe(false);
+      await store.leadership.release(a!);
+      expect(await store.leadership.take(name, 'replica-c', at(60), at(90))).toBeUndefined();
+      // A release ends the term at once: the next holder needs no wait.
+      await store.leadership.release(b!);
+      const c = await store.leadership.take(name, 'replica-c', at(61), at(91));
+      expect(c!.epoch).toBeGreaterThan(b!.epoch);
+      await store.leadership.release(c!);
+    });
+
+    it('leadership: two takes of a new leadership at once, exactly one wins', async () => {
+      const name = key('lead-race');
+      const terms = await Promise.all(
+        ['replica-a', 'replica-b', 'replica-c'].map((h) => store.leadership.take(name, h, at(0), at(30))),
+      );
+      expect(terms.filter((t) => t !== undefined)).toHaveLength(1);
+    });
+
+    it('leadership: the commit of a stale leader is refused and writes nothing; the current leader commits and renews', async () => {
+      const name = key('lead-fence');
+      const stale = (await store.leadership.take(name, 'replica-a', at(0), at(30)))!;
+      const current = (await store.leadership.take(name, 'replica-b', at(31), at(61)))!;
+      const s = makeSession(key('fenced'));
+      const cursor = { key: key('fence-cursor'), value: '2026-01-01T12:00:00.000Z' };
+      const refused = await store.reports.writeSessions([s], cursor, { ...stale, until: at(100) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).toMatchObject({ code: 'report.leader_lost' });
+      expect(await store.reports.readSession(s.hostName, s.lsid)).toBeUndefined();
+      expect(await store.state.getCursor(cursor.key)).toBeUndefined();
+      // The current leader's commit goes through and renews its lease to the commit's expiry.
+      expect(await store.reports.writeSessions([s], cursor, { ...current, until: at(120) })).toEqual({
+        inserted: 1,
+        updated: 0,
+      });
+      expect(await store.reports.readSession(s.hostName, s.lsid)).toEqual(s);
+      expect(await store.state.getCursor(cursor.key)).toBe(cursor.value);
+      expect(await store.leadership.take(name, 'replica-c', at(119), at(149))).toBeUndefined();
+      await store.leadership.release(current);
     });
   });
 }
