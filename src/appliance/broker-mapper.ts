@@ -5,9 +5,16 @@
  * be serialised onto the channel.
  */
 import type { z } from 'zod';
-import type { ConsoleRequest, CredentialBroker, IssuedCredential } from '../broker/broker-port.js';
+import type { ConsoleRequest, CredentialBroker, IssuedCredential, ReleaseOutcome } from '../broker/broker-port.js';
 import { ServiceError } from '../platform/errors.js';
-import type { InjectedCredential, Op, OpParams, OpResults, RequestContext } from '../protocol/ecm-protocol.js';
+import type {
+  InjectedCredential,
+  Op,
+  OpParams,
+  OpResults,
+  ReleaseResult,
+  RequestContext,
+} from '../protocol/ecm-protocol.js';
 import {
   describeProblem,
   OP_PARAMS,
@@ -27,7 +34,7 @@ type Call<O extends Op> = (
 const CALLS: { [O in Op]: Call<O> } = {
   'credentials.list': async (b, r, p, s) => ({ credentials: await b.list(r, p.purpose, s) }),
   'credentials.get': async (b, r, p, s) => ({ credential: toWire(await b.get(r, p.credentialId, s)) }),
-  'credentials.release': async (b, r, p) => (await b.release(r, p), { released: true }),
+  'credentials.release': async (b, r, p) => toReleaseResult(await b.release(r, p)),
   'jump.search': async (b, r, p, s) => ({ items: await b.search(r, p.query, p.limit, s) }),
 };
 
@@ -68,6 +75,14 @@ function toConsoleRequest(site: string, c: ValidContext): ConsoleRequest {
     ...(c.endpoint && { endpoint: c.endpoint }),
     ...(c.jumpItem && { jumpItem: c.jumpItem }),
     ...(c.session && { session: c.session }),
+  };
+}
+
+function toReleaseResult({ alreadyCheckedIn: earlier }: ReleaseOutcome): ReleaseResult {
+  if (!earlier) return { released: true };
+  return {
+    released: true,
+    alreadyCheckedIn: { reason: earlier.reason, ...(earlier.at && { at: earlier.at.toISOString() }) },
   };
 }
 

@@ -79,6 +79,20 @@ export interface JumpTarget {
   lastAccessed?: string;
 }
 
+/** Why the bridge itself checked in a credential its console had not released. */
+export type BridgeCheckin = 'expiry' | 'recovery' | 'shutdown';
+
+/**
+ * What a release found. Empty when this release checked the credential in, or an earlier release
+ * of the same console did (a repeat is idempotent), or the lease id is unknown.
+ * `alreadyCheckedIn`: the bridge had ended the checkout before, behind the console's back (its
+ * expiry, the recovery of a replica presumed dead, a shutdown), since `at`; `at` is absent while
+ * that check-in is still under way (owed, the vault has not confirmed it yet).
+ */
+export interface ReleaseOutcome {
+  alreadyCheckedIn?: { reason: BridgeCheckin; at?: Date };
+}
+
 /**
  * What a transport asks of the credential broker. Each method resolves with its answer or
  * throws a ServiceError whose code the transport maps to its own error vocabulary; `signal`
@@ -87,8 +101,8 @@ export interface JumpTarget {
 export interface CredentialBroker {
   list(request: ConsoleRequest, purpose: 'login' | 'run-as', signal: AbortSignal): Promise<OfferedCredential[]>;
   get(request: ConsoleRequest, credentialId: string, signal: AbortSignal): Promise<IssuedCredential>;
-  /** Idempotent: a lease already checked in is fine. */
-  release(request: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<void>;
+  /** Idempotent: a lease already checked in is fine, and the outcome says who had checked it in. */
+  release(request: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<ReleaseOutcome>;
   search(request: ConsoleRequest, query: string, limit: number | undefined, signal: AbortSignal): Promise<JumpTarget[]>;
   /** The answer carrying `leaseId` never reached the console: check the credential in now. Never throws. */
   undeliverable(leaseId: string): Promise<void>;

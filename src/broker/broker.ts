@@ -12,6 +12,7 @@ import type {
   IssuedCredential,
   JumpTarget,
   OfferedCredential,
+  ReleaseOutcome,
 } from './broker-port.js';
 import type { CredentialService } from './credential-service.js';
 import type { EndpointMatcher, MatchedTarget } from './endpoint-matcher.js';
@@ -91,7 +92,7 @@ export class Broker implements CredentialBroker, Component {
     return this.#serve('credentials.get', request, () => this.p.credentials.get(request, credentialId, signal));
   }
 
-  release(request: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<void> {
+  release(request: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<ReleaseOutcome> {
     return this.#serve('credentials.release', request, () => this.p.credentials.release(request, ref));
   }
 

@@ -6,7 +6,7 @@ import type { CredentialOutcome, LeaseStore } from './lease-store-port.js';
 import type { VaultAccount, VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { ReleaseSettings } from './broker-config.js';
-import type { ConsoleRequest, IssuedCredential, OfferedCredential } from './broker-port.js';
+import type { ConsoleRequest, IssuedCredential, OfferedCredential, ReleaseOutcome } from './broker-port.js';
 import { consoleUserKey, credentialKey, endpointKey, type CredentialIdSigner } from './credential-id.js';
 import type { EndpointMatcher, MatchedTarget, OfferableAccount } from './endpoint-matcher.js';
 import type { LeaseKeeper } from './lease-keeper.js';
@@ -341,11 +341,8 @@ export class CredentialService {
     }
   }
 
-  async release(context: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<void> {
-    if (ref.leaseId) {
-      await this.d.keeper.release(ref.leaseId, context.user.username);
-      return;
-    }
+  async release(context: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<ReleaseOutcome> {
+    if (ref.leaseId) return this.d.keeper.release(ref.leaseId, context.user.username);
     if (!ref.credentialId)
       throw new ServiceError('request.bad', 'credentials.release needs "leaseId" or "credentialId"', {
         op: 'broker.release',
@@ -362,9 +359,13 @@ export class CredentialService {
       { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(this.#target(context)) },
       Number.NEGATIVE_INFINITY,
     );
+    // The session's leases still recorded: one the bridge is checking in meanwhile is said so.
+    let outcome: ReleaseOutcome = {};
     for (const lease of await this.d.keeper.findForSession(lsid, claims.account.accountId, context.user.username)) {
-      await this.d.keeper.release(lease.leaseId, context.user.username);
+      const one = await this.d.keeper.release(lease.leaseId, context.user.username);
+      if (one.alreadyCheckedIn) outcome = one;
     }
+    return outcome;
   }
 
   #target(context: ConsoleRequest): MatchedTarget {

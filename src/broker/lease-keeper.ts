@@ -13,6 +13,7 @@ import type {
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 import { leaseIdPrefix } from '../platform/lease-id-prefix.js';
+import type { BridgeCheckin, ReleaseOutcome } from './broker-port.js';
 
 /** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
 const SHUTDOWN_PARALLELISM = 8;
@@ -24,6 +25,8 @@ const LOCAL_LEASES = 10_000;
 /** A failed check-in is retried after 1, 2, 4, ... sweep intervals, at most this many. */
 const MAX_RETRY_INTERVALS = 16;
 const CHECKIN_REASONS: readonly CheckinReason[] = ['release', 'expiry', 'shutdown', 'recovery', 'abandoned'];
+/** The check-ins of the bridge's own doing that a console holding the lease is told of at release. */
+const BRIDGE_CHECKINS: readonly BridgeCheckin[] = ['expiry', 'recovery', 'shutdown'];
 
 export interface LeaseKeeperDeps {
   state: LeaseStore;
@@ -151,19 +154,20 @@ export class LeaseKeeper {
    * user name as at checkout) is one store statement; a lease not taken that way is looked at
    * to tell "already gone" from "another user" (names compare case-insensitively). The lease's
    * credential id is spent with it (single-use), unless `spend` is false (the console never
-   * received the credential).
+   * received the credential). A lease the bridge checked in itself (expiry, recovery, shutdown),
+   * or is checking in, is answered with that reason, so the console learns its credential ended.
    */
-  async release(leaseId: string, consoleUser: string, spend = true): Promise<void> {
+  async release(leaseId: string, consoleUser: string, spend = true): Promise<ReleaseOutcome> {
     let taken;
     try {
       taken = await this.#claim(leaseId, 'release', { consoleUser, spend });
     } catch (e) {
-      if (spend && (await this.#releaseWithoutStore(leaseId, consoleUser, e))) return;
+      if (spend && (await this.#releaseWithoutStore(leaseId, consoleUser, e))) return {};
       throw e;
     }
     if (!taken) {
       const lease = await this.deps.state.getLease(leaseId);
-      if (!lease) return;
+      if (!lease) return this.#endedBefore(leaseId, consoleUser);
       if (lease.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) {
         throw new ServiceError('credential.id_invalid', 'This lease was not issued to you', {
           op: 'broker.release',
@@ -172,9 +176,30 @@ export class LeaseKeeper {
       }
       // Claimed by a check-in already under way (or owed): it is recorded, the sweep ends it.
       taken = await this.#claim(leaseId, 'release', { spend });
-      if (!taken) return;
+      if (!taken) return this.#told(leaseId, bridgeCheckin(lease.checkinRetry?.reason));
     }
     await this.#checkIn(taken, 'release');
+    return {};
+  }
+
+  /**
+   * A released lease that is gone: its audit row (found by the lease id's digest) says whether
+   * the bridge had checked it in itself. Nothing is said about another user's lease, an unknown
+   * id, or one a console released (this one before: a repeat).
+   */
+  async #endedBefore(leaseId: string, consoleUser: string): Promise<ReleaseOutcome> {
+    const row = await this.deps.state.leaseEvent(leaseId);
+    if (!row || row.consoleUser.toLowerCase() !== consoleUser.toLowerCase()) return {};
+    return this.#told(leaseId, bridgeCheckin(row.checkinReason), row.checkinAt ?? undefined);
+  }
+
+  #told(leaseId: string, reason: BridgeCheckin | undefined, at?: Date): ReleaseOutcome {
+    if (reason === undefined) return {};
+    this.deps.log.info(
+      { leaseId: leaseIdPrefix(leaseId), reason, checkedInAt: at },
+      'released a lease the bridge had already checked in; the console is told why',
+    );
+    return { alreadyCheckedIn: { reason, ...(at && { at }) } };
   }
 
   /** Remembers a lease this instance issued (bounded: the oldest is forgotten first). */
@@ -519,6 +544,11 @@ export class LeaseKeeper {
       }
     }
   }
+}
+
+/** A stored check-in reason, when it is one of the bridge's own doing a console is told of. */
+function bridgeCheckin(reason: string | null | undefined): BridgeCheckin | undefined {
+  return BRIDGE_CHECKINS.find((r) => r === reason);
 }
 
 /** The reason a failed check-in was attempted for (a stored string), as a metric label. */

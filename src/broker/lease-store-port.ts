@@ -190,6 +190,13 @@ export interface LeaseStore {
    */
   handOverLeases(from: string, aliveSince: Date): Promise<{ heir: string; leases: number } | undefined>;
 
+  /**
+   * The audit row of the checkout whose lease was `leaseId` (openLease keeps a digest of the id on
+   * it, never the id; an indexed lookup), so a release of a lease that is gone can say what ended
+   * it. Undefined for an id never recorded (or recorded before migration 11).
+   */
+  leaseEvent(leaseId: string): Promise<(CredentialEvent & CheckinRecord & { id: number }) | undefined>;
+
   recordCredentialEvent(event: CredentialEvent): Promise<number>;
   updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void>;
   listCredentialEvents(filter: {

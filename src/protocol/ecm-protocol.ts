@@ -134,6 +134,18 @@ export interface JumpSearchItem {
   lastAccessed?: string;
 }
 
+/**
+ * `released` is always true (a release is idempotent, as the specification requires).
+ * `alreadyCheckedIn` (an additive field; an appliance that does not know it ignores it): the
+ * bridge had checked the credential in before this release, for `reason`, at `at` (ISO-8601 UTC;
+ * absent while that check-in is still under way). Absent when this release, or an earlier one of
+ * the same console, checked it in, and for an unknown lease id.
+ */
+export interface ReleaseResult {
+  released: true;
+  alreadyCheckedIn?: { reason: 'expiry' | 'recovery' | 'shutdown'; at?: string };
+}
+
 export interface OpParams {
   'credentials.list': ListParams;
   'credentials.get': GetParams;
@@ -144,7 +156,7 @@ export interface OpParams {
 export interface OpResults {
   'credentials.list': { credentials: OfferedCredential[] };
   'credentials.get': { credential: InjectedCredential };
-  'credentials.release': { released: true };
+  'credentials.release': ReleaseResult;
   'jump.search': { items: JumpSearchItem[] };
 }
 

@@ -2,6 +2,7 @@ import { ServiceError } from '../platform/errors.js';
 import { leaderLost } from './leader-lost.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
+import { leaseKey } from './state-rows.js';
 import type {
   CheckinClaim,
   CheckinRecord,
@@ -33,6 +34,8 @@ export class MemoryStateStore implements StateStore {
   /** Spent credential keys and when each credential id expires. */
   readonly spent = new Map<string, Date>();
   readonly events: (CredentialEvent & CheckinRecord & { id: number })[] = [];
+  /** The lease key (digest of the lease id) of each checkout's audit row, as the SQL adapters keep it. */
+  readonly eventLeaseKeys = new Map<string, number>();
 
   async getCursor(key: string) {
     return this.cursors.get(key);
@@ -54,6 +57,7 @@ export class MemoryStateStore implements StateStore {
     const auditId = this.events.length + 1;
     this.leases.set(lease.leaseId, structuredClone({ ...lease, auditId }));
     this.events.push({ ...structuredClone(event), checkinBy: null, checkinReason: null, id: auditId });
+    this.eventLeaseKeys.set(leaseKey(lease.leaseId), auditId);
     return auditId;
   }
   async confirmLease(
@@ -170,6 +174,11 @@ export class MemoryStateStore implements StateStore {
     return !this.instances.has(instanceId);
   }
 
+  async leaseEvent(leaseId: string) {
+    const id = this.eventLeaseKeys.get(leaseKey(leaseId));
+    const e = this.events.find((x) => x.id === id);
+    return e && structuredClone(e);
+  }
   async recordCredentialEvent(event: CredentialEvent) {
     const id = this.events.length + 1;
     this.events.push({ ...structuredClone(event), checkinBy: null, checkinReason: null, id });

@@ -270,6 +270,9 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = @
 export const LIST_CREDENTIAL_EVENTS_SQL = `SELECT * FROM (SELECT TOP (@limit) * FROM ecm_bridge.credential_event
 WHERE (@lsid IS NULL OR lsid = @lsid) ORDER BY id DESC) AS newest ORDER BY id`;
 
+/** The newest audit row keeping lease key @lease_key (a seek on credential_event__lease_key_ndx). */
+export const LEASE_EVENT_SQL = `SELECT TOP (1) * FROM ecm_bridge.credential_event WHERE lease_key = @lease_key ORDER BY id DESC`;
+
 export function insertCredentialEventSql(columns: readonly string[]): string {
   return `INSERT INTO ecm_bridge.credential_event (${columns.join(', ')}) OUTPUT INSERTED.id VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
 }

@@ -12,6 +12,7 @@ import {
   HAND_OVER_LEASES_SQL,
   HOLDS_REQUEST_SQL,
   insertCredentialEventSql,
+  LEASE_EVENT_SQL,
   LIST_CREDENTIAL_EVENTS_SQL,
   LIST_LEASES_SQL,
   openLeaseSql,
@@ -31,7 +32,10 @@ import {
   credentialEventValues,
   LEASE_COLUMNS,
   leaseFromRow,
+  leaseKey,
   leaseValues,
+  OPEN_EVENT_COLUMNS,
+  openEventValues,
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type {
@@ -49,7 +53,7 @@ type DbRow = Record<string, unknown>;
 const named = (columns: readonly string[], values: unknown[], prefix = '') =>
   Object.fromEntries(columns.map((c, i) => [prefix + c, values[i]]));
 const LEASE_COLUMNS_BUT_AUDIT = LEASE_COLUMNS.filter((c) => c !== 'audit_id');
-const OPEN_LEASE_SQL = openLeaseSql(CREDENTIAL_EVENT_COLUMNS, LEASE_COLUMNS);
+const OPEN_LEASE_SQL = openLeaseSql(OPEN_EVENT_COLUMNS, LEASE_COLUMNS);
 
 /**
  * StateStore on SQL Server (schema ecm_bridge), shared by replicas. Single statements are atomic
@@ -82,7 +86,7 @@ export class MssqlStateStore implements StateStore {
       'openLease',
       OPEN_LEASE_SQL,
       {
-        ...named(CREDENTIAL_EVENT_COLUMNS, credentialEventValues(event), 'e_'),
+        ...named(OPEN_EVENT_COLUMNS, openEventValues(event, lease.leaseId), 'e_'),
         ...Object.fromEntries(LEASE_COLUMNS_BUT_AUDIT.map((c) => [`l_${c}`, leaseRow[c]])),
       },
       false,
@@ -211,6 +215,11 @@ export class MssqlStateStore implements StateStore {
       before,
     });
     return Number(rows[0]?.retired ?? 0) === 1;
+  }
+
+  async leaseEvent(leaseId: string): Promise<(CredentialEvent & CheckinRecord & { id: number }) | undefined> {
+    const rows = await this.#query<DbRow>('leaseEvent', LEASE_EVENT_SQL, { lease_key: leaseKey(leaseId) });
+    return rows[0] && credentialEventFromRow(rows[0]);
   }
 
   async recordCredentialEvent(event: CredentialEvent): Promise<number> {

@@ -7,7 +7,10 @@ import {
   credentialEventValues,
   LEASE_COLUMNS,
   leaseFromRow,
+  leaseKey,
   leaseValues,
+  OPEN_EVENT_COLUMNS,
+  openEventValues,
 } from './state-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type {
@@ -33,11 +36,11 @@ const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) =
  * new id), both skipped when the lease's credential id is spent.
  */
 const OPEN_LEASE_SQL = (() => {
-  const n = CREDENTIAL_EVENT_COLUMNS.length;
+  const n = OPEN_EVENT_COLUMNS.length;
   let k = n;
   const leaseValuesSql = LEASE_COLUMNS.map((c) => (c === 'audit_id' ? 'ev.id' : `$${++k}`));
   const keyParam = leaseValuesSql[LEASE_COLUMNS.indexOf('credential_key')];
-  return `WITH ev AS (INSERT INTO ecm_bridge.credential_event (${CREDENTIAL_EVENT_COLUMNS.join(', ')})
+  return `WITH ev AS (INSERT INTO ecm_bridge.credential_event (${OPEN_EVENT_COLUMNS.join(', ')})
   SELECT ${placeholders(n)} WHERE NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential WHERE credential_key = ${keyParam})
   RETURNING id)
 INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) SELECT ${leaseValuesSql.join(', ')} FROM ev RETURNING audit_id`;
@@ -152,7 +155,7 @@ export class PgliteStateStore implements StateStore {
     const leaseParams = leaseValues({ ...lease, auditId: null });
     leaseParams.splice(AUDIT_SLOT, 1);
     const rows = await this.#q<{ audit_id: number }>('openLease', OPEN_LEASE_SQL, [
-      ...credentialEventValues(event),
+      ...openEventValues(event, lease.leaseId),
       ...leaseParams,
     ]);
     return rows[0] && Number(rows[0].audit_id);
@@ -313,6 +316,15 @@ export class PgliteStateStore implements StateStore {
       [instanceId, before],
     );
     return rows[0]!.retired;
+  }
+
+  async leaseEvent(leaseId: string): Promise<(CredentialEvent & CheckinRecord & { id: number }) | undefined> {
+    const rows = await this.#q<DbRow>(
+      'leaseEvent',
+      'SELECT * FROM ecm_bridge.credential_event WHERE lease_key = $1 ORDER BY id DESC LIMIT 1',
+      [leaseKey(leaseId)],
+    );
+    return rows[0] && credentialEventFromRow(rows[0]);
   }
 
   async recordCredentialEvent(event: CredentialEvent): Promise<number> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   CheckinRecord,
   Confirmation,
@@ -134,6 +135,24 @@ export function credentialEventValues(e: CredentialEvent): unknown[] {
     e.checkoutAt,
     e.checkinAt,
   ];
+}
+
+/**
+ * A checkout's audit row as openLease writes it: the event's columns and its lease's key, so a
+ * release of the lease once it is gone can still find what ended it (LeaseStore.leaseEvent).
+ */
+export const OPEN_EVENT_COLUMNS = [...CREDENTIAL_EVENT_COLUMNS, 'lease_key'] as const;
+
+export function openEventValues(e: CredentialEvent, leaseId: string): unknown[] {
+  return [...credentialEventValues(e), leaseKey(leaseId)];
+}
+
+/**
+ * What the audit row keeps of a lease id: its SHA-256 (hex), never the id itself (a handle that
+ * releases a credential). Lease ids are random UUIDs, so the digest cannot be turned back.
+ */
+export function leaseKey(leaseId: string): string {
+  return createHash('sha256').update(leaseId, 'utf8').digest('hex');
 }
 
 export function credentialEventFromRow(r: DbRow): CredentialEvent & CheckinRecord & { id: number } {

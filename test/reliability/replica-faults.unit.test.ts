@@ -188,3 +188,69 @@ describe('the database gone for a minute (issue 29, point 3)', () => {
     await h.broker.stop(1000);
   });
 });
+
+describe('a console whose credential was checked in behind its back is told so on release (issue 29, point 8)', () => {
+  const release = (h: Harness, c: ReturnType<typeof ctx>, leaseId: string) =>
+    h.broker.handle('credentials.release', c, { leaseId }, h.signal);
+
+  it('after its expiry: released, already checked in at expiry and when; a repeat of a console release says nothing more', async () => {
+    const h = brokerHarness();
+    await h.broker.start();
+    const { c, credential } = await checkOut(h);
+    const expiresAt = Date.parse(credential.expiresAt);
+    await h.clock.advance(expiresAt - h.clock.now() + 1000); // past the expiry: the next sweep ends it
+    await tick(h.clock, 30, 1);
+    await vi.waitFor(() => expect(h.state.leases.size).toBe(0));
+    const [row] = await h.state.listCredentialEvents({});
+    expect(row).toMatchObject({ outcome: 'expired', checkinReason: 'expiry' });
+
+    expect(await release(h, c, credential.leaseId)).toEqual({
+      released: true,
+      alreadyCheckedIn: { reason: 'expiry', at: row!.checkinAt!.toISOString() },
+    });
+    // Another console user learns nothing of it; an unknown lease id gets the usual answer.
+    const other = ctx({ user: { username: 'CORP\\mallory' }, session: { lsid: 'c0ffee01' } });
+    expect(await release(h, other, credential.leaseId)).toEqual({ released: true });
+    expect(await release(h, c, '5b0e3a52-0000-4000-8000-000000000000')).toEqual({ released: true });
+
+    // Released by the console itself: the first answer and every repeat are plain.
+    const second = await checkOut(h, 'c0ffee02');
+    expect(await release(h, second.c, second.credential.leaseId)).toEqual({ released: true });
+    expect(await release(h, second.c, second.credential.leaseId)).toEqual({ released: true });
+    // The log names the lease by its prefix only.
+    expect(h.lines.join('')).toContain('released a lease the bridge had already checked in');
+    expect(h.lines.join('')).not.toContain(credential.leaseId);
+    await h.broker.stop(1000);
+  });
+
+  it('after the recovery of its replica, presumed dead: the survivor answers the release with the reason', async () => {
+    const { clock, state, a, b } = replicas({ sharedStore: true });
+    const down = cutHeartbeats(state);
+    await a.broker.start();
+    await b.broker.start();
+    await tick(clock, 15, 8);
+    const { c, credential } = await checkOut(a);
+    down.add('instance-a');
+    await tick(clock, 15, 9);
+    await vi.waitFor(() => expect(state.leases.size).toBe(0));
+    expect(await release(b, c, credential.leaseId)).toMatchObject({
+      released: true,
+      alreadyCheckedIn: { reason: 'recovery', at: expect.any(String) },
+    });
+    await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
+  });
+
+  it('while the bridge is still checking it in (the vault failed the expiry check-in): the reason, no time yet', async () => {
+    const h = brokerHarness();
+    await h.broker.start();
+    const { c, credential } = await checkOut(h);
+    h.vault.checkin = () => Promise.reject(new ServiceError('vault.unavailable', 'Password Safe is down'));
+    // Past the expiry (the sweep, asleep, wakes once): its check-in fails and is owed, retried later.
+    await h.clock.advance(Date.parse(credential.expiresAt) - h.clock.now() + 1000);
+    await vi.waitFor(() =>
+      expect(h.state.leases.get(credential.leaseId)?.checkinRetry).toMatchObject({ attempts: 1, reason: 'expiry' }),
+    );
+    expect(await release(h, c, credential.leaseId)).toEqual({ released: true, alreadyCheckedIn: { reason: 'expiry' } });
+    await h.broker.stop(0, 'reload');
+  });
+});

@@ -395,6 +395,37 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect((await store.state.listCredentialEvents({ lsid }))[0]?.outcome).toBe('checked_in');
     });
 
+    it('leases: a gone lease still finds its audit row by lease id (only a digest of it is stored), an unknown id nothing', async () => {
+      const [id, lsid] = [key('ended'), key('ended-lsid').slice(0, 60)];
+      const { auditId: _, ...body } = {
+        ...lease(id, key('owner'), new Date(Date.UTC(2099, 10, 22, 11, 0, 0))),
+        lsid,
+        vaultRequestId: key('req'),
+      };
+      const event = { ...requestedEvent(lsid), outcome: 'checked_out' as const, vaultRequestId: body.vaultRequestId };
+      const auditId = await store.state.openLease(event, body);
+      expect(await store.state.leaseEvent(id)).toMatchObject({
+        id: auditId,
+        outcome: 'checked_out',
+        checkinReason: null,
+      });
+      const checkinAt = new Date(Date.UTC(2032, 0, 1, 11, 0, 0));
+      await store.state.claimCheckin(id, { ...CLAIM, reason: 'expiry', spend: true });
+      await store.state.finishCheckin(id, {
+        outcome: 'expired',
+        checkinAt,
+        checkinBy: 'replica-b',
+        checkinReason: 'expiry',
+      });
+      expect(await store.state.getLease(id)).toBeUndefined();
+      expect(await store.state.leaseEvent(id)).toEqual(
+        expect.objectContaining({ id: auditId, lsid, outcome: 'expired', checkinAt, checkinReason: 'expiry' }),
+      );
+      // The row keeps no lease id: nothing the audit reader sees releases the credential.
+      expect(JSON.stringify(await store.state.listCredentialEvents({ lsid }))).not.toContain(id);
+      expect(await store.state.leaseEvent(key('never-issued'))).toBeUndefined();
+    });
+
     it('leases: a lease being checked in no longer holds its vault request for another', async () => {
       const owner = key('owner');
       const [a, b] = [key('both'), key('both')];

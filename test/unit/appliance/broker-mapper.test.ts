@@ -22,7 +22,7 @@ function recordingBroker(seen: unknown[]): CredentialBroker {
         expiresAt: new Date(Date.UTC(2026, 0, 1)),
       };
     },
-    release: async (request, ref) => void seen.push({ op: 'release', request, ref }),
+    release: async (request, ref) => (seen.push({ op: 'release', request, ref }), {}),
     search: async (request, query, limit) => (seen.push({ op: 'search', request, query, limit }), []),
     undeliverable: async (leaseId) => void seen.push({ op: 'undeliverable', leaseId }),
   };
@@ -60,6 +60,25 @@ describe('brokerHandler (the wire ⇄ broker mapper)', () => {
       { op: 'search', request, query: 'web', limit: 5 },
       { op: 'undeliverable', leaseId: 'lease-9' },
     ]);
+  });
+
+  it('says on release what had already checked the credential in: reason, and the time as ISO-8601 when known', async () => {
+    const broker = recordingBroker([]);
+    const at = new Date(Date.UTC(2026, 0, 1, 9, 30));
+    const outcomes = [
+      { alreadyCheckedIn: { reason: 'expiry', at } },
+      { alreadyCheckedIn: { reason: 'recovery' } },
+    ] as const;
+    let answers = 0;
+    const h = brokerHandler(() => ({ ...broker, release: async () => outcomes[answers++]! }), 'corp');
+    expect(await h.handle('credentials.release', { user: USER }, { leaseId: 'lease-1' }, signal)).toEqual({
+      released: true,
+      alreadyCheckedIn: { reason: 'expiry', at: '2026-01-01T09:30:00.000Z' },
+    });
+    expect(await h.handle('credentials.release', { user: USER }, { leaseId: 'lease-1' }, signal)).toEqual({
+      released: true,
+      alreadyCheckedIn: { reason: 'recovery' },
+    });
   });
 
   it('refuses malformed and oversized input before the broker sees it, naming the field', async () => {
