@@ -41,14 +41,14 @@ describe('ecm-bridge db migrate', () => {
     ]);
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
     const outputs = [a.stdout, b.stdout].sort();
-    expect(outputs[0]).toContain('schema version 0 -> 8 (8 migration(s) applied)');
-    expect(outputs[1]).toContain('schema version 8, up to date');
+    expect(outputs[0]).toContain('schema version 0 -> 9 (9 migration(s) applied)');
+    expect(outputs[1]).toContain('schema version 9, up to date');
     const store = await open(dataDir);
     try {
       const versions = await store.db.query<{ version: number }>(
         'SELECT version FROM ecm_bridge.schema_version ORDER BY version',
       );
-      expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
       expect(await store.health()).toEqual({ ok: true });
 
       // While this process holds the directory, a third migrate fails clearly (lock file names this process).
@@ -59,7 +59,7 @@ describe('ecm-bridge db migrate', () => {
         `error [store.unavailable]: the embedded database ${dataDir} is in use by process ${process.pid}`,
       );
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace for console users
-      expect(await store.migrate()).toBe(8); // the holder's database is untouched and usable
+      expect(await store.migrate()).toBe(9); // the holder's database is untouched and usable
     } finally {
       await store.close();
     }
@@ -70,7 +70,7 @@ describe('ecm-bridge db print-sql', () => {
   it('prints every migration and the read-only login script for SQL Server, each recommended index once', async () => {
     const r = await inProcess(['db', 'print-sql', '--dialect', 'mssql']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^-- ecm-bridge schema, dialect mssql, version 8/);
+    expect(r.stdout).toMatch(/^-- ecm-bridge schema, dialect mssql, version 9/);
     expect(r.stdout).toContain('CREATE TABLE dbo.session (');
     expect(r.stdout).toContain('ALTER ROLE db_datareader ADD MEMBER');
     for (const name of [

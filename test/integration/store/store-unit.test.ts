@@ -32,7 +32,7 @@ describe('store unit', () => {
     const set = new UnitSet(rt.log, 1000);
     await set.apply([units[0]!]);
     const component = set.get(UNITS.store);
-    expect(await component.store.schemaVersion()).toBe(8);
+    expect(await component.store.schemaVersion()).toBe(9);
     await component.store.reports.writeSessions([makeSession('unit-1')]);
     await component.store.reports.writeSessions([makeSession('unit-1')]);
     // Sessions are counted once, by the reporting worker; the store counts events and batch time.
