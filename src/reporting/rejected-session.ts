@@ -1,9 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { QuarantineEntry } from './report-store-port.js';
-
-/** Why a session element was refused (the `reason` label of the rejected-sessions counter: a closed set). */
-export const REJECT_REASONS = ['lsid_missing', 'lsid_invalid', 'field_invalid', 'content_invalid'] as const;
-export type RejectReason = (typeof REJECT_REASONS)[number];
+import type { QuarantineEntry, RejectReason } from './report-store-port.js';
 
 /** One session element of a report that failed validation, as the parser found it. */
 export interface RejectedSession {

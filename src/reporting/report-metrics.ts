@@ -1,5 +1,5 @@
 import { Counter, Gauge, metric, type Registry } from '../platform/metrics.js';
-import { REJECT_REASONS } from './rejected-session.js';
+import { REJECT_REASONS } from './report-store-port.js';
 
 /** Per-site lag in seconds, as the running worker computes it. */
 export type LagSource = () => Map<string, number>;

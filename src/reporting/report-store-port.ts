@@ -1,4 +1,3 @@
-import type { RejectReason } from './rejected-session.js';
 import type { SessionRecord } from './session-record.js';
 
 /**
@@ -23,6 +22,10 @@ export interface ReportStore {
   /** The quarantined sessions, last seen first, at most `limit` of them, and how many there are. */
   quarantined(limit: number): Promise<{ total: number; entries: QuarantinedSession[] }>;
 }
+
+/** Why a session element was refused (the `reason` label of the rejected-sessions counter: a closed set). */
+export const REJECT_REASONS = ['lsid_missing', 'lsid_invalid', 'field_invalid', 'content_invalid'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** A session refused by validation, as the quarantine keeps it. */
 export interface QuarantineEntry {

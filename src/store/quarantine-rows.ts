@@ -1,5 +1,4 @@
-import type { QuarantinedSession } from '../reporting/report-store-port.js';
-import type { RejectReason } from '../reporting/rejected-session.js';
+import type { QuarantinedSession, RejectReason } from '../reporting/report-store-port.js';
 
 /** A row of ecm_bridge.quarantined_session (either dialect) as the port's QuarantinedSession. */
 export function quarantinedFromRow(r: Record<string, unknown>): QuarantinedSession {
