@@ -229,7 +229,8 @@ export async function countRange(
   let total = 0;
   const spanning = new SpanningSessions();
   for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
-    const listed = await listSlice(source, slice, o.includeInProgress, o.signal);
+    // A refused listing entry is not counted: the pull quarantines it, it never becomes "loaded".
+    const listed = await listSlice(source, slice, o.includeInProgress, o.signal, []);
     total += listed.size - spanning.repeats(listed).size;
   }
   return total;
