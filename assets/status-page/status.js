@@ -233,6 +233,27 @@
     );
   }
 
+  function renderQuarantine(q) {
+    const root = $('quarantine');
+    root.replaceChildren();
+    if (q.error) return root.append(el('p', { class: 'bad' }, q.error));
+    if (q.total === 0) return root.append(el('p', { class: 'note' }, 'No session was refused.'));
+    root.append(
+      el(
+        'p',
+        { id: 'quarantine-count', class: 'bad' },
+        `${q.total} session(s) refused by validation, not stored${q.total > q.shown.length ? ` (last ${q.shown.length} shown)` : ''}; see the runbook "Quarantined session"`,
+      ),
+    );
+    root.append(
+      table(
+        'Quarantined sessions, last seen first',
+        ['Site', 'Session (lsid as reported)', 'Reason', 'Detail', 'Window', 'First seen', 'Last seen'],
+        q.shown.map((e) => [e.site, e.lsid, e.reason, e.detail, e.window, when(e.firstSeenAt), when(e.lastSeenAt)]),
+      ),
+    );
+  }
+
   async function refresh() {
     if (!signedIn || inFlight) return;
     inFlight = true;
@@ -251,6 +272,7 @@
       renderReporting(o.reporting);
       renderLeases(o.leases);
       renderEvents(o.events);
+      renderQuarantine(o.quarantine);
     } catch (e) {
       if (e.auth) signOut(e.message);
       else $('summary').textContent = `Cannot read the status: ${e.message}`;

@@ -67,6 +67,8 @@ class DiscardStore implements Store {
     },
     readSession: async () => undefined,
     tableCounts: async () => ({ session: this.#written }),
+    quarantine: async (entries) => [...entries],
+    quarantined: async () => ({ total: 0, entries: [] }),
   };
   async migrate() {
     return 0;

@@ -7,6 +7,7 @@ import { MEMORY_DATA_DIR } from '../store/pglite-cluster.js';
 import type { StoreConfig } from '../store/store-config.js';
 import { adminSocketPath } from './admin-client.js';
 import { backfillSite } from './backfill-runner.js';
+import { listQuarantine, QUARANTINE_LIMIT_MAX } from './quarantine-list.js';
 import type { Config } from './config-schema.js';
 import type { Runtime } from './runtime.js';
 import { STORE_UNIT, type StoreComponent } from './store-unit.js';
@@ -53,6 +54,12 @@ function handlers(rt: Runtime, current: () => Config, storeUnit: () => StoreComp
       if (op === 'migrate') {
         const before = await store.schemaVersion();
         return { event: 'done', before, after: await store.migrate() };
+      }
+      if (op === 'quarantine') {
+        const limit = z.object({ limit: z.number().int().min(1).max(QUARANTINE_LIMIT_MAX) }).safeParse(body);
+        if (!limit.success)
+          throw new ServiceError('cli.usage', `quarantine request: ${z.prettifyError(limit.error)}`, { op: 'admin' });
+        return { event: 'done', ...(await listQuarantine(store.reports, limit.data.limit)) };
       }
       if (op === 'backfill') {
         const parsed = BackfillBody.safeParse(body);

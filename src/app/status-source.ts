@@ -5,6 +5,7 @@ import { renderExplainReport } from '../broker/explain-render.js';
 import {
   EVENTS_SHOWN,
   LEASES_SHOWN,
+  QUARANTINE_SHOWN,
   type ReportingEntry,
   type SiteEntry,
   type StatusOverview,
@@ -27,6 +28,7 @@ import {
   type ReadinessSnapshot,
 } from './status-signals.js';
 import type { StoreComponent } from './store-unit.js';
+import { listQuarantine } from './quarantine-list.js';
 import { createExplainer } from './test-settings-tool.js';
 
 /** The running units the page reads, found at request time (a reload may have replaced them). */
@@ -52,10 +54,11 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
     async overview(): Promise<StatusOverview> {
       const snap = await readinessSnapshot(deps.rt.readiness);
       const config = deps.config();
-      const [reporting, leases, events] = await Promise.all([
+      const [reporting, leases, events, quarantine] = await Promise.all([
         reportingView(config, snap, deps),
         leasesView(deps),
         eventsView(deps),
+        quarantineView(deps),
       ]);
       return {
         generatedAt: new Date(deps.rt.clock.now()).toISOString(),
@@ -65,6 +68,7 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
         reporting,
         leases,
         events,
+        quarantine,
       };
     },
 
@@ -224,6 +228,16 @@ async function eventsView(deps: StatusSourceDeps): Promise<StatusOverview['event
       checkoutAt: iso(e.checkoutAt),
       checkinAt: iso(e.checkinAt),
     }));
+  } catch (e) {
+    return failure(e);
+  }
+}
+
+async function quarantineView(deps: StatusSourceDeps): Promise<StatusOverview['quarantine']> {
+  try {
+    const store = deps.store()?.store;
+    if (!store) return { error: 'the store is not running' };
+    return await listQuarantine(store.reports, QUARANTINE_SHOWN);
   } catch (e) {
     return failure(e);
   }

@@ -147,6 +147,18 @@ export const COMMANDS: CommandInfo[] = [
     load: () => import('./report-backfill.js').then((m) => m.runReportBackfill),
   },
   {
+    path: ['report', 'quarantine'],
+    summary:
+      'List the sessions reporting refused by validation (quarantined, never stored in BGSessions), last seen first',
+    usage: 'ecm-bridge report quarantine --config FILE [--limit N] [--json]',
+    examples: [
+      'ecm-bridge report quarantine --config /etc/ecm-bridge/config.yaml',
+      'ecm-bridge report quarantine --config /etc/ecm-bridge/config.yaml --json | jq ".shown[].lsid"',
+    ],
+    options: { config: { type: 'string', short: 'c' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+    load: () => import('./report-quarantine.js').then((m) => m.runReportQuarantine),
+  },
+  {
     path: ['report', 'parse'],
     summary: 'Parse a saved Reporting API report (listing or sessions) and print the normalised sessions',
     usage: 'ecm-bridge report parse FILE [--json] [--host HOSTNAME]',

@@ -84,6 +84,19 @@ export interface StatusOverview {
   leases: { total: number; shown: LeaseEntry[] } | { error: string };
   /** The last 50 credential audit events, newest first. */
   events: AuditEntry[] | { error: string };
+  /** Sessions refused by validation and quarantined (at most `QUARANTINE_SHOWN`, last seen first) and how many there are. */
+  quarantine: { total: number; shown: QuarantineView[] } | { error: string };
+}
+
+/** A quarantined session: its raw lsid (bounded), why it was refused, where and when. */
+export interface QuarantineView {
+  site: string;
+  lsid: string;
+  reason: string;
+  detail: string;
+  window: string;
+  firstSeenAt: string;
+  lastSeenAt: string;
 }
 
 export interface TestSettingsRequest {
@@ -116,3 +129,4 @@ export interface StatusSource {
 
 export const LEASES_SHOWN = 100;
 export const EVENTS_SHOWN = 50;
+export const QUARANTINE_SHOWN = 20;

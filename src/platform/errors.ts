@@ -279,7 +279,7 @@ export const ERROR_CATALOGUE = {
     'input',
     'internal',
     false,
-    'A report from the Reporting API is not well-formed or misses required fields; the batch was not written.',
+    'A report from the Reporting API is not well-formed XML or not a report at all; the batch was not written. (One session element that fails validation is quarantined instead, see docs/reporting.md.)',
     'The cursor did not move; inspect the saved report with `ecm-bridge report parse FILE`.',
   ),
 

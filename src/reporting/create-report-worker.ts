@@ -239,6 +239,7 @@ export class ReportWorker implements Component {
           reports: this.deps.store.reports,
           log: this.deps.log,
           metrics: this.deps.metrics,
+          clock: this.deps.clock,
           ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings) } : {}),
         },
         {
@@ -251,6 +252,9 @@ export class ReportWorker implements Component {
           includeInProgress: r.includeInProgress,
           signal: this.#abort.signal,
           fence: () => leader.fence(),
+          onRejected: (entries) => {
+            for (const e of entries) this.#metrics.rejected.inc({ site: site.name, reason: e.reason });
+          },
           onProgress: (p) => {
             if (p.cursor) st.cursorMs = Date.parse(p.cursor);
             this.#metrics.sessions.inc({ site: site.name, result: 'inserted' }, p.inserted - counted.inserted);

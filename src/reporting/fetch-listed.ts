@@ -1,4 +1,5 @@
 import { ServiceError } from '../platform/errors.js';
+import type { RejectedSession } from './rejected-session.js';
 import type { ReportSource } from './report-source.js';
 import type { SessionRecord } from './session-record.js';
 
@@ -9,6 +10,8 @@ export interface ListedBatch {
   vanished: string[];
   /** Sessions the report returned without being asked for them (ignored). */
   unrequested: number;
+  /** Session elements that failed validation (accounted for: quarantined by the caller, never written). */
+  rejected: RejectedSession[];
 }
 
 /**
@@ -28,6 +31,8 @@ export async function fetchListed(
 ): Promise<ListedBatch> {
   const wanted = new Set(batch);
   const got = new Map<string, SessionRecord>();
+  const rejected: RejectedSession[] = [];
+  const refused = new Set<string>();
   let unrequested = 0;
   const take = (records: SessionRecord[]) => {
     for (const r of records) {
@@ -35,11 +40,17 @@ export async function fetchListed(
       else unrequested++;
     }
   };
-  take(await source.sessions(batch, label, signal));
-  let missing = batch.filter((l) => !got.has(l));
+  const fetch = async (lsids: readonly string[]) => {
+    const before = rejected.length;
+    take(await source.sessions(lsids, label, signal, rejected));
+    for (const r of rejected.slice(before)) if (r.lsid !== undefined && wanted.has(r.lsid)) refused.add(r.lsid);
+  };
+  await fetch(batch);
+  const accounted = (l: string) => got.has(l) || refused.has(l);
+  let missing = batch.filter((l) => !accounted(l));
   if (missing.length > 0) {
-    take(await source.sessions(missing, label, signal));
-    missing = missing.filter((l) => !got.has(l));
+    await fetch(missing);
+    missing = missing.filter((l) => !accounted(l));
   }
   let vanished: string[] = [];
   if (missing.length > 0) {
@@ -53,5 +64,5 @@ export async function fetchListed(
       );
     vanished = missing;
   }
-  return { sessions: batch.flatMap((l) => got.get(l) ?? []), vanished, unrequested };
+  return { sessions: batch.flatMap((l) => got.get(l) ?? []), vanished, unrequested, rejected };
 }

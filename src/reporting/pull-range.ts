@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type { CommitFence, ReportStore } from './report-store-port.js';
+import { systemClock, type Clock } from '../platform/clock.js';
+import { quarantineEntry, type RejectedSession } from './rejected-session.js';
+import type { CommitFence, QuarantineEntry, ReportStore } from './report-store-port.js';
 import { fetchListed } from './fetch-listed.js';
 import type { Registry } from '../platform/metrics.js';
 import type { RecordingDirectory } from './recording-directory.js';
@@ -13,6 +15,8 @@ export interface PullRangeDeps {
   recordings?: RecordingDirectory;
   /** Where the recording outcome counter goes. */
   metrics?: Registry;
+  /** When sessions are quarantined (systemClock when absent). */
+  clock?: Clock;
 }
 
 export interface PullRangeOptions {
@@ -30,6 +34,8 @@ export interface PullRangeOptions {
   fence?: () => CommitFence;
   /** Called after every committed batch. */
   onProgress?: (p: PullProgress) => void;
+  /** Called with the sessions quarantined for the first time (already logged), to count them. */
+  onRejected?: (entries: QuarantineEntry[]) => void;
 }
 
 export interface PullProgress {
@@ -69,11 +75,13 @@ async function listSlice(
   slice: ReportWindow,
   includeInProgress: boolean,
   signal?: AbortSignal,
+  rejected?: RejectedSession[],
 ): Promise<Map<string, Listed>> {
   const listed = new Map<string, Listed>();
-  for (const s of await source.listing(slice, signal)) listed.set(s.lsid, { recording: s.hasRecording, ended: true });
+  for (const s of await source.listing(slice, signal, rejected))
+    listed.set(s.lsid, { recording: s.hasRecording, ended: true });
   if (includeInProgress) {
-    for (const s of await source.listing({ ...slice, by: 'start' }, signal)) {
+    for (const s of await source.listing({ ...slice, by: 'start' }, signal, rejected)) {
       const seen = listed.get(s.lsid);
       listed.set(s.lsid, { recording: (seen?.recording ?? false) || s.hasRecording, ended: seen?.ended ?? false });
     }
@@ -103,13 +111,38 @@ class SpanningSessions {
 }
 
 /**
+ * Keeps refused sessions in the quarantine before the cursor can move past them; each is logged
+ * and counted once (the first time the quarantine sees it), whatever re-reads it again.
+ */
+async function quarantine(
+  deps: PullRangeDeps,
+  o: PullRangeOptions,
+  label: string,
+  rejected: readonly RejectedSession[],
+): Promise<void> {
+  if (rejected.length === 0) return;
+  const at = new Date((deps.clock ?? systemClock).now());
+  const fresh = await deps.reports.quarantine(
+    rejected.map((r) => quarantineEntry(o.site, label, r)),
+    at,
+  );
+  for (const e of fresh)
+    deps.log.warn(
+      { site: o.site, window: label, lsid: e.lsid, reason: e.reason, detail: e.detail },
+      'reporting: a session failed validation; quarantined, not stored (the rest of the window is)',
+    );
+  if (fresh.length > 0) o.onRejected?.(fresh);
+}
+
+/**
  * Pulls [fromMs, toMs) into the report store, slice by slice. Per slice: the listing of sessions
  * that ended in it (plus, with `includeInProgress`, those that started in it), then the full
  * sessions by `lsids` in batches of `batchSize` (every listed lsid accounted for, see
  * `fetchListed`), each batch one transaction; the last batch of a
  * slice carries the cursor (the slice end), so the cursor moves only when the whole slice is
- * committed. Memory holds one slice's listing and one batch. Any failure (transport, `<error>`,
- * bad XML, database) stops the pull with the cursor at the last committed slice; rerunning
+ * committed. Memory holds one slice's listing and one batch. A session element that fails
+ * validation (in the listing or the full report) is quarantined, never written, and does not hold
+ * the cursor. Any other failure (transport, `<error>`, a document that is not a report, database) stops the pull with the cursor at the last committed slice; rerunning
  * re-reads that slice, and idempotent writes (host_name, lsid) make the re-read harmless.
  */
 export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promise<PullProgress | undefined> {
@@ -123,7 +156,9 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
   for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
     o.signal?.throwIfAborted();
     const label = describeWindow(slice);
-    const listed = await listSlice(deps.source, slice, o.includeInProgress, o.signal);
+    const refusedInListing: RejectedSession[] = [];
+    const listed = await listSlice(deps.source, slice, o.includeInProgress, o.signal, refusedInListing);
+    await quarantine(deps, o, label, refusedInListing);
     // `processed` counts distinct sessions: one listed again (it spans a boundary) was counted already.
     const again = spanning.repeats(listed);
     const lsids = [...listed.keys()].filter((l) => !final.has(l));
@@ -138,7 +173,9 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
         sessions: fetched,
         vanished,
         unrequested,
+        rejected,
       } = await fetchListed(deps.source, batch, relist, label, o.signal);
+      await quarantine(deps, o, label, rejected);
       if (vanished.length > 0 || unrequested > 0)
         deps.log.warn(
           { site: o.site, window: label, vanished: vanished.slice(0, 50), vanishedCount: vanished.length, unrequested },
@@ -185,7 +222,8 @@ export async function countRange(
   let total = 0;
   const spanning = new SpanningSessions();
   for (const slice of slices(o.fromMs, o.toMs, o.sliceMs)) {
-    const listed = await listSlice(source, slice, o.includeInProgress, o.signal);
+    // A refused listing entry is not counted: the pull quarantines it, it never becomes "loaded".
+    const listed = await listSlice(source, slice, o.includeInProgress, o.signal, []);
     total += listed.size - spanning.repeats(listed).size;
   }
   return total;

@@ -18,6 +18,7 @@ import {
   type ApiRequest,
   type RecordingRoutes,
 } from './recording-route.js';
+import type { RejectedSession } from './rejected-session.js';
 import type { SessionRecord, SessionSummary } from './session-record.js';
 import {
   decodeReport,
@@ -85,7 +86,7 @@ export class ReportClient implements ReportSource {
     return { site: this.o.site.name, hostName: this.#hostName, report, window };
   }
 
-  async listing(window: ReportWindow, signal?: AbortSignal): Promise<SessionSummary[]> {
+  async listing(window: ReportWindow, signal?: AbortSignal, rejected?: RejectedSession[]): Promise<SessionSummary[]> {
     const ctx = this.#ctx(this.#names.listing, describeWindow(window));
     const params = {
       generate_report: ctx.report,
@@ -93,14 +94,19 @@ export class ReportClient implements ReportSource {
       duration: String(Math.max(1, Math.ceil((window.toMs - window.fromMs) / 1000))),
     };
     const res = await this.#call(this.#form(params), ctx, signal);
-    return parseSessionListing(decodeReport(new Uint8Array(await res.body.arrayBuffer()), ctx), ctx);
+    return parseSessionListing(decodeReport(new Uint8Array(await res.body.arrayBuffer()), ctx), ctx, rejected);
   }
 
-  async sessions(lsids: readonly string[], context: string, signal?: AbortSignal): Promise<SessionRecord[]> {
+  async sessions(
+    lsids: readonly string[],
+    context: string,
+    signal?: AbortSignal,
+    rejected?: RejectedSession[],
+  ): Promise<SessionRecord[]> {
     if (lsids.length === 0) return [];
     const ctx = this.#ctx(this.#names.sessions, `${lsids.length} lsids of ${context}`);
     const res = await this.#call(this.#form({ generate_report: ctx.report, lsids: lsids.join(',') }), ctx, signal);
-    return parseSessionList(decodeReport(new Uint8Array(await res.body.arrayBuffer()), ctx), ctx);
+    return parseSessionList(decodeReport(new Uint8Array(await res.body.arrayBuffer()), ctx), ctx, rejected);
   }
 
   /**

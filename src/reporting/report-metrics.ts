@@ -1,4 +1,5 @@
 import { Counter, Gauge, metric, type Registry } from '../platform/metrics.js';
+import { REJECT_REASONS } from './report-store-port.js';
 
 /** Per-site lag in seconds, as the running worker computes it. */
 export type LagSource = () => Map<string, number>;
@@ -30,6 +31,8 @@ export interface ReportMetrics {
   /** Listed sessions deleted on the appliance before they were fetched: accounted for, never written. */
   vanished: Counter<'site'>;
   runs: Counter<'site' | 'outcome'>;
+  /** Sessions that failed validation, quarantined (counted once each, when first quarantined). */
+  rejected: Counter<'site' | 'reason'>;
   /** Primary changes of a failover site that started a failback re-read. */
   failbacks: Counter<'site'>;
   lag: Gauge<'site'>;
@@ -75,6 +78,17 @@ export function reportMetrics(registry: Registry): ReportMetrics {
           name: 'ecm_bridge_reporting_sessions_vanished_total',
           help: 'Listed sessions the appliance deleted before their full report was read (skipped, logged)',
           labelNames: ['site'] as const,
+          registers: [registry],
+        }),
+    ),
+    rejected: metric(
+      registry,
+      'ecm_bridge_reporting_sessions_rejected_total',
+      () =>
+        new Counter({
+          name: 'ecm_bridge_reporting_sessions_rejected_total',
+          help: 'Sessions that failed validation, quarantined and never stored, by site and reason (counted once each)',
+          labelNames: ['site', 'reason'] as const,
           registers: [registry],
         }),
     ),
@@ -125,6 +139,7 @@ export function reportMetrics(registry: Registry): ReportMetrics {
       this.lastSuccess.set({ site }, 0);
       this.vanished.inc({ site }, 0);
       this.failbacks.inc({ site }, 0);
+      for (const reason of REJECT_REASONS) this.rejected.inc({ site, reason }, 0);
     },
     attachLag(source) {
       holder.current = source;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { SiteConfig } from '../appliance/site-config.js';
+import type { RejectedSession } from './rejected-session.js';
 import type { ReportingConfig } from './reporting-config.js';
 import type { SessionRecord, SessionSummary } from './session-record.js';
 
@@ -34,12 +35,18 @@ export function recordingName(file: Pick<RecordingFile, 'lsid' | 'instance'>): s
  * Where the worker reads sessions from: one site's Reporting API. Implemented by ReportClient.
  * Contract: `listing` returns the whole listing of a window (the worker keeps windows small);
  * `sessions` returns the full sessions of the given lsids (unknown lsids are simply absent);
- * every failure is a ServiceError naming the report and `context`.
+ * every failure is a ServiceError naming the report and `context`. Given `rejected`, a session
+ * element that fails validation is left out and described there instead of failing the call.
  */
 export interface ReportSource {
-  listing(window: ReportWindow, signal?: AbortSignal): Promise<SessionSummary[]>;
+  listing(window: ReportWindow, signal?: AbortSignal, rejected?: RejectedSession[]): Promise<SessionSummary[]>;
   /** `context` names the window the lsids came from, for errors. */
-  sessions(lsids: readonly string[], context: string, signal?: AbortSignal): Promise<SessionRecord[]>;
+  sessions(
+    lsids: readonly string[],
+    context: string,
+    signal?: AbortSignal,
+    rejected?: RejectedSession[],
+  ): Promise<SessionRecord[]>;
   /** A recording of a closed session, as a byte stream, and its file extension. */
   recording(file: RecordingFile, signal?: AbortSignal): Promise<{ body: Readable; extension: string }>;
 }

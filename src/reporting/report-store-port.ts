@@ -15,6 +15,36 @@ export interface ReportStore {
   readSession(hostName: string, lsid: string): Promise<SessionRecord | undefined>;
   /** Row counts per BGSessions table. */
   tableCounts(): Promise<Record<string, number>>;
+  /**
+   * Keeps sessions that failed validation (never written to BGSessions), one row per site and
+   * lsid key: an entry seen again only updates its last sighting, reason and detail. Returns the
+   * entries that were not quarantined before (the ones to log and count).
+   */
+  quarantine(entries: readonly QuarantineEntry[], at: Date): Promise<QuarantineEntry[]>;
+  /** The quarantined sessions, last seen first, at most `limit` of them, and how many there are. */
+  quarantined(limit: number): Promise<{ total: number; entries: QuarantinedSession[] }>;
+}
+
+/** Why a session element was refused (the `reason` label of the rejected-sessions counter: a closed set). */
+export const REJECT_REASONS = ['lsid_missing', 'lsid_invalid', 'field_invalid', 'content_invalid'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** A session refused by validation, as the quarantine keeps it. */
+export interface QuarantineEntry {
+  site: string;
+  /** The raw lsid, bounded (see boundedLsid); '' when the session had none. */
+  lsid: string;
+  /** SHA-256 (hex) of the whole raw lsid: with the site, the key. */
+  lsidKey: string;
+  reason: RejectReason;
+  detail: string;
+  /** The report window it was refused in. */
+  window: string;
+}
+
+export interface QuarantinedSession extends QuarantineEntry {
+  firstSeenAt: Date;
+  lastSeenAt: Date;
 }
 
 export interface WriteResult {

@@ -10,7 +10,8 @@ import { attr, child, children, childText, int, known, nonEmpty, text, type XmlN
 
 /**
  * Thrown by the mapper when a required field is missing or unreadable; the report parser turns
- * it into `report.xml_invalid` naming the site, the window and the session.
+ * it into `report.xml_invalid` naming the site, the window and the session, or (for the worker)
+ * into a rejected session that is quarantined.
  */
 export class SessionFieldError extends Error {
   constructor(

@@ -18,6 +18,8 @@ import type {
   LeaderLock,
   LeaderTerm,
   LockHandle,
+  QuarantinedSession,
+  QuarantineEntry,
   ReportStore,
   WriteResult,
 } from '../reporting/report-store-port.js';
@@ -198,6 +200,7 @@ export class MemoryStateStore implements StateStore {
 
 export class MemoryReportStore implements ReportStore {
   readonly sessions = new Map<string, SessionRecord>();
+  readonly #quarantine = new Map<string, QuarantinedSession>();
 
   constructor(
     private readonly state: MemoryStateStore,
@@ -245,6 +248,22 @@ export class MemoryReportStore implements ReportStore {
       custom_attribute: sum(all, (s) => s.customAttributes.length),
       command_shell_recording: sum(all, (s) => s.shellRecordings.length),
     };
+  }
+
+  async quarantine(entries: readonly QuarantineEntry[], at: Date): Promise<QuarantineEntry[]> {
+    const fresh: QuarantineEntry[] = [];
+    for (const e of entries) {
+      const key = `${e.site}\u0000${e.lsidKey}`;
+      const seen = this.#quarantine.get(key);
+      if (!seen) fresh.push(e);
+      this.#quarantine.set(key, { ...e, firstSeenAt: seen?.firstSeenAt ?? at, lastSeenAt: at });
+    }
+    return fresh;
+  }
+
+  async quarantined(limit: number) {
+    const all = [...this.#quarantine.values()].sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+    return { total: all.length, entries: all.slice(0, limit).map((e) => structuredClone(e)) };
   }
 }
 

@@ -8,13 +8,15 @@ import {
   SESSION_CHILD_TABLES,
   SESSION_EVENT,
 } from './bgsessions-tables.js';
-import { bind, bulkTable, driverType } from './mssql-params.js';
+import { bind, bindAll, bulkTable, driverType } from './mssql-params.js';
 import { withRetry, type RetryPolicy } from './mssql-retry.js';
 import {
   countSql,
   deleteChildrenSql,
   eventIdsSql,
   IDS_PER_STATEMENT,
+  QUARANTINE_SQL,
+  QUARANTINED_SQL,
   READ_SESSION_PARTS,
   READ_SESSION_SQL,
   SESSIONS_PER_UPSERT,
@@ -25,7 +27,15 @@ import { planBatch, sessionFromRows, type Row } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import { leaderLost } from './leader-lost.js';
 import { renewTerm } from './mssql-leader-leases.js';
-import type { CommitFence, CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
+import type {
+  CommitFence,
+  CursorUpdate,
+  QuarantinedSession,
+  QuarantineEntry,
+  ReportStore,
+  WriteResult,
+} from '../reporting/report-store-port.js';
+import { quarantinedFromRow } from './quarantine-rows.js';
 
 type DbRow = Record<string, unknown>;
 
@@ -170,6 +180,44 @@ export class MssqlReportStore implements ReportStore {
     for (const t of BGSESSIONS_TABLES)
       counts[t.name] = Number((await this.pool.request().query<{ n: number }>(countSql(t.name))).recordset[0]!.n);
     return counts;
+  }
+
+  /** One transaction (retried whole), one statement per entry: refused sessions are few. */
+  async quarantine(entries: readonly QuarantineEntry[], at: Date): Promise<QuarantineEntry[]> {
+    if (entries.length === 0) return [];
+    return withRetry('store.quarantine', this.retry, 'store.write_failed', async () => {
+      const tx = new sql.Transaction(this.pool);
+      await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+      try {
+        const fresh: QuarantineEntry[] = [];
+        for (const e of entries) {
+          const req = bindAll(new sql.Request(tx), {
+            site: e.site,
+            lsid_key: e.lsidKey,
+            lsid: e.lsid,
+            reason: e.reason,
+            detail: e.detail,
+            window: e.window,
+            at,
+          });
+          const res = await req.query<{ fresh: number }>(QUARANTINE_SQL);
+          if (Number(res.recordset[0]?.fresh) === 1) fresh.push(e);
+        }
+        await tx.commit();
+        return fresh;
+      } catch (e) {
+        await tx.rollback().catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async quarantined(limit: number): Promise<{ total: number; entries: QuarantinedSession[] }> {
+    const res = await withRetry('store.quarantined', this.retry, 'store.unavailable', () =>
+      this.pool.request().input('limit', sql.Int, limit).query(QUARANTINED_SQL),
+    );
+    const [rows, count] = res.recordsets as unknown as DbRow[][];
+    return { total: Number(count![0]!.n), entries: rows!.map(quarantinedFromRow) };
   }
 }
 

@@ -280,3 +280,25 @@ export function insertCredentialEventSql(columns: readonly string[]): string {
 export function updateCredentialEventSql(columns: readonly string[]): string {
   return `UPDATE ecm_bridge.credential_event SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
 }
+
+/**
+ * Quarantines one refused session: its row updated when the site already has its lsid key, else
+ * inserted (under UPDLOCK+HOLDLOCK so two writers cannot both insert); `fresh` says which.
+ */
+export const QUARANTINE_SQL = `
+DECLARE @n int;
+UPDATE ecm_bridge.quarantined_session WITH (UPDLOCK, HOLDLOCK)
+  SET lsid = @lsid, reason = @reason, detail = @detail, report_window = @window, last_seen_at = @at
+  WHERE site = @site AND lsid_key = @lsid_key;
+SET @n = @@ROWCOUNT;
+IF @n = 0
+  INSERT INTO ecm_bridge.quarantined_session
+    (site, lsid_key, lsid, reason, detail, report_window, first_seen_at, last_seen_at)
+    VALUES (@site, @lsid_key, @lsid, @reason, @detail, @window, @at, @at);
+SELECT CASE WHEN @n = 0 THEN 1 ELSE 0 END AS fresh;`;
+
+/** The quarantined sessions, last seen first (@limit of them), then how many there are. */
+export const QUARANTINED_SQL = `
+SELECT TOP (@limit) site, lsid_key, lsid, reason, detail, report_window, first_seen_at, last_seen_at
+  FROM ecm_bridge.quarantined_session ORDER BY last_seen_at DESC, site, lsid_key;
+SELECT COUNT(*) AS n FROM ecm_bridge.quarantined_session;`;

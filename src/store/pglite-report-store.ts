@@ -7,7 +7,23 @@ import { lastOccurrences, sessionFromRows } from './session-rows.js';
 import type { StoreMetrics } from './store-metrics.js';
 import { leaderLost } from './leader-lost.js';
 import { renewTerm } from './pglite-leader-leases.js';
-import type { CommitFence, CursorUpdate, ReportStore, WriteResult } from '../reporting/report-store-port.js';
+import type {
+  CommitFence,
+  CursorUpdate,
+  QuarantinedSession,
+  QuarantineEntry,
+  ReportStore,
+  WriteResult,
+} from '../reporting/report-store-port.js';
+import { quarantinedFromRow } from './quarantine-rows.js';
+
+/** `fresh`: the row was inserted now, not updated (xmax is 0 only on a tuple no one updated). */
+const QUARANTINE_SQL = `INSERT INTO ecm_bridge.quarantined_session
+  (site, lsid_key, lsid, reason, detail, report_window, first_seen_at, last_seen_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+  ON CONFLICT (site, lsid_key) DO UPDATE SET lsid = EXCLUDED.lsid, reason = EXCLUDED.reason,
+    detail = EXCLUDED.detail, report_window = EXCLUDED.report_window, last_seen_at = EXCLUDED.last_seen_at
+  RETURNING (xmax = 0) AS fresh`;
 
 /**
  * ReportStore on PGlite. A batch is one transaction: its sessions are loaded by loadBatch (COPY
@@ -101,5 +117,42 @@ export class PgliteReportStore implements ReportStore {
       counts[t.name] = (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.name}`)).rows[0]!.n;
     }
     return counts;
+  }
+
+  async quarantine(entries: readonly QuarantineEntry[], at: Date): Promise<QuarantineEntry[]> {
+    if (entries.length === 0) return [];
+    try {
+      return await this.db.transaction(async (tx) => {
+        const fresh: QuarantineEntry[] = [];
+        for (const e of entries) {
+          const r = await tx.query<{ fresh: boolean }>(QUARANTINE_SQL, [
+            e.site,
+            e.lsidKey,
+            e.lsid,
+            e.reason,
+            e.detail,
+            e.window,
+            at,
+          ]);
+          if (r.rows[0]?.fresh) fresh.push(e);
+        }
+        return fresh;
+      });
+    } catch (e) {
+      throw new ServiceError(
+        'store.write_failed',
+        `quarantining ${entries.length} refused session(s) failed (${(e as Error).message}); the cursor did not move`,
+        { op: 'store.quarantine', cause: e },
+      );
+    }
+  }
+
+  async quarantined(limit: number): Promise<{ total: number; entries: QuarantinedSession[] }> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT * FROM ecm_bridge.quarantined_session ORDER BY last_seen_at DESC, site, lsid_key LIMIT $1`,
+      [limit],
+    );
+    const count = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ecm_bridge.quarantined_session');
+    return { total: count.rows[0]!.n, entries: rows.rows.map(quarantinedFromRow) };
   }
 }

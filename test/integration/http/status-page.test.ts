@@ -10,6 +10,7 @@ import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { createRuntime, type Runtime } from '../../../src/app/runtime.js';
 import { UNITS } from '../../../src/app/unit-keys.js';
 import { silentLogger } from '../../../src/platform/logger.js';
+import { quarantineEntry } from '../../../src/reporting/rejected-session.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../../../src/simulators/appliance/console-driver.js';
 import { ReportingSimulator } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
@@ -192,6 +193,37 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
         WAIT,
       )
       .toContain('Requests, last hour3 answered, 0 refused');
+  });
+
+  it('lists a quarantined session with its raw lsid and reason, as text', async () => {
+    await expect
+      .poll(
+        afterRefresh(() => page.locator('#quarantine').textContent()),
+        WAIT,
+      )
+      .toContain('No session was refused.');
+    const store = service.unit(UNITS.store).store;
+    const raw = '<img src=x onerror=alert(1)>';
+    await store.reports.quarantine(
+      [
+        quarantineEntry('demo', 'end_time 2026-01-01T00:00:00Z..2026-01-01T06:00:00Z', {
+          lsid: raw,
+          reason: 'lsid_invalid',
+          detail: 'session_summary #3: lsid attribute is not a session id',
+        }),
+      ],
+      new Date(rt.clock.now()),
+    );
+    await expect
+      .poll(
+        afterRefresh(() => page.locator('#quarantine-count').textContent()),
+        WAIT,
+      )
+      .toMatch(/^1 session\(s\) refused by validation/);
+    const shown = await page.locator('#quarantine').textContent();
+    expect(shown).toContain(raw); // shown as text, never as markup
+    expect(shown).toContain('lsid_invalid');
+    expect(await page.locator('#quarantine img').count()).toBe(0);
   });
 
   it('renders Test Settings for a denied user and for a user with offers, and a draft with a mistake', async () => {

@@ -73,6 +73,46 @@ describe('report backfill', () => {
     await s.close();
   });
 
+  it('a session that fails validation is quarantined, not counted, and the backfill completes', async () => {
+    const s = await scenario(120, {
+      rewrite: (i, element) => (i === 30 ? element.replace(/ lsid="[^"]*"/, ' lsid="a b"') : element),
+    });
+    const agent = new Agent({ connect: { ca: [s.caPem] } });
+    const store = new MemoryStore();
+    const client = new ReportClient({
+      site: { name: 'corp-pra', url: s.url, product: 'pra' },
+      tokens: new ListTokens(['good-token']),
+      dispatcher: agent,
+      clock: instantClock(s.clock),
+      retries: { max: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      log: silentLogger(),
+      metrics: createMetricsRegistry({ defaultMetrics: false }),
+    });
+    const deps = { source: client, reports: store.reports, state: store.state, log: silentLogger() };
+    let total: number | undefined;
+    const result = await runBackfill(deps, {
+      site: 'corp-pra',
+      cursorKey: 'reporting/corp-pra/AccessSession',
+      fromMs: T0,
+      toMs: T0 + 120 * 60_000,
+      sliceMs: 60 * 60_000,
+      batchSize: 25,
+      includeInProgress: false,
+      onStart: (x) => (total = x.total),
+    });
+    const closed = [...s.generator.records(T0 + 120 * 60_000)].filter(
+      (r) => r.endTime !== null && r.endTime.getTime() < T0 + 120 * 60_000,
+    ).length;
+    expect(total).toBe(closed - 1);
+    expect(result.done).toBe(closed - 1);
+    expect(store.reports.sessions.size).toBe(closed - 1);
+    expect((await store.reports.quarantined(10)).entries.map((e) => [e.lsid, e.reason])).toEqual([
+      ['a b', 'lsid_invalid'],
+    ]);
+    await agent.close();
+    await s.close();
+  });
+
   it('a --to still in the future: the cursor is keyed by the requested end, so a later rerun resumes (only up to now)', async () => {
     let failAt = 3;
     let sessionCalls = 0;

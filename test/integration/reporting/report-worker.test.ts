@@ -263,6 +263,63 @@ describe('reporting worker against the simulator (real sockets)', () => {
     await w.stop(1000);
   });
 
+  it('one bad session never holds the site: quarantined, logged and counted once; the rest stored, the cursor moves', async () => {
+    const BAD_LSID = 7;
+    const NO_START = 12;
+    const s = await setup(60, {
+      rewrite: (i, element) => {
+        if (i === BAD_LSID) return element.replace(/ lsid="[^"]*"/, ' lsid="../../etc/passwd"');
+        // Only the full session loses its start time: its listing entry is fine, so it is asked for.
+        if (i === NO_START) return element.replace(/<(\w+:)?start_time\b[^>]*>[^<]*<\/(\w+:)?start_time>/, '');
+        return element;
+      },
+    });
+    const store = new MemoryStore();
+    const { log, lines } = capturedLogger();
+    const { w, readiness, metrics, config } = worker(s, store, {}, log);
+    await w.start();
+    const rejected = async () =>
+      Object.fromEntries(
+        (await metrics.getSingleMetric('ecm_bridge_reporting_sessions_rejected_total')!.get()).values.map((v) => [
+          v.labels.reason,
+          v.value,
+        ]),
+      );
+    // Present from start, at zero, for every reason.
+    expect(await rejected()).toEqual({ lsid_missing: 0, lsid_invalid: 0, field_invalid: 0, content_invalid: 0 });
+
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    const good = expected(s).filter((_, i) => i !== BAD_LSID && i !== NO_START);
+    expect(store.reports.sessions.size).toBe(good.length);
+    for (const r of good) expect(await store.reports.readSession(r.hostName, r.lsid)).toEqual(r);
+    expect(await store.reports.readSession(HOST, s.generator.lsidOf(NO_START))).toBeUndefined();
+    const cursor = await store.state.getCursor(reportCursorKey(config.sites[0]!));
+    expect(Date.parse(cursor!)).toBe(Math.floor(s.clock.now() / 1000) * 1000);
+    expect((await readiness.report()).components.reporting!.ready).toBe(true);
+
+    const q = await store.reports.quarantined(10);
+    expect(q.total).toBe(2);
+    expect(q.entries.map((e) => [e.site, e.lsid, e.reason]).sort()).toEqual(
+      [
+        ['corp-pra', '../../etc/passwd', 'lsid_invalid'],
+        ['corp-pra', s.generator.lsidOf(NO_START), 'field_invalid'],
+      ].sort(),
+    );
+    expect(q.entries.find((e) => e.reason === 'field_invalid')!.detail).toMatch(/start_time is missing/);
+    expect(await rejected()).toMatchObject({ lsid_invalid: 1, field_invalid: 1 });
+
+    // The next pull re-reads the overlap: the same sessions are refused again, neither logged nor counted twice.
+    s.clock.advance(5 * 60_000);
+    expect(await w.runNow()).toEqual({ 'corp-pra': 'ok' });
+    expect(await rejected()).toMatchObject({ lsid_invalid: 1, field_invalid: 1 });
+    expect((await store.reports.quarantined(10)).total).toBe(2);
+    const warned = lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg.startsWith('reporting: a session failed validation'));
+    expect(warned.map((l) => l.reason).sort()).toEqual(['field_invalid', 'lsid_invalid']);
+    await w.stop(1000);
+  });
+
   it('stands by while another replica holds the reporting leadership', async () => {
     const s = await setup(50);
     const store = new MemoryStore();

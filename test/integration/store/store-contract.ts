@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isServiceError } from '../../../src/platform/errors.js';
 import type { Lease } from '../../../src/broker/lease-store-port.js';
+import { quarantineEntry } from '../../../src/reporting/rejected-session.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import { makeEvent, makeSession } from './session-fixture.js';
@@ -681,6 +682,37 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         },
       ]);
       expect((await store.state.listCredentialEvents({ lsid, limit: 1 })).map((r) => r.id)).toEqual([id2]);
+    });
+
+    it('quarantine: a refused session is kept once per site and raw lsid, bounded; seen again it is not new', async () => {
+      const site = key('quarantine');
+      // 300 units of astral characters and a NUL: cut at 100 UTF-16 units, never half a pair, the NUL shown as U+FFFD.
+      const long = quarantineEntry(site, 'end_time w1', {
+        lsid: '\u0000' + '😀'.repeat(150),
+        reason: 'lsid_invalid',
+        detail: 'lsid attribute is not a session id',
+      });
+      const noLsid = quarantineEntry(site, 'end_time w1', {
+        lsid: undefined,
+        reason: 'lsid_missing',
+        detail: 'x'.repeat(1000),
+      });
+      const t1 = new Date(Date.UTC(2100, 0, 1, 10));
+      const t2 = new Date(Date.UTC(2100, 0, 1, 11));
+      expect(await store.reports.quarantine([long, noLsid], t1)).toEqual([long, noLsid]);
+      const again = { ...long, reason: 'content_invalid' as const, window: 'end_time w2' };
+      expect(await store.reports.quarantine([again], t2)).toEqual([]);
+      const { total, entries } = await store.reports.quarantined(10_000);
+      expect(total).toBeGreaterThanOrEqual(2);
+      const mine = entries.filter((e) => e.site === site);
+      expect(mine).toEqual([
+        { ...again, firstSeenAt: t1, lastSeenAt: t2 },
+        { ...noLsid, firstSeenAt: t1, lastSeenAt: t1 },
+      ]);
+      expect(mine[0]!.lsid).toBe('\uFFFD' + '😀'.repeat(49) + '...');
+      expect(mine[1]!.lsid).toBe('');
+      expect(mine[1]!.detail).toHaveLength(300);
+      expect((await store.reports.quarantined(1)).entries).toHaveLength(1);
     });
 
     it('leader lock: one holder at a time, free again after release', async () => {

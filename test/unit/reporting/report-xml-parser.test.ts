@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseReport, parseSessionList } from '../../../src/reporting/report-xml-parser.js';
+import { parseReport, parseSessionList, parseSessionListing } from '../../../src/reporting/report-xml-parser.js';
+import { boundedLsid, type RejectedSession } from '../../../src/reporting/rejected-session.js';
 import { splitAddress } from '../../../src/reporting/session-element.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
@@ -158,6 +159,47 @@ describe('report XML parser', () => {
       /session_summary #1: lsid attribute is not a session id \("\.\.\/\.\.\/\.\.\/\.\.\/etc\/"\.\.\. \(523 characters\)/,
     );
     expect(l.details).toMatchObject({ session: 1, field: 'lsid' });
+  });
+
+  it('with a rejected list, bad session elements are left out and described there; the good ones are returned', () => {
+    const rejected: RejectedSession[] = [];
+    const xml = [
+      '<session_list>',
+      '<session lsid="good-1"><start_time timestamp="1"/></session>',
+      '<session><start_time timestamp="1"/></session>',
+      '<session lsid="../../etc/passwd"><start_time timestamp="1"/></session>',
+      '<session lsid="abc"><start_time>yesterday</start_time></session>',
+      '<session lsid="good-2"><start_time timestamp="2"/></session>',
+      '</session_list>',
+    ].join('');
+    expect(parseSessionList(xml, ctx, rejected).map((s) => s.lsid)).toEqual(['good-1', 'good-2']);
+    expect(rejected).toEqual([
+      {
+        lsid: undefined,
+        reason: 'lsid_missing',
+        detail: expect.stringMatching(/lsid attribute is missing \(session #1\)/),
+      },
+      { lsid: '../../etc/passwd', reason: 'lsid_invalid', detail: expect.stringMatching(/is not a session id/) },
+      { lsid: 'abc', reason: 'field_invalid', detail: expect.stringMatching(/^session abc: start_time /) },
+    ]);
+    const inListing: RejectedSession[] = [];
+    const listing =
+      '<session_summary_list><session_summary lsid="ok" has_recording="1"/><session_summary lsid="a.b"/><session_summary/></session_summary_list>';
+    expect(parseSessionListing(listing, ctx, inListing)).toEqual([{ lsid: 'ok', hasRecording: true }]);
+    expect(inListing.map((r) => [r.lsid, r.reason])).toEqual([
+      ['a.b', 'lsid_invalid'],
+      [undefined, 'lsid_missing'],
+    ]);
+    // A document that is not a report at all still fails whole.
+    expect(thrown(() => parseSessionList('<session_list><session', ctx, [])).code).toBe('report.xml_invalid');
+    expect(thrown(() => parseSessionList('<other/>', ctx, [])).code).toBe('report.xml_invalid');
+  });
+
+  it('a refused lsid is kept bounded: at most 100 UTF-16 units, never half a pair, controls shown as U+FFFD', () => {
+    expect(boundedLsid('a\u0001b')).toBe('a\uFFFDb');
+    expect(boundedLsid('x'.repeat(100))).toBe('x'.repeat(100));
+    expect(boundedLsid('x'.repeat(101))).toBe('x'.repeat(100) + '...');
+    expect(boundedLsid('x' + '😀'.repeat(60))).toBe('x' + '😀'.repeat(49) + '...');
   });
 
   it('lsids of real appliances, the simulator and the spec examples are accepted', () => {

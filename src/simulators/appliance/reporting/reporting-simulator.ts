@@ -31,6 +31,12 @@ export interface ReportingSimulatorOptions {
    * request for session `index` is redirected to (302), or undefined for an `<error>` answer.
    */
   recordingElsewhere?: (index: number) => string | undefined;
+  /**
+   * Rewrites the XML element of session `index` (its listing entry or full session) before it is
+   * sent: a test's appliance that reports one session out of the API's rules (a non-conforming
+   * lsid, a missing start time) among good ones.
+   */
+  rewrite?: (index: number, element: string) => string;
 }
 
 const REPORTS = {
@@ -95,12 +101,12 @@ export class ReportingSimulator {
         omit = false;
         continue;
       }
-      if (root === 'session_summary_list') {
-        buffer += w.summary(g.lsidOf(i), g.hasRecording(i) && g.isClosed(i, now));
-      } else {
-        buffer += w.session(g.session(i, now), g.options.product);
-        this.stats.sessionsServed++;
-      }
+      const element =
+        root === 'session_summary_list'
+          ? w.summary(g.lsidOf(i), g.hasRecording(i) && g.isClosed(i, now))
+          : w.session(g.session(i, now), g.options.product);
+      buffer += this.options.rewrite ? this.options.rewrite(i, element) : element;
+      if (root === 'session_list') this.stats.sessionsServed++;
       if (buffer.length >= CHUNK) {
         if (!res.write(buffer)) await new Promise((r) => res.once('drain', r));
         buffer = '';
