@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../platform/clock.js';
 import type { CommitFence, LeaderLeases, LeaderTerm } from './report-store-port.js';
 
@@ -44,9 +45,13 @@ export class Leadership {
   }
 
   async #renewLoop(): Promise<void> {
-    for (;;) {
+    const beat = this.ttlMs / 3;
+    for (let last = this.clock.now(); ; last = this.clock.now()) {
       try {
-        await this.clock.sleep(this.ttlMs / 3, this.#stop.signal);
+        await this.clock.sleep(beat, this.#stop.signal);
+        // A clock whose sleeps return at once (tests that skip retry delays) would make this a
+        // busy loop: when the clock has not moved a beat, wait the beat in real time instead.
+        if (this.clock.now() - last < beat) await sleep(beat, undefined, { signal: this.#stop.signal, ref: false });
       } catch {
         return; // released
       }

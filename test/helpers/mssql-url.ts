@@ -147,6 +147,18 @@ export async function isBabelfish(pool: sql.ConnectionPool): Promise<boolean> {
   return r.recordset[0]!.v.includes('Babelfish');
 }
 
+/**
+ * The engine's known bulk-load defect (its README): now and then it refuses a bulk insert batch as
+ * a malformed TDS stream. The batch rolls back whole; the product fails that write and the next
+ * run resumes from the unmoved cursor. SQL Server never says this.
+ */
+export function isEngineBulkRefusal(e: unknown): boolean {
+  const d = e as { message?: unknown; originalError?: { message?: unknown } } | undefined;
+  return /Bulk Load Request \(BulkLoadBCP\) protocol stream is incorrect/.test(
+    `${String(d?.message ?? '')} ${String(d?.originalError?.message ?? '')}`,
+  );
+}
+
 /** Prints why an assertion took its engine-specific branch. */
 export function engineNote(what: string): void {
   console.info(`[store] Babelfish: ${what}`);

@@ -15,6 +15,7 @@ import {
   createTestDatabase,
   engineNote,
   isBabelfish,
+  isEngineBulkRefusal,
   mssqlUrl,
   reportSkipped,
   type MssqlConfig,
@@ -208,9 +209,21 @@ describe.skipIf(!mssqlUrl)('SQL Server (MSSQL_URL)', () => {
     it('two replicas storing the same new sessions at once: one inserts, the other updates, no error', async () => {
       // Several rounds: on SQL Server UPDLOCK+HOLDLOCK serialise the writers; on Babelfish the
       // hints are ignored and the slower insert meets the faster one's key (2627), retried as update.
-      for (let round = 0; round < 4; round++) {
+      // A round the engine's bulk-load defect refuses is rolled back whole and played again with
+      // new keys, as the worker's next run would resume (bounded: a persistent refusal fails).
+      for (let round = 0, refused = 0; round < 4; round++) {
         const batch = [makeSession(key('race')), makeSession(key('race')), makeSession(key('race'))];
-        const results = await Promise.all([a.reports.writeSessions(batch), b.reports.writeSessions(batch)]);
+        const settled = await Promise.allSettled([a.reports.writeSessions(batch), b.reports.writeSessions(batch)]);
+        const refusal = settled.find((r) => r.status === 'rejected' && babelfish && isEngineBulkRefusal(r.reason));
+        if (refusal && ++refused <= 10) {
+          engineNote('a bulk load batch was refused (the engine defect in its README); the round is played again');
+          round--;
+          continue;
+        }
+        const results = settled.map((r) => {
+          if (r.status === 'rejected') throw r.reason;
+          return r.value;
+        });
         expect(results.map((r) => r.inserted).sort()).toEqual([0, 3]);
         expect(results.map((r) => r.updated).sort()).toEqual([0, 3]);
         for (const s of batch) expect(await a.reports.readSession(s.hostName, s.lsid)).toEqual(s);
