@@ -8,7 +8,7 @@ const INDEX_FROM = 2048;
 /** Joins a system's searchable fields; it cannot be typed into a search, so no match spans two fields. */
 const SEP = '\u0000';
 /** Items handled between two turns of the event loop when an index is built in slices. */
-const SLICE = 1024;
+const SLICE = 512;
 
 type Grams = { mask: number; starts: Int32Array; postings: Int32Array };
 
@@ -23,7 +23,7 @@ class IndexParts {
 }
 
 /** Gives the event loop a turn: pending I/O (searches, the ECM channel) runs before the next slice. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Systems sorted by name with, built once per cache fill, each system's lower-cased searchable
@@ -56,7 +56,7 @@ export class SystemIndex {
   }
 
   /**
-   * The same index, built in slices of about a thousand systems with a turn of the event loop
+   * The same index, built in slices of a few hundred systems with a turn of the event loop
    * between them: a catalogue of 100,000 systems takes hundreds of milliseconds to sort and
    * index, which in one piece would stall every search and channel message meanwhile.
    */

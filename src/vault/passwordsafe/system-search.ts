@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Limiter } from '../../platform/limiter.js';
+import { Limiter } from '../../platform/limiter.js';
 import type { VaultSystem } from '../vault-port.js';
 import type { DiscoveryCache, LoadContext } from './discovery-cache.js';
 import { toSystem, type PlatformInfo, type SessionCall, type SystemInfo } from './ps-discovery.js';
 import { failure, num, pick, rows } from './ps-json.js';
 import { restOfCountedList, uncountedList } from './ps-paging.js';
-import { byName, memberSet, SystemIndex } from './system-index.js';
+import { byName, memberSet, nextTurn, SystemIndex } from './system-index.js';
 
 /** The documented default page size of ManagedAccounts, and the first catalogue page (it tells the total). */
 const FIRST_PAGE = 1000;
@@ -17,6 +17,24 @@ const MAX_CATALOGUE_PAGE = 25_000;
  * for pages whose `JSON.parse` is short (a 25,000-row page holds the event loop for hundreds of ms).
  */
 const REFRESH_PAGE = FIRST_PAGE;
+/**
+ * Pages of a background refresh in flight at once (within the discovery limiter): answers that
+ * arrive together are parsed back to back, so a refresh reads them nearly one at a time, with a
+ * turn of the event loop after each.
+ */
+const REFRESH_PAGES_IN_FLIGHT = 2;
+
+/** Runs a background refresh's page reads one or two at a time, each followed by a turn of the loop; others as they come. */
+function pacing(how: LoadContext): <T>(read: () => Promise<T>) => Promise<T> {
+  if (!how.background) return (read) => read();
+  const pages = new Limiter(REFRESH_PAGES_IN_FLIGHT);
+  return (read) =>
+    pages.run(async () => {
+      const page = await read();
+      await nextTurn();
+      return page;
+    });
+}
 
 export interface SystemSearchDeps {
   call: SessionCall;
@@ -77,8 +95,9 @@ export class SystemSearch {
   }
 
   async #fill(vaultUser: string, how: LoadContext): Promise<UserSystems> {
+    const paced = pacing(how);
     const [accounts, catalogue, platforms, workgroups] = await Promise.all([
-      uncountedList((offset, limit) => this.#accountsPage(vaultUser, offset, limit), {
+      uncountedList((offset, limit) => paced(() => this.#accountsPage(vaultUser, offset, limit)), {
         first: FIRST_PAGE,
         next: how.background ? REFRESH_PAGE : LATER_ACCOUNT_PAGE,
         window: this.#accountWindow,
@@ -129,12 +148,14 @@ export class SystemSearch {
       .digest('base64url');
     return this.d.catalogues.get(
       fingerprint,
-      async ({ background }) => {
+      async (load) => {
+        const background = load.background;
+        const paced = pacing(load);
         // Each page becomes systems as it arrives, so its parsed rows are garbage at once rather
         // than all held until the last page is in; the index is then built in slices with turns
         // of the event loop between them (searches go on meanwhile, from the old catalogue on a refresh).
         const fetch = async (offset: number, limit: number) =>
-          ((await this.#systemsPage(vaultUser, offset, limit))?.rows ?? []).map(toSystem);
+          ((await paced(() => this.#systemsPage(vaultUser, offset, limit)))?.rows ?? []).map(toSystem);
         const head = first.rows.map(toSystem);
         const all =
           first.total !== undefined
