@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import { createMetricsRegistry } from '../../src/platform/metrics.js';
+import { createMetricsRegistry, type Registry } from '../../src/platform/metrics.js';
 import { BENCH_API_KEY } from '../../src/simulators/passwordsafe/estate-generator.js';
 import { PasswordSafeVault } from '../../src/vault/passwordsafe/password-safe-vault.js';
 import { vaultSchema } from '../../src/vault/vault-config.js';
@@ -59,6 +59,7 @@ export function benchVault(
   requestMs?: number,
   overrides: Record<string, unknown> = {},
   clock: Clock = systemClock,
+  metrics: Registry = createMetricsRegistry({ defaultMetrics: false }),
 ): PasswordSafeVault {
   const config = withSecretEnv(
     { env: { K: BENCH_API_KEY }, allowLiterals: false, readFile: () => '', baseDir: '.' },
@@ -75,7 +76,7 @@ export function benchVault(
   );
   return new PasswordSafeVault(config, {
     log: silentLogger(),
-    metrics: createMetricsRegistry({ defaultMetrics: false }),
+    metrics,
     clock,
   });
 }

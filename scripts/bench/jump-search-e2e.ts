@@ -5,17 +5,25 @@
  * a bare `ws` ECM answering the very same items inline through the same simulator, in the same
  * run: what the channel alone costs. Runs alternate baseline and bridge.
  *
- *   npx tsx scripts/bench/jump-search-e2e.ts [--systems 100000] [--requests 2000] [--concurrency 10] [--runs 3]
+ *   node --expose-gc --import tsx scripts/bench/jump-search-e2e.ts [--systems 100000] [--requests 2000] [--concurrency 10] [--runs 3]
+ *
+ * (`--expose-gc` adds the heap still in use after a full GC at the end of each phase.)
  *
  * Then "through a refresh": the adapter's clock is moved past the catalogue's TTL (within its
  * stale window), so the next search is answered from the old lists while one background refresh
- * re-reads and re-indexes the whole catalogue; searches keep running until the simulator has seen
- * no new call for two polls. Reported per run: p50/p99/max of those searches and the process's
- * RSS peak (sampled every 5 ms) against its RSS just before.
+ * re-reads and re-indexes the whole catalogue; searches keep running until one is answered from
+ * the refreshed lists (the adapter counts a cache hit again) and the vault has seen no call for
+ * two polls of 0.5 s: the refresh has ended, index and all, not merely its vault calls. The
+ * "refresh s" column includes that second of polling. Reported per run: p50/p99/max of those searches, the longest
+ * event-loop stall, the refresh's duration and the process's RSS peak (sampled every 5 ms)
+ * against its RSS just before and against the idle RSS (warm catalogue, before the first refresh).
+ * Each refresh is preceded by its baseline: the same searches as long with no refresh, so the
+ * latencies a loaded machine adds by itself are in the same table.
  *
  * The Password Safe simulator runs in a child process; it is called only by the cold search and
  * the refreshes.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
@@ -53,7 +61,13 @@ const ps = await startBenchVaultSimulator(SYSTEMS, SYSTEMS * 3, 0);
 /** Moved forward to expire the adapter's discovery cache (TTL 3,600 s, stale for 300 s more). */
 let skewMs = 0;
 const clock: Clock = { now: () => Date.now() + skewMs, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
-const vault = benchVault(ps, 120_000, {}, clock);
+const vaultMetrics = createMetricsRegistry({ defaultMetrics: false });
+const vault = benchVault(ps, 120_000, {}, clock, vaultMetrics);
+/** Discovery cache hits so far: the first after the clock moved is a search served from refreshed lists. */
+const cacheHits = async () =>
+  (await vaultMetrics.getSingleMetric('ecm_bridge_vault_discovery_cache_total')?.get())?.values.find(
+    (v) => v.labels.result === 'hit',
+  )?.value ?? 0;
 const metrics = createMetricsRegistry({ defaultMetrics: false });
 const handler = benchBroker({ vault, state: new MemoryStateStore(), metrics, clock: systemClock });
 const sim = new ApplianceSimulator({ accounts: [rawAccount, linkAccount], heartbeatMs: 15_000, maxRequestMs: 120_000 });
@@ -79,13 +93,36 @@ for (let r = 0; r < RUNS; r++) {
   mine.push(await measure(sim, 'Default', CONCURRENCY, N, 'jump.search', context, params));
 }
 
-/** Searches at CONCURRENCY while one refresh of the expired lists runs; latencies and RSS. */
-async function throughRefresh(): Promise<{ lat: number[]; idleMiB: number; peakMiB: number; calls: number }> {
+interface Phase {
+  lat: number[];
+  beforeMiB: number;
+  peakMiB: number;
+  calls: number;
+  /** How long the refresh took; undefined when it did not end within the bound. */
+  refreshMs: number | undefined;
+  stallMs: number;
+  /** Heap in use after a full GC at the end of the phase (with --expose-gc): what is still held. */
+  heapAfterMiB: number | undefined;
+  load: string;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Searches at CONCURRENCY, either while one refresh of the expired lists runs (`refresh`) or, the
+ * baseline, for `ms` with nothing else going on (`steady`): latencies, longest loop stall, RSS.
+ */
+async function searching(mode: { refresh: true } | { steadyMs: number }): Promise<Phase> {
+  const load = load1();
   await ps.command('trace');
-  const idle = process.memoryUsage.rss();
-  let peak = idle;
+  const before = process.memoryUsage.rss();
+  let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
-  skewMs += 3_610_000;
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const hits = await cacheHits();
+  const t0 = performance.now();
+  if ('refresh' in mode) skewMs += 3_610_000;
   const lat: number[] = [];
   let stop = false;
   const workers = Array.from({ length: CONCURRENCY }, async () => {
@@ -96,24 +133,46 @@ async function throughRefresh(): Promise<{ lat: number[]; idleMiB: number; peakM
       lat.push(performance.now() - t);
     }
   });
-  let calls = 0;
-  // Bounded: a refresh that never starts (no call within a minute) ends the run, reported as 0 calls.
-  for (let still = 0, polls = 0; still < 2 && polls < 120; polls++) {
-    await new Promise((r) => setTimeout(r, 500));
-    const now = Number((await ps.command('rounds')).split(' ')[1]);
-    still = now > 0 && now === calls ? still + 1 : 0;
-    calls = now;
-  }
+  // Ended when a search was served from refreshed lists and the vault has seen no new call for
+  // two polls (a tree that serves refreshed user lists before the catalogue's index is rebuilt
+  // still has that work ahead when its vault calls end). Bounded: a refresh that does not end
+  // within two minutes ends the run, reported as "never".
+  let refreshMs: number | undefined;
+  if ('refresh' in mode)
+    for (let polls = 0, still = 0, calls = 0, served = false; refreshMs === undefined && polls < 240; polls++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = Number((await ps.command('rounds')).split(' ')[1]);
+      still = now > 0 && now === calls ? still + 1 : 0;
+      calls = now;
+      served ||= (await cacheHits()) > hits;
+      if (served && still >= 2) refreshMs = performance.now() - t0;
+    }
+  else await new Promise((r) => setTimeout(r, mode.steadyMs));
   stop = true;
   await Promise.all(workers);
+  loop.disable();
   clearInterval(sampler);
-  return { lat: lat.sort((a, b) => a - b), idleMiB: idle / 2 ** 20, peakMiB: peak / 2 ** 20, calls };
+  const calls = Number((await ps.command('rounds')).split(' ')[1]);
+  gc?.();
+  return {
+    lat: lat.sort((a, b) => a - b),
+    beforeMiB: before / 2 ** 20,
+    peakMiB: peak / 2 ** 20,
+    calls,
+    refreshMs,
+    stallMs: loop.max / 1e6,
+    heapAfterMiB: gc ? process.memoryUsage().heapUsed / 2 ** 20 : undefined,
+    load,
+  };
 }
-const refreshes: Awaited<ReturnType<typeof throughRefresh>>[] = [];
-const refreshLoads: string[] = [];
-for (let r = 0; r < RUNS; r++) {
-  refreshLoads.push(load1());
-  refreshes.push(await throughRefresh());
+const idleMiB = process.memoryUsage.rss() / 2 ** 20;
+// Alternating: a steady run as long as the previous refresh (5 s before the first), then a refresh.
+const phases: { name: string; p: Phase }[] = [];
+for (let r = 0, lastMs = 5000; r < RUNS; r++) {
+  phases.push({ name: `${r + 1} steady (baseline)`, p: await searching({ steadyMs: lastMs }) });
+  const p = await searching({ refresh: true });
+  phases.push({ name: `${r + 1} through a refresh`, p });
+  lastMs = p.refreshMs ?? lastMs;
 }
 
 raw.close();
@@ -146,14 +205,19 @@ line(
 );
 
 console.log('');
-console.log('Through a refresh of the expired catalogue and user list (searches at the same concurrency):');
 console.log(
-  '| run | searches | p50 ms | p99 ms | max ms | vault calls | RSS before MiB | RSS peak MiB | peak / before | load |',
+  'Through a refresh of the expired catalogue and user list, and steady with no refresh (the baseline, as long as the refresh before it); searches at the same concurrency:',
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-refreshes.forEach((r, i) => {
-  const q = (p: number) => r.lat[Math.min(r.lat.length - 1, Math.floor(p * r.lat.length))]!.toFixed(2);
+console.log(
+  `| run | searches | p50 ms | p99 ms | max ms | longest loop stall ms | refresh s | vault calls | RSS before → peak MiB | peak / before | peak / idle (${idleMiB.toFixed(0)} MiB) | heap after GC MiB | load |`,
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const { name, p } of phases) {
+  const q = (x: number) => p.lat[Math.min(p.lat.length - 1, Math.floor(x * p.lat.length))]!.toFixed(2);
+  const refresh =
+    p.refreshMs === undefined ? (name.includes('refresh') ? 'never' : '-') : (p.refreshMs / 1000).toFixed(2);
   console.log(
-    `| ${i + 1} | ${r.lat.length} | ${q(0.5)} | ${q(0.99)} | ${r.lat.at(-1)!.toFixed(2)} | ${r.calls} | ${r.idleMiB.toFixed(0)} | ${r.peakMiB.toFixed(0)} | ${(r.peakMiB / r.idleMiB).toFixed(2)}x | ${refreshLoads[i]} |`,
+    `| ${name} | ${p.lat.length} | ${q(0.5)} | ${q(0.99)} | ${p.lat.at(-1)!.toFixed(2)} | ${p.stallMs.toFixed(0)} | ${refresh} | ${p.calls} | ` +
+      `${p.beforeMiB.toFixed(0)} → ${p.peakMiB.toFixed(0)} | ${(p.peakMiB / p.beforeMiB).toFixed(2)}x | ${(p.peakMiB / idleMiB).toFixed(2)}x | ${p.heapAfterMiB?.toFixed(0) ?? '-'} | ${p.load} |`,
   );
-});
+}

@@ -20,6 +20,22 @@ export interface DiscoveryCacheOptions {
   onRefreshError?: (key: string, error: unknown) => void;
 }
 
+/** What a load is for: a background load replaces a value still being served, so it may take longer to spare the event loop. */
+export interface LoadContext {
+  background: boolean;
+}
+
+export interface GetOptions {
+  staleWhileRevalidate?: boolean;
+  /**
+   * With `staleWhileRevalidate`, a lookup of an expired entry waits for its background load
+   * (started, or joined if one runs) instead of taking the stale value; others are still served
+   * stale meanwhile. For a refresh of something built on this entry, so that it is not rebuilt
+   * on the old value. When no refresh may start (the bound, or a recent failure) the stale value is returned.
+   */
+  awaitRefresh?: boolean;
+}
+
 interface Entry {
   value: unknown;
   loadedAt: number;
@@ -53,8 +69,8 @@ export class DiscoveryCache {
    * within `maxStaleMs` is returned at once while one background load replaces it; a failed
    * background load is reported and the stale value served on until the bound.
    */
-  async get<T>(key: string, load: () => Promise<T>, opts: { staleWhileRevalidate?: boolean } = {}): Promise<T> {
-    if (this.o.ttlMs <= 0) return load();
+  async get<T>(key: string, load: (how: LoadContext) => Promise<T>, opts: GetOptions = {}): Promise<T> {
+    if (this.o.ttlMs <= 0) return load({ background: false });
     const now = this.o.clock.now();
     const e = this.#entries.get(key);
     if (e) {
@@ -65,23 +81,27 @@ export class DiscoveryCache {
         if (age < this.o.ttlMs) this.o.onLookup?.('hit');
         else {
           this.o.onLookup?.('stale');
-          this.#refreshInBackground(key, e, load, now);
+          const refresh = this.#refreshInBackground(key, e, load, now);
+          if (opts.awaitRefresh && refresh) return (await refresh) as T;
         }
         return e.value as T;
       }
       this.#entries.delete(key);
     }
     this.o.onLookup?.('miss');
-    return this.#load(key, load) as Promise<T>;
+    return this.#load(key, load, false) as Promise<T>;
   }
 
-  #load(key: string, load: () => Promise<unknown>): Promise<unknown> {
+  #load(key: string, load: (how: LoadContext) => Promise<unknown>, background: boolean): Promise<unknown> {
     const inFlight = this.#loading.get(key);
     if (inFlight) return inFlight;
-    const p = load()
+    // The value is as old as the first thing its load read: a load that takes long (a large
+    // catalogue) must not come out fresher than it is, or the next refresh starts late.
+    const startedAt = this.o.clock.now();
+    const p = load({ background })
       .then((value) => {
         this.#entries.delete(key);
-        this.#entries.set(key, { value, loadedAt: this.o.clock.now(), retryAt: 0 });
+        this.#entries.set(key, { value, loadedAt: startedAt, retryAt: 0 });
         while (this.#entries.size > this.o.maxEntries)
           this.#entries.delete(this.#entries.keys().next().value as string);
         return value;
@@ -91,13 +111,22 @@ export class DiscoveryCache {
     return p;
   }
 
-  #refreshInBackground(key: string, e: Entry, load: () => Promise<unknown>, now: number): void {
-    if (this.#loading.has(key) || this.#refreshing >= this.#maxRefreshes || now < e.retryAt) return;
+  /** The running or newly started background load of `key`, with the stale value on failure; undefined when none may start. */
+  #refreshInBackground(
+    key: string,
+    e: Entry,
+    load: (how: LoadContext) => Promise<unknown>,
+    now: number,
+  ): Promise<unknown> | undefined {
+    const running = this.#loading.get(key);
+    if (running) return running.catch(() => e.value);
+    if (this.#refreshing >= this.#maxRefreshes || now < e.retryAt) return undefined;
     this.#refreshing++;
-    this.#load(key, load)
+    return this.#load(key, load, true)
       .catch((err: unknown) => {
         e.retryAt = this.o.clock.now() + Math.max(1000, this.o.ttlMs / 10);
         this.o.onRefreshError?.(key, err);
+        return e.value;
       })
       .finally(() => this.#refreshing--);
   }

@@ -7,6 +7,23 @@ export const byName = new Intl.Collator().compare;
 const INDEX_FROM = 2048;
 /** Joins a system's searchable fields; it cannot be typed into a search, so no match spans two fields. */
 const SEP = '\u0000';
+/** Items handled between two turns of the event loop when an index is built in slices. */
+const SLICE = 512;
+
+type Grams = { mask: number; starts: Int32Array; postings: Int32Array };
+
+/** What an index is made of; built by `parts`, a generator that stops after every slice of work. */
+class IndexParts {
+  constructor(
+    readonly systems: SystemInfo[],
+    readonly text: string[],
+    readonly grams: Grams | undefined,
+    readonly position: Map<number, number>,
+  ) {}
+}
+
+/** Gives the event loop a turn: pending I/O (searches, the ECM channel) runs before the next slice. */
+export const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Systems sorted by name with, built once per cache fill, each system's lower-cased searchable
@@ -19,14 +36,38 @@ const SEP = '\u0000';
 export class SystemIndex {
   readonly systems: readonly SystemInfo[];
   readonly #text: string[];
-  readonly #position = new Map<number, number>();
-  readonly #grams: { mask: number; starts: Int32Array; postings: Int32Array } | undefined;
+  readonly #position: Map<number, number>;
+  readonly #grams: Grams | undefined;
 
-  constructor(systems: Iterable<SystemInfo>) {
-    this.systems = [...systems].sort((a, b) => byName(a.name, b.name));
-    this.#text = this.systems.map((s) => `${s.name}${SEP}${s.hostname}${SEP}${s.ip ?? ''}`.toLowerCase());
-    this.systems.forEach((s, i) => this.#position.set(s.id, i));
-    this.#grams = this.systems.length >= INDEX_FROM ? buildGrams(this.#text) : undefined;
+  /** Builds the index at once (small lists); `build` does the same work in slices. */
+  constructor(source: Iterable<SystemInfo> | IndexParts) {
+    let p: IndexParts;
+    if (source instanceof IndexParts) p = source;
+    else {
+      const steps = parts([...source]);
+      let r = steps.next();
+      while (!r.done) r = steps.next();
+      p = r.value;
+    }
+    this.systems = p.systems;
+    this.#text = p.text;
+    this.#grams = p.grams;
+    this.#position = p.position;
+  }
+
+  /**
+   * The same index, built in slices of a few hundred systems with a turn of the event loop
+   * between them: a catalogue of 100,000 systems takes hundreds of milliseconds to sort and
+   * index, which in one piece would stall every search and channel message meanwhile.
+   */
+  static async build(systems: SystemInfo[]): Promise<SystemIndex> {
+    const steps = parts(systems);
+    let r = steps.next();
+    while (!r.done) {
+      await nextTurn();
+      r = steps.next();
+    }
+    return new SystemIndex(r.value);
   }
 
   get size(): number {
@@ -67,19 +108,63 @@ export function memberSet(size: number, positions: Iterable<number>): Uint8Array
   return bits;
 }
 
+/**
+ * The work of an index, stopping after every slice: sorted by name (slices sorted, then merged
+ * pairwise, stable like one sort), each system's lower-cased text, and the trigram postings.
+ */
+function* parts(input: SystemInfo[]): Generator<void, IndexParts> {
+  const order = (a: SystemInfo, b: SystemInfo) => byName(a.name, b.name);
+  let runs: SystemInfo[][] = [];
+  for (let i = 0; i < input.length; i += SLICE) {
+    runs.push(input.slice(i, i + SLICE).sort(order));
+    yield;
+  }
+  while (runs.length > 1) {
+    const merged: SystemInfo[][] = [];
+    for (let r = 0; r < runs.length; r += 2) {
+      const a = runs[r]!;
+      const b = runs[r + 1];
+      if (!b) {
+        merged.push(a);
+        continue;
+      }
+      const out: SystemInfo[] = [];
+      let i = 0;
+      let j = 0;
+      while (i < a.length || j < b.length) {
+        out.push(j >= b.length || (i < a.length && order(a[i]!, b[j]!) <= 0) ? a[i++]! : b[j++]!);
+        if (out.length % SLICE === 0) yield;
+      }
+      merged.push(out);
+    }
+    runs = merged;
+  }
+  const systems = runs[0] ?? [];
+  const text: string[] = [];
+  const position = new Map<number, number>();
+  for (let i = 0; i < systems.length; i++) {
+    const s = systems[i]!;
+    text.push(`${s.name}${SEP}${s.hostname}${SEP}${s.ip ?? ''}`.toLowerCase());
+    position.set(s.id, i);
+    if (i % SLICE === SLICE - 1) yield;
+  }
+  const grams = systems.length >= INDEX_FROM ? yield* buildGrams(text) : undefined;
+  return new IndexParts(systems, text, grams, position);
+}
+
 function gramHash(s: string, i: number, mask: number): number {
   const h = Math.imul(s.charCodeAt(i), 0x9e3779b1) ^ Math.imul(s.charCodeAt(i + 1), 0x85ebca77) ^ s.charCodeAt(i + 2);
   return (h ^ (h >>> 15)) & mask;
 }
 
 /** Compressed posting lists: bucket b holds positions `postings[starts[b] .. starts[b+1])`, ascending. */
-function buildGrams(text: string[]): { mask: number; starts: Int32Array; postings: Int32Array } {
+function* buildGrams(text: string[]): Generator<void, Grams> {
   let buckets = 1024;
   while (buckets < text.length * 2 && buckets < 1 << 18) buckets <<= 1;
   const mask = buckets - 1;
   const counts = new Int32Array(buckets + 1);
   const last = new Int32Array(buckets).fill(-1);
-  const each = (visit: (bucket: number, pos: number) => void) => {
+  function* each(visit: (bucket: number, pos: number) => void): Generator<void, void> {
     for (let p = 0; p < text.length; p++) {
       const t = text[p]!;
       for (let i = 0; i + 3 <= t.length; i++) {
@@ -89,21 +174,22 @@ function buildGrams(text: string[]): { mask: number; starts: Int32Array; posting
         last[b] = p;
         visit(b, p);
       }
+      if (p % SLICE === SLICE - 1) yield;
     }
-  };
-  each((b) => counts[b + 1]!++);
+  }
+  yield* each((b) => counts[b + 1]!++);
   for (let b = 0; b < buckets; b++) counts[b + 1]! += counts[b]!;
   const postings = new Int32Array(counts[buckets]!);
   const fill = counts.slice(0, buckets);
   last.fill(-1);
-  each((b, p) => {
+  yield* each((b, p) => {
     postings[fill[b]!++] = p;
   });
   return { mask, starts: counts, postings };
 }
 
 /** The shortest posting list among the query's trigrams: every match holds all of them. */
-function rarestPostings(g: { mask: number; starts: Int32Array; postings: Int32Array }, query: string): Int32Array {
+function rarestPostings(g: Grams, query: string): Int32Array {
   let best = -1;
   let bestLen = Infinity;
   for (let i = 0; i + 3 <= query.length; i++) {

@@ -120,4 +120,24 @@ describe('Jump search cache refresh', () => {
     expect((await vault.searchSystems(USER, 'srv000004', 1)).length).toBe(1);
     expect(h.sim.calls('GET ManagedAccounts')).toBe(calls);
   });
+
+  it('runs consecutive refreshes to the end, each user view rebuilt on the refreshed catalogue', async () => {
+    const vault = h.vault({ cache: { discoveryTtlSeconds: 30, maxStaleSeconds: 600 } });
+    expect((await vault.searchSystems(USER, 'srv000002', 1)).length).toBe(1);
+    // A system the user may request, past the catalogue's first page (its fingerprint stays the same).
+    const renamed = h.sim.estate.systems.find((s) => s.name === 'srv002002')!;
+    for (let round = 1; round <= 3; round++) {
+      renamed.name = `renamed-${round}`;
+      const systemPages = h.sim.calls('GET ManagedSystems');
+      h.clock.advance(31_000);
+      // Served from the old lists at once, while the refresh runs.
+      expect((await vault.searchSystems(USER, `renamed-${round}`, 5)).length).toBe(0);
+      await until(
+        async () => (await vault.searchSystems(USER, `renamed-${round}`, 5)).length === 1,
+        `refresh ${round} to serve the renamed system`,
+      );
+      // The catalogue was read again beyond its first page (pages of at most 1,000 rows).
+      expect(h.sim.calls('GET ManagedSystems')).toBeGreaterThanOrEqual(systemPages + 3);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/platform/clock.js';
-import { DiscoveryCache, type CacheLookup } from '../../../src/vault/passwordsafe/discovery-cache.js';
+import { DiscoveryCache, type CacheLookup, type LoadContext } from '../../../src/vault/passwordsafe/discovery-cache.js';
 import { until } from '../../helpers/until.js';
 
 const swr = { staleWhileRevalidate: true };
@@ -131,5 +131,57 @@ describe('DiscoveryCache', () => {
     await until(async () => (await cache.get('a', load('a3'), swr)) === 'a2', 'a refreshed');
     expect(await cache.get('b', async () => 'b2', swr)).toBe('b1');
     await until(async () => (await cache.get('b', async () => 'b2', swr)) === 'b2', 'b refreshed');
+  });
+
+  it('ages an entry from the start of its load, so consecutive refreshes all start even when a load outlives a clock move', async () => {
+    const clock = new ManualClock();
+    const cache = new DiscoveryCache({ ttlMs: 30_000, maxStaleMs: 60_000, maxEntries: 10, clock });
+    await cache.get('k', async () => 0, swr);
+    let started = 0;
+    let finished = 0;
+    await clock.advance(31_000);
+    for (let round = 1; round <= 5; round++) {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const slow = async (how: LoadContext) => {
+        expect(how.background).toBe(true);
+        started++;
+        await gate;
+        finished++;
+        return round;
+      };
+      // Expired again: the last load read its lists a TTL ago (stamped at its end, it would look fresh).
+      expect(await cache.get('k', slow, swr)).toBe(round - 1);
+      expect(started).toBe(round);
+      // The load takes a whole TTL (a large catalogue on a slow vault): what it read is that old when it ends.
+      await clock.advance(31_000);
+      release();
+      await until(() => finished === round, `refresh ${round} finished`);
+    }
+    expect([started, finished]).toEqual([5, 5]);
+  });
+
+  it('lets a lookup wait for the refresh of an expired entry while others are served the stale value', async () => {
+    const clock = new ManualClock();
+    const cache = new DiscoveryCache({ ttlMs: 30_000, maxStaleMs: 60_000, maxEntries: 10, maxRefreshes: 1, clock });
+    await cache.get('k', async () => 'v1', swr);
+    await cache.get('busy', async () => 'b1', swr);
+    await clock.advance(31_000);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const waiting = cache.get(
+      'k',
+      async () => {
+        await gate;
+        return 'v2';
+      },
+      { ...swr, awaitRefresh: true },
+    );
+    // Another lookup meanwhile joins nothing and is served at once.
+    expect(await cache.get('k', async () => 'never', swr)).toBe('v1');
+    // No refresh may start (the bound is taken by k's): the stale value is returned, not a wait.
+    expect(await cache.get('busy', async () => 'b2', { ...swr, awaitRefresh: true })).toBe('b1');
+    release();
+    expect(await waiting).toBe('v2');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memberSet, SystemIndex } from '../../../src/vault/passwordsafe/system-index.js';
+import { byName, memberSet, SystemIndex } from '../../../src/vault/passwordsafe/system-index.js';
 
 /** Deterministic pseudo-random names, with upper case, dots and digits, so trigrams collide and repeat. */
 function estate(n: number) {
@@ -66,5 +66,28 @@ describe('SystemIndex', () => {
     const long = 'a'.repeat(200);
     expect(index.search(long, 10)).toEqual([]);
     expect(index.search('.*'.repeat(50), 10)).toEqual([]);
+  });
+
+  it('builds a large index in slices, giving the event loop turns, into the same index as at once', async () => {
+    const large = estate(40_000);
+    let building = true;
+    let turns = 0;
+    const spin = () => {
+      if (!building) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const sliced = await SystemIndex.build(large);
+    building = false;
+    // Other callbacks ran while it was built (a catalogue refresh must not stall searches).
+    expect(turns).toBeGreaterThan(10);
+    const whole = new SystemIndex(large);
+    const sortedOnce = [...large].sort((a, b) => byName(a.name, b.name)).map((s) => s.id);
+    expect(whole.systems.map((s) => s.id)).toEqual(sortedOnce); // slices merged = one stable sort
+    expect(sliced.systems.map((s) => s.id)).toEqual(sortedOnce);
+    for (const q of ['', 'ab', 'b01', '.corp', '10.3.', 'zzzz'])
+      expect(sliced.search(q, 500), q).toEqual(whole.search(q, 500));
+    expect(sliced.positionOf(large[123]!.id)).toBe(whole.positionOf(large[123]!.id));
   });
 });
