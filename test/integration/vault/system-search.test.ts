@@ -21,14 +21,17 @@ const discovery = (calls: readonly TracedCall[]) => calls.filter((c) => c.route 
 /**
  * Rounds are counted as the vault sees them: with latency, calls sent together are all in flight
  * before the first answer (without it, the in-process simulator would answer each before reading
- * the next). Warm connections first, so no TLS handshake delays a call into a later round.
+ * the next). Warm connections first, so no TLS handshake delays a call into a later round. The
+ * latency is long (500 ms) because a wave's calls leave one after another from a busy event
+ * loop: beside two CPU hogs, 60 ms let the first answer arrive before the last call of the same
+ * wave had left, which counted a third round.
  */
 async function traced<T>(
   h: Harness,
   vault: ReturnType<Harness['vault']>,
   run: () => Promise<T>,
 ): Promise<{ result: T; calls: TracedCall[] }> {
-  h.sim.faults.latencyMs = 60;
+  h.sim.faults.latencyMs = 500;
   try {
     await Promise.all(Array.from({ length: 12 }, () => vault.health(USER)));
     const trace = h.sim.traceCalls();
