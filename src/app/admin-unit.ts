@@ -14,6 +14,8 @@ import { STORE_UNIT, type StoreComponent } from './store-unit.js';
 
 export const ADMIN_UNIT = unitKey<AdminServer>('admin-socket');
 
+const QuarantineBody = z.object({ limit: z.number().int().min(1).max(QUARANTINE_LIMIT_MAX) });
+
 const BackfillBody = z.strictObject({
   site: z.string().min(1).max(200),
   fromMs: z.number().int().nonnegative(),
@@ -41,7 +43,7 @@ export function adminUnits(config: Config, rt: Runtime, current: () => Config): 
 }
 
 function handlers(rt: Runtime, current: () => Config, storeUnit: () => StoreComponent | undefined): AdminHandlers {
-  const openStore = () => {
+  const heldStore = () => {
     const s = storeUnit();
     if (!s) throw new ServiceError('store.unavailable', 'the running bridge has no open store', { op: 'admin' });
     return s.store;
@@ -49,24 +51,19 @@ function handlers(rt: Runtime, current: () => Config, storeUnit: () => StoreComp
   return {
     hello: () => ({ pid: process.pid, version: BRIDGE_VERSION }),
     async stream(op, body, emit, signal): Promise<AdminEvent> {
-      const store = openStore();
+      const store = heldStore();
       if (op === 'store-status') return { event: 'done', schemaVersion: await store.schemaVersion() };
       if (op === 'migrate') {
         const before = await store.schemaVersion();
         return { event: 'done', before, after: await store.migrate() };
       }
       if (op === 'quarantine') {
-        const limit = z.object({ limit: z.number().int().min(1).max(QUARANTINE_LIMIT_MAX) }).safeParse(body);
-        if (!limit.success)
-          throw new ServiceError('cli.usage', `quarantine request: ${z.prettifyError(limit.error)}`, { op: 'admin' });
-        return { event: 'done', ...(await listQuarantine(store.reports, limit.data.limit)) };
+        const { limit } = requestBody(QuarantineBody, body, op);
+        return { event: 'done', ...(await listQuarantine(store.reports, limit)) };
       }
       if (op === 'backfill') {
-        const parsed = BackfillBody.safeParse(body);
-        if (!parsed.success)
-          throw new ServiceError('cli.usage', `backfill request: ${z.prettifyError(parsed.error)}`, { op: 'admin' });
         const result = await backfillSite(current(), rt, store, {
-          ...parsed.data,
+          ...requestBody(BackfillBody, body, op),
           signal,
           onLockWait: () => emit({ event: 'lock-wait' }),
           onStart: (s) => emit({ event: 'start', ...s }),
@@ -77,4 +74,12 @@ function handlers(rt: Runtime, current: () => Config, storeUnit: () => StoreComp
       throw new ServiceError('cli.usage', `unknown admin operation "${op}"`, { op: 'admin' });
     },
   };
+}
+
+/** The op's body as its schema says, or a usage error naming the op and the problem. */
+function requestBody<T>(schema: z.ZodType<T>, body: unknown, op: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success)
+    throw new ServiceError('cli.usage', `${op} request: ${z.prettifyError(parsed.error)}`, { op: 'admin' });
+  return parsed.data;
 }
