@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/app/open-store.js';
-import { silentLogger } from '../../src/platform/logger.js';
-import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
 import type { Store } from '../../src/store/store-ports.js';
-import { createTestDatabase, mssqlUrl, reportSkipped, type TestDatabase } from '../helpers/mssql-url.js';
+import { reportSkipped } from '../helpers/mssql-url.js';
+import { sharedStores } from '../helpers/shared-stores.js';
 import { JDOE_CONTEXT, startBridgeStack, type BridgeStack } from '../security/bridge-stack.js';
 import { CONSOLE_DEADLINE_MS } from '../helpers/deadlines.js';
 
@@ -22,21 +19,7 @@ type Answer = { credential: { leaseId: string; username: string } };
  * loaded machine) and, with MSSQL_URL, SQL Server (the T-SQL engine in CI) shared for real.
  */
 reportSkipped('replicas sharing a SQL Server store (credential ids)');
-const STORES: [string, () => Promise<Store>][] = [['in-memory store', async () => new MemoryStore()]];
-/** This file's own SQL Server database, dropped after the store is closed. */
-let database: TestDatabase | undefined;
-afterAll(async () => database?.drop());
-if (mssqlUrl)
-  STORES.push([
-    'SQL Server store',
-    async () => {
-      database = await createTestDatabase('credential reuse');
-      return openStore(database.config(), {
-        log: silentLogger(),
-        metrics: createMetricsRegistry({ defaultMetrics: false }),
-      });
-    },
-  ]);
+const STORES = sharedStores('credential reuse');
 
 describe.each(STORES)('one lease per vault request per credential id; single-use ids (%s)', (_name, open) => {
   let store: Store;

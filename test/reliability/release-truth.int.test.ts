@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/app/open-store.js';
-import { silentLogger } from '../../src/platform/logger.js';
-import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
 import type { Store } from '../../src/store/store-ports.js';
-import { createTestDatabase, mssqlUrl, reportSkipped, type TestDatabase } from '../helpers/mssql-url.js';
+import { reportSkipped } from '../helpers/mssql-url.js';
+import { sharedStores } from '../helpers/shared-stores.js';
 import { startBridgeStack, type BridgeStack } from '../security/bridge-stack.js';
 
 type Credential = { id: string; source: string };
@@ -18,20 +15,7 @@ type Answer = { credential: { leaseId: string } };
  * in-memory reference and, with MSSQL_URL, SQL Server (the T-SQL engine in CI).
  */
 reportSkipped('a truthful release on a SQL Server store');
-const STORES: [string, () => Promise<Store>][] = [['in-memory store', async () => new MemoryStore()]];
-let database: TestDatabase | undefined;
-afterAll(async () => database?.drop());
-if (mssqlUrl)
-  STORES.push([
-    'SQL Server store',
-    async () => {
-      database = await createTestDatabase('truthful release');
-      return openStore(database.config(), {
-        log: silentLogger(),
-        metrics: createMetricsRegistry({ defaultMetrics: false }),
-      });
-    },
-  ]);
+const STORES = sharedStores('truthful release');
 
 describe.each(STORES)('a release tells the console what already ended its credential (%s)', (_name, open) => {
   let store: Store;
