@@ -4,7 +4,7 @@ import type { Op, OpParams, OpResults, RequestContext } from '../protocol/ecm-pr
  * Answers one console request in wire terms. In the service it is `brokerHandler` (the mapper to
  * the broker's port); tests script it directly. `context` and `params` are as the appliance sent
  * them: the handler validates them. Contract: resolve with the op's result, or throw a
- * ServiceError whose `toWire()` is sent to the console. `signal` aborts when the request's
+ * ServiceError, sent to the console as `toWireError` (wire-errors.ts) maps it. `signal` aborts when the request's
  * deadline passes or the link shuts down.
  */
 export interface RequestHandler {

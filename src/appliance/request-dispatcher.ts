@@ -4,6 +4,7 @@ import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
 import type { RequestHandler } from './appliance-link.js';
 import type { LinkMetrics } from './link-metrics.js';
+import { toWireError, wireCode } from './wire-errors.js';
 import {
   MAX_FRAME_BYTES,
   OPS,
@@ -307,7 +308,7 @@ export class RequestDispatcher {
       if (err.code === 'internal')
         this.o.log.error({ site: this.o.site, requestId: job.id, op: job.op, err: outcome }, 'request handler failed');
       text = errorFrame(job.id, err);
-      label = err.wire;
+      label = wireCode(err.code);
     } else {
       text = JSON.stringify({ type: 'response', id: job.id, result: outcome as OpResults[Op] } satisfies ResponseFrame);
       // Serialised once: the length check and the send share the text.
@@ -318,7 +319,7 @@ export class RequestDispatcher {
           { op: `ecm.${job.op}` },
         );
         text = errorFrame(job.id, err);
-        label = err.wire;
+        label = wireCode(err.code);
       }
     }
     let delivered = false;
@@ -342,5 +343,5 @@ export class RequestDispatcher {
 }
 
 function errorFrame(id: string, err: ServiceError): string {
-  return JSON.stringify({ type: 'response', id, error: err.toWire() } satisfies ResponseFrame);
+  return JSON.stringify({ type: 'response', id, error: toWireError(err) } satisfies ResponseFrame);
 }

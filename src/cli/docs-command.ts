@@ -1,4 +1,4 @@
-import { renderErrorCatalogue } from '../platform/errors.js';
+import { renderErrorCatalogue } from '../app/error-docs.js';
 import { EXIT, type CommandRun } from './command.js';
 
 export const runDocsErrors: CommandRun = async (_args, io) => {

@@ -4,52 +4,46 @@
  * edge, keeping the original as `cause` for logs (never for console users).
  *
  * The catalogue below is the single source of docs/errors.md (`npm run docs:errors`);
- * test/unit/errors-doc.test.ts fails when the two drift apart.
+ * test/unit/platform/errors-doc.test.ts fails when the two drift apart. What a code becomes on
+ * the ECM wire is the channel's business (src/appliance/wire-errors.ts): the platform knows no wire.
  */
-
-import type { WireCode } from '../protocol/ecm-protocol.js';
 
 export type ErrorKind =
   'config' | 'input' | 'auth' | 'permission' | 'not_found' | 'conflict' | 'unavailable' | 'timeout' | 'internal';
 
 interface CatalogueEntry {
   kind: ErrorKind;
-  wire: WireCode;
   retryable: boolean;
   meaning: string;
   action: string;
 }
 
-function entry(kind: ErrorKind, wire: WireCode, retryable: boolean, meaning: string, action: string): CatalogueEntry {
-  return { kind, wire, retryable, meaning, action };
+function entry(kind: ErrorKind, retryable: boolean, meaning: string, action: string): CatalogueEntry {
+  return { kind, retryable, meaning, action };
 }
 
 export const ERROR_CATALOGUE = {
   // --- configuration -------------------------------------------------------------------------
   'config.invalid': entry(
     'config',
-    'internal',
     false,
     'The YAML configuration failed validation (unknown key, wrong type, bad cron expression, unresolvable `env:`/`file:` secret, literal secret).',
     'Run `ecm-bridge config validate FILE`; fix every listed path:line:column (export missing variables, create secret files).',
   ),
   'config.unreadable': entry(
     'config',
-    'internal',
     false,
     'The configuration file could not be read or is not valid YAML.',
     'Check the path, permissions and YAML syntax at the reported line.',
   ),
   'config.ca_unreadable': entry(
     'config',
-    'internal',
     false,
     'A configured `caFile` (site or vault) cannot be read or holds no PEM certificate.',
     'Point `caFile` at a readable PEM bundle (`-----BEGIN CERTIFICATE-----` blocks) of the issuing CA.',
   ),
   'cli.usage': entry(
     'input',
-    'bad_request',
     false,
     'A command-line argument is missing or malformed.',
     'Run `ecm-bridge --help` or `ecm-bridge COMMAND --help`.',
@@ -58,55 +52,47 @@ export const ERROR_CATALOGUE = {
   // --- requests from access consoles ---------------------------------------------------------
   'request.bad': entry(
     'input',
-    'bad_request',
     false,
     'A request from the appliance had malformed or missing parameters.',
     'Usually an appliance/bridge version mismatch; check the bridge log for the request id.',
   ),
   'request.too_large': entry(
     'input',
-    'bad_request',
     false,
     'An input (frame, search query, report, payload) exceeded its configured size limit.',
     'Nothing to do for a one-off; raise the limit only if legitimate inputs hit it.',
   ),
   'mapping.unmapped': entry(
     'permission',
-    'unmapped_user',
     false,
     'No user-mapping rule matched the console user and the default is `deny`.',
     'Add a rule (test it with `ecm-bridge test-settings --user ...`) or set `userMapping.default: passthrough`.',
   ),
   'mapping.denied': entry(
     'permission',
-    'forbidden',
     false,
     'A `deny` user-mapping rule matched the console user.',
     'Intended by the rule named in the message; change the rule if it is wrong.',
   ),
   'policy.denied': entry(
     'permission',
-    'forbidden',
     false,
     'A release policy (ticket pattern, time window, user group) refused the checkout.',
     'The message names the rule; the console user must satisfy it (e.g. enter a ticket in External Key).',
   ),
   'credential.id_invalid': entry(
     'permission',
-    'forbidden',
     false,
     'A credential id was forged, expired, or issued to another user or endpoint.',
     'Ask the console user to reopen the credential list; repeated cases may indicate tampering.',
   ),
   'credential.id_used': entry(
     'permission',
-    'forbidden',
     false,
     'A credential id was used again after its checkout had been checked in (credential ids are single-use).',
     'The console user reopens the credential list for a fresh id; repeated cases may indicate a replayed request.',
   ),
   'credential.not_found': entry(
-    'not_found',
     'not_found',
     false,
     'No vault account matches the endpoint, or the lease/credential no longer exists.',
@@ -116,34 +102,29 @@ export const ERROR_CATALOGUE = {
   // --- vault -----------------------------------------------------------------------------------
   'vault.unavailable': entry(
     'unavailable',
-    'vault_unavailable',
     true,
     'The vault could not be reached or answered 5xx/429 after bounded retries.',
     'Check vault health and network path; the bridge retries on the next request.',
   ),
   'vault.auth_failed': entry(
     'auth',
-    'vault_error',
     false,
     'The vault refused sign-in (bad API key, unknown run-as user, source address not allowed, OAuth client invalid).',
     'Check the API registration, its user groups and allowed source addresses, and the mapped vault user.',
   ),
   'vault.forbidden': entry(
     'permission',
-    'forbidden',
     false,
     'The vault user lacks permission for the account or system (Password Safe 403 4031/4033).',
     "Grant the vault user's group access to the managed account, or fix the user mapping.",
   ),
   'vault.approval_pending': entry(
     'permission',
-    'approval_pending',
     true,
     'The release request exists but waits for approval (Password Safe 403 4034).',
     'An approver must approve the request in Password Safe; the console user can retry afterwards.',
   ),
   'vault.conflict': entry(
-    'conflict',
     'conflict',
     false,
     'The vault user already holds a request for the account and the conflict option forbids reuse (409).',
@@ -151,28 +132,24 @@ export const ERROR_CATALOGUE = {
   ),
   'vault.rejected': entry(
     'input',
-    'vault_error',
     false,
     'The vault rejected a request as invalid (4xx other than auth/permission), e.g. a duration above the maximum.',
     'Read the vault message in the bridge log; adjust the release duration or account settings.',
   ),
   'vault.tls': entry(
     'config',
-    'vault_unavailable',
     false,
     'TLS verification of the vault failed (unknown CA, hostname mismatch, expired certificate).',
     'Add the CA that issued the Password Safe certificate to `vault.caFile`; there is no switch to disable verification.',
   ),
   'vault.request_invalid': entry(
     'input',
-    'vault_error',
     false,
     'A request to the vault could not be built: a value (usually the mapped vault user in the PS-Auth header) has a character an HTTP header cannot carry. Nothing was sent.',
     'Fix the user-mapping rule or the configured value named in the message.',
   ),
   'vault.protocol': entry(
     'internal',
-    'vault_error',
     false,
     'The vault answered something the adapter could not interpret.',
     'Check the vault version against docs/compatibility.md; report it with the bridge log.',
@@ -181,48 +158,41 @@ export const ERROR_CATALOGUE = {
   // --- appliance -------------------------------------------------------------------------------
   'appliance.auth_failed': entry(
     'auth',
-    'internal',
     false,
     'The appliance refused the OAuth client credentials (401 on /oauth2/token).',
     'Check the API account client id/secret; regenerating the secret invalidates the old one.',
   ),
   'appliance.permission_missing': entry(
     'permission',
-    'internal',
     false,
     'The API account lacks a permission (ECM access, reporting, command API).',
     'In /login > Management > API Configuration, grant the permission named in the message.',
   ),
   'appliance.xml_api_disabled': entry(
     'permission',
-    'internal',
     false,
     'The site refuses the Command and Reporting APIs for every account: "Enable XML API" is off (403 on get_api_info, which needs no permission, or an error naming the XML API).',
     'In /login > Management > API Configuration, tick "Enable XML API" and save.',
   ),
   'appliance.unavailable': entry(
     'unavailable',
-    'internal',
     true,
     'The appliance could not be reached, is not primary, or answered 5xx/429.',
     'Check network/DNS to the site and the appliance health; the bridge backs off and retries.',
   ),
   'appliance.tls': entry(
     'config',
-    'internal',
     false,
     'TLS verification of the appliance failed (unknown CA, hostname mismatch, expired certificate). Earlier versions also used it for the vault (now `vault.tls`) and for an unreadable `caFile` (now `config.ca_unreadable`).',
     'Add the issuing CA to the site `caFile`; there is no switch to disable verification.',
   ),
   'appliance.protocol': entry(
     'internal',
-    'internal',
     false,
     'The appliance sent a frame or response that breaks the protocol (bad JSON, unsupported version).',
     'Check that the appliance and bridge protocol versions match; see the close code in the log.',
   ),
   'appliance.api_error': entry(
-    'internal',
     'internal',
     false,
     'A Command or Reporting API call answered an <error> document or a non-200 status.',
@@ -231,28 +201,24 @@ export const ERROR_CATALOGUE = {
   // --- proxy (sites[].proxy, vault.proxy) ------------------------------------------------------
   'proxy.refused': entry(
     'config',
-    'vault_unavailable',
     false,
     'The configured CONNECT proxy refused the tunnel to the appliance or vault (403 or another non-200 answer to CONNECT); the target was never reached.',
     'Allow CONNECT to the host:port named in the message on the proxy, or list the host in `proxy.noProxy` if it must not go through the proxy.',
   ),
   'proxy.auth_failed': entry(
     'config',
-    'vault_unavailable',
     false,
     'The configured CONNECT proxy refused the proxy credentials (407 Proxy Authentication Required).',
     'Check `proxy.username` and `proxy.password` (the secret the proxy expects); the message names the proxy.',
   ),
   'proxy.unreachable': entry(
     'unavailable',
-    'vault_unavailable',
     true,
     'The configured CONNECT proxy is not answering (connection refused, host unreachable, no answer to CONNECT in time).',
     'Start or fix the proxy named in the message, or correct `proxy.url`; the bridge retries.',
   ),
   'proxy.unresolvable': entry(
     'unavailable',
-    'vault_unavailable',
     true,
     "The configured CONNECT proxy's host name does not resolve.",
     "Fix `proxy.url` or this host's DNS; the bridge retries.",
@@ -260,7 +226,6 @@ export const ERROR_CATALOGUE = {
 
   'channel.closed': entry(
     'unavailable',
-    'internal',
     true,
     'The ECM channel closed while a request was in flight; the request was failed explicitly.',
     'Nothing: the channel reconnects with backoff and the console may retry.',
@@ -268,7 +233,6 @@ export const ERROR_CATALOGUE = {
 
   'channel.overloaded': entry(
     'unavailable',
-    'internal',
     true,
     'More console requests arrived than the ECM channel may handle and queue at once; the newest were refused.',
     'Raise `sites[].ecm.maxConcurrentRequests` if the vault can take it, or add vault capacity.',
@@ -277,7 +241,6 @@ export const ERROR_CATALOGUE = {
   // --- reporting -------------------------------------------------------------------------------
   'report.xml_invalid': entry(
     'input',
-    'internal',
     false,
     'A report from the Reporting API is not well-formed XML or not a report at all; the batch was not written. (One session element that fails validation is quarantined instead, see docs/reporting.md.)',
     'The cursor did not move; inspect the saved report with `ecm-bridge report parse FILE`.',
@@ -285,7 +248,6 @@ export const ERROR_CATALOGUE = {
 
   'report.incomplete': entry(
     'unavailable',
-    'internal',
     true,
     'A full-session report left out sessions its listing named, and a new listing still names them; the batch was not written.',
     'Nothing at first: the cursor did not move and the next run asks again. If it persists, compare the listing and the lsids report for the sessions named in the log.',
@@ -293,7 +255,6 @@ export const ERROR_CATALOGUE = {
 
   'report.recording_host_refused': entry(
     'config',
-    'internal',
     false,
     "A recording URL in a report, or a redirect while downloading a recording, names a host outside the site's cluster (site URL, `nodes`, `atlas.trafficNodes` and their `atlas.hostMap` names); it was not contacted, so the reporting token never left the cluster. The session itself is stored.",
     'If the host is an Atlas traffic node, add it to `sites[].atlas.trafficNodes` (and `atlas.hostMap` when reached by an internal name); the recording is fetched on the next pull that re-reads the session, or with `ecm-bridge report backfill`.',
@@ -301,7 +262,6 @@ export const ERROR_CATALOGUE = {
 
   'report.leader_lost': entry(
     'conflict',
-    'internal',
     false,
     "This replica's term as reporting leader ended (it stopped renewing its lease for longer than `reporting.leaderLeaseSeconds`: hung, paused or cut off from the database, and another replica took the lease); its batch was not written and it stepped down.",
     'Nothing: the new leader pulls from the committed cursor. If it recurs, look for what stalls this replica (CPU, database latency) or raise `reporting.leaderLeaseSeconds`.',
@@ -309,7 +269,6 @@ export const ERROR_CATALOGUE = {
 
   'report.recording_limit': entry(
     'timeout',
-    'internal',
     false,
     'A recording file was larger than `reporting.recordings.maxMegabytes`, or its download did not finish within `reporting.recordings.timeoutSeconds` (a node trickling bytes); it was abandoned and its partial file removed. The session itself is stored.',
     'If the recordings are legitimately that large or the link that slow, raise the limit; the file is fetched again when its session is re-read (the overlap, `ecm-bridge report backfill`). Otherwise check the traffic node.',
@@ -318,20 +277,17 @@ export const ERROR_CATALOGUE = {
   // --- store -----------------------------------------------------------------------------------
   'store.unavailable': entry(
     'unavailable',
-    'internal',
     true,
     'The database could not be reached or a transient error persisted after retries.',
     'Check the database server, credentials and network; the worker retries on its next run.',
   ),
   'store.migration_failed': entry(
     'internal',
-    'internal',
     false,
     'A schema migration failed; the database stays at the previous version.',
     'Run `ecm-bridge db migrate` by hand and read the error; review with `db print-sql`.',
   ),
   'store.write_failed': entry(
-    'internal',
     'internal',
     false,
     'A write was rejected by the database (constraint, type, size); the transaction was rolled back.',
@@ -341,20 +297,17 @@ export const ERROR_CATALOGUE = {
   // --- process ---------------------------------------------------------------------------------
   'service.shutting_down': entry(
     'unavailable',
-    'internal',
     true,
     'The bridge, or a part of it being replaced by a configuration reload, is stopping and takes no new work.',
     'Nothing: another replica or the restarted process answers.',
   ),
   'service.timeout': entry(
     'timeout',
-    'timeout',
     true,
     'An operation did not finish before its deadline.',
     'Check the latency of the vault/appliance/database named in the log.',
   ),
   internal: entry(
-    'internal',
     'internal',
     false,
     'An unexpected error; the details are in the bridge log, never shown to console users.',
@@ -375,7 +328,6 @@ export interface ServiceErrorOptions {
 export class ServiceError extends Error {
   readonly code: ErrorCode;
   readonly kind: ErrorKind;
-  readonly wire: WireCode;
   readonly retryable: boolean;
   readonly op: string | undefined;
   readonly details: Record<string, unknown> | undefined;
@@ -387,20 +339,9 @@ export class ServiceError extends Error {
     this.name = 'ServiceError';
     this.code = code;
     this.kind = e.kind;
-    this.wire = e.wire;
     this.retryable = e.retryable;
     this.op = options.op;
     this.details = options.details;
-  }
-
-  /**
-   * The error object sent over the ECM channel: code and safe message only. Store errors quote
-   * the database's own text (column types, constraint names) for the operator's log; a console
-   * user gets the catalogue's sentence instead.
-   */
-  toWire(): { code: WireCode; message: string; retryable: boolean } {
-    const message = this.code.startsWith('store.') ? ERROR_CATALOGUE[this.code].meaning : this.message;
-    return { code: this.wire, message, retryable: this.retryable };
   }
 }
 
@@ -412,24 +353,4 @@ export function isServiceError(e: unknown, code?: ErrorCode): e is ServiceError 
 export function toServiceError(e: unknown, op?: string): ServiceError {
   if (e instanceof ServiceError) return e;
   return new ServiceError('internal', 'internal error', { op, cause: e });
-}
-
-/** Markdown for docs/errors.md, generated from the catalogue. */
-export function renderErrorCatalogue(): string {
-  const lines = [
-    '# Error codes',
-    '',
-    'Generated from `src/platform/errors.ts` by `npm run docs:errors`; a test keeps the two in sync.',
-    'Every failure the bridge reports carries one of these codes (logs: `err.code`; metrics: `code` label).',
-    '`wire` is the code an access console receives over the ECM channel.',
-    '',
-    '| code | kind | wire | retryable | meaning | what to do |',
-    '| --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const [code, e] of Object.entries(ERROR_CATALOGUE) as [string, CatalogueEntry][]) {
-    lines.push(
-      `| \`${code}\` | ${e.kind} | \`${e.wire}\` | ${e.retryable ? 'yes' : 'no'} | ${e.meaning} | ${e.action} |`,
-    );
-  }
-  return lines.join('\n') + '\n';
 }

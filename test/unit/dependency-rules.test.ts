@@ -69,7 +69,16 @@ describe('dependency rules (npm run lint)', () => {
       expect.stringMatching(
         /^src\/broker\/broker\.ts:\d+ imports src\/vault\/passwordsafe\/password-safe-vault\.ts \(import\): src\/broker\/broker\.ts may import only src\/platform\/, src\/vault\/vault-port\.ts$/,
       ),
-      'src/platform/clock.ts:1 imports src/broker/broker.ts (import): src/platform/clock.ts may import only src/protocol/',
+      'src/platform/clock.ts:1 imports src/broker/broker.ts (import): src/platform/clock.ts may import only itself',
+    ]);
+  });
+
+  it('keep the wire out of the platform: src/platform may not import src/protocol', () => {
+    const wire = `import type { WireCode } from '../protocol/ecm-protocol.js';\n`;
+    expect(checkDependencies(treeWith('src/platform/errors.ts', wire))).toEqual([
+      expect.stringMatching(
+        /^src\/platform\/errors\.ts:\d+ imports src\/protocol\/ecm-protocol\.ts \(import\): src\/platform\/errors\.ts may import only itself$/,
+      ),
     ]);
   });
 

@@ -13,6 +13,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { MemoryStateStore } from '../../../src/store/memory-store.js';
 import { createVault } from '../../../src/app/vault-unit.js';
 import { startPsForBroker } from './ps-broker-harness.js';
+import { toWireError } from '../../../src/appliance/wire-errors.js';
 
 const ctx = (over: Partial<RequestContext> = {}): RequestContext => ({
   user: {
@@ -171,7 +172,7 @@ describe('broker over the real Password Safe adapter and simulator', () => {
     const e = await broker
       .handle('credentials.get', c, { credentialId: admin.id }, signal)
       .catch((x: ServiceError) => x);
-    expect((e as ServiceError).toWire()).toMatchObject({ code: 'approval_pending', retryable: true });
+    expect(toWireError(e as ServiceError)).toMatchObject({ code: 'approval_pending', retryable: true });
     expect((await state.listCredentialEvents({ lsid: 'e2e-lsid-2' }))[0]).toMatchObject({
       outcome: 'denied',
       errorCode: 'vault.approval_pending',

@@ -11,6 +11,7 @@ import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-
 import { startConnectProxy, type ConnectProxy } from '../../helpers/connect-proxy.js';
 import { ECM_ACCOUNT, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
 import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from '../vault/ps-harness.js';
+import { toWireError } from '../../../src/appliance/wire-errors.js';
 
 const NO_RETRY = { max: 0, baseDelayMs: 1, maxDelayMs: 1 };
 
@@ -64,7 +65,7 @@ describe('proxy failures are named as the proxy, not the target (issue 24, point
       `Password Safe: proxy ${new URL(authProxy.url).host} refused the proxy credentials (407) on the way to ${vaultHost}; check proxy.username and proxy.password`,
     );
     // What the console is told: the proxy's failure, without the password.
-    expect(e407.toWire()).toEqual({ code: 'vault_unavailable', message: e407.message, retryable: false });
+    expect(toWireError(e407)).toEqual({ code: 'vault_unavailable', message: e407.message, retryable: false });
 
     const e403 = await failure(
       h.vault({ proxy: { url: forbidding.url }, retries: NO_RETRY }).listAccounts(JDOE, WEB01),

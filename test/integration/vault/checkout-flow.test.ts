@@ -5,6 +5,7 @@ import type { VaultAccount } from '../../../src/vault/vault-port.js';
 import { ASMITH, DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 import { rejection } from '../../helpers/rejection.js';
 import { sequentialRounds } from '../../../src/simulators/passwordsafe/sim-call-trace.js';
+import { wireCode } from '../../../src/appliance/wire-errors.js';
 
 const account = (accounts: VaultAccount[], system: string, name: string) => {
   const a = accounts.find((x) => x.systemName === system && x.accountName === name);
@@ -109,7 +110,7 @@ describe('Password Safe adapter: release requests against the simulator', () => 
     const none = h.vault({ conflictOption: 'none' });
     const e = await rejection(none.checkout({ vaultUser: JDOE, account: pg, durationMinutes: 5, reason: 'r' }));
     expect(e.code).toBe('vault.conflict');
-    expect(e.wire).toBe('conflict');
+    expect(wireCode(e.code)).toBe('conflict');
 
     const renew = h.vault({ conflictOption: 'renew' });
     const c = await renew.checkout({ vaultUser: JDOE, account: pg, durationMinutes: 5, reason: 'r' });
@@ -123,7 +124,7 @@ describe('Password Safe adapter: release requests against the simulator', () => 
     const app = account(await vault.listAccounts(JDOE, { names: ['app02'], ips: [] }), 'app02', 'Administrator');
     const e = await rejection(vault.checkout({ vaultUser: JDOE, account: app, durationMinutes: 30, reason: 'r' }));
     expect(e.code).toBe('vault.approval_pending');
-    expect(e.wire).toBe('approval_pending');
+    expect(wireCode(e.code)).toBe('approval_pending');
     const pending = h.sim.requests().find((r) => r.account.id === app.accountId && r.status === 'pending')!;
     expect(e.details?.requestId).toBe(String(pending.id));
     h.sim.approve(pending.id);

@@ -8,6 +8,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { PasswordSafeVault } from '../../../src/vault/passwordsafe/password-safe-vault.js';
 import { ASMITH, DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 import { rejection } from '../../helpers/rejection.js';
+import { wireCode } from '../../../src/appliance/wire-errors.js';
 
 describe('Password Safe adapter: sessions, retries and failures over real sockets', () => {
   let h: Harness;
@@ -73,7 +74,7 @@ describe('Password Safe adapter: sessions, retries and failures over real socket
     h.sim.faults.failNext(50, 502, { route: 'POST Auth/SignAppin' });
     const e = await rejection(vault.listAccounts(JDOE, WEB01));
     expect(e.code).toBe('vault.unavailable');
-    expect(e.wire).toBe('vault_unavailable');
+    expect(wireCode(e.code)).toBe('vault_unavailable');
     expect(h.sim.calls('POST Auth/SignAppin')).toBe(3);
     expect(vault.lastFailure).toMatchObject({
       code: 'vault.unavailable',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { brokerHarness, ctx, PASSWORD, SSH_KEY, T0 } from './broker-fixture.js';
+import { toWireError } from '../../../src/appliance/wire-errors.js';
 
 async function refusal(p: Promise<unknown>): Promise<ServiceError> {
   try {
@@ -30,7 +31,7 @@ describe('Broker: credentials.list', () => {
     const unmapped = await refusal(
       h.broker.handle('credentials.list', ctx({ user: { username: 'OTHER\\jdoe' } }), {}, h.signal),
     );
-    expect(unmapped.toWire()).toEqual({
+    expect(toWireError(unmapped)).toEqual({
       code: 'unmapped_user',
       message: 'No user-mapping rule matches console user "OTHER\\jdoe"',
       retryable: false,
@@ -49,7 +50,7 @@ describe('Broker: credentials.list', () => {
     const denied = await refusal(
       h.broker.handle('credentials.list', ctx({ user: { username: 'CORP\\ext-bob' } }), {}, h.signal),
     );
-    expect(denied.toWire()).toMatchObject({
+    expect(toWireError(denied)).toMatchObject({
       code: 'forbidden',
       message: expect.stringContaining('mapping rule "contractors-denied"'),
     });
@@ -68,7 +69,7 @@ describe('Broker: credentials.list', () => {
       await h.broker.handle('credentials.list', ctx({ endpoint: { hostname: 'nothing-here' } }), {}, h.signal),
     ).toEqual({ credentials: [] });
     const bad = await refusal(h.broker.handle('credentials.list', ctx({ endpoint: undefined }), {}, h.signal));
-    expect(bad.toWire()).toMatchObject({ code: 'bad_request', message: 'This request needs an endpoint' });
+    expect(toWireError(bad)).toMatchObject({ code: 'bad_request', message: 'This request needs an endpoint' });
     const purpose = await refusal(h.broker.handle('credentials.list', ctx(), { purpose: 'steal' as never }, h.signal));
     expect(purpose.code).toBe('request.bad');
     const huge = await refusal(
@@ -78,7 +79,7 @@ describe('Broker: credentials.list', () => {
     const anonymous = await refusal(
       h.broker.handle('credentials.list', ctx({ user: { username: ' ' } }), {}, h.signal),
     );
-    expect(anonymous.toWire()).toMatchObject({
+    expect(toWireError(anonymous)).toMatchObject({
       code: 'bad_request',
       message: 'request.context.user.username is empty',
     });
@@ -112,7 +113,7 @@ describe('Broker: credentials.list', () => {
     const h = brokerHarness();
     h.vault.failNext('listAccounts', new ServiceError('vault.unavailable', 'The vault could not be reached'));
     const e = await refusal(h.broker.handle('credentials.list', ctx(), {}, h.signal));
-    expect(e.toWire()).toEqual({
+    expect(toWireError(e)).toEqual({
       code: 'vault_unavailable',
       message: 'The vault could not be reached',
       retryable: true,
@@ -222,11 +223,11 @@ describe('Broker: credentials.get', () => {
     for (const [, c, cid] of cases) {
       const e = await refusal(h.broker.handle('credentials.get', c, { credentialId: cid }, h.signal));
       expect(e.code).toBe('credential.id_invalid');
-      expect(e.toWire().code).toBe('forbidden');
+      expect(toWireError(e).code).toBe('forbidden');
     }
     await h.clock.advance(300_000);
     const expired = await refusal(h.broker.handle('credentials.get', ctx(), { credentialId: id }, h.signal));
-    expect(expired.toWire().code).toBe('forbidden');
+    expect(toWireError(expired).code).toBe('forbidden');
     expect(h.vault.requests.size).toBe(0);
     const events = await h.state.listCredentialEvents({});
     expect(events.map((e) => [e.consoleUser, e.outcome, e.errorCode])).toEqual([
@@ -246,7 +247,7 @@ describe('Broker: credentials.get', () => {
       });
     const id = (await h.broker.handle('credentials.list', prod(), {}, h.signal)).credentials[0]!.id;
     const e = await refusal(h.broker.handle('credentials.get', prod(), { credentialId: id }, h.signal));
-    expect(e.toWire()).toEqual({
+    expect(toWireError(e)).toEqual({
       code: 'forbidden',
       message: 'Release refused by policy "production-needs-ticket": an External Key matching ^CHG-\\d+$ is required',
       retryable: false,
@@ -268,7 +269,7 @@ describe('Broker: credentials.get', () => {
     const id = (await h.broker.handle('credentials.list', ctx(), {}, h.signal)).credentials[0]!.id;
     h.vault.failNext('checkout', new ServiceError('vault.approval_pending', 'The release request waits for approval'));
     const e = await refusal(h.broker.handle('credentials.get', ctx(), { credentialId: id }, h.signal));
-    expect(e.toWire()).toEqual({
+    expect(toWireError(e)).toEqual({
       code: 'approval_pending',
       message: 'The release request waits for approval',
       retryable: true,
@@ -346,7 +347,7 @@ describe('Broker: credentials.release', () => {
     const { credential } = await h.broker.handle('credentials.get', ctx(), { credentialId: id }, h.signal);
     const mallory = ctx({ user: { username: 'CORP\\mallory' } });
     const e = await refusal(h.broker.handle('credentials.release', mallory, { leaseId: credential.leaseId }, h.signal));
-    expect(e.toWire().code).toBe('forbidden');
+    expect(toWireError(e).code).toBe('forbidden');
     expect(h.vault.openRequests()).toHaveLength(1);
 
     // The same console user spelled in another case is the same user.
@@ -379,7 +380,7 @@ describe('Broker: credentials.release', () => {
     );
     expect(noSession.code).toBe('request.bad');
     const forged = await refusal(h.broker.handle('credentials.release', ctx(), { credentialId: 'x.y' }, h.signal));
-    expect(forged.toWire().code).toBe('forbidden');
+    expect(toWireError(forged).code).toBe('forbidden');
   });
 });
 

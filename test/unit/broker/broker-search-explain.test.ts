@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_JUMPOINT_COMMENT } from '../../../src/broker/jump-search.js';
 import type { ServiceError } from '../../../src/platform/errors.js';
 import { brokerHarness, ctx, PASSWORD } from './broker-fixture.js';
+import { toWireError } from '../../../src/appliance/wire-errors.js';
 
 function withSystems(tweak?: (yaml: string) => string) {
   const h = brokerHarness(tweak ? { tweak } : {});
@@ -91,7 +92,7 @@ describe('Broker: jump.search', () => {
     const long = await h.broker
       .handle('jump.search', ctx(), { query: 'x'.repeat(17) }, h.signal)
       .catch((e: ServiceError) => e);
-    expect((long as ServiceError).toWire()).toEqual({
+    expect(toWireError(long as ServiceError)).toEqual({
       code: 'bad_request',
       message: 'The search text is longer than 16 characters',
       retryable: false,
@@ -110,7 +111,7 @@ describe('Broker: jump.search', () => {
     const e = await h.broker
       .handle('jump.search', ctx({ user: { username: 'CORP\\ext-x' } }), { query: 'web' }, h.signal)
       .catch((x: ServiceError) => x);
-    expect((e as ServiceError).toWire().code).toBe('forbidden');
+    expect(toWireError(e as ServiceError).code).toBe('forbidden');
     expect(h.vault.calls).toEqual([]);
   });
 });

@@ -5,8 +5,9 @@ import {
   endpointKey,
   type CredentialClaims,
 } from '../../../src/broker/credential-id.js';
-import { isServiceError } from '../../../src/platform/errors.js';
+import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
 import { Secret } from '../../../src/platform/secret.js';
+import { wireCode } from '../../../src/appliance/wire-errors.js';
 
 const KEY = new Secret('k'.repeat(32));
 const signer = new CredentialIdSigner(KEY, 300_000);
@@ -33,7 +34,7 @@ function reason(f: () => unknown): string {
     f();
   } catch (e) {
     expect(isServiceError(e, 'credential.id_invalid')).toBe(true);
-    expect((e as { wire: string }).wire).toBe('forbidden');
+    expect(wireCode((e as ServiceError).code)).toBe('forbidden');
     return String((e as { details: { reason: string } }).details.reason);
   }
   throw new Error('expected credential.id_invalid');

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE, renderErrorCatalogue, ServiceError } from '../../../src/platform/errors.js';
+import { renderErrorCatalogue } from '../../../src/app/error-docs.js';
+import { ERROR_CATALOGUE, ServiceError } from '../../../src/platform/errors.js';
+import { toWireError } from '../../../src/appliance/wire-errors.js';
 
 describe('error catalogue', () => {
   it('docs/errors.md is generated from the catalogue (run `npm run docs:errors`)', () => {
@@ -18,11 +20,11 @@ describe('error catalogue', () => {
     const err = new ServiceError('policy.denied', 'policy "prod-ticket" requires a ticket', {
       cause: new Error('inner detail'),
     });
-    expect(err.toWire()).toEqual({
+    expect(toWireError(err)).toEqual({
       code: 'forbidden',
       message: 'policy "prod-ticket" requires a ticket',
       retryable: false,
     });
-    expect(JSON.stringify(err.toWire())).not.toContain('inner detail');
+    expect(JSON.stringify(toWireError(err))).not.toContain('inner detail');
   });
 });
