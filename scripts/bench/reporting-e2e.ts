@@ -77,7 +77,7 @@ class DiscardStore implements Store {
     return 0;
   }
   async health() {
-    return { ok: true };
+    return undefined;
   }
   async close() {}
 }

@@ -1,4 +1,5 @@
 import { isServiceError } from '../platform/errors.js';
+import { describeFailure } from '../platform/health.js';
 import { siteCause } from './site-checks.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import {
@@ -64,7 +65,7 @@ export function reportingChecks(config: Config, rt: Runtime): Check[] {
       } catch (e) {
         return {
           ok: false,
-          detail: isServiceError(e) ? `[${e.code}] ${e.message}` : 'the Reporting API call failed',
+          detail: isServiceError(e) ? describeFailure(e) : 'the Reporting API call failed',
           fix: 'check sites[].reporting clientId/secret, that the API account has the reporting permission, and the network path to the site',
           ...(isServiceError(e) ? { cause: siteCause(site.name, e.code, 'reporting') } : {}),
         };

@@ -5,11 +5,12 @@
  */
 import type { Registry } from 'prom-client';
 import type { HealthEntry } from '../http/status-view.js';
-import type { ComponentStatus, Readiness } from '../platform/readiness.js';
+import { describeFailure } from '../platform/health.js';
+import type { ReportedStatus, Readiness } from '../platform/readiness.js';
 
 export interface ReadinessSnapshot {
   ready: boolean;
-  components: Record<string, ComponentStatus>;
+  components: Record<string, ReportedStatus>;
 }
 
 export function readinessSnapshot(readiness: Readiness): Promise<ReadinessSnapshot> {
@@ -17,7 +18,7 @@ export function readinessSnapshot(readiness: Readiness): Promise<ReadinessSnapsh
 }
 
 /** The readiness entry of a site's ECM channel. */
-export function siteReadiness(s: ReadinessSnapshot, site: string): ComponentStatus | undefined {
+export function siteReadiness(s: ReadinessSnapshot, site: string): ReportedStatus | undefined {
   return s.components[`site:${site}`];
 }
 
@@ -25,7 +26,13 @@ export function siteReadiness(s: ReadinessSnapshot, site: string): ComponentStat
 export function componentHealth(s: ReadinessSnapshot): HealthEntry[] {
   return Object.entries(s.components)
     .filter(([name]) => !name.startsWith('site:'))
-    .map(([component, c]) => ({ component, ready: c.ready, reason: c.reason ?? (c.ready ? 'ok' : 'not ready') }));
+    .map(([component, c]) => ({ component, ready: c.ready, reason: healthText(c) }));
+}
+
+/** A /readyz entry as the page shows it: a failure with its code, as `check` shows one. */
+function healthText(c: ReportedStatus): string {
+  const reason = c.reason ?? (c.ready ? 'ok' : 'not ready');
+  return c.code ? describeFailure({ code: c.code, message: reason }) : reason;
 }
 
 interface ReportingSiteDetails {

@@ -15,6 +15,7 @@ import {
 } from '../http/status-view.js';
 import { ConfigError, formatProblem } from '../platform/config/loader.js';
 import { isServiceError } from '../platform/errors.js';
+import { describeFailure } from '../platform/health.js';
 import type { ReportWorker } from '../reporting/create-report-worker.js';
 import type { Config } from './config-schema.js';
 import { checkDraft, parseDraft } from './draft-check.js';
@@ -45,7 +46,7 @@ export interface StatusSourceDeps {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const failure = (e: unknown) => ({
-  error: isServiceError(e) ? `[${e.code}] ${e.message}` : 'the store could not be read (see the log)',
+  error: isServiceError(e) ? describeFailure(e) : 'the store could not be read (see the log)',
 });
 
 /** The status page's data: read-only views of the running units and the store; Test Settings without checkout. */
@@ -181,7 +182,7 @@ async function reportingView(
         site: name,
         lagSeconds: lags.get(name) ?? d?.lagSeconds ?? null,
         lastSuccessAt: d?.lastSuccessAt ?? null,
-        lastError: d?.lastError ? `[${d.lastError.code}] ${d.lastError.message}` : null,
+        lastError: d?.lastError ? describeFailure(d.lastError) : null,
         pulls: pulls[name] ?? [],
       };
     });

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isServiceError } from '../platform/errors.js';
+import { describeFailure } from '../platform/health.js';
 import { loadMigrations, type Migration } from '../store/migrations.js';
 import { MEMORY_DATA_DIR } from '../store/pglite-cluster.js';
 import type { StoreConfig } from '../store/store-config.js';
@@ -72,7 +73,7 @@ export function storeCheck(config: StoreConfig, rt: Runtime): Check {
       } catch (e) {
         return {
           ok: false,
-          detail: isServiceError(e) ? `[${e.code}] ${e.message}` : 'cannot open the store',
+          detail: isServiceError(e) ? describeFailure(e) : 'cannot open the store',
           fix:
             config.kind === 'mssql'
               ? 'check store.server/port/database/user/password, the network path to SQL Server and its TLS certificate (store.caFile)'

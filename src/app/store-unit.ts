@@ -52,14 +52,15 @@ export class StoreComponent implements Component {
     }
     this.#store = store;
     this.rt.readiness.register('store', async () => {
-      const h = await store.health();
-      if (h.ok) return { ready: true, reason: `${this.config.kind} store` };
+      const failure = await store.health();
+      if (!failure) return { ready: true, reason: `${this.config.kind} store` };
       // Credential lists need no store; a get or release is refused as retryable, except the
       // release of a lease this replica issued, which is checked in at the vault and journalled.
       return {
         ready: false,
         degraded: true,
-        reason: `store unavailable (${h.reason ?? 'unhealthy'}): credentials.list serving, get and release answered retryable`,
+        failure,
+        reason: `store unavailable (${failure.message}): credentials.list serving, get and release answered retryable`,
       };
     });
   }

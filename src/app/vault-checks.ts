@@ -1,4 +1,5 @@
 import { toServiceError, type ServiceError } from '../platform/errors.js';
+import { describeFailure } from '../platform/health.js';
 import { proxyFix } from './proxy-fix.js';
 import type { VaultConfig } from '../vault/vault-config.js';
 import type { Check } from './check.js';
@@ -24,7 +25,7 @@ export function vaultChecks(vc: VaultConfig | undefined, rt: Runtime): Check[] {
           return failure
             ? {
                 ok: false,
-                detail: `${failure.code}: ${failure.message}`,
+                detail: describeFailure(failure),
                 fix: fixFor(failure, vc.auth.method),
                 cause: `vault:${failure.code}`,
               }
@@ -61,7 +62,7 @@ export function vaultChecks(vc: VaultConfig | undefined, rt: Runtime): Check[] {
           const err = toServiceError(e, 'vault.health');
           return {
             ok: false,
-            detail: `${err.code}: ${err.message}`,
+            detail: describeFailure(err),
             fix: fixFor(err, vc.auth.method),
             cause: `vault:${err.code}`,
           };

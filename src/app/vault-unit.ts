@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../platform/clock.js';
-import type { ServiceError } from '../platform/errors.js';
+import type { Health } from '../platform/health.js';
 import type { VaultConfig } from '../vault/vault-config.js';
 import type { Component } from '../platform/lifecycle.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
@@ -36,7 +36,7 @@ export class VaultComponent implements Component {
   #vault:
     | (VaultPort & {
         close(): Promise<void>;
-        readonly lastFailure: ServiceError | undefined;
+        readonly lastFailure: Health;
         readonly notices: string[];
       })
     | undefined;
@@ -58,7 +58,7 @@ export class VaultComponent implements Component {
     this.rt.readiness.register('vault', () => {
       const failure = vault.lastFailure;
       return failure
-        ? { ready: false, reason: failure.message, details: { code: failure.code } }
+        ? { ready: false, failure }
         : {
             ready: true,
             // Works, but the vault administrator has something to grant (shown on the status page).

@@ -1,11 +1,19 @@
+import { toServiceError, type ErrorCode } from './errors.js';
+import type { Health } from './health.js';
+
 /**
- * Readiness of the process, per component. Each component registers a probe; /readyz and
- * `ecm-bridge check` report every component with its reason when not ready.
+ * Readiness of the process, per component. Each component registers a probe; /readyz and the
+ * status page report every component with its reason when not ready.
  */
 export interface ComponentStatus {
   ready: boolean;
   /** Why not ready (or a short state when ready), safe to expose on /readyz. */
   reason?: string;
+  /**
+   * What failed, in the one health shape (platform/health.ts): /readyz shows its code as `code`
+   * and, when there is no `reason`, its message as the reason. Never serialised itself.
+   */
+  failure?: Health;
   details?: Record<string, unknown>;
   /** Not ready, but part of its service still works (the reason says which): the process is degraded, not down. */
   degraded?: boolean;
@@ -14,8 +22,10 @@ export interface ComponentStatus {
 export type ReadinessProbe = () => ComponentStatus | Promise<ComponentStatus>;
 
 /** A component as /readyz shows it: `critical` ones decide `ready`; the others are reported only. */
-export interface ReportedStatus extends ComponentStatus {
+export interface ReportedStatus extends Omit<ComponentStatus, 'failure'> {
   critical: boolean;
+  /** The error code of the failure, when the component named one. */
+  code?: ErrorCode;
 }
 
 export interface ReadinessReport {
@@ -50,13 +60,23 @@ export class Readiness {
     const components: Record<string, ReportedStatus> = {};
     for (const [name, { probe, critical }] of this.#probes) {
       try {
-        components[name] = { ...(await probe()), critical };
+        components[name] = reported(await probe(), critical);
       } catch (e) {
-        components[name] = { ready: false, reason: `probe failed: ${(e as Error).message}`, critical };
+        const failure = toServiceError(e, `readiness.${name}`);
+        components[name] = reported(
+          { ready: false, reason: `probe failed: ${(e as Error).message}`, failure },
+          critical,
+        );
       }
     }
     const failing = Object.values(components).filter((c) => c.critical && !c.ready);
     const degraded = failing.length > 0 && failing.every((c) => c.degraded);
     return { ready: failing.length === 0, ...(degraded && { degraded }), components };
   }
+}
+
+/** The one rendering of a probe's answer for /readyz (and the metrics and status page that read it). */
+function reported({ failure, ...status }: ComponentStatus, critical: boolean): ReportedStatus {
+  if (!failure) return { ...status, critical };
+  return { ...status, reason: status.reason ?? failure.message, code: failure.code, critical };
 }

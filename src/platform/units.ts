@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { configEqual } from './config/config-equal.js';
+import { toServiceError } from './errors.js';
 import type { Component, StopReason } from './lifecycle.js';
 import type { Readiness } from './readiness.js';
 
@@ -135,13 +136,14 @@ export class UnitSet {
   /** Every wanted unit that is not running gets a not-ready entry naming why; running ones lose theirs. */
   #markDown(wanted: readonly UnitSpec[], cause: unknown): void {
     const reason = cause === undefined ? '' : `not running: ${(cause as Error)?.message ?? String(cause)}`;
+    const failure = cause === undefined ? undefined : toServiceError(cause, 'units.start');
     for (const spec of wanted) {
       const name = spec.key.name;
       if (this.has(name)) {
         if (this.#down.delete(name)) this.readiness?.unregister(name);
       } else if (cause !== undefined) {
         this.#down.add(name);
-        this.readiness?.register(name, () => ({ ready: false, reason }));
+        this.readiness?.register(name, () => ({ ready: false, reason, failure }));
       }
     }
   }

@@ -1,4 +1,5 @@
 import { ServiceError } from '../platform/errors.js';
+import type { Health } from '../platform/health.js';
 import { leaderLost } from './leader-lost.js';
 import type { SessionRecord } from '../reporting/session-record.js';
 import { lastOccurrences, planBatch } from './session-rows.js';
@@ -322,8 +323,8 @@ export class MemoryStore implements Store {
   async schemaVersion() {
     return 1;
   }
-  async health() {
-    return { ok: true };
+  async health(): Promise<Health> {
+    return undefined;
   }
   async close() {}
 }

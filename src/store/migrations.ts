@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { isServiceError, ServiceError } from '../platform/errors.js';
+import type { Health } from '../platform/health.js';
 import { packagePath } from '../platform/package-path.js';
 
 export type Dialect = 'mssql' | 'postgres';
@@ -57,17 +59,22 @@ export function printableSql(dialect: Dialect, dir = SQL_DIR): string {
 }
 
 /** Store.health for both adapters: reachable, and the schema is at the newest migration. */
-export async function schemaHealth(
-  version: () => Promise<number>,
-  migrations: readonly Migration[],
-): Promise<{ ok: boolean; reason?: string }> {
+export async function schemaHealth(version: () => Promise<number>, migrations: readonly Migration[]): Promise<Health> {
   try {
     const current = await version();
     const latest = migrations.at(-1)?.version ?? 0;
-    return current >= latest
-      ? { ok: true }
-      : { ok: false, reason: `schema version ${current}, expected ${latest}: run \`ecm-bridge db migrate\`` };
+    if (current >= latest) return undefined;
+    return new ServiceError(
+      'store.migration_failed',
+      `schema version ${current}, expected ${latest}: run \`ecm-bridge db migrate\``,
+      { op: 'store.health', details: { current, latest } },
+    );
   } catch (e) {
-    return { ok: false, reason: (e as Error).message };
+    return isServiceError(e)
+      ? e
+      : new ServiceError('store.unavailable', `cannot read the schema version: ${(e as Error).message}`, {
+          op: 'store.health',
+          cause: e,
+        });
   }
 }

@@ -12,6 +12,7 @@ import { MssqlLeaderLock } from './mssql-leader-lock.js';
 import { RECORD_MIGRATION_SQL, SCHEMA_VERSION_SQL } from './mssql-sql.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { Store } from './store-ports.js';
+import type { Health } from '../platform/health.js';
 
 /** How long `db migrate` waits for another process's migration before giving up. */
 const MIGRATE_LOCK_WAIT_MS = 120_000;
@@ -115,7 +116,7 @@ export class MssqlStore implements Store {
     }
   }
 
-  health(): Promise<{ ok: boolean; reason?: string }> {
+  health(): Promise<Health> {
     return schemaHealth(() => this.schemaVersion(), this.migrations);
   }
 

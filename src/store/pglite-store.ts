@@ -9,6 +9,7 @@ import { PgliteStateStore } from './pglite-state-store.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
 import type { Store } from './store-ports.js';
+import type { Health } from '../platform/health.js';
 
 /**
  * Lock for the embedded store's migrations. PGlite serves one process (the data-directory lock file
@@ -117,7 +118,7 @@ export class PgliteStore implements Store {
     }
   }
 
-  health(): Promise<{ ok: boolean; reason?: string }> {
+  health(): Promise<Health> {
     return schemaHealth(() => this.schemaVersion(), this.migrations);
   }
 

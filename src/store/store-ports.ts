@@ -1,3 +1,4 @@
+import type { Health } from '../platform/health.js';
 import type { LeaseStore } from '../broker/lease-store-port.js';
 import type { CursorStore, LeaderLeases, LeaderLock, ReportStore } from '../reporting/report-store-port.js';
 
@@ -15,6 +16,7 @@ export interface Store {
   /** Applies pending migrations; safe to run from several processes at once. Returns the version. */
   migrate(): Promise<number>;
   schemaVersion(): Promise<number>;
-  health(): Promise<{ ok: boolean; reason?: string }>;
+  /** Reachable, and the schema at the newest migration; else the failure (platform/health.ts). */
+  health(): Promise<Health>;
   close(): Promise<void>;
 }

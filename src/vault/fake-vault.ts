@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../platform/clock.js';
 import { ServiceError } from '../platform/errors.js';
+import type { Health } from '../platform/health.js';
 import { Secret } from '../platform/secret.js';
 import type { Checkout, CheckoutRequest, VaultAccount, VaultPort, VaultSystem, VaultTarget } from './vault-port.js';
 
@@ -146,7 +147,7 @@ export class FakeVault implements VaultPort {
       .slice(0, limit);
   }
 
-  async health(): Promise<ServiceError | undefined> {
+  async health(): Promise<Health> {
     this.#enter('health');
     return undefined;
   }

@@ -1,4 +1,4 @@
-import type { ServiceError } from '../platform/errors.js';
+import type { Health } from '../platform/health.js';
 import type { Secret } from '../platform/secret.js';
 
 /**
@@ -27,10 +27,11 @@ export interface VaultPort {
   /** RDP and SSH systems `vaultUser` may request whose name/host/IP contains `query` (plain, case-insensitive). */
   searchSystems(vaultUser: string, query: string, limit: number, signal?: AbortSignal): Promise<VaultSystem[]>;
   /**
-   * Sign-in (as `probeUser` when given) and one lightweight call: undefined when healthy,
-   * otherwise the failure (callers branch on its code, never on its text).
+   * Sign-in (as `probeUser` when given) and one lightweight call, in the one health shape
+   * (platform/health.ts): undefined when healthy, otherwise the failure (callers branch on its
+   * code, never on its text).
    */
-  health(probeUser?: string, signal?: AbortSignal): Promise<ServiceError | undefined>;
+  health(probeUser?: string, signal?: AbortSignal): Promise<Health>;
   /** Signs out every pooled session and closes connections. */
   close(): Promise<void>;
 }

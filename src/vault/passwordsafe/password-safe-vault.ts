@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../platform/clock.js';
+import type { Health } from '../../platform/health.js';
 import type { VaultConfig } from '../vault-config.js';
 import { isServiceError, ServiceError, toServiceError } from '../../platform/errors.js';
 import { createHttpAgent } from '../../platform/http-agent.js';
@@ -59,7 +60,7 @@ export class PasswordSafeVault implements VaultPort {
   readonly #search: SystemSearch;
   readonly #keys: SshKeyPresence;
   #closed = false;
-  #lastFailure: ServiceError | undefined;
+  #lastFailure: Health;
   readonly #assetsUnreadable = new Set<string>();
 
   constructor(
@@ -165,7 +166,7 @@ export class PasswordSafeVault implements VaultPort {
   }
 
   /** Why the last call failed for reasons of the vault itself (unreachable, TLS, its proxy), if it did. */
-  get lastFailure(): ServiceError | undefined {
+  get lastFailure(): Health {
     return this.#lastFailure;
   }
 
@@ -434,7 +435,7 @@ export class PasswordSafeVault implements VaultPort {
     this.#log.debug({ vaultUser, requestId }, 'credential checked in at the vault');
   }
 
-  async health(probeUser?: string, signal?: AbortSignal): Promise<ServiceError | undefined> {
+  async health(probeUser?: string, signal?: AbortSignal): Promise<Health> {
     const user = probeUser ?? this.config.probeUser;
     if (this.config.auth.method === 'apikey' && !user)
       return new ServiceError(

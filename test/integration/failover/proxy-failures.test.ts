@@ -167,7 +167,7 @@ log: { level: silent }
       await until(async () => (await rt.readiness.report()).components.vault?.ready === false, 'vault not ready');
       expect((await rt.readiness.report()).components.vault).toMatchObject({
         reason: expect.stringContaining(`proxy ${new URL(down).host} is not answering`),
-        details: { code: 'proxy.unreachable' },
+        code: 'proxy.unreachable',
       });
     } finally {
       await service.stop();

@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { OpsServer } from '../../../src/http/ops-server.js';
 import { Counter, createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
+import { ServiceError } from '../../../src/platform/errors.js';
 import { exportReadiness } from '../../../src/platform/readiness-metrics.js';
 import { Secret } from '../../../src/platform/secret.js';
 import { captureLogger } from '../../helpers/log-capture.js';
@@ -100,6 +101,26 @@ describe('ops server over a real listen', () => {
     const down = (await (await request(`${base}/readyz`)).body.json()) as Record<string, unknown>;
     expect(down).toMatchObject({ status: 'not ready', ready: false });
     expect(down.degraded).toBeUndefined();
+  });
+
+  it('shows a failure in the one health shape: its message as the reason, its code as `code`', async () => {
+    const { readiness, base } = await start();
+    readiness.register('vault', () => ({
+      ready: false,
+      failure: new ServiceError('vault.unavailable', 'Password Safe unavailable (HTTP 502) after 3 attempts', {
+        cause: new Error('inner detail'),
+      }),
+    }));
+    const res = await request(`${base}/readyz`);
+    expect(res.statusCode).toBe(503);
+    const body = (await res.body.json()) as { components: Record<string, unknown> };
+    expect(body.components.vault).toEqual({
+      ready: false,
+      critical: true,
+      reason: 'Password Safe unavailable (HTTP 502) after 3 attempts',
+      code: 'vault.unavailable',
+    });
+    expect(JSON.stringify(body)).not.toContain('inner detail');
   });
 
   it('reports a throwing probe as not ready instead of failing the endpoint', async () => {

@@ -173,7 +173,10 @@ describe('PGlite store: one process per data directory', () => {
     expect(JSON.parse(readFileSync(`${dataDir}.lock`, 'utf8')).pid).toBe(process.pid);
     // Never migrated: unhealthy, and the reason says what to run.
     expect(await again.schemaVersion()).toBe(0);
-    expect(await again.health()).toEqual({ ok: false, reason: expect.stringContaining('ecm-bridge db migrate') });
+    expect(await again.health()).toMatchObject({
+      code: 'store.migration_failed',
+      message: expect.stringContaining('ecm-bridge db migrate'),
+    });
     await again.close();
   });
 });

@@ -12,6 +12,8 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { BridgeService } from '../../../src/app/bridge-service.js';
 import { configChecks } from '../../../src/app/checks.js';
+import { componentHealth } from '../../../src/app/status-signals.js';
+import { until } from '../../helpers/until.js';
 import { startBuiltCli } from '../../helpers/cli.js';
 import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 
@@ -52,6 +54,35 @@ log: { level: silent }
     await service.stop();
     expect(h.sim.sessions.signOuts.get(JDOE)).toBe(before + 1);
     expect((await rt.readiness.report()).components.vault).toBeUndefined();
+  });
+
+  it('a vault that fails shows one health: the same code and message on /readyz, the status page and `check`', async () => {
+    const rt = runtime();
+    const config = parseConfigText(yaml(true), 'test.yaml');
+    h.sim.faults.failNext(1_000, 502, { route: 'GET Workgroups' });
+    const service = new BridgeService(config, rt, 1000);
+    try {
+      await service.start();
+      await until(async () => (await rt.readiness.report()).components.vault?.ready === false, 'vault not ready');
+      const readyz = (await rt.readiness.report()).components.vault!;
+      expect(readyz).toMatchObject({ ready: false, critical: true, code: 'vault.unavailable' });
+      const shown = `[vault.unavailable] ${readyz.reason}`;
+      expect(readyz.reason).toMatch(/unavailable \(HTTP 502\)/);
+      expect(componentHealth(await rt.readiness.report())).toContainEqual({
+        component: 'vault',
+        ready: false,
+        reason: shown,
+      });
+      const check = configChecks(config, runtime()).find((c) => c.component === 'vault')!;
+      expect(await check.run(AbortSignal.timeout(60_000))).toMatchObject({
+        ok: false,
+        detail: shown,
+        cause: 'vault:vault.unavailable',
+      });
+    } finally {
+      h.sim.faults.clear();
+      await service.stop();
+    }
   });
 
   it('`check` signs in as the probe user and explains what to fix without one', async () => {

@@ -171,7 +171,13 @@ describe('UnitSet (failed reload)', () => {
     await expect(units.apply([{ ...flaky, slice: { url: 'v2' } }])).rejects.toThrow('vault unreachable');
     const report = await readiness.report();
     expect(report.ready).toBe(false);
-    expect(report.components.vault).toEqual({ ready: false, critical: true, reason: 'not running: vault unreachable' });
+    // An error that is no ServiceError is a bug: its code is `internal`, its text stays in the reason.
+    expect(report.components.vault).toEqual({
+      ready: false,
+      critical: true,
+      reason: 'not running: vault unreachable',
+      code: 'internal',
+    });
     expect(report.components['site:a']?.ready).toBe(false);
     fail = false;
     await units.apply([flaky, ...specs({ a: {} }, { url: 'v1' }).slice(1)]);
