@@ -10,6 +10,12 @@ import type { EarlyStoreOpen } from './early-store.js';
 import type { Runtime } from './runtime.js';
 import { serviceUnits } from './service-units.js';
 
+/** What a SIGHUP reload did; `error` is why it was rejected or failed. */
+export type ReloadOutcome =
+  | { outcome: 'applied'; result: ApplyResult }
+  | { outcome: 'rejected'; error: unknown }
+  | { outcome: 'failed'; error: unknown };
+
 /**
  * The long-running bridge: units built from the config, reloadable in place. Only what changed
  * between two configs is restarted; a reload whose new units fail to start restores the previous
@@ -61,45 +67,51 @@ export class BridgeService {
   }
 
   /**
-   * Applies a new, already validated config. When a unit of it fails to start, the previous
-   * configuration's units are restored, /readyz names the failure, and the error is rethrown.
+   * A SIGHUP reload: reads the configuration with `load` and applies it. Exactly one outcome is
+   * counted per call, here and nowhere else: `rejected` when `load` throws (the file cannot be
+   * used; no unit is touched), `failed` when a unit of the new configuration fails to start (the
+   * previous units are restored), `applied` otherwise. A rejected or failed reload is named on
+   * /readyz (`config`, ready: the previous configuration serves on) until one is applied, so the
+   * operator who sent SIGHUP sees it without reading the log. Never throws.
    */
-  async reload(next: Config): Promise<ApplyResult> {
+  async reload(load: () => Config): Promise<ReloadOutcome> {
+    const outcome = await this.#reload(load);
+    this.reloads.inc({ outcome: outcome.outcome });
+    return outcome;
+  }
+
+  async #reload(load: () => Config): Promise<ReloadOutcome> {
+    let next: Config;
+    try {
+      next = load();
+    } catch (e) {
+      const why =
+        e instanceof ConfigError && e.problems[0]
+          ? `${e.problems.length} problem(s), first ${formatProblem(e.file, e.problems[0])}`
+          : isServiceError(e)
+            ? e.message
+            : 'the file could not be read (see the log)';
+      this.#nameOnReadyz(`was rejected and the previous configuration serves on: ${why}`);
+      return { outcome: 'rejected', error: e };
+    }
     const previousLevel = this.rt.log.level;
     this.rt.log.level = next.log.level;
     try {
       const result = await this.#units.apply(serviceUnits(next, this.rt, () => this.#config));
       this.#config = next;
       this.rt.readiness.unregister('config');
-      this.reloads.inc({ outcome: 'applied' });
       this.rt.log.info(result, 'configuration reloaded');
-      return result;
+      return { outcome: 'applied', result };
     } catch (e) {
       this.rt.log.level = previousLevel;
-      this.reloads.inc({ outcome: 'failed' });
-      const at = new Date(this.rt.clock.now()).toISOString();
-      const reason = `the reload of ${at} failed and was rolled back: ${(e as Error)?.message ?? String(e)}`;
       // The previous configuration serves on; readiness reflects the units themselves.
-      this.rt.readiness.register('config', () => ({ ready: true, reason }));
-      throw e;
+      this.#nameOnReadyz(`failed and was rolled back: ${(e as Error)?.message ?? String(e)}`);
+      return { outcome: 'failed', error: e };
     }
   }
 
-  /**
-   * A reload refused because the new file cannot be used (invalid, empty, unreadable, a missing
-   * secret): counted, and named on /readyz (ready: the previous configuration serves on) until a
-   * reload is applied, so the operator who sent SIGHUP sees it without reading the log.
-   */
-  rejectReload(e: unknown): void {
-    this.reloads.inc({ outcome: 'rejected' });
-    const at = new Date(this.rt.clock.now()).toISOString();
-    const why =
-      e instanceof ConfigError && e.problems[0]
-        ? `${e.problems.length} problem(s), first ${formatProblem(e.file, e.problems[0])}`
-        : isServiceError(e)
-          ? e.message
-          : 'the file could not be read (see the log)';
-    const reason = `the reload of ${at} was rejected and the previous configuration serves on: ${why}`;
+  #nameOnReadyz(what: string): void {
+    const reason = `the reload of ${new Date(this.rt.clock.now()).toISOString()} ${what}`;
     this.rt.readiness.register('config', () => ({ ready: true, reason }));
   }
 

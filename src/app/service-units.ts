@@ -42,6 +42,10 @@ export function serviceUnits(
       slice: config.http,
       // No port opens before the store did: a second `serve` on a locked data directory fails first.
       after: [STORE_UNIT],
+      // On a new address the new server starts while the old one still answers (a new address
+      // that cannot be bound leaves the old one serving); the same address is still bound by the
+      // old server (Node 20 has no SO_REUSEPORT for it), so there the old one stops first.
+      overlap: (previous, next) => previous.host !== next.host || previous.port !== next.port || next.port === 0,
       // The status page finds the other units when asked, so it never holds a replaced one.
       create: (http, units) =>
         new OpsServer(http, {

@@ -55,26 +55,17 @@ export function runUntilSignal(
   let reloading = Promise.resolve();
   const onHup = () => {
     reloading = reloading.then(async () => {
-      // Two outcomes, each counted once: a file that cannot be used is rejected (nothing was
-      // touched); a valid file whose units fail to start is failed (and rolled back).
-      let next;
-      try {
-        next = loadConfigFile(file, { env });
-      } catch (e) {
-        service.rejectReload(e);
+      // The service counts the outcome (once); here it is only logged.
+      const reloaded = await service.reload(() => loadConfigFile(file, { env }));
+      if (reloaded.outcome === 'rejected') {
+        const e = reloaded.error;
         if (e instanceof ConfigError)
           log.error(
             { file, problems: e.problems },
             'configuration reload rejected; keeping the previous configuration',
           );
         else log.error({ err: e }, 'configuration reload rejected; keeping the previous configuration');
-        return;
-      }
-      try {
-        await service.reload(next);
-      } catch (e) {
-        log.error({ err: e }, 'configuration reload failed');
-      }
+      } else if (reloaded.outcome === 'failed') log.error({ err: reloaded.error }, 'configuration reload failed');
     });
   };
   process.on('SIGHUP', onHup);

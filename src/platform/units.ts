@@ -48,6 +48,14 @@ export interface UnitSpec<S = unknown, C extends Component = Component> {
    * fails: order only (replacing one of them leaves this unit running).
    */
   after?: readonly UnitKey[];
+  /**
+   * Whether a replacement built from `next` may start while the component built from `previous`
+   * still runs (it holds nothing the new one needs, e.g. a port it will not reuse). Then a reload
+   * starts the new component first and stops the old one only once the new one has started: a
+   * replacement that fails to start leaves the old one serving throughout. Without it (or when
+   * it says no) the old component stops first. docs/architecture.md lists which units allow it.
+   */
+  overlap?(previous: S, next: S): boolean;
   create(slice: S, units: UnitContext): C;
 }
 
@@ -158,21 +166,28 @@ export class UnitSet {
       const depChanged = (spec.deps ?? []).some((d) => toReplace.has(d.name) || !this.has(d));
       if (cur && (depChanged || !configEqual(cur.spec.slice, spec.slice))) toReplace.add(spec.key.name);
     }
+    // Replaced units that may run beside their successor keep running until it has started.
+    const retiring = this.#running.filter((r) => {
+      const spec = specs.find((s) => s.key.name === r.spec.key.name);
+      return spec !== undefined && toReplace.has(spec.key.name) && spec.overlap?.(r.spec.slice, spec.slice) === true;
+    });
     for (const r of [...this.#running].reverse()) {
       const name = r.spec.key.name;
+      if (retiring.includes(r)) continue;
       if (!wanted.has(name) || toReplace.has(name)) {
         await this.#stopOne(r, wanted.has(name) ? 'reload' : 'shutdown');
         this.#running = this.#running.filter((x) => x !== r);
         if (!wanted.has(name)) result.stopped.push(name);
       }
     }
-    const kept = [...this.#running];
+    const kept = this.#running.filter((r) => !retiring.includes(r));
     const next: Running[] = [];
     // #running always lists every live component (started so far, plus kept ones not yet
     // revisited), so a failed start leaves nothing untracked and `live` sees a unit as soon as
     // it has started. `next` is in start-completion order, so a unit always follows its
-    // dependencies and stopping in reverse stops dependents first.
-    const track = () => (this.#running = [...next, ...kept.filter((k) => !next.includes(k))]);
+    // dependencies and stopping in reverse stops dependents first. A retiring unit comes last,
+    // so `get` and `live` find its successor as soon as that has started.
+    const track = () => (this.#running = [...next, ...kept.filter((k) => !next.includes(k)), ...retiring]);
     // Each unit starts as soon as the units it depends on have started: independent units (the
     // store opening, the ECM channels connecting, the ops server listening) start together
     // instead of one after another. After a failure nothing new begins; starts already under
@@ -217,6 +232,12 @@ export class UnitSet {
         if (this.#down.delete(name)) this.readiness?.unregister(name);
         await component.start();
         next.push({ spec, component });
+        const predecessor = retiring.find((r) => r.spec.key.name === name);
+        if (predecessor) {
+          retiring.splice(retiring.indexOf(predecessor), 1);
+          track();
+          await this.#stopOne(predecessor, 'reload');
+        }
         track();
         return true;
       } catch (e) {

@@ -345,4 +345,45 @@ describe('UnitSet (concurrent start)', () => {
     await applying;
     await units.stopAll();
   });
+  it('a unit that may overlap starts its replacement first and stops the old one only once it started', async () => {
+    Probe.events = [];
+    let fail = false;
+    const ops = (port: number): UnitSpec<{ port: number }, Probe> => ({
+      key: key('ops'),
+      slice: { port },
+      overlap: (previous, next) => previous.port !== next.port,
+      create: (slice) =>
+        new (class extends Probe {
+          override async start() {
+            if (fail) throw new Error(`port ${slice.port} in use`);
+            await super.start();
+          }
+        })(`ops:${slice.port}`),
+    });
+    const units = new UnitSet(captureLogger().log, 1000);
+    await units.apply([ops(1)]);
+    Probe.events = [];
+    await units.apply([ops(2)]);
+    expect(Probe.events).toEqual(['start ops:2', 'stop ops:1 (reload)']);
+    expect(units.get(key('ops')).name).toBe('ops:2');
+
+    // A replacement that fails to start: the old one is never stopped, so nothing is rebuilt.
+    Probe.events = [];
+    fail = true;
+    await expect(units.apply([ops(3)])).rejects.toThrow('port 3 in use');
+    expect(Probe.events).toEqual([]);
+    expect(units.get(key('ops')).name).toBe('ops:2');
+
+    // Where it may not overlap (same port, another setting), the old one stops first, as every other unit does.
+    fail = false;
+    const samePort: UnitSpec<{ port: number; token: string }, Probe> = {
+      key: key('ops'),
+      slice: { port: 2, token: 'new' },
+      overlap: (previous, next) => previous.port !== next.port,
+      create: () => new Probe('ops:2b'),
+    };
+    await units.apply([samePort]);
+    expect(Probe.events).toEqual(['stop ops:2 (reload)', 'start ops:2b']);
+    await units.stopAll();
+  });
 });
