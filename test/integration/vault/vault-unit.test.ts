@@ -74,7 +74,7 @@ log: { level: silent }
         reason: shown,
       });
       const check = configChecks(config, runtime()).find((c) => c.component === 'vault')!;
-      expect(await check.run(AbortSignal.timeout(60_000))).toMatchObject({
+      expect(await check.run(new AbortController().signal)).toMatchObject({
         ok: false,
         detail: shown,
         cause: 'vault:vault.unavailable',
