@@ -4,8 +4,8 @@ import type { Op, OpParams, OpResults, RequestContext } from '../protocol/ecm-pr
  * Answers one console request in wire terms. In the service it is `brokerHandler` (the mapper to
  * the broker's port); tests script it directly. `context` and `params` are as the appliance sent
  * them: the handler validates them. Contract: resolve with the op's result, or throw a
- * ServiceError, sent to the console as `toWireError` (wire-errors.ts) maps it. `signal` aborts when the request's
- * deadline passes or the link shuts down.
+ * ServiceError, which the console receives as `toWireError` (wire-errors.ts) maps it. `signal`
+ * aborts when the request's deadline passes or the link shuts down.
  */
 export interface RequestHandler {
   handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]>;
