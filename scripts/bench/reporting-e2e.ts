@@ -31,7 +31,7 @@ import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-sim
 import { ReportingSimulator } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../src/simulators/appliance/reporting/session-generator.js';
 import type { SessionRecord } from '../../src/reporting/session-record.js';
-import { MemoryLeaderLeases, MemoryLeaderLock, MemoryStateStore } from '../../src/store/memory-store.js';
+import { MemoryLeaderLeases, MemoryLeaderLock, MemoryStateStore } from '../../src/store/memory/store.js';
 import { openStore } from '../../src/app/open-store.js';
 import type { CursorUpdate, ReportStore } from '../../src/reporting/report-store-port.js';
 import type { Store } from '../../src/store/store-ports.js';

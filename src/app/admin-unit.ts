@@ -3,7 +3,7 @@ import { AdminServer, type AdminEvent, type AdminHandlers } from '../http/admin-
 import { ServiceError } from '../platform/errors.js';
 import { unit, unitKey, type UnitSpec } from '../platform/units.js';
 import { BRIDGE_VERSION } from '../platform/version.js';
-import { MEMORY_DATA_DIR } from '../store/pglite-cluster.js';
+import { MEMORY_DATA_DIR } from '../store/pglite/cluster.js';
 import type { StoreConfig } from '../store/store-config.js';
 import { adminSocketPath } from './admin-client.js';
 import { backfillSite } from './backfill-runner.js';

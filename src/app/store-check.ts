@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isServiceError } from '../platform/errors.js';
 import { loadMigrations, type Migration } from '../store/migrations.js';
-import { MEMORY_DATA_DIR } from '../store/pglite-cluster.js';
+import { MEMORY_DATA_DIR } from '../store/pglite/cluster.js';
 import type { StoreConfig } from '../store/store-config.js';
 import type { Store } from '../store/store-ports.js';
 import { RunningBridge } from './admin-client.js';

@@ -4,7 +4,7 @@ import { createBroker } from '../broker/create-broker.js';
 import { ServiceError } from '../platform/errors.js';
 import { silentLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
-import { MemoryStateStore } from '../store/memory-store.js';
+import { MemoryStateStore } from '../store/memory/store.js';
 import { brokerSettings } from './broker-unit.js';
 import type { Config } from './config-schema.js';
 import { createVault } from './vault-unit.js';

@@ -18,7 +18,7 @@ import type { ConsoleRequestBody } from '../../src/simulators/appliance/sim-cons
 import type { ConsoleOutcome } from '../../src/simulators/appliance/sim-ecm-hub.js';
 import { demoSeedPath, PasswordSafeSimulator } from '../../src/simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../../src/simulators/passwordsafe/seed.js';
-import type { MssqlStore } from '../../src/store/mssql-store.js';
+import type { MssqlStore } from '../../src/store/mssql/store.js';
 import { openStore } from '../../src/app/open-store.js';
 import { startBuiltCli, type RunningCli } from '../helpers/cli.js';
 import { CONSOLE_DEADLINE_MS } from '../helpers/deadlines.js';

@@ -4,7 +4,7 @@ import { Readiness } from '../../src/platform/readiness.js';
 import { reportWorkerSettings } from '../../src/app/reporting-unit.js';
 import { createReportWorker, reportCursorKey } from '../../src/reporting/create-report-worker.js';
 import type { ReportFault, ReportRequest } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemoryStore } from '../../src/store/memory/store.js';
 import {
   capturedLogger,
   listTokenSources,

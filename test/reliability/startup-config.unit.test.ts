@@ -16,7 +16,7 @@ import { createHttpAgent } from '../../src/platform/http-agent.js';
 import { describeTlsFailure } from '../../src/platform/http/transport-errors.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { DataDirLock } from '../../src/store/data-dir-lock.js';
+import { DataDirLock } from '../../src/store/pglite/data-dir-lock.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'startup-'));
 

@@ -10,7 +10,7 @@ import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../../src/simulators/appliance/console-driver.js';
 import type { ConsoleRequestBody } from '../../src/simulators/appliance/sim-console-routes.js';
-import { MemoryStateStore } from '../../src/store/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory/store.js';
 import type { StateStore } from '../../src/store/store-ports.js';
 import { createVault } from '../../src/app/vault-unit.js';
 import { wireBroker } from '../unit/broker/broker-fixture.js';

@@ -8,7 +8,7 @@ function treeWith(path: string, lines: string): Map<string, string> {
   return files;
 }
 
-const STORE_FILE = 'src/store/pglite-store.ts';
+const STORE_FILE = 'src/store/store-ports.ts';
 
 describe('dependency rules (npm run lint)', () => {
   it('hold for the source tree as it is', () => {
@@ -35,7 +35,7 @@ describe('dependency rules (npm run lint)', () => {
     expect(edge).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^src/store/pglite-store\\.ts:\\d+ imports src/app/unit-keys\\.ts \\(${form.replace(/[()]/g, '\\$&')}\\): only src/cli and src/main\\.ts use the composition root$`,
+          `^src/store/store-ports\\.ts:\\d+ imports src/app/unit-keys\\.ts \\(${form.replace(/[()]/g, '\\$&')}\\): only src/cli and src/main\\.ts use the composition root$`,
         ),
       ),
     ]);
@@ -46,7 +46,7 @@ describe('dependency rules (npm run lint)', () => {
       treeWith(STORE_FILE, `const name = '../app/unit-keys.js';\nexport const a = () => import(name);`),
     );
     expect(problems).toEqual([
-      expect.stringMatching(/^src\/store\/pglite-store\.ts:\d+: import\(\) with a computed specifier/),
+      expect.stringMatching(/^src\/store\/store-ports\.ts:\d+: import\(\) with a computed specifier/),
     ]);
   });
 

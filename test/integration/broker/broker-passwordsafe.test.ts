@@ -10,7 +10,7 @@ import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { MemoryStateStore } from '../../../src/store/memory-store.js';
+import { MemoryStateStore } from '../../../src/store/memory/store.js';
 import { createVault } from '../../../src/app/vault-unit.js';
 import { startPsForBroker } from './ps-broker-harness.js';
 

@@ -13,7 +13,7 @@ import { Readiness } from '../../../src/platform/readiness.js';
 import { AtlasCluster, type AtlasClusterOptions } from '../../../src/simulators/appliance/atlas-cluster.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { sample, writeCa } from '../appliance/harness.js';
 import { capturedLogger, instantClock } from '../reporting/reporting-fixture.js';
 

@@ -7,7 +7,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { FailoverPair } from '../../../src/simulators/appliance/failover-pair.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
 import { capturedLogger, instantClock } from '../reporting/reporting-fixture.js';
 

@@ -16,7 +16,7 @@ import { backfillCursorKey, runBackfill } from '../../../src/reporting/backfill.
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ReportingSimulator } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { REPORTING_ACCOUNT, writeCa } from '../appliance/harness.js';
 import { instantClock, ListTokens, scenario, T0 } from './reporting-fixture.js';
 

@@ -7,7 +7,7 @@ import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { silentLogger } from '../../../src/platform/logger.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import type { Logger } from 'pino';
 import { ServiceError } from '../../../src/platform/errors.js';

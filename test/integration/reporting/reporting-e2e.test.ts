@@ -12,7 +12,7 @@ import {
   type ReportRequest,
 } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { openStore } from '../../../src/app/open-store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import { REPORTING_ACCOUNT, writeCa } from '../appliance/harness.js';

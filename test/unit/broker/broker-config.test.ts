@@ -9,7 +9,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { UnitSet } from '../../../src/platform/units.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
 import { brokerConfig, ctx, T0, wireBroker } from './broker-fixture.js';
 

@@ -8,7 +8,7 @@ import { ManualClock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { MemoryStateStore } from '../../../src/store/memory-store.js';
+import { MemoryStateStore } from '../../../src/store/memory/store.js';
 import type { LeaseStore } from '../../../src/broker/lease-store-port.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
 

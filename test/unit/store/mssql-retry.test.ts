@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isServiceError } from '../../../src/platform/errors.js';
-import { isTransient, withRetry } from '../../../src/store/mssql-retry.js';
+import { isTransient, withRetry } from '../../../src/store/mssql/retry.js';
 
 const sqlError = (number: number) => Object.assign(new Error(`SQL error ${number}`), { number });
 const policy = () => {

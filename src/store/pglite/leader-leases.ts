@@ -1,5 +1,5 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import type { LeaderLeases, LeaderTerm } from '../reporting/report-store-port.js';
+import type { LeaderLeases, LeaderTerm } from '../../reporting/report-store-port.js';
 
 /** Renews `fence`'s term to its expiry on `db` (a commit's transaction); false when the term is over. */
 export async function renewTerm(db: Pick<Transaction, 'query'>, fence: LeaderTerm & { until: Date }): Promise<boolean> {

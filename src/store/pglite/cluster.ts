@@ -1,15 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { isServiceError, ServiceError } from '../platform/errors.js';
+import { isServiceError, ServiceError } from '../../platform/errors.js';
 import { DataDirLock } from './data-dir-lock.js';
-import {
-  isNewCluster,
-  loadTemplate,
-  TEMPLATE_FILE,
-  TEMPLATE_KEY_FILE,
-  writeTemplateCluster,
-} from './pglite-template.js';
+import { isNewCluster, loadTemplate, TEMPLATE_FILE, TEMPLATE_KEY_FILE, writeTemplateCluster } from './template.js';
 
 export const MEMORY_DATA_DIR = 'memory://';
 

@@ -1,8 +1,8 @@
 import type { Transaction } from '@electric-sql/pglite';
-import type { SessionRecord } from '../reporting/session-record.js';
-import { EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Table } from './bgsessions-tables.js';
-import { CopyText } from './pglite-copy.js';
-import { emitSession, storable, type Row, type RowSink } from './session-rows.js';
+import type { SessionRecord } from '../../reporting/session-record.js';
+import { EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Table } from '../bgsessions-tables.js';
+import { CopyText } from './copy.js';
+import { emitSession, storable, type Row, type RowSink } from '../session-rows.js';
 
 type Queryable = Pick<Transaction, 'query'>;
 

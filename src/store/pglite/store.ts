@@ -1,14 +1,14 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
-import { isServiceError, ServiceError } from '../platform/errors.js';
-import { loadMigrations, schemaHealth, type Migration } from './migrations.js';
-import { openPgliteCluster, type PgliteCluster } from './pglite-cluster.js';
-import { PgliteLeaderLeases } from './pglite-leader-leases.js';
-import { PgliteReportStore } from './pglite-report-store.js';
-import { PgliteStateStore } from './pglite-state-store.js';
-import type { StoreMetrics } from './store-metrics.js';
-import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
-import type { Store } from './store-ports.js';
+import { isServiceError, ServiceError } from '../../platform/errors.js';
+import { loadMigrations, schemaHealth, type Migration } from '../migrations.js';
+import { openPgliteCluster, type PgliteCluster } from './cluster.js';
+import { PgliteLeaderLeases } from './leader-leases.js';
+import { PgliteReportStore } from './report-store.js';
+import { PgliteStateStore } from './state-store.js';
+import type { StoreMetrics } from '../store-metrics.js';
+import type { LeaderLock, LockHandle } from '../../reporting/report-store-port.js';
+import type { Store } from '../store-ports.js';
 
 /**
  * Lock for the embedded store's migrations. PGlite serves one process (the data-directory lock file

@@ -1,6 +1,6 @@
 import sql from 'mssql';
-import { bindAll } from './mssql-params.js';
-import { withRetry, type RetryPolicy } from './mssql-retry.js';
+import { bindAll } from './params.js';
+import { withRetry, type RetryPolicy } from './retry.js';
 import {
   GET_CURSOR_SQL,
   CLAIM_CHECKIN_SQL,
@@ -23,7 +23,7 @@ import {
   UPSERT_CURSOR_SQL,
   TOUCH_INSTANCE_SQL,
   UPSERT_LEASE_SQL,
-} from './mssql-sql.js';
+} from './sql.js';
 import {
   confirmation,
   CREDENTIAL_EVENT_COLUMNS,
@@ -36,8 +36,8 @@ import {
   leaseValues,
   OPEN_EVENT_COLUMNS,
   openEventValues,
-} from './state-rows.js';
-import type { StoreMetrics } from './store-metrics.js';
+} from '../state-rows.js';
+import type { StoreMetrics } from '../store-metrics.js';
 import type {
   CheckinClaim,
   CheckinRecord,
@@ -46,8 +46,8 @@ import type {
   CredentialEventPatch,
   Lease,
   TakenLease,
-} from '../broker/lease-store-port.js';
-import type { StateStore } from './store-ports.js';
+} from '../../broker/lease-store-port.js';
+import type { StateStore } from '../store-ports.js';
 
 type DbRow = Record<string, unknown>;
 const named = (columns: readonly string[], values: unknown[], prefix = '') =>

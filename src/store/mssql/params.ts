@@ -1,7 +1,7 @@
 import sql from 'mssql';
-import type { Column, Table } from './bgsessions-tables.js';
+import type { Column, Table } from '../bgsessions-tables.js';
 
-/** The mssql driver type of a BGSessions column (matches mssqlType in mssql-sql.ts). */
+/** The mssql driver type of a BGSessions column (matches mssqlType in sql.ts). */
 export function driverType(c: Column): sql.ISqlType | (() => sql.ISqlType) {
   switch (c.kind) {
     case 'text':

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { packagePath } from '../platform/package-path.js';
+import { packagePath } from '../../platform/package-path.js';
 
 /**
  * A freshly initialised, empty Postgres cluster for PGlite, made once by the build

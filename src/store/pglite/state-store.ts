@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { ServiceError } from '../platform/errors.js';
+import { ServiceError } from '../../platform/errors.js';
 import {
   CREDENTIAL_EVENT_COLUMNS,
   credentialEventFromRow,
@@ -11,8 +11,8 @@ import {
   leaseValues,
   OPEN_EVENT_COLUMNS,
   openEventValues,
-} from './state-rows.js';
-import type { StoreMetrics } from './store-metrics.js';
+} from '../state-rows.js';
+import type { StoreMetrics } from '../store-metrics.js';
 import type {
   CheckinClaim,
   CheckinRecord,
@@ -21,10 +21,10 @@ import type {
   CredentialEventPatch,
   Lease,
   TakenLease,
-} from '../broker/lease-store-port.js';
-import type { StateStore } from './store-ports.js';
+} from '../../broker/lease-store-port.js';
+import type { StateStore } from '../store-ports.js';
 import { GroupCommit } from './group-commit.js';
-import { PglitePreparedWriter, type Statement } from './pglite-prepared.js';
+import { PglitePreparedWriter, type Statement } from './prepared.js';
 
 type DbRow = Record<string, unknown>;
 /** PostgreSQL's unique_violation. */
@@ -109,7 +109,7 @@ SELECT lease_id AS joined FROM held`;
 /**
  * StateStore on PGlite (schema ecm_bridge). Each method is one statement, hence atomic. The
  * statements of concurrent operations are written in groups, one transaction per group
- * (group-commit.ts), each statement prepared once (pglite-prepared.ts).
+ * (group-commit.ts), each statement prepared once (prepared.ts).
  */
 export class PgliteStateStore implements StateStore {
   readonly batches: GroupCommit<Statement, unknown[]>;

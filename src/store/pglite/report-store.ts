@@ -1,12 +1,12 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { isServiceError, ServiceError } from '../platform/errors.js';
-import type { SessionRecord } from '../reporting/session-record.js';
-import { BGSESSIONS_TABLES } from './bgsessions-tables.js';
-import { loadBatch } from './pglite-batch-load.js';
-import { lastOccurrences, sessionFromRows } from './session-rows.js';
-import type { StoreMetrics } from './store-metrics.js';
-import { leaderLost } from './leader-lost.js';
-import { renewTerm } from './pglite-leader-leases.js';
+import { isServiceError, ServiceError } from '../../platform/errors.js';
+import type { SessionRecord } from '../../reporting/session-record.js';
+import { BGSESSIONS_TABLES } from '../bgsessions-tables.js';
+import { loadBatch } from './batch-load.js';
+import { lastOccurrences, sessionFromRows } from '../session-rows.js';
+import type { StoreMetrics } from '../store-metrics.js';
+import { leaderLost } from '../leader-lost.js';
+import { renewTerm } from './leader-leases.js';
 import type {
   CommitFence,
   CursorUpdate,
@@ -14,8 +14,8 @@ import type {
   QuarantineEntry,
   ReportStore,
   WriteResult,
-} from '../reporting/report-store-port.js';
-import { quarantinedFromRow } from './quarantine-rows.js';
+} from '../../reporting/report-store-port.js';
+import { quarantinedFromRow } from '../quarantine-rows.js';
 
 /** `fresh`: the row was inserted now, not updated (xmax is 0 only on a tuple no one updated). */
 const QUARANTINE_SQL = `INSERT INTO ecm_bridge.quarantined_session
@@ -27,7 +27,7 @@ const QUARANTINE_SQL = `INSERT INTO ecm_bridge.quarantined_session
 
 /**
  * ReportStore on PGlite. A batch is one transaction: its sessions are loaded by loadBatch (COPY
- * with ids reserved beforehand; sessions that exist keep their ids, see pglite-batch-load.ts),
+ * with ids reserved beforehand; sessions that exist keep their ids, see batch-load.ts),
  * then the cursor is set. A fenced batch first renews its leadership term, in the same transaction.
  */
 export class PgliteReportStore implements ReportStore {

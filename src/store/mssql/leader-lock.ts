@@ -1,9 +1,9 @@
 import type sql from 'mssql';
 import { Connection, Request, TYPES, type ConnectionConfiguration } from 'tedious';
-import { ServiceError } from '../platform/errors.js';
-import type { LeaderLock, LockHandle } from '../reporting/report-store-port.js';
-import { connectError, connectionSettings, type MssqlConfig } from './mssql-connection.js';
-import { GET_APPLOCK_SQL, RELEASE_APPLOCK_SQL } from './mssql-sql.js';
+import { ServiceError } from '../../platform/errors.js';
+import type { LeaderLock, LockHandle } from '../../reporting/report-store-port.js';
+import { connectError, connectionSettings, type MssqlConfig } from './connection.js';
+import { GET_APPLOCK_SQL, RELEASE_APPLOCK_SQL } from './sql.js';
 
 /**
  * One SQL Server session of its own, for a leader lock: a bare tedious connection (the driver
@@ -59,7 +59,7 @@ class LockSession {
  * Leader lock on SQL Server: sp_getapplock (Exclusive, Session owner) taken on a session of its
  * own, so the lock lives exactly as long as that session; if the holder dies, the server releases
  * it. `waitMs` 0 means try once (tryAcquire); migrations wait. Serves the migration lock: the
- * reporting leadership is a lease with an expiry (mssql-leader-leases.ts), since a session that
+ * reporting leadership is a lease with an expiry (leader-leases.ts), since a session that
  * lives on while its process hangs would keep this lock for as long as the hang.
  */
 export class MssqlLeaderLock implements LeaderLock {

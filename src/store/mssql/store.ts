@@ -1,17 +1,17 @@
 import sql from 'mssql';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../platform/clock.js';
-import { ServiceError } from '../platform/errors.js';
-import { loadMigrations, schemaHealth, splitBatches, type Migration } from './migrations.js';
-import { MssqlReportStore } from './mssql-report-store.js';
-import type { RetryPolicy } from './mssql-retry.js';
-import { MssqlStateStore } from './mssql-state-store.js';
-import { connectError, connectionSettings, type MssqlConfig } from './mssql-connection.js';
-import { MssqlLeaderLeases } from './mssql-leader-leases.js';
-import { MssqlLeaderLock } from './mssql-leader-lock.js';
-import { RECORD_MIGRATION_SQL, SCHEMA_VERSION_SQL } from './mssql-sql.js';
-import type { StoreMetrics } from './store-metrics.js';
-import type { Store } from './store-ports.js';
+import { systemClock, type Clock } from '../../platform/clock.js';
+import { ServiceError } from '../../platform/errors.js';
+import { loadMigrations, schemaHealth, splitBatches, type Migration } from '../migrations.js';
+import { MssqlReportStore } from './report-store.js';
+import type { RetryPolicy } from './retry.js';
+import { MssqlStateStore } from './state-store.js';
+import { connectError, connectionSettings, type MssqlConfig } from './connection.js';
+import { MssqlLeaderLeases } from './leader-leases.js';
+import { MssqlLeaderLock } from './leader-lock.js';
+import { RECORD_MIGRATION_SQL, SCHEMA_VERSION_SQL } from './sql.js';
+import type { StoreMetrics } from '../store-metrics.js';
+import type { Store } from '../store-ports.js';
 
 /** How long `db migrate` waits for another process's migration before giving up. */
 const MIGRATE_LOCK_WAIT_MS = 120_000;

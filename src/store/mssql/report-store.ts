@@ -1,15 +1,15 @@
 import sql from 'mssql';
-import { ServiceError } from '../platform/errors.js';
-import type { SessionRecord } from '../reporting/session-record.js';
+import { ServiceError } from '../../platform/errors.js';
+import type { SessionRecord } from '../../reporting/session-record.js';
 import {
   BGSESSIONS_TABLES,
   EVENT_CHILD_TABLES,
   SESSION,
   SESSION_CHILD_TABLES,
   SESSION_EVENT,
-} from './bgsessions-tables.js';
-import { bind, bindAll, bulkTable, driverType } from './mssql-params.js';
-import { withRetry, type RetryPolicy } from './mssql-retry.js';
+} from '../bgsessions-tables.js';
+import { bind, bindAll, bulkTable, driverType } from './params.js';
+import { withRetry, type RetryPolicy } from './retry.js';
 import {
   countSql,
   deleteChildrenSql,
@@ -22,11 +22,11 @@ import {
   SESSIONS_PER_UPSERT,
   UPSERT_CURSOR_SQL,
   upsertSessionsSql,
-} from './mssql-sql.js';
-import { planBatch, sessionFromRows, type Row } from './session-rows.js';
-import type { StoreMetrics } from './store-metrics.js';
-import { leaderLost } from './leader-lost.js';
-import { renewTerm } from './mssql-leader-leases.js';
+} from './sql.js';
+import { planBatch, sessionFromRows, type Row } from '../session-rows.js';
+import type { StoreMetrics } from '../store-metrics.js';
+import { leaderLost } from '../leader-lost.js';
+import { renewTerm } from './leader-leases.js';
 import type {
   CommitFence,
   CursorUpdate,
@@ -34,8 +34,8 @@ import type {
   QuarantineEntry,
   ReportStore,
   WriteResult,
-} from '../reporting/report-store-port.js';
-import { quarantinedFromRow } from './quarantine-rows.js';
+} from '../../reporting/report-store-port.js';
+import { quarantinedFromRow } from '../quarantine-rows.js';
 
 type DbRow = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 import sql from 'mssql';
-import { bindAll } from './mssql-params.js';
-import { withRetry, type RetryPolicy } from './mssql-retry.js';
-import type { LeaderLeases, LeaderTerm } from '../reporting/report-store-port.js';
+import { bindAll } from './params.js';
+import { withRetry, type RetryPolicy } from './retry.js';
+import type { LeaderLeases, LeaderTerm } from '../../reporting/report-store-port.js';
 
 /**
  * The statements of a lease (sql/mssql/010). A take is an UPDATE of a lapsed row or an INSERT of

@@ -1,5 +1,5 @@
-import type { Clock } from '../platform/clock.js';
-import { isServiceError, ServiceError, type ErrorCode } from '../platform/errors.js';
+import type { Clock } from '../../platform/clock.js';
+import { isServiceError, ServiceError, type ErrorCode } from '../../platform/errors.js';
 
 /**
  * SQL Server error numbers after which the server has certainly not applied the statement:

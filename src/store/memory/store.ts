@@ -1,8 +1,8 @@
-import { ServiceError } from '../platform/errors.js';
-import { leaderLost } from './leader-lost.js';
-import type { SessionRecord } from '../reporting/session-record.js';
-import { lastOccurrences, planBatch } from './session-rows.js';
-import { leaseKey } from './state-rows.js';
+import { ServiceError } from '../../platform/errors.js';
+import { leaderLost } from '../leader-lost.js';
+import type { SessionRecord } from '../../reporting/session-record.js';
+import { lastOccurrences, planBatch } from '../session-rows.js';
+import { leaseKey } from '../state-rows.js';
 import type {
   CheckinClaim,
   CheckinRecord,
@@ -10,7 +10,7 @@ import type {
   CredentialEvent,
   CredentialEventPatch,
   Lease,
-} from '../broker/lease-store-port.js';
+} from '../../broker/lease-store-port.js';
 import type {
   CommitFence,
   CursorUpdate,
@@ -22,8 +22,8 @@ import type {
   QuarantineEntry,
   ReportStore,
   WriteResult,
-} from '../reporting/report-store-port.js';
-import type { StateStore, Store } from './store-ports.js';
+} from '../../reporting/report-store-port.js';
+import type { StateStore, Store } from '../store-ports.js';
 
 /**
  * In-memory implementations of the store ports, for unit tests and as the reference the contract

@@ -5,8 +5,8 @@
  * Dialect rules (docs/storage.md): no MERGE, no prepared statements; upserts are
  * UPDATE/SELECT under UPDLOCK+HOLDLOCK then INSERT, inside the caller's transaction.
  */
-import { LEASE_COLUMNS } from './state-rows.js';
-import { EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Column } from './bgsessions-tables.js';
+import { LEASE_COLUMNS } from '../state-rows.js';
+import { EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Column } from '../bgsessions-tables.js';
 
 /** The declared T-SQL type of a column (as in sql/mssql/002_bgsessions_tables.sql). */
 export function mssqlType(c: Column): string {

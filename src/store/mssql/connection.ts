@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type sql from 'mssql';
-import { ServiceError } from '../platform/errors.js';
-import type { StoreConfig } from './store-config.js';
+import { ServiceError } from '../../platform/errors.js';
+import type { StoreConfig } from '../store-config.js';
 
 export type MssqlConfig = Extract<StoreConfig, { kind: 'mssql' }>;
 

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ServiceError } from '../platform/errors.js';
+import { ServiceError } from '../../platform/errors.js';
 
 /** How long an open waits for another process holding the data directory when `store.lockWaitMs` is not set. */
 export const DEFAULT_LOCK_WAIT_MS = 10_000;

@@ -1,5 +1,5 @@
 import type { Transaction } from '@electric-sql/pglite';
-import type { Column, ColumnKind, Table } from './bgsessions-tables.js';
+import type { Column, ColumnKind, Table } from '../bgsessions-tables.js';
 
 /**
  * The CSV text of a COPY ... FROM '/dev/blob' into one table, PGlite's way of streaming a file
