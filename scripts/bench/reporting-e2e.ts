@@ -26,7 +26,7 @@ import { parseConfigText } from '../../src/app/config-schema.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
-import { buildReportWorker, reportWorkerSettings } from '../../src/app/reporting-unit.js';
+import { buildReportWorker, reportWorkerSettings } from '../../src/app/units/reporting-unit.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ReportingSimulator } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../src/simulators/appliance/reporting/session-generator.js';

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
-import { brokerSettings } from '../../src/app/broker-unit.js';
+import { brokerSettings } from '../../src/app/units/broker-unit.js';
 import type { Broker } from '../../src/broker/broker.js';
 import { createBroker } from '../../src/broker/create-broker.js';
 import { systemClock } from '../../src/platform/clock.js';
@@ -12,7 +12,7 @@ import { ConsoleDriver } from '../../src/simulators/appliance/console-driver.js'
 import type { ConsoleRequestBody } from '../../src/simulators/appliance/sim-console-routes.js';
 import { MemoryStateStore } from '../../src/store/memory/store.js';
 import type { StateStore } from '../../src/store/store-ports.js';
-import { createVault } from '../../src/app/vault-unit.js';
+import { createVault } from '../../src/app/units/vault-unit.js';
 import { wireBroker } from '../unit/broker/broker-fixture.js';
 import { ECM_ACCOUNT, startLink, until, writeCa, type StartedLink } from '../integration/appliance/harness.js';
 import { startPsForBroker } from '../integration/broker/ps-broker-harness.js';

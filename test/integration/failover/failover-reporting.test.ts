@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/units/reporting-unit.js';
 import { createRuntime } from '../../../src/app/runtime.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { configChecks } from '../../../src/app/checks.js';
+import { configChecks } from '../../../src/app/checks/checks.js';
 import { createRuntime } from '../../../src/app/runtime.js';
 import { BridgeService } from '../../../src/app/bridge-service.js';
 import { isServiceError, ServiceError } from '../../../src/platform/errors.js';

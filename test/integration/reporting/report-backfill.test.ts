@@ -9,7 +9,7 @@ import { runCli } from '../../../src/main.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { Readiness } from '../../../src/platform/readiness.js';
-import { reportingChecks } from '../../../src/app/reporting-unit.js';
+import { reportingChecks } from '../../../src/app/units/reporting-unit.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { backfillCursorKey, runBackfill } from '../../../src/reporting/backfill.js';

@@ -12,7 +12,7 @@ import type { Store } from '../../../src/store/store-ports.js';
 import type { Logger } from 'pino';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { until } from '../../helpers/until.js';
-import { reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { reportWorkerSettings } from '../../../src/app/units/reporting-unit.js';
 import {
   capturedLogger,
   HOST,

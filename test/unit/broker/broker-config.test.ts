@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { brokerUnits } from '../../../src/app/broker-unit.js';
-import { UNITS } from '../../../src/app/unit-keys.js';
+import { brokerUnits } from '../../../src/app/units/broker-unit.js';
+import { UNITS } from '../../../src/app/units/unit-keys.js';
 import { ReleasePolicy } from '../../../src/broker/release-policy.js';
 import { UserMapper } from '../../../src/broker/user-mapper.js';
 import { ManualClock } from '../../../src/platform/clock.js';

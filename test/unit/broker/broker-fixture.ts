@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
 import { brokerHandler } from '../../../src/appliance/broker-mapper.js';
-import { brokerSettings } from '../../../src/app/broker-unit.js';
+import { brokerSettings } from '../../../src/app/units/broker-unit.js';
 import type { Broker } from '../../../src/broker/broker.js';
 import { createBroker } from '../../../src/broker/create-broker.js';
 import { ManualClock } from '../../../src/platform/clock.js';

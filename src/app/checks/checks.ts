@@ -1,7 +1,7 @@
 import type { Check } from './check.js';
-import type { Config } from './config-schema.js';
-import type { Runtime } from './runtime.js';
-import { reportingChecks } from './reporting-unit.js';
+import type { Config } from '../config-schema.js';
+import type { Runtime } from '../runtime.js';
+import { reportingChecks } from '../units/reporting-unit.js';
 import { siteChecks } from './site-checks.js';
 import { storeCheck } from './store-check.js';
 import { vaultChecks } from './vault-checks.js';

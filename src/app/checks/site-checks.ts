@@ -1,19 +1,19 @@
 import type { Agent } from 'undici';
-import type { SiteConfig } from '../appliance/site-config.js';
-import { isServiceError, toServiceError } from '../platform/errors.js';
-import { createHttpAgent, trustContext } from '../platform/http-agent.js';
+import type { SiteConfig } from '../../appliance/site-config.js';
+import { isServiceError, toServiceError } from '../../platform/errors.js';
+import { createHttpAgent, trustContext } from '../../platform/http-agent.js';
 import type { Check, CheckResult } from './check.js';
-import type { Runtime } from './runtime.js';
-import { CommandApiClient, probeNode } from '../appliance/command-api.js';
-import type { AccessTokenProvider } from '../appliance/access-token.js';
-import { PrimaryFollower } from '../appliance/primary-dispatcher.js';
+import type { Runtime } from '../runtime.js';
+import { CommandApiClient, probeNode } from '../../appliance/command-api.js';
+import type { AccessTokenProvider } from '../../appliance/access-token.js';
+import { PrimaryFollower } from '../../appliance/primary-dispatcher.js';
 import { randomUUID } from 'node:crypto';
-import { probeChannel } from '../appliance/channel-probe.js';
-import { SiteTargets } from '../appliance/site-targets.js';
-import { channelTransport } from '../platform/channel-transport.js';
+import { probeChannel } from '../../appliance/channel-probe.js';
+import { SiteTargets } from '../../appliance/site-targets.js';
+import { channelTransport } from '../../platform/channel-transport.js';
 import { proxyFix } from './proxy-fix.js';
-import { ClusterHosts, type TrafficNode } from '../appliance/cluster-hosts.js';
-import { probeTrafficNode } from '../appliance/traffic-probe.js';
+import { ClusterHosts, type TrafficNode } from '../../appliance/cluster-hosts.js';
+import { probeTrafficNode } from '../../appliance/traffic-probe.js';
 
 export type AccountKind = 'ecm' | 'reporting';
 

@@ -1,10 +1,10 @@
-import type { Component } from '../platform/lifecycle.js';
-import { unit, unitKey, type UnitSpec } from '../platform/units.js';
-import type { StoreConfig } from '../store/store-config.js';
-import type { Runtime } from './runtime.js';
-import type { EarlyStoreOpen } from './early-store.js';
-import { openStore } from './open-store.js';
-import type { Store } from '../store/store-ports.js';
+import type { Component } from '../../platform/lifecycle.js';
+import { unit, unitKey, type UnitSpec } from '../../platform/units.js';
+import type { StoreConfig } from '../../store/store-config.js';
+import type { Runtime } from '../runtime.js';
+import type { EarlyStoreOpen } from '../early-store.js';
+import { openStore } from '../open-store.js';
+import type { Store } from '../../store/store-ports.js';
 
 /**
  * The store as a service unit: opens the configured database at start, applies pending

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../platform/clock.js';
-import type { ServiceError } from '../platform/errors.js';
-import type { VaultConfig } from '../vault/vault-config.js';
-import type { Component } from '../platform/lifecycle.js';
-import { unit, unitKey, type UnitSpec } from '../platform/units.js';
-import type { Runtime } from './runtime.js';
-import { PasswordSafeVault } from '../vault/passwordsafe/password-safe-vault.js';
-import type { VaultPort } from '../vault/vault-port.js';
+import type { Clock } from '../../platform/clock.js';
+import type { ServiceError } from '../../platform/errors.js';
+import type { VaultConfig } from '../../vault/vault-config.js';
+import type { Component } from '../../platform/lifecycle.js';
+import { unit, unitKey, type UnitSpec } from '../../platform/units.js';
+import type { Runtime } from '../runtime.js';
+import { PasswordSafeVault } from '../../vault/passwordsafe/password-safe-vault.js';
+import type { VaultPort } from '../../vault/vault-port.js';
 
 /** Builds the configured vault adapter (Password Safe is the only kind so far). */
 export function createVault(

@@ -1,7 +1,7 @@
-import type { SiteLink } from '../appliance/site-link.js';
-import type { ExplainInput } from '../broker/broker.js';
-import { endpointFromArg } from '../broker/endpoint-arg.js';
-import { renderExplainReport } from '../broker/explain-render.js';
+import type { SiteLink } from '../../appliance/site-link.js';
+import type { ExplainInput } from '../../broker/broker.js';
+import { endpointFromArg } from '../../broker/endpoint-arg.js';
+import { renderExplainReport } from '../../broker/explain-render.js';
 import {
   EVENTS_SHOWN,
   LEASES_SHOWN,
@@ -12,13 +12,13 @@ import {
   type StatusSource,
   type TestSettingsAnswer,
   type TestSettingsRequest,
-} from '../http/status-view.js';
-import { ConfigError, formatProblem } from '../platform/config/loader.js';
-import { isServiceError } from '../platform/errors.js';
-import type { ReportWorker } from '../reporting/create-report-worker.js';
-import type { Config } from './config-schema.js';
-import { checkDraft, parseDraft } from './draft-check.js';
-import type { Runtime } from './runtime.js';
+} from '../../http/status-view.js';
+import { ConfigError, formatProblem } from '../../platform/config/loader.js';
+import { isServiceError } from '../../platform/errors.js';
+import type { ReportWorker } from '../../reporting/create-report-worker.js';
+import type { Config } from '../config-schema.js';
+import { checkDraft, parseDraft } from '../checks/draft-check.js';
+import type { Runtime } from '../runtime.js';
 import {
   componentHealth,
   readinessSnapshot,
@@ -27,9 +27,9 @@ import {
   siteReadiness,
   type ReadinessSnapshot,
 } from './status-signals.js';
-import type { StoreComponent } from './store-unit.js';
-import { listQuarantine } from './quarantine-list.js';
-import { createExplainer } from './test-settings-tool.js';
+import type { StoreComponent } from '../units/store-unit.js';
+import { listQuarantine } from '../quarantine-list.js';
+import { createExplainer } from '../checks/test-settings-tool.js';
 
 /** The running units the page reads, found at request time (a reload may have replaced them). */
 export interface StatusSourceDeps {

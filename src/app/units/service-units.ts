@@ -2,16 +2,16 @@
  * The composition root of the running service: turns the configuration into units (each built
  * from its own typed slice) connected through their ports. Only src/app constructs adapters.
  */
-import { OpsServer } from '../http/ops-server.js';
+import { OpsServer } from '../../http/ops-server.js';
 import { adminUnits } from './admin-unit.js';
-import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import { unit, unitKey, type UnitSpec } from '../../platform/units.js';
 import { brokerUnits } from './broker-unit.js';
-import type { Config } from './config-schema.js';
+import type { Config } from '../config-schema.js';
 import { REPORTING_UNIT, reportingUnit } from './reporting-unit.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from '../runtime.js';
 import { siteUnitKey, siteUnits } from './site-units.js';
-import type { EarlyStoreOpen } from './early-store.js';
-import { createStatusSource } from './status-source.js';
+import type { EarlyStoreOpen } from '../early-store.js';
+import { createStatusSource } from '../status/status-source.js';
 import { STORE_UNIT, storeUnit } from './store-unit.js';
 import { vaultUnits } from './vault-unit.js';
 

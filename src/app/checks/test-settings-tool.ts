@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { ExplainInput, ExplainReport } from '../broker/broker.js';
-import { createBroker } from '../broker/create-broker.js';
-import { ServiceError } from '../platform/errors.js';
-import { silentLogger } from '../platform/logger.js';
-import { createMetricsRegistry } from '../platform/metrics.js';
-import { MemoryStateStore } from '../store/memory/store.js';
-import { brokerSettings } from './broker-unit.js';
-import type { Config } from './config-schema.js';
-import { createVault } from './vault-unit.js';
-import { systemClock } from '../platform/clock.js';
+import type { ExplainInput, ExplainReport } from '../../broker/broker.js';
+import { createBroker } from '../../broker/create-broker.js';
+import { ServiceError } from '../../platform/errors.js';
+import { silentLogger } from '../../platform/logger.js';
+import { createMetricsRegistry } from '../../platform/metrics.js';
+import { MemoryStateStore } from '../../store/memory/store.js';
+import { brokerSettings } from '../units/broker-unit.js';
+import type { Config } from '../config-schema.js';
+import { createVault } from '../units/vault-unit.js';
+import { systemClock } from '../../platform/clock.js';
 
 export interface Explainer {
   explain(input: ExplainInput, signal: AbortSignal): Promise<ExplainReport>;

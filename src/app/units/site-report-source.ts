@@ -1,10 +1,10 @@
-import { ClusterHosts } from '../appliance/cluster-hosts.js';
-import { PrimaryFollower } from '../appliance/primary-dispatcher.js';
-import { SiteTargets } from '../appliance/site-targets.js';
-import { createHttpAgent } from '../platform/http-agent.js';
-import { ReportClient } from '../reporting/report-client.js';
-import type { ReportSourceFactory } from '../reporting/report-source.js';
-import type { Runtime } from './runtime.js';
+import { ClusterHosts } from '../../appliance/cluster-hosts.js';
+import { PrimaryFollower } from '../../appliance/primary-dispatcher.js';
+import { SiteTargets } from '../../appliance/site-targets.js';
+import { createHttpAgent } from '../../platform/http-agent.js';
+import { ReportClient } from '../../reporting/report-client.js';
+import type { ReportSourceFactory } from '../../reporting/report-source.js';
+import type { Runtime } from '../runtime.js';
 
 /**
  * The Reporting API client of each site: its own undici Agent (site timeouts and CA, one

@@ -1,14 +1,14 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isServiceError } from '../platform/errors.js';
-import { loadMigrations, type Migration } from '../store/migrations.js';
-import { MEMORY_DATA_DIR } from '../store/pglite/cluster.js';
-import type { StoreConfig } from '../store/store-config.js';
-import type { Store } from '../store/store-ports.js';
-import { RunningBridge } from './admin-client.js';
+import { isServiceError } from '../../platform/errors.js';
+import { loadMigrations, type Migration } from '../../store/migrations.js';
+import { MEMORY_DATA_DIR } from '../../store/pglite/cluster.js';
+import type { StoreConfig } from '../../store/store-config.js';
+import type { Store } from '../../store/store-ports.js';
+import { RunningBridge } from '../admin-client.js';
 import type { Check, CheckResult } from './check.js';
-import { openStore } from './open-store.js';
-import type { Runtime } from './runtime.js';
+import { openStore } from '../open-store.js';
+import type { Runtime } from '../runtime.js';
 
 /** What `serve` (or `db migrate`) will apply on top of `current`. */
 function pending(migrations: readonly Migration[], current: number): string {

@@ -1,9 +1,9 @@
-import { brokerHandler } from '../appliance/broker-mapper.js';
-import type { SiteConfig, SiteLinkSettings } from '../appliance/site-config.js';
-import { SiteLink } from '../appliance/site-link.js';
-import type { Component } from '../platform/lifecycle.js';
-import { unit, unitKey, type UnitSpec } from '../platform/units.js';
-import type { Runtime } from './runtime.js';
+import { brokerHandler } from '../../appliance/broker-mapper.js';
+import type { SiteConfig, SiteLinkSettings } from '../../appliance/site-config.js';
+import { SiteLink } from '../../appliance/site-link.js';
+import type { Component } from '../../platform/lifecycle.js';
+import { unit, unitKey, type UnitSpec } from '../../platform/units.js';
+import type { Runtime } from '../runtime.js';
 import { BROKER_UNIT } from './broker-unit.js';
 import { STORE_UNIT } from './store-unit.js';
 

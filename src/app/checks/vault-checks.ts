@@ -1,9 +1,9 @@
-import { toServiceError, type ServiceError } from '../platform/errors.js';
+import { toServiceError, type ServiceError } from '../../platform/errors.js';
 import { proxyFix } from './proxy-fix.js';
-import type { VaultConfig } from '../vault/vault-config.js';
+import type { VaultConfig } from '../../vault/vault-config.js';
 import type { Check } from './check.js';
-import type { Runtime } from './runtime.js';
-import { createVault } from './vault-unit.js';
+import type { Runtime } from '../runtime.js';
+import { createVault } from '../units/vault-unit.js';
 
 /**
  * `ecm-bridge check` for the vault: signs in (as `vault.probeUser` with an API key, as the

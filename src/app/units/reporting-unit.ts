@@ -1,17 +1,17 @@
-import { isServiceError } from '../platform/errors.js';
-import { siteCause } from './site-checks.js';
-import { unit, unitKey, type UnitSpec } from '../platform/units.js';
+import { isServiceError } from '../../platform/errors.js';
+import { siteCause } from '../checks/site-checks.js';
+import { unit, unitKey, type UnitSpec } from '../../platform/units.js';
 import {
   createReportWorker,
   reportingSites,
   type ReportWorker,
   type ReportWorkerSettings,
-} from '../reporting/create-report-worker.js';
-import type { RejectedSession } from '../reporting/rejected-session.js';
-import type { ReportingStore } from '../reporting/report-store-port.js';
-import type { Check } from './check.js';
-import type { Config } from './config-schema.js';
-import type { Runtime } from './runtime.js';
+} from '../../reporting/create-report-worker.js';
+import type { RejectedSession } from '../../reporting/rejected-session.js';
+import type { ReportingStore } from '../../reporting/report-store-port.js';
+import type { Check } from '../checks/check.js';
+import type { Config } from '../config-schema.js';
+import type { Runtime } from '../runtime.js';
 import { siteReportSources } from './site-report-source.js';
 import { STORE_UNIT } from './store-unit.js';
 

@@ -4,8 +4,8 @@
  * reporting problems show without failing readiness), so a rename is a change here only.
  */
 import type { Registry } from 'prom-client';
-import type { HealthEntry } from '../http/status-view.js';
-import type { ComponentStatus, Readiness } from '../platform/readiness.js';
+import type { HealthEntry } from '../../http/status-view.js';
+import type { ComponentStatus, Readiness } from '../../platform/readiness.js';
 
 export interface ReadinessSnapshot {
   ready: boolean;

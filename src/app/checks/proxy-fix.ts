@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../platform/errors.js';
+import type { ErrorCode } from '../../platform/errors.js';
 
 /** The `check` fix line for a proxy failure (`proxy.*` codes) of the proxy configured at `path`. */
 export function proxyFix(code: ErrorCode, path: string): string {

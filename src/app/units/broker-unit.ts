@@ -1,9 +1,9 @@
-import type { BrokerSettings } from '../broker/broker-config.js';
-import { createBroker } from '../broker/create-broker.js';
-import { unit, unitKey, type UnitSpec } from '../platform/units.js';
-import type { Broker } from '../broker/broker.js';
-import type { Config } from './config-schema.js';
-import type { Runtime } from './runtime.js';
+import type { BrokerSettings } from '../../broker/broker-config.js';
+import { createBroker } from '../../broker/create-broker.js';
+import { unit, unitKey, type UnitSpec } from '../../platform/units.js';
+import type { Broker } from '../../broker/broker.js';
+import type { Config } from '../config-schema.js';
+import type { Runtime } from '../runtime.js';
 import { STORE_UNIT } from './store-unit.js';
 import { VAULT_UNIT } from './vault-unit.js';
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { parseConfigText, type Config } from './config-schema.js';
+import { parseConfigText, type Config } from '../config-schema.js';
 
 /** What a draft check is asked: the draft and the console user Test Settings maps with it. */
 export interface DraftCheckInput {

@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import { AdminServer, type AdminEvent, type AdminHandlers } from '../http/admin-server.js';
-import { ServiceError } from '../platform/errors.js';
-import { unit, unitKey, type UnitSpec } from '../platform/units.js';
-import { BRIDGE_VERSION } from '../platform/version.js';
-import { MEMORY_DATA_DIR } from '../store/pglite/cluster.js';
-import type { StoreConfig } from '../store/store-config.js';
-import { adminSocketPath } from './admin-client.js';
-import { backfillSite } from './backfill-runner.js';
-import { listQuarantine, QUARANTINE_LIMIT_MAX } from './quarantine-list.js';
-import type { Config } from './config-schema.js';
-import type { Runtime } from './runtime.js';
+import { AdminServer, type AdminEvent, type AdminHandlers } from '../../http/admin-server.js';
+import { ServiceError } from '../../platform/errors.js';
+import { unit, unitKey, type UnitSpec } from '../../platform/units.js';
+import { BRIDGE_VERSION } from '../../platform/version.js';
+import { MEMORY_DATA_DIR } from '../../store/pglite/cluster.js';
+import type { StoreConfig } from '../../store/store-config.js';
+import { adminSocketPath } from '../admin-client.js';
+import { backfillSite } from '../backfill-runner.js';
+import { listQuarantine, QUARANTINE_LIMIT_MAX } from '../quarantine-list.js';
+import type { Config } from '../config-schema.js';
+import type { Runtime } from '../runtime.js';
 import { STORE_UNIT, type StoreComponent } from './store-unit.js';
 
 export const ADMIN_UNIT = unitKey<AdminServer>('admin-socket');

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { UserMapper } from '../broker/user-mapper.js';
-import { ConfigError, formatProblem } from '../platform/config/loader.js';
+import { UserMapper } from '../../broker/user-mapper.js';
+import { ConfigError, formatProblem } from '../../platform/config/loader.js';
 import { parseDraft, type DraftCheckInput, type DraftCheckResult } from './draft-check.js';
 
 // The worker of `checkDraft`: everything a draft makes the CPU do, once, where a runaway can be killed.
