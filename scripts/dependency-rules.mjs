@@ -21,9 +21,9 @@ export const RULES = {
   'src/appliance/': [...PLATFORM, 'src/broker/broker-port.ts'],
   'src/reporting/': [
     ...PLATFORM,
-    'src/appliance/access-token.ts',
+    'src/appliance/api/access-token.ts',
     'src/appliance/site-config.ts',
-    'src/appliance/xml-api.ts',
+    'src/appliance/api/xml-api.ts',
   ],
   'src/store/': [
     ...PLATFORM,

@@ -1,4 +1,4 @@
-import type { RequestHandler } from '../../src/appliance/appliance-link.js';
+import type { RequestHandler } from '../../src/appliance/channel/appliance-link.js';
 import { brokerHandler } from '../../src/appliance/broker-mapper.js';
 import { brokerSettings } from '../../src/app/units/broker-unit.js';
 import { parseConfigText } from '../../src/app/config-schema.js';

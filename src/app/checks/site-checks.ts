@@ -4,16 +4,16 @@ import { isServiceError, toServiceError } from '../../platform/errors.js';
 import { createHttpAgent, trustContext } from '../../platform/http-agent.js';
 import type { Check, CheckResult } from './check.js';
 import type { Runtime } from '../runtime.js';
-import { CommandApiClient, probeNode } from '../../appliance/command-api.js';
-import type { AccessTokenProvider } from '../../appliance/access-token.js';
-import { PrimaryFollower } from '../../appliance/primary-dispatcher.js';
+import { CommandApiClient, probeNode } from '../../appliance/api/command-api.js';
+import type { AccessTokenProvider } from '../../appliance/api/access-token.js';
+import { PrimaryFollower } from '../../appliance/topology/primary-dispatcher.js';
 import { randomUUID } from 'node:crypto';
-import { probeChannel } from '../../appliance/channel-probe.js';
-import { SiteTargets } from '../../appliance/site-targets.js';
+import { probeChannel } from '../../appliance/channel/channel-probe.js';
+import { SiteTargets } from '../../appliance/topology/site-targets.js';
 import { channelTransport } from '../../platform/channel-transport.js';
 import { proxyFix } from './proxy-fix.js';
-import { ClusterHosts, type TrafficNode } from '../../appliance/cluster-hosts.js';
-import { probeTrafficNode } from '../../appliance/traffic-probe.js';
+import { ClusterHosts, type TrafficNode } from '../../appliance/topology/cluster-hosts.js';
+import { probeTrafficNode } from '../../appliance/topology/traffic-probe.js';
 
 export type AccountKind = 'ecm' | 'reporting';
 

@@ -1,4 +1,4 @@
-import type { SiteLink } from '../../appliance/site-link.js';
+import type { SiteLink } from '../../appliance/channel/site-link.js';
 import type { ExplainInput } from '../../broker/broker.js';
 import { endpointFromArg } from '../../broker/endpoint-arg.js';
 import { renderExplainReport } from '../../broker/explain-render.js';

@@ -1,6 +1,6 @@
-import { ClusterHosts } from '../../appliance/cluster-hosts.js';
-import { PrimaryFollower } from '../../appliance/primary-dispatcher.js';
-import { SiteTargets } from '../../appliance/site-targets.js';
+import { ClusterHosts } from '../../appliance/topology/cluster-hosts.js';
+import { PrimaryFollower } from '../../appliance/topology/primary-dispatcher.js';
+import { SiteTargets } from '../../appliance/topology/site-targets.js';
 import { createHttpAgent } from '../../platform/http-agent.js';
 import { ReportClient } from '../../reporting/report-client.js';
 import type { ReportSourceFactory } from '../../reporting/report-source.js';

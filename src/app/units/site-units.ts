@@ -1,6 +1,6 @@
 import { brokerHandler } from '../../appliance/broker-mapper.js';
 import type { SiteConfig, SiteLinkSettings } from '../../appliance/site-config.js';
-import { SiteLink } from '../../appliance/site-link.js';
+import { SiteLink } from '../../appliance/channel/site-link.js';
 import type { Component } from '../../platform/lifecycle.js';
 import { unit, unitKey, type UnitSpec } from '../../platform/units.js';
 import type { Runtime } from '../runtime.js';

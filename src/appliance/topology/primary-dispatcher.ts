@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Agent, Dispatcher } from 'undici';
-import type { Secret } from '../platform/secret.js';
-import type { AccessTokenProvider } from './access-token.js';
+import type { Secret } from '../../platform/secret.js';
+import type { AccessTokenProvider } from '../api/access-token.js';
 import type { SiteTargets, Target } from './site-targets.js';
 
 type Controller = Dispatcher.DispatchController;

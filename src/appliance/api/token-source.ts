@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
-import type { Clock } from '../platform/clock.js';
-import { ServiceError } from '../platform/errors.js';
-import { parseRetryAfter } from '../platform/http/retry-after.js';
-import { transportServiceError } from '../platform/http/transport-errors.js';
-import { Secret } from '../platform/secret.js';
+import type { Clock } from '../../platform/clock.js';
+import { ServiceError } from '../../platform/errors.js';
+import { parseRetryAfter } from '../../platform/http/retry-after.js';
+import { transportServiceError } from '../../platform/http/transport-errors.js';
+import { Secret } from '../../platform/secret.js';
 import type { AccessTokenProvider } from './access-token.js';
 
 export interface TokenSourceOptions {

@@ -1,11 +1,11 @@
 import { XMLParser } from 'fast-xml-parser';
 import { request, type Dispatcher } from 'undici';
-import type { Clock } from '../platform/clock.js';
-import { ServiceError } from '../platform/errors.js';
-import { withBearer } from '../platform/http/bearer.js';
-import { TransientFailure, withRetries, type RetryPolicy } from '../platform/http/retry.js';
-import { parseRetryAfter } from '../platform/http/retry-after.js';
-import { RETRYABLE_STATUS, transientCode } from '../platform/http/transport-errors.js';
+import type { Clock } from '../../platform/clock.js';
+import { ServiceError } from '../../platform/errors.js';
+import { withBearer } from '../../platform/http/bearer.js';
+import { TransientFailure, withRetries, type RetryPolicy } from '../../platform/http/retry.js';
+import { parseRetryAfter } from '../../platform/http/retry-after.js';
+import { RETRYABLE_STATUS, transientCode } from '../../platform/http/transport-errors.js';
 import type { AccessTokenProvider } from './access-token.js';
 import { transportError, unavailable } from './token-source.js';
 import { mentionsXmlApi, xmlApiDisabled } from './xml-api.js';

@@ -1,4 +1,4 @@
-import type { SiteConfig } from './site-config.js';
+import type { SiteConfig } from '../site-config.js';
 
 /** Where a URL the appliance handed out (a report's recording URL, a redirect) is fetched. */
 export interface ClusterRoute {

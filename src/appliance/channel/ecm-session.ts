@@ -1,17 +1,17 @@
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
-import type { Clock } from '../platform/clock.js';
-import type { Secret } from '../platform/secret.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Secret } from '../../platform/secret.js';
 import {
   CLOSE,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   type HelloFrame,
   type WelcomeFrame,
-} from '../protocol/ecm-protocol.js';
+} from '../../protocol/ecm-protocol.js';
 import type { RequestDispatcher, ResponseSink } from './request-dispatcher.js';
-import { describeProblem, welcomeSchema } from '../protocol/ecm-schemas.js';
+import { describeProblem, welcomeSchema } from '../../protocol/ecm-schemas.js';
 
 export interface SessionOptions {
   /** `wss://host/api/ecm/v1` */

@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
-import { transportServiceError } from '../platform/http/transport-errors.js';
-import type { Secret } from '../platform/secret.js';
+import { transportServiceError } from '../../platform/http/transport-errors.js';
+import type { Secret } from '../../platform/secret.js';
 
 export interface TrafficProbe {
   /** `/check_health` answered 200 and, when a token was given, the token was accepted. */

@@ -1,7 +1,7 @@
-import type { Clock } from '../platform/clock.js';
-import { Counter, Gauge, Histogram, metric, type Registry } from '../platform/metrics.js';
-import { RecentCounts } from '../platform/recent-counts.js';
-import { OPS } from '../protocol/ecm-protocol.js';
+import type { Clock } from '../../platform/clock.js';
+import { Counter, Gauge, Histogram, metric, type Registry } from '../../platform/metrics.js';
+import { RecentCounts } from '../../platform/recent-counts.js';
+import { OPS } from '../../protocol/ecm-protocol.js';
 import type { LinkState } from './appliance-link.js';
 
 const STATES: LinkState[] = ['idle', 'connecting', 'connected', 'backoff', 'blocked', 'stopped'];

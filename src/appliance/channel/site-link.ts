@@ -1,21 +1,21 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { backoffDelay, type Clock } from '../platform/clock.js';
-import type { SiteLinkSettings } from './site-config.js';
-import { ServiceError } from '../platform/errors.js';
-import { channelTransport } from '../platform/channel-transport.js';
-import { createHttpAgent, trustContext } from '../platform/http-agent.js';
-import type { Component } from '../platform/lifecycle.js';
-import type { Readiness } from '../platform/readiness.js';
+import { backoffDelay, type Clock } from '../../platform/clock.js';
+import type { SiteLinkSettings } from '../site-config.js';
+import { ServiceError } from '../../platform/errors.js';
+import { channelTransport } from '../../platform/channel-transport.js';
+import { createHttpAgent, trustContext } from '../../platform/http-agent.js';
+import type { Component } from '../../platform/lifecycle.js';
+import type { Readiness } from '../../platform/readiness.js';
 import type { ApplianceLink, LinkState, LinkStatus, RequestHandler } from './appliance-link.js';
 import { EcmSession, type SessionEnd } from './ecm-session.js';
 import { LinkMetrics } from './link-metrics.js';
-import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from '../protocol/ecm-protocol.js';
+import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from '../../protocol/ecm-protocol.js';
 import { RequestDispatcher } from './request-dispatcher.js';
-import { SiteTargets, type NodeView } from './site-targets.js';
-import { transportError } from './token-source.js';
-import { BRIDGE_VERSION } from '../platform/version.js';
+import { SiteTargets, type NodeView } from '../topology/site-targets.js';
+import { transportError } from '../api/token-source.js';
+import { BRIDGE_VERSION } from '../../platform/version.js';
 
 const CLOSE_WAIT_MS = 2_000;
 /** The heartbeat the hello asks for: the appliance notices a frozen ECM after 3 missed, 6-8 s. */

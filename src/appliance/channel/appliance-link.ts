@@ -1,4 +1,4 @@
-import type { Op, OpParams, OpResults, RequestContext } from '../protocol/ecm-protocol.js';
+import type { Op, OpParams, OpResults, RequestContext } from '../../protocol/ecm-protocol.js';
 
 /**
  * Answers one console request in wire terms. In the service it is `brokerHandler` (the mapper to

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { Clock } from '../platform/clock.js';
-import { ServiceError, toServiceError } from '../platform/errors.js';
+import type { Clock } from '../../platform/clock.js';
+import { ServiceError, toServiceError } from '../../platform/errors.js';
 import type { RequestHandler } from './appliance-link.js';
 import type { LinkMetrics } from './link-metrics.js';
 import {
@@ -11,7 +11,7 @@ import {
   type OpResults,
   type RequestContext,
   type ResponseFrame,
-} from '../protocol/ecm-protocol.js';
+} from '../../protocol/ecm-protocol.js';
 
 /** Why an answered request's signal ends (its handler has finished; only the deadline wait still listens). */
 const ANSWERED = Symbol('answered');

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type { SecureContext } from 'node:tls';
 import WebSocket, { type ClientOptions } from 'ws';
-import type { Secret } from '../platform/secret.js';
-import { BRIDGE_VERSION } from '../platform/version.js';
-import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/ecm-protocol.js';
-import { describeProblem, welcomeSchema } from '../protocol/ecm-schemas.js';
+import type { Secret } from '../../platform/secret.js';
+import { BRIDGE_VERSION } from '../../platform/version.js';
+import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../../protocol/ecm-protocol.js';
+import { describeProblem, welcomeSchema } from '../../protocol/ecm-schemas.js';
 
 /** What one trial upgrade of the ECM channel saw. */
 export type ChannelProbe =

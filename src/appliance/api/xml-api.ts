@@ -1,4 +1,4 @@
-import { ServiceError } from '../platform/errors.js';
+import { ServiceError } from '../../platform/errors.js';
 
 /**
  * "Enable XML API" (/login > Management > API Configuration) switches the Command and Reporting

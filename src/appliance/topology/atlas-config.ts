@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostname } from '../platform/config/common-fields.js';
+import { hostname } from '../../platform/config/common-fields.js';
 
 /** How many traffic nodes (and host map entries) a site may list: far above real clusters, bounds the probing. */
 export const MAX_TRAFFIC_NODES = 64;

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
-import type { Clock } from '../platform/clock.js';
-import type { SiteConfig } from './site-config.js';
-import { isServiceError, ServiceError } from '../platform/errors.js';
-import { Gauge, metric, type Registry } from '../platform/metrics.js';
-import type { Secret } from '../platform/secret.js';
-import { CommandApiClient, probeNode, type FailoverRole } from './command-api.js';
-import { OAuthTokenSource } from './token-source.js';
+import type { Clock } from '../../platform/clock.js';
+import type { SiteConfig } from '../site-config.js';
+import { isServiceError, ServiceError } from '../../platform/errors.js';
+import { Gauge, metric, type Registry } from '../../platform/metrics.js';
+import type { Secret } from '../../platform/secret.js';
+import { CommandApiClient, probeNode, type FailoverRole } from '../api/command-api.js';
+import { OAuthTokenSource } from '../api/token-source.js';
 
 /** What the last resolution learnt about one node of a site (the status page). */
 export interface NodeView {

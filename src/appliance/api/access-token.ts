@@ -1,4 +1,4 @@
-import type { BearerTokenSource } from '../platform/http/bearer.js';
+import type { BearerTokenSource } from '../../platform/http/bearer.js';
 
 /**
  * Supplies the OAuth bearer token of one API account on one site. Implementations cache the
