@@ -9,7 +9,7 @@ import {
   type BackfillStart,
 } from '../reporting/backfill.js';
 import type { RunningBridge } from './admin-client.js';
-import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
+import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/report-worker.js';
 import { acquireWhenFree } from '../reporting/leader-lock-wait.js';
 import type { Leadership } from '../reporting/leadership.js';
 import { RecordingDirectory } from '../reporting/recording-directory.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { REPORTING_LOCK } from '../../src/reporting/create-report-worker.js';
+import { REPORTING_LOCK } from '../../src/reporting/report-worker.js';
 import { acquireWhenFree } from '../../src/reporting/leader-lock-wait.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../../src/simulators/appliance/console-driver.js';

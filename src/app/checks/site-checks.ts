@@ -6,7 +6,7 @@ import type { Check, CheckResult } from './check.js';
 import type { Runtime } from '../runtime.js';
 import { CommandApiClient, probeNode } from '../../appliance/api/command-api.js';
 import type { AccessTokenProvider } from '../../appliance/api/access-token.js';
-import { PrimaryFollower } from '../../appliance/topology/primary-dispatcher.js';
+import { PrimaryFollower } from '../../appliance/topology/primary-follower.js';
 import { randomUUID } from 'node:crypto';
 import { probeChannel } from '../../appliance/channel/channel-probe.js';
 import { SiteTargets } from '../../appliance/topology/site-targets.js';

@@ -15,7 +15,7 @@ import {
 } from '../../http/status-view.js';
 import { ConfigError, formatProblem } from '../../platform/config/loader.js';
 import { isServiceError } from '../../platform/errors.js';
-import type { ReportWorker } from '../../reporting/create-report-worker.js';
+import type { ReportWorker } from '../../reporting/report-worker.js';
 import type { Config } from '../config-schema.js';
 import { checkDraft, parseDraft } from '../checks/draft-check.js';
 import type { Runtime } from '../runtime.js';

@@ -6,7 +6,7 @@ import {
   reportingSites,
   type ReportWorker,
   type ReportWorkerSettings,
-} from '../../reporting/create-report-worker.js';
+} from '../../reporting/report-worker.js';
 import type { RejectedSession } from '../../reporting/rejected-session.js';
 import type { ReportingStore } from '../../reporting/report-store-port.js';
 import type { Check } from '../checks/check.js';

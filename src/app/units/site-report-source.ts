@@ -1,5 +1,5 @@
 import { ClusterHosts } from '../../appliance/topology/cluster-hosts.js';
-import { PrimaryFollower } from '../../appliance/topology/primary-dispatcher.js';
+import { PrimaryFollower } from '../../appliance/topology/primary-follower.js';
 import { SiteTargets } from '../../appliance/topology/site-targets.js';
 import { createHttpAgent } from '../../platform/http-agent.js';
 import { ReportClient } from '../../reporting/report-client.js';

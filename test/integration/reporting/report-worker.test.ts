@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reportCursorKey, createReportWorker, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
+import { reportCursorKey, createReportWorker, type ReportWorker } from '../../../src/reporting/report-worker.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';

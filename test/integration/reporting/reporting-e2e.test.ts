@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportCursorKey, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
+import { reportCursorKey, type ReportWorker } from '../../../src/reporting/report-worker.js';
 import { buildReportWorker, reportWorkerSettings } from '../../../src/app/units/reporting-unit.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import { ManualClock } from '../../../src/platform/clock.js';
