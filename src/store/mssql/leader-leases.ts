@@ -1,6 +1,6 @@
 import sql from 'mssql';
 import { bindAll } from './params.js';
-import { withRetry, type RetryPolicy } from './retry.js';
+import { withRetry, type StoreRetries } from './retry.js';
 import type { LeaderLeases, LeaderTerm } from '../../reporting/report-store-port.js';
 
 /**
@@ -37,7 +37,7 @@ export async function renewTerm(
 export class MssqlLeaderLeases implements LeaderLeases {
   constructor(
     private readonly pool: sql.ConnectionPool,
-    private readonly retry: RetryPolicy,
+    private readonly retry: StoreRetries,
   ) {}
 
   take(name: string, holder: string, now: Date, until: Date): Promise<LeaderTerm | undefined> {

@@ -9,7 +9,7 @@ import {
   SESSION_EVENT,
 } from '../bgsessions-tables.js';
 import { bind, bindAll, bulkTable, driverType } from './params.js';
-import { withRetry, type RetryPolicy } from './retry.js';
+import { withRetry, type StoreRetries } from './retry.js';
 import {
   countSql,
   deleteChildrenSql,
@@ -50,7 +50,7 @@ export class MssqlReportStore implements ReportStore {
   constructor(
     private readonly pool: sql.ConnectionPool,
     private readonly metrics: StoreMetrics,
-    private readonly retry: RetryPolicy,
+    private readonly retry: StoreRetries,
   ) {}
 
   async writeSessions(

@@ -1,5 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import { isServiceError, ServiceError, type ErrorCode } from '../../platform/errors.js';
+import type { RetryPolicy } from '../../platform/retry-policy.js';
 
 /**
  * SQL Server error numbers after which the server has certainly not applied the statement:
@@ -83,21 +84,22 @@ export function isTransient(e: unknown, idempotent = true): boolean {
   );
 }
 
-export interface RetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
+/** The store's retries: the shared policy, and the clock every wait goes through (tests never wait). */
+export interface StoreRetries {
+  policy: RetryPolicy;
   clock: Pick<Clock, 'sleep'>;
 }
 
 /**
- * Runs `work` (a whole transaction), retrying transient failures with exponential backoff; a
+ * Runs `work` (a whole transaction), retrying transient failures with exponential backoff
+ * (`baseDelayMs` doubling, each wait capped at `maxDelayMs`, no jitter); a
  * non-transient failure, or the last transient one, becomes a ServiceError: `store.unavailable`
  * when the database was unreachable or kept failing transiently, `failCode` otherwise (a
  * duplicate key that outlives every retry is no racing writer but a real conflict).
  */
 export async function withRetry<T>(
   op: string,
-  policy: RetryPolicy,
+  retries: StoreRetries,
   failCode: ErrorCode,
   work: () => Promise<T>,
   idempotent = true,
@@ -107,8 +109,9 @@ export async function withRetry<T>(
       return await work();
     } catch (e) {
       const transient = isTransient(e, idempotent);
-      if (transient && attempt < policy.attempts) {
-        await policy.clock.sleep(policy.baseDelayMs * 2 ** (attempt - 1));
+      const { policy } = retries;
+      if (transient && attempt <= policy.max) {
+        await retries.clock.sleep(Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)));
         continue;
       }
       if (isServiceError(e)) throw e;

@@ -1,6 +1,6 @@
 import sql from 'mssql';
 import { bindAll } from './params.js';
-import { withRetry, type RetryPolicy } from './retry.js';
+import { withRetry, type StoreRetries } from './retry.js';
 import {
   GET_CURSOR_SQL,
   CLAIM_CHECKIN_SQL,
@@ -63,7 +63,7 @@ export class MssqlStateStore implements StateStore {
   constructor(
     private readonly pool: sql.ConnectionPool,
     private readonly metrics: StoreMetrics,
-    private readonly retry: RetryPolicy,
+    private readonly retry: StoreRetries,
   ) {}
 
   async getCursor(key: string): Promise<string | undefined> {

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../platform/clock.js';
 import { ServiceError } from '../../platform/errors.js';
 import { loadMigrations, schemaHealth, splitBatches, type Migration } from '../migrations.js';
 import { MssqlReportStore } from './report-store.js';
-import type { RetryPolicy } from './retry.js';
+import type { StoreRetries } from './retry.js';
 import { MssqlStateStore } from './state-store.js';
 import { connectError, connectionSettings, type MssqlConfig } from './connection.js';
 import { MssqlLeaderLeases } from './leader-leases.js';
@@ -34,7 +34,7 @@ export class MssqlStore implements Store {
     private readonly log: Logger,
     private readonly migrations: Migration[],
     metrics: StoreMetrics,
-    retry: RetryPolicy,
+    retry: StoreRetries,
   ) {
     this.reports = new MssqlReportStore(pool, metrics, retry);
     this.state = new MssqlStateStore(pool, metrics, retry);
@@ -59,8 +59,7 @@ export class MssqlStore implements Store {
       throw connectError(config, e);
     }
     return new MssqlStore(pool, config, log, loadMigrations('mssql'), metrics, {
-      attempts: 4,
-      baseDelayMs: 200,
+      policy: { max: 3, baseDelayMs: 200, maxDelayMs: 800 },
       clock,
     });
   }
