@@ -86,6 +86,26 @@ describe('dependency rules (npm run lint)', () => {
     ]);
   });
 
+  it('keep the sub-folders apart: one store adapter never imports another, the API clients never the channel', () => {
+    const files = readSources('.');
+    files.set(
+      'src/store/pglite/copy.ts',
+      `${files.get('src/store/pglite/copy.ts')}\nimport { bind } from '../mssql/params.js';\n`,
+    );
+    files.set(
+      'src/appliance/api/xml-api.ts',
+      `${files.get('src/appliance/api/xml-api.ts')}\nimport type { SiteLink } from '../channel/site-link.js';\n`,
+    );
+    expect(checkDependencies(files).filter((p) => !p.startsWith('import circle'))).toEqual([
+      expect.stringMatching(
+        /^src\/appliance\/api\/xml-api\.ts:\d+ imports src\/appliance\/channel\/site-link\.ts \(import\): src\/appliance\/api\/ never imports src\/appliance\/topology\/, src\/appliance\/channel\/$/,
+      ),
+      expect.stringMatching(
+        /^src\/store\/pglite\/copy\.ts:\d+ imports src\/store\/mssql\/params\.ts \(import\): src\/store\/pglite\/ never imports src\/store\/mssql\/, src\/store\/memory\/$/,
+      ),
+    ]);
+  });
+
   it('fail on an import circle, listing it', () => {
     const files = new Map([
       ['src/reporting/a.ts', `import { b } from './b.js';`],
