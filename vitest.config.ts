@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// The test layout (CONTRIBUTING.md, "Where a test goes"): the path alone says the kind, and the
+// kind says the project. test/unit/** is unit, test/integration/** and test/e2e/** are
+// integration; the cross-cutting folders test/security and test/reliability say it in the file
+// name (*.unit.test.ts, *.int.test.ts).
+
 // Unit tests use fakes only: they share threads without per-file isolation (seconds, not a
 // minute). Integration and e2e tests open real sockets, start PGlite and child processes: forks
 // keep them out of the runner process. Each fork runs file after file without re-importing the

@@ -44,7 +44,7 @@ const external = [
 
 const result = await build({
   // The Test Settings draft check runs in a worker thread, which loads its module by file.
-  entryPoints: { main: 'src/main.ts', 'draft-check-worker': 'src/app/draft-check-worker.ts' },
+  entryPoints: { main: 'src/main.ts', 'draft-check-worker': 'src/app/checks/draft-check-worker.ts' },
   outdir: OUT,
   bundle: true,
   splitting: true,

@@ -1,5 +1,6 @@
 export const RULES: Record<string, string[]>;
 export const COMMAND_RULES: Record<string, string[]>;
+export const SUBFOLDER_RULES: Record<string, string[]>;
 export interface Specifier {
   spec: string | null;
   form: string;

@@ -16,16 +16,16 @@ const PLATFORM = ['src/platform/', 'src/protocol/'];
 export const RULES = {
   'src/protocol/': [],
   // The foundation knows no domain and no wire: what an error code becomes on the ECM channel is
-  // decided at the channel (src/appliance/wire-errors.ts).
+  // decided at the channel (src/appliance/channel/wire-errors.ts).
   'src/platform/': [],
   'src/vault/': [...PLATFORM],
   'src/broker/': ['src/platform/', 'src/vault/vault-port.ts'],
   'src/appliance/': [...PLATFORM, 'src/broker/broker-port.ts'],
   'src/reporting/': [
     ...PLATFORM,
-    'src/appliance/access-token.ts',
+    'src/appliance/api/access-token.ts',
     'src/appliance/site-config.ts',
-    'src/appliance/xml-api.ts',
+    'src/appliance/api/xml-api.ts',
   ],
   'src/store/': [
     ...PLATFORM,
@@ -58,6 +58,20 @@ export const COMMAND_RULES = {
     'src/broker/endpoint-arg.ts',
     'src/broker/explain-render.ts',
   ],
+};
+
+/**
+ * Inside a folder, sub-folder -> the sibling sub-folders it never imports. The store adapters
+ * stand alone (each implements the ports with only the shared files beside it); the appliance is
+ * layered: the API clients know no node choice or channel, the node choice (topology) knows no
+ * channel.
+ */
+export const SUBFOLDER_RULES = {
+  'src/store/pglite/': ['src/store/mssql/', 'src/store/memory/'],
+  'src/store/mssql/': ['src/store/pglite/', 'src/store/memory/'],
+  'src/store/memory/': ['src/store/pglite/', 'src/store/mssql/'],
+  'src/appliance/api/': ['src/appliance/topology/', 'src/appliance/channel/'],
+  'src/appliance/topology/': ['src/appliance/channel/'],
 };
 
 const literal = (node) =>
@@ -148,6 +162,11 @@ export function checkDependencies(files) {
       }
       if (target.startsWith('src/app/') && folder !== 'src/app/' && folder !== 'src/cli/' && !entry) {
         problems.push(`${what}: only src/cli and src/main.ts use the composition root`);
+        continue;
+      }
+      const sub = Object.keys(SUBFOLDER_RULES).find((f) => file.startsWith(f));
+      if (sub && SUBFOLDER_RULES[sub].some((f) => target.startsWith(f))) {
+        problems.push(`${what}: ${sub} never imports ${SUBFOLDER_RULES[sub].join(', ')}`);
         continue;
       }
       if (!folder || target.startsWith(folder)) continue;

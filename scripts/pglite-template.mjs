@@ -1,11 +1,11 @@
-// Makes the PGlite cluster template (src/store/pglite-template.ts explains why): an empty,
+// Makes the PGlite cluster template (src/store/pglite/template.ts explains why): an empty,
 // freshly initialised cluster, dumped and gzipped into dist/. Run by `npm run build` after tsc;
 // does nothing when the template for the installed PGlite release is already there.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
-import { TEMPLATE_FILE, TEMPLATE_KEY_FILE, templateKey } from '../dist/store/pglite-template.js';
+import { TEMPLATE_FILE, TEMPLATE_KEY_FILE, templateKey } from '../dist/store/pglite/template.js';
 
 const key = templateKey();
 const current = (() => {

@@ -7,7 +7,7 @@
  *   npx tsx scripts/bench/appliance-channel.ts [requestsPerRound]
  */
 import { cpus } from 'node:os';
-import type { RequestHandler } from '../../src/appliance/appliance-link.js';
+import type { RequestHandler } from '../../src/appliance/channel/appliance-link.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { bareEcm, benchSiteLink, measure, until, type Row } from './ecm-bench.js';

@@ -1,6 +1,6 @@
-import type { RequestHandler } from '../../src/appliance/appliance-link.js';
+import type { RequestHandler } from '../../src/appliance/channel/appliance-link.js';
 import { brokerHandler } from '../../src/appliance/broker-mapper.js';
-import { brokerSettings } from '../../src/app/broker-unit.js';
+import { brokerSettings } from '../../src/app/units/broker-unit.js';
 import { parseConfigText } from '../../src/app/config-schema.js';
 import { createBroker, type BrokerDeps } from '../../src/broker/create-broker.js';
 import { CredentialIdSigner, type CredentialClaims } from '../../src/broker/credential-id.js';

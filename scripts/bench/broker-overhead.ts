@@ -17,7 +17,7 @@ import { ManualClock } from '../../src/platform/clock.js';
 import { userMappingSchema } from '../../src/broker/broker-config.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Secret } from '../../src/platform/secret.js';
-import { MemoryStateStore } from '../../src/store/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory/store.js';
 import { FakeVault } from '../../src/vault/fake-vault.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' } } });

@@ -14,9 +14,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RequestHandler } from '../../src/appliance/appliance-link.js';
+import type { RequestHandler } from '../../src/appliance/channel/appliance-link.js';
 import { siteSchema } from '../../src/appliance/site-config.js';
-import { SiteLink } from '../../src/appliance/site-link.js';
+import { SiteLink } from '../../src/appliance/channel/site-link.js';
 import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';

@@ -28,7 +28,7 @@ import { systemClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
-import { PgliteStore } from '../../src/store/pglite-store.js';
+import { PgliteStore } from '../../src/store/pglite/store.js';
 import { StoreMetrics } from '../../src/store/store-metrics.js';
 import type { VaultAccount } from '../../src/vault/vault-port.js';
 import { describe, load1, machineLine, median, printTable, quantile, type Sampled } from './bench-stats.js';

@@ -10,7 +10,7 @@
 import { request } from 'undici';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
-import { checkDraft, parseDraft } from '../../src/app/draft-check.js';
+import { checkDraft, parseDraft } from '../../src/app/checks/draft-check.js';
 import { createRuntime } from '../../src/app/runtime.js';
 import { UserMapper } from '../../src/broker/user-mapper.js';
 import { OpsServer } from '../../src/http/ops-server.js';

@@ -9,7 +9,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { PgliteStore } from '../../src/store/pglite-store.js';
+import { PgliteStore } from '../../src/store/pglite/store.js';
 import { StoreMetrics } from '../../src/store/store-metrics.js';
 
 const [mode, dir] = process.argv.slice(2);

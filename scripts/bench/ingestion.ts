@@ -42,10 +42,10 @@ import {
   SESSION_EVENT,
   type Table,
 } from '../../src/store/bgsessions-tables.js';
-import { bulkTable } from '../../src/store/mssql-params.js';
-import { MssqlStore } from '../../src/store/mssql-store.js';
-import { CopyText } from '../../src/store/pglite-copy.js';
-import { PgliteStore } from '../../src/store/pglite-store.js';
+import { bulkTable } from '../../src/store/mssql/params.js';
+import { MssqlStore } from '../../src/store/mssql/store.js';
+import { CopyText } from '../../src/store/pglite/copy.js';
+import { PgliteStore } from '../../src/store/pglite/store.js';
 import { planBatch, type Row, type SessionPlan } from '../../src/store/session-rows.js';
 import { StoreMetrics } from '../../src/store/store-metrics.js';
 import { configFromUrl } from '../../test/helpers/mssql-url.js';

@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { systemClock, type Clock } from '../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
-import { MemoryStateStore } from '../../src/store/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory/store.js';
 import { benchBroker } from './bench-broker.js';
 import { benchVault, startBenchVaultSimulator } from './bench-vault.js';
 import { load1, machineLine, median } from './bench-stats.js';

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { siteSchema } from '../../src/appliance/site-config.js';
-import { SiteLink } from '../../src/appliance/site-link.js';
+import { SiteLink } from '../../src/appliance/channel/site-link.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { withSecretEnv } from '../../src/platform/config/secret-ref.js';
 import { silentLogger } from '../../src/platform/logger.js';

@@ -28,7 +28,7 @@ import {
   SESSION_EVENT,
   type Table,
 } from '../../src/store/bgsessions-tables.js';
-import { PgliteStore } from '../../src/store/pglite-store.js';
+import { PgliteStore } from '../../src/store/pglite/store.js';
 import { planBatch } from '../../src/store/session-rows.js';
 import { StoreMetrics } from '../../src/store/store-metrics.js';
 

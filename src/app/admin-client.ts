@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AdminEvent } from '../http/admin-server.js';
 import { ERROR_CATALOGUE, ServiceError, type ErrorCode } from '../platform/errors.js';
-import { MEMORY_DATA_DIR } from '../store/pglite-cluster.js';
+import { MEMORY_DATA_DIR } from '../store/pglite/cluster.js';
 import type { StoreConfig } from '../store/store-config.js';
 
 /** The admin socket of the `serve` holding an embedded data directory: beside it, like its lock file. */

@@ -9,7 +9,7 @@ import {
   type BackfillStart,
 } from '../reporting/backfill.js';
 import type { RunningBridge } from './admin-client.js';
-import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/create-report-worker.js';
+import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/report-worker.js';
 import { acquireWhenFree } from '../reporting/leader-lock-wait.js';
 import type { Leadership } from '../reporting/leadership.js';
 import { RecordingDirectory } from '../reporting/recording-directory.js';
@@ -17,7 +17,7 @@ import type { Store } from '../store/store-ports.js';
 import type { Config } from './config-schema.js';
 import { openStore } from './open-store.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { siteReportSources } from './site-report-source.js';
+import { siteReportSources } from './units/site-report-source.js';
 
 export type BackfillRequest = Pick<BackfillOptions, 'fromMs' | 'toMs' | 'signal' | 'onStart' | 'onProgress'> & {
   site: string;
@@ -28,7 +28,7 @@ export type BackfillRequest = Pick<BackfillOptions, 'fromMs' | 'toMs' | 'signal'
 /**
  * `report backfill`: opens the configured store (migrating it) and loads the range with
  * `backfillSite`; everything it opened is closed again, whatever happens. (While `serve` holds
- * the embedded store, the command asks the running bridge instead: src/app/admin-unit.ts.)
+ * the embedded store, the command asks the running bridge instead: src/app/units/admin-unit.ts.)
  */
 export async function runSiteBackfill(config: Config, log: Logger, request: BackfillRequest): Promise<BackfillResult> {
   reportingSite(config, request.site); // a wrong --site fails before the store opens

@@ -8,7 +8,7 @@ import { BRIDGE_VERSION } from '../platform/version.js';
 import type { Config } from './config-schema.js';
 import type { EarlyStoreOpen } from './early-store.js';
 import type { Runtime } from './runtime.js';
-import { serviceUnits } from './service-units.js';
+import { serviceUnits } from './units/service-units.js';
 
 /** What a SIGHUP reload did; `error` is why it was rejected or failed. */
 export type ReloadOutcome =

@@ -2,8 +2,8 @@ import { dirname } from 'node:path';
 import { parse } from 'yaml';
 import { MAX_CONFIG_FILE_BYTES, readBoundedFile } from '../platform/bounded-file.js';
 import { resolveConfigPath } from '../platform/config/config-path.js';
-import { DEFAULT_LOCK_WAIT_MS } from '../store/data-dir-lock.js';
-import type { PgliteCluster } from '../store/pglite-cluster.js';
+import { DEFAULT_LOCK_WAIT_MS } from '../store/pglite/data-dir-lock.js';
+import type { PgliteCluster } from '../store/pglite/cluster.js';
 import type { StoreConfig } from '../store/store-config.js';
 
 /** The embedded data directory the file names, as its validated `store` section will. */
@@ -49,7 +49,7 @@ export class EarlyStoreOpen {
   static async begin(file: string): Promise<EarlyStoreOpen> {
     const target = await readTarget(file);
     if (!target) return new EarlyStoreOpen(undefined, () => Promise.resolve(undefined));
-    const opener = import('../store/pglite-cluster.js');
+    const opener = import('../store/pglite/cluster.js');
     await opener.catch(() => undefined);
     return new EarlyStoreOpen(target, async (signal) =>
       (await opener).openPgliteCluster(target.dataDir, target.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal),

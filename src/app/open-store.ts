@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
-import { DEFAULT_LOCK_WAIT_MS } from '../store/data-dir-lock.js';
+import { DEFAULT_LOCK_WAIT_MS } from '../store/pglite/data-dir-lock.js';
 import type { StoreConfig } from '../store/store-config.js';
 import type { Registry } from '../platform/metrics.js';
 import { StoreMetrics } from '../store/store-metrics.js';
@@ -23,12 +23,12 @@ export async function openStore(
   const log = deps.log.child({ component: 'store', adapter: config.kind === 'embedded' ? 'pglite' : 'mssql' });
   const cluster = await early?.take(config);
   if (config.kind === 'embedded') {
-    const { PgliteStore } = await import('../store/pglite-store.js');
+    const { PgliteStore } = await import('../store/pglite/store.js');
     const metrics = new StoreMetrics(deps.metrics, 'pglite');
     return cluster
       ? PgliteStore.on(cluster, log, metrics)
       : PgliteStore.open(config.dataDir, config.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, log, metrics);
   }
-  const { MssqlStore } = await import('../store/mssql-store.js');
+  const { MssqlStore } = await import('../store/mssql/store.js');
   return MssqlStore.open(config, log, new StoreMetrics(deps.metrics, 'mssql'), deps.clock);
 }

@@ -22,7 +22,7 @@ import {
   type ValidContext,
   type ValidParams,
 } from '../protocol/ecm-schemas.js';
-import type { RequestHandler } from './appliance-link.js';
+import type { RequestHandler } from './channel/appliance-link.js';
 
 type Call<O extends Op> = (
   broker: CredentialBroker,

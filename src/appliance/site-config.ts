@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { caFilePath, secretRef } from '../platform/config/secret-ref.js';
 import { hostname, httpsUrl, timeouts } from '../platform/config/common-fields.js';
 import { proxySchema } from '../platform/config/proxy-field.js';
-import { atlasSchema } from './atlas-config.js';
+import { atlasSchema } from './topology/atlas-config.js';
 
 const apiAccount = z
   .object({

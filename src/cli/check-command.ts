@@ -1,8 +1,8 @@
 import { createRuntime } from '../app/runtime.js';
 import { silentLogger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
-import type { CheckResult } from '../app/check.js';
-import { configChecks } from '../app/checks.js';
+import type { CheckResult } from '../app/checks/check.js';
+import { configChecks } from '../app/checks/checks.js';
 import { EXIT, usage, write, type CommandRun } from './command.js';
 import { loadOrReport } from './config-commands.js';
 

@@ -15,7 +15,7 @@ import { demoAccountsPath, loadAccountsFile } from '../simulators/appliance/sim-
 import { demoSeedPath, PasswordSafeSimulator } from '../simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../simulators/passwordsafe/seed.js';
 import { createRuntime } from '../app/runtime.js';
-import { UNITS } from '../app/unit-keys.js';
+import { UNITS } from '../app/units/unit-keys.js';
 import { EXIT, usage, write, type CliIo, type CommandRun } from './command.js';
 import { runUntilSignal } from './serve-service.js';
 

@@ -1,4 +1,4 @@
-import { createExplainer } from '../app/test-settings-tool.js';
+import { createExplainer } from '../app/checks/test-settings-tool.js';
 import type { ExplainInput } from '../broker/broker.js';
 import type { ConsoleUser } from '../broker/broker-port.js';
 import { endpointFromArg } from '../broker/endpoint-arg.js';

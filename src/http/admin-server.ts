@@ -10,7 +10,7 @@ const MAX_BODY_BYTES = 4096;
 /** One line of a streamed answer (NDJSON): progress events, then `done` or `error`. */
 export type AdminEvent = { event: string } & Record<string, unknown>;
 
-/** What the running bridge does for an operator's command (src/app/admin-unit.ts builds it). */
+/** What the running bridge does for an operator's command (src/app/units/admin-unit.ts builds it). */
 export interface AdminHandlers {
   /** Who answers: the operator's command prints it ("through the running bridge, pid N"). */
   hello(): { pid: number; version: string };

@@ -5,7 +5,7 @@
  *
  * The catalogue below is the single source of docs/errors.md (`npm run docs:errors`);
  * test/unit/platform/errors-doc.test.ts fails when the two drift apart. What a code becomes on
- * the ECM wire is the channel's business (src/appliance/wire-errors.ts): the platform knows no wire.
+ * the ECM wire is the channel's business (src/appliance/channel/wire-errors.ts): the platform knows no wire.
  */
 
 export type ErrorKind =

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
-import type { AccessTokenProvider } from '../appliance/access-token.js';
-import { mentionsXmlApi, xmlApiDisabled } from '../appliance/xml-api.js';
+import type { AccessTokenProvider } from '../appliance/api/access-token.js';
+import { mentionsXmlApi, xmlApiDisabled } from '../appliance/api/xml-api.js';
 import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import { withBearer, type BearerTokenSource } from '../platform/http/bearer.js';

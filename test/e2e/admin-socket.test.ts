@@ -6,7 +6,7 @@ import { adminSocketPath } from '../../src/app/admin-client.js';
 import { loadConfigFile } from '../../src/app/config-schema.js';
 import { openStore } from '../../src/app/open-store.js';
 import { silentLogger } from '../../src/platform/logger.js';
-import type { PgliteStore } from '../../src/store/pglite-store.js';
+import type { PgliteStore } from '../../src/store/pglite/store.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ReportingSimulator } from '../../src/simulators/appliance/reporting/reporting-simulator.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { REPORTING_LOCK } from '../../src/reporting/create-report-worker.js';
+import { REPORTING_LOCK } from '../../src/reporting/report-worker.js';
 import { acquireWhenFree } from '../../src/reporting/leader-lock-wait.js';
 import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-simulator.js';
 import { ConsoleDriver } from '../../src/simulators/appliance/console-driver.js';
@@ -18,7 +18,7 @@ import type { ConsoleRequestBody } from '../../src/simulators/appliance/sim-cons
 import type { ConsoleOutcome } from '../../src/simulators/appliance/sim-ecm-hub.js';
 import { demoSeedPath, PasswordSafeSimulator } from '../../src/simulators/passwordsafe/index.js';
 import { loadSeedFile } from '../../src/simulators/passwordsafe/seed.js';
-import type { MssqlStore } from '../../src/store/mssql-store.js';
+import type { MssqlStore } from '../../src/store/mssql/store.js';
 import { openStore } from '../../src/app/open-store.js';
 import { startBuiltCli, type RunningCli } from '../helpers/cli.js';
 import { CONSOLE_DEADLINE_MS } from '../helpers/deadlines.js';

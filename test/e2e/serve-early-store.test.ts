@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataDirLock } from '../../src/store/data-dir-lock.js';
+import { DataDirLock } from '../../src/store/pglite/data-dir-lock.js';
 import { bundleSources } from '../helpers/bundle-inputs.js';
 import { assertBuildFresh, BIN, runBuiltCli, startBuiltCli } from '../helpers/cli.js';
 

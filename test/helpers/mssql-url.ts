@@ -3,8 +3,8 @@ import { openStore } from '../../src/app/open-store.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Secret } from '../../src/platform/secret.js';
-import type { MssqlStore } from '../../src/store/mssql-store.js';
-import { GET_APPLOCK_SQL, RELEASE_APPLOCK_SQL } from '../../src/store/mssql-sql.js';
+import type { MssqlStore } from '../../src/store/mssql/store.js';
+import { GET_APPLOCK_SQL, RELEASE_APPLOCK_SQL } from '../../src/store/mssql/sql.js';
 import type { StoreConfig } from '../../src/store/store-config.js';
 import { until } from './until.js';
 

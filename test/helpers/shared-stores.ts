@@ -2,7 +2,7 @@ import { afterAll } from 'vitest';
 import { openStore } from '../../src/app/open-store.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemoryStore } from '../../src/store/memory/store.js';
 import type { Store } from '../../src/store/store-ports.js';
 import { createTestDatabase, mssqlUrl, type TestDatabase } from './mssql-url.js';
 

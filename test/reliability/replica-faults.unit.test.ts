@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { ServiceError } from '../../src/platform/errors.js';
-import { MemoryStateStore } from '../../src/store/memory-store.js';
+import { MemoryStateStore } from '../../src/store/memory/store.js';
 import { brokerHarness, ctx, T0 } from '../unit/broker/broker-fixture.js';
 
 // Issue 29: replicas under faults. Two brokers on one store and one vault are two replicas.

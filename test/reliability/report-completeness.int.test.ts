@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
-import { reportWorkerSettings } from '../../src/app/reporting-unit.js';
-import { createReportWorker, reportCursorKey } from '../../src/reporting/create-report-worker.js';
+import { reportWorkerSettings } from '../../src/app/units/reporting-unit.js';
+import { createReportWorker, reportCursorKey } from '../../src/reporting/report-worker.js';
 import type { ReportFault, ReportRequest } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemoryStore } from '../../src/store/memory/store.js';
 import {
   capturedLogger,
   listTokenSources,

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { RequestHandler } from '../../src/appliance/appliance-link.js';
-import { LinkMetrics } from '../../src/appliance/link-metrics.js';
-import { RequestDispatcher } from '../../src/appliance/request-dispatcher.js';
+import type { RequestHandler } from '../../src/appliance/channel/appliance-link.js';
+import { LinkMetrics } from '../../src/appliance/channel/link-metrics.js';
+import { RequestDispatcher } from '../../src/appliance/channel/request-dispatcher.js';
 import { runCli } from '../../src/main.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { loadConfigFile, parseConfigText } from '../../src/app/config-schema.js';
@@ -16,7 +16,7 @@ import { createHttpAgent } from '../../src/platform/http-agent.js';
 import { describeTlsFailure } from '../../src/platform/http/transport-errors.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
-import { DataDirLock } from '../../src/store/data-dir-lock.js';
+import { DataDirLock } from '../../src/store/pglite/data-dir-lock.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'startup-'));
 

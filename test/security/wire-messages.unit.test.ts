@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE, ServiceError } from '../../src/platform/errors.js';
-import { toWireError } from '../../src/appliance/wire-errors.js';
+import { toWireError } from '../../src/appliance/channel/wire-errors.js';
 
 describe('what a console user can read in an error', () => {
   it('never the database text of a store error (the log keeps it)', () => {

@@ -8,7 +8,7 @@ function treeWith(path: string, lines: string): Map<string, string> {
   return files;
 }
 
-const STORE_FILE = 'src/store/pglite-store.ts';
+const STORE_FILE = 'src/store/store-ports.ts';
 
 describe('dependency rules (npm run lint)', () => {
   it('hold for the source tree as it is', () => {
@@ -18,24 +18,24 @@ describe('dependency rules (npm run lint)', () => {
   // One case per way a module can be loaded: each must be seen, or the rule can be walked around.
   // `src/store` importing the composition root is forbidden (and closes a circle through app).
   it.each([
-    ['import', `import { UNITS } from '../app/unit-keys.js';`],
-    ['import', `import type { UnitKey } from '../app/unit-keys.js';`],
-    ['side-effect import', `import '../app/unit-keys.js';`],
-    ['export from', `export { UNITS } from '../app/unit-keys.js';`],
-    ['export from', `export * from '../app/unit-keys.js';`],
-    ['import = require', `import keys = require('../app/unit-keys.js');`],
-    ['import()', `export const load = () => import('../app/unit-keys.js');`],
-    ['import()', 'export const load = () => import(`../app/unit-keys.js`);'],
-    ['import() type', `export type Keys = typeof import('../app/unit-keys.js');`],
-    ['require()', `export const keys = require('../app/unit-keys.js');`],
-    ['require()', `export const keys = createRequire(import.meta.url)('../app/unit-keys.js');`],
+    ['import', `import { UNITS } from '../app/units/unit-keys.js';`],
+    ['import', `import type { UnitKey } from '../app/units/unit-keys.js';`],
+    ['side-effect import', `import '../app/units/unit-keys.js';`],
+    ['export from', `export { UNITS } from '../app/units/unit-keys.js';`],
+    ['export from', `export * from '../app/units/unit-keys.js';`],
+    ['import = require', `import keys = require('../app/units/unit-keys.js');`],
+    ['import()', `export const load = () => import('../app/units/unit-keys.js');`],
+    ['import()', 'export const load = () => import(`../app/units/unit-keys.js`);'],
+    ['import() type', `export type Keys = typeof import('../app/units/unit-keys.js');`],
+    ['require()', `export const keys = require('../app/units/unit-keys.js');`],
+    ['require()', `export const keys = createRequire(import.meta.url)('../app/units/unit-keys.js');`],
   ])('fail on a forbidden edge written as %s: %s', (form, line) => {
     const problems = checkDependencies(treeWith(STORE_FILE, line));
     const edge = problems.filter((p) => !p.startsWith('import circle'));
     expect(edge).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^src/store/pglite-store\\.ts:\\d+ imports src/app/unit-keys\\.ts \\(${form.replace(/[()]/g, '\\$&')}\\): only src/cli and src/main\\.ts use the composition root$`,
+          `^src/store/store-ports\\.ts:\\d+ imports src/app/units/unit-keys\\.ts \\(${form.replace(/[()]/g, '\\$&')}\\): only src/cli and src/main\\.ts use the composition root$`,
         ),
       ),
     ]);
@@ -43,16 +43,19 @@ describe('dependency rules (npm run lint)', () => {
 
   it('refuse an import whose specifier is computed, since it cannot be checked', () => {
     const problems = checkDependencies(
-      treeWith(STORE_FILE, `const name = '../app/unit-keys.js';\nexport const a = () => import(name);`),
+      treeWith(STORE_FILE, `const name = '../app/units/unit-keys.js';\nexport const a = () => import(name);`),
     );
     expect(problems).toEqual([
-      expect.stringMatching(/^src\/store\/pglite-store\.ts:\d+: import\(\) with a computed specifier/),
+      expect.stringMatching(/^src\/store\/store-ports\.ts:\d+: import\(\) with a computed specifier/),
     ]);
   });
 
   it('ignore imports written in comments and strings, as the compiler does', () => {
     const problems = checkDependencies(
-      treeWith(STORE_FILE, `// import '../app/unit-keys.js';\nexport const text = "import '../app/unit-keys.js'";`),
+      treeWith(
+        STORE_FILE,
+        `// import '../app/units/unit-keys.js';\nexport const text = "import '../app/units/unit-keys.js'";`,
+      ),
     );
     expect(problems).toEqual([]);
   });
@@ -88,6 +91,26 @@ describe('dependency rules (npm run lint)', () => {
     expect(checkDependencies(treeWith('src/cli/serve-command.ts', sim))).toEqual([
       expect.stringMatching(
         /^src\/cli\/serve-command\.ts:\d+ imports src\/simulators\/appliance\/appliance-simulator\.ts \(import\): src\/cli\/serve-command\.ts may import only src\/app\/, src\/platform\/, src\/protocol\/, src\/broker\/broker-port\.ts$/,
+      ),
+    ]);
+  });
+
+  it('keep the sub-folders apart: one store adapter never imports another, the API clients never the channel', () => {
+    const files = readSources('.');
+    files.set(
+      'src/store/pglite/copy.ts',
+      `${files.get('src/store/pglite/copy.ts')}\nimport { bind } from '../mssql/params.js';\n`,
+    );
+    files.set(
+      'src/appliance/api/xml-api.ts',
+      `${files.get('src/appliance/api/xml-api.ts')}\nimport type { SiteLink } from '../channel/site-link.js';\n`,
+    );
+    expect(checkDependencies(files).filter((p) => !p.startsWith('import circle'))).toEqual([
+      expect.stringMatching(
+        /^src\/appliance\/api\/xml-api\.ts:\d+ imports src\/appliance\/channel\/site-link\.ts \(import\): src\/appliance\/api\/ never imports src\/appliance\/topology\/, src\/appliance\/channel\/$/,
+      ),
+      expect.stringMatching(
+        /^src\/store\/pglite\/copy\.ts:\d+ imports src\/store\/mssql\/params\.ts \(import\): src\/store\/pglite\/ never imports src\/store\/mssql\/, src\/store\/memory\/$/,
       ),
     ]);
   });

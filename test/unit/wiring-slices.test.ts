@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { siteUnits } from '../../src/app/site-units.js';
+import { siteUnits } from '../../src/app/units/site-units.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { configEqual } from '../../src/platform/config/config-equal.js';
 import { parseConfigText } from '../../src/app/config-schema.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import { Readiness } from '../../src/platform/readiness.js';
-import { reportingUnit } from '../../src/app/reporting-unit.js';
+import { reportingUnit } from '../../src/app/units/reporting-unit.js';
 
 const rt = {
   log: silentLogger(),

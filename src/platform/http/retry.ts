@@ -1,14 +1,10 @@
 import { backoffDelay, type Clock } from '../clock.js';
 import { ServiceError } from '../errors.js';
+import type { RetryPolicy } from '../retry-policy.js';
 import { transientCode } from './transport-errors.js';
 
-export interface RetryPolicy {
-  /** Attempts after the first. */
-  max: number;
-  baseDelayMs: number;
-  /** Cap of one wait; a Retry-After asking for more ends the attempts. */
-  maxDelayMs: number;
-}
+// The HTTP clients name the policy beside the loop that runs it.
+export type { RetryPolicy } from '../retry-policy.js';
 
 /**
  * A failed attempt that another attempt may cure: a 408/429/5xx answer (thrown by the client's

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SiteLink } from '../../../src/appliance/site-link.js';
+import { SiteLink } from '../../../src/appliance/channel/site-link.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccessTokenProvider } from '../../../src/appliance/access-token.js';
-import { CommandApiClient } from '../../../src/appliance/command-api.js';
-import { OAuthTokenSource } from '../../../src/appliance/token-source.js';
+import type { AccessTokenProvider } from '../../../src/appliance/api/access-token.js';
+import { CommandApiClient } from '../../../src/appliance/api/command-api.js';
+import { OAuthTokenSource } from '../../../src/appliance/api/token-source.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { createHttpAgent } from '../../../src/platform/http-agent.js';
 import { silentLogger } from '../../../src/platform/logger.js';

@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
-import { configChecks } from '../../../src/app/checks.js';
+import { configChecks } from '../../../src/app/checks/checks.js';
 import {
   ECM_ACCOUNT,
   REPORTING_ACCOUNT,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { UNITS } from '../../../src/app/unit-keys.js';
+import { UNITS } from '../../../src/app/units/unit-keys.js';
 import type { CredentialBroker, OfferedCredential } from '../../../src/broker/broker-port.js';
-import { siteUnits } from '../../../src/app/site-units.js';
+import { siteUnits } from '../../../src/app/units/site-units.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
 import type { Component } from '../../../src/platform/lifecycle.js';

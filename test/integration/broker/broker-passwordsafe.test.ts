@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
-import { brokerSettings } from '../../../src/app/broker-unit.js';
+import { brokerSettings } from '../../../src/app/units/broker-unit.js';
 import { createBroker } from '../../../src/broker/create-broker.js';
 import { wireBroker } from '../../unit/broker/broker-fixture.js';
 import { NO_JUMPOINT_COMMENT } from '../../../src/broker/jump-search.js';
@@ -10,10 +10,10 @@ import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { MemoryStateStore } from '../../../src/store/memory-store.js';
-import { createVault } from '../../../src/app/vault-unit.js';
+import { MemoryStateStore } from '../../../src/store/memory/store.js';
+import { createVault } from '../../../src/app/units/vault-unit.js';
 import { startPsForBroker } from './ps-broker-harness.js';
-import { toWireError } from '../../../src/appliance/wire-errors.js';
+import { toWireError } from '../../../src/appliance/channel/wire-errors.js';
 
 const ctx = (over: Partial<RequestContext> = {}): RequestContext => ({
   user: {

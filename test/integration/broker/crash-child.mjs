@@ -11,10 +11,10 @@
  * child, so it starts in about a second instead of transpiling the source tree first.
  */
 import { brokerHandler } from '../../../dist/appliance/broker-mapper.js';
-import { brokerSettings } from '../../../dist/app/broker-unit.js';
+import { brokerSettings } from '../../../dist/app/units/broker-unit.js';
 import { loadConfigFile } from '../../../dist/app/config-schema.js';
 import { openStore } from '../../../dist/app/open-store.js';
-import { createVault } from '../../../dist/app/vault-unit.js';
+import { createVault } from '../../../dist/app/units/vault-unit.js';
 import { createBroker } from '../../../dist/broker/create-broker.js';
 import { systemClock } from '../../../dist/platform/clock.js';
 import { silentLogger } from '../../../dist/platform/logger.js';

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerSettings } from '../../../src/app/broker-unit.js';
+import { brokerSettings } from '../../../src/app/units/broker-unit.js';
 import { createBroker } from '../../../src/broker/create-broker.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { openStore } from '../../../src/app/open-store.js';
-import { createVault } from '../../../src/app/vault-unit.js';
+import { createVault } from '../../../src/app/units/vault-unit.js';
 import { assertBuildFresh } from '../../helpers/cli.js';
 import { startPsForBroker } from './ps-broker-harness.js';
 

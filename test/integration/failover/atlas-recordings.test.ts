@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/units/reporting-unit.js';
 import { createRuntime } from '../../../src/app/runtime.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
@@ -13,7 +13,7 @@ import { Readiness } from '../../../src/platform/readiness.js';
 import { AtlasCluster, type AtlasClusterOptions } from '../../../src/simulators/appliance/atlas-cluster.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
 import { generateSimTls } from '../../../src/simulators/appliance/sim-tls.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { sample, writeCa } from '../appliance/harness.js';
 import { capturedLogger, instantClock } from '../reporting/reporting-fixture.js';
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/units/reporting-unit.js';
 import { createRuntime } from '../../../src/app/runtime.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { FailoverPair } from '../../../src/simulators/appliance/failover-pair.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
 import { capturedLogger, instantClock } from '../reporting/reporting-fixture.js';
 

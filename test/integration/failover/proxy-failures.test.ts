@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { configChecks } from '../../../src/app/checks.js';
+import { configChecks } from '../../../src/app/checks/checks.js';
 import { createRuntime } from '../../../src/app/runtime.js';
 import { BridgeService } from '../../../src/app/bridge-service.js';
 import { isServiceError, ServiceError } from '../../../src/platform/errors.js';
@@ -11,7 +11,7 @@ import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-
 import { startConnectProxy, type ConnectProxy } from '../../helpers/connect-proxy.js';
 import { ECM_ACCOUNT, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
 import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from '../vault/ps-harness.js';
-import { toWireError } from '../../../src/appliance/wire-errors.js';
+import { toWireError } from '../../../src/appliance/channel/wire-errors.js';
 
 const NO_RETRY = { max: 0, baseDelayMs: 1, maxDelayMs: 1 };
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/units/reporting-unit.js';
 import { createRuntime } from '../../../src/app/runtime.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
@@ -8,7 +8,7 @@ import { Readiness } from '../../../src/platform/readiness.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ReportingSimulator } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { startConnectProxy, type ConnectProxy } from '../../helpers/connect-proxy.js';
 import { ECM_ACCOUNT, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
 import { capturedLogger, instantClock } from '../reporting/reporting-fixture.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configChecks } from '../../../src/app/checks.js';
+import { configChecks } from '../../../src/app/checks/checks.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
 import { createRuntime } from '../../../src/app/runtime.js';
 import { silentLogger } from '../../../src/platform/logger.js';

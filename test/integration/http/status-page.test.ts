@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import { BridgeService } from '../../../src/app/bridge-service.js';
 import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { createRuntime, type Runtime } from '../../../src/app/runtime.js';
-import { UNITS } from '../../../src/app/unit-keys.js';
+import { UNITS } from '../../../src/app/units/unit-keys.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { quarantineEntry } from '../../../src/reporting/rejected-session.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';

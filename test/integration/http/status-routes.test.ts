@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { loadConfigFile, parseConfigText, type Config } from '../../../src/app/config-schema.js';
 import { createRuntime } from '../../../src/app/runtime.js';
-import { createStatusSource } from '../../../src/app/status-source.js';
+import { createStatusSource } from '../../../src/app/status/status-source.js';
 import type { HttpConfig } from '../../../src/http/http-config.js';
 import { OpsServer } from '../../../src/http/ops-server.js';
 import { ConfigError, formatProblem } from '../../../src/platform/config/loader.js';

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BridgeService } from '../../../src/app/bridge-service.js';
 import { parseConfigText, type Config } from '../../../src/app/config-schema.js';
-import { UNITS } from '../../../src/app/unit-keys.js';
+import { UNITS } from '../../../src/app/units/unit-keys.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { silentLogger } from '../../../src/platform/logger.js';

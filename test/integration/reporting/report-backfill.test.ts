@@ -9,14 +9,14 @@ import { runCli } from '../../../src/main.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { loadConfigFile } from '../../../src/app/config-schema.js';
 import { Readiness } from '../../../src/platform/readiness.js';
-import { reportingChecks } from '../../../src/app/reporting-unit.js';
+import { reportingChecks } from '../../../src/app/units/reporting-unit.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { backfillCursorKey, runBackfill } from '../../../src/reporting/backfill.js';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
 import { ReportingSimulator } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { REPORTING_ACCOUNT, writeCa } from '../appliance/harness.js';
 import { instantClock, ListTokens, scenario, T0 } from './reporting-fixture.js';
 

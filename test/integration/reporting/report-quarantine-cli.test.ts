@@ -6,7 +6,7 @@ import { runCliInProcess } from '../../helpers/cli.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { quarantineEntry } from '../../../src/reporting/rejected-session.js';
-import { PgliteStore } from '../../../src/store/pglite-store.js';
+import { PgliteStore } from '../../../src/store/pglite/store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ecm-quarantine-cli-'));

@@ -2,17 +2,17 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reportCursorKey, createReportWorker, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
+import { reportCursorKey, createReportWorker, type ReportWorker } from '../../../src/reporting/report-worker.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { silentLogger } from '../../../src/platform/logger.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import type { Logger } from 'pino';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { until } from '../../helpers/until.js';
-import { reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { reportWorkerSettings } from '../../../src/app/units/reporting-unit.js';
 import {
   capturedLogger,
   HOST,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportCursorKey, type ReportWorker } from '../../../src/reporting/create-report-worker.js';
-import { buildReportWorker, reportWorkerSettings } from '../../../src/app/reporting-unit.js';
+import { reportCursorKey, type ReportWorker } from '../../../src/reporting/report-worker.js';
+import { buildReportWorker, reportWorkerSettings } from '../../../src/app/units/reporting-unit.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
@@ -12,7 +12,7 @@ import {
   type ReportRequest,
 } from '../../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { openStore } from '../../../src/app/open-store.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import { REPORTING_ACCOUNT, writeCa } from '../appliance/harness.js';

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import { Writable } from 'node:stream';
-import type { AccessTokenProvider } from '../../../src/appliance/access-token.js';
+import type { AccessTokenProvider } from '../../../src/appliance/api/access-token.js';
 import { ManualClock, type Clock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
 import type { Config } from '../../../src/app/config-schema.js';

@@ -6,7 +6,7 @@ import { runBuiltCli, runCliInProcess } from '../../helpers/cli.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { loadMigrations } from '../../../src/store/migrations.js';
-import { PgliteStore } from '../../../src/store/pglite-store.js';
+import { PgliteStore } from '../../../src/store/pglite/store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
 
 /** The numbered migrations (their numbers may have gaps: each change takes the number it was given). */

@@ -7,7 +7,7 @@ import { EarlyStoreOpen } from '../../../src/app/early-store.js';
 import { openStore } from '../../../src/app/open-store.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { DataDirLock } from '../../../src/store/data-dir-lock.js';
+import { DataDirLock } from '../../../src/store/pglite/data-dir-lock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ecm-early-open-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { Secret } from '../../../src/platform/secret.js';
 import { openStore } from '../../../src/app/open-store.js';
-import { storeCheck } from '../../../src/app/store-check.js';
+import { storeCheck } from '../../../src/app/checks/store-check.js';
 
 const PASSWORD = 'Sup3r-Secret-Db-Pw!';
 

@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { BGSESSIONS_TABLES } from '../../../src/store/bgsessions-tables.js';
 import { splitBatches } from '../../../src/store/migrations.js';
-import type { MssqlStore } from '../../../src/store/mssql-store.js';
+import type { MssqlStore } from '../../../src/store/mssql/store.js';
 import {
   configFromUrl,
   createTestDatabase,

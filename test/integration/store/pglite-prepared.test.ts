@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PglitePreparedWriter } from '../../../src/store/pglite-prepared.js';
+import { PglitePreparedWriter } from '../../../src/store/pglite/prepared.js';
 
 /** The writer under the state store: prepared statements, one message and one commit per batch. */
 describe('PGlite prepared writer', () => {

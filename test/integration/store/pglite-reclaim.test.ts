@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { PgliteStore } from '../../../src/store/pglite-store.js';
+import { PgliteStore } from '../../../src/store/pglite/store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
 import { lease } from './store-contract.js';
 

@@ -1,7 +1,7 @@
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { openStore } from '../../../src/app/open-store.js';
-import type { PgliteStore } from '../../../src/store/pglite-store.js';
+import type { PgliteStore } from '../../../src/store/pglite/store.js';
 import { describeStoreContract, FAIL_VALUE } from './store-contract.js';
 
 describeStoreContract('PGlite (memory://)', {

@@ -7,7 +7,7 @@ import { isServiceError } from '../../../src/platform/errors.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { loadMigrations, loadScripts } from '../../../src/store/migrations.js';
-import { PgliteStore } from '../../../src/store/pglite-store.js';
+import { PgliteStore } from '../../../src/store/pglite/store.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
 import { makeEvent, makeSession } from './session-fixture.js';
 

@@ -5,9 +5,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { MEMORY_DATA_DIR, openPgliteCluster } from '../../../src/store/pglite-cluster.js';
-import { PgliteStore } from '../../../src/store/pglite-store.js';
-import { loadTemplate, TEMPLATE_FILE, templateKey, writeTemplateCluster } from '../../../src/store/pglite-template.js';
+import { MEMORY_DATA_DIR, openPgliteCluster } from '../../../src/store/pglite/cluster.js';
+import { PgliteStore } from '../../../src/store/pglite/store.js';
+import { loadTemplate, TEMPLATE_FILE, templateKey, writeTemplateCluster } from '../../../src/store/pglite/template.js';
 import { StoreMetrics } from '../../../src/store/store-metrics.js';
 
 const open = (dataDir: string) =>

@@ -1,4 +1,4 @@
-import { UNITS } from '../../../src/app/unit-keys.js';
+import { UNITS } from '../../../src/app/units/unit-keys.js';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
 import type { Config } from '../../../src/app/config-schema.js';
@@ -7,8 +7,8 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { UnitSet } from '../../../src/platform/units.js';
-import { configChecks } from '../../../src/app/checks.js';
-import { serviceUnits } from '../../../src/app/service-units.js';
+import { configChecks } from '../../../src/app/checks/checks.js';
+import { serviceUnits } from '../../../src/app/units/service-units.js';
 import { makeSession } from './session-fixture.js';
 import { loadMigrations } from '../../../src/store/migrations.js';
 

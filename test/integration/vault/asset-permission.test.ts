@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/app/config-schema.js';
-import { configChecks } from '../../../src/app/checks.js';
-import { VaultComponent } from '../../../src/app/vault-unit.js';
+import { configChecks } from '../../../src/app/checks/checks.js';
+import { VaultComponent } from '../../../src/app/units/vault-unit.js';
 import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';

@@ -5,7 +5,7 @@ import type { VaultAccount } from '../../../src/vault/vault-port.js';
 import { ASMITH, DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 import { rejection } from '../../helpers/rejection.js';
 import { sequentialRounds } from '../../../src/simulators/passwordsafe/sim-call-trace.js';
-import { wireCode } from '../../../src/appliance/wire-errors.js';
+import { wireCode } from '../../../src/appliance/channel/wire-errors.js';
 
 const account = (accounts: VaultAccount[], system: string, name: string) => {
   const a = accounts.find((x) => x.systemName === system && x.accountName === name);

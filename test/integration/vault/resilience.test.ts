@@ -8,7 +8,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { PasswordSafeVault } from '../../../src/vault/passwordsafe/password-safe-vault.js';
 import { ASMITH, DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';
 import { rejection } from '../../helpers/rejection.js';
-import { wireCode } from '../../../src/appliance/wire-errors.js';
+import { wireCode } from '../../../src/appliance/channel/wire-errors.js';
 
 describe('Password Safe adapter: sessions, retries and failures over real sockets', () => {
   let h: Harness;

@@ -1,4 +1,4 @@
-import { UNITS } from '../../../src/app/unit-keys.js';
+import { UNITS } from '../../../src/app/units/unit-keys.js';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -11,8 +11,8 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { BridgeService } from '../../../src/app/bridge-service.js';
-import { configChecks } from '../../../src/app/checks.js';
-import { componentHealth } from '../../../src/app/status-signals.js';
+import { configChecks } from '../../../src/app/checks/checks.js';
+import { componentHealth } from '../../../src/app/status/status-signals.js';
 import { until } from '../../helpers/until.js';
 import { startBuiltCli } from '../../helpers/cli.js';
 import { DEMO_KEY, JDOE, startHarness, WEB01, type Harness } from './ps-harness.js';

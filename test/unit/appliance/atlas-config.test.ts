@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterHosts } from '../../../src/appliance/cluster-hosts.js';
+import { ClusterHosts } from '../../../src/appliance/topology/cluster-hosts.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
 import { ConfigError } from '../../../src/platform/config/loader.js';
 

@@ -1,7 +1,7 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AccessTokenProvider } from '../../../src/appliance/access-token.js';
-import { CommandApiClient } from '../../../src/appliance/command-api.js';
+import type { AccessTokenProvider } from '../../../src/appliance/api/access-token.js';
+import { CommandApiClient } from '../../../src/appliance/api/command-api.js';
 import type { Clock } from '../../../src/platform/clock.js';
 import { Secret } from '../../../src/platform/secret.js';
 import { checkHealthXml } from '../../../src/simulators/appliance/sim-command-api.js';

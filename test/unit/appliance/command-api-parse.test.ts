@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseApiInfo, parseCheckHealth } from '../../../src/appliance/command-api.js';
+import { parseApiInfo, parseCheckHealth } from '../../../src/appliance/api/command-api.js';
 import { isServiceError } from '../../../src/platform/errors.js';
 
 describe('Command API XML parsing', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestHandler } from '../../../src/appliance/appliance-link.js';
-import { LinkMetrics } from '../../../src/appliance/link-metrics.js';
+import type { RequestHandler } from '../../../src/appliance/channel/appliance-link.js';
+import { LinkMetrics } from '../../../src/appliance/channel/link-metrics.js';
 import type { Op, ResponseFrame } from '../../../src/protocol/ecm-protocol.js';
-import { RequestDispatcher } from '../../../src/appliance/request-dispatcher.js';
+import { RequestDispatcher } from '../../../src/appliance/channel/request-dispatcher.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { silentLogger } from '../../../src/platform/logger.js';

@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { Writable } from 'node:stream';
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OAuthTokenSource } from '../../../src/appliance/token-source.js';
+import { OAuthTokenSource } from '../../../src/appliance/api/token-source.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { isServiceError } from '../../../src/platform/errors.js';
 import { createLogger } from '../../../src/platform/logger.js';

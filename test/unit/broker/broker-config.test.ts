@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { brokerUnits } from '../../../src/app/broker-unit.js';
-import { UNITS } from '../../../src/app/unit-keys.js';
+import { brokerUnits } from '../../../src/app/units/broker-unit.js';
+import { UNITS } from '../../../src/app/units/unit-keys.js';
 import { ReleasePolicy } from '../../../src/broker/release-policy.js';
 import { UserMapper } from '../../../src/broker/user-mapper.js';
 import { ManualClock } from '../../../src/platform/clock.js';
@@ -9,7 +9,7 @@ import { silentLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { UnitSet } from '../../../src/platform/units.js';
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
 import { brokerConfig, ctx, T0, wireBroker } from './broker-fixture.js';
 

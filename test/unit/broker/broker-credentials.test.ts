@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../../src/platform/errors.js';
 import { brokerHarness, ctx, PASSWORD, SSH_KEY, T0 } from './broker-fixture.js';
-import { toWireError } from '../../../src/appliance/wire-errors.js';
+import { toWireError } from '../../../src/appliance/channel/wire-errors.js';
 
 async function refusal(p: Promise<unknown>): Promise<ServiceError> {
   try {

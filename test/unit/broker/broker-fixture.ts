@@ -1,14 +1,14 @@
 import { Writable } from 'node:stream';
 import type { RequestContext } from '../../../src/protocol/ecm-protocol.js';
 import { brokerHandler } from '../../../src/appliance/broker-mapper.js';
-import { brokerSettings } from '../../../src/app/broker-unit.js';
+import { brokerSettings } from '../../../src/app/units/broker-unit.js';
 import type { Broker } from '../../../src/broker/broker.js';
 import { createBroker } from '../../../src/broker/create-broker.js';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { parseConfigText } from '../../../src/app/config-schema.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../../src/platform/metrics.js';
-import { MemoryStateStore } from '../../../src/store/memory-store.js';
+import { MemoryStateStore } from '../../../src/store/memory/store.js';
 import type { LeaseStore } from '../../../src/broker/lease-store-port.js';
 import { FakeVault } from '../../../src/vault/fake-vault.js';
 

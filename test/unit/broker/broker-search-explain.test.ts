@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_JUMPOINT_COMMENT } from '../../../src/broker/jump-search.js';
 import type { ServiceError } from '../../../src/platform/errors.js';
 import { brokerHarness, ctx, PASSWORD } from './broker-fixture.js';
-import { toWireError } from '../../../src/appliance/wire-errors.js';
+import { toWireError } from '../../../src/appliance/channel/wire-errors.js';
 
 function withSystems(tweak?: (yaml: string) => string) {
   const h = brokerHarness(tweak ? { tweak } : {});

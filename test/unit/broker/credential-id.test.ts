@@ -7,7 +7,7 @@ import {
 } from '../../../src/broker/credential-id.js';
 import { isServiceError, type ServiceError } from '../../../src/platform/errors.js';
 import { Secret } from '../../../src/platform/secret.js';
-import { wireCode } from '../../../src/appliance/wire-errors.js';
+import { wireCode } from '../../../src/appliance/channel/wire-errors.js';
 
 const KEY = new Secret('k'.repeat(32));
 const signer = new CredentialIdSigner(KEY, 300_000);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderErrorCatalogue } from '../../../src/app/error-docs.js';
 import { ERROR_CATALOGUE, ServiceError } from '../../../src/platform/errors.js';
-import { toWireError } from '../../../src/appliance/wire-errors.js';
+import { toWireError } from '../../../src/appliance/channel/wire-errors.js';
 
 describe('error catalogue', () => {
   it('docs/errors.md is generated from the catalogue (run `npm run docs:errors`)', () => {

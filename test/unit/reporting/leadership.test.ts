@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/platform/clock.js';
 import { acquireWhenFree } from '../../../src/reporting/leader-lock-wait.js';
 import { Leadership } from '../../../src/reporting/leadership.js';
-import { MemoryLeaderLeases, MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryLeaderLeases, MemoryStore } from '../../../src/store/memory/store.js';
 import { makeSession } from '../../integration/store/session-fixture.js';
 
 const NAME = 'ecm-bridge.reporting';

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { ClusterHosts } from '../../../src/appliance/cluster-hosts.js';
+import { ClusterHosts } from '../../../src/appliance/topology/cluster-hosts.js';
 import { MAX_REDIRECTS, recordingRequest, redirectTarget } from '../../../src/reporting/recording-route.js';
 
 const cluster = new ClusterHosts({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BGSESSIONS_TABLES, type Column } from '../../../src/store/bgsessions-tables.js';
 import { loadMigrations, type Dialect } from '../../../src/store/migrations.js';
-import { mssqlType } from '../../../src/store/mssql-sql.js';
+import { mssqlType } from '../../../src/store/mssql/sql.js';
 
 /** Column name -> declared type of every CREATE TABLE in a dialect's migrations (identity ids left out). */
 function declaredColumns(dialect: Dialect): Map<string, Map<string, string>> {

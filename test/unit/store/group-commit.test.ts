@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit, type BatchWriter } from '../../../src/store/group-commit.js';
+import { GroupCommit, type BatchWriter } from '../../../src/store/pglite/group-commit.js';
 
 /**
  * A writer standing in for the database: records what it was asked to write together and alone,

@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../../src/store/memory-store.js';
+import { MemoryStore } from '../../../src/store/memory/store.js';
 import { describeStoreContract } from '../../integration/store/store-contract.js';
 
 // The fake is the reference the real adapters are held to, so it passes the same suite

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { isServiceError } from '../../../src/platform/errors.js';
-import { isTransient, withRetry } from '../../../src/store/mssql-retry.js';
+import { isTransient, withRetry } from '../../../src/store/mssql/retry.js';
 
 const sqlError = (number: number) => Object.assign(new Error(`SQL error ${number}`), { number });
 const policy = () => {
   const slept: number[] = [];
   return {
     slept,
-    policy: { attempts: 4, baseDelayMs: 100, clock: { sleep: async (ms: number) => void slept.push(ms) } },
+    policy: {
+      policy: { max: 3, baseDelayMs: 100, maxDelayMs: 1_000 },
+      clock: { sleep: async (ms: number) => void slept.push(ms) },
+    },
   };
 };
 
@@ -117,6 +120,16 @@ describe('SQL Server retries', () => {
     }).catch((e: unknown) => e);
     expect(isServiceError(err, 'store.unavailable')).toBe(true);
     expect(slept).toEqual([100, 200, 400]);
+  });
+
+  it('caps each wait at the policy maxDelayMs', async () => {
+    const { slept, policy: p } = policy();
+    p.policy.maxDelayMs = 150;
+    const err = await withRetry('op', p, 'store.write_failed', async () => {
+      throw sqlError(1205);
+    }).catch((e: unknown) => e);
+    expect(isServiceError(err, 'store.unavailable')).toBe(true);
+    expect(slept).toEqual([100, 150, 150]);
   });
 
   it('a server that is not serving (shutting down, failing over, still starting) is transient, even for non-idempotent work', () => {

@@ -1,7 +1,7 @@
 import NodeSqlParser from 'node-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { loadMigrations, loadScripts, splitBatches } from '../../../src/store/migrations.js';
-import * as q from '../../../src/store/mssql-sql.js';
+import * as q from '../../../src/store/mssql/sql.js';
 import { CREDENTIAL_EVENT_COLUMNS, LEASE_COLUMNS } from '../../../src/store/state-rows.js';
 
 /**

@@ -1,0 +1,295 @@
+import sql from 'mssql';
+import { bindAll } from './params.js';
+import { withRetry, type StoreRetries } from './retry.js';
+import {
+  GET_CURSOR_SQL,
+  CLAIM_CHECKIN_SQL,
+  CONFIRM_LEASE_SQL,
+  DUE_LEASES_SQL,
+  finishCheckinSql,
+  FORGET_SPENT_SQL,
+  GET_LEASE_SQL,
+  HAND_OVER_LEASES_SQL,
+  HOLDS_REQUEST_SQL,
+  insertCredentialEventSql,
+  LEASE_EVENT_SQL,
+  LIST_CREDENTIAL_EVENTS_SQL,
+  LIST_LEASES_SQL,
+  openLeaseSql,
+  SESSION_LEASES_SQL,
+  RETIRE_INSTANCE_SQL,
+  STALE_INSTANCES_SQL,
+  updateCredentialEventSql,
+  UPSERT_CURSOR_SQL,
+  TOUCH_INSTANCE_SQL,
+  UPSERT_LEASE_SQL,
+} from './sql.js';
+import {
+  confirmation,
+  CREDENTIAL_EVENT_COLUMNS,
+  credentialEventFromRow,
+  credentialEventPatch,
+  credentialEventValues,
+  LEASE_COLUMNS,
+  leaseFromRow,
+  leaseKey,
+  leaseValues,
+  OPEN_EVENT_COLUMNS,
+  openEventValues,
+} from '../state-rows.js';
+import type { StoreMetrics } from '../store-metrics.js';
+import type {
+  CheckinClaim,
+  CheckinRecord,
+  Confirmation,
+  CredentialEvent,
+  CredentialEventPatch,
+  Lease,
+  TakenLease,
+} from '../../broker/lease-store-port.js';
+import type { StateStore } from '../store-ports.js';
+
+type DbRow = Record<string, unknown>;
+const named = (columns: readonly string[], values: unknown[], prefix = '') =>
+  Object.fromEntries(columns.map((c, i) => [prefix + c, values[i]]));
+const LEASE_COLUMNS_BUT_AUDIT = LEASE_COLUMNS.filter((c) => c !== 'audit_id');
+const OPEN_LEASE_SQL = openLeaseSql(OPEN_EVENT_COLUMNS, LEASE_COLUMNS);
+
+/**
+ * StateStore on SQL Server (schema ecm_bridge), shared by replicas. Single statements are atomic
+ * on their own; upserts (UPDATE under UPDLOCK+HOLDLOCK, INSERT when no row) run in a transaction.
+ */
+export class MssqlStateStore implements StateStore {
+  constructor(
+    private readonly pool: sql.ConnectionPool,
+    private readonly metrics: StoreMetrics,
+    private readonly retry: StoreRetries,
+  ) {}
+
+  async getCursor(key: string): Promise<string | undefined> {
+    const rows = await this.#query<{ value: string }>('getCursor', GET_CURSOR_SQL, { key });
+    return rows[0]?.value;
+  }
+
+  async setCursor(key: string, value: string): Promise<void> {
+    await this.#query('setCursor', UPSERT_CURSOR_SQL, { cursor_key: key, value }, true);
+  }
+
+  async putLease(lease: Lease): Promise<void> {
+    await this.#query('putLease', UPSERT_LEASE_SQL, named(LEASE_COLUMNS, leaseValues(lease)), true);
+  }
+
+  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined> {
+    const leaseRow = named(LEASE_COLUMNS, leaseValues({ ...lease, auditId: null }));
+    // Not idempotent (a new identity value): a blind retry could write the audit row twice.
+    const rows = await this.#query<{ audit_id: string | number | null }>(
+      'openLease',
+      OPEN_LEASE_SQL,
+      {
+        ...named(OPEN_EVENT_COLUMNS, openEventValues(event, lease.leaseId), 'e_'),
+        ...Object.fromEntries(LEASE_COLUMNS_BUT_AUDIT.map((c) => [`l_${c}`, leaseRow[c]])),
+      },
+      false,
+      false,
+    );
+    const auditId = rows[0]?.audit_id;
+    return auditId === null || auditId === undefined ? undefined : Number(auditId);
+  }
+
+  async confirmLease(
+    leaseId: string,
+    vaultRequestId: string,
+    expiresAt: Date,
+    checkoutAt: Date,
+  ): Promise<Confirmation> {
+    // Idempotent, so a duplicate key (another replica confirmed the same credential id and
+    // request first) is retried, and the retry joins that lease.
+    const rows = await this.#query<{ spent: boolean | number; joined: string | null }>(
+      'confirmLease',
+      CONFIRM_LEASE_SQL,
+      { lease_id: leaseId, vault_request_id: vaultRequestId, expires_at: expiresAt, checkout_at: checkoutAt },
+    );
+    return confirmation(rows[0]);
+  }
+
+  async getLease(leaseId: string): Promise<Lease | undefined> {
+    const rows = await this.#query<DbRow>('getLease', GET_LEASE_SQL, { lease_id: leaseId });
+    return rows[0] && leaseFromRow(rows[0]);
+  }
+
+  async claimCheckin(leaseId: string, claim: CheckinClaim): Promise<TakenLease | undefined> {
+    // Not idempotent (UPDATE ... OUTPUT of the row as it was): after a lost connection the claim may
+    // already be ours, and a repeat would find it claimed.
+    const rows = await this.#query<DbRow>(
+      'claimCheckin',
+      CLAIM_CHECKIN_SQL,
+      {
+        lease_id: leaseId,
+        console_user: claim.consoleUser ?? null,
+        spend: claim.spend ?? false,
+        now: claim.now,
+        until: claim.until,
+        reason: claim.reason,
+      },
+      false,
+      false,
+    );
+    return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true || rows[0].shared === 1 };
+  }
+
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
+    const pairs = credentialEventPatch(patch);
+    // Not idempotent: a repeat after a lost connection would find the lease gone and say so.
+    const rows = await this.#query<{ n: number }>(
+      'finishCheckin',
+      finishCheckinSql(pairs.map(([c]) => c)),
+      { lease_id: leaseId, ...Object.fromEntries(pairs) },
+      false,
+      false,
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  /** SQL Server cleans up deleted rows itself (ghost clean-up): only the spent ids go. */
+  async reclaim(before: Date): Promise<number> {
+    return (await this.#query('reclaim', FORGET_SPENT_SQL, { before })).length;
+  }
+
+  async holdsRequest(vaultUser: string, vaultRequestId: string): Promise<boolean> {
+    const rows = await this.#query<{ held: number }>('holdsRequest', HOLDS_REQUEST_SQL, {
+      vault_request_id: vaultRequestId,
+      vault_user: vaultUser,
+    });
+    return rows[0]!.held === 1;
+  }
+
+  async sessionLeases(lsid: string, accountId: number): Promise<Lease[]> {
+    return (await this.#query<DbRow>('sessionLeases', SESSION_LEASES_SQL, { lsid, account_id: accountId })).map(
+      leaseFromRow,
+    );
+  }
+
+  async listLeases(filter: { owner?: string; expiresBefore?: Date }): Promise<Lease[]> {
+    const rows = await this.#run('listLeases', true, () =>
+      this.pool
+        .request()
+        .input('owner', sql.NVarChar(128), filter.owner ?? null)
+        .input('before', sql.DateTime2(3), filter.expiresBefore ?? null)
+        .query<DbRow>(LIST_LEASES_SQL),
+    );
+    return rows.map(leaseFromRow);
+  }
+
+  async dueLeases(at: Date): Promise<Lease[]> {
+    return (await this.#query<DbRow>('dueLeases', DUE_LEASES_SQL, { at })).map(leaseFromRow);
+  }
+
+  async touchInstance(instanceId: string, at: Date): Promise<boolean> {
+    const rows = await this.#query<{ existed: number }>(
+      'touchInstance',
+      TOUCH_INSTANCE_SQL,
+      { instance_id: instanceId, last_seen_at: at },
+      true,
+    );
+    return Number(rows[0]?.existed ?? 0) > 0;
+  }
+
+  async staleInstances(before: Date): Promise<string[]> {
+    return (await this.#query<{ instance_id: string }>('staleInstances', STALE_INSTANCES_SQL, { before })).map(
+      (r) => r.instance_id,
+    );
+  }
+
+  async handOverLeases(from: string, aliveSince: Date): Promise<{ heir: string; leases: number } | undefined> {
+    const rows = await this.#query<{ heir: string | null; leases: number }>('handOverLeases', HAND_OVER_LEASES_SQL, {
+      from,
+      since: aliveSince,
+    });
+    const r = rows[0];
+    return r?.heir ? { heir: r.heir, leases: Number(r.leases) } : undefined;
+  }
+
+  async retireInstance(instanceId: string, before: Date): Promise<boolean> {
+    const rows = await this.#query<{ retired: number }>('retireInstance', RETIRE_INSTANCE_SQL, {
+      instance_id: instanceId,
+      before,
+    });
+    return Number(rows[0]?.retired ?? 0) === 1;
+  }
+
+  async leaseEvent(leaseId: string): Promise<(CredentialEvent & CheckinRecord & { id: number }) | undefined> {
+    const rows = await this.#query<DbRow>('leaseEvent', LEASE_EVENT_SQL, { lease_key: leaseKey(leaseId) });
+    return rows[0] && credentialEventFromRow(rows[0]);
+  }
+
+  async recordCredentialEvent(event: CredentialEvent): Promise<number> {
+    const values = named(CREDENTIAL_EVENT_COLUMNS, credentialEventValues(event));
+    // Not idempotent (INSERT ... OUTPUT): a blind retry could write the audit row twice.
+    const rows = await this.#query<{ id: string | number }>(
+      'recordCredentialEvent',
+      insertCredentialEventSql(CREDENTIAL_EVENT_COLUMNS),
+      values,
+      false,
+      false,
+    );
+    return Number(rows[0]!.id);
+  }
+
+  async updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void> {
+    const pairs = credentialEventPatch(patch);
+    if (pairs.length === 0) return;
+    await this.#query('updateCredentialEvent', updateCredentialEventSql(pairs.map(([c]) => c)), {
+      id,
+      ...Object.fromEntries(pairs),
+    });
+  }
+
+  async listCredentialEvents(filter: {
+    lsid?: string;
+    limit?: number;
+  }): Promise<(CredentialEvent & CheckinRecord & { id: number })[]> {
+    const rows = await this.#run('listCredentialEvents', true, () =>
+      this.pool
+        .request()
+        .input('lsid', sql.NVarChar(64), filter.lsid ?? null)
+        .input('limit', sql.Int, filter.limit ?? 1000)
+        .query<DbRow>(LIST_CREDENTIAL_EVENTS_SQL),
+    );
+    return rows.map(credentialEventFromRow);
+  }
+
+  /**
+   * One parameterised statement; in a transaction when `transactional` (read-then-insert
+   * upserts). `idempotent: false` retries only failures the server rolled back.
+   */
+  async #query<T>(
+    op: string,
+    text: string,
+    values: Record<string, unknown>,
+    transactional = false,
+    idempotent = true,
+  ): Promise<T[]> {
+    return this.#run(op, idempotent, async () => {
+      if (!transactional) return bindAll(this.pool.request(), values).query<T>(text);
+      const tx = new sql.Transaction(this.pool);
+      await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+      try {
+        const res = await bindAll(new sql.Request(tx), values).query<T>(text);
+        await tx.commit();
+        return res;
+      } catch (e) {
+        await tx.rollback().catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async #run<T>(op: string, idempotent: boolean, work: () => Promise<sql.IResult<T>>): Promise<T[]> {
+    try {
+      return (await withRetry(`store.${op}`, this.retry, 'store.write_failed', work, idempotent)).recordset ?? [];
+    } catch (e) {
+      this.metrics.failed(op, (e as { code?: string }).code ?? 'internal');
+      throw e;
+    }
+  }
+}
