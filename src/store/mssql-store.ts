@@ -7,6 +7,7 @@ import { MssqlReportStore } from './mssql-report-store.js';
 import type { RetryPolicy } from './mssql-retry.js';
 import { MssqlStateStore } from './mssql-state-store.js';
 import { connectError, connectionSettings, type MssqlConfig } from './mssql-connection.js';
+import { MssqlFailbackStore } from './mssql-failback-store.js';
 import { MssqlLeaderLeases } from './mssql-leader-leases.js';
 import { MssqlLeaderLock } from './mssql-leader-lock.js';
 import { RECORD_MIGRATION_SQL, SCHEMA_VERSION_SQL } from './mssql-sql.js';
@@ -26,6 +27,7 @@ export class MssqlStore implements Store {
   readonly state: MssqlStateStore;
   readonly lock: MssqlLeaderLock;
   readonly leadership: MssqlLeaderLeases;
+  readonly failback: MssqlFailbackStore;
 
   private constructor(
     /** The pool, for tooling and tests that need raw SQL; application code uses the ports. */
@@ -40,6 +42,7 @@ export class MssqlStore implements Store {
     this.state = new MssqlStateStore(pool, metrics, retry);
     this.lock = new MssqlLeaderLock(config);
     this.leadership = new MssqlLeaderLeases(pool, retry);
+    this.failback = new MssqlFailbackStore(pool, retry);
   }
 
   static async open(
