@@ -77,7 +77,7 @@ export const runSimAppliance: CommandRun = async (args, io, command) => {
   if (pair)
     write(
       io.stdout,
-      `failover control: curl --cacert ${caOut} -X POST ${nodes[0]?.url}/sim/control/failover -d '{"action":"swap"}' (actions: swap, failover, resume-sync, both-backup)`,
+      `failover control: curl --cacert ${caOut} -X POST ${nodes[0]?.url}/sim/control/failover -d '{"action":"swap"}' (actions: swap, failover, resume-sync, failed-sync, both-backup)`,
     );
   write(io.stdout, `Reporting API: ${sessions} generated session(s) over the last 30 days`);
   write(

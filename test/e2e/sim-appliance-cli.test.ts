@@ -132,7 +132,9 @@ describe('ecm-bridge sim appliance', () => {
         body: JSON.stringify({ action: 'explode' }),
       });
       expect(bad.statusCode).toBe(400);
-      expect(await bad.body.text()).toContain('action must be one of swap, failover, resume-sync, both-backup');
+      expect(await bad.body.text()).toContain(
+        'action must be one of swap, failover, resume-sync, failed-sync, both-backup',
+      );
       await agent.close();
     } finally {
       child.kill('SIGKILL');
