@@ -46,6 +46,8 @@ export const REPORTING_LOCK = 'ecm-bridge.reporting';
 
 interface SiteState {
   cursorMs?: number;
+  /** The failback re-read owed at the last pull (FailbackReread), for /readyz. */
+  failback?: { fromMs: number; syncAfterMs: number };
   /** Before a first committed cursor: the start of the initial lookback, from which lag is measured. */
   lookbackStartMs?: number;
   lastRunAt?: string;
@@ -216,6 +218,8 @@ export class ReportWorker implements Component {
         );
       const client = this.#client(site);
       const failback = await this.#failbackPlan(site, client, now, leader);
+      if (failback.owed) st.failback = failback.owed;
+      else delete st.failback;
       const fromMs = Math.min(
         cursorMs !== undefined && !Number.isNaN(cursorMs)
           ? cursorMs - r.overlapMinutes * 60_000
@@ -259,7 +263,10 @@ export class ReportWorker implements Component {
         },
       );
       await this.#failback.finish(site.name, failback, () => leader.fence());
-      if (failback.done) this.#metrics.failbacks.inc({ site: site.name });
+      if (failback.done) {
+        this.#metrics.failbacks.inc({ site: site.name });
+        delete st.failback;
+      }
       delete st.lastError;
       st.lastSuccessAt = new Date(this.deps.clock.now()).toISOString();
       st.lastSessions = progress?.sessions ?? 0;
@@ -382,6 +389,12 @@ export class ReportWorker implements Component {
           lastSuccessAt: st.lastSuccessAt ?? null,
           lastSessions: st.lastSessions ?? null,
           lastError: st.lastError ?? null,
+          failbackReread: st.failback
+            ? {
+                from: new Date(st.failback.fromMs).toISOString(),
+                waitingForSyncAfter: new Date(st.failback.syncAfterMs).toISOString(),
+              }
+            : null,
         },
       ]),
     );

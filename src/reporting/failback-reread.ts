@@ -9,6 +9,8 @@ export interface FailbackPlan {
   fromMs?: number;
   /** The state to store once the pull committed: the re-read is done. */
   done?: FailbackState;
+  /** The re-read owed before this pull (for /readyz); absent when none is or the primary could not be asked. */
+  owed?: { fromMs: number; syncAfterMs: number };
 }
 
 const HOUR_MS = 3_600_000;
@@ -97,6 +99,7 @@ export class FailbackReread {
         { op: 'appliance.failover', details: { site } },
       );
     if (!reread) return {};
+    const owed = { owed: reread };
     const sync = view.lastDataSyncAt;
     if (sync !== undefined && !(sync >= reread.syncAfterMs && syncSucceeded(view.lastDataSyncStatus))) {
       if (sync >= reread.syncAfterMs && this.#failedSyncLogged.get(site) !== sync) {
@@ -106,9 +109,9 @@ export class FailbackReread {
           'reporting: the primary reports a data sync that did not succeed; the failback re-read waits for a successful one',
         );
       }
-      return {};
+      return owed;
     }
-    return { fromMs: Math.max(reread.fromMs, bound), done: { primary: seen } };
+    return { fromMs: Math.max(reread.fromMs, bound), done: { primary: seen }, ...owed };
   }
 
   /** After the pull that re-read committed: the re-read is done. */

@@ -278,11 +278,20 @@ describe('the failback re-read lives in the store and works without nodes (issue
     expect(await w.runNow()).toEqual(ok);
     expect(await sample(rt.metrics, REREADS)).toBe(0);
     expect(lines.some((l) => l.includes('a data sync that did not succeed'))).toBe(true);
+    const owed = async () =>
+      ((await rt.readiness.report()).components.reporting?.details as { sites: Record<string, unknown> }).sites[
+        'corp-pra'
+      ] as { failbackReread: unknown };
+    expect((await owed()).failbackReread).toEqual({
+      from: '2026-01-01T00:20:00.000Z',
+      waitingForSyncAfter: '2026-01-01T00:40:00.000Z',
+    });
     pair.resumeSync();
     await at(50);
     expect(await w.runNow()).toEqual(ok);
     expect(await stored(store, onlyOnNode0(generator))).toEqual(onlyOnNode0(generator));
     expect(await sample(rt.metrics, REREADS)).toBe(1);
+    expect((await owed()).failbackReread).toBeNull();
   });
 
   it('a planned swap noticed late re-reads its window once, not on every pull until the pair syncs past the change', async () => {
