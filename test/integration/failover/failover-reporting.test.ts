@@ -294,6 +294,30 @@ describe('the failback re-read lives in the store and works without nodes (issue
     expect((await owed()).failbackReread).toBeNull();
   });
 
+  it('without Command API permission a site without nodes is pulled as before, with one warning; a re-read owed past the bound is given up', async () => {
+    const { pair, caFile } = await pairAt(clock, true);
+    stops.push(() => pair.stop());
+    for (const n of pair.nodes) n.setPermissions(REPORTER.clientId, { command: 'deny' });
+    const { w, store, lines } = worker(pair, caFile, clock, { failbackRereadMaxHours: 1 }, { shared: true });
+    await w.start();
+    stops.push(() => w.stop(1000));
+    expect(await w.runNow()).toEqual(ok);
+    await at(25);
+    expect(await w.runNow()).toEqual(ok);
+    expect(lines.filter((l) => l.includes('cannot ask the site for its failover role'))).toHaveLength(1);
+    // With the permission back: a failover seen, then no successful sync for longer than the bound.
+    for (const n of pair.nodes) n.setPermissions(REPORTER.clientId, { command: 'read_only' });
+    expect(await w.runNow()).toEqual(ok);
+    pair.failover();
+    await at(30);
+    expect(await w.runNow()).toEqual(ok);
+    expect((await store.failback.get('corp-pra'))?.reread).toBeDefined();
+    await at(30 + 61);
+    expect(await w.runNow()).toEqual(ok);
+    expect(lines.some((l) => l.includes('the failback re-read is given up'))).toBe(true);
+    expect((await store.failback.get('corp-pra'))?.reread).toBeUndefined();
+  });
+
   it('a planned swap noticed late re-reads its window once, not on every pull until the pair syncs past the change', async () => {
     const { pair, generator, caFile } = await pairAt(clock);
     stops.push(() => pair.stop());
