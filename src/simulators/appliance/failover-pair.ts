@@ -43,9 +43,10 @@ export class FailoverPair {
   /** The last sync attempt, when it failed (until the next successful sync). */
   #failedAt: number | undefined;
   readonly #shared: SharedAddress | undefined;
+  readonly #sharedPort: number;
 
-  /** `ports`: listening ports of the two nodes (0 = any free port). */
-  constructor(options: FailoverPairOptions, ports: [number, number] = [0, 0]) {
+  /** `ports`: listening ports of the two nodes and of the shared address (0 = any free port). */
+  constructor(options: FailoverPairOptions, ports: [number, number, number?] = [0, 0]) {
     const { sessions, sharedAddress, ...simOptions } = options;
     this.#now = options.now ?? Date.now;
     this.#lagMs = sessions?.syncLagMs ?? 0;
@@ -70,13 +71,14 @@ export class FailoverPair {
     this.nodes = [node(0, 'primary'), node(1, 'backup')];
     for (const n of this.nodes) n.pair = this;
     this.#shared = sharedAddress ? new SharedAddress(0) : undefined;
+    this.#sharedPort = ports[2] ?? 0;
   }
 
   async start(): Promise<void> {
     const tls = await generateSimTls(this.nodes[0].hostname);
     await Promise.all(this.nodes.map((n) => n.start(tls)));
     this.#shared?.moveTo(this.nodes[0].port);
-    await this.#shared?.start();
+    await this.#shared?.start(this.#sharedPort);
   }
 
   /** `https://127.0.0.1:PORT` of the shared address (with `sharedAddress`): reaches the primary. */
