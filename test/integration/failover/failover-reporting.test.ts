@@ -7,7 +7,13 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import { Readiness } from '../../../src/platform/readiness.js';
 import { FailoverPair } from '../../../src/simulators/appliance/failover-pair.js';
 import { SessionGenerator } from '../../../src/simulators/appliance/reporting/session-generator.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../../src/app/open-store.js';
+import { silentLogger } from '../../../src/platform/logger.js';
 import { MemoryStore } from '../../../src/store/memory-store.js';
+import type { Store } from '../../../src/store/store-ports.js';
 import { ECM_ACCOUNT, sample, ScriptedHandler, startLink, until, writeCa } from '../appliance/harness.js';
 import { capturedLogger, instantClock } from '../reporting/reporting-fixture.js';
 
@@ -49,7 +55,7 @@ function worker(
   caFile: string,
   clock: ManualClock,
   reporting: Record<string, unknown> = {},
-  { store = new MemoryStore(), shared = false }: { store?: MemoryStore; shared?: boolean } = {},
+  { store = new MemoryStore(), shared = false }: { store?: Store; shared?: boolean } = {},
 ) {
   const [n0, n1] = pair.nodes;
   const yaml = [
@@ -79,7 +85,7 @@ function startedBy(g: SessionGenerator, now: number): string[] {
   return out;
 }
 
-async function stored(store: MemoryStore, lsids: string[]): Promise<string[]> {
+async function stored(store: Store, lsids: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const l of lsids) if (await store.reports.readSession('127.0.0.1', l)) out.push(l);
   return out;
@@ -211,10 +217,19 @@ describe('the failback re-read lives in the store and works without nodes (issue
     startedBy(g, T0 + 30 * MIN).filter((l) => !startedBy(g, T0 + 20 * MIN - 1).includes(l));
   const at = (minutes: number) => clock.advance(T0 + minutes * MIN - clock.now());
 
-  it('a restart, or another replica taking the reporting lead, between the failover and the sync still re-reads', async () => {
+  it('a restart (embedded store reopened from its data directory) between the failover and the sync still re-reads', async () => {
     const { pair, generator, caFile } = await pairAt(clock);
     stops.push(() => pair.stop());
-    const first = worker(pair, caFile, clock);
+    const dataDir = mkdtempSync(join(tmpdir(), 'failback-restart-'));
+    const open = async () => {
+      const s = await openStore(
+        { kind: 'embedded', dataDir },
+        { log: silentLogger(), metrics: createMetricsRegistry({ defaultMetrics: false }) },
+      );
+      await s.migrate();
+      return s;
+    };
+    const first = worker(pair, caFile, clock, {}, { store: await open() });
     await first.w.start();
     expect(await first.w.runNow()).toEqual(ok);
     await at(30);
@@ -222,17 +237,41 @@ describe('the failback re-read lives in the store and works without nodes (issue
     await at(40);
     expect(await first.w.runNow()).toEqual(ok); // sees the change; the pair has not synced yet
     await first.w.stop(1000);
+    await first.store.close();
     pair.resumeSync();
     await at(50);
-    // The restarted process (or another replica) on the same database: nothing in its memory.
-    const next = worker(pair, caFile, clock, {}, { store: first.store });
+    // The restarted process on the same data directory: nothing in its memory.
+    const next = worker(pair, caFile, clock, {}, { store: await open() });
     await next.w.start();
-    stops.push(() => next.w.stop(1000));
+    stops.push(async () => (await next.w.stop(1000), await next.store.close()));
     expect(await next.w.runNow()).toEqual(ok);
     const want = startedBy(generator, clock.now());
     expect(await stored(next.store, onlyOnNode0(generator))).toEqual(onlyOnNode0(generator));
     expect(await stored(next.store, want)).toEqual(want);
     expect(await sample(next.rt.metrics, REREADS)).toBe(1);
+  });
+
+  it('another replica taking the reporting lead between the failover and the sync continues the re-read', async () => {
+    const { pair, generator, caFile } = await pairAt(clock);
+    stops.push(() => pair.stop());
+    const store = new MemoryStore(); // the database both replicas share
+    const a = worker(pair, caFile, clock, {}, { store });
+    const b = worker(pair, caFile, clock, {}, { store });
+    for (const r of [a, b]) {
+      await r.w.start();
+      stops.push(() => r.w.stop(1000));
+    }
+    expect(await a.w.runNow()).toEqual(ok);
+    await at(30);
+    pair.failover();
+    await at(40);
+    expect(await a.w.runNow()).toEqual(ok); // replica a leads: it sees the change
+    pair.resumeSync();
+    await at(50);
+    expect(await b.w.runNow()).toEqual(ok); // replica b leads now (a's term was released)
+    expect(await stored(store, onlyOnNode0(generator))).toEqual(onlyOnNode0(generator));
+    expect(await sample(b.rt.metrics, REREADS)).toBe(1);
+    expect(await sample(a.rt.metrics, REREADS)).toBe(0);
   });
 
   it('a site without nodes (shared IP): a failover behind the one address is re-read after the sync; a backup behind it is named', async () => {
