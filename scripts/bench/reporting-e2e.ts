@@ -31,7 +31,12 @@ import { ApplianceSimulator } from '../../src/simulators/appliance/appliance-sim
 import { ReportingSimulator } from '../../src/simulators/appliance/reporting/reporting-simulator.js';
 import { SessionGenerator } from '../../src/simulators/appliance/reporting/session-generator.js';
 import type { SessionRecord } from '../../src/reporting/session-record.js';
-import { MemoryLeaderLeases, MemoryLeaderLock, MemoryStateStore } from '../../src/store/memory/store.js';
+import {
+  MemoryFailbackStore,
+  MemoryLeaderLeases,
+  MemoryLeaderLock,
+  MemoryStateStore,
+} from '../../src/store/memory/store.js';
 import { openStore } from '../../src/app/open-store.js';
 import type { CursorUpdate, ReportStore } from '../../src/reporting/report-store-port.js';
 import type { Store } from '../../src/store/store-ports.js';
@@ -58,6 +63,7 @@ class DiscardStore implements Store {
   readonly state = new MemoryStateStore();
   readonly lock = new MemoryLeaderLock();
   readonly leadership = new MemoryLeaderLeases();
+  readonly failback = new MemoryFailbackStore(this.leadership);
   #written = 0;
   readonly reports: ReportStore = {
     writeSessions: async (sessions: readonly SessionRecord[], cursor?: CursorUpdate) => {

@@ -179,7 +179,7 @@ export const COMMANDS: CommandInfo[] = [
     usage: 'ecm-bridge sim appliance [--accounts FILE] [--port N] [--ca-out FILE] [--failover | --atlas] [...]',
     examples: [
       'ecm-bridge sim appliance --port 9444 --ca-out /tmp/sim-ca.pem        # the demo API accounts (shipped in the package)',
-      'ecm-bridge sim appliance --port 9444 --accounts accounts.yaml --failover   # nodes on 9444 and 9445',
+      'ecm-bridge sim appliance --port 9444 --accounts accounts.yaml --failover   # nodes on 9444, 9445; shared address 9446',
       'ecm-bridge sim appliance --port 9444 --accounts accounts.yaml --atlas      # primary 9444, traffic nodes 9445, 9446',
       'ecm-bridge sim appliance --reporting-sessions 10000   # Reporting API with 10,000 sessions over the last 30 days',
       'more options: --product pra|rs (default pra), --heartbeat-ms N (default 15000), --log-level LEVEL',

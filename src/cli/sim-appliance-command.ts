@@ -22,8 +22,9 @@ export const runSimAppliance: CommandRun = async (args, io, command) => {
   const heartbeatMs = intOption(args.values['heartbeat-ms'], 15_000);
   const product = (args.values.product as string | undefined) ?? 'pra';
   const sessions = intOption(args.values['reporting-sessions'], 1000);
-  // A failover pair takes the port after --port, an Atlas cluster the two after it: all must exist.
-  const extraPorts = args.values.atlas ? 2 : args.values.failover ? 1 : 0;
+  // A failover pair takes the port after --port and the next for its shared address, an Atlas
+  // cluster the two after it: all must exist.
+  const extraPorts = args.values.atlas || args.values.failover ? 2 : 0;
   if (
     port === undefined ||
     port > 65_535 - extraPorts ||
@@ -60,7 +61,9 @@ export const runSimAppliance: CommandRun = async (args, io, command) => {
     : undefined;
   // An Atlas primary mounts its own reporting (it redirects recordings to the traffic nodes).
   const withReports = () => ({ ...options, reporting: new ReportingSimulator({ generator, now: Date.now }).handle });
-  const pair = args.values.failover ? new FailoverPair(withReports(), [port, next(1)]) : undefined;
+  const pair = args.values.failover
+    ? new FailoverPair({ ...withReports(), sharedAddress: true }, [port, next(1), next(2)])
+    : undefined;
   const nodes = atlas ? [atlas.primary] : pair ? pair.nodes : [new ApplianceSimulator({ ...withReports(), port })];
   await (atlas ? atlas.start([next(1), next(2)]) : pair ? pair.start() : nodes[0]?.start());
   const caOut = (args.values['ca-out'] as string | undefined) ?? join(tmpdir(), `ecm-sim-ca-${process.pid}.pem`);
@@ -77,7 +80,12 @@ export const runSimAppliance: CommandRun = async (args, io, command) => {
   if (pair)
     write(
       io.stdout,
-      `failover control: curl --cacert ${caOut} -X POST ${nodes[0]?.url}/sim/control/failover -d '{"action":"swap"}' (actions: swap, failover, resume-sync, both-backup)`,
+      `shared address (a site without nodes: url only; it follows the primary) listening on ${pair.sharedUrl}`,
+    );
+  if (pair)
+    write(
+      io.stdout,
+      `failover control: curl --cacert ${caOut} -X POST ${nodes[0]?.url}/sim/control/failover -d '{"action":"swap"}' (actions: swap, failover, resume-sync, failed-sync, both-backup)`,
     );
   write(io.stdout, `Reporting API: ${sessions} generated session(s) over the last 30 days`);
   write(

@@ -33,7 +33,7 @@ export interface ReportMetrics {
   runs: Counter<'site' | 'outcome'>;
   /** Sessions that failed validation, quarantined (counted once each, when first quarantined). */
   rejected: Counter<'site' | 'reason'>;
-  /** Primary changes of a failover site that started a failback re-read. */
+  /** Failback re-reads done: pulls that re-read the window a primary change left owed (one per change). */
   failbacks: Counter<'site'>;
   lag: Gauge<'site'>;
   lastSuccess: Gauge<'site'>;
@@ -65,7 +65,7 @@ export function reportMetrics(registry: Registry): ReportMetrics {
       () =>
         new Counter({
           name: 'ecm_bridge_reporting_failback_rereads_total',
-          help: 'Primary changes of a failover site that started a re-read since the last data sync, by site',
+          help: 'Failback re-reads done (one per primary change, after the first successful data sync that followed it), by site',
           labelNames: ['site'] as const,
           registers: [registry],
         }),

@@ -54,16 +54,32 @@ export interface ReportSource {
 /** A site as the reporting worker sees it: without its ECM account. */
 export type ReportingSite = Omit<SiteConfig, 'ecm'>;
 
+/** Who serves a site's reports now, as the failback re-read compares it between pulls. */
+export interface PrimaryView {
+  /**
+   * Names the node: its origin (sites with `nodes`), or the appliance behind the site URL; absent
+   * when it could not be asked (then no change can be seen).
+   */
+  node?: string;
+  /** Its failover role (Command API `check_health`); `unknown` when it could not be asked. */
+  role: 'primary' | 'backup' | 'none' | 'unknown';
+  /** `last_data_sync_time` (Unix ms) and `last_data_sync_status` it reported, when it did. */
+  lastDataSyncAt?: number;
+  lastDataSyncStatus?: string;
+  /** Why the role is unknown (no Command API permission, the XML API off, ...). */
+  detail?: string;
+}
+
 /** A site's Reporting API client and the means to release its connections. */
 export interface SiteReportSource {
   source: ReportSource;
   /** Closes the site's HTTP agent. */
   close(): Promise<void>;
   /**
-   * Only for sites with failover `nodes`: resolves the primary now and returns its origin and the
-   * `last_data_sync_time` it reported (absent when its role is unknown), for the failback re-read.
+   * Resolves the primary now (with `nodes`; without, asks `check_health` through the site URL)
+   * for the failback re-read. Absent: the site gets no failback re-read.
    */
-  primary?(signal?: AbortSignal): Promise<{ origin: string; lastDataSyncAt?: number }>;
+  primary?(signal?: AbortSignal): Promise<PrimaryView>;
 }
 
 /** Builds the Reporting API client of one site; supplied by the composition root. */

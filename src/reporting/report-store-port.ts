@@ -101,9 +101,32 @@ export interface LeaderLeases {
   release(term: LeaderTerm): Promise<void>;
 }
 
-/** What the reporting worker needs of a database: the BGSessions writer, its cursors, the leadership. */
+/**
+ * A failover site's failback state, as the store keeps it between pulls (see FailbackReread): who
+ * answered as primary at the last pull, and the re-read a primary change left owed.
+ */
+export interface FailbackState {
+  /** A `nodes:` origin or the appliance behind the site URL; null when the site URL last reached a backup. */
+  primary: string | null;
+  /** Owed: re-read from `fromMs` once the primary reports a successful data sync at or after `syncAfterMs`. */
+  reread?: { fromMs: number; syncAfterMs: number };
+}
+
+/**
+ * Where the failback state lives, one row per site, so a restart or another replica taking the
+ * reporting leadership continues a re-read. `put` replaces the site's state; when `fence` is given
+ * it first renews that leadership term in the same transaction and, when the term is over, writes
+ * nothing and rejects with `report.leader_lost` (as `writeSessions` does).
+ */
+export interface FailbackStore {
+  get(site: string): Promise<FailbackState | undefined>;
+  put(site: string, state: FailbackState, fence?: CommitFence): Promise<void>;
+}
+
+/** What the reporting worker needs of a database: the BGSessions writer, its cursors, the leadership, the failback state. */
 export interface ReportingStore {
   readonly reports: ReportStore;
   readonly state: CursorStore;
   readonly leadership: LeaderLeases;
+  readonly failback: FailbackStore;
 }

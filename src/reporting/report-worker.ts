@@ -9,6 +9,7 @@ import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError } from '../platform/errors.js';
 import type { Component } from '../platform/lifecycle.js';
 import type { ComponentStatus, Readiness } from '../platform/readiness.js';
+import { FailbackReread, type FailbackPlan } from './failback-reread.js';
 import { Leadership } from './leadership.js';
 import { PullHistory } from './pull-history.js';
 import { pullRange } from './pull-range.js';
@@ -43,22 +44,10 @@ export function reportingSites<S extends ReportingSite & { ecm?: unknown }>(site
 
 export const REPORTING_LOCK = 'ecm-bridge.reporting';
 
-/** A pending failback re-read: from where, and since when the primary changed. */
-interface Reread {
-  fromMs: number;
-  changedAtMs: number;
-  /** The primary reported a data sync after the change (or cannot tell): this pull is the last. */
-  last: boolean;
-  /** The data sync time this pull's re-read is for, and the one the last committed re-read was for. */
-  pendingSync?: number;
-  readAtSync?: number;
-}
-
 interface SiteState {
-  /** The primary's origin at the last pull (failover sites only). */
-  primary?: string;
-  reread?: Reread;
   cursorMs?: number;
+  /** The failback re-read owed at the last pull (FailbackReread), for /readyz. */
+  failback?: { fromMs: number; syncAfterMs: number };
   /** Before a first committed cursor: the start of the initial lookback, from which lag is measured. */
   lookbackStartMs?: number;
   lastRunAt?: string;
@@ -82,6 +71,7 @@ export class ReportWorker implements Component {
   readonly #state = new Map<string, SiteState>();
   readonly #clients = new Map<string, SiteReportSource>();
   readonly #metrics: ReportMetrics;
+  readonly #failback: FailbackReread;
   readonly #lagSource: LagSource = () => this.#lags();
   #task: ScheduledTask | undefined;
   #running: Promise<Record<string, RunOutcome>> | undefined;
@@ -100,6 +90,7 @@ export class ReportWorker implements Component {
     this.#sites = config.reporting.enabled ? config.sites : [];
     this.#metrics = reportMetrics(deps.metrics);
     this.history = new PullHistory(deps.clock);
+    this.#failback = new FailbackReread(deps.store.failback, deps.log, config.reporting.failbackRereadMaxHours);
   }
 
   async start(): Promise<void> {
@@ -226,13 +217,20 @@ export class ReportWorker implements Component {
           'reporting: unreadable cursor ignored; starting from the initial lookback',
         );
       const client = this.#client(site);
-      const rereadFromMs = await this.#failback(site, st, client, now);
+      const failback = await this.#failbackPlan(site, client, now, leader);
+      if (failback.owed) st.failback = failback.owed;
+      else delete st.failback;
       const fromMs = Math.min(
         cursorMs !== undefined && !Number.isNaN(cursorMs)
           ? cursorMs - r.overlapMinutes * 60_000
           : now - r.initialLookbackHours * 3_600_000,
-        rereadFromMs ?? Infinity,
+        failback.fromMs ?? Infinity,
       );
+      if (failback.fromMs !== undefined)
+        this.deps.log.info(
+          { site: site.name, from: new Date(fromMs).toISOString() },
+          'reporting: failback re-read: the primary reports a successful data sync after the change; re-reading the window since the last one',
+        );
       const progress = await pullRange(
         {
           source: client.source,
@@ -264,9 +262,12 @@ export class ReportWorker implements Component {
           },
         },
       );
+      await this.#failback.finish(site.name, failback, () => leader.fence());
+      if (failback.done) {
+        this.#metrics.failbacks.inc({ site: site.name });
+        delete st.failback;
+      }
       delete st.lastError;
-      if (st.reread?.last) delete st.reread;
-      else if (st.reread) st.reread.readAtSync = st.reread.pendingSync;
       st.lastSuccessAt = new Date(this.deps.clock.now()).toISOString();
       st.lastSessions = progress?.sessions ?? 0;
       this.history.record(site.name, {
@@ -336,36 +337,18 @@ export class ReportWorker implements Component {
   }
 
   /**
-   * Failover sites: resolves the primary before the pull. When it changed since the last pull,
-   * sessions that ran on the other node after the last data sync are not on the new primary
-   * until the pair syncs again, while the cursor moves on. So the window since that sync
-   * (bounded by `failbackRereadMaxHours`) is re-read once per data sync the primary reports (a
-   * pull that sees the sync of the last committed re-read starts at its cursor) until it reports a
-   * data sync after the change; that pull stores what came back and ends the re-read.
-   * Returns where this pull must start at the latest, or undefined.
+   * The failback re-read's part of a pull (see FailbackReread): for a site whose client can name
+   * its primary, unless `failbackRereadMaxHours` is 0.
    */
-  async #failback(site: ReportingSite, st: SiteState, client: SiteReportSource, now: number) {
-    const maxHours = this.config.reporting.failbackRereadMaxHours;
-    if (!client.primary || maxHours === 0) return undefined;
-    const p = await client.primary(this.#abort.signal);
-    const bound = now - maxHours * 3_600_000;
-    if (st.primary !== undefined && p.origin !== st.primary) {
-      const fromMs = Math.max(bound, p.lastDataSyncAt ?? bound);
-      st.reread = { fromMs: Math.min(fromMs, st.reread?.fromMs ?? fromMs), changedAtMs: now, last: false };
-      this.#metrics.failbacks.inc({ site: site.name });
-      this.deps.log.warn(
-        { site: site.name, from: st.primary, to: p.origin, rereadFrom: new Date(st.reread.fromMs).toISOString() },
-        'reporting: the primary changed; re-reading the window since the last data sync until the pair syncs again',
-      );
-    }
-    st.primary = p.origin;
-    if (!st.reread) return undefined;
-    const sync = p.lastDataSyncAt;
-    st.reread.last = sync === undefined || sync >= st.reread.changedAtMs;
-    // Once per data sync: until the primary reports another one, the window holds nothing new.
-    if (!st.reread.last && st.reread.readAtSync !== undefined && st.reread.readAtSync === sync) return undefined;
-    st.reread.pendingSync = sync;
-    return Math.max(st.reread.fromMs, bound);
+  async #failbackPlan(
+    site: ReportingSite,
+    client: SiteReportSource,
+    now: number,
+    leader: Leadership,
+  ): Promise<FailbackPlan> {
+    if (!client.primary || this.config.reporting.failbackRereadMaxHours === 0) return {};
+    const view = await client.primary(this.#abort.signal);
+    return this.#failback.plan(site.name, view, now, () => leader.fence());
   }
 
   /**
@@ -406,6 +389,12 @@ export class ReportWorker implements Component {
           lastSuccessAt: st.lastSuccessAt ?? null,
           lastSessions: st.lastSessions ?? null,
           lastError: st.lastError ?? null,
+          failbackReread: st.failback
+            ? {
+                from: new Date(st.failback.fromMs).toISOString(),
+                waitingForSyncAfter: new Date(st.failback.syncAfterMs).toISOString(),
+              }
+            : null,
         },
       ]),
     );

@@ -26,8 +26,9 @@ export const reportingSchema = z
      */
     sliceMinutes: z.number().int().min(1).max(1440).default(60),
     /**
-     * When a failover site's primary changes, re-read from the new primary's last data sync, at
-     * most this far back (0 turns the re-read off). See docs/reporting.md, "Failover and failback".
+     * When a failover site's primary changes, re-read once from the new primary's last successful
+     * data sync, at most this far back; a re-read still waiting for a sync this long after the
+     * change is given up (0 turns the re-read off). See docs/reporting.md, "Failover and failback".
      */
     failbackRereadMaxHours: z.number().int().min(0).max(720).default(24),
     batchSize: z.number().int().min(1).max(1000).default(100),

@@ -100,7 +100,13 @@ describe('ecm-bridge sim appliance', () => {
         (m) => m[1] as string,
       );
       expect(urls).toHaveLength(2);
+      const shared = /shared address .* listening on (https:\/\/[\d.:]+)/.exec(child.output())?.[1] as string;
       const agent = new Agent({ connect: { ca: readFileSync(ca, 'utf8') } });
+      /** The role behind the shared address: always the primary's, whichever node holds it. */
+      const sharedRole = async () => {
+        const res = await request(`${shared}/sim/status`, { dispatcher: agent, headers: { connection: 'close' } });
+        return ((await res.body.json()) as { role: string }).role;
+      };
       const roles = async () =>
         Promise.all(
           urls.map(async (u) => {
@@ -118,8 +124,10 @@ describe('ecm-bridge sim appliance', () => {
         await res.body.dump();
       };
       expect(await roles()).toEqual(['primary', 'backup']);
+      expect(await sharedRole()).toBe('primary');
       await control('swap');
       expect(await roles()).toEqual(['backup', 'primary']);
+      expect(await sharedRole()).toBe('primary');
       await control('both-backup');
       expect(await roles()).toEqual(['backup', 'backup']);
       await control('swap');
@@ -132,7 +140,9 @@ describe('ecm-bridge sim appliance', () => {
         body: JSON.stringify({ action: 'explode' }),
       });
       expect(bad.statusCode).toBe(400);
-      expect(await bad.body.text()).toContain('action must be one of swap, failover, resume-sync, both-backup');
+      expect(await bad.body.text()).toContain(
+        'action must be one of swap, failover, resume-sync, failed-sync, both-backup',
+      );
       await agent.close();
     } finally {
       child.kill('SIGKILL');

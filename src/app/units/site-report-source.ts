@@ -4,6 +4,7 @@ import { SiteTargets } from '../../appliance/topology/site-targets.js';
 import { createHttpAgent } from '../../platform/http-agent.js';
 import { ReportClient } from '../../reporting/report-client.js';
 import type { ReportSourceFactory } from '../../reporting/report-source.js';
+import { primaryView } from './primary-view.js';
 import type { Runtime } from '../runtime.js';
 
 /**
@@ -44,17 +45,7 @@ export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>
     return {
       source,
       close: () => agent.close(),
-      ...(site.nodes.length > 0
-        ? {
-            primary: async (signal?: AbortSignal) => {
-              const t = await follower.refresh(signal);
-              return {
-                origin: t.origin,
-                ...(t.lastDataSyncAt !== undefined ? { lastDataSyncAt: t.lastDataSyncAt } : {}),
-              };
-            },
-          }
-        : {}),
+      primary: (signal?: AbortSignal) => primaryView(site, follower, rt.clock, signal),
     };
   };
 }

@@ -26,6 +26,10 @@ export interface Target {
   tokens: OAuthTokenSource;
   /** `last_data_sync_time` the chosen node reported (Unix ms), when its role is known. */
   lastDataSyncAt?: number;
+  /** `last_data_sync_status` the chosen node reported with it. */
+  lastDataSyncStatus?: string;
+  /** The chosen node's failover role; `unknown` without Command API permission (absent without `nodes`). */
+  role?: FailoverRole | 'unknown';
   /** Set when more than one node says it is primary (split brain): names them. */
   warning?: string;
 }
@@ -36,6 +40,7 @@ interface NodeState {
   /** `unknown`: healthy but the account has no Command API permission; `down`: the probe failed. */
   role: FailoverRole | 'unknown' | 'down';
   lastDataSyncAt?: number;
+  lastDataSyncStatus?: string;
   detail: string;
 }
 
@@ -144,7 +149,9 @@ export class SiteTargets {
       return {
         origin,
         tokens: this.tokensFor(origin),
+        role: first.role as FailoverRole,
         ...(first.lastDataSyncAt !== undefined ? { lastDataSyncAt: first.lastDataSyncAt } : {}),
+        ...(first.lastDataSyncStatus !== undefined ? { lastDataSyncStatus: first.lastDataSyncStatus } : {}),
         ...(warning ? { warning } : {}),
       };
     }
@@ -153,7 +160,7 @@ export class SiteTargets {
       const next = unknown.find((i) => i > this.#lastBlind) ?? (unknown[0] as number);
       this.#lastBlind = next;
       const origin = this.originOf(this.site.nodes[next] as string);
-      return { origin, tokens: this.tokensFor(origin) };
+      return { origin, tokens: this.tokensFor(origin), role: 'unknown' };
     }
     const backups = views.filter((v) => v.role === 'backup').length;
     const why = backups === views.length ? `every node is backup` : `no healthy primary`;
@@ -212,7 +219,10 @@ export class SiteTargets {
         dispatcher: this.agent,
         clock: this.clock,
       }).checkHealth(signal);
-      const sync = health.lastDataSyncAt !== undefined ? { lastDataSyncAt: health.lastDataSyncAt } : {};
+      const sync = {
+        ...(health.lastDataSyncAt !== undefined ? { lastDataSyncAt: health.lastDataSyncAt } : {}),
+        ...(health.lastDataSyncStatus !== undefined ? { lastDataSyncStatus: health.lastDataSyncStatus } : {}),
+      };
       if (!health.success) return { node, role: 'down', ...sync, detail: `${node} is unhealthy` };
       return { node, role: health.failoverRole, ...sync, detail: `${node} is ${health.failoverRole}` };
     } catch (e) {

@@ -35,6 +35,8 @@ export interface ApplianceSimulatorOptions {
   failoverRole?: FailoverRole;
   /** `last_data_sync_time` of check_health (a failover pair's sync); default one minute ago. */
   lastSyncAt?: () => number;
+  /** `last_data_sync_status` of check_health (default `Success`). */
+  lastSyncStatus?: () => string;
   /** A failover pair shares one certificate; a lone simulator generates its own. */
   tls?: SimTls;
   log?: Logger;
@@ -290,7 +292,12 @@ export class ApplianceSimulator {
         version: this.options.version ?? '25.1.2',
         healthy: true,
         failoverRole: this.#role,
-        ...(this.#role === 'none' ? {} : { lastSyncAt: this.options.lastSyncAt?.() ?? this.#now() - 60_000 }),
+        ...(this.#role === 'none'
+          ? {}
+          : {
+              lastSyncAt: this.options.lastSyncAt?.() ?? this.#now() - 60_000,
+              lastSyncStatus: this.options.lastSyncStatus?.() ?? 'Success',
+            }),
       }),
       'application/xml',
     );

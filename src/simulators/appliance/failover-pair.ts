@@ -2,6 +2,7 @@ import { ApplianceSimulator, type ApplianceSimulatorOptions } from './appliance-
 import { ReportingSimulator } from './reporting/reporting-simulator.js';
 import type { SessionGenerator } from './reporting/session-generator.js';
 import type { FailoverRole } from './sim-command-api.js';
+import { SharedAddress } from './shared-address.js';
 import { generateSimTls } from './sim-tls.js';
 
 export interface PairSessions {
@@ -14,6 +15,11 @@ export interface PairSessions {
 export interface FailoverPairOptions extends Omit<ApplianceSimulatorOptions, 'failoverRole' | 'tls' | 'port'> {
   /** Mounts the Reporting API on both nodes, each serving only the sessions it holds. */
   sessions?: PairSessions;
+  /**
+   * Also serves the pair behind one address (`sharedUrl`) that follows the primary: a shared-IP,
+   * DNS-swing or NAT site, configured without `nodes`.
+   */
+  sharedAddress?: boolean;
 }
 
 /**
@@ -23,6 +29,8 @@ export interface FailoverPairOptions extends Omit<ApplianceSimulatorOptions, 'fa
  * a data sync; `failover()` does so without one (the primary died) and the sync stays stopped
  * until `resumeSync()`. With `sessions`, each node serves the sessions that ran on it plus those of
  * the other node that started before the last data sync (`last_data_sync_time` of check_health).
+ * `failedSync()` is a sync attempt that failed: check_health reports its time with
+ * `last_data_sync_status` `Failed`, and nothing more is visible on the other node.
  */
 export class FailoverPair {
   readonly nodes: [ApplianceSimulator, ApplianceSimulator];
@@ -32,10 +40,14 @@ export class FailoverPair {
   readonly #lagMs: number;
   #syncedAt = -Infinity;
   #frozenAt: number | undefined;
+  /** The last sync attempt, when it failed (until the next successful sync). */
+  #failedAt: number | undefined;
+  readonly #shared: SharedAddress | undefined;
+  readonly #sharedPort: number;
 
-  /** `ports`: listening ports of the two nodes (0 = any free port). */
-  constructor(options: FailoverPairOptions, ports: [number, number] = [0, 0]) {
-    const { sessions, ...simOptions } = options;
+  /** `ports`: listening ports of the two nodes and of the shared address (0 = any free port). */
+  constructor(options: FailoverPairOptions, ports: [number, number, number?] = [0, 0]) {
+    const { sessions, sharedAddress, ...simOptions } = options;
     this.#now = options.now ?? Date.now;
     this.#lagMs = sessions?.syncLagMs ?? 0;
     const node = (k: 0 | 1, role: FailoverRole) =>
@@ -43,7 +55,8 @@ export class FailoverPair {
         ...simOptions,
         port: ports[k],
         failoverRole: role,
-        lastSyncAt: () => this.lastSyncAt(),
+        lastSyncAt: () => this.#failedAt ?? this.lastSyncAt(),
+        lastSyncStatus: () => (this.#failedAt === undefined ? 'Success' : 'Failed'),
         ...(sessions
           ? {
               reporting: new ReportingSimulator({
@@ -57,11 +70,21 @@ export class FailoverPair {
       });
     this.nodes = [node(0, 'primary'), node(1, 'backup')];
     for (const n of this.nodes) n.pair = this;
+    this.#shared = sharedAddress ? new SharedAddress(0) : undefined;
+    this.#sharedPort = ports[2] ?? 0;
   }
 
   async start(): Promise<void> {
     const tls = await generateSimTls(this.nodes[0].hostname);
     await Promise.all(this.nodes.map((n) => n.start(tls)));
+    this.#shared?.moveTo(this.nodes[0].port);
+    await this.#shared?.start(this.#sharedPort);
+  }
+
+  /** `https://127.0.0.1:PORT` of the shared address (with `sharedAddress`): reaches the primary. */
+  get sharedUrl(): string {
+    if (!this.#shared) throw new Error('this pair has no shared address (sharedAddress option)');
+    return `https://127.0.0.1:${this.#shared.port}`;
   }
 
   get primary(): ApplianceSimulator {
@@ -96,7 +119,14 @@ export class FailoverPair {
   /** The failed node is back: the pair syncs (both nodes hold everything again). */
   resumeSync(): void {
     this.#frozenAt = undefined;
+    this.#failedAt = undefined;
     this.#syncedAt = this.#now();
+  }
+
+  /** A sync attempt that failed now: reported with status `Failed`, nothing more becomes visible. */
+  failedSync(): void {
+    this.#frozenAt = this.lastSyncAt();
+    this.#failedAt = this.#now();
   }
 
   /** Both nodes in one role: `backup` (mid-swap, no primary) or `primary` (split brain). */
@@ -105,6 +135,7 @@ export class FailoverPair {
   }
 
   async stop(): Promise<void> {
+    await this.#shared?.stop();
     await Promise.all(this.nodes.map((n) => n.stop()));
   }
 
@@ -113,6 +144,7 @@ export class FailoverPair {
     const next = (1 - old) as 0 | 1;
     this.nodes[old].setRole('backup');
     this.nodes[next].setRole('primary');
+    this.#shared?.moveTo(this.nodes[next].port);
     this.#history.push({ at: this.#now(), node: next });
   }
 

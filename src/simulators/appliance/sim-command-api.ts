@@ -10,6 +10,8 @@ export interface HealthFacts {
   failoverRole: FailoverRole;
   /** Unix ms of the last failover data sync; absent without failover. */
   lastSyncAt?: number;
+  /** `last_data_sync_status` of that sync (default `Success`). */
+  lastSyncStatus?: string;
 }
 
 const NS = 'https://www.beyondtrust.com/namespaces/API/command';
@@ -25,7 +27,7 @@ export function checkHealthXml(f: HealthFacts): string {
   const sync =
     f.failoverRole === 'none' || f.lastSyncAt === undefined
       ? ''
-      : `  <last_data_sync_time ts="${Math.floor(f.lastSyncAt / 1000)}">${new Date(f.lastSyncAt).toISOString()}</last_data_sync_time>\n  <last_data_sync_status>Success</last_data_sync_status>\n`;
+      : `  <last_data_sync_time ts="${Math.floor(f.lastSyncAt / 1000)}">${new Date(f.lastSyncAt).toISOString()}</last_data_sync_time>\n  <last_data_sync_status>${xmlEscape(f.lastSyncStatus ?? 'Success')}</last_data_sync_status>\n`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<appliance_health xmlns="${NS}">`,

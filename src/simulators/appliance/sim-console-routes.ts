@@ -10,11 +10,12 @@ export interface PairControls {
   swap(): void;
   failover(): void;
   resumeSync(): void;
+  failedSync(): void;
   setBoth(role: 'primary' | 'backup'): void;
   readonly nodes: readonly { readonly url: string; readonly role: FailoverRole }[];
 }
 
-const PAIR_ACTIONS = ['swap', 'failover', 'resume-sync', 'both-backup'] as const;
+const PAIR_ACTIONS = ['swap', 'failover', 'resume-sync', 'failed-sync', 'both-backup'] as const;
 
 /** What the control routes drive: the appliance simulator. */
 export interface SimControls {
@@ -52,9 +53,10 @@ const badRequest = (res: ServerResponse, message: string) => send(res, 400, JSON
  * - `GET /sim/status` shows channels, roles and counters;
  * - `POST /sim/control/{restart,drop,role,regenerate-secret}` drive failures;
  * - `POST /sim/control/failover` with `{"action": "swap" | "failover" | "resume-sync" |
- *   "both-backup"}` drives the node's failover pair (either node takes it) and answers both
- *   nodes' roles: a planned swap (sync, then roles change), an unplanned failover (no sync until
- *   `resume-sync`), or both nodes backup (a swap in progress; `swap` ends it).
+ *   "failed-sync" | "both-backup"}` drives the node's failover pair (either node takes it) and
+ *   answers both nodes' roles: a planned swap (sync, then roles change), an unplanned failover
+ *   (no sync until `resume-sync`), a sync attempt that failed (reported with status `Failed`), or
+ *   both nodes backup (a swap in progress; `swap` ends it).
  */
 export async function handleSimRoute(
   sim: SimControls,
@@ -109,6 +111,7 @@ export async function handleSimRoute(
       if (action === 'swap') pair.swap();
       else if (action === 'failover') pair.failover();
       else if (action === 'resume-sync') pair.resumeSync();
+      else if (action === 'failed-sync') pair.failedSync();
       else pair.setBoth('backup');
       return send(res, 200, JSON.stringify({ nodes: pair.nodes.map((n) => ({ url: n.url, role: n.role })) }));
     }

@@ -15,6 +15,8 @@ import type {
 import type {
   CommitFence,
   CursorUpdate,
+  FailbackState,
+  FailbackStore,
   LeaderLeases,
   LeaderLock,
   LeaderTerm,
@@ -312,9 +314,30 @@ export class MemoryLeaderLeases implements LeaderLeases {
   }
 }
 
+/** The failback state per site; rejects a primary longer than the SQL adapters' column (300). */
+export class MemoryFailbackStore implements FailbackStore {
+  readonly #rows = new Map<string, FailbackState>();
+
+  constructor(private readonly leadership: MemoryLeaderLeases) {}
+
+  async get(site: string): Promise<FailbackState | undefined> {
+    return structuredClone(this.#rows.get(site));
+  }
+
+  async put(site: string, state: FailbackState, fence?: CommitFence): Promise<void> {
+    if ((state.primary?.length ?? 0) > 300)
+      throw new ServiceError('store.write_failed', `the failback state's primary of site ${site} is longer than 300`, {
+        op: 'store.failback',
+      });
+    if (fence && !(await this.leadership.renew(fence, fence.until))) throw leaderLost(fence);
+    this.#rows.set(site, structuredClone(state));
+  }
+}
+
 export class MemoryStore implements Store {
   readonly state = new MemoryStateStore();
   readonly leadership = new MemoryLeaderLeases();
+  readonly failback = new MemoryFailbackStore(this.leadership);
   readonly reports = new MemoryReportStore(this.state, this.leadership);
   readonly lock = new MemoryLeaderLock();
   async migrate() {

@@ -7,6 +7,7 @@ import { MssqlReportStore } from './report-store.js';
 import type { StoreRetries } from './retry.js';
 import { MssqlStateStore } from './state-store.js';
 import { connectError, connectionSettings, type MssqlConfig } from './connection.js';
+import { MssqlFailbackStore } from './failback-store.js';
 import { MssqlLeaderLeases } from './leader-leases.js';
 import { MssqlLeaderLock } from './leader-lock.js';
 import { RECORD_MIGRATION_SQL, SCHEMA_VERSION_SQL } from './sql.js';
@@ -27,6 +28,7 @@ export class MssqlStore implements Store {
   readonly state: MssqlStateStore;
   readonly lock: MssqlLeaderLock;
   readonly leadership: MssqlLeaderLeases;
+  readonly failback: MssqlFailbackStore;
 
   private constructor(
     /** The pool, for tooling and tests that need raw SQL; application code uses the ports. */
@@ -41,6 +43,7 @@ export class MssqlStore implements Store {
     this.state = new MssqlStateStore(pool, metrics, retry);
     this.lock = new MssqlLeaderLock(config);
     this.leadership = new MssqlLeaderLeases(pool, retry);
+    this.failback = new MssqlFailbackStore(pool, retry);
   }
 
   static async open(

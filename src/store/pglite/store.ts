@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { isServiceError, ServiceError } from '../../platform/errors.js';
 import { loadMigrations, schemaHealth, type Migration } from '../migrations.js';
 import { openPgliteCluster, type PgliteCluster } from './cluster.js';
+import { PgliteFailbackStore } from './failback-store.js';
 import { PgliteLeaderLeases } from './leader-leases.js';
 import { PgliteReportStore } from './report-store.js';
 import { PgliteStateStore } from './state-store.js';
@@ -41,6 +42,7 @@ export class PgliteStore implements Store {
   readonly state: PgliteStateStore;
   readonly lock = new ProcessLeaderLock();
   readonly leadership: PgliteLeaderLeases;
+  readonly failback: PgliteFailbackStore;
   /** The PGlite instance, for tooling and tests that need raw SQL; application code uses the ports. */
   readonly db: PGlite;
 
@@ -54,6 +56,7 @@ export class PgliteStore implements Store {
     this.reports = new PgliteReportStore(this.db, metrics);
     this.state = new PgliteStateStore(this.db, metrics);
     this.leadership = new PgliteLeaderLeases(this.db);
+    this.failback = new PgliteFailbackStore(this.db);
   }
 
   /** Opens (creating when absent) the data directory; waits up to `lockWaitMs` for another process holding it. */

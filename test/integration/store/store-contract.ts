@@ -783,5 +783,43 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await store.leadership.take(name, 'replica-c', at(119), at(149))).toBeUndefined();
       await store.leadership.release(current);
     });
+
+    it('failback state: one row per site, replaced whole by each put, times to the millisecond', async () => {
+      const site = key('failback');
+      const other = key('failback-other');
+      expect(await store.failback.get(site)).toBeUndefined();
+      const owed = { primary: 'https://10.0.0.2:443', reread: { fromMs: T0 - 3_600_000 + 7, syncAfterMs: T0 + 1234 } };
+      await store.failback.put(site, owed);
+      await store.failback.put(other, { primary: 'appliance 7f3c' });
+      expect(await store.failback.get(site)).toEqual(owed);
+      await store.failback.put(site, { primary: null }); // the site URL reached a backup; the re-read was done
+      expect(await store.failback.get(site)).toEqual({ primary: null });
+      expect(await store.failback.get(other)).toEqual({ primary: 'appliance 7f3c' });
+      const tooLong = await store.failback.put(site, { primary: 'x'.repeat(301) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(tooLong).toMatchObject({ code: 'store.write_failed' });
+      expect(await store.failback.get(site)).toEqual({ primary: null });
+    });
+
+    it('failback state: the put of a stale leader is refused and writes nothing; the current leader renews its lease', async () => {
+      const name = key('lead-failback');
+      const site = key('failback-fenced');
+      const stale = (await store.leadership.take(name, 'replica-a', at(0), at(30)))!;
+      const current = (await store.leadership.take(name, 'replica-b', at(31), at(61)))!;
+      const owed = { primary: 'appliance b', reread: { fromMs: T0, syncAfterMs: T0 + 60_000 } };
+      await store.failback.put(site, owed, { ...current, until: at(62) });
+      const refused = await store.failback.put(site, { primary: 'appliance a' }, { ...stale, until: at(100) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).toMatchObject({ code: 'report.leader_lost' });
+      expect(await store.failback.get(site)).toEqual(owed);
+      await store.failback.put(site, { primary: 'appliance b' }, { ...current, until: at(120) });
+      expect(await store.failback.get(site)).toEqual({ primary: 'appliance b' });
+      expect(await store.leadership.take(name, 'replica-c', at(119), at(149))).toBeUndefined();
+      await store.leadership.release(current);
+    });
   });
 }
