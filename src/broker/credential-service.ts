@@ -398,12 +398,13 @@ export class CredentialService {
   }
 
   /**
-   * Checks in the lease of a `credentials.get` answer that could not be delivered to the console
-   * (the channel closed or the send failed), and marks its audit row failed. Idempotent (a lease
+   * The event "answer not delivered" for an answer of `get`: checks in the lease the answer
+   * carries (the checkout this broker made) and marks its audit row failed. Idempotent (a lease
    * already gone is fine) and never throws: a failed check-in leaves the lease to the sweeper.
    */
-  async undeliverable(leaseId: string): Promise<void> {
+  async undelivered(answer: IssuedCredential): Promise<void> {
     const { state, keeper, log, clock } = this.d;
+    const { leaseId } = answer;
     try {
       const lease = await state.getLease(leaseId);
       if (!lease) return;
