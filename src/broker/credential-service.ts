@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
-import type { CredentialOutcome, Lease, LeaseStore } from './lease-store-port.js';
+import { refusedOutcome } from './audit-states.js';
+import type { Lease, LeaseStore } from './lease-store-port.js';
 import type { Checkout, VaultAccount, VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { ReleaseSettings } from './broker-config.js';
@@ -283,7 +284,7 @@ export class CredentialService {
       );
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
-      this.d.metrics.checkouts.inc({ outcome: err.kind === 'permission' ? 'denied' : 'failed' });
+      this.d.metrics.checkouts.inc({ outcome: refusedOutcome(err.kind) });
       await this.d.keeper.settleIntent(intent.lease, err, err.retryable);
       throw err;
     }
@@ -497,7 +498,7 @@ export class CredentialService {
     err: ServiceError,
     vaultRequestId: string | null = null,
   ): Promise<void> {
-    const outcome: CredentialOutcome = err.kind === 'permission' ? 'denied' : 'failed';
+    const outcome = refusedOutcome(err.kind);
     this.d.metrics.checkouts.inc({ outcome });
     await this.d.state
       .recordCredentialEvent({
