@@ -6,6 +6,11 @@
  * broker's release cost with many live leases (`--leases ''` leaves those rows out).
  *
  *   npx tsx scripts/bench/credential-path.ts [--seconds S] [--runs N] [--latency-ms MS] [--leases 1000,10000]
+ *       [--store pglite|mssql]
+ *
+ * `--store mssql` puts the state on SQL Server (MSSQL_URL) instead of PGlite: the database then
+ * runs in its own process, so "bridge CPU" leaves out the statements' execution and the get and
+ * release latencies (p50) show what the statements cost; the live-lease cases are PGlite only.
  *
  * The simulator runs in a child process with a fixed answer latency, so this process's CPU is
  * the bridge's (adapter, broker, store). "Bridge CPU" is CPU per operation minus the direct
@@ -28,7 +33,9 @@ import { systemClock } from '../../src/platform/clock.js';
 import { silentLogger } from '../../src/platform/logger.js';
 import { createMetricsRegistry } from '../../src/platform/metrics.js';
 import type { RequestContext } from '../../src/protocol/ecm-protocol.js';
+import { MssqlStore } from '../../src/store/mssql/store.js';
 import { PgliteStore } from '../../src/store/pglite/store.js';
+import { configFromUrl } from '../../test/helpers/mssql-url.js';
 import { StoreMetrics } from '../../src/store/store-metrics.js';
 import type { VaultAccount } from '../../src/vault/vault-port.js';
 import { describe, load1, machineLine, median, printTable, quantile, type Sampled } from './bench-stats.js';
@@ -39,12 +46,15 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     'latency-ms': { type: 'string', default: '20' },
     leases: { type: 'string', default: '1000,10000' },
+    store: { type: 'string', default: 'pglite' },
   },
 });
+const onMssql = values.store === 'mssql';
+if (onMssql && !process.env.MSSQL_URL) throw new Error('--store mssql needs MSSQL_URL');
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 const latencyMs = Number(values['latency-ms']);
-const leaseCounts = values.leases
+const leaseCounts = (onMssql ? '' : values.leases)
   .split(',')
   .filter((n) => n !== '')
   .map(Number);
@@ -55,8 +65,15 @@ const sim = await startBenchVaultSimulator(SYSTEMS, SYSTEMS * 3, latencyMs);
 const vault = benchVault(sim);
 const dataDir = mkdtempSync(join(tmpdir(), 'credential-bench-'));
 const registry = createMetricsRegistry({ defaultMetrics: false });
-const store = await PgliteStore.open(join(dataDir, 'db'), 5000, silentLogger(), new StoreMetrics(registry, 'pglite'));
+const pglite = onMssql
+  ? undefined
+  : await PgliteStore.open(join(dataDir, 'db'), 5000, silentLogger(), new StoreMetrics(registry, 'pglite'));
+const store =
+  pglite ??
+  (await MssqlStore.open(configFromUrl(process.env.MSSQL_URL!), silentLogger(), new StoreMetrics(registry, 'mssql')));
 await store.migrate();
+/** Group-commit counters (PGlite only: SQL Server sends each statement on its own). */
+const batchStats = () => pglite?.state.batches.stats ?? { statements: NaN, batches: NaN };
 const broker = benchBroker({ vault, state: store.state, metrics: registry, clock: systemClock });
 const vault16 = benchVault(sim, undefined, { connections: 16 });
 const broker16 = benchBroker({ vault: vault16, state: store.state, metrics: registry, clock: systemClock });
@@ -93,6 +110,7 @@ const bare = await DirectPsClient.start(sim.url, sim.caFile, MAX_WORKERS, USER);
 interface Measured {
   cyclesPerSec: number;
   getP50: number;
+  releaseP50: number;
   cpuMsPerCycle: number;
   cpuMsGet: number;
   cpuMsRelease: number;
@@ -110,7 +128,8 @@ class Tally {
   cpuRelease = 0;
   busyMs = 0;
   readonly lat: number[] = [];
-  readonly batches0 = { ...store.state.batches.stats };
+  readonly releaseLat: number[] = [];
+  readonly batches0 = { ...batchStats() };
 
   /** One get+release cycle of worker `w`, with the CPU of each call (meaningful at 1 worker only). */
   async cycle(w: number, get: Get, release: Release): Promise<void> {
@@ -122,6 +141,7 @@ class Tally {
     const c2 = process.cpuUsage();
     await release(w, got);
     const c3 = process.cpuUsage(c2);
+    this.releaseLat.push(performance.now() - t1);
     this.lat.push(t1 - t);
     this.busyMs += performance.now() - t;
     this.cpuGet += c1.user + c1.system;
@@ -131,10 +151,11 @@ class Tally {
 
   /** `cpuUs`: the process's CPU over the run (all workers); the per-call sum when undefined. */
   result(elapsedMs: number, cpuUs = this.cpuGet + this.cpuRelease): Measured {
-    const { stats } = store.state.batches;
+    const stats = batchStats();
     return {
       cyclesPerSec: this.n / (elapsedMs / 1000),
       getP50: quantile(this.lat, 0.5),
+      releaseP50: quantile(this.releaseLat, 0.5),
       cpuMsPerCycle: cpuUs / 1000 / this.n,
       cpuMsGet: this.cpuGet / 1000 / this.n,
       cpuMsRelease: this.cpuRelease / 1000 / this.n,
@@ -179,7 +200,7 @@ async function alternating(): Promise<{ direct: Measured; bridge: Measured }> {
 const directGet: Get = (w) => bare.checkout(w, accounts[w]!.systemId, accounts[w]!.accountId);
 const directRelease: Release = (w, got) => bare.checkin(w, (got as { requestId: string }).requestId);
 const bridgedGet: Get = (w) =>
-  broker.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!) }, signal);
+  broker.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!, contexts[w]!) }, signal);
 const releaseOn =
   (b: typeof broker): Release =>
   async (w, got) => {
@@ -196,13 +217,19 @@ const bridged = (workers: number) => cycles(workers, bridgedGet, bridgedRelease)
 const bridged16 = (workers: number) =>
   cycles(
     workers,
-    (w) => broker16.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!) }, signal),
+    (w) =>
+      broker16.handle(
+        'credentials.get',
+        contexts[w]!,
+        { credentialId: freshId(credentialIds[w]!, contexts[w]!) },
+        signal,
+      ),
     releaseOn(broker16),
   );
 
 /** Live leases of another instance, so releases run against a table of that size. */
 async function fillLeases(total: number): Promise<void> {
-  await store.db.query(
+  await pglite!.db.query(
     `INSERT INTO ecm_bridge.lease (lease_id, vault_request_id, owner, site, console_user, vault_user, system_id,
        system_name, account_id, account_name, lsid, audit_id, created_at, expires_at)
      SELECT 'filler-' || g, 'filler-req-' || g, 'bench-filler', 'bench', 'CORP\\other', 'other@corp.example.com', g,
@@ -267,7 +294,7 @@ try {
     loads: results.get(name)!.loads,
   });
   console.log(
-    `credential path benchmark: get + release cycles, vault latency ${latencyMs} ms, PGlite data directory, ${seconds} s per case, median of ${runs} runs`,
+    `credential path benchmark: get + release cycles, vault latency ${latencyMs} ms, ${onMssql ? 'SQL Server (MSSQL_URL)' : 'PGlite data directory'}, ${seconds} s per case, median of ${runs} runs`,
   );
   console.log(machineLine());
   console.log('direct vault: a bare API client, one connection per worker, sharing nothing with the bridge');
@@ -279,6 +306,10 @@ try {
       describe(cyc, 1),
       describe(
         s(c.name, (m) => m.getP50),
+        1,
+      ),
+      describe(
+        s(c.name, (m) => m.releaseP50),
         1,
       ),
     ];
@@ -326,6 +357,7 @@ try {
       'case',
       'cycles/s',
       'get p50 ms',
+      'release p50 ms',
       'cycles/s vs direct',
       'CPU ms/cycle',
       'bridge CPU ms/cycle',

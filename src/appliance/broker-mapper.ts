@@ -31,9 +31,23 @@ type Call<O extends Op> = (
   signal: AbortSignal,
 ) => Promise<OpResults[O]>;
 
+/**
+ * The broker's answer behind each `credentials.get` wire answer still in flight (held weakly: a
+ * delivered answer is forgotten with its frame), so an undelivered one goes back to the broker
+ * in its own terms.
+ */
+const issuedBehind = new WeakMap<object, IssuedCredential>();
+
 const CALLS: { [O in Op]: Call<O> } = {
   'credentials.list': async (b, r, p, s) => ({ credentials: await b.list(r, p.purpose, s) }),
-  'credentials.get': async (b, r, p, s) => ({ credential: toWire(await b.get(r, p.credentialId, s)) }),
+  'credentials.get': async (b, r, p, s) => {
+    const issued = await b.get(r, p.credentialId, s);
+    const answer = { credential: toWire(issued) };
+    // Kept without its secrets: the broker needs only the checkout it made.
+    const { password: _p, privateKey: _k, passphrase: _s, ...checkout } = issued;
+    issuedBehind.set(answer, checkout);
+    return answer;
+  },
   'credentials.release': async (b, r, p) => toReleaseResult(await b.release(r, p)),
   'jump.search': async (b, r, p, s) => ({ items: await b.search(r, p.query, p.limit, s) }),
 };
@@ -56,7 +70,10 @@ export function brokerHandler(current: () => CredentialBroker | undefined, site:
       const valid = parseOrRefuse(OP_PARAMS[op], params ?? {}, 'request.params', op);
       return (CALLS[op] as Call<O>)(broker, request, valid, signal);
     },
-    undeliverable: async (leaseId) => current()?.undeliverable(leaseId),
+    async undelivered(_op, answer) {
+      const issued = issuedBehind.get(answer);
+      if (issued) await current()?.undelivered(issued);
+    },
   };
 }
 

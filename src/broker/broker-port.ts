@@ -104,6 +104,10 @@ export interface CredentialBroker {
   /** Idempotent: a lease already checked in is fine, and the outcome says who had checked it in. */
   release(request: ConsoleRequest, ref: { leaseId?: string; credentialId?: string }): Promise<ReleaseOutcome>;
   search(request: ConsoleRequest, query: string, limit: number | undefined, signal: AbortSignal): Promise<JumpTarget[]>;
-  /** The answer carrying `leaseId` never reached the console: check the credential in now. Never throws. */
-  undeliverable(leaseId: string): Promise<void>;
+  /**
+   * The domain event "answer not delivered": `answer`, which `get` resolved with, never reached
+   * the console (the transport's deadline passed, its channel closed or the send failed). The
+   * broker undoes the checkout it made. Never throws.
+   */
+  undelivered(answer: IssuedCredential): Promise<void>;
 }

@@ -109,8 +109,8 @@ export class Broker implements CredentialBroker, Component {
   }
 
   /** A `credentials.get` answer could not reach the console: check its lease in now. */
-  undeliverable(leaseId: string): Promise<void> {
-    return this.p.credentials.undeliverable(leaseId);
+  undelivered(answer: IssuedCredential): Promise<void> {
+    return this.p.credentials.undelivered(answer);
   }
 
   async #serve<T>(op: BrokerOp, request: ConsoleRequest, work: () => Promise<T>): Promise<T> {

@@ -2,12 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { ServiceError, toServiceError } from '../platform/errors.js';
-import type { CredentialOutcome, LeaseStore } from './lease-store-port.js';
-import type { VaultAccount, VaultPort } from '../vault/vault-port.js';
+import { refusedOutcome } from './audit-states.js';
+import type { Lease, LeaseStore } from './lease-store-port.js';
+import type { Checkout, VaultAccount, VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { ReleaseSettings } from './broker-config.js';
 import type { ConsoleRequest, IssuedCredential, OfferedCredential, ReleaseOutcome } from './broker-port.js';
-import { consoleUserKey, credentialKey, endpointKey, type CredentialIdSigner } from './credential-id.js';
+import {
+  consoleUserKey,
+  credentialKey,
+  endpointKey,
+  type CredentialClaims,
+  type CredentialIdSigner,
+} from './credential-id.js';
 import type { EndpointMatcher, MatchedTarget, OfferableAccount } from './endpoint-matcher.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { ReleasePolicy } from './release-policy.js';
@@ -19,6 +26,12 @@ interface AuditFacts {
   vaultUser: string | null;
   systemName: string | null;
   accountName: string | null;
+}
+
+/** A recorded intent: its lease (with the audit row's id) and the release duration asked for. */
+interface Intent {
+  lease: Lease & { auditId: number };
+  durationMinutes: number;
 }
 
 export interface CredentialServiceDeps {
@@ -106,65 +119,114 @@ export class CredentialService {
     }));
   }
 
+  /**
+   * The checkout, as the steps docs/broker.md describes ("The checkout"): each step is a method
+   * below with its compensation beside it, so a failure at any step leaves one audit row and no
+   * released secret out of the bridge's sight.
+   */
   async get(context: ConsoleRequest, credentialId: string, signal: AbortSignal): Promise<IssuedCredential> {
-    const { state, clock, vault, log } = this.d;
-    const site = context.site;
     const audit: AuditFacts = { vaultUser: null, systemName: null, accountName: null };
-    let claims;
+    const vaultUser = await this.#refusing(context, audit, () => this.#mapUser(context, audit));
+    const target = await this.#refusing(context, audit, () => this.#target(context));
+    const claims = await this.#refusing(context, audit, () =>
+      this.#verifyId(context, credentialId, { vaultUser, target }, audit),
+    );
+    await this.#refusing(context, audit, () => this.#checkPolicy(context, claims, target));
+    const intent = await this.#recordIntent(context, credentialId, claims, { ...audit, vaultUser });
+    const checkout = await this.#requestRelease(context, intent, claims.account, signal);
+    const answerLease = await this.#confirm(intent, checkout);
+    await this.#stillWanted(context, intent, answerLease, signal);
+    return this.#answer(credentialId, claims.account, intent, checkout, answerLease);
+  }
+
+  /**
+   * Runs a step before the intent, when nothing exists yet to undo. Its compensation: the
+   * failure becomes the checkout's one audit row (denied or failed), then is thrown.
+   */
+  async #refusing<T>(context: ConsoleRequest, audit: AuditFacts, step: () => T): Promise<T> {
     try {
-      audit.vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
-      const target = this.#target(context);
-      claims = this.d.signer.verify(
-        credentialId,
-        { consoleUser: consoleUserKey(context.user), vaultUser: audit.vaultUser, endpoint: endpointKey(target) },
-        clock.now(),
-      );
-      audit.systemName = claims.account.systemName;
-      audit.accountName = claims.account.accountName;
-      log.debug(
-        {
-          user: context.user.username,
-          vaultUser: audit.vaultUser,
-          system: claims.account.systemName,
-          systemId: claims.account.systemId,
-          account: claims.account.accountName,
-          ...(claims.account.domainName && { domain: claims.account.domainName }),
-          names: target.names,
-          ips: target.ips,
-        },
-        'credentials.get: asking the vault for a release',
-      );
-      // The Jump Group's restrictions hold at get as at list: an id offered under another group
-      // (same user and endpoint) must not check out an account this group excludes.
-      const dropped: string[] = [];
-      const jumpGroup = context.jumpItem?.jumpGroup?.name;
-      if (
-        this.d.matcher.narrow([claims.account as VaultAccount], target, jumpGroup, (r) => dropped.push(r)).length === 0
-      )
-        throw new ServiceError(
-          'credential.id_invalid',
-          'this credential is not offered for this Jump Item; reopen the credential list',
-          { op: 'broker.get', details: { reason: dropped[0] } },
-        );
-      this.d.policy.enforce(context, new Date(clock.now()));
+      return step();
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
-      await this.#recordFailure(site, context, audit, err);
+      await this.#recordFailure(context.site, context, audit, err);
       throw err;
     }
-    const duration = Math.min(
+  }
+
+  /** Map user: the vault user this console user checks out as. */
+  #mapUser(context: ConsoleRequest, audit: AuditFacts): string {
+    audit.vaultUser = this.d.mapper.resolve({ user: context.user, ...jumpGroupOf(context) });
+    return audit.vaultUser;
+  }
+
+  /** Verify id: offered to this console user, vault user and endpoint, and not expired. */
+  #verifyId(
+    context: ConsoleRequest,
+    credentialId: string,
+    { vaultUser, target }: { vaultUser: string; target: MatchedTarget },
+    audit: AuditFacts,
+  ): CredentialClaims {
+    const claims = this.d.signer.verify(
+      credentialId,
+      { consoleUser: consoleUserKey(context.user), vaultUser, endpoint: endpointKey(target) },
+      this.d.clock.now(),
+    );
+    audit.systemName = claims.account.systemName;
+    audit.accountName = claims.account.accountName;
+    this.d.log.debug(
+      {
+        user: context.user.username,
+        vaultUser,
+        system: claims.account.systemName,
+        systemId: claims.account.systemId,
+        account: claims.account.accountName,
+        ...(claims.account.domainName && { domain: claims.account.domainName }),
+        names: target.names,
+        ips: target.ips,
+      },
+      'credentials.get: asking the vault for a release',
+    );
+    return claims;
+  }
+
+  /**
+   * Policy: the Jump Group's restrictions hold at get as at list (an id offered under another
+   * group, same user and endpoint, must not check out an account this group excludes), then the
+   * release policies.
+   */
+  #checkPolicy(context: ConsoleRequest, claims: CredentialClaims, target: MatchedTarget): void {
+    const dropped: string[] = [];
+    const jumpGroup = context.jumpItem?.jumpGroup?.name;
+    if (this.d.matcher.narrow([claims.account as VaultAccount], target, jumpGroup, (r) => dropped.push(r)).length === 0)
+      throw new ServiceError(
+        'credential.id_invalid',
+        'this credential is not offered for this Jump Item; reopen the credential list',
+        { op: 'broker.get', details: { reason: dropped[0] } },
+      );
+    this.d.policy.enforce(context, new Date(this.d.clock.now()));
+  }
+
+  /**
+   * Intent: the audit row `requested` and a lease without a vault request, in one statement,
+   * before the vault is asked, so a crash or a lost answer after `POST Requests` leaves something
+   * the sweep checks in. Compensation: nothing was written; the failure becomes the audit row.
+   */
+  async #recordIntent(
+    context: ConsoleRequest,
+    credentialId: string,
+    claims: CredentialClaims,
+    audit: AuditFacts & { vaultUser: string },
+  ): Promise<Intent> {
+    const now = this.d.clock.now();
+    const durationMinutes = Math.min(
       this.d.release.durationMinutes,
       claims.account.maximumReleaseMinutes ?? Number.POSITIVE_INFINITY,
     );
-    const leaseId = randomUUID();
-    const now = clock.now();
-    // The intent first (one statement: audit row `requested` and a lease without a vault request),
-    // so a crash or a lost answer after `POST Requests` leaves something the sweep checks in.
-    const intent = {
-      leaseId,
+    const lease = {
+      leaseId: randomUUID(),
       vaultRequestId: null,
       owner: this.d.instanceId,
-      site,
+      site: context.site,
       consoleUser: context.user.username,
       vaultUser: audit.vaultUser,
       systemId: claims.account.systemId,
@@ -173,126 +235,161 @@ export class CredentialService {
       accountName: claims.account.accountName,
       lsid: context.session?.lsid || null,
       createdAt: new Date(now),
-      expiresAt: new Date(now + duration * 60_000),
+      expiresAt: new Date(now + durationMinutes * 60_000),
       // Single use: once this checkout is checked in, the store refuses the id (until it expires).
       credential: { key: credentialKey(credentialId), expiresAt: new Date(claims.expiresAt) },
     };
-    let auditId: number;
     try {
-      const opened = await this.d.keeper.open(
+      const auditId = await this.d.keeper.open(
         {
-          ...this.#eventBase(site, context, audit),
+          ...this.#eventBase(context.site, context, audit),
           vaultRequestId: null,
           outcome: 'requested',
           errorCode: null,
           checkoutAt: null,
           checkinAt: null,
         },
-        intent,
+        lease,
       );
-      if (opened === undefined) throw usedError();
-      auditId = opened;
+      if (auditId === undefined) throw usedError();
+      return { lease: { ...lease, auditId }, durationMinutes };
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
-      await this.#recordFailure(site, context, audit, err);
+      await this.#recordFailure(context.site, context, audit, err);
       throw err;
     }
-    let checkout;
+  }
+
+  /**
+   * Vault request: `POST Requests`, then the secret. Compensation: the intent is settled; after a
+   * transient failure (Password Safe may have made the request, its answer lost) it stays for the
+   * sweep to look the request up and check it in, otherwise it goes.
+   */
+  async #requestRelease(
+    context: ConsoleRequest,
+    intent: Intent,
+    account: CredentialClaims['account'],
+    signal: AbortSignal,
+  ): Promise<Checkout> {
+    const { vaultUser } = intent.lease;
     try {
-      checkout = await vault.checkout(
+      return await this.d.vault.checkout(
         {
-          vaultUser: audit.vaultUser,
-          account: claims.account,
-          durationMinutes: duration,
-          reason: fillTemplate(this.d.release.reasonTemplate, requestFields(context, audit.vaultUser)),
+          vaultUser,
+          account,
+          durationMinutes: intent.durationMinutes,
+          reason: fillTemplate(this.d.release.reasonTemplate, requestFields(context, vaultUser)),
         },
         signal,
       );
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
-      this.d.metrics.checkouts.inc({ outcome: err.kind === 'permission' ? 'denied' : 'failed' });
-      // A transient failure may have come after Password Safe made the request (a lost answer):
-      // the sweep looks for it and checks it in. Otherwise nothing was made and the intent goes.
-      await this.d.keeper.settleIntent({ ...intent, auditId }, err, err.retryable);
+      this.d.metrics.checkouts.inc({ outcome: refusedOutcome(err.kind) });
+      await this.d.keeper.settleIntent(intent.lease, err, err.retryable);
       throw err;
     }
-    let confirmed = false;
-    let answerLease: string = leaseId;
+  }
+
+  /**
+   * Confirm: the intent becomes the lease of the vault request (or joins the lease another answer
+   * of the same credential id already holds: that lease is this answer's too, released once).
+   * Returns the lease the answer carries. Compensation, while the lease does not know its request
+   * (the confirm failed, or the id was checked in meanwhile, maybe on another replica): the
+   * request is handed back unless a lease holds it, and the intent ends.
+   */
+  async #confirm(intent: Intent, checkout: Checkout): Promise<string> {
+    const { lease } = intent;
+    let confirmation;
     try {
-      const confirmation = await state.confirmLease(
-        leaseId,
+      confirmation = await this.d.state.confirmLease(
+        lease.leaseId,
         checkout.requestId,
         checkout.expiresAt,
-        new Date(clock.now()),
+        new Date(this.d.clock.now()),
       );
-      if (confirmation.outcome === 'spent') {
-        // Checked in meanwhile (another request, maybe on another replica): this checkout must
-        // not outlive it. Hand the request back unless a lease holds it, and refuse.
-        const err = usedError();
-        this.d.metrics.checkouts.inc({ outcome: 'denied' });
-        await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
-        await this.d.keeper.settleIntent({ ...intent, auditId }, err, false, checkout.requestId);
-        throw err;
-      }
-      confirmed = true;
-      if (confirmation.outcome === 'joined') {
-        // The same credential id got this vault request for another answer (a repeated request
-        // id, concurrent gets): that lease is this answer's too; the console releases it once.
-        answerLease = confirmation.leaseId;
-        this.d.metrics.activeLeases.dec();
-      } else
-        this.d.keeper.remember({
-          ...intent,
-          auditId,
-          vaultRequestId: checkout.requestId,
-          expiresAt: checkout.expiresAt,
-        });
-      // The request may have been cancelled while the lease was written: the caller will drop
-      // the answer, so nobody would ever release this lease.
-      if (signal.aborted) throw abortError(signal);
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
-      if (err.code === 'credential.id_used') throw err;
-      // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       this.d.metrics.checkouts.inc({ outcome: 'failed' });
-      if (!confirmed) {
-        // The lease does not know its request: hand the request back directly, then end the intent.
-        await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
-        await this.d.keeper.settleIntent({ ...intent, auditId }, err, false, checkout.requestId);
-      } else {
-        // A joined lease carries another answer too: it stays for that console's release.
-        if (answerLease === leaseId)
-          await this.d.keeper
-            .release(leaseId, context.user.username, false)
-            .catch((re: unknown) =>
-              log.error(
-                { err: re, leaseId },
-                'could not check in an undelivered lease; the sweeper or the vault expiry will end it',
-              ),
-            );
-        await state
-          .updateCredentialEvent(auditId, { outcome: 'failed', errorCode: err.code, checkinAt: new Date(clock.now()) })
-          .catch((ue: unknown) => log.error({ err: ue, auditId }, 'could not record a credential event'));
-      }
+      await this.#handBack(intent, checkout, err);
       throw err;
     }
+    if (confirmation.outcome === 'spent') {
+      const err = usedError();
+      this.d.metrics.checkouts.inc({ outcome: 'denied' });
+      await this.#handBack(intent, checkout, err);
+      throw err;
+    }
+    if (confirmation.outcome === 'joined') {
+      this.d.metrics.activeLeases.dec();
+      return confirmation.leaseId;
+    }
+    this.d.keeper.remember({ ...lease, vaultRequestId: checkout.requestId, expiresAt: checkout.expiresAt });
+    return lease.leaseId;
+  }
+
+  /** The confirm's compensation: the request goes back to the vault, then the intent ends. */
+  async #handBack(intent: Intent, checkout: Checkout, err: ServiceError): Promise<void> {
+    await this.d.keeper.abandon(intent.lease.vaultUser, checkout.requestId);
+    await this.d.keeper.settleIntent(intent.lease, err, false, checkout.requestId);
+  }
+
+  /**
+   * Before the answer: the request may have been cancelled while the lease was written, and the
+   * caller will drop the answer, so nobody would ever release this lease. Compensation: the lease
+   * is checked in now (unless it is a joined one, which carries another answer too and stays for
+   * that console's release) and the audit row says failed.
+   */
+  async #stillWanted(context: ConsoleRequest, intent: Intent, answerLease: string, signal: AbortSignal): Promise<void> {
+    if (!signal.aborted) return;
+    const err = abortError(signal);
+    const { state, keeper, clock, log } = this.d;
+    this.d.metrics.checkouts.inc({ outcome: 'failed' });
+    if (answerLease === intent.lease.leaseId)
+      await keeper
+        .release(answerLease, context.user.username, false)
+        .catch((re: unknown) =>
+          log.error(
+            { err: re, leaseId: answerLease },
+            'could not check in an undelivered lease; the sweeper or the vault expiry will end it',
+          ),
+        );
+    await state
+      .updateCredentialEvent(intent.lease.auditId, {
+        outcome: 'failed',
+        errorCode: err.code,
+        checkinAt: new Date(clock.now()),
+      })
+      .catch((ue: unknown) =>
+        log.error({ err: ue, auditId: intent.lease.auditId }, 'could not record a credential event'),
+      );
+    throw err;
+  }
+
+  /** Answer: the credential for the console, its secrets still wrapped, carrying the answer's lease. */
+  #answer(
+    credentialId: string,
+    account: CredentialClaims['account'],
+    intent: Intent,
+    checkout: Checkout,
+    answerLease: string,
+  ): IssuedCredential {
     this.d.metrics.checkouts.inc({ outcome: 'checked_out' });
-    log.info(
+    this.d.log.info(
       {
         leaseId: answerLease,
         vaultRequestId: checkout.requestId,
-        vaultUser: audit.vaultUser,
-        system: audit.systemName,
-        account: audit.accountName,
+        vaultUser: intent.lease.vaultUser,
+        system: account.systemName,
+        account: account.accountName,
         durationMinutes: checkout.durationMinutes,
-        lsid: context.session?.lsid,
+        lsid: intent.lease.lsid ?? undefined,
       },
       'credential checked out',
     );
     return {
       id: credentialId,
-      username: claims.account.accountName,
-      ...(claims.account.domainName && { domain: claims.account.domainName }),
+      username: account.accountName,
+      ...(account.domainName && { domain: account.domainName }),
       ...(checkout.password && { password: checkout.password }),
       ...(checkout.privateKey && { privateKey: checkout.privateKey }),
       ...(checkout.passphrase && { passphrase: checkout.passphrase }),
@@ -302,12 +399,13 @@ export class CredentialService {
   }
 
   /**
-   * Checks in the lease of a `credentials.get` answer that could not be delivered to the console
-   * (the channel closed or the send failed), and marks its audit row failed. Idempotent (a lease
+   * The event "answer not delivered" for an answer of `get`: checks in the lease the answer
+   * carries (the checkout this broker made) and marks its audit row failed. Idempotent (a lease
    * already gone is fine) and never throws: a failed check-in leaves the lease to the sweeper.
    */
-  async undeliverable(leaseId: string): Promise<void> {
+  async undelivered(answer: IssuedCredential): Promise<void> {
     const { state, keeper, log, clock } = this.d;
+    const { leaseId } = answer;
     try {
       const lease = await state.getLease(leaseId);
       if (!lease) return;
@@ -400,7 +498,7 @@ export class CredentialService {
     err: ServiceError,
     vaultRequestId: string | null = null,
   ): Promise<void> {
-    const outcome: CredentialOutcome = err.kind === 'permission' ? 'denied' : 'failed';
+    const outcome = refusedOutcome(err.kind);
     this.d.metrics.checkouts.inc({ outcome });
     await this.d.state
       .recordCredentialEvent({

@@ -13,6 +13,7 @@ import type {
 import type { VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics, CheckinReason } from './broker-metrics.js';
 import { leaseIdPrefix } from '../platform/lease-id-prefix.js';
+import { refusedOutcome } from './audit-states.js';
 import type { BridgeCheckin, ReleaseOutcome } from './broker-port.js';
 
 /** Check-ins in flight at once during shutdown (the vault pools one session per vault user). */
@@ -277,7 +278,7 @@ export class LeaseKeeper {
         await state.putLease({ ...intent, checkinRetry: { attempts: 0, at, reason: 'abandoned' } });
       }
       const patch: CredentialEventPatch = {
-        outcome: err.kind === 'permission' ? 'denied' : 'failed',
+        outcome: refusedOutcome(err.kind),
         errorCode: err.code,
         ...(vaultRequestId !== undefined && { vaultRequestId, checkinAt: new Date(clock.now()) }),
       };

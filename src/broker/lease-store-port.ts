@@ -1,3 +1,8 @@
+import type { CredentialOutcome } from './audit-states.js';
+
+// The audit row's state machine, part of this port's contract (every store applies it).
+export { AUDIT_TRANSITIONS, mayMove, type CredentialOutcome } from './audit-states.js';
+
 /** A checkout the bridge must check in later. Never holds the secret. */
 export interface Lease {
   leaseId: string;
@@ -58,8 +63,6 @@ export interface CheckinRetry {
   /** Why the lease was being checked in (release, shutdown, recovery, expiry). */
   reason: string;
 }
-
-export type CredentialOutcome = 'requested' | 'checked_out' | 'checked_in' | 'denied' | 'failed' | 'expired';
 
 /** One row of ecm_bridge.credential_event: correlates a checkout with its PRA session. */
 export interface CredentialEvent {
@@ -151,7 +154,8 @@ export interface LeaseStore {
   /**
    * Ends a claimed lease once the vault confirmed its check-in (or none was needed): deletes it and
    * applies `patch` to its audit row in one statement, so no audit row outlives its lease without
-   * its final state. Returns whether the lease was still there.
+   * its final state. The patch's outcome only from a state AUDIT_TRANSITIONS allows (else the row
+   * stays as it was; the lease goes either way). Returns whether the lease was still there.
    */
   finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean>;
   /**
@@ -198,7 +202,12 @@ export interface LeaseStore {
   leaseEvent(leaseId: string): Promise<(CredentialEvent & CheckinRecord & { id: number }) | undefined>;
 
   recordCredentialEvent(event: CredentialEvent): Promise<number>;
-  updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void>;
+  /**
+   * Applies `patch` to audit row `id`. A patch that changes the outcome applies only to a row in a
+   * state AUDIT_TRANSITIONS allows it from (checked in the same statement); otherwise nothing
+   * changes. Returns whether the row took the patch (false: refused, no such row, or an empty patch).
+   */
+  updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<boolean>;
   listCredentialEvents(filter: {
     lsid?: string;
     limit?: number;

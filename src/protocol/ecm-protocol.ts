@@ -2,8 +2,18 @@
  * Types of the ECM channel, protocol version 1 (docs/protocol.md).
  * A leaf module: shared by the bridge's channel client and the appliance simulator, so the two
  * ends cannot drift apart. The broker never sees these types; src/appliance/broker-mapper.ts
- * converts them to the broker's own.
+ * converts them to the broker's own. What the appliance sends is typed from the schemas that
+ * validate it (ecm-schemas.ts); what the bridge sends is declared here.
  */
+import type { z } from 'zod';
+import type {
+  consoleUserSchema,
+  getParamsSchema,
+  listParamsSchema,
+  releaseParamsSchema,
+  requestContextSchema,
+  searchParamsSchema,
+} from './ecm-schemas.js';
 
 /** What the ECM channel answers a console with (spec, "Error codes"). */
 export type WireCode =
@@ -35,67 +45,25 @@ export const CLOSE = {
   replaced: 4409,
 } as const;
 
-export interface SecurityProvider {
-  id?: number;
-  name?: string;
-  kind?: string;
-}
+// --- what the appliance sends ------------------------------------------------------------------
+// Described once, by the zod schemas that validate them (ecm-schemas.ts): these are the shapes an
+// appliance may send (`z.input`: before defaults apply).
 
-export interface ConsoleUser {
-  id?: number;
-  username: string;
-  displayName?: string;
-  securityProvider?: SecurityProvider;
-  email?: string;
-}
+export type ConsoleUser = z.input<typeof consoleUserSchema>;
+export type RequestContext = z.input<typeof requestContextSchema>;
 
-export interface Endpoint {
-  hostname?: string;
-  fqdn?: string;
-  /** May carry a port: "10.0.4.17:3389", "[2001:db8::1]:22". */
-  ip?: string;
-  publicIp?: string;
-  os?: string;
-}
-
+/**
+ * The Jump Item types the appliance documents. The schema takes any short string (a later
+ * appliance may add types): this list is for the tools that build requests.
+ */
 export type JumpItemType = 'jump-client' | 'rdp' | 'ssh' | 'vnc' | 'web' | 'protocol-tunnel' | 'shell';
-
-export interface JumpItem {
-  id?: number;
-  name?: string;
-  type?: JumpItemType;
-  networkId?: string;
-  jumpGroup?: { id?: number; name?: string; type?: 'shared' | 'personal' };
-}
-
-export interface SessionInfo {
-  lsid?: string;
-  externalKey?: string;
-}
-
-export interface RequestContext {
-  user: ConsoleUser;
-  endpoint?: Endpoint;
-  jumpItem?: JumpItem;
-  session?: SessionInfo;
-}
 
 // --- operation params and results --------------------------------------------------------------
 
-export interface ListParams {
-  purpose?: 'login' | 'run-as';
-}
-export interface GetParams {
-  credentialId: string;
-}
-export interface ReleaseParams {
-  leaseId?: string;
-  credentialId?: string;
-}
-export interface SearchParams {
-  query: string;
-  limit?: number;
-}
+export type ListParams = z.input<typeof listParamsSchema>;
+export type GetParams = z.input<typeof getParamsSchema>;
+export type ReleaseParams = z.input<typeof releaseParamsSchema>;
+export type SearchParams = z.input<typeof searchParamsSchema>;
 
 export type CredentialKind = 'password' | 'ssh-key';
 export type CredentialSource = 'local' | 'domain-linked' | 'alias';

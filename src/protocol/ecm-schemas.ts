@@ -5,7 +5,6 @@
  * appliance may add fields in later versions); wrong types and oversized values are refused.
  */
 import { z } from 'zod';
-import type { Op } from './ecm-protocol.js';
 
 /** Longer than any directory allows (AD: 256 for a UPN); bounds the work of mapping regexes. */
 export const MAX_USERNAME = 512;
@@ -71,27 +70,30 @@ export const requestContextSchema = z.object({
 
 const credentialId = z.string().min(1, 'is empty').max(MAX_CREDENTIAL_ID, 'is too long');
 
-const listParams = z.object({ purpose: z.enum(['login', 'run-as']).default('login') });
-const getParams = z.object({ credentialId });
-const releaseParams = z
+export const listParamsSchema = z.object({ purpose: z.enum(['login', 'run-as']).default('login') });
+export const getParamsSchema = z.object({ credentialId });
+export const releaseParamsSchema = z
   .object({ leaseId: text(MAX_NAME).min(1).optional(), credentialId: credentialId.optional() })
   .refine((p) => p.leaseId !== undefined || p.credentialId !== undefined, 'needs "leaseId" or "credentialId"');
-const searchParams = z.object({ query: text(MAX_TEXT), limit: z.number().int().min(1).max(1000).optional() });
+export const searchParamsSchema = z.object({
+  query: text(MAX_TEXT),
+  limit: z.number().int().min(1).max(1000).optional(),
+});
 
 export type ValidContext = z.output<typeof requestContextSchema>;
 export interface ValidParams {
-  'credentials.list': z.output<typeof listParams>;
-  'credentials.get': z.output<typeof getParams>;
-  'credentials.release': z.output<typeof releaseParams>;
-  'jump.search': z.output<typeof searchParams>;
+  'credentials.list': z.output<typeof listParamsSchema>;
+  'credentials.get': z.output<typeof getParamsSchema>;
+  'credentials.release': z.output<typeof releaseParamsSchema>;
+  'jump.search': z.output<typeof searchParamsSchema>;
 }
 
-/** The params of each operation; absent params are validated as `{}`. */
-export const OP_PARAMS: { [O in Op]: z.ZodType<ValidParams[O], unknown> } = {
-  'credentials.list': listParams,
-  'credentials.get': getParams,
-  'credentials.release': releaseParams,
-  'jump.search': searchParams,
+/** The params of each operation (keyed like OPS in ecm-protocol.ts); absent params are validated as `{}`. */
+export const OP_PARAMS: { [O in keyof ValidParams]: z.ZodType<ValidParams[O], unknown> } = {
+  'credentials.list': listParamsSchema,
+  'credentials.get': getParamsSchema,
+  'credentials.release': releaseParamsSchema,
+  'jump.search': searchParamsSchema,
 };
 
 /**

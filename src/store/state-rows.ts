@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type {
-  CheckinRecord,
-  Confirmation,
-  CredentialEvent,
-  CredentialOutcome,
-  Lease,
+import {
+  AUDIT_TRANSITIONS,
+  type CheckinRecord,
+  type Confirmation,
+  type CredentialEvent,
+  type CredentialOutcome,
+  type Lease,
 } from '../broker/lease-store-port.js';
 
 /**
@@ -174,6 +175,17 @@ export function credentialEventFromRow(r: DbRow): CredentialEvent & CheckinRecor
     checkinBy: str(r.checkin_by),
     checkinReason: str(r.checkin_reason),
   };
+}
+
+/**
+ * The condition an UPDATE of credential_event that sets outcome `to` carries (both dialects), from
+ * the one transition table: `outcome IN ('requested', ...)` (the states are constants, never
+ * input); no outcome change, no condition. A refused transition then matches no row.
+ */
+export function outcomeGuard(to: CredentialOutcome | undefined, alias = ''): string {
+  if (to === undefined) return '1 = 1';
+  const from = AUDIT_TRANSITIONS[to];
+  return from.length === 0 ? '1 = 0' : `${alias}outcome IN (${from.map((s) => `'${s}'`).join(', ')})`;
 }
 
 /** The patchable credential_event fields and their columns: the only names an UPDATE may set. */

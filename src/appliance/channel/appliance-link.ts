@@ -10,10 +10,12 @@ import type { Op, OpParams, OpResults, RequestContext } from '../../protocol/ecm
 export interface RequestHandler {
   handle<O extends Op>(op: O, context: RequestContext, params: OpParams[O], signal: AbortSignal): Promise<OpResults[O]>;
   /**
-   * The `credentials.get` answer carrying `leaseId` could not be delivered (deadline passed,
-   * channel closed): check the credential back in now. Never throws.
+   * The domain event "answer not delivered": `answer`, which `handle` resolved with (this very
+   * object), never reached the console (deadline passed, channel closed, send failed). The
+   * handler undoes what producing it did (a checkout is checked back in); the transport knows
+   * nothing of what that is. Never throws.
    */
-  undeliverable?(leaseId: string): Promise<void>;
+  undelivered?(op: Op, answer: OpResults[Op]): Promise<void>;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'blocked' | 'stopped';

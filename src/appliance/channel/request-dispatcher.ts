@@ -45,13 +45,6 @@ export interface RequestDispatcherOptions {
   clock: Clock;
   log: Logger;
   metrics: LinkMetrics;
-  /**
-   * Called with a successful handler result that could not be delivered: the request was already
-   * answered (local deadline, channel closed, shutdown) or its response could not be sent. Lets
-   * the owner undo side effects of the result (e.g. check a credential lease back in). Must not
-   * throw; errors are logged and ignored.
-   */
-  undeliverable?: (op: Op, result: unknown) => void;
 }
 
 /**
@@ -256,7 +249,7 @@ export class RequestDispatcher {
       .then(() => handler.handle(job.op, job.context, job.params as never, job.controller.signal))
       .then(
         (result) => {
-          if (!this.#answer(job, result)) this.#undeliverable(job, result);
+          if (!this.#answer(job, result)) this.#undelivered(job, handler, result);
         },
         (e) => this.#answer(job, e),
       )
@@ -277,17 +270,22 @@ export class RequestDispatcher {
     for (let i = this.#queue.length - 1; i >= 0; i--) if (this.#queue[i]?.answered) this.#queue.splice(i, 1);
   }
 
-  /** Hands a successful result that never reached the appliance to the `undeliverable` hook. */
-  #undeliverable(job: Job, result: unknown): void {
-    if (!this.o.undeliverable || result instanceof Error) return;
-    try {
-      this.o.undeliverable(job.op, result);
-    } catch (e) {
-      this.o.log.error(
-        { site: this.o.site, requestId: job.id, op: job.op, err: e },
-        'undeliverable-result hook failed',
+  /**
+   * A successful result that never reached the appliance (the request was already answered: local
+   * deadline, channel closed, shutdown; or its response could not be sent) goes back to the
+   * handler that produced it, as the event "answer not delivered": what it means (a checkout to
+   * check back in) is the handler's business, never the channel's.
+   */
+  #undelivered(job: Job, handler: RequestHandler, result: OpResults[Op]): void {
+    if (!handler.undelivered) return;
+    Promise.resolve()
+      .then(() => handler.undelivered?.(job.op, result))
+      .catch((e: unknown) =>
+        this.o.log.error(
+          { site: this.o.site, requestId: job.id, op: job.op, err: e },
+          'the handler failed on an undelivered answer',
+        ),
       );
-    }
   }
 
   /**

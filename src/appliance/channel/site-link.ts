@@ -11,7 +11,7 @@ import type { Readiness } from '../../platform/readiness.js';
 import type { ApplianceLink, LinkState, LinkStatus, RequestHandler } from './appliance-link.js';
 import { EcmSession, type SessionEnd } from './ecm-session.js';
 import { LinkMetrics } from './link-metrics.js';
-import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame, type OpResults } from '../../protocol/ecm-protocol.js';
+import { CLOSE, OPS, PROTOCOL_VERSION, type HelloFrame } from '../../protocol/ecm-protocol.js';
 import { RequestDispatcher } from './request-dispatcher.js';
 import { SiteTargets, type NodeView } from '../topology/site-targets.js';
 import { transportError } from '../api/token-source.js';
@@ -121,14 +121,6 @@ export class SiteLink implements ApplianceLink, Component {
         clock: deps.clock,
         log: deps.log,
         metrics: this.#metrics,
-        // A checked-out credential that never reached the console must not stay released.
-        undeliverable: (op, result) => {
-          const leaseId =
-            op === 'credentials.get'
-              ? (result as OpResults['credentials.get'] | undefined)?.credential?.leaseId
-              : undefined;
-          if (leaseId) void this.#handler?.undeliverable?.(leaseId);
-        },
       },
       () => this.#handler as RequestHandler,
     );

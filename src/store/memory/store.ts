@@ -4,13 +4,14 @@ import { leaderLost } from '../leader-lost.js';
 import type { SessionRecord } from '../../reporting/session-record.js';
 import { lastOccurrences, planBatch } from '../session-rows.js';
 import { leaseKey } from '../state-rows.js';
-import type {
-  CheckinClaim,
-  CheckinRecord,
-  Confirmation,
-  CredentialEvent,
-  CredentialEventPatch,
-  Lease,
+import {
+  mayMove,
+  type CheckinClaim,
+  type CheckinRecord,
+  type Confirmation,
+  type CredentialEvent,
+  type CredentialEventPatch,
+  type Lease,
 } from '../../broker/lease-store-port.js';
 import type {
   CommitFence,
@@ -85,7 +86,9 @@ export class MemoryStateStore implements StateStore {
               o.vaultRequestId === vaultRequestId &&
               o.lsid === l.lsid,
           );
-    const e = this.events.find((x) => x.id === l.auditId);
+    const found = this.events.find((x) => x.id === l.auditId);
+    // The audit row moves only from a state the transition table allows.
+    const e = found && mayMove(found.outcome, 'checked_out') ? found : undefined;
     if (e) Object.assign(e, { vaultRequestId, outcome: 'checked_out', checkoutAt: new Date(checkoutAt) });
     if (held) {
       held.joinedAnswers = (held.joinedAnswers ?? 0) + 1;
@@ -191,7 +194,10 @@ export class MemoryStateStore implements StateStore {
   }
   async updateCredentialEvent(id: number, patch: CredentialEventPatch) {
     const e = this.events.find((x) => x.id === id);
-    if (e) Object.assign(e, structuredClone(patch));
+    if (!e || Object.values(patch).every((v) => v === undefined)) return false;
+    if (patch.outcome !== undefined && !mayMove(e.outcome, patch.outcome)) return false;
+    Object.assign(e, structuredClone(patch));
+    return true;
   }
   async listCredentialEvents(filter: { lsid?: string; limit?: number }) {
     return this.events

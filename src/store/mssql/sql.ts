@@ -5,7 +5,8 @@
  * Dialect rules (docs/storage.md): no MERGE, no prepared statements; upserts are
  * UPDATE/SELECT under UPDLOCK+HOLDLOCK then INSERT, inside the caller's transaction.
  */
-import { LEASE_COLUMNS } from '../state-rows.js';
+import type { CredentialOutcome } from '../../broker/lease-store-port.js';
+import { LEASE_COLUMNS, outcomeGuard } from '../state-rows.js';
 import { EVENT_CHILD_TABLES, SESSION, SESSION_CHILD_TABLES, SESSION_EVENT, type Column } from '../bgsessions-tables.js';
 
 /** The declared T-SQL type of a column (as in sql/mssql/002_bgsessions_tables.sql). */
@@ -194,11 +195,14 @@ IF @claimed = 1 AND @spend = 1 AND @ckey IS NOT NULL AND @cexp IS NOT NULL AND @
   INSERT INTO ecm_bridge.spent_credential (credential_key, expires_at) VALUES (@ckey, @cexp);
 COMMIT TRANSACTION;
 SELECT *, @shared AS shared FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @claimed = 1`;
-/** Ends a claimed lease and applies the audit patch to its row, in one transaction; returns how many leases went (0 or 1). */
-export function finishCheckinSql(patchColumns: readonly string[]): string {
+/**
+ * Ends a claimed lease and applies the audit patch to its row (a patch setting outcome `to` only
+ * to a row in a state it may move from), in one transaction; returns how many leases went (0 or 1).
+ */
+export function finishCheckinSql(patchColumns: readonly string[], to?: CredentialOutcome): string {
   const ev = patchColumns.length
     ? `UPDATE ecm_bridge.credential_event SET ${patchColumns.map((c) => `${c} = @${c}`).join(', ')}
-WHERE id = @audit AND @gone = 1;
+WHERE id = @audit AND @gone = 1 AND ${outcomeGuard(to)};
 `
     : '';
   return `SET XACT_ABORT ON;
@@ -239,7 +243,7 @@ DELETE FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @held IS NOT NULL;
 UPDATE ecm_bridge.credential_event SET vault_request_id = @vault_request_id, outcome = N'checked_out', checkout_at = @checkout_at,
   checkin_at = CASE WHEN @held IS NULL THEN checkin_at ELSE @checkout_at END,
   checkin_reason = CASE WHEN @held IS NULL THEN checkin_reason ELSE N'joined' END
-WHERE id = @audit AND @spent = 0;
+WHERE id = @audit AND @spent = 0 AND ${outcomeGuard('checked_out')};
 COMMIT TRANSACTION;
 SELECT @spent AS spent, @held AS joined`;
 /** Expired leases and failed check-ins whose retry is due (each condition has its index). */
@@ -277,8 +281,10 @@ export function insertCredentialEventSql(columns: readonly string[]): string {
   return `INSERT INTO ecm_bridge.credential_event (${columns.join(', ')}) OUTPUT INSERTED.id VALUES (${columns.map((c) => `@${c}`).join(', ')})`;
 }
 
-export function updateCredentialEventSql(columns: readonly string[]): string {
-  return `UPDATE ecm_bridge.credential_event SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
+/** Patches audit row @id; one that sets outcome `to` only from a state it may move from. Outputs the id when it did. */
+export function updateCredentialEventSql(columns: readonly string[], to?: CredentialOutcome): string {
+  return `UPDATE ecm_bridge.credential_event SET ${columns.map((c) => `${c} = @${c}`).join(', ')} OUTPUT INSERTED.id
+WHERE id = @id AND ${outcomeGuard(to)}`;
 }
 
 /**

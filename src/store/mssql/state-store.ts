@@ -142,7 +142,10 @@ export class MssqlStateStore implements StateStore {
     // Not idempotent: a repeat after a lost connection would find the lease gone and say so.
     const rows = await this.#query<{ n: number }>(
       'finishCheckin',
-      finishCheckinSql(pairs.map(([c]) => c)),
+      finishCheckinSql(
+        pairs.map(([c]) => c),
+        patch.outcome,
+      ),
       { lease_id: leaseId, ...Object.fromEntries(pairs) },
       false,
       false,
@@ -235,13 +238,18 @@ export class MssqlStateStore implements StateStore {
     return Number(rows[0]!.id);
   }
 
-  async updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void> {
+  async updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<boolean> {
     const pairs = credentialEventPatch(patch);
-    if (pairs.length === 0) return;
-    await this.#query('updateCredentialEvent', updateCredentialEventSql(pairs.map(([c]) => c)), {
-      id,
-      ...Object.fromEntries(pairs),
-    });
+    if (pairs.length === 0) return false;
+    const rows = await this.#query(
+      'updateCredentialEvent',
+      updateCredentialEventSql(
+        pairs.map(([c]) => c),
+        patch.outcome,
+      ),
+      { id, ...Object.fromEntries(pairs) },
+    );
+    return rows.length > 0;
   }
 
   async listCredentialEvents(filter: {

@@ -11,6 +11,7 @@ import {
   leaseValues,
   OPEN_EVENT_COLUMNS,
   openEventValues,
+  outcomeGuard,
 } from '../state-rows.js';
 import type { StoreMetrics } from '../store-metrics.js';
 import type {
@@ -19,6 +20,7 @@ import type {
   Confirmation,
   CredentialEvent,
   CredentialEventPatch,
+  CredentialOutcome,
   Lease,
   TakenLease,
 } from '../../broker/lease-store-port.js';
@@ -67,11 +69,14 @@ SELECT claimed.*, EXISTS (SELECT 1 FROM ecm_bridge.lease o WHERE o.vault_request
   AND o.vault_user = claimed.vault_user AND o.lease_id <> claimed.lease_id AND o.checkin_retry_at IS NULL) AS shared
 FROM claimed`;
 
-/** Ends a claimed lease ($1) and applies the audit patch ($2...) to its row, in one statement. */
-function finishCheckinSql(patchColumns: readonly string[]): string {
+/**
+ * Ends a claimed lease ($1) and applies the audit patch ($2...) to its row, in one statement; a
+ * patch setting outcome `to` only to a row in a state it may move from.
+ */
+function finishCheckinSql(patchColumns: readonly string[], to: CredentialOutcome | undefined): string {
   const ev = patchColumns.length
     ? `, ev AS (UPDATE ecm_bridge.credential_event SET ${patchColumns.map((c, i) => `${c} = $${i + 2}`).join(', ')}
-  WHERE id IN (SELECT audit_id FROM gone))`
+  WHERE id IN (SELECT audit_id FROM gone) AND ${outcomeGuard(to)})`
     : '';
   return `WITH gone AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 RETURNING audit_id)${ev}
 SELECT count(*)::int AS n FROM gone`;
@@ -88,7 +93,7 @@ const CONFIRM_LEASE_SQL = `WITH l AS (UPDATE ecm_bridge.lease SET vault_request_
   AND NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential s WHERE s.credential_key = lease.credential_key)
   RETURNING audit_id)
 UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $4
-WHERE id = (SELECT audit_id FROM l) RETURNING id`;
+WHERE id = (SELECT audit_id FROM l) AND ${outcomeGuard('checked_out')} RETURNING id`;
 /** Why a confirm changed nothing: the intent is gone (nothing to do) or its credential id is spent. */
 const CONFIRM_SPENT_SQL = `SELECT EXISTS (SELECT 1 FROM ecm_bridge.lease l JOIN ecm_bridge.spent_credential s
   ON s.credential_key = l.credential_key WHERE l.lease_id = $1) AS spent`;
@@ -103,7 +108,7 @@ joined AS (UPDATE ecm_bridge.lease SET joined_answers = COALESCE(joined_answers,
   WHERE lease_id IN (SELECT lease_id FROM held)),
 dropped AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING audit_id),
 ev AS (UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $3,
-  checkin_at = $3, checkin_reason = 'joined' WHERE id IN (SELECT audit_id FROM dropped))
+  checkin_at = $3, checkin_reason = 'joined' WHERE id IN (SELECT audit_id FROM dropped) AND ${outcomeGuard('checked_out')})
 SELECT lease_id AS joined FROM held`;
 
 /**
@@ -206,10 +211,14 @@ export class PgliteStateStore implements StateStore {
 
   async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
     const pairs = credentialEventPatch(patch);
-    const rows = await this.#q<{ n: number }>('finishCheckin', finishCheckinSql(pairs.map(([c]) => c)), [
-      leaseId,
-      ...pairs.map(([, v]) => v),
-    ]);
+    const rows = await this.#q<{ n: number }>(
+      'finishCheckin',
+      finishCheckinSql(
+        pairs.map(([c]) => c),
+        patch.outcome,
+      ),
+      [leaseId, ...pairs.map(([, v]) => v)],
+    );
     return Number(rows[0]?.n ?? 0) > 0;
   }
 
@@ -336,14 +345,16 @@ export class PgliteStateStore implements StateStore {
     return Number(rows[0]!.id);
   }
 
-  async updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<void> {
+  async updateCredentialEvent(id: number, patch: CredentialEventPatch): Promise<boolean> {
     const pairs = credentialEventPatch(patch);
-    if (pairs.length === 0) return;
-    await this.#q(
+    if (pairs.length === 0) return false;
+    const rows = await this.#q(
       'updateCredentialEvent',
-      `UPDATE ecm_bridge.credential_event SET ${pairs.map(([c], i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`,
+      `UPDATE ecm_bridge.credential_event SET ${pairs.map(([c], i) => `${c} = $${i + 2}`).join(', ')}
+      WHERE id = $1 AND ${outcomeGuard(patch.outcome)} RETURNING id`,
       [id, ...pairs.map(([, v]) => v)],
     );
+    return rows.length > 0;
   }
 
   async listCredentialEvents(filter: {

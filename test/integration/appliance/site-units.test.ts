@@ -14,7 +14,7 @@ import { ECM_ACCOUNT, until, USER, writeCa } from './harness.js';
 import { CONSOLE_DEADLINE_MS } from '../../helpers/deadlines.js';
 
 /** Stands in for the broker unit: a Component that is also the CredentialBroker; only `list` is used. */
-class FakeBroker implements Component, Pick<CredentialBroker, 'list' | 'undeliverable'> {
+class FakeBroker implements Component, Pick<CredentialBroker, 'list' | 'undelivered'> {
   readonly name = 'broker';
   constructor(readonly generation = 0) {}
   async start(): Promise<void> {}
@@ -22,7 +22,7 @@ class FakeBroker implements Component, Pick<CredentialBroker, 'list' | 'undelive
   async list(): Promise<OfferedCredential[]> {
     return [{ id: `gen-${this.generation}`, displayName: 'x', username: 'x', kind: 'password', source: 'local' }];
   }
-  async undeliverable(): Promise<void> {}
+  async undelivered(): Promise<void> {}
 }
 
 describe('siteUnits as service units', () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApplianceSimulator } from '../../../src/simulators/appliance/appliance-simulator.js';
+import type { Op, OpResults } from '../../../src/protocol/ecm-protocol.js';
 import {
   defaultResult,
   ECM_ACCOUNT,
@@ -20,8 +21,8 @@ class LateHandler extends ScriptedHandler {
       return defaultResult(op);
     });
   }
-  async undeliverable(leaseId: string): Promise<void> {
-    this.checkedIn.push(leaseId);
+  async undelivered(op: Op, answer: OpResults[Op]): Promise<void> {
+    if (op === 'credentials.get') this.checkedIn.push((answer as OpResults['credentials.get']).credential.leaseId);
   }
 }
 

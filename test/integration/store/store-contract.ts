@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isServiceError } from '../../../src/platform/errors.js';
-import type { Lease } from '../../../src/broker/lease-store-port.js';
+import { CREDENTIAL_OUTCOMES } from '../../../src/broker/audit-states.js';
+import { mayMove, type Lease } from '../../../src/broker/lease-store-port.js';
 import { quarantineEntry } from '../../../src/reporting/rejected-session.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import type { Store } from '../../../src/store/store-ports.js';
@@ -682,6 +683,54 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
         },
       ]);
       expect((await store.state.listCredentialEvents({ lsid, limit: 1 })).map((r) => r.id)).toEqual([id2]);
+    });
+
+    it('audit: the row moves only as the transition table allows; an illegal transition is refused and changes nothing', async () => {
+      // Every (from, to) pair: a row recorded in `from`, then patched to `to` with an error code.
+      const lsid = key('transitions').slice(0, 60);
+      const pairs = CREDENTIAL_OUTCOMES.flatMap((from) => CREDENTIAL_OUTCOMES.map((to) => ({ from, to })));
+      const ids: number[] = [];
+      for (const { from } of pairs)
+        ids.push(await store.state.recordCredentialEvent({ ...requestedEvent(lsid), outcome: from }));
+      const took: boolean[] = [];
+      for (const [i, { to }] of pairs.entries())
+        took.push(await store.state.updateCredentialEvent(ids[i]!, { outcome: to, errorCode: `moved.${to}` }));
+      expect(took).toEqual(pairs.map(({ from, to }) => mayMove(from, to)));
+      const rows = new Map((await store.state.listCredentialEvents({ lsid })).map((r) => [r.id, r]));
+      expect(pairs.map((_, i) => [rows.get(ids[i]!)?.outcome, rows.get(ids[i]!)?.errorCode])).toEqual(
+        pairs.map(({ from, to }) => (mayMove(from, to) ? [to, `moved.${to}`] : [from, null])),
+      );
+      // What the table says a checkout's row may never do.
+      for (const [from, to] of [
+        ['checked_in', 'checked_out'],
+        ['expired', 'checked_in'],
+        ['checked_out', 'requested'],
+        ['failed', 'checked_out'],
+      ] as const)
+        expect(mayMove(from, to), `${from} -> ${to}`).toBe(false);
+    });
+
+    it('audit: confirm and finish keep to the table too: a row already final is not moved by a late confirm or check-in', async () => {
+      const [id, lsid] = [key('late'), key('late-lsid').slice(0, 60)];
+      const { auditId: _, ...body } = {
+        ...lease(id, key('owner'), new Date(Date.UTC(2099, 10, 22, 11, 0, 0))),
+        lsid,
+        vaultRequestId: null,
+      };
+      const auditId = (await store.state.openLease(requestedEvent(lsid), body))!;
+      // The row failed meanwhile (e.g. the answer could not be delivered): a confirm does not revive it.
+      expect(await store.state.updateCredentialEvent(auditId, { outcome: 'failed', errorCode: 'channel.closed' })).toBe(
+        true,
+      );
+      const at = new Date(Date.UTC(2099, 10, 22, 10, 1, 0));
+      await store.state.confirmLease(id, 'req-late', new Date(Date.UTC(2099, 10, 22, 11, 30, 0)), at);
+      // Nor does a check-in: the lease goes, the row keeps its final state.
+      expect(await store.state.claimCheckin(id, CLAIM)).toBeDefined();
+      expect(await store.state.finishCheckin(id, { outcome: 'checked_in', checkinReason: 'release' })).toBe(true);
+      expect(await store.state.getLease(id)).toBeUndefined();
+      expect(await store.state.listCredentialEvents({ lsid })).toMatchObject([
+        { id: auditId, outcome: 'failed', errorCode: 'channel.closed', checkoutAt: null, checkinReason: null },
+      ]);
     });
 
     it('quarantine: a refused session is kept once per site and raw lsid, bounded; seen again it is not new', async () => {

@@ -24,7 +24,7 @@ function recordingBroker(seen: unknown[]): CredentialBroker {
     },
     release: async (request, ref) => (seen.push({ op: 'release', request, ref }), {}),
     search: async (request, query, limit) => (seen.push({ op: 'search', request, query, limit }), []),
-    undeliverable: async (leaseId) => void seen.push({ op: 'undeliverable', leaseId }),
+    undelivered: async (answer) => void seen.push({ op: 'undelivered', answer }),
   };
 }
 
@@ -51,14 +51,18 @@ describe('brokerHandler (the wire ⇄ broker mapper)', () => {
       released: true,
     });
     await h.handle('jump.search', { user: USER }, { query: 'web', limit: 5 }, signal);
-    await h.undeliverable?.('lease-9');
+    // An answer it cannot place (not one of its get answers) is not the broker's business.
+    await h.undelivered?.('credentials.get', { ...got });
+    await h.undelivered?.('credentials.list', { credentials: [] });
+    // The get answer itself goes back to the broker as the issued credential it answered with.
+    await h.undelivered?.('credentials.get', got);
     const request: ConsoleRequest = { site: 'corp', user: USER };
     expect(seen).toEqual([
       { op: 'list', request, purpose: 'login' },
       { op: 'get', request, credentialId: 'cid' },
       { op: 'release', request, ref: { leaseId: 'lease-1' } },
       { op: 'search', request, query: 'web', limit: 5 },
-      { op: 'undeliverable', leaseId: 'lease-9' },
+      { op: 'undelivered', answer: expect.objectContaining({ id: 'cid', leaseId: 'lease-1' }) },
     ]);
   });
 
@@ -114,7 +118,7 @@ describe('brokerHandler (the wire ⇄ broker mapper)', () => {
     expect((await refusal(h.handle('credentials.list', { user: USER }, {}, signal)))?.code).toBe(
       'service.shutting_down',
     );
-    await expect(h.undeliverable?.('l10')).resolves.toBeUndefined();
+    await expect(h.undelivered?.('credentials.list', { credentials: [] })).resolves.toBeUndefined();
     current = recordingBroker([]);
     await expect(h.handle('credentials.list', { user: USER }, {}, signal)).resolves.toEqual({ credentials: [] });
   });

@@ -32,7 +32,7 @@ function setup(
   handler: RequestHandler,
   maxConcurrent = 2,
   maxQueued = 1,
-  undeliverable?: (op: Op, result: unknown) => void,
+  undelivered?: (op: Op, answer: unknown) => Promise<void>,
 ) {
   const clock = new ManualClock();
   const metrics = createMetricsRegistry({ defaultMetrics: false });
@@ -44,9 +44,8 @@ function setup(
       clock,
       log: silentLogger(),
       metrics: new LinkMetrics(metrics, 's', clock),
-      undeliverable,
     },
-    () => handler,
+    () => (undelivered ? { ...handler, undelivered } : handler),
   );
   return { clock, d, metrics };
 }
@@ -213,10 +212,10 @@ describe('RequestDispatcher', () => {
     expect(sink.frames.map((f) => f.id)).toEqual(['b', 'a', 'c']);
   });
 
-  it('hands successful results it could not deliver to the undeliverable hook', async () => {
+  it('hands successful results it could not deliver back to the handler as undelivered answers', async () => {
     const { handler, pending } = gated();
     const dropped: { op: Op; result: unknown }[] = [];
-    const { d, clock } = setup(handler, 4, 1, (op, result) => dropped.push({ op, result }));
+    const { d, clock } = setup(handler, 4, 1, async (op, result) => void dropped.push({ op, result }));
     const get = (id: string, deadlineMs = 1000) =>
       request(id, { op: 'credentials.get', params: { credentialId: 'c1' }, deadlineMs });
     const result = (lease: string) => ({
@@ -262,11 +261,9 @@ describe('RequestDispatcher', () => {
     ]);
   });
 
-  it('a throwing undeliverable hook does not break the dispatcher', async () => {
+  it('a handler failing on an undelivered answer does not break the dispatcher', async () => {
     const { handler, pending } = gated();
-    const { d, clock } = setup(handler, 1, 1, () => {
-      throw new Error('hook failed');
-    });
+    const { d, clock } = setup(handler, 1, 1, () => Promise.reject(new Error('handler failed')));
     const sink = new Sink();
     d.accept(request('a'), sink, 1000);
     await flush();

@@ -184,7 +184,7 @@ export function wireBroker(broker: Broker, site = 'default') {
   return {
     domain: broker,
     handle: wire.handle.bind(wire),
-    undeliverable: (leaseId: string) => broker.undeliverable(leaseId),
+    undelivered: wire.undelivered!.bind(wire),
     explain: broker.explain.bind(broker),
     start: () => broker.start(),
     stop: (graceMs: number, reason?: 'reload' | 'shutdown') => broker.stop(graceMs, reason),

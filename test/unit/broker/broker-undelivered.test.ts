@@ -3,7 +3,7 @@ import type { CredentialService } from '../../../src/broker/credential-service.j
 import { ServiceError } from '../../../src/platform/errors.js';
 import { brokerHarness, ctx } from './broker-fixture.js';
 
-/** The broker's credential service (the broker forwards `undeliverable` to it). */
+/** The broker's credential service (the broker forwards `undelivered` to it). */
 const credentials = (h: ReturnType<typeof brokerHarness>) =>
   (h.broker.domain as unknown as { p: { credentials: CredentialService } }).p.credentials;
 
@@ -51,31 +51,30 @@ describe('Broker: checkouts the console never receives', () => {
     expect(h.state.leases.size).toBe(0);
   });
 
-  it('undeliverable(leaseId) checks in a delivered-but-lost credential and marks the audit row failed', async () => {
+  it('an undelivered answer (the event, through the wire mapper) checks its credential in and marks the audit row failed', async () => {
     const h = brokerHarness();
     const c = ctx();
-    const got = (await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal))
-      .credential;
+    const answer = await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal);
     expect(h.vault.openRequests()).toHaveLength(1);
-    await credentials(h).undeliverable(got.leaseId);
+    await h.broker.undelivered('credentials.get', answer);
     expect(h.vault.openRequests()).toEqual([]);
     expect(h.state.leases.size).toBe(0);
     expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
       outcome: 'failed',
       errorCode: 'channel.closed',
     });
-    // Idempotent: an unknown or already checked-in lease is fine.
-    await credentials(h).undeliverable(got.leaseId);
-    await credentials(h).undeliverable('no-such-lease');
+    // Idempotent: an answer already handled, or one whose lease is unknown, is fine.
+    await h.broker.undelivered('credentials.get', answer);
+    const issued = { id: 'x', username: 'u', leaseId: 'no-such-lease', expiresAt: new Date(0) };
+    await credentials(h).undelivered(issued);
   });
 
-  it('undeliverable(leaseId) never throws; a failed check-in leaves the lease for the sweeper', async () => {
+  it('an undelivered answer never throws; a failed check-in leaves the lease for the sweeper', async () => {
     const h = brokerHarness();
     const c = ctx();
-    const got = (await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal))
-      .credential;
+    const answer = await h.broker.handle('credentials.get', c, { credentialId: await credentialId(h, c) }, h.signal);
     h.vault.failNext('checkin', new ServiceError('vault.unavailable', 'vault down'));
-    await expect(credentials(h).undeliverable(got.leaseId)).resolves.toBeUndefined();
+    await expect(h.broker.undelivered('credentials.get', answer)).resolves.toBeUndefined();
     expect(h.state.leases.size).toBe(1);
     expect(h.vault.openRequests()).toHaveLength(1);
   });
