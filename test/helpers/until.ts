@@ -15,3 +15,9 @@ export async function until(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Options for `vi.waitFor` (whose default gives up after 1 s): like `until`, the timeout only
+ * bounds a hang, so a loaded machine that needs longer than a second is never a failure.
+ */
+export const HANG = { timeout: 60_000, interval: 10 };

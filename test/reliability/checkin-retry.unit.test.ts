@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ServiceError } from '../../src/platform/errors.js';
 import { brokerHarness, ctx } from '../unit/broker/broker-fixture.js';
+import { HANG } from '../helpers/until.js';
 
 // Issue 11 item 5c: a check-in that fails at release is put back; the sweep must retry it (with
 // backoff) long before the lease expires, not leave the credential released until then.
@@ -25,13 +26,13 @@ describe('failed check-in at release (issue 11, 5c)', () => {
 
     h.vault.failNext('checkin', down());
     await h.clock.advance(30_000); // first retry: one sweep interval later
-    await vi.waitFor(() => expect(checkins(h)).toBe(2));
-    await vi.waitFor(() => expect(h.state.leases.get(credential.leaseId)?.checkinRetry?.attempts).toBe(2));
+    await vi.waitFor(() => expect(checkins(h)).toBe(2), HANG);
+    await vi.waitFor(() => expect(h.state.leases.get(credential.leaseId)?.checkinRetry?.attempts).toBe(2), HANG);
     // The second retry waits two sweep intervals.
     expect(h.state.leases.get(credential.leaseId)?.checkinRetry?.at.getTime()).toBe(h.clock.now() + 60_000);
 
     await h.clock.advance(60_000);
-    await vi.waitFor(() => expect(h.vault.openRequests()).toEqual([]));
+    await vi.waitFor(() => expect(h.vault.openRequests()).toEqual([]), HANG);
     expect(checkins(h)).toBe(3);
     expect(h.state.leases.size).toBe(0);
     expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ServiceError } from '../../src/platform/errors.js';
 import { brokerHarness, ctx } from '../unit/broker/broker-fixture.js';
+import { HANG } from '../helpers/until.js';
 
 // Issue 11 item 5a: `POST Requests` answered after the client gave up. The adapter's immediate
 // lookup finds nothing yet and reports vault.unavailable; the request appears in the vault a
@@ -28,8 +29,8 @@ describe('a checkout whose answer was lost (issue 11, 5a)', () => {
     expect(h.vault.openRequests()).toHaveLength(1);
 
     await h.clock.advance(30_000);
-    await vi.waitFor(() => expect(h.vault.openRequests()).toEqual([]));
-    await vi.waitFor(() => expect(h.state.leases.size).toBe(0));
+    await vi.waitFor(() => expect(h.vault.openRequests()).toEqual([]), HANG);
+    await vi.waitFor(() => expect(h.state.leases.size).toBe(0), HANG);
     expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
       outcome: 'failed',
       errorCode: 'vault.unavailable',
@@ -50,7 +51,7 @@ describe('a checkout whose answer was lost (issue 11, 5a)', () => {
     });
     expect(h.state.leases.size).toBe(1);
     for (let t = 0; t < 8 && h.state.leases.size > 0; t++) await h.clock.advance(30_000);
-    await vi.waitFor(() => expect(h.state.leases.size).toBe(0));
+    await vi.waitFor(() => expect(h.state.leases.size).toBe(0), HANG);
     expect(h.vault.calls.filter((x) => x.method === 'checkin')).toEqual([]);
     expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({ outcome: 'failed', checkinReason: 'none' });
     await h.broker.stop(1000);

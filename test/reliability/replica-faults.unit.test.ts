@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/platform/clock.js';
 import { ServiceError } from '../../src/platform/errors.js';
 import { MemoryStateStore } from '../../src/store/memory/store.js';
 import { brokerHarness, ctx, T0 } from '../unit/broker/broker-fixture.js';
+import { HANG } from '../helpers/until.js';
 
 // Issue 29: replicas under faults. Two brokers on one store and one vault are two replicas.
 type Harness = ReturnType<typeof brokerHarness>;
@@ -32,16 +33,18 @@ describe('release is durable before it is answered (issue 29, point 1)', () => {
     vault.checkin = () => new Promise<void>(() => undefined);
     void a.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, a.signal).catch(() => undefined);
     // The owed check-in is on record before the vault is asked.
-    await vi.waitFor(() =>
-      expect(state.leases.get(credential.leaseId)?.checkinRetry).toMatchObject({ attempts: 0, reason: 'release' }),
+    await vi.waitFor(
+      () =>
+        expect(state.leases.get(credential.leaseId)?.checkinRetry).toMatchObject({ attempts: 0, reason: 'release' }),
+      HANG,
     );
     await a.broker.stop(0, 'reload'); // its loops end: nothing of A runs any more
     vault.checkin = checkin;
 
     // B's sweep takes the check-in up once A's claim lapses (staleAfterSeconds, 90 s) and ends it.
     await clock.advance(90_000);
-    await vi.waitFor(() => expect(vault.openRequests()).toEqual([]));
-    await vi.waitFor(() => expect(state.leases.size).toBe(0));
+    await vi.waitFor(() => expect(vault.openRequests()).toEqual([]), HANG);
+    await vi.waitFor(() => expect(state.leases.size).toBe(0), HANG);
     expect((await state.listCredentialEvents({}))[0]).toMatchObject({
       outcome: 'checked_in',
       checkinBy: 'instance-b',
@@ -104,7 +107,7 @@ describe('fencing, not only staleness (issue 29, point 2)', () => {
     await checkOut(a);
     down.add('instance-a'); // frozen, or cut off, while B has the database
     await tick(clock, 15, 9);
-    await vi.waitFor(() => expect(vault.openRequests()).toEqual([]));
+    await vi.waitFor(() => expect(vault.openRequests()).toEqual([]), HANG);
     expect((await state.listCredentialEvents({}))[0]).toMatchObject({
       outcome: 'checked_in',
       checkinBy: 'instance-b',
@@ -117,7 +120,7 @@ describe('fencing, not only staleness (issue 29, point 2)', () => {
     ]);
     down.delete('instance-a');
     await tick(clock, 15, 1);
-    await vi.waitFor(() => expect(a.lines.join('')).toContain('presumed dead and fenced by another'));
+    await vi.waitFor(() => expect(a.lines.join('')).toContain('presumed dead and fenced by another'), HANG);
     await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
   });
 });
@@ -179,7 +182,7 @@ describe('the database gone for a minute (issue 29, point 3)', () => {
       touchInstance: saved.touch,
     });
     await tick(h.clock, 15, 1); // the next heartbeat reaches the store and records the journal
-    await vi.waitFor(() => expect(h.state.leases.has(credential.leaseId)).toBe(false));
+    await vi.waitFor(() => expect(h.state.leases.has(credential.leaseId)).toBe(false), HANG);
     expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
       outcome: 'checked_in',
       checkinReason: 'release',
@@ -200,7 +203,7 @@ describe('a console whose credential was checked in behind its back is told so o
     const expiresAt = Date.parse(credential.expiresAt);
     await h.clock.advance(expiresAt - h.clock.now() + 1000); // past the expiry: the next sweep ends it
     await tick(h.clock, 30, 1);
-    await vi.waitFor(() => expect(h.state.leases.size).toBe(0));
+    await vi.waitFor(() => expect(h.state.leases.size).toBe(0), HANG);
     const [row] = await h.state.listCredentialEvents({});
     expect(row).toMatchObject({ outcome: 'expired', checkinReason: 'expiry' });
 
@@ -232,7 +235,7 @@ describe('a console whose credential was checked in behind its back is told so o
     const { c, credential } = await checkOut(a);
     down.add('instance-a');
     await tick(clock, 15, 9);
-    await vi.waitFor(() => expect(state.leases.size).toBe(0));
+    await vi.waitFor(() => expect(state.leases.size).toBe(0), HANG);
     expect(await release(b, c, credential.leaseId)).toMatchObject({
       released: true,
       alreadyCheckedIn: { reason: 'recovery', at: expect.any(String) },
@@ -247,8 +250,10 @@ describe('a console whose credential was checked in behind its back is told so o
     h.vault.checkin = () => Promise.reject(new ServiceError('vault.unavailable', 'Password Safe is down'));
     // Past the expiry (the sweep, asleep, wakes once): its check-in fails and is owed, retried later.
     await h.clock.advance(Date.parse(credential.expiresAt) - h.clock.now() + 1000);
-    await vi.waitFor(() =>
-      expect(h.state.leases.get(credential.leaseId)?.checkinRetry).toMatchObject({ attempts: 1, reason: 'expiry' }),
+    await vi.waitFor(
+      () =>
+        expect(h.state.leases.get(credential.leaseId)?.checkinRetry).toMatchObject({ attempts: 1, reason: 'expiry' }),
+      HANG,
     );
     expect(await release(h, c, credential.leaseId)).toEqual({ released: true, alreadyCheckedIn: { reason: 'expiry' } });
     await h.broker.stop(0, 'reload');

@@ -6,6 +6,7 @@ import { createMetricsRegistry } from '../../../src/platform/metrics.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import { createTestDatabase, mssqlUrl, reportSkipped, type TestDatabase } from '../../helpers/mssql-url.js';
 import { brokerHarness, ctx, T0 } from '../../unit/broker/broker-fixture.js';
+import { HANG } from '../../helpers/until.js';
 
 // Issue 29 on the real stores: two in-process replicas (brokers with their own instance ids) on
 // one PGlite or SQL Server (T-SQL engine) database and one vault, an injected clock. The same
@@ -49,8 +50,9 @@ function scenarios(name: string, open: () => Promise<Store>, sharedStore: boolea
       const checkin = vault.checkin.bind(vault);
       vault.checkin = () => new Promise<void>(() => undefined);
       void a.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, a.signal).catch(() => undefined);
-      await vi.waitFor(async () =>
-        expect((await store.state.getLease(credential.leaseId))?.checkinRetry?.reason).toBe('release'),
+      await vi.waitFor(
+        async () => expect((await store.state.getLease(credential.leaseId))?.checkinRetry?.reason).toBe('release'),
+        HANG,
       );
       await a.broker.stop(0, 'reload');
       vault.checkin = checkin;
@@ -61,7 +63,7 @@ function scenarios(name: string, open: () => Promise<Store>, sharedStore: boolea
           await clock.advance(15_000);
           expect(await store.state.getLease(credential.leaseId)).toBeUndefined();
         },
-        { timeout: 30_000, interval: 50 },
+        HANG,
       );
       expect(vault.openRequests()).toEqual([]);
       expect(await audit('ha-owed')).toMatchObject({ outcome: 'checked_in', checkinReason: 'release' });

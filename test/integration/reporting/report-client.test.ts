@@ -19,7 +19,12 @@ async function setup(faults: (ReportFault | undefined)[] = [], tokens = new List
   open.push(s);
   const { log, lines } = capturedLogger();
   const clock = instantClock(s.clock);
-  const dispatcher = new Agent({ connect: { timeout: 2000, ca: [s.caPem] }, headersTimeout: 5000, bodyTimeout: 5000 });
+  // Bounds for a hang only (no fault here stalls): a loaded machine may take seconds to answer.
+  const dispatcher = new Agent({
+    connect: { timeout: 60_000, ca: [s.caPem] },
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
   agents.push(dispatcher);
   const metrics = createMetricsRegistry({ defaultMetrics: false });
   const client = new ReportClient({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GroupCommit, type BatchWriter } from '../../../src/store/pglite/group-commit.js';
+import { HANG } from '../../helpers/until.js';
 
 /**
  * A writer standing in for the database: records what it was asked to write together and alone,
@@ -45,7 +46,7 @@ describe('GroupCommit', () => {
     const w = recordingWriter();
     const g = new GroupCommit(w);
     const first = Promise.all([g.submit('slow'), g.submit('a')]);
-    await expect.poll(() => w.release).toBeDefined();
+    await expect.poll(() => w.release, HANG).toBeDefined();
     const second = Promise.all([g.submit('b'), g.submit('c')]);
     w.release!();
     expect(await first).toEqual(['done slow', 'done a']);
