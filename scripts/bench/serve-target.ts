@@ -40,11 +40,12 @@ export async function startServeTarget(dir: string) {
   return {
     dataDir,
     /**
-     * Spawns `ecm-bridge serve` on `dataDir` (by default the target's own), measures the time to its
-     * first `/readyz` 200 and its RSS then and after `idleMs` more, and stops it.
+     * Spawns `ecm-bridge serve` on `dataDir` (by default the target's own), with `env` added to
+     * this process's, measures the time to its first `/readyz` 200 and its RSS then and after
+     * `idleMs` more, and stops it.
      */
-    serveToReady: (options: { dataDir?: string; idleMs?: number } = {}) =>
-      serveToReady(configFor(options.dataDir ?? dataDir), httpPort, options.idleMs ?? 0),
+    serveToReady: (options: { dataDir?: string; idleMs?: number; env?: Record<string, string> } = {}) =>
+      serveToReady(configFor(options.dataDir ?? dataDir), httpPort, options.idleMs ?? 0, options.env ?? {}),
     stop: async () => {
       await appliance.stop();
       await vault.stop();
@@ -70,9 +71,13 @@ async function serveToReady(
   configFile: string,
   port: number,
   idleMs: number,
+  env: Record<string, string>,
 ): Promise<{ ms: number; rssMiB: number; idleRssMiB: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['bin/ecm-bridge.js', 'serve', '--config', configFile], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['bin/ecm-bridge.js', 'serve', '--config', configFile], {
+    stdio: 'ignore',
+    env: { ...process.env, ...env },
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let ended = false;
   void exited.then(() => (ended = true));
