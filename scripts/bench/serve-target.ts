@@ -39,6 +39,8 @@ export async function startServeTarget(dir: string) {
   const dataDir = join(dir, 'pglite');
   return {
     dataDir,
+    /** The appliance simulator: its hub sends console requests to the connected bridge. */
+    appliance,
     /**
      * Spawns `ecm-bridge serve` on `dataDir` (by default the target's own), with `env` added to
      * this process's, measures the time to its first `/readyz` 200 and its RSS then and after
@@ -46,6 +48,8 @@ export async function startServeTarget(dir: string) {
      */
     serveToReady: (options: { dataDir?: string; idleMs?: number; env?: Record<string, string> } = {}) =>
       serveToReady(configFor(options.dataDir ?? dataDir), httpPort, options.idleMs ?? 0, options.env ?? {}),
+    /** Spawns `ecm-bridge serve` on the target's data directory and leaves it running once ready. */
+    startServe: (env: Record<string, string> = {}) => startServe(configFor(dataDir), httpPort, env),
     stop: async () => {
       await appliance.stop();
       await vault.stop();
@@ -67,12 +71,14 @@ function rssMiB(pid: number): number {
   return Number(kb) / 1024;
 }
 
-async function serveToReady(
-  configFile: string,
-  port: number,
-  idleMs: number,
-  env: Record<string, string>,
-): Promise<{ ms: number; rssMiB: number; idleRssMiB: number }> {
+/** A `serve` process started by `startServe`: ready, running until `stop`. */
+export interface ServeProcess {
+  pid: number;
+  readyMs: number;
+  stop: () => Promise<void>;
+}
+
+async function startServe(configFile: string, port: number, env: Record<string, string>): Promise<ServeProcess> {
   const t0 = performance.now();
   const child = spawn(process.execPath, ['bin/ecm-bridge.js', 'serve', '--config', configFile], {
     stdio: 'ignore',
@@ -81,6 +87,10 @@ async function serveToReady(
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let ended = false;
   void exited.then(() => (ended = true));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited;
+  };
   try {
     for (;;) {
       if (ended) throw new Error('ecm-bridge serve exited before it was ready');
@@ -88,17 +98,28 @@ async function serveToReady(
         (r) => r.status,
         () => 0,
       );
-      if (status === 200) {
-        const ms = performance.now() - t0;
-        const atReady = rssMiB(child.pid!);
-        await new Promise((r) => setTimeout(r, idleMs));
-        return { ms, rssMiB: atReady, idleRssMiB: rssMiB(child.pid!) };
-      }
+      if (status === 200) return { pid: child.pid!, readyMs: performance.now() - t0, stop };
       await new Promise((r) => setTimeout(r, 10));
     }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function serveToReady(
+  configFile: string,
+  port: number,
+  idleMs: number,
+  env: Record<string, string>,
+): Promise<{ ms: number; rssMiB: number; idleRssMiB: number }> {
+  const serve = await startServe(configFile, port, env);
+  try {
+    const atReady = rssMiB(serve.pid);
+    await new Promise((r) => setTimeout(r, idleMs));
+    return { ms: serve.readyMs, rssMiB: atReady, idleRssMiB: rssMiB(serve.pid) };
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await serve.stop();
   }
 }
 
