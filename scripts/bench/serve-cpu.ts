@@ -5,7 +5,7 @@
  * and appliance simulators in this process (scripts/bench/serve-target.ts); a console user
  * lists, gets and releases a credential through the ECM channel, one request at a time.
  *
- *   npm run build && npx tsx scripts/bench/serve-cpu.ts [--runs N] [--first-seconds S] [--pace-ms MS] [--steady N]
+ *   npm run build && npx tsx scripts/bench/serve-cpu.ts [--runs N] [--first-seconds S] [--pace-ms MS] [--steady N] [--node-args ARGS]
  *
  * Per run, a fresh `serve` on the same migrated data directory:
  * - first minute: cycles paced one every `pace-ms` from the moment it is ready, for
@@ -31,12 +31,15 @@ const { values } = parseArgs({
     'first-seconds': { type: 'string', default: '60' },
     'pace-ms': { type: 'string', default: '500' },
     steady: { type: 'string', default: '300' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const runs = Number(values.runs);
 const firstMs = Number(values['first-seconds']) * 1000;
 const paceMs = Number(values['pace-ms']);
 const steady = Number(values.steady);
+/** Options for serve's Node (a profile: `--node-args '--cpu-prof --cpu-prof-dir=DIR'`). */
+const nodeArgs = values['node-args'].split(' ').filter((a) => a !== '');
 
 /** CPU time of every live thread of `pid`, in ms (schedstat's first field: ns on a CPU). */
 function cpuMs(pid: number): number {
@@ -99,7 +102,7 @@ interface RunResult {
 }
 
 async function oneRun(): Promise<RunResult> {
-  const serve = await target.startServe();
+  const serve = await target.startServe({}, nodeArgs);
   try {
     // Ready may precede the channel's welcome: wait for the first answer (not measured).
     for (;;) {

@@ -48,8 +48,12 @@ export async function startServeTarget(dir: string) {
      */
     serveToReady: (options: { dataDir?: string; idleMs?: number; env?: Record<string, string> } = {}) =>
       serveToReady(configFor(options.dataDir ?? dataDir), httpPort, options.idleMs ?? 0, options.env ?? {}),
-    /** Spawns `ecm-bridge serve` on the target's data directory and leaves it running once ready. */
-    startServe: (env: Record<string, string> = {}) => startServe(configFor(dataDir), httpPort, env),
+    /**
+     * Spawns `ecm-bridge serve` on the target's data directory, `nodeArgs` given to Node, and
+     * leaves it running once ready.
+     */
+    startServe: (env: Record<string, string> = {}, nodeArgs: string[] = []) =>
+      startServe(configFor(dataDir), httpPort, env, nodeArgs),
     stop: async () => {
       await appliance.stop();
       await vault.stop();
@@ -78,9 +82,14 @@ export interface ServeProcess {
   stop: () => Promise<void>;
 }
 
-async function startServe(configFile: string, port: number, env: Record<string, string>): Promise<ServeProcess> {
+async function startServe(
+  configFile: string,
+  port: number,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<ServeProcess> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['bin/ecm-bridge.js', 'serve', '--config', configFile], {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/ecm-bridge.js', 'serve', '--config', configFile], {
     stdio: 'ignore',
     env: { ...process.env, ...env },
   });
