@@ -85,13 +85,13 @@ try {
   const serveExisting = await sampleAll(async (i) => {
     const copy = join(root, `copy-${i}`);
     cpSync(target.dataDir, copy, { recursive: true });
-    const pglite = await pgliteOpenProcess(copy);
+    const pglite = (await pgliteOpenProcess(copy)).ms;
     const s = await target.serveToReady({ idleMs, env: cached });
     const off = compileCache ? (await target.serveToReady({ env: noCache })).ms : Number.NaN;
     return { pglite, ms: s.ms, rss: s.rssMiB, idleRss: s.idleRssMiB, off };
   });
   const serveNew = await sampleAll(async (i) => {
-    const pglite = await pgliteOpenProcess(fresh('pglite-new', i));
+    const pglite = (await pgliteOpenProcess(fresh('pglite-new', i))).ms;
     const s = await target.serveToReady({ dataDir: fresh('serve-new', i), idleMs, env: cached });
     return { pglite, ms: s.ms, rss: s.rssMiB, idleRss: s.idleRssMiB };
   });

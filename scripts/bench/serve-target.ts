@@ -79,6 +79,8 @@ function rssMiB(pid: number): number {
 export interface ServeProcess {
   pid: number;
   readyMs: number;
+  /** The process's CPU time (every thread) when it was first ready. */
+  readyCpuMs: number;
   stop: () => Promise<void>;
 }
 
@@ -107,7 +109,10 @@ async function startServe(
         (r) => r.status,
         () => 0,
       );
-      if (status === 200) return { pid: child.pid!, readyMs: performance.now() - t0, stop };
+      if (status === 200) {
+        const readyMs = performance.now() - t0;
+        return { pid: child.pid!, readyMs, readyCpuMs: processCpuMs(child.pid!), stop };
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
   } catch (e) {
@@ -132,19 +137,33 @@ async function serveToReady(
   }
 }
 
+/** CPU time (ms) process `pid` has used so far, every thread, ended ones included (/proc/PID/stat). */
+export function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /**
- * Milliseconds from spawning a bare process that imports PGlite to its open of `dataDir` with
- * PGlite's defaults (a new directory: PGlite's own initdb).
+ * Spawns a bare process that imports PGlite and opens `dataDir` with PGlite's defaults (a new
+ * directory: PGlite's own initdb): milliseconds from the spawn to the open, and the process's CPU
+ * time by then.
  */
-export function pgliteOpenProcess(dataDir: string): Promise<number> {
+export function pgliteOpenProcess(dataDir: string): Promise<{ ms: number; cpuMs: number }> {
   const t0 = performance.now();
+  // It stays up after the open until killed, so that its CPU time can be read.
   const code =
-    "const { PGlite } = await import('@electric-sql/pglite'); await PGlite.create(process.argv[1]); process.stdout.write('open\\n'); process.exit(0);";
+    "const { PGlite } = await import('@electric-sql/pglite'); await PGlite.create(process.argv[1]); process.stdout.write('open\\n'); setInterval(() => {}, 1000);";
   const child = spawn(process.execPath, ['--input-type=module', '-e', code, dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
-    child.stdout.once('data', () => resolve(performance.now() - t0));
-    child.once('exit', (c) => c !== 0 && reject(new Error(`the PGlite open process exited with ${c}`)));
+    child.stdout.once('data', () => {
+      const ms = performance.now() - t0;
+      const cpuMs = processCpuMs(child.pid!);
+      child.kill('SIGKILL');
+      resolve({ ms, cpuMs });
+    });
+    child.once('exit', (c, signal) => signal === null && reject(new Error(`the PGlite open process exited with ${c}`)));
   });
 }
