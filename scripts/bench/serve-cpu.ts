@@ -5,7 +5,7 @@
  * and appliance simulators in this process (scripts/bench/serve-target.ts); a console user
  * lists, gets and releases a credential through the ECM channel, one request at a time.
  *
- *   npm run build && npx tsx scripts/bench/serve-cpu.ts [--runs N] [--first-seconds S] [--pace-ms MS] [--steady N] [--node-args ARGS]
+ *   npm run build && npx tsx scripts/bench/serve-cpu.ts [--runs N] [--first-seconds S] [--pace-ms MS] [--steady N] [--node-args='ARGS']
  *
  * Per run, a fresh `serve` on the same migrated data directory:
  * - first minute: cycles paced one every `pace-ms` from the moment it is ready, for
@@ -38,7 +38,7 @@ const runs = Number(values.runs);
 const firstMs = Number(values['first-seconds']) * 1000;
 const paceMs = Number(values['pace-ms']);
 const steady = Number(values.steady);
-/** Options for serve's Node (a profile: `--node-args '--cpu-prof --cpu-prof-dir=DIR'`). */
+/** Options for serve's Node (a profile: `--node-args='--cpu-prof --cpu-prof-dir=DIR'`). */
 const nodeArgs = values['node-args'].split(' ').filter((a) => a !== '');
 
 /** CPU time of every live thread of `pid`, in ms (schedstat's first field: ns on a CPU). */

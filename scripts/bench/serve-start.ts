@@ -3,7 +3,9 @@
  * copy of the same data directory, alternating, by wall time (spawn to `/readyz` 200, spawn to
  * open) and by the process's CPU time by then (every thread, from /proc/PID/stat). On a shared
  * machine the wall ratio moves with the load; the CPU ratio much less, and it is what the wall
- * ratio tends to on a quiet machine with a core free for each. On Node 22.1 and later, serve runs
+ * ratio tends to when the machine has no core to spare (each process then gets about the same
+ * share of one), while on a quiet machine the background threads' work (PGlite's WebAssembly
+ * compile) overlaps the main thread's and the wall ratio is lower. On Node 22.1 and later, serve runs
  * with its compile cache warm (a cache directory of this run's) and, in the same run, with it off.
  *
  *   npm run build && npx tsx scripts/bench/serve-start.ts [--runs N]
