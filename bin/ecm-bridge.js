@@ -20,8 +20,9 @@ import { fileURLToPath } from 'node:url';
 function enableCompileCache() {
   if (typeof module.enableCompileCache !== 'function') return;
   const env = process.env;
-  const base = env.CACHE_DIRECTORY?.split(':')[0] || env.XDG_CACHE_HOME || join(homedir(), '.cache');
   try {
+    // homedir() throws for a user with neither HOME nor a passwd entry (an arbitrary container uid).
+    const base = env.CACHE_DIRECTORY?.split(':')[0] || env.XDG_CACHE_HOME || join(homedir(), '.cache');
     module.enableCompileCache(env.NODE_COMPILE_CACHE ? undefined : join(base, 'ecm-bridge', 'compile-cache'));
   } catch {
     // No cache is only a slower start.
