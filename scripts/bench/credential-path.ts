@@ -21,7 +21,7 @@
  * pool size does. Each figure is the median of `runs` runs, with every run's value and the
  * 1-minute load average before it.
  */
-import { benchBroker, freshCredentialIds } from './bench-broker.js';
+import { benchBroker } from './bench-broker.js';
 import { benchVault, startBenchVaultSimulator } from './bench-vault.js';
 import { DirectPsClient } from './direct-ps-client.js';
 import { setMaxListeners } from 'node:events';
@@ -89,8 +89,6 @@ function endpoint(w: number) {
 }
 const MAX_WORKERS = 50;
 const contexts: RequestContext[] = [];
-const credentialIds: string[] = [];
-const freshId = freshCredentialIds();
 const accounts: VaultAccount[] = [];
 for (let w = 0; w < MAX_WORKERS; w++) {
   const e = endpoint(w);
@@ -101,7 +99,7 @@ for (let w = 0; w < MAX_WORKERS; w++) {
     session: { lsid: `bench-session-${w}` },
   };
   contexts.push(ctx);
-  credentialIds.push((await broker.handle('credentials.list', ctx, {}, signal)).credentials[0]!.id);
+  await broker.handle('credentials.list', ctx, {}, signal);
   await broker16.handle('credentials.list', ctx, {}, signal);
   accounts.push((await vault.listAccounts(USER, { names: [e.name, e.fqdn], ips: [e.ip] }))[0]!);
 }
@@ -197,10 +195,30 @@ async function alternating(): Promise<{ direct: Measured; bridge: Measured }> {
   return { direct: d.result(d.busyMs), bridge: b.result(b.busyMs) };
 }
 
+/**
+ * Credential ids listed ahead for each worker, outside the measured time: an id is single-use once
+ * its checkout is released and sealed (the bench cannot mint one), and the direct client lists
+ * nothing. Both brokers share one credential-id key, so either's ids serve both. Refilled before
+ * every measurement with what it can use at most.
+ */
+const idPools: string[][] = contexts.map(() => []);
+async function fillIds(): Promise<void> {
+  // Worker 0 runs the 1-worker cases (at most ~500 cycles/s); at 50 workers each makes far fewer.
+  for (let w = 0; w < MAX_WORKERS; w++)
+    while (idPools[w]!.length < seconds * (w === 0 ? 500 : 40))
+      idPools[w]!.push(
+        ...(await broker.handle('credentials.list', contexts[w]!, {}, signal)).credentials.map((c) => c.id),
+      );
+}
+const freshId = (w: number) => {
+  const id = idPools[w]!.pop();
+  if (!id) throw new Error(`worker ${w} ran out of listed credential ids: raise fillIds' count`);
+  return id;
+};
+
 const directGet: Get = (w) => bare.checkout(w, accounts[w]!.systemId, accounts[w]!.accountId);
 const directRelease: Release = (w, got) => bare.checkin(w, (got as { requestId: string }).requestId);
-const bridgedGet: Get = (w) =>
-  broker.handle('credentials.get', contexts[w]!, { credentialId: freshId(credentialIds[w]!, contexts[w]!) }, signal);
+const bridgedGet: Get = (w) => broker.handle('credentials.get', contexts[w]!, { credentialId: freshId(w) }, signal);
 const releaseOn =
   (b: typeof broker): Release =>
   async (w, got) => {
@@ -217,13 +235,7 @@ const bridged = (workers: number) => cycles(workers, bridgedGet, bridgedRelease)
 const bridged16 = (workers: number) =>
   cycles(
     workers,
-    (w) =>
-      broker16.handle(
-        'credentials.get',
-        contexts[w]!,
-        { credentialId: freshId(credentialIds[w]!, contexts[w]!) },
-        signal,
-      ),
+    (w) => broker16.handle('credentials.get', contexts[w]!, { credentialId: freshId(w) }, signal),
     releaseOn(broker16),
   );
 
@@ -267,6 +279,7 @@ const measurements: Run[] = [
 ];
 const results = new Map<string, { m: Measured[]; loads: string[] }>();
 const record = async (run: Run) => {
+  await fillIds();
   const load = load1();
   for (const [name, m] of Object.entries(await run())) {
     const r = results.get(name) ?? { m: [], loads: [] };
@@ -278,7 +291,9 @@ const record = async (run: Run) => {
 try {
   // TLS, sign-in and JIT warm-up outside the measurements, connections included.
   await direct(MAX_WORKERS);
+  await fillIds();
   await bridged(MAX_WORKERS);
+  await fillIds();
   await bridged16(MAX_WORKERS);
   for (let run = 0; run < runs; run++) for (const m of measurements) await record(m);
   // The bridge's cost against the number of live leases: 1 worker with the table filled.

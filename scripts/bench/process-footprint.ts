@@ -12,6 +12,7 @@
  *   npm run build && npx tsx scripts/bench/process-footprint.ts [--runs N] [--idle-ms N]
  */
 import { execFileSync } from 'node:child_process';
+import module from 'node:module';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,10 @@ async function sampleAll<K extends string>(f: (i: number) => Promise<Record<K, n
 const sample = async (f: () => number) => (await sampleAll(async () => ({ v: f() }))).v;
 
 const root = mkdtempSync(join(tmpdir(), 'footprint-'));
+// serve's compile cache (bin/ecm-bridge.js) in a directory of this run's: Node 22.1 and later.
+const compileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+const cached = { XDG_CACHE_HOME: join(root, 'cache') };
+const noCache = { NODE_DISABLE_COMPILE_CACHE: '1' };
 const dir = join(root, 'db');
 const target = await startServeTarget(root);
 const fresh = (name: string, i: number) => join(root, `${name}-${i}`);
@@ -75,17 +80,19 @@ try {
     const b = child('bridge', fresh('bridge', i));
     return { rssD: d.rssMiB, openD: d.openMs, rssB: b.rssMiB, openB: b.openMs };
   });
-  await target.serveToReady(); // creates and migrates serve's data directory
+  // Creates and migrates serve's data directory, and fills the compile cache (Node 22 and later).
+  await target.serveToReady({ env: cached });
   const serveExisting = await sampleAll(async (i) => {
     const copy = join(root, `copy-${i}`);
     cpSync(target.dataDir, copy, { recursive: true });
-    const pglite = await pgliteOpenProcess(copy);
-    const s = await target.serveToReady({ idleMs });
-    return { pglite, ms: s.ms, rss: s.rssMiB, idleRss: s.idleRssMiB };
+    const pglite = (await pgliteOpenProcess(copy)).ms;
+    const s = await target.serveToReady({ idleMs, env: cached });
+    const off = compileCache ? (await target.serveToReady({ env: noCache })).ms : Number.NaN;
+    return { pglite, ms: s.ms, rss: s.rssMiB, idleRss: s.idleRssMiB, off };
   });
   const serveNew = await sampleAll(async (i) => {
-    const pglite = await pgliteOpenProcess(fresh('pglite-new', i));
-    const s = await target.serveToReady({ dataDir: fresh('serve-new', i), idleMs });
+    const pglite = (await pgliteOpenProcess(fresh('pglite-new', i))).ms;
+    const s = await target.serveToReady({ dataDir: fresh('serve-new', i), idleMs, env: cached });
     return { pglite, ms: s.ms, rss: s.rssMiB, idleRss: s.idleRssMiB };
   });
   const ratio = (a: Sampled, b: Sampled) => `${median(a.values.map((v, i) => v / b.values[i]!)).toFixed(2)}x`;
@@ -93,6 +100,11 @@ try {
     `process footprint benchmark, median of ${runs} fresh processes; serve's idle RSS ${idleMs} ms after ready`,
   );
   console.log(machineLine());
+  console.log(
+    compileCache
+      ? 'serve: compile cache on (warm) unless the row says off'
+      : 'serve: no compile cache (Node 20 has none for ES modules)',
+  );
   console.log('');
   const storeRows = (label: string, m: Record<'rssD' | 'openD' | 'rssB' | 'openB', Sampled>) => [
     [`PGlite defaults: idle RSS MiB (${label})`, describe(m.rssD, 0), 'baseline'],
@@ -100,9 +112,18 @@ try {
     [`PGlite defaults: open ms (${label})`, describe(m.openD, 0), 'baseline'],
     [`bridge store: open + migrate ms (${label})`, describe(m.openB, 0), ratio(m.openB, m.openD)],
   ];
-  const serveRows = (label: string, m: Record<'pglite' | 'ms' | 'rss' | 'idleRss', Sampled>) => [
+  const serveRows = (label: string, m: Record<'pglite' | 'ms' | 'rss' | 'idleRss', Sampled> & { off?: Sampled }) => [
     [`PGlite open in a fresh process (spawn to open) ms (${label})`, describe(m.pglite, 0), 'baseline'],
     [`\`ecm-bridge serve\` spawn to /readyz 200 ms (${label})`, describe(m.ms, 0), ratio(m.ms, m.pglite)],
+    ...(m.off && compileCache
+      ? [
+          [
+            `\`ecm-bridge serve\` spawn to /readyz 200 ms, compile cache off (${label})`,
+            describe(m.off, 0),
+            ratio(m.off, m.pglite),
+          ],
+        ]
+      : []),
     [`\`ecm-bridge serve\` RSS MiB at ready (${label})`, describe(m.rss, 0), 'target < 300'],
     [`\`ecm-bridge serve\` RSS MiB ${idleMs} ms after ready (${label})`, describe(m.idleRss, 0), 'target < 300'],
   ];

@@ -39,12 +39,21 @@ export async function startServeTarget(dir: string) {
   const dataDir = join(dir, 'pglite');
   return {
     dataDir,
+    /** The appliance simulator: its hub sends console requests to the connected bridge. */
+    appliance,
     /**
-     * Spawns `ecm-bridge serve` on `dataDir` (by default the target's own), measures the time to its
-     * first `/readyz` 200 and its RSS then and after `idleMs` more, and stops it.
+     * Spawns `ecm-bridge serve` on `dataDir` (by default the target's own), with `env` added to
+     * this process's, measures the time to its first `/readyz` 200 and its RSS then and after
+     * `idleMs` more, and stops it.
      */
-    serveToReady: (options: { dataDir?: string; idleMs?: number } = {}) =>
-      serveToReady(configFor(options.dataDir ?? dataDir), httpPort, options.idleMs ?? 0),
+    serveToReady: (options: { dataDir?: string; idleMs?: number; env?: Record<string, string> } = {}) =>
+      serveToReady(configFor(options.dataDir ?? dataDir), httpPort, options.idleMs ?? 0, options.env ?? {}),
+    /**
+     * Spawns `ecm-bridge serve` on the target's data directory, `nodeArgs` given to Node, and
+     * leaves it running once ready.
+     */
+    startServe: (env: Record<string, string> = {}, nodeArgs: string[] = []) =>
+      startServe(configFor(dataDir), httpPort, env, nodeArgs),
     stop: async () => {
       await appliance.stop();
       await vault.stop();
@@ -66,16 +75,33 @@ function rssMiB(pid: number): number {
   return Number(kb) / 1024;
 }
 
-async function serveToReady(
+/** A `serve` process started by `startServe`: ready, running until `stop`. */
+export interface ServeProcess {
+  pid: number;
+  readyMs: number;
+  /** The process's CPU time (every thread) when it was first ready. */
+  readyCpuMs: number;
+  stop: () => Promise<void>;
+}
+
+async function startServe(
   configFile: string,
   port: number,
-  idleMs: number,
-): Promise<{ ms: number; rssMiB: number; idleRssMiB: number }> {
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<ServeProcess> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['bin/ecm-bridge.js', 'serve', '--config', configFile], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/ecm-bridge.js', 'serve', '--config', configFile], {
+    stdio: 'ignore',
+    env: { ...process.env, ...env },
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let ended = false;
   void exited.then(() => (ended = true));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited;
+  };
   try {
     for (;;) {
       if (ended) throw new Error('ecm-bridge serve exited before it was ready');
@@ -84,32 +110,60 @@ async function serveToReady(
         () => 0,
       );
       if (status === 200) {
-        const ms = performance.now() - t0;
-        const atReady = rssMiB(child.pid!);
-        await new Promise((r) => setTimeout(r, idleMs));
-        return { ms, rssMiB: atReady, idleRssMiB: rssMiB(child.pid!) };
+        const readyMs = performance.now() - t0;
+        return { pid: child.pid!, readyMs, readyCpuMs: processCpuMs(child.pid!), stop };
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
+  } catch (e) {
+    await stop();
+    throw e;
   }
 }
 
+async function serveToReady(
+  configFile: string,
+  port: number,
+  idleMs: number,
+  env: Record<string, string>,
+): Promise<{ ms: number; rssMiB: number; idleRssMiB: number }> {
+  const serve = await startServe(configFile, port, env);
+  try {
+    const atReady = rssMiB(serve.pid);
+    await new Promise((r) => setTimeout(r, idleMs));
+    return { ms: serve.readyMs, rssMiB: atReady, idleRssMiB: rssMiB(serve.pid) };
+  } finally {
+    await serve.stop();
+  }
+}
+
+/** CPU time (ms) process `pid` has used so far, every thread, ended ones included (/proc/PID/stat). */
+export function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /**
- * Milliseconds from spawning a bare process that imports PGlite to its open of `dataDir` with
- * PGlite's defaults (a new directory: PGlite's own initdb).
+ * Spawns a bare process that imports PGlite and opens `dataDir` with PGlite's defaults (a new
+ * directory: PGlite's own initdb): milliseconds from the spawn to the open, and the process's CPU
+ * time by then.
  */
-export function pgliteOpenProcess(dataDir: string): Promise<number> {
+export function pgliteOpenProcess(dataDir: string): Promise<{ ms: number; cpuMs: number }> {
   const t0 = performance.now();
+  // It stays up after the open until killed, so that its CPU time can be read.
   const code =
-    "const { PGlite } = await import('@electric-sql/pglite'); await PGlite.create(process.argv[1]); process.stdout.write('open\\n'); process.exit(0);";
+    "const { PGlite } = await import('@electric-sql/pglite'); await PGlite.create(process.argv[1]); process.stdout.write('open\\n'); setInterval(() => {}, 1000);";
   const child = spawn(process.execPath, ['--input-type=module', '-e', code, dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
-    child.stdout.once('data', () => resolve(performance.now() - t0));
-    child.once('exit', (c) => c !== 0 && reject(new Error(`the PGlite open process exited with ${c}`)));
+    child.stdout.once('data', () => {
+      const ms = performance.now() - t0;
+      const cpuMs = processCpuMs(child.pid!);
+      child.kill('SIGKILL');
+      resolve({ ms, cpuMs });
+    });
+    child.once('exit', (c, signal) => signal === null && reject(new Error(`the PGlite open process exited with ${c}`)));
   });
 }

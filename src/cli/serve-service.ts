@@ -1,3 +1,4 @@
+import module from 'node:module';
 import { ConfigError } from '../platform/config/loader.js';
 import { loadConfigFile } from '../app/config-schema.js';
 import { createLogger } from '../platform/logger.js';
@@ -38,6 +39,10 @@ export async function serveUntilStopped(
     process.off('SIGHUP', onEarlyHup);
   }
   log.info({ instanceId: rt.instanceId, config: file }, 'ecm-bridge started');
+  // The compile cache the launcher enabled (bin/ecm-bridge.js) is written when the process exits;
+  // written now too, with what start-up compiled, so that the next start finds it even after a
+  // crash or a SIGKILL (Node 22.10 and later).
+  (module as { flushCompileCache?: () => void }).flushCompileCache?.();
   return runUntilSignal(service, file, io.env, log, hupWhileStarting);
 }
 

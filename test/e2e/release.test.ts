@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -259,10 +260,15 @@ describe('the packed release, installed as an operator installs it', () => {
         'http: { port: 0, statusPage: { openOnLoopback: true } }\nreporting: { enabled: false }\n',
     );
     mkdirSync(join(work, 'serve'), { recursive: true });
+    // Nothing is written into the install directory (Node 22's compile cache goes to the user's).
+    const installFiles = () => readdirSync(installed, { recursive: true }).map(String).sort();
+    const filesBefore = installFiles();
+    const compileCache = join(work, 'cache', 'ecm-bridge', 'compile-cache');
     const child = spawn(bin, ['serve', '--config', config], {
       cwd: work,
       env: {
         PATH: process.env.PATH ?? '',
+        XDG_CACHE_HOME: join(work, 'cache'),
         ...ps.env,
         ECM_CLIENT_SECRET: ECM_ACCOUNT.clientSecret as string,
       },
@@ -302,11 +308,19 @@ describe('the packed release, installed as an operator installs it', () => {
         ECM_CLIENT_SECRET: ECM_ACCOUNT.clientSecret as string,
       });
       expect(check.stdout).toMatch(/OK +store +embedded database +held by the running bridge \(pid \d+\)/);
+      // Node 22.1+: serve writes the compile cache once started (bin/ecm-bridge.js), not only at exit.
+      if (typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function')
+        await until(
+          () => existsSync(compileCache) && readdirSync(compileCache, { recursive: true }).length > 1,
+          'the compile cache in the user cache directory',
+          180_000,
+        );
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
     expect(out).not.toContain(ECM_ACCOUNT.clientSecret);
+    expect(installFiles()).toEqual(filesBefore);
   });
 
   it.skipIf(!hasSystemdAnalyze)(
