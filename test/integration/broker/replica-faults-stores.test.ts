@@ -58,13 +58,10 @@ function scenarios(name: string, open: () => Promise<Store>, sharedStore: boolea
       vault.checkin = checkin;
       // The clock moves on until a survivor's sweep ended the owed check-in (each step lets the
       // loops make their database round trips; the claim lapses after 90 s).
-      await vi.waitFor(
-        async () => {
-          await clock.advance(15_000);
-          expect(await store.state.getLease(credential.leaseId)).toBeUndefined();
-        },
-        HANG,
-      );
+      await vi.waitFor(async () => {
+        await clock.advance(15_000);
+        expect(await store.state.getLease(credential.leaseId)).toBeUndefined();
+      }, HANG);
       expect(vault.openRequests()).toEqual([]);
       expect(await audit('ha-owed')).toMatchObject({ outcome: 'checked_in', checkinReason: 'release' });
       await b.broker.stop(0, 'reload');
