@@ -5,6 +5,7 @@ import { renderExplainReport } from '../broker/explain-render.js';
 import {
   EVENTS_SHOWN,
   LEASES_SHOWN,
+  MISSING_RECORDINGS_SHOWN,
   QUARANTINE_SHOWN,
   type ReportingEntry,
   type SiteEntry,
@@ -54,11 +55,12 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
     async overview(): Promise<StatusOverview> {
       const snap = await readinessSnapshot(deps.rt.readiness);
       const config = deps.config();
-      const [reporting, leases, events, quarantine] = await Promise.all([
+      const [reporting, leases, events, quarantine, missingRecordings] = await Promise.all([
         reportingView(config, snap, deps),
         leasesView(deps),
         eventsView(deps),
         quarantineView(deps),
+        missingRecordingsView(deps),
       ]);
       return {
         generatedAt: new Date(deps.rt.clock.now()).toISOString(),
@@ -69,6 +71,7 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
         leases,
         events,
         quarantine,
+        missingRecordings,
       };
     },
 
@@ -238,6 +241,29 @@ async function quarantineView(deps: StatusSourceDeps): Promise<StatusOverview['q
     const store = deps.store()?.store;
     if (!store) return { error: 'the store is not running' };
     return await listQuarantine(store.reports, QUARANTINE_SHOWN);
+  } catch (e) {
+    return failure(e);
+  }
+}
+
+async function missingRecordingsView(deps: StatusSourceDeps): Promise<StatusOverview['missingRecordings']> {
+  try {
+    const store = deps.store()?.store;
+    if (!store) return { error: 'the store is not running' };
+    const { total, entries } = await store.reports.missingRecordings({ limit: MISSING_RECORDINGS_SHOWN });
+    return {
+      total,
+      shown: entries.map((e) => ({
+        site: e.site,
+        recording: e.recording,
+        node: e.node,
+        attempts: e.attempts,
+        lastCode: e.lastCode,
+        lastError: e.lastError,
+        firstFailedAt: e.firstFailedAt.toISOString(),
+        nextTryAt: e.nextTryAt.toISOString(),
+      })),
+    };
   } catch (e) {
     return failure(e);
   }
