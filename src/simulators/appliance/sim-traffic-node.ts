@@ -11,8 +11,8 @@ export interface SimTrafficNodeOptions {
   /** Index into the generator's `trafficNodes`: the sessions that ran here. */
   index: number;
   generator: SessionGenerator;
-  /** The primary's token store: a traffic node accepts the tokens the primary mints. */
-  tokens: SimTokenStore;
+  /** The primary's tokens (of either node of a failover pair): a traffic node accepts the tokens the primary mints. */
+  tokens: Pick<SimTokenStore, 'check'>;
   now: () => number;
 }
 
