@@ -30,6 +30,7 @@ import {
 } from './status-signals.js';
 import type { StoreComponent } from './store-unit.js';
 import { listQuarantine } from './quarantine-list.js';
+import { listMissingRecordings } from './missing-recordings-list.js';
 import { createExplainer } from './test-settings-tool.js';
 
 /** The running units the page reads, found at request time (a reload may have replaced them). */
@@ -250,20 +251,7 @@ async function missingRecordingsView(deps: StatusSourceDeps): Promise<StatusOver
   try {
     const store = deps.store()?.store;
     if (!store) return { error: 'the store is not running' };
-    const { total, entries } = await store.reports.missingRecordings({ limit: MISSING_RECORDINGS_SHOWN });
-    return {
-      total,
-      shown: entries.map((e) => ({
-        site: e.site,
-        recording: e.recording,
-        node: e.node,
-        attempts: e.attempts,
-        lastCode: e.lastCode,
-        lastError: e.lastError,
-        firstFailedAt: e.firstFailedAt.toISOString(),
-        nextTryAt: e.nextTryAt.toISOString(),
-      })),
-    };
+    return await listMissingRecordings(store.reports, MISSING_RECORDINGS_SHOWN);
   } catch (e) {
     return failure(e);
   }
