@@ -185,6 +185,7 @@ export class ReportClient implements ReportSource {
                 site: ctx.site,
                 report: ctx.report,
                 window: ctx.window,
+                ...(req.node ? { node: req.node } : {}),
                 ...(f.retryAfterMs === undefined ? {} : { retryAfterMs: f.retryAfterMs }),
               },
             },
@@ -239,7 +240,7 @@ export class ReportClient implements ReportSource {
           unavailable: 'appliance.unavailable',
           prefix: `site ${ctx.site}: `,
           op: 'report.fetch',
-          details: { site: ctx.site },
+          details: { site: ctx.site, ...(req.node ? { node: req.node } : {}) },
         });
       }
       if (res.statusCode === 401) await res.body.dump();

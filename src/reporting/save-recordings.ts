@@ -219,9 +219,14 @@ export class RecordingPass {
         );
         return undefined;
       }
-      if (node !== undefined && nodeDown(e)) {
-        this.#down.set(node, { error: e, owed: 1 });
-        return this.#owe(file, name, node, prior, e);
+      // The node failed as a whole: named once for the pull. One known only from a redirect
+      // (the error names it) cannot be skipped beforehand, but is not named again per file.
+      const failed = node ?? (typeof e.details?.node === 'string' ? e.details.node : undefined);
+      if (failed !== undefined && nodeDown(e)) {
+        const seen = this.#down.get(failed);
+        if (seen) seen.owed++;
+        else this.#down.set(failed, { error: e, owed: 1 });
+        return this.#owe(file, name, failed, prior, e);
       }
       this.deps.log.warn(
         { site: this.site, lsid: file.lsid, instance: file.instance, code: e.code, err: e },

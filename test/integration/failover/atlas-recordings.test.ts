@@ -240,6 +240,19 @@ describe('Atlas recordings come from the traffic node the report names (real soc
       expect(await retries(s, 'fetched')).toBe(owedFiles.length);
     });
 
+    it("names a node reached only through the primary's redirects once too, owing its files", async () => {
+      const s = await setup({ urlsOnSite: true, redirect: 'traffic', down: [1] });
+      expect(await s.w.runNow()).toEqual({ atlas: 'ok' });
+      const owed = await s.store.reports.missingRecordings({ site: 'atlas', limit: 100 });
+      const recordedOn1 = s.recorded.filter((i) => i % 2 === 1).map((i) => s.generator.lsidOf(i));
+      expect(owed.entries.map((e) => e.recording).sort()).toEqual(expect.arrayContaining(recordedOn1.sort()));
+      expect(
+        owed.entries.filter((e) => recordedOn1.includes(e.recording)).every((e) => e.node === 'tn2.atlas.example'),
+      ).toBe(true);
+      expect(s.lines.filter((l) => l.includes('tn2.atlas.example could not be reached'))).toHaveLength(1);
+      expect(s.lines.filter((l) => l.includes('recording not fetched') && l.includes('tn2.atlas.example'))).toEqual([]);
+    });
+
     it('gives an owed file up after reporting.recordings.retryForHours, counted and logged once', async () => {
       const s = await setup({ down: [0], retryForHours: 1 });
       const owedFiles = filesOf(s, 0);
