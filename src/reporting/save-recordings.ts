@@ -97,12 +97,12 @@ export class RecordingPass {
     const settled: string[] = [];
     for (const file of files) {
       const name = recordingName(file);
-      if (this.#stored!.has(name)) continue;
       const prior = this.#known!.get(name);
-      const outcome = await this.#try(file, prior);
-      if (outcome === 'saved') {
+      // On disk already (or, owed before, fetched now or abandoned): no longer owed.
+      const outcome = this.#stored!.has(name) ? 'saved' : await this.#try(file, prior);
+      if (outcome === 'saved' || outcome === undefined) {
         if (prior) settled.push(name);
-      } else if (outcome) owed.push(outcome);
+      } else owed.push(outcome);
     }
     await this.deps.reports.noteMissingRecordings(owed);
     await this.deps.reports.forgetMissingRecordings(this.site, settled);
