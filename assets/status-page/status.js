@@ -254,6 +254,35 @@
     );
   }
 
+  function renderMissingRecordings(m) {
+    const root = $('missing-recordings');
+    root.replaceChildren();
+    if (m.error) return root.append(el('p', { class: 'bad' }, m.error));
+    if (m.total === 0) return root.append(el('p', { class: 'note' }, 'Every recording was fetched.'));
+    root.append(
+      el(
+        'p',
+        { id: 'missing-count', class: 'bad' },
+        `${m.total} recording file(s) not fetched yet, retried with backoff${m.total > m.shown.length ? ` (first ${m.shown.length} due shown)` : ''}; see the runbook "Missing recordings"`,
+      ),
+    );
+    root.append(
+      table(
+        'Recordings owed, soonest retry first',
+        ['Site', 'File', 'Node', 'Attempts', 'Last error', 'Next try', 'Owed since'],
+        m.shown.map((e) => [
+          e.site,
+          e.recording,
+          e.node,
+          String(e.attempts),
+          `[${e.lastCode}] ${e.lastError}`,
+          when(e.nextTryAt),
+          when(e.firstFailedAt),
+        ]),
+      ),
+    );
+  }
+
   async function refresh() {
     if (!signedIn || inFlight) return;
     inFlight = true;
@@ -273,6 +302,7 @@
       renderLeases(o.leases);
       renderEvents(o.events);
       renderQuarantine(o.quarantine);
+      renderMissingRecordings(o.missingRecordings);
     } catch (e) {
       if (e.auth) signOut(e.message);
       else $('summary').textContent = `Cannot read the status: ${e.message}`;

@@ -75,6 +75,9 @@ class DiscardStore implements Store {
     tableCounts: async () => ({ session: this.#written }),
     quarantine: async (entries) => [...entries],
     quarantined: async () => ({ total: 0, entries: [] }),
+    noteMissingRecordings: async () => undefined,
+    forgetMissingRecordings: async () => undefined,
+    missingRecordings: async () => ({ total: 0, entries: [] }),
   };
   async migrate() {
     return 0;

@@ -13,6 +13,7 @@ import { REPORTING_LOCK, reportCursorKey, reportingSites } from '../reporting/re
 import { acquireWhenFree } from '../reporting/leader-lock-wait.js';
 import type { Leadership } from '../reporting/leadership.js';
 import { RecordingDirectory } from '../reporting/recording-directory.js';
+import { RecordingPass } from '../reporting/save-recordings.js';
 import type { Store } from '../store/store-ports.js';
 import type { Config } from './config-schema.js';
 import { openStore } from './open-store.js';
@@ -74,7 +75,23 @@ export async function backfillSite(
         reports: store.reports,
         state: store.state,
         log: rt.log,
-        ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings) } : {}),
+        ...(r.recordings.enabled
+          ? {
+              recordings: new RecordingPass(
+                {
+                  recordings: new RecordingDirectory(r.recordings),
+                  source: client.source,
+                  reports: store.reports,
+                  log: rt.log,
+                  clock: rt.clock,
+                  retryForHours: r.recordings.retryForHours,
+                  metrics: rt.metrics,
+                },
+                site.name,
+                request.signal,
+              ),
+            }
+          : {}),
       },
       {
         ...request,

@@ -32,15 +32,20 @@ export async function listQuarantine(reports: ReportStore, limit: number): Promi
 }
 
 /**
- * `report quarantine` without a running bridge holding the store: opens the configured store,
+ * A `report` listing without a running bridge holding the store: opens the configured store,
  * reads, closes. Nothing is migrated (a read needs no schema rights); a store whose schema
- * predates the quarantine fails naming the store.
+ * predates the table read fails naming the store.
  */
-export async function readQuarantine(config: Config, log: Logger, limit: number): Promise<QuarantineList> {
+export async function readFromStore<T>(config: Config, log: Logger, read: (reports: ReportStore) => Promise<T>) {
   const store = await openStore(config.store, { log, metrics: createMetricsRegistry({ defaultMetrics: false }) });
   try {
-    return await listQuarantine(store.reports, limit);
+    return await read(store.reports);
   } finally {
     await store.close();
   }
+}
+
+/** `report quarantine` without a running bridge holding the store (see readFromStore). */
+export function readQuarantine(config: Config, log: Logger, limit: number): Promise<QuarantineList> {
+  return readFromStore(config, log, (reports) => listQuarantine(reports, limit));
 }

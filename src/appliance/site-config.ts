@@ -20,6 +20,15 @@ export const siteSchema = z
     product: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['pra', 'rs'])).default('pra'),
     /** Node hostnames of a failover pair / Atlas primary candidates, for health-aware failover. */
     nodes: z.array(hostname).default([]),
+    /**
+     * The name the appliance's certificate carries, verified (and sent as SNI) on the site URL
+     * and every `nodes` entry given by IP or by another name. Default: the site URL's host.
+     */
+    tlsServerName: z
+      .string()
+      .max(253)
+      .regex(/^(?=.*[A-Za-z])[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/, 'must be a DNS name (no port, not an IP address)')
+      .optional(),
     /** Atlas traffic nodes, where session recordings live (see atlas-config.ts). */
     atlas: atlasSchema.optional(),
     /** Extra PEM CA bundle trusted for this site (in addition to the system roots). */

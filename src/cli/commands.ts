@@ -159,6 +159,18 @@ export const COMMANDS: CommandInfo[] = [
     load: () => import('./report-quarantine.js').then((m) => m.runReportQuarantine),
   },
   {
+    path: ['report', 'recordings'],
+    summary:
+      'List the recording files not fetched yet (owed, retried with backoff until fetched or reporting.recordings.retryForHours), due soonest first',
+    usage: 'ecm-bridge report recordings --config FILE [--limit N] [--json]',
+    examples: [
+      'ecm-bridge report recordings --config /etc/ecm-bridge/config.yaml',
+      'ecm-bridge report recordings --config /etc/ecm-bridge/config.yaml --json | jq ".shown[].node"',
+    ],
+    options: { config: { type: 'string', short: 'c' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+    load: () => import('./report-recordings.js').then((m) => m.runReportRecordings),
+  },
+  {
     path: ['report', 'parse'],
     summary: 'Parse a saved Reporting API report (listing or sessions) and print the normalised sessions',
     usage: 'ecm-bridge report parse FILE [--json] [--host HOSTNAME]',

@@ -86,6 +86,20 @@ export interface StatusOverview {
   events: AuditEntry[] | { error: string };
   /** Sessions refused by validation and quarantined (at most `QUARANTINE_SHOWN`, last seen first) and how many there are. */
   quarantine: { total: number; shown: QuarantineView[] } | { error: string };
+  /** Recording files owed (at most `MISSING_RECORDINGS_SHOWN`, soonest retry first) and how many there are. */
+  missingRecordings: { total: number; shown: MissingRecordingView[] } | { error: string };
+}
+
+/** A recording file not fetched yet: where it lives, why it failed last, when it is tried again. */
+export interface MissingRecordingView {
+  site: string;
+  recording: string;
+  node: string | null;
+  attempts: number;
+  lastCode: string;
+  lastError: string;
+  firstFailedAt: string;
+  nextTryAt: string;
 }
 
 /** A quarantined session: its raw lsid (bounded), why it was refused, where and when. */
@@ -130,3 +144,4 @@ export interface StatusSource {
 export const LEASES_SHOWN = 100;
 export const EVENTS_SHOWN = 50;
 export const QUARANTINE_SHOWN = 20;
+export const MISSING_RECORDINGS_SHOWN = 20;

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { bypassesProxy, type ProxyConfig } from './config/proxy-field.js';
 import { asProxyFailure } from './http/proxy-failures.js';
-import { isAddress } from './http-agent.js';
+import { originKey } from './http-agent.js';
 
 /**
  * A Node https Agent whose connections are CONNECT tunnels through an HTTP proxy, for clients
@@ -54,17 +54,18 @@ class TunnelAgent extends HttpsAgent {
 
 /**
  * What the ECM channel's WebSocket needs beside its CA to reach `origin` like the site's undici
- * agents do: the site hostname as SNI and verification name when the origin is an IP address,
- * and a tunnel agent when the site has a proxy that `origin` does not bypass.
+ * agents do: the name its certificate must carry (`verifyNames`, as createHttpAgent takes them)
+ * as SNI and verification name, and a tunnel agent when the site has a proxy that `origin` does
+ * not bypass.
  */
 export function channelTransport(
   origin: string,
-  o: { verifyName?: string; proxy?: ProxyConfig; connectTimeoutMs: number },
+  o: { verifyNames?: ReadonlyMap<string, string>; proxy?: ProxyConfig; connectTimeoutMs: number },
 ): { servername?: string; agent?: HttpsAgent } {
   const url = new URL(origin);
-  const byIp = o.verifyName !== undefined && !isAddress(o.verifyName) && isAddress(url.hostname);
+  const servername = o.verifyNames?.get(originKey(url));
   return {
-    ...(byIp ? { servername: o.verifyName } : {}),
+    ...(servername !== undefined ? { servername } : {}),
     ...(o.proxy && !bypassesProxy(url, o.proxy.noProxy) ? { agent: new TunnelAgent(o.proxy, o.connectTimeoutMs) } : {}),
   };
 }

@@ -257,7 +257,7 @@ export const ERROR_CATALOGUE = {
     'config',
     false,
     "A recording URL in a report, or a redirect while downloading a recording, names a host outside the site's cluster (site URL, `nodes`, `atlas.trafficNodes` and their `atlas.hostMap` names); it was not contacted, so the reporting token never left the cluster. The session itself is stored.",
-    'If the host is an Atlas traffic node, add it to `sites[].atlas.trafficNodes` (and `atlas.hostMap` when reached by an internal name); the recording is fetched on the next pull that re-reads the session, or with `ecm-bridge report backfill`.',
+    'If the host is an Atlas traffic node, add it to `sites[].atlas.trafficNodes` (and `atlas.hostMap` when reached by an internal name); the file is owed, and fetched by its next retry after the reload (docs/operations.md, "Runbook: missing recordings").',
   ),
 
   'report.leader_lost': entry(

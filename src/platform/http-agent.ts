@@ -18,20 +18,18 @@ export interface AgentOptions {
    */
   pipelining?: number;
   /**
-   * The name a certificate must carry when an origin is given by IP address (a failover node
-   * listed by IP serves the site's certificate): sent as SNI and verified. Never used to skip
-   * verification; ignored for origins given by name, and when itself an IP address.
-   */
-  verifyName?: string;
-  /**
-   * Certificate names by origin `host:port` (port always written): an Atlas traffic node reached
-   * by an internal name or address serves the certificate of its public name, sent as SNI and
-   * verified. Takes precedence over `verifyName`; never used to skip verification.
+   * Certificate names by origin (`originKey`): a failover node listed by IP or by its own name
+   * serves the site's certificate, an Atlas traffic node reached by an internal name or address
+   * the certificate of its public name (ClusterHosts.verifyNames). Sent as SNI and verified;
+   * never used to skip verification.
    */
   verifyNames?: ReadonlyMap<string, string>;
   /** Tunnel through this HTTP proxy (CONNECT), except for origins on its `noProxy` list. */
   proxy?: ProxyConfig;
 }
+
+/** `host:port` of a URL, the host in lower case and the port always written (443 by default): the key of `verifyNames`. */
+export const originKey = (u: URL) => `${u.hostname.toLowerCase()}:${u.port || '443'}`;
 
 /** Whether `host` (a URL hostname, IPv6 in brackets) is an IP address. */
 export const isAddress = (host: string) => isIP(host.replace(/^\[|\]$/g, '')) !== 0;
@@ -68,18 +66,15 @@ export function trustContext(caFile: string): SecureContext {
  */
 export function createHttpAgent(options: AgentOptions): Agent {
   const secureContext = options.caFile ? trustContext(options.caFile) : undefined;
-  const verifyName = options.verifyName && !isAddress(options.verifyName) ? options.verifyName : undefined;
   return new Agent({
     connect: { timeout: options.connectTimeoutMs, ...(secureContext ? { secureContext } : {}) },
     // One pool per origin, as undici's default factory makes, with the verification name set for
-    // origins given by IP (undici sends no SNI for them and would verify the address), or a
-    // tunnel through the proxy with the same TLS settings towards the origin.
+    // origins reached by another name or by IP (undici sends no SNI for an IP and would verify
+    // the address), or a tunnel through the proxy with the same TLS settings towards the origin.
     factory: (origin, opts) => {
       const url = new URL(String(origin));
       const connect = { ...(opts as { connect?: object }).connect };
-      const servername =
-        options.verifyNames?.get(`${url.hostname.toLowerCase()}:${url.port || '443'}`) ??
-        (isAddress(url.hostname) ? verifyName : undefined);
+      const servername = options.verifyNames?.get(originKey(url));
       const tls = servername !== undefined ? { ...connect, servername } : connect;
       const proxy = options.proxy;
       if (proxy && !bypassesProxy(url, proxy.noProxy)) {

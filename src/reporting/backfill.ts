@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CommitFence, ReportStore, CursorStore } from './report-store-port.js';
 import { countRange, pullRange } from './pull-range.js';
-import type { RecordingDirectory } from './recording-directory.js';
+import type { RecordingPass } from './save-recordings.js';
 import type { ReportSource } from './report-source.js';
 
 export interface BackfillDeps {
@@ -9,7 +9,8 @@ export interface BackfillDeps {
   reports: ReportStore;
   state: CursorStore;
   log: Logger;
-  recordings?: RecordingDirectory;
+  /** The backfill's recording downloads; ended (`finish`) when the backfill ends. */
+  recordings?: RecordingPass;
 }
 
 export interface BackfillOptions {
@@ -105,7 +106,7 @@ export async function runBackfill(deps: BackfillDeps, o: BackfillOptions): Promi
           ...(p.cursor ? { cursor: p.cursor } : {}),
         }),
     },
-  );
+  ).finally(() => deps.recordings?.finish());
   return {
     total,
     done: last?.processed ?? 0,

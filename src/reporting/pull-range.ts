@@ -3,18 +3,15 @@ import { systemClock, type Clock } from '../platform/clock.js';
 import { quarantineEntry, type RejectedSession } from './rejected-session.js';
 import type { CommitFence, QuarantineEntry, ReportStore } from './report-store-port.js';
 import { fetchListed } from './fetch-listed.js';
-import type { Registry } from '../platform/metrics.js';
-import type { RecordingDirectory } from './recording-directory.js';
 import { describeWindow, type ReportSource, type ReportWindow } from './report-source.js';
-import { recordingFiles, saveRecordings } from './save-recordings.js';
+import { recordingFiles, type RecordingPass } from './save-recordings.js';
 
 export interface PullRangeDeps {
   source: ReportSource;
   reports: ReportStore;
   log: Logger;
-  recordings?: RecordingDirectory;
-  /** Where the recording outcome counter goes. */
-  metrics?: Registry;
+  /** This pull's recording downloads (files that fail are owed, see RecordingPass). */
+  recordings?: RecordingPass;
   /** When sessions are quarantined (systemClock when absent). */
   clock?: Clock;
 }
@@ -185,7 +182,7 @@ export async function pullRange(deps: PullRangeDeps, o: PullRangeOptions): Promi
       const sessions = o.includeInProgress ? fetched : fetched.filter((s) => s.endTime !== null);
       if (deps.recordings) {
         const files = recordingFiles(sessions, (lsid) => listed.get(lsid)?.recording === true);
-        await saveRecordings({ ...deps, recordings: deps.recordings }, o.site, files, o.signal);
+        await deps.recordings.fetch(files);
       }
       const isLast = k + o.batchSize >= lsids.length;
       const r = await deps.reports.writeSessions(sessions, isLast ? cursor : undefined, o.fence?.());

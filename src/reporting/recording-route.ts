@@ -9,6 +9,8 @@ export interface ApiRequest {
   form?: Record<string, string>;
   /** A recording request: a redirect is returned to the caller (which follows it within the cluster). */
   mayRedirect?: boolean;
+  /** A request to an Atlas traffic node: its public name (the URL may name its mapped address). */
+  node?: string;
 }
 
 /** Where recording URLs may be fetched (implemented by the appliance's ClusterHosts). */
@@ -40,6 +42,12 @@ function refused(r: Refusal, url: URL, how: string): ServiceError {
   );
 }
 
+const routed = (route: NonNullable<ReturnType<RecordingRoutes['route']>>): ApiRequest => ({
+  url: route.url,
+  mayRedirect: true,
+  ...(route.kind === 'traffic' ? { node: route.node } : {}),
+});
+
 const parse = (raw: string, base?: URL): URL | undefined => {
   try {
     return new URL(raw, base);
@@ -57,7 +65,7 @@ const parse = (raw: string, base?: URL): URL | undefined => {
 export function recordingRequest(file: RecordingFile, siteReport: ApiRequest, r: Refusal): ApiRequest {
   const url = file.url === null ? undefined : parse(file.url);
   const route = url && r.cluster?.route(url);
-  if (route && (route.kind === 'traffic' || file.instance !== undefined)) return { url: route.url, mayRedirect: true };
+  if (route && (route.kind === 'traffic' || file.instance !== undefined)) return routed(route);
   if (file.instance === undefined) return { ...siteReport, mayRedirect: true };
   if (!url)
     throw new ServiceError(
@@ -96,5 +104,5 @@ export function redirectTarget(
       { op: 'report.recording', details: { site: r.site } },
     );
   const keep = res.statusCode === 307 || res.statusCode === 308;
-  return { url: route.url, mayRedirect: true, ...(keep && req.form ? { form: req.form } : {}) };
+  return { ...routed(route), ...(keep && req.form ? { form: req.form } : {}) };
 }

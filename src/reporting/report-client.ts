@@ -151,6 +151,12 @@ export class ReportClient implements ReportSource {
     }
   }
 
+  recordingNode(file: RecordingFile): string | undefined {
+    if (file.url === null || !URL.canParse(file.url)) return undefined;
+    const route = this.o.cluster?.route(new URL(file.url));
+    return route?.kind === 'traffic' ? route.node : undefined;
+  }
+
   /** A Reporting API call on the site: POST, form-encoded. */
   #form(params: Record<string, string>): ApiRequest {
     return { url: this.#api, form: params };
@@ -179,6 +185,7 @@ export class ReportClient implements ReportSource {
                 site: ctx.site,
                 report: ctx.report,
                 window: ctx.window,
+                ...(req.node ? { node: req.node } : {}),
                 ...(f.retryAfterMs === undefined ? {} : { retryAfterMs: f.retryAfterMs }),
               },
             },
@@ -199,9 +206,12 @@ export class ReportClient implements ReportSource {
     }
   }
 
-  /** A download from an Atlas traffic node names that node: its answers are not the primary's. */
+  /**
+   * A download from an Atlas traffic node names that node (by its public name, and the address
+   * it is reached by when mapped): its answers are not the primary's.
+   */
   #where(req: ApiRequest, ctx: ReportContext): string {
-    return req.url.origin === this.#api.origin ? `site ${ctx.site}` : `site ${ctx.site} (node ${req.url.host})`;
+    return req.url.origin === this.#api.origin ? `site ${ctx.site}` : `site ${ctx.site} (node ${nodeLabel(req)})`;
   }
 
   /** One attempt: a 200 response, a TransientFailure (withRetries decides), or an error. */
@@ -224,13 +234,13 @@ export class ReportClient implements ReportSource {
         if (signal?.aborted) throw signal.reason;
         const code = transientCode(e);
         if (code) throw new TransientFailure(`transport error (${code})`, { cause: e });
-        throw transportServiceError(e, req.url.host, {
+        throw transportServiceError(e, nodeLabel(req), {
           tls: 'appliance.tls',
           invalid: 'appliance.protocol',
           unavailable: 'appliance.unavailable',
           prefix: `site ${ctx.site}: `,
           op: 'report.fetch',
-          details: { site: ctx.site },
+          details: { site: ctx.site, ...(req.node ? { node: req.node } : {}) },
         });
       }
       if (res.statusCode === 401) await res.body.dump();
@@ -283,4 +293,9 @@ export class ReportClient implements ReportSource {
       },
     );
   }
+}
+
+/** The host a request goes to; a mapped traffic node by its public name (its certificate's) and the address used. */
+function nodeLabel(req: ApiRequest): string {
+  return req.node && req.node !== req.url.host ? `${req.node} via ${req.url.host}` : req.url.host;
 }

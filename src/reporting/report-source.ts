@@ -49,6 +49,11 @@ export interface ReportSource {
   ): Promise<SessionRecord[]>;
   /** A recording of a closed session, as a byte stream, and its file extension. */
   recording(file: RecordingFile, signal?: AbortSignal): Promise<{ body: Readable; extension: string }>;
+  /**
+   * The traffic node (its public name) `recording(file)` is fetched from, when the file's URL
+   * names one; undefined when it comes from the site (or its node is known only from a redirect).
+   */
+  recordingNode(file: RecordingFile): string | undefined;
 }
 
 /** A site as the reporting worker sees it: without its ECM account. */

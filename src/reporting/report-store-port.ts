@@ -23,6 +23,46 @@ export interface ReportStore {
   quarantine(entries: readonly QuarantineEntry[], at: Date): Promise<QuarantineEntry[]>;
   /** The quarantined sessions, last seen first, at most `limit` of them, and how many there are. */
   quarantined(limit: number): Promise<{ total: number; entries: QuarantinedSession[] }>;
+  /**
+   * Records recording files that could not be fetched, one row per site and `recording` name:
+   * an entry already owed is replaced, keeping its earliest `firstFailedAt`.
+   */
+  noteMissingRecordings(entries: readonly MissingRecording[]): Promise<void>;
+  /** Forgets owed files of `site` (fetched, found on disk, or expired); unknown names are ignored. */
+  forgetMissingRecordings(site: string, recordings: readonly string[]): Promise<void>;
+  /**
+   * Owed files, soonest due first, at most `limit`: of `site` only when given, and only those due
+   * by `dueBy` when given; `total` counts every owed file of the site (or of all sites).
+   */
+  missingRecordings(query: MissingRecordingQuery): Promise<{ total: number; entries: MissingRecording[] }>;
+}
+
+/** A recording file not fetched yet: its session is stored, the file is owed until fetched or expired. */
+export interface MissingRecording {
+  site: string;
+  /** Its name under the recordings directory (recordingName): with the site, the key. */
+  recording: string;
+  lsid: string;
+  /** The command shell recording's instance; null for the session recording. */
+  instance: number | null;
+  /** The download URL the report gave, null when it gave none. */
+  url: string | null;
+  /** The public name of the node it is fetched from, when its URL names one (a traffic node). */
+  node: string | null;
+  /** Failed attempts so far (the backoff grows with them). */
+  attempts: number;
+  /** The error code of the last attempt, and its message (bounded, at most 300 characters). */
+  lastCode: string;
+  lastError: string;
+  firstFailedAt: Date;
+  lastTriedAt: Date;
+  nextTryAt: Date;
+}
+
+export interface MissingRecordingQuery {
+  site?: string;
+  dueBy?: Date;
+  limit: number;
 }
 
 /** Why a session element was refused (the `reason` label of the rejected-sessions counter: a closed set). */

@@ -14,6 +14,7 @@ import { Leadership } from './leadership.js';
 import { PullHistory } from './pull-history.js';
 import { pullRange } from './pull-range.js';
 import { RecordingDirectory } from './recording-directory.js';
+import { RecordingPass } from './save-recordings.js';
 import { reportMetrics, type LagSource, type ReportMetrics } from './report-metrics.js';
 
 /** Everything the worker reads: the `reporting` section and the sites with a reporting account. */
@@ -208,6 +209,7 @@ export class ReportWorker implements Component {
     st.lastRunAt = new Date(now).toISOString();
     const key = reportCursorKey(site);
     let counted = { inserted: 0, updated: 0, vanished: 0 };
+    let recordings: RecordingPass | undefined;
     try {
       const stored = await this.deps.store.state.getCursor(key);
       const cursorMs = stored === undefined ? undefined : Date.parse(stored);
@@ -231,14 +233,14 @@ export class ReportWorker implements Component {
           { site: site.name, from: new Date(fromMs).toISOString() },
           'reporting: failback re-read: the primary reports a successful data sync after the change; re-reading the window since the last one',
         );
+      recordings = r.recordings.enabled ? this.#recordingPass(site, client) : undefined;
       const progress = await pullRange(
         {
           source: client.source,
           reports: this.deps.store.reports,
           log: this.deps.log,
-          metrics: this.deps.metrics,
           clock: this.deps.clock,
-          ...(r.recordings.enabled ? { recordings: new RecordingDirectory(r.recordings) } : {}),
+          ...(recordings ? { recordings } : {}),
         },
         {
           site: site.name,
@@ -267,6 +269,7 @@ export class ReportWorker implements Component {
         this.#metrics.failbacks.inc({ site: site.name });
         delete st.failback;
       }
+      await recordings?.retryOwed();
       delete st.lastError;
       st.lastSuccessAt = new Date(this.deps.clock.now()).toISOString();
       st.lastSessions = progress?.sessions ?? 0;
@@ -304,7 +307,27 @@ export class ReportWorker implements Component {
         return 'standby';
       }
       return this.#failed(site, e, st);
+    } finally {
+      await recordings?.finish();
     }
+  }
+
+  /** One pull's recording downloads of `site`; owed files are retried after the pull (RecordingPass). */
+  #recordingPass(site: ReportingSite, client: SiteReportSource): RecordingPass {
+    const r = this.config.reporting.recordings;
+    return new RecordingPass(
+      {
+        recordings: new RecordingDirectory(r),
+        source: client.source,
+        reports: this.deps.store.reports,
+        log: this.deps.log,
+        clock: this.deps.clock,
+        retryForHours: r.retryForHours,
+        metrics: this.deps.metrics,
+      },
+      site.name,
+      this.#abort.signal,
+    );
   }
 
   #failed(site: ReportingSite, e: unknown, state: SiteState | undefined): RunOutcome {

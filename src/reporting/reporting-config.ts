@@ -52,9 +52,25 @@ export const reportingSchema = z
          * trickles bytes under the per-chunk timeout cannot hold the pull.
          */
         timeoutSeconds: z.number().int().min(1).max(86_400).default(1800),
+        /**
+         * A file that could not be fetched is owed (the missing-recordings list) and retried with
+         * backoff at the pulls, until fetched or this long after its first failure.
+         */
+        retryForHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 90)
+          .default(72),
       })
       .strict()
-      .default({ enabled: false, directory: './.data/recordings', maxMegabytes: 4096, timeoutSeconds: 1800 }),
+      .default({
+        enabled: false,
+        directory: './.data/recordings',
+        maxMegabytes: 4096,
+        timeoutSeconds: 1800,
+        retryForHours: 72,
+      }),
   })
   .strict();
 

@@ -88,10 +88,13 @@ describe('operator commands beside a running serve (embedded store)', () => {
     expect(r.stdout).toMatch(/schema version \d+, up to date \(by the running bridge, pid \d+\)/);
   });
 
-  it('report quarantine reads through the bridge that holds the store', async () => {
+  it('report quarantine and report recordings read through the bridge that holds the store', async () => {
     const r = await runBuiltCli(['report', 'quarantine', '--config', config, '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ total: 0, shown: [] });
+    const owed = await runBuiltCli(['report', 'recordings', '--config', config, '--json'], env);
+    expect(owed.code, owed.stderr).toBe(0);
+    expect(JSON.parse(owed.stdout)).toEqual({ total: 0, shown: [] });
   });
 
   it('report backfill runs in the bridge with progress; every session is stored once', async () => {

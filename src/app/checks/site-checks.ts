@@ -12,7 +12,7 @@ import { probeChannel } from '../../appliance/channel/channel-probe.js';
 import { SiteTargets } from '../../appliance/topology/site-targets.js';
 import { channelTransport } from '../../platform/channel-transport.js';
 import { proxyFix } from './proxy-fix.js';
-import { ClusterHosts, type TrafficNode } from '../../appliance/topology/cluster-hosts.js';
+import { ClusterHosts, siteServerName, type TrafficNode } from '../../appliance/topology/cluster-hosts.js';
 import { probeTrafficNode } from '../../appliance/topology/traffic-probe.js';
 
 export type AccountKind = 'ecm' | 'reporting';
@@ -32,7 +32,7 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
   const err = toServiceError(e);
   switch (err.code) {
     case 'appliance.tls':
-      return tlsFix(err.details?.tlsCode, site, index);
+      return tlsFix(err.details?.tlsCode, err.details?.tlsName, site, index);
     case 'config.ca_unreadable':
       return `point sites[${index}].caFile at a readable PEM file holding the issuing CA's certificate`;
     case 'appliance.auth_failed':
@@ -53,12 +53,16 @@ function fixFor(e: unknown, site: SiteConfig, index: number, kind?: AccountKind)
   }
 }
 
-/** The fix for a TLS verification failure, by its code: only an unknown issuer is fixed by caFile. */
-function tlsFix(code: unknown, site: SiteConfig, index: number): string {
-  const host = new URL(site.url).hostname;
+/**
+ * The fix for a TLS verification failure, by its code: only an unknown issuer is fixed by caFile;
+ * a name mismatch by the name verified (`sites[].tlsServerName`, else the site URL's host, for
+ * the URL and every node).
+ */
+function tlsFix(code: unknown, checked: unknown, site: SiteConfig, index: number): string {
+  const name = typeof checked === 'string' ? checked : (siteServerName(site) ?? new URL(site.url).hostname);
   switch (code) {
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return `the certificate does not name the host it was verified against: set sites[${index}].url to the name the certificate carries (the site name) and, if this host cannot resolve it, list the nodes by IP in sites[${index}].nodes (they are verified against ${host}); caFile cannot fix this`;
+      return `the appliance's certificate does not name ${name}, the name the site URL and its nodes are verified against (sites[${index}].tlsServerName, else the site URL's host): set sites[${index}].tlsServerName to the name the certificate carries, or give both nodes one certificate naming the site name, as the failover guide asks; caFile cannot fix this`;
     case 'CERT_HAS_EXPIRED':
       return 'renew the certificate on the appliance (/appliance > Security > Certificates); caFile cannot fix this';
     case 'CERT_NOT_YET_VALID':
@@ -100,7 +104,6 @@ class SiteProbe {
       connectTimeoutMs: site.timeouts.connectMs,
       requestTimeoutMs: site.timeouts.requestMs,
       caFile: site.caFile,
-      verifyName: new URL(site.url).hostname,
       verifyNames: this.cluster.verifyNames(),
       ...(site.proxy ? { proxy: site.proxy } : {}),
     });
@@ -312,12 +315,22 @@ function trafficCheck(probe: SiteProbe, node: TrafficNode, kinds: AccountKind[],
             cause: `${cause}:${err.code}`,
             fix:
               err.code === 'appliance.tls'
-                ? `add the CA that issued ${node.node}'s certificate to sites[${probe.index}].caFile; the certificate must name ${new URL(`https://${node.node}`).hostname}`
+                ? trafficTlsFix(err.details?.tlsCode, node, via, probe.index)
                 : `check DNS, firewall and proxy from this host to ${node.node}${via} on its port`,
           };
         }
       }),
   };
+}
+
+/** A traffic node's TLS fix: a name mismatch is the host map's or the node's certificate's, only an unknown issuer caFile's. */
+function trafficTlsFix(code: unknown, node: TrafficNode, via: string, index: number): string {
+  const name = new URL(`https://${node.node}`).hostname;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the certificate served for ${node.node}${via} does not name ${name}: check that the host map points at that traffic node and that its certificate carries its public name; caFile cannot fix this`;
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return `renew ${node.node}'s certificate, or check its and this host's clocks; caFile cannot fix this`;
+  return `add the CA that issued ${node.node}'s certificate to sites[${index}].caFile`;
 }
 
 /** Each node's failover role and last data sync, and whether exactly one is primary. */
@@ -372,7 +385,7 @@ function channelCheck(probe: SiteProbe, component: string): Check {
           token: await target.tokens.token(signal),
           ...(site.caFile ? { trust: trustContext(site.caFile) } : {}),
           transport: channelTransport(target.origin, {
-            verifyName: new URL(site.url).hostname,
+            verifyNames: probe.cluster.verifyNames(),
             ...(site.proxy ? { proxy: site.proxy } : {}),
             connectTimeoutMs: site.timeouts.connectMs,
           }),

@@ -5,6 +5,7 @@ import { renderExplainReport } from '../../broker/explain-render.js';
 import {
   EVENTS_SHOWN,
   LEASES_SHOWN,
+  MISSING_RECORDINGS_SHOWN,
   QUARANTINE_SHOWN,
   type ReportingEntry,
   type SiteEntry,
@@ -30,6 +31,7 @@ import {
 } from './status-signals.js';
 import type { StoreComponent } from '../units/store-unit.js';
 import { listQuarantine } from '../quarantine-list.js';
+import { listMissingRecordings } from '../missing-recordings-list.js';
 import { createExplainer } from '../checks/test-settings-tool.js';
 
 /** The running units the page reads, found at request time (a reload may have replaced them). */
@@ -55,11 +57,12 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
     async overview(): Promise<StatusOverview> {
       const snap = await readinessSnapshot(deps.rt.readiness);
       const config = deps.config();
-      const [reporting, leases, events, quarantine] = await Promise.all([
+      const [reporting, leases, events, quarantine, missingRecordings] = await Promise.all([
         reportingView(config, snap, deps),
         leasesView(deps),
         eventsView(deps),
         quarantineView(deps),
+        missingRecordingsView(deps),
       ]);
       return {
         generatedAt: new Date(deps.rt.clock.now()).toISOString(),
@@ -70,6 +73,7 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
         leases,
         events,
         quarantine,
+        missingRecordings,
       };
     },
 
@@ -239,6 +243,16 @@ async function quarantineView(deps: StatusSourceDeps): Promise<StatusOverview['q
     const store = deps.store()?.store;
     if (!store) return { error: 'the store is not running' };
     return await listQuarantine(store.reports, QUARANTINE_SHOWN);
+  } catch (e) {
+    return failure(e);
+  }
+}
+
+async function missingRecordingsView(deps: StatusSourceDeps): Promise<StatusOverview['missingRecordings']> {
+  try {
+    const store = deps.store()?.store;
+    if (!store) return { error: 'the store is not running' };
+    return await listMissingRecordings(store.reports, MISSING_RECORDINGS_SHOWN);
   } catch (e) {
     return failure(e);
   }

@@ -8,12 +8,14 @@ import type { StoreConfig } from '../../store/store-config.js';
 import { adminSocketPath } from '../admin-client.js';
 import { backfillSite } from '../backfill-runner.js';
 import { listQuarantine, QUARANTINE_LIMIT_MAX } from '../quarantine-list.js';
+import { listMissingRecordings } from '../missing-recordings-list.js';
 import type { Config } from '../config-schema.js';
 import type { Runtime } from '../runtime.js';
 import { STORE_UNIT, type StoreComponent } from './store-unit.js';
 
 export const ADMIN_UNIT = unitKey<AdminServer>('admin-socket');
 
+/** A listing's body (quarantine, missing recordings): both share the bound. */
 const QuarantineBody = z.object({ limit: z.number().int().min(1).max(QUARANTINE_LIMIT_MAX) });
 
 const BackfillBody = z.strictObject({
@@ -60,6 +62,10 @@ function handlers(rt: Runtime, current: () => Config, storeUnit: () => StoreComp
       if (op === 'quarantine') {
         const { limit } = requestBody(QuarantineBody, body, op);
         return { event: 'done', ...(await listQuarantine(store.reports, limit)) };
+      }
+      if (op === 'missing-recordings') {
+        const { limit } = requestBody(QuarantineBody, body, op);
+        return { event: 'done', ...(await listMissingRecordings(store.reports, limit)) };
       }
       if (op === 'backfill') {
         const result = await backfillSite(current(), rt, store, {

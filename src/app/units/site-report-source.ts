@@ -25,7 +25,6 @@ export function siteReportSources(rt: Pick<Runtime, 'clock' | 'log' | 'metrics'>
       connectTimeoutMs: site.timeouts.connectMs,
       requestTimeoutMs: site.timeouts.requestMs,
       connections: 1,
-      verifyName: new URL(site.url).hostname,
       verifyNames: cluster.verifyNames(),
       ...(site.proxy ? { proxy: site.proxy } : {}),
       ...(site.caFile ? { caFile: site.caFile } : {}),

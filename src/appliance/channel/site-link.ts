@@ -5,6 +5,7 @@ import { backoffDelay, type Clock } from '../../platform/clock.js';
 import type { SiteLinkSettings } from '../site-config.js';
 import { ServiceError } from '../../platform/errors.js';
 import { channelTransport } from '../../platform/channel-transport.js';
+import { ClusterHosts } from '../topology/cluster-hosts.js';
 import { createHttpAgent, trustContext } from '../../platform/http-agent.js';
 import type { Component } from '../../platform/lifecycle.js';
 import type { Readiness } from '../../platform/readiness.js';
@@ -78,6 +79,8 @@ export class SiteLink implements ApplianceLink, Component {
   readonly #deps: SiteLinkDeps;
   readonly #agent;
   readonly #trust;
+  /** The certificate name of the site URL and nodes reached by another name (ClusterHosts). */
+  readonly #verifyNames: ReadonlyMap<string, string>;
   readonly #targets: SiteTargets;
   readonly #metrics: LinkMetrics;
   readonly #requests: RequestDispatcher;
@@ -100,11 +103,12 @@ export class SiteLink implements ApplianceLink, Component {
     this.#deps = deps;
     this.site = config.name;
     this.name = `site:${config.name}`;
+    this.#verifyNames = new ClusterHosts(config).verifyNames();
     const agentOptions = {
       connectTimeoutMs: config.timeouts.connectMs,
       requestTimeoutMs: config.timeouts.requestMs,
       caFile: config.caFile,
-      verifyName: new URL(config.url).hostname,
+      verifyNames: this.#verifyNames,
       ...(config.proxy ? { proxy: config.proxy } : {}),
     };
     this.#agent = createHttpAgent(agentOptions);
@@ -256,7 +260,7 @@ export class SiteLink implements ApplianceLink, Component {
         token,
         ...(this.#trust ? { trust: this.#trust } : {}),
         transport: channelTransport(target.origin, {
-          verifyName: new URL(this.config.url).hostname,
+          verifyNames: this.#verifyNames,
           ...(this.config.proxy ? { proxy: this.config.proxy } : {}),
           connectTimeoutMs: this.config.timeouts.connectMs,
         }),

@@ -1,3 +1,4 @@
+import { isAddress, originKey } from '../../platform/http-agent.js';
 import type { SiteConfig } from '../site-config.js';
 
 /** Where a URL the appliance handed out (a report's recording URL, a redirect) is fetched. */
@@ -18,11 +19,17 @@ export interface TrafficNode {
   origin: string;
 }
 
-export type ClusterSettings = Pick<SiteConfig, 'url' | 'nodes' | 'atlas'>;
+export type ClusterSettings = Pick<SiteConfig, 'url' | 'nodes' | 'atlas' | 'tlsServerName'>;
 
-/** `host:port` with the port always written (443 by default) and the host in lower case. */
-function authority(u: URL): string {
-  return `${u.hostname.toLowerCase()}:${u.port || '443'}`;
+const authority = originKey;
+
+/**
+ * The name the site's certificate must carry (`tlsServerName`, else the site URL's host), or
+ * undefined when that is an IP address (nothing to verify a name against: the address is).
+ */
+export function siteServerName(site: Pick<SiteConfig, 'url' | 'tlsServerName'>): string | undefined {
+  const name = (site.tlsServerName ?? new URL(site.url).hostname).toLowerCase();
+  return isAddress(name) ? undefined : name;
 }
 
 const entryUrl = (entry: string) => new URL(`https://${entry}`);
@@ -40,10 +47,16 @@ export class ClusterHosts {
   readonly #traffic = new Map<string, { node: string; internal: URL }>();
   /** internal authority → public host name, for mapped traffic nodes */
   readonly #internal = new Map<string, { node: string; publicName: string }>();
+  /** site URL / node authority → the site's certificate name, where the two differ */
+  readonly #siteNames = new Map<string, string>();
 
   constructor(site: ClusterSettings) {
-    this.#site.add(authority(new URL(site.url)));
-    for (const n of site.nodes) this.#site.add(authority(entryUrl(n)));
+    const serverName = siteServerName(site);
+    for (const u of [new URL(site.url), ...site.nodes.map(entryUrl)]) {
+      this.#site.add(authority(u));
+      if (serverName !== undefined && u.hostname.toLowerCase() !== serverName)
+        this.#siteNames.set(authority(u), serverName);
+    }
     const map = new Map(Object.entries(site.atlas?.hostMap ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     for (const node of site.atlas?.trafficNodes ?? []) {
       const pub = entryUrl(node);
@@ -73,11 +86,14 @@ export class ClusterHosts {
   }
 
   /**
-   * The certificate name of each mapped traffic node, by internal `host:port` (port always
-   * written): its public name, sent as SNI and verified (createHttpAgent's `verifyNames`).
+   * The certificate name of every host reached by another name, by `host:port` (port always
+   * written; createHttpAgent's and channelTransport's `verifyNames`), sent as SNI and verified:
+   * the site URL and failover nodes given by IP or by their own names carry the site's
+   * certificate (`siteServerName`: "identical certificate matching the site URL", as the failover
+   * guides ask), and a mapped traffic node its public name.
    */
   verifyNames(): Map<string, string> {
-    return new Map([...this.#internal].map(([a, v]) => [a, v.publicName]));
+    return new Map([...this.#siteNames, ...[...this.#internal].map(([a, v]) => [a, v.publicName] as const)]);
   }
 
   trafficNodes(): TrafficNode[] {

@@ -102,10 +102,37 @@ const TLS_ADVICE: Record<string, string> = {
     'the certificate does not name this host; use a URL with a name the certificate lists (caFile cannot fix this)',
 };
 
-/** If `e` (or its cause chain) is a TLS verification failure, a clear sentence saying so. */
+/**
+ * The name a certificate was checked against, when `e` is a name mismatch: Node's error carries
+ * it as `host` (the SNI name when one was set, e.g. the site name for a node reached by address).
+ */
+function nameChecked(e: unknown): string | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const c = cur as { code?: unknown; host?: unknown };
+    if (c.code === 'ERR_TLS_CERT_ALTNAME_INVALID' && typeof c.host === 'string') return c.host;
+  }
+  return undefined;
+}
+
+const tlsName = (e: unknown) => {
+  const name = nameChecked(e);
+  return name === undefined ? {} : { tlsName: name };
+};
+
+/**
+ * If `e` (or its cause chain) is a TLS verification failure, a clear sentence saying so; a name
+ * mismatch names the name verified against when it is not `host`'s own (a node reached by
+ * address or by another name, verified against the site's or its public name).
+ */
 export function describeTlsFailure(e: unknown, host: string): string | undefined {
   const code = codeIn(e, TLS_CODES);
-  return code ? `TLS verification of ${host} failed (${code}): ${TLS_ADVICE[code] ?? UNTRUSTED}` : undefined;
+  if (!code) return undefined;
+  const name = nameChecked(e);
+  // `host` may be a label such as `tn1.example (via 10.0.0.5:443)`: its first word is the host.
+  const hostName = (host.split(' ')[0] ?? host).replace(/:\d+$/, '').toLowerCase();
+  if (name !== undefined && name.toLowerCase() !== hostName)
+    return `TLS verification of ${host} against the name ${name} failed (${code}): the certificate does not name ${name} (caFile cannot fix this)`;
+  return `TLS verification of ${host} failed (${code}): ${TLS_ADVICE[code] ?? UNTRUSTED}`;
 }
 
 /** Which codes a client reports a thrown transport error with, and how its messages start. */
@@ -135,7 +162,7 @@ export function transportServiceError(e: unknown, host: string, c: TransportErro
   if (tls)
     return new ServiceError(c.tls, `${c.prefix}${tls}`, {
       ...base,
-      details: { ...c.details, tlsCode: codeIn(e, TLS_CODES) },
+      details: { ...c.details, tlsCode: codeIn(e, TLS_CODES), ...tlsName(e) },
     });
   const local = localArgumentCode(e);
   if (local)

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { SessionGenerator } from './reporting/session-generator.js';
 import { checkHealthXml } from './sim-command-api.js';
 import { send } from './sim-http.js';
@@ -11,8 +11,8 @@ export interface SimTrafficNodeOptions {
   /** Index into the generator's `trafficNodes`: the sessions that ran here. */
   index: number;
   generator: SessionGenerator;
-  /** The primary's token store: a traffic node accepts the tokens the primary mints. */
-  tokens: SimTokenStore;
+  /** The primary's tokens (of either node of a failover pair): a traffic node accepts the tokens the primary mints. */
+  tokens: Pick<SimTokenStore, 'check'>;
   now: () => number;
 }
 
@@ -34,6 +34,8 @@ export class SimTrafficNode {
   readonly requests: TrafficRequest[] = [];
   #server: Server | undefined;
   #tls: SimTls | undefined;
+  /** Kept across a stop, so a node started again listens where the bridge's host map points. */
+  #port: number | undefined;
   readonly #sockets = new Set<Socket>();
 
   constructor(private readonly o: SimTrafficNodeOptions) {
@@ -42,8 +44,12 @@ export class SimTrafficNode {
     this.publicName = name;
   }
 
-  async start(port = 0): Promise<void> {
-    this.#tls = await generateSimTls(this.publicName, { addresses: false });
+  /**
+   * Starts listening (on `port`, 0 for any free one); a node stopped and started again keeps its
+   * port and certificate, as a rebooted node does.
+   */
+  async start(port = this.#port ?? 0): Promise<void> {
+    this.#tls ??= await generateSimTls(this.publicName, { addresses: false });
     const server = createServer({ key: this.#tls.key, cert: this.#tls.cert }, (req, res) => this.#onRequest(req, res));
     server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
@@ -55,13 +61,13 @@ export class SimTrafficNode {
       server.listen(port, '127.0.0.1', () => resolve());
     });
     this.#server = server;
+    this.#port = (server.address() as AddressInfo).port;
   }
 
-  /** `127.0.0.1:PORT`: the internal address to map the public name to. */
+  /** `127.0.0.1:PORT`: the internal address to map the public name to (also while stopped). */
   get address(): string {
-    const a = this.#server?.address();
-    if (!a || typeof a === 'string') throw new Error('traffic node is not listening');
-    return `127.0.0.1:${a.port}`;
+    if (this.#port === undefined) throw new Error('traffic node was never started');
+    return `127.0.0.1:${this.#port}`;
   }
 
   get caPem(): string {

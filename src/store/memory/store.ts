@@ -22,6 +22,8 @@ import type {
   LeaderLock,
   LeaderTerm,
   LockHandle,
+  MissingRecording,
+  MissingRecordingQuery,
   QuarantinedSession,
   QuarantineEntry,
   ReportStore,
@@ -210,6 +212,8 @@ export class MemoryStateStore implements StateStore {
 export class MemoryReportStore implements ReportStore {
   readonly sessions = new Map<string, SessionRecord>();
   readonly #quarantine = new Map<string, QuarantinedSession>();
+  /** Owed recording files by `site NUL recording`. */
+  readonly #missing = new Map<string, MissingRecording>();
 
   constructor(
     private readonly state: MemoryStateStore,
@@ -273,6 +277,29 @@ export class MemoryReportStore implements ReportStore {
   async quarantined(limit: number) {
     const all = [...this.#quarantine.values()].sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
     return { total: all.length, entries: all.slice(0, limit).map((e) => structuredClone(e)) };
+  }
+
+  async noteMissingRecordings(entries: readonly MissingRecording[]): Promise<void> {
+    for (const e of entries) {
+      const key = `${e.site}\u0000${e.recording}`;
+      const seen = this.#missing.get(key);
+      const first = seen && seen.firstFailedAt < e.firstFailedAt ? seen.firstFailedAt : e.firstFailedAt;
+      this.#missing.set(key, structuredClone({ ...e, firstFailedAt: first }));
+    }
+  }
+
+  async forgetMissingRecordings(site: string, recordings: readonly string[]): Promise<void> {
+    for (const r of recordings) this.#missing.delete(`${site}\u0000${r}`);
+  }
+
+  async missingRecordings(q: MissingRecordingQuery) {
+    const ofSite = [...this.#missing.values()].filter((e) => q.site === undefined || e.site === q.site);
+    const due = ofSite
+      .filter((e) => q.dueBy === undefined || e.nextTryAt <= q.dueBy)
+      .sort(
+        (a, b) => a.nextTryAt.getTime() - b.nextTryAt.getTime() || cmp(a.site, b.site) || cmp(a.recording, b.recording),
+      );
+    return { total: ofSite.length, entries: due.slice(0, q.limit).map((e) => structuredClone(e)) };
   }
 }
 
@@ -357,3 +384,6 @@ export class MemoryStore implements Store {
   }
   async close() {}
 }
+
+/** Code-unit order, as the real adapters' binary-ish collation of these ASCII keys. */
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -14,11 +14,15 @@ import {
   countSql,
   deleteChildrenSql,
   eventIdsSql,
+  forgetMissingRecordingsSql,
   IDS_PER_STATEMENT,
+  MISSING_RECORDING_SQL,
+  missingRecordingsSql,
   QUARANTINE_SQL,
   QUARANTINED_SQL,
   READ_SESSION_PARTS,
   READ_SESSION_SQL,
+  RECORDINGS_PER_DELETE,
   SESSIONS_PER_UPSERT,
   UPSERT_CURSOR_SQL,
   upsertSessionsSql,
@@ -30,12 +34,19 @@ import { renewTerm } from './leader-leases.js';
 import type {
   CommitFence,
   CursorUpdate,
+  MissingRecording,
+  MissingRecordingQuery,
   QuarantinedSession,
   QuarantineEntry,
   ReportStore,
   WriteResult,
 } from '../../reporting/report-store-port.js';
 import { quarantinedFromRow } from '../quarantine-rows.js';
+import {
+  MISSING_RECORDING_COLUMNS,
+  missingRecordingFromRow,
+  missingRecordingValues,
+} from '../missing-recording-rows.js';
 
 type DbRow = Record<string, unknown>;
 
@@ -218,6 +229,50 @@ export class MssqlReportStore implements ReportStore {
     );
     const [rows, count] = res.recordsets as unknown as DbRow[][];
     return { total: Number(count![0]!.n), entries: rows!.map(quarantinedFromRow) };
+  }
+
+  /** One transaction (retried whole), one statement per entry: owed files come a batch at a time. */
+  async noteMissingRecordings(entries: readonly MissingRecording[]): Promise<void> {
+    if (entries.length === 0) return;
+    await withRetry('store.missing_recordings', this.retry, 'store.write_failed', async () => {
+      const tx = new sql.Transaction(this.pool);
+      await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+      try {
+        for (const e of entries) {
+          const values = missingRecordingValues(e);
+          const req = bindAll(
+            new sql.Request(tx),
+            Object.fromEntries(MISSING_RECORDING_COLUMNS.map((c, k) => [c, values[k]])),
+          );
+          await req.query(MISSING_RECORDING_SQL);
+        }
+        await tx.commit();
+      } catch (e) {
+        await tx.rollback().catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async forgetMissingRecordings(site: string, recordings: readonly string[]): Promise<void> {
+    for (let k = 0; k < recordings.length; k += RECORDINGS_PER_DELETE) {
+      const chunk = recordings.slice(k, k + RECORDINGS_PER_DELETE);
+      const values = Object.fromEntries(chunk.map((r, n) => [`r${n}`, r]));
+      await withRetry('store.missing_recordings', this.retry, 'store.write_failed', () =>
+        bindAll(this.pool.request(), { site, ...values }).query(forgetMissingRecordingsSql(chunk.length)),
+      );
+    }
+  }
+
+  async missingRecordings(q: MissingRecordingQuery): Promise<{ total: number; entries: MissingRecording[] }> {
+    const res = await withRetry('store.missing_recordings', this.retry, 'store.unavailable', () =>
+      bindAll(this.pool.request().input('limit', sql.Int, q.limit), {
+        ...(q.site === undefined ? {} : { site: q.site }),
+        ...(q.dueBy === undefined ? {} : { due: q.dueBy }),
+      }).query(missingRecordingsSql({ site: q.site !== undefined, due: q.dueBy !== undefined })),
+    );
+    const [rows, count] = res.recordsets as unknown as DbRow[][];
+    return { total: Number(count![0]!.n), entries: rows!.map(missingRecordingFromRow) };
   }
 }
 

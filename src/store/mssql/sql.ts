@@ -308,3 +308,38 @@ export const QUARANTINED_SQL = `
 SELECT TOP (@limit) site, lsid_key, lsid, reason, detail, report_window, first_seen_at, last_seen_at
   FROM ecm_bridge.quarantined_session ORDER BY last_seen_at DESC, site, lsid_key;
 SELECT COUNT(*) AS n FROM ecm_bridge.quarantined_session;`;
+
+/**
+ * Owes one recording file: its row replaced when the site already owes it (keeping the earliest
+ * first failure), else inserted (under UPDLOCK+HOLDLOCK so two writers cannot both insert).
+ */
+export const MISSING_RECORDING_SQL = `
+UPDATE ecm_bridge.missing_recording WITH (UPDLOCK, HOLDLOCK)
+  SET lsid = @lsid, instance = @instance, download_url = @download_url, node = @node, attempts = @attempts,
+    last_code = @last_code, last_error = @last_error, last_tried_at = @last_tried_at, next_try_at = @next_try_at,
+    first_failed_at = CASE WHEN first_failed_at < @first_failed_at THEN first_failed_at ELSE @first_failed_at END
+  WHERE site = @site AND recording = @recording;
+IF @@ROWCOUNT = 0
+  INSERT INTO ecm_bridge.missing_recording
+    (site, recording, lsid, instance, download_url, node, attempts, last_code, last_error, first_failed_at, last_tried_at, next_try_at)
+    VALUES (@site, @recording, @lsid, @instance, @download_url, @node, @attempts, @last_code, @last_error, @first_failed_at, @last_tried_at, @next_try_at);`;
+
+/** Owed recording names per DELETE: well under SQL Server's 2,100 parameters. */
+export const RECORDINGS_PER_DELETE = 500;
+
+/** Forgets @r0..@r{count-1} of @site. */
+export function forgetMissingRecordingsSql(count: number): string {
+  const names = Array.from({ length: count }, (_, k) => `@r${k}`).join(', ');
+  return `DELETE FROM ecm_bridge.missing_recording WHERE site = @site AND recording IN (${names})`;
+}
+
+/** Owed files (@limit, soonest due first), of @site and due by @due when asked; then how many the site owes. */
+export function missingRecordingsSql(q: { site: boolean; due: boolean }): string {
+  const site = q.site ? 'site = @site' : '1 = 1';
+  const due = q.due ? ' AND next_try_at <= @due' : '';
+  return `
+SELECT TOP (@limit) site, recording, lsid, instance, download_url, node, attempts, last_code, last_error,
+    first_failed_at, last_tried_at, next_try_at
+  FROM ecm_bridge.missing_recording WHERE ${site}${due} ORDER BY next_try_at, site, recording;
+SELECT COUNT(*) AS n FROM ecm_bridge.missing_recording WHERE ${site};`;
+}

@@ -10,12 +10,30 @@ import { renewTerm } from './leader-leases.js';
 import type {
   CommitFence,
   CursorUpdate,
+  MissingRecording,
+  MissingRecordingQuery,
   QuarantinedSession,
   QuarantineEntry,
   ReportStore,
   WriteResult,
 } from '../../reporting/report-store-port.js';
 import { quarantinedFromRow } from '../quarantine-rows.js';
+import {
+  MISSING_RECORDING_COLUMNS,
+  missingRecordingFromRow,
+  missingRecordingValues,
+} from '../missing-recording-rows.js';
+
+/** An owed file: inserted, or replacing the row it updates, keeping the earliest first failure. */
+const MISSING_SQL = `INSERT INTO ecm_bridge.missing_recording (${MISSING_RECORDING_COLUMNS.join(', ')})
+  VALUES (${MISSING_RECORDING_COLUMNS.map((_, k) => `$${k + 1}`).join(', ')})
+  ON CONFLICT (site, recording) DO UPDATE SET ${MISSING_RECORDING_COLUMNS.slice(2)
+    .map((c) =>
+      c === 'first_failed_at'
+        ? `${c} = LEAST(ecm_bridge.missing_recording.${c}, EXCLUDED.${c})`
+        : `${c} = EXCLUDED.${c}`,
+    )
+    .join(', ')}`;
 
 /** `fresh`: the row was inserted now, not updated (xmax is 0 only on a tuple no one updated). */
 const QUARANTINE_SQL = `INSERT INTO ecm_bridge.quarantined_session
@@ -154,5 +172,50 @@ export class PgliteReportStore implements ReportStore {
     );
     const count = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ecm_bridge.quarantined_session');
     return { total: count.rows[0]!.n, entries: rows.rows.map(quarantinedFromRow) };
+  }
+
+  async noteMissingRecordings(entries: readonly MissingRecording[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      await this.db.transaction(async (tx) => {
+        for (const e of entries) await tx.query(MISSING_SQL, missingRecordingValues(e));
+      });
+    } catch (e) {
+      throw new ServiceError(
+        'store.write_failed',
+        `recording ${entries.length} missing recording file(s) failed (${(e as Error).message})`,
+        { op: 'store.missing_recordings', cause: e },
+      );
+    }
+  }
+
+  async forgetMissingRecordings(site: string, recordings: readonly string[]): Promise<void> {
+    if (recordings.length === 0) return;
+    try {
+      await this.db.query('DELETE FROM ecm_bridge.missing_recording WHERE site = $1 AND recording = ANY($2)', [
+        site,
+        [...recordings],
+      ]);
+    } catch (e) {
+      throw new ServiceError(
+        'store.write_failed',
+        `forgetting ${recordings.length} owed recording file(s) of site ${site} failed (${(e as Error).message})`,
+        { op: 'store.missing_recordings', cause: e },
+      );
+    }
+  }
+
+  async missingRecordings(q: MissingRecordingQuery): Promise<{ total: number; entries: MissingRecording[] }> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT * FROM ecm_bridge.missing_recording
+        WHERE ($1::text IS NULL OR site = $1) AND ($2::timestamptz IS NULL OR next_try_at <= $2)
+        ORDER BY next_try_at, site, recording LIMIT $3`,
+      [q.site ?? null, q.dueBy ?? null, q.limit],
+    );
+    const count = await this.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM ecm_bridge.missing_recording WHERE ($1::text IS NULL OR site = $1)',
+      [q.site ?? null],
+    );
+    return { total: count.rows[0]!.n, entries: rows.rows.map(missingRecordingFromRow) };
   }
 }

@@ -56,7 +56,15 @@ describe('Atlas recordings come from the traffic node the report names (real soc
     for (const s of stops.splice(0).reverse()) await s();
   });
 
-  async function setup(o: { urlsOnSite?: boolean; redirect?: AtlasClusterOptions['recordingRedirect'] } = {}) {
+  async function setup(
+    o: {
+      urlsOnSite?: boolean;
+      redirect?: AtlasClusterOptions['recordingRedirect'];
+      /** Traffic nodes (by index) down when the first pull runs. */
+      down?: number[];
+      retryForHours?: number;
+    } = {},
+  ) {
     const clock = new ManualClock(T0 + (COUNT + 60) * MIN);
     const generator = new SessionGenerator({
       seed: 11,
@@ -76,6 +84,7 @@ describe('Atlas recordings come from the traffic node the report names (real soc
     });
     await cluster.start();
     stops.push(() => cluster.stop());
+    for (const k of o.down ?? []) await cluster.traffic[k]!.stop();
     const dir = mkdtempSync(join(tmpdir(), 'atlas-rec-'));
     // The foreign server is trusted too: only the cluster rule keeps the bridge away from it.
     const caFile = writeCa(cluster.caPem + foreign.caPem);
@@ -87,7 +96,7 @@ describe('Atlas recordings come from the traffic node the report names (real soc
       `    caFile: ${caFile}`,
       `    atlas: ${JSON.stringify({ trafficNodes: TRAFFIC, hostMap: cluster.hostMap })}`,
       `    reporting: { clientId: ${REPORTER.clientId}, clientSecret: ${REPORTER.clientSecret} }`,
-      `reporting: ${JSON.stringify({ overlapMinutes: 0, sliceMinutes: 120, initialLookbackHours: 3, recordings: { enabled: true, directory: dir } })}`,
+      `reporting: ${JSON.stringify({ overlapMinutes: 0, sliceMinutes: 120, initialLookbackHours: 3, recordings: { enabled: true, directory: dir, ...(o.retryForHours ? { retryForHours: o.retryForHours } : {}) } })}`,
     ].join('\n');
     const config = parseConfigText(yaml, 'test.yaml', { env: {} });
     const { log, lines } = capturedLogger();
@@ -177,5 +186,99 @@ describe('Atlas recordings come from the traffic node the report names (real soc
     expect(await sample(s.rt.metrics, 'ecm_bridge_reporting_recordings_total{site="atlas",outcome="refused"}')).toBe(
       s.recorded.length,
     );
+  });
+
+  describe('a traffic node down for a whole pull', () => {
+    /** The files (names without extension) of the sessions that ran on traffic node `k`. */
+    const filesOf = (s: Awaited<ReturnType<typeof setup>>, k: number) =>
+      [
+        ...s.recorded.filter((i) => i % 2 === k).map((i) => s.generator.lsidOf(i)),
+        ...s.shells.filter((x) => x.i % 2 === k).map((x) => `${s.generator.lsidOf(x.i)}.shell-${x.instance}`),
+      ].sort();
+    const missing = (s: Awaited<ReturnType<typeof setup>>) =>
+      sample(s.rt.metrics, 'ecm_bridge_reporting_recordings_missing{site="atlas"}');
+    const retries = (s: Awaited<ReturnType<typeof setup>>, outcome: string) =>
+      sample(s.rt.metrics, `ecm_bridge_reporting_recording_retries_total{site="atlas",outcome="${outcome}"}`);
+
+    it('stores every session, names the node once, owes its files and fetches them with backoff once it is back', async () => {
+      const s = await setup({ down: [1] });
+      const owedFiles = filesOf(s, 1);
+      expect(owedFiles.length).toBeGreaterThan(3);
+      const node = s.cluster.traffic[1]!;
+      expect(await s.w.runNow()).toEqual({ atlas: 'ok' });
+
+      for (let i = 0; i < COUNT; i++)
+        expect(await s.store.reports.readSession('127.0.0.1', s.generator.lsidOf(i))).toBeDefined();
+      const onDisk = () => s.files().map((f) => f.replace(/\.[^.]*$/, ''));
+      expect(onDisk()).toEqual(filesOf(s, 0));
+      const owed = await s.store.reports.missingRecordings({ site: 'atlas', limit: 100 });
+      expect(owed.entries.map((e) => e.recording).sort()).toEqual(owedFiles);
+      expect(owed.entries.every((e) => e.node === 'tn2.atlas.example' && e.attempts === 1)).toBe(true);
+      expect(await missing(s)).toBe(owedFiles.length);
+      // The node is named once for the pull, by its public name; no line per file.
+      const named = s.lines.filter((l) => l.includes('tn2.atlas.example'));
+      expect(named).toHaveLength(1);
+      expect(named[0]).toContain(
+        `traffic node tn2.atlas.example could not be reached in this pull; ${owedFiles.length} recording file(s) owed`,
+      );
+      expect(s.lines.filter((l) => l.includes('recording not fetched'))).toEqual([]);
+
+      // Back, but the owed files are not due yet: the next pull leaves the node alone.
+      await node.start();
+      expect(await s.w.runNow()).toEqual({ atlas: 'ok' });
+      expect(node.requests.filter((r) => r.path !== '/check_health')).toEqual([]);
+      expect(await missing(s)).toBe(owedFiles.length);
+
+      // Once due (the first retry waits 5 minutes), one pull fetches them all from that node.
+      s.clock.advance(5 * MIN);
+      expect(await s.w.runNow()).toEqual({ atlas: 'ok' });
+      expect(onDisk()).toEqual([...filesOf(s, 0), ...owedFiles].sort());
+      const i = s.recorded.find((x) => x % 2 === 1)!;
+      expect(readFileSync(join(s.dir, 'atlas', `${s.generator.lsidOf(i)}.flv`))).toEqual(s.generator.recording(i));
+      expect((await s.store.reports.missingRecordings({ site: 'atlas', limit: 100 })).total).toBe(0);
+      expect(await missing(s)).toBe(0);
+      expect(await retries(s, 'fetched')).toBe(owedFiles.length);
+    });
+
+    it("names a node reached only through the primary's redirects once too, owing its files", async () => {
+      const s = await setup({ urlsOnSite: true, redirect: 'traffic', down: [1] });
+      expect(await s.w.runNow()).toEqual({ atlas: 'ok' });
+      const owed = await s.store.reports.missingRecordings({ site: 'atlas', limit: 100 });
+      const recordedOn1 = s.recorded.filter((i) => i % 2 === 1).map((i) => s.generator.lsidOf(i));
+      expect(owed.entries.map((e) => e.recording).sort()).toEqual(expect.arrayContaining(recordedOn1.sort()));
+      expect(
+        owed.entries.filter((e) => recordedOn1.includes(e.recording)).every((e) => e.node === 'tn2.atlas.example'),
+      ).toBe(true);
+      expect(s.lines.filter((l) => l.includes('tn2.atlas.example could not be reached'))).toHaveLength(1);
+      expect(s.lines.filter((l) => l.includes('recording not fetched') && l.includes('tn2.atlas.example'))).toEqual([]);
+    });
+
+    it('gives an owed file up after reporting.recordings.retryForHours, counted and logged once', async () => {
+      const s = await setup({ down: [0], retryForHours: 1 });
+      const owedFiles = filesOf(s, 0);
+      const owedNames = async () =>
+        (await s.store.reports.missingRecordings({ site: 'atlas', limit: 1000 })).entries.map((e) => e.recording);
+      expect(await s.w.runNow()).toEqual({ atlas: 'ok' });
+      expect((await owedNames()).sort()).toEqual(owedFiles);
+      // Still down 30 minutes later: tried again (once for the node), still owed, attempts counted.
+      // (Sessions that closed meanwhile owe their files too, from this pull on.)
+      s.clock.advance(30 * MIN);
+      expect(await s.w.runNow()).toEqual({ atlas: 'ok' });
+      const owed = await s.store.reports.missingRecordings({ site: 'atlas', limit: 1000 });
+      const first = owed.entries.filter((e) => owedFiles.includes(e.recording));
+      expect(first).toHaveLength(owedFiles.length);
+      expect(first.every((e) => e.attempts === 2)).toBe(true);
+      expect(await retries(s, 'failed')).toBe(owedFiles.length);
+      expect(s.lines.filter((l) => l.includes('tn1.atlas.example could not be reached'))).toHaveLength(2);
+
+      // 90 minutes after the first failure: those files are given up; later ones are still owed.
+      s.clock.advance(60 * MIN);
+      expect(await s.w.runNow()).toEqual({ atlas: 'ok' });
+      const left = await owedNames();
+      expect(left.filter((r) => owedFiles.includes(r))).toEqual([]);
+      expect(await missing(s)).toBe(left.length);
+      expect(await retries(s, 'expired')).toBe(owedFiles.length);
+      expect(s.lines.filter((l) => l.includes('retryForHours are given up'))).toHaveLength(1);
+    });
   });
 });

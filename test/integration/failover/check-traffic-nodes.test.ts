@@ -94,7 +94,9 @@ sites:
       ok: false,
       detail: expect.stringContaining('TLS verification of tn2.atlas.example (via 127.0.0.1:'),
       cause: 'site:atlas:traffic:tn2.atlas.example:appliance.tls',
-      fix: expect.stringContaining('the certificate must name tn2.atlas.example'),
+      fix: expect.stringContaining(
+        'does not name tn2.atlas.example: check that the host map points at that traffic node',
+      ),
     });
   });
 });

@@ -49,25 +49,28 @@ describe('a node given by IP is verified against the site hostname', () => {
           /ERR_TLS_CERT_ALTNAME_INVALID/.test((await l.readiness.report()).components['site:sim']?.reason ?? ''),
         'TLS name mismatch named on /readyz',
       );
+      // The reason names the name verified against, not only the address connected to.
+      expect((await l.readiness.report()).components['site:sim']?.reason).toMatch(
+        /TLS verification of 127\.0\.0\.1:\d+ against the name other\.example\.com failed/,
+      );
       expect(sim.upgrades.get(101) ?? 0).toBe(1); // only the first test's channel
     } finally {
       await l.link.stop(200);
     }
   });
 
-  it('check: a certificate that does not name the host is one TLS cause with the name fix, not "add the CA"', async () => {
+  /** `check`'s lines for one site `sim` with these settings (YAML flow lines under the site). */
+  async function checkLines(site: string[], names: string[]) {
     const config = parseConfigText(
-      `
-allowLiteralSecrets: true
-sites:
-  - name: sim
-    url: https://other.example.com:${sim.port}
-    nodes: [${sim.node}]
-    caFile: ${caFile}
-    ecm: { clientId: ${ECM_ACCOUNT.clientId}, clientSecret: ${ECM_ACCOUNT.clientSecret} }
-vault: { kind: passwordsafe, url: https://vault.example.com/BeyondTrust/api/public/v3, auth: { method: apikey, apiKey: k } }
-broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
-`,
+      [
+        'allowLiteralSecrets: true',
+        'sites:',
+        '  - name: sim',
+        ...site.map((l) => `    ${l}`),
+        `    ecm: { clientId: ${ECM_ACCOUNT.clientId}, clientSecret: ${ECM_ACCOUNT.clientSecret} }`,
+        'vault: { kind: passwordsafe, url: https://vault.example.com/BeyondTrust/api/public/v3, auth: { method: apikey, apiKey: k } }',
+        'broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }',
+      ].join('\n'),
       'test.yaml',
       { env: {} },
     );
@@ -75,16 +78,73 @@ broker: { credentialIdKey: 0123456789abcdef0123456789abcdef }
       metrics: createMetricsRegistry({ defaultMetrics: false }),
       instanceId: 'c',
     });
-    const oauth = configChecks(config, rt).find((c) => c.component === 'site:sim' && c.name === 'oauth ecm');
-    const r = await oauth?.run(AbortSignal.timeout(10_000));
+    const checks = configChecks(config, rt).filter((c) => c.component === 'site:sim' && names.includes(c.name));
+    return Promise.all(checks.map(async (c) => ({ name: c.name, ...(await c.run(AbortSignal.timeout(10_000))) })));
+  }
+
+  it('check: a certificate that does not name the site name is one TLS cause with the name fix, not "add the CA"', async () => {
+    const [r] = await checkLines(
+      [`url: https://other.example.com:${sim.port}`, `nodes: [${sim.node}]`, `caFile: ${caFile}`],
+      ['oauth ecm'],
+    );
     expect(r).toMatchObject({
       ok: false,
       detail: expect.stringMatching(
-        /^site sim: TLS verification of 127\.0\.0\.1:\d+ failed \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
+        /^site sim: TLS verification of 127\.0\.0\.1:\d+ against the name other\.example\.com failed \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
       ),
-      fix: expect.stringContaining('the certificate does not name the host it was verified against'),
+      fix: expect.stringContaining('does not name other.example.com'),
       cause: 'site:sim:appliance.tls',
     });
-    expect(r?.fix).not.toContain('caFile:');
+    expect(r?.fix).toContain('set sites[0].tlsServerName to the name the certificate carries');
+    expect(r?.fix).not.toContain('add the CA');
+  });
+
+  it('check: a certificate from an unknown CA gets the caFile fix, not the name fix', async () => {
+    const [r] = await checkLines(
+      [`url: https://access.example.com:${sim.port}`, `nodes: [${sim.node}]`],
+      ['oauth ecm'],
+    );
+    expect(r).toMatchObject({ ok: false, cause: 'site:sim:appliance.tls' });
+    expect(r?.detail).toMatch(
+      /TLS verification of 127\.0\.0\.1:\d+ failed \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/,
+    );
+    expect(r?.fix).toMatch(/^add the CA that issued .* to sites\[0\]\.caFile/);
+    expect(r?.fix).not.toContain('tlsServerName');
+  });
+
+  describe('nodes given by hostname, the certificate naming only the site (the failover guide)', () => {
+    // `localhost` resolves to the node; the certificate names only access.example.com, which does not resolve.
+    const byName = () => `localhost:${sim.port}`;
+
+    it('serve: connects to the node by its name, verifying the site name', async () => {
+      const l = await startLink(`https://access.example.com:${sim.port}`, caFile, new ScriptedHandler(), {
+        extra: { nodes: [byName()] },
+      });
+      try {
+        await until(() => l.link.status().state === 'connected', 'connected through the hostname node');
+      } finally {
+        await l.link.stop(200);
+      }
+    });
+
+    it('serve: sites[].tlsServerName names the certificate when the site URL is an address', async () => {
+      const l = await startLink(`https://127.0.0.1:${sim.port}`, caFile, new ScriptedHandler(), {
+        extra: { nodes: [byName()], tlsServerName: 'access.example.com' },
+      });
+      try {
+        await until(() => l.link.status().state === 'connected', 'connected with tlsServerName');
+      } finally {
+        await l.link.stop(200);
+      }
+    });
+
+    it('check: OAuth, the channel and the node line pass, as serve does', async () => {
+      const lines = await checkLines(
+        [`url: https://access.example.com:${sim.port}`, `nodes: [${byName()}]`, `caFile: ${caFile}`],
+        ['oauth ecm', 'ecm channel', `node ${byName()}`],
+      );
+      expect(lines.map((l) => l.name).sort()).toEqual(['ecm channel', `node ${byName()}`, 'oauth ecm'].sort());
+      for (const l of lines) expect(l, l.name).toMatchObject({ ok: true });
+    });
   });
 });

@@ -226,6 +226,44 @@ describe.skipIf(!haveChromium)('status page in headless Chromium', () => {
     expect(await page.locator('#quarantine img').count()).toBe(0);
   });
 
+  it('lists a recording owed with its node, attempts and last error', async () => {
+    await expect
+      .poll(
+        afterRefresh(() => page.locator('#missing-recordings').textContent()),
+        WAIT,
+      )
+      .toContain('Every recording was fetched.');
+    const store = service.unit(UNITS.store).store;
+    const now = rt.clock.now();
+    await store.reports.noteMissingRecordings([
+      {
+        site: 'demo',
+        recording: 'c0ffee.shell-2',
+        lsid: 'c0ffee',
+        instance: 2,
+        url: 'https://tn1.example/shell_recording?lsid=c0ffee&instance=2',
+        node: 'tn1.example',
+        attempts: 3,
+        lastCode: 'appliance.unavailable',
+        lastError: 'tn1.example via 10.0.0.9:443 did not answer',
+        firstFailedAt: new Date(now - 3_600_000),
+        lastTriedAt: new Date(now),
+        nextTryAt: new Date(now + 1_200_000),
+      },
+    ]);
+    await expect
+      .poll(
+        afterRefresh(() => page.locator('#missing-count').textContent()),
+        WAIT,
+      )
+      .toMatch(/^1 recording file\(s\) not fetched yet/);
+    const shown = await page.locator('#missing-recordings').textContent();
+    expect(shown).toContain('c0ffee.shell-2');
+    expect(shown).toContain('tn1.example');
+    expect(shown).toContain('[appliance.unavailable] tn1.example via 10.0.0.9:443 did not answer');
+    expect(shown).not.toContain('shell_recording?'); // the download URL is not shown
+  });
+
   it('renders Test Settings for a denied user and for a user with offers, and a draft with a mistake', async () => {
     await page.getByLabel(/Console user/).fill('CORP\\ext-bob');
     await page.getByLabel(/Endpoint/).fill('web01');

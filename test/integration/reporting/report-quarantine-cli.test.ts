@@ -39,6 +39,23 @@ beforeAll(async () => {
       ],
       new Date(Date.UTC(2026, 0, 1, 6)),
     );
+    const at = (h: number) => new Date(Date.UTC(2026, 0, 1, h));
+    await store.reports.noteMissingRecordings([
+      {
+        site: 'corp-pra',
+        recording: 'c0b7a4e6d2f34b9a.shell-1',
+        lsid: 'c0b7a4e6d2f34b9a',
+        instance: 1,
+        url: 'https://tn1.example.com/shell_recording?lsid=c0b7a4e6d2f34b9a&instance=1&key=one-time',
+        node: 'tn1.example.com',
+        attempts: 2,
+        lastCode: 'appliance.unavailable',
+        lastError: 'tn1.example.com did not answer',
+        firstFailedAt: at(5),
+        lastTriedAt: at(6),
+        nextTryAt: at(7),
+      },
+    ]);
   } finally {
     await store.close();
   }
@@ -64,5 +81,25 @@ describe('ecm-bridge report quarantine', () => {
     const bad = await runCliInProcess(['report', 'quarantine', '--config', file, '--limit', '0']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--limit must be a whole number from 1 to 1000, got "0"/);
+  });
+});
+
+describe('ecm-bridge report recordings', () => {
+  it('lists the recording files owed: site, file, node, attempts, next try, last error; never the URL', async () => {
+    const r = await runCliInProcess(['report', 'recordings', '--config', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('1 recording file(s) owed:');
+    expect(r.stdout).toContain(
+      'site corp-pra  c0b7a4e6d2f34b9a.shell-1  node tn1.example.com  2 attempt(s), next 2026-01-01T07:00:00.000Z',
+    );
+    expect(r.stdout).toContain(
+      '[appliance.unavailable] tn1.example.com did not answer; owed since 2026-01-01T05:00:00.000Z',
+    );
+    const json = await runCliInProcess(['report', 'recordings', '--config', file, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ total: 1, shown: [{ recording: 'c0b7a4e6d2f34b9a.shell-1' }] });
+    expect(r.stdout + json.stdout).not.toContain('one-time');
+    const bad = await runCliInProcess(['report', 'recordings', '--config', file, '--limit', 'x']);
+    expect(bad.stderr).toMatch(/--limit must be a whole number from 1 to 1000, got "x"/);
   });
 });

@@ -3,6 +3,7 @@ import { isServiceError } from '../../../src/platform/errors.js';
 import { CREDENTIAL_OUTCOMES } from '../../../src/broker/audit-states.js';
 import { mayMove, type Lease } from '../../../src/broker/lease-store-port.js';
 import { quarantineEntry } from '../../../src/reporting/rejected-session.js';
+import type { MissingRecording } from '../../../src/reporting/report-store-port.js';
 import type { SessionRecord } from '../../../src/reporting/session-record.js';
 import type { Store } from '../../../src/store/store-ports.js';
 import { makeEvent, makeSession } from './session-fixture.js';
@@ -731,6 +732,59 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await store.state.listCredentialEvents({ lsid })).toMatchObject([
         { id: auditId, outcome: 'failed', errorCode: 'channel.closed', checkoutAt: null, checkinReason: null },
       ]);
+    });
+
+    it('missing recordings: owed per site and file, replaced keeping the first failure, listed due first, forgotten', async () => {
+      const site = key('owed');
+      const other = key('owed-other');
+      const at = (h: number) => new Date(Date.UTC(2100, 0, 1, h));
+      const owed = (recording: string, o: Partial<MissingRecording> = {}): MissingRecording => ({
+        site,
+        recording,
+        lsid: recording.split('.')[0]!,
+        instance: null,
+        url: null,
+        node: null,
+        attempts: 1,
+        lastCode: 'appliance.unavailable',
+        lastError: 'tn1.example:443 unreachable',
+        firstFailedAt: at(1),
+        lastTriedAt: at(1),
+        nextTryAt: at(2),
+        ...o,
+      });
+      const url = `https://tn1.example/session_download/recording?lsid=a&k=${'x'.repeat(5000)}`;
+      const a = owed('a', { url, node: 'tn1.example', nextTryAt: at(5) });
+      const shell = owed('b.shell-3', { lsid: 'b', instance: 3, nextTryAt: at(3) });
+      const c = owed('c', { nextTryAt: at(9) });
+      await store.reports.noteMissingRecordings([a, shell, c, owed('x', { site: other })]);
+      // Tried again and failed again: attempts and times replaced, the first failure kept.
+      const again = {
+        ...a,
+        attempts: 2,
+        lastError: 'y'.repeat(300),
+        firstFailedAt: at(4),
+        lastTriedAt: at(4),
+        nextTryAt: at(6),
+      };
+      await store.reports.noteMissingRecordings([again]);
+
+      expect(await store.reports.missingRecordings({ site, limit: 10 })).toEqual({
+        total: 3,
+        entries: [shell, { ...again, firstFailedAt: at(1) }, c],
+      });
+      const due = await store.reports.missingRecordings({ site, dueBy: at(6), limit: 10 });
+      expect(due.total).toBe(3);
+      expect(due.entries.map((e) => e.recording)).toEqual(['b.shell-3', 'a']);
+      expect((await store.reports.missingRecordings({ site, dueBy: at(6), limit: 1 })).entries).toEqual([shell]);
+      expect((await store.reports.missingRecordings({ limit: 100_000 })).total).toBeGreaterThanOrEqual(4);
+
+      await store.reports.forgetMissingRecordings(site, ['a', 'b.shell-3', 'never-owed']);
+      expect((await store.reports.missingRecordings({ site, limit: 10 })).entries.map((e) => e.recording)).toEqual([
+        'c',
+      ]);
+      expect((await store.reports.missingRecordings({ site: other, limit: 10 })).total).toBe(1);
+      await store.reports.forgetMissingRecordings(site, []);
     });
 
     it('quarantine: a refused session is kept once per site and raw lsid, bounded; seen again it is not new', async () => {

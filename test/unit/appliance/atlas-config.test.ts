@@ -77,7 +77,27 @@ describe('atlas traffic nodes (config and cluster hosts)', () => {
       'https://tn1.example.com.evil.example/x',
     ])
       expect(route(u)).toBeUndefined();
-    expect(hosts.verifyNames()).toEqual(new Map([['10.0.2.11:443', 'tn1.example.com']]));
+    // The failover node by IP carries the site's certificate; the mapped traffic node its public name's.
+    expect(hosts.verifyNames()).toEqual(
+      new Map([
+        ['10.0.0.11:443', 'access.example.com'],
+        ['10.0.2.11:443', 'tn1.example.com'],
+      ]),
+    );
+    // Nodes by their own names verify the site name too, or sites[].tlsServerName when set.
+    const named = (tlsServerName?: string) =>
+      new ClusterHosts({
+        url: 'https://Access.example.com',
+        nodes: ['node1.example.com:8443', 'access.example.com'],
+        ...(tlsServerName ? { tlsServerName } : {}),
+      }).verifyNames();
+    expect(named()).toEqual(new Map([['node1.example.com:8443', 'access.example.com']]));
+    expect(named('pra.example.com')).toEqual(
+      new Map([
+        ['access.example.com:443', 'pra.example.com'],
+        ['node1.example.com:8443', 'pra.example.com'],
+      ]),
+    );
     expect(hosts.trafficNodes()).toEqual([
       { node: 'tn1.example.com', origin: 'https://10.0.2.11' },
       { node: 'tn2.example.com:8443', origin: 'https://tn2.example.com:8443' },

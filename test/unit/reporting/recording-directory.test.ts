@@ -12,6 +12,7 @@ function source(extension = 'flv'): ReportSource & { fetched: string[] } {
     fetched,
     listing: async () => [],
     sessions: async () => [],
+    recordingNode: () => undefined,
     recording: async ({ lsid }) => {
       fetched.push(lsid);
       return { body: Readable.from([Buffer.from('video')]), extension };

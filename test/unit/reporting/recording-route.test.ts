@@ -16,7 +16,12 @@ const answer = (statusCode: number, location?: string) =>
 describe('recording requests and redirects', () => {
   it('asks the traffic node a URL names, else the site report; a shell URL outside the cluster is refused', () => {
     const onNode = recordingRequest({ lsid: 'abc', url: 'https://tn1.example.com/rec?lsid=abc' }, siteReport, refusal);
-    expect(onNode).toEqual({ url: new URL('https://10.0.2.11:8443/rec?lsid=abc'), mayRedirect: true });
+    // The request carries the node's public name: errors and logs name it, not only the mapped address.
+    expect(onNode).toEqual({
+      url: new URL('https://10.0.2.11:8443/rec?lsid=abc'),
+      mayRedirect: true,
+      node: 'tn1.example.com',
+    });
     expect(recordingRequest({ lsid: 'abc', url: 'https://elsewhere.example/r' }, siteReport, refusal)).toEqual({
       ...siteReport,
       mayRedirect: true,
@@ -31,6 +36,7 @@ describe('recording requests and redirects', () => {
     expect(redirectTarget(answer(307, 'https://tn1.example.com/r'), siteReport, 0, refusal)).toEqual({
       url: new URL('https://10.0.2.11:8443/r'),
       mayRedirect: true,
+      node: 'tn1.example.com',
       form: siteReport.form,
     });
     expect(redirectTarget(answer(302, '/download?x=1'), siteReport, 0, refusal)).toEqual({
