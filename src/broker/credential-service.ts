@@ -256,9 +256,11 @@ export class CredentialService {
       // Nobody will ever release this checkout: give it back now, and say so in the audit trail.
       this.d.metrics.checkouts.inc({ outcome: 'failed' });
       if (!confirmed) {
-        // The lease does not know its request: hand the request back directly, then end the intent.
-        await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
-        await this.d.keeper.settleIntent({ ...intent, auditId }, err, false, checkout.requestId);
+        // The lease does not know its request: hand the request back directly, then end the
+        // intent; if that failed (the store or the vault is unreachable) the intent stays, due
+        // for a sweep that looks the request up and checks it in.
+        const handedBack = await this.d.keeper.abandon(audit.vaultUser, checkout.requestId);
+        await this.d.keeper.settleIntent({ ...intent, auditId }, err, !handedBack, checkout.requestId);
       } else {
         // A joined lease carries another answer too: it stays for that console's release.
         if (answerLease === leaseId)
