@@ -299,7 +299,13 @@ log: { level: info }
     await until(
       async () => this.openRequests() === 0 && (await this.leaseCount()) === 0,
       'no vault request open and no lease left',
-    );
+    ).catch(async (e: Error) => {
+      const open = this.ps.requests().filter((r) => r.status === 'approved');
+      const left = await this.db.state.listLeases({});
+      throw new Error(
+        `${e.message}: open requests ${JSON.stringify(open.map((r) => ({ id: r.id, account: r.account.name })))}; leases ${JSON.stringify(left.map((l) => ({ id: l.leaseId.slice(0, 8), owner: l.owner.slice(0, 8), request: l.vaultRequestId, retry: l.checkinRetry })))}`,
+      );
+    });
     await until(async () => (await this.auditRows()).every((r) => FINAL.includes(r.outcome)), 'every audit row final');
     const keys = new Map([...this.recoverable].map((id) => [leaseKey(id), id]));
     const wrongful = (await this.auditRows()).filter(
@@ -359,8 +365,15 @@ log: { level: info }
     }, 'every replica’s lag gauge within the alert threshold of the committed cursor’s age');
   }
 
+  /** Writes every replica's whole output to a file of its own (kept); returns their tails and paths. */
   dump(): string {
-    return this.replicas.map((r, i) => `--- replica ${i} (${r.instanceId}) ---\n${r.output().slice(-4000)}`).join('\n');
+    return this.replicas
+      .map((r, i) => {
+        const file = join(tmpdir(), `ecm-ha-${this.name}-${process.pid}-${i}.log`);
+        writeFileSync(file, r.output());
+        return `--- replica ${i} (${r.instanceId}), whole output in ${file} ---\n${r.output().slice(-3000)}`;
+      })
+      .join('\n');
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { leaseKey } from '../../src/store/state-rows.js';
 import { mssqlUrl, reportSkipped } from '../helpers/mssql-url.js';
 import { HaCluster } from './ha-cluster.js';
-import { killMidRelease } from './ha-scenarios.js';
+import { databaseOutage, freezeActive, killMidRelease, rollingRestart } from './ha-scenarios.js';
 
 /**
  * The HA campaign of issue 29 (point 10): three `ecm-bridge serve` processes from the built
@@ -52,5 +52,40 @@ describe.skipIf(!mssqlUrl)('HA campaign: replicas under faults on SQL Server', (
       }
       expect(r.settled.duplicates).toBe(0);
       figures.push({ scenario: 'kill -9 mid-release', ...r.figures });
+    }));
+
+  it('the database gone for every replica (30 s, longer than staleAfterSeconds), under console load', () =>
+    scenario('outage', async (c) => {
+      const r = await databaseOutage(c);
+      // Lists keep serving; a get is refused retryable ("try again"), never as an internal error.
+      expect(r.during.list?.ok ?? 0).toBeGreaterThan(0);
+      expect(r.during.list?.refused ?? 0).toBe(0);
+      expect(r.during.get?.refused ?? 0).toBe(0);
+      expect(r.during.release?.refused ?? 0).toBe(0);
+      // A release of a lease the active replica issued is checked in at the vault at once (journalled).
+      expect(r.releasedDuring.kind).toBe('ok');
+      expect(r.readyz.status).toBe(503);
+      expect(JSON.parse(r.readyz.body)).toMatchObject({ status: 'degraded' });
+      // Nobody recovered anybody: the silence was shared.
+      expect(r.settled.recovered).toBe(0);
+      figures.push({ scenario: 'database outage', ...r.figures });
+    }));
+
+  it('SIGSTOP of the active replica (and the reporting leader mid-pull) past staleAfterSeconds, then SIGCONT', () =>
+    scenario('freeze', async (c) => {
+      const r = await freezeActive(c);
+      // Each resumed replica learned it was fenced (its leases were recovered while it was frozen).
+      expect(r.fencedSaid.every(Boolean)).toBe(true);
+      figures.push({ scenario: 'SIGSTOP of the active replica', ...r.figures });
+    }));
+
+  it('a rolling restart of all three replicas under console load', () =>
+    scenario('rolling', async (c) => {
+      const r = await rollingRestart(c);
+      expect(r.exitCodes).toEqual(['0', '0', '0']);
+      // A graceful stop hands its leases over; a console is at most asked to try again.
+      expect(r.refused).toEqual([]);
+      expect(r.settled.recovered).toBe(0);
+      figures.push({ scenario: 'rolling restart', ...r.figures });
     }));
 });
