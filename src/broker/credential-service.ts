@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
-import { ServiceError, toServiceError } from '../platform/errors.js';
+import { isServiceError, ServiceError, toServiceError } from '../platform/errors.js';
 import type { CredentialOutcome, LeaseStore } from './lease-store-port.js';
 import type { VaultAccount, VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
@@ -194,6 +194,11 @@ export class CredentialService {
       auditId = opened;
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
+      // The connection was lost: the intent may have been written (its answer lost). Ended as
+      // failed now, or by the first heartbeat that reaches the store, so it does not stay
+      // `requested` with a lease nobody ends until its expiry.
+      if (isServiceError(err, 'store.unavailable'))
+        await this.d.keeper.settleIntent({ ...intent, auditId: null }, err, false);
       await this.#recordFailure(site, context, audit, err);
       throw err;
     }

@@ -227,6 +227,40 @@ describe('the database gone between the vault’s answer and the lease (issue 29
     });
     await h.broker.stop(1000);
   });
+
+  it('a checkout intent written but its answer lost is ended once the store is back: no lease left, audit row final', async () => {
+    // Found by the HA campaign too: the intent's statement reached the database, its answer did
+    // not, and the get was refused retryable; the intent stayed `requested` with a lease nobody
+    // ended until its expiry.
+    const h = brokerHarness();
+    await h.broker.start();
+    const c = ctx({ session: { lsid: 'c0ffee03', externalKey: 'CHG-1' } });
+    const listed = await h.broker.handle('credentials.list', c, {}, h.signal);
+    const offline = new ServiceError('store.unavailable', 'the connection was lost');
+    const fail = () => Promise.reject(offline);
+    const ops = ['finishCheckin', 'updateCredentialEvent', 'recordCredentialEvent', 'touchInstance'] as const;
+    const saved = { ...Object.fromEntries(ops.map((op) => [op, h.state[op]])), openLease: h.state.openLease };
+    const open = h.state.openLease.bind(h.state);
+    Object.assign(h.state, Object.fromEntries(ops.map((op) => [op, fail])), {
+      openLease: async (...args: Parameters<typeof open>) => {
+        await open(...args);
+        throw offline;
+      },
+    });
+
+    const get = await h.broker
+      .handle('credentials.get', c, { credentialId: listed.credentials[0]!.id }, h.signal)
+      .catch((e: unknown) => e);
+    expect(get).toMatchObject({ code: 'store.unavailable', retryable: true });
+    expect(h.state.leases.size).toBe(1); // written, its answer lost
+
+    Object.assign(h.state, saved);
+    await tick(h.clock, 15, 2);
+    await vi.waitFor(() => expect(h.state.leases.size).toBe(0));
+    expect((await h.state.listCredentialEvents({})).map((e) => e.outcome)).toEqual(['failed']);
+    expect(h.vault.openRequests()).toEqual([]);
+    await h.broker.stop(1000);
+  });
 });
 
 describe('a console whose credential was checked in behind its back is told so on release (issue 29, point 8)', () => {
