@@ -36,7 +36,7 @@ const ACCOUNTS = join(import.meta.dirname, '../../config/demo/appliance-accounts
  */
 export const LEASES = { sweepIntervalSeconds: 2, heartbeatSeconds: 1, staleAfterSeconds: 10 };
 /** The reporting leadership lapses 6 s after its holder's last renewal. */
-export const LEADER_LEASE_SECONDS = 6;
+const LEADER_LEASE_SECONDS = 6;
 const REPORTING_INTERVAL_SECONDS = 5;
 /**
  * Accounts added to the demo estate's web01, each offered to the console user: a console holds
@@ -48,7 +48,7 @@ const EXTRA_ACCOUNTS = 40;
 const SESSIONS = 600;
 
 /** The bound for a hang of one wait; every wait ends on its condition. */
-export const HANG_MS = 240_000;
+const HANG_MS = 240_000;
 export const until = (cond: () => Promise<boolean> | boolean, what: string) => waitUntil(cond, what, HANG_MS, 100);
 
 export type Replica = RunningCli & { instanceId: string; httpPort: number; exited: Promise<string> };
