@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
-import { ServiceError, toServiceError } from '../platform/errors.js';
+import { isServiceError, ServiceError, toServiceError } from '../platform/errors.js';
 import { refusedOutcome } from './audit-states.js';
 import type { Lease, LeaseStore } from './lease-store-port.js';
 import type { Checkout, VaultAccount, VaultPort } from '../vault/vault-port.js';
@@ -255,6 +255,11 @@ export class CredentialService {
       return { lease: { ...lease, auditId }, durationMinutes };
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
+      // The connection was lost: the intent may have been written (its answer lost). Ended as
+      // failed now, or by the first heartbeat that reaches the store, so it does not stay
+      // `requested` with a lease nobody ends until its expiry.
+      if (isServiceError(err, 'store.unavailable'))
+        await this.d.keeper.settleIntent({ ...lease, auditId: null }, err, false);
       await this.#recordFailure(context.site, context, audit, err);
       throw err;
     }
@@ -327,10 +332,14 @@ export class CredentialService {
     return lease.leaseId;
   }
 
-  /** The confirm's compensation: the request goes back to the vault, then the intent ends. */
+  /**
+   * The confirm's compensation: the request goes back to the vault, then the intent ends; if the
+   * hand-back failed (the store or the vault is unreachable) the intent stays, due for a sweep that
+   * looks the request up and checks it in.
+   */
   async #handBack(intent: Intent, checkout: Checkout, err: ServiceError): Promise<void> {
-    await this.d.keeper.abandon(intent.lease.vaultUser, checkout.requestId);
-    await this.d.keeper.settleIntent(intent.lease, err, false, checkout.requestId);
+    const handedBack = await this.d.keeper.abandon(intent.lease.vaultUser, checkout.requestId);
+    await this.d.keeper.settleIntent(intent.lease, err, !handedBack, checkout.requestId);
   }
 
   /**

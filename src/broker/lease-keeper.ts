@@ -65,6 +65,12 @@ export class LeaseKeeper {
   readonly #issued = new Map<string, Lease>();
   /** Releases checked in at the vault while the store was unreachable, recorded once it is back. */
   readonly #journal = new Map<string, { lease: Lease; at: number }>();
+  /**
+   * Checkout intents whose ending could not be written (the store went away between the vault's
+   * answer and the lease's confirmation): written once the store is back, so the request the
+   * vault made is checked in by a sweep rather than left open until the lease's own expiry.
+   */
+  readonly #unsettled = new Map<string, Parameters<LeaseKeeper['settleIntent']>>();
 
   constructor(
     private readonly config: BrokerConfig['leases'],
@@ -268,46 +274,70 @@ export class LeaseKeeper {
    * transient failure: Password Safe may have made the request, its answer lost) the lease stays,
    * due at the next sweep, which looks the request up and checks it in (or drops the intent once
    * none can appear); otherwise the lease goes. The audit row becomes failed (or denied) with the
-   * error code either way. Never throws: the vault's own expiry is the last resort.
+   * error code either way. Never throws: what the store could not take (it was unreachable) is
+   * written by the first heartbeat that reaches it again (this instance dying first leaves the
+   * intent to recovery); the vault's own expiry is the last resort.
    */
   async settleIntent(intent: Lease, err: ServiceError, keep: boolean, vaultRequestId?: string): Promise<void> {
-    const { state, clock, log, metrics, instanceId } = this.deps;
     try {
-      if (keep) {
-        const at = new Date(clock.now() + this.config.sweepIntervalSeconds * 1000);
-        await state.putLease({ ...intent, checkinRetry: { attempts: 0, at, reason: 'abandoned' } });
-      }
-      const patch: CredentialEventPatch = {
-        outcome: refusedOutcome(err.kind),
-        errorCode: err.code,
-        ...(vaultRequestId !== undefined && { vaultRequestId, checkinAt: new Date(clock.now()) }),
-      };
-      if (!keep && (await state.finishCheckin(intent.leaseId, patch))) {
-        if (intent.owner === instanceId) metrics.activeLeases.dec();
-      } else if (intent.auditId !== null) await state.updateCredentialEvent(intent.auditId, patch);
+      await this.#settle(intent, err, keep, vaultRequestId);
+      this.#unsettled.delete(intent.leaseId);
     } catch (e) {
-      log.error(
+      const remembered = this.#unsettled.size < LOCAL_LEASES;
+      if (remembered) this.#unsettled.set(intent.leaseId, [intent, err, keep, vaultRequestId]);
+      this.deps.log.error(
         { leaseId: leaseIdPrefix(intent.leaseId), err: e },
-        'could not settle a checkout intent; the sweeper will end it',
+        remembered
+          ? 'could not settle a checkout intent; written when the store is back'
+          : 'could not settle a checkout intent; the sweeper will end it at its expiry',
       );
     }
   }
 
+  /** Writes the intents that could not be settled while the store was unreachable (oldest first). */
+  async #settleRemembered(): Promise<void> {
+    for (const [leaseId, [intent, err, keep, vaultRequestId]] of this.#unsettled) {
+      await this.#settle(intent, err, keep, vaultRequestId);
+      this.#unsettled.delete(leaseId);
+      this.deps.log.info({ leaseId: leaseIdPrefix(leaseId) }, 'settled a checkout intent once the store was back');
+    }
+  }
+
+  async #settle(intent: Lease, err: ServiceError, keep: boolean, vaultRequestId?: string): Promise<void> {
+    const { state, clock, metrics, instanceId } = this.deps;
+    if (keep) {
+      const at = new Date(clock.now() + this.config.sweepIntervalSeconds * 1000);
+      await state.putLease({ ...intent, checkinRetry: { attempts: 0, at, reason: 'abandoned' } });
+    }
+    const patch: CredentialEventPatch = {
+      outcome: refusedOutcome(err.kind),
+      errorCode: err.code,
+      // A kept intent's request is not checked in yet: the sweep records when it is.
+      ...(vaultRequestId !== undefined && { vaultRequestId, ...(!keep && { checkinAt: new Date(clock.now()) }) }),
+    };
+    if (!keep && (await state.finishCheckin(intent.leaseId, patch))) {
+      if (intent.owner === instanceId) metrics.activeLeases.dec();
+    } else if (intent.auditId !== null) await state.updateCredentialEvent(intent.auditId, patch);
+  }
+
   /**
    * Checks in a checkout that never became a lease (deadline passed, store failure), unless a
-   * recorded lease shares its vault request. Never throws: the vault's own expiry is the fallback.
+   * recorded lease shares its vault request. Never throws; false when it could not tell or could
+   * not check in (the store or the vault failed): the caller keeps the intent for the sweep then.
    */
-  async abandon(vaultUser: string, vaultRequestId: string): Promise<void> {
+  async abandon(vaultUser: string, vaultRequestId: string): Promise<boolean> {
     const { vault, log, metrics } = this.deps;
     try {
-      if (await this.deps.state.holdsRequest(vaultUser, vaultRequestId)) return;
+      if (await this.deps.state.holdsRequest(vaultUser, vaultRequestId)) return true;
       await vault.checkin(vaultUser, vaultRequestId, 'ecm-bridge: checkout could not be delivered or recorded');
       metrics.checkins.inc({ reason: 'abandoned' });
+      return true;
     } catch (e) {
       log.error(
         { vaultRequestId, err: e },
-        'could not check in an undeliverable checkout; the vault expiry will end it',
+        'could not check in an undeliverable checkout; its intent is kept for the sweep to check it in',
       );
+      return false;
     }
   }
 
@@ -354,6 +384,7 @@ export class LeaseKeeper {
       throw e;
     }
     await this.#recordJournal();
+    await this.#settleRemembered();
     const gap = this.#lastTouch !== undefined && now - this.#lastTouch > 2 * this.config.heartbeatSeconds * 1000;
     if (this.#storeSince === undefined || gap) this.#storeSince = now;
     if (!existed && this.#lastTouch !== undefined)

@@ -192,6 +192,80 @@ describe('the database gone for a minute (issue 29, point 3)', () => {
   });
 });
 
+describe('the database gone between the vault’s answer and the lease (issue 29, points 3 and 10)', () => {
+  it('the request the vault made is checked in once the store is back, not left open until the lease expires', async () => {
+    // Found by the HA campaign (test/ha): a get in flight when the database went away had its
+    // intent written and its vault request made, then could neither confirm the lease, ask
+    // whether another lease holds the request, nor end the intent: the request stayed open.
+    const h = brokerHarness();
+    await h.broker.start();
+    const c = ctx({ session: { lsid: 'c0ffee02', externalKey: 'CHG-1' } });
+    const listed = await h.broker.handle('credentials.list', c, {}, h.signal);
+    const offline = new ServiceError('store.unavailable', 'the database kept failing');
+    const fail = () => Promise.reject(offline);
+    const ops = [
+      'confirmLease',
+      'holdsRequest',
+      'finishCheckin',
+      'putLease',
+      'updateCredentialEvent',
+      'touchInstance',
+    ] as const;
+    const saved = Object.fromEntries(ops.map((op) => [op, h.state[op]]));
+    Object.assign(h.state, Object.fromEntries(ops.map((op) => [op, fail])));
+
+    const get = await h.broker
+      .handle('credentials.get', c, { credentialId: listed.credentials[0]!.id }, h.signal)
+      .catch((e: unknown) => e);
+    expect(get).toMatchObject({ code: 'store.unavailable', retryable: true });
+    expect(h.vault.openRequests()).toHaveLength(1); // made, never delivered
+
+    Object.assign(h.state, saved);
+    await tick(h.clock, 15, 6); // heartbeats reach the store again; sweeps run
+    await vi.waitFor(() => expect(h.vault.openRequests()).toEqual([]));
+    await vi.waitFor(() => expect(h.state.leases.size).toBe(0));
+    expect((await h.state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'store.unavailable',
+    });
+    await h.broker.stop(1000);
+  });
+
+  it('a checkout intent written but its answer lost is ended once the store is back: no lease left, audit row final', async () => {
+    // Found by the HA campaign too: the intent's statement reached the database, its answer did
+    // not, and the get was refused retryable; the intent stayed `requested` with a lease nobody
+    // ended until its expiry.
+    const h = brokerHarness();
+    await h.broker.start();
+    const c = ctx({ session: { lsid: 'c0ffee03', externalKey: 'CHG-1' } });
+    const listed = await h.broker.handle('credentials.list', c, {}, h.signal);
+    const offline = new ServiceError('store.unavailable', 'the connection was lost');
+    const fail = () => Promise.reject(offline);
+    const ops = ['finishCheckin', 'updateCredentialEvent', 'recordCredentialEvent', 'touchInstance'] as const;
+    const saved = { ...Object.fromEntries(ops.map((op) => [op, h.state[op]])), openLease: h.state.openLease };
+    const open = h.state.openLease.bind(h.state);
+    Object.assign(h.state, Object.fromEntries(ops.map((op) => [op, fail])), {
+      openLease: async (...args: Parameters<typeof open>) => {
+        await open(...args);
+        throw offline;
+      },
+    });
+
+    const get = await h.broker
+      .handle('credentials.get', c, { credentialId: listed.credentials[0]!.id }, h.signal)
+      .catch((e: unknown) => e);
+    expect(get).toMatchObject({ code: 'store.unavailable', retryable: true });
+    expect(h.state.leases.size).toBe(1); // written, its answer lost
+
+    Object.assign(h.state, saved);
+    await tick(h.clock, 15, 2);
+    await vi.waitFor(() => expect(h.state.leases.size).toBe(0));
+    expect((await h.state.listCredentialEvents({})).map((e) => e.outcome)).toEqual(['failed']);
+    expect(h.vault.openRequests()).toEqual([]);
+    await h.broker.stop(1000);
+  });
+});
+
 describe('a console whose credential was checked in behind its back is told so on release (issue 29, point 8)', () => {
   const release = (h: Harness, c: ReturnType<typeof ctx>, leaseId: string) =>
     h.broker.handle('credentials.release', c, { leaseId }, h.signal);
