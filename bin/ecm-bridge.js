@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI runs from its bundle in dist/bundle/ (built by `npm ci` through the
-// prepare script; scripts/bundle.mjs says why it is bundled).
+// Thin launcher: the CLI runs from its bundle in dist/bundle/ (shipped in the tarball, built by
+// `npm run build` in a checkout; scripts/bundle.mjs says why it is bundled).
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';

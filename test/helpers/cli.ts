@@ -41,10 +41,10 @@ let checked = false;
 /** A child running an old build would test old code: refuse, naming the fix. */
 export function assertBuildFresh(): void {
   if (checked) return;
-  // Both outputs of `npm run build`: tsc's per-module dist/ (tsc -b stamps its build info even
+  // Both outputs of `npm run build`: the per-module dist/ (scripts/transpile.mjs stamps it even
   // when an edit changed no output), which some tests import, and the bundle the launcher runs
-  // (rewritten whole by every build).
-  const stamps = [join(ROOT, 'dist', '.tsbuildinfo'), join(ROOT, 'dist', 'bundle', 'meta.json')];
+  // (its meta.json rewritten by every build).
+  const stamps = [join(ROOT, 'dist', '.transpiled'), join(ROOT, 'dist', 'bundle', 'meta.json')];
   const built = Math.min(...stamps.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)));
   if (built < newestMtime(join(ROOT, 'src'), '.ts'))
     throw new Error('dist/ is older than src/: run `npm run build` (npm test does) before tests that spawn the CLI');
