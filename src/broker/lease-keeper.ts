@@ -57,7 +57,7 @@ export interface LeaseKeeperDeps {
  * check-in owed to the sweep of any replica.
  *
  * Fencing: the instance joins with a random epoch in its instance row; every lease write it makes
- * (open, confirm, put, check-in claim) carries that epoch and the store refuses it (`store.fenced`,
+ * (open, confirm, put, check-in claim and finish) carries that epoch and the store refuses it (`store.fenced`,
  * nothing changed) once the row is gone or holds another epoch. Recovery retires the dead
  * instance's row before it takes its leases, so a replica that was only frozen can neither
  * confirm a lease recovery ended nor re-create one it removed; its next heartbeat finds the row
@@ -272,6 +272,7 @@ export class LeaseKeeper {
   /** Records the releases journalled while the store was unreachable (the vault already confirmed them). */
   async #recordJournal(): Promise<void> {
     const { state, clock, instanceId, log, metrics } = this.deps;
+    const fence = this.fence;
     for (const [leaseId, { lease, at }] of this.#journal) {
       // Claimed so no sweep checks it in again meanwhile, spending the credential id as a release does.
       const now = clock.now();
@@ -280,16 +281,15 @@ export class LeaseKeeper {
         until: new Date(now + this.config.staleAfterSeconds * 1000),
         reason: 'release',
         spend: true,
-        fence: this.fence,
+        fence,
       });
       if (
         taken &&
-        (await state.finishCheckin(leaseId, {
-          outcome: 'checked_in',
-          checkinAt: new Date(at),
-          checkinBy: instanceId,
-          checkinReason: 'release',
-        })) &&
+        (await state.finishCheckin(
+          leaseId,
+          { outcome: 'checked_in', checkinAt: new Date(at), checkinBy: instanceId, checkinReason: 'release' },
+          fence,
+        )) &&
         lease.owner === instanceId
       )
         metrics.activeLeases.dec();
@@ -346,7 +346,7 @@ export class LeaseKeeper {
       // A kept intent's request is not checked in yet: the sweep records when it is.
       ...(vaultRequestId !== undefined && { vaultRequestId, ...(!keep && { checkinAt: new Date(clock.now()) }) }),
     };
-    if (!keep && (await state.finishCheckin(intent.leaseId, patch))) {
+    if (!keep && (await state.finishCheckin(intent.leaseId, patch, this.fence))) {
       if (intent.owner === instanceId) metrics.activeLeases.dec();
     } else if (intent.auditId !== null) await state.updateCredentialEvent(intent.auditId, patch);
   }
@@ -522,7 +522,7 @@ export class LeaseKeeper {
         // An intent: the vault was asked but its answer never recorded (lost, or the process died).
         const found = await this.#findIntended(lease, signal);
         if (found === undefined) {
-          await this.#dropIntent(lease);
+          await this.#dropIntent(lease, fence);
           return;
         }
         requestId = found;
@@ -562,7 +562,7 @@ export class LeaseKeeper {
     }
     if (lease.vaultRequestId === null) {
       // The checkout never reached the console (as far as this bridge knows): its row stays failed.
-      await this.#finish(lease, reason, {
+      await this.#finish(lease, reason, fence, {
         outcome: 'failed',
         vaultRequestId: requestId,
         checkinAt: new Date(clock.now()),
@@ -575,7 +575,7 @@ export class LeaseKeeper {
       );
       return;
     }
-    await this.#finish(lease, reason, {
+    await this.#finish(lease, reason, fence, {
       outcome: reason === 'expiry' ? 'expired' : 'checked_in',
       checkinAt: new Date(clock.now()),
       checkinBy: instanceId,
@@ -606,26 +606,32 @@ export class LeaseKeeper {
 
   /**
    * The vault confirmed the check-in (or none was needed): the lease goes and its audit row gets
-   * its final state in one statement. If that write fails, the claim lapses and a sweep checks the
-   * request in again (the vault answers "already checked in") and records it then.
+   * its final state in one statement, under the fence the lease was claimed with. If that write
+   * fails (or is refused: this instance was fenced meanwhile), the claim lapses and a sweep checks
+   * the request in again (the vault answers "already checked in") and records it then.
    */
-  async #finish(lease: Lease, reason: CheckinReason, patch: CredentialEventPatch): Promise<void> {
+  async #finish(
+    lease: Lease,
+    reason: CheckinReason,
+    fence: InstanceFence | undefined,
+    patch: CredentialEventPatch,
+  ): Promise<void> {
     const { state, metrics, instanceId } = this.deps;
     metrics.checkins.inc({ reason });
     this.#issued.delete(lease.leaseId);
-    if ((await state.finishCheckin(lease.leaseId, patch)) && lease.owner === instanceId) metrics.activeLeases.dec();
+    if ((await state.finishCheckin(lease.leaseId, patch, fence)) && lease.owner === instanceId)
+      metrics.activeLeases.dec();
   }
 
   /** An intent whose vault request never appeared: nothing to check in; its audit row stays failed. */
-  async #dropIntent(lease: Lease): Promise<void> {
+  async #dropIntent(lease: Lease, fence: InstanceFence | undefined): Promise<void> {
     const { state, clock, log, metrics, instanceId } = this.deps;
     if (
-      (await state.finishCheckin(lease.leaseId, {
-        outcome: 'failed',
-        checkinAt: new Date(clock.now()),
-        checkinBy: instanceId,
-        checkinReason: 'none',
-      })) &&
+      (await state.finishCheckin(
+        lease.leaseId,
+        { outcome: 'failed', checkinAt: new Date(clock.now()), checkinBy: instanceId, checkinReason: 'none' },
+        fence,
+      )) &&
       lease.owner === instanceId
     )
       metrics.activeLeases.dec();

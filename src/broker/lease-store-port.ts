@@ -181,9 +181,11 @@ export interface LeaseStore {
    * Ends a claimed lease once the vault confirmed its check-in (or none was needed): deletes it and
    * applies `patch` to its audit row in one statement, so no audit row outlives its lease without
    * its final state. The patch's outcome only from a state AUDIT_TRANSITIONS allows (else the row
-   * stays as it was; the lease goes either way). Returns whether the lease was still there.
+   * stays as it was; the lease goes either way). Returns whether the lease was still there. With
+   * `fence`, `store.fenced` (nothing changed) once the writer is fenced: the check-in is then the
+   * fencing replica's to end.
    */
-  finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean>;
+  finishCheckin(leaseId: string, patch: CredentialEventPatch, fence?: InstanceFence): Promise<boolean>;
   /**
    * The sweep's clean-up: forgets spent credential ids that expired before `before`, and lets an
    * engine without automatic clean-up reclaim the space of ended leases. Returns how many ids.

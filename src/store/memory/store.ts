@@ -126,7 +126,8 @@ export class MemoryStateStore implements StateStore {
       this.spent.set(lease.credential.key, new Date(lease.credential.expiresAt));
     return { lease: structuredClone(lease), shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
   }
-  async finishCheckin(leaseId: string, patch: CredentialEventPatch) {
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch, fence?: InstanceFence) {
+    this.#checkFence('finishCheckin', fence);
     const lease = this.leases.get(leaseId);
     if (!lease) return false;
     this.leases.delete(leaseId);

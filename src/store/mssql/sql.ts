@@ -217,7 +217,8 @@ COMMIT TRANSACTION;
 SELECT *, @shared AS shared FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @claimed = 1`;
 /**
  * Ends a claimed lease and applies the audit patch to its row (a patch setting outcome `to` only
- * to a row in a state it may move from), in one transaction; returns how many leases went (0 or 1).
+ * to a row in a state it may move from), in one transaction, unless the writer is fenced; returns
+ * how many leases went (0 or 1) and whether it was fenced.
  */
 export function finishCheckinSql(patchColumns: readonly string[], to?: CredentialOutcome): string {
   const ev = patchColumns.length
@@ -227,12 +228,13 @@ WHERE id = @audit AND @gone = 1 AND ${outcomeGuard(to)};
     : '';
   return `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
+${FENCE_CHECK}
 DECLARE @audit bigint;
 SELECT @audit = audit_id FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id;
-DELETE FROM ecm_bridge.lease WHERE lease_id = @lease_id;
+DELETE FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @fenced = 0;
 DECLARE @gone int = @@ROWCOUNT;
 ${ev}COMMIT TRANSACTION;
-SELECT @gone AS n`;
+SELECT @gone AS n, @fenced AS fenced`;
 }
 export const FORGET_SPENT_SQL =
   'DELETE FROM ecm_bridge.spent_credential OUTPUT DELETED.credential_key WHERE expires_at < @before';

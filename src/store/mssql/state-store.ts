@@ -172,19 +172,20 @@ export class MssqlStateStore implements StateStore {
     return undefined;
   }
 
-  async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch, fence?: InstanceFence): Promise<boolean> {
     const pairs = credentialEventPatch(patch);
     // Not idempotent: a repeat after a lost connection would find the lease gone and say so.
-    const rows = await this.#query<{ n: number }>(
+    const rows = await this.#query<{ n: number; fenced: boolean | number }>(
       'finishCheckin',
       finishCheckinSql(
         pairs.map(([c]) => c),
         patch.outcome,
       ),
-      { lease_id: leaseId, ...Object.fromEntries(pairs) },
+      { lease_id: leaseId, ...Object.fromEntries(pairs), ...fenceValues(fence) },
       false,
       false,
     );
+    if (fence && isSet(rows[0]?.fenced)) throw this.#fenced('finishCheckin', fence);
     return Number(rows[0]?.n ?? 0) > 0;
   }
 

@@ -83,15 +83,18 @@ SELECT claimed.*, EXISTS (SELECT 1 FROM ecm_bridge.lease o WHERE o.vault_request
 FROM claimed`;
 
 /**
- * Ends a claimed lease ($1) and applies the audit patch ($2...) to its row, in one statement; a
- * patch setting outcome `to` only to a row in a state it may move from.
+ * Ends a claimed lease ($1) and applies the audit patch ($2...) to its row, in one statement,
+ * unless the writer's fence (the two parameters after the patch) no longer holds; a patch setting
+ * outcome `to` only to a row in a state it may move from.
  */
 function finishCheckinSql(patchColumns: readonly string[], to: CredentialOutcome | undefined): string {
   const ev = patchColumns.length
     ? `, ev AS (UPDATE ecm_bridge.credential_event SET ${patchColumns.map((c, i) => `${c} = $${i + 2}`).join(', ')}
   WHERE id IN (SELECT audit_id FROM gone) AND ${outcomeGuard(to)})`
     : '';
-  return `WITH gone AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 RETURNING audit_id)${ev}
+  const n = patchColumns.length;
+  return `WITH gone AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 AND ${fenceHolds(`$${n + 2}`, `$${n + 3}`)}
+  RETURNING audit_id)${ev}
 SELECT count(*)::int AS n FROM gone`;
 }
 
@@ -256,7 +259,7 @@ export class PgliteStateStore implements StateStore {
     return undefined;
   }
 
-  async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch, fence?: InstanceFence): Promise<boolean> {
     const pairs = credentialEventPatch(patch);
     const rows = await this.#q<{ n: number }>(
       'finishCheckin',
@@ -264,9 +267,11 @@ export class PgliteStateStore implements StateStore {
         pairs.map(([c]) => c),
         patch.outcome,
       ),
-      [leaseId, ...pairs.map(([, v]) => v)],
+      [leaseId, ...pairs.map(([, v]) => v), ...fenceParams(fence)],
     );
-    return Number(rows[0]?.n ?? 0) > 0;
+    if (Number(rows[0]?.n ?? 0) > 0) return true;
+    if (fence && (await this.#isFenced(fence))) throw this.#fenced('finishCheckin', fence);
+    return false;
   }
 
   async reclaim(before: Date): Promise<number> {

@@ -616,7 +616,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await store.state.touchInstance(dead, day(5))).toBe(true);
     });
 
-    it('fencing: an instance writes leases under its epoch; once fenced its confirm, put, claim and open are refused and change nothing', async () => {
+    it('fencing: an instance writes leases under its epoch; once fenced its confirm, put, claim, finish and open are refused and change nothing', async () => {
       const me = key('fenced');
       const day = (d: number) => new Date(Date.UTC(2020, 0, d));
       const fence = { instanceId: me, epoch: 7 };
@@ -642,6 +642,7 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await refusal(store.state.confirmLease(intentId, 'req-f', expires, at, fence))).toMatchObject(fenced);
       expect(await refusal(store.state.putLease({ ...held, expiresAt: at }, fence))).toMatchObject(fenced);
       expect(await refusal(store.state.claimCheckin(leaseId, { ...CLAIM, fence }))).toMatchObject(fenced);
+      expect(await refusal(store.state.finishCheckin(leaseId, {}, fence))).toMatchObject(fenced);
       const other = { ...intent, leaseId: key('f-open') };
       expect(await refusal(store.state.openLease(requestedEvent(lsid), other, fence))).toMatchObject(fenced);
       expect(await store.state.getLease(intentId)).toEqual({ ...intent, auditId });
