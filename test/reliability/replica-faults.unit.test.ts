@@ -2,9 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { ServiceError } from '../../src/platform/errors.js';
 import { MemoryStateStore } from '../../src/store/memory/store.js';
-import type { FakeVault } from '../../src/vault/fake-vault.js';
 import { brokerHarness, ctx, T0 } from '../unit/broker/broker-fixture.js';
 import { HANG } from '../helpers/until.js';
+import { freezable, freezeCheckout } from '../helpers/freeze.js';
 
 // Issue 29: replicas under faults. Two brokers on one store and one vault are two replicas.
 type Harness = ReturnType<typeof brokerHarness>;
@@ -22,37 +22,6 @@ function replicas(options: { sharedStore?: boolean } = {}) {
   const a = brokerHarness({ clock, state: frozenA.view, instanceId: 'instance-a', ...options });
   const b = brokerHarness({ clock, state, instanceId: 'instance-b', vault: a.vault, ...options });
   return { clock, state, a, b, vault: a.vault, frozenA };
-}
-
-/**
- * The store as one replica reaches it, for a test to freeze that replica (SIGSTOP, a paused VM):
- * while frozen every store call it makes waits, and goes on once thawed.
- */
-function freezable(state: MemoryStateStore) {
-  let thawed: Promise<void> | undefined;
-  let thaw = () => undefined as void;
-  const view = new Proxy(state, {
-    get(target, prop) {
-      const v: unknown = Reflect.get(target, prop);
-      if (typeof v !== 'function') return v;
-      return async (...args: unknown[]) => {
-        while (thawed) await thawed;
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return {
-    view,
-    freeze() {
-      thawed = new Promise<void>((resolve) => {
-        thaw = () => {
-          thawed = undefined;
-          resolve();
-        };
-      });
-    },
-    thaw: () => thaw(),
-  };
 }
 
 describe('release is durable before it is answered (issue 29, point 1)', () => {
@@ -162,30 +131,6 @@ describe('fencing, not only staleness (issue 29, point 2)', () => {
     await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
   });
 });
-
-/**
- * Freezes the replica inside its next vault checkout (a SIGSTOP, a paused VM): before Password
- * Safe made the request, or after it made it and before the answer reached the replica.
- */
-function freezeCheckout(vault: FakeVault, when: 'before' | 'after') {
-  const checkout = vault.checkout.bind(vault);
-  let resume!: () => void;
-  const resumed = new Promise<void>((r) => (resume = r));
-  let reached = false;
-  vault.checkout = async (...args: Parameters<typeof checkout>) => {
-    vault.checkout = checkout;
-    if (when === 'before') {
-      reached = true;
-      await resumed;
-      return checkout(...args);
-    }
-    const answer = await checkout(...args);
-    reached = true;
-    await resumed;
-    return answer;
-  };
-  return { resume, reached: () => reached };
-}
 
 describe('fencing tokens: a replica fenced while frozen writes nothing on resume (issue 29, point 2)', () => {
   it.each(['before', 'after'] as const)(
