@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import { isServiceError, ServiceError, toServiceError } from '../platform/errors.js';
 import { refusedOutcome } from './audit-states.js';
-import type { Lease, LeaseStore } from './lease-store-port.js';
+import type { InstanceFence, Lease, LeaseStore } from './lease-store-port.js';
 import type { Checkout, VaultAccount, VaultPort } from '../vault/vault-port.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { ReleaseSettings } from './broker-config.js';
@@ -28,10 +28,15 @@ interface AuditFacts {
   accountName: string | null;
 }
 
-/** A recorded intent: its lease (with the audit row's id) and the release duration asked for. */
+/**
+ * A recorded intent: its lease (with the audit row's id), the release duration asked for, and the
+ * fence it was written under (the confirm carries the same: a replica fenced in between, even one
+ * that rejoined since under a new epoch, cannot confirm it).
+ */
 interface Intent {
   lease: Lease & { auditId: number };
   durationMinutes: number;
+  fence: InstanceFence | undefined;
 }
 
 export interface CredentialServiceDeps {
@@ -239,6 +244,7 @@ export class CredentialService {
       // Single use: once this checkout is checked in, the store refuses the id (until it expires).
       credential: { key: credentialKey(credentialId), expiresAt: new Date(claims.expiresAt) },
     };
+    const fence = this.d.keeper.fence;
     try {
       const auditId = await this.d.keeper.open(
         {
@@ -250,9 +256,10 @@ export class CredentialService {
           checkinAt: null,
         },
         lease,
+        fence,
       );
       if (auditId === undefined) throw usedError();
-      return { lease: { ...lease, auditId }, durationMinutes };
+      return { lease: { ...lease, auditId }, durationMinutes, fence };
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
       // The connection was lost: the intent may have been written (its answer lost). Ended as
@@ -299,8 +306,8 @@ export class CredentialService {
    * Confirm: the intent becomes the lease of the vault request (or joins the lease another answer
    * of the same credential id already holds: that lease is this answer's too, released once).
    * Returns the lease the answer carries. Compensation, while the lease does not know its request
-   * (the confirm failed, or the id was checked in meanwhile, maybe on another replica): the
-   * request is handed back unless a lease holds it, and the intent ends.
+   * (the confirm failed, this replica was fenced meanwhile, or the id was checked in meanwhile,
+   * maybe on another replica): the request is handed back unless a lease holds it, and the intent ends.
    */
   async #confirm(intent: Intent, checkout: Checkout): Promise<string> {
     const { lease } = intent;
@@ -311,10 +318,19 @@ export class CredentialService {
         checkout.requestId,
         checkout.expiresAt,
         new Date(this.d.clock.now()),
+        intent.fence,
       );
     } catch (e) {
       const err = toServiceError(e, 'broker.get');
       this.d.metrics.checkouts.inc({ outcome: 'failed' });
+      if (isServiceError(err, 'store.fenced'))
+        // Frozen past staleAfterSeconds between the intent and here: another replica fenced this
+        // one and recovered the intent (checked the request in, or dropped it). No credential
+        // goes out without a lease: the request is handed back, the console told to ask again.
+        this.d.log.error(
+          { leaseId: leaseIdPrefix(lease.leaseId), vaultRequestId: checkout.requestId },
+          'this replica was fenced by another while a checkout was under way; the vault request is handed back',
+        );
       await this.#handBack(intent, checkout, err);
       throw err;
     }

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { BrokerConfig } from './broker-config.js';
@@ -6,6 +7,7 @@ import type {
   CheckinClaim,
   CredentialEvent,
   CredentialEventPatch,
+  InstanceFence,
   Lease,
   LeaseStore,
   TakenLease,
@@ -23,6 +25,8 @@ const SHUTDOWN_PARALLELISM = 8;
  * the vault while the store was unreachable (each entry a lease without secrets, about 1 KB).
  */
 const LOCAL_LEASES = 10_000;
+/** Epochs are drawn at random (a positive int, the column's type): a replica never rejoins under its fenced epoch. */
+const newEpoch = () => randomInt(1, 2 ** 31 - 1);
 /** A failed check-in is retried after 1, 2, 4, ... sweep intervals, at most this many. */
 const MAX_RETRY_INTERVALS = 16;
 const CHECKIN_REASONS: readonly CheckinReason[] = ['release', 'expiry', 'shutdown', 'recovery', 'abandoned'];
@@ -51,6 +55,13 @@ export interface LeaseKeeperDeps {
  * lease at once) and the lease goes only once the vault confirmed it (`finishCheckin`, with its
  * audit row's final state): a process that dies in between, or a failed check-in, leaves the
  * check-in owed to the sweep of any replica.
+ *
+ * Fencing: the instance joins with a random epoch in its instance row; every lease write it makes
+ * (open, confirm, put, check-in claim and finish) carries that epoch and the store refuses it (`store.fenced`,
+ * nothing changed) once the row is gone or holds another epoch. Recovery retires the dead
+ * instance's row before it takes its leases, so a replica that was only frozen can neither
+ * confirm a lease recovery ended nor re-create one it removed; its next heartbeat finds the row
+ * gone, says so, and rejoins under a new epoch.
  */
 export class LeaseKeeper {
   readonly #stop = new AbortController();
@@ -61,6 +72,9 @@ export class LeaseKeeper {
    */
   #storeSince: number | undefined;
   #lastTouch: number | undefined;
+  #epoch = newEpoch();
+  /** Whether this instance's row was written under #epoch (the first heartbeat joins). */
+  #joined = false;
   /** Leases this instance issued (no secrets), so a release can reach the vault while the store is unreachable. */
   readonly #issued = new Map<string, Lease>();
   /** Releases checked in at the vault while the store was unreachable, recorded once it is back. */
@@ -146,11 +160,24 @@ export class LeaseKeeper {
   }
 
   /**
-   * Records a checkout's audit row and lease together; returns the audit row's id, or undefined
-   * (nothing recorded) when the lease's credential id is spent.
+   * The fencing token this instance's lease writes carry (its epoch changes once it was fenced);
+   * none before its first heartbeat joined (no row of it exists to be fenced yet).
    */
-  async open(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined> {
-    const auditId = await this.deps.state.openLease(event, lease);
+  get fence(): InstanceFence | undefined {
+    return this.#joined ? { instanceId: this.deps.instanceId, epoch: this.#epoch } : undefined;
+  }
+
+  /**
+   * Records a checkout's audit row and lease together, under `fence` (taken when the checkout
+   * began: its later writes carry the same, so a fence between them refuses them); returns the
+   * audit row's id, or undefined (nothing recorded) when the lease's credential id is spent.
+   */
+  async open(
+    event: CredentialEvent,
+    lease: Omit<Lease, 'auditId'>,
+    fence: InstanceFence | undefined,
+  ): Promise<number | undefined> {
+    const auditId = await this.deps.state.openLease(event, lease, fence);
     if (auditId !== undefined) this.deps.metrics.activeLeases.inc();
     return auditId;
   }
@@ -165,9 +192,10 @@ export class LeaseKeeper {
    * or is checking in, is answered with that reason, so the console learns its credential ended.
    */
   async release(leaseId: string, consoleUser: string, spend = true): Promise<ReleaseOutcome> {
+    const fence = this.fence;
     let taken;
     try {
-      taken = await this.#claim(leaseId, 'release', { consoleUser, spend });
+      taken = await this.#claim(leaseId, 'release', { consoleUser, spend }, fence);
     } catch (e) {
       if (spend && (await this.#releaseWithoutStore(leaseId, consoleUser, e))) return {};
       throw e;
@@ -182,10 +210,10 @@ export class LeaseKeeper {
         });
       }
       // Claimed by a check-in already under way (or owed): it is recorded, the sweep ends it.
-      taken = await this.#claim(leaseId, 'release', { spend });
+      taken = await this.#claim(leaseId, 'release', { spend }, fence);
       if (!taken) return this.#told(leaseId, bridgeCheckin(lease.checkinRetry?.reason));
     }
-    await this.#checkIn(taken, 'release');
+    await this.#checkIn(taken, 'release', fence);
     return {};
   }
 
@@ -244,6 +272,7 @@ export class LeaseKeeper {
   /** Records the releases journalled while the store was unreachable (the vault already confirmed them). */
   async #recordJournal(): Promise<void> {
     const { state, clock, instanceId, log, metrics } = this.deps;
+    const fence = this.fence;
     for (const [leaseId, { lease, at }] of this.#journal) {
       // Claimed so no sweep checks it in again meanwhile, spending the credential id as a release does.
       const now = clock.now();
@@ -252,15 +281,15 @@ export class LeaseKeeper {
         until: new Date(now + this.config.staleAfterSeconds * 1000),
         reason: 'release',
         spend: true,
+        fence,
       });
       if (
         taken &&
-        (await state.finishCheckin(leaseId, {
-          outcome: 'checked_in',
-          checkinAt: new Date(at),
-          checkinBy: instanceId,
-          checkinReason: 'release',
-        })) &&
+        (await state.finishCheckin(
+          leaseId,
+          { outcome: 'checked_in', checkinAt: new Date(at), checkinBy: instanceId, checkinReason: 'release' },
+          fence,
+        )) &&
         lease.owner === instanceId
       )
         metrics.activeLeases.dec();
@@ -307,7 +336,9 @@ export class LeaseKeeper {
     const { state, clock, metrics, instanceId } = this.deps;
     if (keep) {
       const at = new Date(clock.now() + this.config.sweepIntervalSeconds * 1000);
-      await state.putLease({ ...intent, checkinRetry: { attempts: 0, at, reason: 'abandoned' } });
+      // Under the epoch current when it is written: a remembered intent is written after a fenced
+      // replica rejoined, as a request it knows may be open (the sweep looks it up).
+      await state.putLease({ ...intent, checkinRetry: { attempts: 0, at, reason: 'abandoned' } }, this.fence);
     }
     const patch: CredentialEventPatch = {
       outcome: refusedOutcome(err.kind),
@@ -315,7 +346,7 @@ export class LeaseKeeper {
       // A kept intent's request is not checked in yet: the sweep records when it is.
       ...(vaultRequestId !== undefined && { vaultRequestId, ...(!keep && { checkinAt: new Date(clock.now()) }) }),
     };
-    if (!keep && (await state.finishCheckin(intent.leaseId, patch))) {
+    if (!keep && (await state.finishCheckin(intent.leaseId, patch, this.fence))) {
       if (intent.owner === instanceId) metrics.activeLeases.dec();
     } else if (intent.auditId !== null) await state.updateCredentialEvent(intent.auditId, patch);
   }
@@ -374,25 +405,45 @@ export class LeaseKeeper {
    * dead and recovered its leases: it says so (the consoles holding them must ask again).
    */
   async heartbeat(): Promise<void> {
-    const { state, clock, instanceId, log } = this.deps;
+    const { clock, instanceId, log } = this.deps;
     const now = clock.now();
-    let existed: boolean;
+    let fenced: boolean;
     try {
-      existed = await state.touchInstance(instanceId, new Date(now));
+      fenced = await this.#touch(now);
     } catch (e) {
       this.#storeSince = undefined;
       throw e;
     }
-    await this.#recordJournal();
-    await this.#settleRemembered();
     const gap = this.#lastTouch !== undefined && now - this.#lastTouch > 2 * this.config.heartbeatSeconds * 1000;
-    if (this.#storeSince === undefined || gap) this.#storeSince = now;
-    if (!existed && this.#lastTouch !== undefined)
+    if (this.#storeSince === undefined || gap || fenced) this.#storeSince = now;
+    if (fenced && this.#lastTouch !== undefined)
       log.error(
-        { instanceId, silentSeconds: Math.round((now - this.#lastTouch) / 1000) },
-        'this replica was presumed dead and fenced by another, which checked in the leases it had issued; their consoles must request the credentials again',
+        { instanceId, silentSeconds: Math.round((now - this.#lastTouch) / 1000), epoch: this.#epoch },
+        'this replica was presumed dead and fenced by another, which checked in the leases it had issued; their consoles must request the credentials again; rejoined under a new epoch',
       );
     this.#lastTouch = now;
+    await this.#recordJournal();
+    await this.#settleRemembered();
+  }
+
+  /**
+   * Renews this instance's row under its epoch, or joins (the first time, or once fenced: under a
+   * new epoch, so no write of the fenced one can pass again). Returns whether it was fenced: its row
+   * gone or holding another epoch. The leases it remembers issuing are then forgotten: recovery ended them.
+   */
+  async #touch(now: number): Promise<boolean> {
+    const { state, instanceId } = this.deps;
+    const fence = this.fence;
+    if (fence && (await state.renewInstance(fence, new Date(now)))) return false;
+    const fenced = this.#joined;
+    if (fenced) {
+      this.#epoch = newEpoch();
+      this.#issued.clear();
+    }
+    // A restarted process may find its predecessor's row (another epoch): it takes it over.
+    await state.touchInstance(instanceId, new Date(now), this.#epoch);
+    this.#joined = true;
+    return fenced;
   }
 
   /**
@@ -425,9 +476,10 @@ export class LeaseKeeper {
 
   /** Claims the lease (atomically, spending its credential id) and checks it in; false when someone else already had it. */
   async #closeTaken(leaseId: string, reason: CheckinReason, signal?: AbortSignal): Promise<boolean> {
-    const taken = await this.#claim(leaseId, reason, { spend: true });
+    const fence = this.fence;
+    const taken = await this.#claim(leaseId, reason, { spend: true }, fence);
     if (!taken) return false;
-    await this.#checkIn(taken, reason, signal);
+    await this.#checkIn(taken, reason, fence, signal);
     return true;
   }
 
@@ -439,6 +491,7 @@ export class LeaseKeeper {
     leaseId: string,
     reason: CheckinReason,
     opts: Pick<CheckinClaim, 'consoleUser' | 'spend'>,
+    fence: InstanceFence | undefined,
   ): Promise<TakenLease | undefined> {
     const now = this.deps.clock.now();
     return this.deps.state.claimCheckin(leaseId, {
@@ -446,11 +499,21 @@ export class LeaseKeeper {
       now: new Date(now),
       until: new Date(now + this.config.staleAfterSeconds * 1000),
       reason,
+      fence,
     });
   }
 
-  /** Checks in a taken lease's vault request (unless another lease holds it) and closes its audit row. */
-  async #checkIn({ lease, shared }: TakenLease, reason: CheckinReason, signal?: AbortSignal): Promise<void> {
+  /**
+   * Checks in a taken lease's vault request (unless another lease holds it) and closes its audit
+   * row. A failure is recorded under the fence the lease was claimed with: if this instance was
+   * fenced since (and rejoined under a new epoch), the lease is no longer its to write.
+   */
+  async #checkIn(
+    { lease, shared }: TakenLease,
+    reason: CheckinReason,
+    fence: InstanceFence | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const { state, vault, clock, log, instanceId } = this.deps;
     const leaseId = lease.leaseId;
     let requestId: string;
@@ -459,7 +522,7 @@ export class LeaseKeeper {
         // An intent: the vault was asked but its answer never recorded (lost, or the process died).
         const found = await this.#findIntended(lease, signal);
         if (found === undefined) {
-          await this.#dropIntent(lease);
+          await this.#dropIntent(lease, fence);
           return;
         }
         requestId = found;
@@ -479,7 +542,18 @@ export class LeaseKeeper {
       const attempts = (lease.checkinRetry?.attempts ?? 0) + 1;
       const waitMs = this.config.sweepIntervalSeconds * 1000 * Math.min(2 ** (attempts - 1), MAX_RETRY_INTERVALS);
       const at = new Date(clock.now() + waitMs);
-      await state.putLease({ ...lease, checkinRetry: { attempts, at, reason } });
+      try {
+        await state.putLease({ ...lease, checkinRetry: { attempts, at, reason } }, fence);
+      } catch (pe) {
+        if (!isServiceError(pe, 'store.fenced')) throw pe;
+        // Fenced meanwhile: the replica that fenced this one took the lease over (its claim, or
+        // its sweep, ends it); writing the retry would re-create a row its recovery removed.
+        log.error(
+          { leaseId: leaseIdPrefix(leaseId), vaultRequestId: lease.vaultRequestId, reason, err: e },
+          'check-in failed and this replica was fenced by another meanwhile; the check-in is left to it',
+        );
+        throw pe;
+      }
       log.warn(
         { leaseId, vaultRequestId: lease.vaultRequestId, reason, attempts, retryAt: at, err: e },
         'check-in failed; will retry',
@@ -488,7 +562,7 @@ export class LeaseKeeper {
     }
     if (lease.vaultRequestId === null) {
       // The checkout never reached the console (as far as this bridge knows): its row stays failed.
-      await this.#finish(lease, reason, {
+      await this.#finish(lease, reason, fence, {
         outcome: 'failed',
         vaultRequestId: requestId,
         checkinAt: new Date(clock.now()),
@@ -501,7 +575,7 @@ export class LeaseKeeper {
       );
       return;
     }
-    await this.#finish(lease, reason, {
+    await this.#finish(lease, reason, fence, {
       outcome: reason === 'expiry' ? 'expired' : 'checked_in',
       checkinAt: new Date(clock.now()),
       checkinBy: instanceId,
@@ -532,26 +606,32 @@ export class LeaseKeeper {
 
   /**
    * The vault confirmed the check-in (or none was needed): the lease goes and its audit row gets
-   * its final state in one statement. If that write fails, the claim lapses and a sweep checks the
-   * request in again (the vault answers "already checked in") and records it then.
+   * its final state in one statement, under the fence the lease was claimed with. If that write
+   * fails (or is refused: this instance was fenced meanwhile), the claim lapses and a sweep checks
+   * the request in again (the vault answers "already checked in") and records it then.
    */
-  async #finish(lease: Lease, reason: CheckinReason, patch: CredentialEventPatch): Promise<void> {
+  async #finish(
+    lease: Lease,
+    reason: CheckinReason,
+    fence: InstanceFence | undefined,
+    patch: CredentialEventPatch,
+  ): Promise<void> {
     const { state, metrics, instanceId } = this.deps;
     metrics.checkins.inc({ reason });
     this.#issued.delete(lease.leaseId);
-    if ((await state.finishCheckin(lease.leaseId, patch)) && lease.owner === instanceId) metrics.activeLeases.dec();
+    if ((await state.finishCheckin(lease.leaseId, patch, fence)) && lease.owner === instanceId)
+      metrics.activeLeases.dec();
   }
 
   /** An intent whose vault request never appeared: nothing to check in; its audit row stays failed. */
-  async #dropIntent(lease: Lease): Promise<void> {
+  async #dropIntent(lease: Lease, fence: InstanceFence | undefined): Promise<void> {
     const { state, clock, log, metrics, instanceId } = this.deps;
     if (
-      (await state.finishCheckin(lease.leaseId, {
-        outcome: 'failed',
-        checkinAt: new Date(clock.now()),
-        checkinBy: instanceId,
-        checkinReason: 'none',
-      })) &&
+      (await state.finishCheckin(
+        lease.leaseId,
+        { outcome: 'failed', checkinAt: new Date(clock.now()), checkinBy: instanceId, checkinReason: 'none' },
+        fence,
+      )) &&
       lease.owner === instanceId
     )
       metrics.activeLeases.dec();

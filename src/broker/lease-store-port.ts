@@ -3,6 +3,17 @@ import type { CredentialOutcome } from './audit-states.js';
 // The audit row's state machine, part of this port's contract (every store applies it).
 export { AUDIT_TRANSITIONS, mayMove, type CredentialOutcome } from './audit-states.js';
 
+/**
+ * The fencing token a replica's lease writes carry: its instance id and the epoch its own
+ * instance row holds. A replica another presumed dead has its row retired (deleted) before its
+ * leases are taken; a write carrying a fence whose row is gone, or holds another epoch, is
+ * refused with `store.fenced` in the same statement and changes nothing.
+ */
+export interface InstanceFence {
+  instanceId: string;
+  epoch: number;
+}
+
 /** A checkout the bridge must check in later. Never holds the secret. */
 export interface Lease {
   leaseId: string;
@@ -117,6 +128,8 @@ export interface CheckinClaim {
   reason: string;
   /** Only a lease recorded for exactly this console user name. */
   consoleUser?: string;
+  /** The claimant's fence: a fenced claimant's claim is refused (`store.fenced`). */
+  fence?: InstanceFence;
   /** A lease that holds a vault request also spends its credential id, in the same statement. */
   spend?: boolean;
 }
@@ -126,22 +139,35 @@ export interface CheckinClaim {
  * starting replica can tell a crashed owner's leases from a live replica's).
  */
 export interface LeaseStore {
-  putLease(lease: Lease): Promise<void>;
+  /**
+   * Writes the lease (an upsert). With `fence`, only while the writer's instance row holds that
+   * epoch (else `store.fenced`, nothing written): a fenced replica never re-creates a lease the
+   * recovery of its leases removed.
+   */
+  putLease(lease: Lease, fence?: InstanceFence): Promise<void>;
   /**
    * Records a checkout: its audit row and its lease (whose auditId becomes the row's id) in one
    * statement or transaction, so the lease that lets a crash be recovered is never half written.
    * Returns the audit row's id, or undefined (and writes nothing) when the lease's credential id
-   * is spent.
+   * is spent. With `fence`, `store.fenced` (nothing written) once the writer is fenced.
    */
-  openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined>;
+  openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>, fence?: InstanceFence): Promise<number | undefined>;
   /**
    * Turns an intent into a checkout: the lease gets its vault request id and expiry, its audit
    * row the request id, `checked_out` and the checkout time, in one statement. Atomic across
    * replicas: of the intents of one credential id and session (lsid) that got the same vault
    * request, one becomes its lease and the others join it; none is confirmed once the credential
    * id is spent. Two sessions sharing a request keep a lease each (the last release checks it in).
+   * With `fence`, `store.fenced` (nothing changed) once the writer is fenced: the recovery that
+   * fenced it may have checked the request in, or dropped the intent, already.
    */
-  confirmLease(leaseId: string, vaultRequestId: string, expiresAt: Date, checkoutAt: Date): Promise<Confirmation>;
+  confirmLease(
+    leaseId: string,
+    vaultRequestId: string,
+    expiresAt: Date,
+    checkoutAt: Date,
+    fence?: InstanceFence,
+  ): Promise<Confirmation>;
   getLease(leaseId: string): Promise<Lease | undefined>;
   /**
    * Claims the lease for its check-in and returns it (claimed), with whether another lease still
@@ -155,9 +181,11 @@ export interface LeaseStore {
    * Ends a claimed lease once the vault confirmed its check-in (or none was needed): deletes it and
    * applies `patch` to its audit row in one statement, so no audit row outlives its lease without
    * its final state. The patch's outcome only from a state AUDIT_TRANSITIONS allows (else the row
-   * stays as it was; the lease goes either way). Returns whether the lease was still there.
+   * stays as it was; the lease goes either way). Returns whether the lease was still there. With
+   * `fence`, `store.fenced` (nothing changed) once the writer is fenced: the check-in is then the
+   * fencing replica's to end.
    */
-  finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean>;
+  finishCheckin(leaseId: string, patch: CredentialEventPatch, fence?: InstanceFence): Promise<boolean>;
   /**
    * The sweep's clean-up: forgets spent credential ids that expired before `before`, and lets an
    * engine without automatic clean-up reclaim the space of ended leases. Returns how many ids.
@@ -172,10 +200,17 @@ export interface LeaseStore {
   sessionLeases(lsid: string, accountId: number): Promise<Lease[]>;
 
   /**
-   * Records that `instanceId` is alive at `at`. Returns whether its row was there: false on the
-   * first touch, and for an instance another replica presumed dead and retired (fenced) meanwhile.
+   * Records that `instanceId` is alive at `at`, its row holding `epoch` (0 when not given) from
+   * now on: a replica joins (at start, or under a new epoch once fenced). Returns whether its row
+   * was there: false on the first touch, and for an instance another replica presumed dead and
+   * retired (fenced) meanwhile.
    */
-  touchInstance(instanceId: string, at: Date): Promise<boolean>;
+  touchInstance(instanceId: string, at: Date, epoch?: number): Promise<boolean>;
+  /**
+   * The heartbeat of a replica that joined: records `at` only while its row holds `epoch`.
+   * Returns false (nothing written) when the row is gone or holds another epoch: it was fenced.
+   */
+  renewInstance(fence: InstanceFence, at: Date): Promise<boolean>;
   /**
    * Instances whose last touch is older than `before`, and owners of leases created before
    * `before` that have no instance row at all (retired by a replica that died before it recovered them).

@@ -293,6 +293,12 @@ export const ERROR_CATALOGUE = {
     'A write was rejected by the database (constraint, type, size); the transaction was rolled back.',
     'Report it with the log line; no partial data was written.',
   ),
+  'store.fenced': entry(
+    'unavailable',
+    true,
+    'This replica was presumed dead (silent longer than staleAfterSeconds) and fenced by another, which took over its leases; the write was refused and nothing changed.',
+    'Nothing for the console: ask again (another replica, or this one under its new epoch, answers). Look for what froze the replica (a paused VM, a stalled event loop).',
+  ),
 
   // --- process ---------------------------------------------------------------------------------
   'service.shutting_down': entry(

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { ServiceError } from '../platform/errors.js';
 import {
   AUDIT_TRANSITIONS,
   type CheckinRecord,
   type Confirmation,
   type CredentialEvent,
   type CredentialOutcome,
+  type InstanceFence,
   type Lease,
 } from '../broker/lease-store-port.js';
 
@@ -205,4 +207,13 @@ export function credentialEventPatch(
   return (Object.keys(CREDENTIAL_EVENT_PATCH_COLUMNS) as (keyof typeof CREDENTIAL_EVENT_PATCH_COLUMNS)[])
     .filter((k) => patch[k] !== undefined)
     .map((k) => [CREDENTIAL_EVENT_PATCH_COLUMNS[k], patch[k]]);
+}
+
+/** A lease write refused because its writer's instance row is gone or holds another epoch. */
+export function fencedError(op: string, fence: InstanceFence): ServiceError {
+  return new ServiceError(
+    'store.fenced',
+    `store ${op} refused: instance ${fence.instanceId} (epoch ${fence.epoch}) was fenced by another replica`,
+    { op: `store.${op}`, details: { instanceId: fence.instanceId, epoch: fence.epoch } },
+  );
 }

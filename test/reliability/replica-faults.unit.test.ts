@@ -4,6 +4,7 @@ import { ServiceError } from '../../src/platform/errors.js';
 import { MemoryStateStore } from '../../src/store/memory/store.js';
 import { brokerHarness, ctx, T0 } from '../unit/broker/broker-fixture.js';
 import { HANG } from '../helpers/until.js';
+import { freezable, freezeCheckout } from '../helpers/freeze.js';
 
 // Issue 29: replicas under faults. Two brokers on one store and one vault are two replicas.
 type Harness = ReturnType<typeof brokerHarness>;
@@ -17,9 +18,10 @@ async function checkOut(h: Harness, lsid = 'c0ffee01') {
 function replicas(options: { sharedStore?: boolean } = {}) {
   const clock = new ManualClock(T0);
   const state = new MemoryStateStore();
-  const a = brokerHarness({ clock, state, instanceId: 'instance-a', ...options });
+  const frozenA = freezable(state);
+  const a = brokerHarness({ clock, state: frozenA.view, instanceId: 'instance-a', ...options });
   const b = brokerHarness({ clock, state, instanceId: 'instance-b', vault: a.vault, ...options });
-  return { clock, state, a, b, vault: a.vault };
+  return { clock, state, a, b, vault: a.vault, frozenA };
 }
 
 describe('release is durable before it is answered (issue 29, point 1)', () => {
@@ -62,9 +64,14 @@ describe('release is durable before it is answered (issue 29, point 1)', () => {
 function cutHeartbeats(state: MemoryStateStore) {
   const down = new Set<string>();
   const touch = state.touchInstance.bind(state);
-  state.touchInstance = async (id, at) => {
+  const renew = state.renewInstance.bind(state);
+  state.touchInstance = async (id, at, epoch) => {
     if (down.has(id)) throw new Error(`store unreachable from ${id}`);
-    return touch(id, at);
+    return touch(id, at, epoch);
+  };
+  state.renewInstance = async (fence, at) => {
+    if (down.has(fence.instanceId)) throw new Error(`store unreachable from ${fence.instanceId}`);
+    return renew(fence, at);
   };
   return down;
 }
@@ -125,6 +132,96 @@ describe('fencing, not only staleness (issue 29, point 2)', () => {
   });
 });
 
+describe('fencing tokens: a replica fenced while frozen writes nothing on resume (issue 29, point 2)', () => {
+  it.each(['before', 'after'] as const)(
+    'frozen between its intent and the confirm (%s the vault made the request) past staleAfterSeconds: no credential without a lease, none left open, audit final',
+    async (when) => {
+      const { clock, state, a, b, vault, frozenA } = replicas({ sharedStore: true });
+      await a.broker.start();
+      await b.broker.start();
+      await tick(clock, 15, 8);
+      const c = ctx({ session: { lsid: 'c0ffee04', externalKey: 'CHG-1' } });
+      const id = (await a.broker.handle('credentials.list', c, {}, a.signal)).credentials[0]!.id;
+      const frozen = freezeCheckout(vault, when);
+      const get = a.broker.handle('credentials.get', c, { credentialId: id }, a.signal).then(
+        () => 'a credential was answered',
+        (e: unknown) => e,
+      );
+      await vi.waitFor(() => expect(frozen.reached()).toBe(true), HANG);
+      expect([...state.leases.values()].map((l) => l.vaultRequestId)).toEqual([null]); // the intent
+      frozenA.freeze(); // the whole process: no heartbeat, no sweep either
+
+      // B has had the store for staleAfterSeconds while A was silent: it fences A and recovers the
+      // intent (checks the request in if it exists, else drops the intent).
+      await tick(clock, 15, 12);
+      await vi.waitFor(() => expect(state.leases.size).toBe(0), HANG);
+      expect(state.instances.has('instance-a')).toBe(false);
+
+      frozen.resume(); // SIGCONT: A goes on with the get, and its heartbeat
+      frozenA.thaw();
+      expect(await get).toMatchObject({ code: 'store.fenced', retryable: true });
+      expect(vault.openRequests()).toEqual([]); // handed back, or checked in by B
+      expect(state.leases.size).toBe(0); // nothing re-created
+      expect((await state.listCredentialEvents({ lsid: 'c0ffee04' })).map((e) => e.outcome)).toEqual(['failed']);
+      expect(a.lines.join('')).toContain('fenced by another while a checkout was under way');
+
+      // A's next heartbeat finds its row gone, says so and rejoins under a new epoch: it serves again.
+      await tick(clock, 15, 1);
+      await vi.waitFor(() => expect(a.lines.join('')).toContain('presumed dead and fenced by another'), HANG);
+      const again = await checkOut(a, 'c0ffee05');
+      expect(state.leases.get(again.credential.leaseId)?.vaultRequestId).toBeTruthy();
+      await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
+    },
+  );
+
+  it('frozen inside a check-in that then fails: the lease recovery ended is not re-created', async () => {
+    const { clock, state, a, b, vault, frozenA } = replicas({ sharedStore: true });
+    await a.broker.start();
+    await b.broker.start();
+    await tick(clock, 15, 8);
+    const { c, credential } = await checkOut(a);
+    const checkin = vault.checkin.bind(vault);
+    let fail!: () => void;
+    const failing = new Promise<void>((_, reject) => {
+      fail = () => reject(new ServiceError('vault.unavailable', 'the check-in timed out'));
+    });
+    let reached = false;
+    vault.checkin = () => {
+      vault.checkin = checkin;
+      reached = true;
+      return failing;
+    };
+    const release = a.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, a.signal).then(
+      () => 'released',
+      (e: unknown) => e,
+    );
+    await vi.waitFor(() => expect(reached).toBe(true), HANG);
+    frozenA.freeze(); // frozen inside the vault call
+
+    // A's claim lapses; B fences A and ends the owed check-in.
+    await tick(clock, 15, 12);
+    await vi.waitFor(() => expect(state.leases.size).toBe(0), HANG);
+    expect(vault.openRequests()).toEqual([]);
+
+    fail(); // A resumes: its check-in failed; it would record the retry
+    frozenA.thaw();
+    expect(await release).toMatchObject({ code: 'store.fenced', retryable: true });
+    expect(state.leases.size).toBe(0);
+    expect((await state.listCredentialEvents({}))[0]).toMatchObject({
+      outcome: 'checked_in',
+      checkinBy: 'instance-b',
+      checkinReason: 'release',
+    });
+    expect(a.lines.join('')).toContain('the check-in is left to it');
+    // The console asks again: its lease is gone and was released as it asked.
+    await tick(clock, 15, 1);
+    expect(await a.broker.handle('credentials.release', c, { leaseId: credential.leaseId }, a.signal)).toEqual({
+      released: true,
+    });
+    await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
+  });
+});
+
 describe('hand-over, not check-in, on a graceful stop (issue 29, point 8)', () => {
   it('a replica stopping among several hands its leases to a live one; the last replica checks them in', async () => {
     const { clock, state, a, b, vault } = replicas({ sharedStore: true });
@@ -160,9 +257,14 @@ describe('the database gone for a minute (issue 29, point 3)', () => {
     await h.broker.start();
     const { c, credential } = await checkOut(h);
     const offline = new ServiceError('store.unavailable', 'the database kept failing');
-    const saved = { openLease: h.state.openLease, claimCheckin: h.state.claimCheckin, touch: h.state.touchInstance };
+    const saved = {
+      openLease: h.state.openLease,
+      claimCheckin: h.state.claimCheckin,
+      touch: h.state.touchInstance,
+      renew: h.state.renewInstance,
+    };
     const fail = () => Promise.reject(offline);
-    Object.assign(h.state, { openLease: fail, claimCheckin: fail, touchInstance: fail });
+    Object.assign(h.state, { openLease: fail, claimCheckin: fail, touchInstance: fail, renewInstance: fail });
 
     const listed = await h.broker.handle('credentials.list', c, {}, h.signal);
     expect(listed.credentials.length).toBeGreaterThan(0);
@@ -180,6 +282,7 @@ describe('the database gone for a minute (issue 29, point 3)', () => {
       openLease: saved.openLease,
       claimCheckin: saved.claimCheckin,
       touchInstance: saved.touch,
+      renewInstance: saved.renew,
     });
     await tick(h.clock, 15, 1); // the next heartbeat reaches the store and records the journal
     await vi.waitFor(() => expect(h.state.leases.has(credential.leaseId)).toBe(false), HANG);
@@ -210,6 +313,7 @@ describe('the database gone between the vault’s answer and the lease (issue 29
       'putLease',
       'updateCredentialEvent',
       'touchInstance',
+      'renewInstance',
     ] as const;
     const saved = Object.fromEntries(ops.map((op) => [op, h.state[op]]));
     Object.assign(h.state, Object.fromEntries(ops.map((op) => [op, fail])));
@@ -241,7 +345,13 @@ describe('the database gone between the vault’s answer and the lease (issue 29
     const listed = await h.broker.handle('credentials.list', c, {}, h.signal);
     const offline = new ServiceError('store.unavailable', 'the connection was lost');
     const fail = () => Promise.reject(offline);
-    const ops = ['finishCheckin', 'updateCredentialEvent', 'recordCredentialEvent', 'touchInstance'] as const;
+    const ops = [
+      'finishCheckin',
+      'updateCredentialEvent',
+      'recordCredentialEvent',
+      'touchInstance',
+      'renewInstance',
+    ] as const;
     const saved = { ...Object.fromEntries(ops.map((op) => [op, h.state[op]])), openLease: h.state.openLease };
     const open = h.state.openLease.bind(h.state);
     Object.assign(h.state, Object.fromEntries(ops.map((op) => [op, fail])), {

@@ -50,6 +50,7 @@ export const WIRE_CODES = {
   'store.unavailable': 'internal',
   'store.migration_failed': 'internal',
   'store.write_failed': 'internal',
+  'store.fenced': 'internal',
   'service.shutting_down': 'internal',
   'service.timeout': 'timeout',
   internal: 'internal',

@@ -3,7 +3,7 @@ import type { Health } from '../../platform/health.js';
 import { leaderLost } from '../leader-lost.js';
 import type { SessionRecord } from '../../reporting/session-record.js';
 import { lastOccurrences, planBatch } from '../session-rows.js';
-import { leaseKey } from '../state-rows.js';
+import { fencedError, leaseKey } from '../state-rows.js';
 import {
   mayMove,
   type CheckinClaim,
@@ -11,6 +11,7 @@ import {
   type Confirmation,
   type CredentialEvent,
   type CredentialEventPatch,
+  type InstanceFence,
   type Lease,
 } from '../../broker/lease-store-port.js';
 import type {
@@ -39,6 +40,8 @@ export class MemoryStateStore implements StateStore {
   readonly cursors = new Map<string, string>();
   readonly leases = new Map<string, Lease>();
   readonly instances = new Map<string, Date>();
+  /** The epoch each instance row holds (its fencing token). */
+  readonly epochs = new Map<string, number>();
   /** Spent credential keys and when each credential id expires. */
   readonly spent = new Map<string, Date>();
   readonly events: (CredentialEvent & CheckinRecord & { id: number })[] = [];
@@ -52,11 +55,13 @@ export class MemoryStateStore implements StateStore {
     this.cursors.set(key, value);
   }
 
-  async putLease(lease: Lease) {
+  async putLease(lease: Lease, fence?: InstanceFence) {
+    this.#checkFence('putLease', fence);
     this.leases.set(lease.leaseId, structuredClone(lease));
   }
   /** Both rows or neither, like the SQL adapters' single statement (no other method is called in between). */
-  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>) {
+  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>, fence?: InstanceFence) {
+    this.#checkFence('openLease', fence);
     if (this.leases.has(lease.leaseId))
       throw new ServiceError('store.write_failed', `store openLease failed: lease ${lease.leaseId} exists`, {
         op: 'store.openLease',
@@ -73,7 +78,9 @@ export class MemoryStateStore implements StateStore {
     vaultRequestId: string,
     expiresAt: Date,
     checkoutAt: Date,
+    fence?: InstanceFence,
   ): Promise<Confirmation> {
+    this.#checkFence('confirmLease', fence);
     const l = this.leases.get(leaseId);
     if (!l) return { outcome: 'confirmed' };
     const key = l.credential?.key;
@@ -106,6 +113,7 @@ export class MemoryStateStore implements StateStore {
     return l && structuredClone(l);
   }
   async claimCheckin(leaseId: string, claim: CheckinClaim) {
+    if (claim.fence) this.#checkFence('claimCheckin', claim.fence);
     const lease = this.leases.get(leaseId);
     if (!lease || (claim.consoleUser !== undefined && lease.consoleUser !== claim.consoleUser)) return undefined;
     if (lease.checkinRetry !== undefined && lease.checkinRetry.at > claim.now) return undefined;
@@ -118,7 +126,8 @@ export class MemoryStateStore implements StateStore {
       this.spent.set(lease.credential.key, new Date(lease.credential.expiresAt));
     return { lease: structuredClone(lease), shared: await this.holdsRequest(lease.vaultUser, lease.vaultRequestId) };
   }
-  async finishCheckin(leaseId: string, patch: CredentialEventPatch) {
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch, fence?: InstanceFence) {
+    this.#checkFence('finishCheckin', fence);
     const lease = this.leases.get(leaseId);
     if (!lease) return false;
     this.leases.delete(leaseId);
@@ -157,10 +166,23 @@ export class MemoryStateStore implements StateStore {
       .map((l) => structuredClone(l));
   }
 
-  async touchInstance(instanceId: string, at: Date) {
+  async touchInstance(instanceId: string, at: Date, epoch = 0) {
     const existed = this.instances.has(instanceId);
     this.instances.set(instanceId, at);
+    this.epochs.set(instanceId, epoch);
     return existed;
+  }
+  async renewInstance(fence: InstanceFence, at: Date) {
+    if (!this.#holds(fence)) return false;
+    this.instances.set(fence.instanceId, at);
+    return true;
+  }
+  #holds(fence: InstanceFence): boolean {
+    return this.instances.has(fence.instanceId) && this.epochs.get(fence.instanceId) === fence.epoch;
+  }
+  /** The SQL adapters check the fence in the statement that writes; here before anything changes. */
+  #checkFence(op: string, fence: InstanceFence | undefined): void {
+    if (fence && !this.#holds(fence)) throw fencedError(op, fence);
   }
   async staleInstances(before: Date) {
     const rowless = [...this.leases.values()]
@@ -180,7 +202,10 @@ export class MemoryStateStore implements StateStore {
   }
   async retireInstance(instanceId: string, before: Date) {
     const at = this.instances.get(instanceId);
-    if (at !== undefined && at < before) this.instances.delete(instanceId);
+    if (at !== undefined && at < before) {
+      this.instances.delete(instanceId);
+      this.epochs.delete(instanceId);
+    }
     return !this.instances.has(instanceId);
   }
 

@@ -152,7 +152,25 @@ export const UPSERT_CURSOR_SQL = upsertRowSql(
   'updated_at',
 );
 export const GET_CURSOR_SQL = 'SELECT value FROM ecm_bridge.report_cursor WHERE cursor_key = @key';
-export const UPSERT_LEASE_SQL = upsertRowSql('ecm_bridge.lease', 'lease_id', LEASE_COLUMNS);
+/**
+ * Sets @fenced when the writer's fence (@fence_id, @fence_epoch; @fence_id NULL for a write
+ * without one) no longer holds. Inside the writing transaction; HOLDLOCK keeps the instance row
+ * shared-locked until it commits, so a recovery's retireInstance (DELETE) waits for the write
+ * rather than slipping between the check and the write.
+ */
+const FENCE_CHECK = `DECLARE @fenced bit = CASE WHEN @fence_id IS NULL THEN 0 ELSE 1 END;
+SELECT @fenced = 0 FROM ecm_bridge.instance WITH (HOLDLOCK) WHERE instance_id = @fence_id AND epoch = @fence_epoch;`;
+/** The lease upsert (run in a transaction), only while the writer's fence holds; returns whether it was fenced. */
+export const UPSERT_LEASE_SQL = `${FENCE_CHECK}
+UPDATE ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) SET ${LEASE_COLUMNS.filter((c) => c !== 'lease_id')
+  .map((c) => `${c} = @${c}`)
+  .join(', ')} WHERE lease_id = @lease_id AND @fenced = 0;
+IF @@ROWCOUNT = 0 INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) SELECT ${LEASE_COLUMNS.map((c) => `@${c}`).join(', ')}
+WHERE @fenced = 0;
+SELECT @fenced AS fenced`;
+/** Whether the fence (@fence_id, @fence_epoch) no longer holds: why a fenced write changed nothing. */
+export const FENCED_SQL = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ecm_bridge.instance
+  WHERE instance_id = @fence_id AND epoch = @fence_epoch) THEN 0 ELSE 1 END AS fenced`;
 export const GET_LEASE_SQL = 'SELECT * FROM ecm_bridge.lease WHERE lease_id = @lease_id';
 /**
  * A checkout's audit row and its lease in one round trip and one transaction (XACT_ABORT rolls
@@ -163,8 +181,9 @@ export function openLeaseSql(eventColumns: readonly string[], leaseColumns: read
   const leaseValues = leaseColumns.map((c) => (c === 'audit_id' ? '@audit_id' : `@l_${c}`));
   return `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
+${FENCE_CHECK}
 INSERT INTO ecm_bridge.credential_event (${eventColumns.join(', ')}) SELECT ${eventColumns.map((c) => `@e_${c}`).join(', ')}
-WHERE NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential WHERE credential_key = @l_credential_key);
+WHERE NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential WHERE credential_key = @l_credential_key) AND @fenced = 0;
 DECLARE @opened int = @@ROWCOUNT;
 DECLARE @audit_id bigint = SCOPE_IDENTITY();
 INSERT INTO ecm_bridge.lease (${leaseColumns.join(', ')}) SELECT ${leaseValues.join(', ')} WHERE @opened = 1;
@@ -181,10 +200,11 @@ SELECT CASE WHEN @opened = 1 THEN @audit_id END AS audit_id`;
  */
 export const CLAIM_CHECKIN_SQL = `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
+${FENCE_CHECK}
 DECLARE @rid nvarchar(128), @vu nvarchar(max), @shared bit = 0, @ckey nvarchar(64), @cexp datetime2(3);
 SELECT @rid = vault_request_id, @vu = vault_user, @ckey = credential_key, @cexp = credential_expires_at
 FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id AND (@console_user IS NULL OR console_user = @console_user)
-  AND (checkin_retry_at IS NULL OR checkin_retry_at <= @now);
+  AND (checkin_retry_at IS NULL OR checkin_retry_at <= @now) AND @fenced = 0;
 SELECT @shared = 1 FROM ecm_bridge.lease
 WHERE vault_request_id = @rid AND vault_user = @vu AND lease_id <> @lease_id AND checkin_retry_at IS NULL;
 UPDATE ecm_bridge.lease SET checkin_retry_at = @until, checkin_retry_reason = @reason, checkin_attempts = COALESCE(checkin_attempts, 0)
@@ -197,7 +217,8 @@ COMMIT TRANSACTION;
 SELECT *, @shared AS shared FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @claimed = 1`;
 /**
  * Ends a claimed lease and applies the audit patch to its row (a patch setting outcome `to` only
- * to a row in a state it may move from), in one transaction; returns how many leases went (0 or 1).
+ * to a row in a state it may move from), in one transaction, unless the writer is fenced; returns
+ * how many leases went (0 or 1) and whether it was fenced.
  */
 export function finishCheckinSql(patchColumns: readonly string[], to?: CredentialOutcome): string {
   const ev = patchColumns.length
@@ -207,12 +228,13 @@ WHERE id = @audit AND @gone = 1 AND ${outcomeGuard(to)};
     : '';
   return `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
+${FENCE_CHECK}
 DECLARE @audit bigint;
 SELECT @audit = audit_id FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK) WHERE lease_id = @lease_id;
-DELETE FROM ecm_bridge.lease WHERE lease_id = @lease_id;
+DELETE FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @fenced = 0;
 DECLARE @gone int = @@ROWCOUNT;
 ${ev}COMMIT TRANSACTION;
-SELECT @gone AS n`;
+SELECT @gone AS n, @fenced AS fenced`;
 }
 export const FORGET_SPENT_SQL =
   'DELETE FROM ecm_bridge.spent_credential OUTPUT DELETED.credential_key WHERE expires_at < @before';
@@ -230,14 +252,16 @@ export const SESSION_LEASES_SQL =
  */
 export const CONFIRM_LEASE_SQL = `SET XACT_ABORT ON;
 BEGIN TRANSACTION;
+${FENCE_CHECK}
 DECLARE @key nvarchar(64), @lsid nvarchar(64), @audit bigint, @spent bit = 0, @held nvarchar(128) = NULL;
-SELECT @key = credential_key, @lsid = lsid, @audit = audit_id FROM ecm_bridge.lease WITH (UPDLOCK) WHERE lease_id = @lease_id;
+SELECT @key = credential_key, @lsid = lsid, @audit = audit_id FROM ecm_bridge.lease WITH (UPDLOCK) WHERE lease_id = @lease_id
+  AND @fenced = 0;
 SELECT @spent = 1 FROM ecm_bridge.spent_credential WHERE credential_key = @key;
 SELECT @held = lease_id FROM ecm_bridge.lease WITH (UPDLOCK, HOLDLOCK)
 WHERE @spent = 0 AND credential_key = @key AND vault_request_id = @vault_request_id AND lease_id <> @lease_id
   AND (lsid = @lsid OR (lsid IS NULL AND @lsid IS NULL));
 UPDATE ecm_bridge.lease SET vault_request_id = @vault_request_id, expires_at = @expires_at
-WHERE lease_id = @lease_id AND @spent = 0 AND @held IS NULL;
+WHERE lease_id = @lease_id AND @spent = 0 AND @held IS NULL AND @fenced = 0;
 UPDATE ecm_bridge.lease SET joined_answers = COALESCE(joined_answers, 0) + 1 WHERE lease_id = @held;
 DELETE FROM ecm_bridge.lease WHERE lease_id = @lease_id AND @held IS NOT NULL;
 UPDATE ecm_bridge.credential_event SET vault_request_id = @vault_request_id, outcome = N'checked_out', checkout_at = @checkout_at,
@@ -245,7 +269,7 @@ UPDATE ecm_bridge.credential_event SET vault_request_id = @vault_request_id, out
   checkin_reason = CASE WHEN @held IS NULL THEN checkin_reason ELSE N'joined' END
 WHERE id = @audit AND @spent = 0 AND ${outcomeGuard('checked_out')};
 COMMIT TRANSACTION;
-SELECT @spent AS spent, @held AS joined`;
+SELECT @spent AS spent, @held AS joined, @fenced AS fenced`;
 /** Expired leases and failed check-ins whose retry is due (each condition has its index). */
 export const DUE_LEASES_SQL = `SELECT * FROM ecm_bridge.lease WHERE expires_at < @at OR checkin_retry_at <= @at
 ORDER BY expires_at, lease_id`;
@@ -253,7 +277,11 @@ export const LIST_LEASES_SQL = `SELECT * FROM ecm_bridge.lease
 WHERE (@owner IS NULL OR owner = @owner) AND (@before IS NULL OR expires_at < @before) ORDER BY expires_at, lease_id`;
 /** The heartbeat (run in a transaction): whether the row was there, then the upsert. */
 export const TOUCH_INSTANCE_SQL = `SELECT COUNT(*) AS existed FROM ecm_bridge.instance WITH (UPDLOCK, HOLDLOCK) WHERE instance_id = @instance_id;
-${upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at'])}`;
+${upsertRowSql('ecm_bridge.instance', 'instance_id', ['instance_id', 'last_seen_at', 'epoch'])}`;
+/** A joined replica's heartbeat: only while its row holds its epoch; returns the rows renewed (0: fenced). */
+export const RENEW_INSTANCE_SQL = `UPDATE ecm_bridge.instance SET last_seen_at = @last_seen_at
+WHERE instance_id = @instance_id AND epoch = @epoch;
+SELECT @@ROWCOUNT AS renewed`;
 export const STALE_INSTANCES_SQL = `SELECT instance_id FROM ecm_bridge.instance WHERE last_seen_at < @before
 UNION SELECT DISTINCT owner FROM ecm_bridge.lease l WHERE created_at < @before
   AND NOT EXISTS (SELECT 1 FROM ecm_bridge.instance i WHERE i.instance_id = l.owner)

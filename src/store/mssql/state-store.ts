@@ -1,4 +1,5 @@
 import sql from 'mssql';
+import type { ServiceError } from '../../platform/errors.js';
 import { bindAll } from './params.js';
 import { withRetry, type StoreRetries } from './retry.js';
 import {
@@ -6,6 +7,7 @@ import {
   CLAIM_CHECKIN_SQL,
   CONFIRM_LEASE_SQL,
   DUE_LEASES_SQL,
+  FENCED_SQL,
   finishCheckinSql,
   FORGET_SPENT_SQL,
   GET_LEASE_SQL,
@@ -17,6 +19,7 @@ import {
   LIST_LEASES_SQL,
   openLeaseSql,
   SESSION_LEASES_SQL,
+  RENEW_INSTANCE_SQL,
   RETIRE_INSTANCE_SQL,
   STALE_INSTANCES_SQL,
   updateCredentialEventSql,
@@ -30,6 +33,7 @@ import {
   credentialEventFromRow,
   credentialEventPatch,
   credentialEventValues,
+  fencedError,
   LEASE_COLUMNS,
   leaseFromRow,
   leaseKey,
@@ -44,6 +48,7 @@ import type {
   Confirmation,
   CredentialEvent,
   CredentialEventPatch,
+  InstanceFence,
   Lease,
   TakenLease,
 } from '../../broker/lease-store-port.js';
@@ -54,6 +59,12 @@ const named = (columns: readonly string[], values: unknown[], prefix = '') =>
   Object.fromEntries(columns.map((c, i) => [prefix + c, values[i]]));
 const LEASE_COLUMNS_BUT_AUDIT = LEASE_COLUMNS.filter((c) => c !== 'audit_id');
 const OPEN_LEASE_SQL = openLeaseSql(OPEN_EVENT_COLUMNS, LEASE_COLUMNS);
+/** The fence parameters of a write (@fence_id NULL: a write without a fence). */
+const fenceValues = (fence: InstanceFence | undefined) => ({
+  fence_id: fence?.instanceId ?? null,
+  fence_epoch: fence?.epoch ?? null,
+});
+const isSet = (v: unknown) => v === true || v === 1;
 
 /**
  * StateStore on SQL Server (schema ecm_bridge), shared by replicas. Single statements are atomic
@@ -75,11 +86,21 @@ export class MssqlStateStore implements StateStore {
     await this.#query('setCursor', UPSERT_CURSOR_SQL, { cursor_key: key, value }, true);
   }
 
-  async putLease(lease: Lease): Promise<void> {
-    await this.#query('putLease', UPSERT_LEASE_SQL, named(LEASE_COLUMNS, leaseValues(lease)), true);
+  async putLease(lease: Lease, fence?: InstanceFence): Promise<void> {
+    const rows = await this.#query<{ fenced: boolean | number }>(
+      'putLease',
+      UPSERT_LEASE_SQL,
+      { ...named(LEASE_COLUMNS, leaseValues(lease)), ...fenceValues(fence) },
+      true,
+    );
+    if (fence && isSet(rows[0]?.fenced)) throw this.#fenced('putLease', fence);
   }
 
-  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined> {
+  async openLease(
+    event: CredentialEvent,
+    lease: Omit<Lease, 'auditId'>,
+    fence?: InstanceFence,
+  ): Promise<number | undefined> {
     const leaseRow = named(LEASE_COLUMNS, leaseValues({ ...lease, auditId: null }));
     // Not idempotent (a new identity value): a blind retry could write the audit row twice.
     const rows = await this.#query<{ audit_id: string | number | null }>(
@@ -88,12 +109,15 @@ export class MssqlStateStore implements StateStore {
       {
         ...named(OPEN_EVENT_COLUMNS, openEventValues(event, lease.leaseId), 'e_'),
         ...Object.fromEntries(LEASE_COLUMNS_BUT_AUDIT.map((c) => [`l_${c}`, leaseRow[c]])),
+        ...fenceValues(fence),
       },
       false,
       false,
     );
     const auditId = rows[0]?.audit_id;
-    return auditId === null || auditId === undefined ? undefined : Number(auditId);
+    if (auditId !== null && auditId !== undefined) return Number(auditId);
+    if (fence && (await this.#isFenced(fence))) throw this.#fenced('openLease', fence);
+    return undefined;
   }
 
   async confirmLease(
@@ -101,14 +125,22 @@ export class MssqlStateStore implements StateStore {
     vaultRequestId: string,
     expiresAt: Date,
     checkoutAt: Date,
+    fence?: InstanceFence,
   ): Promise<Confirmation> {
     // Idempotent, so a duplicate key (another replica confirmed the same credential id and
     // request first) is retried, and the retry joins that lease.
-    const rows = await this.#query<{ spent: boolean | number; joined: string | null }>(
+    const rows = await this.#query<{ spent: boolean | number; joined: string | null; fenced: boolean | number }>(
       'confirmLease',
       CONFIRM_LEASE_SQL,
-      { lease_id: leaseId, vault_request_id: vaultRequestId, expires_at: expiresAt, checkout_at: checkoutAt },
+      {
+        lease_id: leaseId,
+        vault_request_id: vaultRequestId,
+        expires_at: expiresAt,
+        checkout_at: checkoutAt,
+        ...fenceValues(fence),
+      },
     );
+    if (fence && isSet(rows[0]?.fenced)) throw this.#fenced('confirmLease', fence);
     return confirmation(rows[0]);
   }
 
@@ -130,26 +162,30 @@ export class MssqlStateStore implements StateStore {
         now: claim.now,
         until: claim.until,
         reason: claim.reason,
+        ...fenceValues(claim.fence),
       },
       false,
       false,
     );
-    return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true || rows[0].shared === 1 };
+    if (rows[0]) return { lease: leaseFromRow(rows[0]), shared: isSet(rows[0].shared) };
+    if (claim.fence && (await this.#isFenced(claim.fence))) throw this.#fenced('claimCheckin', claim.fence);
+    return undefined;
   }
 
-  async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch, fence?: InstanceFence): Promise<boolean> {
     const pairs = credentialEventPatch(patch);
     // Not idempotent: a repeat after a lost connection would find the lease gone and say so.
-    const rows = await this.#query<{ n: number }>(
+    const rows = await this.#query<{ n: number; fenced: boolean | number }>(
       'finishCheckin',
       finishCheckinSql(
         pairs.map(([c]) => c),
         patch.outcome,
       ),
-      { lease_id: leaseId, ...Object.fromEntries(pairs) },
+      { lease_id: leaseId, ...Object.fromEntries(pairs), ...fenceValues(fence) },
       false,
       false,
     );
+    if (fence && isSet(rows[0]?.fenced)) throw this.#fenced('finishCheckin', fence);
     return Number(rows[0]?.n ?? 0) > 0;
   }
 
@@ -187,14 +223,23 @@ export class MssqlStateStore implements StateStore {
     return (await this.#query<DbRow>('dueLeases', DUE_LEASES_SQL, { at })).map(leaseFromRow);
   }
 
-  async touchInstance(instanceId: string, at: Date): Promise<boolean> {
+  async touchInstance(instanceId: string, at: Date, epoch = 0): Promise<boolean> {
     const rows = await this.#query<{ existed: number }>(
       'touchInstance',
       TOUCH_INSTANCE_SQL,
-      { instance_id: instanceId, last_seen_at: at },
+      { instance_id: instanceId, last_seen_at: at, epoch },
       true,
     );
     return Number(rows[0]?.existed ?? 0) > 0;
+  }
+
+  async renewInstance(fence: InstanceFence, at: Date): Promise<boolean> {
+    const rows = await this.#query<{ renewed: number }>('renewInstance', RENEW_INSTANCE_SQL, {
+      instance_id: fence.instanceId,
+      epoch: fence.epoch,
+      last_seen_at: at,
+    });
+    return Number(rows[0]?.renewed ?? 0) > 0;
   }
 
   async staleInstances(before: Date): Promise<string[]> {
@@ -264,6 +309,16 @@ export class MssqlStateStore implements StateStore {
         .query<DbRow>(LIST_CREDENTIAL_EVENTS_SQL),
     );
     return rows.map(credentialEventFromRow);
+  }
+
+  async #isFenced(fence: InstanceFence): Promise<boolean> {
+    const rows = await this.#query<{ fenced: number }>('fence', FENCED_SQL, fenceValues(fence));
+    return Number(rows[0]?.fenced ?? 0) === 1;
+  }
+
+  #fenced(op: string, fence: InstanceFence): ServiceError {
+    this.metrics.failed(op, 'store.fenced');
+    return fencedError(op, fence);
   }
 
   /**

@@ -3,6 +3,7 @@ import { ServiceError } from '../../platform/errors.js';
 import {
   CREDENTIAL_EVENT_COLUMNS,
   credentialEventFromRow,
+  fencedError,
   credentialEventPatch,
   credentialEventValues,
   LEASE_COLUMNS,
@@ -21,6 +22,7 @@ import type {
   CredentialEvent,
   CredentialEventPatch,
   CredentialOutcome,
+  InstanceFence,
   Lease,
   TakenLease,
 } from '../../broker/lease-store-port.js';
@@ -34,6 +36,14 @@ const UNIQUE_VIOLATION = '23505';
 const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 /**
+ * The writer's fence holds (parameters: its instance id, or null for a write without a fence, and
+ * its epoch): checked inside the statement that writes, so a replica fenced meanwhile changes nothing.
+ */
+const fenceHolds = (id: string, epoch: string) =>
+  `(${id}::text IS NULL OR EXISTS (SELECT 1 FROM ecm_bridge.instance fi WHERE fi.instance_id = ${id} AND fi.epoch = ${epoch}::int))`;
+const fenceParams = (fence: InstanceFence | undefined) => [fence?.instanceId ?? null, fence?.epoch ?? null];
+
+/**
  * The audit row and the lease of a checkout in one statement (the lease's audit_id is the row's
  * new id), both skipped when the lease's credential id is spent.
  */
@@ -42,8 +52,10 @@ const OPEN_LEASE_SQL = (() => {
   let k = n;
   const leaseValuesSql = LEASE_COLUMNS.map((c) => (c === 'audit_id' ? 'ev.id' : `$${++k}`));
   const keyParam = leaseValuesSql[LEASE_COLUMNS.indexOf('credential_key')];
+  const fence = fenceHolds(`$${k + 1}`, `$${k + 2}`);
   return `WITH ev AS (INSERT INTO ecm_bridge.credential_event (${OPEN_EVENT_COLUMNS.join(', ')})
   SELECT ${placeholders(n)} WHERE NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential WHERE credential_key = ${keyParam})
+    AND ${fence}
   RETURNING id)
 INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) SELECT ${leaseValuesSql.join(', ')} FROM ev RETURNING audit_id`;
 })();
@@ -60,6 +72,7 @@ const AUDIT_SLOT = LEASE_COLUMNS.indexOf('audit_id');
 const CLAIM_CHECKIN_SQL = `WITH claimed AS (UPDATE ecm_bridge.lease SET checkin_retry_at = $5, checkin_retry_reason = $6,
   checkin_attempts = COALESCE(checkin_attempts, 0)
   WHERE lease_id = $1 AND ($2::text IS NULL OR console_user = $2) AND (checkin_retry_at IS NULL OR checkin_retry_at <= $4)
+    AND ${fenceHolds('$7', '$8')}
   RETURNING *),
 spent AS (INSERT INTO ecm_bridge.spent_credential (credential_key, expires_at)
   SELECT credential_key, credential_expires_at FROM claimed
@@ -70,15 +83,18 @@ SELECT claimed.*, EXISTS (SELECT 1 FROM ecm_bridge.lease o WHERE o.vault_request
 FROM claimed`;
 
 /**
- * Ends a claimed lease ($1) and applies the audit patch ($2...) to its row, in one statement; a
- * patch setting outcome `to` only to a row in a state it may move from.
+ * Ends a claimed lease ($1) and applies the audit patch ($2...) to its row, in one statement,
+ * unless the writer's fence (the two parameters after the patch) no longer holds; a patch setting
+ * outcome `to` only to a row in a state it may move from.
  */
 function finishCheckinSql(patchColumns: readonly string[], to: CredentialOutcome | undefined): string {
   const ev = patchColumns.length
     ? `, ev AS (UPDATE ecm_bridge.credential_event SET ${patchColumns.map((c, i) => `${c} = $${i + 2}`).join(', ')}
   WHERE id IN (SELECT audit_id FROM gone) AND ${outcomeGuard(to)})`
     : '';
-  return `WITH gone AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 RETURNING audit_id)${ev}
+  const n = patchColumns.length;
+  return `WITH gone AS (DELETE FROM ecm_bridge.lease WHERE lease_id = $1 AND ${fenceHolds(`$${n + 2}`, `$${n + 3}`)}
+  RETURNING audit_id)${ev}
 SELECT count(*)::int AS n FROM gone`;
 }
 
@@ -91,17 +107,24 @@ SELECT count(*)::int AS n FROM gone`;
  */
 const CONFIRM_LEASE_SQL = `WITH l AS (UPDATE ecm_bridge.lease SET vault_request_id = $2, expires_at = $3 WHERE lease_id = $1
   AND NOT EXISTS (SELECT 1 FROM ecm_bridge.spent_credential s WHERE s.credential_key = lease.credential_key)
+  AND ${fenceHolds('$5', '$6')}
   RETURNING audit_id)
 UPDATE ecm_bridge.credential_event SET vault_request_id = $2, outcome = 'checked_out', checkout_at = $4
 WHERE id = (SELECT audit_id FROM l) AND ${outcomeGuard('checked_out')} RETURNING id`;
-/** Why a confirm changed nothing: the intent is gone (nothing to do) or its credential id is spent. */
+/**
+ * Why a confirm changed nothing: its writer is fenced, the intent is gone (nothing to do) or its
+ * credential id is spent.
+ */
 const CONFIRM_SPENT_SQL = `SELECT EXISTS (SELECT 1 FROM ecm_bridge.lease l JOIN ecm_bridge.spent_credential s
-  ON s.credential_key = l.credential_key WHERE l.lease_id = $1) AS spent`;
+  ON s.credential_key = l.credential_key WHERE l.lease_id = $1) AS spent, NOT ${fenceHolds('$2', '$3')} AS fenced`;
+/** Whether a fence no longer holds (a write carrying it changed nothing: was that why?). */
+const FENCED_SQL = `SELECT NOT ${fenceHolds('$1', '$2')} AS fenced`;
 /**
  * The intent ($1) joins the lease of the same credential id and session that holds request $2:
  * the intent goes, that lease gains a joined answer, the intent's audit row is closed as joined.
  */
-const JOIN_LEASE_SQL = `WITH me AS (SELECT credential_key, lsid FROM ecm_bridge.lease WHERE lease_id = $1),
+const JOIN_LEASE_SQL = `WITH me AS (SELECT credential_key, lsid FROM ecm_bridge.lease WHERE lease_id = $1
+  AND ${fenceHolds('$4', '$5')}),
 held AS (SELECT o.lease_id FROM ecm_bridge.lease o JOIN me ON o.credential_key = me.credential_key
   WHERE o.vault_request_id = $2 AND o.lsid IS NOT DISTINCT FROM me.lsid AND o.lease_id <> $1),
 joined AS (UPDATE ecm_bridge.lease SET joined_answers = COALESCE(joined_answers, 0) + 1
@@ -144,26 +167,37 @@ export class PgliteStateStore implements StateStore {
     );
   }
 
-  async putLease(lease: Lease): Promise<void> {
+  async putLease(lease: Lease, fence?: InstanceFence): Promise<void> {
     const set = LEASE_COLUMNS.slice(1)
       .map((c) => `${c} = EXCLUDED.${c}`)
       .join(', ');
-    await this.#q(
+    const n = LEASE_COLUMNS.length;
+    // An upsert that writes nothing when the fence fails: no row back then.
+    const rows = await this.#q(
       'putLease',
-      `INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) VALUES (${placeholders(LEASE_COLUMNS.length)})
-      ON CONFLICT (lease_id) DO UPDATE SET ${set}`,
-      leaseValues(lease),
+      `INSERT INTO ecm_bridge.lease (${LEASE_COLUMNS.join(', ')}) SELECT ${placeholders(n)}
+      WHERE ${fenceHolds(`$${n + 1}`, `$${n + 2}`)}
+      ON CONFLICT (lease_id) DO UPDATE SET ${set} RETURNING 1`,
+      [...leaseValues(lease), ...fenceParams(fence)],
     );
+    if (rows.length === 0 && fence) throw this.#fenced('putLease', fence);
   }
 
-  async openLease(event: CredentialEvent, lease: Omit<Lease, 'auditId'>): Promise<number | undefined> {
+  async openLease(
+    event: CredentialEvent,
+    lease: Omit<Lease, 'auditId'>,
+    fence?: InstanceFence,
+  ): Promise<number | undefined> {
     const leaseParams = leaseValues({ ...lease, auditId: null });
     leaseParams.splice(AUDIT_SLOT, 1);
     const rows = await this.#q<{ audit_id: number }>('openLease', OPEN_LEASE_SQL, [
       ...openEventValues(event, lease.leaseId),
       ...leaseParams,
+      ...fenceParams(fence),
     ]);
-    return rows[0] && Number(rows[0].audit_id);
+    if (rows[0]) return Number(rows[0].audit_id);
+    if (fence && (await this.#isFenced(fence))) throw this.#fenced('openLease', fence);
+    return undefined;
   }
 
   async confirmLease(
@@ -171,21 +205,34 @@ export class PgliteStateStore implements StateStore {
     vaultRequestId: string,
     expiresAt: Date,
     checkoutAt: Date,
+    fence?: InstanceFence,
   ): Promise<Confirmation> {
     // Twice at most: a lease held when the confirm failed may be gone by the time the join looks.
     for (let attempt = 0; ; attempt++) {
       try {
-        const done = await this.#run(CONFIRM_LEASE_SQL, [leaseId, vaultRequestId, expiresAt, checkoutAt]);
+        const done = await this.#run(CONFIRM_LEASE_SQL, [
+          leaseId,
+          vaultRequestId,
+          expiresAt,
+          checkoutAt,
+          ...fenceParams(fence),
+        ]);
         if (done.length > 0) return { outcome: 'confirmed' };
-        const [why] = await this.#q<{ spent: boolean }>('confirmLease', CONFIRM_SPENT_SQL, [leaseId]);
+        const [why] = await this.#q<{ spent: boolean; fenced: boolean }>('confirmLease', CONFIRM_SPENT_SQL, [
+          leaseId,
+          ...fenceParams(fence),
+        ]);
+        if (why?.fenced && fence) throw this.#fenced('confirmLease', fence);
         return why?.spent ? { outcome: 'spent' } : { outcome: 'confirmed' };
       } catch (e) {
+        if (e instanceof ServiceError) throw e;
         if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION || attempt > 0) throw this.#failed('confirmLease', e);
       }
       const [joined] = await this.#q<{ joined: string }>('confirmLease', JOIN_LEASE_SQL, [
         leaseId,
         vaultRequestId,
         checkoutAt,
+        ...fenceParams(fence),
       ]);
       if (joined) return { outcome: 'joined', leaseId: joined.joined };
     }
@@ -205,11 +252,14 @@ export class PgliteStateStore implements StateStore {
       claim.now,
       claim.until,
       claim.reason,
+      ...fenceParams(claim.fence),
     ]);
-    return rows[0] && { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true };
+    if (rows[0]) return { lease: leaseFromRow(rows[0]), shared: rows[0].shared === true };
+    if (claim.fence && (await this.#isFenced(claim.fence))) throw this.#fenced('claimCheckin', claim.fence);
+    return undefined;
   }
 
-  async finishCheckin(leaseId: string, patch: CredentialEventPatch): Promise<boolean> {
+  async finishCheckin(leaseId: string, patch: CredentialEventPatch, fence?: InstanceFence): Promise<boolean> {
     const pairs = credentialEventPatch(patch);
     const rows = await this.#q<{ n: number }>(
       'finishCheckin',
@@ -217,9 +267,11 @@ export class PgliteStateStore implements StateStore {
         pairs.map(([c]) => c),
         patch.outcome,
       ),
-      [leaseId, ...pairs.map(([, v]) => v)],
+      [leaseId, ...pairs.map(([, v]) => v), ...fenceParams(fence)],
     );
-    return Number(rows[0]?.n ?? 0) > 0;
+    if (Number(rows[0]?.n ?? 0) > 0) return true;
+    if (fence && (await this.#isFenced(fence))) throw this.#fenced('finishCheckin', fence);
+    return false;
   }
 
   async reclaim(before: Date): Promise<number> {
@@ -278,17 +330,26 @@ export class PgliteStateStore implements StateStore {
     return rows.map(leaseFromRow);
   }
 
-  async touchInstance(instanceId: string, at: Date): Promise<boolean> {
+  async touchInstance(instanceId: string, at: Date, epoch = 0): Promise<boolean> {
     // The statement's snapshot is from before the upsert: `existed` tells an update from an insert.
     const rows = await this.#q<{ existed: boolean }>(
       'touchInstance',
       `WITH prior AS (SELECT 1 FROM ecm_bridge.instance WHERE instance_id = $1),
-      up AS (INSERT INTO ecm_bridge.instance (instance_id, last_seen_at) VALUES ($1, $2)
-        ON CONFLICT (instance_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at)
+      up AS (INSERT INTO ecm_bridge.instance (instance_id, last_seen_at, epoch) VALUES ($1, $2, $3)
+        ON CONFLICT (instance_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, epoch = EXCLUDED.epoch)
       SELECT EXISTS (SELECT 1 FROM prior) AS existed`,
-      [instanceId, at],
+      [instanceId, at, epoch],
     );
     return rows[0]!.existed;
+  }
+
+  async renewInstance(fence: InstanceFence, at: Date): Promise<boolean> {
+    const rows = await this.#q(
+      'renewInstance',
+      'UPDATE ecm_bridge.instance SET last_seen_at = $3 WHERE instance_id = $1 AND epoch = $2 RETURNING 1',
+      [fence.instanceId, fence.epoch, at],
+    );
+    return rows.length > 0;
   }
 
   async staleInstances(before: Date): Promise<string[]> {
@@ -380,6 +441,16 @@ export class PgliteStateStore implements StateStore {
 
   async #run<T>(sql: string, params: unknown[]): Promise<T[]> {
     return (await this.batches.submit({ sql, params })) as T[];
+  }
+
+  async #isFenced(fence: InstanceFence): Promise<boolean> {
+    const rows = await this.#q<{ fenced: boolean }>('fence', FENCED_SQL, fenceParams(fence));
+    return rows[0]!.fenced;
+  }
+
+  #fenced(op: string, fence: InstanceFence): ServiceError {
+    this.metrics.failed(op, 'store.fenced');
+    return fencedError(op, fence);
   }
 
   #failed(op: string, e: unknown): ServiceError {

@@ -7,6 +7,7 @@ import type { Store } from '../../../src/store/store-ports.js';
 import { createTestDatabase, mssqlUrl, reportSkipped, type TestDatabase } from '../../helpers/mssql-url.js';
 import { brokerHarness, ctx, T0 } from '../../unit/broker/broker-fixture.js';
 import { HANG } from '../../helpers/until.js';
+import { freezable, freezeCheckout } from '../../helpers/freeze.js';
 
 // Issue 29 on the real stores: two in-process replicas (brokers with their own instance ids) on
 // one PGlite or SQL Server (T-SQL engine) database and one vault, an injected clock. The same
@@ -28,9 +29,11 @@ function scenarios(name: string, open: () => Promise<Store>, sharedStore: boolea
     // look expired or stale to another (they share the database).
     const replicas = (startMs: number) => {
       const clock = new ManualClock(startMs);
-      const a = brokerHarness({ clock, state: store.state, instanceId: `a-${startMs}`, sharedStore });
+      // A reaches the store through a view the test can freeze (SIGSTOP).
+      const frozenA = freezable(store.state);
+      const a = brokerHarness({ clock, state: frozenA.view, instanceId: `a-${startMs}`, sharedStore });
       const b = brokerHarness({ clock, state: store.state, instanceId: `b-${startMs}`, vault: a.vault, sharedStore });
-      return { clock, a, b, vault: a.vault };
+      return { clock, a, b, vault: a.vault, frozenA };
     };
     const checkOut = async (h: ReturnType<typeof brokerHarness>, lsid: string) => {
       const c = ctx({ session: { lsid, externalKey: 'CHG-1' } });
@@ -65,6 +68,33 @@ function scenarios(name: string, open: () => Promise<Store>, sharedStore: boolea
       expect(vault.openRequests()).toEqual([]);
       expect(await audit('ha-owed')).toMatchObject({ outcome: 'checked_in', checkinReason: 'release' });
       await b.broker.stop(0, 'reload');
+    });
+
+    it('a replica frozen between its intent and the confirm, fenced meanwhile: the confirm is refused, the request handed back', async () => {
+      const { clock, a, b, vault, frozenA } = replicas(T0 + 86_400_000);
+      await a.broker.start();
+      await b.broker.start();
+      const c = ctx({ session: { lsid: 'ha-fenced', externalKey: 'CHG-1' } });
+      const id = (await a.broker.handle('credentials.list', c, {}, a.signal)).credentials[0]!.id;
+      const frozen = freezeCheckout(vault, 'after');
+      const get = a.broker.handle('credentials.get', c, { credentialId: id }, a.signal).then(
+        () => 'a credential was answered',
+        (e: unknown) => e,
+      );
+      await vi.waitFor(() => expect(frozen.reached()).toBe(true), HANG);
+      frozenA.freeze();
+      // B fences A and recovers the intent (finds the request, checks it in) once A is stale.
+      await vi.waitFor(async () => {
+        await clock.advance(15_000);
+        expect(vault.openRequests()).toEqual([]);
+        expect(await audit('ha-fenced')).toMatchObject({ outcome: 'failed', checkinReason: 'recovery' });
+      }, HANG);
+      frozen.resume();
+      frozenA.thaw();
+      expect(await get).toMatchObject({ code: 'store.fenced', retryable: true });
+      expect(vault.openRequests()).toEqual([]);
+      expect(await store.state.listLeases({ owner: `a-${T0 + 86_400_000}` })).toEqual([]);
+      await Promise.all([a.broker.stop(0, 'reload'), b.broker.stop(0, 'reload')]);
     });
 
     it.runIf(sharedStore)(

@@ -616,6 +616,61 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
       expect(await store.state.touchInstance(dead, day(5))).toBe(true);
     });
 
+    it('fencing: an instance writes leases under its epoch; once fenced its confirm, put, claim, finish and open are refused and change nothing', async () => {
+      const me = key('fenced');
+      const day = (d: number) => new Date(Date.UTC(2020, 0, d));
+      const fence = { instanceId: me, epoch: 7 };
+      expect(await store.state.touchInstance(me, day(1), 7)).toBe(false);
+      expect(await store.state.renewInstance(fence, day(2))).toBe(true);
+      const [intentId, leaseId, lsid] = [key('f-intent'), key('f-lease'), key('f-lsid').slice(0, 60)];
+      const expires = new Date(Date.UTC(2099, 10, 22, 11, 0, 0));
+      const { auditId: _, ...intent } = { ...lease(intentId, me, expires), lsid, vaultRequestId: null };
+      const auditId = await store.state.openLease(requestedEvent(lsid), intent, fence);
+      expect(auditId).toBeGreaterThan(0);
+      const held = lease(leaseId, me, expires);
+      await store.state.putLease(held, fence);
+
+      // Another replica presumed it dead: the row goes before its leases are taken.
+      expect(await store.state.retireInstance(me, day(3))).toBe(true);
+      const at = new Date(Date.UTC(2099, 10, 22, 10, 1, 0));
+      const refusal = (p: Promise<unknown>) =>
+        p.then(
+          () => 'not refused',
+          (e: unknown) => e,
+        );
+      const fenced = { code: 'store.fenced', retryable: true };
+      expect(await refusal(store.state.confirmLease(intentId, 'req-f', expires, at, fence))).toMatchObject(fenced);
+      expect(await refusal(store.state.putLease({ ...held, expiresAt: at }, fence))).toMatchObject(fenced);
+      expect(await refusal(store.state.claimCheckin(leaseId, { ...CLAIM, fence }))).toMatchObject(fenced);
+      expect(await refusal(store.state.finishCheckin(leaseId, {}, fence))).toMatchObject(fenced);
+      const other = { ...intent, leaseId: key('f-open') };
+      expect(await refusal(store.state.openLease(requestedEvent(lsid), other, fence))).toMatchObject(fenced);
+      expect(await store.state.getLease(intentId)).toEqual({ ...intent, auditId });
+      expect(await store.state.getLease(leaseId)).toEqual(held);
+      expect(await store.state.getLease(other.leaseId)).toBeUndefined();
+      expect(await store.state.listCredentialEvents({ lsid })).toMatchObject([
+        { id: auditId, outcome: 'requested', vaultRequestId: null },
+      ]);
+      // The recovering replica ends the lease: the fenced one's put does not re-create it.
+      await take(store, leaseId);
+      expect(await refusal(store.state.putLease(held, fence))).toMatchObject(fenced);
+      expect(await store.state.getLease(leaseId)).toBeUndefined();
+
+      // It comes back: its renewal fails, it rejoins under a new epoch; the old epoch stays fenced.
+      expect(await store.state.renewInstance(fence, day(4))).toBe(false);
+      expect(await store.state.touchInstance(me, day(4), 8)).toBe(false);
+      expect(await store.state.renewInstance(fence, day(5))).toBe(false);
+      expect(await refusal(store.state.confirmLease(intentId, 'req-f', expires, at, fence))).toMatchObject(fenced);
+      const rejoined = { instanceId: me, epoch: 8 };
+      expect(await store.state.renewInstance(rejoined, day(5))).toBe(true);
+      expect(await store.state.confirmLease(intentId, 'req-f', expires, at, rejoined)).toEqual({
+        outcome: 'confirmed',
+      });
+      expect(await store.state.getLease(intentId)).toMatchObject({ vaultRequestId: 'req-f' });
+      await take(store, intentId);
+      expect(await store.state.retireInstance(me, day(6))).toBe(true);
+    });
+
     it('instances: a graceful stop hands every lease over to the instance heard from last, if any is alive', async () => {
       const [leaving, older, newer, id1, id2] = [key('leaving'), key('older'), key('newer'), key('ho'), key('ho')];
       const day = (d: number) => new Date(Date.UTC(2098, 0, d)); // after every other test's heartbeat
