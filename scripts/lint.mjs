@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join, relative } from 'node:path';
 import { ESLint } from 'eslint';
 import { checkDependencies, readSources } from './dependency-rules.mjs';
-import { unusedExports } from './unused-exports.mjs';
+import { projectProgram, typeErrors, unusedExports } from './unused-exports.mjs';
 
 const CACHE = 'node_modules/.cache/ecm-bridge';
 
@@ -63,19 +63,24 @@ for (const result of await eslint.lintFiles(['src'])) {
     problems.push(`${relative('.', result.filePath)}:${m.line}:${m.column}: ${m.message} (${m.ruleId ?? 'eslint'})`);
 }
 
-// Exports nothing uses. A whole-program check: skipped while no source file changed since it last
-// passed (the hash covers every file the program or the .mjs scripts read).
+// The type check and exports nothing uses, over one program (building it is most of the cost of
+// each; `npm run typecheck` would build a second one). Whole-program checks: skipped while no
+// source file changed since they last passed (the hash covers every file the program or the .mjs
+// scripts read).
 const programFiles = [...walk('src'), ...walk('test'), ...walk('scripts'), ...walk('.', ['.mjs'])]
   .filter((f) => !f.startsWith('node_modules') && !f.startsWith('dist'))
   .sort();
 const hash = createHash('sha256');
 for (const f of [...programFiles, 'tsconfig.json']) hash.update(f).update(readFileSync(f));
 const digest = hash.digest('hex');
-const stamp = `${CACHE}/unused-exports.ok`;
+const stamp = `${CACHE}/program-checks.ok`;
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== digest) {
-  const unused = unusedExports('.');
+  const program = projectProgram('.');
+  const errors = typeErrors(program);
+  if (errors) problems.push(errors.trimEnd());
+  const unused = unusedExports('.', program);
   problems.push(...unused.map((u) => `${u}: remove the export (or the code)`));
-  if (unused.length === 0) {
+  if (!errors && unused.length === 0) {
     mkdirSync(CACHE, { recursive: true });
     writeFileSync(stamp, digest);
   }

@@ -2,9 +2,9 @@
 // few tests and scripts that load compiled code without a TypeScript loader (the crash-test child,
 // scripts/pglite-template.mjs). Run by `npm run build` before the bundle.
 //
-// Why esbuild and not `tsc`: the type check is `npm run typecheck` (in `npm run lint`, which
-// `npm test` runs beside the suites, and in `prepack`); a second tsc program only to emit would
-// check every type again (about 15 s of CPU on the 2-core machine). esbuild drops the types the
+// Why esbuild and not `tsc`: the type check is in `npm run lint` (which `npm test` runs beside
+// the suites) and `npm run typecheck` (in `prepack`); a tsc program only to emit would check
+// every type again (about 15 s of CPU on the 2-core machine). esbuild drops the types the
 // way the bundle (scripts/bundle.mjs) does, so these modules and the shipped bundle are compiled
 // alike.
 import { build } from 'esbuild';

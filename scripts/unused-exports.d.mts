@@ -1,1 +1,5 @@
-export function unusedExports(root?: string): string[];
+import type ts from 'typescript';
+
+export function projectProgram(root?: string): ts.Program;
+export function typeErrors(program: ts.Program, root?: string): string;
+export function unusedExports(root?: string, program?: ts.Program): string[];

@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import ts from 'typescript';
 
-/** Every export of a src/ file that nothing uses, as `file: name …` lines. */
-export function unusedExports(root = '.') {
+/** The project's program (tsconfig.json: src/, test/, scripts/), as `tsc --noEmit` builds it. */
+export function projectProgram(root = '.') {
   const config = ts.getParsedCommandLineOfConfigFile(
     join(root, 'tsconfig.json'),
     {},
@@ -20,7 +20,26 @@ export function unusedExports(root = '.') {
       },
     },
   );
-  const program = ts.createProgram({ rootNames: config.fileNames, options: { ...config.options, noEmit: true } });
+  return ts.createProgram({ rootNames: config.fileNames, options: { ...config.options, noEmit: true } });
+}
+
+/** Type errors of the program, formatted as `tsc` prints them (empty when it type-checks). */
+export function typeErrors(program, root = '.') {
+  const diagnostics = ts.getPreEmitDiagnostics(program);
+  return diagnostics.length === 0
+    ? ''
+    : ts.formatDiagnostics(diagnostics, {
+        getCanonicalFileName: (f) => f,
+        getCurrentDirectory: () => join(process.cwd(), root),
+        getNewLine: () => '\n',
+      });
+}
+
+/**
+ * Every export of a src/ file that nothing uses, as `file: name …` lines. `program` lets the lint
+ * reuse the one it type-checked (building it is most of the cost).
+ */
+export function unusedExports(root = '.', program = projectProgram(root)) {
   const checker = program.getTypeChecker();
   const rel = (f) => relative(root, f);
   const used = new Set();
