@@ -21,6 +21,7 @@ import { createTestDatabase, mssqlUrl, type TestDatabase } from '../helpers/mssq
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
 import { until as waitUntil } from '../helpers/until.js';
 import { ConsoleLoad } from './console-load.js';
+import { writeReplicaConfig } from './replica-config.js';
 
 /**
  * A cluster of `ecm-bridge serve` processes (the built bundle, as operators run it) for the HA
@@ -30,11 +31,6 @@ import { ConsoleLoad } from './console-load.js';
  */
 
 const ACCOUNTS = join(import.meta.dirname, '../../config/demo/appliance-accounts.yaml');
-/**
- * Short but realistic: a replica silent 10 s is presumed dead (the replica e2e's figure: on a
- * loaded 2-core machine a live replica's heartbeat was seen to lag past 5 s).
- */
-export const LEASES = { sweepIntervalSeconds: 2, heartbeatSeconds: 1, staleAfterSeconds: 10 };
 /** The reporting leadership lapses 6 s after its holder's last renewal. */
 const LEADER_LEASE_SECONDS = 6;
 const REPORTING_INTERVAL_SECONDS = 5;
@@ -124,54 +120,17 @@ export class HaCluster {
     await appliance.start();
     const driver = new ConsoleDriver(appliance.url, appliance.caPem);
     const dir = mkdtempSync(join(tmpdir(), `ecm-ha-${name}-`));
-    writeFileSync(join(dir, 'appliance-ca.pem'), appliance.caPem);
-    writeFileSync(join(dir, 'passwordsafe-ca.pem'), ps.caPem);
     const store = database.config();
-    const configFile = join(dir, 'bridge.yaml');
-    writeFileSync(
-      configFile,
-      `allowLiteralSecrets: true
-sites:
-  - name: ${site}
-    url: ${appliance.url}
-    product: pra
-    caFile: ${join(dir, 'appliance-ca.pem')}
-    ecm: { clientId: demo-ecm-client, clientSecret: demo-ecm-secret-0123456789 }
-    reporting: { clientId: demo-reporting-client, clientSecret: demo-reporting-secret-0123456789 }
-vault:
-  kind: passwordsafe
-  url: ${ps.url}
-  caFile: ${join(dir, 'passwordsafe-ca.pem')}
-  auth: { method: apikey, apiKey: demo-ps-api-key-0123456789 }
-userMapping:
-  domains: { CORP: corp.example.com }
-  rules:
-    - name: corp-to-upn
-      match: { domain: CORP }
-      transform: { case: lower, domain: to-upn }
-broker:
-  credentialIdKey: demo-credential-id-key-0123456789abcdef
-  leases: ${JSON.stringify(LEASES)}
-store:
-  kind: mssql
-  server: 127.0.0.1
-  port: ${relay.port}
-  database: ${store.database}
-  user: ${store.user}
-  password: env:HA_DB_PASSWORD
-  encrypt: ${store.encrypt}
-reporting:
-  schedule: "*/${REPORTING_INTERVAL_SECONDS} * * * * *"
-  leaderLeaseSeconds: ${LEADER_LEASE_SECONDS}
-  initialLookbackHours: 1
-  overlapMinutes: 0
-  batchSize: 50
-http: { host: 127.0.0.1, port: 0 }
-log: { level: info }
-`,
-    );
+    const configFile = writeReplicaConfig({
+      dir,
+      site,
+      appliance,
+      ps,
+      store: { ...store, server: '127.0.0.1', port: relay.port },
+      reporting: { schedule: `*/${REPORTING_INTERVAL_SECONDS} * * * * *`, leaderLeaseSeconds: LEADER_LEASE_SECONDS },
+    });
     return new HaCluster(name, gate, database, db, relay, ps, appliance, driver, generator, site, dir, configFile, {
-      HA_DB_PASSWORD: store.password.reveal(),
+      REPLICA_DB_PASSWORD: store.password.reveal(),
     });
   }
 

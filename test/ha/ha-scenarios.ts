@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import type { HaCluster, Replica, SettleReport } from './ha-cluster.js';
-import { LEASES, until } from './ha-cluster.js';
+import { until } from './ha-cluster.js';
+import { LEASES } from './replica-config.js';
 import type { Answer, HeldLease } from './console-load.js';
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sql from 'mssql';
@@ -24,6 +24,7 @@ import { startBuiltCli, type RunningCli } from '../helpers/cli.js';
 import { CONSOLE_DEADLINE_MS } from '../helpers/deadlines.js';
 import { configFromUrl, mssqlUrl, reportSkipped } from '../helpers/mssql-url.js';
 import { until as waitUntil } from '../helpers/until.js';
+import { writeReplicaConfig } from './replica-config.js';
 
 /**
  * Replicas for real: 2, then 3 `ecm-bridge serve` processes (the built dist/, as operators run
@@ -34,12 +35,6 @@ import { until as waitUntil } from '../helpers/until.js';
 reportSkipped('replica suite');
 
 const ACCOUNTS = join(import.meta.dirname, '../../config/demo/appliance-accounts.yaml');
-/**
- * Lease and heartbeat settings short enough for a test: an instance silent 10 s is presumed dead.
- * Not shorter: on a loaded 2-core machine a live replica's heartbeat was seen to lag past 5 s,
- * and a survivor then (correctly, by the rule) checked in the live replica's leases.
- */
-const LEASES = { sweepIntervalSeconds: 2, heartbeatSeconds: 1, staleAfterSeconds: 10 };
 /**
  * Every 5 s, not faster: on each tick every replica opens a SQL Server session of its own for the
  * reporting leader lock, and a new session costs the CI's T-SQL engine about 0.28 s of CPU
@@ -115,52 +110,15 @@ describe.skipIf(!mssqlUrl)('replicas: serve processes sharing one SQL Server sto
     });
     await appliance.start();
     const driver = new ConsoleDriver(appliance.url, appliance.caPem);
-    const caDir = mkdtempSync(join(dir, `${n}-`));
-    writeFileSync(join(caDir, 'appliance-ca.pem'), appliance.caPem);
-    writeFileSync(join(caDir, 'passwordsafe-ca.pem'), ps.caPem);
     const store = configFromUrl(mssqlUrl!);
-    const configFile = join(caDir, 'bridge.yaml');
-    writeFileSync(
-      configFile,
-      `allowLiteralSecrets: true
-sites:
-  - name: ${site}
-    url: ${appliance.url}
-    product: pra
-    caFile: ${join(caDir, 'appliance-ca.pem')}
-    ecm: { clientId: demo-ecm-client, clientSecret: demo-ecm-secret-0123456789 }
-    reporting: { clientId: demo-reporting-client, clientSecret: demo-reporting-secret-0123456789 }
-vault:
-  kind: passwordsafe
-  url: ${ps.url}
-  caFile: ${join(caDir, 'passwordsafe-ca.pem')}
-  auth: { method: apikey, apiKey: demo-ps-api-key-0123456789 }
-userMapping:
-  domains: { CORP: corp.example.com }
-  rules:
-    - name: corp-to-upn
-      match: { domain: CORP }
-      transform: { case: lower, domain: to-upn }
-broker:
-  credentialIdKey: demo-credential-id-key-0123456789abcdef
-  leases: ${JSON.stringify(LEASES)}
-store:
-  kind: mssql
-  server: ${store.server}
-  port: ${store.port}
-  database: ${store.database}
-  user: ${store.user}
-  password: env:REPLICA_DB_PASSWORD
-  encrypt: ${store.encrypt}
-reporting:
-  schedule: "${REPORTING_SCHEDULE}"
-  initialLookbackHours: 1
-  overlapMinutes: 0
-  batchSize: 50
-http: { host: 127.0.0.1, port: 0 }
-log: { level: info }
-`,
-    );
+    const configFile = writeReplicaConfig({
+      dir: mkdtempSync(join(dir, `${n}-`)),
+      site,
+      appliance,
+      ps,
+      store,
+      reporting: { schedule: REPORTING_SCHEDULE },
+    });
     const env = { REPLICA_DB_PASSWORD: store.password.reveal() };
     const replicas: Replica[] = [];
     const dump = () => replicas.map((r, i) => `--- replica ${i} ---\n${r.output().slice(-3000)}`).join('\n');
